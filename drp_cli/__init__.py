@@ -1,0 +1,7 @@
+"""drp: a tracker for the Dispute Resolution Process in English children's services.
+
+The package is a library first: :mod:`drp_cli.api` is the importable API; the ``drp``
+command in :mod:`drp_cli.cli` only parses arguments, calls it and prints.
+"""
+
+__version__ = "0.1.0"

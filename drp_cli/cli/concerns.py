@@ -1,0 +1,219 @@
+"""Commands that record: open, escalate, respond, note, refer, voice, resolve, withdraw."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, app, tracker
+from drp_cli.cli.output import concern_data, one_line, print_json
+
+DueOption = Annotated[
+    str | None,
+    typer.Option(
+        "--due",
+        metavar="DATE",
+        help="A stage deadline earlier than the protocol's (or one where it sets none).",
+    ),
+]
+
+
+def _report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
+    t = tracker(ctx)
+    data = concern_data(t, view)  # type: ignore[arg-type]
+    if as_json:
+        print_json(data)
+    else:
+        one_line(verb, data)
+
+
+@app.command("open", rich_help_panel="Record")
+def open_(
+    ctx: typer.Context,
+    protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
+    child: Annotated[str, typer.Option(help="The child's case reference (not their name).")],
+    category: Annotated[
+        str, typer.Option(help="Theme: general, statutory, care-plan or service.")
+    ],
+    summary: Annotated[str, typer.Option(help="The concern, in a sentence or two.")],
+    impact: Annotated[str, typer.Option(help="The impact on the child.")] = "",
+    recommended: Annotated[
+        str, typer.Option(help="Recommended resolution / actions, in priority order.")
+    ] = "",
+    issue: Annotated[
+        str | None, typer.Option(help="Finer issue within the theme (see `drp themes`).")
+    ] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(help="Start at this stage instead of the first (e.g. immediate safety)."),
+    ] = None,
+    raised_by: Annotated[
+        str | None, typer.Option(help="Who raised it (default: the recorder).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="iro, cp-chair, cpa, cp-coordinator, fciro, social-care.")
+    ] = None,
+    due: DueOption = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a concern at the protocol's first stage (or --stage)."""
+    view = tracker(ctx).open(
+        protocol=protocol,
+        child=child,
+        category=category,
+        summary=summary,
+        impact=impact,
+        recommended=recommended,
+        issue=issue,
+        stage=stage,
+        raised_by=raised_by,
+        role=role,
+        on=on,
+        due=due,
+        by=by,
+    )
+    _report(ctx, "Opened", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def escalate(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Bypass forward to this later stage.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why it is escalated.")] = "",
+    due: DueOption = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Escalate to the next stage, or forward to any later stage with --to."""
+    view = tracker(ctx).escalate(concern_id, to=to, note=note, due=due, on=on, by=by)
+    _report(ctx, "Escalated", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def respond(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str, typer.Option("--text", help="What the manager said or did.")],
+    respondent: Annotated[
+        str, typer.Option("--from", help="Who responded (role, or name and role).")
+    ] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a response from the manager the concern is addressed to."""
+    view = tracker(ctx).respond(concern_id, text=text, respondent=respondent, on=on, by=by)
+    _report(ctx, "Recorded a response on", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def note(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str, typer.Option("--text", help="The note.")],
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a note to a concern's record."""
+    view = tracker(ctx).note(concern_id, text=text, on=on, by=by)
+    _report(ctx, "Added a note to", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def refer(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    senior_officer: Annotated[
+        str,
+        typer.Option(help="The nominated senior officer told that a referral is considered."),
+    ] = "",
+    notified_on: Annotated[
+        str | None, typer.Option(metavar="DATE", help="When the senior officer was notified.")
+    ] = None,
+    curtailed: Annotated[
+        str,
+        typer.Option(help="Why the dispute resolution process is being curtailed, if it is."),
+    ] = "",
+    text: Annotated[str, typer.Option("--text", help="Notes on the referral.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a referral to CAFCASS (the process goes on alongside it)."""
+    view = tracker(ctx).refer(
+        concern_id,
+        senior_officer=senior_officer,
+        notified_on=notified_on,
+        curtailed_reason=curtailed,
+        text=text,
+        on=on,
+        by=by,
+    )
+    _report(ctx, "Referred to CAFCASS:", view, as_json)
+
+
+class Voice(str, Enum):
+    wishes_sought = "wishes-sought"
+    wishes_not_sought = "wishes-not-sought"
+    told_outcome = "told-outcome"
+    not_told_outcome = "not-told-outcome"
+
+
+@app.command(rich_help_panel="Record")
+def voice(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    what: Annotated[
+        Voice,
+        typer.Argument(
+            help="wishes-sought, wishes-not-sought, told-outcome or not-told-outcome.",
+            metavar="WHAT",
+        ),
+    ],
+    text: Annotated[
+        str, typer.Option("--text", help="How (or, for the 'not' records, why not).")
+    ] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the child's voice: were their wishes sought, were they told the outcome."""
+    view = tracker(ctx).record_voice(concern_id, what.value, text=text, on=on, by=by)
+    _report(ctx, "Recorded the child's voice on", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def resolve(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    outcome: Annotated[str, typer.Option(help="How it was resolved.")],
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a concern resolved, with its outcome."""
+    view = tracker(ctx).resolve(concern_id, outcome=outcome, on=on, by=by)
+    _report(ctx, "Resolved", view, as_json)
+
+
+@app.command(rich_help_panel="Record")
+def withdraw(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    reason: Annotated[str, typer.Option(help="Why it is withdrawn.")],
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a concern (raised in error, or overtaken by events)."""
+    view = tracker(ctx).withdraw(concern_id, reason=reason, on=on, by=by)
+    _report(ctx, "Withdrew", view, as_json)

@@ -1,0 +1,212 @@
+"""Reference commands: protocols, themes and the working-day calendar."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from drp_cli.cli.app import ByOption, JsonOption, app, tracker
+from drp_cli.cli.output import console, print_json
+
+protocols_app = typer.Typer(
+    help="The dispute resolution protocols drp knows.", no_args_is_help=False
+)
+calendar_app = typer.Typer(
+    help="Working days: bank holidays, local closure days, deadline sums.",
+    no_args_is_help=True,
+)
+app.add_typer(protocols_app, name="protocols", rich_help_panel="Reference")
+app.add_typer(calendar_app, name="calendar", rich_help_panel="Reference")
+
+
+def _protocol_dict(p: Any, path: Any) -> dict[str, Any]:
+    data: dict[str, Any] = p.model_dump()
+    data["file"] = str(path)
+    return data
+
+
+@protocols_app.callback(invoke_without_command=True)
+def protocols_list(
+    ctx: typer.Context,
+    paths: Annotated[
+        bool, typer.Option("--paths", help="Show where protocol files are read from.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the protocols (built-in and your own); `drp protocols show SLUG` for one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from drp_cli.protocols import builtin_dir, registry, user_dirs
+
+    if paths:
+        typer.echo(f"built-in: {builtin_dir()}")
+        for d in user_dirs():
+            typer.echo(f"yours:    {d}{'' if d.is_dir() else ' (does not exist yet)'}")
+        return
+    reg = registry()
+    if as_json:
+        print_json([_protocol_dict(p, reg.paths[s]) for s, p in sorted(reg.protocols.items())])
+        return
+    table = Table()
+    for name in ("Protocol", "Authority", "Stages", "Formal limit"):
+        table.add_column(name, overflow="fold")
+    for slug, p in sorted(reg.protocols.items()):
+        stages = " > ".join(
+            f"{s.slug} ({s.timescale_working_days if s.timescale_working_days else '-'})"
+            for s in p.stages
+        )
+        limit = f"{p.formal_cap_working_days} wd" if p.formal_cap_working_days else "none"
+        table.add_row(slug, p.authority, stages, limit)
+    console().print(table)
+    typer.echo("Stage timescales are in working days; '-' means the source gives none.")
+
+
+@protocols_app.command("show")
+def protocols_show(
+    slug: Annotated[str, typer.Argument(help="Protocol slug.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one protocol's stages, who they go to, timescales and sources."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from drp_cli.protocols import registry
+
+    reg = registry()
+    p = reg.get(slug)
+    if as_json:
+        print_json(_protocol_dict(p, reg.paths[slug]))
+        return
+    out = console()
+    out.print(f"[bold]{escape(p.title)}[/] ({escape(p.slug)})")
+    out.print(f"{escape(p.authority)}. Source: {escape(p.source)}")
+    if p.summary:
+        out.print(escape(p.summary))
+    limit = f"{p.formal_cap_working_days} working days" if p.formal_cap_working_days else "none"
+    out.print(f"Formal process limit: {limit}. {escape(p.formal_cap_citation)}")
+    out.print(f"Bypass: {escape(p.bypass_citation)}")
+    out.print(f"CAFCASS: {escape(p.cafcass_citation)}")
+    out.print(f"Raised by: {', '.join(p.roles)}")
+    table = Table(show_lines=True)
+    for name in ("Stage", "Formal", "Addressed to", "Copied / notified", "Timescale", "Source"):
+        table.add_column(name, overflow="fold")
+    for s in p.stages:
+        timescale = (
+            f"{s.timescale_working_days} working days" if s.timescale_working_days else "none given"
+        )
+        if s.timescale_note:
+            timescale += f"\n{s.timescale_note}"
+        table.add_row(
+            escape(f"{s.slug}\n{s.title}"),
+            "yes" if s.formal else "no",
+            escape("\n".join(s.addressed_to)),
+            escape("\n".join(s.copied_to) or "-"),
+            escape(timescale),
+            escape(s.citation),
+        )
+    out.print(table)
+
+
+@app.command(rich_help_panel="Reference")
+def themes(as_json: JsonOption = False) -> None:
+    """The four themes (categories) and the example issues within each."""
+    from drp_cli.protocols import themes as load_themes
+
+    t = load_themes()
+    if as_json:
+        print_json(t.model_dump()["themes"])
+        return
+    for theme in t.themes:
+        typer.echo(f"{theme.slug}: {theme.title}")
+        for issue in theme.issues:
+            typer.echo(f"  {issue.slug:<26} {issue.text}")
+
+
+@calendar_app.command("closures")
+def closures(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the local closure days in force."""
+    items = tracker(ctx).closures()
+    if as_json:
+        print_json(
+            [
+                {"day": c.day.isoformat(), "reason": c.reason, "by": c.by,
+                 "recorded_at": c.recorded_at.isoformat()}
+                for c in items
+            ]
+        )
+        return
+    if not items:
+        typer.echo("No local closure days.")
+    for c in items:
+        typer.echo(f"{c.day.isoformat()} {c.day:%a}  {c.reason}  (added by {c.by})")
+
+
+@calendar_app.command("close")
+def close(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(metavar="DATE", help="First closure day.")],
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Last closure day.")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why the office is closed.")] = "Office closure",
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add local closure days (weekdays not already bank holidays); deadlines move."""
+    days = tracker(ctx).add_closures(day, to, reason=reason, by=by)
+    if as_json:
+        print_json([d.isoformat() for d in days])
+        return
+    typer.echo(
+        f"Added {len(days)} closure day{'s' if len(days) != 1 else ''}: "
+        + ", ".join(d.isoformat() for d in days)
+        + ". Open concerns' deadlines recalculated."
+    )
+
+
+@calendar_app.command("reopen")
+def reopen(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(metavar="DATE", help="The closure day to remove.")],
+    by: ByOption = None,
+) -> None:
+    """Remove a local closure day; deadlines move back."""
+    removed = tracker(ctx).remove_closure(day, by=by)
+    typer.echo(f"{removed.isoformat()} is a working day again. Open concerns' deadlines recalculated.")
+
+
+@calendar_app.command("add")
+def add_days(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(metavar="DATE")],
+    n: Annotated[int, typer.Argument(metavar="N", min=1, max=1000)],
+    as_json: JsonOption = False,
+) -> None:
+    """The Nth working day after DATE (DATE itself not counted)."""
+    from drp_cli.dates import parse_date
+
+    start = parse_date(day, "DATE")
+    result = tracker(ctx).calendar().add(start, n)
+    if as_json:
+        print_json({"from": start.isoformat(), "working_days": n, "date": result.isoformat()})
+    else:
+        typer.echo(f"{n} working days after {start.isoformat()}: {result.isoformat()} ({result:%a})")
+
+
+@calendar_app.command("holidays")
+def holidays_(
+    year: Annotated[int, typer.Argument(min=1990, max=2199)],
+    as_json: JsonOption = False,
+) -> None:
+    """England & Wales bank holidays of a year (substitute days included)."""
+    from drp_cli.calendar import bank_holiday_names
+
+    names = sorted(bank_holiday_names(year).items())
+    if as_json:
+        print_json([{"day": d.isoformat(), "name": n} for d, n in names])
+        return
+    for d, n in names:
+        typer.echo(f"{d.isoformat()} {d:%a}  {n}")

@@ -1,0 +1,67 @@
+"""The exceptions the library raises, each with the exit status the CLI gives it.
+
+Messages never carry personal data (child references, summaries, names): only concern
+ids, protocol/stage slugs, dates and what is allowed. The CLI prints them as one line,
+``Error: <message>``, on stderr.
+"""
+
+from __future__ import annotations
+
+# Exit statuses, documented in the README ("Exit statuses").
+EXIT_OK = 0
+EXIT_REFUSED = 1  # refused by the rules (e.g. escalating a resolved concern)
+EXIT_OVERDUE = 1  # `drp overdue`: at least one concern is overdue
+EXIT_USAGE = 2  # bad input: unknown option, impossible date, unknown protocol/stage ...
+EXIT_NOT_FOUND = 3  # the concern (or other record) does not exist
+EXIT_DATA = 4  # a protocol file or the database is malformed
+EXIT_BUSY = 5  # the database is locked by another writer
+EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
+
+
+class DrpError(Exception):
+    """Base class: a problem the user can understand and fix."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(DrpError):
+    """A value given on the command line or through the API is not acceptable."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotFound(DrpError):
+    """No such concern (or closure day, or protocol installed for a stored concern)."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class TransitionRefused(DrpError):
+    """The protocol's rules do not allow this step (backwards, closed concern, ...)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class ProtocolFileError(DrpError):
+    """A protocol file could not be read or does not validate."""
+
+    exit_code = EXIT_DATA
+
+
+class DatabaseError(DrpError):
+    """The database cannot be used (unreadable, newer schema, ...)."""
+
+    exit_code = EXIT_DATA
+
+
+class DatabaseBusy(DrpError):
+    """Another process holds the write lock for longer than the busy timeout."""
+
+    exit_code = EXIT_BUSY

@@ -1,0 +1,185 @@
+"""Plain-data views of concerns: the JSON shapes and the stage-by-stage timeline.
+
+Nothing here imports typer or rich; the CLI renders these dicts as tables or JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from drp_cli.calendar import WorkingCalendar
+from drp_cli.dates import iso
+from drp_cli.protocols import Protocol
+from drp_cli.tracker import ConcernView, EventView, OverdueItem, stage_deadline
+
+#: What each stage result means (shown in ``drp show`` and the README).
+RESULTS = {
+    "met": "a response (or the resolution) came on or before the deadline",
+    "missed": "the deadline passed without a response at this stage",
+    "overdue": "current stage, deadline passed, no response yet",
+    "pending": "current stage, deadline not yet reached",
+    "left-in-time": "left on or before its deadline without a response (bypass or early escalation)",
+    "no-timescale": "the protocol gives no timescale and no due date was set",
+}
+
+
+def event_dict(e: EventView) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "kind": e.kind,
+        "on": iso(e.on),
+        "stage": e.stage,
+        "from_stage": e.from_stage,
+        "by": e.by,
+        "text": e.text,
+        "recorded_at": e.recorded_at.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z"),
+        "details": e.details,
+    }
+
+
+def stage_visits(
+    c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar, judged_on: dt.date
+) -> list[dict[str, Any]]:
+    """Each stage the concern entered, with its deadline and whether it was met."""
+    entries = [e for e in c.events if e.kind in ("opened", "escalated")]
+    visits: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        entered = entry.on
+        left = entries[i + 1].on if i + 1 < len(entries) else c.closed_on
+        how_left = (
+            "escalated" if i + 1 < len(entries) else (c.status if c.status != "open" else None)
+        )
+        due_text = entry.details.get("due")
+        due = dt.date.fromisoformat(due_text) if due_text else None
+        stage = (
+            protocol.stage(entry.stage) if protocol and protocol.has_stage(entry.stage) else None
+        )
+        deadline = stage_deadline(cal, stage, entered, due) if stage else due
+        responses = [
+            e.on
+            for e in c.events
+            if e.kind == "response"
+            and e.stage == entry.stage
+            and e.on >= entered
+            and (left is None or e.on <= left)
+        ]
+        first_response = min(responses) if responses else None
+        resolved_here = how_left == "resolved"
+        late = 0
+        if deadline is None:
+            result = "no-timescale"
+        elif (first_response is not None and first_response <= deadline) or (
+            resolved_here and left is not None and left <= deadline
+        ):
+            result = "met"
+        else:
+            end = left if left is not None else judged_on
+            late = cal.working_days_overdue(deadline, end)
+            if late:
+                result = "missed" if left is not None else "overdue"
+            else:
+                result = "left-in-time" if left is not None else "pending"
+        visits.append(
+            {
+                "stage": entry.stage,
+                "title": stage.title if stage else entry.stage,
+                "formal": stage.formal if stage else None,
+                "entered_on": iso(entered),
+                "left_on": iso(left),
+                "left_by": how_left,
+                "bypassed": entry.details.get("bypassed", []),
+                "deadline": iso(deadline),
+                "due_set_by_iro": due is not None,
+                "first_response_on": iso(first_response),
+                "result": result,
+                "working_days_late": late,
+            }
+        )
+    return visits
+
+
+def formal_result(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> str | None:
+    if c.formal_deadline is None:
+        return None
+    end = c.closed_on if c.closed_on is not None else judged_on
+    late = cal.working_days_overdue(c.formal_deadline, end)
+    if c.closed_on is not None:
+        return "missed" if late else "met"
+    return "overdue" if late else "pending"
+
+
+def missing_voice(c: ConcernView) -> list[str]:
+    """What is missing about the child's voice (seed 004, "Child's Voice")."""
+    missing = []
+    if c.wishes is None:
+        missing.append("child's wishes not recorded")
+    if c.status == "resolved" and c.told_outcome is None:
+        missing.append("child not recorded as told the outcome")
+    return missing
+
+
+def concern_dict(
+    c: ConcernView,
+    protocol: Protocol | None,
+    cal: WorkingCalendar,
+    judged_on: dt.date,
+    *,
+    timeline: bool = True,
+) -> dict[str, Any]:
+    stage = protocol.stage(c.stage) if protocol and protocol.has_stage(c.stage) else None
+    overdue_by = 0
+    if c.status == "open":
+        for d in (c.deadline, c.formal_deadline):
+            if d is not None:
+                overdue_by = max(overdue_by, cal.working_days_overdue(d, judged_on))
+    data: dict[str, Any] = {
+        "id": c.id,
+        "protocol": c.protocol,
+        "child": c.child,
+        "category": c.category,
+        "issue": c.issue,
+        "status": c.status,
+        "stage": c.stage,
+        "stage_title": stage.title if stage else c.stage,
+        "stage_started_on": iso(c.stage_started_on),
+        "deadline": iso(c.deadline),
+        "formal_started_on": iso(c.formal_started_on),
+        "formal_deadline": iso(c.formal_deadline),
+        "formal_result": formal_result(c, cal, judged_on),
+        "referred_to_cafcass_on": iso(c.referred_on),
+        "senior_officer_notified_on": iso(c.senior_officer_notified_on),
+        "summary": c.summary,
+        "impact": c.impact,
+        "recommended": c.recommended,
+        "raised_by": c.raised_by,
+        "role": c.role,
+        "opened_on": iso(c.opened_on),
+        "closed_on": iso(c.closed_on),
+        "outcome": c.outcome,
+        "child_wishes": c.wishes,
+        "child_told_outcome": c.told_outcome,
+        "missing": missing_voice(c),
+        "judged_on": iso(judged_on),
+        "overdue": overdue_by > 0,
+        "working_days_overdue": overdue_by,
+    }
+    if timeline:
+        data["stages"] = stage_visits(c, protocol, cal, judged_on)
+    data["events"] = [event_dict(e) for e in c.events]
+    return data
+
+
+def overdue_dict(item: OverdueItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "child": item.child,
+        "protocol": item.protocol,
+        "stage": item.stage,
+        "state": item.state,
+        "deadline": iso(item.deadline),
+        "which": item.which,
+        "working_days_overdue": item.working_days_overdue,
+        "working_days_left": item.working_days_left,
+        "responded": item.responded,
+    }

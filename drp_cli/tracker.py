@@ -291,9 +291,7 @@ class Tracker:
     def _open_concern(self, s: Session, concern_id: int, action: str) -> Concern:
         concern = self._load(s, concern_id)
         if concern.status != "open":
-            raise TransitionRefused(
-                f"concern {concern_id} is {concern.status}; cannot {action} it"
-            )
+            raise TransitionRefused(f"concern {concern_id} is {concern.status}; cannot {action} it")
         return concern
 
     def _result(self, s: Session, concern: Concern) -> ConcernView:
@@ -503,9 +501,7 @@ class Tracker:
             if update is not None:
                 update(concern, day)
             stage = self._stage_at(s, concern, day)
-            self._append(
-                s, concern, kind, day, recorder, stage=stage, text=text, details=details
-            )
+            self._append(s, concern, kind, day, recorder, stage=stage, text=text, details=details)
             return self._result(s, concern)
 
     def respond(
@@ -551,9 +547,11 @@ class Tracker:
     ) -> ConcernView:
         """Record a referral to CAFCASS; the dispute resolution process goes on alongside."""
         body = _clean_text(text, "--text", required=False)
-        officer = _clean_line(senior_officer, "--senior-officer", MAX_REF * 2) if (
-            senior_officer.strip()
-        ) else ""
+        officer = (
+            _clean_line(senior_officer, "--senior-officer", MAX_REF * 2)
+            if (senior_officer.strip())
+            else ""
+        )
         notified = parse_date(notified_on, "--notified-on") if notified_on is not None else None
         if notified is not None and notified > self._clock():
             raise InvalidInput(f"--notified-on {notified.isoformat()} is in the future")
@@ -673,7 +671,7 @@ class Tracker:
             events = s.exec(select(Event).where(Event.concern_id == concern_id)).all()
             return _concern_view(concern, events)
 
-    def list(
+    def concerns(
         self,
         *,
         status: str | None = None,
@@ -726,9 +724,7 @@ class Tracker:
         query = (
             select(Concern)
             .where(Concern.status == "open")
-            .where(
-                (col(Concern.deadline) <= horizon) | (col(Concern.formal_deadline) <= horizon)
-            )
+            .where((col(Concern.deadline) <= horizon) | (col(Concern.formal_deadline) <= horizon))
         )
         items: list[OverdueItem] = []
         with Session(self.store.engine) as s:
@@ -738,7 +734,9 @@ class Tracker:
             assert c.id is not None
             deadlines = [("stage", c.deadline), ("formal", c.formal_deadline)]
             breached = [
-                (name, d) for name, d in deadlines if d is not None and cal.working_days_overdue(d, day)
+                (name, d)
+                for name, d in deadlines
+                if d is not None and cal.working_days_overdue(d, day)
             ]
             if breached:
                 earliest = min(d for _, d in breached)

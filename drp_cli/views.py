@@ -15,11 +15,11 @@ from drp_cli.tracker import ConcernView, EventView, OverdueItem, stage_deadline
 
 #: What each stage result means (shown in ``drp show`` and the README).
 RESULTS = {
-    "met": "a response (or the resolution) came on or before the deadline",
-    "missed": "the deadline passed without a response at this stage",
-    "overdue": "current stage, deadline passed, no response yet",
+    "met": "a response (or the resolution) came on or before the stage's deadline",
+    "missed": "the stage was left after its deadline with no response by the deadline",
+    "overdue": "current stage, deadline passed: resolve or escalate (a response may have come)",
     "pending": "current stage, deadline not yet reached",
-    "left-in-time": "left on or before its deadline without a response (bypass or early escalation)",
+    "left-in-time": "left by its deadline without a response (bypass or early escalation)",
     "no-timescale": "the protocol gives no timescale and no due date was set",
 }
 
@@ -69,17 +69,18 @@ def stage_visits(
         late = 0
         if deadline is None:
             result = "no-timescale"
+        elif left is None:
+            # the current stage: its deadline is the IRO's decision point (resolve or
+            # escalate), so it is overdue once passed, whether or not a response came
+            late = cal.working_days_overdue(deadline, judged_on)
+            result = "overdue" if late else "pending"
         elif (first_response is not None and first_response <= deadline) or (
-            resolved_here and left is not None and left <= deadline
+            resolved_here and left <= deadline
         ):
             result = "met"
         else:
-            end = left if left is not None else judged_on
-            late = cal.working_days_overdue(deadline, end)
-            if late:
-                result = "missed" if left is not None else "overdue"
-            else:
-                result = "left-in-time" if left is not None else "pending"
+            late = cal.working_days_overdue(deadline, left)
+            result = "missed" if late else "left-in-time"
         visits.append(
             {
                 "stage": entry.stage,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -34,9 +34,7 @@ def open_(
     ctx: typer.Context,
     protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
     child: Annotated[str, typer.Option(help="The child's case reference (not their name).")],
-    category: Annotated[
-        str, typer.Option(help="Theme: general, statutory, care-plan or service.")
-    ],
+    category: Annotated[str, typer.Option(help="Theme: general, statutory, care-plan or service.")],
     summary: Annotated[str, typer.Option(help="The concern, in a sentence or two.")],
     impact: Annotated[str, typer.Option(help="The impact on the child.")] = "",
     recommended: Annotated[
@@ -161,7 +159,7 @@ def refer(
     _report(ctx, "Referred to CAFCASS:", view, as_json)
 
 
-class Voice(str, Enum):
+class Voice(StrEnum):
     wishes_sought = "wishes-sought"
     wishes_not_sought = "wishes-not-sought"
     told_outcome = "told-outcome"

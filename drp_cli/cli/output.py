@@ -36,7 +36,10 @@ def concern_data(
     from drp_cli.views import concern_dict
 
     return concern_dict(
-        c, t.protocols.protocols.get(c.protocol), t.calendar(), judge_date(t, on),
+        c,
+        t.protocols.protocols.get(c.protocol),
+        t.calendar(),
+        judge_date(t, on),
         timeline=timeline,
     )
 
@@ -96,7 +99,9 @@ def show(d: dict[str, Any]) -> None:
     formal = (
         f"started {d['formal_started_on']}, deadline {d['formal_deadline']} ({d['formal_result']})"
         if d["formal_deadline"]
-        else "not started" if d["formal_started_on"] is None else "no overall limit"
+        else "not started"
+        if d["formal_started_on"] is None
+        else "no overall limit"
     )
     grid.add_row("Formal process", _esc(formal))
     cafcass = "not referred"
@@ -143,9 +148,7 @@ def show(d: dict[str, Any]) -> None:
     for name in ("Date", "Event", "Stage", "By", "Details"):
         events.add_column(name, overflow="fold")
     for e in d["events"]:
-        events.add_row(
-            e["on"], e["kind"], _esc(e["stage"]), _esc(e["by"]), _esc(event_text(e))
-        )
+        events.add_row(e["on"], e["kind"], _esc(e["stage"]), _esc(e["by"]), _esc(event_text(e)))
     out.print(events)
 
 

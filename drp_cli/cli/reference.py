@@ -132,8 +132,12 @@ def closures(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(
             [
-                {"day": c.day.isoformat(), "reason": c.reason, "by": c.by,
-                 "recorded_at": c.recorded_at.isoformat()}
+                {
+                    "day": c.day.isoformat(),
+                    "reason": c.reason,
+                    "by": c.by,
+                    "recorded_at": c.recorded_at.isoformat(),
+                }
                 for c in items
             ]
         )
@@ -175,7 +179,9 @@ def reopen(
 ) -> None:
     """Remove a local closure day; deadlines move back."""
     removed = tracker(ctx).remove_closure(day, by=by)
-    typer.echo(f"{removed.isoformat()} is a working day again. Open concerns' deadlines recalculated.")
+    typer.echo(
+        f"{removed.isoformat()} is a working day again. Open concerns' deadlines recalculated."
+    )
 
 
 @calendar_app.command("add")
@@ -193,7 +199,9 @@ def add_days(
     if as_json:
         print_json({"from": start.isoformat(), "working_days": n, "date": result.isoformat()})
     else:
-        typer.echo(f"{n} working days after {start.isoformat()}: {result.isoformat()} ({result:%a})")
+        typer.echo(
+            f"{n} working days after {start.isoformat()}: {result.isoformat()} ({result:%a})"
+        )
 
 
 @calendar_app.command("holidays")

@@ -14,19 +14,19 @@ from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
 @app.command("list", rich_help_panel="Read")
 def list_(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option(help="open, resolved, withdrawn or all.")
-    ] = "open",
+    status: Annotated[str, typer.Option(help="open, resolved, withdrawn or all.")] = "open",
     protocol: Annotated[str | None, typer.Option(help="Only this protocol.")] = None,
     child: Annotated[str | None, typer.Option(help="Only this child reference.")] = None,
     stage: Annotated[str | None, typer.Option(help="Only concerns at this stage.")] = None,
-    raised_by: Annotated[str | None, typer.Option(help="Only concerns raised by this person.")] = None,
+    raised_by: Annotated[
+        str | None, typer.Option(help="Only concerns raised by this person.")
+    ] = None,
     on: JudgeOnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List concerns (open ones by default)."""
     t = tracker(ctx)
-    views = t.list(
+    views = t.concerns(
         status=status, protocol=protocol, child=child, stage=stage, raised_by=raised_by
     )
     rows = [concern_data(t, v, on, timeline=False) for v in views]
@@ -58,9 +58,7 @@ def overdue(
     on: JudgeOnOption = None,
     within: Annotated[
         int,
-        typer.Option(
-            help="Also list concerns due within this many working days.", min=0, max=260
-        ),
+        typer.Option(help="Also list concerns due within this many working days.", min=0, max=260),
     ] = 0,
     as_json: JsonOption = False,
 ) -> None:
@@ -91,7 +89,9 @@ def overdue(
                 state = f"OVERDUE {wd} working day{'s' if wd != 1 else ''}"
             else:
                 wd = i["working_days_left"]
-                state = "due today" if wd == 0 else f"due in {wd} working day{'s' if wd != 1 else ''}"
+                state = (
+                    "due today" if wd == 0 else f"due in {wd} working day{'s' if wd != 1 else ''}"
+                )
             table.add_row(
                 str(i["id"]),
                 i["child"],
@@ -105,6 +105,7 @@ def overdue(
         console().print(table)
         due = len(items) - len(late)
         typer.echo(
-            f"{len(late)} overdue" + (f", {due} due within {within} working days." if within else ".")
+            f"{len(late)} overdue"
+            + (f", {due} due within {within} working days." if within else ".")
         )
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A short, realistic session against a throw-away database. Run with `make demo`.
+set -euo pipefail
+DEMO_DIR="$(mktemp -d)"
+trap 'rm -rf "$DEMO_DIR"' EXIT
+export DRP_DB="$DEMO_DIR/demo.sqlite3"
+export DRP_USER="Sam Patel (IRO)"
+export DRP_PROTOCOLS="$DEMO_DIR/no-user-protocols"
+export COLUMNS="${COLUMNS:-110}"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+say drp protocols
+say drp open --protocol knowsley --child KN-2231 --category statutory --issue no-social-worker \
+    --summary "No allocated social worker since the LAC review on 20 February." \
+    --impact "Statutory visits missed; Jay has not been seen alone for 9 weeks." \
+    --recommended "1. Allocate a social worker by 7 March. 2. Statutory visit within 5 working days of allocation." \
+    --on 2025-03-03
+say drp voice 1 wishes-sought --text "Jay spoken to alone at the review; wants a worker who visits." --on 2025-03-03
+say drp escalate 1 --note "No response from the Team Manager." --on 2025-03-11
+say drp respond 1 --from "Head of Service" --text "Worker to be allocated from 24 March." --on 2025-03-14
+say drp open --protocol west-sussex --child WS-0457 --category care-plan --issue plan-not-implemented \
+    --summary "Sibling contact in the care plan has not happened for 3 months." \
+    --stage stage-1 --on 2025-03-05
+say drp open --protocol sbc-fciro --child SB-1189 --category service --role fciro \
+    --summary "Foster carers' annual review overdue; placement support plan not agreed." --on 2025-03-10
+say drp refer 2 --senior-officer "Group Manager, Safeguarding and Independent Review" \
+    --notified-on 2025-03-12 --curtailed "Placement move planned within weeks." --on 2025-03-13
+say drp list --on 2025-03-21
+say drp show 1 --on 2025-03-21
+printf '\n\033[1m$ drp overdue --on 2025-03-21 --within 3\033[0m\n'
+status=0
+drp overdue --on 2025-03-21 --within 3 || status=$?
+echo "(exit status $status: 1 means something is overdue, for cron and scripts)"

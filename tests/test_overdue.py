@@ -1,0 +1,88 @@
+"""`drp overdue`: the IRO's daily check, its JSON and its exit status."""
+
+from __future__ import annotations
+
+from tests.conftest import open_args
+
+
+def setup_three(drp):
+    # 1: Knowsley stage-1 from Mon 3 Mar 2025, deadline Mon 10 Mar.
+    drp(*open_args(child="KN-1"))
+    # 2: West Sussex straight to stage-1 on Wed 5 Mar, deadline Wed 12 Mar; formal 2 Apr.
+    drp(*open_args(child="WS-2", protocol="west-sussex", stage="stage-1", role="cpa",
+                   on="2025-03-05"))  # fmt: skip
+    # 3: SBC informal on Mon 10 Mar, 10 working days -> Mon 24 Mar.
+    drp(*open_args(child="SB-3", protocol="sbc-fciro", role="fciro", on="2025-03-10"))
+
+
+def test_nothing_overdue_exits_0(drp):
+    setup_three(drp)
+    r = drp("overdue", "--on", "2025-03-10")  # deadline day of concern 1: still in time
+    assert (r.exit_code, r.stdout) == (0, "Nothing overdue on 2025-03-10.\n")
+    r = drp("overdue", "--on", "2025-03-10", "--json")
+    assert (r.exit_code, r.json()) == (0, [])
+
+
+def test_overdue_json_and_exit_1(drp):
+    setup_three(drp)
+    drp("respond", "2", "--text", "Looking into it", "--on", "2025-03-11")
+    r = drp("overdue", "--on", "2025-03-17", "--json")
+    assert r.exit_code == 1
+    assert r.json() == [
+        {"id": 1, "child": "KN-1", "protocol": "knowsley", "stage": "stage-1",
+         "state": "overdue", "deadline": "2025-03-10", "which": "stage",
+         "working_days_overdue": 5, "working_days_left": 0, "responded": False},
+        {"id": 2, "child": "WS-2", "protocol": "west-sussex", "stage": "stage-1",
+         "state": "overdue", "deadline": "2025-03-12", "which": "stage",
+         "working_days_overdue": 3, "working_days_left": 0, "responded": True},
+    ]  # fmt: skip
+
+
+def test_within_lists_what_is_due_soon(drp):
+    setup_three(drp)
+    r = drp("overdue", "--on", "2025-03-20", "--within", "2", "--json")
+    assert r.exit_code == 1
+    due = [i for i in r.json() if i["state"] == "due"]
+    # Thu 20 Mar + 2 working days = Mon 24 Mar: concern 3's deadline, 2 working days left.
+    assert due == [
+        {"id": 3, "child": "SB-3", "protocol": "sbc-fciro", "stage": "informal", "state": "due",
+         "deadline": "2025-03-24", "which": "stage", "working_days_overdue": 0,
+         "working_days_left": 2, "responded": False},
+    ]  # fmt: skip
+    r = drp("overdue", "--on", "2025-03-20", "--within", "1", "--json")
+    assert [i["id"] for i in r.json()] == [1, 2]
+    r = drp("overdue", "--on", "2025-03-20", "--within", "2")
+    assert "OVERDUE 8 working days" in r.stdout
+    assert "due in 2 working days" in r.stdout
+    assert r.stdout.rstrip().endswith("2 overdue, 1 due within 2 working days.")
+
+
+def test_formal_deadline_breach_is_reported(drp):
+    # West Sussex concern with an IRO due date well inside each stage, moving stage by stage,
+    # so that only the 20-working-day formal limit is breached.
+    drp(*open_args(child="WS-9", protocol="west-sussex", stage="stage-1", role="cpa",
+                   on="2025-03-03"))  # fmt: skip
+    # Formal limit: Mon 3 Mar + 20 working days = Mon 31 Mar.
+    for on in ("2025-03-07", "2025-03-14", "2025-03-21", "2025-03-28"):
+        assert drp("escalate", "1", "--on", on).exit_code == 0
+    # now at stage-5 (no timescale); on Tue 1 Apr the formal limit is 1 working day past
+    r = drp("overdue", "--on", "2025-04-01", "--json")
+    assert r.json()[0]["deadline"] == "2025-03-31"
+    assert r.json()[0]["which"] == "formal"
+    assert r.json()[0]["working_days_overdue"] == 1
+
+
+def test_resolved_and_withdrawn_are_never_overdue(drp):
+    setup_three(drp)
+    drp("resolve", "1", "--outcome", "done", "--on", "2025-03-12")
+    drp("withdraw", "2", "--reason", "duplicate", "--on", "2025-03-12")
+    r = drp("overdue", "--on", "2025-03-17", "--json")
+    assert (r.exit_code, r.json()) == (0, [])
+
+
+def test_overdue_bad_input(drp):
+    r = drp("overdue", "--on", "yesterday")
+    assert (r.exit_code, r.stderr) == (
+        2, "Error: --on 'yesterday' is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n"
+    )  # fmt: skip
+    assert drp("overdue", "--within", "-1").exit_code == 2

@@ -488,11 +488,15 @@ class Tracker:
         details: dict[str, Any] | None = None,
         update: Callable[[Concern, dt.date], None] | None = None,
         action: str,
+        allow_closed: bool = False,
     ) -> ConcernView:
         recorder = current_user(by)
         day = self._event_date(on)
         with self.store.session() as s:
-            concern = self._open_concern(s, concern_id, action)
+            if allow_closed:
+                concern = self._load(s, concern_id)
+            else:
+                concern = self._open_concern(s, concern_id, action)
             if day < concern.opened_on:
                 raise InvalidInput(
                     f"--on {day.isoformat()} is before the concern was opened "
@@ -604,19 +608,10 @@ class Tracker:
             else:
                 concern.told_outcome = "told" if kind == "told-outcome" else "not-told"
 
-        recorder = current_user(by)
-        day = self._event_date(on)
-        with self.store.session() as s:
-            concern = self._load(s, concern_id)  # allowed on closed concerns too
-            if day < concern.opened_on:
-                raise InvalidInput(
-                    f"--on {day.isoformat()} is before the concern was opened "
-                    f"({concern.opened_on.isoformat()})"
-                )
-            update(concern, day)
-            stage = self._stage_at(s, concern, day)
-            self._append(s, concern, kind, day, recorder, stage=stage, text=body)
-            return self._result(s, concern)
+        # allowed on closed concerns too: the child is often told the outcome afterwards
+        return self._simple_event(
+            concern_id, kind, text=body, on=on, by=by, update=update, action="", allow_closed=True
+        )
 
     def _close(
         self,

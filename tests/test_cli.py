@@ -280,3 +280,39 @@ def test_no_personal_data_in_errors(drp):
     drp(*open_args(child="SECRET-REF"))
     r = drp("resolve", "1", "--outcome", "x", "--on", "2025-03-02")
     assert r.exit_code == 2 and "SECRET-REF" not in r.stderr
+
+
+def test_unexpected_error_is_one_line_unless_debug(drp, monkeypatch):
+    from drp_cli.tracker import Tracker
+
+    def boom(self, *args, **kwargs):
+        raise RuntimeError("SECRET-CHILD-REF in a query")
+
+    monkeypatch.setattr(Tracker, "concerns", boom)
+    r = drp("list")
+    assert r.exit_code == 70
+    assert r.stderr == (
+        "Error: internal error (RuntimeError); nothing more is shown because it may hold "
+        "personal data: run again with --debug for details\n"
+    )
+    r = drp("--debug", "list")
+    assert r.exit_code == 70
+    assert "Traceback" in r.stderr and "SECRET-CHILD-REF" in r.stderr
+
+
+def test_busy_database_is_reported(drp, db_path, monkeypatch):
+    import drp_cli.db
+
+    drp(*open_args())
+    monkeypatch.setattr(drp_cli.db, "BUSY_TIMEOUT_MS", 100)
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        r = drp("note", "1", "--text", "x", "--on", "2025-03-04")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert (r.exit_code, r.stderr) == (
+        5, f"Error: the database {db_path} is busy (another drp is writing); try again in a "
+        "moment\n",
+    )  # fmt: skip

@@ -1,0 +1,49 @@
+"""A non-editable install carries the protocols and templates inside the wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_protocols_and_templates(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("drp_cli-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for slug in ("knowsley", "nottinghamshire-2016", "nottinghamshire-crp", "sbc-fciro",
+                 "west-sussex"):  # fmt: skip
+        assert f"drp_cli/protocols/{slug}.toml" in names
+    assert "drp_cli/protocols/_themes.toml" in names
+    assert "drp_cli/templates/README.md" in names
+
+    # run it from the unpacked wheel, away from the repository
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import drp_cli.protocols as p; print(p.builtin_dir()); "
+         "print(sorted(p.load_registry([]).protocols))"],
+        env=env, cwd=tmp_path, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    folder, slugs = out.stdout.splitlines()
+    assert folder == str(target / "drp_cli" / "protocols")
+    assert "west-sussex" in slugs
+
+
+def test_console_script_version_is_fast_path():
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "drp_cli", "--version"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.startswith("drp ")
+    assert "typer" not in out.stderr and "sqlalchemy" not in out.stderr

@@ -176,9 +176,13 @@ def reopen(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE", help="The closure day to remove.")],
     by: ByOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Remove a local closure day; deadlines move back."""
     removed = tracker(ctx).remove_closure(day, by=by)
+    if as_json:
+        print_json([removed.isoformat()])
+        return
     typer.echo(
         f"{removed.isoformat()} is a working day again. Open concerns' deadlines recalculated."
     )

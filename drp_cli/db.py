@@ -98,6 +98,9 @@ class Store:
                 SQLModel.metadata.create_all(self.engine)
                 with self.session() as s:
                     s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            # tables added since the database was created (additive only; Alembic
+            # migrations are the "whole service" issue)
+            SQLModel.metadata.create_all(self.engine, checkfirst=True)
             with Session(self.engine) as s:
                 row = s.exec(select(Meta).where(Meta.key == "schema_version")).first()
                 version = int(row.value) if row else 0
@@ -119,6 +122,11 @@ class Store:
                 yield s
         except OperationalError as exc:
             raise _translate(exc, self.path) from None
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Where attached files are kept: beside the database, owner-only."""
+        return self.path.parent / f"{self.path.stem}-attachments"
 
     def close(self) -> None:
         self.engine.dispose()

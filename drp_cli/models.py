@@ -84,3 +84,43 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class Item(SQLModel, table=True):
+    """What a concern collects besides its stages: recommended actions, professionals,
+    important people in the child's life, the child's wishes and feelings, and diversity /
+    communication needs. Written with the event (``<kind>-added``, ``-done``, ``-removed``)
+    that records the change, so the event log stays the whole history."""
+
+    __tablename__ = "item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = Field(foreign_key="concern.id", index=True)
+    kind: str  # action | professional | important-person | wishes | needs
+    n: int  # 1, 2, ... per concern and kind
+    position: int = 0  # priority order of actions
+    data: str = "{}"  # JSON object of the kind's fields
+    added_on: dt.date
+    added_by: str
+    done_on: dt.date | None = None
+    done_by: str | None = None
+    removed_on: dt.date | None = None
+    removed_by: str | None = None
+
+
+class Attachment(SQLModel, table=True):
+    """A document copied into the store (content-addressed by SHA-256)."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = Field(foreign_key="concern.id", index=True)
+    n: int
+    kind: str  # care-order | final-care-plan | care-plan | guardian-report | review-record | other
+    filename: str
+    sha256: str
+    size: int
+    dated: dt.date | None = None
+    description: str = ""
+    added_on: dt.date
+    added_by: str

@@ -1,0 +1,199 @@
+"""Documents attached to a concern for the CAFCASS bundle.
+
+A file is copied into the store's attachment area (``<db>-attachments/ab/abcdef...``,
+content-addressed by SHA-256, folders 0700, files 0600), so moving or editing the original
+changes nothing. The row and its ``attached`` event are written in one transaction after the
+copy is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from drp_cli.dates import iso, parse_date
+from drp_cli.errors import InvalidInput, NotFound
+from drp_cli.models import Attachment
+from drp_cli.tracker import Tracker, _clean_text, current_user
+
+KINDS: dict[str, str] = {
+    "care-order": "Final Care Order",
+    "final-care-plan": "Final Care Plan filed in proceedings",
+    "care-plan": "Care Plan",
+    "guardian-report": "Children's guardian's report",
+    "review-record": "Review record",
+    "other": "Other document",
+}
+MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    n: int
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+    dated: dt.date | None
+    description: str
+    added_on: dt.date
+    added_by: str
+    path: Path  # the stored copy
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "kind": self.kind,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+            "dated": iso(self.dated),
+            "description": self.description,
+            "added_on": iso(self.added_on),
+            "added_by": self.added_by,
+        }
+
+
+def _stored_path(tracker: Tracker, sha: str) -> Path:
+    return tracker.store.attachments_dir / sha[:2] / sha
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _copy_in(tracker: Tracker, source: Path) -> tuple[str, int]:
+    """Copy ``source`` into the store; return its SHA-256 and size."""
+    root = tracker.store.attachments_dir
+    _private_dir(root)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".incoming-")
+    try:
+        with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            while chunk := src.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise InvalidInput(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+                digest.update(chunk)
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        sha = digest.hexdigest()
+        final = _stored_path(tracker, sha)
+        _private_dir(final.parent)
+        if final.exists():
+            os.unlink(tmp_name)
+        else:
+            os.chmod(tmp_name, 0o600)
+            os.replace(tmp_name, final)
+        return sha, size
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+
+
+def attach(
+    tracker: Tracker,
+    concern_id: int,
+    path: str | os.PathLike[str],
+    *,
+    kind: str,
+    dated: dt.date | str | None = None,
+    description: str = "",
+    on: dt.date | str | None = None,
+    by: str | None = None,
+) -> AttachmentView:
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+    source = Path(path)
+    dated_day = parse_date(dated, "--dated") if dated is not None else None
+    text = _clean_text(description, "--description", required=False)
+    recorder = current_user(by)
+    day = tracker._event_date(on)
+    with Session(tracker.store.engine) as s:
+        tracker._load(s, concern_id)  # before copying anything
+    if not source.is_file():
+        raise InvalidInput(f"cannot read {source}: not a file")
+    try:
+        sha, size = _copy_in(tracker, source)
+    except PermissionError:
+        raise InvalidInput(f"cannot read {source}: permission denied") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+    with tracker.store.session() as s:
+        concern = tracker._load(s, concern_id)
+        existing = s.exec(select(Attachment).where(Attachment.concern_id == concern_id)).all()
+        n = max((a.n for a in existing), default=0) + 1
+        row = Attachment(
+            concern_id=concern_id,
+            n=n,
+            kind=kind,
+            filename=source.name,
+            sha256=sha,
+            size=size,
+            dated=dated_day,
+            description=text,
+            added_on=day,
+            added_by=recorder,
+        )
+        s.add(row)
+        tracker._append(
+            s, concern, "attached", day, recorder,
+            stage=tracker._stage_at(s, concern, day),
+            text=f"{KINDS[kind]}: {source.name}",
+            details={"n": n, "kind": kind, "sha256": sha, "dated": iso(dated_day)},
+        )  # fmt: skip
+        s.flush()
+        return _view(tracker, row)
+
+
+def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
+    return AttachmentView(
+        n=row.n,
+        kind=row.kind,
+        filename=row.filename,
+        sha256=row.sha256,
+        size=row.size,
+        dated=row.dated,
+        description=row.description,
+        added_on=row.added_on,
+        added_by=row.added_by,
+        path=_stored_path(tracker, row.sha256),
+    )
+
+
+def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
+    with Session(tracker.store.engine) as s:
+        tracker._load(s, concern_id)
+        rows = s.exec(
+            select(Attachment)
+            .where(Attachment.concern_id == concern_id)
+            .order_by(col(Attachment.n))
+        ).all()
+    return [_view(tracker, r) for r in rows]
+
+
+def copy_out(view: AttachmentView, target: Path) -> None:
+    """Copy a stored attachment to ``target`` (0600), checking its SHA-256 on the way."""
+    if not view.path.is_file():
+        raise NotFound(f"the stored copy of attachment {view.n} is missing from the store")
+    digest = hashlib.sha256()
+    with (
+        view.path.open("rb") as src,
+        open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as dst,
+    ):
+        while chunk := src.read(1024 * 1024):
+            digest.update(chunk)
+            dst.write(chunk)
+    if digest.hexdigest() != view.sha256:
+        raise NotFound(f"the stored copy of attachment {view.n} does not match its SHA-256")

@@ -1,0 +1,320 @@
+"""Commands for the documents: actions, people, the child's wishes, needs, attachments,
+`drp alert` and `drp bundle`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, app, tracker
+from drp_cli.cli.output import console, print_json
+
+TemplatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--templates",
+        envvar="DRP_TEMPLATES",
+        metavar="DIR",
+        help="Your own template folder, used before the built-in templates.",
+    ),
+]
+Number = Annotated[int, typer.Argument(help="The item's number within the concern.", metavar="N")]
+
+
+def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("None recorded.")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table()
+    for name in ["N", *columns, "Added"]:
+        table.add_column(name.replace("_", " ").capitalize(), overflow="fold")
+    for r in rows:
+        table.add_row(
+            str(r["n"]),
+            *[escape(str(r.get(c) or "-")) for c in columns],
+            f"{r['added_on']} by {escape(r['added_by'])}",
+        )
+    console().print(table)
+
+
+def _kind_app(kind: str, name: str, help_text: str, columns: list[str]) -> typer.Typer:
+    """A command group with `list` and `remove` for one kind of item; `add` is added after."""
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+
+    @sub.command("list")
+    def list_items(ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False) -> None:
+        """List them."""
+        from drp_cli import details
+
+        found = details.items(tracker(ctx), concern_id, kind if kind != "person" else None)
+        rows = [
+            i.to_dict()
+            for i in found
+            if kind != "person" or i.kind in ("professional", "important-person")
+        ]
+        _print_items(rows, (["kind"] if kind == "person" else []) + columns, as_json)
+
+    @sub.command("remove")
+    def remove_item(
+        ctx: typer.Context,
+        concern_id: ConcernId,
+        n: Number,
+        kind_option: Annotated[
+            str,
+            typer.Option("--kind", help="professional or important-person (for `person`)."),
+        ] = kind,
+        reason: Annotated[str, typer.Option(help="Why it is removed.")] = "",
+        on: OnOption = None,
+        by: ByOption = None,
+    ) -> None:
+        """Remove one from the documents (the record keeps it)."""
+        from drp_cli import details
+
+        details.remove(tracker(ctx), concern_id, kind_option, n, reason=reason, on=on, by=by)
+        typer.echo(f"Removed {kind_option} {n} from concern {concern_id}.")
+
+    app.add_typer(sub, name=name, rich_help_panel="Documents")
+    return sub
+
+
+def _added(ctx: typer.Context, concern_id: int, kind: str, as_json: bool, **values: Any) -> None:
+    from drp_cli import details
+
+    item = details.add(tracker(ctx), concern_id, kind, **values)
+    if as_json:
+        print_json(item.to_dict())
+    else:
+        typer.echo(f"Added {details.LABELS[kind].lower()} {item.n} to concern {concern_id}.")
+
+
+action_app = _kind_app(
+    "action", "action", "Recommended actions, in priority order, with owners and due dates.",
+    ["text", "owner", "due", "done_on"],
+)  # fmt: skip
+person_app = _kind_app(
+    "person", "person", "Professionals, and important people in the child's life.",
+    ["name", "role", "organisation", "contact", "relationship", "involvement"],
+)  # fmt: skip
+wishes_app = _kind_app(
+    "wishes", "wishes", "The child's wishes and feelings.", ["obtained_on", "how", "text"]
+)
+needs_app = _kind_app(
+    "needs", "needs", "Diversity issues and communication needs of the child and family.",
+    ["text"],
+)  # fmt: skip
+
+
+@action_app.command("add")
+def action_add(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str, typer.Option("--text", help="What must be done.")],
+    owner: Annotated[str, typer.Option(help="Who must do it (role, or name and role).")],
+    due: Annotated[str | None, typer.Option(metavar="DATE", help="By when.")] = None,
+    priority: Annotated[
+        int | None, typer.Option(min=1, help="Its place in the order (default: last).")
+    ] = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a recommended action."""
+    _added(ctx, concern_id, "action", as_json, text=text, owner=owner, due=due,
+           position=priority, on=on, by=by)  # fmt: skip
+
+
+@action_app.command("done")
+def action_done(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    n: Number,
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an action done."""
+    from drp_cli import details
+
+    item = details.mark_done(tracker(ctx), concern_id, n, on=on, by=by)
+    if as_json:
+        print_json(item.to_dict())
+    else:
+        typer.echo(f"Action {n} of concern {concern_id} done on {item.done_on}.")
+
+
+@person_app.command("add")
+def person_add(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    kind: Annotated[str, typer.Option(help="professional or important-person.")],
+    name: Annotated[str, typer.Option(help="Their name.")],
+    role: Annotated[str, typer.Option(help="A professional's role.")] = "",
+    organisation: Annotated[str, typer.Option(help="A professional's organisation.")] = "",
+    contact: Annotated[str, typer.Option(help="A professional's contact details.")] = "",
+    relationship: Annotated[str, typer.Option(help="An important person's relationship.")] = "",
+    involvement: Annotated[str, typer.Option(help="Their involvement with the child.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a professional or an important person in the child's life."""
+    from drp_cli.errors import InvalidInput
+
+    if kind == "professional":
+        values = {"name": name, "role": role, "organisation": organisation, "contact": contact}
+        stray = relationship or involvement
+    elif kind == "important-person":
+        values = {"name": name, "relationship": relationship, "involvement": involvement}
+        stray = role or organisation or contact
+    else:
+        raise InvalidInput(f"unknown kind {kind!r}; allowed: professional, important-person")
+    if stray:
+        raise InvalidInput(
+            "--role, --organisation and --contact are for professionals; --relationship and "
+            "--involvement for important people"
+        )
+    _added(ctx, concern_id, kind, as_json, on=on, by=by, **values)
+
+
+@wishes_app.command("add")
+def wishes_add(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str, typer.Option("--text", help="What the child said or showed.")],
+    how: Annotated[str, typer.Option(help="How it was obtained (e.g. seen alone at school).")],
+    obtained_on: Annotated[
+        str | None, typer.Option(metavar="DATE", help="When (default: --on).")
+    ] = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the child's wishes and feelings (also marks their wishes as sought)."""
+    _added(ctx, concern_id, "wishes", as_json, text=text, how=how, obtained_on=obtained_on,
+           on=on, by=by)  # fmt: skip
+    t = tracker(ctx)
+    if t.get(concern_id).wishes is None:
+        t.record_voice(concern_id, "wishes-sought", text=how, on=on, by=by)
+
+
+@needs_app.command("add")
+def needs_add(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str, typer.Option("--text", help="The need (e.g. BSL interpreter).")],
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a diversity issue or communication need."""
+    _added(ctx, concern_id, "needs", as_json, text=text, on=on, by=by)
+
+
+@app.command(rich_help_panel="Documents")
+def attach(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    path: Annotated[str, typer.Argument(help="The file to attach (it is copied).")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="care-order, final-care-plan, care-plan, guardian-report, review-record, other."
+        ),
+    ],
+    dated: Annotated[
+        str | None, typer.Option(metavar="DATE", help="The document's own date.")
+    ] = None,
+    description: Annotated[str, typer.Option(help="A short description.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attach a document (copied into the store, SHA-256 recorded)."""
+    from drp_cli import attachments
+
+    view = attachments.attach(
+        tracker(ctx), concern_id, path, kind=kind, dated=dated, description=description,
+        on=on, by=by,
+    )  # fmt: skip
+    if as_json:
+        print_json(view.to_dict())
+    else:
+        typer.echo(
+            f"Attached {view.filename} to concern {concern_id} as {view.kind} "
+            f"{view.n} (sha256 {view.sha256[:12]}...)."
+        )
+
+
+@app.command("attachments", rich_help_panel="Documents")
+def attachments_list(
+    ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False
+) -> None:
+    """List a concern's attached documents."""
+    from drp_cli import attachments
+
+    rows = [a.to_dict() for a in attachments.attachments(tracker(ctx), concern_id)]
+    _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
+
+
+@app.command(rich_help_panel="Documents")
+def alert(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+    on: OnOption = None,
+    templates: TemplatesOption = None,
+) -> None:
+    """Render the form for the concern's current stage, as Markdown."""
+    import os
+
+    from drp_cli import documents
+    from drp_cli.errors import InvalidInput
+
+    text = documents.alert(tracker(ctx), concern_id, on=on, templates=templates)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if os.path.exists(output) and not force:
+        raise InvalidInput(f"{output} already exists; use --force to replace it")
+    documents.write_file(output, text)
+    typer.echo(f"Wrote {output}.")
+
+
+@app.command(rich_help_panel="Documents")
+def bundle(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    output: Annotated[
+        str, typer.Option("-o", "--output", metavar="DIR", help="The folder to create.")
+    ],
+    force: Annotated[bool, typer.Option(help="Replace DIR if it exists.")] = False,
+    on: OnOption = None,
+    templates: TemplatesOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Assemble the CAFCASS referral bundle in a new folder, and say what is missing."""
+    from drp_cli import documents
+
+    result = documents.bundle(
+        tracker(ctx), concern_id, output, force=force, on=on, templates=templates
+    )
+    if as_json:
+        print_json({"path": str(result.path), "files": result.files, "missing": result.missing})
+        return
+    typer.echo(f"Wrote {len(result.files)} files to {result.path}.")
+    if result.missing:
+        typer.echo(f"MISSING ({len(result.missing)}):")
+        for item in result.missing:
+            typer.echo(f"  - {item}")
+    else:
+        typer.echo("Nothing required is missing.")

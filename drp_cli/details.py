@@ -1,0 +1,245 @@
+"""What a concern collects for its alert form and CAFCASS bundle: recommended actions (in
+priority order, each with an owner and a due date), professionals, important people in the
+child's life, the child's wishes and feelings, and diversity / communication needs.
+
+Each change appends an event to the concern's log (``action-added``, ``action-done``,
+``professional-removed`` ...) in the same transaction as the ``item`` row it changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+
+from drp_cli.dates import iso, parse_date
+from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
+from drp_cli.models import Item
+from drp_cli.tracker import MAX_REF, Tracker, _clean_line, _clean_text, current_user
+
+#: kind -> (required fields, optional fields); every field is text except the dates.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "action": (("text", "owner"), ("due",)),
+    "professional": (("name", "role"), ("organisation", "contact")),
+    "important-person": (("name", "relationship"), ("involvement",)),
+    "wishes": (("text", "how"), ("obtained_on",)),
+    "needs": (("text",), ()),
+}
+LABELS = {
+    "action": "Action",
+    "professional": "Professional",
+    "important-person": "Important person",
+    "wishes": "Wishes and feelings",
+    "needs": "Diversity / communication needs",
+}
+DATE_FIELDS = ("due", "obtained_on")
+ONE_LINE_FIELDS = ("owner", "name", "role", "organisation", "relationship")
+
+
+@dataclass(frozen=True)
+class ItemView:
+    kind: str
+    n: int
+    position: int
+    fields: dict[str, Any]
+    added_on: dt.date
+    added_by: str
+    done_on: dt.date | None
+    done_by: str | None
+    removed_on: dt.date | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "n": self.n,
+            **self.fields,
+            "added_on": iso(self.added_on),
+            "added_by": self.added_by,
+            "done_on": iso(self.done_on),
+            "done_by": self.done_by,
+            "removed_on": iso(self.removed_on),
+        }
+
+
+def _view(row: Item) -> ItemView:
+    return ItemView(
+        kind=row.kind,
+        n=row.n,
+        position=row.position,
+        fields=json.loads(row.data),
+        added_on=row.added_on,
+        added_by=row.added_by,
+        done_on=row.done_on,
+        done_by=row.done_by,
+        removed_on=row.removed_on,
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+
+
+def _clean_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    required, optional = KINDS[kind]
+    unknown = set(values) - set(required) - set(optional)
+    if unknown:
+        raise InvalidInput(f"{kind} has no field {sorted(unknown)[0]!r}")
+    fields: dict[str, Any] = {}
+    for name in (*required, *optional):
+        value = values.get(name)
+        option = "--" + name.replace("_", "-")
+        if name in DATE_FIELDS:
+            fields[name] = iso(parse_date(value, option)) if value else None
+            continue
+        if name in ONE_LINE_FIELDS:
+            text = str(value or "")
+            fields[name] = (
+                _clean_line(text, option, MAX_REF * 4) if text.strip() or name in required else ""
+            )
+        else:
+            fields[name] = _clean_text(value, option, required=name in required)
+    return fields
+
+
+def add(
+    tracker: Tracker,
+    concern_id: int,
+    kind: str,
+    *,
+    on: dt.date | str | None = None,
+    by: str | None = None,
+    position: int | None = None,
+    **values: Any,
+) -> ItemView:
+    """Add an item of ``kind`` to a concern (open or closed: bundles are made afterwards)."""
+    _check_kind(kind)
+    fields = _clean_fields(kind, values)
+    recorder = current_user(by)
+    day = tracker._event_date(on)
+    if kind == "wishes" and fields.get("obtained_on") is None:
+        fields["obtained_on"] = iso(day)
+    with tracker.store.session() as s:
+        concern = tracker._load(s, concern_id)
+        existing = s.exec(
+            select(Item).where(Item.concern_id == concern_id).where(Item.kind == kind)
+        ).all()
+        n = max((i.n for i in existing), default=0) + 1
+        if position is not None and position < 1:
+            raise InvalidInput("--priority must be 1 or more")
+        row = Item(
+            concern_id=concern_id,
+            kind=kind,
+            n=n,
+            position=position if position is not None else n,
+            data=json.dumps(fields, sort_keys=True),
+            added_on=day,
+            added_by=recorder,
+        )
+        s.add(row)
+        summary = fields.get("text") or fields.get("name") or ""
+        tracker._append(
+            s,
+            concern,
+            f"{kind}-added",
+            day,
+            recorder,
+            stage=tracker._stage_at(s, concern, day),
+            text=f"{LABELS[kind]} {n}: {summary}",
+            details={"n": n, **fields},
+        )
+        s.flush()
+        return _view(row)
+
+
+def _find(tracker: Tracker, s: Any, concern_id: int, kind: str, n: int) -> Item:
+    tracker._load(s, concern_id)
+    row = s.exec(
+        select(Item)
+        .where(Item.concern_id == concern_id)
+        .where(Item.kind == kind)
+        .where(Item.n == n)
+    ).first()
+    if row is None or row.removed_on is not None:
+        raise NotFound(f"concern {concern_id} has no {LABELS[kind].lower()} {n}")
+    return row
+
+
+def mark_done(
+    tracker: Tracker,
+    concern_id: int,
+    n: int,
+    *,
+    on: dt.date | str | None = None,
+    by: str | None = None,
+) -> ItemView:
+    recorder = current_user(by)
+    day = tracker._event_date(on)
+    with tracker.store.session() as s:
+        row = _find(tracker, s, concern_id, "action", n)
+        if row.done_on is not None:
+            raise TransitionRefused(
+                f"action {n} of concern {concern_id} was already done on {row.done_on}"
+            )
+        if day < row.added_on:
+            raise InvalidInput(f"--on {day.isoformat()} is before the action was added")
+        row.done_on, row.done_by = day, recorder
+        s.add(row)
+        concern = tracker._load(s, concern_id)
+        tracker._append(
+            s, concern, "action-done", day, recorder,
+            stage=tracker._stage_at(s, concern, day), text=f"Action {n} done",
+            details={"n": n},
+        )  # fmt: skip
+        s.flush()
+        return _view(row)
+
+
+def remove(
+    tracker: Tracker,
+    concern_id: int,
+    kind: str,
+    n: int,
+    *,
+    on: dt.date | str | None = None,
+    by: str | None = None,
+    reason: str = "",
+) -> ItemView:
+    """Remove an item from the concern's documents; the event log keeps it."""
+    _check_kind(kind)
+    why = _clean_text(reason, "--reason", required=False)
+    recorder = current_user(by)
+    day = tracker._event_date(on)
+    with tracker.store.session() as s:
+        row = _find(tracker, s, concern_id, kind, n)
+        row.removed_on, row.removed_by = day, recorder
+        s.add(row)
+        concern = tracker._load(s, concern_id)
+        tracker._append(
+            s, concern, f"{kind}-removed", day, recorder,
+            stage=tracker._stage_at(s, concern, day),
+            text=f"{LABELS[kind]} {n} removed" + (f": {why}" if why else ""),
+            details={"n": n},
+        )  # fmt: skip
+        s.flush()
+        return _view(row)
+
+
+def items(
+    tracker: Tracker, concern_id: int, kind: str | None = None, *, include_removed: bool = False
+) -> list[ItemView]:
+    """A concern's items (actions in priority order), optionally of one kind."""
+    from sqlmodel import Session
+
+    if kind is not None:
+        _check_kind(kind)
+    with Session(tracker.store.engine) as s:
+        tracker._load(s, concern_id)
+        query = select(Item).where(Item.concern_id == concern_id)
+        if kind is not None:
+            query = query.where(Item.kind == kind)
+        rows = s.exec(query.order_by(col(Item.kind), col(Item.position), col(Item.n))).all()
+    return [_view(r) for r in rows if include_removed or r.removed_on is None]

@@ -1,0 +1,385 @@
+"""Documents rendered from Jinja2 templates as Markdown: the alert / dispute resolution form
+for a concern's current stage, and the CAFCASS referral bundle.
+
+Templates are looked up in the user's folder (``DRP_TEMPLATES`` or ``--templates``) before
+the built-in ones, and for each document ``<protocol>/<name>`` before ``<name>``, so an
+authority can use its own wording without touching code. Templates run with
+``StrictUndefined``; every value a template prints is escaped for Markdown unless the
+template marks it safe, so text a user typed (a summary starting with ``#`` or holding
+``|``) stays text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drp_cli import attachments as att
+from drp_cli import details
+from drp_cli.dates import iso, parse_date
+from drp_cli.errors import DrpError, InvalidInput
+from drp_cli.protocols import ROLES, themes
+from drp_cli.tracker import Tracker
+from drp_cli.views import concern_dict
+
+
+class TemplateError(DrpError):
+    """A template is missing or broken."""
+
+    exit_code = 4
+
+
+class Safe(str):
+    """Text that is already Markdown (made by drp or a filter), printed as it is."""
+
+
+_INLINE = re.compile(r"([\\`*_{}\[\]<>|#~])")
+_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])", re.MULTILINE)
+
+
+def md(value: Any) -> Safe:
+    """Escape text for Markdown: it renders as the same characters, never as structure."""
+    if isinstance(value, Safe):
+        return value
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;")
+    text = _INLINE.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return Safe(text)
+
+
+def cell(value: Any) -> Safe:
+    """Escape text for one table cell: line breaks become <br>."""
+    text = md(value)
+    return Safe("<br>".join(line.strip() for line in text.splitlines()) or "-")
+
+
+def paragraphs(value: Any) -> Safe:
+    """Escape multi-line text, keeping its line breaks."""
+    text = md(value)
+    return Safe("  \n".join(text.splitlines()))
+
+
+def long_date(value: Any) -> Safe:
+    if value is None:
+        return Safe("-")
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return Safe(f"{day:%a} {day.day} {day:%B %Y}")
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Safe):
+        return value
+    if value is None:
+        return "-"
+    return md(value)
+
+
+def template_dirs(user_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    builtin = packaged if packaged.is_dir() else here.parent / "templates"
+    chosen = user_dir if user_dir is not None else os.environ.get("DRP_TEMPLATES")
+    dirs = [Path(chosen).expanduser()] if chosen else []
+    if dirs and not dirs[0].is_dir():
+        raise InvalidInput(f"template folder {dirs[0]} does not exist")
+    return [*dirs, builtin]
+
+
+def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(md=md, cell=cell, paragraphs=paragraphs, long_date=long_date)
+    env.globals["Safe"] = Safe
+    return env
+
+
+def render(env: Any, protocol: str, name: str, context: dict[str, Any]) -> str:
+    import jinja2
+
+    try:
+        template = env.select_template([f"{protocol}/{name}", name])
+        text: str = template.render(**context)
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"template {name!r} not found") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"template {name!r}: {exc.message}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"template {exc.name or name!r} line {exc.lineno}: {exc.message}"
+        ) from None
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+# -- context -------------------------------------------------------------------------------
+def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
+    view = tracker.get(concern_id)
+    protocol = tracker.protocols.for_stored(view.protocol)
+    cal = tracker.calendar()
+    concern = concern_dict(view, protocol, cal, on)
+    theme = themes().theme(view.category)
+    issue = next((i.text for i in theme.issues if i.slug == view.issue), None)
+    all_items = details.items(tracker, concern_id)
+    grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in details.KINDS}
+    for item in all_items:
+        grouped[item.kind].append(item.to_dict())
+    stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
+    next_stage = protocol.next_stage(view.stage) if stage else None
+    return {
+        "concern": concern,
+        "protocol": protocol,
+        "stage": stage,
+        "next_stage": next_stage,
+        "theme": theme,
+        "issue_text": issue,
+        "role_title": ROLES.get(view.role, view.role),
+        "actions": grouped["action"],
+        "professionals": grouped["professional"],
+        "important_people": grouped["important-person"],
+        "wishes": grouped["wishes"],
+        "needs": grouped["needs"],
+        "generated_on": iso(on),
+    }
+
+
+def alert(
+    tracker: Tracker,
+    concern_id: int,
+    *,
+    on: dt.date | str | None = None,
+    templates: str | os.PathLike[str] | None = None,
+) -> str:
+    """The alert / challenge / dispute resolution form for the concern's current stage."""
+    day = parse_date(on, "--on") if on is not None else tracker._clock()
+    context = _context(tracker, concern_id, day)
+    return render(environment(templates), context["protocol"].slug, "alert.md.j2", context)
+
+
+# -- the CAFCASS bundle -------------------------------------------------------------------
+BUNDLE_FILES = {
+    "iro-report": "01-iro-report.md",
+    "statement-of-issues": "02-statement-of-issues.md",
+    "chronology": "03-chronology.md",
+    "wishes-and-feelings": "04-wishes-and-feelings.md",
+    "professionals": "05-professionals.md",
+    "important-people": "06-important-people.md",
+    "diversity-and-communication": "07-diversity-and-communication.md",
+}
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    path: Path
+    files: list[str]
+    missing: list[str]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def _safe_name(n: int, kind: str, filename: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip("-.") or "file"
+    return f"{n:02d}-{kind}-{stem}"[:120]
+
+
+def checklist(
+    context: dict[str, Any], files: list[att.AttachmentView], window_start: dt.date
+) -> list[dict[str, Any]]:
+    """Every item the seeds require with a referral (seed 000 §1.2 item 7; seed 003)."""
+    c = context["concern"]
+
+    def of_kind(kind: str) -> list[att.AttachmentView]:
+        return [f for f in files if f.kind == kind]
+
+    def newest(kind: str) -> list[att.AttachmentView]:
+        found = of_kind(kind)
+        if not found:
+            return []
+        return [max(found, key=lambda f: (f.dated or dt.date.min, f.n))]
+
+    reviews = [f for f in of_kind("review-record") if f.dated and f.dated >= window_start]
+    referral = next((e for e in c["events"] if e["kind"] == "referred"), None)
+    why_now = bool(referral and referral["text"].strip())
+    items: list[dict[str, Any]] = [
+        {"item": "Final Care Order", "files": of_kind("care-order")},
+        {"item": "Final Care Plan filed in proceedings", "files": of_kind("final-care-plan")},
+        {
+            "item": "Children's guardian's report immediately preceding the Care Order",
+            "files": of_kind("guardian-report"),
+        },
+        {"item": "Review records from the preceding 12 months", "files": reviews},
+        {
+            "item": "IRO report: why the matter is referred now and the steps taken",
+            "generated": BUNDLE_FILES["iro-report"],
+            "present": why_now,
+            "why_missing": "the reason for referring now is not recorded (drp refer --text)",
+        },
+        {
+            "item": "IRO report on the child's wishes and feelings",
+            "generated": BUNDLE_FILES["wishes-and-feelings"],
+            "present": bool(context["wishes"]) or c["child_wishes"] == "not-sought",
+            "why_missing": "no wishes and feelings recorded (drp wishes add)",
+        },
+        {
+            "item": "Names and contact details of the relevant professionals",
+            "generated": BUNDLE_FILES["professionals"],
+            "present": bool(context["professionals"]),
+            "why_missing": "no professionals recorded (drp person add --kind professional)",
+        },
+        {
+            "item": "Chronology and statement of issues",
+            "generated": f"{BUNDLE_FILES['chronology']}, {BUNDLE_FILES['statement-of-issues']}",
+            "present": True,
+        },
+        {
+            "item": "Important people in the child's life",
+            "generated": BUNDLE_FILES["important-people"],
+            "present": bool(context["important_people"]),
+            "why_missing": "no important people recorded (drp person add --kind important-person)",
+        },
+        {
+            "item": "Diversity issues and communication needs",
+            "generated": BUNDLE_FILES["diversity-and-communication"],
+            "present": bool(context["needs"]),
+            "why_missing": "no diversity or communication needs recorded (drp needs add)",
+        },
+        {"item": "The most recent Care Plan", "files": newest("care-plan")},
+    ]
+    for entry in items:
+        if "files" in entry:
+            entry["present"] = bool(entry["files"])
+            entry.setdefault("why_missing", "no document attached")
+        entry.setdefault("files", [])
+        entry.setdefault("generated", None)
+        entry.setdefault("why_missing", "")
+    return items
+
+
+def bundle(
+    tracker: Tracker,
+    concern_id: int,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    on: dt.date | str | None = None,
+    templates: str | os.PathLike[str] | None = None,
+) -> BundleResult:
+    """Write the CAFCASS referral bundle to the folder ``out``, atomically, owner-only."""
+    day = parse_date(on, "--on") if on is not None else tracker._clock()
+    target = Path(out)
+    if target.exists() and not force:
+        raise InvalidInput(f"{target} already exists; use --force to replace it")
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"{target} exists and is not a folder")
+    context = _context(tracker, concern_id, day)
+    c = context["concern"]
+    referred_on = (
+        dt.date.fromisoformat(c["referred_to_cafcass_on"]) if c["referred_to_cafcass_on"] else None
+    )
+    anchor = referred_on or day
+    window_start = _months_before(anchor, 12)
+    files = att.attachments(tracker, concern_id)
+    included: list[tuple[att.AttachmentView, str]] = []
+    left_out: list[att.AttachmentView] = []
+    for f in files:
+        if f.kind == "review-record" and (f.dated is None or f.dated < window_start):
+            left_out.append(f)
+        else:
+            included.append((f, "attachments/" + _safe_name(f.n, f.kind, f.filename)))
+    items = checklist(context, [f for f, _ in included], window_start)
+    names = {f.n: name for f, name in included}
+    for entry in items:
+        entry["file_names"] = [names[f.n] for f in entry["files"]]
+    context.update(
+        checklist=items,
+        included=[{**f.to_dict(), "path": name} for f, name in included],
+        left_out=[f.to_dict() for f in left_out],
+        window_start=iso(window_start),
+        anchor=iso(anchor),
+        referral=next((e for e in c["events"] if e["kind"] == "referred"), None),
+        files=BUNDLE_FILES,
+        kind_titles=att.KINDS,
+    )
+    env = environment(templates)
+    documents = {"index.md": render(env, c["protocol"], "bundle/index.md.j2", context)}
+    for key, filename in BUNDLE_FILES.items():
+        documents[filename] = render(env, c["protocol"], f"bundle/{key}.md.j2", context)
+
+    parent = target.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        os.chmod(staging, 0o700)
+        for filename, text in documents.items():
+            _write_private(staging / filename, text)
+        if included:
+            (staging / "attachments").mkdir(mode=0o700)
+            for f, name in included:
+                att.copy_out(f, staging / name)
+        manifest_lines = []
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            rel = path.relative_to(staging).as_posix()
+            manifest_lines.append(f"{_sha256(path)}  {rel}")
+        _write_private(staging / "SHA256SUMS", "\n".join(manifest_lines) + "\n")
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, old / "bundle")
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    missing = [e["item"] for e in items if not e["present"]]
+    return BundleResult(target, written, missing)
+
+
+def write_file(path: str | os.PathLike[str], text: str) -> None:
+    """Write a document owner-only (0600), replacing the file atomically."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+    try:
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -41,7 +41,14 @@ class Safe(str):
 
 
 _INLINE = re.compile(r"([\\`*_{}\[\]<>|#~])")
-_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    lead, mark = m.group(1), m.group(2)
+    if mark[0].isdigit():  # "1." or "1)" starts a list: escape the punctuation after it
+        return f"{lead}{mark}\\"
+    return f"{lead}\\{mark}"
 
 
 def md(value: Any) -> Safe:
@@ -51,7 +58,7 @@ def md(value: Any) -> Safe:
     text = "" if value is None else str(value)
     text = text.replace("&", "&amp;")
     text = _INLINE.sub(r"\\\1", text)
-    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _LINE_START.sub(_escape_line_start, text)
     return Safe(text)
 
 

@@ -221,10 +221,12 @@ class Tracker:
         *,
         protocols: Registry | None = None,
         clock: Callable[[], dt.date] = today,
+        now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
         self._registry = protocols
         self._clock = clock
+        self._now = now
         self._calendar: WorkingCalendar | None = None
 
     # -- reference data ------------------------------------------------------------------
@@ -271,7 +273,7 @@ class Tracker:
     ) -> None:
         assert concern.id is not None
         concern.event_count += 1
-        concern.updated_at = utc_now()
+        concern.updated_at = self._now()
         s.add(concern)
         s.add(
             Event(
@@ -282,7 +284,7 @@ class Tracker:
                 stage=stage or concern.stage,
                 from_stage=from_stage,
                 by=by,
-                recorded_at=utc_now(),
+                recorded_at=self._now(),
                 text=text,
                 details=json.dumps(details or {}, sort_keys=True),
             )
@@ -352,7 +354,7 @@ class Tracker:
         due_day = self._check_due(due, day, start)
         cal = self.calendar()
         formal_start = day if start.formal else None
-        now = utc_now()
+        now = self._now()
         concern = Concern(
             protocol=proto.slug,
             child=child_ref,
@@ -839,7 +841,7 @@ class Tracker:
         return target
 
     def _change_closures(self, days: list[dt.date], action: str, reason: str, by: str) -> None:
-        now = utc_now()
+        now = self._now()
         current = {c.day for c in self.closures()}
         new = current | set(days) if action == "add" else current - set(days)
         cal = WorkingCalendar(new)

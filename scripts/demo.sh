@@ -16,6 +16,10 @@ say drp open --protocol knowsley --child KN-2231 --category statutory --issue no
     --recommended "1. Allocate a social worker by 7 March. 2. Statutory visit within 5 working days of allocation." \
     --on 2025-03-03
 say drp voice 1 wishes-sought --text "Jay spoken to alone at the review; wants a worker who visits." --on 2025-03-03
+say drp action add 1 --text "Allocate a social worker" --owner "Team Manager" --due 2025-03-07 --on 2025-03-03
+say drp person add 1 --kind professional --name "Alex Brown" --role "Team Manager" \
+    --organisation "Knowsley Children's Services" --contact "0151 000 0000" --on 2025-03-03
+say drp alert 1 --on 2025-03-03
 say drp escalate 1 --note "No response from the Team Manager." --on 2025-03-11
 say drp respond 1 --from "Head of Service" --text "Worker to be allocated from 24 March." --on 2025-03-14
 say drp open --protocol west-sussex --child WS-0457 --category care-plan --issue plan-not-implemented \
@@ -24,7 +28,10 @@ say drp open --protocol west-sussex --child WS-0457 --category care-plan --issue
 say drp open --protocol sbc-fciro --child SB-1189 --category service --role fciro \
     --summary "Foster carers' annual review overdue; placement support plan not agreed." --on 2025-03-10
 say drp refer 2 --senior-officer "Group Manager, Safeguarding and Independent Review" \
-    --notified-on 2025-03-12 --curtailed "Placement move planned within weeks." --on 2025-03-13
+    --notified-on 2025-03-12 --curtailed "Placement move planned within weeks." \
+    --text "Contact has stopped and the move would end it; the child cannot wait for Stages 2-4." --on 2025-03-13
+say drp bundle 2 -o "$DEMO_DIR/bundle-WS-0457" --on 2025-03-14
+say ls "$DEMO_DIR/bundle-WS-0457"
 say drp list --on 2025-03-21
 say drp show 1 --on 2025-03-21
 printf '\n\033[1m$ drp overdue --on 2025-03-21 --within 3\033[0m\n'

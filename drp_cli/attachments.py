@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound
@@ -120,7 +120,7 @@ def attach(
     text = _clean_text(description, "--description", required=False)
     recorder = current_user(by)
     day = tracker._event_date(on)
-    with Session(tracker.store.engine) as s:
+    with tracker.store.reader() as s:
         tracker._load(s, concern_id)  # before copying anything
     if not source.is_file():
         raise InvalidInput(f"cannot read {source}: not a file")
@@ -131,7 +131,7 @@ def attach(
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     with tracker.store.session() as s:
-        concern = tracker._load(s, concern_id)
+        concern = tracker._load(s, concern_id, lock=True)
         existing = s.exec(select(Attachment).where(Attachment.concern_id == concern_id)).all()
         n = max((a.n for a in existing), default=0) + 1
         row = Attachment(
@@ -173,7 +173,7 @@ def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
 
 
 def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
-    with Session(tracker.store.engine) as s:
+    with tracker.store.reader() as s:
         tracker._load(s, concern_id)
         rows = s.exec(
             select(Attachment)

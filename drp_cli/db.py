@@ -1,31 +1,40 @@
 """Where the database lives and how it is opened.
 
-The database is chosen by ``--db`` or ``DRP_DB`` (a file path); the default is
-``drp.sqlite3`` in the user's data directory (``platformdirs.user_data_dir("drp")``).
-Files are created owner-only (0600, folders 0700). SQLite runs in WAL mode with
-``synchronous=FULL``, foreign keys on and a busy timeout; every write transaction starts
-with ``BEGIN IMMEDIATE`` so that a read-then-write (such as checking a concern's stage
-before escalating it) cannot interleave with another writer.
+``--db`` / ``DRP_DB`` is a file path (SQLite, the embedded default for one IRO) or a
+SQLAlchemy URL (``postgresql+psycopg://...``, for a whole service; ``pip install
+'drp-cli[postgres]'``). The default is ``drp.sqlite3`` in the user's data directory.
+
+SQLite: the file is created owner-only (0600, folder 0700) and a file readable by group or
+others is refused; a file on a network file system (cifs, smb, nfs) is refused, since
+SQLite's locking is not safe there; WAL mode, ``synchronous=FULL``, foreign keys on, a
+busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``.
+PostgreSQL: writers lock the rows they change (``SELECT ... FOR UPDATE``).
+
+The schema is managed by Alembic (``drp_cli/migrations``): a new database is created at
+the current revision; an older one is refused until ``drp db upgrade``; a newer one is
+refused, never altered.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine
 
 from drp_cli.errors import DatabaseBusy, DatabaseError
-from drp_cli.models import SCHEMA_VERSION, Meta
+from drp_cli.models import SCHEMA_REVISION
 
 BUSY_TIMEOUT_MS = 10_000
+NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "afs", "9p"}
 
 
 def default_path() -> Path:
@@ -34,9 +43,18 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("drp")) / "drp.sqlite3"
 
 
-def resolve_path(db: str | os.PathLike[str] | None) -> Path:
+def resolve_target(db: str | os.PathLike[str] | None) -> str:
+    """The URL or path chosen by ``--db``, ``DRP_DB`` or the default."""
     value = os.fspath(db) if db is not None else os.environ.get("DRP_DB") or None
-    return Path(value).expanduser() if value else default_path()
+    return value if value else str(default_path())
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+def resolve_path(db: str | os.PathLike[str] | None) -> Path:
+    return Path(resolve_target(db)).expanduser()
 
 
 def _create_private(path: Path) -> None:
@@ -49,7 +67,40 @@ def _create_private(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-def _make_engine(path: Path) -> Engine:
+def filesystem_type(path: Path) -> str | None:
+    """The type of the file system holding ``path``, from /proc/mounts (Linux)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best, kind = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, parts[2]
+    return kind
+
+
+def check_private(path: Path) -> None:
+    """Refuse a database file that group or others can read or write."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            raise DatabaseError(
+                f"{candidate} can be read by other users (mode {mode:o}); it holds children's "
+                f"records: run `chmod 600 {candidate}` and try again"
+            )
+
+
+def _sqlite_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         hide_parameters=True,  # no personal data in error messages
@@ -75,44 +126,115 @@ def _make_engine(path: Path) -> Engine:
     return engine
 
 
+def _url_engine(url: str) -> Engine:
+    try:
+        return create_engine(url, hide_parameters=True, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"the driver for this database is not installed ({exc.name}): "
+            "pip install 'drp-cli[postgres]'"
+        ) from None
+    except Exception as exc:
+        raise DatabaseError(f"cannot use the database URL: {type(exc).__name__}") from None
+
+
+def alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade_to(connection: Connection, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), revision)
+
+
 class Store:
     """An open drp database."""
 
-    def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
-        self.path = resolve_path(db)
-        try:
-            _create_private(self.path)
-        except OSError as exc:
-            raise DatabaseError(f"cannot create the database {self.path}: {exc.strerror}") from None
-        self.engine = _make_engine(self.path)
+    def __init__(self, db: str | os.PathLike[str] | None = None, *, prepare: bool = True) -> None:
+        self.target = resolve_target(db)
+        self.is_sqlite = not is_url(self.target) or self.target.startswith("sqlite")
+        self.path: Path | None = None
+        if is_url(self.target):
+            if self.target.startswith("sqlite"):
+                raise DatabaseError("give a SQLite database as a file path, not a URL")
+            self.engine = _url_engine(self.target)
+        else:
+            self.path = Path(self.target).expanduser()
+            fs = filesystem_type(self.path.parent if not self.path.exists() else self.path)
+            if fs in NETWORK_FILESYSTEMS:
+                raise DatabaseError(
+                    f"{self.path} is on a network file system ({fs}); SQLite's locking is not "
+                    "safe there: use PostgreSQL for a shared database (see README, 'A whole "
+                    "service')"
+                )
+            try:
+                _create_private(self.path)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the database {self.path}: {exc.strerror}"
+                ) from None
+            check_private(self.path)
+            self.engine = _sqlite_engine(self.path)
         self.write_engine = self.engine.execution_options(drp_write=True)
-        self._prepare()
+        self.label = (
+            str(self.path) if self.path else self.engine.url.render_as_string(hide_password=True)
+        )
+        if prepare:
+            self._prepare()
 
-    def _prepare(self) -> None:
+    # -- schema --------------------------------------------------------------------------
+    def revision(self) -> str | None:
+        """The database's Alembic revision; None for an empty database."""
         try:
             with self.engine.connect() as conn:
                 tables = set(inspect(conn).get_table_names())
-            if "drp_meta" not in tables:
-                if tables:
-                    raise DatabaseError(f"{self.path} is a SQLite file but not a drp database")
-                SQLModel.metadata.create_all(self.engine)
-                with self.session() as s:
-                    s.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            # tables added since the database was created (additive only; Alembic
-            # migrations are the "whole service" issue)
-            SQLModel.metadata.create_all(self.engine, checkfirst=True)
-            with Session(self.engine) as s:
-                row = s.exec(select(Meta).where(Meta.key == "schema_version")).first()
-                version = int(row.value) if row else 0
+                if not tables:
+                    return None
+                if "alembic_version" not in tables:
+                    raise DatabaseError(f"{self.label} is a database but not a drp database")
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+                return str(row[0]) if row else None
         except OperationalError as exc:
-            raise _translate(exc, self.path) from None
+            raise _translate(exc, self.label) from None
         except SADatabaseError:
-            raise DatabaseError(f"{self.path} is not a drp database") from None
-        if version > SCHEMA_VERSION:
+            raise DatabaseError(f"{self.label} is not a drp database") from None
+
+    def _prepare(self) -> None:
+        current = self.revision()
+        if current is None:
+            self.upgrade()
+            return
+        if current == SCHEMA_REVISION:
+            return
+        if current in known_revisions():
             raise DatabaseError(
-                f"{self.path} was written by a newer drp (schema {version}, this drp knows "
-                f"{SCHEMA_VERSION}): upgrade drp"
+                f"{self.label} is at schema {current}; this drp needs {SCHEMA_REVISION}: run "
+                "`drp db upgrade` (take a `drp backup` first)"
             )
+        raise DatabaseError(
+            f"{self.label} was written by a newer drp (schema {current}; this drp knows up to "
+            f"{SCHEMA_REVISION}): upgrade drp; the database was not changed"
+        )
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema up to this program's revision; returns (before, after)."""
+        before = self.revision()
+        if before is not None and before not in known_revisions():
+            raise DatabaseError(
+                f"{self.label} was written by a newer drp (schema {before}): upgrade drp"
+            )
+        try:
+            with self.write_engine.begin() as conn:
+                upgrade_to(conn, SCHEMA_REVISION)
+        except OperationalError as exc:
+            raise _translate(exc, self.label) from None
+        return before, SCHEMA_REVISION
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -121,23 +243,44 @@ class Store:
             with Session(self.write_engine) as s, s.begin():
                 yield s
         except OperationalError as exc:
-            raise _translate(exc, self.path) from None
+            raise _translate(exc, self.label) from None
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as s:
+                yield s
+        except OperationalError as exc:
+            raise _translate(exc, self.label) from None
 
     @property
     def attachments_dir(self) -> Path:
-        """Where attached files are kept: beside the database, owner-only."""
-        return self.path.parent / f"{self.path.stem}-attachments"
+        """Where attached files are kept: beside a SQLite database, owner-only; for a
+        server database, ``DRP_ATTACHMENTS`` or the user data folder."""
+        env = os.environ.get("DRP_ATTACHMENTS")
+        if env:
+            return Path(env).expanduser()
+        if self.path is not None:
+            return self.path.parent / f"{self.path.stem}-attachments"
+        return default_path().parent / "attachments"
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _translate(exc: OperationalError, path: Path) -> Exception:
-    text = str(exc.orig) if exc.orig is not None else ""
-    if "locked" in text or "busy" in text:
+def known_revisions() -> set[str]:
+    folder = Path(__file__).parent / "migrations" / "versions"
+    return {p.name.split("_", 1)[0] for p in folder.glob("[0-9]*_*.py")}
+
+
+def _translate(exc: OperationalError, label: str) -> Exception:
+    message = str(exc.orig) if exc.orig is not None else ""
+    if "locked" in message or "busy" in message:
         return DatabaseBusy(
-            f"the database {path} is busy (another drp is writing); try again in a moment"
+            f"the database {label} is busy (another drp is writing); try again in a moment"
         )
-    if "file is not a database" in text:
-        return DatabaseError(f"{path} is not a drp database")
-    return DatabaseError(f"cannot use the database {path}: {text}")
+    if "file is not a database" in message:
+        return DatabaseError(f"{label} is not a drp database")
+    if "could not connect" in message or "Connection refused" in message:
+        return DatabaseError(f"cannot connect to the database {label}")
+    return DatabaseError(f"cannot use the database {label}: {type(exc.orig).__name__}")

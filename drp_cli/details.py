@@ -123,7 +123,7 @@ def add(
     if kind == "wishes" and fields.get("obtained_on") is None:
         fields["obtained_on"] = iso(day)
     with tracker.store.session() as s:
-        concern = tracker._load(s, concern_id)
+        concern = tracker._load(s, concern_id, lock=True)
         existing = s.exec(
             select(Item).where(Item.concern_id == concern_id).where(Item.kind == kind)
         ).all()
@@ -156,7 +156,7 @@ def add(
 
 
 def _find(tracker: Tracker, s: Any, concern_id: int, kind: str, n: int) -> Item:
-    tracker._load(s, concern_id)
+    tracker._load(s, concern_id, lock=True)
     row = s.exec(
         select(Item)
         .where(Item.concern_id == concern_id)
@@ -188,7 +188,7 @@ def mark_done(
             raise InvalidInput(f"--on {day.isoformat()} is before the action was added")
         row.done_on, row.done_by = day, recorder
         s.add(row)
-        concern = tracker._load(s, concern_id)
+        concern = tracker._load(s, concern_id, lock=True)
         tracker._append(
             s, concern, "action-done", day, recorder,
             stage=tracker._stage_at(s, concern, day), text=f"Action {n} done",
@@ -217,7 +217,7 @@ def remove(
         row = _find(tracker, s, concern_id, kind, n)
         row.removed_on, row.removed_by = day, recorder
         s.add(row)
-        concern = tracker._load(s, concern_id)
+        concern = tracker._load(s, concern_id, lock=True)
         tracker._append(
             s, concern, f"{kind}-removed", day, recorder,
             stage=tracker._stage_at(s, concern, day),
@@ -232,11 +232,10 @@ def items(
     tracker: Tracker, concern_id: int, kind: str | None = None, *, include_removed: bool = False
 ) -> list[ItemView]:
     """A concern's items (actions in priority order), optionally of one kind."""
-    from sqlmodel import Session
 
     if kind is not None:
         _check_kind(kind)
-    with Session(tracker.store.engine) as s:
+    with tracker.store.reader() as s:
         tracker._load(s, concern_id)
         query = select(Item).where(Item.concern_id == concern_id)
         if kind is not None:

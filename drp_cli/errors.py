@@ -15,6 +15,7 @@ EXIT_USAGE = 2  # bad input: unknown option, impossible date, unknown protocol/s
 EXIT_NOT_FOUND = 3  # the concern (or other record) does not exist
 EXIT_DATA = 4  # a protocol file or the database is malformed
 EXIT_BUSY = 5  # the database is locked by another writer
+EXIT_TAMPERED = 6  # `drp verify`: the record was altered outside drp
 EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
 
 

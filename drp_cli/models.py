@@ -4,6 +4,8 @@
 need (current stage, its deadline, the formal deadline, status), written in the same
 transaction as the event that changed it. ``closure_change`` is the append-only log of local
 closure days; the closures in force are the days whose latest change is ``add``.
+The schema itself is made by the Alembic migrations in ``drp_cli/migrations``; a test
+checks that they and these models agree.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import datetime as dt
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+#: The Alembic revision this program writes; a database at another revision is refused.
+SCHEMA_REVISION = "0002"
 
 
 class Concern(SQLModel, table=True):
@@ -66,6 +69,19 @@ class Event(SQLModel, table=True):
     recorded_at: dt.datetime
     text: str = ""
     details: str = "{}"  # JSON object
+    chain_seq: int | None = Field(default=None, unique=True)  # position in the hash chain
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+class ChainHead(SQLModel, table=True):
+    """The last link of the event hash chain (one row); locked by every writer."""
+
+    __tablename__ = "chain_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    hash: str
 
 
 class ClosureChange(SQLModel, table=True):
@@ -77,13 +93,6 @@ class ClosureChange(SQLModel, table=True):
     reason: str = ""
     by: str
     recorded_at: dt.datetime
-
-
-class Meta(SQLModel, table=True):
-    __tablename__ = "drp_meta"
-
-    key: str = Field(primary_key=True)
-    value: str
 
 
 class Item(SQLModel, table=True):

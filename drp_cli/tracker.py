@@ -26,10 +26,11 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from drp_cli.calendar import WorkingCalendar
+from drp_cli.chain import HASHED_FIELDS, VerifyReport, event_hash, verify_rows
 from drp_cli.dates import iso, parse_date, today, utc_now
 from drp_cli.db import Store
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
-from drp_cli.models import ClosureChange, Concern, Event
+from drp_cli.models import ChainHead, ClosureChange, Concern, Event
 from drp_cli.protocols import ROLES, Protocol, Registry, Stage, registry, themes
 
 STATUSES = ("open", "resolved", "withdrawn")
@@ -252,8 +253,14 @@ class Tracker:
         return day
 
     # -- writing -----------------------------------------------------------------------------
-    def _load(self, s: Session, concern_id: int) -> Concern:
-        concern = s.get(Concern, concern_id)
+    def _load(self, s: Session, concern_id: int, *, lock: bool = False) -> Concern:
+        """The concern row; ``lock`` (in a write transaction) holds it until commit, so a
+        check of its stage and the change that follows cannot interleave with another
+        writer (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+        query = select(Concern).where(Concern.id == concern_id)
+        if lock and not self.store.is_sqlite:
+            query = query.with_for_update()
+        concern = s.exec(query).first()
         if concern is None:
             raise NotFound(f"no concern with id {concern_id}")
         return concern
@@ -275,23 +282,33 @@ class Tracker:
         concern.event_count += 1
         concern.updated_at = self._now()
         s.add(concern)
-        s.add(
-            Event(
-                concern_id=concern.id,
-                seq=concern.event_count,
-                kind=kind,
-                effective_on=on,
-                stage=stage or concern.stage,
-                from_stage=from_stage,
-                by=by,
-                recorded_at=self._now(),
-                text=text,
-                details=json.dumps(details or {}, sort_keys=True),
-            )
+        head_query = select(ChainHead).where(ChainHead.id == 1)
+        if not self.store.is_sqlite:
+            head_query = head_query.with_for_update()
+        head = s.exec(head_query).one()
+        event = Event(
+            concern_id=concern.id,
+            seq=concern.event_count,
+            kind=kind,
+            effective_on=on,
+            stage=stage or concern.stage,
+            from_stage=from_stage,
+            by=by,
+            recorded_at=self._now(),
+            text=text,
+            details=json.dumps(details or {}, sort_keys=True),
+            chain_seq=head.seq + 1,
+            prev_hash=head.hash,
         )
+        event.hash = event_hash(
+            {name: getattr(event, name) for name in HASHED_FIELDS}, head.seq + 1, head.hash
+        )
+        head.seq, head.hash = head.seq + 1, event.hash
+        s.add(event)
+        s.add(head)
 
     def _open_concern(self, s: Session, concern_id: int, action: str) -> Concern:
-        concern = self._load(s, concern_id)
+        concern = self._load(s, concern_id, lock=True)
         if concern.status != "open":
             raise TransitionRefused(f"concern {concern_id} is {concern.status}; cannot {action} it")
         return concern
@@ -496,7 +513,7 @@ class Tracker:
         day = self._event_date(on)
         with self.store.session() as s:
             if allow_closed:
-                concern = self._load(s, concern_id)
+                concern = self._load(s, concern_id, lock=True)
             else:
                 concern = self._open_concern(s, concern_id, action)
             if day < concern.opened_on:
@@ -663,7 +680,7 @@ class Tracker:
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, concern_id: int) -> ConcernView:
-        with Session(self.store.engine) as s:
+        with self.store.reader() as s:
             concern = self._load(s, concern_id)
             events = s.exec(select(Event).where(Event.concern_id == concern_id)).all()
             return _concern_view(concern, events)
@@ -699,7 +716,7 @@ class Tracker:
         if raised_by is not None:
             query = query.where(Concern.raised_by == raised_by.strip())
         query = query.order_by(col(Concern.id))
-        with Session(self.store.engine) as s:
+        with self.store.reader() as s:
             concerns = s.exec(query).all()
             by_concern: dict[int, list[Event]] = {}
             if with_events and concerns:
@@ -724,7 +741,7 @@ class Tracker:
             .where((col(Concern.deadline) <= horizon) | (col(Concern.formal_deadline) <= horizon))
         )
         items: list[OverdueItem] = []
-        with Session(self.store.engine) as s:
+        with self.store.reader() as s:
             rows = s.exec(query).all()
             responded = self._responded_at_stage(s, rows)
         for c in rows:
@@ -792,9 +809,37 @@ class Tracker:
                     found.add(e.concern_id)
         return found
 
+    # -- integrity ------------------------------------------------------------------------
+    def verify(self) -> VerifyReport:
+        """Re-walk the event hash chain and check every concern against its events."""
+        report = VerifyReport()
+        with self.store.reader() as s:
+            rows = s.exec(select(Event)).all()
+            head = s.exec(select(ChainHead).where(ChainHead.id == 1)).first()
+            concerns = s.exec(select(Concern)).all()
+        report.events, report.concerns = len(rows), len(concerns)
+        ordered = sorted(rows, key=lambda e: (e.chain_seq is None, e.chain_seq or 0, e.id or 0))
+        report.problems.extend(
+            verify_rows(
+                [e.model_dump() for e in ordered],
+                {"seq": head.seq, "hash": head.hash} if head else None,
+            )
+        )
+        by_concern: dict[int, list[Event]] = {}
+        for e in rows:
+            by_concern.setdefault(e.concern_id, []).append(e)
+        for c in concerns:
+            state = _replay(by_concern.get(c.id or 0, []))
+            stored = {"stage": c.stage, "status": c.status, "referred_on": c.referred_on}
+            if state != stored or c.event_count != len(by_concern.get(c.id or 0, [])):
+                report.problems.append(
+                    f"concern {c.id}: its stored state does not match its events"
+                )
+        return report
+
     # -- local closure days -------------------------------------------------------------------
     def closures(self) -> list[Closure]:
-        with Session(self.store.engine) as s:
+        with self.store.reader() as s:
             changes = s.exec(select(ClosureChange).order_by(col(ClosureChange.id))).all()
         latest: dict[dt.date, ClosureChange] = {}
         for ch in changes:
@@ -875,3 +920,16 @@ __all__ = [
     "Tracker",
     "current_user",
 ]
+
+
+def _replay(events: Sequence[Event]) -> dict[str, Any]:
+    """The state a concern's events imply (stage, status, dates), to check the stored row."""
+    state: dict[str, Any] = {"stage": None, "status": "open", "referred_on": None}
+    for e in sorted(events, key=lambda e: e.seq):
+        if e.kind in ("opened", "escalated"):
+            state["stage"] = e.stage
+        elif e.kind in ("resolved", "withdrawn"):
+            state["status"] = e.kind
+        elif e.kind == "referred":
+            state["referred_on"] = e.effective_on
+    return state

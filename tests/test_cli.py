@@ -260,10 +260,18 @@ def test_not_a_drp_database(drp, tmp_path):
     r = drp("--db", str(other), "list")
     assert (r.exit_code, r.stderr) == (
         4,
-        f"Error: {other} is a SQLite file but not a drp database\n",
+        f"Error: {other} can be read by other users (mode 644); it holds children's records: "
+        f"run `chmod 600 {other}` and try again\n",
+    )
+    other.chmod(0o600)
+    r = drp("--db", str(other), "list")
+    assert (r.exit_code, r.stderr) == (
+        4,
+        f"Error: {other} is a database but not a drp database\n",
     )
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not sqlite at all, not even close" * 20)
+    junk.chmod(0o600)
     r = drp("--db", str(junk), "list")
     assert (r.exit_code, r.stderr) == (4, f"Error: {junk} is not a drp database\n")
 

@@ -4,7 +4,7 @@ Only typer is imported at module level; the library, SQLAlchemy, pydantic, holid
 rich are imported inside the commands that need them, so ``drp --help`` stays fast.
 """
 
-from drp_cli.cli import concerns, documents, reference, reports  # noqa: F401  (registers commands)
+from drp_cli.cli import admin, concerns, documents, reference, reports  # noqa: F401  (registers commands)
 from drp_cli.cli.app import app
 
 __all__ = ["app"]

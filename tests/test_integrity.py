@@ -1,0 +1,163 @@
+"""Schema migrations and the tamper-evident record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from drp_cli.db import Store, upgrade_to
+from drp_cli.errors import DatabaseError
+from drp_cli.models import SCHEMA_REVISION
+from drp_cli.tracker import Tracker
+from tests.conftest import open_args
+
+D = dt.date
+
+
+def test_migrations_match_the_models(db_path):
+    """The schema Alembic builds is the schema the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    Store(db_path)
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_upgrade_from_the_first_revision_keeps_everything(db_path, drp):
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        upgrade_to(conn, "0001")
+        conn.execute(text(
+            "INSERT INTO concern (id, protocol, child, category, summary, impact, recommended, "
+            "raised_by, role, status, stage, stage_started_on, deadline, opened_on, "
+            "event_count, created_at, updated_at) VALUES (1, 'knowsley', 'KN-1', 'statutory', "
+            "'No social worker', '', '', 'Old IRO', 'iro', 'open', 'stage-2', '2025-03-10', "
+            "'2025-03-17', '2025-03-03', 2, '2025-03-10 09:00:00', '2025-03-10 09:00:00')"
+        ))  # fmt: skip
+        for seq, kind, on, stage in [(1, "opened", "2025-03-03", "stage-1"),
+                                     (2, "escalated", "2025-03-10", "stage-2")]:  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO event (concern_id, seq, kind, effective_on, stage, by, "
+                    "recorded_at, text, details) VALUES (1, :seq, :kind, :on, :stage, "
+                    "'Old IRO', '2025-03-10 09:00:00.000000', '', '{}')"
+                ),
+                {"seq": seq, "kind": kind, "on": on, "stage": stage},
+            )
+    db_path.chmod(0o600)
+    engine.dispose()
+    r = drp("list")
+    assert (r.exit_code, r.stderr) == (
+        4, f"Error: {db_path} is at schema 0001; this drp needs {SCHEMA_REVISION}: run "
+        "`drp db upgrade` (take a `drp backup` first)\n",
+    )  # fmt: skip
+    r = drp("db", "upgrade")
+    assert r.stdout == f"Upgraded {db_path} from schema 0001 to {SCHEMA_REVISION}.\n"
+    c = drp("show", "1", "--json", "--on", "2025-03-12").json()
+    assert (c["child"], c["stage"], c["deadline"]) == ("KN-1", "stage-2", "2025-03-17")
+    assert [e["kind"] for e in c["events"]] == ["opened", "escalated"]
+    assert drp("verify").exit_code == 0
+    assert drp("escalate", "1", "--on", "2025-03-12").exit_code == 0
+    assert drp("verify").exit_code == 0
+    assert drp("db", "upgrade").stdout == f"{db_path} is already at schema {SCHEMA_REVISION}.\n"
+
+
+def test_newer_database_is_refused_and_not_changed(db_path, drp):
+    drp(*open_args())
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    before = db_path.read_bytes()
+    for args in (["list"], ["db", "upgrade"]):
+        r = drp(*args)
+        assert r.exit_code == 4
+        assert "was written by a newer drp (schema 0099" in r.stderr
+    with pytest.raises(DatabaseError):
+        Store(db_path)
+    assert db_path.read_bytes() == before
+
+
+@pytest.fixture
+def record(drp, db_path):
+    drp(*open_args())
+    drp("escalate", "1", "--on", "2025-03-11")
+    drp("respond", "1", "--text", "Worker from Monday", "--on", "2025-03-12")
+    drp(*open_args(child="KN-9"))
+    drp("note", "2", "--text", "Phoned", "--on", "2025-03-04")
+    assert drp("verify").stdout == (
+        "OK: 5 events in an unbroken chain; 2 concerns match their events.\n"
+    )
+    return sqlite3.connect(db_path)
+
+
+def expect_tampered(drp, message):
+    r = drp("verify")
+    assert (r.exit_code, r.stderr) == (6, f"TAMPERED: {message}\n")
+
+
+def test_altered_event_is_found(drp, record):
+    record.execute("UPDATE event SET text = 'Worker allocated' WHERE id = 3")
+    record.commit()
+    expect_tampered(drp, "event 3 (concern 1, entry 3) was altered after it was recorded")
+
+
+def test_altered_date_is_found(drp, record):
+    record.execute("UPDATE event SET effective_on = '2025-03-05' WHERE id = 2")
+    record.commit()
+    expect_tampered(drp, "event 2 (concern 1, entry 2) was altered after it was recorded")
+
+
+def test_deleted_event_is_found(drp, record):
+    record.execute("DELETE FROM event WHERE id = 2")
+    record.commit()
+    r = drp("verify")
+    assert (r.exit_code, r.stderr) == (
+        6,
+        "TAMPERED: 1 event deleted before event 3 (concern 1, entry 3) (chain position 2 is "
+        "missing)\nTAMPERED: concern 1: its stored state does not match its events\n",
+    )
+
+
+def test_deleted_last_event_is_found(drp, record):
+    record.execute("DELETE FROM event WHERE id = 5")
+    record.commit()
+    r = drp("verify")
+    assert r.exit_code == 6
+    assert "TAMPERED: the chain ends at position 4 but 5 events were recorded: 1 latest event " \
+        "deleted\n" in r.stderr  # fmt: skip
+
+
+def test_inserted_event_is_found(drp, record):
+    record.execute(
+        "INSERT INTO event (concern_id, seq, kind, effective_on, stage, by, recorded_at, text, "
+        "details) VALUES (1, 4, 'response', '2025-03-13', 'stage-2', 'Someone', "
+        "'2025-03-13 10:00:00', 'All fine', '{}')"
+    )
+    record.commit()
+    r = drp("verify")
+    assert r.exit_code == 6
+    assert "event 6 (concern 1, entry 4) was inserted out of band" in r.stderr
+
+
+def test_edited_concern_row_is_found(drp, record):
+    record.execute("UPDATE concern SET status = 'resolved' WHERE id = 2")
+    record.commit()
+    expect_tampered(drp, "concern 2: its stored state does not match its events")
+
+
+def test_verify_json(drp, record):
+    r = drp("verify", "--json")
+    assert r.json() == {"ok": True, "events": 5, "concerns": 2, "problems": []}
+
+
+def test_library_verify(db_path):
+    t = Tracker(db_path)
+    c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 3, 3))
+    t.resolve(c.id, outcome="done", on=D(2025, 3, 4))
+    assert t.verify().ok

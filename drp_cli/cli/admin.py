@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from drp_cli.cli.app import JsonOption, app, tracker
@@ -68,3 +70,45 @@ def upgrade(ctx: typer.Context) -> None:
         typer.echo(f"{store.label} is already at schema {after}.")
     else:
         typer.echo(f"Upgraded {store.label} from schema {before or 'none'} to {after}.")
+
+
+@app.command(rich_help_panel="Database")
+def backup(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the backup.")],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="sqlite (a working copy; SQLite only) or json (portable)."),
+    ] = "",
+    force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Take a consistent copy while others are writing (files are owner-only)."""
+    from drp_cli import backup as b
+    from drp_cli.errors import InvalidInput
+
+    store = tracker(ctx).store
+    chosen = fmt or ("sqlite" if store.is_sqlite else "json")
+    if chosen == "sqlite":
+        path = b.backup_sqlite(store, target, force=force)
+    elif chosen == "json":
+        path = b.export_json(store, target, force=force)
+    else:
+        raise InvalidInput(f"unknown format {fmt!r}; allowed: sqlite, json")
+    typer.echo(
+        f"Backed up {store.label} to {path} ({chosen}). Back up {store.attachments_dir} too."
+    )
+
+
+@app.command(rich_help_panel="Database")
+def restore(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.")],
+) -> None:
+    """Load a JSON backup into an empty database (SQLite or PostgreSQL)."""
+    from drp_cli import backup as b
+
+    store = tracker(ctx).store
+    counts = b.restore_json(store, source)
+    typer.echo(
+        f"Restored {counts['concern']} concerns and {counts['event']} events into {store.label}."
+    )

@@ -1,0 +1,101 @@
+"""Backups: a consistent SQLite copy, and the portable JSON export and restore."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+from tests.conftest import open_args
+
+
+def make_record(drp):
+    drp(*open_args())
+    drp("escalate", "1", "--on", "2025-03-11")
+    drp("respond", "1", "--text", "Worker from Monday", "--from", "HoS", "--on", "2025-03-12")
+    drp(*open_args(child="WS-2", protocol="west-sussex", role="cpa", stage="stage-1"))
+    drp("refer", "2", "--senior-officer", "GM", "--notified-on", "2025-03-04", "--text", "why",
+        "--on", "2025-03-05")  # fmt: skip
+    drp("action", "add", "2", "--text", "Allocate", "--owner", "TM", "--due", "2025-03-07",
+        "--on", "2025-03-04")  # fmt: skip
+    drp("calendar", "close", "2025-12-29", "--reason", "Closure")
+    drp("resolve", "1", "--outcome", "Allocated", "--on", "2025-03-14")
+
+
+def shows(drp, ids=(1, 2)):
+    return [drp("show", str(i), "--json", "--on", "2025-03-20").json() for i in ids]
+
+
+def test_sqlite_backup_is_a_working_private_copy(drp, db_path, tmp_path):
+    make_record(drp)
+    target = tmp_path / "copy.sqlite3"
+    r = drp("backup", str(target))
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith(f"Backed up {db_path} to {target} (sqlite).")
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    before = shows(drp)
+    assert shows(lambda *a: drp("--db", str(target), *a)) == before
+    assert drp("--db", str(target), "verify").exit_code == 0
+    r = drp("backup", str(target))
+    assert (r.exit_code, r.stderr) == (
+        2, f"Error: {target} already exists; use --force to replace it\n"
+    )  # fmt: skip
+    assert drp("backup", str(target), "--force").exit_code == 0
+
+
+def test_json_round_trip(drp, tmp_path):
+    make_record(drp)
+    dump = tmp_path / "backup.json"
+    assert drp("backup", str(dump), "--format", "json").exit_code == 0
+    assert stat.S_IMODE(os.stat(dump).st_mode) == 0o600
+    fresh = tmp_path / "fresh.sqlite3"
+    r = drp("--db", str(fresh), "restore", str(dump))
+    assert (r.exit_code, r.stdout) == (0, f"Restored 2 concerns and 7 events into {fresh}.\n")
+    assert shows(lambda *a: drp("--db", str(fresh), *a)) == shows(drp)
+    assert drp("--db", str(fresh), "verify").exit_code == 0
+    assert drp("--db", str(fresh), "calendar", "closures", "--json").json()[0]["day"] == (
+        "2025-12-29"
+    )
+    # the restored database goes on working, and its chain goes on
+    assert drp("--db", str(fresh), "escalate", "2", "--on", "2025-03-06").exit_code == 0
+    assert drp("--db", str(fresh), *open_args(child="NEW")).exit_code == 0
+    assert drp("--db", str(fresh), "verify").exit_code == 0
+    # restoring twice is refused: the database is not empty
+    r = drp("--db", str(fresh), "restore", str(dump))
+    assert (r.exit_code, r.stderr) == (
+        2, f"Error: the database {fresh} is not empty; restore into a new database\n"
+    )  # fmt: skip
+
+
+def test_restore_refuses_bad_files(drp, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = drp("restore", str(bad))
+    assert (r.exit_code, r.stderr) == (2, f"Error: {bad} is not a drp JSON backup\n")
+    r = drp("restore", str(tmp_path / "missing.json"))
+    assert r.exit_code == 2
+    r = drp("backup", str(tmp_path / "x"), "--format", "zip")
+    assert (r.exit_code, r.stderr) == (2, "Error: unknown format 'zip'; allowed: sqlite, json\n")
+
+
+def test_backup_while_writing(drp, db_path, tmp_path):
+    """The online backup is consistent even with a writer running."""
+    import subprocess
+    import sys
+
+    drp(*open_args())
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import datetime as dt, sys\nfrom drp_cli.tracker import Tracker\n"
+         "t = Tracker(sys.argv[1])\nfor i in range(200):\n"
+         "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n", str(db_path)],
+    )  # fmt: skip
+    try:
+        for i in range(5):
+            target = tmp_path / f"b{i}.sqlite3"
+            assert drp("backup", str(target)).exit_code == 0
+            assert drp("--db", str(target), "verify").exit_code == 0
+    finally:
+        writer.wait(60)

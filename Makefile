@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench clean wheel-check
+.PHONY: install demo test test-sqlite test-postgresql lint typecheck unit unit-postgresql bench clean
+PGDIR  := $(CURDIR)/.pg-test
 
 install: $(STAMP)
 
@@ -18,8 +19,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-## Everything CI runs: lint, format check, type check, tests.
-test: lint typecheck unit
+## Everything CI runs: lint, format check, type check, and the whole suite on SQLite and
+## on a throw-away PostgreSQL server (installed from Debian's packages when missing).
+test: lint typecheck unit-postgresql
+
+## Without PostgreSQL: lint, type check and the suite on SQLite only.
+test-sqlite: lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check drp_cli tests bench scripts
@@ -31,12 +36,20 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-## Builds the wheel, installs it (not editable) in a fresh venv, and runs a command.
-wheel-check: $(STAMP)
-	bash scripts/wheel_check.sh
+## Starts a PostgreSQL cluster under .pg-test/, runs the suite on SQLite (with the
+## SQLite -> PostgreSQL -> SQLite round trip) and then on PostgreSQL, and stops it.
+unit-postgresql: $(STAMP)
+	bash scripts/pg.sh stop "$(PGDIR)"
+	url="$$(bash scripts/pg.sh start "$(PGDIR)")" && \
+	status=0; \
+	echo "== SQLite" && DRP_TEST_PG_SERVER="$$url" $(BIN)/pytest || status=$$?; \
+	echo "== PostgreSQL" && DRP_TEST_PG_SERVER="$$url" DRP_TEST_ENGINE=postgresql $(BIN)/pytest || status=$$?; \
+	bash scripts/pg.sh stop "$(PGDIR)"; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
+	bash scripts/pg.sh stop "$(PGDIR)"
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,40 +1,120 @@
-"""Every test gets its own database (DRP_DB under tmp_path), a fixed recorder (DRP_USER)
-and an empty user protocol folder, so nothing outside the test is read or written."""
+"""Every test gets its own database, a fixed recorder (DRP_USER) and an empty user protocol
+folder, so nothing outside the test is read or written.
+
+The database is a SQLite file under tmp_path. ``DRP_TEST_PG_SERVER`` holds the URL of a
+throw-away PostgreSQL server when there is one (``make test`` starts it); with
+``DRP_TEST_ENGINE=postgresql`` every test gets a fresh PostgreSQL database on it instead,
+cloned from a migrated template. Tests that need a SQLite file ask for
+``db_path`` and are skipped on PostgreSQL; the rest use ``db_target`` and ``sql``.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from drp_cli.cli import app
 from drp_cli.protocols import _cached_registry
 from drp_cli.tracker import Tracker
 
+PG_SERVER = os.environ.get("DRP_TEST_PG_SERVER")
+PG_URL = PG_SERVER if os.environ.get("DRP_TEST_ENGINE") == "postgresql" else None
+if os.environ.get("DRP_TEST_ENGINE") == "postgresql" and not PG_SERVER:
+    raise RuntimeError("DRP_TEST_ENGINE=postgresql needs DRP_TEST_PG_SERVER")
+_pg_admin: Engine | None = None
+_counter = itertools.count()
+
+
+def pg_database() -> str:
+    """A fresh PostgreSQL database at the current schema; returns its URL."""
+    global _pg_admin
+    assert PG_SERVER is not None
+    if _pg_admin is None:
+        _pg_admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+        with _pg_admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS drp_template WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE drp_template"))
+        from drp_cli.db import Store
+
+        template = Store(make_url(PG_SERVER).set(database="drp_template").render_as_string(False))
+        template.close()
+    name = f"drp_test_{os.getpid()}_{next(_counter)}"
+    with _pg_admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE drp_template"))
+    return make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    assert _pg_admin is not None
+    name = make_url(url).database
+    with _pg_admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    db = tmp_path / "drp.sqlite3"
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    target = pg_database() if PG_URL else str(tmp_path / "drp.sqlite3")
     user_protocols = tmp_path / "user-protocols"
     user_protocols.mkdir()
-    monkeypatch.setenv("DRP_DB", str(db))
+    monkeypatch.setenv("DRP_DB", target)
+    if PG_URL:
+        monkeypatch.setenv("DRP_ATTACHMENTS", str(tmp_path / "attachments"))
     monkeypatch.setenv("DRP_USER", "Test IRO")
     monkeypatch.setenv("DRP_PROTOCOLS", str(user_protocols))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     _cached_registry.cache_clear()
-    yield db
+    yield target
     _cached_registry.cache_clear()
+    if PG_URL:
+        drop_pg_database(target)
 
 
 @pytest.fixture
-def db_path(isolated: Path) -> Path:
+def db_target(isolated: str) -> str:
+    """The test database: a SQLite file path, or a PostgreSQL URL."""
     return isolated
+
+
+@pytest.fixture
+def db_path(isolated: str) -> Path:
+    """The test database as a SQLite file (tests of SQLite itself skip on PostgreSQL)."""
+    if PG_URL:
+        pytest.skip("needs a SQLite file")
+    return Path(isolated)
+
+
+@pytest.fixture
+def db_label(isolated: str) -> str:
+    """How drp names the test database in its messages."""
+    if PG_URL:
+        return make_url(isolated).render_as_string(hide_password=True)
+    return isolated
+
+
+@pytest.fixture
+def sql(isolated: str) -> Iterator[Callable[..., list[Any]]]:
+    """Run SQL directly against the test database (to inspect it, or to tamper with it)."""
+    url = isolated if PG_URL else f"sqlite:///{isolated}"
+    engine = create_engine(url)
+
+    def run(query: str, **params: Any) -> list[Any]:
+        with engine.begin() as conn:
+            result = conn.execute(text(query), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+
+    yield run
+    engine.dispose()
 
 
 @pytest.fixture
@@ -43,8 +123,8 @@ def user_protocols(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tracker(db_path: Path) -> Iterator[Tracker]:
-    t = Tracker(db_path)
+def tracker(db_target: str) -> Iterator[Tracker]:
+    t = Tracker(db_target)
     yield t
     t.store.close()
 

@@ -17,12 +17,8 @@ CONCERN_KEYS = {
 EVENT_KEYS = {"kind", "on", "stage", "by", "text"}
 
 
-def counts(db_path):
-    with sqlite3.connect(db_path) as conn:
-        return (
-            conn.execute("select count(*) from concern").fetchone()[0],
-            conn.execute("select count(*) from event").fetchone()[0],
-        )
+def counts(sql):
+    return (sql("select count(*) from concern")[0][0], sql("select count(*) from event")[0][0])
 
 
 def test_a_whole_concern(drp):
@@ -103,11 +99,11 @@ def test_a_whole_concern(drp):
     assert "missed (1 wd late)" in r.stdout
 
 
-def test_withdraw_and_closed_concerns_refuse_changes(drp, db_path):
+def test_withdraw_and_closed_concerns_refuse_changes(drp, sql):
     drp(*open_args())
     r = drp("withdraw", "1", "--reason", "Raised on the wrong child record", "--on", "2025-03-04")
     assert r.exit_code == 0
-    before = counts(db_path)
+    before = counts(sql)
     for args, verb in [
         (("escalate", "1", "--on", "2025-03-05"), "escalate"),
         (("resolve", "1", "--outcome", "x", "--on", "2025-03-05"), "resolve"),
@@ -116,7 +112,7 @@ def test_withdraw_and_closed_concerns_refuse_changes(drp, db_path):
     ]:
         r = drp(*args)
         assert (r.exit_code, r.stderr) == (1, f"Error: concern 1 is withdrawn; cannot {verb} it\n")
-    assert counts(db_path) == before
+    assert counts(sql) == before
 
 
 @pytest.mark.parametrize(
@@ -147,22 +143,22 @@ def test_withdraw_and_closed_concerns_refuse_changes(drp, db_path):
          "days: 2025-03-10); a due date can only shorten the timescale"),
     ],
 )  # fmt: skip
-def test_bad_open_writes_nothing(drp, db_path, args, code, message):
+def test_bad_open_writes_nothing(drp, sql, args, code, message):
     drp(*open_args(child="KN-0001"))
-    before = counts(db_path)
+    before = counts(sql)
     r = drp(*args)
     assert r.exit_code == code
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
     if message is not None:
         assert r.stderr == f"Error: {message}\n"
     assert "Traceback" not in r.stderr + r.stdout
-    assert counts(db_path) == before
+    assert counts(sql) == before
 
 
-def test_escalation_rules(drp, db_path):
+def test_escalation_rules(drp, sql):
     drp(*open_args())
     drp("escalate", "1", "--to", "stage-3", "--on", "2025-03-05")
-    before = counts(db_path)
+    before = counts(sql)
     cases = [
         (("escalate", "1", "--to", "stage-2", "--on", "2025-03-06"), 1,
          "concern 1 is at 'stage-3'; 'stage-2' is an earlier stage; escalation goes forward "
@@ -184,7 +180,7 @@ def test_escalation_rules(drp, db_path):
     for args, code, message in cases:
         r = drp(*args)
         assert (r.exit_code, r.stderr) == (code, f"Error: {message}\n"), args
-    assert counts(db_path) == before
+    assert counts(sql) == before
     drp("escalate", "1", "--on", "2025-03-06")
     r = drp("escalate", "1", "--on", "2025-03-07")
     assert (r.exit_code, r.stderr) == (

@@ -19,6 +19,15 @@ from drp_cli.errors import DrpError, TransitionRefused
 from drp_cli.tracker import Tracker
 
 D = dt.date(2025, 3, 3)
+
+
+def check_integrity(target: str) -> None:
+    """SQLite's own integrity check (PostgreSQL's storage is checked by the server)."""
+    if "://" not in target:
+        with sqlite3.connect(target) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 PROCESSES = 8
 OPERATIONS = 50
 
@@ -49,14 +58,14 @@ def worker(db: str, seed: int, out: str) -> None:
     Path(out).write_text(json.dumps(results))
 
 
-def test_eight_writers(db_path, tmp_path):
-    t = Tracker(db_path)
+def test_eight_writers(db_target, sql, tmp_path):
+    t = Tracker(db_target)
     for i in range(10):
         t.open(protocol="sbc-fciro", child=f"seed-{i}", category="general", summary="x", on=D)
     ctx = multiprocessing.get_context("fork")
     outs = [tmp_path / f"w{i}.json" for i in range(PROCESSES)]
     procs = [
-        ctx.Process(target=worker, args=(str(db_path), i, str(outs[i]))) for i in range(PROCESSES)
+        ctx.Process(target=worker, args=(db_target, i, str(outs[i]))) for i in range(PROCESSES)
     ]
     for p in procs:
         p.start()
@@ -67,19 +76,18 @@ def test_eight_writers(db_path, tmp_path):
     assert len(results) == PROCESSES * OPERATIONS
     assert [r for r in results if r[0] == "error"] == []
     ok = [r for r in results if r[0] == "ok"]
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        events = conn.execute("SELECT count(*) FROM event").fetchone()[0]
-        per_concern = dict(conn.execute("SELECT concern_id, count(*) FROM event GROUP BY 1"))
-        counts = dict(conn.execute("SELECT id, event_count FROM concern"))
-        seqs = conn.execute(
-            "SELECT count(*) FROM (SELECT concern_id, seq FROM event GROUP BY 1, 2 "
-            "HAVING count(*) > 1)"
-        ).fetchone()[0]
+    check_integrity(db_target)
+    events = sql("SELECT count(*) FROM event")[0][0]
+    per_concern = dict(sql("SELECT concern_id, count(*) FROM event GROUP BY 1"))
+    counts = dict(sql("SELECT id, event_count FROM concern"))
+    seqs = sql(
+        "SELECT count(*) FROM (SELECT concern_id, seq FROM event GROUP BY 1, 2 "
+        "HAVING count(*) > 1) AS doubled"
+    )[0][0]
     assert events == 10 + len(ok)  # every success wrote exactly one event; no lost writes
     assert per_concern == counts
     assert seqs == 0
-    report = Tracker(db_path).verify()
+    report = Tracker(db_target).verify()
     assert report.ok, report.problems  # every concern's stage matches its events
     # sbc-fciro has 5 stages: no concern can have been escalated more than 4 times
     escalations: dict[int, int] = {}
@@ -102,13 +110,13 @@ while True:
 """
 
 
-def test_killed_writers_lose_nothing_that_was_reported(db_path):
-    Tracker(db_path)  # create it
+def test_killed_writers_lose_nothing_that_was_reported(db_target, sql):
+    Tracker(db_target)  # create it
     reported: list[int] = []
     rng = random.Random(7)
     for _ in range(12):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(db_path)],
+            [sys.executable, "-c", WRITER, db_target],
             stdout=subprocess.PIPE, text=True, env={**os.environ},
         )  # fmt: skip
         assert proc.stdout is not None
@@ -118,13 +126,10 @@ def test_killed_writers_lose_nothing_that_was_reported(db_path):
         proc.send_signal(signal.SIGKILL)
         rest, _ = proc.communicate()
         reported += [int(x) for x in rest.split()]
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        present = {r[0] for r in conn.execute("SELECT id FROM concern")}
-        escalated = {
-            r[0] for r in conn.execute("SELECT concern_id FROM event WHERE kind = 'escalated'")
-        }
+    check_integrity(db_target)
+    present = {r[0] for r in sql("SELECT id FROM concern")}
+    escalated = {r[0] for r in sql("SELECT concern_id FROM event WHERE kind = 'escalated'")}
     assert set(reported) <= present
     assert set(reported) <= escalated
-    report = Tracker(db_path).verify()
+    report = Tracker(db_target).verify()
     assert report.ok, report.problems

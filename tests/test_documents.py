@@ -23,9 +23,9 @@ GOLDEN = Path(__file__).parent / "golden"
 TODAY = D(2025, 6, 30)
 
 
-def fixed_tracker(db_path: Path) -> Tracker:
+def fixed_tracker(target: str) -> Tracker:
     return Tracker(
-        db_path, clock=lambda: TODAY, now=lambda: dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.UTC)
+        target, clock=lambda: TODAY, now=lambda: dt.datetime(2025, 6, 30, 9, 0, tzinfo=dt.UTC)
     )
 
 
@@ -81,15 +81,15 @@ def realistic(t: Tracker, protocol: str, *, role: str, stage: str | None) -> int
 
 
 @pytest.mark.parametrize("protocol", sorted(OPENINGS))
-def test_alert_golden_for_every_protocol(db_path, protocol):
-    t = fixed_tracker(db_path)
+def test_alert_golden_for_every_protocol(db_target, protocol):
+    t = fixed_tracker(db_target)
     role, stage = OPENINGS[protocol]
     cid = realistic(t, protocol, role=role, stage=stage)
     check_golden(f"alert-{protocol}.md", documents.alert(t, cid, on=D(2025, 6, 3)))
 
 
-def test_alert_at_a_formal_stage_shows_the_history(db_path):
-    t = fixed_tracker(db_path)
+def test_alert_at_a_formal_stage_shows_the_history(db_target):
+    t = fixed_tracker(db_target)
     cid = realistic(t, "knowsley", role="iro", stage=None)
     t.respond(cid, text="Assessment to start in July", respondent="Team Manager",
               on=D(2025, 6, 6), by="Priya Shah")  # fmt: skip
@@ -181,8 +181,8 @@ def full_case(t: Tracker, tmp_path: Path) -> int:
     return cid
 
 
-def test_bundle_golden(db_path, tmp_path):
-    t = fixed_tracker(db_path)
+def test_bundle_golden(db_target, tmp_path):
+    t = fixed_tracker(db_target)
     cid = full_case(t, tmp_path)
     out = tmp_path / "bundle"
     result = documents.bundle(t, cid, out, on=D(2025, 6, 25))
@@ -209,10 +209,10 @@ def test_bundle_golden(db_path, tmp_path):
     )
 
 
-def test_sha256sums_verify(db_path, tmp_path):
+def test_sha256sums_verify(db_target, tmp_path):
     import hashlib
 
-    t = fixed_tracker(db_path)
+    t = fixed_tracker(db_target)
     cid = full_case(t, tmp_path)
     out = tmp_path / "bundle"
     documents.bundle(t, cid, out, on=D(2025, 6, 25))
@@ -223,8 +223,8 @@ def test_sha256sums_verify(db_path, tmp_path):
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
 
 
-def test_bundle_missing_everything(db_path, tmp_path):
-    t = fixed_tracker(db_path)
+def test_bundle_missing_everything(db_target, tmp_path):
+    t = fixed_tracker(db_target)
     c = t.open(protocol="knowsley", child="K-1", category="general", summary="x",
                on=D(2025, 6, 2))  # fmt: skip
     result = documents.bundle(t, c.id, tmp_path / "b", on=D(2025, 6, 25))
@@ -249,8 +249,8 @@ def test_bundle_missing_everything(db_path, tmp_path):
     )
 
 
-def test_twelve_month_window(db_path, tmp_path):
-    t = fixed_tracker(db_path)
+def test_twelve_month_window(db_target, tmp_path):
+    t = fixed_tracker(db_target)
     c = t.open(protocol="knowsley", child="K-1", category="general", summary="x",
                on=D(2025, 2, 3))  # fmt: skip
     t.refer(c.id, text="now", on=D(2025, 2, 28))
@@ -273,8 +273,8 @@ def test_twelve_month_window(db_path, tmp_path):
     assert documents._months_before(D(2024, 2, 29), 12) == D(2023, 2, 28)
 
 
-def test_hostile_text_stays_text(db_path):
-    t = fixed_tracker(db_path)
+def test_hostile_text_stays_text(db_target):
+    t = fixed_tracker(db_target)
     hostile = "# Not a heading\n| not | a | table |\n- not a list\n1. nor this\n<b>x</b> [l](u) *y*"
     c = t.open(protocol="knowsley", child="K|1", category="general", summary=hostile,
                on=D(2025, 6, 2))  # fmt: skip
@@ -290,8 +290,8 @@ def test_hostile_text_stays_text(db_path):
     assert not any(line.startswith("# Not") for line in text.splitlines())
 
 
-def test_files_are_owner_only(db_path, tmp_path, drp):
-    t = fixed_tracker(db_path)
+def test_files_are_owner_only(db_target, tmp_path, drp):
+    t = fixed_tracker(db_target)
     cid = full_case(t, tmp_path)
     out = tmp_path / "bundle"
     os.umask(0o022)
@@ -308,8 +308,8 @@ def test_files_are_owner_only(db_path, tmp_path, drp):
     assert stat.S_IMODE((tmp_path / "alert.md").stat().st_mode) == 0o600
 
 
-def test_attachment_is_a_copy(db_path, tmp_path):
-    t = fixed_tracker(db_path)
+def test_attachment_is_a_copy(db_target, tmp_path):
+    t = fixed_tracker(db_target)
     c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 6, 2))
     original = tmp_path / "plan.txt"
     original.write_text("version 1")
@@ -328,7 +328,7 @@ def test_attachment_is_a_copy(db_path, tmp_path):
     assert a.sha256 == hashlib.sha256(b"version 1").hexdigest()
 
 
-def test_refusals_write_nothing(db_path, tmp_path, drp):
+def test_refusals_write_nothing(db_target, tmp_path, drp):
     drp("open", "--protocol", "knowsley", "--child", "K", "--category", "general",
         "--summary", "x", "--on", "2025-06-02")  # fmt: skip
     f = tmp_path / "doc.pdf"
@@ -403,7 +403,7 @@ def test_cli_people_actions_and_lists(drp):
     ]  # fmt: skip
 
 
-def test_user_templates_override_and_strict(db_path, tmp_path, drp, monkeypatch):
+def test_user_templates_override_and_strict(db_target, tmp_path, drp, monkeypatch):
     drp("open", "--protocol", "knowsley", "--child", "K", "--category", "general",
         "--summary", "x", "--on", "2025-06-02")  # fmt: skip
     mine = tmp_path / "mine"
@@ -420,8 +420,8 @@ def test_user_templates_override_and_strict(db_path, tmp_path, drp, monkeypatch)
     assert r.exit_code == 2
 
 
-def test_library_errors(db_path, tmp_path):
-    t = fixed_tracker(db_path)
+def test_library_errors(db_target, tmp_path):
+    t = fixed_tracker(db_target)
     with pytest.raises(NotFound):
         documents.alert(t, 5)
     c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 6, 2))

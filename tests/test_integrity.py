@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,21 +18,28 @@ from tests.conftest import open_args
 D = dt.date
 
 
-def test_migrations_match_the_models(db_path):
+def url_of(target: str) -> str:
+    return target if "://" in target else f"sqlite:///{target}"
+
+
+def test_migrations_match_the_models(db_target):
     """The schema Alembic builds is the schema the models describe."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    Store(db_path)
-    engine = create_engine(f"sqlite:///{db_path}")
+    Store(db_target)
+    engine = create_engine(url_of(db_target))
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
 
 
-def test_upgrade_from_the_first_revision_keeps_everything(db_path, drp):
-    engine = create_engine(f"sqlite:///{db_path}")
+def test_upgrade_from_the_first_revision_keeps_everything(db_target, db_label, drp, sql):
+    if "://" in db_target:  # start from an empty PostgreSQL database
+        sql("DROP SCHEMA public CASCADE")
+        sql("CREATE SCHEMA public")
+    engine = create_engine(url_of(db_target))
     with engine.begin() as conn:
         upgrade_to(conn, "0001")
         conn.execute(text(
@@ -45,28 +53,29 @@ def test_upgrade_from_the_first_revision_keeps_everything(db_path, drp):
                                      (2, "escalated", "2025-03-10", "stage-2")]:  # fmt: skip
             conn.execute(
                 text(
-                    "INSERT INTO event (concern_id, seq, kind, effective_on, stage, by, "
+                    'INSERT INTO event (concern_id, seq, kind, effective_on, stage, "by", '
                     "recorded_at, text, details) VALUES (1, :seq, :kind, :on, :stage, "
                     "'Old IRO', '2025-03-10 09:00:00.000000', '', '{}')"
                 ),
                 {"seq": seq, "kind": kind, "on": on, "stage": stage},
             )
-    db_path.chmod(0o600)
+    if "://" not in db_target:
+        Path(db_target).chmod(0o600)
     engine.dispose()
     r = drp("list")
     assert (r.exit_code, r.stderr) == (
-        4, f"Error: {db_path} is at schema 0001; this drp needs {SCHEMA_REVISION}: run "
+        4, f"Error: {db_label} is at schema 0001; this drp needs {SCHEMA_REVISION}: run "
         "`drp db upgrade` (take a `drp backup` first)\n",
     )  # fmt: skip
     r = drp("db", "upgrade")
-    assert r.stdout == f"Upgraded {db_path} from schema 0001 to {SCHEMA_REVISION}.\n"
+    assert r.stdout == f"Upgraded {db_label} from schema 0001 to {SCHEMA_REVISION}.\n"
     c = drp("show", "1", "--json", "--on", "2025-03-12").json()
     assert (c["child"], c["stage"], c["deadline"]) == ("KN-1", "stage-2", "2025-03-17")
     assert [e["kind"] for e in c["events"]] == ["opened", "escalated"]
     assert drp("verify").exit_code == 0
     assert drp("escalate", "1", "--on", "2025-03-12").exit_code == 0
     assert drp("verify").exit_code == 0
-    assert drp("db", "upgrade").stdout == f"{db_path} is already at schema {SCHEMA_REVISION}.\n"
+    assert drp("db", "upgrade").stdout == f"{db_label} is already at schema {SCHEMA_REVISION}.\n"
 
 
 def test_newer_database_is_refused_and_not_changed(db_path, drp):
@@ -84,7 +93,7 @@ def test_newer_database_is_refused_and_not_changed(db_path, drp):
 
 
 @pytest.fixture
-def record(drp, db_path):
+def record(drp, sql):
     drp(*open_args())
     drp("escalate", "1", "--on", "2025-03-11")
     drp("respond", "1", "--text", "Worker from Monday", "--on", "2025-03-12")
@@ -93,7 +102,7 @@ def record(drp, db_path):
     assert drp("verify").stdout == (
         "OK: 5 events in an unbroken chain; 2 concerns match their events.\n"
     )
-    return sqlite3.connect(db_path)
+    return sql
 
 
 def expect_tampered(drp, message):
@@ -102,20 +111,17 @@ def expect_tampered(drp, message):
 
 
 def test_altered_event_is_found(drp, record):
-    record.execute("UPDATE event SET text = 'Worker allocated' WHERE id = 3")
-    record.commit()
+    record("UPDATE event SET text = 'Worker allocated' WHERE id = 3")
     expect_tampered(drp, "event 3 (concern 1, entry 3) was altered after it was recorded")
 
 
 def test_altered_date_is_found(drp, record):
-    record.execute("UPDATE event SET effective_on = '2025-03-05' WHERE id = 2")
-    record.commit()
+    record("UPDATE event SET effective_on = '2025-03-05' WHERE id = 2")
     expect_tampered(drp, "event 2 (concern 1, entry 2) was altered after it was recorded")
 
 
 def test_deleted_event_is_found(drp, record):
-    record.execute("DELETE FROM event WHERE id = 2")
-    record.commit()
+    record("DELETE FROM event WHERE id = 2")
     r = drp("verify")
     assert (r.exit_code, r.stderr) == (
         6,
@@ -125,8 +131,7 @@ def test_deleted_event_is_found(drp, record):
 
 
 def test_deleted_last_event_is_found(drp, record):
-    record.execute("DELETE FROM event WHERE id = 5")
-    record.commit()
+    record("DELETE FROM event WHERE id = 5")
     r = drp("verify")
     assert r.exit_code == 6
     assert "TAMPERED: the chain ends at position 4 but 5 events were recorded: 1 latest event " \
@@ -134,20 +139,18 @@ def test_deleted_last_event_is_found(drp, record):
 
 
 def test_inserted_event_is_found(drp, record):
-    record.execute(
-        "INSERT INTO event (concern_id, seq, kind, effective_on, stage, by, recorded_at, text, "
-        "details) VALUES (1, 4, 'response', '2025-03-13', 'stage-2', 'Someone', "
+    record(
+        'INSERT INTO event (concern_id, seq, kind, effective_on, stage, "by", recorded_at, '
+        "text, details) VALUES (1, 4, 'response', '2025-03-13', 'stage-2', 'Someone', "
         "'2025-03-13 10:00:00', 'All fine', '{}')"
     )
-    record.commit()
     r = drp("verify")
     assert r.exit_code == 6
     assert "event 6 (concern 1, entry 4) was inserted out of band" in r.stderr
 
 
 def test_edited_concern_row_is_found(drp, record):
-    record.execute("UPDATE concern SET status = 'resolved' WHERE id = 2")
-    record.commit()
+    record("UPDATE concern SET status = 'resolved' WHERE id = 2")
     expect_tampered(drp, "concern 2: its stored state does not match its events")
 
 
@@ -156,8 +159,8 @@ def test_verify_json(drp, record):
     assert r.json() == {"ok": True, "events": 5, "concerns": 2, "problems": []}
 
 
-def test_library_verify(db_path):
-    t = Tracker(db_path)
+def test_library_verify(db_target):
+    t = Tracker(db_target)
     c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 3, 3))
     t.resolve(c.id, outcome="done", on=D(2025, 3, 4))
     assert t.verify().ok

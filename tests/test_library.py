@@ -52,24 +52,20 @@ def test_errors_are_typed(tracker):
         tracker.record_voice(c.id, "wishes-not-sought", on="2025-03-04")  # needs a reason
 
 
-def test_future_events_are_refused(db_path):
-    t = Tracker(db_path, clock=lambda: D(2025, 3, 3))
+def test_future_events_are_refused(db_target):
+    t = Tracker(db_target, clock=lambda: D(2025, 3, 3))
     with pytest.raises(InvalidInput, match="is in the future"):
         t.open(protocol="knowsley", child="K", category="general", summary="x", on="2025-03-04")
     c = t.open(protocol="knowsley", child="K", category="general", summary="x")
     assert c.opened_on == D(2025, 3, 3)
 
 
-def test_events_are_append_only(tracker, db_path):
-    import sqlite3
-
+def test_events_are_append_only(tracker, sql):
     c = tracker.open(protocol="knowsley", child="K", category="general", summary="x",
                      on="2025-03-03")  # fmt: skip
-    with sqlite3.connect(db_path) as conn:
-        first = conn.execute("select * from event").fetchall()
+    first = sql("select * from event")
     tracker.escalate(c.id, on="2025-03-04")
     tracker.note(c.id, text="n", on="2025-03-05")
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("select * from event order by id").fetchall()
+    rows = sql("select * from event order by id")
     assert rows[:1] == first
     assert [r[2] for r in rows] == [1, 2, 3]  # seq

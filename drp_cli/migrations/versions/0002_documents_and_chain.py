@@ -66,7 +66,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
-            "SELECT id, concern_id, seq, kind, effective_on, stage, from_stage, by, "
+            'SELECT id, concern_id, seq, kind, effective_on, stage, from_stage, "by", '
             "recorded_at, text, details FROM event ORDER BY id"
         )
     ).mappings()

@@ -164,3 +164,40 @@ def test_library_verify(db_target):
     c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 3, 3))
     t.resolve(c.id, outcome="done", on=D(2025, 3, 4))
     assert t.verify().ok
+
+
+def test_network_file_system_is_refused(tmp_path, monkeypatch, drp):
+    import drp_cli.db
+
+    monkeypatch.setattr(drp_cli.db, "filesystem_type", lambda path: "cifs")
+    target = tmp_path / "shared" / "drp.sqlite3"
+    r = drp("--db", str(target), "list")
+    assert (r.exit_code, r.stderr) == (
+        4,
+        f"Error: {target} is on a network file system (cifs); SQLite's locking is not safe "
+        "there: use PostgreSQL for a shared database (see README, 'A whole service')\n",
+    )
+    assert not target.exists()
+
+
+def test_filesystem_type_reads_proc_mounts(tmp_path):
+    from drp_cli.db import filesystem_type
+
+    assert filesystem_type(tmp_path) not in (None, "cifs", "nfs")
+
+
+def test_private_whatever_the_umask(db_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        t = Tracker(db_path)
+        t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 3, 3))
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{db_path}{suffix}")
+            if path.exists():
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        t.store.close()
+    finally:
+        os.umask(old)

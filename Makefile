@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test test-sqlite test-postgresql lint typecheck unit unit-postgresql bench clean
-PGDIR  := $(CURDIR)/.pg-test
+
 
 install: $(STAMP)
 
@@ -36,20 +36,19 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-## Starts a PostgreSQL cluster under .pg-test/, runs the suite on SQLite (with the
+## Starts a PostgreSQL cluster in a temp dir, runs the suite on SQLite (with the
 ## SQLite -> PostgreSQL -> SQLite round trip) and then on PostgreSQL, and stops it.
 unit-postgresql: $(STAMP)
-	bash scripts/pg.sh stop "$(PGDIR)"
-	url="$$(bash scripts/pg.sh start "$(PGDIR)")" && \
+	pgdir="$$(mktemp -u /tmp/drp-pg.XXXXXX)"; \
+	url="$$(bash scripts/pg.sh start "$$pgdir")" || { bash scripts/pg.sh stop "$$pgdir"; exit 1; }; \
 	status=0; \
-	echo "== SQLite" && DRP_TEST_PG_SERVER="$$url" $(BIN)/pytest || status=$$?; \
-	echo "== PostgreSQL" && DRP_TEST_PG_SERVER="$$url" DRP_TEST_ENGINE=postgresql $(BIN)/pytest || status=$$?; \
-	bash scripts/pg.sh stop "$(PGDIR)"; \
+	echo "== SQLite"; DRP_TEST_PG_SERVER="$$url" $(BIN)/pytest || status=$$?; \
+	echo "== PostgreSQL"; DRP_TEST_PG_SERVER="$$url" DRP_TEST_ENGINE=postgresql $(BIN)/pytest || status=$$?; \
+	bash scripts/pg.sh stop "$$pgdir"; \
 	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	bash scripts/pg.sh stop "$(PGDIR)"
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

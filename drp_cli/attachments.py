@@ -151,7 +151,10 @@ def attach(
             s, concern, "attached", day, recorder,
             stage=tracker._stage_at(s, concern, day),
             text=f"{KINDS[kind]}: {source.name}",
-            details={"n": n, "kind": kind, "sha256": sha, "dated": iso(dated_day)},
+            details={
+                "n": n, "kind": kind, "sha256": sha, "dated": iso(dated_day),
+                "filename": source.name, "size": size, "description": text,
+            },
         )  # fmt: skip
         s.flush()
         return _view(tracker, row)

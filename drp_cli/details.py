@@ -149,7 +149,7 @@ def add(
             recorder,
             stage=tracker._stage_at(s, concern, day),
             text=f"{LABELS[kind]} {n}: {summary}",
-            details={"n": n, **fields},
+            details={"n": n, "position": row.position, **fields},
         )
         s.flush()
         return _view(row)

@@ -16,7 +16,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 #: The Alembic revision this program writes; a database at another revision is refused.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 class Concern(SQLModel, table=True):
@@ -27,6 +27,7 @@ class Concern(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    external_ref: str | None = Field(default=None, unique=True, index=True)
     protocol: str = Field(index=True)
     child: str = Field(index=True)
     category: str

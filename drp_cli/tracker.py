@@ -34,8 +34,10 @@ from drp_cli.models import ChainHead, ClosureChange, Concern, Event
 from drp_cli.protocols import ROLES, Protocol, Registry, Stage, registry, themes
 
 STATUSES = ("open", "resolved", "withdrawn")
+STAGE_ENTRIES = ("opened", "imported", "escalated")  # event kinds that enter a stage
 EVENT_KINDS = (
     "opened",
+    "imported",
     "escalated",
     "response",
     "note",
@@ -92,6 +94,7 @@ class ConcernView:
     closed_on: dt.date | None
     outcome: str | None
     events: list[EventView] = field(default_factory=list)
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def _concern_view(c: Concern, events: Sequence[Event]) -> ConcernView:
         closed_on=c.closed_on,
         outcome=c.outcome,
         events=[_event_view(e) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))],
+        external_ref=c.external_ref,
     )
 
 
@@ -323,7 +327,7 @@ class Tracker:
         entries = s.exec(
             select(Event)
             .where(Event.concern_id == concern.id)
-            .where(col(Event.kind).in_(("opened", "escalated")))
+            .where(col(Event.kind).in_(STAGE_ENTRIES))
             .order_by(col(Event.effective_on), col(Event.seq))
         ).all()
         stage = concern.stage
@@ -926,7 +930,7 @@ def _replay(events: Sequence[Event]) -> dict[str, Any]:
     """The state a concern's events imply (stage, status, dates), to check the stored row."""
     state: dict[str, Any] = {"stage": None, "status": "open", "referred_on": None}
     for e in sorted(events, key=lambda e: e.seq):
-        if e.kind in ("opened", "escalated"):
+        if e.kind in STAGE_ENTRIES:
             state["stage"] = e.stage
         elif e.kind in ("resolved", "withdrawn"):
             state["status"] = e.kind

@@ -11,7 +11,7 @@ from typing import Any
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.protocols import Protocol
-from drp_cli.tracker import ConcernView, EventView, OverdueItem, stage_deadline
+from drp_cli.tracker import STAGE_ENTRIES, ConcernView, EventView, OverdueItem, stage_deadline
 
 #: What each stage result means (shown in ``drp show`` and the README).
 RESULTS = {
@@ -42,7 +42,7 @@ def stage_visits(
     c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar, judged_on: dt.date
 ) -> list[dict[str, Any]]:
     """Each stage the concern entered, with its deadline and whether it was met."""
-    entries = [e for e in c.events if e.kind in ("opened", "escalated")]
+    entries = [e for e in c.events if e.kind in STAGE_ENTRIES]
     visits: list[dict[str, Any]] = []
     for i, entry in enumerate(entries):
         entered = entry.on
@@ -136,6 +136,7 @@ def concern_dict(
                 overdue_by = max(overdue_by, cal.working_days_overdue(d, judged_on))
     data: dict[str, Any] = {
         "id": c.id,
+        "external_ref": c.external_ref,
         "protocol": c.protocol,
         "child": c.child,
         "category": c.category,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -112,3 +112,77 @@ def restore(
     typer.echo(
         f"Restored {counts['concern']} concerns and {counts['event']} events into {store.label}."
     )
+
+
+@app.command("import", rich_help_panel="Database")
+def import_(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON tracker.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and say what would happen.")
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who is importing.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import concerns from a spreadsheet tracker: all rows or none; re-importing adds nothing."""
+    import sys
+
+    from drp_cli import transfer
+
+    t = tracker(ctx)
+    progress_bar: Any = None
+    task: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal progress_bar, task
+        if total < 1000 or not sys.stderr.isatty():
+            return
+        if progress_bar is None:
+            from rich.progress import Progress
+
+            progress_bar = Progress(transient=True)
+            progress_bar.start()
+            task = progress_bar.add_task("Importing", total=total)
+        progress_bar.update(task, completed=done)
+
+    try:
+        result = transfer.import_file(t, source, dry_run=dry_run, by=by, progress=progress)
+    finally:
+        if progress_bar is not None:
+            progress_bar.stop()
+    if as_json:
+        print_json(
+            {"rows": result.rows, "imported": result.imported, "skipped": result.skipped,
+             "events": result.events, "dry_run": result.dry_run}
+        )  # fmt: skip
+        return
+    verb = "Would import" if dry_run else "Imported"
+    typer.echo(
+        f"{verb} {result.imported} of {result.rows} rows"
+        + (f"; {result.skipped} already in the database" if result.skipped else "")
+        + ("." if not dry_run else " (nothing was written).")
+    )
+
+
+@app.command("export", rich_help_panel="Database")
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Export every concern with its events (CSV or JSON); `drp import` takes it back."""
+    import os
+
+    from drp_cli import transfer
+    from drp_cli.errors import InvalidInput
+
+    if output is not None and os.path.exists(output) and not force:
+        raise InvalidInput(f"{output} already exists; use --force to replace it")
+    text, count = transfer.export_file(tracker(ctx), output, fmt)
+    if text is not None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"Exported {count} concerns to {output}.")

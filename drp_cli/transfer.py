@@ -1,0 +1,553 @@
+"""Import from spreadsheet trackers (CSV or JSON) and export (CSV or JSON).
+
+One row per concern. Required columns: ``protocol, child, category, summary, opened_on,
+stage, stage_started_on, status``; optional: ``external_ref, issue, impact, recommended,
+raised_by, role, formal_started_on, due, referred_on, closed_on, outcome, events``.
+
+* Every row is validated against the protocols before anything is written; errors name the
+  row (as a spreadsheet numbers it: the header is row 1) and the column. One bad row and
+  nothing is written. The whole import is one transaction.
+* ``external_ref`` makes rows idempotent: a row whose reference is already in the database
+  is skipped. Without one, the reference is made from the protocol, child, category,
+  opening date and summary.
+* A row without ``events`` becomes an ``imported`` event at its current stage (and a
+  ``referred``, ``resolved`` or ``withdrawn`` event where the row says so). A row exported
+  by ``drp export`` carries its events as JSON and they are replayed as they were, so an
+  export imported into an empty database gives back the same concerns.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, insert, select, update
+from sqlmodel import select as sm_select
+
+from drp_cli.chain import HASHED_FIELDS, event_hash
+from drp_cli.dates import iso
+from drp_cli.errors import InvalidInput
+from drp_cli.models import Attachment, ChainHead, Concern, Event, Item
+from drp_cli.protocols import ROLES, themes
+from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker, formal_deadline, stage_deadline
+
+REQUIRED = (
+    "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
+    "status",
+)  # fmt: skip
+OPTIONAL = (
+    "external_ref", "issue", "impact", "recommended", "raised_by", "role", "formal_started_on",
+    "due", "referred_on", "closed_on", "outcome", "events",
+)  # fmt: skip
+COLUMNS = REQUIRED + OPTIONAL
+DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
+                "closed_on")  # fmt: skip
+MAX_ERRORS = 50
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+T_CONCERN = _table(Concern)
+T_EVENT = _table(Event)
+T_ITEM = _table(Item)
+T_ATTACHMENT = _table(Attachment)
+T_HEAD = _table(ChainHead)
+
+
+class ImportRefused(InvalidInput):
+    """Some rows are bad; nothing was written. ``errors`` lists them all."""
+
+    def __init__(self, errors: list[str]) -> None:
+        shown = errors[:MAX_ERRORS]
+        more = len(errors) - len(shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        super().__init__(
+            f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found; nothing was "
+            "imported:\n  " + "\n  ".join(shown) + tail
+        )
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    imported: int = 0
+    skipped: int = 0  # already in the database
+    events: int = 0
+    dry_run: bool = False
+    ids: list[int] = field(default_factory=list)
+
+
+# -- reading ---------------------------------------------------------------------------------
+def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+    """(label, row) pairs from a CSV or JSON file; label is 'row N' or 'item N'."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)"
+        ) from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
+        items = data.get("concerns") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise InvalidInput(f"{path}: expected a list of concern objects")
+        return [(f"item {n}", dict(i)) for n, i in enumerate(items, start=1)], "json"
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
+                           f"{', '.join(missing)}")  # fmt: skip
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
+    return [
+        (f"row {reader.line_num}", {k: v for k, v in row.items() if k is not None})
+        for row in reader
+    ], "csv"
+
+
+# -- validating ------------------------------------------------------------------------------
+def _text(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _date(row: dict[str, Any], name: str, errors: list[str], label: str) -> dt.date | None:
+    value = _text(row, name)
+    if not value:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{label}, column {name}: {value!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
+def auto_ref(row: dict[str, Any]) -> str:
+    key = "|".join(_text(row, c) for c in ("protocol", "child", "category", "opened_on", "summary"))
+    return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def validate(
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
+) -> tuple[dict[str, Any] | None, list[str]]:
+    errors: list[str] = []
+
+    def bad(column: str, message: str) -> None:
+        errors.append(f"{label}, column {column}: {message}")
+
+    for name in REQUIRED:
+        if not _text(row, name):
+            bad(name, "is empty")
+    unknown = [k for k in row if k not in COLUMNS]
+    if unknown:
+        bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
+    dates = {name: _date(row, name, errors, label) for name in DATE_COLUMNS}
+    for name, value in dates.items():
+        if value is not None and value > today:
+            bad(name, f"{value.isoformat()} is in the future")
+    protocol = tracker.protocols.protocols.get(_text(row, "protocol"))
+    if _text(row, "protocol") and protocol is None:
+        bad("protocol", f"unknown protocol {_text(row, 'protocol')!r}; installed: "
+            f"{', '.join(sorted(tracker.protocols.protocols))}")  # fmt: skip
+    stage = None
+    if protocol is not None and _text(row, "stage"):
+        if protocol.has_stage(_text(row, "stage")):
+            stage = protocol.stage(_text(row, "stage"))
+        else:
+            bad("stage", f"protocol {protocol.slug!r} has no stage {_text(row, 'stage')!r}; "
+                f"stages: {', '.join(protocol.stage_slugs)}")  # fmt: skip
+    category = _text(row, "category")
+    slugs = [t.slug for t in themes().themes]
+    if category and category not in slugs:
+        bad("category", f"unknown category {category!r}; allowed: {', '.join(slugs)}")
+    issue = _text(row, "issue") or None
+    if issue and category in slugs:
+        allowed = [i.slug for i in themes().theme(category).issues]
+        if issue not in allowed:
+            bad("issue", f"category {category!r} has no issue {issue!r}")
+    role = _text(row, "role") or (protocol.roles[0] if protocol else "iro")
+    if protocol is not None and role not in protocol.roles:
+        bad("role", f"role {role!r} is not used in protocol {protocol.slug!r}; allowed: "
+            f"{', '.join(protocol.roles)}")  # fmt: skip
+    elif role not in ROLES:
+        bad("role", f"unknown role {role!r}")
+    status = _text(row, "status")
+    if status and status not in STATUSES:
+        bad("status", f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
+    opened, started = dates["opened_on"], dates["stage_started_on"]
+    closed = dates["closed_on"]
+    if opened and started and started < opened:
+        bad("stage_started_on", "is before opened_on")
+    if status in ("resolved", "withdrawn"):
+        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
+            bad("closed_on", f"a {status} concern needs the date it was {status}")
+        if not _text(row, "outcome"):
+            bad("outcome", f"a {status} concern needs its outcome")
+        if closed and started and closed < started:
+            bad("closed_on", "is before stage_started_on")
+    elif status == "open" and closed is not None:
+        bad("closed_on", "an open concern has no closing date")
+    for name in ("summary", "child"):
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in _text(row, name)):
+            bad(name, "contains control characters")
+    if len(_text(row, "child")) > 64:
+        bad("child", "is longer than 64 characters")
+    events = row.get("events")
+    if isinstance(events, str) and events.strip():
+        try:
+            events = json.loads(events)
+        except ValueError:
+            bad("events", "is not a JSON list of events")
+            events = None
+    if events not in (None, "") and not (
+        isinstance(events, list) and all(isinstance(e, dict) and "kind" in e for e in events)
+    ):
+        bad("events", "is not a JSON list of events")
+    if errors:
+        return None, errors
+    assert protocol is not None and stage is not None and opened and started
+    formal_start = dates["formal_started_on"] or (started if stage.formal else None)
+    return {
+        "external_ref": _text(row, "external_ref") or auto_ref(row),
+        "protocol": protocol,
+        "stage": stage,
+        "child": _text(row, "child"),
+        "category": category,
+        "issue": issue,
+        "summary": _text(row, "summary"),
+        "impact": _text(row, "impact"),
+        "recommended": _text(row, "recommended"),
+        "raised_by": _text(row, "raised_by"),
+        "role": role,
+        "status": status,
+        "opened_on": opened,
+        "stage_started_on": started,
+        "formal_started_on": formal_start,
+        "due": dates["due"],
+        "referred_on": dates["referred_on"],
+        "closed_on": closed,
+        "outcome": _text(row, "outcome") or None,
+        "events": events or None,
+    }, []
+
+
+# -- writing ---------------------------------------------------------------------------------
+def import_file(
+    tracker: Tracker,
+    path: str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    by: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    from drp_cli.tracker import current_user
+
+    source = Path(path)
+    rows, _fmt = read_rows(source)
+    recorder = current_user(by)
+    today = tracker._clock()
+    cal = tracker.calendar()
+    valid: list[tuple[str, dict[str, Any]]] = []
+    errors: list[str] = []
+    refs: dict[str, str] = {}
+    for label, row in rows:
+        checked, problems = validate(tracker, label, row, today)
+        errors += problems
+        if checked is not None:
+            ref = checked["external_ref"]
+            if ref in refs:
+                errors.append(f"{label}, column external_ref: {ref!r} is also on {refs[ref]}")
+            refs[ref] = label
+            valid.append((label, checked))
+    if errors:
+        raise ImportRefused(errors)
+    result = ImportResult(rows=len(rows), dry_run=dry_run)
+    now = tracker._now()
+    with tracker.store.session() as s:
+        existing: set[str] = set()
+        all_refs = list(refs)
+        for i in range(0, len(all_refs), 500):
+            chunk = all_refs[i : i + 500]
+            existing.update(
+                r[0]
+                for r in s.execute(
+                    select(T_CONCERN.c.external_ref).where(T_CONCERN.c.external_ref.in_(chunk))
+                )
+            )
+        todo = [(label, c) for label, c in valid if c["external_ref"] not in existing]
+        result.skipped = len(valid) - len(todo)
+        if dry_run or not todo:
+            result.imported = len(todo)
+            if not dry_run:
+                return result
+            s.rollback()
+            return result
+        head_query = sm_select(ChainHead).where(ChainHead.id == 1)
+        if not tracker.store.is_sqlite:
+            head_query = head_query.with_for_update()
+        head = s.exec(head_query).one()
+        chain_seq, prev = head.seq, head.hash
+        concern_rows = []
+        for _label, c in todo:
+            proto, stage = c["protocol"], c["stage"]
+            replay = c["events"]
+            concern_rows.append(
+                {
+                    "external_ref": c["external_ref"],
+                    "protocol": proto.slug,
+                    "child": c["child"],
+                    "category": c["category"],
+                    "issue": c["issue"],
+                    "summary": c["summary"],
+                    "impact": c["impact"],
+                    "recommended": c["recommended"],
+                    "raised_by": c["raised_by"] or recorder,
+                    "role": c["role"],
+                    "status": c["status"],
+                    "stage": stage.slug,
+                    "stage_started_on": c["stage_started_on"],
+                    "stage_due_override": c["due"],
+                    "deadline": stage_deadline(cal, stage, c["stage_started_on"], c["due"]),
+                    "formal_started_on": c["formal_started_on"],
+                    "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),
+                    "referred_on": c["referred_on"],
+                    "senior_officer_notified_on": None,
+                    "wishes": None,
+                    "told_outcome": None,
+                    "opened_on": c["opened_on"],
+                    "closed_on": c["closed_on"],
+                    "outcome": c["outcome"] if c["status"] != "open" else None,
+                    "event_count": len(replay) if replay else 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        ids = [
+            r[0]
+            for r in s.execute(
+                insert(T_CONCERN).returning(T_CONCERN.c.id, sort_by_parameter_order=True),
+                concern_rows,
+            )
+        ]
+        event_rows: list[dict[str, Any]] = []
+        item_rows: list[dict[str, Any]] = []
+        attachment_rows: list[dict[str, Any]] = []
+        counts: dict[int, int] = {}
+        voice: dict[int, dict[str, Any]] = {}
+        for done, ((_label, c), cid) in enumerate(zip(todo, ids, strict=True), start=1):
+            events = c["events"] or _synthetic_events(c, recorder)
+            for seq, e in enumerate(events, start=1):
+                chain_seq += 1
+                ev = {
+                    "concern_id": cid,
+                    "seq": seq,
+                    "kind": str(e["kind"]),
+                    "effective_on": dt.date.fromisoformat(str(e["on"])),
+                    "stage": str(e.get("stage") or c["stage"].slug),
+                    "from_stage": e.get("from_stage"),
+                    "by": str(e.get("by") or recorder),
+                    "recorded_at": _when(e.get("recorded_at"), now),
+                    "text": str(e.get("text") or ""),
+                    "details": json.dumps(e.get("details") or {}, sort_keys=True),
+                    "chain_seq": chain_seq,
+                    "prev_hash": prev,
+                }
+                ev["hash"] = prev = event_hash(
+                    {k: ev[k] for k in HASHED_FIELDS}, chain_seq, ev["prev_hash"]
+                )
+                event_rows.append(ev)
+                _rebuild(cid, ev, e.get("details") or {}, item_rows, attachment_rows, voice)
+            counts[cid] = len(events)
+            if progress is not None:
+                progress(done, len(todo))
+        if event_rows:
+            for i in range(0, len(event_rows), 5000):
+                s.execute(insert(T_EVENT), event_rows[i : i + 5000])
+        if item_rows:
+            s.execute(insert(T_ITEM), item_rows)
+        if attachment_rows:
+            s.execute(insert(T_ATTACHMENT), attachment_rows)
+        for cid, n in counts.items():
+            values = {"event_count": n, **voice.get(cid, {})}
+            s.execute(update(T_CONCERN).where(T_CONCERN.c.id == cid).values(**values))
+        s.execute(update(T_HEAD).where(T_HEAD.c.id == 1).values(seq=chain_seq, hash=prev))
+        result.imported = len(todo)
+        result.events = len(event_rows)
+        result.ids = ids
+    return result
+
+
+def _when(value: Any, default: dt.datetime) -> dt.datetime:
+    if not value:
+        return default
+    text = str(value).replace("Z", "+00:00")
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
+    stage = c["stage"].slug
+    events: list[dict[str, Any]] = [
+        {
+            "kind": "imported",
+            "on": iso(c["stage_started_on"]),
+            "stage": stage,
+            "by": recorder,
+            "text": c["summary"],
+            "details": {
+                "external_ref": c["external_ref"],
+                "opened_on": iso(c["opened_on"]),
+                "raised_by": c["raised_by"] or recorder,
+                "role": c["role"],
+                "due": iso(c["due"]),
+                "bypassed": [],
+            },
+        }
+    ]
+    if c["referred_on"]:
+        events.append({"kind": "referred", "on": iso(c["referred_on"]), "stage": stage,
+                       "by": recorder, "text": "", "details": {}})  # fmt: skip
+    if c["status"] in ("resolved", "withdrawn"):
+        events.append({"kind": c["status"], "on": iso(c["closed_on"]), "stage": stage,
+                       "by": recorder, "text": c["outcome"], "details": {}})  # fmt: skip
+    events.sort(key=lambda e: e["on"])
+    return events
+
+
+def _rebuild(
+    cid: int,
+    ev: dict[str, Any],
+    details: dict[str, Any],
+    items: list[dict[str, Any]],
+    attachments: list[dict[str, Any]],
+    voice: dict[int, dict[str, Any]],
+) -> None:
+    """Re-create the rows that events imply (documents, the child's voice)."""
+    from drp_cli.details import KINDS
+
+    kind = ev["kind"]
+    if kind.endswith("-added") and kind[: -len("-added")] in KINDS:
+        fields = {k: v for k, v in details.items() if k not in ("n", "position")}
+        items.append({
+            "concern_id": cid, "kind": kind[: -len("-added")], "n": details["n"],
+            "position": details.get("position", details["n"]), "data": json.dumps(fields,
+            sort_keys=True), "added_on": ev["effective_on"], "added_by": ev["by"],
+            "done_on": None, "done_by": None, "removed_on": None, "removed_by": None,
+        })  # fmt: skip
+    elif kind == "action-done" or (kind.endswith("-removed") and kind[:-8] in KINDS):
+        target = kind[:-5] if kind == "action-done" else kind[:-8]
+        for item in reversed(items):
+            if item["concern_id"] == cid and item["kind"] == target and item["n"] == details["n"]:
+                if kind == "action-done":
+                    item["done_on"], item["done_by"] = ev["effective_on"], ev["by"]
+                else:
+                    item["removed_on"], item["removed_by"] = ev["effective_on"], ev["by"]
+                break
+    elif kind == "attached" and "sha256" in details:
+        attachments.append({
+            "concern_id": cid, "n": details["n"], "kind": details["kind"],
+            "filename": details.get("filename", "file"), "sha256": details["sha256"],
+            "size": details.get("size", 0),
+            "dated": dt.date.fromisoformat(details["dated"]) if details.get("dated") else None,
+            "description": details.get("description", ""), "added_on": ev["effective_on"],
+            "added_by": ev["by"],
+        })  # fmt: skip
+    elif kind in ("wishes-sought", "wishes-not-sought"):
+        voice.setdefault(cid, {})["wishes"] = "sought" if kind == "wishes-sought" else "not-sought"
+    elif kind in ("told-outcome", "not-told-outcome"):
+        voice.setdefault(cid, {})["told_outcome"] = "told" if kind == "told-outcome" else "not-told"
+    elif kind == "referred":
+        notified = details.get("senior_officer_notified_on")
+        if notified:
+            voice.setdefault(cid, {})["senior_officer_notified_on"] = dt.date.fromisoformat(
+                notified
+            )
+
+
+# -- export ----------------------------------------------------------------------------------
+def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
+    for c in tracker.concerns(status="all"):
+        entries = [e for e in c.events if e.kind in STAGE_ENTRIES]
+        due = entries[-1].details.get("due") if entries else None
+        yield {
+            "external_ref": c.external_ref or f"drp:{c.id}",
+            "protocol": c.protocol,
+            "child": c.child,
+            "category": c.category,
+            "issue": c.issue or "",
+            "summary": c.summary,
+            "impact": c.impact,
+            "recommended": c.recommended,
+            "raised_by": c.raised_by,
+            "role": c.role,
+            "opened_on": iso(c.opened_on),
+            "stage": c.stage,
+            "stage_started_on": iso(c.stage_started_on),
+            "formal_started_on": iso(c.formal_started_on) or "",
+            "due": due or "",
+            "status": c.status,
+            "referred_on": iso(c.referred_on) or "",
+            "closed_on": iso(c.closed_on) or "",
+            "outcome": c.outcome or "",
+            "events": [
+                {
+                    "kind": e.kind,
+                    "on": iso(e.on),
+                    "stage": e.stage,
+                    "from_stage": e.from_stage,
+                    "by": e.by,
+                    "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat(),
+                    "text": e.text,
+                    "details": e.details,
+                }
+                for e in sorted(c.events, key=lambda e: e.seq)
+            ],
+        }
+
+
+def export_file(
+    tracker: Tracker, target: str | os.PathLike[str] | None, fmt: str
+) -> tuple[str | None, int]:
+    """Write all concerns with their events; returns (text if no target, count)."""
+    if fmt not in ("csv", "json"):
+        raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, json")
+    rows = list(export_rows(tracker))
+    if fmt == "json":
+        text = json.dumps({"format": "drp-export", "version": 1, "concerns": rows},
+                          indent=1, ensure_ascii=False) + "\n"  # fmt: skip
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "events": json.dumps(row["events"], ensure_ascii=False)})
+        text = buffer.getvalue()
+    if target is None:
+        return text, len(rows)
+    from drp_cli.documents import write_file
+
+    write_file(target, text)
+    return None, len(rows)

@@ -1,0 +1,154 @@
+"""`drp import` and `drp export`: validation, all-or-nothing, idempotence, round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import open_args
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tracker.csv"
+HEADER = "protocol,child,category,summary,opened_on,stage,stage_started_on,status,closed_on,outcome"
+
+
+def counts(sql):
+    return (sql("select count(*) from concern")[0][0], sql("select count(*) from event")[0][0])
+
+
+def test_example_file_imports_once(drp, sql):
+    r = drp("import", str(EXAMPLE), "--dry-run")
+    assert (r.exit_code, r.stdout) == (0, "Would import 3 of 3 rows (nothing was written).\n")
+    assert counts(sql) == (0, 0)
+    r = drp("import", str(EXAMPLE))
+    assert (r.exit_code, r.stdout) == (0, "Imported 3 of 3 rows.\n")
+    r = drp("import", str(EXAMPLE), "--json")
+    assert r.json() == {"rows": 3, "imported": 0, "skipped": 3, "events": 0, "dry_run": False}
+    assert counts(sql) == (3, 5)
+    c = drp("show", "3", "--json", "--on", "2025-03-21").json()
+    assert (c["external_ref"], c["stage"], c["deadline"], c["formal_deadline"]) == (
+        "IRO-2024-0150", "stage-3", "2025-03-26", "2025-04-16",
+    )  # fmt: skip
+    assert c["referred_to_cafcass_on"] == "2025-03-20"
+    assert [e["kind"] for e in c["events"]] == ["imported", "referred"]
+    resolved = drp("show", "1", "--json").json()
+    assert (resolved["status"], resolved["closed_on"]) == ("resolved", "2025-02-14")
+    assert drp("verify").exit_code == 0
+    # imported concerns carry on like any other
+    assert drp("escalate", "2", "--on", "2025-03-12").exit_code == 0
+
+
+def test_bad_rows_are_all_listed_and_nothing_is_written(drp, sql, tmp_path):
+    drp(*open_args())
+    before = counts(sql)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        HEADER + "\n"
+        "knowsley,K-1,statutory,ok,2025-03-03,stage-1,2025-03-03,open,,\n"
+        "knowsley,K-2,housing,x,2025-03-03,stage-9,2025-02-30,open,,\n"
+        "lancs,K-3,general,,2025-03-03,stage-1,2025-03-03,resolved,,\n"
+        "knowsley,K-4,general,x,2025-03-05,stage-1,2025-03-04,closed,,\n"
+    )
+    r = drp("import", str(bad))
+    assert r.exit_code == 2
+    assert r.stderr == (
+        "Error: 9 problems found; nothing was imported:\n"
+        "  row 3, column stage_started_on: '2025-02-30' is not a date (YYYY-MM-DD)\n"
+        "  row 3, column stage: protocol 'knowsley' has no stage 'stage-9'; stages: stage-1, "
+        "stage-2, stage-3, stage-4\n"
+        "  row 3, column category: unknown category 'housing'; allowed: general, statutory, "
+        "care-plan, service\n"
+        "  row 4, column summary: is empty\n"
+        "  row 4, column protocol: unknown protocol 'lancs'; installed: knowsley, "
+        "nottinghamshire-2016, nottinghamshire-crp, sbc-fciro, west-sussex\n"
+        "  row 4, column closed_on: a resolved concern needs the date it was resolved\n"
+        "  row 4, column outcome: a resolved concern needs its outcome\n"
+        "  row 5, column status: unknown status 'closed'; allowed: open, resolved, withdrawn\n"
+        "  row 5, column stage_started_on: is before opened_on\n"
+    )
+    assert counts(sql) == before
+
+
+def test_file_level_errors(drp, tmp_path):
+    missing = tmp_path / "m.csv"
+    missing.write_text("protocol,child\nknowsley,K\n")
+    r = drp("import", str(missing))
+    assert r.stderr == (
+        f"Error: {missing}: missing columns: category, summary, opened_on, stage, "
+        "stage_started_on, status\n"
+    )
+    extra = tmp_path / "e.csv"
+    extra.write_text(HEADER + ",colour\n")
+    assert "unknown column 'colour'" in drp("import", str(extra)).stderr
+    dupes = tmp_path / "d.csv"
+    row = "knowsley,K-1,statutory,same,2025-03-03,stage-1,2025-03-03,open,,\n"
+    dupes.write_text(HEADER + "\n" + row + row)
+    r = drp("import", str(dupes))
+    assert r.exit_code == 2 and "row 3, column external_ref: 'auto:" in r.stderr
+    assert "is also on row 2" in r.stderr
+    assert drp("import", str(tmp_path / "nope.csv")).exit_code == 2
+
+
+def test_json_import(drp, tmp_path):
+    rows = [
+        {"protocol": "sbc-fciro", "child": "SB-1", "category": "service", "summary": "Review late",
+         "opened_on": "2025-03-03", "stage": "level-2", "stage_started_on": "2025-03-10",
+         "status": "open", "formal_started_on": "2025-03-05", "role": "fciro"},
+    ]  # fmt: skip
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    r = drp("import", str(path))
+    assert r.exit_code == 0, r.stderr
+    c = drp("show", "1", "--json").json()
+    # level-2 from Mon 10 Mar: 5 working days -> Mon 17 Mar; formal from Wed 5 Mar: 20 -> Wed 2 Apr
+    assert (c["deadline"], c["formal_deadline"]) == ("2025-03-17", "2025-04-02")
+
+
+def rich_record(drp):
+    drp(*open_args())
+    drp("voice", "1", "wishes-sought", "--text", "Seen alone", "--on", "2025-03-03")
+    drp("action", "add", "1", "--text", "Allocate", "--owner", "TM", "--due", "2025-03-07",
+        "--on", "2025-03-03")  # fmt: skip
+    drp("action", "done", "1", "1", "--on", "2025-03-06")
+    drp("person", "add", "1", "--kind", "professional", "--name", "Tom", "--role", "SW",
+        "--on", "2025-03-03")  # fmt: skip
+    drp("escalate", "1", "--on", "2025-03-11", "--note", "No reply", "--due", "2025-03-14")
+    drp("respond", "1", "--text", "Allocated from Monday", "--from", "HoS", "--on", "2025-03-12")
+    drp(*open_args(child="WS-2", protocol="west-sussex", role="cpa", stage="stage-1"))
+    drp("refer", "2", "--senior-officer", "GM", "--notified-on", "2025-03-04", "--text", "why",
+        "--on", "2025-03-05")  # fmt: skip
+    drp("resolve", "1", "--outcome", "Allocated", "--on", "2025-03-14")
+    drp("voice", "1", "told-outcome", "--text", "Phoned", "--on", "2025-03-14")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_import_round_trip(drp, tmp_path, fmt):
+    rich_record(drp)
+    out = tmp_path / f"export.{fmt}"
+    r = drp("export", "--format", fmt, "-o", str(out))
+    assert r.stdout == f"Exported 2 concerns to {out}.\n"
+    fresh = tmp_path / "fresh.sqlite3"
+    r = drp("--db", str(fresh), "import", str(out))
+    assert (r.exit_code, r.stdout) == (0, "Imported 2 of 2 rows.\n"), r.stderr
+
+    def strip(c):
+        c = dict(c)
+        c.pop("external_ref")  # "drp:1" in the copy: it remembers where it came from
+        return c
+
+    for cid in ("1", "2"):
+        original = drp("show", cid, "--json", "--on", "2025-03-20").json()
+        copy = drp("--db", str(fresh), "show", cid, "--json", "--on", "2025-03-20").json()
+        assert strip(copy) == strip(original)
+        assert (
+            drp("--db", str(fresh), "action", "list", cid, "--json").json()
+            == drp("action", "list", cid, "--json").json()
+        )
+    assert drp("--db", str(fresh), "verify").exit_code == 0
+    # and the copy exports the same file again
+    again = tmp_path / f"again.{fmt}"
+    drp("--db", str(fresh), "export", "--format", fmt, "-o", str(again))
+    assert drp("--db", str(fresh), "import", str(again)).stdout == (
+        "Imported 0 of 2 rows; 2 already in the database.\n"
+    )

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 GENESIS = "0" * 64
@@ -22,22 +23,32 @@ HASHED_FIELDS = (
 )  # fmt: skip
 
 
+@lru_cache(maxsize=65536)
+def _moment(value: dt.datetime | str) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+@lru_cache(maxsize=65536)
+def _day(value: dt.date | str) -> str:
+    if isinstance(value, str):
+        return value[:10]
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
 def _canon(name: str, value: Any) -> Any:
     """One canonical form per value, whichever engine or driver read it."""
     if value is None:
         return None
     if name == "recorded_at":
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        return _moment(value)
     if name == "effective_on":
-        if isinstance(value, str):
-            return value[:10]
-        if isinstance(value, dt.datetime):
-            value = value.date()
-        return value.isoformat()
+        return _day(value)
     if name == "details" and not isinstance(value, str):
         return json.dumps(value, sort_keys=True)
     if isinstance(value, int | str):
@@ -45,12 +56,15 @@ def _canon(name: str, value: Any) -> Any:
     return str(value)
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def event_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    """SHA-256 of the event's canonical JSON (sorted keys, no spaces) with its chain links."""
     content = {name: _canon(name, row[name]) for name in HASHED_FIELDS}
     content["chain_seq"] = chain_seq
     content["prev_hash"] = prev_hash
-    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_ENCODE(content).encode("utf-8")).hexdigest()
 
 
 @dataclass

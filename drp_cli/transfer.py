@@ -26,13 +26,14 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlmodel import select as sm_select
 
-from drp_cli.chain import HASHED_FIELDS, event_hash
+from drp_cli.chain import event_hash
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
 from drp_cli.models import Attachment, ChainHead, Concern, Event, Item
@@ -310,10 +311,18 @@ def import_file(
             head_query = head_query.with_for_update()
         head = s.exec(head_query).one()
         chain_seq, prev = head.seq, head.hash
+        # everything a concern row needs is known before it is written: its events, their
+        # count, and what they imply (the child's voice, the senior officer's notification)
+        planned: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         concern_rows = []
         for _label, c in todo:
             proto, stage = c["protocol"], c["stage"]
-            replay = c["events"]
+            events = [_event_row(e, c, recorder, now) for e in (c["events"] or
+                      _synthetic_events(c, recorder))]  # fmt: skip
+            implied: dict[str, Any] = {}
+            for ev in events:
+                _implied(ev, implied)
+            planned.append((c, events))
             concern_rows.append(
                 {
                     "external_ref": c["external_ref"],
@@ -334,70 +343,114 @@ def import_file(
                     "formal_started_on": c["formal_started_on"],
                     "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),
                     "referred_on": c["referred_on"],
-                    "senior_officer_notified_on": None,
-                    "wishes": None,
-                    "told_outcome": None,
+                    "senior_officer_notified_on": implied.get("senior_officer_notified_on"),
+                    "wishes": implied.get("wishes"),
+                    "told_outcome": implied.get("told_outcome"),
                     "opened_on": c["opened_on"],
                     "closed_on": c["closed_on"],
                     "outcome": c["outcome"] if c["status"] != "open" else None,
-                    "event_count": len(replay) if replay else 0,
+                    "event_count": len(events),
                     "created_at": now,
                     "updated_at": now,
                 }
             )
-        ids = [
-            r[0]
-            for r in s.execute(
-                insert(T_CONCERN).returning(T_CONCERN.c.id, sort_by_parameter_order=True),
-                concern_rows,
-            )
-        ]
+        # ids are given here, under the write lock, so that the rows go in as one batch
+        if not tracker.store.is_sqlite:
+            s.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
+        first = (s.execute(select(func.max(T_CONCERN.c.id))).scalar() or 0) + 1
+        ids = list(range(first, first + len(concern_rows)))
+        for cid, row in zip(ids, concern_rows, strict=True):
+            row["id"] = cid
+        _bulk_insert(s, T_CONCERN, concern_rows, tracker.store.is_sqlite)
+        if not tracker.store.is_sqlite:
+            s.execute(text("SELECT setval(pg_get_serial_sequence('concern', 'id'), :n)"),
+                      {"n": ids[-1]})  # fmt: skip
         event_rows: list[dict[str, Any]] = []
         item_rows: list[dict[str, Any]] = []
         attachment_rows: list[dict[str, Any]] = []
-        counts: dict[int, int] = {}
-        voice: dict[int, dict[str, Any]] = {}
-        for done, ((_label, c), cid) in enumerate(zip(todo, ids, strict=True), start=1):
-            events = c["events"] or _synthetic_events(c, recorder)
-            for seq, e in enumerate(events, start=1):
+        for done, ((_c, events), cid) in enumerate(zip(planned, ids, strict=True), start=1):
+            for seq, ev in enumerate(events, start=1):
                 chain_seq += 1
-                ev = {
-                    "concern_id": cid,
-                    "seq": seq,
-                    "kind": str(e["kind"]),
-                    "effective_on": dt.date.fromisoformat(str(e["on"])),
-                    "stage": str(e.get("stage") or c["stage"].slug),
-                    "from_stage": e.get("from_stage"),
-                    "by": str(e.get("by") or recorder),
-                    "recorded_at": _when(e.get("recorded_at"), now),
-                    "text": str(e.get("text") or ""),
-                    "details": json.dumps(e.get("details") or {}, sort_keys=True),
-                    "chain_seq": chain_seq,
-                    "prev_hash": prev,
-                }
-                ev["hash"] = prev = event_hash(
-                    {k: ev[k] for k in HASHED_FIELDS}, chain_seq, ev["prev_hash"]
-                )
+                ev["concern_id"], ev["seq"] = cid, seq
+                ev["chain_seq"], ev["prev_hash"] = chain_seq, prev
+                ev["hash"] = prev = event_hash(ev, chain_seq, prev)
+                details = ev.pop("_details")
                 event_rows.append(ev)
-                _rebuild(cid, ev, e.get("details") or {}, item_rows, attachment_rows, voice)
-            counts[cid] = len(events)
+                _rebuild(cid, ev, details, item_rows, attachment_rows)
             if progress is not None:
                 progress(done, len(todo))
-        if event_rows:
-            for i in range(0, len(event_rows), 5000):
-                s.execute(insert(T_EVENT), event_rows[i : i + 5000])
+        _bulk_insert(s, T_EVENT, event_rows, tracker.store.is_sqlite)
         if item_rows:
             s.execute(insert(T_ITEM), item_rows)
         if attachment_rows:
             s.execute(insert(T_ATTACHMENT), attachment_rows)
-        for cid, n in counts.items():
-            values = {"event_count": n, **voice.get(cid, {})}
-            s.execute(update(T_CONCERN).where(T_CONCERN.c.id == cid).values(**values))
         s.execute(update(T_HEAD).where(T_HEAD.c.id == 1).values(seq=chain_seq, hash=prev))
         result.imported = len(todo)
         result.events = len(event_rows)
         result.ids = ids
     return result
+
+
+@lru_cache(maxsize=65536)
+def _sqlite_moment(value: dt.date) -> str:
+    """The text SQLAlchemy's SQLite dialect stores for a date or a UTC datetime."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat()
+
+
+def _sqlite_value(value: Any) -> Any:
+    return _sqlite_moment(value) if isinstance(value, dt.date) else value
+
+
+def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool) -> None:
+    """Insert many rows: straight through the SQLite driver, or SQLAlchemy's batches."""
+    if not rows:
+        return
+    if not sqlite:
+        for i in range(0, len(rows), 10_000):
+            s.execute(insert(table), rows[i : i + 10_000])
+        return
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    raw = s.connection().connection.driver_connection
+    raw.executemany(
+        f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})",
+        ([_sqlite_value(r[n]) for n in names] for r in rows),
+    )
+
+
+def _event_row(
+    e: dict[str, Any], c: dict[str, Any], recorder: str, now: dt.datetime
+) -> dict[str, Any]:
+    details = e.get("details") or {}
+    return {
+        "kind": str(e["kind"]),
+        "effective_on": dt.date.fromisoformat(str(e["on"])),
+        "stage": str(e.get("stage") or c["stage"].slug),
+        "from_stage": e.get("from_stage"),
+        "by": str(e.get("by") or recorder),
+        "recorded_at": _when(e.get("recorded_at"), now),
+        "text": str(e.get("text") or ""),
+        "details": json.dumps(details, sort_keys=True),
+        "_details": details,
+    }
+
+
+def _implied(ev: dict[str, Any], state: dict[str, Any]) -> None:
+    """What an event says about the concern row (the child's voice, the senior officer)."""
+    kind, details = ev["kind"], ev["_details"]
+    if kind in ("wishes-sought", "wishes-not-sought"):
+        state["wishes"] = "sought" if kind == "wishes-sought" else "not-sought"
+    elif kind in ("told-outcome", "not-told-outcome"):
+        state["told_outcome"] = "told" if kind == "told-outcome" else "not-told"
+    elif kind == "referred" and details.get("senior_officer_notified_on"):
+        state["senior_officer_notified_on"] = dt.date.fromisoformat(
+            details["senior_officer_notified_on"]
+        )
 
 
 def _when(value: Any, default: dt.datetime) -> dt.datetime:
@@ -443,9 +496,8 @@ def _rebuild(
     details: dict[str, Any],
     items: list[dict[str, Any]],
     attachments: list[dict[str, Any]],
-    voice: dict[int, dict[str, Any]],
 ) -> None:
-    """Re-create the rows that events imply (documents, the child's voice)."""
+    """Re-create the document rows that events imply."""
     from drp_cli.details import KINDS
 
     kind = ev["kind"]
@@ -475,16 +527,6 @@ def _rebuild(
             "description": details.get("description", ""), "added_on": ev["effective_on"],
             "added_by": ev["by"],
         })  # fmt: skip
-    elif kind in ("wishes-sought", "wishes-not-sought"):
-        voice.setdefault(cid, {})["wishes"] = "sought" if kind == "wishes-sought" else "not-sought"
-    elif kind in ("told-outcome", "not-told-outcome"):
-        voice.setdefault(cid, {})["told_outcome"] = "told" if kind == "told-outcome" else "not-told"
-    elif kind == "referred":
-        notified = details.get("senior_officer_notified_on")
-        if notified:
-            voice.setdefault(cid, {})["senior_officer_notified_on"] = dt.date.fromisoformat(
-                notified
-            )
 
 
 # -- export ----------------------------------------------------------------------------------

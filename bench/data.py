@@ -1,0 +1,64 @@
+"""Synthetic trackers for the benchmark: N concerns with about 5 events each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+START = dt.date(2020, 1, 6)
+TODAY = dt.date(2026, 6, 1)
+
+
+def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> list[dict[str, Any]]:
+    """``open_share`` of the concerns open, ``overdue_share`` of those overdue on TODAY."""
+    rng = random.Random(seed)
+    out = []
+    n_open = round(n * open_share)
+    n_overdue = round(n_open * overdue_share)
+    for i in range(n):
+        is_open = i < n_open
+        overdue = i < n_overdue
+        if is_open:
+            # overdue ones started long ago; the rest started yesterday
+            opened = TODAY - dt.timedelta(days=rng.randint(40, 400) if overdue else 1)
+        else:
+            opened = START + dt.timedelta(days=rng.randint(0, 2000))
+        on = opened.isoformat()
+        later = (opened + dt.timedelta(days=1)).isoformat()
+        events = [
+            {"kind": "imported", "on": on, "stage": "stage-1", "by": "bench",
+             "text": "No allocated social worker", "details": {"due": None, "bypassed": []}},
+            {"kind": "note", "on": on, "stage": "stage-1", "by": "bench", "text": "Phoned TM",
+             "details": {}},
+            {"kind": "response", "on": later, "stage": "stage-1", "by": "bench",
+             "text": "Will allocate", "details": {"from": "TM"}},
+            {"kind": "note", "on": later, "stage": "stage-1", "by": "bench", "text": "Chased",
+             "details": {}},
+        ]  # fmt: skip
+        row: dict[str, Any] = {
+            "external_ref": f"bench-{i}",
+            "protocol": "knowsley",
+            "child": f"C-{i:06d}",
+            "category": "statutory",
+            "summary": "No allocated social worker",
+            "opened_on": on,
+            "stage": "stage-1",
+            "stage_started_on": on,
+            "status": "open" if is_open else "resolved",
+            "closed_on": "" if is_open else later,
+            "outcome": "" if is_open else "Allocated",
+        }
+        if not is_open:
+            events.append({"kind": "resolved", "on": later, "stage": "stage-1", "by": "bench",
+                           "text": "Allocated", "details": {}})  # fmt: skip
+        row["events"] = events
+        out.append(row)
+    return out
+
+
+def write(path: Path, data: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(data))
+    return path

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from drp_cli.calendar import WorkingCalendar
@@ -120,6 +122,11 @@ class Closure:
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 def current_user(by: str | None = None) -> str:
     """Who is recording: ``by``, else ``DRP_USER``, else the OS login."""
     for candidate in (by, os.environ.get("DRP_USER")):
@@ -739,15 +746,29 @@ class Tracker:
             raise InvalidInput("--within must be 0 or more working days")
         cal = self.calendar()
         horizon = cal.add(day, within) if within else day
-        query = (
-            select(Concern)
-            .where(Concern.status == "open")
-            .where((col(Concern.deadline) <= horizon) | (col(Concern.formal_deadline) <= horizon))
+        # plain column queries (no ORM objects): this is the daily check, and it must stay
+        # quick however many concerns are overdue
+        tc, te = _table(Concern), _table(Event)
+        due = (tc.c.deadline <= horizon) | (tc.c.formal_deadline <= horizon)
+        query = sa_select(
+            tc.c.id, tc.c.child, tc.c.protocol, tc.c.stage, tc.c.deadline, tc.c.formal_deadline
+        ).where(tc.c.status == "open", due)
+        answered = (
+            sa_select(te.c.concern_id)
+            .distinct()
+            .join(tc, tc.c.id == te.c.concern_id)
+            .where(
+                tc.c.status == "open",
+                due,
+                te.c.kind == "response",
+                te.c.stage == tc.c.stage,
+                te.c.effective_on >= tc.c.stage_started_on,
+            )
         )
         items: list[OverdueItem] = []
         with self.store.reader() as s:
-            rows = s.exec(query).all()
-            responded = self._responded_at_stage(s, rows)
+            rows = s.execute(query).all()
+            responded = {r[0] for r in s.execute(answered)}
         for c in rows:
             assert c.id is not None
             deadlines = [("stage", c.deadline), ("formal", c.formal_deadline)]
@@ -792,26 +813,6 @@ class Tracker:
                 )
         items.sort(key=lambda i: (i.state != "overdue", i.deadline, i.id))
         return items
-
-    def _responded_at_stage(self, s: Session, rows: Sequence[Concern]) -> set[int]:
-        """Ids of the concerns with a response recorded since their current stage began."""
-        if not rows:
-            return set()
-        started = {c.id: (c.stage, c.stage_started_on) for c in rows}
-        found: set[int] = set()
-        ids = list(started)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            events = s.exec(
-                select(Event)
-                .where(col(Event.concern_id).in_(chunk))
-                .where(Event.kind == "response")
-            ).all()
-            for e in events:
-                stage, since = started[e.concern_id]
-                if e.stage == stage and e.effective_on >= since:
-                    found.add(e.concern_id)
-        return found
 
     # -- integrity ------------------------------------------------------------------------
     def verify(self) -> VerifyReport:

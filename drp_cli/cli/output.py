@@ -14,6 +14,27 @@ if TYPE_CHECKING:
     from drp_cli.tracker import ConcernView, Tracker
 
 
+#: Above this many rows a table is printed as plain aligned text: Rich takes seconds to lay
+#: out tens of thousands of rows, and the daily check must stay quick.
+PLAIN_ABOVE = 200
+
+
+def plain_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Aligned columns, written straight to stdout (no wrapping, no colour)."""
+    import sys
+
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, value in enumerate(row):
+            if len(value) > widths[i]:
+                widths[i] = len(value)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = sys.stdout
+    out.write(fmt.format(*headers).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    out.writelines(fmt.format(*row).rstrip() + "\n" for row in rows)
+
+
 def console() -> Console:
     from rich.console import Console
 
@@ -175,9 +196,11 @@ def event_text(e: dict[str, Any]) -> str:
 def concern_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
+    headers = ["ID", "Child", "Protocol", "Stage", "Status", "Deadline", "Formal", "Flags"]
     table = Table()
-    for name in ("ID", "Child", "Protocol", "Stage", "Status", "Deadline", "Formal", "Flags"):
+    for name in headers:
         table.add_column(name, overflow="fold")
+    plain: list[list[str]] = []
     for d in rows:
         flags = []
         if d["overdue"]:
@@ -188,6 +211,11 @@ def concern_table(rows: list[dict[str, Any]]) -> None:
             flags.append("wishes?")
         if d["status"] == "resolved" and d["child_told_outcome"] is None:
             flags.append("told?")
+        if len(rows) > PLAIN_ABOVE:
+            cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
+            cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]
+            plain.append(cells)
+            continue
         table.add_row(
             str(d["id"]),
             _esc(d["child"]),
@@ -199,7 +227,10 @@ def concern_table(rows: list[dict[str, Any]]) -> None:
             " ".join(flags),
             style="bold red" if d["overdue"] else None,
         )
-    console().print(table)
+    if plain:
+        plain_table(headers, plain)
+    else:
+        console().print(table)
     typer.echo(
         f"{len(rows)} concern{'s' if len(rows) != 1 else ''}. "
         "Flags: wishes? = child's wishes not recorded; told? = child not recorded as told the "

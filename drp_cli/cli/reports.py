@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from drp_cli.cli.app import ConcernId, JsonOption, JudgeOnOption, app, tracker
-from drp_cli.cli.output import concern_data, concern_table, console, print_json, show
+from drp_cli.cli.output import (
+    PLAIN_ABOVE,
+    concern_data,
+    concern_table,
+    console,
+    plain_table,
+    print_json,
+    show,
+)
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
 
 
@@ -80,9 +88,11 @@ def overdue(
             + (f" and nothing due within {within} working days." if within else ".")
         )
     else:
+        headers = ["ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded"]
         table = Table(title=f"Deadlines on {day.isoformat()}", title_justify="left")
-        for name in ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded"):
+        for name in headers:
             table.add_column(name)
+        lines: list[list[str]] = []
         for i in items:
             if i["state"] == "overdue":
                 wd = i["working_days_overdue"]
@@ -92,17 +102,21 @@ def overdue(
                 state = (
                     "due today" if wd == 0 else f"due in {wd} working day{'s' if wd != 1 else ''}"
                 )
-            table.add_row(
-                str(i["id"]),
-                i["child"],
-                i["protocol"],
-                i["stage"],
-                f"{i['deadline']} ({i['which']})",
-                state,
-                "yes" if i["responded"] else "no",
-                style="bold red" if i["state"] == "overdue" else None,
-            )
-        console().print(table)
+            lines.append([str(i["id"]), i["child"], i["protocol"], i["stage"],
+                          f"{i['deadline']} ({i['which']})", state,
+                          "yes" if i["responded"] else "no"])  # fmt: skip
+        if len(lines) > PLAIN_ABOVE:
+            typer.echo(f"Deadlines on {day.isoformat()}")
+            plain_table(headers, lines)
+        else:
+            from rich.markup import escape
+
+            for line, i in zip(lines, items, strict=True):
+                table.add_row(
+                    *[escape(v) for v in line],
+                    style="bold red" if i["state"] == "overdue" else None,
+                )
+            console().print(table)
         due = len(items) - len(late)
         typer.echo(
             f"{len(late)} overdue"

@@ -201,3 +201,26 @@ def test_private_whatever_the_umask(db_path):
         t.store.close()
     finally:
         os.umask(old)
+
+
+def test_daily_queries_use_the_indexes(db_path, sql):
+    """`drp overdue` and `drp list --status open` must not scan the whole history."""
+    Store(db_path)
+    plan = " ".join(
+        str(r[-1])
+        for r in sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM concern WHERE status = 'open' "
+            "AND (deadline <= '2025-03-03' OR formal_deadline <= '2025-03-03')"
+        )
+    )
+    assert "ix_concern_status_deadline" in plan
+    assert "ix_concern_status_formal_deadline" in plan
+    assert "SCAN concern" not in plan
+    plan = " ".join(
+        str(r[-1]) for r in sql("EXPLAIN QUERY PLAN SELECT id FROM concern WHERE status = 'open'")
+    )
+    assert "USING INDEX" in plan or "USING COVERING INDEX" in plan
+    plan = " ".join(
+        str(r[-1]) for r in sql("EXPLAIN QUERY PLAN SELECT * FROM event WHERE concern_id = 7")
+    )
+    assert "ix_event_concern_id" in plan

@@ -23,9 +23,12 @@ when a date outside it is asked for.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 _WINDOW_BEFORE = 1  # years kept before the first date asked about
 _WINDOW_AFTER = 2  # and after it
@@ -33,12 +36,78 @@ MIN_YEAR = 1990
 MAX_YEAR = 2199
 
 
+_CACHE_YEARS = range(2000, 2051)  # computed together, once per version of `holidays`
+
+
+def _holidays_stamp() -> str | None:
+    """Identifies the installed `holidays` package without importing it (path and mtime)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return None
+    origin = Path(spec.origin)
+    try:
+        return f"{origin}:{origin.stat().st_mtime_ns}"
+    except OSError:
+        return None
+
+
+def _cache_file() -> Path:
+    env = os.environ.get("DRP_CACHE")
+    if env:
+        return Path(env).expanduser() / "bank-holidays.json"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("drp")) / "bank-holidays.json"
+
+
+@lru_cache(maxsize=1)
+def _cached_table() -> dict[int, frozenset[dt.date]]:
+    """England & Wales bank holidays for 2000-2050, from a cache file that is rebuilt
+    whenever the `holidays` package changes. Importing `holidays` costs ~0.15 s; the cache
+    keeps it out of the daily commands. No personal data is in it."""
+    stamp = _holidays_stamp()
+    path = _cache_file()
+    try:
+        data = json.loads(path.read_text())
+        if stamp is not None and data.get("stamp") == stamp:
+            return {
+                int(year): frozenset(dt.date.fromisoformat(d) for d in days)
+                for year, days in data["years"].items()
+            }
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    table = {year: _compute(year) for year in _CACHE_YEARS}
+    if stamp is not None:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(
+                json.dumps(
+                    {"stamp": stamp,
+                     "years": {y: sorted(d.isoformat() for d in days) for y, days in table.items()}}
+                )
+            )  # fmt: skip
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+    return table
+
+
+def _compute(year: int) -> frozenset[dt.date]:
+    import holidays  # imported here: only when the cache is cold or the year is outside it
+
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
 @lru_cache(maxsize=256)
 def bank_holidays(year: int) -> frozenset[dt.date]:
     """England & Wales bank holidays of one year, substitute ("observed") days included."""
-    import holidays  # imported here: only commands that compute deadlines pay for it
-
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+    if year in _CACHE_YEARS:
+        return _cached_table()[year]
+    return _compute(year)
 
 
 def bank_holiday_names(year: int) -> dict[dt.date, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from typer.testing import CliRunner
 from drp_cli.cli import app
 from drp_cli.protocols import _cached_registry
 from drp_cli.tracker import Tracker
+
+# one bank-holiday cache for the whole run, never the user's own
+os.environ["DRP_CACHE"] = tempfile.mkdtemp(prefix="drp-test-cache-")
 
 PG_SERVER = os.environ.get("DRP_TEST_PG_SERVER")
 PG_URL = PG_SERVER if os.environ.get("DRP_TEST_ENGINE") == "postgresql" else None

@@ -145,3 +145,35 @@ def test_overdue_iff_a_working_day_follows_the_deadline(deadline, gap):
     assert (CAL.working_days_overdue(deadline, on) >= 1) == any(
         naive_is_working(deadline + dt.timedelta(days=k)) for k in range(1, gap + 1)
     )
+
+
+def test_bank_holiday_cache(tmp_path, monkeypatch):
+    import json
+    import stat
+
+    from drp_cli import calendar
+
+    monkeypatch.setenv("DRP_CACHE", str(tmp_path))
+    calendar._cached_table.cache_clear()
+    calendar.bank_holidays.cache_clear()
+    try:
+        assert D(2025, 12, 26) in calendar.bank_holidays(2025)
+        path = tmp_path / "bank-holidays.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        data = json.loads(path.read_text())
+        assert "2025-04-18" in data["years"]["2025"]
+        # a cache written for another version of `holidays` is rebuilt, not trusted
+        data["stamp"] = "other"
+        data["years"]["2025"] = []
+        path.write_text(json.dumps(data))
+        calendar._cached_table.cache_clear()
+        calendar.bank_holidays.cache_clear()
+        assert D(2025, 12, 26) in calendar.bank_holidays(2025)
+        path.write_text("not json")  # a broken cache is ignored
+        calendar._cached_table.cache_clear()
+        calendar.bank_holidays.cache_clear()
+        assert D(2025, 12, 26) in calendar.bank_holidays(2025)
+        assert D(2060, 12, 25) in calendar.bank_holidays(2060)  # outside the cached years
+    finally:
+        calendar._cached_table.cache_clear()
+        calendar.bank_holidays.cache_clear()

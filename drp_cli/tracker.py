@@ -742,8 +742,8 @@ class Tracker:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
         ``within`` > 0, also those due within that many working days."""
         day = parse_date(on, "--on") if on is not None else self._clock()
-        if within < 0:
-            raise InvalidInput("--within must be 0 or more working days")
+        if not 0 <= within <= 260:
+            raise InvalidInput("--within must be from 0 to 260 working days")
         cal = self.calendar()
         horizon = cal.add(day, within) if within else day
         # plain column queries (no ORM objects): this is the daily check, and it must stay

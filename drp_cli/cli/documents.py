@@ -119,7 +119,7 @@ def action_add(
     owner: Annotated[str, typer.Option(help="Who must do it (role, or name and role).")],
     due: Annotated[str | None, typer.Option(metavar="DATE", help="By when.")] = None,
     priority: Annotated[
-        int | None, typer.Option(min=1, help="Its place in the order (default: last).")
+        int | None, typer.Option(help="Its place in the order, 1 or more (default: last).")
     ] = None,
     on: OnOption = None,
     by: ByOption = None,

@@ -192,12 +192,15 @@ def reopen(
 def add_days(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE")],
-    n: Annotated[int, typer.Argument(metavar="N", min=1, max=1000)],
+    n: Annotated[int, typer.Argument(metavar="N", help="How many working days (1-1000).")],
     as_json: JsonOption = False,
 ) -> None:
     """The Nth working day after DATE (DATE itself not counted)."""
     from drp_cli.dates import parse_date
+    from drp_cli.errors import InvalidInput
 
+    if not 1 <= n <= 1000:
+        raise InvalidInput("N must be from 1 to 1000 working days")
     start = parse_date(day, "DATE")
     result = tracker(ctx).calendar().add(start, n)
     if as_json:
@@ -210,12 +213,15 @@ def add_days(
 
 @calendar_app.command("holidays")
 def holidays_(
-    year: Annotated[int, typer.Argument(min=1990, max=2199)],
+    year: Annotated[int, typer.Argument(help="A year, 1990-2199.")],
     as_json: JsonOption = False,
 ) -> None:
     """England & Wales bank holidays of a year (substitute days included)."""
-    from drp_cli.calendar import bank_holiday_names
+    from drp_cli.calendar import MAX_YEAR, MIN_YEAR, bank_holiday_names
+    from drp_cli.errors import InvalidInput
 
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidInput(f"YEAR must be from {MIN_YEAR} to {MAX_YEAR}")
     names = sorted(bank_holiday_names(year).items())
     if as_json:
         print_json([{"day": d.isoformat(), "name": n} for d, n in names])

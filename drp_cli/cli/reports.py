@@ -66,7 +66,7 @@ def overdue(
     on: JudgeOnOption = None,
     within: Annotated[
         int,
-        typer.Option(help="Also list concerns due within this many working days.", min=0, max=260),
+        typer.Option(help="Also list concerns due within this many working days (0-260)."),
     ] = 0,
     as_json: JsonOption = False,
 ) -> None:

@@ -24,6 +24,9 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
         assert f"drp_cli/protocols/{slug}.toml" in names
     assert "drp_cli/protocols/_themes.toml" in names
     assert "drp_cli/templates/README.md" in names
+    assert "drp_cli/templates/bundle/index.md.j2" in names
+    assert "drp_cli/migrations/env.py" in names
+    assert "drp_cli/migrations/versions/0001_core.py" in names
 
     # run it from the unpacked wheel, away from the repository
     target = tmp_path / "site"
@@ -38,6 +41,22 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
     folder, slugs = out.stdout.splitlines()
     assert folder == str(target / "drp_cli" / "protocols")
     assert "west-sussex" in slugs
+    # the installed package creates a database with its own migrations and renders a form
+    db = tmp_path / "wheel.sqlite3"
+    out = subprocess.run(
+        [sys.executable, "-m", "drp_cli", "open", "--protocol", "knowsley", "--child", "K",
+         "--category", "general", "--summary", "x", "--on", "2025-03-03"],
+        env={**env, "DRP_DB": str(db), "DRP_USER": "t"}, cwd=tmp_path,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "drp_cli", "alert", "1"],
+        env={**env, "DRP_DB": str(db), "DRP_USER": "t"}, cwd=tmp_path,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("# Informal challenge: Stage 1")
 
 
 def test_console_script_version_is_fast_path():

@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import JsonOption, app, tracker
+from drp_cli.cli.app import JsonOption, command_group, tracker
 from drp_cli.cli.output import print_json
 from drp_cli.errors import EXIT_TAMPERED
 
+commands = command_group()
+
 db_app = typer.Typer(help="The database's schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db", rich_help_panel="Database")
+commands.add_typer(db_app, name="db")
 
 
-@app.command(rich_help_panel="Database")
+@commands.command()
 def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Check the tamper-evident record: the event hash chain and every concern's state."""
     report = tracker(ctx).verify()
@@ -72,7 +74,7 @@ def upgrade(ctx: typer.Context) -> None:
         typer.echo(f"Upgraded {store.label} from schema {before or 'none'} to {after}.")
 
 
-@app.command(rich_help_panel="Database")
+@commands.command()
 def backup(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the backup.")],
@@ -99,7 +101,7 @@ def backup(
     )
 
 
-@app.command(rich_help_panel="Database")
+@commands.command()
 def restore(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.")],
@@ -114,7 +116,7 @@ def restore(
     )
 
 
-@app.command("import", rich_help_panel="Database")
+@commands.command("import")
 def import_(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON tracker.")],
@@ -164,7 +166,7 @@ def import_(
     )
 
 
-@app.command("export", rich_help_panel="Database")
+@commands.command("export")
 def export(
     ctx: typer.Context,
     output: Annotated[

@@ -1,27 +1,110 @@
-"""The Typer app, the global options and the one error handler at the edge."""
+"""The Typer app, the global options, the one error handler at the edge, and the table
+of commands.
+
+Commands are loaded lazily: ``drp --help`` lists them from :data:`COMMANDS` without
+importing their modules, and ``drp COMMAND`` imports only the module that defines
+COMMAND (``drp_cli/cli/<module>.py``, whose Typer app is called ``commands``). A test
+checks that the table matches the commands the modules define.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
-import traceback
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import CompletionItem, TyperGroup
 
 from drp_cli import __version__
+from drp_cli.cli.commands import COMMANDS
 from drp_cli.errors import EXIT_INTERNAL, DrpError
 
 if TYPE_CHECKING:
     from drp_cli.tracker import Tracker
 
 
-@dataclass
+def command_group() -> typer.Typer:
+    """The Typer app a command module registers its commands on."""
+    return typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
+
+
+_loaded: dict[str, Any] = {}
+
+
+def load_module_commands(module: str) -> Mapping[str, Any]:
+    """Import ``drp_cli.cli.<module>`` and build the click commands it defines."""
+    if module not in _loaded:
+        mod = importlib.import_module(f"drp_cli.cli.{module}")
+        group = typer.main.get_group(mod.commands)
+        _loaded[module] = group.commands
+    return _loaded[module]
+
+
+class _LazyCommands(Mapping[str, Any]):
+    """The group's ``commands``: names from :data:`COMMANDS`, each command built on first use."""
+
+    def __getitem__(self, name: str) -> Any:
+        entry = COMMANDS[name]
+        return load_module_commands(entry.module)[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+# Typer (0.29) coerces every parameter value through a pydantic TypeAdapter built on first
+# use, and building one imports pydantic (~0.1 s): even for a value that is absent, or a
+# string that is already a string, and even for `drp overdue --help` (the root's --db and
+# every --help flag). This hands such values on unchanged, which is what the adapter does
+# with them, and leaves every other value to Typer. If a later Typer moves this method,
+# nothing is patched and drp is only slower. tests/test_cli_startup.py checks both the
+# speed-up (no pydantic for help) and that coercion and its errors are unchanged.
+def _needs_no_coercion(param: Any, value: Any) -> bool:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None:
+        return False
+    info = descriptor.parameter_info
+    if getattr(info, "min", None) is not None or getattr(info, "max", None) is not None:
+        return False
+    if value is None:
+        return not param.required
+    return type(value) in (str, int, bool) and descriptor.annotation in (
+        type(value),
+        type(value) | None,
+    )
+
+
+def _skip_needless_coercion() -> None:
+    from typer import core
+
+    base = getattr(core, "_TyperParameter", None)
+    original = getattr(base, "process_value", None)
+    if base is None or original is None or getattr(original, "drp_plain", False):
+        return
+
+    def process_value(self: Any, ctx: Any, value: Any) -> Any:
+        if _needs_no_coercion(self, value):
+            return self.callback(ctx, self, value) if self.callback is not None else value
+        return original(self, ctx, value)
+
+    process_value.drp_plain = True  # type: ignore[attr-defined]
+    base.process_value = process_value
+
+
+_skip_needless_coercion()
+
+
 class State:
-    db: str | None = None
-    debug: bool = False
-    _tracker: Tracker | None = None
+    """The root options, and the Tracker opened on first use."""
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.debug = False
+        self._tracker: Tracker | None = None
 
     def tracker(self) -> Tracker:
         if self._tracker is None:
@@ -38,22 +121,55 @@ def _state(ctx: Any) -> State:
     return root.obj
 
 
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+
+
 class DrpGroup(TyperGroup):
-    """Turns the library's errors into one line on stderr and a documented exit status."""
+    """The root command: loads commands lazily, and turns the library's errors into one
+    line on stderr and a documented exit status."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _LazyCommands()  # type: ignore[assignment]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        from typer._click.utils import make_default_short_help
+
+        width = max(len(name) for name in COMMANDS)
+        limit = formatter.width - 6 - width
+        for section in dict.fromkeys(e.section for e in COMMANDS.values()):
+            rows = [
+                (name.ljust(width), make_default_short_help(e.summary, limit))
+                for name, e in COMMANDS.items()
+                if e.section == section
+            ]
+            with formatter.section(section):
+                formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[CompletionItem]:
+        names = [
+            CompletionItem(name, help=e.summary)
+            for name, e in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except DrpError as exc:
             if _state(ctx).debug:
-                traceback.print_exc(file=sys.stderr)
+                _print_traceback()
             typer.echo(f"Error: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:
             if _state(ctx).debug:
-                traceback.print_exc(file=sys.stderr)
+                _print_traceback()
             else:
                 typer.echo(
                     f"Error: internal error ({type(exc).__name__}); nothing more is shown "
@@ -91,7 +207,9 @@ def main(
         typer.Option(
             "--db",
             envvar="DRP_DB",
-            help="Database file (default: drp.sqlite3 in your user data folder).",
+            metavar="PATH|URL",
+            help="Database file (default: drp.sqlite3 in your user data folder), or a "
+            "PostgreSQL URL.",
             show_envvar=True,
         ),
     ] = None,

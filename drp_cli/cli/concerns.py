@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, app, tracker
+from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
 from drp_cli.cli.output import concern_data, one_line, print_json
+
+commands = command_group()
 
 DueOption = Annotated[
     str | None,
@@ -29,7 +31,7 @@ def _report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
         one_line(verb, data)
 
 
-@app.command("open", rich_help_panel="Record")
+@commands.command("open")
 def open_(
     ctx: typer.Context,
     protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
@@ -77,7 +79,7 @@ def open_(
     _report(ctx, "Opened", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def escalate(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -95,7 +97,7 @@ def escalate(
     _report(ctx, "Escalated", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def respond(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -112,7 +114,7 @@ def respond(
     _report(ctx, "Recorded a response on", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def note(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -126,7 +128,7 @@ def note(
     _report(ctx, "Added a note to", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def refer(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -166,7 +168,7 @@ class Voice(StrEnum):
     not_told_outcome = "not-told-outcome"
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def voice(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -189,7 +191,7 @@ def voice(
     _report(ctx, "Recorded the child's voice on", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def resolve(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -203,7 +205,7 @@ def resolve(
     _report(ctx, "Resolved", view, as_json)
 
 
-@app.command(rich_help_panel="Record")
+@commands.command()
 def withdraw(
     ctx: typer.Context,
     concern_id: ConcernId,

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, app, tracker
+from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
 from drp_cli.cli.output import console, print_json
+
+commands = command_group()
 
 TemplatesOption = Annotated[
     str | None,
@@ -80,7 +82,7 @@ def _kind_app(kind: str, name: str, help_text: str, columns: list[str]) -> typer
         details.remove(tracker(ctx), concern_id, kind_option, n, reason=reason, on=on, by=by)
         typer.echo(f"Removed {kind_option} {n} from concern {concern_id}.")
 
-    app.add_typer(sub, name=name, rich_help_panel="Documents")
+    commands.add_typer(sub, name=name)
     return sub
 
 
@@ -217,7 +219,7 @@ def needs_add(
     _added(ctx, concern_id, "needs", as_json, text=text, on=on, by=by)
 
 
-@app.command(rich_help_panel="Documents")
+@commands.command()
 def attach(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -252,7 +254,7 @@ def attach(
         )
 
 
-@app.command("attachments", rich_help_panel="Documents")
+@commands.command("attachments")
 def attachments_list(
     ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False
 ) -> None:
@@ -263,7 +265,7 @@ def attachments_list(
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
 
 
-@app.command(rich_help_panel="Documents")
+@commands.command()
 def alert(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -290,7 +292,7 @@ def alert(
     typer.echo(f"Wrote {output}.")
 
 
-@app.command(rich_help_panel="Documents")
+@commands.command()
 def bundle(
     ctx: typer.Context,
     concern_id: ConcernId,

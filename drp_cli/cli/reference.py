@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import ByOption, JsonOption, app, tracker
+from drp_cli.cli.app import ByOption, JsonOption, command_group, tracker
 from drp_cli.cli.output import console, print_json
 
 protocols_app = typer.Typer(
@@ -16,8 +16,10 @@ calendar_app = typer.Typer(
     help="Working days: bank holidays, local closure days, deadline sums.",
     no_args_is_help=True,
 )
-app.add_typer(protocols_app, name="protocols", rich_help_panel="Reference")
-app.add_typer(calendar_app, name="calendar", rich_help_panel="Reference")
+
+commands = command_group()
+commands.add_typer(protocols_app, name="protocols")
+commands.add_typer(calendar_app, name="calendar")
 
 
 def _protocol_dict(p: Any, path: Any) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def protocols_show(
     out.print(table)
 
 
-@app.command(rich_help_panel="Reference")
+@commands.command()
 def themes(as_json: JsonOption = False) -> None:
     """The four themes (categories) and the example issues within each."""
     from drp_cli.protocols import themes as load_themes

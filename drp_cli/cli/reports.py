@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ConcernId, JsonOption, JudgeOnOption, app, tracker
+from drp_cli.cli.app import ConcernId, JsonOption, JudgeOnOption, command_group, tracker
 from drp_cli.cli.output import (
     PLAIN_ABOVE,
     concern_data,
@@ -18,8 +18,10 @@ from drp_cli.cli.output import (
 )
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
 
+commands = command_group()
 
-@app.command("list", rich_help_panel="Read")
+
+@commands.command("list")
 def list_(
     ctx: typer.Context,
     status: Annotated[str, typer.Option(help="open, resolved, withdrawn or all.")] = "open",
@@ -44,7 +46,7 @@ def list_(
         concern_table(rows)
 
 
-@app.command("show", rich_help_panel="Read")
+@commands.command("show")
 def show_(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -60,7 +62,7 @@ def show_(
         show(data)
 
 
-@app.command(rich_help_panel="Read")
+@commands.command()
 def overdue(
     ctx: typer.Context,
     on: JudgeOnOption = None,

@@ -1,0 +1,47 @@
+# ruff: noqa: E501
+"""The table of drp's commands: which module defines each, its heading in ``drp --help``
+and the first line of its help. ``drp --help`` and shell completion read this table
+instead of importing every command; ``tests/test_cli_startup.py`` checks it against the
+commands the modules define."""
+
+from typing import NamedTuple
+
+
+class Entry(NamedTuple):
+    module: str  # drp_cli.cli.<module>
+    section: str  # heading in `drp --help`
+    summary: str  # the first line of the command's help
+
+
+# In the order `drp --help` lists them: daily recording first, then reading, documents,
+# reference and the database.
+COMMANDS: dict[str, Entry] = {
+    "open": Entry("concerns", "Record", "Open a concern at the protocol's first stage (or --stage)."),
+    "escalate": Entry("concerns", "Record", "Escalate to the next stage, or forward to any later stage with --to."),
+    "respond": Entry("concerns", "Record", "Record a response from the manager the concern is addressed to."),
+    "note": Entry("concerns", "Record", "Add a note to a concern's record."),
+    "refer": Entry("concerns", "Record", "Record a referral to CAFCASS (the process goes on alongside it)."),
+    "voice": Entry("concerns", "Record", "Record the child's voice: were their wishes sought, were they told the outcome."),
+    "resolve": Entry("concerns", "Record", "Mark a concern resolved, with its outcome."),
+    "withdraw": Entry("concerns", "Record", "Withdraw a concern (raised in error, or overtaken by events)."),
+    "overdue": Entry("reports", "Read", "The daily check: what is overdue (exit status 1 if anything is), and what is due soon."),
+    "list": Entry("reports", "Read", "List concerns (open ones by default)."),
+    "show": Entry("reports", "Read", "Show one concern: its stages with deadlines met or missed, and every event."),
+    "alert": Entry("documents", "Documents", "Render the form for the concern's current stage, as Markdown."),
+    "bundle": Entry("documents", "Documents", "Assemble the CAFCASS referral bundle in a new folder, and say what is missing."),
+    "action": Entry("documents", "Documents", "Recommended actions, in priority order, with owners and due dates."),
+    "person": Entry("documents", "Documents", "Professionals, and important people in the child's life."),
+    "wishes": Entry("documents", "Documents", "The child's wishes and feelings."),
+    "needs": Entry("documents", "Documents", "Diversity issues and communication needs of the child and family."),
+    "attach": Entry("documents", "Documents", "Attach a document (copied into the store, SHA-256 recorded)."),
+    "attachments": Entry("documents", "Documents", "List a concern's attached documents."),
+    "protocols": Entry("reference", "Reference", "The dispute resolution protocols drp knows."),
+    "themes": Entry("reference", "Reference", "The four themes (categories) and the example issues within each."),
+    "calendar": Entry("reference", "Reference", "Working days: bank holidays, local closure days, deadline sums."),
+    "verify": Entry("admin", "Database", "Check the tamper-evident record: the event hash chain and every concern's state."),
+    "backup": Entry("admin", "Database", "Take a consistent copy while others are writing (files are owner-only)."),
+    "restore": Entry("admin", "Database", "Load a JSON backup into an empty database (SQLite or PostgreSQL)."),
+    "import": Entry("admin", "Database", "Import concerns from a spreadsheet tracker: all rows or none; re-importing adds nothing."),
+    "export": Entry("admin", "Database", "Export every concern with its events (CSV or JSON); `drp import` takes it back."),
+    "db": Entry("admin", "Database", "The database's schema."),
+}  # fmt: skip

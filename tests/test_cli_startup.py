@@ -1,0 +1,103 @@
+"""Start-up: `drp --help`, `drp COMMAND --help` and shell completion load only typer.
+
+The root group lists commands from the table in ``drp_cli/cli/commands.py`` and imports a
+command's module only when that command is asked for; these tests keep the table true to
+the modules, and check that the short cut around Typer's pydantic coercion changes no
+result and no error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from drp_cli.cli.app import load_module_commands
+from drp_cli.cli.commands import COMMANDS
+
+HEAVY = ("pydantic", "sqlalchemy", "sqlmodel", "rich", "holidays", "jinja2", "drp_cli.tracker")
+
+
+def modules_loaded(*argv: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """Run drp in a fresh interpreter; its stdout and the heavy modules it imported."""
+    script = (
+        "import sys, json\n"
+        f"sys.argv = ['drp', *{list(argv)!r}]\n"
+        "from drp_cli.__main__ import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stdout.flush()\n"
+        "print('\\n@@' + json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
+    )  # fmt: skip
+    text, _, mods = out.stdout.rpartition("\n@@")
+    heavy = sorted({m for m in json.loads(mods) if m.split(".")[0] in HEAVY or m in HEAVY})
+    return text.strip(), heavy
+
+
+def test_table_matches_the_commands_the_modules_define():
+    for module in sorted({e.module for e in COMMANDS.values()}):
+        defined = load_module_commands(module)
+        listed = {name for name, e in COMMANDS.items() if e.module == module}
+        assert set(defined) == listed, module
+        for name in listed:
+            first = (defined[name].help or "").split("\n\n")[0]
+            assert " ".join(first.split()) == COMMANDS[name].summary, name
+
+
+def test_help_lists_every_command_by_section(drp):
+    r = drp("--help")
+    assert r.exit_code == 0
+    headings = [line for line in r.stdout.splitlines() if line and not line.startswith(" ")]
+    assert headings[-5:] == ["Record:", "Read:", "Documents:", "Reference:", "Database:"]
+    listed = [line.split()[0] for line in r.stdout.split("Record:")[1].splitlines()
+              if line.startswith("  ")]  # fmt: skip
+    assert listed == list(COMMANDS)
+    assert "\n  overdue      The daily check: what is overdue (exit status 1 if" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["overdue", "--help"], ["calendar", "close", "--help"], ["db", "--help"]],
+)
+def test_help_imports_nothing_heavy(argv):
+    text, heavy = modules_loaded(*argv)
+    assert text.startswith("Usage: drp")
+    assert heavy == []
+
+
+def test_completion_imports_nothing_heavy():
+    bash = {"_DRP_COMPLETE": "complete_bash"}
+    text, heavy = modules_loaded(env={**bash, "COMP_WORDS": "drp ov", "COMP_CWORD": "1"})
+    assert (text, heavy) == ("overdue", [])
+    text, heavy = modules_loaded(env={**bash, "COMP_WORDS": "drp overdue --w", "COMP_CWORD": "2"})
+    assert (text, heavy) == ("--within", [])
+
+
+def test_values_still_coerced_and_checked_by_typer(drp):
+    r = drp("overdue", "--within", "abc")
+    assert r.exit_code == 2
+    assert r.stderr.endswith(
+        "Error: Invalid value for '--within': Input should be a valid integer, unable to parse "
+        "string as an integer\n"
+    )
+    r = drp("show", "x1")
+    assert r.exit_code == 2
+    assert "Error: Invalid value for 'ID': Input should be a valid integer" in r.stderr
+    r = drp("overdue", "--within", "3", "--on", "2025-03-03", "--json")
+    assert (r.exit_code, r.json()) == (0, [])
+    r = drp("no-such-command")
+    assert r.exit_code == 2 and "No such command 'no-such-command'." in r.stderr
+    r = drp("overdu")
+    assert "Did you mean 'overdue'?" in r.stderr
+
+
+def test_unknown_command_is_not_imported():
+    group = typer.main.get_command(__import__("drp_cli.cli", fromlist=["app"]).app)
+    assert group.get_command(typer.Context(group), "nope") is None  # type: ignore[attr-defined]

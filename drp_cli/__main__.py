@@ -19,7 +19,13 @@ def main() -> None:
         return
     from drp_cli.cli import app
 
-    app(prog_name="drp")
+    try:
+        app(prog_name="drp")
+    except BrokenPipeError:
+        # the reader went away (`drp overdue | head`): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ refused, never altered.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,74 +29,35 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
-from drp_cli.errors import DatabaseBusy, DatabaseError
-from drp_cli.models import SCHEMA_REVISION
+from drp_cli.dbfile import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA_REVISION,
+    check_location,
+    check_private,
+    create_private,
+    default_path,
+    filesystem_type,
+    is_url,
+    known_revisions,
+    resolve_path,
+    resolve_target,
+    translate,
+)
+from drp_cli.errors import DatabaseError
 
-BUSY_TIMEOUT_MS = 10_000
-NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "afs", "9p"}
-
-
-def default_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("drp")) / "drp.sqlite3"
-
-
-def resolve_target(db: str | os.PathLike[str] | None) -> str:
-    """The URL or path chosen by ``--db``, ``DRP_DB`` or the default."""
-    value = os.fspath(db) if db is not None else os.environ.get("DRP_DB") or None
-    return value if value else str(default_path())
-
-
-def is_url(target: str) -> bool:
-    return "://" in target
-
-
-def resolve_path(db: str | os.PathLike[str] | None) -> Path:
-    return Path(resolve_target(db)).expanduser()
-
-
-def _create_private(path: Path) -> None:
-    """Create the parent folder (0700) and an empty file (0600) if they do not exist."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-
-
-def filesystem_type(path: Path) -> str | None:
-    """The type of the file system holding ``path``, from /proc/mounts (Linux)."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    target = str(path.resolve())
-    best, kind = "", None
-    for line in mounts:
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        point = parts[1].replace("\\040", " ")
-        inside = target == point or target.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, kind = point, parts[2]
-    return kind
-
-
-def check_private(path: Path) -> None:
-    """Refuse a database file that group or others can read or write."""
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            mode = stat.S_IMODE(candidate.stat().st_mode)
-        except FileNotFoundError:
-            continue
-        if mode & 0o077:
-            raise DatabaseError(
-                f"{candidate} can be read by other users (mode {mode:o}); it holds children's "
-                f"records: run `chmod 600 {candidate}` and try again"
-            )
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "SCHEMA_REVISION",
+    "Store",
+    "check_private",
+    "default_path",
+    "filesystem_type",
+    "is_url",
+    "known_revisions",
+    "resolve_path",
+    "resolve_target",
+    "upgrade_to",
+]
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -166,15 +126,9 @@ class Store:
             self.engine = _url_engine(self.target)
         else:
             self.path = Path(self.target).expanduser()
-            fs = filesystem_type(self.path.parent if not self.path.exists() else self.path)
-            if fs in NETWORK_FILESYSTEMS:
-                raise DatabaseError(
-                    f"{self.path} is on a network file system ({fs}); SQLite's locking is not "
-                    "safe there: use PostgreSQL for a shared database (see README, 'A whole "
-                    "service')"
-                )
+            check_location(self.path)
             try:
-                _create_private(self.path)
+                create_private(self.path)
             except OSError as exc:
                 raise DatabaseError(
                     f"cannot create the database {self.path}: {exc.strerror}"
@@ -268,19 +222,5 @@ class Store:
         self.engine.dispose()
 
 
-def known_revisions() -> set[str]:
-    folder = Path(__file__).parent / "migrations" / "versions"
-    return {p.name.split("_", 1)[0] for p in folder.glob("[0-9]*_*.py")}
-
-
 def _translate(exc: OperationalError, label: str) -> Exception:
-    message = str(exc.orig) if exc.orig is not None else ""
-    if "locked" in message or "busy" in message:
-        return DatabaseBusy(
-            f"the database {label} is busy (another drp is writing); try again in a moment"
-        )
-    if "file is not a database" in message:
-        return DatabaseError(f"{label} is not a drp database")
-    if "could not connect" in message or "Connection refused" in message:
-        return DatabaseError(f"cannot connect to the database {label}")
-    return DatabaseError(f"cannot use the database {label}: {type(exc.orig).__name__}")
+    return translate(str(exc.orig) if exc.orig is not None else "", type(exc.orig).__name__, label)

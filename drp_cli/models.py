@@ -15,8 +15,17 @@ import datetime as dt
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-#: The Alembic revision this program writes; a database at another revision is refused.
-SCHEMA_REVISION = "0003"
+from drp_cli.dbfile import SCHEMA_REVISION
+
+__all__ = [
+    "SCHEMA_REVISION",
+    "Attachment",
+    "ChainHead",
+    "ClosureChange",
+    "Concern",
+    "Event",
+    "Item",
+]
 
 
 class Concern(SQLModel, table=True):
@@ -41,6 +50,9 @@ class Concern(SQLModel, table=True):
     stage: str
     stage_started_on: dt.date
     stage_due_override: dt.date | None = None
+    # the latest response at the current stage, on or after it began; None until one comes
+    # and again when the stage changes (what `drp overdue` shows as "responded")
+    stage_responded_on: dt.date | None = None
     deadline: dt.date | None = None
     formal_started_on: dt.date | None = None
     formal_deadline: dt.date | None = None

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Table
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.chain import HASHED_FIELDS, VerifyReport, event_hash, verify_rows
+from drp_cli.daily import OverdueItem, check_within, overdue_items
 from drp_cli.dates import iso, parse_date, today, utc_now
 from drp_cli.db import Store
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
@@ -97,20 +97,6 @@ class ConcernView:
     outcome: str | None
     events: list[EventView] = field(default_factory=list)
     external_ref: str | None = None
-
-
-@dataclass(frozen=True)
-class OverdueItem:
-    id: int
-    child: str
-    protocol: str
-    stage: str
-    state: Literal["overdue", "due"]
-    deadline: dt.date  # earliest breached deadline (overdue) or the next one due
-    which: str  # "stage", "formal" or "stage and formal"
-    working_days_overdue: int
-    working_days_left: int
-    responded: bool
 
 
 @dataclass(frozen=True)
@@ -490,6 +476,7 @@ class Tracker:
             skipped = proto.stage_slugs[here + 1 : proto.index(target.slug)]
             concern.stage = target.slug
             concern.stage_started_on = day
+            concern.stage_responded_on = None
             concern.stage_due_override = due_day
             concern.deadline = stage_deadline(cal, target, day, due_day)
             if target.formal and concern.formal_started_on is None:
@@ -535,6 +522,9 @@ class Tracker:
             if update is not None:
                 update(concern, day)
             stage = self._stage_at(s, concern, day)
+            if kind == "response" and stage == concern.stage and day >= concern.stage_started_on:
+                latest = concern.stage_responded_on
+                concern.stage_responded_on = day if latest is None else max(latest, day)
             self._append(s, concern, kind, day, recorder, stage=stage, text=text, details=details)
             return self._result(s, concern)
 
@@ -740,79 +730,16 @@ class Tracker:
 
     def overdue(self, *, on: dt.date | str | None = None, within: int = 0) -> list[OverdueItem]:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
-        ``within`` > 0, also those due within that many working days."""
+        ``within`` > 0, also those due within that many working days (see
+        :mod:`drp_cli.daily`, which runs the same query without SQLAlchemy on SQLite)."""
         day = parse_date(on, "--on") if on is not None else self._clock()
-        if not 0 <= within <= 260:
-            raise InvalidInput("--within must be from 0 to 260 working days")
+        check_within(within)
         cal = self.calendar()
-        horizon = cal.add(day, within) if within else day
-        # plain column queries (no ORM objects): this is the daily check, and it must stay
-        # quick however many concerns are overdue
-        tc, te = _table(Concern), _table(Event)
-        due = (tc.c.deadline <= horizon) | (tc.c.formal_deadline <= horizon)
-        query = sa_select(
-            tc.c.id, tc.c.child, tc.c.protocol, tc.c.stage, tc.c.deadline, tc.c.formal_deadline
-        ).where(tc.c.status == "open", due)
-        answered = (
-            sa_select(te.c.concern_id)
-            .distinct()
-            .join(tc, tc.c.id == te.c.concern_id)
-            .where(
-                tc.c.status == "open",
-                due,
-                te.c.kind == "response",
-                te.c.stage == tc.c.stage,
-                te.c.effective_on >= tc.c.stage_started_on,
-            )
-        )
-        items: list[OverdueItem] = []
-        with self.store.reader() as s:
-            rows = s.execute(query).all()
-            responded = {r[0] for r in s.execute(answered)}
-        for c in rows:
-            assert c.id is not None
-            deadlines = [("stage", c.deadline), ("formal", c.formal_deadline)]
-            breached = [
-                (name, d)
-                for name, d in deadlines
-                if d is not None and cal.working_days_overdue(d, day)
-            ]
-            if breached:
-                earliest = min(d for _, d in breached)
-                items.append(
-                    OverdueItem(
-                        id=c.id,
-                        child=c.child,
-                        protocol=c.protocol,
-                        stage=c.stage,
-                        state="overdue",
-                        deadline=earliest,
-                        which=" and ".join(name for name, _ in breached),
-                        working_days_overdue=cal.working_days_overdue(earliest, day),
-                        working_days_left=0,
-                        responded=c.id in responded,
-                    )
-                )
-                continue
-            upcoming = [(n, d) for n, d in deadlines if d is not None and d <= horizon]
-            if within and upcoming:
-                nearest = min(d for _, d in upcoming)
-                items.append(
-                    OverdueItem(
-                        id=c.id,
-                        child=c.child,
-                        protocol=c.protocol,
-                        stage=c.stage,
-                        state="due",
-                        deadline=nearest,
-                        which=" and ".join(n for n, d in upcoming if d == nearest),
-                        working_days_overdue=0,
-                        working_days_left=cal.working_days_between(day, nearest),
-                        responded=c.id in responded,
-                    )
-                )
-        items.sort(key=lambda i: (i.state != "overdue", i.deadline, i.id))
-        return items
+        conn = self.store.engine.raw_connection()
+        try:
+            return overdue_items(conn, cal, day, within, pyformat=not self.store.is_sqlite)
+        finally:
+            conn.close()
 
     # -- integrity ------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
@@ -835,7 +762,13 @@ class Tracker:
             by_concern.setdefault(e.concern_id, []).append(e)
         for c in concerns:
             state = _replay(by_concern.get(c.id or 0, []))
-            stored = {"stage": c.stage, "status": c.status, "referred_on": c.referred_on}
+            stored = {
+                "stage": c.stage,
+                "stage_started_on": c.stage_started_on,
+                "stage_responded_on": c.stage_responded_on,
+                "status": c.status,
+                "referred_on": c.referred_on,
+            }
             if state != stored or c.event_count != len(by_concern.get(c.id or 0, [])):
                 report.problems.append(
                     f"concern {c.id}: its stored state does not match its events"
@@ -929,10 +862,22 @@ __all__ = [
 
 def _replay(events: Sequence[Event]) -> dict[str, Any]:
     """The state a concern's events imply (stage, status, dates), to check the stored row."""
-    state: dict[str, Any] = {"stage": None, "status": "open", "referred_on": None}
+    state: dict[str, Any] = {
+        "stage": None,
+        "stage_started_on": None,
+        "stage_responded_on": None,
+        "status": "open",
+        "referred_on": None,
+    }
     for e in sorted(events, key=lambda e: e.seq):
         if e.kind in STAGE_ENTRIES:
             state["stage"] = e.stage
+            state["stage_started_on"] = e.effective_on
+            state["stage_responded_on"] = None
+        elif e.kind == "response":
+            if e.stage == state["stage"] and e.effective_on >= state["stage_started_on"]:
+                latest = state["stage_responded_on"]
+                state["stage_responded_on"] = max(latest or e.effective_on, e.effective_on)
         elif e.kind in ("resolved", "withdrawn"):
             state["status"] = e.kind
         elif e.kind == "referred":

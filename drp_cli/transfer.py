@@ -322,6 +322,13 @@ def import_file(
             implied: dict[str, Any] = {}
             for ev in events:
                 _implied(ev, implied)
+            answered = [
+                ev["effective_on"]
+                for ev in events
+                if ev["kind"] == "response"
+                and ev["stage"] == stage.slug
+                and ev["effective_on"] >= c["stage_started_on"]
+            ]
             planned.append((c, events))
             concern_rows.append(
                 {
@@ -339,6 +346,7 @@ def import_file(
                     "stage": stage.slug,
                     "stage_started_on": c["stage_started_on"],
                     "stage_due_override": c["due"],
+                    "stage_responded_on": max(answered) if answered else None,
                     "deadline": stage_deadline(cal, stage, c["stage_started_on"], c["due"]),
                     "formal_started_on": c["formal_started_on"],
                     "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),

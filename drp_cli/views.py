@@ -11,7 +11,7 @@ from typing import Any
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.protocols import Protocol
-from drp_cli.tracker import STAGE_ENTRIES, ConcernView, EventView, OverdueItem, stage_deadline
+from drp_cli.tracker import STAGE_ENTRIES, ConcernView, EventView, stage_deadline
 
 #: What each stage result means (shown in ``drp show`` and the README).
 RESULTS = {
@@ -170,18 +170,3 @@ def concern_dict(
         data["stages"] = stage_visits(c, protocol, cal, judged_on)
     data["events"] = [event_dict(e) for e in c.events]
     return data
-
-
-def overdue_dict(item: OverdueItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "child": item.child,
-        "protocol": item.protocol,
-        "stage": item.stage,
-        "state": item.state,
-        "deadline": iso(item.deadline),
-        "which": item.which,
-        "working_days_overdue": item.working_days_overdue,
-        "working_days_left": item.working_days_left,
-        "responded": item.responded,
-    }

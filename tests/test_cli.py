@@ -249,18 +249,21 @@ def test_database_is_owner_only(drp, db_path):
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
 
 
-def test_not_a_drp_database(drp, tmp_path):
+@pytest.mark.parametrize("command", ["list", "overdue"])
+def test_not_a_drp_database(drp, tmp_path, command):
+    # `overdue` reads SQLite without SQLAlchemy (drp_cli.daily): it refuses the same files
     other = tmp_path / "other.sqlite3"
     with sqlite3.connect(other) as conn:
         conn.execute("create table spreadsheet (x)")
-    r = drp("--db", str(other), "list")
+    other.chmod(0o644)
+    r = drp("--db", str(other), command)
     assert (r.exit_code, r.stderr) == (
         4,
         f"Error: {other} can be read by other users (mode 644); it holds children's records: "
         f"run `chmod 600 {other}` and try again\n",
     )
     other.chmod(0o600)
-    r = drp("--db", str(other), "list")
+    r = drp("--db", str(other), command)
     assert (r.exit_code, r.stderr) == (
         4,
         f"Error: {other} is a database but not a drp database\n",
@@ -268,7 +271,7 @@ def test_not_a_drp_database(drp, tmp_path):
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not sqlite at all, not even close" * 20)
     junk.chmod(0o600)
-    r = drp("--db", str(junk), "list")
+    r = drp("--db", str(junk), command)
     assert (r.exit_code, r.stderr) == (4, f"Error: {junk} is not a drp database\n")
 
 

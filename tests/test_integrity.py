@@ -47,10 +47,13 @@ def test_upgrade_from_the_first_revision_keeps_everything(db_target, db_label, d
             "raised_by, role, status, stage, stage_started_on, deadline, opened_on, "
             "event_count, created_at, updated_at) VALUES (1, 'knowsley', 'KN-1', 'statutory', "
             "'No social worker', '', '', 'Old IRO', 'iro', 'open', 'stage-2', '2025-03-10', "
-            "'2025-03-17', '2025-03-03', 2, '2025-03-10 09:00:00', '2025-03-10 09:00:00')"
+            "'2025-03-17', '2025-03-03', 4, '2025-03-10 09:00:00', '2025-03-10 09:00:00')"
         ))  # fmt: skip
+        # a response at stage-1, then one at stage-2: 0004 stores the stage-2 one
         for seq, kind, on, stage in [(1, "opened", "2025-03-03", "stage-1"),
-                                     (2, "escalated", "2025-03-10", "stage-2")]:  # fmt: skip
+                                     (2, "response", "2025-03-05", "stage-1"),
+                                     (3, "escalated", "2025-03-10", "stage-2"),
+                                     (4, "response", "2025-03-11", "stage-2")]:  # fmt: skip
             conn.execute(
                 text(
                     'INSERT INTO event (concern_id, seq, kind, effective_on, stage, "by", '
@@ -62,16 +65,22 @@ def test_upgrade_from_the_first_revision_keeps_everything(db_target, db_label, d
     if "://" not in db_target:
         Path(db_target).chmod(0o600)
     engine.dispose()
-    r = drp("list")
-    assert (r.exit_code, r.stderr) == (
-        4, f"Error: {db_label} is at schema 0001; this drp needs {SCHEMA_REVISION}: run "
-        "`drp db upgrade` (take a `drp backup` first)\n",
-    )  # fmt: skip
+    for command in ("list", "overdue"):
+        r = drp(command)
+        assert (r.exit_code, r.stderr) == (
+            4, f"Error: {db_label} is at schema 0001; this drp needs {SCHEMA_REVISION}: run "
+            "`drp db upgrade` (take a `drp backup` first)\n",
+        )  # fmt: skip
     r = drp("db", "upgrade")
     assert r.stdout == f"Upgraded {db_label} from schema 0001 to {SCHEMA_REVISION}.\n"
     c = drp("show", "1", "--json", "--on", "2025-03-12").json()
     assert (c["child"], c["stage"], c["deadline"]) == ("KN-1", "stage-2", "2025-03-17")
-    assert [e["kind"] for e in c["events"]] == ["opened", "escalated"]
+    assert [e["kind"] for e in c["events"]] == ["opened", "response", "escalated", "response"]
+    assert sql("SELECT stage_responded_on FROM concern") == [
+        ("2025-03-11",) if "://" not in db_target else (dt.date(2025, 3, 11),)
+    ]
+    (late,) = drp("overdue", "--on", "2025-03-20", "--json").json()
+    assert (late["deadline"], late["responded"]) == ("2025-03-17", True)
     assert drp("verify").exit_code == 0
     assert drp("escalate", "1", "--on", "2025-03-12").exit_code == 0
     assert drp("verify").exit_code == 0
@@ -116,8 +125,19 @@ def test_altered_event_is_found(drp, record):
 
 
 def test_altered_date_is_found(drp, record):
+    # the escalation's date: the concern's stored stage start no longer matches it either
     record("UPDATE event SET effective_on = '2025-03-05' WHERE id = 2")
-    expect_tampered(drp, "event 2 (concern 1, entry 2) was altered after it was recorded")
+    expect_tampered(
+        drp,
+        "event 2 (concern 1, entry 2) was altered after it was recorded\n"
+        "TAMPERED: concern 1: its stored state does not match its events",
+    )
+
+
+def test_altered_stored_response_is_found(drp, record):
+    # `drp overdue` reads "responded" from the concern row: a forged one is caught
+    record("UPDATE concern SET stage_responded_on = NULL WHERE id = 1")
+    expect_tampered(drp, "concern 1: its stored state does not match its events")
 
 
 def test_deleted_event_is_found(drp, record):
@@ -167,16 +187,19 @@ def test_library_verify(db_target):
 
 
 def test_network_file_system_is_refused(tmp_path, monkeypatch, drp):
-    import drp_cli.db
+    import drp_cli.dbfile
 
-    monkeypatch.setattr(drp_cli.db, "filesystem_type", lambda path: "cifs")
+    existing = tmp_path / "existing.sqlite3"
+    assert drp("--db", str(existing), "overdue", "--on", "2025-03-03").exit_code == 0
+    monkeypatch.setattr(drp_cli.dbfile, "filesystem_type", lambda path: "cifs")
     target = tmp_path / "shared" / "drp.sqlite3"
-    r = drp("--db", str(target), "list")
-    assert (r.exit_code, r.stderr) == (
-        4,
-        f"Error: {target} is on a network file system (cifs); SQLite's locking is not safe "
-        "there: use PostgreSQL for a shared database (see README, 'A whole service')\n",
-    )
+    for db, command in ((target, "list"), (existing, "overdue"), (existing, "list")):
+        r = drp("--db", str(db), command)
+        assert (r.exit_code, r.stderr) == (
+            4,
+            f"Error: {db} is on a network file system (cifs); SQLite's locking is not safe "
+            "there: use PostgreSQL for a shared database (see README, 'A whole service')\n",
+        )
     assert not target.exists()
 
 
@@ -205,17 +228,15 @@ def test_private_whatever_the_umask(db_path):
 
 def test_daily_queries_use_the_indexes(db_path, sql):
     """`drp overdue` and `drp list --status open` must not scan the whole history."""
+    from drp_cli.daily import OVERDUE_SQL
+
     Store(db_path)
     plan = " ".join(
-        str(r[-1])
-        for r in sql(
-            "EXPLAIN QUERY PLAN SELECT id FROM concern WHERE status = 'open' "
-            "AND (deadline <= '2025-03-03' OR formal_deadline <= '2025-03-03')"
-        )
+        str(r[-1]) for r in sql("EXPLAIN QUERY PLAN " + OVERDUE_SQL, horizon="2025-03-03")
     )
     assert "ix_concern_status_deadline" in plan
     assert "ix_concern_status_formal_deadline" in plan
-    assert "SCAN concern" not in plan
+    assert "SCAN" not in plan and " event " not in plan  # no event is read
     plan = " ".join(
         str(r[-1]) for r in sql("EXPLAIN QUERY PLAN SELECT id FROM concern WHERE status = 'open'")
     )

@@ -165,7 +165,7 @@ class DrpGroup(TyperGroup):
                 _print_traceback()
             typer.echo(f"Error: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.TyperException):
+        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
             raise
         except Exception as exc:
             if _state(ctx).debug:
@@ -228,6 +228,11 @@ def main(
 
 def tracker(ctx: typer.Context) -> Tracker:
     return _state(ctx).tracker()
+
+
+def database(ctx: typer.Context) -> str | None:
+    """The --db / DRP_DB value, for library functions that open the database themselves."""
+    return _state(ctx).db
 
 
 # Options shared by several commands ---------------------------------------------------

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ConcernId, JsonOption, JudgeOnOption, command_group, tracker
+from drp_cli.cli.app import (
+    ConcernId,
+    JsonOption,
+    JudgeOnOption,
+    command_group,
+    database,
+    tracker,
+)
 from drp_cli.cli.output import (
     PLAIN_ABOVE,
     concern_data,
@@ -14,6 +21,7 @@ from drp_cli.cli.output import (
     console,
     plain_table,
     print_json,
+    print_json_records,
     show,
 )
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
@@ -73,55 +81,57 @@ def overdue(
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if anything is), and what is due soon."""
-    from rich.table import Table
+    from drp_cli import daily
 
-    from drp_cli.cli.output import judge_date
-    from drp_cli.views import overdue_dict
-
-    t = tracker(ctx)
-    day = judge_date(t, on)
-    items = [overdue_dict(i) for i in t.overdue(on=day, within=within)]
-    late = [i for i in items if i["state"] == "overdue"]
+    day, found = daily.overdue(database(ctx), on=on, within=within)
+    late = sum(1 for i in found if i.state == "overdue")
     if as_json:
-        print_json(items)
-    elif not items:
+        print_json_records([i.to_dict() for i in found])
+    elif not found:
         typer.echo(
             f"Nothing overdue on {day.isoformat()}"
             + (f" and nothing due within {within} working days." if within else ".")
         )
     else:
         headers = ["ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded"]
-        table = Table(title=f"Deadlines on {day.isoformat()}", title_justify="left")
-        for name in headers:
-            table.add_column(name)
-        lines: list[list[str]] = []
-        for i in items:
-            if i["state"] == "overdue":
-                wd = i["working_days_overdue"]
-                state = f"OVERDUE {wd} working day{'s' if wd != 1 else ''}"
-            else:
-                wd = i["working_days_left"]
-                state = (
-                    "due today" if wd == 0 else f"due in {wd} working day{'s' if wd != 1 else ''}"
-                )
-            lines.append([str(i["id"]), i["child"], i["protocol"], i["stage"],
-                          f"{i['deadline']} ({i['which']})", state,
-                          "yes" if i["responded"] else "no"])  # fmt: skip
+        # the deadline and state columns repeat: each distinct text is made once
+        deadline_text: dict[tuple[object, str], str] = {}
+        state_text: dict[tuple[str, int, int], str] = {}
+        lines = []
+        for i in found:
+            when = deadline_text.get((i.deadline, i.which))
+            if when is None:
+                when = deadline_text[i.deadline, i.which] = f"{i.deadline} ({i.which})"
+            key = (i.state, i.working_days_overdue, i.working_days_left)
+            state = state_text.get(key)
+            if state is None:
+                state = state_text[key] = _deadline_state(*key)
+            lines.append([str(i.id), i.child, i.protocol, i.stage, when, state,
+                          "yes" if i.responded else "no"])  # fmt: skip
         if len(lines) > PLAIN_ABOVE:
             typer.echo(f"Deadlines on {day.isoformat()}")
             plain_table(headers, lines)
         else:
             from rich.markup import escape
+            from rich.table import Table
 
-            for line, i in zip(lines, items, strict=True):
+            table = Table(title=f"Deadlines on {day.isoformat()}", title_justify="left")
+            for name in headers:
+                table.add_column(name)
+            for line, i in zip(lines, found, strict=True):
                 table.add_row(
                     *[escape(v) for v in line],
-                    style="bold red" if i["state"] == "overdue" else None,
+                    style="bold red" if i.state == "overdue" else None,
                 )
             console().print(table)
-        due = len(items) - len(late)
+        due = len(found) - late
         typer.echo(
-            f"{len(late)} overdue"
-            + (f", {due} due within {within} working days." if within else ".")
+            f"{late} overdue" + (f", {due} due within {within} working days." if within else ".")
         )
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+
+
+def _deadline_state(state: str, overdue_by: int, left: int) -> str:
+    if state == "overdue":
+        return f"OVERDUE {overdue_by} working day{'s' if overdue_by != 1 else ''}"
+    return "due today" if left == 0 else f"due in {left} working day{'s' if left != 1 else ''}"

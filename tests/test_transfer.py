@@ -105,6 +105,35 @@ def test_json_import(drp, tmp_path):
     assert (c["deadline"], c["formal_deadline"]) == ("2025-03-17", "2025-04-02")
 
 
+def test_bad_events_are_named_not_a_crash(drp, sql, tmp_path):
+    base = {"protocol": "knowsley", "child": "K-1", "category": "statutory", "summary": "x",
+            "opened_on": "2025-03-03", "stage": "stage-1", "stage_started_on": "2025-03-03",
+            "status": "open"}  # fmt: skip
+    rows = [
+        {**base, "external_ref": "a", "events": [{"kind": "opened", "on": "3 March 2025"}]},
+        {**base, "external_ref": "b", "events": [{"kind": "opened", "on": "2025-03-03"},
+                                                 {"kind": "note", "on": "2099-01-01"}]},
+        {**base, "external_ref": "c", "events": [{"kind": "opened", "on": "2025-03-01"}]},
+        {**base, "external_ref": "d", "events": [{"kind": "escalated", "on": "2025-03-04",
+                                                  "stage": "stage-9"}]},
+        {**base, "external_ref": "e", "events": [{"kind": " ", "on": "2025-03-04"}]},
+    ]  # fmt: skip
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr == (
+        "Error: 5 problems found; nothing was imported:\n"
+        "  item 1, column events: event 1 (opened): 'on' must be a date (YYYY-MM-DD)\n"
+        "  item 2, column events: event 2 (note): 2099-01-01 is in the future\n"
+        "  item 3, column events: event 1 (opened): 2025-03-01 is before opened_on\n"
+        "  item 4, column events: event 1 (escalated): protocol 'knowsley' has no stage "
+        "'stage-9'\n"
+        "  item 5, column events: event 1 has no kind\n"
+    )
+    assert counts(sql) == (0, 0)
+
+
 def rich_record(drp):
     drp(*open_args())
     drp("voice", "1", "wishes-sought", "--text", "Seen alone", "--on", "2025-03-03")

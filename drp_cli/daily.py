@@ -171,6 +171,7 @@ def _sqlite_reader(target: str) -> sqlite3.Connection | None:
         return None
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA cache_size=-65536")  # up to 64 MB, taken only as pages are read
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.OperationalError as exc:
         conn.close()

@@ -101,3 +101,18 @@ def test_values_still_coerced_and_checked_by_typer(drp):
 def test_unknown_command_is_not_imported():
     group = typer.main.get_command(__import__("drp_cli.cli", fromlist=["app"]).app)
     assert group.get_command(typer.Context(group), "nope") is None  # type: ignore[attr-defined]
+
+
+def test_each_command_built_alone_is_the_same_command(monkeypatch):
+    import importlib
+
+    app_module = importlib.import_module("drp_cli.cli.app")
+
+    for name, entry in COMMANDS.items():
+        monkeypatch.setattr(app_module, "_loaded", {})
+        alone = app_module.load_command(name)
+        whole = load_module_commands(entry.module)[name]
+        assert type(alone) is type(whole), name
+        assert alone.get_help(typer.Context(alone, info_name=name)) == whole.get_help(
+            typer.Context(whole, info_name=name)
+        ), name

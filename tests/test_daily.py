@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drp_cli import daily
-from drp_cli.cli.output import json_records
 from drp_cli.tracker import Tracker
 
 D = dt.date
@@ -97,19 +96,69 @@ def test_overdue_on_sqlite_does_not_load_sqlalchemy(db_path):
     assert json.loads(text)[0]["working_days_overdue"] == 5
 
 
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**12), max_value=10**12),
-    st.text(alphabet=st.characters(codec="utf-8"), max_size=20),
-    st.sampled_from(["},\n    {", '"', "\\", "\u2028", "é", "{", "}"]),
-)
-records = st.lists(
-    st.dictionaries(st.text(max_size=8), scalars, max_size=6),
-    max_size=6,
+def test_many_rows_print_as_the_plain_table(capsys):
+    from drp_cli.cli.output import plain_table
+    from drp_cli.cli.reports import OVERDUE_HEADERS, _overdue_cells, overdue_lines
+
+    items = [
+        daily.OverdueItem(
+            n * 37,
+            f"C-{n}" * (1 + n % 4),
+            ["knowsley", "west-sussex"][n % 2],
+            ["stage-1", "stage-3"][n % 3 % 2],
+            "overdue" if n % 5 else "due",
+            D(2025, 1, 1) + dt.timedelta(days=n % 40),
+            ["stage", "formal", "stage and formal"][n % 3],
+            0 if n % 5 == 0 else n % 30 + 1,
+            n % 7 if n % 5 == 0 else 0,
+            n % 2 == 0,
+        )
+        for n in range(1, 260)
+    ]
+    plain_table(list(OVERDUE_HEADERS), [_overdue_cells(i) for i in items])
+    assert overdue_lines(items) == capsys.readouterr().out
+
+
+def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
+    rows = [{"protocol": "knowsley", "child": f"K-{n:03d}", "category": "statutory",
+             "summary": "x", "opened_on": "2025-03-03", "stage": "stage-1",
+             "stage_started_on": "2025-03-03", "status": "open"} for n in range(205)]  # fmt: skip
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    assert drp("import", str(path)).exit_code == 0
+    r = drp("overdue", "--on", "2025-03-17")
+    assert r.exit_code == 1
+    lines = r.stdout.splitlines()
+    assert lines[:4] == [
+        "Deadlines on 2025-03-17",
+        "ID   Child  Protocol  Stage    Deadline            State                   Responded",
+        "---  -----  --------  -------  ------------------  ----------------------  ---------",
+        "1    K-000  knowsley  stage-1  2025-03-10 (stage)  OVERDUE 5 working days  no",
+    ]
+    assert lines[-1] == "205 overdue."
+
+
+overdue_items = st.lists(
+    st.builds(
+        daily.OverdueItem,
+        id=st.integers(min_value=1, max_value=10**9),
+        child=st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
+        protocol=st.sampled_from(["knowsley", "west-sussex"]),
+        stage=st.text(max_size=10),
+        state=st.sampled_from(["overdue", "due"]),
+        deadline=st.dates(),
+        which=st.sampled_from(["stage", "formal", "stage and formal"]),
+        working_days_overdue=st.integers(min_value=0, max_value=500),
+        working_days_left=st.integers(min_value=0, max_value=260),
+        responded=st.booleans(),
+    ),
+    max_size=8,
 )
 
 
-@given(records)
-def test_json_records_are_exactly_json_dumps_indent_2(rows):
-    assert json_records(rows) == json.dumps(rows, indent=2, ensure_ascii=False)
+@given(overdue_items)
+def test_overdue_json_is_exactly_json_dumps_of_to_dict(items):
+    from drp_cli.cli.reports import overdue_json
+
+    expected = json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False)
+    assert overdue_json(items) == expected

@@ -34,20 +34,42 @@ _loaded: dict[str, Any] = {}
 
 
 def load_module_commands(module: str) -> Mapping[str, Any]:
-    """Import ``drp_cli.cli.<module>`` and build the click commands it defines."""
+    """Import ``drp_cli.cli.<module>`` and build every click command it defines."""
     if module not in _loaded:
         mod = importlib.import_module(f"drp_cli.cli.{module}")
-        group = typer.main.get_group(mod.commands)
-        _loaded[module] = group.commands
+        _loaded[module] = typer.main.get_group(mod.commands).commands
     return _loaded[module]
+
+
+def load_command(name: str) -> Any:
+    """Build the one click command ``name`` (a module can define several; building each
+    costs Typer a signature walk)."""
+    entry = COMMANDS[name]
+    if entry.module in _loaded:
+        return _loaded[entry.module][name]
+    commands = importlib.import_module(f"drp_cli.cli.{entry.module}").commands
+    try:
+        for info in commands.registered_commands:
+            if (info.name or typer.main.get_command_name(info.callback.__name__)) == name:
+                return typer.main.get_command_from_info(
+                    info, pretty_exceptions_short=True, rich_markup_mode=None
+                )
+        for group in commands.registered_groups:
+            if group.name == name:
+                return typer.main.get_group_from_info(
+                    group, pretty_exceptions_short=True, rich_markup_mode=None,
+                    suggest_commands=True,
+                )  # fmt: skip
+    except (AttributeError, TypeError):  # pragma: no cover - a Typer whose internals moved
+        pass
+    return load_module_commands(entry.module)[name]
 
 
 class _LazyCommands(Mapping[str, Any]):
     """The group's ``commands``: names from :data:`COMMANDS`, each command built on first use."""
 
     def __getitem__(self, name: str) -> Any:
-        entry = COMMANDS[name]
-        return load_module_commands(entry.module)[name]
+        return load_command(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(COMMANDS)

@@ -4,13 +4,16 @@ and the first line of its help. ``drp --help`` and shell completion read this ta
 instead of importing every command; ``tests/test_cli_startup.py`` checks it against the
 commands the modules define."""
 
-from typing import NamedTuple
 
+class Entry:
+    """Where a command is defined, its heading in `drp --help`, and its summary."""
 
-class Entry(NamedTuple):
-    module: str  # drp_cli.cli.<module>
-    section: str  # heading in `drp --help`
-    summary: str  # the first line of the command's help
+    __slots__ = ("module", "section", "summary")
+
+    def __init__(self, module: str, section: str, summary: str) -> None:
+        self.module = module  # drp_cli.cli.<module>
+        self.section = section
+        self.summary = summary  # the first line of the command's help
 
 
 # In the order `drp --help` lists them: daily recording first, then reading, documents,

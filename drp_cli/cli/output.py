@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from rich.console import Console
 
     from drp_cli.tracker import ConcernView, Tracker
@@ -38,24 +38,9 @@ def console() -> Console:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def json_records(rows: list[dict[str, Any]]) -> str:
-    """A list of flat objects (scalar values only), byte for byte as ``json.dumps(rows,
-    indent=2, ensure_ascii=False)`` writes it, but through the C encoder: with ``indent``,
-    ``json`` falls back to its pure Python encoder, the slowest part of printing tens of
-    thousands of rows. An encoded string never holds a raw newline, so ``},\n    {`` only
-    occurs between objects, and the separators can be put right afterwards."""
-    if not rows or not all(rows):
-        return json.dumps(rows, indent=2, ensure_ascii=False)
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": ")).encode
-    body = encode(rows)[2:-2].replace("},\n    {", "\n  },\n  {\n    ")
-    return "[\n  {\n    " + body + "\n  }\n]"
-
-
-def print_json_records(rows: list[dict[str, Any]]) -> None:
-    typer.echo(json_records(rows))
 
 
 def judge_date(t: Tracker, on: str | None) -> dt.date:

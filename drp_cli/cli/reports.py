@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,12 +20,13 @@ from drp_cli.cli.output import (
     concern_data,
     concern_table,
     console,
-    plain_table,
     print_json,
-    print_json_records,
     show,
 )
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
+
+if TYPE_CHECKING:
+    from drp_cli.daily import OverdueItem
 
 commands = command_group()
 
@@ -86,41 +88,26 @@ def overdue(
     day, found = daily.overdue(database(ctx), on=on, within=within)
     late = sum(1 for i in found if i.state == "overdue")
     if as_json:
-        print_json_records([i.to_dict() for i in found])
+        sys.stdout.write(overdue_json(found) + "\n")
     elif not found:
         typer.echo(
             f"Nothing overdue on {day.isoformat()}"
             + (f" and nothing due within {within} working days." if within else ".")
         )
     else:
-        headers = ["ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded"]
-        # the deadline and state columns repeat: each distinct text is made once
-        deadline_text: dict[tuple[object, str], str] = {}
-        state_text: dict[tuple[str, int, int], str] = {}
-        lines = []
-        for i in found:
-            when = deadline_text.get((i.deadline, i.which))
-            if when is None:
-                when = deadline_text[i.deadline, i.which] = f"{i.deadline} ({i.which})"
-            key = (i.state, i.working_days_overdue, i.working_days_left)
-            state = state_text.get(key)
-            if state is None:
-                state = state_text[key] = _deadline_state(*key)
-            lines.append([str(i.id), i.child, i.protocol, i.stage, when, state,
-                          "yes" if i.responded else "no"])  # fmt: skip
-        if len(lines) > PLAIN_ABOVE:
+        if len(found) > PLAIN_ABOVE:
             typer.echo(f"Deadlines on {day.isoformat()}")
-            plain_table(headers, lines)
+            sys.stdout.write(overdue_lines(found))
         else:
             from rich.markup import escape
             from rich.table import Table
 
             table = Table(title=f"Deadlines on {day.isoformat()}", title_justify="left")
-            for name in headers:
+            for name in OVERDUE_HEADERS:
                 table.add_column(name)
-            for line, i in zip(lines, found, strict=True):
+            for i in found:
                 table.add_row(
-                    *[escape(v) for v in line],
+                    *[escape(v) for v in _overdue_cells(i)],
                     style="bold red" if i.state == "overdue" else None,
                 )
             console().print(table)
@@ -129,6 +116,91 @@ def overdue(
             f"{late} overdue" + (f", {due} due within {within} working days." if within else ".")
         )
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+
+
+OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded")
+
+
+def _overdue_cells(i: OverdueItem) -> list[str]:
+    state = _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
+    return [str(i.id), i.child, i.protocol, i.stage, f"{i.deadline} ({i.which})", state,
+            "yes" if i.responded else "no"]  # fmt: skip
+
+
+def overdue_lines(found: list[OverdueItem]) -> str:
+    """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
+    one pass: the deadline and state columns repeat, so each distinct text is made once."""
+    whens: dict[tuple[object, str], str] = {}
+    states: dict[tuple[str, int, int], str] = {}
+    rows = []
+    for i in found:
+        when = whens.get((i.deadline, i.which))
+        if when is None:
+            when = whens[i.deadline, i.which] = f"{i.deadline} ({i.which})"
+        key = (i.state, i.working_days_overdue, i.working_days_left)
+        state = states.get(key)
+        if state is None:
+            state = states[key] = _deadline_state(*key)
+        rows.append((i.id, i.child, i.protocol, i.stage, when, state,
+                     "yes" if i.responded else "no"))  # fmt: skip
+    columns = [
+        [str(max((i.id for i in found), default=0))],
+        {i.child for i in found},
+        {i.protocol for i in found},
+        {i.stage for i in found},
+        whens.values(),
+        states.values(),
+        ["yes", "no"] if found else [],
+    ]
+    widths = [max(len(h), *map(len, c)) for h, c in zip(OVERDUE_HEADERS, columns, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    lines = [fmt.format(*OVERDUE_HEADERS), "  ".join("-" * w for w in widths)]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+_OVERDUE_OBJECT = (
+    '  {{\n    "id": {},\n    "child": {},\n    "protocol": {},\n    "stage": {},\n'
+    '    "state": {},\n    "deadline": {},\n    "which": {},\n'
+    '    "working_days_overdue": {},\n    "working_days_left": {},\n    "responded": {}\n  }}'
+)
+
+
+def overdue_json(found: list[OverdueItem]) -> str:
+    """``json.dumps([i.to_dict() for i in found], indent=2, ensure_ascii=False)``, written
+    straight from the items: printing 50,000 of them is the slow part of `--json` otherwise
+    (a test holds the two to the same text)."""
+    if not found:
+        return "[]"
+    from json.encoder import encode_basestring
+
+    quoted: dict[str, str] = {}
+
+    def q(text: str) -> str:
+        done = quoted.get(text)
+        if done is None:
+            done = quoted[text] = encode_basestring(text)
+        return done
+
+    return (
+        "[\n"
+        + ",\n".join(
+            _OVERDUE_OBJECT.format(
+                i.id,
+                encode_basestring(i.child),
+                q(i.protocol),
+                q(i.stage),
+                q(i.state),
+                q(i.deadline.isoformat()),
+                q(i.which),
+                i.working_days_overdue,
+                i.working_days_left,
+                "true" if i.responded else "false",
+            )
+            for i in found
+        )
+        + "\n]"
+    )
 
 
 def _deadline_state(state: str, overdue_by: int, left: int) -> str:

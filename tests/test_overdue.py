@@ -86,3 +86,26 @@ def test_overdue_bad_input(drp):
         2, "Error: --on 'yesterday' is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n"
     )  # fmt: skip
     assert drp("overdue", "--within", "-1").exit_code == 2
+
+
+def test_table_on_a_terminal_plain_text_otherwise(drp, monkeypatch):
+    import importlib
+
+    setup_three(drp)
+    # cron mail and pipes: plain aligned text, no box lines, nothing cut at 80 columns
+    r = drp("overdue", "--on", "2025-03-17")
+    assert r.stdout == (
+        "Deadlines on 2025-03-17\n"
+        "ID  Child  Protocol     Stage    Deadline            State                   Responded\n"
+        "--  -----  -----------  -------  ------------------  ----------------------  ---------\n"
+        "1   KN-1   knowsley     stage-1  2025-03-10 (stage)  OVERDUE 5 working days  no\n"
+        "2   WS-2   west-sussex  stage-1  2025-03-12 (stage)  OVERDUE 3 working days  no\n"
+        "2 overdue.\n"
+    )
+    reports = importlib.import_module("drp_cli.cli.reports")
+    monkeypatch.setattr(reports, "_is_terminal", lambda: True)
+    r = drp("overdue", "--on", "2025-03-17")
+    assert r.stdout.startswith("Deadlines on 2025-03-17")
+    assert "┏━━━━┳━━━━━━━┳" in r.stdout
+    assert "│ 1  │ KN-1  │ knowsley    │ stage-1 │ 2025-03-10 (stage) │ OVERDUE 5" in r.stdout
+    assert r.stdout.endswith("2 overdue.\n")

@@ -95,7 +95,8 @@ def overdue(
             + (f" and nothing due within {within} working days." if within else ".")
         )
     else:
-        if len(found) > PLAIN_ABOVE:
+        if len(found) > PLAIN_ABOVE or not _is_terminal():
+            # plain aligned text for cron mail, pipes and very long lists
             typer.echo(f"Deadlines on {day.isoformat()}")
             sys.stdout.write(overdue_lines(found))
         else:
@@ -116,6 +117,10 @@ def overdue(
             f"{late} overdue" + (f", {due} due within {within} working days." if within else ".")
         )
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded")

@@ -56,6 +56,7 @@ COLUMNS = REQUIRED + OPTIONAL
 DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
                 "closed_on")  # fmt: skip
 MAX_ERRORS = 50
+IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
 #: events that imply no document row (see _rebuild)
 PLAIN_KINDS = frozenset(STAGE_ENTRIES) | {"response", "note", "referred", "resolved", "withdrawn"}
 
@@ -368,6 +369,7 @@ def _import(
     if errors:
         raise ImportRefused(errors)
     result = ImportResult(rows=len(rows), dry_run=dry_run)
+    del rows  # the checked rows hold what is needed
     now = tracker._now()
     with tracker.store.session() as s:
         existing: set[str] = set()
@@ -397,84 +399,44 @@ def _import(
             head_query = head_query.with_for_update()
         head = s.exec(head_query).one()
         chain_seq, prev = head.seq, head.hash
-        # everything a concern row needs is known before it is written: its events, their
-        # count, and what they imply (the child's voice, the senior officer's notification)
-        planned: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-        concern_rows = []
-        for _label, c in todo:
-            proto, stage = c["protocol"], c["stage"]
-            events = [_event_row(e, c, recorder, now) for e in (c["events"] or
-                      _synthetic_events(c, recorder))]  # fmt: skip
-            implied: dict[str, Any] = {}
-            for ev in events:
-                _implied(ev, implied)
-            answered = [
-                ev["effective_on"]
-                for ev in events
-                if ev["kind"] == "response"
-                and ev["stage"] == stage.slug
-                and ev["effective_on"] >= c["stage_started_on"]
-            ]
-            planned.append((c, events))
-            concern_rows.append(
-                {
-                    "external_ref": c["external_ref"],
-                    "protocol": proto.slug,
-                    "child": c["child"],
-                    "category": c["category"],
-                    "issue": c["issue"],
-                    "summary": c["summary"],
-                    "impact": c["impact"],
-                    "recommended": c["recommended"],
-                    "raised_by": c["raised_by"] or recorder,
-                    "role": c["role"],
-                    "status": c["status"],
-                    "stage": stage.slug,
-                    "stage_started_on": c["stage_started_on"],
-                    "stage_due_override": c["due"],
-                    "stage_responded_on": max(answered) if answered else None,
-                    "deadline": stage_deadline(cal, stage, c["stage_started_on"], c["due"]),
-                    "formal_started_on": c["formal_started_on"],
-                    "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),
-                    "referred_on": c["referred_on"],
-                    "senior_officer_notified_on": implied.get("senior_officer_notified_on"),
-                    "wishes": implied.get("wishes"),
-                    "told_outcome": implied.get("told_outcome"),
-                    "opened_on": c["opened_on"],
-                    "closed_on": c["closed_on"],
-                    "outcome": c["outcome"] if c["status"] != "open" else None,
-                    "event_count": len(events),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        # ids are given here, under the write lock, so that the rows go in as one batch
-        if not tracker.store.is_sqlite:
+        # ids are given here, under the write lock, so that the rows go in as batches
+        sqlite = tracker.store.is_sqlite
+        if not sqlite:
             s.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
         first = (s.execute(select(func.max(T_CONCERN.c.id))).scalar() or 0) + 1
-        ids = list(range(first, first + len(concern_rows)))
-        for cid, row in zip(ids, concern_rows, strict=True):
-            row["id"] = cid
-        _bulk_insert(s, T_CONCERN, concern_rows, tracker.store.is_sqlite)
-        if not tracker.store.is_sqlite:
-            s.execute(text("SELECT setval(pg_get_serial_sequence('concern', 'id'), :n)"),
-                      {"n": ids[-1]})  # fmt: skip
-        event_rows: list[dict[str, Any]] = []
+        ids = list(range(first, first + len(todo)))
+        stored = _sqlite_moment if sqlite else _as_is
         item_rows: list[dict[str, Any]] = []
         attachment_rows: list[dict[str, Any]] = []
-        for done, ((_c, events), cid) in enumerate(zip(planned, ids, strict=True), start=1):
-            for seq, ev in enumerate(events, start=1):
-                chain_seq += 1
-                ev["concern_id"], ev["seq"] = cid, seq
-                ev["chain_seq"], ev["prev_hash"] = chain_seq, prev
-                ev["hash"] = prev = event_hash(ev, chain_seq, prev)
-                details = ev.pop("_details")
-                event_rows.append(ev)
-                if ev["kind"] not in PLAIN_KINDS:
-                    _rebuild(cid, ev, details, item_rows, attachment_rows)
+        # a batch at a time (one transaction still): the events of 100,000 concerns need not
+        # all be in memory at once
+        for start in range(0, len(todo), IMPORT_BATCH):
+            concern_rows = []
+            event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order, as stored
+            batch = todo[start : start + IMPORT_BATCH]
+            for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
+                events = [_event_row(e, c, recorder, now) for e in (c["events"] or
+                          _synthetic_events(c, recorder))]  # fmt: skip
+                concern_rows.append(_concern_row(c, cid, events, cal, recorder, now))
+                for seq, ev in enumerate(events, start=1):
+                    chain_seq += 1
+                    ev["concern_id"], ev["seq"] = cid, seq
+                    digest = event_hash(ev, chain_seq, prev)
+                    event_rows.append((cid, seq, ev["kind"], stored(ev["effective_on"]),
+                                       ev["stage"], ev["from_stage"], ev["by"],
+                                       stored(ev["recorded_at"]), ev["text"], ev["details"],
+                                       chain_seq, prev, digest))  # fmt: skip
+                    prev = digest
+                    if ev["kind"] not in PLAIN_KINDS:
+                        _rebuild(cid, ev, ev["_details"], item_rows, attachment_rows)
+            _bulk_insert(s, T_CONCERN, concern_rows, sqlite)
+            _insert_tuples(s, T_EVENT, EVENT_COLUMNS, event_rows, sqlite)
+            result.events += len(event_rows)
             if progress is not None:
-                progress(done, len(todo))
-        _bulk_insert(s, T_EVENT, event_rows, tracker.store.is_sqlite)
+                progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
+        if not sqlite:
+            s.execute(text("SELECT setval(pg_get_serial_sequence('concern', 'id'), :n)"),
+                      {"n": ids[-1]})  # fmt: skip
         if item_rows:
             s.execute(insert(T_ITEM), item_rows)
         if attachment_rows:
@@ -483,9 +445,57 @@ def _import(
         if tracker.store.is_sqlite:
             s.connection().exec_driver_sql("PRAGMA cache_size=-2000")
         result.imported = len(todo)
-        result.events = len(event_rows)
         result.ids = ids
     return result
+
+
+def _concern_row(c: dict[str, Any], cid: int, events: list[dict[str, Any]], cal: Any,
+                 recorder: str, now: dt.datetime) -> dict[str, Any]:  # fmt: skip
+    """The concern row: everything it needs is known before it is written (its events, their
+    count, and what they imply: the child's voice, the senior officer's notification, the
+    latest response at the current stage)."""
+    proto, stage = c["protocol"], c["stage"]
+    implied: dict[str, Any] = {}
+    for ev in events:
+        _implied(ev, implied)
+    answered = [
+        ev["effective_on"]
+        for ev in events
+        if ev["kind"] == "response"
+        and ev["stage"] == stage.slug
+        and ev["effective_on"] >= c["stage_started_on"]
+    ]
+    return {
+        "id": cid,
+        "external_ref": c["external_ref"],
+        "protocol": proto.slug,
+        "child": c["child"],
+        "category": c["category"],
+        "issue": c["issue"],
+        "summary": c["summary"],
+        "impact": c["impact"],
+        "recommended": c["recommended"],
+        "raised_by": c["raised_by"] or recorder,
+        "role": c["role"],
+        "status": c["status"],
+        "stage": stage.slug,
+        "stage_started_on": c["stage_started_on"],
+        "stage_due_override": c["due"],
+        "stage_responded_on": max(answered) if answered else None,
+        "deadline": stage_deadline(cal, stage, c["stage_started_on"], c["due"]),
+        "formal_started_on": c["formal_started_on"],
+        "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),
+        "referred_on": c["referred_on"],
+        "senior_officer_notified_on": implied.get("senior_officer_notified_on"),
+        "wishes": implied.get("wishes"),
+        "told_outcome": implied.get("told_outcome"),
+        "opened_on": c["opened_on"],
+        "closed_on": c["closed_on"],
+        "outcome": c["outcome"] if c["status"] != "open" else None,
+        "event_count": len(events),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 @lru_cache(maxsize=65536)
@@ -502,6 +512,31 @@ def _is_timed(column_type: Any) -> bool:
     """A Date or DateTime column (SQLModel's UTCDateTime wraps DateTime)."""
     kind = getattr(column_type, "impl", column_type)
     return isinstance(kind, Date | DateTime)
+
+
+EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
+                 "recorded_at", "text", "details", "chain_seq", "prev_hash", "hash")  # fmt: skip
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _insert_tuples(s: Any, table: Table, names: tuple[str, ...], rows: list[tuple[Any, ...]],
+                   sqlite: bool) -> None:  # fmt: skip
+    """Insert rows given as tuples in ``names`` order, with values as stored."""
+    if not rows:
+        return
+    if not sqlite:
+        for i in range(0, len(rows), 10_000):
+            s.execute(
+                insert(table), [dict(zip(names, r, strict=True)) for r in rows[i : i + 10_000]]
+            )
+        return
+    quoted = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    raw = s.connection().connection.driver_connection
+    raw.executemany(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", rows)
 
 
 def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool) -> None:

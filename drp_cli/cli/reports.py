@@ -46,9 +46,9 @@ def list_(
 ) -> None:
     """List concerns (open ones by default)."""
     t = tracker(ctx)
-    views = t.concerns(
-        status=status, protocol=protocol, child=child, stage=stage, raised_by=raised_by
-    )
+    # the table needs no events; --json includes each concern's events
+    views = t.concerns(status=status, protocol=protocol, child=child, stage=stage,
+                       raised_by=raised_by, with_events=as_json)  # fmt: skip
     rows = [concern_data(t, v, on, timeline=False) for v in views]
     if as_json:
         print_json(rows)

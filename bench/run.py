@@ -28,7 +28,7 @@ from drp_cli.calendar import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-RUNS = int(os.environ.get("DRP_BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("DRP_BENCH_RUNS", "7"))
 SIZES = [int(n) for n in os.environ.get("DRP_BENCH_SIZES", "1000,10000,100000").split(",")]
 ON = TODAY.isoformat()
 
@@ -46,6 +46,22 @@ def timed(argv: list[str], env: dict[str, str], runs: int = RUNS,
     return statistics.median(samples), min(samples)
 
 
+def interleaved(
+    runs: list[tuple[list[str], dict[str, str], Callable[[], None] | None]], rounds: int = RUNS
+) -> list[tuple[float, float]]:
+    """Median and minimum of each command, run in turn ``rounds`` times."""
+    samples: list[list[float]] = [[] for _ in runs]
+    for _ in range(rounds):
+        for i, (argv, env, before) in enumerate(runs):
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)  # fmt: skip
+            samples[i].append(time.perf_counter() - start)
+    return [(statistics.median(s), min(s)) for s in samples]
+
+
 PLAIN_OVERDUE = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1])
@@ -60,6 +76,10 @@ for r in rows:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="drp-bench-"))
+    # byte-compile the package first, as pip does when it installs the wheel: the editable
+    # install in .venv has no .pyc files, and PYTHONDONTWRITEBYTECODE (set on some machines)
+    # would make every run compile drp_cli's sources again
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "drp_cli")], check=True)
     base = {**os.environ, "DRP_USER": "bench", "DRP_PROTOCOLS": str(work / "none"),
             "COLUMNS": "120", "NO_COLOR": "1"}  # fmt: skip
     drp = [PY, "-m", "drp_cli"]
@@ -70,18 +90,29 @@ def main() -> None:
         print(f"{group:<14} {name:<52} median {value[0]:8.3f}s  min {value[1]:8.3f}s", flush=True)
         return value
 
-    floor_pass = record("floor", "python -c pass", timed([PY, "-c", "pass"], base))
-    floor_typer = record(
-        "floor", "python -c 'import typer'", timed([PY, "-c", "import typer"], base)
+    # the floors and the start-up commands, interleaved
+    completion = {**base, "_DRP_COMPLETE": "complete_bash", "COMP_WORDS": "drp overdue --w",
+                  "COMP_CWORD": "2"}  # fmt: skip
+    startup = interleaved(
+        [
+            ([PY, "-c", "pass"], base, None),
+            ([PY, "-c", "import typer"], base, None),
+            ([PY, "-c", "import typer, rich, sqlmodel, holidays, jinja2"], base, None),
+            ([*drp, "--version"], base, None),
+            ([*drp, "--help"], base, None),
+            ([*drp, "overdue", "--help"], base, None),
+            (drp, completion, None),
+        ]
     )
+    floor_pass = record("floor", "python -c pass", startup[0])
+    floor_typer = record("floor", "python -c 'import typer'", startup[1])
     floor_stack = record(
-        "floor",
-        "python -c 'import typer, rich, sqlmodel, holidays, jinja2'",
-        timed([PY, "-c", "import typer, rich, sqlmodel, holidays, jinja2"], base),
+        "floor", "python -c 'import typer, rich, sqlmodel, holidays, jinja2'", startup[2]
     )
-    version = record("startup", "drp --version", timed([*drp, "--version"], base))
-    helps = record("startup", "drp --help", timed([*drp, "--help"], base))
-    cmd_help = record("startup", "drp overdue --help", timed([*drp, "overdue", "--help"], base))
+    version = record("startup", "drp --version", startup[3])
+    helps = record("startup", "drp --help", startup[4])
+    cmd_help = record("startup", "drp overdue --help", startup[5])
+    complete = record("startup", "shell completion (drp overdue --w<TAB>, bash)", startup[6])
 
     # working-day arithmetic, in-process
     cal = WorkingCalendar()
@@ -95,12 +126,14 @@ def main() -> None:
     results.append(("in-process", "100,000 deadline computations", arithmetic, arithmetic))
     print(f"in-process     100,000 deadline computations {arithmetic:.3f}s", flush=True)
 
-    per_size: dict[int, dict[str, tuple[float, float]]] = {}
+    # build every database first, then time each command on all sizes in interleaved
+    # rounds, so that the machine's drift falls on every size alike
+    envs: dict[int, dict[str, str]] = {}
     import_100k = None
     for n in SIZES:
         data = write(work / f"{n}.json", rows(n, open_share=0.01, overdue_share=0.1))
         db = work / f"{n}.sqlite3"
-        env = {**base, "DRP_DB": str(db)}
+        env = envs[n] = {**base, "DRP_DB": str(db)}
         start = time.perf_counter()
         subprocess.run([*drp, "import", str(data), "--by", "bench"], env=env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
@@ -108,63 +141,36 @@ def main() -> None:
         record(f"{n:,} db", f"drp import ({n:,} rows, ~5 events each), once", (took, took))
         if n == 100_000:
             import_100k = took
-        open_id = "1"
-        out = work / "bundle"
+    open_id = "1"
+    out = work / "bundle"
 
-        def clear(out: Path = out) -> None:
-            shutil.rmtree(out, ignore_errors=True)
+    def clear(out: Path = out) -> None:
+        shutil.rmtree(out, ignore_errors=True)
 
-        per_size[n] = {
-            "overdue": record(
-                f"{n:,} db", "drp overdue", timed([*drp, "overdue", "--on", ON], env)
-            ),
-            "list": record(
-                f"{n:,} db",
-                "drp list --status open",
-                timed([*drp, "list", "--status", "open", "--on", ON], env),
-            ),
-            "show": record(
-                f"{n:,} db", "drp show ID", timed([*drp, "show", open_id, "--on", ON], env)
-            ),
-            "open": record(
-                f"{n:,} db",
-                "drp open",
-                timed(
-                    [
-                        *drp,
-                        "open",
-                        "--protocol",
-                        "knowsley",
-                        "--child",
-                        "B-1",
-                        "--category",
-                        "general",
-                        "--summary",
-                        "bench",
-                        "--on",
-                        ON,
-                    ],
-                    env,
-                ),
-            ),
-            "escalate": record(
-                f"{n:,} db",
-                "drp escalate (refused after the last stage)",
-                timed([*drp, "escalate", open_id, "--on", ON], env),
-            ),
-            "bundle": record(
-                f"{n:,} db",
-                "drp bundle",
-                timed([*drp, "bundle", open_id, "-o", str(out), "--on", ON], env, before=clear),
-            ),
-        }
-        if n == max(SIZES):
-            plain = record(
-                f"{n:,} db",
-                "floor: python + sqlite3 overdue query",
-                timed([PY, "-c", PLAIN_OVERDUE, str(db), ON], env),
-            )
-            per_size[n]["plain"] = plain
+    opening = ["open", "--protocol", "knowsley", "--child", "B-1", "--category", "general",
+               "--summary", "bench"]  # fmt: skip
+    commands: list[tuple[str, str, list[str], Callable[[], None] | None]] = [
+        ("overdue", "drp overdue", ["overdue"], None),
+        ("list", "drp list --status open", ["list", "--status", "open"], None),
+        ("show", "drp show ID", ["show", open_id], None),
+        ("open", "drp open", opening, None),
+        ("escalate", "drp escalate (refused after the last stage)", ["escalate", open_id], None),
+        ("bundle", "drp bundle", ["bundle", open_id, "-o", str(out)], clear),
+    ]
+    per_size: dict[int, dict[str, tuple[float, float]]] = {n: {} for n in SIZES}
+    for key, _name, argv, before in commands:
+        runs = [([*drp, *argv, "--on", ON], envs[n], before) for n in SIZES]
+        for n, value in zip(SIZES, interleaved(runs), strict=True):
+            per_size[n][key] = value
+    for n in SIZES:
+        for key, name, _, _ in commands:
+            record(f"{n:,} db", name, per_size[n][key])
+    largest = max(SIZES)
+    per_size[largest]["plain"] = record(
+        f"{largest:,} db",
+        "floor: python + sqlite3 overdue query",
+        timed([PY, "-c", PLAIN_OVERDUE, envs[largest]["DRP_DB"], ON], base),
+    )
 
     # the pathological case: half of 100,000 open and overdue
     n = max(SIZES)
@@ -174,21 +180,17 @@ def main() -> None:
     subprocess.run([*drp, "import", str(data), "--by", "bench"], env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     heavy = max(1, RUNS // 2)
-    p_table = record(
-        "pathological",
-        f"drp overdue ({n // 2:,} rows, table)",
-        timed([*drp, "overdue", "--on", ON], env, heavy),
+    table_t, json_t, plain_t = interleaved(
+        [
+            ([*drp, "overdue", "--on", ON], env, None),
+            ([*drp, "overdue", "--on", ON, "--json"], env, None),
+            ([PY, "-c", PLAIN_OVERDUE, str(db), ON], env, None),
+        ],
+        heavy,
     )
-    p_json = record(
-        "pathological",
-        f"drp overdue --json ({n // 2:,} rows)",
-        timed([*drp, "overdue", "--on", ON, "--json"], env, heavy),
-    )
-    p_plain = record(
-        "pathological",
-        f"floor: python + sqlite3 printing {n // 2:,} rows",
-        timed([PY, "-c", PLAIN_OVERDUE, str(db), ON], env, heavy),
-    )
+    p_table = record("pathological", f"drp overdue ({n // 2:,} rows, table)", table_t)
+    p_json = record("pathological", f"drp overdue --json ({n // 2:,} rows)", json_t)
+    p_plain = record("pathological", f"floor: python + sqlite3 printing {n // 2:,} rows", plain_t)
     shutil.rmtree(work, ignore_errors=True)
 
     small, large = per_size[min(SIZES)], per_size[max(SIZES)]
@@ -196,6 +198,7 @@ def main() -> None:
         ("drp --version <= 3x python -c pass", version[0] / floor_pass[0], 3.0),
         ("drp --help <= 1.3x import typer", helps[0] / floor_typer[0], 1.3),
         ("drp overdue --help <= 1.3x import typer", cmd_help[0] / floor_typer[0], 1.3),
+        ("shell completion <= 1.3x import typer", complete[0] / floor_typer[0], 1.3),
         (
             f"overdue {max(SIZES):,} vs {min(SIZES):,} <= 1.2x",
             large["overdue"][0] / small["overdue"][0],
@@ -233,7 +236,8 @@ def write_results(results: list[tuple[str, str, float, float]],
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {platform.node()}: "
         f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
         f"{platform.system()} {platform.release()}. {RUNS} runs per command (fewer for the "
-        "pathological case); times are whole processes, wall clock.",
+        "pathological case), the sizes' runs interleaved; times are whole processes, wall "
+        "clock, with drp_cli byte-compiled as an installed wheel is.",
         "",
         "## Timings",
         "",

@@ -26,7 +26,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -185,14 +185,14 @@ def validate(
             bad(name, f"{value.isoformat()} is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
     if get("protocol", "") and protocol is None:
-        bad("protocol", f"unknown protocol {_text(row, 'protocol')!r}; installed: "
+        bad("protocol", f"unknown protocol {get('protocol', '')!r}; installed: "
             f"{', '.join(sorted(tracker.protocols.protocols))}")  # fmt: skip
     stage = None
     if protocol is not None and get("stage", ""):
         if protocol.has_stage(get("stage", "")):
             stage = protocol.stage(get("stage", ""))
         else:
-            bad("stage", f"protocol {protocol.slug!r} has no stage {_text(row, 'stage')!r}; "
+            bad("stage", f"protocol {protocol.slug!r} has no stage {get('stage', '')!r}; "
                 f"stages: {', '.join(protocol.stage_slugs)}")  # fmt: skip
     category = get("category", "")
     slugs = [t.slug for t in themes().themes]
@@ -390,17 +390,17 @@ def _import(
                 return result
             s.rollback()
             return result
-        if tracker.store.is_sqlite:
+        sqlite = tracker.store.is_sqlite
+        if sqlite:
             # room for the indexes being filled (SQLite's default is 2 MB; pages are taken
             # only as needed); set back to the default below
             s.connection().exec_driver_sql("PRAGMA cache_size=-262144")
         head_query = sm_select(ChainHead).where(ChainHead.id == 1)
-        if not tracker.store.is_sqlite:
+        if not sqlite:
             head_query = head_query.with_for_update()
         head = s.exec(head_query).one()
         chain_seq, prev = head.seq, head.hash
         # ids are given here, under the write lock, so that the rows go in as batches
-        sqlite = tracker.store.is_sqlite
         if not sqlite:
             s.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
         first = (s.execute(select(func.max(T_CONCERN.c.id))).scalar() or 0) + 1
@@ -442,7 +442,7 @@ def _import(
         if attachment_rows:
             s.execute(insert(T_ATTACHMENT), attachment_rows)
         s.execute(update(T_HEAD).where(T_HEAD.c.id == 1).values(seq=chain_seq, hash=prev))
-        if tracker.store.is_sqlite:
+        if sqlite:
             s.connection().exec_driver_sql("PRAGMA cache_size=-2000")
         result.imported = len(todo)
         result.ids = ids
@@ -533,6 +533,13 @@ def _insert_tuples(s: Any, table: Table, names: tuple[str, ...], rows: list[tupl
                 insert(table), [dict(zip(names, r, strict=True)) for r in rows[i : i + 10_000]]
             )
         return
+    _sqlite_executemany(s, table, names, rows)
+
+
+def _sqlite_executemany(
+    s: Any, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """INSERT straight through the SQLite driver, values already as stored."""
     quoted = ", ".join(f'"{n}"' for n in names)
     marks = ", ".join("?" for _ in names)
     raw = s.connection().connection.driver_connection
@@ -548,8 +555,6 @@ def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool)
             s.execute(insert(table), rows[i : i + 10_000])
         return
     names = [c.name for c in table.columns if c.name in rows[0]]
-    quoted = ", ".join(f'"{n}"' for n in names)
-    marks = ", ".join("?" for _ in names)
     # only the date and time columns need converting to the text SQLAlchemy stores
     timed = [i for i, n in enumerate(names) if _is_timed(table.c[n].type)]
     pick = itemgetter(*names)
@@ -561,10 +566,7 @@ def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool)
                 out[i] = _sqlite_moment(out[i])
         return out
 
-    raw = s.connection().connection.driver_connection
-    raw.executemany(
-        f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", (values(r) for r in rows)
-    )
+    _sqlite_executemany(s, table, names, (values(r) for r in rows))
 
 
 _encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound
 from drp_cli.models import Attachment
-from drp_cli.tracker import Tracker, _clean_text, current_user
+from drp_cli.tracker import Tracker, _clean_line, _clean_text, current_user
 
 KINDS: dict[str, str] = {
     "care-order": "Final Care Order",
@@ -120,8 +120,8 @@ def attach(
     text = _clean_text(description, "--description", required=False)
     recorder = current_user(by)
     day = tracker._event_date(on)
-    with tracker.store.reader() as s:
-        tracker._load(s, concern_id)  # before copying anything
+    tracker.get(concern_id)  # before copying anything
+    filename = _clean_line(source.name, "the file name", 255)
     if not source.is_file():
         raise InvalidInput(f"cannot read {source}: not a file")
     try:
@@ -130,34 +130,23 @@ def attach(
         raise InvalidInput(f"cannot read {source}: permission denied") from None
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
-    with tracker.store.session() as s:
-        concern = tracker._load(s, concern_id, lock=True)
-        existing = s.exec(select(Attachment).where(Attachment.concern_id == concern_id)).all()
-        n = max((a.n for a in existing), default=0) + 1
-        row = Attachment(
-            concern_id=concern_id,
-            n=n,
-            kind=kind,
-            filename=source.name,
-            sha256=sha,
-            size=size,
-            dated=dated_day,
-            description=text,
-            added_on=day,
-            added_by=recorder,
-        )
-        s.add(row)
-        tracker._append(
-            s, concern, "attached", day, recorder,
-            stage=tracker._stage_at(s, concern, day),
-            text=f"{KINDS[kind]}: {source.name}",
+    with tracker.unit_of_work() as uow:
+        loaded = uow.load(concern_id)
+        n = max(loaded.state.attachments, default=0) + 1
+        uow.append(
+            loaded, "attached", day, recorder,
+            stage=tracker.stage_at(loaded, day),
+            text=f"{KINDS[kind]}: {filename}",
             details={
                 "n": n, "kind": kind, "sha256": sha, "dated": iso(dated_day),
-                "filename": source.name, "size": size, "description": text,
+                "filename": filename, "size": size, "description": text,
             },
         )  # fmt: skip
-        s.flush()
-        return _view(tracker, row)
+        a = loaded.state.attachments[n]
+        return AttachmentView(n=a.n, kind=a.kind, filename=a.filename, sha256=a.sha256,
+                              size=a.size, dated=a.dated, description=a.description,
+                              added_on=a.added_on, added_by=a.added_by,
+                              path=_stored_path(tracker, a.sha256))  # fmt: skip
 
 
 def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
@@ -176,8 +165,8 @@ def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
 
 
 def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
+    tracker.get(concern_id)
     with tracker.store.reader() as s:
-        tracker._load(s, concern_id)
         rows = s.exec(
             select(Attachment)
             .where(Attachment.concern_id == concern_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -85,18 +86,29 @@ def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
     """The event's canonical JSON with its chain links: exactly ``_ENCODE`` of the dict of
     canonical values (sorted keys, no spaces, UTF-8 kept), written out field by field in
     key order, because building a JSON encoder for each of hundreds of thousands of
-    imported events is slow. A property test holds the two to the same bytes."""
+    imported events is slow. A property test holds the two to the same bytes.
+
+    ``imported_at`` and ``imported_by`` (who brought an imported event into this database)
+    are in it when they are set, so events written before they existed keep their hashes."""
     q = encode_basestring
     by, kind, stage, text, from_stage = (
         row["by"], row["kind"], row["stage"], row["text"], row["from_stage"]
     )  # fmt: skip
     details = row["details"]
+    imported_at, imported_by = row.get("imported_at"), row.get("imported_by")
+    provenance = (
+        f'"imported_at":{q(_canon("recorded_at", imported_at))},'
+        f'"imported_by":{_plain(imported_by)},'
+        if imported_at is not None or imported_by is not None
+        else ""
+    )
     return (
         f'{{"by":{q(by) if type(by) is str else _plain(by)},"chain_seq":{_json(chain_seq)},'
         f'"concern_id":{_plain(row["concern_id"])},'
         f'"details":{q(details) if type(details) is str else _json(_canon("details", details))},'
         f'"effective_on":{q(_canon("effective_on", row["effective_on"]))},'
         f'"from_stage":{q(from_stage) if type(from_stage) is str else _plain(from_stage)},'
+        f"{provenance}"
         f'"kind":{q(kind) if type(kind) is str else _plain(kind)},'
         f'"prev_hash":{q(prev_hash) if type(prev_hash) is str else _json(prev_hash)},'
         f'"recorded_at":{q(_canon("recorded_at", row["recorded_at"]))},'
@@ -110,52 +122,127 @@ def event_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
 
 
+CLOSURE_FIELDS = ("day", "action", "reason", "by", "recorded_at")
+
+
+def closure_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    """A closure-day change as a link of the chain (``"entry": "closure"`` tells it apart)."""
+    return _ENCODE(
+        {
+            "action": row["action"],
+            "by": row["by"],
+            "chain_seq": chain_seq,
+            "day": _day(row["day"]),
+            "entry": "closure",
+            "prev_hash": prev_hash,
+            "reason": row["reason"],
+            "recorded_at": _moment(row["recorded_at"]),
+        }
+    )
+
+
+def closure_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(closure_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+
+
+def mac(key: bytes, link_hash: str) -> str:
+    """The keyed seal of one link: HMAC-SHA256 of its hash under the service's key. Each
+    hash covers every link before it, so a valid MAC on a link vouches for the chain up to
+    it; without the key nobody can seal a rewritten chain."""
+    return hmac.new(key, link_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 @dataclass
 class VerifyReport:
     events: int = 0
+    closures: int = 0
     concerns: int = 0
+    files: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    mode: str = "sha256"  # or "hmac-sha256" (keyed)
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def head(self) -> str:
+        return f"{self.head_seq}:{self.head_hash}"
 
-def verify_rows(events: list[Mapping[str, Any]], head: Mapping[str, Any] | None) -> list[str]:
-    """Walk the chain. ``events`` ordered by ``chain_seq`` (nulls last); report problems."""
-    problems: list[str] = []
-    prev = GENESIS
-    expected_seq = 1
-    for row in events:
-        where = f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})"
+
+@dataclass
+class ChainWalk:
+    """Walks the chain one link at a time (events and closure changes merged in chain
+    order), so memory stays flat however long the history. Stops at the first break."""
+
+    key: bytes | None = None
+    expect: tuple[int, str] | None = None
+    prev: str = GENESIS
+    seq: int = 0
+    problems: list[str] = field(default_factory=list)
+    expect_seen: bool = False
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.problems)
+
+    def feed(self, where: str, row: Mapping[str, Any], digest: str | None) -> None:
+        """One link: ``row`` has chain_seq, prev_hash, hash, mac; ``digest`` is the hash
+        recomputed from its content (None when it is not in the chain)."""
+        if self.broken:
+            return
         if row["chain_seq"] is None or row["hash"] is None:
-            problems.append(f"{where} was inserted out of band: it is not in the chain")
-            break
-        if row["chain_seq"] != expected_seq:
-            missing = row["chain_seq"] - expected_seq
-            problems.append(
-                f"{missing} event{'s' if missing != 1 else ''} deleted before {where} "
-                f"(chain position {expected_seq} is missing)"
+            self.problems.append(f"{where} was inserted out of band: it is not in the chain")
+            return
+        expected = self.seq + 1
+        if row["chain_seq"] != expected:
+            missing = row["chain_seq"] - expected
+            self.problems.append(
+                f"{missing} link{'s' if missing != 1 else ''} deleted before {where} "
+                f"(chain position {expected} is missing)"
+                if missing > 0
+                else f"{where} repeats chain position {row['chain_seq']} (altered chain)"
             )
-            break
-        if row["prev_hash"] != prev:
-            problems.append(f"{where} does not follow the event before it (altered chain)")
-            break
-        if event_hash(row, row["chain_seq"], prev) != row["hash"]:
-            problems.append(f"{where} was altered after it was recorded")
-            break
-        prev = row["hash"]
-        expected_seq += 1
-    if (
-        not problems
-        and head is not None
-        and (head["seq"] != expected_seq - 1 or head["hash"] != prev)
-    ):
-        lost = head["seq"] - (expected_seq - 1)
-        problems.append(
-            f"the chain ends at position {expected_seq - 1} but {head['seq']} events were "
-            f"recorded: {lost} latest event{'s' if lost != 1 else ''} deleted"
-            if lost > 0
-            else "the chain head does not match the last event (altered chain)"
-        )
-    return problems
+            return
+        if row["prev_hash"] != self.prev:
+            self.problems.append(f"{where} does not follow the link before it (altered chain)")
+            return
+        if digest != row["hash"]:
+            self.problems.append(f"{where} was altered after it was recorded")
+            return
+        if self.key is not None and row.get("mac") != mac(self.key, row["hash"]):
+            self.problems.append(
+                f"{where} is not sealed by the key (chain position {expected}): the record was "
+                "rewritten without the key, or the key is not the one this database was "
+                "sealed with"
+            )
+            return
+        if self.expect is not None and expected == self.expect[0]:
+            self.expect_seen = True
+            if row["hash"] != self.expect[1]:
+                self.problems.append(
+                    f"the chain no longer holds the recorded head {self.expect[0]}:"
+                    f"{self.expect[1][:16]}...: the history up to it was replaced"
+                )
+                return
+        self.prev, self.seq = row["hash"], expected
+
+    def close(self, head: Mapping[str, Any] | None) -> None:
+        """After the last link: the stored head and the expected head must agree."""
+        if self.broken:
+            return
+        if head is not None and (head["seq"] != self.seq or head["hash"] != self.prev):
+            lost = head["seq"] - self.seq
+            self.problems.append(
+                f"the chain ends at position {self.seq} but {head['seq']} links were "
+                f"recorded: {lost} latest link{'s' if lost != 1 else ''} deleted"
+                if lost > 0
+                else "the chain head does not match the last link (altered chain)"
+            )
+        if self.expect is not None and not self.expect_seen:
+            self.problems.append(
+                f"the chain ends at position {self.seq}, before the recorded head "
+                f"{self.expect[0]}: the latest history was deleted"
+            )

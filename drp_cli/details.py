@@ -3,7 +3,8 @@ priority order, each with an owner and a due date), professionals, important peo
 child's life, the child's wishes and feelings, and diversity / communication needs.
 
 Each change appends an event to the concern's log (``action-added``, ``action-done``,
-``professional-removed`` ...) in the same transaction as the ``item`` row it changes.
+``professional-removed`` ...); the ``item`` rows are written from the fold of those events
+(:mod:`drp_cli.lifecycle`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from sqlmodel import col, select
 
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
-from drp_cli.models import Item
+from drp_cli.lifecycle import ItemState
+from drp_cli.models import Concern, Item
+from drp_cli.record import Loaded
 from drp_cli.tracker import MAX_REF, Tracker, _clean_line, _clean_text, current_user
 
 #: kind -> (required fields, optional fields); every field is text except the dates.
@@ -78,6 +81,20 @@ def _view(row: Item) -> ItemView:
     )
 
 
+def _view_state(item: ItemState) -> ItemView:
+    return ItemView(
+        kind=item.kind,
+        n=item.n,
+        position=item.position,
+        fields=dict(item.data),
+        added_on=item.added_on,
+        added_by=item.added_by,
+        done_on=item.done_on,
+        done_by=item.done_by,
+        removed_on=item.removed_on,
+    )
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise InvalidInput(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
@@ -122,50 +139,29 @@ def add(
     day = tracker._event_date(on)
     if kind == "wishes" and fields.get("obtained_on") is None:
         fields["obtained_on"] = iso(day)
-    with tracker.store.session() as s:
-        concern = tracker._load(s, concern_id, lock=True)
-        existing = s.exec(
-            select(Item).where(Item.concern_id == concern_id).where(Item.kind == kind)
-        ).all()
-        n = max((i.n for i in existing), default=0) + 1
-        if position is not None and position < 1:
-            raise InvalidInput("--priority must be 1 or more")
-        row = Item(
-            concern_id=concern_id,
-            kind=kind,
-            n=n,
-            position=position if position is not None else n,
-            data=json.dumps(fields, sort_keys=True),
-            added_on=day,
-            added_by=recorder,
-        )
-        s.add(row)
+    if position is not None and position < 1:
+        raise InvalidInput("--priority must be 1 or more")
+    with tracker.unit_of_work() as uow:
+        loaded = uow.load(concern_id)
+        n = max((k[1] for k in loaded.state.items if k[0] == kind), default=0) + 1
         summary = fields.get("text") or fields.get("name") or ""
-        tracker._append(
-            s,
-            concern,
+        uow.append(
+            loaded,
             f"{kind}-added",
             day,
             recorder,
-            stage=tracker._stage_at(s, concern, day),
+            stage=tracker.stage_at(loaded, day),
             text=f"{LABELS[kind]} {n}: {summary}",
-            details={"n": n, "position": row.position, **fields},
+            details={"n": n, "position": position if position is not None else n, **fields},
         )
-        s.flush()
-        return _view(row)
+        return _view_state(loaded.state.items[(kind, n)])
 
 
-def _find(tracker: Tracker, s: Any, concern_id: int, kind: str, n: int) -> Item:
-    tracker._load(s, concern_id, lock=True)
-    row = s.exec(
-        select(Item)
-        .where(Item.concern_id == concern_id)
-        .where(Item.kind == kind)
-        .where(Item.n == n)
-    ).first()
-    if row is None or row.removed_on is not None:
+def _find(loaded: Loaded, concern_id: int, kind: str, n: int) -> ItemState:
+    item = loaded.state.items.get((kind, n))
+    if item is None or item.removed_on is not None:
         raise NotFound(f"concern {concern_id} has no {LABELS[kind].lower()} {n}")
-    return row
+    return item
 
 
 def mark_done(
@@ -178,24 +174,18 @@ def mark_done(
 ) -> ItemView:
     recorder = current_user(by)
     day = tracker._event_date(on)
-    with tracker.store.session() as s:
-        row = _find(tracker, s, concern_id, "action", n)
-        if row.done_on is not None:
+    with tracker.unit_of_work() as uow:
+        loaded = uow.load(concern_id)
+        item = _find(loaded, concern_id, "action", n)
+        if item.done_on is not None:
             raise TransitionRefused(
-                f"action {n} of concern {concern_id} was already done on {row.done_on}"
+                f"action {n} of concern {concern_id} was already done on {item.done_on}"
             )
-        if day < row.added_on:
+        if day < item.added_on:
             raise InvalidInput(f"--on {day.isoformat()} is before the action was added")
-        row.done_on, row.done_by = day, recorder
-        s.add(row)
-        concern = tracker._load(s, concern_id, lock=True)
-        tracker._append(
-            s, concern, "action-done", day, recorder,
-            stage=tracker._stage_at(s, concern, day), text=f"Action {n} done",
-            details={"n": n},
-        )  # fmt: skip
-        s.flush()
-        return _view(row)
+        uow.append(loaded, "action-done", day, recorder, stage=tracker.stage_at(loaded, day),
+                   text=f"Action {n} done", details={"n": n})  # fmt: skip
+        return _view_state(loaded.state.items[("action", n)])
 
 
 def remove(
@@ -213,19 +203,14 @@ def remove(
     why = _clean_text(reason, "--reason", required=False)
     recorder = current_user(by)
     day = tracker._event_date(on)
-    with tracker.store.session() as s:
-        row = _find(tracker, s, concern_id, kind, n)
-        row.removed_on, row.removed_by = day, recorder
-        s.add(row)
-        concern = tracker._load(s, concern_id, lock=True)
-        tracker._append(
-            s, concern, f"{kind}-removed", day, recorder,
-            stage=tracker._stage_at(s, concern, day),
-            text=f"{LABELS[kind]} {n} removed" + (f": {why}" if why else ""),
-            details={"n": n},
+    with tracker.unit_of_work() as uow:
+        loaded = uow.load(concern_id)
+        _find(loaded, concern_id, kind, n)
+        uow.append(
+            loaded, f"{kind}-removed", day, recorder, stage=tracker.stage_at(loaded, day),
+            text=f"{LABELS[kind]} {n} removed" + (f": {why}" if why else ""), details={"n": n},
         )  # fmt: skip
-        s.flush()
-        return _view(row)
+        return _view_state(loaded.state.items[(kind, n)])
 
 
 def items(
@@ -236,7 +221,8 @@ def items(
     if kind is not None:
         _check_kind(kind)
     with tracker.store.reader() as s:
-        tracker._load(s, concern_id)
+        if s.get(Concern, concern_id) is None:
+            raise NotFound(f"no concern with id {concern_id}")
         query = select(Item).where(Item.concern_id == concern_id)
         if kind is not None:
             query = query.where(Item.kind == kind)

@@ -37,6 +37,9 @@ class Concern(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_ref: str | None = Field(default=None, unique=True, index=True)
+    # a random identity given at opening, kept by export and import, so that a concern is
+    # recognised in another database (a round trip adds nothing)
+    uid: str | None = Field(default=None, unique=True, index=True)
     protocol: str = Field(index=True)
     child: str = Field(index=True)
     category: str
@@ -82,9 +85,14 @@ class Event(SQLModel, table=True):
     recorded_at: dt.datetime
     text: str = ""
     details: str = "{}"  # JSON object
+    # who brought an imported event into this database, and when (its ``by`` and
+    # ``recorded_at`` stay those of the file it came from)
+    imported_by: str | None = None
+    imported_at: dt.datetime | None = None
     chain_seq: int | None = Field(default=None, unique=True)  # position in the hash chain
     prev_hash: str | None = None
     hash: str | None = None
+    mac: str | None = None  # HMAC-SHA256 of ``hash`` under the key file (keyed mode)
 
 
 class ChainHead(SQLModel, table=True):
@@ -106,6 +114,11 @@ class ClosureChange(SQLModel, table=True):
     reason: str = ""
     by: str
     recorded_at: dt.datetime
+    # closure days change deadlines, so they are links of the same hash chain as events
+    chain_seq: int | None = Field(default=None, unique=True)
+    prev_hash: str | None = None
+    hash: str | None = None
+    mac: str | None = None
 
 
 class Item(SQLModel, table=True):

@@ -1,8 +1,9 @@
 """The domain API: open, escalate, respond, refer, resolve and list concerns.
 
-Every write goes through :meth:`Tracker._write`, one short transaction that appends the
-event and updates the concern's stored state (stage, deadlines, status) together. Events
-are never updated or deleted; bad input raises before anything is written.
+Every write goes through a :class:`drp_cli.record.UnitOfWork`: one short transaction that
+appends the event as a link of the hash chain and writes the concern's rows from the fold of
+its events (:mod:`drp_cli.lifecycle`, the one lifecycle rule). Events are never updated or
+deleted; bad input raises before anything is written.
 
 Example::
 
@@ -19,24 +20,39 @@ import datetime as dt
 import getpass
 import json
 import os
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Table
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
 
+from drp_cli import lifecycle
 from drp_cli.calendar import WorkingCalendar
-from drp_cli.chain import HASHED_FIELDS, VerifyReport, event_hash, verify_rows
+from drp_cli.chain import VerifyReport, closure_hash
+from drp_cli.chain import mac as chain_mac
 from drp_cli.daily import OverdueItem, check_within, overdue_items
 from drp_cli.dates import iso, parse_date, today, utc_now
 from drp_cli.db import Store
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
-from drp_cli.models import ChainHead, ClosureChange, Concern, Event
-from drp_cli.protocols import ROLES, Protocol, Registry, Stage, registry, themes
+from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
+from drp_cli.models import ClosureChange, Concern, Event
+from drp_cli.protocols import ROLES, Registry, Stage, registry, themes
+from drp_cli.record import (
+    Loaded,
+    UnitOfWork,
+    VerifyOptions,
+    closures_in_force,
+    key_from_env,
+    parse_expect,
+)
+from drp_cli.record import verify as verify_record
+from drp_cli.textsafe import is_one_line, is_safe_text
 
 STATUSES = ("open", "resolved", "withdrawn")
-STAGE_ENTRIES = ("opened", "imported", "escalated")  # event kinds that enter a stage
 EVENT_KINDS = (
     "opened",
     "imported",
@@ -97,6 +113,7 @@ class ConcernView:
     outcome: str | None
     events: list[EventView] = field(default_factory=list)
     external_ref: str | None = None
+    uid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,8 +147,10 @@ def _clean_line(value: str, what: str, limit: int) -> str:
         raise InvalidInput(f"{what} must not be empty")
     if len(text) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
-    if any(ord(ch) < 32 for ch in text):
-        raise InvalidInput(f"{what} must be one line without control characters")
+    if not is_one_line(text):
+        raise InvalidInput(
+            f"{what} must be one line without control, line-separator or bidi characters"
+        )
     return text
 
 
@@ -141,8 +160,8 @@ def _clean_text(value: str | None, what: str, *, required: bool) -> str:
         raise InvalidInput(f"{what} must not be empty")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise InvalidInput(f"{what} contains control characters")
+    if not is_safe_text(text):
+        raise InvalidInput(f"{what} contains control, line-separator or bidi characters")
     return text
 
 
@@ -188,26 +207,8 @@ def _concern_view(c: Concern, events: Sequence[Event]) -> ConcernView:
         outcome=c.outcome,
         events=[_event_view(e) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))],
         external_ref=c.external_ref,
+        uid=c.uid,
     )
-
-
-def stage_deadline(
-    cal: WorkingCalendar, stage: Stage, entered: dt.date, due: dt.date | None
-) -> dt.date | None:
-    """A stage's deadline: the IRO's own due date if set, else the protocol's timescale."""
-    if due is not None:
-        return due
-    if stage.timescale_working_days is None:
-        return None
-    return cal.add(entered, stage.timescale_working_days)
-
-
-def formal_deadline(
-    cal: WorkingCalendar, protocol: Protocol, formal_started: dt.date | None
-) -> dt.date | None:
-    if formal_started is None or protocol.formal_cap_working_days is None:
-        return None
-    return cal.add(formal_started, protocol.formal_cap_working_days)
 
 
 class Tracker:
@@ -220,8 +221,10 @@ class Tracker:
         protocols: Registry | None = None,
         clock: Callable[[], dt.date] = today,
         now: Callable[[], dt.datetime] = utc_now,
+        key: bytes | None = None,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
+        self.key = key if key is not None else key_from_env()
         self._registry = protocols
         self._clock = clock
         self._now = now
@@ -250,84 +253,36 @@ class Tracker:
         return day
 
     # -- writing -----------------------------------------------------------------------------
-    def _load(self, s: Session, concern_id: int, *, lock: bool = False) -> Concern:
-        """The concern row; ``lock`` (in a write transaction) holds it until commit, so a
-        check of its stage and the change that follows cannot interleave with another
-        writer (SQLite's BEGIN IMMEDIATE already serialises writers)."""
-        query = select(Concern).where(Concern.id == concern_id)
-        if lock and not self.store.is_sqlite:
-            query = query.with_for_update()
-        concern = s.exec(query).first()
-        if concern is None:
-            raise NotFound(f"no concern with id {concern_id}")
-        return concern
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """One write transaction: load concerns for update, append events; committed when
+        the block ends, rolled back (nothing written) on any error."""
+        with self.store.session() as s:
+            yield UnitOfWork(
+                session=s,
+                is_sqlite=self.store.is_sqlite,
+                protocols=self.protocols.protocols,
+                calendar=self.calendar(),
+                now=self._now(),
+                key=self.key,
+            )
 
-    def _append(
-        self,
-        s: Session,
-        concern: Concern,
-        kind: str,
-        on: dt.date,
-        by: str,
-        *,
-        stage: str | None = None,
-        from_stage: str | None = None,
-        text: str = "",
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        assert concern.id is not None
-        concern.event_count += 1
-        concern.updated_at = self._now()
-        s.add(concern)
-        head_query = select(ChainHead).where(ChainHead.id == 1)
-        if not self.store.is_sqlite:
-            head_query = head_query.with_for_update()
-        head = s.exec(head_query).one()
-        event = Event(
-            concern_id=concern.id,
-            seq=concern.event_count,
-            kind=kind,
-            effective_on=on,
-            stage=stage or concern.stage,
-            from_stage=from_stage,
-            by=by,
-            recorded_at=self._now(),
-            text=text,
-            details=json.dumps(details or {}, sort_keys=True),
-            chain_seq=head.seq + 1,
-            prev_hash=head.hash,
-        )
-        event.hash = event_hash(
-            {name: getattr(event, name) for name in HASHED_FIELDS}, head.seq + 1, head.hash
-        )
-        head.seq, head.hash = head.seq + 1, event.hash
-        s.add(event)
-        s.add(head)
+    def _open_concern(self, uow: UnitOfWork, concern_id: int, action: str) -> Loaded:
+        loaded = uow.load(concern_id)
+        if loaded.row.status != "open":
+            raise TransitionRefused(
+                f"concern {concern_id} is {loaded.row.status}; cannot {action} it"
+            )
+        return loaded
 
-    def _open_concern(self, s: Session, concern_id: int, action: str) -> Concern:
-        concern = self._load(s, concern_id, lock=True)
-        if concern.status != "open":
-            raise TransitionRefused(f"concern {concern_id} is {concern.status}; cannot {action} it")
-        return concern
+    @staticmethod
+    def _result(loaded: Loaded) -> ConcernView:
+        return _concern_view(loaded.row, loaded.events)
 
-    def _result(self, s: Session, concern: Concern) -> ConcernView:
-        s.flush()
-        events = s.exec(select(Event).where(Event.concern_id == concern.id)).all()
-        return _concern_view(concern, events)
-
-    def _stage_at(self, s: Session, concern: Concern, on: dt.date) -> str:
+    @staticmethod
+    def stage_at(loaded: Loaded, on: dt.date) -> str:
         """The stage the concern was at on day ``on`` (events may be recorded late)."""
-        entries = s.exec(
-            select(Event)
-            .where(Event.concern_id == concern.id)
-            .where(col(Event.kind).in_(STAGE_ENTRIES))
-            .order_by(col(Event.effective_on), col(Event.seq))
-        ).all()
-        stage = concern.stage
-        for e in entries:
-            if e.effective_on <= on:
-                stage = e.stage
-        return stage
+        return lifecycle.stage_at(loaded.facts(), on, loaded.row.stage)
 
     def open(
         self,
@@ -366,49 +321,26 @@ class Tracker:
         raiser = _clean_line(raised_by, "--raised-by", MAX_REF * 2) if raised_by else recorder
         day = self._event_date(on)
         due_day = self._check_due(due, day, start)
-        cal = self.calendar()
-        formal_start = day if start.formal else None
-        now = self._now()
-        concern = Concern(
-            protocol=proto.slug,
-            child=child_ref,
-            category=theme.slug,
-            issue=issue,
-            summary=summary_text,
-            impact=impact_text,
-            recommended=recommended_text,
-            raised_by=raiser,
-            role=role_slug,
-            status="open",
-            stage=start.slug,
-            stage_started_on=day,
-            stage_due_override=due_day,
-            deadline=stage_deadline(cal, start, day, due_day),
-            formal_started_on=formal_start,
-            formal_deadline=formal_deadline(cal, proto, formal_start),
-            opened_on=day,
-            created_at=now,
-            updated_at=now,
-        )
         skipped = proto.stage_slugs[: proto.index(start.slug)]
-        with self.store.session() as s:
-            s.add(concern)
-            s.flush()
-            self._append(
-                s,
-                concern,
-                "opened",
-                day,
-                recorder,
-                text=summary_text,
-                details={
-                    "due": iso(due_day),
-                    "bypassed": skipped,
-                    "raised_by": raiser,
-                    "role": role_slug,
-                },
-            )
-            return self._result(s, concern)
+        details = {
+            "protocol": proto.slug,
+            "child": child_ref,
+            "category": theme.slug,
+            "issue": issue,
+            "impact": impact_text,
+            "recommended": recommended_text,
+            "raised_by": raiser,
+            "role": role_slug,
+            "uid": uuid.uuid4().hex,
+            "due": iso(due_day),
+            "bypassed": skipped,
+        }
+        opening = Fact(1, "opened", day, start.slug, recorder, summary_text, details)
+        with self.unit_of_work() as uow:
+            loaded = uow.create(opening)
+            uow.append(loaded, "opened", day, recorder, stage=start.slug, text=summary_text,
+                       details=details)  # fmt: skip
+            return self._result(loaded)
 
     def _check_due(
         self, due: dt.date | str | None, entered: dt.date, stage: Stage
@@ -442,9 +374,9 @@ class Tracker:
         recorder = current_user(by)
         day = self._event_date(on)
         note_text = _clean_text(note, "--note", required=False)
-        cal = self.calendar()
-        with self.store.session() as s:
-            concern = self._open_concern(s, concern_id, "escalate")
+        with self.unit_of_work() as uow:
+            loaded = self._open_concern(uow, concern_id, "escalate")
+            concern = loaded.row
             proto = self.protocols.for_stored(concern.protocol)
             here = proto.index(concern.stage)
             if to is None:
@@ -474,25 +406,17 @@ class Tracker:
             due_day = self._check_due(due, day, target)
             from_stage = concern.stage
             skipped = proto.stage_slugs[here + 1 : proto.index(target.slug)]
-            concern.stage = target.slug
-            concern.stage_started_on = day
-            concern.stage_responded_on = None
-            concern.stage_due_override = due_day
-            concern.deadline = stage_deadline(cal, target, day, due_day)
-            if target.formal and concern.formal_started_on is None:
-                concern.formal_started_on = day
-                concern.formal_deadline = formal_deadline(cal, proto, day)
-            self._append(
-                s,
-                concern,
+            uow.append(
+                loaded,
                 "escalated",
                 day,
                 recorder,
+                stage=target.slug,
                 from_stage=from_stage,
                 text=note_text,
                 details={"due": iso(due_day), "bypassed": skipped},
             )
-            return self._result(s, concern)
+            return self._result(loaded)
 
     def _simple_event(
         self,
@@ -503,30 +427,27 @@ class Tracker:
         on: dt.date | str | None,
         by: str | None,
         details: dict[str, Any] | None = None,
-        update: Callable[[Concern, dt.date], None] | None = None,
+        check: Callable[[Loaded, dt.date], None] | None = None,
         action: str,
         allow_closed: bool = False,
     ) -> ConcernView:
         recorder = current_user(by)
         day = self._event_date(on)
-        with self.store.session() as s:
+        with self.unit_of_work() as uow:
             if allow_closed:
-                concern = self._load(s, concern_id, lock=True)
+                loaded = uow.load(concern_id)
             else:
-                concern = self._open_concern(s, concern_id, action)
-            if day < concern.opened_on:
+                loaded = self._open_concern(uow, concern_id, action)
+            if day < loaded.row.opened_on:
                 raise InvalidInput(
                     f"--on {day.isoformat()} is before the concern was opened "
-                    f"({concern.opened_on.isoformat()})"
+                    f"({loaded.row.opened_on.isoformat()})"
                 )
-            if update is not None:
-                update(concern, day)
-            stage = self._stage_at(s, concern, day)
-            if kind == "response" and stage == concern.stage and day >= concern.stage_started_on:
-                latest = concern.stage_responded_on
-                concern.stage_responded_on = day if latest is None else max(latest, day)
-            self._append(s, concern, kind, day, recorder, stage=stage, text=text, details=details)
-            return self._result(s, concern)
+            if check is not None:
+                check(loaded, day)
+            uow.append(loaded, kind, day, recorder, stage=self.stage_at(loaded, day), text=text,
+                       details=details)  # fmt: skip
+            return self._result(loaded)
 
     def respond(
         self,
@@ -584,14 +505,12 @@ class Tracker:
         reason = _clean_text(curtailed_reason, "--curtailed", required=False)
 
         # checked inside the transaction, so two referrals at once cannot both pass
-        def update(concern: Concern, day: dt.date) -> None:
-            if concern.referred_on is not None:
+        def check(loaded: Loaded, _day: dt.date) -> None:
+            if loaded.row.referred_on is not None:
                 raise TransitionRefused(
-                    f"concern {concern.id} was already referred to CAFCASS on "
-                    f"{concern.referred_on.isoformat()}; add a note instead"
+                    f"concern {concern_id} was already referred to CAFCASS on "
+                    f"{loaded.row.referred_on.isoformat()}; add a note instead"
                 )
-            concern.referred_on = day
-            concern.senior_officer_notified_on = notified
 
         return self._simple_event(
             concern_id,
@@ -604,7 +523,7 @@ class Tracker:
                 "senior_officer_notified_on": iso(notified),
                 "curtailed_reason": reason,
             },
-            update=update,
+            check=check,
             action="refer",
         )
 
@@ -622,15 +541,9 @@ class Tracker:
             raise InvalidInput(f"unknown child's-voice record {kind!r}")
         body = _clean_text(text, "--text", required=kind.startswith(("wishes-not", "not-")))
 
-        def update(concern: Concern, _day: dt.date) -> None:
-            if kind.startswith("wishes"):
-                concern.wishes = "sought" if kind == "wishes-sought" else "not-sought"
-            else:
-                concern.told_outcome = "told" if kind == "told-outcome" else "not-told"
-
         # allowed on closed concerns too: the child is often told the outcome afterwards
         return self._simple_event(
-            concern_id, kind, text=body, on=on, by=by, update=update, action="", allow_closed=True
+            concern_id, kind, text=body, on=on, by=by, action="", allow_closed=True
         )
 
     def _close(
@@ -644,18 +557,15 @@ class Tracker:
         recorder = current_user(by)
         day = self._event_date(on)
         action = "resolve" if status == "resolved" else "withdraw"
-        with self.store.session() as s:
-            concern = self._open_concern(s, concern_id, action)
-            if day < concern.stage_started_on:
+        with self.unit_of_work() as uow:
+            loaded = self._open_concern(uow, concern_id, action)
+            if day < loaded.row.stage_started_on:
                 raise InvalidInput(
                     f"--on {day.isoformat()} is before the current stage began "
-                    f"({concern.stage_started_on.isoformat()})"
+                    f"({loaded.row.stage_started_on.isoformat()})"
                 )
-            concern.status = status
-            concern.closed_on = day
-            concern.outcome = text
-            self._append(s, concern, status, day, recorder, text=text)
-            return self._result(s, concern)
+            uow.append(loaded, status, day, recorder, text=text)
+            return self._result(loaded)
 
     def resolve(
         self,
@@ -682,7 +592,9 @@ class Tracker:
     # -- reading -----------------------------------------------------------------------------
     def get(self, concern_id: int) -> ConcernView:
         with self.store.reader() as s:
-            concern = self._load(s, concern_id)
+            concern = s.exec(select(Concern).where(Concern.id == concern_id)).first()
+            if concern is None:
+                raise NotFound(f"no concern with id {concern_id}")
             events = s.exec(select(Event).where(Event.concern_id == concern_id)).all()
             return _concern_view(concern, events)
 
@@ -742,50 +654,108 @@ class Tracker:
             conn.close()
 
     # -- integrity ------------------------------------------------------------------------
-    def verify(self) -> VerifyReport:
-        """Re-walk the event hash chain and check every concern against its events."""
-        report = VerifyReport()
-        with self.store.reader() as s:
-            rows = s.exec(select(Event)).all()
-            head = s.exec(select(ChainHead).where(ChainHead.id == 1)).first()
-            concerns = s.exec(select(Concern)).all()
-        report.events, report.concerns = len(rows), len(concerns)
-        ordered = sorted(rows, key=lambda e: (e.chain_seq is None, e.chain_seq or 0, e.id or 0))
-        report.problems.extend(
-            verify_rows(
-                [e.model_dump() for e in ordered],
-                {"seq": head.seq, "hash": head.hash} if head else None,
-            )
+    def verify(
+        self, *, expect: str | tuple[int, str] | None = None, files: bool = True
+    ) -> VerifyReport:
+        """Walk the hash chain (and, in keyed mode, check each link's seal), fold every
+        concern from its events and compare every stored column, item and attachment row,
+        and check each attached file in the store. ``expect`` (``SEQ:HASH``, a head written
+        down earlier) must still be in the chain."""
+        wanted = parse_expect(expect) if isinstance(expect, str) else expect
+        with self.store.reader():
+            pass  # a missing or foreign database is refused here, before anything is read
+        return verify_record(
+            self.store.engine,
+            self.store.is_sqlite,
+            self.protocols.protocols,
+            VerifyOptions(
+                key=self.key,
+                expect=wanted,
+                attachments_dir=self.store.attachments_dir if files else None,
+            ),
         )
-        by_concern: dict[int, list[Event]] = {}
-        for e in rows:
-            by_concern.setdefault(e.concern_id, []).append(e)
-        for c in concerns:
-            state = _replay(by_concern.get(c.id or 0, []))
-            stored = {
-                "stage": c.stage,
-                "stage_started_on": c.stage_started_on,
-                "stage_responded_on": c.stage_responded_on,
-                "status": c.status,
-                "referred_on": c.referred_on,
-            }
-            if state != stored or c.event_count != len(by_concern.get(c.id or 0, [])):
-                report.problems.append(
-                    f"concern {c.id}: its stored state does not match its events"
-                )
-        return report
+
+    def seal(self) -> int:
+        """Keyed mode: put the key's MAC on every link not yet sealed, after checking the
+        chain without the key (an altered record is never sealed). Returns how many."""
+        if self.key is None:
+            raise InvalidInput("no key: set DRP_KEY_FILE to the key file (`drp key create FILE`)")
+        check = verify_record(self.store.engine, self.store.is_sqlite, self.protocols.protocols,
+                              VerifyOptions())  # fmt: skip
+        if not check.ok:
+            raise TransitionRefused(
+                "the record does not verify; it is not sealed (run `drp verify`)"
+            )
+        sealed = 0
+        with self.unit_of_work() as uow:
+            uow.lock_concerns()
+            s = uow.session
+            for table in (_table(Event), _table(ClosureChange)):
+                rows = s.execute(sa_select(table.c.id, table.c.hash, table.c.mac)).all()
+                for row_id, digest, seal in rows:
+                    want = chain_mac(self.key, digest)
+                    if seal != want:
+                        s.execute(table.update().where(table.c.id == row_id).values(mac=want))
+                        sealed += 1
+        return sealed
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring an older database up to this drp: the schema (Alembic), then the data into
+        the chain: each concern's recorded fields as they stood (a ``fields-recorded`` event
+        where its opening event did not carry them), closure changes made before they were
+        links, and every concern's rows folded again by the lifecycle rule."""
+        before, after = self.store.upgrade()
+        self._calendar = None
+        with self.unit_of_work() as uow:
+            uow.lock_concerns()
+            s = uow.session
+            for change in s.exec(
+                select(ClosureChange).where(col(ClosureChange.chain_seq).is_(None))
+                .order_by(col(ClosureChange.id))
+            ).all():  # fmt: skip
+                fields = {"day": change.day, "action": change.action, "reason": change.reason,
+                          "by": change.by, "recorded_at": change.recorded_at}  # fmt: skip
+                for name, value in uow.link(
+                    lambda seq, prev, f=fields: closure_hash(f, seq, prev)  # type: ignore[misc]
+                ).items():
+                    setattr(change, name, value)
+                s.add(change)
+            for (cid,) in s.execute(sa_select(_table(Concern).c.id).order_by("id")).all():
+                loaded = uow.load(cid)
+                first = loaded.facts()[0] if loaded.events else None
+                recorded = first is not None and "child" in first.details
+                if not recorded and not any(e.kind == "fields-recorded" for e in loaded.events):
+                    row = loaded.row
+                    details = {name: getattr(row, name) for name in lifecycle.RECORDED_FIELDS}
+                    details["uid"] = row.uid or uuid.uuid4().hex
+                    uow.append(loaded, "fields-recorded", row.opened_on, "drp (upgrade)",
+                               stage=row.stage, text="", details=details)  # fmt: skip
+                else:
+                    uow.refold(loaded)
+        return before, after
 
     # -- local closure days -------------------------------------------------------------------
-    def closures(self) -> list[Closure]:
+    def _closure_changes(self) -> list[ClosureChange]:
+        if not self.store.exists:
+            return []
         with self.store.reader() as s:
-            changes = s.exec(select(ClosureChange).order_by(col(ClosureChange.id))).all()
-        latest: dict[dt.date, ClosureChange] = {}
-        for ch in changes:
-            latest[ch.day] = ch
+            return list(
+                s.exec(
+                    select(ClosureChange).order_by(
+                        col(ClosureChange.chain_seq).is_(None), col(ClosureChange.chain_seq),
+                        col(ClosureChange.id))
+                ).all()
+            )  # fmt: skip
+
+    def closures(self) -> list[Closure]:
+        changes = self._closure_changes()
+        in_force = set(closures_in_force((c.day, c.action) for c in changes))
+        latest = {c.day: c for c in changes}
         return [
-            Closure(day=ch.day, reason=ch.reason, by=ch.by, recorded_at=ch.recorded_at)
-            for day, ch in sorted(latest.items())
-            if ch.action == "add"
+            Closure(
+                day=d, reason=latest[d].reason, by=latest[d].by, recorded_at=latest[d].recorded_at
+            )
+            for d in sorted(in_force)
         ]
 
     def add_closures(
@@ -824,32 +794,32 @@ class Tracker:
         return target
 
     def _change_closures(self, days: list[dt.date], action: str, reason: str, by: str) -> None:
-        now = self._now()
+        """Record the change as links of the chain, then fold every open concern again with
+        the new calendar (its deadlines move)."""
         current = {c.day for c in self.closures()}
         new = current | set(days) if action == "add" else current - set(days)
         cal = WorkingCalendar(new)
-        with self.store.session() as s:
+        with self.unit_of_work() as uow:
+            uow.lock_concerns()
+            uow.calendar = cal
             for d in days:
-                s.add(ClosureChange(day=d, action=action, reason=reason, by=by, recorded_at=now))
-            self._recalculate(s, cal)
-        self._calendar = cal
-
-    def _recalculate(self, s: Session, cal: WorkingCalendar) -> None:
-        """Recompute the stored deadlines of open concerns after the calendar changed."""
-        for c in s.exec(select(Concern).where(Concern.status == "open")).all():
-            proto = self.protocols.protocols.get(c.protocol)
-            if proto is None or not proto.has_stage(c.stage):
-                continue
-            c.deadline = stage_deadline(
-                cal, proto.stage(c.stage), c.stage_started_on, c.stage_due_override
+                uow.add_closure_change(d, action, reason, by)
+            ids = (
+                uow.session.execute(
+                    sa_select(_table(Concern).c.id).where(_table(Concern).c.status == "open")
+                )
+                .scalars()
+                .all()
             )
-            c.formal_deadline = formal_deadline(cal, proto, c.formal_started_on)
-            s.add(c)
+            for cid in ids:
+                uow.refold(uow.load(cid))
+        self._calendar = cal
 
 
 __all__ = [
     "EVENT_KINDS",
     "ROLES",
+    "STAGE_ENTRIES",
     "STATUSES",
     "Closure",
     "ConcernView",
@@ -857,29 +827,6 @@ __all__ = [
     "OverdueItem",
     "Tracker",
     "current_user",
+    "formal_deadline",
+    "stage_deadline",
 ]
-
-
-def _replay(events: Sequence[Event]) -> dict[str, Any]:
-    """The state a concern's events imply (stage, status, dates), to check the stored row."""
-    state: dict[str, Any] = {
-        "stage": None,
-        "stage_started_on": None,
-        "stage_responded_on": None,
-        "status": "open",
-        "referred_on": None,
-    }
-    for e in sorted(events, key=lambda e: e.seq):
-        if e.kind in STAGE_ENTRIES:
-            state["stage"] = e.stage
-            state["stage_started_on"] = e.effective_on
-            state["stage_responded_on"] = None
-        elif e.kind == "response":
-            if e.stage == state["stage"] and e.effective_on >= state["stage_started_on"]:
-                latest = state["stage_responded_on"]
-                state["stage_responded_on"] = max(latest or e.effective_on, e.effective_on)
-        elif e.kind in ("resolved", "withdrawn"):
-            state["status"] = e.kind
-        elif e.kind == "referred":
-            state["referred_on"] = e.effective_on
-    return state

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,15 +35,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Table, func, insert, select, text, update
-from sqlmodel import select as sm_select
+from sqlalchemy import Date, DateTime, Table, func, insert, select, text
 
 from drp_cli.chain import event_hash
+from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
-from drp_cli.models import Attachment, ChainHead, Concern, Event, Item
+from drp_cli.lifecycle import ConcernState, Fact, fold
+from drp_cli.models import Attachment, Concern, Event, Item
 from drp_cli.protocols import ROLES, themes
-from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker, formal_deadline, stage_deadline
+from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
+from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
 
 REQUIRED = (
     "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
@@ -50,15 +53,18 @@ REQUIRED = (
 )  # fmt: skip
 OPTIONAL = (
     "external_ref", "issue", "impact", "recommended", "raised_by", "role", "formal_started_on",
-    "due", "referred_on", "closed_on", "outcome", "events",
+    "due", "referred_on", "closed_on", "outcome", "uid", "events", "closure_days",
 )  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
 DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
                 "closed_on")  # fmt: skip
 MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
-#: events that imply no document row (see _rebuild)
-PLAIN_KINDS = frozenset(STAGE_ENTRIES) | {"response", "note", "referred", "resolved", "withdrawn"}
+ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
+            "uid", "status", "stage")  # fmt: skip
+#: what the file's row says that its events must agree with (when it carries events)
+CHECKED_AGAINST_EVENTS = ("stage", "stage_started_on", "status", "opened_on", "closed_on",
+                          "referred_on")  # fmt: skip
 
 
 def _table(model: Any) -> Table:
@@ -70,7 +76,6 @@ T_CONCERN = _table(Concern)
 T_EVENT = _table(Event)
 T_ITEM = _table(Item)
 T_ATTACHMENT = _table(Attachment)
-T_HEAD = _table(ChainHead)
 
 
 class ImportRefused(InvalidInput):
@@ -98,8 +103,33 @@ class ImportResult:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str]:
-    """(label, row) pairs from a CSV or JSON file; label is 'row N' or 'item N'."""
+Closure = tuple[dt.date, str]
+
+
+def _closure_days(value: Any, where: str) -> list[Closure]:
+    """The local closure days an export carries: a list of {"day", "reason"}."""
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, list):
+        raise InvalidInput(f"{where}: closure_days must be a list of days and reasons")
+    days: list[Closure] = []
+    for n, entry in enumerate(value, start=1):
+        day = _event_day(entry.get("day")) if isinstance(entry, dict) else None
+        reason = entry.get("reason", "") if isinstance(entry, dict) else None
+        if day is None or not isinstance(reason, str) or not is_one_line(reason or "x"):
+            raise InvalidInput(f"{where}: closure day {n} needs a date and a one-line reason")
+        days.append((day, reason))
+    return days
+
+
+def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
+    """(label, row) pairs from a CSV or JSON file (label is 'row N' or 'item N'), and the
+    local closure days the file carries."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -118,7 +148,9 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str]:
         items = data.get("concerns") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise InvalidInput(f"{path}: expected a list of concern objects")
-        return [(f"item {n}", dict(i)) for n, i in enumerate(items, start=1)], "json"
+        closures = _closure_days(data.get("closure_days") if isinstance(data, dict) else None,
+                                 str(path))  # fmt: skip
+        return [(f"item {n}", dict(i)) for n, i in enumerate(items, start=1)], "json", closures
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED if c not in header]
@@ -128,10 +160,22 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
         raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
-    return [
-        (f"row {reader.line_num}", {k: v for k, v in row.items() if k is not None})
+    # cells that drp export neutralised against spreadsheet formulas are restored
+    rows = [
+        (
+            f"row {reader.line_num}",
+            {
+                k: restore_cell(v) if isinstance(v, str) else v
+                for k, v in row.items()
+                if k is not None
+            },
+        )
         for row in reader
-    ], "csv"
+    ]
+    closures: list[Closure] = []
+    for label, row in rows:
+        closures += _closure_days(row.pop("closure_days", None), f"{path}, {label}")
+    return rows, "csv", closures
 
 
 # -- validating ------------------------------------------------------------------------------
@@ -156,9 +200,6 @@ def _date(row: dict[str, Any], name: str, errors: list[str], label: str) -> dt.d
 def auto_ref(row: dict[str, Any]) -> str:
     key = "|".join(_text(row, c) for c in ("protocol", "child", "category", "opened_on", "summary"))
     return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # control characters but tab and newline
 
 
 def validate(
@@ -225,9 +266,12 @@ def validate(
             bad("closed_on", "is before stage_started_on")
     elif status == "open" and closed is not None:
         bad("closed_on", "an open concern has no closing date")
-    for name in ("summary", "child"):
-        if _CONTROL.search(get(name, "")):
-            bad(name, "contains control characters")
+    for name, value in cells.items():
+        if name in ONE_LINE:
+            if not is_one_line(value):
+                bad(name, "must be one line without control, line-separator or bidi characters")
+        elif not is_safe_text(value):
+            bad(name, "contains control, line-separator or bidi characters")
     if len(get("child", "")) > 64:
         bad("child", "is longer than 64 characters")
     events = row.get("events")
@@ -238,7 +282,7 @@ def validate(
             bad("events", "is not a JSON list of events")
             events = None
     if events not in (None, "") and not (
-        isinstance(events, list) and all(isinstance(e, dict) and "kind" in e for e in events)
+        isinstance(events, list) and all(isinstance(e, dict) for e in events)
     ):
         bad("events", "is not a JSON list of events")
     elif events:
@@ -247,8 +291,9 @@ def validate(
         return None, errors
     assert protocol is not None and stage is not None and opened and started
     formal_start = dates["formal_started_on"] or (started if stage.formal else None)
-    return {
-        "external_ref": get("external_ref", "") or auto_ref(row),
+    checked = {
+        "external_ref": get("external_ref", "") or None,
+        "uid": get("uid", "") or None,
         "protocol": protocol,
         "stage": stage,
         "child": get("child", ""),
@@ -268,7 +313,150 @@ def validate(
         "closed_on": closed,
         "outcome": get("outcome", "") or None,
         "events": events or None,
-    }, []
+    }
+    if not events:
+        checked["external_ref"] = checked["external_ref"] or auto_ref(row)
+    return checked, []
+
+
+def prepare(
+    c: dict[str, Any], tracker: Tracker, cal: Any, recorder: str, bad: Callable[[str, str], None]
+) -> tuple[list[dict[str, Any]], ConcernState] | None:
+    """The row's events as they will be stored, and their fold; ``bad`` is told (and None
+    returned) where the row's own columns contradict its events."""
+    if c["events"]:
+        events = [_event_row(e, c, recorder) for e in c["events"]]
+        # an export from an older drp: its opening event does not carry the recorded fields
+        state = fold(_facts(events), tracker.protocols.protocols, cal)
+        missing = {
+            name: value
+            for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
+                                ("category", c["category"]), ("issue", c["issue"]),
+                                ("raised_by", c["raised_by"] or recorder), ("role", c["role"]),
+                                ("external_ref", c["external_ref"]), ("uid", c["uid"]))
+            if value is not None and getattr(state, name) is None
+        }  # fmt: skip
+        if missing:
+            if "uid" not in missing and state.uid is None:
+                missing["uid"] = uuid.uuid4().hex
+            events.append({"kind": "fields-recorded", "effective_on": state.opened_on or
+                           c["opened_on"], "stage": state.stage or c["stage"].slug,
+                           "from_stage": None, "by": recorder, "recorded_at": None,
+                           "text": "", "details": _encode_details(missing),
+                           "_details": missing, "_imported": True})  # fmt: skip
+    else:
+        events = [_event_row(e, c, recorder) for e in _synthetic_events(c, recorder)]
+    state = fold(_facts(events), tracker.protocols.protocols, cal)
+    problems = False
+    row_values = {
+        "stage": c["stage"].slug, "stage_started_on": c["stage_started_on"],
+        "status": c["status"], "opened_on": c["opened_on"], "closed_on": c["closed_on"],
+        "referred_on": c["referred_on"], "summary": c["summary"], "child": c["child"],
+        "protocol": c["protocol"].slug, "category": c["category"],
+    }  # fmt: skip
+    for name, value in row_values.items():
+        if getattr(state, name) != value:
+            bad(name, "does not match the row's events")
+            problems = True
+    if c["external_ref"] and state.external_ref not in (None, c["external_ref"]):
+        bad("external_ref", "does not match the row's events")
+        problems = True
+    return None if problems else (events, state)
+
+
+def _facts(events: list[dict[str, Any]]) -> list[Fact]:
+    return [
+        Fact(seq, ev["kind"], ev["effective_on"], ev["stage"], ev["by"], ev["text"],
+             ev["_details"])
+        for seq, ev in enumerate(events, start=1)
+    ]  # fmt: skip
+
+
+#: every event kind drp writes, and the details each must carry (name -> check)
+_ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
+EVENT_KINDS_IMPORTED = frozenset(
+    (*STAGE_ENTRIES, "response", "note", "referred", "wishes-sought", "wishes-not-sought",
+     "told-outcome", "not-told-outcome", "resolved", "withdrawn", "attached", "action-done",
+     "fields-recorded", *(f"{k}-added" for k in _ITEM_KINDS),
+     *(f"{k}-removed" for k in _ITEM_KINDS))
+)  # fmt: skip
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
+                   today: dt.date, first: bool) -> str | None:  # fmt: skip
+    """What is wrong with one imported event (never quoting its content), or None."""
+    kind = e.get("kind")
+    if not isinstance(kind, str) or kind not in EVENT_KINDS_IMPORTED:
+        return "'kind' is not an event kind drp records"
+    if first and kind not in ("opened", "imported"):
+        return "the first event must be 'opened' or 'imported'"
+    if not first and kind in ("opened", "imported"):
+        return f"only the first event may be {kind!r}"
+    day = _event_day(e.get("on"))
+    if day is None:
+        return "'on' must be a date (YYYY-MM-DD)"
+    if day > today:
+        return f"'on' {day.isoformat()} is in the future"
+    if opened is not None and day < opened and kind != "fields-recorded":
+        return f"'on' {day.isoformat()} is before opened_on"
+    for name in ("stage", "from_stage"):
+        value = e.get(name)
+        if value is None or (name == "stage" and value == ""):
+            continue
+        if not isinstance(value, str) or (protocol is not None and not protocol.has_stage(value)):
+            return f"'{name}' is not a stage of protocol {protocol.slug!r}"
+    for name in ("by", "text"):
+        value = e.get(name, "")
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return f"'{name}' must be text"
+        if not (is_one_line(value) if name == "by" else is_safe_text(value)):
+            return f"'{name}' contains control, line-separator or bidi characters"
+    moment = e.get("recorded_at")
+    if moment is not None:
+        try:
+            dt.datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+        except ValueError:
+            return "'recorded_at' must be a date and time (ISO 8601)"
+    details = e.get("details", {})
+    if details is None:
+        return None
+    if not isinstance(details, dict):
+        return "'details' must be an object"
+    for name in ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
+                 "obtained_on"):  # fmt: skip
+        value = details.get(name)
+        if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
+            return f"details.{name} must be a date (YYYY-MM-DD)"
+    for name, value in details.items():
+        if isinstance(value, str) and not is_safe_text(value):
+            return f"details.{name} contains control, line-separator or bidi characters"
+        if not isinstance(value, str | int | float | bool | list | type(None)):
+            return f"details.{name} must be text, a number or a list"
+    if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
+        n = details.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            return "details.n must be a whole number from 1"
+        position = details.get("position", n)
+        if not isinstance(position, int) or isinstance(position, bool):
+            return "details.position must be a whole number"
+    if kind == "attached":
+        from drp_cli.attachments import KINDS as ATTACHMENT_KINDS
+
+        sha = details.get("sha256")
+        if not isinstance(sha, str) or not _HEX64.match(sha):
+            return "details.sha256 must be a SHA-256 in hex"
+        if details.get("kind") not in ATTACHMENT_KINDS:
+            return "details.kind is not an attachment kind"
+        size = details.get("size", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return "details.size must be a whole number"
+        name = details.get("filename", "file")
+        if not isinstance(name, str) or not name or not is_one_line(name):
+            return "details.filename must be one line of text"
+    return None
 
 
 def _check_events(
@@ -278,26 +466,12 @@ def _check_events(
     today: dt.date,
     bad: Callable[[str, str], None],
 ) -> None:
-    """Each event's kind, date and stage, so that bad input is named, never a crash."""
+    """Every event's kind, dates, stages, text and details, so that bad input is named by
+    row and event, never a crash, and never quoted."""
     for n, e in enumerate(events, start=1):
-        kind = e.get("kind")
-        if not isinstance(kind, str) or not kind.strip():
-            bad("events", f"event {n} has no kind")
-            return
-        day = _event_day(e.get("on"))
-        if day is None:
-            bad("events", f"event {n} ({kind}): 'on' must be a date (YYYY-MM-DD)")
-            return
-        if day > today:
-            bad("events", f"event {n} ({kind}): {day.isoformat()} is in the future")
-            return
-        if opened is not None and day < opened:
-            bad("events", f"event {n} ({kind}): {day.isoformat()} is before opened_on")
-            return
-        stage = e.get("stage")
-        if stage and protocol is not None and not protocol.has_stage(str(stage)):
-            bad("events", f"event {n} ({kind}): protocol {protocol.slug!r} has no stage "
-                f"{stage!r}")  # fmt: skip
+        problem = _event_problem(e, protocol, opened, today, n == 1)
+        if problem is not None:
+            bad("events", f"event {n}: {problem}")
             return
 
 
@@ -348,66 +522,88 @@ def _import(
     by: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
+    from drp_cli.calendar import WorkingCalendar
     from drp_cli.tracker import current_user
 
-    rows, _fmt = read_rows(source)
+    rows, _fmt, file_closures = read_rows(source)
     recorder = current_user(by)
     today = tracker._clock()
-    cal = tracker.calendar()
+    current_closures = {c.day for c in tracker.closures()}
+    new_closures = [(d, r) for d, r in file_closures if d not in current_closures]
+    cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
     valid: list[tuple[str, dict[str, Any]]] = []
     errors: list[str] = []
     refs: dict[str, str] = {}
+    uids: dict[str, str] = {}
     for label, row in rows:
         checked, problems = validate(tracker, label, row, today)
         errors += problems
-        if checked is not None:
-            ref = checked["external_ref"]
+        if checked is None:
+            continue
+
+        def bad(column: str, message: str, label: str = label, errors: list[str] = errors) -> None:
+            errors.append(f"{label}, column {column}: {message}")
+
+        prepared = prepare(checked, tracker, cal, recorder, bad)
+        if prepared is None:
+            continue
+        checked["_events"], checked["_state"] = prepared
+        state: ConcernState = checked["_state"]
+        ref, uid = state.external_ref or checked["external_ref"], state.uid
+        if ref is not None:
             if ref in refs:
-                errors.append(f"{label}, column external_ref: {ref!r} is also on {refs[ref]}")
+                errors.append(f"{label}, column external_ref: the same reference is on {refs[ref]}")
             refs[ref] = label
-            valid.append((label, checked))
+        if uid is not None:
+            if uid in uids:
+                errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
+            uids[uid] = label
+        valid.append((label, checked))
     if errors:
         raise ImportRefused(errors)
     result = ImportResult(rows=len(rows), dry_run=dry_run)
     del rows  # the checked rows hold what is needed
-    now = tracker._now()
-    with tracker.store.session() as s:
-        existing: set[str] = set()
-        all_refs = list(refs)
-        for i in range(0, len(all_refs), 500):
-            chunk = all_refs[i : i + 500]
-            existing.update(
-                r[0]
-                for r in s.execute(
-                    select(T_CONCERN.c.external_ref).where(T_CONCERN.c.external_ref.in_(chunk))
-                )
-            )
-        todo = [(label, c) for label, c in valid if c["external_ref"] not in existing]
+    if dry_run:
+        known: tuple[set[str], set[str]] = (set(), set())
+        if tracker.store.exists:
+            with tracker.store.reader() as s:
+                known = _known(s, refs, uids)
+        todo = [c for _, c in valid if not _is_known(c, known)]
+        result.skipped, result.imported = len(valid) - len(todo), len(todo)
+        return result
+    with tracker.unit_of_work() as uow:
+        uow.lock_concerns()  # the concern table, then the chain head: one order for all
+        s = uow.session
+        known = _known(s, refs, uids)
+        todo = [(label, c) for label, c in valid if not _is_known(c, known)]
         result.skipped = len(valid) - len(todo)
-        if dry_run or not todo:
-            result.imported = len(todo)
-            if not dry_run:
-                return result
-            s.rollback()
+        if new_closures and todo:
+            for day, reason in new_closures:
+                uow.add_closure_change(day, "add", reason, recorder)
+            uow.calendar = cal
+            for cid in s.execute(select(T_CONCERN.c.id).where(T_CONCERN.c.status == "open")
+                                 ).scalars().all():  # fmt: skip
+                uow.refold(uow.load(cid))
+            tracker._calendar = None
+        if not todo:
             return result
+        s.flush()
         sqlite = tracker.store.is_sqlite
         if sqlite:
             # room for the indexes being filled (SQLite's default is 2 MB; pages are taken
             # only as needed); set back to the default below
             s.connection().exec_driver_sql("PRAGMA cache_size=-262144")
-        head_query = sm_select(ChainHead).where(ChainHead.id == 1)
-        if not sqlite:
-            head_query = head_query.with_for_update()
-        head = s.exec(head_query).one()
+        head = uow._chain_head()
         chain_seq, prev = head.seq, head.hash
+        key = uow.key
+        now = uow.now
         # ids are given here, under the write lock, so that the rows go in as batches
-        if not sqlite:
-            s.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
         first = (s.execute(select(func.max(T_CONCERN.c.id))).scalar() or 0) + 1
         ids = list(range(first, first + len(todo)))
         stored = _sqlite_moment if sqlite else _as_is
         item_rows: list[dict[str, Any]] = []
         attachment_rows: list[dict[str, Any]] = []
+        stored_now = stored(now)
         # a batch at a time (one transaction still): the events of 100,000 concerns need not
         # all be in memory at once
         for start in range(0, len(todo), IMPORT_BATCH):
@@ -415,20 +611,35 @@ def _import(
             event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order, as stored
             batch = todo[start : start + IMPORT_BATCH]
             for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
-                events = [_event_row(e, c, recorder, now) for e in (c["events"] or
-                          _synthetic_events(c, recorder))]  # fmt: skip
-                concern_rows.append(_concern_row(c, cid, events, cal, recorder, now))
-                for seq, ev in enumerate(events, start=1):
+                state = c["_state"]
+                concern_rows.append({**state.row(), "id": cid, "created_at": now,
+                                     "updated_at": now})  # fmt: skip
+                for seq, ev in enumerate(c["_events"], start=1):
                     chain_seq += 1
                     ev["concern_id"], ev["seq"] = cid, seq
+                    ev["recorded_at"] = ev["recorded_at"] or now
+                    ev["imported_by"], ev["imported_at"] = recorder, now
                     digest = event_hash(ev, chain_seq, prev)
                     event_rows.append((cid, seq, ev["kind"], stored(ev["effective_on"]),
                                        ev["stage"], ev["from_stage"], ev["by"],
                                        stored(ev["recorded_at"]), ev["text"], ev["details"],
-                                       chain_seq, prev, digest))  # fmt: skip
+                                       recorder, stored_now, chain_seq, prev, digest,
+                                       chain_mac(key, digest) if key else None))  # fmt: skip
                     prev = digest
-                    if ev["kind"] not in PLAIN_KINDS:
-                        _rebuild(cid, ev, ev["_details"], item_rows, attachment_rows)
+                for it in state.items.values():
+                    item_rows.append({
+                        "concern_id": cid, "kind": it.kind, "n": it.n, "position": it.position,
+                        "data": json.dumps(it.data, sort_keys=True), "added_on": it.added_on,
+                        "added_by": it.added_by, "done_on": it.done_on, "done_by": it.done_by,
+                        "removed_on": it.removed_on, "removed_by": it.removed_by,
+                    })  # fmt: skip
+                for f in state.attachments.values():
+                    attachment_rows.append({
+                        "concern_id": cid, "n": f.n, "kind": f.kind, "filename": f.filename,
+                        "sha256": f.sha256, "size": f.size, "dated": f.dated,
+                        "description": f.description, "added_on": f.added_on,
+                        "added_by": f.added_by,
+                    })  # fmt: skip
             _bulk_insert(s, T_CONCERN, concern_rows, sqlite)
             _insert_tuples(s, T_EVENT, EVENT_COLUMNS, event_rows, sqlite)
             result.events += len(event_rows)
@@ -441,7 +652,8 @@ def _import(
             s.execute(insert(T_ITEM), item_rows)
         if attachment_rows:
             s.execute(insert(T_ATTACHMENT), attachment_rows)
-        s.execute(update(T_HEAD).where(T_HEAD.c.id == 1).values(seq=chain_seq, hash=prev))
+        head.seq, head.hash = chain_seq, prev
+        s.add(head)
         if sqlite:
             s.connection().exec_driver_sql("PRAGMA cache_size=-2000")
         result.imported = len(todo)
@@ -449,53 +661,23 @@ def _import(
     return result
 
 
-def _concern_row(c: dict[str, Any], cid: int, events: list[dict[str, Any]], cal: Any,
-                 recorder: str, now: dt.datetime) -> dict[str, Any]:  # fmt: skip
-    """The concern row: everything it needs is known before it is written (its events, their
-    count, and what they imply: the child's voice, the senior officer's notification, the
-    latest response at the current stage)."""
-    proto, stage = c["protocol"], c["stage"]
-    implied: dict[str, Any] = {}
-    for ev in events:
-        _implied(ev, implied)
-    answered = [
-        ev["effective_on"]
-        for ev in events
-        if ev["kind"] == "response"
-        and ev["stage"] == stage.slug
-        and ev["effective_on"] >= c["stage_started_on"]
-    ]
-    return {
-        "id": cid,
-        "external_ref": c["external_ref"],
-        "protocol": proto.slug,
-        "child": c["child"],
-        "category": c["category"],
-        "issue": c["issue"],
-        "summary": c["summary"],
-        "impact": c["impact"],
-        "recommended": c["recommended"],
-        "raised_by": c["raised_by"] or recorder,
-        "role": c["role"],
-        "status": c["status"],
-        "stage": stage.slug,
-        "stage_started_on": c["stage_started_on"],
-        "stage_due_override": c["due"],
-        "stage_responded_on": max(answered) if answered else None,
-        "deadline": stage_deadline(cal, stage, c["stage_started_on"], c["due"]),
-        "formal_started_on": c["formal_started_on"],
-        "formal_deadline": formal_deadline(cal, proto, c["formal_started_on"]),
-        "referred_on": c["referred_on"],
-        "senior_officer_notified_on": implied.get("senior_officer_notified_on"),
-        "wishes": implied.get("wishes"),
-        "told_outcome": implied.get("told_outcome"),
-        "opened_on": c["opened_on"],
-        "closed_on": c["closed_on"],
-        "outcome": c["outcome"] if c["status"] != "open" else None,
-        "event_count": len(events),
-        "created_at": now,
-        "updated_at": now,
-    }
+def _known(s: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Which of the file's references and uids the database already holds."""
+    found: tuple[set[str], set[str]] = (set(), set())
+    for column, wanted, into in ((T_CONCERN.c.external_ref, list(refs), found[0]),
+                                 (T_CONCERN.c.uid, list(uids), found[1])):  # fmt: skip
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            into.update(r[0] for r in s.execute(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _is_known(c: dict[str, Any], known: tuple[set[str], set[str]]) -> bool:
+    state: ConcernState = c["_state"]
+    ref = state.external_ref or c["external_ref"]
+    return (ref is not None and ref in known[0]) or (
+        state.uid is not None and state.uid in known[1]
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -515,7 +697,8 @@ def _is_timed(column_type: Any) -> bool:
 
 
 EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
-                 "recorded_at", "text", "details", "chain_seq", "prev_hash", "hash")  # fmt: skip
+                 "recorded_at", "text", "details", "imported_by", "imported_at", "chain_seq",
+                 "prev_hash", "hash", "mac")  # fmt: skip
 
 
 def _as_is(value: Any) -> Any:
@@ -572,9 +755,9 @@ def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool)
 _encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)
 
 
-def _event_row(
-    e: dict[str, Any], c: dict[str, Any], recorder: str, now: dt.datetime
-) -> dict[str, Any]:
+def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str, Any]:
+    """An event of the file as it will be stored: its author and recorded-at kept as
+    provenance (``recorded_at`` None: made now by this import)."""
     details = e.get("details") or {}
     return {
         "kind": str(e["kind"]),
@@ -582,35 +765,23 @@ def _event_row(
         "stage": str(e.get("stage") or c["stage"].slug),
         "from_stage": e.get("from_stage"),
         "by": str(e.get("by") or recorder),
-        "recorded_at": _when(e.get("recorded_at"), now),
+        "recorded_at": _when(e.get("recorded_at")),
         "text": str(e.get("text") or ""),
         "details": _encode_details(details) if details else "{}",
         "_details": details,
     }
 
 
-def _implied(ev: dict[str, Any], state: dict[str, Any]) -> None:
-    """What an event says about the concern row (the child's voice, the senior officer)."""
-    kind, details = ev["kind"], ev["_details"]
-    if kind in ("wishes-sought", "wishes-not-sought"):
-        state["wishes"] = "sought" if kind == "wishes-sought" else "not-sought"
-    elif kind in ("told-outcome", "not-told-outcome"):
-        state["told_outcome"] = "told" if kind == "told-outcome" else "not-told"
-    elif kind == "referred" and details.get("senior_officer_notified_on"):
-        state["senior_officer_notified_on"] = dt.date.fromisoformat(
-            details["senior_officer_notified_on"]
-        )
-
-
-def _when(value: Any, default: dt.datetime) -> dt.datetime:
+def _when(value: Any) -> dt.datetime | None:
     if not value:
-        return default
-    text = str(value).replace("Z", "+00:00")
-    moment = dt.datetime.fromisoformat(text)
+        return None
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
+    """Events for a spreadsheet row that carries none: an ``imported`` event at its current
+    stage with everything the row records, then its referral and its closing."""
     stage = c["stage"].slug
     events: list[dict[str, Any]] = [
         {
@@ -620,8 +791,16 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
             "by": recorder,
             "text": c["summary"],
             "details": {
+                "protocol": c["protocol"].slug,
+                "child": c["child"],
+                "category": c["category"],
+                "issue": c["issue"],
+                "impact": c["impact"],
+                "recommended": c["recommended"],
                 "external_ref": c["external_ref"],
+                "uid": c["uid"] or uuid.uuid4().hex,
                 "opened_on": iso(c["opened_on"]),
+                "formal_started_on": iso(c["formal_started_on"]),
                 "raised_by": c["raised_by"] or recorder,
                 "role": c["role"],
                 "due": iso(c["due"]),
@@ -639,52 +818,14 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
     return events
 
 
-def _rebuild(
-    cid: int,
-    ev: dict[str, Any],
-    details: dict[str, Any],
-    items: list[dict[str, Any]],
-    attachments: list[dict[str, Any]],
-) -> None:
-    """Re-create the document rows that events imply."""
-    from drp_cli.details import KINDS
-
-    kind = ev["kind"]
-    if kind.endswith("-added") and kind[: -len("-added")] in KINDS:
-        fields = {k: v for k, v in details.items() if k not in ("n", "position")}
-        items.append({
-            "concern_id": cid, "kind": kind[: -len("-added")], "n": details["n"],
-            "position": details.get("position", details["n"]), "data": json.dumps(fields,
-            sort_keys=True), "added_on": ev["effective_on"], "added_by": ev["by"],
-            "done_on": None, "done_by": None, "removed_on": None, "removed_by": None,
-        })  # fmt: skip
-    elif kind == "action-done" or (kind.endswith("-removed") and kind[:-8] in KINDS):
-        target = kind[:-5] if kind == "action-done" else kind[:-8]
-        for item in reversed(items):
-            if item["concern_id"] == cid and item["kind"] == target and item["n"] == details["n"]:
-                if kind == "action-done":
-                    item["done_on"], item["done_by"] = ev["effective_on"], ev["by"]
-                else:
-                    item["removed_on"], item["removed_by"] = ev["effective_on"], ev["by"]
-                break
-    elif kind == "attached" and "sha256" in details:
-        attachments.append({
-            "concern_id": cid, "n": details["n"], "kind": details["kind"],
-            "filename": details.get("filename", "file"), "sha256": details["sha256"],
-            "size": details.get("size", 0),
-            "dated": dt.date.fromisoformat(details["dated"]) if details.get("dated") else None,
-            "description": details.get("description", ""), "added_on": ev["effective_on"],
-            "added_by": ev["by"],
-        })  # fmt: skip
-
-
 # -- export ----------------------------------------------------------------------------------
 def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
     for c in tracker.concerns(status="all"):
         entries = [e for e in c.events if e.kind in STAGE_ENTRIES]
         due = entries[-1].details.get("due") if entries else None
         yield {
-            "external_ref": c.external_ref or f"drp:{c.id}",
+            "external_ref": c.external_ref or "",
+            "uid": c.uid or "",
             "protocol": c.protocol,
             "child": c.child,
             "category": c.category,
@@ -720,25 +861,38 @@ def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
 
 
 def export_file(
-    tracker: Tracker, target: str | os.PathLike[str] | None, fmt: str
+    tracker: Tracker,
+    target: str | os.PathLike[str] | None,
+    fmt: str,
+    *,
+    force: bool = True,
 ) -> tuple[str | None, int]:
-    """Write all concerns with their events; returns (text if no target, count)."""
+    """Write all concerns with their events and the local closure days in force; returns
+    (text if no target, count). CSV cells that a spreadsheet would run as formulas are
+    neutralised (and restored by import)."""
     if fmt not in ("csv", "json"):
         raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, json")
     rows = list(export_rows(tracker))
+    closures = [{"day": iso(c.day), "reason": c.reason} for c in tracker.closures()]
     if fmt == "json":
-        text = json.dumps({"format": "drp-export", "version": 1, "concerns": rows},
-                          indent=1, ensure_ascii=False) + "\n"  # fmt: skip
+        text = json.dumps({"format": "drp-export", "version": 1, "closure_days": closures,
+                           "concerns": rows}, indent=1, ensure_ascii=False) + "\n"  # fmt: skip
     else:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
         writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "events": json.dumps(row["events"], ensure_ascii=False)})
+        for n, row in enumerate(rows):
+            cells = {**row, "events": json.dumps(row["events"], ensure_ascii=False),
+                     "closure_days": json.dumps(closures, ensure_ascii=False)
+                     if n == 0 and closures else ""}  # fmt: skip
+            writer.writerow({k: neutralise_cell(v) if isinstance(v, str) else v
+                             for k, v in cells.items()})  # fmt: skip
         text = buffer.getvalue()
     if target is None:
         return text, len(rows)
     from drp_cli.documents import write_file
+    from drp_cli.outpaths import protected_paths
 
-    write_file(target, text)
+    write_file(target, text, protected=protected_paths(tracker.store), force=force,
+               what="export")  # fmt: skip
     return None, len(rows)

@@ -14,6 +14,11 @@ HEADER = "protocol,child,category,summary,opened_on,stage,stage_started_on,statu
 
 
 def counts(sql):
+    import os
+
+    target = os.environ["DRP_DB"]
+    if "://" not in target and not os.path.exists(target):
+        return (0, 0)  # nothing was ever written: the database was not even created
     return (sql("select count(*) from concern")[0][0], sql("select count(*) from event")[0][0])
 
 
@@ -85,8 +90,11 @@ def test_file_level_errors(drp, tmp_path):
     row = "knowsley,K-1,statutory,same,2025-03-03,stage-1,2025-03-03,open,,\n"
     dupes.write_text(HEADER + "\n" + row + row)
     r = drp("import", str(dupes))
-    assert r.exit_code == 2 and "row 3, column external_ref: 'auto:" in r.stderr
-    assert "is also on row 2" in r.stderr
+    assert (r.exit_code, r.stderr) == (
+        2,
+        "Error: 1 problem found; nothing was imported:\n"
+        "  row 3, column external_ref: the same reference is on row 2\n",
+    )
     assert drp("import", str(tmp_path / "nope.csv")).exit_code == 2
 
 
@@ -124,12 +132,11 @@ def test_bad_events_are_named_not_a_crash(drp, sql, tmp_path):
     assert (r.exit_code, r.stdout) == (2, "")
     assert r.stderr == (
         "Error: 5 problems found; nothing was imported:\n"
-        "  item 1, column events: event 1 (opened): 'on' must be a date (YYYY-MM-DD)\n"
-        "  item 2, column events: event 2 (note): 2099-01-01 is in the future\n"
-        "  item 3, column events: event 1 (opened): 2025-03-01 is before opened_on\n"
-        "  item 4, column events: event 1 (escalated): protocol 'knowsley' has no stage "
-        "'stage-9'\n"
-        "  item 5, column events: event 1 has no kind\n"
+        "  item 1, column events: event 1: 'on' must be a date (YYYY-MM-DD)\n"
+        "  item 2, column events: event 2: 'on' 2099-01-01 is in the future\n"
+        "  item 3, column events: event 1: 'on' 2025-03-01 is before opened_on\n"
+        "  item 4, column events: event 1: the first event must be 'opened' or 'imported'\n"
+        "  item 5, column events: event 1: 'kind' is not an event kind drp records\n"
     )
     assert counts(sql) == (0, 0)
 

@@ -1,0 +1,306 @@
+"""The lifecycle rule: a concern's events, its protocol and the working-day calendar fold into
+everything the concern row (and its item and attachment rows) stores.
+
+This is the one place a derived field is computed. Writing an event, import, ``verify``,
+the views and the migration back-fill all call :func:`fold`; nothing else works out a
+stage, a deadline, a status or a flag. It is pure: no database, no I/O, no clock.
+
+Events are applied in the order they were recorded (``seq``). What each kind does:
+
+* ``opened`` / ``imported``: the concern's recorded fields (protocol, child, category,
+  issue, summary, impact, recommended, raised by, role, external reference, uid) and its
+  first stage; ``imported`` may also carry the opening date and the date formal stages
+  began, from the spreadsheet it came from.
+* ``escalated``: a new current stage from its date; the response at the stage is cleared.
+* ``response``: the latest response at the current stage, on or after it began.
+* ``referred``: the CAFCASS referral date (the first one), the senior officer's notification.
+* ``wishes-*`` / ``*told-outcome``: the child's voice.
+* ``resolved`` / ``withdrawn``: status, closing date and outcome.
+* ``fields-recorded``: recorded fields taken into the chain as they stood when an older
+  database was upgraded (their values were not in its opening event).
+* ``<kind>-added`` / ``action-done`` / ``<kind>-removed`` / ``attached``: the concern's
+  items and attachments.
+
+Deadlines come last, from the final state: the current stage's deadline is the IRO's due
+date when one was set, else the stage's timescale in working days from its start; the
+formal deadline is the protocol's cap from the day the first formal stage was entered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from drp_cli.calendar import WorkingCalendar
+from drp_cli.protocols import Protocol, Stage
+
+STAGE_ENTRIES = ("opened", "imported", "escalated")
+CLOSING = ("resolved", "withdrawn")
+VOICE = {
+    "wishes-sought": ("wishes", "sought"),
+    "wishes-not-sought": ("wishes", "not-sought"),
+    "told-outcome": ("told_outcome", "told"),
+    "not-told-outcome": ("told_outcome", "not-told"),
+}
+#: What a person recorded about the concern (as opposed to what its events imply).
+RECORDED_FIELDS = (
+    "protocol", "child", "category", "issue", "summary", "impact", "recommended", "raised_by",
+    "role", "external_ref", "uid",
+)  # fmt: skip
+#: Every column of the concern row that the fold determines.
+DERIVED_FIELDS = (
+    "status", "stage", "stage_started_on", "stage_due_override", "stage_responded_on",
+    "deadline", "formal_started_on", "formal_deadline", "referred_on",
+    "senior_officer_notified_on", "wishes", "told_outcome", "opened_on", "closed_on", "outcome",
+    "event_count",
+)  # fmt: skip
+ROW_FIELDS = RECORDED_FIELDS + DERIVED_FIELDS
+ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
+
+
+class EventLike(TypingProtocol):
+    """What the fold reads of an event (a stored row, an import row or a view)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def effective_on(self) -> dt.date: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def by(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Fact:
+    """An event as the fold needs it; ``details`` already parsed."""
+
+    seq: int
+    kind: str
+    effective_on: dt.date
+    stage: str
+    by: str
+    text: str
+    details: Mapping[str, Any]
+
+
+@dataclass
+class ItemState:
+    kind: str
+    n: int
+    position: int
+    data: dict[str, Any]
+    added_on: dt.date
+    added_by: str
+    done_on: dt.date | None = None
+    done_by: str | None = None
+    removed_on: dt.date | None = None
+    removed_by: str | None = None
+
+
+@dataclass
+class AttachmentState:
+    n: int
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+    dated: dt.date | None
+    description: str
+    added_on: dt.date
+    added_by: str
+
+
+@dataclass
+class ConcernState:
+    """Everything the concern row stores, as its events imply it."""
+
+    protocol: str | None = None
+    child: str | None = None
+    category: str | None = None
+    issue: str | None = None
+    summary: str | None = None
+    impact: str = ""
+    recommended: str = ""
+    raised_by: str | None = None
+    role: str | None = None
+    external_ref: str | None = None
+    uid: str | None = None
+    status: str = "open"
+    stage: str | None = None
+    stage_started_on: dt.date | None = None
+    stage_due_override: dt.date | None = None
+    stage_responded_on: dt.date | None = None
+    deadline: dt.date | None = None
+    formal_started_on: dt.date | None = None
+    formal_deadline: dt.date | None = None
+    referred_on: dt.date | None = None
+    senior_officer_notified_on: dt.date | None = None
+    wishes: str | None = None
+    told_outcome: str | None = None
+    opened_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    outcome: str | None = None
+    event_count: int = 0
+    items: dict[tuple[str, int], ItemState] = field(default_factory=dict)
+    attachments: dict[int, AttachmentState] = field(default_factory=dict)
+    # the stage entries (stage, day) in recorded order, for the formal start
+    entries: list[tuple[str, dt.date]] = field(default_factory=list)
+    formal_started_given: dt.date | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The concern row's values, by column name."""
+        return {name: getattr(self, name) for name in ROW_FIELDS}
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def apply(state: ConcernState, e: Fact) -> None:
+    """Apply one event to the state: the same step when it is written and on replay."""
+    kind, d, day = e.kind, e.details, e.effective_on
+    state.event_count += 1
+    if kind in ("opened", "imported"):
+        for name in RECORDED_FIELDS:
+            if name in d and name != "summary":
+                setattr(state, name, d[name])
+        state.summary = e.text
+        state.impact = d.get("impact", state.impact) or ""
+        state.recommended = d.get("recommended", state.recommended) or ""
+        state.opened_on = _day(d.get("opened_on")) or day
+        state.formal_started_given = _day(d.get("formal_started_on"))
+    if kind in STAGE_ENTRIES:
+        state.stage = e.stage
+        state.stage_started_on = day
+        state.stage_responded_on = None
+        state.stage_due_override = _day(d.get("due"))
+        state.entries.append((e.stage, day))
+    elif kind == "response":
+        started = state.stage_started_on
+        if e.stage == state.stage and started is not None and day >= started:
+            latest = state.stage_responded_on
+            state.stage_responded_on = day if latest is None else max(latest, day)
+    elif kind == "referred":
+        if state.referred_on is None:
+            state.referred_on = day
+            state.senior_officer_notified_on = _day(d.get("senior_officer_notified_on"))
+    elif kind in VOICE:
+        name, value = VOICE[kind]
+        setattr(state, name, value)
+    elif kind in CLOSING:
+        state.status = kind
+        state.closed_on = day
+        state.outcome = e.text
+    elif kind == "fields-recorded":
+        for name in RECORDED_FIELDS:
+            if name in d:
+                setattr(state, name, d[name])
+    elif kind == "attached" and "sha256" in d:
+        state.attachments[int(d["n"])] = AttachmentState(
+            n=int(d["n"]),
+            kind=str(d["kind"]),
+            filename=str(d.get("filename", "file")),
+            sha256=str(d["sha256"]),
+            size=int(d.get("size", 0)),
+            dated=_day(d.get("dated")),
+            description=str(d.get("description", "")),
+            added_on=day,
+            added_by=e.by,
+        )
+    elif kind.endswith("-added") and kind[:-6] in ITEM_KINDS:
+        item_kind, n = kind[:-6], int(d["n"])
+        state.items[(item_kind, n)] = ItemState(
+            kind=item_kind,
+            n=n,
+            position=int(d.get("position", n)),
+            data={k: v for k, v in d.items() if k not in ("n", "position")},
+            added_on=day,
+            added_by=e.by,
+        )
+    elif kind == "action-done":
+        item = state.items.get(("action", int(d["n"])))
+        if item is not None:
+            item.done_on, item.done_by = day, e.by
+    elif kind.endswith("-removed") and kind[:-8] in ITEM_KINDS:
+        item = state.items.get((kind[:-8], int(d["n"])))
+        if item is not None:
+            item.removed_on, item.removed_by = day, e.by
+
+
+def stage_deadline(
+    cal: WorkingCalendar, stage: Stage | None, entered: dt.date, due: dt.date | None
+) -> dt.date | None:
+    """A stage's deadline: the IRO's own due date if set, else the protocol's timescale."""
+    if due is not None:
+        return due
+    if stage is None or stage.timescale_working_days is None:
+        return None
+    return cal.add(entered, stage.timescale_working_days)
+
+
+def formal_deadline(
+    cal: WorkingCalendar, protocol: Protocol | None, formal_started: dt.date | None
+) -> dt.date | None:
+    if formal_started is None or protocol is None or protocol.formal_cap_working_days is None:
+        return None
+    return cal.add(formal_started, protocol.formal_cap_working_days)
+
+
+def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar) -> ConcernState:
+    """Work out what depends on the protocol and the calendar: the formal start and both
+    deadlines. ``protocol`` None (not installed) leaves the deadlines to the due date."""
+    formal = state.formal_started_given
+    if formal is None and protocol is not None:
+        formal = next(
+            (day for slug, day in state.entries
+             if protocol.has_stage(slug) and protocol.stage(slug).formal),
+            None,
+        )  # fmt: skip
+    state.formal_started_on = formal
+    stage = (
+        protocol.stage(state.stage)
+        if protocol is not None and state.stage is not None and protocol.has_stage(state.stage)
+        else None
+    )
+    state.deadline = (
+        stage_deadline(cal, stage, state.stage_started_on, state.stage_due_override)
+        if state.stage_started_on is not None
+        else None
+    )
+    state.formal_deadline = formal_deadline(cal, protocol, formal)
+    return state
+
+
+def fold(
+    events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar
+) -> ConcernState:
+    """The state a concern's events imply, in the order they were recorded."""
+    state = ConcernState()
+    for e in sorted(events, key=lambda e: e.seq):
+        apply(state, e)
+    return finish(state, protocols.get(state.protocol or ""), cal)
+
+
+def stage_at(events: Iterable[Fact], day: dt.date, current: str) -> str:
+    """The stage a concern was at on ``day`` (events may be recorded late): the stage of the
+    latest stage entry on or before it, else the current stage."""
+    stage = current
+    for e in sorted((e for e in events if e.kind in STAGE_ENTRIES),
+                    key=lambda e: (e.effective_on, e.seq)):  # fmt: skip
+        if e.effective_on <= day:
+            stage = e.stage
+    return stage

@@ -25,6 +25,13 @@ from sqlalchemy import MetaData, Table, func, insert, select, text
 from drp_cli.db import Store
 from drp_cli.errors import InvalidInput
 from drp_cli.models import SCHEMA_REVISION
+from drp_cli.outpaths import (
+    BACKUPS,
+    SQLITE_BACKUP_ID,
+    check_output,
+    check_source,
+    protected_paths,
+)
 
 FORMAT = "drp-backup"
 VERSION = 1
@@ -32,15 +39,16 @@ VERSION = 1
 TABLES = ("concern", "event", "item", "attachment", "closure_change", "chain_head")
 
 
-def _private_target(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise InvalidInput(f"{path} already exists; use --force to replace it")
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
+def _private_target(store: Store, path: Path, force: bool) -> Path:
+    """Where to write a backup (resolved): never the database, its side files or the
+    attachment store; with ``force`` it replaces only an earlier backup drp wrote."""
+    return check_output(
+        path, protected_paths(store), force=force, kind="file", what="backup", replaces=BACKUPS
+    )
 
 
 def _write_atomically(path: Path, writer: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o600)
     try:
@@ -58,7 +66,7 @@ def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool =
         raise InvalidInput("a server database is backed up with --format json")
     source = store.path
     path = Path(target)
-    _private_target(path, force)
+    real = _private_target(store, path, force)
 
     def write(tmp: Path) -> None:
         src = sqlite3.connect(source)
@@ -66,11 +74,14 @@ def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool =
         try:
             src.backup(dst)
             dst.execute("PRAGMA journal_mode=DELETE")
+            # marks the copy as a backup, so `--force` may replace it later
+            dst.execute(f"PRAGMA application_id={SQLITE_BACKUP_ID}")
+            dst.commit()
         finally:
             dst.close()
             src.close()
 
-    _write_atomically(path, write)
+    _write_atomically(real, write)
     return path
 
 
@@ -107,10 +118,10 @@ def export_data(store: Store) -> dict[str, Any]:
 
 def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:
     path = Path(target)
-    _private_target(path, force)
+    real = _private_target(store, path, force)
     data = export_data(store)
     _write_atomically(
-        path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        real, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
     )
     return path
 
@@ -131,8 +142,10 @@ def _parse(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]:
-    """Load a JSON backup into an empty database; returns rows per table."""
+    """Load a JSON backup into an empty database; returns rows per table. The backup may
+    not be the database itself nor lie in the attachment store."""
     path = Path(source)
+    check_source(path, protected_paths(store), what="backup")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

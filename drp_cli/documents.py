@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,14 @@ from drp_cli import attachments as att
 from drp_cli import details
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import DrpError, InvalidInput
+from drp_cli.outpaths import (
+    ALERT_MARKER,
+    BUNDLE_MARKER,
+    BUNDLE_MARKER_TEXT,
+    DOCUMENTS,
+    check_output,
+    protected_paths,
+)
 from drp_cli.protocols import ROLES, themes
 from drp_cli.tracker import Tracker
 from drp_cli.views import concern_dict
@@ -175,7 +184,33 @@ def alert(
     """The alert / challenge / dispute resolution form for the concern's current stage."""
     day = parse_date(on, "--on") if on is not None else tracker._clock()
     context = _context(tracker, concern_id, day)
-    return render(environment(templates), context["protocol"].slug, "alert.md.j2", context)
+    text = render(environment(templates), context["protocol"].slug, "alert.md.j2", context)
+    # the last line tells `--force` later that drp wrote the file (invisible when rendered)
+    return f"{text}\n{ALERT_MARKER}\n"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    #: True when an earlier file drp wrote was replaced (``--force``)
+    replaced: bool
+
+
+def write_alert(
+    tracker: Tracker,
+    concern_id: int,
+    output: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    on: dt.date | str | None = None,
+    templates: str | os.PathLike[str] | None = None,
+) -> WriteResult:
+    """Render the alert form and write it to ``output`` (see :func:`write_file`), never over
+    the database or into the attachment store."""
+    protected = protected_paths(tracker.store)
+    check_output(output, protected, force=force, kind="file", what="alert form")
+    text = alert(tracker, concern_id, on=on, templates=templates)
+    return write_file(output, text, protected=protected, force=force, what="alert form")
 
 
 # -- the CAFCASS bundle -------------------------------------------------------------------
@@ -195,6 +230,8 @@ class BundleResult:
     path: Path
     files: list[str]
     missing: list[str]
+    #: True when an earlier bundle drp wrote was replaced (``--force``)
+    replaced: bool = False
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:
@@ -291,13 +328,14 @@ def bundle(
     on: dt.date | str | None = None,
     templates: str | os.PathLike[str] | None = None,
 ) -> BundleResult:
-    """Write the CAFCASS referral bundle to the folder ``out``, atomically, owner-only."""
+    """Write the CAFCASS referral bundle to the folder ``out``, atomically, owner-only.
+
+    ``out`` may not be, hold or lie inside the database or the attachment store; with
+    ``force`` it replaces only an earlier bundle drp wrote (or an empty folder)."""
     day = parse_date(on, "--on") if on is not None else tracker._clock()
-    target = Path(out)
-    if target.exists() and not force:
-        raise InvalidInput(f"{target} already exists; use --force to replace it")
-    if target.exists() and not target.is_dir():
-        raise InvalidInput(f"{target} exists and is not a folder")
+    shown = Path(out)
+    protected = protected_paths(tracker.store)
+    target = check_output(out, protected, force=force, kind="folder", what="bundle")
     context = _context(tracker, concern_id, day)
     c = context["concern"]
     referred_on = (
@@ -332,8 +370,7 @@ def bundle(
     for key, filename in BUNDLE_FILES.items():
         documents[filename] = render(env, c["protocol"], f"bundle/{key}.md.j2", context)
 
-    parent = target.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
+    parent = target.parent
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
         os.chmod(staging, 0o700)
@@ -348,7 +385,11 @@ def bundle(
             rel = path.relative_to(staging).as_posix()
             manifest_lines.append(f"{_sha256(path)}  {rel}")
         _write_private(staging / "SHA256SUMS", "\n".join(manifest_lines) + "\n")
-        if target.exists():
+        _write_private(staging / BUNDLE_MARKER, BUNDLE_MARKER_TEXT)
+        # checked again just before the old folder goes: it may have changed meanwhile
+        check_output(out, protected, force=force, kind="folder", what="bundle")
+        replaced = target.exists()
+        if replaced:
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
             os.replace(target, old / "bundle")
             os.replace(staging, target)
@@ -358,15 +399,33 @@ def bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    written = sorted(
+        p.relative_to(target).as_posix()
+        for p in target.rglob("*")
+        if p.is_file() and p.name != BUNDLE_MARKER
+    )
     missing = [e["item"] for e in items if not e["present"]]
-    return BundleResult(target, written, missing)
+    return BundleResult(shown, written, missing, replaced)
 
 
-def write_file(path: str | os.PathLike[str], text: str) -> None:
-    """Write a document owner-only (0600), replacing the file atomically."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+def write_file(
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    protected: Iterable[Path] = (),
+    force: bool = True,
+    what: str = "file",
+) -> WriteResult:
+    """Write a document (an alert form, an export) owner-only (0600), atomically.
+
+    Refused (:class:`InvalidInput`) when ``path`` is, holds or lies inside a ``protected``
+    path (:func:`drp_cli.outpaths.protected_paths`), when its folder does not exist, and
+    when it exists and is not a document drp wrote (an alert form or an export); without
+    ``force``, when it exists at all."""
+    protected = list(protected)
+    target = check_output(path, protected, force=force, kind="file", what=what, replaces=DOCUMENTS)
+    replaced = os.path.lexists(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with open(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -376,6 +435,7 @@ def write_file(path: str | os.PathLike[str], text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return WriteResult(Path(path), replaced)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -83,24 +83,47 @@ def test_restore_refuses_bad_files(drp, tmp_path):
 
 
 def test_backup_while_writing(drp, db_path, tmp_path):
-    """The online backup is consistent even with a writer running."""
+    """The online backup is consistent even with a writer running: the writer adds notes
+    until told to stop, and the backups are taken while it does (they see different,
+    growing numbers of notes, and each one verifies)."""
     import subprocess
     import sys
+    import time
 
     drp(*open_args())
+    stop = tmp_path / "stop"
     writer = subprocess.Popen(
         [sys.executable, "-c",
-         "import datetime as dt, sys\nfrom drp_cli.tracker import Tracker\n"
-         "t = Tracker(sys.argv[1])\nfor i in range(200):\n"
-         "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n", str(db_path)],
+         "import datetime as dt, pathlib, sys\nfrom drp_cli.tracker import Tracker\n"
+         "t = Tracker(sys.argv[1])\nstop = pathlib.Path(sys.argv[2])\ni = 0\n"
+         "while not stop.exists() and i < 5000:\n"
+         "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n    i += 1\n",
+         str(db_path), str(stop)],
     )  # fmt: skip
+
+    def notes(path):
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT count(*) FROM event WHERE kind = 'note'").fetchone()[0]
+
+    counts = []
     try:
+        deadline = time.monotonic() + 60
+        while notes(db_path) == 0:  # the writer has started writing
+            assert writer.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
         for i in range(5):
             target = tmp_path / f"b{i}.sqlite3"
             assert drp("backup", str(target)).exit_code == 0
             assert drp("--db", str(target), "verify").exit_code == 0
+            counts.append(notes(target))
+            time.sleep(0.05)
+        assert writer.poll() is None, "the writer stopped before the backups were done"
     finally:
-        writer.wait(60)
+        stop.touch()
+        assert writer.wait(60) == 0
+    assert counts == sorted(counts) and counts[0] >= 1
+    assert counts[-1] > counts[0], counts  # the writer wrote while the backups were taken
+    assert notes(db_path) > counts[-1]
 
 
 @pytest.mark.skipif(not PG_SERVER or bool(PG_URL), reason="needs a PostgreSQL server")

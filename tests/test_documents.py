@@ -410,7 +410,7 @@ def test_user_templates_override_and_strict(db_target, tmp_path, drp, monkeypatc
     (mine / "knowsley").mkdir(parents=True)
     (mine / "knowsley" / "alert.md.j2").write_text("# Knowsley challenge {{ concern.id }}\n")
     r = drp("alert", "1", "--templates", str(mine))
-    assert r.stdout == "# Knowsley challenge 1\n"
+    assert r.stdout == "# Knowsley challenge 1\n\n<!-- drp alert form -->\n"
     (mine / "knowsley" / "alert.md.j2").write_text("{{ concern.no_such_field }}\n")
     r = drp("alert", "1", "--templates", str(mine))
     assert (r.exit_code, r.stderr) == (

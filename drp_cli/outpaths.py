@@ -1,0 +1,295 @@
+"""Where drp may write, and what it will not overwrite.
+
+Every writer of an output (``drp bundle``, ``drp alert -o``, ``drp export -o``,
+``drp backup``) asks :func:`check_output` first. It refuses, whether or not ``--force`` is
+given, a target that is, holds or lies inside the live record (the SQLite file and its
+``-wal``, ``-shm`` and ``-journal`` files, and the attachment store); symbolic links are
+resolved on both sides. Without ``--force`` an existing target is refused. With ``--force``
+a target is replaced only when drp itself wrote it:
+
+* a bundle folder: it holds the marker file :data:`BUNDLE_MARKER` and its ``SHA256SUMS``
+  lists exactly the files present, with the same contents (an empty folder is replaced too);
+* a document (an alert form, a CSV or JSON export): recognised by its first or last line;
+* a backup (a JSON backup, or a SQLite copy: a SQLite file with an ``alembic_version``
+  table whose application id is :data:`SQLITE_BACKUP_ID`, which ``drp backup`` sets and a
+  drp database never has).
+
+Standard library only (and :mod:`drp_cli.errors`). Messages name the path the user gave,
+never anything from the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import stat
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from drp_cli.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from drp_cli.db import Store
+
+#: The file drp writes into every bundle folder, so ``--force`` knows the folder is drp's.
+BUNDLE_MARKER = ".drp-bundle"
+BUNDLE_MARKER_TEXT = "A CAFCASS referral bundle written by drp; see SHA256SUMS.\n"
+MANIFEST = "SHA256SUMS"
+#: The last line of every alert form drp renders (an HTML comment: invisible when rendered).
+ALERT_MARKER = "<!-- drp alert form -->"
+#: The header line of a CSV export (``drp_cli.transfer.COLUMNS``; a test holds them equal).
+CSV_EXPORT_HEADER = (
+    "protocol,child,category,summary,opened_on,stage,stage_started_on,status,external_ref,"
+    "issue,impact,recommended,raised_by,role,formal_started_on,due,referred_on,closed_on,"
+    "outcome,events"
+)
+
+ALERT_FORM = "alert form"
+CSV_EXPORT = "CSV export"
+JSON_EXPORT = "JSON export"
+JSON_BACKUP = "JSON backup"
+SQLITE_BACKUP = "SQLite backup"
+BUNDLE = "bundle"
+#: What ``--force`` may replace, by family: a document only with a document, a backup only
+#: with a backup (an export never replaces a backup).
+DOCUMENTS = (ALERT_FORM, CSV_EXPORT, JSON_EXPORT)
+BACKUPS = (JSON_BACKUP, SQLITE_BACKUP)
+
+_JSON_FORMAT = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"(drp-export|drp-backup)"')
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: ``PRAGMA application_id`` of a SQLite copy made by ``drp backup`` ("drpb").
+SQLITE_BACKUP_ID = 0x64727062
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def protected_paths(store: Store) -> list[Path]:
+    """The paths no output may touch: the SQLite file with its ``-wal``, ``-shm`` and
+    ``-journal`` files (none for a server database) and the attachment store."""
+    paths: list[Path] = []
+    if store.path is not None:
+        db = Path(store.path).expanduser()
+        paths += [db, *(db.with_name(db.name + s) for s in _SIDE_FILES)]
+    paths.append(Path(store.attachments_dir).expanduser())
+    return paths
+
+
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
+
+
+def _label(real: Path, original: Path) -> str:
+    if original.name.endswith(_SIDE_FILES):
+        return "a file of drp's database"
+    if real.is_dir():
+        return "drp's attachment store"
+    if real.exists():
+        return "drp's database"
+    return "drp's record (its database or attachment store)"
+
+
+def _same(a: Path, b: Path) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _relation(target: Path, guarded: Path) -> str | None:
+    """How ``target`` meets ``guarded`` (both resolved): "is", "holds", "inside" or None."""
+    if _same(target, guarded):
+        return "is"
+    if any(_same(target, p) for p in guarded.parents):
+        return "holds"
+    if any(_same(p, guarded) for p in target.parents):
+        return "inside"
+    return None
+
+
+def check_protected(
+    target: str | os.PathLike[str], protected: Iterable[Path], *, what: str, verb: str = "write"
+) -> Path:
+    """Refuse ``target`` when it is, holds or is inside a protected path; returns it resolved."""
+    real = _real(target)
+    for original in protected:
+        guarded = _real(original)
+        relation = _relation(real, guarded)
+        if relation is None:
+            continue
+        label = _label(guarded, Path(original))
+        how = {"is": "it is", "holds": "it holds", "inside": "it is inside"}[relation]
+        raise InvalidInput(f"will not {verb} the {what} {_shown(target)}: {how} {label}")
+    return real
+
+
+def check_source(source: str | os.PathLike[str], protected: Iterable[Path], *, what: str) -> Path:
+    """A file to read from (a restore): not the live database nor inside the attachment
+    store (reading the store's folder or a parent folder of it is refused too)."""
+    return check_protected(source, protected, what=what, verb="read")
+
+
+def _shown(path: str | os.PathLike[str]) -> str:
+    return os.fspath(path)
+
+
+def check_output(
+    target: str | os.PathLike[str],
+    protected: Iterable[Path],
+    *,
+    force: bool,
+    kind: Literal["file", "folder"],
+    what: str,
+    replaces: Collection[str] | None = None,
+) -> Path:
+    """Check that drp may write its ``what`` (a ``kind``) to ``target``; returns the
+    resolved path to write to. ``replaces``: which of drp's own outputs ``--force`` may
+    replace (default: a bundle for a folder, a document for a file)."""
+    shown = _shown(target)
+    real = check_protected(target, protected, what=what)
+    given = Path(os.path.expanduser(shown))
+    if not os.path.lexists(given):
+        parent = real.parent
+        if not parent.is_dir():
+            folder = given.parent if str(given.parent) else Path(".")
+            if os.path.lexists(folder) and not folder.is_dir():
+                raise InvalidInput(f"{folder} is not a folder")
+            raise InvalidInput(f"folder {folder} does not exist")
+        return real
+    if not force:
+        raise InvalidInput(f"{shown} already exists; use --force to replace it")
+    if not os.path.exists(given):
+        raise InvalidInput(f"will not replace {shown}: it is a broken symbolic link")
+    default = (BUNDLE,) if kind == "folder" else DOCUMENTS
+    accepted = tuple(replaces) if replaces is not None else default
+    if kind == "folder":
+        if not real.is_dir():
+            raise InvalidInput(f"{shown} exists and is not a folder")
+        problem = _bundle_problem(real)
+        if problem is not None:
+            raise InvalidInput(f"will not replace {shown}: {problem}")
+        return real
+    mode = os.stat(real).st_mode
+    if stat.S_ISDIR(mode):
+        raise InvalidInput(f"will not replace {shown}: it is a folder")
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(f"will not replace {shown}: it is not a regular file")
+    found = recognise_file(real)
+    if found is None:
+        raise InvalidInput(
+            f"will not replace {shown}: drp did not write it (--force replaces only an "
+            f"earlier {_family(accepted)} written by drp)"
+        )
+    if found not in accepted:
+        raise InvalidInput(f"will not replace {shown}: it is a {found} drp wrote, not a {what}")
+    return real
+
+
+def _family(accepted: tuple[str, ...]) -> str:
+    if set(accepted) <= set(BACKUPS):
+        return "backup"
+    if set(accepted) <= set(DOCUMENTS):
+        return "document (alert form or export)"
+    return " or ".join(accepted)
+
+
+# -- recognising drp's own outputs ---------------------------------------------------------
+def recognise_text(text: str) -> str | None:
+    """Which of drp's text outputs ``text`` is (from its first or last line), or None."""
+    head = text[:200].encode("utf-8", "replace")
+    return _recognise_bytes(head, text[-200:].encode("utf-8", "replace"))
+
+
+def _recognise_bytes(head: bytes, tail: bytes) -> str | None:
+    m = _JSON_FORMAT.match(head)
+    if m:
+        return JSON_EXPORT if m.group(1) == b"drp-export" else JSON_BACKUP
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if first == CSV_EXPORT_HEADER.encode():
+        return CSV_EXPORT
+    if tail.rstrip().endswith(ALERT_MARKER.encode()):
+        return ALERT_FORM
+    return None
+
+
+def recognise_file(path: Path) -> str | None:
+    """Which of drp's file outputs ``path`` (a regular file) is, or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+            size = os.fstat(fh.fileno()).st_size
+            if size > 4096:
+                fh.seek(max(size - 512, 0))
+                tail = fh.read()
+            else:
+                tail = head
+    except OSError:
+        return None
+    if head.startswith(_SQLITE_MAGIC):
+        return SQLITE_BACKUP if _is_sqlite_backup(path, head) else None
+    return _recognise_bytes(head, tail)
+
+
+def _is_sqlite_backup(path: Path, head: bytes) -> bool:
+    """A drp database copy made by ``drp backup``: its application id (header bytes 68-71)
+    is :data:`SQLITE_BACKUP_ID`, and it has an Alembic table."""
+    if len(head) < 100 or int.from_bytes(head[68:72], "big") != SQLITE_BACKUP_ID:
+        return False
+    try:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _bundle_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a bundle drp wrote (None: it is one, or it is empty)."""
+    present: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        base = Path(root)
+        for name in dirs:
+            if (base / name).is_symlink():
+                return "it holds a symbolic link drp did not write"
+        for name in files:
+            path = base / name
+            if path.is_symlink() or not path.is_file():
+                return "it holds something drp did not write"
+            present.add(path.relative_to(folder).as_posix())
+    if not present:
+        return None
+    if BUNDLE_MARKER not in present or MANIFEST not in present:
+        return "it is not a bundle drp wrote (only such a folder, or an empty one, is replaced)"
+    listed: dict[str, str] = {}
+    try:
+        for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines():
+            digest, sep, name = line.partition("  ")
+            if not sep:
+                return "its SHA256SUMS is not one drp wrote"
+            listed[name] = digest
+    except (OSError, UnicodeDecodeError):
+        return "its SHA256SUMS cannot be read"
+    if set(listed) != present - {BUNDLE_MARKER, MANIFEST}:
+        return "it holds files that are not in its SHA256SUMS (or lacks some listed there)"
+    for name, digest in listed.items():
+        if sha256_file(folder / name) != digest:
+            return "files in it were changed after drp wrote them"
+    return None

@@ -10,9 +10,11 @@ counted with the calendar's table, once per distinct deadline.
 
 On a SQLite file, :func:`overdue` opens the file with the standard library's ``sqlite3``
 after the same checks :class:`drp_cli.db.Store` makes (owner-only file, no network file
-system, this program's schema), so the command does not load SQLAlchemy. Anything else (a
-PostgreSQL URL, a missing file, another schema) goes through :class:`drp_cli.tracker.Tracker`,
-which runs the same query on its engine's connection and raises the usual errors.
+system, this program's schema), so the command does not load SQLAlchemy. A missing or empty
+file is :class:`~drp_cli.errors.DatabaseMissing` and a file that is not SQLite is refused
+here, never "Nothing overdue"; anything else (a PostgreSQL URL, a database with other tables
+or another schema) goes through :class:`drp_cli.tracker.Tracker`, which runs the same query
+on its engine's connection and raises the usual errors.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from drp_cli.dbfile import (
     SCHEMA_REVISION,
     check_location,
     check_private,
+    is_blank,
     is_url,
     resolve_path,
     resolve_target,
+    sqlite_uri,
     translate,
 )
-from drp_cli.errors import InvalidInput
+from drp_cli.errors import DatabaseError, DatabaseMissing, InvalidInput
 
 MAX_WITHIN = 260  # working days: about a year
 
@@ -157,16 +161,18 @@ def overdue_items(
 
 def _sqlite_reader(target: str) -> sqlite3.Connection | None:
     """The SQLite file opened with the standard library, after the checks Store makes; None
-    when only the full Store can deal with it (no file yet, not drp's schema)."""
+    when only the full Store can deal with it (other tables, another schema). A missing or
+    empty file, or one that is not SQLite, is refused here: the file is never created."""
     if is_url(target):
         return None
     path = resolve_path(target)
-    if not path.is_file():
-        return None
+    if is_blank(path):
+        raise DatabaseMissing(str(path))
     check_location(path)
     check_private(path)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(sqlite_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)  # fmt: skip
     except sqlite3.Error:
         return None
     try:
@@ -177,7 +183,10 @@ def _sqlite_reader(target: str) -> sqlite3.Connection | None:
         conn.close()
         if "locked" in str(exc) or "busy" in str(exc):
             raise translate(str(exc), type(exc).__name__, str(path)) from None
-        return None
+        return None  # no drp tables: the Store says whether it is empty or another database
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise DatabaseError(f"{path} is not a drp database") from None
     except sqlite3.Error:
         conn.close()
         return None
@@ -200,13 +209,15 @@ def overdue(
     target = resolve_target(db)
     conn = _sqlite_reader(target)
     if conn is None:
+        from drp_cli.db import Store
         from drp_cli.tracker import Tracker
 
-        tracker = Tracker(target, clock=clock)
+        store = Store(target)
         try:
-            return day, tracker.overdue(on=day, within=within)
+            store.require()  # a server database with no tables is not an all-clear either
+            return day, Tracker(store, clock=clock).overdue(on=day, within=within)
         finally:
-            tracker.store.close()
+            store.close()
     try:
         conn.execute("BEGIN")  # one snapshot for the closures and the concerns
         cal = WorkingCalendar(closure_days(conn))

@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from drp_cli.errors import DatabaseBusy, DatabaseError
+from drp_cli.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput
 
 #: The Alembic revision this program writes; a database at another revision is refused.
 SCHEMA_REVISION = "0004"
@@ -25,9 +25,15 @@ def default_path() -> Path:
 
 
 def resolve_target(db: str | os.PathLike[str] | None) -> str:
-    """The URL or path chosen by ``--db``, ``DRP_DB`` or the default."""
-    value = os.fspath(db) if db is not None else os.environ.get("DRP_DB") or None
-    return value if value else str(default_path())
+    """The URL or path chosen by ``--db``, ``DRP_DB`` or the default. An empty ``--db`` or
+    ``DRP_DB`` is refused rather than taken to mean the default: a script that lost its
+    variable must not write to, or read an all-clear from, another database."""
+    value = os.fspath(db) if db is not None else os.environ.get("DRP_DB")
+    if value is None:
+        return str(default_path())
+    if not value.strip():
+        raise InvalidInput("--db / DRP_DB is empty: give a database path or URL")
+    return value
 
 
 def is_url(target: str) -> bool:
@@ -43,9 +49,29 @@ def create_private(path: Path) -> None:
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        except FileExistsError:  # another drp created it first
+            return
         os.close(fd)
         os.chmod(path, 0o600)
+
+
+def is_blank(path: Path) -> bool:
+    """True when no database is there at all: no file, or an empty (zero-byte) one. Only a
+    stat: nothing is opened, so nothing is created."""
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def sqlite_uri(path: Path) -> str:
+    """A URI that opens the existing file ``path`` for reading and writing but never creates
+    it (``sqlite3.connect(..., uri=True)``): a mistyped path is an error, not a new file."""
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path.absolute()))}?mode=rw"
 
 
 def filesystem_type(path: Path) -> str | None:
@@ -105,6 +131,15 @@ def translate(message: str, kind: str, label: str) -> Exception:
         )
     if "file is not a database" in message:
         return DatabaseError(f"{label} is not a drp database")
+    if "readonly" in message or "read-only" in message or kind == "ReadOnlySqlTransaction":
+        return DatabaseError(f"the database {label} is read-only")
+    if "disk is full" in message or "No space left" in message or kind == "DiskFull":
+        return DatabaseError(f"the disk holding {label} is full")
+    if "unable to open database file" in message:
+        path = Path(label)
+        if not is_url(label) and is_blank(path):
+            return DatabaseMissing(label)
+        return DatabaseError(f"cannot open the database {label} (check the folder's permissions)")
     if "could not connect" in message or "Connection refused" in message:
         return DatabaseError(f"cannot connect to the database {label}")
     return DatabaseError(f"cannot use the database {label}: {kind}")

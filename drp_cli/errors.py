@@ -13,7 +13,7 @@ EXIT_REFUSED = 1  # refused by the rules (e.g. escalating a resolved concern)
 EXIT_OVERDUE = 1  # `drp overdue`: at least one concern is overdue
 EXIT_USAGE = 2  # bad input: unknown option, impossible date, unknown protocol/stage ...
 EXIT_NOT_FOUND = 3  # the concern (or other record) does not exist
-EXIT_DATA = 4  # a protocol file or the database is malformed
+EXIT_DATA = 4  # a protocol file or the database is malformed, missing or unwritable; a file error
 EXIT_BUSY = 5  # the database is locked by another writer
 EXIT_TAMPERED = 6  # `drp verify`: the record was altered outside drp
 EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
@@ -66,3 +66,14 @@ class DatabaseBusy(DrpError):
     """Another process holds the write lock for longer than the busy timeout."""
 
     exit_code = EXIT_BUSY
+
+
+class DatabaseMissing(DatabaseError):
+    """No drp database is there yet (no file, an empty file, or a database with no tables):
+    only a recording command, or `drp init`, creates one."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f"no drp database at {label}: run `drp init` to create one (or check --db / DRP_DB)"
+        )
+        self.label = label

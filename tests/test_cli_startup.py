@@ -90,6 +90,7 @@ def test_values_still_coerced_and_checked_by_typer(drp):
     r = drp("show", "x1")
     assert r.exit_code == 2
     assert "Error: Invalid value for 'ID': Input should be a valid integer" in r.stderr
+    assert drp("init").exit_code == 0
     r = drp("overdue", "--within", "3", "--on", "2025-03-03", "--json")
     assert (r.exit_code, r.json()) == (0, [])
     r = drp("no-such-command")

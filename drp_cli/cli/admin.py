@@ -1,4 +1,5 @@
-"""Commands that look after the database: verify, db upgrade / status."""
+"""Commands that look after the database: init, verify, backup, restore, import, export,
+db upgrade / status."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ def _store(ctx: typer.Context) -> object:
     return Store(_state(ctx).db, prepare=False)
 
 
+@commands.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database (owner-only), or say that it is already there."""
+    store = tracker(ctx).store  # refuses a file that is not drp's, or at another schema
+    if not store.create():  # says "Created a new drp database at ..." itself
+        typer.echo(f"drp database at {store.label} already exists (schema {store.revision()})")
+
+
 @db_app.command("status")
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""
@@ -52,6 +61,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     store = _store(ctx)
     assert isinstance(store, Store)
+    store.require()
     current = store.revision()
     if as_json:
         print_json({"database": store.label, "revision": current, "needed": SCHEMA_REVISION})
@@ -90,6 +100,8 @@ def backup(
 
     store = tracker(ctx).store
     chosen = fmt or ("sqlite" if store.is_sqlite else "json")
+    if chosen in ("sqlite", "json"):
+        store.require()  # never a copy of nothing
     if chosen == "sqlite":
         path = b.backup_sqlite(store, target, force=force)
     elif chosen == "json":
@@ -110,10 +122,22 @@ def restore(
     from drp_cli import backup as b
 
     store = tracker(ctx).store
+    if not store.exists and _looks_like_backup(source, b.FORMAT):
+        store.create()  # a new database is the usual place to restore into
+    # (anything else is refused by restore_json before it touches the database)
     counts = b.restore_json(store, source)
     typer.echo(
         f"Restored {counts['concern']} concerns and {counts['event']} events into {store.label}."
     )
+
+
+def _looks_like_backup(source: str, fmt: str) -> bool:
+    """A cheap look at the start of the file: worth creating a database to restore it?"""
+    try:
+        with open(source, "rb") as f:
+            return f'"{fmt}"'.encode() in f.read(4096)
+    except OSError:
+        return False
 
 
 @commands.command("import")

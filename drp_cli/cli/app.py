@@ -10,6 +10,8 @@ checks that the table matches the commands the modules define.
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,7 +21,7 @@ from typer.core import CompletionItem, TyperGroup
 
 from drp_cli import __version__
 from drp_cli.cli.commands import COMMANDS
-from drp_cli.errors import EXIT_INTERNAL, DrpError
+from drp_cli.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
 if TYPE_CHECKING:
     from drp_cli.tracker import Tracker
@@ -120,6 +122,76 @@ def _skip_needless_coercion() -> None:
 _skip_needless_coercion()
 
 
+def extra_arguments_message(count: int) -> str:
+    """Click's "Got unexpected extra argument(s) (was hit by his carer)" prints what was
+    typed, which is often a record about a child: this names only how many there were."""
+    return (
+        f"Got {count} unexpected extra argument{'s' if count != 1 else ''} (not shown): put "
+        "text with spaces in quotes, or use --text - to read it from standard input"
+    )
+
+
+def _quiet_extra_arguments() -> None:
+    """Make every leaf command report extra arguments by number, never by content."""
+    from typer.core import TyperCommand
+    from typer.core import _click as click
+
+    original = TyperCommand.parse_args
+    if getattr(original, "drp_quiet", False):
+        return
+
+    def parse_args(self: Any, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.allow_extra_args or ctx.resilient_parsing:
+            return original(self, ctx, args)
+        ctx.allow_extra_args = True
+        try:
+            rest = original(self, ctx, args)
+        finally:
+            ctx.allow_extra_args = False
+        if rest:
+            ctx.args = []
+            raise click.exceptions.UsageError(extra_arguments_message(len(rest)), ctx)
+        return rest
+
+    parse_args.drp_quiet = True  # type: ignore[attr-defined]
+    TyperCommand.parse_args = parse_args  # type: ignore[method-assign]
+
+
+_quiet_extra_arguments()
+
+_COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_NOT_ONE_OF = re.compile(r"(?s)'.*' is not one of ")
+
+
+def _quiet_usage(message: str) -> str:
+    """A usage error's message without a value the user typed (a bad choice, an unknown
+    command that is not a command-like word): they may be text about a child."""
+    message = _NOT_ONE_OF.sub("the value (not shown) is not one of ", message)
+    m = re.fullmatch(r"(?s)No such command '(.*)'\.(.*)", message)
+    if m and not _COMMAND_WORD.fullmatch(m.group(1)):
+        message = "No such command (the word is not shown): see `drp --help`."
+    return message
+
+
+def _not_utf8(args: list[str]) -> str | None:
+    """What is not valid UTF-8 among the arguments and DRP_* variables (Python decodes them
+    with surrogate escapes), or None."""
+
+    def bad(text: str) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    if any(bad(a) for a in args):
+        return "an argument is not valid UTF-8 text"
+    for name in sorted(os.environ):
+        if name.startswith("DRP_") and bad(os.environ[name]):
+            return f"{name} is not valid UTF-8 text"
+    return None
+
+
 class State:
     """The root options, and the Tracker opened on first use."""
 
@@ -133,7 +205,13 @@ class State:
             from drp_cli.tracker import Tracker
 
             self._tracker = Tracker(self.db)
+            self._tracker.store.on_create = announce_created
         return self._tracker
+
+
+def announce_created(label: str) -> None:
+    """What a command that created the database says (on stderr, so output stays clean)."""
+    typer.echo(f"Created a new drp database at {label}", err=True)
 
 
 def _state(ctx: Any) -> State:
@@ -179,17 +257,35 @@ class DrpGroup(TyperGroup):
         ]
         return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
 
+    def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        problem = _not_utf8(argv)
+        if problem is not None:  # refused before parsing: never echoed, never stored
+            typer.echo(f"Error: {problem}", err=True)
+            if kwargs.get("standalone_mode", True):
+                sys.exit(EXIT_USAGE)
+            return EXIT_USAGE
+        return super().main(args, *pargs, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except DrpError as exc:
-            if _state(ctx).debug:
-                _print_traceback()
-            typer.echo(f"Error: {exc.message}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+            self._fail(ctx, exc.message, exc.exit_code)
+        except typer.TyperException as exc:
+            from typer.core import _click as click
+
+            if isinstance(exc, click.exceptions.UsageError):
+                exc.message = _quiet_usage(exc.message)
             raise
+        except (typer.Exit, typer.Abort, BrokenPipeError):
+            raise
+        except OSError as exc:
+            self._fail(ctx, _os_error(exc), EXIT_DATA)
         except Exception as exc:
+            message = _database_error(ctx, exc)
+            if message is not None:
+                self._fail(ctx, message, EXIT_DATA)
             if _state(ctx).debug:
                 _print_traceback()
             else:
@@ -199,6 +295,44 @@ class DrpGroup(TyperGroup):
                     err=True,
                 )
             raise typer.Exit(EXIT_INTERNAL) from None
+
+    @staticmethod
+    def _fail(ctx: Any, message: str, code: int) -> None:
+        if _state(ctx).debug:
+            _print_traceback()
+        typer.echo(f"Error: {message}", err=True)
+        raise typer.Exit(code) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """An operating-system error as one line: its reason and the file, never more."""
+    import errno
+
+    reason = exc.strerror or type(exc).__name__
+    name = exc.filename
+    if exc.errno == errno.ENOSPC and name is not None:
+        return f"the disk holding {os.fsdecode(name)} is full"
+    if name is None:
+        return reason
+    shown = os.fsdecode(name).encode("utf-8", "replace").decode("utf-8")
+    return f"{reason}: {shown}"
+
+
+def _database_error(ctx: Any, exc: Exception) -> str | None:
+    """The one line for a database driver's operational error that escaped the library
+    (a read-only file, a full disk, a lost server), or None for anything else."""
+    from drp_cli.dbfile import translate
+
+    tracker = _state(ctx)._tracker
+    label = tracker.store.label if tracker is not None else "in use"
+    sqlite3 = sys.modules.get("sqlite3")
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
+        orig = exc.orig
+        return str(translate(str(orig or ""), type(orig).__name__, label))
+    if sqlite3 is not None and isinstance(exc, sqlite3.OperationalError):
+        return str(translate(str(exc), type(exc).__name__, label))
+    return None
 
 
 app = typer.Typer(
@@ -271,4 +405,16 @@ ByOption = Annotated[
     typer.Option("--by", help="Who records this (default: $DRP_USER, else your login)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-ConcernId = Annotated[int, typer.Argument(help="The concern's id.", metavar="ID")]
+MAX_ID = 2**63 - 1  # the largest id a database column holds
+
+
+def check_id(value: int | None) -> int | None:
+    """An id or item number: 1 to 2^63 - 1 (what the database's integer column holds)."""
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise typer.BadParameter(f"must be a whole number from 1 to {MAX_ID}")
+    return value
+
+
+ConcernId = Annotated[
+    int, typer.Argument(help="The concern's id.", metavar="ID", callback=check_id)
+]

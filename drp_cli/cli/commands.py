@@ -41,6 +41,7 @@ COMMANDS: dict[str, Entry] = {
     "protocols": Entry("reference", "Reference", "The dispute resolution protocols drp knows."),
     "themes": Entry("reference", "Reference", "The four themes (categories) and the example issues within each."),
     "calendar": Entry("reference", "Reference", "Working days: bank holidays, local closure days, deadline sums."),
+    "init": Entry("admin", "Database", "Create the database (owner-only), or say that it is already there."),
     "verify": Entry("admin", "Database", "Check the tamper-evident record: the event hash chain and every concern's state."),
     "backup": Entry("admin", "Database", "Take a consistent copy while others are writing (files are owner-only)."),
     "restore": Entry("admin", "Database", "Load a JSON backup into an empty database (SQLite or PostgreSQL)."),

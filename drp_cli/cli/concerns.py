@@ -9,6 +9,7 @@ import typer
 
 from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
 from drp_cli.cli.output import concern_data, one_line, print_json
+from drp_cli.cli.textarg import EditOption, main_text, text_option
 
 commands = command_group()
 
@@ -37,10 +38,13 @@ def open_(
     protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
     child: Annotated[str, typer.Option(help="The child's case reference (not their name).")],
     category: Annotated[str, typer.Option(help="Theme: general, statutory, care-plan or service.")],
-    summary: Annotated[str, typer.Option(help="The concern, in a sentence or two.")],
-    impact: Annotated[str, typer.Option(help="The impact on the child.")] = "",
+    summary: Annotated[
+        str | None, text_option("--summary", help="The concern, in a sentence or two.")
+    ] = None,
+    impact: Annotated[str, text_option("--impact", help="The impact on the child.")] = "",
     recommended: Annotated[
-        str, typer.Option(help="Recommended resolution / actions, in priority order.")
+        str,
+        text_option("--recommended", help="Recommended resolution / actions, in priority order."),
     ] = "",
     issue: Annotated[
         str | None, typer.Option(help="Finer issue within the theme (see `drp themes`).")
@@ -58,9 +62,11 @@ def open_(
     due: DueOption = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Open a concern at the protocol's first stage (or --stage)."""
+    summary = main_text(summary, edit, "--summary", required=True)
     view = tracker(ctx).open(
         protocol=protocol,
         child=child,
@@ -86,13 +92,15 @@ def escalate(
     to: Annotated[
         str | None, typer.Option("--to", help="Bypass forward to this later stage.")
     ] = None,
-    note: Annotated[str, typer.Option(help="Why it is escalated.")] = "",
+    note: Annotated[str | None, text_option("--note", help="Why it is escalated.")] = None,
     due: DueOption = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Escalate to the next stage, or forward to any later stage with --to."""
+    note = main_text(note, edit, "--note", required=False)
     view = tracker(ctx).escalate(concern_id, to=to, note=note, due=due, on=on, by=by)
     _report(ctx, "Escalated", view, as_json)
 
@@ -101,15 +109,17 @@ def escalate(
 def respond(
     ctx: typer.Context,
     concern_id: ConcernId,
-    text: Annotated[str, typer.Option("--text", help="What the manager said or did.")],
+    text: Annotated[str | None, text_option("--text", help="What the manager said or did.")] = None,
     respondent: Annotated[
         str, typer.Option("--from", help="Who responded (role, or name and role).")
     ] = "",
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record a response from the manager the concern is addressed to."""
+    text = main_text(text, edit, "--text", required=True)
     view = tracker(ctx).respond(concern_id, text=text, respondent=respondent, on=on, by=by)
     _report(ctx, "Recorded a response on", view, as_json)
 
@@ -118,12 +128,14 @@ def respond(
 def note(
     ctx: typer.Context,
     concern_id: ConcernId,
-    text: Annotated[str, typer.Option("--text", help="The note.")],
+    text: Annotated[str | None, text_option("--text", help="The note.")] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add a note to a concern's record."""
+    text = main_text(text, edit, "--text", required=True)
     view = tracker(ctx).note(concern_id, text=text, on=on, by=by)
     _report(ctx, "Added a note to", view, as_json)
 
@@ -141,14 +153,18 @@ def refer(
     ] = None,
     curtailed: Annotated[
         str,
-        typer.Option(help="Why the dispute resolution process is being curtailed, if it is."),
+        text_option(
+            "--curtailed", help="Why the dispute resolution process is being curtailed, if it is."
+        ),
     ] = "",
-    text: Annotated[str, typer.Option("--text", help="Notes on the referral.")] = "",
+    text: Annotated[str | None, text_option("--text", help="Notes on the referral.")] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record a referral to CAFCASS (the process goes on alongside it)."""
+    text = main_text(text, edit, "--text", required=False)
     view = tracker(ctx).refer(
         concern_id,
         senior_officer=senior_officer,
@@ -180,13 +196,15 @@ def voice(
         ),
     ],
     text: Annotated[
-        str, typer.Option("--text", help="How (or, for the 'not' records, why not).")
-    ] = "",
+        str | None, text_option("--text", help="How (or, for the 'not' records, why not).")
+    ] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record the child's voice: were their wishes sought, were they told the outcome."""
+    text = main_text(text, edit, "--text", required=False)
     view = tracker(ctx).record_voice(concern_id, what.value, text=text, on=on, by=by)
     _report(ctx, "Recorded the child's voice on", view, as_json)
 
@@ -195,12 +213,14 @@ def voice(
 def resolve(
     ctx: typer.Context,
     concern_id: ConcernId,
-    outcome: Annotated[str, typer.Option(help="How it was resolved.")],
+    outcome: Annotated[str | None, text_option("--outcome", help="How it was resolved.")] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Mark a concern resolved, with its outcome."""
+    outcome = main_text(outcome, edit, "--outcome", required=True)
     view = tracker(ctx).resolve(concern_id, outcome=outcome, on=on, by=by)
     _report(ctx, "Resolved", view, as_json)
 
@@ -209,11 +229,13 @@ def resolve(
 def withdraw(
     ctx: typer.Context,
     concern_id: ConcernId,
-    reason: Annotated[str, typer.Option(help="Why it is withdrawn.")],
+    reason: Annotated[str | None, text_option("--reason", help="Why it is withdrawn.")] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Withdraw a concern (raised in error, or overtaken by events)."""
+    reason = main_text(reason, edit, "--reason", required=True)
     view = tracker(ctx).withdraw(concern_id, reason=reason, on=on, by=by)
     _report(ctx, "Withdrew", view, as_json)

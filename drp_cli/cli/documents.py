@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
+from drp_cli.cli.app import (
+    ByOption,
+    ConcernId,
+    JsonOption,
+    OnOption,
+    check_id,
+    command_group,
+    tracker,
+)
 from drp_cli.cli.output import console, print_json
+from drp_cli.cli.textarg import EditOption, main_text, text_option
 
 commands = command_group()
 
@@ -21,7 +30,10 @@ TemplatesOption = Annotated[
         help="Your own template folder, used before the built-in templates.",
     ),
 ]
-Number = Annotated[int, typer.Argument(help="The item's number within the concern.", metavar="N")]
+Number = Annotated[
+    int,
+    typer.Argument(help="The item's number within the concern.", metavar="N", callback=check_id),
+]
 
 
 def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
@@ -72,12 +84,15 @@ def _kind_app(kind: str, name: str, help_text: str, columns: list[str]) -> typer
             str,
             typer.Option("--kind", help="professional or important-person (for `person`)."),
         ] = kind,
-        reason: Annotated[str, typer.Option(help="Why it is removed.")] = "",
+        reason: Annotated[str | None, text_option("--reason", help="Why it is removed.")] = None,
         on: OnOption = None,
         by: ByOption = None,
+        edit: EditOption = False,
     ) -> None:
         """Remove one from the documents (the record keeps it)."""
         from drp_cli import details
+
+        reason = main_text(reason, edit, "--reason", required=False)
 
         details.remove(tracker(ctx), concern_id, kind_option, n, reason=reason, on=on, by=by)
         typer.echo(f"Removed {kind_option} {n} from concern {concern_id}.")
@@ -117,17 +132,20 @@ needs_app = _kind_app(
 def action_add(
     ctx: typer.Context,
     concern_id: ConcernId,
-    text: Annotated[str, typer.Option("--text", help="What must be done.")],
     owner: Annotated[str, typer.Option(help="Who must do it (role, or name and role).")],
+    text: Annotated[str | None, text_option("--text", help="What must be done.")] = None,
     due: Annotated[str | None, typer.Option(metavar="DATE", help="By when.")] = None,
     priority: Annotated[
-        int | None, typer.Option(help="Its place in the order, 1 or more (default: last).")
+        int | None,
+        typer.Option(help="Its place in the order, 1 or more (default: last).", callback=check_id),
     ] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add a recommended action."""
+    text = main_text(text, edit, "--text", required=True)
     _added(ctx, concern_id, "action", as_json, text=text, owner=owner, due=due,
            position=priority, on=on, by=by)  # fmt: skip
 
@@ -161,7 +179,9 @@ def person_add(
     organisation: Annotated[str, typer.Option(help="A professional's organisation.")] = "",
     contact: Annotated[str, typer.Option(help="A professional's contact details.")] = "",
     relationship: Annotated[str, typer.Option(help="An important person's relationship.")] = "",
-    involvement: Annotated[str, typer.Option(help="Their involvement with the child.")] = "",
+    involvement: Annotated[
+        str, text_option("--involvement", help="Their involvement with the child.")
+    ] = "",
     on: OnOption = None,
     by: ByOption = None,
     as_json: JsonOption = False,
@@ -189,16 +209,22 @@ def person_add(
 def wishes_add(
     ctx: typer.Context,
     concern_id: ConcernId,
-    text: Annotated[str, typer.Option("--text", help="What the child said or showed.")],
-    how: Annotated[str, typer.Option(help="How it was obtained (e.g. seen alone at school).")],
+    how: Annotated[
+        str, text_option("--how", help="How it was obtained (e.g. seen alone at school).")
+    ],
+    text: Annotated[
+        str | None, text_option("--text", help="What the child said or showed.")
+    ] = None,
     obtained_on: Annotated[
         str | None, typer.Option(metavar="DATE", help="When (default: --on).")
     ] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record the child's wishes and feelings (also marks their wishes as sought)."""
+    text = main_text(text, edit, "--text", required=True)
     _added(ctx, concern_id, "wishes", as_json, text=text, how=how, obtained_on=obtained_on,
            on=on, by=by)  # fmt: skip
     t = tracker(ctx)
@@ -210,12 +236,16 @@ def wishes_add(
 def needs_add(
     ctx: typer.Context,
     concern_id: ConcernId,
-    text: Annotated[str, typer.Option("--text", help="The need (e.g. BSL interpreter).")],
+    text: Annotated[
+        str | None, text_option("--text", help="The need (e.g. BSL interpreter).")
+    ] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record a diversity issue or communication need."""
+    text = main_text(text, edit, "--text", required=True)
     _added(ctx, concern_id, "needs", as_json, text=text, on=on, by=by)
 
 
@@ -233,13 +263,18 @@ def attach(
     dated: Annotated[
         str | None, typer.Option(metavar="DATE", help="The document's own date.")
     ] = None,
-    description: Annotated[str, typer.Option(help="A short description.")] = "",
+    description: Annotated[
+        str | None, text_option("--description", help="A short description.")
+    ] = None,
     on: OnOption = None,
     by: ByOption = None,
+    edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Attach a document (copied into the store, SHA-256 recorded)."""
     from drp_cli import attachments
+
+    description = main_text(description, edit, "--description", required=False)
 
     view = attachments.attach(
         tracker(ctx), concern_id, path, kind=kind, dated=dated, description=description,

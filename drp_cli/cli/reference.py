@@ -8,6 +8,7 @@ import typer
 
 from drp_cli.cli.app import ByOption, JsonOption, command_group, tracker
 from drp_cli.cli.output import console, print_json
+from drp_cli.cli.textarg import text_option
 
 protocols_app = typer.Typer(
     help="The dispute resolution protocols drp knows.", no_args_is_help=False
@@ -130,7 +131,9 @@ def themes(as_json: JsonOption = False) -> None:
 @calendar_app.command("closures")
 def closures(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the local closure days in force."""
-    items = tracker(ctx).closures()
+    t = tracker(ctx)
+    t.store.require()  # no database is not the same as no closure days
+    items = t.closures()
     if as_json:
         print_json(
             [
@@ -157,7 +160,9 @@ def close(
     to: Annotated[
         str | None, typer.Option("--to", metavar="DATE", help="Last closure day.")
     ] = None,
-    reason: Annotated[str, typer.Option(help="Why the office is closed.")] = "Office closure",
+    reason: Annotated[
+        str, text_option("--reason", help="Why the office is closed.")
+    ] = "Office closure",
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -204,7 +209,13 @@ def add_days(
     if not 1 <= n <= 1000:
         raise InvalidInput("N must be from 1 to 1000 working days")
     start = parse_date(day, "DATE")
-    result = tracker(ctx).calendar().add(start, n)
+    try:
+        result = tracker(ctx).calendar().add(start, n)
+    except ValueError:  # past the last year the calendar knows
+        raise InvalidInput(
+            f"{n} working days after {start.isoformat()} is after 2199-12-31, the last day "
+            "drp's calendar covers"
+        ) from None
     if as_json:
         print_json({"from": start.isoformat(), "working_days": n, "date": result.isoformat()})
     else:

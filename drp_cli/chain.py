@@ -97,7 +97,7 @@ def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
     details = row["details"]
     imported_at, imported_by = row.get("imported_at"), row.get("imported_by")
     provenance = (
-        f'"imported_at":{q(_canon("recorded_at", imported_at))},'
+        f'"imported_at":{_json(_canon("recorded_at", imported_at))},'
         f'"imported_by":{_plain(imported_by)},'
         if imported_at is not None or imported_by is not None
         else ""

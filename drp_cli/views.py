@@ -11,7 +11,8 @@ from typing import Any
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.protocols import Protocol
-from drp_cli.tracker import STAGE_ENTRIES, ConcernView, EventView, stage_deadline
+from drp_cli.lifecycle import STAGE_ENTRIES, stage_deadline
+from drp_cli.tracker import ConcernView, EventView
 
 #: What each stage result means (shown in ``drp show`` and the README).
 RESULTS = {
@@ -137,6 +138,7 @@ def concern_dict(
     data: dict[str, Any] = {
         "id": c.id,
         "external_ref": c.external_ref,
+        "uid": c.uid,
         "protocol": c.protocol,
         "child": c.child,
         "category": c.category,

@@ -118,6 +118,14 @@ def check_location(path: Path) -> None:
         )
 
 
+def disk_full(path: Path) -> bool:
+    """Whether the file system holding ``path`` has no space left for this user."""
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
 def known_revisions() -> set[str]:
     folder = Path(__file__).parent / "migrations" / "versions"
     return {p.name.split("_", 1)[0] for p in folder.glob("[0-9]*_*.py")}
@@ -135,11 +143,19 @@ def translate(message: str, kind: str, label: str) -> Exception:
         return DatabaseError(f"the database {label} is read-only")
     if "disk is full" in message or "No space left" in message or kind == "DiskFull":
         return DatabaseError(f"the disk holding {label} is full")
-    if "unable to open database file" in message:
+    if "disk I/O error" in message and not is_url(label) and disk_full(Path(label)):
+        # SQLite cannot grow its shared-memory file (-shm) on a full disk, even to read
+        return DatabaseError(f"the disk holding {label} is full")
+    if "unable to open database file" in message and not is_url(label):
         path = Path(label)
-        if not is_url(label) and is_blank(path):
+        if is_blank(path):
             return DatabaseMissing(label)
-        return DatabaseError(f"cannot open the database {label} (check the folder's permissions)")
+        if not os.access(path, os.W_OK):
+            return DatabaseError(f"the database {label} is read-only")
+        if not os.access(path.parent, os.W_OK):  # SQLite writes beside it, even to read
+            return DatabaseError(f"the folder holding the database {label} is read-only")
+    if "unable to open database file" in message:
+        return DatabaseError(f"cannot open the database {label}")
     if "could not connect" in message or "Connection refused" in message:
         return DatabaseError(f"cannot connect to the database {label}")
     return DatabaseError(f"cannot use the database {label}: {kind}")

@@ -269,6 +269,15 @@ class DrpGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
+            return self._invoke(ctx)
+        finally:
+            state = _state(ctx)
+            if state._tracker is not None:  # no connection outlives the command
+                state._tracker.store.close()
+                state._tracker = None
+
+    def _invoke(self, ctx: Any) -> Any:
+        try:
             return super().invoke(ctx)
         except DrpError as exc:
             self._fail(ctx, exc.message, exc.exit_code)
@@ -283,9 +292,9 @@ class DrpGroup(TyperGroup):
         except OSError as exc:
             self._fail(ctx, _os_error(exc), EXIT_DATA)
         except Exception as exc:
-            message = _database_error(ctx, exc)
-            if message is not None:
-                self._fail(ctx, message, EXIT_DATA)
+            found = _database_error(ctx, exc)
+            if found is not None:
+                self._fail(ctx, *found)
             if _state(ctx).debug:
                 _print_traceback()
             else:
@@ -318,9 +327,10 @@ def _os_error(exc: OSError) -> str:
     return f"{reason}: {shown}"
 
 
-def _database_error(ctx: Any, exc: Exception) -> str | None:
-    """The one line for a database driver's operational error that escaped the library
-    (a read-only file, a full disk, a lost server), or None for anything else."""
+def _database_error(ctx: Any, exc: Exception) -> tuple[str, int] | None:
+    """The one line and exit status for a database driver's error that escaped the library
+    (a read-only file, a full disk, a lost server, a number too large for a column), or None
+    for anything else (a bug)."""
     from drp_cli.dbfile import translate
 
     tracker = _state(ctx)._tracker
@@ -329,9 +339,12 @@ def _database_error(ctx: Any, exc: Exception) -> str | None:
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
         orig = exc.orig
-        return str(translate(str(orig or ""), type(orig).__name__, label))
+        return str(translate(str(orig or ""), type(orig).__name__, label)), EXIT_DATA
+    if sa_exc is not None and isinstance(exc, sa_exc.DataError) and "out of range" in str(exc):
+        # PostgreSQL's integer columns stop at 2147483647, SQLite's at 2^63 - 1
+        return "a number given is larger than the database can hold", EXIT_USAGE
     if sqlite3 is not None and isinstance(exc, sqlite3.OperationalError):
-        return str(translate(str(exc), type(exc).__name__, label))
+        return str(translate(str(exc), type(exc).__name__, label)), EXIT_DATA
     return None
 
 

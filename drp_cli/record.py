@@ -283,6 +283,22 @@ class UnitOfWork:
         if not self.is_sqlite:
             self.session.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
 
+    def refold_deadlines_from(self, day: dt.date) -> None:
+        """After the calendar changed from ``day`` on: fold again every concern (open or
+        closed) whose stage or formal deadline falls on or after it, the only ones whose
+        deadlines can move."""
+        ids = (
+            self.session.execute(
+                select(T_CONCERN.c.id).where(
+                    (T_CONCERN.c.deadline >= day) | (T_CONCERN.c.formal_deadline >= day)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for cid in ids:
+            self.refold(self.load(cid))
+
     def add_closure_change(self, day: dt.date, action: str, reason: str, by: str) -> None:
         change = ClosureChange(day=day, action=action, reason=reason, by=by, recorded_at=self.now)
         fields = {"day": day, "action": action, "reason": reason, "by": by,

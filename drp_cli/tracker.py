@@ -794,8 +794,8 @@ class Tracker:
         return target
 
     def _change_closures(self, days: list[dt.date], action: str, reason: str, by: str) -> None:
-        """Record the change as links of the chain, then fold every open concern again with
-        the new calendar (its deadlines move)."""
+        """Record the change as links of the chain, then fold again, with the new calendar,
+        every concern whose deadlines it can move."""
         current = {c.day for c in self.closures()}
         new = current | set(days) if action == "add" else current - set(days)
         cal = WorkingCalendar(new)
@@ -804,15 +804,7 @@ class Tracker:
             uow.calendar = cal
             for d in days:
                 uow.add_closure_change(d, action, reason, by)
-            ids = (
-                uow.session.execute(
-                    sa_select(_table(Concern).c.id).where(_table(Concern).c.status == "open")
-                )
-                .scalars()
-                .all()
-            )
-            for cid in ids:
-                uow.refold(uow.load(cid))
+            uow.refold_deadlines_from(min(days))
         self._calendar = cal
 
 

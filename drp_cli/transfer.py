@@ -581,9 +581,7 @@ def _import(
             for day, reason in new_closures:
                 uow.add_closure_change(day, "add", reason, recorder)
             uow.calendar = cal
-            for cid in s.execute(select(T_CONCERN.c.id).where(T_CONCERN.c.status == "open")
-                                 ).scalars().all():  # fmt: skip
-                uow.refold(uow.load(cid))
+            uow.refold_deadlines_from(min(d for d, _ in new_closures))
             tracker._calendar = None
         if not todo:
             return result

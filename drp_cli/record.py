@@ -269,9 +269,10 @@ class UnitOfWork:
             r.n: r for r in s.exec(sm_select(Attachment).where(Attachment.concern_id == concern_id))
         }
         for n, a in state.attachments.items():
-            row_a = files.get(n) or Attachment(concern_id=concern_id, n=n, kind=a.kind,
-                                               filename=a.filename, sha256=a.sha256, size=a.size,
-                                               added_on=a.added_on, added_by=a.added_by)  # fmt: skip
+            row_a = files.get(n) or Attachment(
+                concern_id=concern_id, n=n, kind=a.kind, filename=a.filename, sha256=a.sha256,
+                size=a.size, added_on=a.added_on, added_by=a.added_by,
+            )  # fmt: skip
             for name in ("kind", "filename", "sha256", "size", "dated", "description", "added_on",
                          "added_by"):  # fmt: skip
                 setattr(row_a, name, getattr(a, name))

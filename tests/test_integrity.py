@@ -78,7 +78,15 @@ def test_upgrade_from_the_first_revision_keeps_everything(db_target, db_label, d
     assert r.stdout == f"Upgraded {db_label} from schema 0001 to {SCHEMA_REVISION}.\n"
     c = drp("show", "1", "--json", "--on", "2025-03-12").json()
     assert (c["child"], c["stage"], c["deadline"]) == ("KN-1", "stage-2", "2025-03-17")
-    assert [e["kind"] for e in c["events"]] == ["opened", "response", "escalated", "response"]
+    # the recorded fields, which the old opening event did not carry, enter the chain
+    assert [e["kind"] for e in c["events"]] == [
+        "opened",
+        "fields-recorded",
+        "response",
+        "escalated",
+        "response",
+    ]
+    assert c["events"][1]["by"] == "drp (upgrade)"
     assert sql("SELECT stage_responded_on FROM concern") == [
         ("2025-03-11",) if "://" not in db_target else (dt.date(2025, 3, 11),)
     ]
@@ -111,9 +119,13 @@ def record(drp, sql):
     drp("respond", "1", "--text", "Worker from Monday", "--on", "2025-03-12")
     drp(*open_args(child="KN-9"))
     drp("note", "2", "--text", "Phoned", "--on", "2025-03-04")
-    assert drp("verify").stdout == (
-        "OK: 5 events in an unbroken chain; 2 concerns match their events.\n"
+    out = drp("verify").stdout.splitlines()
+    assert out[0] == (
+        "OK: 5 events and 0 closure-day changes in an unbroken chain; 2 concerns match their "
+        "events; 0 stored files match their SHA-256."
     )
+    assert out[1].startswith("Head: 5:") and len(out[1]) == len("Head: 5:") + 64
+    assert out[2] == "Mode: unkeyed (SHA-256 chain; set DRP_KEY_FILE for keyed mode)"
     return sql
 
 
@@ -185,7 +197,9 @@ def test_edited_concern_row_is_found(drp, record):
 
 def test_verify_json(drp, record):
     r = drp("verify", "--json")
-    assert r.json() == {"ok": True, "events": 5, "concerns": 2, "problems": []}
+    data = r.json()
+    assert (data["ok"], data["events"], data["concerns"], data["problems"]) == (True, 5, 2, [])
+    assert (data["head"]["seq"], data["mode"]) == (5, "sha256")
 
 
 def test_library_verify(db_target):

@@ -18,24 +18,82 @@ commands.add_typer(db_app, name="db")
 
 
 @commands.command()
-def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Check the tamper-evident record: the event hash chain and every concern's state."""
-    report = tracker(ctx).verify()
+def verify(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SEQ:HASH",
+            help="A head printed by an earlier verify: fail unless the chain still holds it "
+            "(catches truncation and wholesale replacement).",
+        ),
+    ] = None,
+    seal: Annotated[
+        bool,
+        typer.Option(
+            help="Keyed mode: seal every link with the key in DRP_KEY_FILE (after "
+            "checking the record without it)."
+        ),
+    ] = False,
+    files: Annotated[
+        bool, typer.Option("--files/--no-files", help="Check every attached file's SHA-256.")
+    ] = True,
+) -> None:
+    """Check the tamper-evident record: the hash chain, every concern's state, the stored files.
+
+    The chain covers events and closure days; every concern's stored state, items and
+    attachment rows are compared with the fold of its events.
+
+    Example: drp verify --expect 1042:3f9c...e1  (the head printed by yesterday's run)
+    """
+    t = tracker(ctx)
+    if seal:
+        sealed = t.seal()
+        typer.echo(f"Sealed {sealed} link{'s' if sealed != 1 else ''} with the key.")
+    report = t.verify(expect=expect, files=files)
     if as_json:
         print_json(
-            {"ok": report.ok, "events": report.events, "concerns": report.concerns,
-             "problems": report.problems}
+            {"ok": report.ok, "head": {"seq": report.head_seq, "hash": report.head_hash},
+             "mode": report.mode, "events": report.events, "closures": report.closures,
+             "concerns": report.concerns, "files": report.files, "problems": report.problems}
         )  # fmt: skip
-    elif report.ok:
-        typer.echo(
-            f"OK: {report.events} events in an unbroken chain; {report.concerns} concerns match "
-            "their events."
-        )
     else:
+        if report.ok:
+            typer.echo(
+                f"OK: {report.events} events and {report.closures} closure-day changes in an "
+                f"unbroken chain; {report.concerns} concerns match their events; "
+                f"{report.files} stored files match their SHA-256."
+            )
         for problem in report.problems:
             typer.echo(f"TAMPERED: {problem}", err=True)
+        typer.echo(f"Head: {report.head}")
+        typer.echo(
+            "Mode: keyed (HMAC-SHA256 with the key in DRP_KEY_FILE)"
+            if report.mode == "hmac-sha256"
+            else "Mode: unkeyed (SHA-256 chain; set DRP_KEY_FILE for keyed mode)"
+        )
     if not report.ok:
         raise typer.Exit(EXIT_TAMPERED)
+
+
+key_app = typer.Typer(help="The key that seals the chain (keyed mode).", no_args_is_help=True)
+commands.add_typer(key_app, name="key")
+
+
+@key_app.command("create")
+def key_create(
+    path: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the key (0600).")],
+) -> None:
+    """Write a new random key, owner-only; keep it outside the database's folder and backups.
+
+    Example: drp key create ~/.config/drp/chain.key && export DRP_KEY_FILE=~/.config/drp/chain.key
+    """
+    from drp_cli.record import create_key
+
+    written = create_key(path)
+    typer.echo(f"Wrote a new key to {written}. Set DRP_KEY_FILE={written}, then run "
+               "`drp verify --seal` once.")  # fmt: skip
 
 
 def _store(ctx: typer.Context) -> object:
@@ -74,10 +132,11 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade the database's schema to this drp's (take a `drp backup` first)."""
     from drp_cli.db import Store
+    from drp_cli.tracker import Tracker
 
     store = _store(ctx)
     assert isinstance(store, Store)
-    before, after = store.upgrade()
+    before, after = Tracker(store).upgrade()  # the schema, then the data folded into the chain
     if before == after:
         typer.echo(f"{store.label} is already at schema {after}.")
     else:

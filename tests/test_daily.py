@@ -41,18 +41,113 @@ def busy_service(t: Tracker) -> None:
 DAYS = [D(2025, 3, 10), D(2025, 3, 13), D(2025, 3, 17), D(2025, 3, 28), D(2025, 5, 1)]
 
 
+def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[daily.OverdueItem]:
+    """What `drp overdue` must say, worked out by brute force from each open concern's
+    stored deadlines, its events and a day-by-day count of working days (weekdays that are
+    neither bank holidays nor local closure days): no code shared with drp_cli.daily."""
+    from drp_cli.calendar import bank_holidays
+
+    closed = {c.day for c in t.closures()}
+
+    def working(d: dt.date) -> bool:
+        return d.weekday() < 5 and d not in bank_holidays(d.year) and d not in closed
+
+    def after(start: dt.date, end: dt.date) -> int:  # working days in (start, end]
+        n, d = 0, start
+        while d < end:
+            d += dt.timedelta(days=1)
+            n += working(d)
+        return n
+
+    horizon = day
+    for _ in range(within):
+        horizon += dt.timedelta(days=1)
+        while not working(horizon):
+            horizon += dt.timedelta(days=1)
+    items = []
+    for c in t.concerns(status="open"):
+        deadlines = [(name, d) for name, d in (("stage", c.deadline), ("formal", c.formal_deadline))
+                     if d is not None]  # fmt: skip
+        responded = any(e.kind == "response" and e.stage == c.stage for e in c.events)
+        breached = [(name, d) for name, d in deadlines if after(d, day) > 0]
+        if breached:
+            first = sorted(d for _, d in breached)[0]  # the earlier breached deadline
+            which = " and ".join(name for name, _ in breached)
+            late = max(after(d, day) for _, d in breached)
+            items.append(daily.OverdueItem(c.id, c.child, c.protocol, c.stage, "overdue", first,
+                                           which, late, 0, responded))  # fmt: skip
+        elif within:
+            soon = [(name, d) for name, d in deadlines if d <= horizon]
+            if soon:
+                nearest = sorted(d for _, d in soon)[0]
+                which = " and ".join(name for name, d in soon if d == nearest)
+                items.append(daily.OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
+                                               nearest, which, 0, after(day, nearest),
+                                               responded))  # fmt: skip
+    return sorted(items, key=lambda i: (i.state != "overdue", i.deadline, i.id))
+
+
 @pytest.mark.parametrize("within", [0, 3, 20])
-def test_fast_path_agrees_with_the_tracker(db_target, within):
+def test_fast_path_agrees_with_a_brute_force_count(db_target, within):
     t = Tracker(db_target)
     busy_service(t)
+    seen_both = False
     for day in DAYS:
         judged, fast = daily.overdue(db_target, on=day, within=within)
         assert judged == day
-        assert fast == t.overdue(on=day, within=within), day
+        expected = expected_overdue(t, day, within)
+        assert fast == expected, day
+        assert t.overdue(on=day, within=within) == expected, day  # through SQLAlchemy
+        seen_both |= any(i.which == "stage and formal" for i in fast)
+    assert seen_both  # the case where min() and max() of the two deadlines differ
     assert any(i.state == "overdue" for i in fast)
     if within:
         _, soon = daily.overdue(db_target, on=D(2025, 3, 10), within=within)
         assert any(i.state == "due" for i in soon)
+        assert soon == expected_overdue(t, D(2025, 3, 10), within)
+    t.store.close()
+
+
+def test_both_deadlines_breached_shows_the_earlier(db_target):
+    """Hand-worked: knowsley, opened Mon 3 Mar 2025, escalated to stage 2 (formal) on Tue 11
+    Mar: stage deadline Tue 18 Mar (5 working days), formal deadline Tue 8 Apr (20). On Thu 1
+    May (Easter Fri 18 and Mon 21 Apr are bank holidays) both are breached: the line shows
+    18 Mar, and the lateness of the earlier one, 30 working days."""
+    t = Tracker(db_target)
+    c = t.open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
+               on=D(2025, 3, 3))  # fmt: skip
+    t.escalate(c.id, on=D(2025, 3, 11))
+    view = t.get(c.id)
+    assert (view.deadline, view.formal_deadline) == (D(2025, 3, 18), D(2025, 4, 8))
+    (item,) = daily.overdue(db_target, on=D(2025, 5, 1))[1]
+    assert (item.deadline, item.which, item.working_days_overdue) == (
+        D(2025, 3, 18), "stage and formal", 30,
+    )  # fmt: skip
+    (item,) = daily.overdue(db_target, on=D(2025, 4, 1))[1]  # only the stage deadline
+    assert (item.deadline, item.which, item.working_days_overdue) == (D(2025, 3, 18), "stage", 10)
+    t.store.close()
+
+
+def test_a_reopened_closure_day_is_a_working_day_again(db_path):
+    """The latest change for a day wins: closed, reopened, is open; closed again, is closed.
+    Wed 12 Mar lies between the deadline (Mon 10 Mar) and the day judged (Mon 17 Mar), so
+    it changes the count but not the stored deadline."""
+    t = Tracker(db_path)
+    t.open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
+           on=D(2025, 3, 3))  # fmt: skip
+
+    def late() -> int:
+        (item,) = daily.overdue(db_path, on="2025-03-17")[1]
+        assert item.deadline == D(2025, 3, 10)
+        return item.working_days_overdue
+
+    assert late() == 5  # 11, 12, 13, 14, 17 March
+    t.add_closures(D(2025, 3, 12), reason="training day")
+    assert late() == 4
+    t.remove_closure(D(2025, 3, 12))
+    assert late() == 5
+    t.add_closures(D(2025, 3, 12), reason="training day again")
+    assert late() == 4
     t.store.close()
 
 

@@ -99,7 +99,9 @@ def key_from_env() -> bytes | None:
 # -- events as the fold reads them -------------------------------------------------------------
 def fact(e: Any) -> Fact:
     """A stored event (ORM object or row mapping) as a :class:`Fact`."""
-    get = e.get if isinstance(e, Mapping) else lambda name: getattr(e, name)
+    get: Callable[[str], Any] = (
+        e.__getitem__ if isinstance(e, Mapping) else lambda name: getattr(e, name)
+    )
     raw = get("details")
     details = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
     return Fact(

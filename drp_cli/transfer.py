@@ -172,10 +172,10 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str, list[C
         )
         for row in reader
     ]
-    closures: list[Closure] = []
+    carried: list[Closure] = []
     for label, row in rows:
-        closures += _closure_days(row.pop("closure_days", None), f"{path}, {label}")
-    return rows, "csv", closures
+        carried += _closure_days(row.pop("closure_days", None), f"{path}, {label}")
+    return rows, "csv", carried
 
 
 # -- validating ------------------------------------------------------------------------------
@@ -266,11 +266,11 @@ def validate(
             bad("closed_on", "is before stage_started_on")
     elif status == "open" and closed is not None:
         bad("closed_on", "an open concern has no closing date")
-    for name, value in cells.items():
+    for name, cell in cells.items():
         if name in ONE_LINE:
-            if not is_one_line(value):
+            if not is_one_line(cell):
                 bad(name, "must be one line without control, line-separator or bidi characters")
-        elif not is_safe_text(value):
+        elif not is_safe_text(cell):
             bad(name, "contains control, line-separator or bidi characters")
     if len(get("child", "")) > 64:
         bad("child", "is longer than 64 characters")
@@ -568,8 +568,8 @@ def _import(
         if tracker.store.exists:
             with tracker.store.reader() as s:
                 known = _known(s, refs, uids)
-        todo = [c for _, c in valid if not _is_known(c, known)]
-        result.skipped, result.imported = len(valid) - len(todo), len(todo)
+        left = [c for _, c in valid if not _is_known(c, known)]
+        result.skipped, result.imported = len(valid) - len(left), len(left)
         return result
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()  # the concern table, then the chain head: one order for all

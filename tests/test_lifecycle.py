@@ -17,7 +17,7 @@ from drp_cli.tracker import Tracker
 from drp_cli.views import stage_visits
 
 D = dt.date
-OPENING = {"protocol": "knowsley", "child": "KN-1", "category": "statutory", "issue": None,
+OPENING: dict[str, object] = {"protocol": "knowsley", "child": "KN-1", "category": "statutory", "issue": None,
            "impact": "", "recommended": "", "raised_by": "A. IRO", "role": "iro",
            "uid": "u1", "due": None, "bypassed": []}  # fmt: skip
 
@@ -121,7 +121,7 @@ def test_items_and_attachments():
 
 
 def test_fields_recorded_by_an_upgrade():
-    legacy = {"raised_by": "Old IRO", "role": "iro", "due": None, "bypassed": []}
+    legacy: dict[str, object] = {"raised_by": "Old IRO", "role": "iro", "due": None, "bypassed": []}
     events = facts(
         ("opened", D(2025, 3, 3), "stage-1", "s", legacy),
         ("fields-recorded", D(2025, 3, 3), "stage-1", "", {**OPENING, "child": "KN-7"}),

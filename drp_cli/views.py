@@ -10,8 +10,8 @@ from typing import Any
 
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
-from drp_cli.protocols import Protocol
 from drp_cli.lifecycle import STAGE_ENTRIES, stage_deadline
+from drp_cli.protocols import Protocol
 from drp_cli.tracker import ConcernView, EventView
 
 #: What each stage result means (shown in ``drp show`` and the README).

@@ -17,7 +17,8 @@ from drp_cli.tracker import Tracker
 from drp_cli.views import stage_visits
 
 D = dt.date
-OPENING: dict[str, object] = {"protocol": "knowsley", "child": "KN-1", "category": "statutory", "issue": None,
+OPENING: dict[str, object] = {
+           "protocol": "knowsley", "child": "KN-1", "category": "statutory", "issue": None,
            "impact": "", "recommended": "", "raised_by": "A. IRO", "role": "iro",
            "uid": "u1", "due": None, "bypassed": []}  # fmt: skip
 

@@ -111,7 +111,7 @@ while True:
 
 
 def test_killed_writers_lose_nothing_that_was_reported(db_target, sql):
-    Tracker(db_target)  # create it
+    Tracker(db_target).store.create()  # opening creates nothing; the first write would
     reported: list[int] = []
     rng = random.Random(7)
     for _ in range(12):
@@ -133,3 +133,58 @@ def test_killed_writers_lose_nothing_that_was_reported(db_target, sql):
     assert set(reported) <= escalated
     report = Tracker(db_target).verify()
     assert report.ok, report.problems
+
+
+FIRST_WRITER = """
+import sys
+sys.argv = ["drp", "--db", sys.argv[1], "open", "--protocol", "knowsley", "--child", sys.argv[2],
+            "--category", "general", "--summary", "x", "--on", "2025-03-03"]
+from drp_cli.__main__ import main
+main()
+"""
+
+
+def first_writers(target: str, label: str, n: int = 6) -> None:
+    """``n`` processes record at once into a database that is not there yet: all succeed,
+    the schema is made once, and exactly one of them says it created the database."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", FIRST_WRITER, target, f"C-{i}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(n)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, [err for _, err in outs]
+    said = [err for _, err in outs if err]
+    assert said == [f"Created a new drp database at {label}\n"]
+    t = Tracker(target)
+    assert sorted(c.child for c in t.concerns()) == [f"C-{i}" for i in range(n)]
+    assert t.verify().ok
+    t.store.close()
+
+
+def test_first_writers_at_once_on_sqlite(tmp_path):
+    target = tmp_path / "new" / "drp.sqlite3"
+    first_writers(str(target), str(target))
+    check_integrity(str(target))
+
+
+def test_first_writers_at_once_on_postgresql():
+    from sqlalchemy import create_engine, make_url, text
+
+    from tests.conftest import PG_SERVER
+
+    if not PG_SERVER:
+        import pytest
+
+        pytest.skip("needs DRP_TEST_PG_SERVER")
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"drp_first_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(PG_SERVER).set(database=name)
+    try:
+        first_writers(url.render_as_string(False), url.render_as_string(hide_password=True))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

@@ -40,11 +40,12 @@ BUNDLE_MARKER_TEXT = "A CAFCASS referral bundle written by drp; see SHA256SUMS.\
 MANIFEST = "SHA256SUMS"
 #: The last line of every alert form drp renders (an HTML comment: invisible when rendered).
 ALERT_MARKER = "<!-- drp alert form -->"
-#: The header line of a CSV export (``drp_cli.transfer.COLUMNS``; a test holds them equal).
+#: How the header line of a CSV export starts (``drp_cli.transfer.COLUMNS``, which a test
+#: holds to it); the line must also have an ``events`` column.
 CSV_EXPORT_HEADER = (
     "protocol,child,category,summary,opened_on,stage,stage_started_on,status,external_ref,"
     "issue,impact,recommended,raised_by,role,formal_started_on,due,referred_on,closed_on,"
-    "outcome,events"
+    "outcome,"
 )
 
 ALERT_FORM = "alert form"
@@ -208,7 +209,7 @@ def _recognise_bytes(head: bytes, tail: bytes) -> str | None:
     if m:
         return JSON_EXPORT if m.group(1) == b"drp-export" else JSON_BACKUP
     first = head.split(b"\n", 1)[0].rstrip(b"\r")
-    if first == CSV_EXPORT_HEADER.encode():
+    if first.startswith(CSV_EXPORT_HEADER.encode()) and b"events" in first.split(b","):
         return CSV_EXPORT
     if tail.rstrip().endswith(ALERT_MARKER.encode()):
         return ALERT_FORM

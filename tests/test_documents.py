@@ -422,8 +422,8 @@ def test_user_templates_override_and_strict(db_target, tmp_path, drp, monkeypatc
 
 def test_library_errors(db_target, tmp_path):
     t = fixed_tracker(db_target)
+    c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 6, 2))
     with pytest.raises(NotFound):
         documents.alert(t, 5)
-    c = t.open(protocol="knowsley", child="K", category="general", summary="x", on=D(2025, 6, 2))
     with pytest.raises(InvalidInput):
         details.add(t, c.id, "action", text="x", owner="")

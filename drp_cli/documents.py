@@ -35,6 +35,7 @@ from drp_cli.outpaths import (
     protected_paths,
 )
 from drp_cli.protocols import ROLES, themes
+from drp_cli.textsafe import split_lines, visible
 from drp_cli.tracker import Tracker
 from drp_cli.views import concern_dict
 
@@ -50,7 +51,7 @@ class Safe(str):
 
 
 _INLINE = re.compile(r"([\\`*_{}\[\]<>|#~])")
-_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+(?=[.)]))", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+(?=[.)]))")
 
 
 def _escape_line_start(m: re.Match[str]) -> str:
@@ -60,27 +61,58 @@ def _escape_line_start(m: re.Match[str]) -> str:
     return f"{lead}\\{mark}"
 
 
+def _lines(value: Any) -> list[str]:
+    """The value's lines, each escaped for Markdown: cut at every kind of line break
+    (U+2028, U+2029 and U+0085 too), other control and bidi characters shown as visible
+    escapes (``\\x1b``, ``\\u202e``), spaces at either end dropped (leading spaces would
+    make code blocks, trailing ones line breaks)."""
+    text = "" if value is None else str(value)
+    lines = []
+    for line in split_lines(text):
+        line = visible(line).strip()
+        line = line.replace("&", "&amp;")
+        line = _INLINE.sub(r"\\\1", line)
+        lines.append(_LINE_START.sub(_escape_line_start, line, count=1))
+    return lines
+
+
 def md(value: Any) -> Safe:
-    """Escape text for Markdown: it renders as the same characters, never as structure."""
+    """Escape text for Markdown: it renders as the same characters, never as structure.
+    It stays on one line wherever the template puts it (a heading, a table row, a list
+    item): line breaks in it become ``<br>``."""
     if isinstance(value, Safe):
         return value
-    text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;")
-    text = _INLINE.sub(r"\\\1", text)
-    text = _LINE_START.sub(_escape_line_start, text)
-    return Safe(text)
+    return Safe("<br>".join(_trimmed(_lines(value))))
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """Without the empty lines at either end."""
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
+
+
+#: What an empty value shows: a dash, escaped, since a bare "-" starts a list
+_EMPTY = "\\-"
 
 
 def cell(value: Any) -> Safe:
-    """Escape text for one table cell: line breaks become <br>."""
-    text = md(value)
-    return Safe("<br>".join(line.strip() for line in text.splitlines()) or "-")
+    """Escape text for one table cell: line breaks become <br>; an empty cell shows "-"."""
+    if isinstance(value, Safe):
+        return Safe("<br>".join(line.strip() for line in value.splitlines()) or _EMPTY)
+    return Safe(md(value) or _EMPTY)
 
 
 def paragraphs(value: Any) -> Safe:
-    """Escape multi-line text, keeping its line breaks."""
-    text = md(value)
-    return Safe("  \n".join(text.splitlines()))
+    """Escape multi-line text, keeping its line breaks (as Markdown hard breaks) in one
+    paragraph: an empty line is shown as a non-breaking space, so it cannot end the
+    paragraph and let the next line start a block of its own."""
+    if isinstance(value, Safe):
+        return Safe("  \n".join(value.splitlines()))
+    lines = _trimmed(_lines(value))
+    return Safe("  \n".join(line or "&nbsp;" for line in lines) or _EMPTY)
 
 
 def long_date(value: Any) -> Safe:

@@ -51,14 +51,29 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(value: str, *, one_line: bool = False) -> str:
     """``value`` with every unsafe character shown as a visible escape; with ``one_line``,
-    newlines and tabs too."""
+    newlines and tabs too. Cheap for safe text (one regex search, no copy)."""
     pattern = UNSAFE_IN_LINE if one_line else _SHOWN_ESCAPED
+    if pattern.search(value) is None:
+        return value
     return pattern.sub(_escape, value)
+
+
+#: Every way a line can end: CR LF, CR, LF, and U+0085, U+2028, U+2029 (which some readers
+#: treat as line breaks and others do not).
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
+
+
+def split_lines(value: str) -> list[str]:
+    """``value`` cut into lines at every kind of line break (:data:`_LINE_BREAK` and LF),
+    but not at the other characters :meth:`str.splitlines` cuts at (they stay, to be shown
+    by :func:`visible`)."""
+    return _LINE_BREAK.sub("\n", value).split("\n")
 
 
 def neutralise_cell(value: str) -> str:
     """A CSV/xlsx cell that no spreadsheet runs as a formula; :func:`restore_cell` undoes it."""
-    if value.startswith(FORMULA_START) or (value[:1] == "'" and value[1:2] in (*FORMULA_START, "'")):
+    quoted = value[:1] == "'" and value[1:2] in (*FORMULA_START, "'")
+    if value.startswith(FORMULA_START) or quoted:
         return "'" + value
     return value
 

@@ -1,4 +1,11 @@
-"""Rendering for people (Rich) and for scripts (JSON). Rich is imported lazily."""
+"""Rendering for people (Rich) and for scripts (JSON). Rich is imported lazily.
+
+Stored text never drives the terminal: every value from the record is shown through
+:func:`drp_cli.textsafe.visible` (one-line fields with ``one_line=True``, so a newline in
+a child reference cannot forge a row), and reaches Rich as a ``Text`` object, never as
+markup (``[bold]`` in a summary is printed as it is). JSON is safe as it is (``json.dumps``
+escapes control characters).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from drp_cli.textsafe import UNSAFE_IN_LINE, visible
+
 if TYPE_CHECKING:
     import datetime as dt
 
     from rich.console import Console
+    from rich.text import Text
 
     from drp_cli.tracker import ConcernView, Tracker
 
@@ -20,9 +30,15 @@ PLAIN_ABOVE = 200
 
 
 def plain_table(headers: list[str], rows: list[list[str]]) -> None:
-    """Aligned columns, written straight to stdout (no wrapping, no colour)."""
+    """Aligned columns, written straight to stdout (no wrapping, no colour). Every cell is
+    shown as one line (:func:`visible`); a row is searched once and copied only if unsafe."""
     import sys
 
+    search = UNSAFE_IN_LINE.search
+    rows = [
+        row if search(" ".join(row)) is None else [visible(c, one_line=True) for c in row]
+        for row in rows
+    ]
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
     widths = [max(len(h), *map(len, col)) for h, col in zip(headers, columns, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -34,7 +50,7 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> None:
 def console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 def print_json(data: Any) -> None:
@@ -63,10 +79,18 @@ def concern_data(
     )
 
 
-def _esc(text: Any) -> str:
+def _esc(text: Any, *, one_line: bool = True) -> str:
+    """Stored text for Rich markup: escaped, and its unsafe characters made visible."""
     from rich.markup import escape
 
-    return escape(str(text))
+    return escape(visible(str(text), one_line=one_line))
+
+
+def _text(value: Any, *, one_line: bool = True) -> Text:
+    """Stored text as a Rich ``Text``: no markup, no emoji, unsafe characters visible."""
+    from rich.text import Text
+
+    return Text(visible(str(value), one_line=one_line))
 
 
 def one_line(verb: str, d: dict[str, Any]) -> None:
@@ -80,13 +104,14 @@ def one_line(verb: str, d: dict[str, Any]) -> None:
             parts.append(f"formal deadline {d['formal_deadline']}")
     if d["referred_to_cafcass_on"]:
         parts.append(f"referred to CAFCASS {d['referred_to_cafcass_on']}")
-    typer.echo(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".")
+    typer.echo(visible(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".", one_line=True))
     for item in d["missing"]:
-        typer.echo(f"Note: {item}.")
+        typer.echo(visible(f"Note: {item}.", one_line=True))
 
 
 def show(d: dict[str, Any]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
     flag = d["status"].upper()
@@ -95,22 +120,25 @@ def show(d: dict[str, Any]) -> None:
         flag += "s" if d["working_days_overdue"] != 1 else ""
     style = "bold red" if d["overdue"] else "bold"
     out.print(
-        f"[{style}]Concern {d['id']}: {_esc(flag)}[/] (judged on {d['judged_on']})",
+        Text.assemble(
+            (visible(f"Concern {d['id']}: {flag}", one_line=True), style),
+            f" (judged on {d['judged_on']})",
+        )
     )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     category = d["category"] + (f" / {d['issue']}" if d["issue"] else "")
-    grid.add_row("Child", _esc(d["child"]))
-    grid.add_row("Protocol", _esc(d["protocol"]))
-    grid.add_row("Category", _esc(category))
-    grid.add_row("Raised by", _esc(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
-    grid.add_row("Summary", _esc(d["summary"]))
-    grid.add_row("Impact on child", _esc(d["impact"] or "-"))
-    grid.add_row("Recommended", _esc(d["recommended"] or "-"))
+    grid.add_row("Child", _text(d["child"]))
+    grid.add_row("Protocol", _text(d["protocol"]))
+    grid.add_row("Category", _text(category))
+    grid.add_row("Raised by", _text(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
+    grid.add_row("Summary", _text(d["summary"], one_line=False))
+    grid.add_row("Impact on child", _text(d["impact"] or "-", one_line=False))
+    grid.add_row("Recommended", _text(d["recommended"] or "-", one_line=False))
     grid.add_row(
         "Stage",
-        _esc(
+        _text(
             f"{d['stage']} - {d['stage_title']}, since {d['stage_started_on']}, "
             f"deadline {d['deadline'] or 'none'}"
         ),
@@ -122,7 +150,7 @@ def show(d: dict[str, Any]) -> None:
         if d["formal_started_on"] is None
         else "no overall limit"
     )
-    grid.add_row("Formal process", _esc(formal))
+    grid.add_row("Formal process", _text(formal))
     cafcass = "not referred"
     if d["referred_to_cafcass_on"]:
         cafcass = f"referred {d['referred_to_cafcass_on']}; senior officer " + (
@@ -130,7 +158,7 @@ def show(d: dict[str, Any]) -> None:
             if d["senior_officer_notified_on"]
             else "NOT RECORDED AS NOTIFIED"
         )
-    grid.add_row("CAFCASS", _esc(cafcass))
+    grid.add_row("CAFCASS", _text(cafcass))
     wishes = {"sought": "sought", "not-sought": "not sought (reason recorded)"}.get(
         d["child_wishes"] or "", "NOT RECORDED"
     )
@@ -138,9 +166,10 @@ def show(d: dict[str, Any]) -> None:
         d["child_told_outcome"] or "",
         "NOT RECORDED" if d["status"] == "resolved" else "-",
     )
-    grid.add_row("Child's voice", _esc(f"wishes: {wishes}; told the outcome: {told}"))
+    grid.add_row("Child's voice", _text(f"wishes: {wishes}; told the outcome: {told}"))
     if d["status"] != "open":
-        grid.add_row("Outcome", _esc(f"{d['status']} on {d['closed_on']}: {d['outcome']}"))
+        outcome = f"{d['status']} on {d['closed_on']}: {d['outcome']}"
+        grid.add_row("Outcome", _text(outcome, one_line=False))
     out.print(grid)
 
     stages = Table(title="Stages", title_justify="left", show_lines=False)
@@ -153,12 +182,12 @@ def show(d: dict[str, Any]) -> None:
         bypass = f" (bypassed {', '.join(v['bypassed'])})" if v["bypassed"] else ""
         row_style = "red" if v["result"] in ("missed", "overdue") else None
         stages.add_row(
-            _esc(v["stage"] + bypass),
-            v["entered_on"],
-            (v["deadline"] or "-") + (" (set by IRO)" if v["due_set_by_iro"] else ""),
-            v["first_response_on"] or "-",
-            _esc(f"{v['left_on']} ({v['left_by']})" if v["left_on"] else "-"),
-            result,
+            _text(v["stage"] + bypass),
+            _text(v["entered_on"]),
+            _text((v["deadline"] or "-") + (" (set by IRO)" if v["due_set_by_iro"] else "")),
+            _text(v["first_response_on"] or "-"),
+            _text(f"{v['left_on']} ({v['left_by']})" if v["left_on"] else "-"),
+            _text(result),
             style=row_style,
         )
     out.print(stages)
@@ -167,7 +196,13 @@ def show(d: dict[str, Any]) -> None:
     for name in ("Date", "Event", "Stage", "By", "Details"):
         events.add_column(name, overflow="fold")
     for e in d["events"]:
-        events.add_row(e["on"], e["kind"], _esc(e["stage"]), _esc(e["by"]), _esc(event_text(e)))
+        events.add_row(
+            _text(e["on"]),
+            _text(e["kind"]),
+            _text(e["stage"]),
+            _text(e["by"]),
+            _text(event_text(e), one_line=False),
+        )
     out.print(events)
 
 
@@ -209,20 +244,13 @@ def concern_table(rows: list[dict[str, Any]]) -> None:
             flags.append("wishes?")
         if d["status"] == "resolved" and d["child_told_outcome"] is None:
             flags.append("told?")
+        cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
+        cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]
         if len(rows) > PLAIN_ABOVE:
-            cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
-            cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]
-            plain.append(cells)
+            plain.append(cells)  # plain_table shows every cell through visible()
             continue
         table.add_row(
-            str(d["id"]),
-            _esc(d["child"]),
-            _esc(d["protocol"]),
-            _esc(d["stage"]),
-            d["status"],
-            d["deadline"] or "-",
-            d["formal_deadline"] or "-",
-            " ".join(flags),
+            *[_text(c) for c in cells],
             style="bold red" if d["overdue"] else None,
         )
     if plain:

@@ -41,6 +41,13 @@ from drp_cli.models import Attachment, ChainHead, ClosureChange, Concern, Event,
 from drp_cli.protocols import Protocol
 
 KEY_BYTES = 32
+MAX_ID = 2**31 - 1  # the largest id PostgreSQL's INTEGER holds; none larger is ever given
+
+
+def check_id(concern_id: int) -> None:
+    """An id no concern can have is simply not found (PostgreSQL would raise on it)."""
+    if not 1 <= concern_id <= MAX_ID:
+        raise NotFound(f"no concern with id {concern_id}")
 
 
 def _table(model: Any) -> Table:
@@ -181,6 +188,7 @@ class UnitOfWork:
     def load(self, concern_id: int, *, lock: bool = True) -> Loaded:
         """The concern row (locked until commit on PostgreSQL; SQLite's BEGIN IMMEDIATE
         already serialises writers) with its events and their fold."""
+        check_id(concern_id)
         query = sm_select(Concern).where(Concern.id == concern_id)
         if lock and not self.is_sqlite:
             query = query.with_for_update()

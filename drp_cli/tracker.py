@@ -45,6 +45,7 @@ from drp_cli.record import (
     Loaded,
     UnitOfWork,
     VerifyOptions,
+    check_id,
     closures_in_force,
     key_from_env,
     parse_expect,
@@ -591,6 +592,7 @@ class Tracker:
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, concern_id: int) -> ConcernView:
+        check_id(concern_id)
         with self.store.reader() as s:
             concern = s.exec(select(Concern).where(Concern.id == concern_id)).first()
             if concern is None:
@@ -646,6 +648,7 @@ class Tracker:
         :mod:`drp_cli.daily`, which runs the same query without SQLAlchemy on SQLite)."""
         day = parse_date(on, "--on") if on is not None else self._clock()
         check_within(within)
+        self.store.require()
         cal = self.calendar()
         conn = self.store.engine.raw_connection()
         try:

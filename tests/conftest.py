@@ -51,6 +51,7 @@ def pg_database() -> str:
         from drp_cli.db import Store
 
         template = Store(make_url(PG_SERVER).set(database="drp_template").render_as_string(False))
+        template.create()  # opening creates nothing: the template gets the schema here
         template.close()
     name = f"drp_test_{os.getpid()}_{next(_counter)}"
     with _pg_admin.connect() as conn:

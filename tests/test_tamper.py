@@ -155,7 +155,9 @@ def test_stored_file_altered_or_missing(drp, record, db_target, tmp_path):
     verify_fails(drp, "concern 1: the stored file of attachment 1 is missing")
 
 
-def test_deleting_a_concern_row_or_its_events(drp, record):
+def test_deleting_a_concern_row_or_its_events(drp, record, db_target):
+    if "://" in db_target:
+        pytest.skip("PostgreSQL's foreign keys refuse the delete itself")
     record("DELETE FROM item WHERE concern_id = 2")
     record("DELETE FROM attachment WHERE concern_id = 2")
     record("DELETE FROM concern WHERE id = 2")

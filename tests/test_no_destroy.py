@@ -165,7 +165,6 @@ def test_force_replaces_an_earlier_bundle_and_says_so(drp, tracker, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bundle")]  # no leftovers
 
 
-@pytest.mark.xfail(strict=True, reason="drp_cli/cli/documents.py: say 'Replaced' (result.replaced)")
 def test_cli_says_it_replaced_a_bundle(drp, tmp_path):
     drp(*open_args())
     out = tmp_path / "bundle"
@@ -252,7 +251,6 @@ def test_export_into_the_attachment_store_is_refused(record):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="drp_cli/cli/documents.py: use documents.write_alert")
 def test_alert_into_the_attachment_store_is_refused(record):
     record.refused(
         "alert", "1", "-o", str(record.store / "a.md"), says="inside drp's attachment store"

@@ -259,14 +259,9 @@ def export(
     force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
 ) -> None:
     """Export every concern with its events (CSV or JSON); `drp import` takes it back."""
-    import os
-
     from drp_cli import transfer
-    from drp_cli.errors import InvalidInput
 
-    if output is not None and os.path.exists(output) and not force:
-        raise InvalidInput(f"{output} already exists; use --force to replace it")
-    text, count = transfer.export_file(tracker(ctx), output, fmt)
+    text, count = transfer.export_file(tracker(ctx), output, fmt, force=force)
     if text is not None:
         typer.echo(text, nl=False)
     else:

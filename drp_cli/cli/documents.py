@@ -46,14 +46,16 @@ def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) 
     from rich.markup import escape
     from rich.table import Table
 
+    from drp_cli.textsafe import visible
+
     table = Table()
     for name in ["N", *columns, "Added"]:
         table.add_column(name.replace("_", " ").capitalize(), overflow="fold")
     for r in rows:
         table.add_row(
             str(r["n"]),
-            *[escape(str(r.get(c) or "-")) for c in columns],
-            f"{r['added_on']} by {escape(r['added_by'])}",
+            *[escape(visible(str(r.get(c) or "-"), one_line=True)) for c in columns],
+            f"{r['added_on']} by {escape(visible(r['added_by'], one_line=True))}",
         )
     console().print(table)
 
@@ -312,19 +314,16 @@ def alert(
     templates: TemplatesOption = None,
 ) -> None:
     """Render the form for the concern's current stage, as Markdown."""
-    import os
-
     from drp_cli import documents
-    from drp_cli.errors import InvalidInput
 
-    text = documents.alert(tracker(ctx), concern_id, on=on, templates=templates)
     if output is None:
+        text = documents.alert(tracker(ctx), concern_id, on=on, templates=templates)
         typer.echo(text, nl=False)
         return
-    if os.path.exists(output) and not force:
-        raise InvalidInput(f"{output} already exists; use --force to replace it")
-    documents.write_file(output, text)
-    typer.echo(f"Wrote {output}.")
+    written = documents.write_alert(
+        tracker(ctx), concern_id, output, force=force, on=on, templates=templates
+    )
+    typer.echo(f"Replaced {output}." if written.replaced else f"Wrote {output}.")
 
 
 @commands.command()
@@ -348,6 +347,8 @@ def bundle(
     if as_json:
         print_json({"path": str(result.path), "files": result.files, "missing": result.missing})
         return
+    if result.replaced:
+        typer.echo(f"Replaced the earlier bundle at {result.path}.")
     typer.echo(f"Wrote {len(result.files)} files to {result.path}.")
     if result.missing:
         typer.echo(f"MISSING ({len(result.missing)}):")

@@ -126,10 +126,18 @@ def _is_terminal() -> bool:
 OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded")
 
 
+def _shown(value: str) -> str:
+    """A stored one-line value as it may reach a terminal or a cron mail: control, separator
+    and bidi characters as visible escapes (a forged newline cannot add a row)."""
+    from drp_cli.textsafe import is_one_line, visible
+
+    return value if is_one_line(value) else visible(value, one_line=True)
+
+
 def _overdue_cells(i: OverdueItem) -> list[str]:
     state = _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
-    return [str(i.id), i.child, i.protocol, i.stage, f"{i.deadline} ({i.which})", state,
-            "yes" if i.responded else "no"]  # fmt: skip
+    return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage),
+            f"{i.deadline} ({i.which})", state, "yes" if i.responded else "no"]  # fmt: skip
 
 
 def overdue_lines(found: list[OverdueItem]) -> str:
@@ -146,13 +154,13 @@ def overdue_lines(found: list[OverdueItem]) -> str:
         state = states.get(key)
         if state is None:
             state = states[key] = _deadline_state(*key)
-        rows.append((i.id, i.child, i.protocol, i.stage, when, state,
+        rows.append((i.id, _shown(i.child), _shown(i.protocol), _shown(i.stage), when, state,
                      "yes" if i.responded else "no"))  # fmt: skip
     columns = [
         [str(max((i.id for i in found), default=0))],
-        {i.child for i in found},
-        {i.protocol for i in found},
-        {i.stage for i in found},
+        {r[1] for r in rows},
+        {r[2] for r in rows},
+        {r[3] for r in rows},
         whens.values(),
         states.values(),
         ["yes", "no"] if found else [],

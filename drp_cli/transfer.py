@@ -42,8 +42,8 @@ from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
 from drp_cli.lifecycle import ConcernState, Fact, fold
-from drp_cli.models import Attachment, Concern, Event, Item
 from drp_cli.protocols import ROLES, themes
+from drp_cli.record import T_ATTACHMENT, T_CONCERN, T_EVENT, T_ITEM
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
 
@@ -62,20 +62,6 @@ MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage")  # fmt: skip
-#: what the file's row says that its events must agree with (when it carries events)
-CHECKED_AGAINST_EVENTS = ("stage", "stage_started_on", "status", "opened_on", "closed_on",
-                          "referred_on")  # fmt: skip
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-T_CONCERN = _table(Concern)
-T_EVENT = _table(Event)
-T_ITEM = _table(Item)
-T_ATTACHMENT = _table(Attachment)
 
 
 class ImportRefused(InvalidInput):

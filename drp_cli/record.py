@@ -337,25 +337,30 @@ def _stream(conn: Any, query: Any) -> Iterator[Mapping[str, Any]]:
     yield from result.mappings()
 
 
+def _chain_rows(conn: Any, table: Table, where: Callable[[Mapping[str, Any]], str],
+                digest: Callable[[Mapping[str, Any], int, str], str],
+                ) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:  # fmt: skip
+    """One table's links in chain order as (position, where, row, recomputed hash); a row
+    outside the chain (no chain_seq) comes last, with no hash."""
+    query = select(table).order_by(table.c.chain_seq.is_(None), table.c.chain_seq, table.c.id)
+    for row in _stream(conn, query):
+        seq, prev = row["chain_seq"], row["prev_hash"]
+        in_chain = seq is not None and prev is not None
+        yield (seq if seq is not None else float("inf"), where(row), row,
+               digest(row, seq, prev) if in_chain else None)  # fmt: skip
+
+
 def _links(conn: Any) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
-    """Every link of the chain, events and closure changes merged in chain order; a row
-    outside the chain (no chain_seq) comes last."""
-    big = float("inf")
-    events = (
-        (row["chain_seq"] if row["chain_seq"] is not None else big,
-         f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})", row,
-         event_hash(row, row["chain_seq"], row["prev_hash"])
-         if row["chain_seq"] is not None and row["prev_hash"] is not None else None)
-        for row in _stream(conn, select(T_EVENT).order_by(
-            T_EVENT.c.chain_seq.is_(None), T_EVENT.c.chain_seq, T_EVENT.c.id))
+    """Every link of the chain, events and closure changes merged in chain order."""
+    events = _chain_rows(
+        conn, T_EVENT,
+        lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
+        event_hash,
     )  # fmt: skip
-    closures = (
-        (row["chain_seq"] if row["chain_seq"] is not None else big,
-         f"closure change {row['id']} ({row['action']} {row['day']})", row,
-         closure_hash(row, row["chain_seq"], row["prev_hash"])
-         if row["chain_seq"] is not None and row["prev_hash"] is not None else None)
-        for row in _stream(conn, select(T_CLOSURE).order_by(
-            T_CLOSURE.c.chain_seq.is_(None), T_CLOSURE.c.chain_seq, T_CLOSURE.c.id))
+    closures = _chain_rows(
+        conn, T_CLOSURE,
+        lambda row: f"closure change {row['id']} ({row['action']} {row['day']})",
+        closure_hash,
     )  # fmt: skip
     return heapq.merge(events, closures, key=lambda link: link[0])
 

@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Table
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -42,6 +41,9 @@ from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadli
 from drp_cli.models import ClosureChange, Concern, Event
 from drp_cli.protocols import ROLES, Registry, Stage, registry, themes
 from drp_cli.record import (
+    T_CLOSURE,
+    T_CONCERN,
+    T_EVENT,
     Loaded,
     UnitOfWork,
     VerifyOptions,
@@ -126,11 +128,6 @@ class Closure:
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
 def current_user(by: str | None = None) -> str:
     """Who is recording: ``by``, else ``DRP_USER``, else the OS login."""
     for candidate in (by, os.environ.get("DRP_USER")):
@@ -665,8 +662,7 @@ class Tracker:
         and check each attached file in the store. ``expect`` (``SEQ:HASH``, a head written
         down earlier) must still be in the chain."""
         wanted = parse_expect(expect) if isinstance(expect, str) else expect
-        with self.store.reader():
-            pass  # a missing or foreign database is refused here, before anything is read
+        self.store.require()  # a missing or foreign database is refused before anything
         return verify_record(
             self.store.engine,
             self.store.is_sqlite,
@@ -693,7 +689,7 @@ class Tracker:
         with self.unit_of_work() as uow:
             uow.lock_concerns()
             s = uow.session
-            for table in (_table(Event), _table(ClosureChange)):
+            for table in (T_EVENT, T_CLOSURE):
                 rows = s.execute(sa_select(table.c.id, table.c.hash, table.c.mac)).all()
                 for row_id, digest, seal in rows:
                     want = chain_mac(self.key, digest)
@@ -723,7 +719,7 @@ class Tracker:
                 ).items():
                     setattr(change, name, value)
                 s.add(change)
-            for (cid,) in s.execute(sa_select(_table(Concern).c.id).order_by("id")).all():
+            for (cid,) in s.execute(sa_select(T_CONCERN.c.id).order_by(T_CONCERN.c.id)).all():
                 loaded = uow.load(cid)
                 first = loaded.facts()[0] if loaded.events else None
                 recorded = first is not None and "child" in first.details

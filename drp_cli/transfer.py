@@ -41,7 +41,7 @@ from drp_cli.chain import event_hash
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
-from drp_cli.lifecycle import ConcernState, Fact, fold
+from drp_cli.lifecycle import CLOSING, ITEM_KINDS, VOICE, ConcernState, Fact, fold
 from drp_cli.protocols import ROLES, themes
 from drp_cli.record import T_ATTACHMENT, T_CONCERN, T_EVENT, T_ITEM
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
@@ -359,12 +359,10 @@ def _facts(events: list[dict[str, Any]]) -> list[Fact]:
 
 
 #: every event kind drp writes, and the details each must carry (name -> check)
-_ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
 EVENT_KINDS_IMPORTED = frozenset(
-    (*STAGE_ENTRIES, "response", "note", "referred", "wishes-sought", "wishes-not-sought",
-     "told-outcome", "not-told-outcome", "resolved", "withdrawn", "attached", "action-done",
-     "fields-recorded", *(f"{k}-added" for k in _ITEM_KINDS),
-     *(f"{k}-removed" for k in _ITEM_KINDS))
+    (*STAGE_ENTRIES, "response", "note", "referred", *VOICE, *CLOSING, "attached",
+     "action-done", "fields-recorded", *(f"{k}-added" for k in ITEM_KINDS),
+     *(f"{k}-removed" for k in ITEM_KINDS))
 )  # fmt: skip
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -29,6 +29,7 @@ test-sqlite: lint typecheck unit
 lint: $(STAMP)
 	$(BIN)/ruff check drp_cli tests bench scripts
 	$(BIN)/ruff format --check drp_cli tests bench scripts
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

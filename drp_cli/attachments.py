@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
-
+from drp_cli import record
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound
-from drp_cli.models import Attachment
+from drp_cli.store import Row
 from drp_cli.tracker import Tracker, _clean_line, _clean_text, current_user
 
 KINDS: dict[str, str] = {
@@ -149,7 +148,7 @@ def attach(
                               path=_stored_path(tracker, a.sha256))  # fmt: skip
 
 
-def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
+def _view(tracker: Tracker, row: Row) -> AttachmentView:
     return AttachmentView(
         n=row.n,
         kind=row.kind,
@@ -166,12 +165,8 @@ def _view(tracker: Tracker, row: Attachment) -> AttachmentView:
 
 def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
     tracker.get(concern_id)
-    with tracker.store.reader() as s:
-        rows = s.exec(
-            select(Attachment)
-            .where(Attachment.concern_id == concern_id)
-            .order_by(col(Attachment.n))
-        ).all()
+    with tracker.store.read() as conn:
+        rows = record.attachments_of(conn, concern_id)
     return [_view(tracker, r) for r in rows]
 
 

@@ -20,11 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, insert, select, text
-
-from drp_cli.db import Store
+from drp_cli.dbfile import SCHEMA_REVISION
 from drp_cli.errors import InvalidInput
-from drp_cli.models import SCHEMA_REVISION
 from drp_cli.outpaths import (
     BACKUPS,
     SQLITE_BACKUP_ID,
@@ -32,11 +29,10 @@ from drp_cli.outpaths import (
     check_source,
     protected_paths,
 )
+from drp_cli.store import TABLES, Store
 
 FORMAT = "drp-backup"
 VERSION = 1
-#: tables in an order that satisfies the foreign keys
-TABLES = ("concern", "event", "item", "attachment", "closure_change", "chain_head")
 
 
 def _private_target(store: Store, path: Path, force: bool) -> Path:
@@ -95,22 +91,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _tables(store: Store) -> dict[str, Table]:
-    meta = MetaData()
-    meta.reflect(store.engine, only=list(TABLES))
-    return {name: meta.tables[name] for name in TABLES}
-
-
 def export_data(store: Store) -> dict[str, Any]:
-    tables = _tables(store)
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "schema": SCHEMA_REVISION}
     out: dict[str, list[dict[str, Any]]] = {}
-    with store.engine.connect() as conn:
-        if not store.is_sqlite:
-            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        for name, table in tables.items():
-            key = table.c.id
-            rows = conn.execute(select(table).order_by(key)).mappings()
+    with store.read(snapshot=True) as conn:
+        for name in TABLES:
+            rows = conn.stream(f"SELECT * FROM {name} ORDER BY id")
             out[name] = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
     data["tables"] = out
     return data
@@ -126,18 +112,18 @@ def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = F
     return path
 
 
-def _parse(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+def _parse(types: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
+    """A backed-up row with its dates and times as the schema's columns take them."""
     parsed: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name not in row:
+    for name, kind in types.items():
+        if name not in row:
             continue
-        value = row[column.name]
-        type_name = type(column.type).__name__.upper()
-        if value is not None and ("DATETIME" in type_name or "TIMESTAMP" in type_name):
+        value = row[name]
+        if value is not None and kind == "datetime":
             value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-        elif value is not None and type_name == "DATE":
+        elif value is not None and kind == "date":
             value = dt.date.fromisoformat(value)
-        parsed[column.name] = value
+        parsed[name] = value
     return parsed
 
 
@@ -161,25 +147,22 @@ def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]
         )
     if len(data.get("tables", {}).get("chain_head", [])) != 1:
         raise InvalidInput(f"{path} has no chain head: it is not a complete drp backup")
-    tables = _tables(store)
     counts: dict[str, int] = {}
-    with store.write_engine.begin() as conn:
+    with store.write() as conn:
         for name in ("concern", "event", "closure_change"):
-            if conn.execute(select(func.count()).select_from(tables[name])).scalar():
+            if conn.scalar(f"SELECT count(*) FROM {name}"):
                 raise InvalidInput(
                     f"the database {store.label} is not empty; restore into a new database"
                 )
-        conn.execute(tables["chain_head"].delete())
+        conn.execute("DELETE FROM chain_head").close()
         for name in TABLES:
-            rows = [_parse(tables[name], r) for r in data["tables"].get(name, [])]
+            types = conn.column_types(name)
+            rows = [_parse(types, r) for r in data["tables"].get(name, [])]
             if rows:
-                conn.execute(insert(tables[name]), rows)
+                names = list(rows[0])
+                conn.insert_many(name, names, [[r.get(n) for n in names] for r in rows])
             counts[name] = len(rows)
             if not store.is_sqlite and rows and name != "chain_head":
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                        f"(SELECT max(id) FROM {name}))"
-                    )
-                )
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                             f"(SELECT max(id) FROM {name}))").close()  # fmt: skip
     return counts

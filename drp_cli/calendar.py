@@ -200,3 +200,12 @@ class WorkingCalendar:
         lo = bisect_right(self._days, first.toordinal() - 1)
         hi = bisect_right(self._days, last.toordinal())
         return [dt.date.fromordinal(o) for o in self._days[lo:hi]]
+
+
+def closures_in_force(changes: Iterable[tuple[dt.date, str]]) -> list[dt.date]:
+    """The local closure days in force: those whose latest change is an ``add``. ``changes``
+    are (day, action) pairs in the order they were made (the order of the chain)."""
+    latest: dict[dt.date, str] = {}
+    for day, action in changes:
+        latest[day] = action
+    return sorted(d for d, a in latest.items() if a == "add")

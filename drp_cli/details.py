@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
-
+from drp_cli import record
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
 from drp_cli.lifecycle import ItemState
-from drp_cli.models import Concern, Item
 from drp_cli.record import Loaded
+from drp_cli.store import Row
 from drp_cli.tracker import MAX_REF, Tracker, _clean_line, _clean_text, current_user
 
 #: kind -> (required fields, optional fields); every field is text except the dates.
@@ -67,7 +66,7 @@ class ItemView:
         }
 
 
-def _view(row: Item) -> ItemView:
+def _view(row: Row) -> ItemView:
     return ItemView(
         kind=row.kind,
         n=row.n,
@@ -220,11 +219,8 @@ def items(
 
     if kind is not None:
         _check_kind(kind)
-    with tracker.store.reader() as s:
-        if s.get(Concern, concern_id) is None:
+    with tracker.store.read() as conn:
+        if record.concern(conn, concern_id) is None:
             raise NotFound(f"no concern with id {concern_id}")
-        query = select(Item).where(Item.concern_id == concern_id)
-        if kind is not None:
-            query = query.where(Item.kind == kind)
-        rows = s.exec(query.order_by(col(Item.kind), col(Item.position), col(Item.n))).all()
+        rows = record.items_of(conn, concern_id, kind)
     return [_view(r) for r in rows if include_removed or r.removed_on is None]

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,10 @@ from drp_cli.outpaths import (
     ALERT_MARKER,
     BUNDLE_MARKER,
     BUNDLE_MARKER_TEXT,
-    DOCUMENTS,
+    WriteResult,
     check_output,
     protected_paths,
+    write_file,
 )
 from drp_cli.protocols import ROLES, themes
 from drp_cli.textsafe import split_lines, visible
@@ -219,13 +219,6 @@ def alert(
     text = render(environment(templates), context["protocol"].slug, "alert.md.j2", context)
     # the last line tells `--force` later that drp wrote the file (invisible when rendered)
     return f"{text}\n{ALERT_MARKER}\n"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    path: Path
-    #: True when an earlier file drp wrote was replaced (``--force``)
-    replaced: bool
 
 
 def write_alert(
@@ -438,36 +431,6 @@ def bundle(
     )
     missing = [e["item"] for e in items if not e["present"]]
     return BundleResult(shown, written, missing, replaced)
-
-
-def write_file(
-    path: str | os.PathLike[str],
-    text: str,
-    *,
-    protected: Iterable[Path] = (),
-    force: bool = True,
-    what: str = "file",
-) -> WriteResult:
-    """Write a document (an alert form, an export) owner-only (0600), atomically.
-
-    Refused (:class:`InvalidInput`) when ``path`` is, holds or lies inside a ``protected``
-    path (:func:`drp_cli.outpaths.protected_paths`), when its folder does not exist, and
-    when it exists and is not a document drp wrote (an alert form or an export); without
-    ``force``, when it exists at all."""
-    protected = list(protected)
-    target = check_output(path, protected, force=force, kind="file", what=what, replaces=DOCUMENTS)
-    replaced = os.path.lexists(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return WriteResult(Path(path), replaced)
 
 
 def _write_private(path: Path, text: str) -> None:

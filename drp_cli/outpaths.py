@@ -25,14 +25,16 @@ import os
 import re
 import sqlite3
 import stat
+import tempfile
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from drp_cli.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from drp_cli.db import Store
+    from drp_cli.store import Store
 
 #: The file drp writes into every bundle folder, so ``--force`` knows the folder is drp's.
 BUNDLE_MARKER = ".drp-bundle"
@@ -294,3 +296,40 @@ def _bundle_problem(folder: Path) -> str | None:
         if sha256_file(folder / name) != digest:
             return "files in it were changed after drp wrote them"
     return None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    #: True when an earlier file drp wrote was replaced (``--force``)
+    replaced: bool
+
+
+def write_file(
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    protected: Iterable[Path] = (),
+    force: bool = True,
+    what: str = "file",
+) -> WriteResult:
+    """Write a document (an alert form, an export) owner-only (0600), atomically.
+
+    Refused (:class:`InvalidInput`) when ``path`` is, holds or lies inside a ``protected``
+    path (:func:`drp_cli.outpaths.protected_paths`), when its folder does not exist, and
+    when it exists and is not a document drp wrote (an alert form or an export); without
+    ``force``, when it exists at all."""
+    protected = list(protected)
+    target = check_output(path, protected, force=force, kind="file", what=what, replaces=DOCUMENTS)
+    replaced = os.path.lexists(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return WriteResult(Path(path), replaced)

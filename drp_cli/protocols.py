@@ -1,4 +1,4 @@
-"""Protocols as data: one TOML file per local authority, validated with pydantic.
+"""Protocols as data: one TOML file per local authority, validated with msgspec.
 
 Built-in protocols live in the package's ``protocols/`` folder (the repository's top-level
 ``protocols/``, shipped inside the wheel). A user adds their own authority's protocol by
@@ -11,6 +11,7 @@ Files whose names start with ``_`` are not protocols (``_themes.toml`` holds the
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +19,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
 from drp_cli.errors import InvalidInput, NotFound, ProtocolFileError
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
-Text = Annotated[str, Field(min_length=1)]
+# msgspec validates a protocol file in microseconds and loads in a few milliseconds: the
+# protocols are read by every command, so their validation must not cost what the command
+# itself costs (pydantic took ~0.1 s to import and build these models)
+Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+Text = Annotated[str, Meta(min_length=1)]
+Days = Annotated[int, Meta(ge=1, le=260)]
 
 #: Roles of the person who raises a concern.
 ROLES: dict[str, str] = {
@@ -36,34 +42,32 @@ ROLES: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A record read from a TOML file: unknown fields are refused, nothing is coerced."""
 
 
-class Stage(_Strict):
+class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One stage (or level) of a protocol."""
 
     slug: Slug
     title: Text
     formal: bool
-    addressed_to: list[Text] = Field(min_length=1)
-    copied_to: list[Text] = Field(default_factory=list)
-    timescale_working_days: int | None = Field(default=None, ge=1, le=260)
+    addressed_to: Annotated[list[Text], Meta(min_length=1)]
+    copied_to: list[Text] = msgspec.field(default_factory=list)
+    timescale_working_days: Days | None = None
     timescale_note: str = ""
     guidance: str = ""
     citation: Text
 
-    @model_validator(mode="after")
-    def _no_number_means_say_so(self) -> Stage:
+    def __post_init__(self) -> None:
         if self.timescale_working_days is None and not self.timescale_note.strip():
             raise ValueError(
                 "timescale_note is required when timescale_working_days is absent: "
                 "say that the source gives no timescale"
             )
-        return self
 
 
-class Protocol(_Strict):
+class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A local authority's dispute resolution protocol."""
 
     slug: Slug
@@ -72,23 +76,19 @@ class Protocol(_Strict):
     source: Text
     source_date: str = ""
     summary: str = ""
-    roles: list[Slug] = Field(min_length=1)
-    formal_cap_working_days: int | None = Field(default=None, ge=1, le=260)
+    roles: Annotated[list[Slug], Meta(min_length=1)]
+    formal_cap_working_days: Days | None = None
     formal_cap_citation: Text
     bypass_citation: Text
     cafcass_citation: Text
-    stages: list[Stage] = Field(min_length=1)
+    stages: Annotated[list[Stage], Meta(min_length=1)]
 
-    @field_validator("roles")
-    @classmethod
-    def _known_roles(cls, roles: list[str]) -> list[str]:
-        unknown = [r for r in roles if r not in ROLES]
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.roles if r not in ROLES]
         if unknown:
-            raise ValueError(f"unknown role {unknown[0]!r}; allowed: {', '.join(ROLES)}")
-        return roles
-
-    @model_validator(mode="after")
-    def _stage_order(self) -> Protocol:
+            raise ValueError(
+                f"field roles: unknown role {unknown[0]!r}; allowed: {', '.join(ROLES)}"
+            )
         slugs = [s.slug for s in self.stages]
         dupes = sorted({s for s in slugs if slugs.count(s) > 1})
         if dupes:
@@ -98,7 +98,6 @@ class Protocol(_Strict):
             if seen_formal and not stage.formal:
                 raise ValueError(f"stage {stage.slug!r} is informal but follows a formal stage")
             seen_formal = seen_formal or stage.formal
-        return self
 
     # -- navigation ------------------------------------------------------------------
     @property
@@ -129,21 +128,21 @@ class Protocol(_Strict):
         return self.stages[0]
 
 
-class Issue(_Strict):
+class Issue(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     slug: Slug
     text: Text
-    sources: list[Text] = Field(min_length=1)
+    sources: Annotated[list[Text], Meta(min_length=1)]
 
 
-class Theme(_Strict):
+class Theme(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     slug: Slug
     title: Text
     citation: Text
-    issues: list[Issue] = Field(default_factory=list)
+    issues: list[Issue] = msgspec.field(default_factory=list)
 
 
-class Themes(_Strict):
-    themes: list[Theme] = Field(min_length=1)
+class Themes(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    themes: Annotated[list[Theme], Meta(min_length=1)]
 
     def theme(self, slug: str) -> Theme:
         for t in self.themes:
@@ -164,6 +163,11 @@ class Themes(_Strict):
         )
 
 
+def as_data(value: msgspec.Struct) -> Any:
+    """A protocol (or the themes) as plain JSON-able data."""
+    return msgspec.to_builtins(value)
+
+
 # -- loading -----------------------------------------------------------------------------
 def builtin_dir() -> Path:
     """The protocols shipped with drp: inside the wheel, or the repository's folder."""
@@ -182,9 +186,22 @@ def user_dirs() -> list[Path]:
     return [Path(platformdirs.user_config_dir("drp")) / "protocols"]
 
 
-def _describe(err: dict[str, Any]) -> str:
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"field {loc}: {err['msg']}"
+_MISSING = re.compile(r"Object missing required field `(.+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    """msgspec's message as ``field LOCATION: PROBLEM`` (``stages.1.title``)."""
+    message, _, where = str(exc).partition(" - at `$")
+    loc = re.sub(r"\[(\d+)\]", r".\1", where.rstrip("`")).lstrip(".")
+    if m := _MISSING.fullmatch(message):
+        loc, message = ".".join(filter(None, (loc, m.group(1)))), "required, but missing"
+    elif m := _UNKNOWN.fullmatch(message):
+        loc, message = ".".join(filter(None, (loc, m.group(1)))), "not a known field"
+    elif message.startswith("field ") and ": " in message:  # a check naming its own field
+        named, _, message = message[len("field ") :].partition(": ")
+        loc = ".".join(filter(None, (loc, named)))
+    return f"field {loc or '(top level)'}: {message}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -201,12 +218,9 @@ def load_protocol_file(path: Path) -> Protocol:
     """Read and validate one protocol file; errors name the file and the field."""
     data = _read_toml(path)
     try:
-        protocol = Protocol.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        extra = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ProtocolFileError(f"protocol file {path}: {_describe(dict(first))}{extra}") from None
+        protocol = msgspec.convert(data, Protocol)
+    except msgspec.ValidationError as exc:
+        raise ProtocolFileError(f"protocol file {path}: {_describe(exc)}") from None
     if protocol.slug != path.stem:
         raise ProtocolFileError(
             f"protocol file {path}: field slug: {protocol.slug!r} must match the file name "
@@ -277,6 +291,6 @@ def registry() -> Registry:
 def themes() -> Themes:
     path = builtin_dir() / "_themes.toml"
     try:
-        return Themes.model_validate(_read_toml(path))
-    except ValidationError as exc:
-        raise ProtocolFileError(f"themes file {path}: {_describe(dict(exc.errors()[0]))}") from None
+        return msgspec.convert(_read_toml(path), Themes)
+    except msgspec.ValidationError as exc:
+        raise ProtocolFileError(f"themes file {path}: {_describe(exc)}") from None

@@ -1,6 +1,8 @@
-"""The record: a unit of work that appends events and keeps every derived row equal to the
-fold of its events, and the verifier that proves it.
+"""The record: every query of drp's tables, the unit of work that appends events and keeps
+every derived row equal to the fold of its events, and the verifier that proves it.
 
+* The queries are here, written once for both engines (through :class:`drp_cli.store.Conn`);
+  no other module writes SQL.
 * :class:`UnitOfWork` loads a concern for update, appends events as links of the hash
   chain, and after each one writes the concern row, its items and its attachment rows from
   :func:`drp_cli.lifecycle.fold`: nothing else writes a derived field.
@@ -24,43 +26,36 @@ import heapq
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select, text
-from sqlmodel import Session
-from sqlmodel import select as sm_select
-
-from drp_cli.calendar import WorkingCalendar
+from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, mac
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound
-from drp_cli.lifecycle import ROW_FIELDS, ConcernState, Fact, fold
-from drp_cli.models import Attachment, ChainHead, ClosureChange, Concern, Event, Item
+from drp_cli.lifecycle import ConcernState, Fact, fold
 from drp_cli.protocols import Protocol
+from drp_cli.store import Conn, Row, Store
 
 KEY_BYTES = 32
 MAX_ID = 2**31 - 1  # the largest id PostgreSQL's INTEGER holds; none larger is ever given
+CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
+EVENT_FIELDS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
+                "recorded_at", "text", "details", "imported_by", "imported_at")  # fmt: skip
+EVENT_COLUMNS = (*EVENT_FIELDS, "chain_seq", "prev_hash", "hash", "mac")
+ITEM_COLUMNS = ("concern_id", "kind", "n", "position", "data", "added_on", "added_by",
+                "done_on", "done_by", "removed_on", "removed_by")  # fmt: skip
+ATTACHMENT_COLUMNS = ("concern_id", "n", "kind", "filename", "sha256", "size", "dated",
+                      "description", "added_on", "added_by")  # fmt: skip
+#: the columns a list of concerns can be filtered on (equality)
+FILTERS = ("status", "protocol", "child", "stage", "raised_by")
 
 
 def check_id(concern_id: int) -> None:
     """An id no concern can have is simply not found (PostgreSQL would raise on it)."""
     if not 1 <= concern_id <= MAX_ID:
         raise NotFound(f"no concern with id {concern_id}")
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-T_CONCERN = _table(Concern)
-T_EVENT = _table(Event)
-T_ITEM = _table(Item)
-T_ATTACHMENT = _table(Attachment)
-T_CLOSURE = _table(ClosureChange)
-T_HEAD = _table(ChainHead)
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -103,43 +98,136 @@ def key_from_env() -> bytes | None:
     return load_key(value) if value else None
 
 
+# -- reading -------------------------------------------------------------------------------
+def concern(conn: Conn, concern_id: int, *, lock: bool = False) -> Row | None:
+    """A concern row (locked until commit on PostgreSQL with ``lock``)."""
+    check_id(concern_id)
+    sql = "SELECT * FROM concern WHERE id = ?"
+    if lock and not conn.is_sqlite:
+        sql += " FOR UPDATE"
+    return conn.record(sql, (concern_id,))
+
+
+def events_of(conn: Conn, concern_id: int) -> list[Row]:
+    return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
+
+
+def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
+    """The events of many concerns, by concern id, in order."""
+    found: dict[int, list[Row]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for e in conn.records(
+            f"SELECT * FROM event WHERE concern_id IN ({marks}) ORDER BY concern_id, seq", chunk
+        ):
+            found.setdefault(e["concern_id"], []).append(e)
+    return found
+
+
+def concerns(conn: Conn, where: Mapping[str, Any]) -> list[Row]:
+    """Concern rows equal to ``where`` on the :data:`FILTERS` columns, by id."""
+    unknown = set(where) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"cannot filter concerns on {sorted(unknown)}")
+    names = [n for n in FILTERS if n in where]
+    clause = " AND ".join(f"{n} = ?" for n in names)
+    sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
+    return conn.records(sql, [where[n] for n in names])
+
+
+def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
+    """A concern's item rows (actions in priority order), optionally of one kind."""
+    sql = "SELECT * FROM item WHERE concern_id = ?"
+    params: list[Any] = [concern_id]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return conn.records(sql + " ORDER BY kind, position, n", params)
+
+
+def attachments_of(conn: Conn, concern_id: int) -> list[Row]:
+    return conn.records("SELECT * FROM attachment WHERE concern_id = ? ORDER BY n", (concern_id,))
+
+
+def closure_changes(conn: Conn) -> list[Row]:
+    """Every change of the local closure days, in the order of the chain."""
+    return conn.records(f"SELECT * FROM closure_change {CHAIN_ORDER}")
+
+
+def calendar(conn: Conn) -> WorkingCalendar:
+    """The working-day calendar with the local closure days in force."""
+    return WorkingCalendar(closures_in_force(
+        conn.rows(f"SELECT day, action FROM closure_change {CHAIN_ORDER}")))  # fmt: skip
+
+
+OVERDUE_SQL = (
+    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on "
+    "FROM concern WHERE status = 'open' AND (deadline <= ? OR formal_deadline <= ?)"
+)
+
+
+def overdue_rows(conn: Conn, horizon: dt.date) -> list[tuple[Any, ...]]:
+    """Open concerns whose stage or formal deadline falls on or before ``horizon``, through
+    ``ix_concern_status_deadline`` and ``ix_concern_status_formal_deadline``: (id, child,
+    protocol, stage, deadline, formal deadline, responded at the current stage)."""
+    return conn.rows(OVERDUE_SQL, (horizon, horizon))
+
+
+def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
+    """Which of ``values`` the database holds in the concern column ``column`` (external_ref
+    or uid)."""
+    if column not in ("external_ref", "uid"):
+        raise ValueError(column)
+    found: set[str] = set()
+    for i in range(0, len(values), 500):
+        chunk = list(values[i : i + 500])
+        marks = ", ".join("?" for _ in chunk)
+        found.update(r[0] for r in conn.rows(
+            f"SELECT {column} FROM concern WHERE {column} IN ({marks})", chunk))  # fmt: skip
+    return found
+
+
+def chain_links(conn: Conn, table: str) -> list[tuple[int, str, str | None]]:
+    """(id, hash, mac) of every link in an event or closure-change table."""
+    if table not in ("event", "closure_change"):
+        raise ValueError(table)
+    return [(r[0], r[1], r[2]) for r in conn.rows(f"SELECT id, hash, mac FROM {table}")]
+
+
+def set_mac(conn: Conn, table: str, row_id: int, seal: str) -> None:
+    if table not in ("event", "closure_change"):
+        raise ValueError(table)
+    conn.update(table, row_id, {"mac": seal})
+
+
 # -- events as the fold reads them -------------------------------------------------------------
-def fact(e: Any) -> Fact:
-    """A stored event (ORM object or row mapping) as a :class:`Fact`."""
-    get: Callable[[str], Any] = (
-        e.__getitem__ if isinstance(e, Mapping) else lambda name: getattr(e, name)
-    )
-    raw = get("details")
+def fact(e: Mapping[str, Any]) -> Fact:
+    """A stored event (a row) as a :class:`Fact`."""
+    raw = e["details"]
     details = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
     return Fact(
-        seq=get("seq"),
-        kind=get("kind"),
-        effective_on=get("effective_on"),
-        stage=get("stage"),
-        by=get("by"),
-        text=get("text") or "",
+        seq=e["seq"],
+        kind=e["kind"],
+        effective_on=e["effective_on"],
+        stage=e["stage"],
+        by=e["by"],
+        text=e["text"] or "",
         details=details,
     )
-
-
-def apply_state(row: Any, state: ConcernState) -> None:
-    """Write the fold's values onto a concern row (ORM object)."""
-    for name in ROW_FIELDS:
-        setattr(row, name, getattr(state, name))
 
 
 @dataclass
 class Loaded:
     """A concern loaded for update: its row, its events, and the fold of them."""
 
-    row: Concern
-    events: list[Event]
+    row: Row
+    events: list[Row]
     state: ConcernState
 
     @property
     def id(self) -> int:
-        assert self.row.id is not None
-        return self.row.id
+        return int(self.row["id"])
 
     def facts(self) -> list[Fact]:
         return [fact(e) for e in self.events]
@@ -149,34 +237,37 @@ class Loaded:
 class UnitOfWork:
     """One write transaction. Use through :meth:`drp_cli.tracker.Tracker.unit_of_work`."""
 
-    session: Session
-    is_sqlite: bool
+    conn: Conn
     protocols: Mapping[str, Protocol]
     calendar: WorkingCalendar
     now: dt.datetime
     key: bytes | None = None
-    _head: ChainHead | None = None
+    _head: Row | None = None
 
     # -- the chain --------------------------------------------------------------------------
-    def _chain_head(self) -> ChainHead:
+    def chain_head(self) -> Row:
+        """The last link (locked until commit on PostgreSQL)."""
         if self._head is None:
-            query = sm_select(ChainHead).where(ChainHead.id == 1)
-            if not self.is_sqlite:
-                query = query.with_for_update()
-            head = self.session.exec(query).first()
+            sql = "SELECT seq, hash FROM chain_head WHERE id = 1"
+            head = self.conn.record(sql if self.conn.is_sqlite else sql + " FOR UPDATE")
             if head is None:
                 raise DatabaseError("the database has no chain head: run `drp verify`")
             self._head = head
         return self._head
 
+    def move_head(self, seq: int, digest: str) -> None:
+        head = self.chain_head()
+        head.seq, head.hash = seq, digest
+        self.conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+                          (seq, digest)).close()  # fmt: skip
+
     def link(self, digest_of: Callable[[int, str], str]) -> dict[str, Any]:
         """The next position of the chain for a link whose hash ``digest_of(seq, prev)``
         gives: its chain_seq, prev_hash, hash and (keyed) mac. Moves the head."""
-        head = self._chain_head()
+        head = self.chain_head()
         seq, prev = head.seq + 1, head.hash
         digest = digest_of(seq, prev)
-        head.seq, head.hash = seq, digest
-        self.session.add(head)
+        self.move_head(seq, digest)
         return {
             "chain_seq": seq,
             "prev_hash": prev,
@@ -188,29 +279,20 @@ class UnitOfWork:
     def load(self, concern_id: int, *, lock: bool = True) -> Loaded:
         """The concern row (locked until commit on PostgreSQL; SQLite's BEGIN IMMEDIATE
         already serialises writers) with its events and their fold."""
-        check_id(concern_id)
-        query = sm_select(Concern).where(Concern.id == concern_id)
-        if lock and not self.is_sqlite:
-            query = query.with_for_update()
-        row = self.session.exec(query).first()
+        row = concern(self.conn, concern_id, lock=lock)
         if row is None:
             raise NotFound(f"no concern with id {concern_id}")
-        events = list(
-            self.session.exec(
-                sm_select(Event).where(Event.concern_id == concern_id).order_by(Event.seq)  # type: ignore[arg-type]
-            ).all()
-        )
+        events = events_of(self.conn, concern_id)
         state = fold([fact(e) for e in events], self.protocols, self.calendar)
         return Loaded(row, events, state)
 
     def create(self, opening: Fact) -> Loaded:
         """A new concern row for an opening event (written next by :meth:`append`)."""
         state = fold([opening], self.protocols, self.calendar)
-        row = Concern(**state.row(), created_at=self.now, updated_at=self.now)
-        row.event_count = 0
-        self.session.add(row)
-        self.session.flush()
-        return Loaded(row, [], state)
+        values = {**state.row(), "event_count": 0, "created_at": self.now,
+                  "updated_at": self.now}  # fmt: skip
+        row_id = self.conn.insert("concern", values)
+        return Loaded(Row(values, id=row_id), [], state)
 
     def append(
         self,
@@ -225,15 +307,15 @@ class UnitOfWork:
         details: Mapping[str, Any] | None = None,
         recorded_at: dt.datetime | None = None,
         imported_by: str | None = None,
-    ) -> Event:
+    ) -> Row:
         """Append one event (a link of the chain) and bring the concern's rows up to the
         fold of all its events."""
-        event = Event(
+        event = Row(
             concern_id=loaded.id,
             seq=len(loaded.events) + 1,
             kind=kind,
             effective_on=on,
-            stage=stage or loaded.row.stage,
+            stage=stage or loaded.row["stage"],
             from_stage=from_stage,
             by=by,
             recorded_at=recorded_at or self.now,
@@ -242,12 +324,8 @@ class UnitOfWork:
             imported_by=imported_by,
             imported_at=self.now if imported_by is not None else None,
         )
-        fields = {name: getattr(event, name) for name in (
-            "concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
-            "recorded_at", "text", "details", "imported_by", "imported_at")}  # fmt: skip
-        for name, value in self.link(lambda seq, prev: event_hash(fields, seq, prev)).items():
-            setattr(event, name, value)
-        self.session.add(event)
+        event.update(self.link(lambda seq, prev: event_hash(event, seq, prev)))
+        event["id"] = self.conn.insert("event", event)
         loaded.events.append(event)
         self.refold(loaded)
         return event
@@ -256,109 +334,104 @@ class UnitOfWork:
         """Write the concern row, items and attachment rows from the fold of its events."""
         state = fold(loaded.facts(), self.protocols, self.calendar)
         loaded.state = state
-        apply_state(loaded.row, state)
-        loaded.row.updated_at = self.now
-        self.session.add(loaded.row)
+        values = {**state.row(), "updated_at": self.now}
+        loaded.row.update(values)
+        self.conn.update("concern", loaded.id, values)
         if state.items or state.attachments:
             self._sync_documents(loaded.id, state)
 
     def _sync_documents(self, concern_id: int, state: ConcernState) -> None:
-        s = self.session
-        items = {
-            (r.kind, r.n): r for r in s.exec(sm_select(Item).where(Item.concern_id == concern_id))
-        }
+        conn = self.conn
+        items = {(r["kind"], r["n"]): r["id"] for r in items_of(conn, concern_id)}
         for key, it in state.items.items():
-            row = items.get(key) or Item(concern_id=concern_id, kind=it.kind, n=it.n,
-                                         added_on=it.added_on, added_by=it.added_by)  # fmt: skip
-            row.position, row.data = it.position, json.dumps(it.data, sort_keys=True)
-            row.added_on, row.added_by = it.added_on, it.added_by
-            row.done_on, row.done_by = it.done_on, it.done_by
-            row.removed_on, row.removed_by = it.removed_on, it.removed_by
-            s.add(row)
-        files = {
-            r.n: r for r in s.exec(sm_select(Attachment).where(Attachment.concern_id == concern_id))
-        }
+            values = dict(zip(ITEM_COLUMNS, (
+                concern_id, it.kind, it.n, it.position, json.dumps(it.data, sort_keys=True),
+                it.added_on, it.added_by, it.done_on, it.done_by, it.removed_on, it.removed_by,
+            ), strict=True))  # fmt: skip
+            if key in items:
+                conn.update("item", items[key], values)
+            else:
+                conn.insert("item", values)
+        files = {r["n"]: r["id"] for r in attachments_of(conn, concern_id)}
         for n, a in state.attachments.items():
-            row_a = files.get(n) or Attachment(
-                concern_id=concern_id, n=n, kind=a.kind, filename=a.filename, sha256=a.sha256,
-                size=a.size, added_on=a.added_on, added_by=a.added_by,
-            )  # fmt: skip
-            for name in ("kind", "filename", "sha256", "size", "dated", "description", "added_on",
-                         "added_by"):  # fmt: skip
-                setattr(row_a, name, getattr(a, name))
-            s.add(row_a)
+            values = dict(zip(ATTACHMENT_COLUMNS, (
+                concern_id, n, a.kind, a.filename, a.sha256, a.size, a.dated, a.description,
+                a.added_on, a.added_by,
+            ), strict=True))  # fmt: skip
+            if n in files:
+                conn.update("attachment", files[n], values)
+            else:
+                conn.insert("attachment", values)
 
-    # -- closure days --------------------------------------------------------------------------
+    # -- many concerns at once -------------------------------------------------------------
     def lock_concerns(self) -> None:
         """Before a change that touches many concerns: the concern table, then the head."""
-        if not self.is_sqlite:
-            self.session.execute(text("LOCK TABLE concern IN EXCLUSIVE MODE"))
+        if not self.conn.is_sqlite:
+            self.conn.execute("LOCK TABLE concern IN EXCLUSIVE MODE").close()
+            self.calendar = calendar(self.conn)  # as it stands under the lock
 
     def refold_deadlines_from(self, day: dt.date) -> None:
         """After the calendar changed from ``day`` on: fold again every concern (open or
         closed) whose stage or formal deadline falls on or after it, the only ones whose
         deadlines can move."""
-        ids = (
-            self.session.execute(
-                select(T_CONCERN.c.id).where(
-                    (T_CONCERN.c.deadline >= day) | (T_CONCERN.c.formal_deadline >= day)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = [r[0] for r in self.conn.rows(
+            "SELECT id FROM concern WHERE deadline >= ? OR formal_deadline >= ? ORDER BY id",
+            (day, day))]  # fmt: skip
         for cid in ids:
             self.refold(self.load(cid))
 
     def add_closure_change(self, day: dt.date, action: str, reason: str, by: str) -> None:
-        change = ClosureChange(day=day, action=action, reason=reason, by=by, recorded_at=self.now)
         fields = {"day": day, "action": action, "reason": reason, "by": by,
                   "recorded_at": self.now}  # fmt: skip
-        for name, value in self.link(lambda seq, prev: closure_hash(fields, seq, prev)).items():
-            setattr(change, name, value)
-        self.session.add(change)
+        links = self.link(lambda seq, prev: closure_hash(fields, seq, prev))
+        self.conn.insert("closure_change", {**fields, **links})
 
+    def chain_unlinked_closures(self) -> int:
+        """Make links of closure changes recorded before they were part of the chain (an
+        upgraded database). Returns how many."""
+        rows = self.conn.records("SELECT * FROM closure_change WHERE chain_seq IS NULL ORDER BY id")
+        for change in rows:
+            fields = {name: change[name] for name in ("day", "action", "reason", "by",
+                                                      "recorded_at")}  # fmt: skip
+            links = self.link(lambda seq, prev, f=fields: closure_hash(f, seq, prev))  # type: ignore[misc]
+            self.conn.update("closure_change", change["id"], links)
+        return len(rows)
 
-def closures_in_force(changes: Any) -> list[dt.date]:
-    """The local closure days in force: those whose latest change is an ``add``. ``changes``
-    are (day, action) pairs in the order they were made."""
-    latest: dict[dt.date, str] = {}
-    for day, action in changes:
-        latest[day] = action
-    return sorted(d for d, a in latest.items() if a == "add")
+    def concern_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.rows("SELECT id FROM concern ORDER BY id")]
+
+    def next_concern_id(self) -> int:
+        return int(self.conn.scalar("SELECT max(id) FROM concern") or 0) + 1
+
+    def concern_ids_given(self, last: int) -> None:
+        """After rows were inserted with ids given here: PostgreSQL's sequence moves on."""
+        if not self.conn.is_sqlite:
+            self.conn.execute("SELECT setval(pg_get_serial_sequence('concern', 'id'), ?)",
+                              (last,)).close()  # fmt: skip
 
 
 # -- verify ------------------------------------------------------------------------------------
-STREAM = 2000  # rows fetched at a time
-
-
-def _stream(conn: Any, query: Any) -> Iterator[Mapping[str, Any]]:
-    result = conn.execution_options(stream_results=True, yield_per=STREAM).execute(query)
-    yield from result.mappings()
-
-
-def _chain_rows(conn: Any, table: Table, where: Callable[[Mapping[str, Any]], str],
+def _chain_rows(conn: Conn, table: str, where: Callable[[Mapping[str, Any]], str],
                 digest: Callable[[Mapping[str, Any], int, str], str],
                 ) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:  # fmt: skip
     """One table's links in chain order as (position, where, row, recomputed hash); a row
     outside the chain (no chain_seq) comes last, with no hash."""
-    query = select(table).order_by(table.c.chain_seq.is_(None), table.c.chain_seq, table.c.id)
-    for row in _stream(conn, query):
+    for row in conn.stream(f"SELECT * FROM {table} {CHAIN_ORDER}"):
         seq, prev = row["chain_seq"], row["prev_hash"]
         in_chain = seq is not None and prev is not None
         yield (seq if seq is not None else float("inf"), where(row), row,
                digest(row, seq, prev) if in_chain else None)  # fmt: skip
 
 
-def _links(conn: Any) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
+def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
     """Every link of the chain, events and closure changes merged in chain order."""
     events = _chain_rows(
-        conn, T_EVENT,
+        conn, "event",
         lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
         event_hash,
     )  # fmt: skip
     closures = _chain_rows(
-        conn, T_CLOSURE,
+        conn, "closure_change",
         lambda row: f"closure change {row['id']} ({row['action']} {row['day']})",
         closure_hash,
     )  # fmt: skip
@@ -446,8 +519,7 @@ def parse_expect(value: str) -> tuple[int, str]:
     return int(seq_text), digest
 
 
-def verify(engine: Any, is_sqlite: bool, protocols: Mapping[str, Protocol],
-           options: VerifyOptions) -> VerifyReport:  # fmt: skip
+def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptions) -> VerifyReport:
     """Walk the chain, fold every concern and compare, check the stored files."""
     report = VerifyReport(mode="hmac-sha256" if options.key is not None else "sha256")
     problems = report.problems
@@ -458,11 +530,7 @@ def verify(engine: Any, is_sqlite: bool, protocols: Mapping[str, Protocol],
         elif len(problems) == options.problems_limit:
             problems.append("... more problems not shown")
 
-    with engine.connect() as conn:
-        if not is_sqlite:
-            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        else:
-            conn.exec_driver_sql("SELECT 1")  # the BEGIN of the connection: one snapshot
+    with store.read(snapshot=True) as conn:  # one snapshot of the whole record
         walk = ChainWalk(key=options.key, expect=options.expect)
         for _, where, row, digest in _links(conn):
             if "concern_id" in row:
@@ -470,7 +538,7 @@ def verify(engine: Any, is_sqlite: bool, protocols: Mapping[str, Protocol],
             else:
                 report.closures += 1
             walk.feed(where, row, digest)
-        head = conn.execute(select(T_HEAD).where(T_HEAD.c.id == 1)).mappings().first()
+        head = conn.record("SELECT * FROM chain_head WHERE id = 1")
         if head is None:
             problem("the chain head is missing (altered chain)")
         walk.close(head)
@@ -478,23 +546,11 @@ def verify(engine: Any, is_sqlite: bool, protocols: Mapping[str, Protocol],
             problem(message)
         report.head_seq, report.head_hash = walk.seq, walk.prev
 
-        changes = conn.execute(
-            select(T_CLOSURE.c.day, T_CLOSURE.c.action).order_by(
-                T_CLOSURE.c.chain_seq.is_(None), T_CLOSURE.c.chain_seq, T_CLOSURE.c.id)
-        ).all()  # fmt: skip
-        cal = WorkingCalendar(closures_in_force(changes))
-        events = _Cursor(
-            _stream(conn, select(T_EVENT).order_by(T_EVENT.c.concern_id, T_EVENT.c.seq))
-        )
-        items = _Cursor(
-            _stream(conn, select(T_ITEM).order_by(T_ITEM.c.concern_id, T_ITEM.c.kind, T_ITEM.c.n))
-        )
-        files = _Cursor(
-            _stream(
-                conn, select(T_ATTACHMENT).order_by(T_ATTACHMENT.c.concern_id, T_ATTACHMENT.c.n)
-            )
-        )
-        for row in _stream(conn, select(T_CONCERN).order_by(T_CONCERN.c.id)):
+        cal = calendar(conn)
+        events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))
+        items = _Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))
+        files = _Cursor(conn.stream("SELECT * FROM attachment ORDER BY concern_id, n"))
+        for row in conn.stream("SELECT * FROM concern ORDER BY id"):
             report.concerns += 1
             cid = row["id"]
             evs = events.take(cid)

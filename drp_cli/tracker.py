@@ -23,37 +23,29 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select as sa_select
-from sqlmodel import col, select
-
-from drp_cli import lifecycle
-from drp_cli.calendar import WorkingCalendar
-from drp_cli.chain import VerifyReport, closure_hash
+from drp_cli import lifecycle, record
+from drp_cli.calendar import WorkingCalendar, closures_in_force
+from drp_cli.chain import VerifyReport
 from drp_cli.chain import mac as chain_mac
-from drp_cli.daily import OverdueItem, check_within, overdue_items
 from drp_cli.dates import iso, parse_date, today, utc_now
-from drp_cli.db import Store
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
 from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
-from drp_cli.models import ClosureChange, Concern, Event
+from drp_cli.overdue import OverdueItem, check_within, horizon, overdue_items
 from drp_cli.protocols import ROLES, Registry, Stage, registry, themes
 from drp_cli.record import (
-    T_CLOSURE,
-    T_CONCERN,
-    T_EVENT,
     Loaded,
     UnitOfWork,
     VerifyOptions,
     check_id,
-    closures_in_force,
     key_from_env,
     parse_expect,
 )
-from drp_cli.record import verify as verify_record
+from drp_cli.store import Row, Store
 from drp_cli.textsafe import is_one_line, is_safe_text
+from drp_cli.views import ConcernView, EventView
 
 STATUSES = ("open", "resolved", "withdrawn")
 EVENT_KINDS = (
@@ -76,49 +68,6 @@ MAX_REF = 64
 
 
 # -- value objects returned by the API --------------------------------------------------
-@dataclass(frozen=True)
-class EventView:
-    seq: int
-    kind: str
-    on: dt.date
-    stage: str
-    from_stage: str | None
-    by: str
-    recorded_at: dt.datetime
-    text: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ConcernView:
-    id: int
-    protocol: str
-    child: str
-    category: str
-    issue: str | None
-    summary: str
-    impact: str
-    recommended: str
-    raised_by: str
-    role: str
-    status: str
-    stage: str
-    stage_started_on: dt.date
-    deadline: dt.date | None
-    formal_started_on: dt.date | None
-    formal_deadline: dt.date | None
-    referred_on: dt.date | None
-    senior_officer_notified_on: dt.date | None
-    wishes: str | None
-    told_outcome: str | None
-    opened_on: dt.date
-    closed_on: dt.date | None
-    outcome: str | None
-    events: list[EventView] = field(default_factory=list)
-    external_ref: str | None = None
-    uid: str | None = None
-
-
 @dataclass(frozen=True)
 class Closure:
     day: dt.date
@@ -163,7 +112,11 @@ def _clean_text(value: str | None, what: str, *, required: bool) -> str:
     return text
 
 
-def _event_view(e: Event) -> EventView:
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _event_view(e: Row) -> EventView:
     return EventView(
         seq=e.seq,
         kind=e.kind,
@@ -171,14 +124,13 @@ def _event_view(e: Event) -> EventView:
         stage=e.stage,
         from_stage=e.from_stage,
         by=e.by,
-        recorded_at=e.recorded_at,
+        recorded_at=_utc(e.recorded_at),
         text=e.text,
         details=json.loads(e.details or "{}"),
     )
 
 
-def _concern_view(c: Concern, events: Sequence[Event]) -> ConcernView:
-    assert c.id is not None
+def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
     return ConcernView(
         id=c.id,
         protocol=c.protocol,
@@ -236,8 +188,12 @@ class Tracker:
         return self._registry
 
     def calendar(self) -> WorkingCalendar:
+        """Working days: weekends, bank holidays and the local closure days in force."""
         if self._calendar is None:
-            self._calendar = WorkingCalendar(c.day for c in self.closures())
+            if not self.store.exists:
+                return WorkingCalendar()
+            with self.store.read() as conn:
+                self._calendar = record.calendar(conn)
         return self._calendar
 
     # -- date checks ------------------------------------------------------------------------
@@ -255,15 +211,11 @@ class Tracker:
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One write transaction: load concerns for update, append events; committed when
         the block ends, rolled back (nothing written) on any error."""
-        with self.store.session() as s:
-            yield UnitOfWork(
-                session=s,
-                is_sqlite=self.store.is_sqlite,
-                protocols=self.protocols.protocols,
-                calendar=self.calendar(),
-                now=self._now(),
-                key=self.key,
-            )
+        with self.store.write() as conn:
+            # the calendar as it stands inside this transaction
+            self._calendar = cal = record.calendar(conn)
+            yield UnitOfWork(conn=conn, protocols=self.protocols.protocols, calendar=cal,
+                             now=self._now(), key=self.key)  # fmt: skip
 
     def _open_concern(self, uow: UnitOfWork, concern_id: int, action: str) -> Loaded:
         loaded = uow.load(concern_id)
@@ -590,12 +542,11 @@ class Tracker:
     # -- reading -----------------------------------------------------------------------------
     def get(self, concern_id: int) -> ConcernView:
         check_id(concern_id)
-        with self.store.reader() as s:
-            concern = s.exec(select(Concern).where(Concern.id == concern_id)).first()
-            if concern is None:
+        with self.store.read() as conn:
+            row = record.concern(conn, concern_id)
+            if row is None:
                 raise NotFound(f"no concern with id {concern_id}")
-            events = s.exec(select(Event).where(Event.concern_id == concern_id)).all()
-            return _concern_view(concern, events)
+            return _concern_view(row, record.events_of(conn, concern_id))
 
     def concerns(
         self,
@@ -607,51 +558,41 @@ class Tracker:
         raised_by: str | None = None,
         with_events: bool = True,
     ) -> list[ConcernView]:
-        query = select(Concern)
+        where: dict[str, Any] = {}
         if status is not None and status != "all":
             if status not in STATUSES:
                 raise InvalidInput(
                     f"unknown status {status!r}; allowed: {', '.join(STATUSES)}, all"
                 )
-            query = query.where(Concern.status == status)
+            where["status"] = status
         if protocol is not None:
             self.protocols.get(protocol)
-            query = query.where(Concern.protocol == protocol)
+            where["protocol"] = protocol
         if stage is not None:
             if protocol is not None:
                 self.protocols.get(protocol).stage(stage)
             elif not any(p.has_stage(stage) for p in self.protocols.protocols.values()):
                 raise InvalidInput(f"no installed protocol has a stage {stage!r}")
-            query = query.where(Concern.stage == stage)
+            where["stage"] = stage
         if child is not None:
-            query = query.where(Concern.child == child.strip())
+            where["child"] = child.strip()
         if raised_by is not None:
-            query = query.where(Concern.raised_by == raised_by.strip())
-        query = query.order_by(col(Concern.id))
-        with self.store.reader() as s:
-            concerns = s.exec(query).all()
-            by_concern: dict[int, list[Event]] = {}
-            if with_events and concerns:
-                ids = [c.id for c in concerns]
-                for i in range(0, len(ids), 500):
-                    chunk = ids[i : i + 500]
-                    for e in s.exec(select(Event).where(col(Event.concern_id).in_(chunk))).all():
-                        by_concern.setdefault(e.concern_id, []).append(e)
-            return [_concern_view(c, by_concern.get(c.id or 0, [])) for c in concerns]
+            where["raised_by"] = raised_by.strip()
+        with self.store.read() as conn:
+            rows = record.concerns(conn, where)
+            events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
+        return [_concern_view(r, events.get(r.id, [])) for r in rows]
 
     def overdue(self, *, on: dt.date | str | None = None, within: int = 0) -> list[OverdueItem]:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
         ``within`` > 0, also those due within that many working days (see
-        :mod:`drp_cli.daily`, which runs the same query without SQLAlchemy on SQLite)."""
+        :mod:`drp_cli.overdue`)."""
         day = parse_date(on, "--on") if on is not None else self._clock()
         check_within(within)
-        self.store.require()
-        cal = self.calendar()
-        conn = self.store.engine.raw_connection()
-        try:
-            return overdue_items(conn, cal, day, within, pyformat=not self.store.is_sqlite)
-        finally:
-            conn.close()
+        with self.store.read() as conn:
+            cal = self._calendar = record.calendar(conn)
+            rows = record.overdue_rows(conn, horizon(cal, day, within))
+        return overdue_items(rows, cal, day, within)
 
     # -- integrity ------------------------------------------------------------------------
     def verify(
@@ -663,9 +604,8 @@ class Tracker:
         down earlier) must still be in the chain."""
         wanted = parse_expect(expect) if isinstance(expect, str) else expect
         self.store.require()  # a missing or foreign database is refused before anything
-        return verify_record(
-            self.store.engine,
-            self.store.is_sqlite,
+        return record.verify(
+            self.store,
             self.protocols.protocols,
             VerifyOptions(
                 key=self.key,
@@ -679,8 +619,7 @@ class Tracker:
         chain without the key (an altered record is never sealed). Returns how many."""
         if self.key is None:
             raise InvalidInput("no key: set DRP_KEY_FILE to the key file (`drp key create FILE`)")
-        check = verify_record(self.store.engine, self.store.is_sqlite, self.protocols.protocols,
-                              VerifyOptions())  # fmt: skip
+        check = record.verify(self.store, self.protocols.protocols, VerifyOptions())
         if not check.ok:
             raise TransitionRefused(
                 "the record does not verify; it is not sealed (run `drp verify`)"
@@ -688,13 +627,11 @@ class Tracker:
         sealed = 0
         with self.unit_of_work() as uow:
             uow.lock_concerns()
-            s = uow.session
-            for table in (T_EVENT, T_CLOSURE):
-                rows = s.execute(sa_select(table.c.id, table.c.hash, table.c.mac)).all()
-                for row_id, digest, seal in rows:
+            for table in ("event", "closure_change"):
+                for row_id, digest, seal in record.chain_links(uow.conn, table):
                     want = chain_mac(self.key, digest)
                     if seal != want:
-                        s.execute(table.update().where(table.c.id == row_id).values(mac=want))
+                        record.set_mac(uow.conn, table, row_id, want)
                         sealed += 1
         return sealed
 
@@ -707,19 +644,8 @@ class Tracker:
         self._calendar = None
         with self.unit_of_work() as uow:
             uow.lock_concerns()
-            s = uow.session
-            for change in s.exec(
-                select(ClosureChange).where(col(ClosureChange.chain_seq).is_(None))
-                .order_by(col(ClosureChange.id))
-            ).all():  # fmt: skip
-                fields = {"day": change.day, "action": change.action, "reason": change.reason,
-                          "by": change.by, "recorded_at": change.recorded_at}  # fmt: skip
-                for name, value in uow.link(
-                    lambda seq, prev, f=fields: closure_hash(f, seq, prev)  # type: ignore[misc]
-                ).items():
-                    setattr(change, name, value)
-                s.add(change)
-            for (cid,) in s.execute(sa_select(T_CONCERN.c.id).order_by(T_CONCERN.c.id)).all():
+            uow.chain_unlinked_closures()
+            for cid in uow.concern_ids():
                 loaded = uow.load(cid)
                 first = loaded.facts()[0] if loaded.events else None
                 recorded = first is not None and "child" in first.details
@@ -734,17 +660,11 @@ class Tracker:
         return before, after
 
     # -- local closure days -------------------------------------------------------------------
-    def _closure_changes(self) -> list[ClosureChange]:
+    def _closure_changes(self) -> list[Row]:
         if not self.store.exists:
             return []
-        with self.store.reader() as s:
-            return list(
-                s.exec(
-                    select(ClosureChange).order_by(
-                        col(ClosureChange.chain_seq).is_(None), col(ClosureChange.chain_seq),
-                        col(ClosureChange.id))
-                ).all()
-            )  # fmt: skip
+        with self.store.read() as conn:
+            return record.closure_changes(conn)
 
     def closures(self) -> list[Closure]:
         changes = self._closure_changes()
@@ -795,16 +715,15 @@ class Tracker:
     def _change_closures(self, days: list[dt.date], action: str, reason: str, by: str) -> None:
         """Record the change as links of the chain, then fold again, with the new calendar,
         every concern whose deadlines it can move."""
-        current = {c.day for c in self.closures()}
-        new = current | set(days) if action == "add" else current - set(days)
-        cal = WorkingCalendar(new)
         with self.unit_of_work() as uow:
-            uow.lock_concerns()
-            uow.calendar = cal
+            uow.lock_concerns()  # and reads the calendar again under the lock
+            current = uow.calendar.closures
+            new = current | set(days) if action == "add" else current - set(days)
+            uow.calendar = WorkingCalendar(new)
             for d in days:
                 uow.add_closure_change(d, action, reason, by)
             uow.refold_deadlines_from(min(days))
-        self._calendar = cal
+            self._calendar = uow.calendar
 
 
 __all__ = [

@@ -27,23 +27,21 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Table, func, insert, select, text
-
+from drp_cli import record
 from drp_cli.chain import event_hash
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
-from drp_cli.lifecycle import CLOSING, ITEM_KINDS, VOICE, ConcernState, Fact, fold
+from drp_cli.lifecycle import CLOSING, ITEM_KINDS, ROW_FIELDS, VOICE, ConcernState, Fact, fold
 from drp_cli.protocols import ROLES, themes
-from drp_cli.record import T_ATTACHMENT, T_CONCERN, T_EVENT, T_ITEM
+from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
 
@@ -550,15 +548,15 @@ def _import(
     if dry_run:
         known: tuple[set[str], set[str]] = (set(), set())
         if tracker.store.exists:
-            with tracker.store.reader() as s:
-                known = _known(s, refs, uids)
+            with tracker.store.read() as conn:
+                known = _known(conn, refs, uids)
         left = [c for _, c in valid if not _is_known(c, known)]
         result.skipped, result.imported = len(valid) - len(left), len(left)
         return result
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()  # the concern table, then the chain head: one order for all
-        s = uow.session
-        known = _known(s, refs, uids)
+        conn = uow.conn
+        known = _known(conn, refs, uids)
         todo = [(label, c) for label, c in valid if not _is_known(c, known)]
         result.skipped = len(valid) - len(todo)
         if new_closures and todo:
@@ -569,89 +567,70 @@ def _import(
             tracker._calendar = None
         if not todo:
             return result
-        s.flush()
-        sqlite = tracker.store.is_sqlite
+        sqlite = conn.is_sqlite
         if sqlite:
             # room for the indexes being filled (SQLite's default is 2 MB; pages are taken
             # only as needed); set back to the default below
-            s.connection().exec_driver_sql("PRAGMA cache_size=-262144")
-        head = uow._chain_head()
+            conn.execute("PRAGMA cache_size=-262144").close()
+        head = uow.chain_head()
         chain_seq, prev = head.seq, head.hash
         key = uow.key
         now = uow.now
         # ids are given here, under the write lock, so that the rows go in as batches
-        first = (s.execute(select(func.max(T_CONCERN.c.id))).scalar() or 0) + 1
+        first = uow.next_concern_id()
         ids = list(range(first, first + len(todo)))
-        stored = _sqlite_moment if sqlite else _as_is
-        item_rows: list[dict[str, Any]] = []
-        attachment_rows: list[dict[str, Any]] = []
-        stored_now = stored(now)
+        item_rows: list[tuple[Any, ...]] = []
+        attachment_rows: list[tuple[Any, ...]] = []
+        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
         # a batch at a time (one transaction still): the events of 100,000 concerns need not
         # all be in memory at once
         for start in range(0, len(todo), IMPORT_BATCH):
-            concern_rows = []
-            event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order, as stored
+            concern_rows: list[tuple[Any, ...]] = []
+            event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
             batch = todo[start : start + IMPORT_BATCH]
             for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
                 state = c["_state"]
-                concern_rows.append({**state.row(), "id": cid, "created_at": now,
-                                     "updated_at": now})  # fmt: skip
+                row = state.row()
+                concern_rows.append((cid, *(row[n] for n in ROW_FIELDS), now, now))
                 for seq, ev in enumerate(c["_events"], start=1):
                     chain_seq += 1
                     ev["concern_id"], ev["seq"] = cid, seq
                     ev["recorded_at"] = ev["recorded_at"] or now
                     ev["imported_by"], ev["imported_at"] = recorder, now
                     digest = event_hash(ev, chain_seq, prev)
-                    event_rows.append((cid, seq, ev["kind"], stored(ev["effective_on"]),
-                                       ev["stage"], ev["from_stage"], ev["by"],
-                                       stored(ev["recorded_at"]), ev["text"], ev["details"],
-                                       recorder, stored_now, chain_seq, prev, digest,
+                    event_rows.append((cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
+                                       ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
+                                       ev["details"], recorder, now, chain_seq, prev, digest,
                                        chain_mac(key, digest) if key else None))  # fmt: skip
                     prev = digest
                 for it in state.items.values():
-                    item_rows.append({
-                        "concern_id": cid, "kind": it.kind, "n": it.n, "position": it.position,
-                        "data": json.dumps(it.data, sort_keys=True), "added_on": it.added_on,
-                        "added_by": it.added_by, "done_on": it.done_on, "done_by": it.done_by,
-                        "removed_on": it.removed_on, "removed_by": it.removed_by,
-                    })  # fmt: skip
+                    item_rows.append((cid, it.kind, it.n, it.position,
+                                      json.dumps(it.data, sort_keys=True), it.added_on,
+                                      it.added_by, it.done_on, it.done_by, it.removed_on,
+                                      it.removed_by))  # fmt: skip
                 for f in state.attachments.values():
-                    attachment_rows.append({
-                        "concern_id": cid, "n": f.n, "kind": f.kind, "filename": f.filename,
-                        "sha256": f.sha256, "size": f.size, "dated": f.dated,
-                        "description": f.description, "added_on": f.added_on,
-                        "added_by": f.added_by,
-                    })  # fmt: skip
-            _bulk_insert(s, T_CONCERN, concern_rows, sqlite)
-            _insert_tuples(s, T_EVENT, EVENT_COLUMNS, event_rows, sqlite)
+                    attachment_rows.append((cid, f.n, f.kind, f.filename, f.sha256, f.size,
+                                            f.dated, f.description, f.added_on,
+                                            f.added_by))  # fmt: skip
+            conn.insert_many("concern", concern_names, concern_rows)
+            conn.insert_many("event", EVENT_COLUMNS, event_rows)
             result.events += len(event_rows)
             if progress is not None:
                 progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
-        if not sqlite:
-            s.execute(text("SELECT setval(pg_get_serial_sequence('concern', 'id'), :n)"),
-                      {"n": ids[-1]})  # fmt: skip
-        if item_rows:
-            s.execute(insert(T_ITEM), item_rows)
-        if attachment_rows:
-            s.execute(insert(T_ATTACHMENT), attachment_rows)
-        head.seq, head.hash = chain_seq, prev
-        s.add(head)
+        uow.concern_ids_given(ids[-1])
+        conn.insert_many("item", ITEM_COLUMNS, item_rows)
+        conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
+        uow.move_head(chain_seq, prev)
         if sqlite:
-            s.connection().exec_driver_sql("PRAGMA cache_size=-2000")
+            conn.execute("PRAGMA cache_size=-2000").close()
         result.imported = len(todo)
         result.ids = ids
     return result
 
 
-def _known(s: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
+def _known(conn: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
     """Which of the file's references and uids the database already holds."""
-    found: tuple[set[str], set[str]] = (set(), set())
-    for column, wanted, into in ((T_CONCERN.c.external_ref, list(refs), found[0]),
-                                 (T_CONCERN.c.uid, list(uids), found[1])):  # fmt: skip
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            into.update(r[0] for r in s.execute(select(column).where(column.in_(chunk))))
-    return found
+    return record.known(conn, "external_ref", list(refs)), record.known(conn, "uid", list(uids))
 
 
 def _is_known(c: dict[str, Any], known: tuple[set[str], set[str]]) -> bool:
@@ -660,78 +639,6 @@ def _is_known(c: dict[str, Any], known: tuple[set[str], set[str]]) -> bool:
     return (ref is not None and ref in known[0]) or (
         state.uid is not None and state.uid in known[1]
     )
-
-
-@lru_cache(maxsize=65536)
-def _sqlite_moment(value: dt.date) -> str:
-    """The text SQLAlchemy's SQLite dialect stores for a date or a UTC datetime."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    return value.isoformat()
-
-
-def _is_timed(column_type: Any) -> bool:
-    """A Date or DateTime column (SQLModel's UTCDateTime wraps DateTime)."""
-    kind = getattr(column_type, "impl", column_type)
-    return isinstance(kind, Date | DateTime)
-
-
-EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
-                 "recorded_at", "text", "details", "imported_by", "imported_at", "chain_seq",
-                 "prev_hash", "hash", "mac")  # fmt: skip
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-def _insert_tuples(s: Any, table: Table, names: tuple[str, ...], rows: list[tuple[Any, ...]],
-                   sqlite: bool) -> None:  # fmt: skip
-    """Insert rows given as tuples in ``names`` order, with values as stored."""
-    if not rows:
-        return
-    if not sqlite:
-        for i in range(0, len(rows), 10_000):
-            s.execute(
-                insert(table), [dict(zip(names, r, strict=True)) for r in rows[i : i + 10_000]]
-            )
-        return
-    _sqlite_executemany(s, table, names, rows)
-
-
-def _sqlite_executemany(
-    s: Any, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """INSERT straight through the SQLite driver, values already as stored."""
-    quoted = ", ".join(f'"{n}"' for n in names)
-    marks = ", ".join("?" for _ in names)
-    raw = s.connection().connection.driver_connection
-    raw.executemany(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", rows)
-
-
-def _bulk_insert(s: Any, table: Table, rows: list[dict[str, Any]], sqlite: bool) -> None:
-    """Insert many rows: straight through the SQLite driver, or SQLAlchemy's batches."""
-    if not rows:
-        return
-    if not sqlite:
-        for i in range(0, len(rows), 10_000):
-            s.execute(insert(table), rows[i : i + 10_000])
-        return
-    names = [c.name for c in table.columns if c.name in rows[0]]
-    # only the date and time columns need converting to the text SQLAlchemy stores
-    timed = [i for i, n in enumerate(names) if _is_timed(table.c[n].type)]
-    pick = itemgetter(*names)
-
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = list(pick(row))
-        for i in timed:
-            if out[i] is not None:
-                out[i] = _sqlite_moment(out[i])
-        return out
-
-    _sqlite_executemany(s, table, names, (values(r) for r in rows))
 
 
 _encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)
@@ -872,8 +779,7 @@ def export_file(
         text = buffer.getvalue()
     if target is None:
         return text, len(rows)
-    from drp_cli.documents import write_file
-    from drp_cli.outpaths import protected_paths
+    from drp_cli.outpaths import protected_paths, write_file
 
     write_file(target, text, protected=protected_paths(tracker.store), force=force,
                what="export")  # fmt: skip

@@ -6,13 +6,58 @@ Nothing here imports typer or rich; the CLI renders these dicts as tables or JSO
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.lifecycle import STAGE_ENTRIES, stage_deadline
 from drp_cli.protocols import Protocol
-from drp_cli.tracker import ConcernView, EventView
+
+
+# -- value objects the library returns ---------------------------------------------------
+@dataclass(frozen=True)
+class EventView:
+    seq: int
+    kind: str
+    on: dt.date
+    stage: str
+    from_stage: str | None
+    by: str
+    recorded_at: dt.datetime
+    text: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConcernView:
+    id: int
+    protocol: str
+    child: str
+    category: str
+    issue: str | None
+    summary: str
+    impact: str
+    recommended: str
+    raised_by: str
+    role: str
+    status: str
+    stage: str
+    stage_started_on: dt.date
+    deadline: dt.date | None
+    formal_started_on: dt.date | None
+    formal_deadline: dt.date | None
+    referred_on: dt.date | None
+    senior_officer_notified_on: dt.date | None
+    wishes: str | None
+    told_outcome: str | None
+    opened_on: dt.date
+    closed_on: dt.date | None
+    outcome: str | None
+    events: list[EventView] = field(default_factory=list)
+    external_ref: str | None = None
+    uid: str | None = None
+
 
 #: What each stage result means (shown in ``drp show`` and the README).
 RESULTS = {

@@ -48,7 +48,7 @@ def pg_database() -> str:
         with _pg_admin.connect() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS drp_template WITH (FORCE)"))
             conn.execute(text("CREATE DATABASE drp_template"))
-        from drp_cli.db import Store
+        from drp_cli.store import Store
 
         template = Store(make_url(PG_SERVER).set(database="drp_template").render_as_string(False))
         template.create()  # opening creates nothing: the template gets the schema here

@@ -312,10 +312,10 @@ def test_unexpected_error_is_one_line_unless_debug(drp, monkeypatch):
 
 
 def test_busy_database_is_reported(drp, db_path, monkeypatch):
-    import drp_cli.db
+    import drp_cli.store
 
     drp(*open_args())
-    monkeypatch.setattr(drp_cli.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(drp_cli.store, "BUSY_TIMEOUT_MS", 100)
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:

@@ -1,5 +1,5 @@
-"""The daily check's own read path (drp_cli.daily): on a SQLite file it answers without
-SQLAlchemy, and must agree with the Tracker (which runs the same query on its engine)."""
+"""The daily check (`drp overdue`): the overdue rule over the store's one query must agree
+with a brute-force count written independently here, on both engines."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drp_cli import daily
+from drp_cli.errors import InvalidInput
+from drp_cli.overdue import OverdueItem
 from drp_cli.tracker import Tracker
 
 D = dt.date
@@ -41,7 +42,16 @@ def busy_service(t: Tracker) -> None:
 DAYS = [D(2025, 3, 10), D(2025, 3, 13), D(2025, 3, 17), D(2025, 3, 28), D(2025, 5, 1)]
 
 
-def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[daily.OverdueItem]:
+def overdue(db: object, on: object, within: int = 0) -> list[OverdueItem]:
+    """The daily check as `drp overdue` runs it."""
+    t = Tracker(db)  # type: ignore[arg-type]
+    try:
+        return t.overdue(on=on, within=within)  # type: ignore[arg-type]
+    finally:
+        t.store.close()
+
+
+def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]:
     """What `drp overdue` must say, worked out by brute force from each open concern's
     stored deadlines, its events and a day-by-day count of working days (weekdays that are
     neither bank holidays nor local closure days): no code shared with drp_cli.daily."""
@@ -74,14 +84,14 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[daily.Overdu
             first = sorted(d for _, d in breached)[0]  # the earlier breached deadline
             which = " and ".join(name for name, _ in breached)
             late = max(after(d, day) for _, d in breached)
-            items.append(daily.OverdueItem(c.id, c.child, c.protocol, c.stage, "overdue", first,
+            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "overdue", first,
                                            which, late, 0, responded))  # fmt: skip
         elif within:
             soon = [(name, d) for name, d in deadlines if d <= horizon]
             if soon:
                 nearest = sorted(d for _, d in soon)[0]
                 which = " and ".join(name for name, d in soon if d == nearest)
-                items.append(daily.OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
+                items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
                                                nearest, which, 0, after(day, nearest),
                                                responded))  # fmt: skip
     return sorted(items, key=lambda i: (i.state != "overdue", i.deadline, i.id))
@@ -93,16 +103,14 @@ def test_fast_path_agrees_with_a_brute_force_count(db_target, within):
     busy_service(t)
     seen_both = False
     for day in DAYS:
-        judged, fast = daily.overdue(db_target, on=day, within=within)
-        assert judged == day
+        fast = overdue(db_target, on=day, within=within)
         expected = expected_overdue(t, day, within)
         assert fast == expected, day
-        assert t.overdue(on=day, within=within) == expected, day  # through SQLAlchemy
         seen_both |= any(i.which == "stage and formal" for i in fast)
     assert seen_both  # the case where min() and max() of the two deadlines differ
     assert any(i.state == "overdue" for i in fast)
     if within:
-        _, soon = daily.overdue(db_target, on=D(2025, 3, 10), within=within)
+        soon = overdue(db_target, on=D(2025, 3, 10), within=within)
         assert any(i.state == "due" for i in soon)
         assert soon == expected_overdue(t, D(2025, 3, 10), within)
     t.store.close()
@@ -119,11 +127,11 @@ def test_both_deadlines_breached_shows_the_earlier(db_target):
     t.escalate(c.id, on=D(2025, 3, 11))
     view = t.get(c.id)
     assert (view.deadline, view.formal_deadline) == (D(2025, 3, 18), D(2025, 4, 8))
-    (item,) = daily.overdue(db_target, on=D(2025, 5, 1))[1]
+    (item,) = overdue(db_target, on=D(2025, 5, 1))
     assert (item.deadline, item.which, item.working_days_overdue) == (
         D(2025, 3, 18), "stage and formal", 30,
     )  # fmt: skip
-    (item,) = daily.overdue(db_target, on=D(2025, 4, 1))[1]  # only the stage deadline
+    (item,) = overdue(db_target, on=D(2025, 4, 1))  # only the stage deadline
     assert (item.deadline, item.which, item.working_days_overdue) == (D(2025, 3, 18), "stage", 10)
     t.store.close()
 
@@ -137,7 +145,7 @@ def test_a_reopened_closure_day_is_a_working_day_again(db_path):
            on=D(2025, 3, 3))  # fmt: skip
 
     def late() -> int:
-        (item,) = daily.overdue(db_path, on="2025-03-17")[1]
+        (item,) = overdue(db_path, on="2025-03-17")
         assert item.deadline == D(2025, 3, 10)
         return item.working_days_overdue
 
@@ -156,19 +164,19 @@ def test_closure_day_counts_on_the_fast_path(db_path):
     t.open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
            on=D(2025, 3, 3))  # fmt: skip
     # stage-1 deadline Mon 10 Mar; on Mon 17 Mar it is 5 working days overdue
-    assert daily.overdue(db_path, on="2025-03-17")[1][0].working_days_overdue == 5
+    assert overdue(db_path, on="2025-03-17")[0].working_days_overdue == 5
     # closed Thu 6 Mar: the deadline moves to Tue 11 Mar, 4 working days before Mon 17 Mar
     t.add_closures(D(2025, 3, 6), reason="training day")
-    (item,) = daily.overdue(db_path, on="2025-03-17")[1]
+    (item,) = overdue(db_path, on="2025-03-17")
     assert (item.deadline, item.working_days_overdue) == (D(2025, 3, 11), 4)
     t.remove_closure(D(2025, 3, 6))
-    assert daily.overdue(db_path, on="2025-03-17")[1][0].working_days_overdue == 5
+    assert overdue(db_path, on="2025-03-17")[0].working_days_overdue == 5
     t.store.close()
 
 
 def test_bad_within_is_refused_before_reading(db_path):
-    with pytest.raises(daily.InvalidInput, match="--within must be from 0 to 260 working days"):
-        daily.overdue(db_path, on="2025-03-17", within=261)
+    with pytest.raises(InvalidInput, match="--within must be from 0 to 260 working days"):
+        overdue(db_path, on="2025-03-17", within=261)
     assert not db_path.exists()
 
 
@@ -196,7 +204,7 @@ def test_many_rows_print_as_the_plain_table(capsys):
     from drp_cli.cli.reports import OVERDUE_HEADERS, _overdue_cells, overdue_lines
 
     items = [
-        daily.OverdueItem(
+        OverdueItem(
             n * 37,
             f"C-{n}" * (1 + n % 4),
             ["knowsley", "west-sussex"][n % 2],
@@ -235,7 +243,7 @@ def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
 
 overdue_items = st.lists(
     st.builds(
-        daily.OverdueItem,
+        OverdueItem,
         id=st.integers(min_value=1, max_value=10**9),
         child=st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
         protocol=st.sampled_from(["knowsley", "west-sussex"]),

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from drp_cli import daily
-from drp_cli.db import SCHEMA_REVISION, Store, upgrade_to
 from drp_cli.errors import DatabaseError, DatabaseMissing
+from drp_cli.migrate import engine_for, upgrade_to
+from drp_cli.store import SCHEMA_REVISION, Store
+from drp_cli.tracker import Tracker
 from tests.conftest import PG_SERVER, open_args
 
 # every command that only reads (with what it needs besides the database)
@@ -245,10 +246,10 @@ def test_init_refuses_files_that_are_not_drp_databases(drp, tmp_path):
 def test_an_older_schema_keeps_its_message(drp, tmp_path):
     target = tmp_path / "old.sqlite3"
     target.touch(mode=0o600)
-    store = Store(target, prepare=False)
-    with store.write_engine.begin() as conn:
+    engine = engine_for(str(target), target)
+    with engine.begin() as conn:
         upgrade_to(conn, "0003")
-    store.close()
+    engine.dispose()
     for args in (["list"], ["overdue"], ["init"], open_args()):
         r = drp("--db", str(target), *args)
         assert r.exit_code == 4, args
@@ -303,10 +304,10 @@ def test_store_exists_is_a_stat_for_a_missing_file(tmp_path, monkeypatch):
     def no_connecting(*args, **kwargs):
         raise AssertionError("connected to find out that there is no file")
 
-    monkeypatch.setattr(store.engine, "connect", no_connecting)
+    monkeypatch.setattr(store, "_connect", no_connecting)
     assert store.exists is False
     with pytest.raises(DatabaseMissing, match=r"^no drp database at .*none/drp\.sqlite3"), \
-            store.reader():  # fmt: skip
+            store.read():  # fmt: skip
         pass
     assert not target.parent.exists()
 
@@ -319,13 +320,13 @@ def test_store_session_creates_and_announces(tmp_path):
     assert store.create() is True
     assert (store.exists, said) == (True, [str(target)])
     assert store.create() is False
-    with store.session():
+    with store.write():
         pass
     assert said == [str(target)]
     store.close()
     again = Store(target)
     again.on_create = said.append
-    with again.session():
+    with again.write():
         pass
     assert again.exists and said == [str(target)]
     again.close()
@@ -345,10 +346,10 @@ def test_store_exists_refuses_a_file_that_is_not_drp(tmp_path):
 def test_the_daily_fast_path_refuses_a_missing_or_empty_file(tmp_path):
     missing = tmp_path / "none.sqlite3"
     with pytest.raises(DatabaseMissing):
-        daily.overdue(missing, on="2025-03-17")
+        Tracker(missing).overdue(on="2025-03-17")
     assert not missing.exists()
     empty = tmp_path / "empty.sqlite3"
     empty.touch(mode=0o600)
     with pytest.raises(DatabaseMissing):
-        daily.overdue(empty, on="2025-03-17")
+        Tracker(empty).overdue(on="2025-03-17")
     assert empty.stat().st_size == 0

@@ -210,12 +210,14 @@ def test_a_read_only_database_on_a_read_only_disk(drp, tmp_path):
 
 def test_a_read_only_database_file(drp, db_path, monkeypatch):
     """A file SQLite can only open for reading (mode 0400 for anyone but root)."""
-    import drp_cli.db
+    import drp_cli.store
     from drp_cli.dbfile import sqlite_uri
 
     drp(*open_args())
     if os.geteuid() == 0:  # root writes whatever the mode: open it read-only instead
-        monkeypatch.setattr(drp_cli.db, "sqlite_uri", lambda p: sqlite_uri(p)[: -len("rw")] + "ro")
+        monkeypatch.setattr(
+            drp_cli.store, "sqlite_uri", lambda p: sqlite_uri(p)[: -len("rw")] + "ro"
+        )
     else:
         db_path.chmod(0o400)
     before = sqlite3.connect(db_path).execute("select count(*) from event").fetchone()
@@ -287,15 +289,12 @@ def test_an_os_error_is_its_reason_and_file(drp, monkeypatch):
 
 
 def test_a_driver_error_that_escapes_is_one_line(drp, db_label, monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
     from drp_cli.tracker import Tracker
 
     drp(*open_args())
 
     def full(self, *args, **kwargs):
-        driver_error = sqlite3.OperationalError("database or disk is full")
-        raise OperationalError("INSERT ...", {}, driver_error)
+        raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(Tracker, "concerns", full)
     r = drp("list")

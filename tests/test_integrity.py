@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from drp_cli.db import Store, upgrade_to
 from drp_cli.errors import DatabaseError
+from drp_cli.migrate import upgrade_to
 from drp_cli.models import SCHEMA_REVISION
+from drp_cli.store import Store
 from drp_cli.tracker import Tracker
 from tests.conftest import open_args
 
@@ -30,7 +31,7 @@ def test_migrations_match_the_models(db_target):
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    with Store(db_target).session():
+    with Store(db_target).write():
         pass  # the first write creates the database
     engine = create_engine(url_of(db_target))
     with engine.connect() as conn:
@@ -228,7 +229,7 @@ def test_network_file_system_is_refused(tmp_path, monkeypatch, drp):
 
 
 def test_filesystem_type_reads_proc_mounts(tmp_path):
-    from drp_cli.db import filesystem_type
+    from drp_cli.dbfile import filesystem_type
 
     assert filesystem_type(tmp_path) not in (None, "cifs", "nfs")
 
@@ -253,13 +254,14 @@ def test_private_whatever_the_umask(db_path):
 
 def test_daily_queries_use_the_indexes(db_path, sql):
     """`drp overdue` and `drp list --status open` must not scan the whole history."""
-    from drp_cli.daily import OVERDUE_SQL
+    import datetime as dt
 
-    with Store(db_path).session():
-        pass
-    plan = " ".join(
-        str(r[-1]) for r in sql("EXPLAIN QUERY PLAN " + OVERDUE_SQL, horizon="2025-03-03")
-    )
+    from drp_cli.record import OVERDUE_SQL
+
+    day = dt.date(2025, 3, 3)
+    with Store(db_path).write() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.rows("EXPLAIN QUERY PLAN " + OVERDUE_SQL,
+                                                         (day, day)))  # fmt: skip
     assert "ix_concern_status_deadline" in plan
     assert "ix_concern_status_formal_deadline" in plan
     assert "SCAN" not in plan and " event " not in plan  # no event is read

@@ -51,7 +51,7 @@ def create_database(drp: Drp, path: Path) -> None:
 
 
 def store_of(db_target: str) -> Any:
-    from drp_cli.db import Store
+    from drp_cli.store import Store
 
     return Store(db_target)
 
@@ -261,15 +261,15 @@ def test_write_file_refuses_protected_paths(record, tracker, db_target):
     protected = protected_paths(tracker.store)
     for target in [record.store / "x.md", record.store, record.root]:
         with pytest.raises(InvalidInput, match="will not write the export"):
-            documents.write_file(target, "x", protected=protected, what="export")
+            outpaths.write_file(target, "x", protected=protected, what="export")
     if not PG_URL:
         with pytest.raises(InvalidInput, match="it is drp's database"):
-            documents.write_file(db_target, "x", protected=protected, force=True)
+            outpaths.write_file(db_target, "x", protected=protected, force=True)
     record.intact()
-    done = documents.write_file(record.root / "new.csv", outpaths.CSV_EXPORT_HEADER + "events\n")
+    done = outpaths.write_file(record.root / "new.csv", outpaths.CSV_EXPORT_HEADER + "events\n")
     assert (done.replaced, done.path) == (False, record.root / "new.csv")
     with pytest.raises(InvalidInput, match="already exists; use --force to replace it"):
-        documents.write_file(record.root / "new.csv", "x", force=False)
+        outpaths.write_file(record.root / "new.csv", "x", force=False)
     assert documents.write_file(record.root / "new.csv", "x").replaced is True
 
 

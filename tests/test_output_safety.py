@@ -26,7 +26,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from sqlalchemy import text as sql_text
 
 from drp_cli import attachments, details, documents
 from drp_cli.cli import output
@@ -281,30 +280,21 @@ def test_fields_the_library_would_refuse(tracker, scratch):
         folder = scratch()
         documents_for(tracker, "knowsley", "y", folder)  # the same steps, then tampered with
         cid = max(c.id for c in tracker.concerns(status="all"))
-        with tracker.store.write_engine.begin() as conn:
+        with tracker.store.write() as conn:
             conn.execute(
-                sql_text(
-                    "UPDATE concern SET child = :v, summary = :v, impact = :v, recommended = :v,"
-                    " raised_by = :v, outcome = :v WHERE id = :id"
-                ),
-                {"v": value, "id": cid},
+                "UPDATE concern SET child = ?, summary = ?, impact = ?, recommended = ?,"
+                " raised_by = ?, outcome = ? WHERE id = ?",
+                (value,) * 6 + (cid,),
             )
-            conn.execute(
-                sql_text('UPDATE event SET text = :v, "by" = :v WHERE concern_id = :id'),
-                {"v": value, "id": cid},
-            )
-            rows = conn.execute(
-                sql_text("SELECT id, data FROM item WHERE concern_id = :id"), {"id": cid}
-            ).all()
+            conn.execute('UPDATE event SET text = ?, "by" = ? WHERE concern_id = ?',
+                         (value, value, cid))  # fmt: skip
+            rows = conn.rows("SELECT id, data FROM item WHERE concern_id = ?", (cid,))
             for item_id, data in rows:
                 fields = {
                     k: (value if isinstance(v, str) and not re.match(r"\d{4}-", v) else v)
                     for k, v in json.loads(data).items()
                 }
-                conn.execute(
-                    sql_text("UPDATE item SET data = :d WHERE id = :i"),
-                    {"d": json.dumps(fields), "i": item_id},
-                )
+                conn.execute("UPDATE item SET data = ? WHERE id = ?", (json.dumps(fields), item_id))
         alert = documents.alert(tracker, cid, on=D(2025, 7, 1))
         assert structure(alert) == plain_alert
         assert shown_as(value) in rendered_text(alert)

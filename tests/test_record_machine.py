@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from drp_cli import daily, transfer
+from drp_cli import transfer
 from drp_cli.errors import DrpError
 from drp_cli.protocols import registry
 from drp_cli.tracker import Tracker
@@ -175,7 +175,7 @@ class Record(RuleBasedStateMachine):
         if not self.ids:
             return
         on = min(self.day + dt.timedelta(days=10), TODAY)
-        _, items = daily.overdue(self.t.store.path, on=on, clock=lambda: TODAY)
+        items = self.t.overdue(on=on)
         fast = sorted(i.id for i in items if i.state == "overdue")
         assert fast == brute_overdue(self.t, on)
 

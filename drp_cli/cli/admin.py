@@ -98,7 +98,7 @@ def key_create(
 
 def _store(ctx: typer.Context) -> object:
     from drp_cli.cli.app import _state
-    from drp_cli.db import Store
+    from drp_cli.store import Store
 
     return Store(_state(ctx).db, prepare=False)
 
@@ -114,8 +114,7 @@ def init(ctx: typer.Context) -> None:
 @db_app.command("status")
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""
-    from drp_cli.db import Store
-    from drp_cli.models import SCHEMA_REVISION
+    from drp_cli.store import SCHEMA_REVISION, Store
 
     store = _store(ctx)
     assert isinstance(store, Store)
@@ -131,7 +130,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade the database's schema to this drp's (take a `drp backup` first)."""
-    from drp_cli.db import Store
+    from drp_cli.store import Store
     from drp_cli.tracker import Tracker
 
     store = _store(ctx)

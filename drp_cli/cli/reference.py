@@ -9,6 +9,7 @@ import typer
 from drp_cli.cli.app import ByOption, JsonOption, command_group, tracker
 from drp_cli.cli.output import console, print_json
 from drp_cli.cli.textarg import text_option
+from drp_cli.protocols import as_data
 
 protocols_app = typer.Typer(
     help="The dispute resolution protocols drp knows.", no_args_is_help=False
@@ -24,7 +25,7 @@ commands.add_typer(calendar_app, name="calendar")
 
 
 def _protocol_dict(p: Any, path: Any) -> dict[str, Any]:
-    data: dict[str, Any] = p.model_dump()
+    data: dict[str, Any] = as_data(p)
     data["file"] = str(path)
     return data
 
@@ -120,7 +121,7 @@ def themes(as_json: JsonOption = False) -> None:
 
     t = load_themes()
     if as_json:
-        print_json(t.model_dump()["themes"])
+        print_json(as_data(t)["themes"])
         return
     for theme in t.themes:
         typer.echo(f"{theme.slug}: {theme.title}")

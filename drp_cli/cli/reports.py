@@ -12,7 +12,6 @@ from drp_cli.cli.app import (
     JsonOption,
     JudgeOnOption,
     command_group,
-    database,
     tracker,
 )
 from drp_cli.cli.output import (
@@ -26,7 +25,7 @@ from drp_cli.cli.output import (
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
 
 if TYPE_CHECKING:
-    from drp_cli.daily import OverdueItem
+    from drp_cli.overdue import OverdueItem
 
 commands = command_group()
 
@@ -83,9 +82,12 @@ def overdue(
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if anything is), and what is due soon."""
-    from drp_cli import daily
+    from drp_cli.dates import parse_date, today
+    from drp_cli.overdue import check_within
 
-    day, found = daily.overdue(database(ctx), on=on, within=within)
+    day = parse_date(on, "--on") if on is not None else today()
+    check_within(within)  # bad input is refused before the database is opened
+    found = tracker(ctx).overdue(on=day, within=within)
     late = sum(1 for i in found if i.state == "overdue")
     if as_json:
         sys.stdout.write(overdue_json(found) + "\n")

@@ -18,7 +18,7 @@ from typing import Any
 
 from drp_cli import record
 from drp_cli.dates import iso, parse_date
-from drp_cli.errors import InvalidInput, NotFound
+from drp_cli.errors import InvalidInput, NotFound, fld
 from drp_cli.store import Row
 from drp_cli.tracker import Tracker, _clean_line, _clean_text, current_user
 
@@ -115,8 +115,8 @@ def attach(
     if kind not in KINDS:
         raise InvalidInput(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
     source = Path(path)
-    dated_day = parse_date(dated, "--dated") if dated is not None else None
-    text = _clean_text(description, "--description", required=False)
+    dated_day = parse_date(dated, fld("dated")) if dated is not None else None
+    text = _clean_text(description, fld("description"), required=False)
     recorder = current_user(by)
     day = tracker._event_date(on)
     tracker.get(concern_id)  # before copying anything

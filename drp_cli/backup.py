@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli.dbfile import SCHEMA_REVISION
-from drp_cli.errors import InvalidInput
+from drp_cli.errors import InvalidInput, fld
 from drp_cli.outpaths import (
     BACKUPS,
     SQLITE_BACKUP_ID,
@@ -59,7 +59,7 @@ def _write_atomically(path: Path, writer: Any) -> None:
 def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:
     """A consistent copy of a SQLite database, taken with the online backup API."""
     if store.path is None:
-        raise InvalidInput("a server database is backed up with --format json")
+        raise InvalidInput(f"a server database is backed up with {fld('format')} json")
     source = store.path
     path = Path(target)
     real = _private_target(store, path, force)

@@ -9,7 +9,7 @@ import os
 import stat
 from pathlib import Path
 
-from drp_cli.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput
+from drp_cli.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput, fld
 
 #: The Alembic revision this program writes; a database at another revision is refused.
 SCHEMA_REVISION = "0005"
@@ -32,7 +32,7 @@ def resolve_target(db: str | os.PathLike[str] | None) -> str:
     if value is None:
         return str(default_path())
     if not value.strip():
-        raise InvalidInput("--db / DRP_DB is empty: give a database path or URL")
+        raise InvalidInput(f"{fld('db')} / DRP_DB is empty: give a database path or URL")
     return value
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from drp_cli import record
 from drp_cli.dates import iso, parse_date
-from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
+from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.lifecycle import ItemState
 from drp_cli.record import Loaded
 from drp_cli.store import Row
@@ -107,7 +107,7 @@ def _clean_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name in (*required, *optional):
         value = values.get(name)
-        option = "--" + name.replace("_", "-")
+        option = fld(name)
         if name in DATE_FIELDS:
             fields[name] = iso(parse_date(value, option)) if value else None
             continue
@@ -139,7 +139,7 @@ def add(
     if kind == "wishes" and fields.get("obtained_on") is None:
         fields["obtained_on"] = iso(day)
     if position is not None and position < 1:
-        raise InvalidInput("--priority must be 1 or more")
+        raise InvalidInput(f"{fld('priority')} must be 1 or more")
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
         n = max((k[1] for k in loaded.state.items if k[0] == kind), default=0) + 1
@@ -181,7 +181,7 @@ def mark_done(
                 f"action {n} of concern {concern_id} was already done on {item.done_on}"
             )
         if day < item.added_on:
-            raise InvalidInput(f"--on {day.isoformat()} is before the action was added")
+            raise InvalidInput(f"{fld('on')} {day.isoformat()} is before the action was added")
         uow.append(loaded, "action-done", day, recorder, stage=tracker.stage_at(loaded, day),
                    text=f"Action {n} done", details={"n": n})  # fmt: skip
         return _view_state(loaded.state.items[("action", n)])
@@ -199,7 +199,7 @@ def remove(
 ) -> ItemView:
     """Remove an item from the concern's documents; the event log keeps it."""
     _check_kind(kind)
-    why = _clean_text(reason, "--reason", required=False)
+    why = _clean_text(reason, fld("reason"), required=False)
     recorder = current_user(by)
     day = tracker._event_date(on)
     with tracker.unit_of_work() as uow:

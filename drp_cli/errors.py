@@ -7,6 +7,9 @@ ids, protocol/stage slugs, dates and what is allowed. The CLI prints them as one
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 # Exit statuses, documented in the README ("Exit statuses").
 EXIT_OK = 0
 EXIT_REFUSED = 1  # refused by the rules (e.g. escalating a resolved concern)
@@ -19,14 +22,41 @@ EXIT_TAMPERED = 6  # `drp verify`: the record was altered outside drp
 EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
 
 
+_FIELD = re.compile("\x00([a-z][a-z0-9_]*)\x00")
+
+
+def fld(name: str) -> str:
+    """How a message names a field (the library's keyword, e.g. ``on``): a marker no path,
+    date or slug in the message can contain (NUL)."""
+    return f"\x00{name}\x00"
+
+
 class DrpError(Exception):
-    """Base class: a problem the user can understand and fix."""
+    """Base class: a problem the user can understand and fix.
+
+    A message names the fields it is about with :func:`fld` (the library's keyword, e.g.
+    ``fld("on")``): :attr:`fields` lists them, :attr:`message` shows them as the library's
+    names, and the CLI edge shows them as its flags (:meth:`render`)."""
 
     exit_code = EXIT_INTERNAL
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.template = message
+        self.fields: tuple[str, ...] = tuple(dict.fromkeys(_FIELD.findall(message)))
+
+    @property
+    def field(self) -> str | None:
+        """The field the error is about (the first one it names), or None."""
+        return self.fields[0] if self.fields else None
+
+    def render(self, name: Callable[[str], str] = str) -> str:
+        """The message with each field shown as ``name(field)``."""
+        return _FIELD.sub(lambda m: name(m.group(1)), self.template)
+
+    @property
+    def message(self) -> str:
+        return self.render()
 
     def __str__(self) -> str:
         return self.message

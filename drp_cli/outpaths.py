@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from drp_cli.errors import InvalidInput
+from drp_cli.errors import InvalidInput, fld
 
 if TYPE_CHECKING:
     from drp_cli.store import Store
@@ -163,7 +163,7 @@ def check_output(
             raise InvalidInput(f"folder {folder} does not exist")
         return real
     if not force:
-        raise InvalidInput(f"{shown} already exists; use --force to replace it")
+        raise InvalidInput(f"{shown} already exists; use {fld('force')} to replace it")
     if not os.path.exists(given):
         raise InvalidInput(f"will not replace {shown}: it is a broken symbolic link")
     default = (BUNDLE,) if kind == "folder" else DOCUMENTS
@@ -183,7 +183,7 @@ def check_output(
     found = recognise_file(real)
     if found is None:
         raise InvalidInput(
-            f"will not replace {shown}: drp did not write it (--force replaces only an "
+            f"will not replace {shown}: drp did not write it ({fld('force')} replaces only an "
             f"earlier {_family(accepted)} written by drp)"
         )
     if found not in accepted:

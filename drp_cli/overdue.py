@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from drp_cli.calendar import WorkingCalendar
-from drp_cli.errors import InvalidInput
+from drp_cli.errors import InvalidInput, fld
 
 MAX_WITHIN = 260  # working days: about a year
 
@@ -52,7 +52,7 @@ class OverdueItem(NamedTuple):
 
 def check_within(within: int) -> None:
     if not 0 <= within <= MAX_WITHIN:
-        raise InvalidInput(f"--within must be from 0 to {MAX_WITHIN} working days")
+        raise InvalidInput(f"{fld('within')} must be from 0 to {MAX_WITHIN} working days")
 
 
 def _as_date(value: Any) -> dt.date | None:

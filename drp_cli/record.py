@@ -33,7 +33,7 @@ from typing import Any
 
 from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, mac
-from drp_cli.errors import DatabaseError, InvalidInput, NotFound
+from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.lifecycle import ConcernState, Fact, fold
 from drp_cli.protocols import Protocol
 from drp_cli.store import Conn, Row, Store
@@ -515,7 +515,7 @@ def parse_expect(value: str) -> tuple[int, str]:
         or len(digest) != 64
         or any(c not in "0123456789abcdef" for c in digest)
     ):
-        raise InvalidInput("--expect takes SEQ:HASH as `drp verify` prints the head")
+        raise InvalidInput(f"{fld('expect')} takes SEQ:HASH as `drp verify` prints the head")
     return int(seq_text), digest
 
 

@@ -31,7 +31,7 @@ from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import VerifyReport
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso, parse_date, today, utc_now
-from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
+from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
 from drp_cli.overdue import OverdueItem, check_within, horizon, overdue_items
 from drp_cli.protocols import ROLES, Registry, Stage, registry, themes
@@ -81,11 +81,13 @@ def current_user(by: str | None = None) -> str:
     """Who is recording: ``by``, else ``DRP_USER``, else the OS login."""
     for candidate in (by, os.environ.get("DRP_USER")):
         if candidate is not None and candidate.strip():
-            return _clean_line(candidate, "--by", MAX_REF * 2)
+            return _clean_line(candidate, fld("by"), MAX_REF * 2)
     try:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no login name in this environment
-        raise InvalidInput("cannot tell who is recording: pass --by NAME or set DRP_USER") from None
+        raise InvalidInput(
+            f"cannot tell who is recording: pass {fld('by')} NAME or set DRP_USER"
+        ) from None
 
 
 def _clean_line(value: str, what: str, limit: int) -> str:
@@ -198,10 +200,10 @@ class Tracker:
 
     # -- date checks ------------------------------------------------------------------------
     def _event_date(self, on: dt.date | str | None) -> dt.date:
-        day = parse_date(on, "--on") if on is not None else self._clock()
+        day = parse_date(on, fld("on")) if on is not None else self._clock()
         if day > self._clock():
             raise InvalidInput(
-                f"--on {day.isoformat()} is in the future; events are recorded on or before "
+                f"{fld('on')} {day.isoformat()} is in the future; events are recorded on or before "
                 f"today ({self._clock().isoformat()})"
             )
         return day
@@ -253,13 +255,13 @@ class Tracker:
     ) -> ConcernView:
         """Open a concern at the protocol's first stage, or at ``stage`` (bypass)."""
         proto = self.protocols.get(protocol)
-        child_ref = _clean_line(child, "--child", MAX_REF)
+        child_ref = _clean_line(child, fld("child"), MAX_REF)
         theme = themes().theme(category)
         if issue is not None:
             themes().check_issue(theme.slug, issue)
-        summary_text = _clean_text(summary, "--summary", required=True)
-        impact_text = _clean_text(impact, "--impact", required=False)
-        recommended_text = _clean_text(recommended, "--recommended", required=False)
+        summary_text = _clean_text(summary, fld("summary"), required=True)
+        impact_text = _clean_text(impact, fld("impact"), required=False)
+        recommended_text = _clean_text(recommended, fld("recommended"), required=False)
         start = proto.stage(stage) if stage is not None else proto.first_stage
         role_slug = role or proto.roles[0]
         if role_slug not in proto.roles:
@@ -268,7 +270,7 @@ class Tracker:
                 f"allowed: {', '.join(proto.roles)}"
             )
         recorder = current_user(by)
-        raiser = _clean_line(raised_by, "--raised-by", MAX_REF * 2) if raised_by else recorder
+        raiser = _clean_line(raised_by, fld("raised_by"), MAX_REF * 2) if raised_by else recorder
         day = self._event_date(on)
         due_day = self._check_due(due, day, start)
         skipped = proto.stage_slugs[: proto.index(start.slug)]
@@ -297,14 +299,14 @@ class Tracker:
     ) -> dt.date | None:
         if due is None:
             return None
-        day = parse_date(due, "--due")
+        day = parse_date(due, fld("due"))
         if day <= entered:
-            raise InvalidInput(f"--due {day.isoformat()} must be after the stage starts")
+            raise InvalidInput(f"{fld('due')} {day.isoformat()} must be after the stage starts")
         if stage.timescale_working_days is not None:
             limit = self.calendar().add(entered, stage.timescale_working_days)
             if day > limit:
                 raise InvalidInput(
-                    f"--due {day.isoformat()} is later than the protocol allows for stage "
+                    f"{fld('due')} {day.isoformat()} is later than the protocol allows for stage "
                     f"{stage.slug!r} ({stage.timescale_working_days} working days: "
                     f"{limit.isoformat()}); a due date can only shorten the timescale"
                 )
@@ -323,7 +325,7 @@ class Tracker:
         """Move to the next stage, or forward to any later stage (bypass)."""
         recorder = current_user(by)
         day = self._event_date(on)
-        note_text = _clean_text(note, "--note", required=False)
+        note_text = _clean_text(note, fld("note"), required=False)
         with self.unit_of_work() as uow:
             loaded = self._open_concern(uow, concern_id, "escalate")
             concern = loaded.row
@@ -350,7 +352,7 @@ class Tracker:
                     )
             if day < concern.stage_started_on:
                 raise InvalidInput(
-                    f"--on {day.isoformat()} is before the current stage began "
+                    f"{fld('on')} {day.isoformat()} is before the current stage began "
                     f"({concern.stage_started_on.isoformat()})"
                 )
             due_day = self._check_due(due, day, target)
@@ -390,7 +392,7 @@ class Tracker:
                 loaded = self._open_concern(uow, concern_id, action)
             if day < loaded.row.opened_on:
                 raise InvalidInput(
-                    f"--on {day.isoformat()} is before the concern was opened "
+                    f"{fld('on')} {day.isoformat()} is before the concern was opened "
                     f"({loaded.row.opened_on.isoformat()})"
                 )
             if check is not None:
@@ -409,8 +411,8 @@ class Tracker:
         by: str | None = None,
     ) -> ConcernView:
         """Record the manager's response (it does not end the stage: escalate or resolve)."""
-        body = _clean_text(text, "--text", required=True)
-        who = _clean_line(respondent, "--from", MAX_REF * 2) if respondent.strip() else ""
+        body = _clean_text(text, fld("text"), required=True)
+        who = _clean_line(respondent, fld("respondent"), MAX_REF * 2) if respondent.strip() else ""
         return self._simple_event(
             concern_id,
             "response",
@@ -424,7 +426,7 @@ class Tracker:
     def note(
         self, concern_id: int, *, text: str, on: dt.date | str | None = None, by: str | None = None
     ) -> ConcernView:
-        body = _clean_text(text, "--text", required=True)
+        body = _clean_text(text, fld("text"), required=True)
         return self._simple_event(
             concern_id, "note", text=body, on=on, by=by, action="add a note to"
         )
@@ -441,18 +443,20 @@ class Tracker:
         by: str | None = None,
     ) -> ConcernView:
         """Record a referral to CAFCASS; the dispute resolution process goes on alongside."""
-        body = _clean_text(text, "--text", required=False)
+        body = _clean_text(text, fld("text"), required=False)
         officer = (
-            _clean_line(senior_officer, "--senior-officer", MAX_REF * 2)
+            _clean_line(senior_officer, fld("senior_officer"), MAX_REF * 2)
             if (senior_officer.strip())
             else ""
         )
-        notified = parse_date(notified_on, "--notified-on") if notified_on is not None else None
+        notified = parse_date(notified_on, fld("notified_on")) if notified_on is not None else None
         if notified is not None and notified > self._clock():
-            raise InvalidInput(f"--notified-on {notified.isoformat()} is in the future")
+            raise InvalidInput(f"{fld('notified_on')} {notified.isoformat()} is in the future")
         if notified is not None and not officer:
-            raise InvalidInput("--notified-on needs --senior-officer: who was notified")
-        reason = _clean_text(curtailed_reason, "--curtailed", required=False)
+            raise InvalidInput(
+                f"{fld('notified_on')} needs {fld('senior_officer')}: who was notified"
+            )
+        reason = _clean_text(curtailed_reason, fld("curtailed_reason"), required=False)
 
         # checked inside the transaction, so two referrals at once cannot both pass
         def check(loaded: Loaded, _day: dt.date) -> None:
@@ -489,7 +493,7 @@ class Tracker:
         """Record the child's voice: wishes sought (or why not); told the outcome (or why not)."""
         if kind not in ("wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"):
             raise InvalidInput(f"unknown child's-voice record {kind!r}")
-        body = _clean_text(text, "--text", required=kind.startswith(("wishes-not", "not-")))
+        body = _clean_text(text, fld("text"), required=kind.startswith(("wishes-not", "not-")))
 
         # allowed on closed concerns too: the child is often told the outcome afterwards
         return self._simple_event(
@@ -511,7 +515,7 @@ class Tracker:
             loaded = self._open_concern(uow, concern_id, action)
             if day < loaded.row.stage_started_on:
                 raise InvalidInput(
-                    f"--on {day.isoformat()} is before the current stage began "
+                    f"{fld('on')} {day.isoformat()} is before the current stage began "
                     f"({loaded.row.stage_started_on.isoformat()})"
                 )
             uow.append(loaded, status, day, recorder, text=text)
@@ -525,7 +529,7 @@ class Tracker:
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        text = _clean_text(outcome, "--outcome", required=True)
+        text = _clean_text(outcome, fld("outcome"), required=True)
         return self._close(concern_id, "resolved", text, on, by)
 
     def withdraw(
@@ -536,7 +540,7 @@ class Tracker:
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        text = _clean_text(reason, "--reason", required=True)
+        text = _clean_text(reason, fld("reason"), required=True)
         return self._close(concern_id, "withdrawn", text, on, by)
 
     # -- reading -----------------------------------------------------------------------------
@@ -587,7 +591,7 @@ class Tracker:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
         ``within`` > 0, also those due within that many working days (see
         :mod:`drp_cli.overdue`)."""
-        day = parse_date(on, "--on") if on is not None else self._clock()
+        day = parse_date(on, fld("on")) if on is not None else self._clock()
         check_within(within)
         with self.store.read() as conn:
             cal = self._calendar = record.calendar(conn)
@@ -688,12 +692,12 @@ class Tracker:
         """Close the office on every weekday from ``first`` to ``last`` that is not already
         a bank holiday or closure day; open concerns' deadlines are recalculated."""
         start = parse_date(first, "closure date")
-        end = parse_date(last, "--to") if last is not None else start
+        end = parse_date(last, fld("last")) if last is not None else start
         if end < start:
-            raise InvalidInput("--to must not be before the first closure day")
+            raise InvalidInput(f"{fld('last')} must not be before the first closure day")
         if (end - start).days > 366:
             raise InvalidInput("a closure can cover at most one year at a time")
-        why = _clean_line(reason, "--reason", 200)
+        why = _clean_line(reason, fld("reason"), 200)
         recorder = current_user(by)
         cal = self.calendar()
         days = cal.working_days_in(start, end)

@@ -299,3 +299,39 @@ def test_a_driver_error_that_escapes_is_one_line(drp, db_label, monkeypatch):
     monkeypatch.setattr(Tracker, "concerns", full)
     r = drp("list")
     assert (r.exit_code, r.stderr) == (4, f"Error: the disk holding {db_label} is full\n")
+
+
+# -- the field an error is about ---------------------------------------------------------------
+def test_library_errors_name_the_field_and_the_cli_names_the_option(drp, db_target):
+    """The library's messages name its own keywords; only the CLI turns them into options."""
+    import datetime as dt
+
+    from drp_cli.errors import InvalidInput
+    from drp_cli.tracker import Tracker
+
+    t = Tracker(db_target, clock=lambda: dt.date(2025, 3, 10))
+    with pytest.raises(InvalidInput) as err:
+        t.open(protocol="knowsley", child="C-1", category="statutory", summary="x",
+               on="2025-03-11")  # fmt: skip
+    assert (err.value.field, str(err.value)) == (
+        "on",
+        "on 2025-03-11 is in the future; events are recorded on or before today (2025-03-10)",
+    )
+    c = t.open(protocol="knowsley", child="C-1", category="statutory", summary="x",
+               on="2025-03-03")  # fmt: skip
+    with pytest.raises(InvalidInput) as err:
+        t.respond(c.id, text="x", respondent="two\nlines", on="2025-03-04")
+    assert err.value.fields == ("respondent",)
+    assert str(err.value).startswith("respondent must be one line")
+    with pytest.raises(InvalidInput) as err:
+        t.refer(c.id, notified_on="2025-03-04", on="2025-03-04")
+    assert err.value.fields == ("notified_on", "senior_officer")
+    assert str(err.value) == "notified_on needs senior_officer: who was notified"
+    t.store.close()
+    r = drp("respond", str(c.id), "--text", "x", "--from", "two\nlines", "--on", "2025-03-04")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("Error: --from must be one line")
+    r = drp("refer", str(c.id), "--notified-on", "2025-03-04", "--on", "2025-03-04")
+    assert (r.exit_code, r.stderr) == (
+        2, "Error: --notified-on needs --senior-officer: who was notified\n",
+    )  # fmt: skip

@@ -268,7 +268,7 @@ def test_write_file_refuses_protected_paths(record, tracker, db_target):
     record.intact()
     done = outpaths.write_file(record.root / "new.csv", outpaths.CSV_EXPORT_HEADER + "events\n")
     assert (done.replaced, done.path) == (False, record.root / "new.csv")
-    with pytest.raises(InvalidInput, match="already exists; use --force to replace it"):
+    with pytest.raises(InvalidInput, match="already exists; use force to replace it"):
         outpaths.write_file(record.root / "new.csv", "x", force=False)
     assert documents.write_file(record.root / "new.csv", "x").replaced is True
 

@@ -280,7 +280,7 @@ class DrpGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except DrpError as exc:
-            self._fail(ctx, exc.message, exc.exit_code)
+            self._fail(ctx, exc.render(flag_name), exc.exit_code)
         except typer.TyperException as exc:
             from typer.core import _click as click
 
@@ -311,6 +311,15 @@ class DrpGroup(TyperGroup):
             _print_traceback()
         typer.echo(f"Error: {message}", err=True)
         raise typer.Exit(code) from None
+
+
+#: Library fields whose option is not simply ``--`` and the field's name with dashes.
+FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to"}
+
+
+def flag_name(field: str) -> str:
+    """The command-line option for a field a library error names (the CLI edge's job)."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def _os_error(exc: OSError) -> str:

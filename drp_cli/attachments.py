@@ -20,7 +20,8 @@ from drp_cli import record
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound, fld
 from drp_cli.store import Row
-from drp_cli.tracker import Tracker, _clean_line, _clean_text, current_user
+from drp_cli.textsafe import clean_line, clean_text
+from drp_cli.tracker import Tracker, current_user
 
 KINDS: dict[str, str] = {
     "care-order": "Final Care Order",
@@ -116,11 +117,11 @@ def attach(
         raise InvalidInput(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
     source = Path(path)
     dated_day = parse_date(dated, fld("dated")) if dated is not None else None
-    text = _clean_text(description, fld("description"), required=False)
+    text = clean_text(description, fld("description"), required=False)
     recorder = current_user(by)
-    day = tracker._event_date(on)
+    day = tracker.event_date(on)
     tracker.get(concern_id)  # before copying anything
-    filename = _clean_line(source.name, "the file name", 255)
+    filename = clean_line(source.name, "the file name", 255)
     if not source.is_file():
         raise InvalidInput(f"cannot read {source}: not a file")
     try:

@@ -20,7 +20,8 @@ from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.lifecycle import ItemState
 from drp_cli.record import Loaded
 from drp_cli.store import Row
-from drp_cli.tracker import MAX_REF, Tracker, _clean_line, _clean_text, current_user
+from drp_cli.textsafe import MAX_REF, clean_line, clean_text
+from drp_cli.tracker import Tracker, current_user
 
 #: kind -> (required fields, optional fields); every field is text except the dates.
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -114,10 +115,10 @@ def _clean_fields(kind: str, values: dict[str, Any]) -> dict[str, Any]:
         if name in ONE_LINE_FIELDS:
             text = str(value or "")
             fields[name] = (
-                _clean_line(text, option, MAX_REF * 4) if text.strip() or name in required else ""
+                clean_line(text, option, MAX_REF * 4) if text.strip() or name in required else ""
             )
         else:
-            fields[name] = _clean_text(value, option, required=name in required)
+            fields[name] = clean_text(value, option, required=name in required)
     return fields
 
 
@@ -135,7 +136,7 @@ def add(
     _check_kind(kind)
     fields = _clean_fields(kind, values)
     recorder = current_user(by)
-    day = tracker._event_date(on)
+    day = tracker.event_date(on)
     if kind == "wishes" and fields.get("obtained_on") is None:
         fields["obtained_on"] = iso(day)
     if position is not None and position < 1:
@@ -172,7 +173,7 @@ def mark_done(
     by: str | None = None,
 ) -> ItemView:
     recorder = current_user(by)
-    day = tracker._event_date(on)
+    day = tracker.event_date(on)
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
         item = _find(loaded, concern_id, "action", n)
@@ -199,9 +200,9 @@ def remove(
 ) -> ItemView:
     """Remove an item from the concern's documents; the event log keeps it."""
     _check_kind(kind)
-    why = _clean_text(reason, fld("reason"), required=False)
+    why = clean_text(reason, fld("reason"), required=False)
     recorder = current_user(by)
-    day = tracker._event_date(on)
+    day = tracker.event_date(on)
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
         _find(loaded, concern_id, kind, n)

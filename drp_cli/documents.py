@@ -23,7 +23,7 @@ from typing import Any
 
 from drp_cli import attachments as att
 from drp_cli import details
-from drp_cli.dates import iso, parse_date
+from drp_cli.dates import iso
 from drp_cli.errors import DrpError, InvalidInput
 from drp_cli.outpaths import (
     ALERT_MARKER,
@@ -214,7 +214,7 @@ def alert(
     templates: str | os.PathLike[str] | None = None,
 ) -> str:
     """The alert / challenge / dispute resolution form for the concern's current stage."""
-    day = parse_date(on, "--on") if on is not None else tracker._clock()
+    day = tracker.judge_day(on)
     context = _context(tracker, concern_id, day)
     text = render(environment(templates), context["protocol"].slug, "alert.md.j2", context)
     # the last line tells `--force` later that drp wrote the file (invisible when rendered)
@@ -357,7 +357,7 @@ def bundle(
 
     ``out`` may not be, hold or lie inside the database or the attachment store; with
     ``force`` it replaces only an earlier bundle drp wrote (or an empty folder)."""
-    day = parse_date(on, "--on") if on is not None else tracker._clock()
+    day = tracker.judge_day(on)
     shown = Path(out)
     protected = protected_paths(tracker.store)
     target = check_output(out, protected, force=force, kind="folder", what="bundle")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from drp_cli.errors import InvalidInput
+
 #: Bidirectional formatting characters (Trojan Source): embeddings, overrides, isolates, marks.
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 #: Characters that end a line somewhere (Unicode line/paragraph separators; U+0085 is C1).
@@ -83,3 +85,34 @@ def restore_cell(value: str) -> str:
     if value[:1] == "'" and value[1:2] in (*FORMULA_START, "'"):
         return value[1:]
     return value
+
+
+#: Longest free text and one-line reference the library accepts.
+MAX_TEXT = 20_000
+MAX_REF = 64
+
+
+def clean_line(value: str, what: str, limit: int) -> str:
+    """A one-line value, stripped; ``what`` names it in errors (:func:`drp_cli.errors.fld`)."""
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    if not is_one_line(text):
+        raise InvalidInput(
+            f"{what} must be one line without control, line-separator or bidi characters"
+        )
+    return text
+
+
+def clean_text(value: str | None, what: str, *, required: bool) -> str:
+    """Free text (line breaks allowed), stripped, at most :data:`MAX_TEXT` characters."""
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
+    if not is_safe_text(text):
+        raise InvalidInput(f"{what} contains control, line-separator or bidi characters")
+    return text

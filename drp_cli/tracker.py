@@ -44,7 +44,7 @@ from drp_cli.record import (
     parse_expect,
 )
 from drp_cli.store import Row, Store
-from drp_cli.textsafe import is_one_line, is_safe_text
+from drp_cli.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.views import ConcernView, EventView
 
 STATUSES = ("open", "resolved", "withdrawn")
@@ -63,8 +63,6 @@ EVENT_KINDS = (
     "withdrawn",
 )
 VoiceKind = Literal["wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"]
-MAX_TEXT = 20_000
-MAX_REF = 64
 
 
 # -- value objects returned by the API --------------------------------------------------
@@ -81,37 +79,13 @@ def current_user(by: str | None = None) -> str:
     """Who is recording: ``by``, else ``DRP_USER``, else the OS login."""
     for candidate in (by, os.environ.get("DRP_USER")):
         if candidate is not None and candidate.strip():
-            return _clean_line(candidate, fld("by"), MAX_REF * 2)
+            return clean_line(candidate, fld("by"), MAX_REF * 2)
     try:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no login name in this environment
         raise InvalidInput(
             f"cannot tell who is recording: pass {fld('by')} NAME or set DRP_USER"
         ) from None
-
-
-def _clean_line(value: str, what: str, limit: int) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
-    if not is_one_line(text):
-        raise InvalidInput(
-            f"{what} must be one line without control, line-separator or bidi characters"
-        )
-    return text
-
-
-def _clean_text(value: str | None, what: str, *, required: bool) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    if not is_safe_text(text):
-        raise InvalidInput(f"{what} contains control, line-separator or bidi characters")
-    return text
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -198,9 +172,18 @@ class Tracker:
                 self._calendar = record.calendar(conn)
         return self._calendar
 
-    # -- date checks ------------------------------------------------------------------------
-    def _event_date(self, on: dt.date | str | None) -> dt.date:
-        day = parse_date(on, fld("on")) if on is not None else self._clock()
+    # -- dates ------------------------------------------------------------------------------
+    def today(self) -> dt.date:
+        """Today, by this tracker's clock."""
+        return self._clock()
+
+    def judge_day(self, on: dt.date | str | None) -> dt.date:
+        """The day deadlines are judged on: ``on``, or today."""
+        return parse_date(on, fld("on")) if on is not None else self._clock()
+
+    def event_date(self, on: dt.date | str | None) -> dt.date:
+        """The date of an event being recorded: ``on`` (not in the future), or today."""
+        day = self.judge_day(on)
         if day > self._clock():
             raise InvalidInput(
                 f"{fld('on')} {day.isoformat()} is in the future; events are recorded on or before "
@@ -215,9 +198,11 @@ class Tracker:
         the block ends, rolled back (nothing written) on any error."""
         with self.store.write() as conn:
             # the calendar as it stands inside this transaction
-            self._calendar = cal = record.calendar(conn)
-            yield UnitOfWork(conn=conn, protocols=self.protocols.protocols, calendar=cal,
+            cal = record.calendar(conn)
+            uow = UnitOfWork(conn=conn, protocols=self.protocols.protocols, calendar=cal,
                              now=self._now(), key=self.key)  # fmt: skip
+            yield uow
+        self._calendar = uow.calendar  # as the transaction left it
 
     def _open_concern(self, uow: UnitOfWork, concern_id: int, action: str) -> Loaded:
         loaded = uow.load(concern_id)
@@ -255,13 +240,13 @@ class Tracker:
     ) -> ConcernView:
         """Open a concern at the protocol's first stage, or at ``stage`` (bypass)."""
         proto = self.protocols.get(protocol)
-        child_ref = _clean_line(child, fld("child"), MAX_REF)
+        child_ref = clean_line(child, fld("child"), MAX_REF)
         theme = themes().theme(category)
         if issue is not None:
             themes().check_issue(theme.slug, issue)
-        summary_text = _clean_text(summary, fld("summary"), required=True)
-        impact_text = _clean_text(impact, fld("impact"), required=False)
-        recommended_text = _clean_text(recommended, fld("recommended"), required=False)
+        summary_text = clean_text(summary, fld("summary"), required=True)
+        impact_text = clean_text(impact, fld("impact"), required=False)
+        recommended_text = clean_text(recommended, fld("recommended"), required=False)
         start = proto.stage(stage) if stage is not None else proto.first_stage
         role_slug = role or proto.roles[0]
         if role_slug not in proto.roles:
@@ -270,8 +255,8 @@ class Tracker:
                 f"allowed: {', '.join(proto.roles)}"
             )
         recorder = current_user(by)
-        raiser = _clean_line(raised_by, fld("raised_by"), MAX_REF * 2) if raised_by else recorder
-        day = self._event_date(on)
+        raiser = clean_line(raised_by, fld("raised_by"), MAX_REF * 2) if raised_by else recorder
+        day = self.event_date(on)
         due_day = self._check_due(due, day, start)
         skipped = proto.stage_slugs[: proto.index(start.slug)]
         details = {
@@ -324,8 +309,8 @@ class Tracker:
     ) -> ConcernView:
         """Move to the next stage, or forward to any later stage (bypass)."""
         recorder = current_user(by)
-        day = self._event_date(on)
-        note_text = _clean_text(note, fld("note"), required=False)
+        day = self.event_date(on)
+        note_text = clean_text(note, fld("note"), required=False)
         with self.unit_of_work() as uow:
             loaded = self._open_concern(uow, concern_id, "escalate")
             concern = loaded.row
@@ -384,7 +369,7 @@ class Tracker:
         allow_closed: bool = False,
     ) -> ConcernView:
         recorder = current_user(by)
-        day = self._event_date(on)
+        day = self.event_date(on)
         with self.unit_of_work() as uow:
             if allow_closed:
                 loaded = uow.load(concern_id)
@@ -411,8 +396,8 @@ class Tracker:
         by: str | None = None,
     ) -> ConcernView:
         """Record the manager's response (it does not end the stage: escalate or resolve)."""
-        body = _clean_text(text, fld("text"), required=True)
-        who = _clean_line(respondent, fld("respondent"), MAX_REF * 2) if respondent.strip() else ""
+        body = clean_text(text, fld("text"), required=True)
+        who = clean_line(respondent, fld("respondent"), MAX_REF * 2) if respondent.strip() else ""
         return self._simple_event(
             concern_id,
             "response",
@@ -426,7 +411,7 @@ class Tracker:
     def note(
         self, concern_id: int, *, text: str, on: dt.date | str | None = None, by: str | None = None
     ) -> ConcernView:
-        body = _clean_text(text, fld("text"), required=True)
+        body = clean_text(text, fld("text"), required=True)
         return self._simple_event(
             concern_id, "note", text=body, on=on, by=by, action="add a note to"
         )
@@ -443,9 +428,9 @@ class Tracker:
         by: str | None = None,
     ) -> ConcernView:
         """Record a referral to CAFCASS; the dispute resolution process goes on alongside."""
-        body = _clean_text(text, fld("text"), required=False)
+        body = clean_text(text, fld("text"), required=False)
         officer = (
-            _clean_line(senior_officer, fld("senior_officer"), MAX_REF * 2)
+            clean_line(senior_officer, fld("senior_officer"), MAX_REF * 2)
             if (senior_officer.strip())
             else ""
         )
@@ -456,7 +441,7 @@ class Tracker:
             raise InvalidInput(
                 f"{fld('notified_on')} needs {fld('senior_officer')}: who was notified"
             )
-        reason = _clean_text(curtailed_reason, fld("curtailed_reason"), required=False)
+        reason = clean_text(curtailed_reason, fld("curtailed_reason"), required=False)
 
         # checked inside the transaction, so two referrals at once cannot both pass
         def check(loaded: Loaded, _day: dt.date) -> None:
@@ -493,7 +478,7 @@ class Tracker:
         """Record the child's voice: wishes sought (or why not); told the outcome (or why not)."""
         if kind not in ("wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"):
             raise InvalidInput(f"unknown child's-voice record {kind!r}")
-        body = _clean_text(text, fld("text"), required=kind.startswith(("wishes-not", "not-")))
+        body = clean_text(text, fld("text"), required=kind.startswith(("wishes-not", "not-")))
 
         # allowed on closed concerns too: the child is often told the outcome afterwards
         return self._simple_event(
@@ -509,7 +494,7 @@ class Tracker:
         by: str | None,
     ) -> ConcernView:
         recorder = current_user(by)
-        day = self._event_date(on)
+        day = self.event_date(on)
         action = "resolve" if status == "resolved" else "withdraw"
         with self.unit_of_work() as uow:
             loaded = self._open_concern(uow, concern_id, action)
@@ -529,7 +514,7 @@ class Tracker:
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        text = _clean_text(outcome, fld("outcome"), required=True)
+        text = clean_text(outcome, fld("outcome"), required=True)
         return self._close(concern_id, "resolved", text, on, by)
 
     def withdraw(
@@ -540,7 +525,7 @@ class Tracker:
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        text = _clean_text(reason, fld("reason"), required=True)
+        text = clean_text(reason, fld("reason"), required=True)
         return self._close(concern_id, "withdrawn", text, on, by)
 
     # -- reading -----------------------------------------------------------------------------
@@ -591,7 +576,7 @@ class Tracker:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
         ``within`` > 0, also those due within that many working days (see
         :mod:`drp_cli.overdue`)."""
-        day = parse_date(on, fld("on")) if on is not None else self._clock()
+        day = self.judge_day(on)
         check_within(within)
         with self.store.read() as conn:
             cal = self._calendar = record.calendar(conn)
@@ -697,7 +682,7 @@ class Tracker:
             raise InvalidInput(f"{fld('last')} must not be before the first closure day")
         if (end - start).days > 366:
             raise InvalidInput("a closure can cover at most one year at a time")
-        why = _clean_line(reason, fld("reason"), 200)
+        why = clean_line(reason, fld("reason"), 200)
         recorder = current_user(by)
         cal = self.calendar()
         days = cal.working_days_in(start, end)
@@ -727,7 +712,6 @@ class Tracker:
             for d in days:
                 uow.add_closure_change(d, action, reason, by)
             uow.refold_deadlines_from(min(days))
-            self._calendar = uow.calendar
 
 
 __all__ = [

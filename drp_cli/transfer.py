@@ -509,7 +509,7 @@ def _import(
 
     rows, _fmt, file_closures = read_rows(source)
     recorder = current_user(by)
-    today = tracker._clock()
+    today = tracker.today()
     current_closures = {c.day for c in tracker.closures()}
     new_closures = [(d, r) for d, r in file_closures if d not in current_closures]
     cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
@@ -564,7 +564,6 @@ def _import(
                 uow.add_closure_change(day, "add", reason, recorder)
             uow.calendar = cal
             uow.refold_deadlines_from(min(d for d, _ in new_closures))
-            tracker._calendar = None
         if not todo:
             return result
         sqlite = conn.is_sqlite

@@ -60,9 +60,8 @@ def print_json(data: Any) -> None:
 
 
 def judge_date(t: Tracker, on: str | None) -> dt.date:
-    from drp_cli.dates import parse_date
 
-    return parse_date(on, "--on") if on is not None else t._clock()
+    return t.judge_day(on)
 
 
 def concern_data(

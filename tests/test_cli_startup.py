@@ -41,14 +41,34 @@ def modules_loaded(*argv: str, env: dict[str, str] | None = None) -> tuple[str, 
     return text.strip(), heavy
 
 
+def command_modules() -> dict[str, typer.Typer]:
+    """Every module of drp_cli.cli that defines commands (a Typer app called ``commands``)."""
+    import importlib
+    import pkgutil
+
+    import drp_cli.cli
+
+    found = {}
+    for info in pkgutil.iter_modules(drp_cli.cli.__path__):
+        commands = getattr(importlib.import_module(f"drp_cli.cli.{info.name}"), "commands", None)
+        if isinstance(commands, typer.Typer):
+            found[info.name] = commands
+    return found
+
+
 def test_table_matches_the_commands_the_modules_define():
-    for module in sorted({e.module for e in COMMANDS.values()}):
-        defined = load_module_commands(module)
-        listed = {name for name, e in COMMANDS.items() if e.module == module}
-        assert set(defined) == listed, module
-        for name in listed:
-            first = (defined[name].help or "").split("\n\n")[0]
-            assert " ".join(first.split()) == COMMANDS[name].summary, name
+    modules = command_modules()
+    assert set(modules) == {e.module for e in COMMANDS.values()}  # no module left out
+    defined: dict[str, tuple[str, str | None, str | None]] = {}
+    for module in modules:
+        for name, command in load_module_commands(module).items():
+            assert name not in defined, f"{name} is defined twice"
+            first = (command.help or "").split("\n\n")[0]
+            defined[name] = (module, " ".join(first.split()), command.short_help)
+    # every defined command is in the table, with its module and the first paragraph of its
+    # help (no short_help, which `drp --help` would not show), and nothing else is
+    assert defined == {name: (e.module, e.summary, None) for name, e in COMMANDS.items()}
+    assert all(e.section for e in COMMANDS.values())
 
 
 def test_help_lists_every_command_by_section(drp):

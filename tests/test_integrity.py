@@ -39,6 +39,40 @@ def test_migrations_match_the_models(db_target):
     assert diff == []
 
 
+def test_the_store_reads_and_writes_the_columns_the_models_declare(db_target):
+    """The runtime speaks DB-API: what it writes is every column the models declare, and
+    the schema tells it which columns are dates and times (SQLite's declared DATE and
+    DATETIME, PostgreSQL's own types), so that they come back as dates and UTC datetimes."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    from drp_cli.lifecycle import ROW_FIELDS
+    from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
+
+    tables = SQLModel.metadata.tables
+    written = {
+        "concern": {"id", *ROW_FIELDS, "created_at", "updated_at"},
+        "event": {"id", *EVENT_COLUMNS},
+        "item": {"id", *ITEM_COLUMNS},
+        "attachment": {"id", *ATTACHMENT_COLUMNS},
+    }
+    for name, columns in written.items():
+        assert columns == {c.name for c in tables[name].columns}, name
+    store = Store(db_target)
+    with store.write() as conn:
+        for name, table in tables.items():
+            kinds = conn.column_types(name)
+            for column in table.columns:
+                declared = getattr(column.type, "impl", column.type)  # a TypeDecorator's
+                want = (
+                    "datetime" if isinstance(declared, sa.DateTime)
+                    else "date" if isinstance(declared, sa.Date)
+                    else ""
+                )  # fmt: skip
+                assert kinds[column.name] == want, (name, column.name)
+    store.close()
+
+
 def test_upgrade_from_the_first_revision_keeps_everything(db_target, db_label, drp, sql):
     if "://" in db_target:  # start from an empty PostgreSQL database
         sql("DROP SCHEMA public CASCADE")

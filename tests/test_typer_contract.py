@@ -112,7 +112,8 @@ def outcome(call: Any) -> tuple[str, Any]:
         return type(exc).__name__, str(exc)
 
 
-SAMPLES: list[Any] = [None, "", "abc", "2025-01-01", "7", "0", 7, 0, True, False]
+SAMPLES: list[Any] = [None, "", "abc", "2025-01-01", "7", "0", "007", "-5", "+3", " 4", "1_0",
+                     "9" * 30, 7, 0, True, False]  # fmt: skip
 
 # kinds of parameter drp has no command with yet
 others = typer.Typer()
@@ -166,7 +167,11 @@ def test_typer_routes_values_through_the_hook(drp, monkeypatch):
     assert drp("init").exit_code == 0
     calls.clear()
     assert drp("overdue", "--within", "3", "--on", "2025-03-03").exit_code == 0
-    assert True in calls and False in calls  # --on is a string, --within goes to Typer
+    assert calls and all(calls)  # --on is a string, --within a plain whole number
+    calls.clear()
+    r = drp("overdue", "--within", "+3", "--on", "2025-03-03")
+    assert r.exit_code == 0, r.stderr
+    assert True in calls and False in calls  # "+3" is left to Typer, which reads it as 3
 
 
 # parse_args: extra arguments counted, never shown ------------------------------------

@@ -84,7 +84,8 @@ class _LazyCommands(Mapping[str, Any]):
 # use, and building one imports pydantic (~0.1 s): even for a value that is absent, or a
 # string that is already a string, and even for `drp overdue --help` (the root's --db and
 # every --help flag). This hands such values on unchanged, which is what the adapter does
-# with them, and leaves every other value to Typer. Measured (median of 15 runs):
+# with them, turns a plain whole number into the int a concern id is (as the adapter does),
+# and leaves every other value to Typer. Measured (median of 15 runs):
 # `drp overdue --help` and `drp overdue` on an empty database take ~80 ms with it and
 # ~160 ms without; commands that read concerns import pydantic anyway and gain nothing.
 #
@@ -94,6 +95,22 @@ class _LazyCommands(Mapping[str, Any]):
 # tests/test_typer_contract.py fails if the hook or those attributes move or change shape,
 # or if the short cut gives any value or error Typer's own would not. If a Typer outside the
 # pin has no such hook, nothing is patched and drp is only slower.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+
+
+def _as_given(param: Any, value: Any) -> Any:
+    """``value`` as Typer's coercion would give it, where that needs no pydantic: a value of
+    the parameter's own type, absent, or a plain whole number for an ``int`` (an id)."""
+    descriptor = param.type_descriptor
+    if (
+        type(value) is str
+        and descriptor.annotation in (int, int | None)
+        and _WHOLE_NUMBER.fullmatch(value)
+    ):
+        return int(value)
+    return value
+
+
 def _needs_no_coercion(param: Any, value: Any) -> bool:
     descriptor = getattr(param, "type_descriptor", None)
     if descriptor is None or param.nargs != 1 or getattr(param, "multiple", False):
@@ -103,6 +120,8 @@ def _needs_no_coercion(param: Any, value: Any) -> bool:
         return False
     if value is None:
         return not param.required
+    if type(value) is str and descriptor.annotation in (int, int | None):
+        return _WHOLE_NUMBER.fullmatch(value) is not None
     return type(value) in (str, int, bool) and descriptor.annotation in (
         type(value),
         type(value) | None,
@@ -114,6 +133,7 @@ def _plain(original: Any) -> Any:
 
     def process_value(self: Any, ctx: Any, value: Any) -> Any:
         if _needs_no_coercion(self, value):
+            value = _as_given(self, value)
             return self.callback(ctx, self, value) if self.callback is not None else value
         return original(self, ctx, value)
 

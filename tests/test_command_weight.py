@@ -1,0 +1,95 @@
+"""Which heavy modules each everyday command may import.
+
+An IRO types ten to thirty commands a day: each must answer about as fast as Python can
+start Typer. The store speaks DB-API (sqlite3 here), protocols are validated with msgspec,
+and the bank holidays come from a cache, so no everyday command loads SQLAlchemy, SQLModel,
+Alembic, pydantic or `holidays`; only the commands that draw tables load Rich, and only the
+documents load Jinja.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drp_cli.calendar import bank_holidays
+from drp_cli.tracker import Tracker
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_core", "holidays", "rich",
+         "jinja2", "psycopg", "msgspec", "markdown_it")  # fmt: skip
+
+#: command -> the heavy modules it may load (on a SQLite database)
+ALLOWED: dict[str, set[str]] = {
+    "open": {"msgspec"},
+    "escalate": {"msgspec"},
+    "respond": {"msgspec"},
+    "note": {"msgspec"},
+    "refer": {"msgspec"},
+    "resolve": {"msgspec"},
+    "overdue": {"msgspec"},
+    "list": {"msgspec", "rich"},
+    "show": {"msgspec", "rich"},
+    "verify": {"msgspec"},
+    "alert": {"msgspec", "jinja2"},
+    "bundle": {"msgspec", "jinja2"},
+}
+
+
+def loaded(argv: list[str], db: Path) -> tuple[int, set[str]]:
+    """Run drp in a fresh interpreter: its exit status and the heavy modules it imported."""
+    script = (
+        "import sys, json\n"
+        f"sys.argv = ['drp', *{argv!r}]\n"
+        "from drp_cli.__main__ import main\n"
+        "code = 0\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
+        "sys.stdout.flush()\n"
+        "print('\\n@@' + json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env={**os.environ, "DRP_DB": str(db), "COLUMNS": "100"},
+    )  # fmt: skip
+    code, mods = json.loads(out.stdout.rpartition("\n@@")[2])
+    return code, {m.split(".")[0] for m in mods if m.split(".")[0] in HEAVY}
+
+
+@pytest.fixture
+def record(db_path: Path, tmp_path: Path) -> Path:
+    bank_holidays(2025)  # the cache every later command reads
+    t = Tracker(db_path)
+    for n in (1, 2, 3):
+        t.open(protocol="knowsley", child=f"KN-{n}", category="statutory", summary="x",
+               on="2025-03-03")  # fmt: skip
+    t.store.close()
+    return db_path
+
+
+COMMANDS = {
+    "open": ["open", "--protocol", "knowsley", "--child", "KN-9", "--category", "statutory",
+             "--summary", "x", "--on", "2025-03-04"],
+    "escalate": ["escalate", "1", "--on", "2025-03-11"],
+    "respond": ["respond", "1", "--text", "x", "--on", "2025-03-12"],
+    "note": ["note", "1", "--text", "x", "--on", "2025-03-12"],
+    "refer": ["refer", "2", "--on", "2025-03-12"],
+    "resolve": ["resolve", "3", "--outcome", "x", "--on", "2025-03-12"],
+    "overdue": ["overdue", "--on", "2025-03-17"],
+    "list": ["list", "--status", "open"],
+    "show": ["show", "1"],
+    "verify": ["verify"],
+    "alert": ["alert", "1"],
+    "bundle": ["bundle", "2", "--output", "{tmp}/bundle"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_everyday_commands_import_only_what_they_need(record, tmp_path, command):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in COMMANDS[command]]
+    code, heavy = loaded(argv, record)
+    assert code in (0, 1), (command, code)  # 1: `overdue` found something overdue
+    assert heavy <= ALLOWED[command], (command, sorted(heavy - ALLOWED[command]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -23,9 +23,7 @@ from drp_cli.cli.output import (
     show,
 )
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
-
-if TYPE_CHECKING:
-    from drp_cli.overdue import OverdueItem
+from drp_cli.overdue import OverdueItem
 
 commands = command_group()
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from drp_cli import record
 from drp_cli.dbfile import SCHEMA_REVISION
 from drp_cli.errors import InvalidInput, fld
 from drp_cli.outpaths import (
@@ -60,22 +60,12 @@ def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool =
     """A consistent copy of a SQLite database, taken with the online backup API."""
     if store.path is None:
         raise InvalidInput(f"a server database is backed up with {fld('format')} json")
-    source = store.path
     path = Path(target)
     real = _private_target(store, path, force)
 
     def write(tmp: Path) -> None:
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-            # marks the copy as a backup, so `--force` may replace it later
-            dst.execute(f"PRAGMA application_id={SQLITE_BACKUP_ID}")
-            dst.commit()
-        finally:
-            dst.close()
-            src.close()
+        # marked as a backup, so that `--force` may replace it later
+        store.copy_to(tmp, SQLITE_BACKUP_ID)
 
     _write_atomically(real, write)
     return path
@@ -96,8 +86,8 @@ def export_data(store: Store) -> dict[str, Any]:
     out: dict[str, list[dict[str, Any]]] = {}
     with store.read(snapshot=True) as conn:
         for name in TABLES:
-            rows = conn.stream(f"SELECT * FROM {name} ORDER BY id")
-            out[name] = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
+            out[name] = [{k: _jsonable(v) for k, v in row.items()}
+                         for row in record.table_rows(conn, name)]  # fmt: skip
     data["tables"] = out
     return data
 
@@ -149,20 +139,13 @@ def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]
         raise InvalidInput(f"{path} has no chain head: it is not a complete drp backup")
     counts: dict[str, int] = {}
     with store.write() as conn:
-        for name in ("concern", "event", "closure_change"):
-            if conn.scalar(f"SELECT count(*) FROM {name}"):
-                raise InvalidInput(
-                    f"the database {store.label} is not empty; restore into a new database"
-                )
-        conn.execute("DELETE FROM chain_head").close()
+        if not record.is_empty(conn):
+            raise InvalidInput(
+                f"the database {store.label} is not empty; restore into a new database"
+            )
         for name in TABLES:
             types = conn.column_types(name)
             rows = [_parse(types, r) for r in data["tables"].get(name, [])]
-            if rows:
-                names = list(rows[0])
-                conn.insert_many(name, names, [[r.get(n) for n in names] for r in rows])
+            record.restore_rows(conn, name, rows)
             counts[name] = len(rows)
-            if not store.is_sqlite and rows and name != "chain_head":
-                conn.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                             f"(SELECT max(id) FROM {name}))").close()  # fmt: skip
     return counts

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
+from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
@@ -246,3 +247,12 @@ class ChainWalk:
                 f"the chain ends at position {self.seq}, before the recorded head "
                 f"{self.expect[0]}: the latest history was deleted"
             )
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content (read a megabyte at a time)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -12,7 +12,6 @@ template marks it safe, so text a user typed (a summary starting with ``#`` or h
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from typing import Any
 
 from drp_cli import attachments as att
 from drp_cli import details
+from drp_cli.chain import file_sha256
 from drp_cli.dates import iso
 from drp_cli.errors import DrpError, InvalidInput
 from drp_cli.outpaths import (
@@ -408,7 +408,7 @@ def bundle(
         manifest_lines = []
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             rel = path.relative_to(staging).as_posix()
-            manifest_lines.append(f"{_sha256(path)}  {rel}")
+            manifest_lines.append(f"{file_sha256(path)}  {rel}")
         _write_private(staging / "SHA256SUMS", "\n".join(manifest_lines) + "\n")
         _write_private(staging / BUNDLE_MARKER, BUNDLE_MARKER_TEXT)
         # checked again just before the old folder goes: it may have changed meanwhile
@@ -437,11 +437,3 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with open(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -20,10 +20,8 @@ never anything from the record.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import sqlite3
 import stat
 import tempfile
 from collections.abc import Collection, Iterable
@@ -31,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from drp_cli.chain import file_sha256
 from drp_cli.errors import InvalidInput, fld
 
 if TYPE_CHECKING:
@@ -241,27 +240,9 @@ def _is_sqlite_backup(path: Path, head: bytes) -> bool:
     is :data:`SQLITE_BACKUP_ID`, and it has an Alembic table."""
     if len(head) < 100 or int.from_bytes(head[68:72], "big") != SQLITE_BACKUP_ID:
         return False
-    try:
-        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        row = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-        ).fetchone()
-        return row is not None
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
+    from drp_cli.store import is_drp_file
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return is_drp_file(path)
 
 
 def _bundle_problem(folder: Path) -> str | None:
@@ -293,7 +274,7 @@ def _bundle_problem(folder: Path) -> str | None:
     if set(listed) != present - {BUNDLE_MARKER, MANIFEST}:
         return "it holds files that are not in its SHA256SUMS (or lacks some listed there)"
     for name, digest in listed.items():
-        if sha256_file(folder / name) != digest:
+        if file_sha256(folder / name) != digest:
             return "files in it were changed after drp wrote them"
     return None
 

@@ -21,7 +21,6 @@ table), then the chain head.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import heapq
 import json
 import os
@@ -32,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli.calendar import WorkingCalendar, closures_in_force
-from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, mac
+from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, file_sha256, mac
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.lifecycle import ConcernState, Fact, fold
 from drp_cli.protocols import Protocol
-from drp_cli.store import Conn, Row, Store
+from drp_cli.store import TABLES, Conn, Row, Store
 
 KEY_BYTES = 32
 MAX_ID = 2**31 - 1  # the largest id PostgreSQL's INTEGER holds; none larger is ever given
@@ -186,6 +185,35 @@ def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
         found.update(r[0] for r in conn.rows(
             f"SELECT {column} FROM concern WHERE {column} IN ({marks})", chunk))  # fmt: skip
     return found
+
+
+def table_rows(conn: Conn, table: str) -> Iterator[Row]:
+    """Every row of one of drp's tables, by id (streamed)."""
+    if table not in TABLES:
+        raise ValueError(table)
+    return conn.stream(f"SELECT * FROM {table} ORDER BY id")
+
+
+def is_empty(conn: Conn) -> bool:
+    """No concern, event or closure change: a database a backup may be restored into."""
+    return not any(conn.scalar(f"SELECT count(*) FROM {name}")
+                   for name in ("concern", "event", "closure_change"))  # fmt: skip
+
+
+def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Put back a backed-up table's rows as they were (ids included); the chain head's one
+    row replaces the new database's."""
+    if table not in TABLES:
+        raise ValueError(table)
+    if table == "chain_head":
+        conn.execute("DELETE FROM chain_head").close()
+    if not rows:
+        return
+    names = list(rows[0])
+    conn.insert_many(table, names, [[r.get(n) for n in names] for r in rows])
+    if not conn.is_sqlite and table != "chain_head":  # the id sequence moves past them
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                     f"(SELECT max(id) FROM {table}))").close()  # fmt: skip
 
 
 def chain_links(conn: Conn, table: str) -> list[tuple[int, str, str | None]]:
@@ -489,11 +517,7 @@ def _attachment_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1024 * 1024):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

@@ -199,6 +199,19 @@ class Conn:
         self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*(values[n] for n in names),
                                                                   row_id]).close()  # fmt: skip
 
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Room for indexes being filled by a large insert (SQLite's page cache, 256 MB at
+        most, taken only as needed), set back to the default afterwards."""
+        if not self.is_sqlite:
+            yield
+            return
+        self.raw.execute("PRAGMA cache_size=-262144")
+        try:
+            yield
+        finally:
+            self.raw.execute("PRAGMA cache_size=-2000")
+
     def column_types(self, table: str) -> dict[str, str]:
         """Each column of ``table`` as the schema declares it: 'date', 'datetime' or ''."""
         if self.is_sqlite:
@@ -517,6 +530,22 @@ class Store:
         self._exists = True
         return before, SCHEMA_REVISION
 
+    def copy_to(self, target: Path, application_id: int) -> None:
+        """A consistent copy of a SQLite database in ``target`` (SQLite's online backup),
+        marked with ``application_id``, in rollback-journal mode."""
+        if self.path is None:
+            raise DatabaseError("only a SQLite database can be copied as a file")
+        self.require()
+        with self._errors():
+            dst = sqlite3.connect(target)
+            try:
+                self._connect().backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                dst.execute(f"PRAGMA application_id={int(application_id)}")
+                dst.commit()
+            finally:
+                dst.close()
+
     @property
     def attachments_dir(self) -> Path:
         """Where attached files are kept: beside a SQLite database, owner-only; for a
@@ -552,3 +581,20 @@ def _server_error(exc: Exception, label: str) -> Exception | None:
     ):
         return translate(str(exc), type(exc).__name__, label)
     return None
+
+
+def is_drp_file(path: Path) -> bool:
+    """Whether ``path`` is a SQLite file holding drp's schema (opened read-only)."""
+    try:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()

@@ -566,11 +566,6 @@ def _import(
             uow.refold_deadlines_from(min(d for d, _ in new_closures))
         if not todo:
             return result
-        sqlite = conn.is_sqlite
-        if sqlite:
-            # room for the indexes being filled (SQLite's default is 2 MB; pages are taken
-            # only as needed); set back to the default below
-            conn.execute("PRAGMA cache_size=-262144").close()
         head = uow.chain_head()
         chain_seq, prev = head.seq, head.hash
         key = uow.key
@@ -583,45 +578,46 @@ def _import(
         concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
         # a batch at a time (one transaction still): the events of 100,000 concerns need not
         # all be in memory at once
-        for start in range(0, len(todo), IMPORT_BATCH):
-            concern_rows: list[tuple[Any, ...]] = []
-            event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
-            batch = todo[start : start + IMPORT_BATCH]
-            for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
-                state = c["_state"]
-                row = state.row()
-                concern_rows.append((cid, *(row[n] for n in ROW_FIELDS), now, now))
-                for seq, ev in enumerate(c["_events"], start=1):
-                    chain_seq += 1
-                    ev["concern_id"], ev["seq"] = cid, seq
-                    ev["recorded_at"] = ev["recorded_at"] or now
-                    ev["imported_by"], ev["imported_at"] = recorder, now
-                    digest = event_hash(ev, chain_seq, prev)
-                    event_rows.append((cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
-                                       ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
-                                       ev["details"], recorder, now, chain_seq, prev, digest,
-                                       chain_mac(key, digest) if key else None))  # fmt: skip
-                    prev = digest
-                for it in state.items.values():
-                    item_rows.append((cid, it.kind, it.n, it.position,
-                                      json.dumps(it.data, sort_keys=True), it.added_on,
-                                      it.added_by, it.done_on, it.done_by, it.removed_on,
-                                      it.removed_by))  # fmt: skip
-                for f in state.attachments.values():
-                    attachment_rows.append((cid, f.n, f.kind, f.filename, f.sha256, f.size,
-                                            f.dated, f.description, f.added_on,
-                                            f.added_by))  # fmt: skip
-            conn.insert_many("concern", concern_names, concern_rows)
-            conn.insert_many("event", EVENT_COLUMNS, event_rows)
-            result.events += len(event_rows)
-            if progress is not None:
-                progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
-        uow.concern_ids_given(ids[-1])
-        conn.insert_many("item", ITEM_COLUMNS, item_rows)
-        conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
+        with conn.bulk():  # room in SQLite's cache for the indexes being filled
+            for start in range(0, len(todo), IMPORT_BATCH):
+                concern_rows: list[tuple[Any, ...]] = []
+                event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
+                batch = todo[start : start + IMPORT_BATCH]
+                for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
+                    state = c["_state"]
+                    row = state.row()
+                    concern_rows.append((cid, *(row[n] for n in ROW_FIELDS), now, now))
+                    for seq, ev in enumerate(c["_events"], start=1):
+                        chain_seq += 1
+                        ev["concern_id"], ev["seq"] = cid, seq
+                        ev["recorded_at"] = ev["recorded_at"] or now
+                        ev["imported_by"], ev["imported_at"] = recorder, now
+                        digest = event_hash(ev, chain_seq, prev)
+                        event_rows.append((
+                            cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
+                            ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
+                            ev["details"], recorder, now, chain_seq, prev, digest,
+                            chain_mac(key, digest) if key else None,
+                        ))  # fmt: skip
+                        prev = digest
+                    for it in state.items.values():
+                        item_rows.append((cid, it.kind, it.n, it.position,
+                                          json.dumps(it.data, sort_keys=True), it.added_on,
+                                          it.added_by, it.done_on, it.done_by, it.removed_on,
+                                          it.removed_by))  # fmt: skip
+                    for f in state.attachments.values():
+                        attachment_rows.append((cid, f.n, f.kind, f.filename, f.sha256, f.size,
+                                                f.dated, f.description, f.added_on,
+                                                f.added_by))  # fmt: skip
+                conn.insert_many("concern", concern_names, concern_rows)
+                conn.insert_many("event", EVENT_COLUMNS, event_rows)
+                result.events += len(event_rows)
+                if progress is not None:
+                    progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
+            uow.concern_ids_given(ids[-1])
+            conn.insert_many("item", ITEM_COLUMNS, item_rows)
+            conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
         uow.move_head(chain_seq, prev)
-        if sqlite:
-            conn.execute("PRAGMA cache_size=-2000").close()
         result.imported = len(todo)
         result.ids = ids
     return result

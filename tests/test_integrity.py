@@ -351,3 +351,26 @@ def test_event_hash_is_stable():
     assert event_hash(row, 1, GENESIS) == (
         "9b46c8bfda96ad5998f2b033820e655eeeff94734d25a6c42b52edc87f6fc2e9"
     )
+
+
+def test_sql_is_written_only_in_the_store():
+    """One data path: no module outside store.py, record.py and the migrations writes SQL."""
+    import io
+    import re
+    import tokenize
+
+    import drp_cli
+
+    package = Path(drp_cli.__file__).parent
+    allowed = {"store.py", "record.py", "migrate.py"}
+    sql = re.compile(r"\b(SELECT\s|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|PRAGMA\s)")
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.name in allowed or rel.parts[0] == "migrations":
+            continue
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        for tok in tokens:
+            if tok.type == tokenize.STRING and sql.search(tok.string):
+                found.append(f"{rel}:{tok.start[0]}")
+    assert found == []

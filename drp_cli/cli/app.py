@@ -394,16 +394,12 @@ def _database_error(ctx: Any, exc: Exception) -> tuple[str, int] | None:
 
     tracker = _state(ctx)._tracker
     label = tracker.store.label if tracker is not None else "in use"
-    sqlite3 = sys.modules.get("sqlite3")
-    sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc is not None and isinstance(exc, sa_exc.OperationalError):
-        orig = exc.orig
-        return str(translate(str(orig or ""), type(orig).__name__, label)), EXIT_DATA
-    if sa_exc is not None and isinstance(exc, sa_exc.DataError) and "out of range" in str(exc):
-        # PostgreSQL's integer columns stop at 2147483647, SQLite's at 2^63 - 1
-        return "a number given is larger than the database can hold", EXIT_USAGE
-    if sqlite3 is not None and isinstance(exc, sqlite3.OperationalError):
-        return str(translate(str(exc), type(exc).__name__, label)), EXIT_DATA
+    # the store turns its drivers' errors into drp's (drp_cli.store.Store._errors); this
+    # catches one that escaped it, from either driver, if that driver was loaded at all
+    for driver in ("sqlite3", "psycopg"):
+        module = sys.modules.get(driver)
+        if module is not None and isinstance(exc, module.OperationalError):
+            return str(translate(str(exc), type(exc).__name__, label)), EXIT_DATA
     return None
 
 

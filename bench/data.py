@@ -1,4 +1,11 @@
-"""Synthetic trackers for the benchmark: N concerns with about 5 events each."""
+"""Synthetic trackers for the benchmark: N concerns with about 5 events each.
+
+Shape (bench/run.py depends on it): every concern is under PROTOCOL (four stages), at its
+first stage, with a response there, and none is referred to CAFCASS. The open ones come
+first (ids 1 to ``n * open_share`` once imported into an empty database), and the overdue
+ones first among those. So an open concern can be escalated three times, referred once and
+resolved once: the bench takes a different one each round.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 
 START = dt.date(2020, 1, 6)
 TODAY = dt.date(2026, 6, 1)
+PROTOCOL = "knowsley"
 
 
 def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> list[dict[str, Any]]:
@@ -40,7 +48,7 @@ def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> l
         ]  # fmt: skip
         row: dict[str, Any] = {
             "external_ref": f"bench-{i}",
-            "protocol": "knowsley",
+            "protocol": PROTOCOL,
             "child": f"C-{i:06d}",
             "category": "statutory",
             "summary": "No allocated social worker",

@@ -31,11 +31,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Protocol as TypingProtocol
 
 from drp_cli.calendar import WorkingCalendar
-from drp_cli.protocols import Protocol, Stage
+
+if TYPE_CHECKING:  # the protocols are read only by the commands that need them
+    from drp_cli.protocols import Protocol, Stage
 
 STAGE_ENTRIES = ("opened", "imported", "escalated")
 CLOSING = ("resolved", "withdrawn")

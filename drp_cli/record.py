@@ -28,14 +28,16 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, file_sha256, mac
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.lifecycle import ConcernState, Fact, fold
-from drp_cli.protocols import Protocol
 from drp_cli.store import TABLES, Conn, Row, Store
+
+if TYPE_CHECKING:
+    from drp_cli.protocols import Protocol
 
 KEY_BYTES = 32
 MAX_ID = 2**31 - 1  # the largest id PostgreSQL's INTEGER holds; none larger is ever given

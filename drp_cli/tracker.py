@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from drp_cli import lifecycle, record
 from drp_cli.calendar import WorkingCalendar, closures_in_force
@@ -34,7 +34,6 @@ from drp_cli.dates import iso, parse_date, today, utc_now
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
 from drp_cli.overdue import OverdueItem, check_within, horizon, overdue_items
-from drp_cli.protocols import ROLES, Registry, Stage, registry, themes
 from drp_cli.record import (
     Loaded,
     UnitOfWork,
@@ -46,6 +45,9 @@ from drp_cli.record import (
 from drp_cli.store import Row, Store
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.views import ConcernView, EventView
+
+if TYPE_CHECKING:
+    from drp_cli.protocols import Registry, Stage
 
 STATUSES = ("open", "resolved", "withdrawn")
 EVENT_KINDS = (
@@ -160,6 +162,8 @@ class Tracker:
     @property
     def protocols(self) -> Registry:
         if self._registry is None:
+            from drp_cli.protocols import registry
+
             self._registry = registry()
         return self._registry
 
@@ -241,6 +245,8 @@ class Tracker:
         """Open a concern at the protocol's first stage, or at ``stage`` (bypass)."""
         proto = self.protocols.get(protocol)
         child_ref = clean_line(child, fld("child"), MAX_REF)
+        from drp_cli.protocols import themes
+
         theme = themes().theme(category)
         if issue is not None:
             themes().check_issue(theme.slug, issue)
@@ -716,7 +722,6 @@ class Tracker:
 
 __all__ = [
     "EVENT_KINDS",
-    "ROLES",
     "STAGE_ENTRIES",
     "STATUSES",
     "Closure",

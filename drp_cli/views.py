@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.lifecycle import STAGE_ENTRIES, stage_deadline
-from drp_cli.protocols import Protocol
+
+if TYPE_CHECKING:
+    from drp_cli.protocols import Protocol
 
 
 # -- value objects the library returns ---------------------------------------------------

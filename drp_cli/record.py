@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, file_sha256, mac
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
-from drp_cli.lifecycle import ConcernState, Fact, fold
+from drp_cli.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
 from drp_cli.store import TABLES, Conn, Row, Store
 
 if TYPE_CHECKING:
@@ -231,6 +231,20 @@ def set_mac(conn: Conn, table: str, row_id: int, seal: str) -> None:
     conn.update(table, row_id, {"mac": seal})
 
 
+# -- the rows the fold gives ---------------------------------------------------------------------
+def item_row(concern_id: int, it: ItemState) -> tuple[Any, ...]:
+    """An item's row as the fold gives it, in :data:`ITEM_COLUMNS` order."""
+    return (concern_id, it.kind, it.n, it.position, json.dumps(it.data, sort_keys=True),
+            it.added_on, it.added_by, it.done_on, it.done_by, it.removed_on,
+            it.removed_by)  # fmt: skip
+
+
+def attachment_row(concern_id: int, a: AttachmentState) -> tuple[Any, ...]:
+    """An attachment's row as the fold gives it, in :data:`ATTACHMENT_COLUMNS` order."""
+    return (concern_id, a.n, a.kind, a.filename, a.sha256, a.size, a.dated, a.description,
+            a.added_on, a.added_by)  # fmt: skip
+
+
 # -- events as the fold reads them -------------------------------------------------------------
 def fact(e: Mapping[str, Any]) -> Fact:
     """A stored event (a row) as a :class:`Fact`."""
@@ -374,20 +388,14 @@ class UnitOfWork:
         conn = self.conn
         items = {(r["kind"], r["n"]): r["id"] for r in items_of(conn, concern_id)}
         for key, it in state.items.items():
-            values = dict(zip(ITEM_COLUMNS, (
-                concern_id, it.kind, it.n, it.position, json.dumps(it.data, sort_keys=True),
-                it.added_on, it.added_by, it.done_on, it.done_by, it.removed_on, it.removed_by,
-            ), strict=True))  # fmt: skip
+            values = dict(zip(ITEM_COLUMNS, item_row(concern_id, it), strict=True))
             if key in items:
                 conn.update("item", items[key], values)
             else:
                 conn.insert("item", values)
         files = {r["n"]: r["id"] for r in attachments_of(conn, concern_id)}
         for n, a in state.attachments.items():
-            values = dict(zip(ATTACHMENT_COLUMNS, (
-                concern_id, n, a.kind, a.filename, a.sha256, a.size, a.dated, a.description,
-                a.added_on, a.added_by,
-            ), strict=True))  # fmt: skip
+            values = dict(zip(ATTACHMENT_COLUMNS, attachment_row(concern_id, a), strict=True))
             if n in files:
                 conn.update("attachment", files[n], values)
             else:
@@ -507,14 +515,32 @@ class _Cursor:
         return self.orphans
 
 
-def _item_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (row["position"], json.loads(row["data"] or "{}"), row["added_on"], row["added_by"],
-            row["done_on"], row["done_by"], row["removed_on"], row["removed_by"])  # fmt: skip
+_ITEM_DATA = ITEM_COLUMNS.index("data")
 
 
-def _attachment_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (row["kind"], row["filename"], row["sha256"], row["size"], row["dated"],
-            row["description"], row["added_on"], row["added_by"])  # fmt: skip
+def _comparable_item(values: Sequence[Any]) -> tuple[Any, ...]:
+    """An item row with its data as the object it encodes (its JSON text may be spelled in
+    more than one way)."""
+    out = list(values)
+    out[_ITEM_DATA] = json.loads(out[_ITEM_DATA] or "{}")
+    return tuple(out)
+
+
+def _compare(problem: Callable[[str], None], cid: int, expected: Mapping[Any, Any],
+             stored: Mapping[Any, Any], name: Callable[[Any], str],
+             row: Callable[[Any], str]) -> None:  # fmt: skip
+    """Report rows deleted, added out of band, or unlike what the events imply."""
+    for key in sorted(set(expected) | set(stored)):
+        if key not in stored:
+            problem(f"concern {cid}: {row(key)} was deleted")
+        elif key not in expected:
+            problem(f"concern {cid}: {name(key)} was added out of band")
+        elif stored[key] != expected[key]:
+            problem(f"concern {cid}: {row(key)} does not match its events")
+
+
+def _item_name(key: tuple[str, int]) -> str:
+    return f"{key[0]} {key[1]}"
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -590,31 +616,22 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
             for name, value in state.row().items():
                 if row[name] != value:
                     problem(f"concern {cid}: stored {name} does not match its events")
-            expected_items = {k: (i.position, i.data, i.added_on, i.added_by, i.done_on,
-                                  i.done_by, i.removed_on, i.removed_by)
-                              for k, i in state.items.items()}  # fmt: skip
-            stored_items = {(r["kind"], r["n"]): _item_values(r) for r in items.take(cid)}
-            for key in sorted(set(expected_items) | set(stored_items)):
-                if key not in stored_items:
-                    problem(f"concern {cid}: {key[0]} {key[1]} was deleted")
-                elif key not in expected_items:
-                    problem(f"concern {cid}: {key[0]} {key[1]} was added out of band")
-                elif stored_items[key] != expected_items[key]:
-                    problem(f"concern {cid}: {key[0]} {key[1]} does not match its events")
-            expected_files = {n: (a.kind, a.filename, a.sha256, a.size, a.dated, a.description,
-                                  a.added_on, a.added_by)
-                              for n, a in state.attachments.items()}  # fmt: skip
-            stored_files = {r["n"]: _attachment_values(r) for r in files.take(cid)}
-            for n in sorted(set(expected_files) | set(stored_files)):
-                if n not in stored_files:
-                    problem(f"concern {cid}: attachment {n}'s row was deleted")
-                elif n not in expected_files:
-                    problem(f"concern {cid}: attachment {n} was added out of band")
-                elif stored_files[n] != expected_files[n]:
-                    problem(f"concern {cid}: attachment {n}'s row does not match its events")
+            _compare(
+                problem, cid,
+                {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
+                {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS])
+                 for r in items.take(cid)},
+                _item_name, _item_name,
+            )  # fmt: skip
+            _compare(
+                problem, cid,
+                {n: attachment_row(cid, a) for n, a in state.attachments.items()},
+                {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files.take(cid)},
+                lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
+            )  # fmt: skip
             if options.attachments_dir is not None:
-                for n, values in expected_files.items():
-                    sha = values[2]
+                for n, a in state.attachments.items():
+                    sha = a.sha256
                     if sha in options.seen_files:
                         continue
                     options.seen_files.add(sha)

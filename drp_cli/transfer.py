@@ -600,15 +600,9 @@ def _import(
                             chain_mac(key, digest) if key else None,
                         ))  # fmt: skip
                         prev = digest
-                    for it in state.items.values():
-                        item_rows.append((cid, it.kind, it.n, it.position,
-                                          json.dumps(it.data, sort_keys=True), it.added_on,
-                                          it.added_by, it.done_on, it.done_by, it.removed_on,
-                                          it.removed_by))  # fmt: skip
-                    for f in state.attachments.values():
-                        attachment_rows.append((cid, f.n, f.kind, f.filename, f.sha256, f.size,
-                                                f.dated, f.description, f.added_on,
-                                                f.added_by))  # fmt: skip
+                    item_rows += [record.item_row(cid, it) for it in state.items.values()]
+                    attachment_rows += [record.attachment_row(cid, a)
+                                        for a in state.attachments.values()]  # fmt: skip
                 conn.insert_many("concern", concern_names, concern_rows)
                 conn.insert_many("event", EVENT_COLUMNS, event_rows)
                 result.events += len(event_rows)

@@ -113,12 +113,17 @@ def events_of(conn: Conn, concern_id: int) -> list[Row]:
     return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
 
 
+def _in_chunks(values: Sequence[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """``values`` a chunk at a time, each with its ``?, ?, ...`` for an ``IN (...)``."""
+    for i in range(0, len(values), size):
+        chunk = list(values[i : i + size])
+        yield chunk, ", ".join("?" for _ in chunk)
+
+
 def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
     """The events of many concerns, by concern id, in order."""
     found: dict[int, list[Row]] = {}
-    for i in range(0, len(ids), 500):
-        chunk = list(ids[i : i + 500])
-        marks = ", ".join("?" for _ in chunk)
+    for chunk, marks in _in_chunks(ids):
         for e in conn.records(
             f"SELECT * FROM event WHERE concern_id IN ({marks}) ORDER BY concern_id, seq", chunk
         ):
@@ -181,9 +186,7 @@ def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
     if column not in ("external_ref", "uid"):
         raise ValueError(column)
     found: set[str] = set()
-    for i in range(0, len(values), 500):
-        chunk = list(values[i : i + 500])
-        marks = ", ".join("?" for _ in chunk)
+    for chunk, marks in _in_chunks(values):
         found.update(r[0] for r in conn.rows(
             f"SELECT {column} FROM concern WHERE {column} IN ({marks})", chunk))  # fmt: skip
     return found

@@ -28,6 +28,7 @@ or :meth:`Store.create` (``drp init``) creates it, and calls :attr:`Store.on_cre
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -241,14 +242,7 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-def _counter() -> Iterator[int]:
-    n = 0
-    while True:
-        n += 1
-        yield n
-
-
-_names = _counter()
+_names = itertools.count(1)  # names of server-side cursors
 
 
 # -- the database ----------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def event_dict(e: EventView) -> dict[str, Any]:
         "from_stage": e.from_stage,
         "by": e.by,
         "text": e.text,
-        "recorded_at": e.recorded_at.replace(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z"),
+        "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "details": e.details,
     }
 

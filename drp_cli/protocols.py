@@ -46,16 +46,90 @@ class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     """A record read from a TOML file: unknown fields are refused, nothing is coerced."""
 
 
+#: How binding a timescale is. ``firm``: a limit, breached when passed (the morning check's
+#: exit status 1); ``aim``: what the source aims for ("aiming for 5 working days"), shown as
+#: past its aim, never as overdue, and may be extended with a reason; ``guidance``: the IRO
+#: Handbook's 20 working days where a source does not set or adopt it itself.
+TIMESCALE_KINDS = ("firm", "aim")
+CAP_KINDS = ("firm", "guidance")
+#: Whom a route's concern is about (the reference drp records for it).
+SUBJECTS: dict[str, str] = {
+    "child": "Child (case reference)",
+    "carer": "Foster carer household (carer reference)",
+    "chair": "Independent chair (staff reference)",
+}
+Kind = Annotated[str, Meta(pattern=r"^(firm|aim)$")]
+CapKind = Annotated[str, Meta(pattern=r"^(firm|guidance)$")]
+
+
+class Party(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A person or role named by the source, with the words that name them."""
+
+    who: Text
+    quote: str = ""  # verbatim from the source (checked by the test suite for built-ins)
+    citation: str = ""
+
+
+def _party(value: str | Party) -> Party:
+    return value if isinstance(value, Party) else Party(who=value)
+
+
+class Step(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Something the source says happens inside a stage, by someone, maybe with its own clock.
+
+    ``after`` is where its clock starts: ``"stage"`` (the day the stage began) or the slug of
+    an earlier step of the same stage (the day that step was recorded as done)."""
+
+    slug: Slug
+    title: Text
+    who: Text
+    within_working_days: Days | None = None
+    kind: Kind | None = None
+    after: str = "stage"
+    meeting: bool = False  # met by a recorded meeting (`drp meeting`)
+    optional: bool = False  # the source says "may" / "if needed": shown, never chased
+    quote: Text
+    citation: Text
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.within_working_days is None) != (self.kind is None):
+            raise ValueError("field kind: give it exactly when within_working_days is given")
+
+
+class Duty(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A recording duty the source sets (the central log, a copy on the child's file)."""
+
+    slug: Slug
+    text: Text
+    who: Text
+    #: the source says "where appropriate" / "where ...": shown, never chased
+    conditional: bool = False
+    quote: Text
+    citation: Text
+
+
 class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One stage (or level) of a protocol."""
 
     slug: Slug
     title: Text
     formal: bool
-    addressed_to: Annotated[list[Text], Meta(min_length=1)]
-    copied_to: list[Text] = msgspec.field(default_factory=list)
+    #: who must reply at this stage
+    addressed_to: Annotated[list[str | Party], Meta(min_length=1)]
+    #: whom the form's response section names (default: the first addressed_to)
+    responder: str = ""
+    attends: list[str | Party] = msgspec.field(default_factory=list)
+    copied_to: list[str | Party] = msgspec.field(default_factory=list)
+    notified: list[str | Party] = msgspec.field(default_factory=list)
     timescale_working_days: Days | None = None
+    timescale_kind: Kind | None = None
+    #: where the stage's timescale starts: "stage", or a step of this stage
+    timescale_from: str = "stage"
+    timescale_quote: str = ""
     timescale_note: str = ""
+    steps: list[Step] = msgspec.field(default_factory=list)
+    duties: list[Duty] = msgspec.field(default_factory=list)
     guidance: str = ""
     citation: Text
 
@@ -65,6 +139,96 @@ class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
                 "timescale_note is required when timescale_working_days is absent: "
                 "say that the source gives no timescale"
             )
+        if self.timescale_working_days is None and self.timescale_kind is not None:
+            raise ValueError("field timescale_kind: given, but there is no timescale")
+        steps = [s.slug for s in self.steps]
+        for i, step in enumerate(self.steps):
+            if step.after != "stage" and step.after not in steps[:i]:
+                raise ValueError(
+                    f"field steps.{i}.after: {step.after!r} is neither 'stage' nor an earlier "
+                    "step of this stage"
+                )
+        if self.timescale_from != "stage" and self.timescale_from not in steps:
+            raise ValueError(
+                f"field timescale_from: {self.timescale_from!r} is neither 'stage' nor a step "
+                "of this stage"
+            )
+        if len(set(steps)) != len(steps):
+            raise ValueError("field steps: a step slug appears more than once")
+
+    @property
+    def kind(self) -> str | None:
+        """How binding the stage's timescale is: firm (the default), aim, or None."""
+        if self.timescale_working_days is None:
+            return None
+        return self.timescale_kind or "firm"
+
+    @property
+    def addressees(self) -> list[Party]:
+        return [_party(p) for p in self.addressed_to]
+
+    @property
+    def attendees(self) -> list[Party]:
+        return [_party(p) for p in self.attends]
+
+    @property
+    def copies(self) -> list[Party]:
+        return [_party(p) for p in self.copied_to]
+
+    @property
+    def notifications(self) -> list[Party]:
+        return [_party(p) for p in self.notified]
+
+    @property
+    def addressee_names(self) -> list[str]:
+        return [p.who for p in self.addressees]
+
+    @property
+    def copy_names(self) -> list[str]:
+        return [p.who for p in self.copies]
+
+    @property
+    def response_by(self) -> str:
+        """Who completes the form's response section."""
+        return self.responder or self.addressee_names[0]
+
+    def step(self, slug: str) -> Step | None:
+        return next((s for s in self.steps if s.slug == slug), None)
+
+
+class Cafcass(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the source says about referral to CAFCASS."""
+
+    #: False where the role carries no power to refer (reviews of foster carers)
+    offered: bool = True
+    citation: Text
+    quote: str = ""
+    #: the senior officer the source says to notify before referring ("" if none)
+    notify_before: str = ""
+    notify_quote: str = ""
+    #: the stage after which the source places referral ("" for "at any point")
+    after_stage: str = ""
+    after_stage_quote: str = ""
+
+
+class Route(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A way into the protocol the source sets apart: whom the concern is about, and what
+    differs (extra steps and duties at the first stage, no CAFCASS, no child's voice)."""
+
+    slug: Slug
+    title: Text
+    subject: Annotated[str, Meta(pattern=r"^(child|carer|chair)$")] = "child"
+    roles: list[Slug] = msgspec.field(default_factory=list)  # empty: every role
+    cafcass: bool = True
+    child_voice: bool = True
+    steps: list[Step] = msgspec.field(default_factory=list)
+    duties: list[Duty] = msgspec.field(default_factory=list)
+    guidance: str = ""
+    quote: Text
+    citation: Text
+
+
+_DEFAULT_ROUTE = Route(slug="child", title="Concern about a child's plan", quote="-", citation="-")
 
 
 class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -75,12 +239,23 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     authority: Text
     source: Text
     source_date: str = ""
+    #: the file in ../shared/seeds (or elsewhere) whose text the quotes come from
+    source_file: str = ""
     summary: str = ""
     roles: Annotated[list[Slug], Meta(min_length=1)]
     formal_cap_working_days: Days | None = None
+    formal_cap_kind: CapKind | None = None
+    #: the roles the whole-process limit applies to (empty: every role)
+    formal_cap_roles: list[Slug] = msgspec.field(default_factory=list)
     formal_cap_citation: Text
+    formal_cap_quote: str = ""
     bypass_citation: Text
-    cafcass_citation: Text
+    bypass_quote: str = ""
+    cafcass_citation: str = ""
+    cafcass: Cafcass | None = None
+    #: duties at every stage (each stage may add its own)
+    duties: list[Duty] = msgspec.field(default_factory=list)
+    routes: list[Route] = msgspec.field(default_factory=list)
     stages: Annotated[list[Stage], Meta(min_length=1)]
 
     def __post_init__(self) -> None:
@@ -98,6 +273,72 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
             if seen_formal and not stage.formal:
                 raise ValueError(f"stage {stage.slug!r} is informal but follows a formal stage")
             seen_formal = seen_formal or stage.formal
+        if self.formal_cap_working_days is None and self.formal_cap_kind is not None:
+            raise ValueError("field formal_cap_kind: given, but there is no limit")
+        for role in [*self.formal_cap_roles, *(r for rt in self.routes for r in rt.roles)]:
+            if role not in self.roles:
+                raise ValueError(f"role {role!r} is not one of this protocol's roles")
+        if self.cafcass is None and not self.cafcass_citation.strip():
+            raise ValueError("field cafcass: required, but missing")
+        if self.cafcass and self.cafcass.after_stage and self.cafcass.after_stage not in slugs:
+            raise ValueError(f"field cafcass.after_stage: no stage {self.cafcass.after_stage!r}")
+        routes = [r.slug for r in self.routes]
+        if len(set(routes)) != len(routes):
+            raise ValueError("field routes: a route slug appears more than once")
+
+    # -- what the source says about the whole process ---------------------------------
+    @property
+    def cap_kind(self) -> str | None:
+        """How binding the whole-process limit is: firm (the default), guidance, or None."""
+        if self.formal_cap_working_days is None:
+            return None
+        return self.formal_cap_kind or "firm"
+
+    def cap_applies(self, role: str | None) -> bool:
+        return self.formal_cap_working_days is not None and (
+            not self.formal_cap_roles or role in self.formal_cap_roles
+        )
+
+    @property
+    def referral(self) -> Cafcass:
+        return self.cafcass or Cafcass(citation=self.cafcass_citation)
+
+    @property
+    def all_routes(self) -> list[Route]:
+        """The routes; a protocol that names none has one: a concern about a child."""
+        return list(self.routes) or [_DEFAULT_ROUTE]
+
+    def route(self, slug: str | None) -> Route:
+        routes = self.all_routes
+        if slug is None:
+            return routes[0]
+        for r in routes:
+            if r.slug == slug:
+                return r
+        raise InvalidInput(
+            f"protocol {self.slug!r} has no route {slug!r}; routes: "
+            f"{', '.join(r.slug for r in routes)}"
+        )
+
+    def _route_or_none(self, slug: str | None) -> Route | None:
+        return (
+            next((r for r in self.all_routes if r.slug == slug), None)
+            if slug
+            else (self.all_routes[0])
+        )
+
+    def steps_at(self, stage: str, route: str | None, *, opening: bool) -> list[Step]:
+        """The steps of a stage; at the stage a concern was opened at, the route's own steps
+        come first (an external agency's letter, say)."""
+        own = list(self.stage(stage).steps)
+        r = self._route_or_none(route) if opening else None
+        return [*r.steps, *own] if r is not None else own
+
+    def duties_at(self, stage: str, route: str | None, *, opening: bool) -> list[Duty]:
+        """The recording duties at a stage: the protocol's, the stage's, and at the opening
+        stage the route's."""
+        r = self._route_or_none(route) if opening else None
+        return [*self.duties, *self.stage(stage).duties, *(r.duties if r is not None else [])]
 
     # -- navigation ------------------------------------------------------------------
     @property

@@ -219,3 +219,21 @@ def concern_dict(
         data["stages"] = stage_visits(c, protocol, cal, judged_on)
     data["events"] = [event_dict(e) for e in c.events]
     return data
+
+
+#: What a CAFCASS referral bundle holds (seed 000 §1.2 item 7; seed 003), by slug; an item
+#: may be marked not applicable with a reason (`drp not-applicable ID ITEM --reason ...`).
+BUNDLE_ITEMS: dict[str, str] = {
+    "care-order": "Final Care Order",
+    "final-care-plan": "Final Care Plan filed in proceedings",
+    "guardian-report": "Children's guardian's report immediately preceding the Care Order",
+    "review-records": "Review records from the preceding 12 months",
+    "iro-report": "IRO report: why the matter is referred now and the steps taken",
+    "wishes-feelings": "IRO report on the child's wishes and feelings",
+    "professionals": "Names and contact details of the relevant professionals",
+    "case-chronology": "Chronology of the child's case",
+    "statement-of-issues": "Statement of issues",
+    "important-people": "Important people in the child's life",
+    "diversity": "Diversity issues and communication needs",
+    "care-plan": "The most recent Care Plan",
+}

@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
     "care-plan": "Care Plan",
     "guardian-report": "Children's guardian's report",
     "review-record": "Review record",
+    "case-chronology": "Chronology of the child's case",
     "other": "Other document",
 }
 MAX_BYTES = 200 * 1024 * 1024

@@ -13,7 +13,11 @@ Events are applied in the order they were recorded (``seq``). What each kind doe
   began, from the spreadsheet it came from.
 * ``escalated``: a new current stage from its date; the response at the stage is cleared.
 * ``response``: the latest response at the current stage, on or after it began.
+* ``done`` / ``meeting``: a step of the stage (or a recording duty) done on that day; a
+  meeting meets the step the tracker named when it was recorded.
+* ``due-set``: the IRO's due date for the current stage (an aim extended, with a reason).
 * ``referred``: the CAFCASS referral date (the first one), the senior officer's notification.
+* ``not-applicable``: a bundle item that does not apply, with the reason.
 * ``wishes-*`` / ``*told-outcome``: the child's voice.
 * ``resolved`` / ``withdrawn``: status, closing date and outcome.
 * ``fields-recorded``: recorded fields taken into the chain as they stood when an older
@@ -21,9 +25,14 @@ Events are applied in the order they were recorded (``seq``). What each kind doe
 * ``<kind>-added`` / ``action-done`` / ``<kind>-removed`` / ``attached``: the concern's
   items and attachments.
 
-Deadlines come last, from the final state: the current stage's deadline is the IRO's due
-date when one was set, else the stage's timescale in working days from its start; the
-formal deadline is the protocol's cap from the day the first formal stage was entered.
+Deadlines come last, from the final state (:func:`finish`), for every stage visit: a
+visit's deadline is the IRO's due date when one was set, else the stage's timescale in working
+days from the day the stage began (or from the step the source counts it from: Nottinghamshire
+2016 Stage 1's 7 days run from the urgent plan). Its kind is the stage's (``firm`` or
+``aim``); a due date the IRO set where the source gives no timescale is firm. The next step
+due is the earliest deadline among the current visit's steps not yet done and not optional.
+The formal deadline is the protocol's whole-process limit from the day the first formal stage
+was entered, where it applies to the concern's role; its kind is ``firm`` or ``guidance``.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from typing import Protocol as TypingProtocol
 from drp_cli.calendar import WorkingCalendar
 
 if TYPE_CHECKING:  # the protocols are read only by the commands that need them
-    from drp_cli.protocols import Protocol, Stage
+    from drp_cli.protocols import Protocol, Stage, Step
 
 STAGE_ENTRIES = ("opened", "imported", "escalated")
 CLOSING = ("resolved", "withdrawn")
@@ -50,14 +59,15 @@ VOICE = {
 #: What a person recorded about the concern (as opposed to what its events imply).
 RECORDED_FIELDS = (
     "protocol", "child", "category", "issue", "summary", "impact", "recommended", "raised_by",
-    "role", "external_ref", "uid",
+    "role", "external_ref", "uid", "route",
 )  # fmt: skip
 #: Every column of the concern row that the fold determines.
 DERIVED_FIELDS = (
     "status", "stage", "stage_started_on", "stage_due_override", "stage_responded_on",
     "deadline", "formal_started_on", "formal_deadline", "referred_on",
     "senior_officer_notified_on", "wishes", "told_outcome", "opened_on", "closed_on", "outcome",
-    "event_count",
+    "event_count", "deadline_kind", "formal_deadline_kind", "step", "step_deadline",
+    "step_deadline_kind",
 )  # fmt: skip
 ROW_FIELDS = RECORDED_FIELDS + DERIVED_FIELDS
 ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
@@ -121,6 +131,30 @@ class AttachmentState:
 
 
 @dataclass
+class Visit:
+    """One stay at a stage: when it began and ended, the IRO's due date, what was done."""
+
+    stage: str
+    entered: dt.date
+    due: dt.date | None
+    opening: bool
+    done: dict[str, dt.date] = field(default_factory=dict)
+    left: dt.date | None = None
+    deadline: dt.date | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class StepDue:
+    """A step of a stage visit, with its deadline as the source sets it."""
+
+    step: Step
+    starts: dt.date | None  # None: the step it follows is not done yet
+    deadline: dt.date | None
+    done_on: dt.date | None
+
+
+@dataclass
 class ConcernState:
     """Everything the concern row stores, as its events imply it."""
 
@@ -135,6 +169,7 @@ class ConcernState:
     role: str | None = None
     external_ref: str | None = None
     uid: str | None = None
+    route: str | None = None
     status: str = "open"
     stage: str | None = None
     stage_started_on: dt.date | None = None
@@ -151,6 +186,13 @@ class ConcernState:
     closed_on: dt.date | None = None
     outcome: str | None = None
     event_count: int = 0
+    deadline_kind: str | None = None
+    formal_deadline_kind: str | None = None
+    step: str | None = None
+    step_deadline: dt.date | None = None
+    step_deadline_kind: str | None = None
+    visits: list[Visit] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)
     items: dict[tuple[str, int], ItemState] = field(default_factory=dict)
     attachments: dict[int, AttachmentState] = field(default_factory=dict)
     # the stage entries (stage, day) in recorded order, for the formal start
@@ -172,6 +214,12 @@ def _day(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:
+    """The latest visit to ``stage`` begun on or before ``day``."""
+    return next((v for v in reversed(state.visits) if v.stage == stage and v.entered <= day),
+                None)  # fmt: skip
+
+
 def apply(state: ConcernState, e: Fact) -> None:
     """Apply one event to the state: the same step when it is written and on replay."""
     kind, d, day = e.kind, e.details, e.effective_on
@@ -191,15 +239,34 @@ def apply(state: ConcernState, e: Fact) -> None:
         state.stage_responded_on = None
         state.stage_due_override = _day(d.get("due"))
         state.entries.append((e.stage, day))
+        if state.visits:
+            state.visits[-1].left = day
+        state.visits.append(Visit(e.stage, day, state.stage_due_override,
+                                  opening=kind != "escalated"))  # fmt: skip
     elif kind == "response":
         started = state.stage_started_on
         if e.stage == state.stage and started is not None and day >= started:
             latest = state.stage_responded_on
             state.stage_responded_on = day if latest is None else max(latest, day)
+    elif kind in ("done", "meeting"):
+        slug = d.get("what") if kind == "done" else d.get("step")
+        visit = visit_at(state, e.stage, day)
+        if slug and visit is not None:
+            visit.done.setdefault(str(slug), day)
+    elif kind == "due-set":
+        if e.stage == state.stage and state.visits:
+            state.stage_due_override = state.visits[-1].due = _day(d.get("due"))
+    elif kind == "cafcass" and d.get("step") == "senior-officer-notified":
+        if state.senior_officer_notified_on is None:
+            state.senior_officer_notified_on = day
+    elif kind == "not-applicable":
+        state.not_applicable[str(d.get("item"))] = e.text
     elif kind == "referred":
         if state.referred_on is None:
             state.referred_on = day
-            state.senior_officer_notified_on = _day(d.get("senior_officer_notified_on"))
+            given = _day(d.get("senior_officer_notified_on"))
+            if given is not None or state.senior_officer_notified_on is None:
+                state.senior_officer_notified_on = given or state.senior_officer_notified_on
     elif kind in VOICE:
         name, value = VOICE[kind]
         setattr(state, name, value)
@@ -243,28 +310,62 @@ def apply(state: ConcernState, e: Fact) -> None:
             item.removed_on, item.removed_by = day, e.by
 
 
+def visit_deadline(
+    cal: WorkingCalendar, stage: Stage | None, visit: Visit
+) -> tuple[dt.date | None, str | None]:
+    """A stage visit's deadline and its kind: the IRO's due date if set, else the stage's
+    timescale from the day the stage began or from the step it counts from."""
+    if visit.due is not None:
+        return visit.due, ("aim" if stage is not None and stage.kind == "aim" else "firm")
+    if stage is None or stage.timescale_working_days is None:
+        return None, None
+    start = (
+        visit.entered if stage.timescale_from == "stage" else visit.done.get(stage.timescale_from)
+    )
+    if start is None:
+        return None, None
+    return cal.add(start, stage.timescale_working_days), stage.kind
+
+
 def stage_deadline(
     cal: WorkingCalendar, stage: Stage | None, entered: dt.date, due: dt.date | None
 ) -> dt.date | None:
-    """A stage's deadline: the IRO's own due date if set, else the protocol's timescale."""
-    if due is not None:
-        return due
-    if stage is None or stage.timescale_working_days is None:
-        return None
-    return cal.add(entered, stage.timescale_working_days)
+    """A stage's deadline when entered on ``entered`` with nothing done yet."""
+    return visit_deadline(cal, stage, Visit(stage.slug if stage else "", entered, due, False))[0]
+
+
+def visit_steps(
+    cal: WorkingCalendar, protocol: Protocol, visit: Visit, route: str | None
+) -> list[StepDue]:
+    """The steps of a stage visit, each with the day its clock starts and its deadline."""
+    if not protocol.has_stage(visit.stage):
+        return []
+    out = []
+    for step in protocol.steps_at(visit.stage, route, opening=visit.opening):
+        starts = visit.entered if step.after == "stage" else visit.done.get(step.after)
+        deadline = (
+            cal.add(starts, step.within_working_days)
+            if starts is not None and step.within_working_days is not None
+            else None
+        )
+        out.append(StepDue(step, starts, deadline, visit.done.get(step.slug)))
+    return out
 
 
 def formal_deadline(
-    cal: WorkingCalendar, protocol: Protocol | None, formal_started: dt.date | None
-) -> dt.date | None:
-    if formal_started is None or protocol is None or protocol.formal_cap_working_days is None:
+    cal: WorkingCalendar, protocol: Protocol | None, formal_started: dt.date | None,
+    role: str | None = None,
+) -> dt.date | None:  # fmt: skip
+    if formal_started is None or protocol is None or not protocol.cap_applies(role):
         return None
+    assert protocol.formal_cap_working_days is not None
     return cal.add(formal_started, protocol.formal_cap_working_days)
 
 
 def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar) -> ConcernState:
-    """Work out what depends on the protocol and the calendar: the formal start and both
-    deadlines. ``protocol`` None (not installed) leaves the deadlines to the due date."""
+    """Work out what depends on the protocol and the calendar: the formal start, every
+    visit's deadline, the next step due and the formal deadline. ``protocol`` None (not
+    installed) leaves the deadlines to the due dates."""
     formal = state.formal_started_given
     if formal is None and protocol is not None:
         formal = next(
@@ -273,17 +374,30 @@ def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar)
             None,
         )  # fmt: skip
     state.formal_started_on = formal
-    stage = (
-        protocol.stage(state.stage)
-        if protocol is not None and state.stage is not None and protocol.has_stage(state.stage)
-        else None
+    for visit in state.visits:
+        stage = (
+            protocol.stage(visit.stage)
+            if protocol is not None and protocol.has_stage(visit.stage)
+            else None
+        )
+        visit.deadline, visit.kind = visit_deadline(cal, stage, visit)
+    current = state.visits[-1] if state.visits else None
+    state.deadline = current.deadline if current else None
+    state.deadline_kind = current.kind if current else None
+    state.step = state.step_deadline = state.step_deadline_kind = None
+    if current is not None and protocol is not None:
+        pending = [
+            s for s in visit_steps(cal, protocol, current, state.route)
+            if s.done_on is None and s.deadline is not None and not s.step.optional
+        ]  # fmt: skip
+        if pending:
+            first = min(pending, key=lambda s: s.deadline or dt.date.max)
+            state.step, state.step_deadline = first.step.slug, first.deadline
+            state.step_deadline_kind = first.step.kind
+    state.formal_deadline = formal_deadline(cal, protocol, formal, state.role)
+    state.formal_deadline_kind = (
+        protocol.cap_kind if protocol is not None and state.formal_deadline is not None else None
     )
-    state.deadline = (
-        stage_deadline(cal, stage, state.stage_started_on, state.stage_due_override)
-        if state.stage_started_on is not None
-        else None
-    )
-    state.formal_deadline = formal_deadline(cal, protocol, formal)
     return state
 
 

@@ -33,6 +33,7 @@ class Concern(SQLModel, table=True):
     __table_args__ = (
         Index("ix_concern_status_deadline", "status", "deadline"),
         Index("ix_concern_status_formal_deadline", "status", "formal_deadline"),
+        Index("ix_concern_status_step_deadline", "status", "step_deadline"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -67,6 +68,15 @@ class Concern(SQLModel, table=True):
     closed_on: dt.date | None = None
     outcome: str | None = None
     event_count: int = 0
+    # the route through the protocol (None: its first, a concern about a child)
+    route: str | None = None
+    # how binding each deadline is: firm | aim (stage), firm | guidance (formal)
+    deadline_kind: str | None = None
+    formal_deadline_kind: str | None = None
+    # the next step due inside the current stage (not done, not optional), its deadline
+    step: str | None = None
+    step_deadline: dt.date | None = None
+    step_deadline_kind: str | None = None  # firm | aim
     created_at: dt.datetime
     updated_at: dt.datetime
 

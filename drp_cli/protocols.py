@@ -320,7 +320,7 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
             f"{', '.join(r.slug for r in routes)}"
         )
 
-    def _route_or_none(self, slug: str | None) -> Route | None:
+    def route_or_none(self, slug: str | None) -> Route | None:
         return (
             next((r for r in self.all_routes if r.slug == slug), None)
             if slug
@@ -331,13 +331,13 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
         """The steps of a stage; at the stage a concern was opened at, the route's own steps
         come first (an external agency's letter, say)."""
         own = list(self.stage(stage).steps)
-        r = self._route_or_none(route) if opening else None
+        r = self.route_or_none(route) if opening else None
         return [*r.steps, *own] if r is not None else own
 
     def duties_at(self, stage: str, route: str | None, *, opening: bool) -> list[Duty]:
         """The recording duties at a stage: the protocol's, the stage's, and at the opening
         stage the route's."""
-        r = self._route_or_none(route) if opening else None
+        r = self.route_or_none(route) if opening else None
         return [*self.duties, *self.stage(stage).duties, *(r.duties if r is not None else [])]
 
     # -- navigation ------------------------------------------------------------------
@@ -405,8 +405,26 @@ class Themes(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 def as_data(value: msgspec.Struct) -> Any:
-    """A protocol (or the themes) as plain JSON-able data."""
-    return msgspec.to_builtins(value)
+    """A protocol (or the themes) as plain JSON-able data. A protocol's defaults are filled
+    in: every stage's ``timescale_kind``, the cap's ``formal_cap_kind``, people as
+    ``{who, quote, citation}``, its CAFCASS section and its routes."""
+    data = msgspec.to_builtins(value)
+    if not isinstance(value, Protocol):
+        return data
+    data["formal_cap_kind"] = value.cap_kind
+    data["cafcass"] = msgspec.to_builtins(value.referral)
+    data["routes"] = msgspec.to_builtins(value.all_routes)
+    for stage, out in zip(value.stages, data["stages"], strict=True):
+        out["timescale_kind"] = stage.kind
+        out["responder"] = stage.response_by
+        for name, parties in (
+            ("addressed_to", stage.addressees),
+            ("attends", stage.attendees),
+            ("copied_to", stage.copies),
+            ("notified", stage.notifications),
+        ):
+            out[name] = msgspec.to_builtins(parties)
+    return data
 
 
 # -- loading -----------------------------------------------------------------------------

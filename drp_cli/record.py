@@ -167,17 +167,22 @@ def calendar(conn: Conn) -> WorkingCalendar:
         conn.rows(f"SELECT day, action FROM closure_change {CHAIN_ORDER}")))  # fmt: skip
 
 
-OVERDUE_SQL = (
-    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on "
-    "FROM concern WHERE status = 'open' AND (deadline <= ? OR formal_deadline <= ?)"
+_OVERDUE_COLUMNS = (
+    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
+    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind "
+    "FROM concern WHERE status = 'open' AND "
+)
+# one indexed search per deadline (a three-way OR makes SQLite scan every open concern)
+OVERDUE_SQL = " UNION ".join(
+    _OVERDUE_COLUMNS + f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")
 )
 
 
 def overdue_rows(conn: Conn, horizon: dt.date) -> list[tuple[Any, ...]]:
-    """Open concerns whose stage or formal deadline falls on or before ``horizon``, through
-    ``ix_concern_status_deadline`` and ``ix_concern_status_formal_deadline``: (id, child,
-    protocol, stage, deadline, formal deadline, responded at the current stage)."""
-    return conn.rows(OVERDUE_SQL, (horizon, horizon))
+    """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
+    through the three status-and-deadline indexes: the columns
+    :func:`drp_cli.overdue.overdue_items` reads."""
+    return conn.rows(OVERDUE_SQL, (horizon, horizon, horizon))
 
 
 def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
@@ -416,8 +421,8 @@ class UnitOfWork:
         closed) whose stage or formal deadline falls on or after it, the only ones whose
         deadlines can move."""
         ids = [r[0] for r in self.conn.rows(
-            "SELECT id FROM concern WHERE deadline >= ? OR formal_deadline >= ? ORDER BY id",
-            (day, day))]  # fmt: skip
+            "SELECT id FROM concern WHERE deadline >= ? OR formal_deadline >= ? "
+            "OR step_deadline >= ? ORDER BY id", (day, day, day))]  # fmt: skip
         for cid in ids:
             self.refold(self.load(cid))
 

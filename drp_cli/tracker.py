@@ -63,7 +63,23 @@ EVENT_KINDS = (
     "not-told-outcome",
     "resolved",
     "withdrawn",
+    "done",
+    "meeting",
+    "due-set",
+    "cafcass",
+    "not-applicable",
+    "good-practice",
 )
+#: What can be recorded about a CAFCASS referral besides the referral itself (seed 000 §1.2
+#: paras 4-6, 8; seed 003), with the words drp shows for each.
+CAFCASS_STEPS: dict[str, str] = {
+    "senior-officer-notified": "nominated senior officer notified that a referral is considered",
+    "helpline": "discussed with the CAFCASS Legal duty helpline",
+    "legal-advice": "independent legal advice taken",
+    "confirmed-in-writing": "referral confirmed in writing to the CAFCASS duty lawyer",
+    "outcome": "CAFCASS's outcome",
+}
+REFERRAL_METHODS = ("telephone", "writing")
 VoiceKind = Literal["wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"]
 
 
@@ -136,6 +152,12 @@ def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
         events=[_event_view(e) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))],
         external_ref=c.external_ref,
         uid=c.uid,
+        route=c.route,
+        deadline_kind=c.deadline_kind,
+        formal_deadline_kind=c.formal_deadline_kind,
+        step=c.step,
+        step_deadline=c.step_deadline,
+        step_deadline_kind=c.step_deadline_kind,
     )
 
 
@@ -238,11 +260,16 @@ class Tracker:
         stage: str | None = None,
         raised_by: str | None = None,
         role: str | None = None,
+        route: str | None = None,
+        reason: str = "",
+        subject: str | None = None,
         on: dt.date | str | None = None,
         due: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        """Open a concern at the protocol's first stage, or at ``stage`` (bypass)."""
+        """Open a concern at the protocol's first stage, or at ``stage`` (bypass, with the
+        ``reason``: immediate safety, say), on one of the protocol's routes (default: the
+        first route open to ``role``)."""
         proto = self.protocols.get(protocol)
         child_ref = clean_line(child, fld("child"), MAX_REF)
         from drp_cli.protocols import themes
@@ -254,12 +281,28 @@ class Tracker:
         impact_text = clean_text(impact, fld("impact"), required=False)
         recommended_text = clean_text(recommended, fld("recommended"), required=False)
         start = proto.stage(stage) if stage is not None else proto.first_stage
-        role_slug = role or proto.roles[0]
+        routes = proto.all_routes
+        chosen = proto.route(route) if route is not None else None
+        role_slug = role or (chosen.roles[0] if chosen and chosen.roles else proto.roles[0])
         if role_slug not in proto.roles:
             raise InvalidInput(
-                f"role {role_slug!r} is not used in protocol {proto.slug!r}; "
+                f"{fld('role')} {role_slug!r} is not used in protocol {proto.slug!r}; "
                 f"allowed: {', '.join(proto.roles)}"
             )
+        if chosen is None:
+            chosen = next((r for r in routes if not r.roles or role_slug in r.roles), routes[0])
+        if chosen.roles and role_slug not in chosen.roles:
+            raise InvalidInput(
+                f"{fld('route')} {chosen.slug!r} of protocol {proto.slug!r} is for "
+                f"{', '.join(chosen.roles)}, not {role_slug}"
+            )
+        if subject is not None and chosen.subject != subject:
+            raise InvalidInput(
+                f"{fld('route')} {chosen.slug!r} of protocol {proto.slug!r} is about a "
+                f"{chosen.subject}, not a {subject}: give its reference with "
+                f"{'--carer' if chosen.subject == 'carer' else '--child'}"
+            )
+        why = clean_text(reason, fld("reason"), required=False)
         recorder = current_user(by)
         raiser = clean_line(raised_by, fld("raised_by"), MAX_REF * 2) if raised_by else recorder
         day = self.event_date(on)
@@ -275,9 +318,12 @@ class Tracker:
             "raised_by": raiser,
             "role": role_slug,
             "uid": uuid.uuid4().hex,
+            "route": chosen.slug,
             "due": iso(due_day),
             "bypassed": skipped,
         }
+        if why:
+            details["reason"] = why
         opening = Fact(1, "opened", day, start.slug, recorder, summary_text, details)
         with self.unit_of_work() as uow:
             loaded = uow.create(opening)
@@ -286,22 +332,35 @@ class Tracker:
             return self._result(loaded)
 
     def _check_due(
-        self, due: dt.date | str | None, entered: dt.date, stage: Stage
+        self, due: dt.date | str | None, entered: dt.date, stage: Stage, reason: str = ""
     ) -> dt.date | None:
         if due is None:
             return None
         day = parse_date(due, fld("due"))
         if day <= entered:
             raise InvalidInput(f"{fld('due')} {day.isoformat()} must be after the stage starts")
-        if stage.timescale_working_days is not None:
-            limit = self.calendar().add(entered, stage.timescale_working_days)
-            if day > limit:
+        limit = self._limit(stage, entered)
+        if limit is not None and day > limit and (stage.kind == "firm" or not reason):
+            if stage.kind == "aim":
                 raise InvalidInput(
-                    f"{fld('due')} {day.isoformat()} is later than the protocol allows for stage "
+                    f"{fld('due')} {day.isoformat()} is later than the protocol's aim for stage "
                     f"{stage.slug!r} ({stage.timescale_working_days} working days: "
-                    f"{limit.isoformat()}); a due date can only shorten the timescale"
+                    f"{limit.isoformat()}); an aim may be extended with a reason "
+                    f"({fld('reason')})"
                 )
+            raise InvalidInput(
+                f"{fld('due')} {day.isoformat()} is later than the protocol allows for stage "
+                f"{stage.slug!r} ({stage.timescale_working_days} working days: "
+                f"{limit.isoformat()}); a due date can only shorten a firm timescale"
+            )
         return day
+
+    def _limit(self, stage: Stage, entered: dt.date) -> dt.date | None:
+        """The latest due date a firm timescale allows (counted from the stage's start, the
+        earliest its clock can start)."""
+        if stage.timescale_working_days is None or stage.timescale_from != "stage":
+            return None
+        return self.calendar().add(entered, stage.timescale_working_days)
 
     def escalate(
         self,
@@ -373,6 +432,7 @@ class Tracker:
         check: Callable[[Loaded, dt.date], None] | None = None,
         action: str,
         allow_closed: bool = False,
+        stage: str = "at-the-date",
     ) -> ConcernView:
         recorder = current_user(by)
         day = self.event_date(on)
@@ -388,7 +448,8 @@ class Tracker:
                 )
             if check is not None:
                 check(loaded, day)
-            uow.append(loaded, kind, day, recorder, stage=self.stage_at(loaded, day), text=text,
+            at = loaded.row.stage if stage == "current" else self.stage_at(loaded, day)
+            uow.append(loaded, kind, day, recorder, stage=at, text=text,
                        details=details)  # fmt: skip
             return self._result(loaded)
 
@@ -422,6 +483,194 @@ class Tracker:
             concern_id, "note", text=body, on=on, by=by, action="add a note to"
         )
 
+    def set_due(
+        self,
+        concern_id: int,
+        due: dt.date | str,
+        *,
+        reason: str,
+        on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:
+        """Set or change the current stage's due date, with the reason: never later than a
+        firm timescale allows; an aim may be extended."""
+        why = clean_text(reason, fld("reason"), required=True)
+
+        def check(loaded: Loaded, day: dt.date) -> None:
+            row = loaded.row
+            if day < row.stage_started_on:
+                raise InvalidInput(
+                    f"{fld('on')} {day.isoformat()} is before the current stage began "
+                    f"({row.stage_started_on.isoformat()})"
+                )
+            proto = self.protocols.for_stored(row.protocol)
+            details["due"] = iso(self._check_due(due, row.stage_started_on,
+                                                 proto.stage(row.stage), why))  # fmt: skip
+
+        details: dict[str, Any] = {}
+        return self._simple_event(concern_id, "due-set", text=why, on=on, by=by,
+                                  details=details, check=check, action="set a due date on",
+                                  stage="current")  # fmt: skip
+
+    def _stage_things(self, loaded: Loaded, stage: str) -> tuple[list[Any], list[Any]]:
+        """The steps and recording duties of ``stage`` for this concern (its route; the
+        route's own at the stage it was opened at)."""
+        proto = self.protocols.for_stored(loaded.row.protocol)
+        opening = (
+            bool(loaded.events)
+            and loaded.events[0].stage == stage
+            and not any(e.kind == "escalated" and e.stage == stage for e in loaded.events)
+        )
+        return (proto.steps_at(stage, loaded.row.route, opening=opening),
+                proto.duties_at(stage, loaded.row.route, opening=opening))  # fmt: skip
+
+    def done(
+        self,
+        concern_id: int,
+        what: str,
+        *,
+        text: str = "",
+        on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:
+        """Record a step of the stage, or a recording duty, as done (on ``on``)."""
+        body = clean_text(text, fld("text"), required=False)
+        slug = clean_line(what, fld("what"), MAX_REF)
+
+        def check(loaded: Loaded, day: dt.date) -> None:
+            stage = self.stage_at(loaded, day)
+            steps, duties = self._stage_things(loaded, stage)
+            known = [s.slug for s in steps] + [d.slug for d in duties if d.slug not in
+                                               {s.slug for s in steps}]  # fmt: skip
+            if slug not in known:
+                raise InvalidInput(
+                    f"{fld('what')} {slug!r} is not a step or recording duty of stage "
+                    f"{stage!r}; allowed: {', '.join(known) or 'none'}"
+                )
+            visit = loaded.state.visits and lifecycle.visit_at(loaded.state, stage, day)
+            if visit and slug in visit.done:
+                raise TransitionRefused(
+                    f"{slug!r} was already recorded as done on {visit.done[slug].isoformat()}"
+                )
+
+        return self._simple_event(concern_id, "done", text=body, on=on, by=by,
+                                  details={"what": slug}, check=check,
+                                  action="record a step on", allow_closed=True)  # fmt: skip
+
+    def meeting(
+        self,
+        concern_id: int,
+        *,
+        attendees: Sequence[str],
+        text: str,
+        actions: Sequence[str] = (),
+        step: str | None = None,
+        on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:
+        """Record a meeting held (who attended, what was discussed, actions agreed). It meets
+        ``step``, or else the stage's first meeting step not yet met."""
+        body = clean_text(text, fld("text"), required=True)
+        people = [clean_line(a, fld("attendees"), MAX_REF * 2) for a in attendees if a.strip()]
+        if not people:
+            raise InvalidInput(f"{fld('attendees')}: name at least one person who attended")
+        agreed = [clean_text(a, fld("actions"), required=True) for a in actions if a.strip()]
+        details: dict[str, Any] = {"attendees": people, "actions": agreed, "step": None}
+
+        def check(loaded: Loaded, day: dt.date) -> None:
+            stage = self.stage_at(loaded, day)
+            steps, _ = self._stage_things(loaded, stage)
+            meetings = [s for s in steps if s.meeting]
+            visit = lifecycle.visit_at(loaded.state, stage, day)
+            done = visit.done if visit else {}
+            if step is not None:
+                if step not in [s.slug for s in meetings]:
+                    raise InvalidInput(
+                        f"{fld('step')} {step!r} is not a meeting of stage {stage!r}; "
+                        f"meetings: {', '.join(s.slug for s in meetings) or 'none'}"
+                    )
+                details["step"] = step
+            else:
+                open_ = [s for s in meetings if s.slug not in done]
+                open_.sort(key=lambda s: s.optional)  # a meeting the source requires first
+                details["step"] = open_[0].slug if open_ else None
+
+        return self._simple_event(concern_id, "meeting", text=body, on=on, by=by,
+                                  details=details, check=check, action="record a meeting on",
+                                  allow_closed=True)  # fmt: skip
+
+    def cafcass_step(
+        self,
+        concern_id: int,
+        step: str,
+        *,
+        text: str = "",
+        officer: str = "",
+        on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:
+        """Record a step around a CAFCASS referral: the senior officer notified, the duty
+        helpline, independent legal advice, written confirmation, CAFCASS's outcome."""
+        if step not in CAFCASS_STEPS:
+            raise InvalidInput(f"{fld('step')} {step!r}: allowed: {', '.join(CAFCASS_STEPS)}")
+        body = clean_text(text, fld("text"), required=step == "outcome")
+        who = clean_line(officer, fld("officer"), MAX_REF * 2) if officer.strip() else ""
+        if step == "senior-officer-notified" and not who:
+            raise InvalidInput(f"{fld('officer')}: who was notified")
+
+        def check(loaded: Loaded, _day: dt.date) -> None:
+            self._check_referral_offered(loaded)
+
+        details: dict[str, Any] = {"step": step}
+        if who:
+            details["officer"] = who
+        return self._simple_event(concern_id, "cafcass", text=body, on=on, by=by,
+                                  details=details, check=check, action="",
+                                  allow_closed=True)  # fmt: skip
+
+    def _check_referral_offered(self, loaded: Loaded) -> None:
+        proto = self.protocols.for_stored(loaded.row.protocol)
+        if not proto.referral.offered:
+            raise TransitionRefused(
+                f"protocol {proto.slug!r} gives no CAFCASS referral: {proto.referral.citation}"
+            )
+        route = proto.route_or_none(loaded.row.route)
+        if route is not None and not route.cafcass:
+            raise TransitionRefused(
+                f"a concern on route {route.slug!r} of protocol {proto.slug!r} "
+                f"({route.title}) is not referred to CAFCASS"
+            )
+
+    def not_applicable(
+        self,
+        concern_id: int,
+        item: str,
+        *,
+        reason: str,
+        on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:
+        """Mark an item of the CAFCASS bundle as not applicable, with the reason (no care
+        order for an accommodated child, say)."""
+        from drp_cli.views import BUNDLE_ITEMS
+
+        if item not in BUNDLE_ITEMS:
+            raise InvalidInput(f"{fld('item')} {item!r}: allowed: {', '.join(BUNDLE_ITEMS)}")
+        why = clean_text(reason, fld("reason"), required=True)
+        return self._simple_event(concern_id, "not-applicable", text=why, on=on, by=by,
+                                  details={"item": item}, action="",
+                                  allow_closed=True)  # fmt: skip
+
+    def good_practice(
+        self, concern_id: int, *, text: str, on: dt.date | str | None = None,
+        by: str | None = None,
+    ) -> ConcernView:  # fmt: skip
+        """Record good practice or a positive resolution (West Sussex §1: "recognise and
+        report on good practice"; SBC: "celebrate the achievements of resolution")."""
+        body = clean_text(text, fld("text"), required=True)
+        return self._simple_event(concern_id, "good-practice", text=body, on=on, by=by,
+                                  action="", allow_closed=True)  # fmt: skip
+
     def refer(
         self,
         concern_id: int,
@@ -429,11 +678,17 @@ class Tracker:
         senior_officer: str = "",
         notified_on: dt.date | str | None = None,
         curtailed_reason: str = "",
+        method: str = "",
         text: str = "",
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        """Record a referral to CAFCASS; the dispute resolution process goes on alongside."""
+        """Record a referral to CAFCASS; the dispute resolution process goes on alongside.
+        Refused where the protocol or the concern's route gives no referral; a notification
+        later than the referral, or a referral earlier than the source places it, is
+        recorded and shown as such (the IRO's power to refer is statutory)."""
+        if method and method not in REFERRAL_METHODS:
+            raise InvalidInput(f"{fld('method')} {method!r}: allowed: telephone, writing")
         body = clean_text(text, fld("text"), required=False)
         officer = (
             clean_line(senior_officer, fld("senior_officer"), MAX_REF * 2)
@@ -451,6 +706,7 @@ class Tracker:
 
         # checked inside the transaction, so two referrals at once cannot both pass
         def check(loaded: Loaded, _day: dt.date) -> None:
+            self._check_referral_offered(loaded)
             if loaded.row.referred_on is not None:
                 raise TransitionRefused(
                     f"concern {concern_id} was already referred to CAFCASS on "
@@ -467,6 +723,7 @@ class Tracker:
                 "senior_officer": officer,
                 "senior_officer_notified_on": iso(notified),
                 "curtailed_reason": reason,
+                **({"method": method} if method else {}),
             },
             check=check,
             action="refer",

@@ -9,9 +9,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from drp_cli import lifecycle
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
-from drp_cli.lifecycle import STAGE_ENTRIES, stage_deadline
+from drp_cli.lifecycle import ConcernState, Fact
 
 if TYPE_CHECKING:
     from drp_cli.protocols import Protocol
@@ -59,6 +60,12 @@ class ConcernView:
     events: list[EventView] = field(default_factory=list)
     external_ref: str | None = None
     uid: str | None = None
+    route: str | None = None
+    deadline_kind: str | None = None
+    formal_deadline_kind: str | None = None
+    step: str | None = None
+    step_deadline: dt.date | None = None
+    step_deadline_kind: str | None = None
 
 
 #: What each stage result means (shown in ``drp show`` and the README).
@@ -69,6 +76,9 @@ RESULTS = {
     "pending": "current stage, deadline not yet reached",
     "left-in-time": "left by its deadline without a response (bypass or early escalation)",
     "no-timescale": "the protocol gives no timescale and no due date was set",
+    "past-aim": "current stage, past its aim (the source aims for it; it is not a limit)",
+    "aim-missed": "the stage was left after its aim with no response by then",
+    "waiting": "the stage's timescale runs from a step not yet recorded (the urgent plan)",
 }
 
 
@@ -86,29 +96,41 @@ def event_dict(e: EventView) -> dict[str, Any]:
     }
 
 
+def fold_view(c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar) -> ConcernState:
+    """The lifecycle rule over a view's events: every stage visit with its deadline and
+    kind, what was done at each (the same fold that wrote the concern's row)."""
+    facts = [Fact(e.seq, e.kind, e.on, e.stage, e.by, e.text, e.details) for e in c.events]
+    return lifecycle.fold(facts, {protocol.slug: protocol} if protocol else {}, cal)
+
+
 def stage_visits(
-    c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar, judged_on: dt.date
+    c: ConcernView,
+    protocol: Protocol | None,
+    cal: WorkingCalendar,
+    judged_on: dt.date,
+    state: ConcernState | None = None,
 ) -> list[dict[str, Any]]:
-    """Each stage the concern entered, with its deadline and whether it was met."""
-    entries = [e for e in c.events if e.kind in STAGE_ENTRIES]
+    """Each stage the concern entered, with its deadline (from the lifecycle rule) and
+    whether it was met."""
+    state = state or fold_view(c, protocol, cal)
+    entries = [e for e in c.events if e.kind in lifecycle.STAGE_ENTRIES]
+    entries.sort(key=lambda e: e.seq)
     visits: list[dict[str, Any]] = []
-    for i, entry in enumerate(entries):
-        entered = entry.on
-        left = entries[i + 1].on if i + 1 < len(entries) else c.closed_on
+    for i, (entry, visit) in enumerate(zip(entries, state.visits, strict=False)):
+        entered = visit.entered
+        left = visit.left if i + 1 < len(state.visits) else c.closed_on
         how_left = (
-            "escalated" if i + 1 < len(entries) else (c.status if c.status != "open" else None)
+            "escalated" if i + 1 < len(state.visits) else (c.status if c.status != "open" else None)
         )
-        due_text = entry.details.get("due")
-        due = dt.date.fromisoformat(due_text) if due_text else None
         stage = (
-            protocol.stage(entry.stage) if protocol and protocol.has_stage(entry.stage) else None
+            protocol.stage(visit.stage) if protocol and protocol.has_stage(visit.stage) else None
         )
-        deadline = stage_deadline(cal, stage, entered, due) if stage else due
+        deadline, kind = visit.deadline, visit.kind
         responses = [
             e.on
             for e in c.events
             if e.kind == "response"
-            and e.stage == entry.stage
+            and e.stage == visit.stage
             and e.on >= entered
             and (left is None or e.on <= left)
         ]
@@ -116,30 +138,32 @@ def stage_visits(
         resolved_here = how_left == "resolved"
         late = 0
         if deadline is None:
-            result = "no-timescale"
+            waiting = stage is not None and stage.kind is not None and visit.due is None
+            result = "waiting" if waiting and left is None else "no-timescale"
         elif left is None:
             # the current stage: its deadline is the IRO's decision point (resolve or
-            # escalate), so it is overdue once passed, whether or not a response came
+            # escalate), so it is passed once passed, whether or not a response came
             late = cal.working_days_overdue(deadline, judged_on)
-            result = "overdue" if late else "pending"
+            result = ("past-aim" if kind == "aim" else "overdue") if late else "pending"
         elif (first_response is not None and first_response <= deadline) or (
             resolved_here and left <= deadline
         ):
             result = "met"
         else:
             late = cal.working_days_overdue(deadline, left)
-            result = "missed" if late else "left-in-time"
+            result = ("aim-missed" if kind == "aim" else "missed") if late else "left-in-time"
         visits.append(
             {
-                "stage": entry.stage,
-                "title": stage.title if stage else entry.stage,
+                "stage": visit.stage,
+                "title": stage.title if stage else visit.stage,
                 "formal": stage.formal if stage else None,
                 "entered_on": iso(entered),
                 "left_on": iso(left),
                 "left_by": how_left,
                 "bypassed": entry.details.get("bypassed", []),
                 "deadline": iso(deadline),
-                "due_set_by_iro": due is not None,
+                "timescale_kind": kind,
+                "due_set_by_iro": visit.due is not None,
                 "first_response_on": iso(first_response),
                 "result": result,
                 "working_days_late": late,
@@ -149,23 +173,134 @@ def stage_visits(
 
 
 def formal_result(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> str | None:
+    """met / missed / overdue / pending; for the IRO Handbook's guidance: guidance-met,
+    past-guidance, guidance-missed, guidance-pending."""
     if c.formal_deadline is None:
         return None
     end = c.closed_on if c.closed_on is not None else judged_on
     late = cal.working_days_overdue(c.formal_deadline, end)
     if c.closed_on is not None:
-        return "missed" if late else "met"
-    return "overdue" if late else "pending"
+        result = "missed" if late else "met"
+    else:
+        result = "overdue" if late else "pending"
+    if c.formal_deadline_kind == "guidance":
+        return "past-guidance" if result == "overdue" else f"guidance-{result}"
+    return result
 
 
-def missing_voice(c: ConcernView) -> list[str]:
-    """What is missing about the child's voice (seed 004, "Child's Voice")."""
+def missing_voice(c: ConcernView, child_voice: bool = True) -> list[str]:
+    """What is missing about the child's voice (West Sussex DRP, "Child's Voice"); nothing
+    on a route that is not about a child's plan (a foster carer's review, a chair's
+    practice)."""
+    if not child_voice:
+        return []
     missing = []
     if c.wishes is None:
         missing.append("child's wishes not recorded")
     if c.status == "resolved" and c.told_outcome is None:
         missing.append("child not recorded as told the outcome")
     return missing
+
+
+def _passed(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> dict[str, int]:
+    """Working days each kind of deadline is passed by, for an open concern: firm, aim,
+    guidance (the most late of each kind; 0 when none is passed)."""
+    passed = {"firm": 0, "aim": 0, "guidance": 0}
+    if c.status != "open":
+        return passed
+    for d, kind in ((c.deadline, c.deadline_kind), (c.step_deadline, c.step_deadline_kind),
+                    (c.formal_deadline, c.formal_deadline_kind)):  # fmt: skip
+        if d is not None:
+            k = kind or "firm"
+            passed[k] = max(passed[k], cal.working_days_overdue(d, judged_on))
+    return passed
+
+
+def _steps(
+    protocol: Protocol, state: ConcernState, cal: WorkingCalendar, judged_on: dt.date
+) -> list[dict[str, Any]]:
+    """The current stage's steps: who, by when, done or not."""
+    if not state.visits:
+        return []
+    visit = state.visits[-1]
+    out = []
+    for s in lifecycle.visit_steps(cal, protocol, visit, state.route):
+        if s.done_on is not None:
+            st = "done"
+        elif s.deadline is None:
+            st = "waiting" if s.starts is None else ("optional" if s.step.optional else "open")
+        elif s.step.optional:
+            st = "optional"
+        elif cal.working_days_overdue(s.deadline, judged_on):
+            st = "past-aim" if s.step.kind == "aim" else "overdue"
+        else:
+            st = "pending"
+        out.append({
+            "stage": visit.stage, "slug": s.step.slug, "title": s.step.title, "who": s.step.who,
+            "due": iso(s.deadline), "kind": s.step.kind, "done_on": iso(s.done_on),
+            "meeting": s.step.meeting, "optional": s.step.optional, "state": st,
+            "citation": s.step.citation,
+        })  # fmt: skip
+    return out
+
+
+def _duties(protocol: Protocol, state: ConcernState) -> list[dict[str, Any]]:
+    """The recording duties of every stage visited, done or outstanding."""
+    out = []
+    for visit in state.visits:
+        if not protocol.has_stage(visit.stage):
+            continue
+        for d in protocol.duties_at(visit.stage, state.route, opening=visit.opening):
+            done = visit.done.get(d.slug)
+            out.append({
+                "stage": visit.stage, "slug": d.slug, "text": d.text, "who": d.who,
+                "conditional": d.conditional, "done_on": iso(done), "citation": d.citation,
+            })  # fmt: skip
+    return out
+
+
+def _notices(c: ConcernView, protocol: Protocol | None) -> list[str]:
+    """What the record shows against the protocol, for the IRO and the bundle's reader."""
+    notes: list[str] = []
+    if protocol is None:
+        return notes
+    opening = next((e for e in c.events if e.kind in ("opened", "imported")), None)
+    if (
+        opening is not None
+        and opening.details.get("bypassed")
+        and not opening.details.get("reason")
+    ):
+        notes.append(
+            f"opened at {opening.stage} without a recorded reason for going straight to it"
+        )
+    cafcass = protocol.referral
+    if c.referred_on is not None:
+        if cafcass.notify_before:
+            notified = c.senior_officer_notified_on
+            if notified is None:
+                notes.append(
+                    f"the protocol asks the IRO to notify {cafcass.notify_before} before "
+                    "referring; no notification is recorded"
+                )
+            elif notified > c.referred_on:
+                notes.append(
+                    f"{cafcass.notify_before} was notified on {notified.isoformat()}, after the "
+                    f"referral on {c.referred_on.isoformat()}; the protocol asks for it before"
+                )
+        if cafcass.after_stage:
+            reached = any(
+                e.kind in lifecycle.STAGE_ENTRIES
+                and e.stage == cafcass.after_stage
+                and e.on <= c.referred_on
+                for e in c.events
+            )
+            if not reached:
+                notes.append(
+                    f"referred on {c.referred_on.isoformat()}, before {cafcass.after_stage}, "
+                    f"where the protocol places referral ('{cafcass.after_stage_quote}'); the "
+                    "IRO's power to refer is statutory (s.25B(3) Children Act 1989)"
+                )
+    return notes
 
 
 def concern_dict(
@@ -177,16 +312,16 @@ def concern_dict(
     timeline: bool = True,
 ) -> dict[str, Any]:
     stage = protocol.stage(c.stage) if protocol and protocol.has_stage(c.stage) else None
-    overdue_by = 0
-    if c.status == "open":
-        for d in (c.deadline, c.formal_deadline):
-            if d is not None:
-                overdue_by = max(overdue_by, cal.working_days_overdue(d, judged_on))
+    route = protocol.route_or_none(c.route) if protocol else None
+    passed = _passed(c, cal, judged_on)
+    step = stage.step(c.step) if stage is not None and c.step else None
     data: dict[str, Any] = {
         "id": c.id,
         "external_ref": c.external_ref,
         "uid": c.uid,
         "protocol": c.protocol,
+        "route": c.route or (route.slug if route else None),
+        "subject": route.subject if route else "child",
         "child": c.child,
         "category": c.category,
         "issue": c.issue,
@@ -195,8 +330,18 @@ def concern_dict(
         "stage_title": stage.title if stage else c.stage,
         "stage_started_on": iso(c.stage_started_on),
         "deadline": iso(c.deadline),
+        "deadline_kind": c.deadline_kind,
+        "next_step": None
+        if c.step is None
+        else {
+            "slug": c.step,
+            "title": step.title if step else c.step,
+            "due": iso(c.step_deadline),
+            "kind": c.step_deadline_kind,
+        },
         "formal_started_on": iso(c.formal_started_on),
         "formal_deadline": iso(c.formal_deadline),
+        "formal_deadline_kind": c.formal_deadline_kind,
         "formal_result": formal_result(c, cal, judged_on),
         "referred_to_cafcass_on": iso(c.referred_on),
         "senior_officer_notified_on": iso(c.senior_officer_notified_on),
@@ -210,13 +355,36 @@ def concern_dict(
         "outcome": c.outcome,
         "child_wishes": c.wishes,
         "child_told_outcome": c.told_outcome,
-        "missing": missing_voice(c),
+        "missing": missing_voice(c, route.child_voice if route else True),
         "judged_on": iso(judged_on),
-        "overdue": overdue_by > 0,
-        "working_days_overdue": overdue_by,
+        # overdue: a firm deadline (stage, step or formal) is passed; aims and the IRO
+        # Handbook's guidance are shown apart and never make a concern overdue
+        "overdue": passed["firm"] > 0,
+        "working_days_overdue": passed["firm"],
+        "past_aim": passed["aim"] > 0,
+        "past_guidance": passed["guidance"] > 0,
     }
     if timeline:
-        data["stages"] = stage_visits(c, protocol, cal, judged_on)
+        state = fold_view(c, protocol, cal)
+        data["stages"] = stage_visits(c, protocol, cal, judged_on, state)
+        data["steps"] = _steps(protocol, state, cal, judged_on) if protocol else []
+        data["duties"] = _duties(protocol, state) if protocol else []
+        data["meetings"] = [
+            {"on": iso(e.on), "stage": e.stage, "attendees": e.details.get("attendees", []),
+             "text": e.text, "actions": e.details.get("actions", []),
+             "step": e.details.get("step")}
+            for e in c.events if e.kind == "meeting"
+        ]  # fmt: skip
+        data["cafcass_steps"] = [
+            {"on": iso(e.on), "step": e.details.get("step"), "text": e.text,
+             "officer": e.details.get("officer")}
+            for e in c.events if e.kind == "cafcass"
+        ]  # fmt: skip
+        data["not_applicable"] = dict(state.not_applicable)
+        data["good_practice"] = [
+            {"on": iso(e.on), "text": e.text} for e in c.events if e.kind == "good-practice"
+        ]
+        data["notices"] = _notices(c, protocol)
     data["events"] = [event_dict(e) for e in c.events]
     return data
 

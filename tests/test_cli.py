@@ -141,10 +141,10 @@ def test_withdraw_and_closed_concerns_refuse_changes(drp, sql):
         (open_args(summary="   "), 2, "--summary must not be empty"),
         (open_args(child=""), 2, "--child must not be empty"),
         (open_args(role="cpa"), 2,
-         "role 'cpa' is not used in protocol 'knowsley'; allowed: iro, cp-chair"),
+         "--role 'cpa' is not used in protocol 'knowsley'; allowed: iro, cp-chair"),
         (open_args(due="2025-03-20"), 2,
          "--due 2025-03-20 is later than the protocol allows for stage 'stage-1' (5 working "
-         "days: 2025-03-10); a due date can only shorten the timescale"),
+         "days: 2025-03-10); a due date can only shorten a firm timescale"),
     ],
 )  # fmt: skip
 def test_bad_open_writes_nothing(drp, sql, args, code, message):

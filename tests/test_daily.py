@@ -75,26 +75,37 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
         while not working(horizon):
             horizon += dt.timedelta(days=1)
     items = []
+    rank = {"firm": 0, "guidance": 1, "aim": 2}  # the most binding kind decides the line
     for c in t.concerns(status="open"):
-        deadlines = [(name, d) for name, d in (("stage", c.deadline), ("formal", c.formal_deadline))
-                     if d is not None]  # fmt: skip
+        deadlines = [(name, d, kind or "firm") for name, d, kind in (
+            ("stage", c.deadline, c.deadline_kind), ("step", c.step_deadline, c.step_deadline_kind),
+            ("formal", c.formal_deadline, c.formal_deadline_kind)) if d is not None]  # fmt: skip
         responded = any(e.kind == "response" and e.stage == c.stage for e in c.events)
-        breached = [(name, d) for name, d in deadlines if after(d, day) > 0]
+        breached = [(name, d, k) for name, d, k in deadlines if after(d, day) > 0]
         if breached:
-            first = sorted(d for _, d in breached)[0]  # the earlier breached deadline
-            which = " and ".join(name for name, _ in breached)
-            late = max(after(d, day) for _, d in breached)
-            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "overdue", first,
-                                           which, late, 0, responded))  # fmt: skip
+            best = min(rank[k] for _, _, k in breached)
+            breached = [(name, d, k) for name, d, k in breached if rank[k] == best]
+            kind = breached[0][2]
+            first = sorted(d for _, d, _ in breached)[0]  # the earlier breached deadline
+            which = " and ".join(name for name, _, _ in breached)
+            late = max(after(d, day) for _, d, _ in breached)
+            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage,
+                                     "overdue" if kind == "firm" else f"past-{kind}", first,
+                                     which, late, 0, responded, kind,
+                                     c.step if "step" in which else None))  # fmt: skip
         elif within:
-            soon = [(name, d) for name, d in deadlines if d <= horizon]
+            soon = [(name, d, k) for name, d, k in deadlines if d <= horizon]
             if soon:
-                nearest = sorted(d for _, d in soon)[0]
-                which = " and ".join(name for name, d in soon if d == nearest)
+                nearest = sorted(d for _, d, _ in soon)[0]
+                at = [(name, k) for name, d, k in soon if d == nearest]
+                which = " and ".join(name for name, _ in at)
+                kind = min((k for _, k in at), key=rank.__getitem__)
                 items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
-                                               nearest, which, 0, after(day, nearest),
-                                               responded))  # fmt: skip
-    return sorted(items, key=lambda i: (i.state != "overdue", i.deadline, i.id))
+                                         nearest, which, 0, after(day, nearest),
+                                         responded, kind,
+                                         c.step if "step" in which else None))  # fmt: skip
+    order = ("overdue", "past-guidance", "past-aim", "due")
+    return sorted(items, key=lambda i: (order.index(i.state), i.deadline, i.id))
 
 
 @pytest.mark.parametrize("within", [0, 3, 20])
@@ -216,6 +227,8 @@ def test_many_rows_print_as_the_plain_table(capsys):
             0 if n % 5 == 0 else n % 30 + 1,
             n % 7 if n % 5 == 0 else 0,
             n % 2 == 0,
+            ["firm", "aim", "guidance"][n % 3],
+            "contact" if n % 4 == 0 else None,
         )
         for n in range(1, 260)
     ]

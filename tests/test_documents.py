@@ -338,7 +338,7 @@ def test_refusals_write_nothing(db_target, tmp_path, drp):
     r = drp("attach", "1", str(f), "--kind", "passport")
     assert (r.exit_code, r.stderr) == (
         2, "Error: unknown kind 'passport'; allowed: care-order, final-care-plan, care-plan, "
-        "guardian-report, review-record, other\n",
+        "guardian-report, review-record, case-chronology, other\n",
     )  # fmt: skip
     r = drp("attach", "1", str(tmp_path / "nowhere.pdf"), "--kind", "care-plan")
     assert (r.exit_code, r.stderr) == (

@@ -295,9 +295,10 @@ def test_daily_queries_use_the_indexes(db_path, sql):
     day = dt.date(2025, 3, 3)
     with Store(db_path).write() as conn:
         plan = " ".join(str(r[-1]) for r in conn.rows("EXPLAIN QUERY PLAN " + OVERDUE_SQL,
-                                                         (day, day)))  # fmt: skip
+                                                         (day, day, day)))  # fmt: skip
     assert "ix_concern_status_deadline" in plan
     assert "ix_concern_status_formal_deadline" in plan
+    assert "ix_concern_status_step_deadline" in plan
     assert "SCAN" not in plan and " event " not in plan  # no event is read
     plan = " ".join(
         str(r[-1]) for r in sql("EXPLAIN QUERY PLAN SELECT id FROM concern WHERE status = 'open'")

@@ -23,7 +23,7 @@ DueOption = Annotated[
 ]
 
 
-def _report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
+def report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
     t = tracker(ctx)
     data = concern_data(t, view)  # type: ignore[arg-type]
     if as_json:
@@ -36,8 +36,10 @@ def _report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
 def open_(
     ctx: typer.Context,
     protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
-    child: Annotated[str, typer.Option(help="The child's case reference (not their name).")],
     category: Annotated[str, typer.Option(help="Theme: general, statutory, care-plan or service.")],
+    child: Annotated[
+        str | None, typer.Option(help="The child's case reference (not their name).")
+    ] = None,
     summary: Annotated[
         str | None, text_option("--summary", help="The concern, in a sentence or two.")
     ] = None,
@@ -59,6 +61,17 @@ def open_(
     role: Annotated[
         str | None, typer.Option(help="iro, cp-chair, cpa, cp-coordinator, fciro, social-care.")
     ] = None,
+    carer: Annotated[
+        str | None,
+        typer.Option(help="On a foster-carer route (sbc-fciro): the carer household's reference."),
+    ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(help="The protocol's route (see `drp protocols show`); default: the first."),
+    ] = None,
+    reason: Annotated[
+        str, text_option("--reason", help="Why it opens at a later --stage (immediate safety).")
+    ] = "",
     due: DueOption = None,
     on: OnOption = None,
     by: ByOption = None,
@@ -66,10 +79,17 @@ def open_(
     as_json: JsonOption = False,
 ) -> None:
     """Open a concern at the protocol's first stage (or --stage)."""
+    from drp_cli.errors import InvalidInput
+
+    if (child is None) == (carer is None):
+        raise InvalidInput("give one of --child (a child's case reference) or --carer")
     summary = main_text(summary, edit, "--summary", required=True)
     view = tracker(ctx).open(
         protocol=protocol,
-        child=child,
+        child=child if child is not None else carer or "",
+        subject="child" if child is not None else "carer",
+        route=route,
+        reason=reason,
         category=category,
         summary=summary,
         impact=impact,
@@ -82,7 +102,7 @@ def open_(
         due=due,
         by=by,
     )
-    _report(ctx, "Opened", view, as_json)
+    report(ctx, "Opened", view, as_json)
 
 
 @commands.command()
@@ -102,7 +122,7 @@ def escalate(
     """Escalate to the next stage, or forward to any later stage with --to."""
     note = main_text(note, edit, "--note", required=False)
     view = tracker(ctx).escalate(concern_id, to=to, note=note, due=due, on=on, by=by)
-    _report(ctx, "Escalated", view, as_json)
+    report(ctx, "Escalated", view, as_json)
 
 
 @commands.command()
@@ -121,7 +141,7 @@ def respond(
     """Record a response from the manager the concern is addressed to."""
     text = main_text(text, edit, "--text", required=True)
     view = tracker(ctx).respond(concern_id, text=text, respondent=respondent, on=on, by=by)
-    _report(ctx, "Recorded a response on", view, as_json)
+    report(ctx, "Recorded a response on", view, as_json)
 
 
 @commands.command()
@@ -137,7 +157,7 @@ def note(
     """Add a note to a concern's record."""
     text = main_text(text, edit, "--text", required=True)
     view = tracker(ctx).note(concern_id, text=text, on=on, by=by)
-    _report(ctx, "Added a note to", view, as_json)
+    report(ctx, "Added a note to", view, as_json)
 
 
 @commands.command()
@@ -157,6 +177,10 @@ def refer(
             "--curtailed", help="Why the dispute resolution process is being curtailed, if it is."
         ),
     ] = "",
+    method: Annotated[
+        str,
+        typer.Option(help="telephone (to be confirmed in writing to the duty lawyer) or writing."),
+    ] = "",
     text: Annotated[str | None, text_option("--text", help="Notes on the referral.")] = None,
     on: OnOption = None,
     by: ByOption = None,
@@ -167,6 +191,7 @@ def refer(
     text = main_text(text, edit, "--text", required=False)
     view = tracker(ctx).refer(
         concern_id,
+        method=method,
         senior_officer=senior_officer,
         notified_on=notified_on,
         curtailed_reason=curtailed,
@@ -174,7 +199,7 @@ def refer(
         on=on,
         by=by,
     )
-    _report(ctx, "Referred to CAFCASS:", view, as_json)
+    report(ctx, "Referred to CAFCASS:", view, as_json)
 
 
 class Voice(StrEnum):
@@ -206,7 +231,7 @@ def voice(
     """Record the child's voice: were their wishes sought, were they told the outcome."""
     text = main_text(text, edit, "--text", required=False)
     view = tracker(ctx).record_voice(concern_id, what.value, text=text, on=on, by=by)
-    _report(ctx, "Recorded the child's voice on", view, as_json)
+    report(ctx, "Recorded the child's voice on", view, as_json)
 
 
 @commands.command()
@@ -222,7 +247,7 @@ def resolve(
     """Mark a concern resolved, with its outcome."""
     outcome = main_text(outcome, edit, "--outcome", required=True)
     view = tracker(ctx).resolve(concern_id, outcome=outcome, on=on, by=by)
-    _report(ctx, "Resolved", view, as_json)
+    report(ctx, "Resolved", view, as_json)
 
 
 @commands.command()
@@ -238,4 +263,4 @@ def withdraw(
     """Withdraw a concern (raised in error, or overtaken by events)."""
     reason = main_text(reason, edit, "--reason", required=True)
     view = tracker(ctx).withdraw(concern_id, reason=reason, on=on, by=by)
-    _report(ctx, "Withdrew", view, as_json)
+    report(ctx, "Withdrew", view, as_json)

@@ -59,13 +59,17 @@ def protocols_list(
         table.add_column(name, overflow="fold")
     for slug, p in sorted(reg.protocols.items()):
         stages = " > ".join(
-            f"{s.slug} ({s.timescale_working_days if s.timescale_working_days else '-'})"
+            f"{s.slug} ({s.timescale_working_days if s.timescale_working_days else '-'}"
+            f"{' aim' if s.kind == 'aim' else ''})"
             for s in p.stages
         )
-        limit = f"{p.formal_cap_working_days} wd" if p.formal_cap_working_days else "none"
+        limit = f"{p.formal_cap_working_days} wd {p.cap_kind}" if p.cap_kind else "none"
         table.add_row(slug, p.authority, stages, limit)
     console().print(table)
-    typer.echo("Stage timescales are in working days; '-' means the source gives none.")
+    typer.echo(
+        "Stage timescales are in working days ('aim': what the source aims for, not a limit); "
+        "'-' means the source gives none."
+    )
 
 
 @protocols_app.command("show")
@@ -89,26 +93,51 @@ def protocols_show(
     out.print(f"{escape(p.authority)}. Source: {escape(p.source)}")
     if p.summary:
         out.print(escape(p.summary))
-    limit = f"{p.formal_cap_working_days} working days" if p.formal_cap_working_days else "none"
+    if p.cap_kind is None:
+        limit = "none"
+    else:
+        limit = f"{p.formal_cap_working_days} working days ({p.cap_kind})"
+        if p.formal_cap_roles:
+            limit += f", for {', '.join(p.formal_cap_roles)}"
     out.print(f"Formal process limit: {limit}. {escape(p.formal_cap_citation)}")
     out.print(f"Bypass: {escape(p.bypass_citation)}")
-    out.print(f"CAFCASS: {escape(p.cafcass_citation)}")
+    cafcass = p.referral
+    out.print(f"CAFCASS: {'' if cafcass.offered else 'not offered. '}{escape(cafcass.citation)}")
+    if cafcass.notify_before:
+        out.print(f"  Notify before referring: {escape(cafcass.notify_before)}")
+    if cafcass.after_stage:
+        out.print(f"  The source places referral after: {escape(cafcass.after_stage)}")
     out.print(f"Raised by: {', '.join(p.roles)}")
+    if p.routes:
+        out.print("Routes: " + "; ".join(escape(f"{r.slug} ({r.title})") for r in p.routes))
     table = Table(show_lines=True)
-    for name in ("Stage", "Formal", "Addressed to", "Copied / notified", "Timescale", "Source"):
+    for name in ("Stage", "Who", "Timescale", "Steps and recording duties", "Source"):
         table.add_column(name, overflow="fold")
     for s in p.stages:
-        timescale = (
-            f"{s.timescale_working_days} working days" if s.timescale_working_days else "none given"
-        )
+        if s.kind is None:
+            timescale = "none given"
+        else:
+            start = "" if s.timescale_from == "stage" else f" from {s.timescale_from}"
+            timescale = f"{s.timescale_working_days} working days{start} ({s.kind})"
         if s.timescale_note:
             timescale += f"\n{s.timescale_note}"
+        who = [f"To: {'; '.join(s.addressee_names)}", f"Reply: {s.response_by}"]
+        for label, parties in (("Attend", s.attendees), ("Copy", s.copies),
+                               ("Notify", s.notifications)):  # fmt: skip
+            if parties:
+                who.append(f"{label}: {'; '.join(x.who for x in parties)}")
+        things = [
+            f"{st.slug}: {st.who}"
+            + (f", within {st.within_working_days} wd ({st.kind})" if st.kind else "")
+            + (" (meeting)" if st.meeting else "")
+            + (" (optional)" if st.optional else "")
+            for st in s.steps
+        ] + [f"duty {d.slug}: {d.text}" for d in [*p.duties, *s.duties]]
         table.add_row(
-            escape(f"{s.slug}\n{s.title}"),
-            "yes" if s.formal else "no",
-            escape("\n".join(s.addressed_to)),
-            escape("\n".join(s.copied_to) or "-"),
+            escape(f"{s.slug}\n{s.title}" + ("\n(formal)" if s.formal else "\n(informal)")),
+            escape("\n".join(who)),
             escape(timescale),
+            escape("\n".join(things) or "-"),
             escape(s.citation),
         )
     out.print(table)

@@ -79,7 +79,8 @@ def overdue(
     ] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """The daily check: what is overdue (exit status 1 if anything is), and what is due soon."""
+    """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
+    past an aim or guidance, and what is due soon."""
     from drp_cli.dates import parse_date, today
     from drp_cli.overdue import check_within
 
@@ -109,12 +110,17 @@ def overdue(
             for i in found:
                 table.add_row(
                     *[escape(v) for v in _overdue_cells(i)],
-                    style="bold red" if i.state == "overdue" else None,
+                    style="bold red"
+                    if i.state == "overdue"
+                    else ("yellow" if i.state.startswith("past") else None),
                 )
             console().print(table)
-        due = len(found) - late
+        past = sum(1 for i in found if i.state.startswith("past"))
+        due = len(found) - late - past
         typer.echo(
-            f"{late} overdue" + (f", {due} due within {within} working days." if within else ".")
+            f"{late} overdue"
+            + (f", {past} past an aim or the IRO Handbook's guidance" if past else "")
+            + (f", {due} due within {within} working days." if within else ".")
         )
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
 
@@ -137,19 +143,24 @@ def _shown(value: str) -> str:
 def _overdue_cells(i: OverdueItem) -> list[str]:
     state = _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
     return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage),
-            f"{i.deadline} ({i.which})", state, "yes" if i.responded else "no"]  # fmt: skip
+            f"{i.deadline} ({_which(i)})", state, "yes" if i.responded else "no"]  # fmt: skip
+
+
+def _which(i: OverdueItem) -> str:
+    """Which deadline: "stage", "formal", "step: contact", ..."""
+    return i.which.replace("step", f"step: {i.step}") if i.step else i.which
 
 
 def overdue_lines(found: list[OverdueItem]) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
     one pass: the deadline and state columns repeat, so each distinct text is made once."""
-    whens: dict[tuple[object, str], str] = {}
+    whens: dict[tuple[object, str, str | None], str] = {}
     states: dict[tuple[str, int, int], str] = {}
     rows = []
     for i in found:
-        when = whens.get((i.deadline, i.which))
+        when = whens.get((i.deadline, i.which, i.step))
         if when is None:
-            when = whens[i.deadline, i.which] = f"{i.deadline} ({i.which})"
+            when = whens[i.deadline, i.which, i.step] = f"{i.deadline} ({_which(i)})"
         key = (i.state, i.working_days_overdue, i.working_days_left)
         state = states.get(key)
         if state is None:
@@ -175,7 +186,8 @@ def overdue_lines(found: list[OverdueItem]) -> str:
 _OVERDUE_OBJECT = (
     '  {{\n    "id": {},\n    "child": {},\n    "protocol": {},\n    "stage": {},\n'
     '    "state": {},\n    "deadline": {},\n    "which": {},\n'
-    '    "working_days_overdue": {},\n    "working_days_left": {},\n    "responded": {}\n  }}'
+    '    "working_days_overdue": {},\n    "working_days_left": {},\n    "responded": {},\n'
+    '    "timescale": {},\n    "step": {}\n  }}'
 )
 
 
@@ -209,6 +221,8 @@ def overdue_json(found: list[OverdueItem]) -> str:
                 i.working_days_overdue,
                 i.working_days_left,
                 "true" if i.responded else "false",
+                q(i.timescale),
+                "null" if i.step is None else q(i.step),
             )
             for i in found
         )
@@ -217,6 +231,11 @@ def overdue_json(found: list[OverdueItem]) -> str:
 
 
 def _deadline_state(state: str, overdue_by: int, left: int) -> str:
+    days = f"{overdue_by} working day{'s' if overdue_by != 1 else ''}"
     if state == "overdue":
-        return f"OVERDUE {overdue_by} working day{'s' if overdue_by != 1 else ''}"
+        return f"OVERDUE {days}"
+    if state == "past-aim":
+        return f"past its aim by {days}"
+    if state == "past-guidance":
+        return f"past the IRO Handbook's 20 days by {days}"
     return "due today" if left == 0 else f"due in {left} working day{'s' if left != 1 else ''}"

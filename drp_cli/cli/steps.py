@@ -1,0 +1,159 @@
+"""Commands that record what happens inside a stage and around a referral: meeting, done,
+due, cafcass, not-applicable, good-practice."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
+from drp_cli.cli.concerns import report
+from drp_cli.cli.textarg import EditOption, main_text, text_option
+
+commands = command_group()
+
+
+@commands.command()
+def meeting(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    attendees: Annotated[
+        str, typer.Option(help='Who attended, separated by ";" ("A. Smith, SW; B. Jones, TM").')
+    ],
+    text: Annotated[str | None, text_option("--text", help="What was discussed.")] = None,
+    actions: Annotated[
+        str, typer.Option(help='Actions agreed, separated by ";" (with who and by when).')
+    ] = "",
+    step: Annotated[
+        str | None,
+        typer.Option(help="The stage's meeting this was (default: the first not yet held)."),
+    ] = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    edit: EditOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a meeting held: who attended, what was discussed, the actions agreed.
+
+    It meets the stage's meeting step (a professionals' meeting, say), shown in `drp show`,
+    the chronology and the bundle.
+
+    Example: drp meeting 4 --on 2026-03-10 --attendees "SM ICS; SW; TM" --text "..."
+    """
+    text = main_text(text, edit, "--text", required=True)
+    view = tracker(ctx).meeting(
+        concern_id,
+        attendees=attendees.split(";"),
+        text=text,
+        actions=actions.split(";") if actions else [],
+        step=step,
+        on=on,
+        by=by,
+    )
+    report(ctx, "Recorded a meeting on", view, as_json)
+
+
+@commands.command()
+def done(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    what: Annotated[
+        str,
+        typer.Argument(help="The step or recording duty (see `drp show ID`).", metavar="WHAT"),
+    ],
+    text: Annotated[str, text_option("--text", help="A note on it.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a step of the stage, or a recording duty, as done.
+
+    Example: drp done 4 central-log --on 2026-03-03
+    """
+    view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by)
+    report(ctx, f"Recorded {what} as done on", view, as_json)
+
+
+@commands.command()
+def due(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    date: Annotated[str, typer.Argument(help="The new due date (YYYY-MM-DD).", metavar="DATE")],
+    reason: Annotated[str, text_option("--reason", help="Why (required).")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set or change the current stage's due date, with the reason.
+
+    Never later than a firm timescale allows; an aim may be extended.
+
+    Example: drp due 4 2026-03-20 --reason "Team Manager on leave; agreed with the IRO manager"
+    """
+    view = tracker(ctx).set_due(concern_id, date, reason=reason, on=on, by=by)
+    report(ctx, "Set the due date of", view, as_json)
+
+
+@commands.command()
+def cafcass(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    step: Annotated[
+        str,
+        typer.Argument(
+            help="senior-officer-notified, helpline, legal-advice, confirmed-in-writing or "
+            "outcome.",
+            metavar="STEP",
+        ),
+    ],
+    officer: Annotated[
+        str, typer.Option(help="For senior-officer-notified: who was notified.")
+    ] = "",
+    text: Annotated[str, text_option("--text", help="What was said or decided.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a step around a CAFCASS referral (notification, helpline, advice, outcome).
+
+    Example: drp cafcass 4 senior-officer-notified --officer "GM SIR" --on 2026-03-02
+    """
+    view = tracker(ctx).cafcass_step(concern_id, step, officer=officer, text=text, on=on, by=by)
+    report(ctx, f"Recorded CAFCASS step {step} on", view, as_json)
+
+
+@commands.command("not-applicable")
+def not_applicable(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    item: Annotated[
+        str, typer.Argument(help="The bundle item (care-order, guardian-report, ...).")
+    ],
+    reason: Annotated[str, text_option("--reason", help="Why it does not apply.")] = "",
+    on: OnOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an item of the CAFCASS bundle as not applicable, with the reason.
+
+    Example: drp not-applicable 4 care-order --reason "Accommodated under s.20: no care order"
+    """
+    view = tracker(ctx).not_applicable(concern_id, item, reason=reason, on=on, by=by)
+    report(ctx, f"Marked {item} not applicable on", view, as_json)
+
+
+@commands.command("good-practice")
+def good_practice(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    text: Annotated[str | None, text_option("--text", help="The good practice.")] = None,
+    on: OnOption = None,
+    by: ByOption = None,
+    edit: EditOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Record good practice or a positive resolution."""
+    text = main_text(text, edit, "--text", required=True)
+    view = tracker(ctx).good_practice(concern_id, text=text, on=on, by=by)
+    report(ctx, "Recorded good practice on", view, as_json)

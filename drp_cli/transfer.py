@@ -359,7 +359,8 @@ def _facts(events: list[dict[str, Any]]) -> list[Fact]:
 #: every event kind drp writes, and the details each must carry (name -> check)
 EVENT_KINDS_IMPORTED = frozenset(
     (*STAGE_ENTRIES, "response", "note", "referred", *VOICE, *CLOSING, "attached",
-     "action-done", "fields-recorded", *(f"{k}-added" for k in ITEM_KINDS),
+     "action-done", "fields-recorded", "done", "meeting", "due-set", "cafcass",
+     "not-applicable", "good-practice", *(f"{k}-added" for k in ITEM_KINDS),
      *(f"{k}-removed" for k in ITEM_KINDS))
 )  # fmt: skip
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

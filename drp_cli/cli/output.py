@@ -117,6 +117,10 @@ def show(d: dict[str, Any]) -> None:
     if d["overdue"]:
         flag += f", OVERDUE by {d['working_days_overdue']} working day"
         flag += "s" if d["working_days_overdue"] != 1 else ""
+    if d.get("past_aim"):
+        flag += ", past its aim"
+    if d.get("past_guidance"):
+        flag += ", past the IRO Handbook's 20 working days (guidance)"
     style = "bold red" if d["overdue"] else "bold"
     out.print(
         Text.assemble(
@@ -128,8 +132,10 @@ def show(d: dict[str, Any]) -> None:
     grid.add_column(style="bold")
     grid.add_column()
     category = d["category"] + (f" / {d['issue']}" if d["issue"] else "")
-    grid.add_row("Child", _text(d["child"]))
-    grid.add_row("Protocol", _text(d["protocol"]))
+    subject = {"carer": "Carer household", "chair": "Chair"}.get(d.get("subject") or "", "Child")
+    grid.add_row(subject, _text(d["child"]))
+    grid.add_row("Protocol", _text(d["protocol"] + (f" (route {d['route']})" if d.get("route")
+                                                    else "")))  # fmt: skip
     grid.add_row("Category", _text(category))
     grid.add_row("Raised by", _text(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
     grid.add_row("Summary", _text(d["summary"], one_line=False))
@@ -140,10 +146,15 @@ def show(d: dict[str, Any]) -> None:
         _text(
             f"{d['stage']} - {d['stage_title']}, since {d['stage_started_on']}, "
             f"deadline {d['deadline'] or 'none'}"
+            + (" (an aim, not a limit)" if d.get("deadline_kind") == "aim" else "")
         ),
     )
+    if d.get("next_step"):
+        step = d["next_step"]
+        grid.add_row("Next step", _text(f"{step['title']} ({step['slug']}), due {step['due']}"))
     formal = (
         f"started {d['formal_started_on']}, deadline {d['formal_deadline']} ({d['formal_result']})"
+        + (" - IRO Handbook guidance" if d.get("formal_deadline_kind") == "guidance" else "")
         if d["formal_deadline"]
         else "not started"
         if d["formal_started_on"] is None
@@ -190,6 +201,7 @@ def show(d: dict[str, Any]) -> None:
             style=row_style,
         )
     out.print(stages)
+    _show_inside_stages(d)
 
     events = Table(title="Events", title_justify="left")
     for name in ("Date", "Event", "Stage", "By", "Details"):
@@ -205,6 +217,39 @@ def show(d: dict[str, Any]) -> None:
     out.print(events)
 
 
+def _show_inside_stages(d: dict[str, Any]) -> None:
+    """Steps of the current stage, recording duties, meetings and notices."""
+    from rich.table import Table
+
+    out = console()
+    if d.get("steps"):
+        steps = Table(title="Steps at this stage", title_justify="left")
+        for name in ("Step", "Who", "Due", "Done", "State"):
+            steps.add_column(name, overflow="fold")
+        for st in d["steps"]:
+            due = (st["due"] or "-") + (" (aim)" if st["kind"] == "aim" else "")
+            steps.add_row(_text(st["slug"] + (" (meeting)" if st["meeting"] else "")),
+                          _text(st["who"]), _text(due), _text(st["done_on"] or "-"),
+                          _text(st["state"]),
+                          style="red" if st["state"] == "overdue" else None)  # fmt: skip
+        out.print(steps)
+    if d.get("duties"):
+        duties = Table(title="Recording duties", title_justify="left")
+        for name in ("Stage", "Duty", "By", "Done"):
+            duties.add_column(name, overflow="fold")
+        for du in d["duties"]:
+            done = du["done_on"] or ("if it applies" if du["conditional"] else "OUTSTANDING")
+            duties.add_row(_text(du["stage"]), _text(f"{du['slug']}: {du['text']}"),
+                           _text(du["who"]), _text(done))  # fmt: skip
+        out.print(duties)
+    for m in d.get("meetings", []):
+        out.print(_text(f"Meeting {m['on']} ({m['stage']}): " + "; ".join(m["attendees"])))
+    for item, reason in d.get("not_applicable", {}).items():
+        out.print(_text(f"Bundle item {item}: not applicable: {reason}"))
+    for note in d.get("notices", []):
+        out.print(_text(f"Note: {note}."), style="yellow")
+
+
 def event_text(e: dict[str, Any]) -> str:
     details = e["details"]
     bits = [e["text"]] if e["text"] else []
@@ -216,6 +261,18 @@ def event_text(e: dict[str, Any]) -> str:
         bits.append(f"due date set: {details['due']}")
     if details.get("from"):
         bits = [f"from {details['from']}: {e['text']}"]
+    if e["kind"] == "meeting":
+        bits.insert(0, "attended by " + "; ".join(details.get("attendees", [])))
+        bits += [f"action: {a}" for a in details.get("actions", [])]
+        if details.get("step"):
+            bits.append(f"meets {details['step']}")
+    if e["kind"] == "done":
+        bits.insert(0, str(details.get("what")))
+    if e["kind"] == "cafcass":
+        bits.insert(0, str(details.get("step")) + (f" ({details['officer']})"
+                                                   if details.get("officer") else ""))  # fmt: skip
+    if e["kind"] == "not-applicable":
+        bits.insert(0, f"{details.get('item')} not applicable")
     if e["kind"] == "referred":
         officer = details.get("senior_officer") or "senior officer not named"
         notified = details.get("senior_officer_notified_on")
@@ -237,11 +294,15 @@ def concern_table(rows: list[dict[str, Any]]) -> None:
         flags = []
         if d["overdue"]:
             flags.append(f"OVERDUE {d['working_days_overdue']}wd")
+        if d.get("past_aim"):
+            flags.append("past-aim")
+        if d.get("past_guidance"):
+            flags.append("past-guidance")
         if d["referred_to_cafcass_on"]:
             flags.append("CAFCASS")
-        if d["child_wishes"] is None:
+        if "child's wishes not recorded" in d["missing"]:
             flags.append("wishes?")
-        if d["status"] == "resolved" and d["child_told_outcome"] is None:
+        if "child not recorded as told the outcome" in d["missing"]:
             flags.append("told?")
         cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
         cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]

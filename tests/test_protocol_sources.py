@@ -12,8 +12,8 @@ Handbook's words where another seed quotes them (the West Sussex DRP §2 quotes 
 days, §4 cites Handbook 6.2 for the bypass); the protocol's ``source_file`` stays its own.
 
 Matching is case-sensitive, after normalising both the quote and the source text: whitespace
-runs collapse to one space, curly quotes ’ ‘ “ ” become ' ' " ", and ``*`` (markdown bold in
-the seed texts) is dropped.
+runs collapse to one space, curly quotes (U+2018, U+2019, U+201C, U+201D) become ' ' " ",
+and ``*`` (markdown bold in the seed texts) is dropped.
 
 The seed texts are read from ``tests/seeds/`` (a copy kept in the repository, so the test runs
 from any clone), else ``<repository>/../shared/seeds``, else ``/work/shared/seeds``.
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 SEED_DIRS = [REPO / "tests" / "seeds", REPO.parent / "shared" / "seeds", Path("/work/shared/seeds")]
 PROTOCOL_FILES = sorted(p for p in builtin_dir().glob("*.toml") if not p.name.startswith("_"))
 PREFIX = re.compile(r"^(\d{3}): (.+)$", re.DOTALL)
-_CHARS = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "*": None})
+_CHARS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "*": None})
 
 
 def normalise(text: str) -> str:
@@ -165,4 +165,5 @@ def test_citations_name_sections_not_seeds(path: Path) -> None:
 
 
 def test_normalise() -> None:
-    assert normalise("the child’s  **social**\n worker “x”") == "the child's social worker \"x\""
+    raw = "the child\u2019s  **social**\n worker \u201cx\u201d"
+    assert normalise(raw) == 'the child\'s social worker "x"'

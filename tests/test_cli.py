@@ -94,7 +94,9 @@ def test_a_whole_concern(drp):
     ]  # fmt: skip
     assert all(set(e) >= EVENT_KEYS for e in c["events"])
     assert [(s["stage"], s["deadline"], s["result"]) for s in c["stages"]] == [
-        ("stage-1", "2025-03-10", "missed"),  # left 11 Mar, one working day late, no response
+        # left 11 Mar, one working day after its aim, no response: Knowsley Standard 3.1 "the
+        # aim is 5 working days to complete", so the aim was missed, not a limit
+        ("stage-1", "2025-03-10", "aim-missed"),
         ("stage-2", "2025-03-18", "met"),  # response on 14 Mar
     ]
     assert c["formal_result"] == "met"
@@ -142,7 +144,13 @@ def test_withdraw_and_closed_concerns_refuse_changes(drp, sql):
         (open_args(child=""), 2, "--child must not be empty"),
         (open_args(role="cpa"), 2,
          "--role 'cpa' is not used in protocol 'knowsley'; allowed: iro, cp-chair"),
+        # Knowsley's 5 days are an aim (Standard 3.1): extended only with a reason (drp due)
         (open_args(due="2025-03-20"), 2,
+         "--due 2025-03-20 is later than the protocol's aim for stage 'stage-1' (5 working "
+         "days: 2025-03-10); an aim may be extended with a reason (--reason)"),
+        # West Sussex's are firm: "within 5 days of initiation" (§5 Stage 1)
+        (open_args(due="2025-03-20", protocol="west-sussex", role="cpa", stage="stage-1",
+                   reason="Immediate safety"), 2,
          "--due 2025-03-20 is later than the protocol allows for stage 'stage-1' (5 working "
          "days: 2025-03-10); a due date can only shorten a firm timescale"),
     ],

@@ -7,6 +7,12 @@ authority can use its own wording without touching code. Templates run with
 ``StrictUndefined``; every value a template prints is escaped for Markdown unless the
 template marks it safe, so text a user typed (a summary starting with ``#`` or holding
 ``|``) stays text.
+
+Escaping is done once, where a value is printed: the environment autoescapes, so what a
+template itself produces (a block's ``{{ super() }}``, a macro's or ``caller()``'s output,
+a ``{% set %}`` block) is :class:`markupsafe.Markup` and printed as it is, while every other
+value goes through :func:`_finalize`, which escapes it for Markdown and returns it as
+:class:`Safe` (a ``Markup``, so Jinja's own HTML escaping leaves it alone).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from drp_cli import attachments as att
 from drp_cli import details
@@ -46,8 +54,11 @@ class TemplateError(DrpError):
     exit_code = 4
 
 
-class Safe(str):
-    """Text that is already Markdown (made by drp or a filter), printed as it is."""
+class Safe(Markup):
+    """Text that is already Markdown (made by drp or a filter), printed as it is.
+
+    Any :class:`~markupsafe.Markup` counts as already Markdown: it is what the template
+    itself produced (a block, a macro), never a value a user typed."""
 
 
 _INLINE = re.compile(r"([\\`*_{}\[\]<>|#~])")
@@ -80,8 +91,8 @@ def md(value: Any) -> Safe:
     """Escape text for Markdown: it renders as the same characters, never as structure.
     It stays on one line wherever the template puts it (a heading, a table row, a list
     item): line breaks in it become ``<br>``."""
-    if isinstance(value, Safe):
-        return value
+    if isinstance(value, Markup):
+        return value if isinstance(value, Safe) else Safe(value)
     return Safe("<br>".join(_trimmed(_lines(value))))
 
 
@@ -100,7 +111,7 @@ _EMPTY = "\\-"
 
 def cell(value: Any) -> Safe:
     """Escape text for one table cell: line breaks become <br>; an empty cell shows "-"."""
-    if isinstance(value, Safe):
+    if isinstance(value, Markup):
         return Safe("<br>".join(line.strip() for line in value.splitlines()) or _EMPTY)
     return Safe(md(value) or _EMPTY)
 
@@ -109,7 +120,7 @@ def paragraphs(value: Any) -> Safe:
     """Escape multi-line text, keeping its line breaks (as Markdown hard breaks) in one
     paragraph: an empty line is shown as a non-breaking space, so it cannot end the
     paragraph and let the next line start a block of its own."""
-    if isinstance(value, Safe):
+    if isinstance(value, Markup):
         return Safe("  \n".join(value.splitlines()))
     lines = _trimmed(_lines(value))
     return Safe("  \n".join(line or "&nbsp;" for line in lines) or _EMPTY)
@@ -123,10 +134,12 @@ def long_date(value: Any) -> Safe:
 
 
 def _finalize(value: Any) -> Any:
-    if isinstance(value, Safe):
+    """Every printed value, escaped once: template output (``Markup``) as it is, ``None`` as
+    a dash, anything else escaped for Markdown."""
+    if isinstance(value, Markup):
         return value
     if value is None:
-        return "-"
+        return Safe("-")
     return md(value)
 
 
@@ -148,7 +161,9 @@ def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
-        autoescape=False,
+        # template output (blocks, macros) is Markup, so it is never escaped a second time;
+        # values are escaped for Markdown by _finalize, and Safe passes Jinja's HTML escape
+        autoescape=True,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -337,8 +337,7 @@ def test_refusals_write_nothing(db_target, tmp_path, drp):
     assert (r.exit_code, r.stderr) == (3, "Error: no concern with id 9\n")
     r = drp("attach", "1", str(f), "--kind", "passport")
     assert (r.exit_code, r.stderr) == (
-        2, "Error: unknown kind 'passport'; allowed: care-order, final-care-plan, care-plan, "
-        "guardian-report, review-record, other\n",
+        2, f"Error: unknown kind 'passport'; allowed: {', '.join(attachments.KINDS)}\n",
     )  # fmt: skip
     r = drp("attach", "1", str(tmp_path / "nowhere.pdf"), "--kind", "care-plan")
     assert (r.exit_code, r.stderr) == (
@@ -427,3 +426,28 @@ def test_library_errors(db_target, tmp_path):
         documents.alert(t, 5)
     with pytest.raises(InvalidInput):
         details.add(t, c.id, "action", text="x", owner="")
+
+
+def test_template_output_is_escaped_once(tmp_path):
+    """What a template produces itself (a parent block through super(), a macro, caller(),
+    a set block) is printed as it is; a value is escaped once, wherever it is printed."""
+    mine = tmp_path / "mine"
+    (mine / "p").mkdir(parents=True)
+    (mine / "base.md.j2").write_text("{% block body %}## Parent &nbsp; {{ value }}{% endblock %}\n")
+    (mine / "p" / "base.md.j2").write_text(
+        '{% extends "base.md.j2" %}\n'
+        "{% macro row(x) %}| **{{ x }}** |{% endmacro %}\n"
+        "{% macro wrap() %}> {{ caller() }}{% endmacro %}\n"
+        "{% block body %}\n"
+        "{{ super() }}\n"
+        "{{ row(value) }}\n"
+        "{% call wrap() %}*{{ value }}*{% endcall %}\n"
+        "{% set kept %}# {{ value }}{% endset %}\n"
+        "{{ kept }} {{ value | md }} {{ value | cell }}\n"
+        "{% endblock %}\n"
+    )
+    env = documents.environment(mine)
+    text = documents.render(env, "p", "base.md.j2", {"value": "# a & b|c"})
+    v = "\\# a &amp; b\\|c"
+    # (trim_blocks takes the line break after {% endcall %})
+    assert text == f"## Parent &nbsp; {v}\n| **{v}** |\n> *{v}*# {v} {v} {v}\n"

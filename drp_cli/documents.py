@@ -42,10 +42,10 @@ from drp_cli.outpaths import (
     protected_paths,
     write_file,
 )
-from drp_cli.protocols import ROLES, themes
+from drp_cli.protocols import ROLES, SUBJECTS, themes
 from drp_cli.textsafe import split_lines, visible
 from drp_cli.tracker import Tracker
-from drp_cli.views import concern_dict
+from drp_cli.views import BUNDLE_ITEMS, concern_dict
 
 
 class TemplateError(DrpError):
@@ -133,6 +133,12 @@ def long_date(value: Any) -> Safe:
     return Safe(f"{day:%a} {day.day} {day:%B %Y}")
 
 
+def stage_title(slug: Any, protocol: Any) -> str:
+    """A stage's title for the reader (its slug if the protocol no longer has it)."""
+    text = "" if slug is None else str(slug)
+    return str(protocol.stage(text).title) if protocol.has_stage(text) else text
+
+
 def _finalize(value: Any) -> Any:
     """Every printed value, escaped once: template output (``Markup``) as it is, ``None`` as
     a dash, anything else escaped for Markdown."""
@@ -168,7 +174,9 @@ def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, cell=cell, paragraphs=paragraphs, long_date=long_date)
+    env.filters.update(
+        md=md, cell=cell, paragraphs=paragraphs, long_date=long_date, stage_title=stage_title
+    )
     env.globals["Safe"] = Safe
     return env
 
@@ -191,6 +199,24 @@ def render(env: Any, protocol: str, name: str, context: dict[str, Any]) -> str:
 
 
 # -- context -------------------------------------------------------------------------------
+#: A stage's result (views.RESULTS) in words for the reader of a document.
+RESULT_WORDS = {
+    "met": "responded in time",
+    "missed": "no response in time",
+    "overdue": "current stage, its deadline has passed",
+    "pending": "current stage, within its deadline",
+    "left-in-time": "moved on before its deadline",
+    "no-timescale": "no timescale",
+}
+#: The whole formal process's result (views.formal_result) in words.
+FORMAL_RESULT_WORDS = {
+    "met": "the process ended in time",
+    "missed": "the process ended late",
+    "overdue": "now passed",
+    "pending": "not yet reached",
+}
+
+
 def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
     view = tracker.get(concern_id)
     protocol = tracker.protocols.for_stored(view.protocol)
@@ -212,6 +238,9 @@ def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
         "theme": theme,
         "issue_text": issue,
         "role_title": ROLES.get(view.role, view.role),
+        "subject_label": SUBJECTS.get(concern.get("subject") or "child", SUBJECTS["child"]),
+        "result_words": RESULT_WORDS,
+        "formal_result_words": FORMAL_RESULT_WORDS,
         "actions": grouped["action"],
         "professionals": grouped["professional"],
         "important_people": grouped["important-person"],
@@ -254,10 +283,15 @@ def write_alert(
 
 
 # -- the CAFCASS bundle -------------------------------------------------------------------
+#: Where the list of what should accompany a referral comes from (the same list in both).
+BUNDLE_SOURCE = (
+    "IRO Dispute Resolution Process (NSCB 11.3.4), §1.2 item 7; the same list is in the "
+    "Independent Chair Service Concerns Resolution Process (Nottinghamshire, v6)"
+)
 BUNDLE_FILES = {
     "iro-report": "01-iro-report.md",
     "statement-of-issues": "02-statement-of-issues.md",
-    "chronology": "03-chronology.md",
+    "chronology": "03-chronology.md",  # drp's record of the process, not the case chronology
     "wishes-and-feelings": "04-wishes-and-feelings.md",
     "professionals": "05-professionals.md",
     "important-people": "06-important-people.md",
@@ -289,8 +323,14 @@ def _safe_name(n: int, kind: str, filename: str) -> str:
 def checklist(
     context: dict[str, Any], files: list[att.AttachmentView], window_start: dt.date
 ) -> list[dict[str, Any]]:
-    """Every item the seeds require with a referral (seed 000 §1.2 item 7; seed 003)."""
+    """Every item that should accompany a referral (:data:`BUNDLE_ITEMS`, from
+    :data:`BUNDLE_SOURCE`), in that order, each present, missing (with what is missing, in
+    words for the reader) or marked not applicable (with the IRO's reason).
+
+    The chronology the source means is the chronology of the child's case, an attached
+    document; drp's own record of the process is supporting material, not that item."""
     c = context["concern"]
+    not_applicable: dict[str, str] = c.get("not_applicable") or {}
 
     def of_kind(kind: str) -> list[att.AttachmentView]:
         return [f for f in files if f.kind == kind]
@@ -304,58 +344,64 @@ def checklist(
     reviews = [f for f in of_kind("review-record") if f.dated and f.dated >= window_start]
     referral = next((e for e in c["events"] if e["kind"] == "referred"), None)
     why_now = bool(referral and referral["text"].strip())
-    items: list[dict[str, Any]] = [
-        {"item": "Final Care Order", "files": of_kind("care-order")},
-        {"item": "Final Care Plan filed in proceedings", "files": of_kind("final-care-plan")},
-        {
-            "item": "Children's guardian's report immediately preceding the Care Order",
-            "files": of_kind("guardian-report"),
+    found: dict[str, dict[str, Any]] = {
+        "care-order": {"files": of_kind("care-order")},
+        "final-care-plan": {"files": of_kind("final-care-plan")},
+        "guardian-report": {"files": of_kind("guardian-report")},
+        "review-records": {
+            "files": reviews,
+            "why_missing": "no review record dated in the 12 months before the referral",
         },
-        {"item": "Review records from the preceding 12 months", "files": reviews},
-        {
-            "item": "IRO report: why the matter is referred now and the steps taken",
+        "iro-report": {
             "generated": BUNDLE_FILES["iro-report"],
             "present": why_now,
-            "why_missing": "the reason for referring now is not recorded (drp refer --text)",
+            "why_missing": "the reason for referring now is not recorded",
         },
-        {
-            "item": "IRO report on the child's wishes and feelings",
+        "wishes-feelings": {
             "generated": BUNDLE_FILES["wishes-and-feelings"],
             "present": bool(context["wishes"]) or c["child_wishes"] == "not-sought",
-            "why_missing": "no wishes and feelings recorded (drp wishes add)",
+            "why_missing": "no wishes and feelings recorded",
         },
-        {
-            "item": "Names and contact details of the relevant professionals",
+        "professionals": {
             "generated": BUNDLE_FILES["professionals"],
             "present": bool(context["professionals"]),
-            "why_missing": "no professionals recorded (drp person add --kind professional)",
+            "why_missing": "no professionals recorded",
         },
-        {
-            "item": "Chronology and statement of issues",
-            "generated": f"{BUNDLE_FILES['chronology']}, {BUNDLE_FILES['statement-of-issues']}",
+        "case-chronology": {
+            "files": of_kind("case-chronology"),
+            "why_missing": "no chronology of the child's case attached",
+        },
+        "statement-of-issues": {
+            "generated": BUNDLE_FILES["statement-of-issues"],
             "present": True,
         },
-        {
-            "item": "Important people in the child's life",
+        "important-people": {
             "generated": BUNDLE_FILES["important-people"],
             "present": bool(context["important_people"]),
-            "why_missing": "no important people recorded (drp person add --kind important-person)",
+            "why_missing": "no important people recorded",
         },
-        {
-            "item": "Diversity issues and communication needs",
+        "diversity": {
             "generated": BUNDLE_FILES["diversity-and-communication"],
             "present": bool(context["needs"]),
-            "why_missing": "no diversity or communication needs recorded (drp needs add)",
+            "why_missing": "no diversity issues or communication needs recorded",
         },
-        {"item": "The most recent Care Plan", "files": newest("care-plan")},
-    ]
-    for entry in items:
+        "care-plan": {"files": newest("care-plan")},
+    }
+    items: list[dict[str, Any]] = []
+    for slug, title in BUNDLE_ITEMS.items():
+        entry = {"slug": slug, "item": title, **found.get(slug, {})}
         if "files" in entry:
             entry["present"] = bool(entry["files"])
             entry.setdefault("why_missing", "no document attached")
         entry.setdefault("files", [])
         entry.setdefault("generated", None)
-        entry.setdefault("why_missing", "")
+        entry.setdefault("present", False)
+        entry.setdefault("why_missing", "not provided")
+        reason = not_applicable.get(slug)
+        entry["not_applicable"] = reason if reason is not None and not entry["present"] else None
+        if entry["present"] or entry["not_applicable"] is not None:
+            entry["why_missing"] = ""
+        items.append(entry)
     return items
 
 
@@ -404,6 +450,7 @@ def bundle(
         referral=next((e for e in c["events"] if e["kind"] == "referred"), None),
         files=BUNDLE_FILES,
         kind_titles=att.KINDS,
+        bundle_source=BUNDLE_SOURCE,
     )
     env = environment(templates)
     documents = {"index.md": render(env, c["protocol"], "bundle/index.md.j2", context)}
@@ -444,7 +491,7 @@ def bundle(
         for p in target.rglob("*")
         if p.is_file() and p.name != BUNDLE_MARKER
     )
-    missing = [e["item"] for e in items if not e["present"]]
+    missing = [e["item"] for e in items if not e["present"] and e["not_applicable"] is None]
     return BundleResult(shown, written, missing, replaced)
 
 

@@ -7,6 +7,12 @@ authority can use its own wording without touching code. Templates run with
 ``StrictUndefined``; every value a template prints is escaped for Markdown unless the
 template marks it safe, so text a user typed (a summary starting with ``#`` or holding
 ``|``) stays text.
+
+Escaping is done once, where a value is printed: the environment autoescapes, so what a
+template itself produces (a block's ``{{ super() }}``, a macro's or ``caller()``'s output,
+a ``{% set %}`` block) is :class:`markupsafe.Markup` and printed as it is, while every other
+value goes through :func:`_finalize`, which escapes it for Markdown and returns it as
+:class:`Safe` (a ``Markup``, so Jinja's own HTML escaping leaves it alone).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from drp_cli import attachments as att
 from drp_cli import details
@@ -34,10 +42,10 @@ from drp_cli.outpaths import (
     protected_paths,
     write_file,
 )
-from drp_cli.protocols import ROLES, themes
+from drp_cli.protocols import ROLES, SUBJECTS, themes
 from drp_cli.textsafe import split_lines, visible
 from drp_cli.tracker import Tracker
-from drp_cli.views import concern_dict
+from drp_cli.views import BUNDLE_ITEMS, concern_dict
 
 
 class TemplateError(DrpError):
@@ -46,8 +54,11 @@ class TemplateError(DrpError):
     exit_code = 4
 
 
-class Safe(str):
-    """Text that is already Markdown (made by drp or a filter), printed as it is."""
+class Safe(Markup):
+    """Text that is already Markdown (made by drp or a filter), printed as it is.
+
+    Any :class:`~markupsafe.Markup` counts as already Markdown: it is what the template
+    itself produced (a block, a macro), never a value a user typed."""
 
 
 _INLINE = re.compile(r"([\\`*_{}\[\]<>|#~])")
@@ -80,8 +91,8 @@ def md(value: Any) -> Safe:
     """Escape text for Markdown: it renders as the same characters, never as structure.
     It stays on one line wherever the template puts it (a heading, a table row, a list
     item): line breaks in it become ``<br>``."""
-    if isinstance(value, Safe):
-        return value
+    if isinstance(value, Markup):
+        return value if isinstance(value, Safe) else Safe(value)
     return Safe("<br>".join(_trimmed(_lines(value))))
 
 
@@ -100,7 +111,7 @@ _EMPTY = "\\-"
 
 def cell(value: Any) -> Safe:
     """Escape text for one table cell: line breaks become <br>; an empty cell shows "-"."""
-    if isinstance(value, Safe):
+    if isinstance(value, Markup):
         return Safe("<br>".join(line.strip() for line in value.splitlines()) or _EMPTY)
     return Safe(md(value) or _EMPTY)
 
@@ -109,7 +120,7 @@ def paragraphs(value: Any) -> Safe:
     """Escape multi-line text, keeping its line breaks (as Markdown hard breaks) in one
     paragraph: an empty line is shown as a non-breaking space, so it cannot end the
     paragraph and let the next line start a block of its own."""
-    if isinstance(value, Safe):
+    if isinstance(value, Markup):
         return Safe("  \n".join(value.splitlines()))
     lines = _trimmed(_lines(value))
     return Safe("  \n".join(line or "&nbsp;" for line in lines) or _EMPTY)
@@ -122,11 +133,19 @@ def long_date(value: Any) -> Safe:
     return Safe(f"{day:%a} {day.day} {day:%B %Y}")
 
 
+def stage_title(slug: Any, protocol: Any) -> str:
+    """A stage's title for the reader (its slug if the protocol no longer has it)."""
+    text = "" if slug is None else str(slug)
+    return str(protocol.stage(text).title) if protocol.has_stage(text) else text
+
+
 def _finalize(value: Any) -> Any:
-    if isinstance(value, Safe):
+    """Every printed value, escaped once: template output (``Markup``) as it is, ``None`` as
+    a dash, anything else escaped for Markdown."""
+    if isinstance(value, Markup):
         return value
     if value is None:
-        return "-"
+        return Safe("-")
     return md(value)
 
 
@@ -148,12 +167,16 @@ def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
-        autoescape=False,
+        # template output (blocks, macros) is Markup, so it is never escaped a second time;
+        # values are escaped for Markdown by _finalize, and Safe passes Jinja's HTML escape
+        autoescape=True,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, cell=cell, paragraphs=paragraphs, long_date=long_date)
+    env.filters.update(
+        md=md, cell=cell, paragraphs=paragraphs, long_date=long_date, stage_title=stage_title
+    )
     env.globals["Safe"] = Safe
     return env
 
@@ -176,6 +199,24 @@ def render(env: Any, protocol: str, name: str, context: dict[str, Any]) -> str:
 
 
 # -- context -------------------------------------------------------------------------------
+#: A stage's result (views.RESULTS) in words for the reader of a document.
+RESULT_WORDS = {
+    "met": "responded in time",
+    "missed": "no response in time",
+    "overdue": "current stage, its deadline has passed",
+    "pending": "current stage, within its deadline",
+    "left-in-time": "moved on before its deadline",
+    "no-timescale": "no timescale",
+}
+#: The whole formal process's result (views.formal_result) in words.
+FORMAL_RESULT_WORDS = {
+    "met": "the process ended in time",
+    "missed": "the process ended late",
+    "overdue": "now passed",
+    "pending": "not yet reached",
+}
+
+
 def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
     view = tracker.get(concern_id)
     protocol = tracker.protocols.for_stored(view.protocol)
@@ -197,6 +238,9 @@ def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
         "theme": theme,
         "issue_text": issue,
         "role_title": ROLES.get(view.role, view.role),
+        "subject_label": SUBJECTS.get(concern.get("subject") or "child", SUBJECTS["child"]),
+        "result_words": RESULT_WORDS,
+        "formal_result_words": FORMAL_RESULT_WORDS,
         "actions": grouped["action"],
         "professionals": grouped["professional"],
         "important_people": grouped["important-person"],
@@ -239,10 +283,15 @@ def write_alert(
 
 
 # -- the CAFCASS bundle -------------------------------------------------------------------
+#: Where the list of what should accompany a referral comes from (the same list in both).
+BUNDLE_SOURCE = (
+    "IRO Dispute Resolution Process (NSCB 11.3.4), §1.2 item 7; the same list is in the "
+    "Independent Chair Service Concerns Resolution Process (Nottinghamshire, v6)"
+)
 BUNDLE_FILES = {
     "iro-report": "01-iro-report.md",
     "statement-of-issues": "02-statement-of-issues.md",
-    "chronology": "03-chronology.md",
+    "chronology": "03-chronology.md",  # drp's record of the process, not the case chronology
     "wishes-and-feelings": "04-wishes-and-feelings.md",
     "professionals": "05-professionals.md",
     "important-people": "06-important-people.md",
@@ -274,8 +323,14 @@ def _safe_name(n: int, kind: str, filename: str) -> str:
 def checklist(
     context: dict[str, Any], files: list[att.AttachmentView], window_start: dt.date
 ) -> list[dict[str, Any]]:
-    """Every item the seeds require with a referral (seed 000 §1.2 item 7; seed 003)."""
+    """Every item that should accompany a referral (:data:`BUNDLE_ITEMS`, from
+    :data:`BUNDLE_SOURCE`), in that order, each present, missing (with what is missing, in
+    words for the reader) or marked not applicable (with the IRO's reason).
+
+    The chronology the source means is the chronology of the child's case, an attached
+    document; drp's own record of the process is supporting material, not that item."""
     c = context["concern"]
+    not_applicable: dict[str, str] = c.get("not_applicable") or {}
 
     def of_kind(kind: str) -> list[att.AttachmentView]:
         return [f for f in files if f.kind == kind]
@@ -289,58 +344,64 @@ def checklist(
     reviews = [f for f in of_kind("review-record") if f.dated and f.dated >= window_start]
     referral = next((e for e in c["events"] if e["kind"] == "referred"), None)
     why_now = bool(referral and referral["text"].strip())
-    items: list[dict[str, Any]] = [
-        {"item": "Final Care Order", "files": of_kind("care-order")},
-        {"item": "Final Care Plan filed in proceedings", "files": of_kind("final-care-plan")},
-        {
-            "item": "Children's guardian's report immediately preceding the Care Order",
-            "files": of_kind("guardian-report"),
+    found: dict[str, dict[str, Any]] = {
+        "care-order": {"files": of_kind("care-order")},
+        "final-care-plan": {"files": of_kind("final-care-plan")},
+        "guardian-report": {"files": of_kind("guardian-report")},
+        "review-records": {
+            "files": reviews,
+            "why_missing": "no review record dated in the 12 months before the referral",
         },
-        {"item": "Review records from the preceding 12 months", "files": reviews},
-        {
-            "item": "IRO report: why the matter is referred now and the steps taken",
+        "iro-report": {
             "generated": BUNDLE_FILES["iro-report"],
             "present": why_now,
-            "why_missing": "the reason for referring now is not recorded (drp refer --text)",
+            "why_missing": "the reason for referring now is not recorded",
         },
-        {
-            "item": "IRO report on the child's wishes and feelings",
+        "wishes-feelings": {
             "generated": BUNDLE_FILES["wishes-and-feelings"],
             "present": bool(context["wishes"]) or c["child_wishes"] == "not-sought",
-            "why_missing": "no wishes and feelings recorded (drp wishes add)",
+            "why_missing": "no wishes and feelings recorded",
         },
-        {
-            "item": "Names and contact details of the relevant professionals",
+        "professionals": {
             "generated": BUNDLE_FILES["professionals"],
             "present": bool(context["professionals"]),
-            "why_missing": "no professionals recorded (drp person add --kind professional)",
+            "why_missing": "no professionals recorded",
         },
-        {
-            "item": "Chronology and statement of issues",
-            "generated": f"{BUNDLE_FILES['chronology']}, {BUNDLE_FILES['statement-of-issues']}",
+        "case-chronology": {
+            "files": of_kind("case-chronology"),
+            "why_missing": "no chronology of the child's case attached",
+        },
+        "statement-of-issues": {
+            "generated": BUNDLE_FILES["statement-of-issues"],
             "present": True,
         },
-        {
-            "item": "Important people in the child's life",
+        "important-people": {
             "generated": BUNDLE_FILES["important-people"],
             "present": bool(context["important_people"]),
-            "why_missing": "no important people recorded (drp person add --kind important-person)",
+            "why_missing": "no important people recorded",
         },
-        {
-            "item": "Diversity issues and communication needs",
+        "diversity": {
             "generated": BUNDLE_FILES["diversity-and-communication"],
             "present": bool(context["needs"]),
-            "why_missing": "no diversity or communication needs recorded (drp needs add)",
+            "why_missing": "no diversity issues or communication needs recorded",
         },
-        {"item": "The most recent Care Plan", "files": newest("care-plan")},
-    ]
-    for entry in items:
+        "care-plan": {"files": newest("care-plan")},
+    }
+    items: list[dict[str, Any]] = []
+    for slug, title in BUNDLE_ITEMS.items():
+        entry = {"slug": slug, "item": title, **found.get(slug, {})}
         if "files" in entry:
             entry["present"] = bool(entry["files"])
             entry.setdefault("why_missing", "no document attached")
         entry.setdefault("files", [])
         entry.setdefault("generated", None)
-        entry.setdefault("why_missing", "")
+        entry.setdefault("present", False)
+        entry.setdefault("why_missing", "not provided")
+        reason = not_applicable.get(slug)
+        entry["not_applicable"] = reason if reason is not None and not entry["present"] else None
+        if entry["present"] or entry["not_applicable"] is not None:
+            entry["why_missing"] = ""
+        items.append(entry)
     return items
 
 
@@ -389,6 +450,7 @@ def bundle(
         referral=next((e for e in c["events"] if e["kind"] == "referred"), None),
         files=BUNDLE_FILES,
         kind_titles=att.KINDS,
+        bundle_source=BUNDLE_SOURCE,
     )
     env = environment(templates)
     documents = {"index.md": render(env, c["protocol"], "bundle/index.md.j2", context)}
@@ -429,7 +491,7 @@ def bundle(
         for p in target.rglob("*")
         if p.is_file() and p.name != BUNDLE_MARKER
     )
-    missing = [e["item"] for e in items if not e["present"]]
+    missing = [e["item"] for e in items if not e["present"] and e["not_applicable"] is None]
     return BundleResult(shown, written, missing, replaced)
 
 

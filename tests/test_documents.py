@@ -167,6 +167,7 @@ def full_case(t: Tracker, tmp_path: Path) -> int:
         ("review-2025-05.pdf", "review-record", "2025-05-12"),
         ("care-plan-2025-05.pdf", "care-plan", "2025-05-12"),
         ("care-plan-2024-09.pdf", "care-plan", "2024-09-24"),
+        ("chronology.pdf", "case-chronology", "2025-06-02"),
     ]:
         (docs / name).write_text(f"contents of {name}\n")
         attachments.attach(t, cid, docs / name, kind=kind, dated=dated, on=D(2025, 6, 3), by=by)
@@ -196,7 +197,8 @@ def test_bundle_golden(db_target, tmp_path):
         "attachments/05-review-record-review-2024-09.pdf",
         "attachments/06-review-record-review-2025-05.pdf",
         "attachments/07-care-plan-care-plan-2025-05.pdf",
-        "attachments/08-care-plan-care-plan-2024-09.pdf", "index.md",
+        "attachments/08-care-plan-care-plan-2024-09.pdf",
+        "attachments/09-case-chronology-chronology.pdf", "index.md",
     ]  # fmt: skip
     for name in result.files:
         if name.endswith(".md"):
@@ -217,7 +219,7 @@ def test_sha256sums_verify(db_target, tmp_path):
     out = tmp_path / "bundle"
     documents.bundle(t, cid, out, on=D(2025, 6, 25))
     lines = (out / "SHA256SUMS").read_text().splitlines()
-    assert len(lines) == 15
+    assert len(lines) == 16
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
@@ -236,13 +238,14 @@ def test_bundle_missing_everything(db_target, tmp_path):
         "IRO report: why the matter is referred now and the steps taken",
         "IRO report on the child's wishes and feelings",
         "Names and contact details of the relevant professionals",
+        "Chronology of the child's case",
         "Important people in the child's life",
         "Diversity issues and communication needs",
         "The most recent Care Plan",
     ]
     index = (tmp_path / "b" / "index.md").read_text()
     assert "**NOT YET MADE: this is a draft bundle**" in index
-    assert index.count("| **MISSING** |") == 10
+    assert index.count("| **MISSING** |") == 11
     assert (
         "MISSING: the reason for referring now is not recorded."
         in (tmp_path / "b" / "01-iro-report.md").read_text()
@@ -337,8 +340,7 @@ def test_refusals_write_nothing(db_target, tmp_path, drp):
     assert (r.exit_code, r.stderr) == (3, "Error: no concern with id 9\n")
     r = drp("attach", "1", str(f), "--kind", "passport")
     assert (r.exit_code, r.stderr) == (
-        2, "Error: unknown kind 'passport'; allowed: care-order, final-care-plan, care-plan, "
-        "guardian-report, review-record, case-chronology, other\n",
+        2, f"Error: unknown kind 'passport'; allowed: {', '.join(attachments.KINDS)}\n",
     )  # fmt: skip
     r = drp("attach", "1", str(tmp_path / "nowhere.pdf"), "--kind", "care-plan")
     assert (r.exit_code, r.stderr) == (
@@ -427,3 +429,28 @@ def test_library_errors(db_target, tmp_path):
         documents.alert(t, 5)
     with pytest.raises(InvalidInput):
         details.add(t, c.id, "action", text="x", owner="")
+
+
+def test_template_output_is_escaped_once(tmp_path):
+    """What a template produces itself (a parent block through super(), a macro, caller(),
+    a set block) is printed as it is; a value is escaped once, wherever it is printed."""
+    mine = tmp_path / "mine"
+    (mine / "p").mkdir(parents=True)
+    (mine / "base.md.j2").write_text("{% block body %}## Parent &nbsp; {{ value }}{% endblock %}\n")
+    (mine / "p" / "base.md.j2").write_text(
+        '{% extends "base.md.j2" %}\n'
+        "{% macro row(x) %}| **{{ x }}** |{% endmacro %}\n"
+        "{% macro wrap() %}> {{ caller() }}{% endmacro %}\n"
+        "{% block body %}\n"
+        "{{ super() }}\n"
+        "{{ row(value) }}\n"
+        "{% call wrap() %}*{{ value }}*{% endcall %}\n"
+        "{% set kept %}# {{ value }}{% endset %}\n"
+        "{{ kept }} {{ value | md }} {{ value | cell }}\n"
+        "{% endblock %}\n"
+    )
+    env = documents.environment(mine)
+    text = documents.render(env, "p", "base.md.j2", {"value": "# a & b|c"})
+    v = "\\# a &amp; b\\|c"
+    # (trim_blocks takes the line break after {% endcall %})
+    assert text == f"## Parent &nbsp; {v}\n| **{v}** |\n> *{v}*# {v} {v} {v}\n"

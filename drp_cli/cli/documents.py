@@ -259,7 +259,8 @@ def attach(
     kind: Annotated[
         str,
         typer.Option(
-            help="care-order, final-care-plan, care-plan, guardian-report, review-record, other."
+            help="care-order, final-care-plan, care-plan, guardian-report, review-record, "
+            "case-chronology (the chronology of the child's case), other."
         ),
     ],
     dated: Annotated[

@@ -214,6 +214,10 @@ FORMAL_RESULT_WORDS = {
     "missed": "the process ended late",
     "overdue": "now passed",
     "pending": "not yet reached",
+    "guidance-met": "the process ended within the guidance",
+    "guidance-missed": "the process ended after the guidance",
+    "past-guidance": "now passed",
+    "guidance-pending": "not yet reached",
 }
 
 

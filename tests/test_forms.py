@@ -136,7 +136,11 @@ def check_form(
         assert "sets no timescale" in respond, name
     else:
         word = "aim" if kind == "aim" else "limit"
-        assert f"({word}: {stage.timescale_working_days} working days" in respond, name
+        if stage.timescale_from == "stage":
+            assert f"({word}: {stage.timescale_working_days} working days" in respond, name
+        else:  # counted from a step not yet done (Nottinghamshire 2016 Stage 1: the plan)
+            assert respond.startswith(f"{word}: {stage.timescale_working_days} working days "
+                                      "from when the step"), name  # fmt: skip
     whole = rows["Whole formal process"]
     if protocol.cap_kind is None:
         assert whole == "the protocol sets no overall limit", name

@@ -99,7 +99,7 @@ def overdue_items(
     # deadlines repeat across concerns: convert and count each distinct one once
     dates: dict[Any, Any] = {None: None}  # the stored value -> its date
     lateness: dict[Any, int] = {None: 0}
-    for value in {v for row in rows for v in (row[4], row[5], row[9])}:
+    for value in {v for row in rows for v in (row[4], row[5], row[10])}:
         d = dates[value] = _as_date(value)
         lateness[value] = cal.working_days_overdue(d, day) if d is not None and d < day else 0
     items: list[OverdueItem] = []

@@ -90,7 +90,8 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
             which = " and ".join(name for name, _, _ in breached)
             late = max(after(d, day) for _, d, _ in breached)
             items.append(OverdueItem(c.id, c.child, c.protocol, c.stage,
-                                     "overdue" if kind == "firm" else f"past-{kind}", first,
+                                     "overdue" if kind == "firm" else  # type: ignore[arg-type]
+                                     f"past-{kind}", first,
                                      which, late, 0, responded, kind,
                                      c.step if "step" in which else None))  # fmt: skip
         elif within:
@@ -131,19 +132,36 @@ def test_both_deadlines_breached_shows_the_earlier(db_target):
     """Hand-worked: knowsley, opened Mon 3 Mar 2025, escalated to stage 2 (formal) on Tue 11
     Mar: stage deadline Tue 18 Mar (5 working days), formal deadline Tue 8 Apr (20). On Thu 1
     May (Easter Fri 18 and Mon 21 Apr are bank holidays) both are breached: the line shows
-    18 Mar, and the lateness of the earlier one, 30 working days."""
+    18 Mar, and the lateness of the earlier one, 30 working days.
+
+    Knowsley's stage timescale is an aim ("aiming for 5 working days to resolve", Standard
+    3.2) and its whole-process limit firm ("cannot take longer than 20 working days",
+    Standard 3.5): the aim passed alone is past-aim; once the limit is breached the firm one
+    decides the line. West Sussex (both firm, §5 and §2) shows both together."""
     t = Tracker(db_target)
     c = t.open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
                on=D(2025, 3, 3))  # fmt: skip
     t.escalate(c.id, on=D(2025, 3, 11))
     view = t.get(c.id)
     assert (view.deadline, view.formal_deadline) == (D(2025, 3, 18), D(2025, 4, 8))
+    assert (view.deadline_kind, view.formal_deadline_kind) == ("aim", "firm")
     (item,) = overdue(db_target, on=D(2025, 5, 1))
-    assert (item.deadline, item.which, item.working_days_overdue) == (
-        D(2025, 3, 18), "stage and formal", 30,
+    assert (item.state, item.deadline, item.which, item.working_days_overdue, item.timescale) == (
+        "overdue", D(2025, 4, 8), "formal", 15, "firm",
     )  # fmt: skip
-    (item,) = overdue(db_target, on=D(2025, 4, 1))  # only the stage deadline
-    assert (item.deadline, item.which, item.working_days_overdue) == (D(2025, 3, 18), "stage", 10)
+    (item,) = overdue(db_target, on=D(2025, 4, 1))  # only the stage's aim
+    assert (item.state, item.deadline, item.which, item.working_days_overdue, item.timescale) == (
+        "past-aim", D(2025, 3, 18), "stage", 10, "aim",
+    )  # fmt: skip
+    # West Sussex: informal from Mon 3 Mar, Stage 1 from Tue 11 Mar: 5 days -> Tue 18 Mar,
+    # 20 days -> Tue 8 Apr, both firm
+    w = t.open(protocol="west-sussex", child="WS-1", category="statutory", summary="x",
+               on=D(2025, 3, 3))  # fmt: skip
+    t.escalate(w.id, on=D(2025, 3, 11))
+    items = {i.id: i for i in overdue(db_target, on=D(2025, 5, 1))}
+    assert (items[w.id].state, items[w.id].deadline, items[w.id].which,
+            items[w.id].working_days_overdue) == (
+        "overdue", D(2025, 3, 18), "stage and formal", 30)  # fmt: skip
     t.store.close()
 
 
@@ -193,8 +211,8 @@ def test_bad_within_is_refused_before_reading(db_path):
 
 
 def test_overdue_on_sqlite_does_not_load_sqlalchemy(db_path):
-    Tracker(db_path).open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
-                          on=D(2025, 3, 3))  # fmt: skip
+    Tracker(db_path).open(protocol="west-sussex", child="WS-1", category="statutory",
+                          summary="x", on=D(2025, 3, 3))  # fmt: skip
     script = (
         "import sys\n"
         "sys.argv = ['drp', 'overdue', '--on', '2025-03-17', '--json']\n"
@@ -237,8 +255,8 @@ def test_many_rows_print_as_the_plain_table(capsys):
 
 
 def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
-    rows = [{"protocol": "knowsley", "child": f"K-{n:03d}", "category": "statutory",
-             "summary": "x", "opened_on": "2025-03-03", "stage": "stage-1",
+    rows = [{"protocol": "west-sussex", "child": f"W-{n:03d}", "category": "statutory",
+             "summary": "x", "opened_on": "2025-03-03", "stage": "informal",
              "stage_started_on": "2025-03-03", "status": "open"} for n in range(205)]  # fmt: skip
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(rows))
@@ -248,9 +266,9 @@ def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
     lines = r.stdout.splitlines()
     assert lines[:4] == [
         "Deadlines on 2025-03-17",
-        "ID   Child  Protocol  Stage    Deadline            State                   Responded",
-        "---  -----  --------  -------  ------------------  ----------------------  ---------",
-        "1    K-000  knowsley  stage-1  2025-03-10 (stage)  OVERDUE 5 working days  no",
+        "ID   Child  Protocol     Stage     Deadline            State                   Responded",
+        "---  -----  -----------  --------  ------------------  ----------------------  ---------",
+        "1    W-000  west-sussex  informal  2025-03-10 (stage)  OVERDUE 5 working days  no",
     ]
     assert lines[-1] == "205 overdue."
 

@@ -184,7 +184,7 @@ def test_a_postgresql_database_with_other_tables_is_refused(drp, empty_pg):
 # -- creating ------------------------------------------------------------------------------------
 def test_a_recording_command_creates_the_database_and_says_so(drp, tmp_path):
     target = tmp_path / "new" / "drp.sqlite3"
-    r = drp("--db", str(target), *open_args())
+    r = drp("--db", str(target), *open_args(protocol="west-sussex"))
     assert r.exit_code == 0, r.stderr
     assert r.stderr == f"Created a new drp database at {target}\n"
     assert r.stdout.startswith("Opened concern 1")

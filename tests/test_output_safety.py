@@ -224,8 +224,9 @@ def documents_for(t: Tracker, protocol: str, value: str, folder: Path) -> dict[s
         t.escalate(cid, on=day, note=free, by=by)
         current = following.slug
     day += dt.timedelta(days=1)
-    t.refer(cid, senior_officer=line, notified_on=day, curtailed_reason=free, text=free,
-            on=day, by=by)  # fmt: skip
+    if proto.referral.offered:  # not for reviews of foster carers (sbc-fciro)
+        t.refer(cid, senior_officer=line, notified_on=day, curtailed_reason=free, text=free,
+                on=day, by=by)  # fmt: skip
     day += dt.timedelta(days=1)
     t.resolve(cid, outcome=free, on=day, by=by)
     out = folder / "bundle"
@@ -368,7 +369,7 @@ def test_concern_table_plain_over_many_rows(capsys):
         "id": 1, "child": "K\nforged\x1b[2J", "protocol": "knowsley", "stage": "stage-1",
         "status": "open", "deadline": "2025-03-10", "formal_deadline": None, "overdue": False,
         "working_days_overdue": 0, "referred_to_cafcass_on": None, "child_wishes": "sought",
-        "child_told_outcome": None,
+        "child_told_outcome": None, "missing": [],
     }  # fmt: skip
     rows = [dict(row, id=i) for i in range(1, output.PLAIN_ABOVE + 2)]
     output.concern_table(rows)

@@ -6,13 +6,17 @@ from tests.conftest import open_args
 
 
 def setup_three(drp):
-    # 1: Knowsley stage-1 from Mon 3 Mar 2025, deadline Mon 10 Mar.
-    drp(*open_args(child="KN-1"))
-    # 2: West Sussex straight to stage-1 on Wed 5 Mar, deadline Wed 12 Mar; formal 2 Apr.
-    drp(*open_args(child="WS-2", protocol="west-sussex", stage="stage-1", role="cpa",
-                   on="2025-03-05"))  # fmt: skip
-    # 3: SBC informal on Mon 10 Mar, 10 working days -> Mon 24 Mar.
-    drp(*open_args(child="SB-3", protocol="sbc-fciro", role="fciro", on="2025-03-10"))
+    # 1: Knowsley stage-1 from Mon 3 Mar 2025, aim Mon 10 Mar ("within Knowsley the aim is
+    #    5 working days to complete", Standard 3.1).
+    assert drp(*open_args(child="KN-1")).exit_code == 0
+    # 2: West Sussex straight to stage-1 on Wed 5 Mar, deadline Wed 12 Mar ("within 5 days
+    #    of initiation", §5), firm; formal 2 Apr.
+    assert drp(*open_args(child="WS-2", protocol="west-sussex", stage="stage-1", role="cpa",
+                          on="2025-03-05", reason="Immediate safety")).exit_code == 0  # fmt: skip
+    # 3: SBC informal on Mon 10 Mar, "within ten working days" -> Mon 24 Mar, firm; the
+    #    concern is about a foster carer household (a carer reference).
+    args = open_args(child="SB-3", protocol="sbc-fciro", role="fciro", on="2025-03-10")
+    assert drp(*[("--carer" if a == "--child" else a) for a in args]).exit_code == 0
 
 
 def test_nothing_overdue_exits_0(drp):
@@ -27,15 +31,22 @@ def test_overdue_json_and_exit_1(drp):
     setup_three(drp)
     drp("respond", "2", "--text", "Looking into it", "--on", "2025-03-11")
     r = drp("overdue", "--on", "2025-03-17", "--json")
-    assert r.exit_code == 1
+    assert r.exit_code == 1  # concern 2's firm deadline
+    # the firm deadline first; Knowsley's aim passed is past-aim, never overdue
     assert r.json() == [
-        {"id": 1, "child": "KN-1", "protocol": "knowsley", "stage": "stage-1",
-         "state": "overdue", "deadline": "2025-03-10", "which": "stage",
-         "working_days_overdue": 5, "working_days_left": 0, "responded": False},
         {"id": 2, "child": "WS-2", "protocol": "west-sussex", "stage": "stage-1",
          "state": "overdue", "deadline": "2025-03-12", "which": "stage",
-         "working_days_overdue": 3, "working_days_left": 0, "responded": True},
+         "working_days_overdue": 3, "working_days_left": 0, "responded": True,
+         "timescale": "firm", "step": None},
+        {"id": 1, "child": "KN-1", "protocol": "knowsley", "stage": "stage-1",
+         "state": "past-aim", "deadline": "2025-03-10", "which": "stage",
+         "working_days_overdue": 5, "working_days_left": 0, "responded": False,
+         "timescale": "aim", "step": None},
     ]  # fmt: skip
+    # with only an aim passed the check exits 0: nothing firm is breached
+    drp("resolve", "2", "--outcome", "Resolved", "--on", "2025-03-14")
+    r = drp("overdue", "--on", "2025-03-17", "--json")
+    assert (r.exit_code, [i["state"] for i in r.json()]) == (0, ["past-aim"])
 
 
 def test_within_lists_what_is_due_soon(drp):
@@ -47,21 +58,24 @@ def test_within_lists_what_is_due_soon(drp):
     assert due == [
         {"id": 3, "child": "SB-3", "protocol": "sbc-fciro", "stage": "informal", "state": "due",
          "deadline": "2025-03-24", "which": "stage", "working_days_overdue": 0,
-         "working_days_left": 2, "responded": False},
+         "working_days_left": 2, "responded": False, "timescale": "firm", "step": None},
     ]  # fmt: skip
     r = drp("overdue", "--on", "2025-03-20", "--within", "1", "--json")
-    assert [i["id"] for i in r.json()] == [1, 2]
+    assert [i["id"] for i in r.json()] == [2, 1]
     r = drp("overdue", "--on", "2025-03-20", "--within", "2")
-    assert "OVERDUE 8 working days" in r.stdout
+    assert "past its aim by 8 working days" in r.stdout
+    assert "OVERDUE 6 working days" in r.stdout
     assert "due in 2 working days" in r.stdout
-    assert r.stdout.rstrip().endswith("2 overdue, 1 due within 2 working days.")
+    assert r.stdout.rstrip().endswith(
+        "1 overdue, 1 past an aim or the IRO Handbook's guidance, 1 due within 2 working days."
+    )
 
 
 def test_formal_deadline_breach_is_reported(drp):
     # West Sussex concern with an IRO due date well inside each stage, moving stage by stage,
     # so that only the 20-working-day formal limit is breached.
     drp(*open_args(child="WS-9", protocol="west-sussex", stage="stage-1", role="cpa",
-                   on="2025-03-03"))  # fmt: skip
+                   on="2025-03-03", reason="Immediate safety"))  # fmt: skip
     # Formal limit: Mon 3 Mar + 20 working days = Mon 31 Mar.
     for on in ("2025-03-07", "2025-03-14", "2025-03-21", "2025-03-28"):
         assert drp("escalate", "1", "--on", on).exit_code == 0
@@ -96,16 +110,18 @@ def test_table_on_a_terminal_plain_text_otherwise(drp, monkeypatch):
     r = drp("overdue", "--on", "2025-03-17")
     assert r.stdout == (
         "Deadlines on 2025-03-17\n"
-        "ID  Child  Protocol     Stage    Deadline            State                   Responded\n"
-        "--  -----  -----------  -------  ------------------  ----------------------  ---------\n"
-        "1   KN-1   knowsley     stage-1  2025-03-10 (stage)  OVERDUE 5 working days  no\n"
-        "2   WS-2   west-sussex  stage-1  2025-03-12 (stage)  OVERDUE 3 working days  no\n"
-        "2 overdue.\n"
+        "ID  Child  Protocol     Stage    Deadline            State                           "
+        "Responded\n"
+        "--  -----  -----------  -------  ------------------  ------------------------------  "
+        "---------\n"
+        "2   WS-2   west-sussex  stage-1  2025-03-12 (stage)  OVERDUE 3 working days          no\n"
+        "1   KN-1   knowsley     stage-1  2025-03-10 (stage)  past its aim by 5 working days  no\n"
+        "1 overdue, 1 past an aim or the IRO Handbook's guidance.\n"
     )
     reports = importlib.import_module("drp_cli.cli.reports")
     monkeypatch.setattr(reports, "_is_terminal", lambda: True)
     r = drp("overdue", "--on", "2025-03-17")
     assert r.stdout.startswith("Deadlines on 2025-03-17")
     assert "┏━━━━┳━━━━━━━┳" in r.stdout
-    assert "│ 1  │ KN-1  │ knowsley    │ stage-1 │ 2025-03-10 (stage) │ OVERDUE 5" in r.stdout
-    assert r.stdout.endswith("2 overdue.\n")
+    assert "│ 2  │ WS-2  │ west-sussex │ stage-1 │ 2025-03-12 (stage) │ OVERDUE 3" in r.stdout
+    assert r.stdout.endswith("1 overdue, 1 past an aim or the IRO Handbook's guidance.\n")

@@ -46,7 +46,10 @@ def naive_add(day: D, n: int, closed: set[D]) -> D:
 
 
 def brute_overdue(t: Tracker, on: D) -> list[int]:
-    """Open concerns whose stage or formal deadline is past on ``on``, from the events."""
+    """Open concerns with a firm deadline past on ``on``, from the events: the stage's (an aim
+    never counts; a stage counted from a step the machine never records has none yet), a
+    step of the stage with its own firm clock, and the whole-process limit where it is firm
+    and applies to the concern's role."""
     closed = {c.day for c in t.closures()}
     late = []
     for c in t.concerns(status="all"):
@@ -60,18 +63,23 @@ def brute_overdue(t: Tracker, on: D) -> list[int]:
         current = entries[-1]
         due = current.details.get("due")
         stage = proto.stage(current.stage)
-        deadline = D.fromisoformat(due) if due else (
-            naive_add(current.on, stage.timescale_working_days, closed)
-            if stage.timescale_working_days else None
-        )  # fmt: skip
+        firm: list[D | None] = []
+        if stage.kind != "aim":
+            firm.append(D.fromisoformat(due) if due else (
+                naive_add(current.on, stage.timescale_working_days, closed)
+                if stage.timescale_working_days and stage.timescale_from == "stage" else None
+            ))  # fmt: skip
+        opening = len(entries) == 1
+        firm += [naive_add(current.on, s.within_working_days, closed)
+                 for s in proto.steps_at(current.stage, c.route, opening=opening)
+                 if s.kind == "firm" and s.after == "stage" and not s.optional
+                 and s.within_working_days]  # fmt: skip
         formal_start = next((e.on for e in entries if proto.stage(e.stage).formal), None)
-        formal = (
-            naive_add(formal_start, proto.formal_cap_working_days, closed)
-            if formal_start and proto.formal_cap_working_days else None
-        )  # fmt: skip
+        if formal_start and proto.cap_kind == "firm" and proto.cap_applies(c.role):
+            firm.append(naive_add(formal_start, proto.formal_cap_working_days or 0, closed))
         if any(d is not None and d < on and any(
             working(d + dt.timedelta(days=k), closed) for k in range(1, (on - d).days + 1)
-        ) for d in (deadline, formal)):  # fmt: skip
+        ) for d in firm):  # fmt: skip
             late.append(c.id)
     return sorted(late)
 

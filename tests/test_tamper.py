@@ -75,6 +75,12 @@ CONCERN_EDITS = {
     "formal_deadline": "'2027-01-01'",
     "referred_on": "NULL",
     "senior_officer_notified_on": "NULL",
+    "route": "'external-agency'",
+    "deadline_kind": "'firm'",
+    "formal_deadline_kind": "'guidance'",
+    "step": "'contact'",
+    "step_deadline": "'2025-03-12'",
+    "step_deadline_kind": "'firm'",
     "wishes": "'not-sought'",
     "told_outcome": "'told'",
     "opened_on": "'2025-03-01'",
@@ -91,10 +97,33 @@ def test_every_concern_column(drp, record, column):
 
 
 def test_hiding_an_overdue_concern_is_caught(drp, record):
-    assert drp("overdue", "--on", "2025-03-17").exit_code == 1
+    # concern 1 is past its Knowsley aim (due 14 Mar, "aiming for 5 working days", 3.2)
+    assert [i["id"] for i in drp("overdue", "--on", "2025-03-17", "--json").json()] == [1]
     record("UPDATE concern SET deadline = '2027-01-01', formal_deadline = '2027-01-01'")
-    assert drp("overdue", "--on", "2025-03-17").exit_code == 0  # the edit hides it ...
+    assert drp("overdue", "--on", "2025-03-17", "--json").json() == []  # the edit hides it ...
     verify_fails(drp, "concern 1: stored deadline does not match")  # ... verify does not
+
+
+def test_softening_a_firm_deadline_to_an_aim_is_caught(drp, record):
+    """Turning a firm deadline into an aim takes it out of the exit status: verify says so."""
+    r = drp(
+        "open",
+        "--protocol",
+        "west-sussex",
+        "--child",
+        "WS-3",
+        "--category",
+        "general",
+        "--summary",
+        "x",
+        "--on",
+        "2025-03-03",
+    )  # informal, 5 working days: Mon 10 Mar
+    assert r.exit_code == 0, r.stderr
+    assert drp("overdue", "--on", "2025-03-17").exit_code == 1
+    record("UPDATE concern SET deadline_kind = 'aim' WHERE id = 3")
+    assert drp("overdue", "--on", "2025-03-17").exit_code == 0  # the edit hides it ...
+    verify_fails(drp, "concern 3: stored deadline_kind does not match")  # ... verify does not
 
 
 @pytest.mark.parametrize(

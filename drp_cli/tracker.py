@@ -612,7 +612,9 @@ class Tracker:
         """Record a step around a CAFCASS referral: the senior officer notified, the duty
         helpline, independent legal advice, written confirmation, CAFCASS's outcome."""
         if step not in CAFCASS_STEPS:
-            raise InvalidInput(f"{fld('step')} {step!r}: allowed: {', '.join(CAFCASS_STEPS)}")
+            raise InvalidInput(
+                f"{fld('cafcass_step')} {step!r}: allowed: {', '.join(CAFCASS_STEPS)}"
+            )
         body = clean_text(text, fld("text"), required=step == "outcome")
         who = clean_line(officer, fld("officer"), MAX_REF * 2) if officer.strip() else ""
         if step == "senior-officer-notified" and not who:

@@ -512,16 +512,18 @@ class Tracker:
                                   details=details, check=check, action="set a due date on",
                                   stage="current")  # fmt: skip
 
-    def _stage_things(self, loaded: Loaded, stage: str) -> tuple[list[Any], list[Any]]:
-        """The steps and recording duties of ``stage`` for this concern (its route; the
-        route's own at the stage it was opened at)."""
+    def _stage_on(
+        self, loaded: Loaded, day: dt.date
+    ) -> tuple[str, dict[str, dt.date], list[Any], list[Any]]:
+        """The stage the concern was at on ``day``, what was done at that visit, and its steps
+        and recording duties (the route's own at the visit the concern was opened at), all
+        from the lifecycle rule's fold."""
+        stage = self.stage_at(loaded, day)
+        visit = lifecycle.visit_at(loaded.state, stage, day)
+        opening = visit.opening if visit is not None else False
         proto = self.protocols.for_stored(loaded.row.protocol)
-        opening = (
-            bool(loaded.events)
-            and loaded.events[0].stage == stage
-            and not any(e.kind == "escalated" and e.stage == stage for e in loaded.events)
-        )
-        return (proto.steps_at(stage, loaded.row.route, opening=opening),
+        return (stage, visit.done if visit is not None else {},
+                proto.steps_at(stage, loaded.row.route, opening=opening),
                 proto.duties_at(stage, loaded.row.route, opening=opening))  # fmt: skip
 
     def done(
@@ -538,8 +540,7 @@ class Tracker:
         slug = clean_line(what, fld("what"), MAX_REF)
 
         def check(loaded: Loaded, day: dt.date) -> None:
-            stage = self.stage_at(loaded, day)
-            steps, duties = self._stage_things(loaded, stage)
+            stage, done, steps, duties = self._stage_on(loaded, day)
             known = [s.slug for s in steps] + [d.slug for d in duties if d.slug not in
                                                {s.slug for s in steps}]  # fmt: skip
             if slug not in known:
@@ -547,10 +548,9 @@ class Tracker:
                     f"{fld('what')} {slug!r} is not a step or recording duty of stage "
                     f"{stage!r}; allowed: {', '.join(known) or 'none'}"
                 )
-            visit = loaded.state.visits and lifecycle.visit_at(loaded.state, stage, day)
-            if visit and slug in visit.done:
+            if slug in done:
                 raise TransitionRefused(
-                    f"{slug!r} was already recorded as done on {visit.done[slug].isoformat()}"
+                    f"{slug!r} was already recorded as done on {done[slug].isoformat()}"
                 )
 
         return self._simple_event(concern_id, "done", text=body, on=on, by=by,
@@ -578,11 +578,8 @@ class Tracker:
         details: dict[str, Any] = {"attendees": people, "actions": agreed, "step": None}
 
         def check(loaded: Loaded, day: dt.date) -> None:
-            stage = self.stage_at(loaded, day)
-            steps, _ = self._stage_things(loaded, stage)
+            stage, done, steps, _ = self._stage_on(loaded, day)
             meetings = [s for s in steps if s.meeting]
-            visit = lifecycle.visit_at(loaded.state, stage, day)
-            done = visit.done if visit else {}
             if step is not None:
                 if step not in [s.slug for s in meetings]:
                     raise InvalidInput(

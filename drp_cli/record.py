@@ -395,19 +395,21 @@ class UnitOfWork:
     def _sync_documents(self, concern_id: int, state: ConcernState) -> None:
         conn = self.conn
         items = {(r["kind"], r["n"]): r["id"] for r in items_of(conn, concern_id)}
-        for key, it in state.items.items():
-            values = dict(zip(ITEM_COLUMNS, item_row(concern_id, it), strict=True))
-            if key in items:
-                conn.update("item", items[key], values)
-            else:
-                conn.insert("item", values)
+        self._upsert("item", ITEM_COLUMNS, items, {
+            key: item_row(concern_id, it) for key, it in state.items.items()})  # fmt: skip
         files = {r["n"]: r["id"] for r in attachments_of(conn, concern_id)}
-        for n, a in state.attachments.items():
-            values = dict(zip(ATTACHMENT_COLUMNS, attachment_row(concern_id, a), strict=True))
-            if n in files:
-                conn.update("attachment", files[n], values)
+        self._upsert("attachment", ATTACHMENT_COLUMNS, files, {
+            n: attachment_row(concern_id, a) for n, a in state.attachments.items()})  # fmt: skip
+
+    def _upsert(self, table: str, columns: Sequence[str], stored: Mapping[Any, int],
+                rows: Mapping[Any, Sequence[Any]]) -> None:  # fmt: skip
+        """Write each folded row: an update where ``stored`` has its key, else an insert."""
+        for key, row in rows.items():
+            values = dict(zip(columns, row, strict=True))
+            if key in stored:
+                self.conn.update(table, stored[key], values)
             else:
-                conn.insert("attachment", values)
+                self.conn.insert(table, values)
 
     # -- many concerns at once -------------------------------------------------------------
     def lock_concerns(self) -> None:

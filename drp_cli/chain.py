@@ -4,6 +4,16 @@ previous event's hash, in the order events were written (``chain_seq``).
 ``verify`` re-walks the chain and reports the first event that was altered, deleted or
 inserted out of band, and any concern whose stored state no longer matches its events.
 Nothing here imports typer or rich.
+
+Redaction. An event recorded from schema 0007 on is hashed over a *commitment* to its text
+and details, ``content`` = SHA-256 of a random ``salt`` with them, not over the text itself.
+Redacting personal data entered in error replaces the text in the row, removes the salt and
+appends a ``redacted`` event (a link of the chain) that records the link's hash before
+(``before``) and a digest of the row as it now reads (``after``). ``verify`` then checks the
+redacted row against ``after`` instead of its commitment, and the chain still links through
+the hash it always had. Without the salt the commitment says nothing about the text that
+was removed; an event recorded before 0007 has no salt, so its hash (over the text itself)
+could confirm a guess of what was redacted: ``drp redact`` says so.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,6 +94,23 @@ def _plain(value: Any) -> str:
     return _json(_canon("", value))
 
 
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def commitment(salt: str, text: str, details: Any) -> str:
+    """The salted commitment an event's hash covers instead of its text and details."""
+    spelled = _canon("details", details) or ""
+    return hashlib.sha256(_ENCODE([salt, text or "", spelled]).encode("utf-8")).hexdigest()
+
+
+def redacted_digest(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    """What a ``redacted`` event records as ``after``: the SHA-256 of the redacted row's
+    canonical JSON with its text and details, as it now reads."""
+    plain = {**row, "content": None}
+    return hashlib.sha256(canonical_json(plain, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+
+
 def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     """The event's canonical JSON with its chain links: exactly ``_ENCODE`` of the dict of
     canonical values (sorted keys, no spaces, UTF-8 kept), written out field by field in
@@ -92,10 +120,13 @@ def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
     ``imported_at`` and ``imported_by`` (who brought an imported event into this database)
     are in it when they are set, so events written before they existed keep their hashes."""
     q = encode_basestring
+    content = row.get("content")
     by, kind, stage, text, from_stage = (
         row["by"], row["kind"], row["stage"], row["text"], row["from_stage"]
     )  # fmt: skip
     details = row["details"]
+    spelled = q(details) if type(details) is str else _json(_canon("details", details))
+    body = f'"content":{q(content)},' if content is not None else f'"details":{spelled},'
     imported_at, imported_by = row.get("imported_at"), row.get("imported_by")
     provenance = (
         f'"imported_at":{_json(_canon("recorded_at", imported_at))},'
@@ -106,20 +137,25 @@ def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
     return (
         f'{{"by":{q(by) if type(by) is str else _plain(by)},"chain_seq":{_json(chain_seq)},'
         f'"concern_id":{_plain(row["concern_id"])},'
-        f'"details":{q(details) if type(details) is str else _json(_canon("details", details))},'
+        f"{body}"
         f'"effective_on":{q(_canon("effective_on", row["effective_on"]))},'
         f'"from_stage":{q(from_stage) if type(from_stage) is str else _plain(from_stage)},'
         f"{provenance}"
         f'"kind":{q(kind) if type(kind) is str else _plain(kind)},'
         f'"prev_hash":{q(prev_hash) if type(prev_hash) is str else _json(prev_hash)},'
         f'"recorded_at":{q(_canon("recorded_at", row["recorded_at"]))},'
-        f'"seq":{_plain(row["seq"])},"stage":{q(stage) if type(stage) is str else _plain(stage)},'
-        f'"text":{q(text) if type(text) is str else _plain(text)}}}'
+        f'"seq":{_plain(row["seq"])},"stage":{q(stage) if type(stage) is str else _plain(stage)}'
+        + (
+            "}"
+            if content is not None
+            else f',"text":{q(text) if type(text) is str else _plain(text)}}}'
+        )
     )
 
 
 def event_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
-    """SHA-256 of the event's canonical JSON (sorted keys, no spaces) with its chain links."""
+    """SHA-256 of the event's canonical JSON (sorted keys, no spaces) with its chain links
+    (over its ``content`` commitment instead of its text and details where it has one)."""
     return hashlib.sha256(canonical_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
 
 

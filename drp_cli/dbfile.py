@@ -12,7 +12,7 @@ from pathlib import Path
 from drp_cli.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput, fld
 
 #: The Alembic revision this program writes; a database at another revision is refused.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 BUSY_TIMEOUT_MS = 10_000
 NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "afs", "9p"}
@@ -25,12 +25,16 @@ def default_path() -> Path:
 
 
 def resolve_target(db: str | os.PathLike[str] | None) -> str:
-    """The URL or path chosen by ``--db``, ``DRP_DB`` or the default. An empty ``--db`` or
+    """The URL or path chosen by ``--db``, ``DRP_DB``, the config file's ``database`` or the
+    default. An empty ``--db`` or
     ``DRP_DB`` is refused rather than taken to mean the default: a script that lost its
     variable must not write to, or read an all-clear from, another database."""
     value = os.fspath(db) if db is not None else os.environ.get("DRP_DB")
     if value is None:
-        return str(default_path())
+        from drp_cli import config
+
+        configured = config.load().get("database")
+        return str(configured) if configured else str(default_path())
     if not value.strip():
         raise InvalidInput(f"{fld('db')} / DRP_DB is empty: give a database path or URL")
     return value

@@ -20,6 +20,14 @@ Events are applied in the order they were recorded (``seq``). What each kind doe
 * ``not-applicable``: a bundle item that does not apply, with the reason.
 * ``wishes-*`` / ``*told-outcome``: the child's voice.
 * ``resolved`` / ``withdrawn``: status, closing date and outcome.
+* ``reopened``: a closed concern open again, at the stage it was at, its clock started afresh.
+* ``assigned``: a new owner (and team) for the concern.
+* ``amended``: recorded fields corrected (summary, impact, child, ...; the referral reason).
+* ``retracted``: an earlier event entered in error. It stays in the history but no longer
+  counts: the fold leaves it out, so retracting an escalation puts the concern back at its
+  earlier stage with that stage's deadline.
+* ``redacted``: personal data removed from an earlier event's text or details (the event
+  row itself now holds the redacted text, which is what the fold reads).
 * ``fields-recorded``: recorded fields taken into the chain as they stood when an older
   database was upgraded (their values were not in its opening event).
 * ``<kind>-added`` / ``action-done`` / ``<kind>-removed`` / ``attached``: the concern's
@@ -59,8 +67,17 @@ VOICE = {
 #: What a person recorded about the concern (as opposed to what its events imply).
 RECORDED_FIELDS = (
     "protocol", "child", "category", "issue", "summary", "impact", "recommended", "raised_by",
-    "role", "external_ref", "uid", "route",
+    "role", "external_ref", "uid", "route", "owner", "team",
 )  # fmt: skip
+#: The recorded fields ``drp amend`` corrects, and the referral's reason (the text of the
+#: ``referred`` event, which the bundle calls "why now").
+AMENDABLE = (
+    "summary", "impact", "recommended", "child", "category", "issue", "raised_by", "role",
+    "referral_reason",
+)  # fmt: skip
+#: Events that cannot be retracted: the opening (withdraw the concern instead) and the
+#: corrections themselves (a retraction or redaction is itself the correction).
+UNRETRACTABLE = ("opened", "imported", "retracted", "redacted", "fields-recorded")
 #: Every column of the concern row that the fold determines.
 DERIVED_FIELDS = (
     "status", "stage", "stage_started_on", "stage_due_override", "stage_responded_on",
@@ -170,6 +187,8 @@ class ConcernState:
     external_ref: str | None = None
     uid: str | None = None
     route: str | None = None
+    owner: str | None = None
+    team: str | None = None
     status: str = "open"
     stage: str | None = None
     stage_started_on: dt.date | None = None
@@ -198,6 +217,10 @@ class ConcernState:
     # the stage entries (stage, day) in recorded order, for the formal start
     entries: list[tuple[str, dt.date]] = field(default_factory=list)
     formal_started_given: dt.date | None = None
+    # the referral's reason ("why now"): the referred event's text, or its amendment
+    referral_reason: str | None = None
+    # the events left out because they were retracted, by seq
+    retracted: set[int] = field(default_factory=set)
 
     def row(self) -> dict[str, Any]:
         """The concern row's values, by column name."""
@@ -220,6 +243,19 @@ def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:
                 None)  # fmt: skip
 
 
+def retracted_seqs(events: Iterable[Fact]) -> set[int]:
+    """The seqs of the events that a ``retracted`` event took back."""
+    return {int(e.details["seq"]) for e in events
+            if e.kind == "retracted" and "seq" in e.details}  # fmt: skip
+
+
+def live(events: Iterable[Fact]) -> list[Fact]:
+    """The events that count, in recorded order: all but the retracted ones."""
+    events = sorted(events, key=lambda e: e.seq)
+    gone = retracted_seqs(events)
+    return [e for e in events if e.seq not in gone]
+
+
 def apply(state: ConcernState, e: Fact) -> None:
     """Apply one event to the state: the same step when it is written and on replay."""
     kind, d, day = e.kind, e.details, e.effective_on
@@ -228,6 +264,7 @@ def apply(state: ConcernState, e: Fact) -> None:
         for name in RECORDED_FIELDS:
             if name in d and name != "summary":
                 setattr(state, name, d[name])
+        state.owner = d.get("owner") or state.owner or e.by
         state.summary = e.text
         state.impact = d.get("impact", state.impact) or ""
         state.recommended = d.get("recommended", state.recommended) or ""
@@ -262,6 +299,8 @@ def apply(state: ConcernState, e: Fact) -> None:
     elif kind == "not-applicable":
         state.not_applicable[str(d.get("item"))] = e.text
     elif kind == "referred":
+        if state.referral_reason is None and e.text.strip():
+            state.referral_reason = e.text
         if state.referred_on is None:
             state.referred_on = day
             given = _day(d.get("senior_officer_notified_on"))
@@ -274,6 +313,28 @@ def apply(state: ConcernState, e: Fact) -> None:
         state.status = kind
         state.closed_on = day
         state.outcome = e.text
+    elif kind == "reopened":
+        state.status, state.closed_on, state.outcome = "open", None, None
+        if state.stage is not None:
+            state.stage_started_on, state.stage_responded_on = day, None
+            state.stage_due_override = _day(d.get("due"))
+            if state.visits:
+                state.visits[-1].left = day
+            state.visits.append(Visit(state.stage, day, state.stage_due_override, opening=False))
+    elif kind == "assigned":
+        state.owner = d.get("owner") or state.owner
+        if "team" in d:
+            state.team = d.get("team")
+    elif kind == "amended":
+        for name, value in d.items():
+            if name == "referral_reason":
+                state.referral_reason = value
+            elif name == "summary":
+                state.summary = value
+            elif name in ("impact", "recommended"):
+                setattr(state, name, value or "")
+            elif name in AMENDABLE:
+                setattr(state, name, value)
     elif kind == "fields-recorded":
         for name in RECORDED_FIELDS:
             if name in d:
@@ -292,6 +353,8 @@ def apply(state: ConcernState, e: Fact) -> None:
         )
     elif kind.endswith("-added") and kind[:-6] in ITEM_KINDS:
         item_kind, n = kind[:-6], int(d["n"])
+        if item_kind == "wishes":  # wishes recorded were sought: the voice agrees
+            state.wishes = "sought"
         state.items[(item_kind, n)] = ItemState(
             kind=item_kind,
             n=n,
@@ -406,8 +469,13 @@ def fold(
 ) -> ConcernState:
     """The state a concern's events imply, in the order they were recorded."""
     state = ConcernState()
-    for e in sorted(events, key=lambda e: e.seq):
-        apply(state, e)
+    events = sorted(events, key=lambda e: e.seq)
+    state.retracted = retracted_seqs(events)
+    for e in events:
+        if e.seq in state.retracted:
+            state.event_count += 1
+        else:
+            apply(state, e)
     return finish(state, protocols.get(state.protocol or ""), cal)
 
 
@@ -415,7 +483,7 @@ def stage_at(events: Iterable[Fact], day: dt.date, current: str) -> str:
     """The stage a concern was at on ``day`` (events may be recorded late): the stage of the
     latest stage entry on or before it, else the current stage."""
     stage = current
-    for e in sorted((e for e in events if e.kind in STAGE_ENTRIES),
+    for e in sorted((e for e in live(events) if e.kind in STAGE_ENTRIES),
                     key=lambda e: (e.effective_on, e.seq)):  # fmt: skip
         if e.effective_on <= day:
             stage = e.stage

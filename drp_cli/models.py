@@ -25,6 +25,7 @@ __all__ = [
     "Concern",
     "Event",
     "Item",
+    "Staff",
 ]
 
 
@@ -77,6 +78,9 @@ class Concern(SQLModel, table=True):
     step: str | None = None
     step_deadline: dt.date | None = None
     step_deadline_kind: str | None = None  # firm | aim
+    # the IRO who owns the concern (default: who opened it) and their team
+    owner: str | None = Field(default=None, index=True)
+    team: str | None = Field(default=None, index=True)
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -103,6 +107,11 @@ class Event(SQLModel, table=True):
     prev_hash: str | None = None
     hash: str | None = None
     mac: str | None = None  # HMAC-SHA256 of ``hash`` under the key file (keyed mode)
+    # events recorded from schema 0007 on: the chain hashes ``content``, a SHA-256 of the
+    # random ``salt`` with the text and details, instead of the text itself; redaction
+    # removes the text and the salt and leaves the commitment (and the chain) standing
+    salt: str | None = None
+    content: str | None = None
 
 
 class ChainHead(SQLModel, table=True):
@@ -169,3 +178,19 @@ class Attachment(SQLModel, table=True):
     description: str = ""
     added_on: dt.date
     added_by: str
+
+
+class Staff(SQLModel, table=True):
+    """The staff directory: the names concerns are owned by and handed over to. ``key`` is
+    the name folded to lower case, so that names match whatever their case."""
+
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    key: str = Field(unique=True)
+    email: str | None = None
+    team: str | None = None
+    role: str | None = None
+    added_by: str
+    added_at: dt.datetime

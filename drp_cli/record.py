@@ -31,7 +31,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drp_cli.calendar import WorkingCalendar, closures_in_force
-from drp_cli.chain import ChainWalk, VerifyReport, closure_hash, event_hash, file_sha256, mac
+from drp_cli.chain import (
+    ChainWalk,
+    VerifyReport,
+    closure_hash,
+    commitment,
+    event_hash,
+    file_sha256,
+    mac,
+    new_salt,
+    redacted_digest,
+)
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
 from drp_cli.store import TABLES, Conn, Row, Store
@@ -44,7 +54,7 @@ MAX_ID = 2**31 - 1  # the largest id PostgreSQL's INTEGER holds; none larger is 
 CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
 EVENT_FIELDS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
                 "recorded_at", "text", "details", "imported_by", "imported_at")  # fmt: skip
-EVENT_COLUMNS = (*EVENT_FIELDS, "chain_seq", "prev_hash", "hash", "mac")
+EVENT_COLUMNS = (*EVENT_FIELDS, "chain_seq", "prev_hash", "hash", "mac", "salt", "content")
 ITEM_COLUMNS = ("concern_id", "kind", "n", "position", "data", "added_on", "added_by",
                 "done_on", "done_by", "removed_on", "removed_by")  # fmt: skip
 ATTACHMENT_COLUMNS = ("concern_id", "n", "kind", "filename", "sha256", "size", "dated",
@@ -375,7 +385,9 @@ class UnitOfWork:
             details=json.dumps(dict(details or {}), sort_keys=True),
             imported_by=imported_by,
             imported_at=self.now if imported_by is not None else None,
+            salt=new_salt(),
         )
+        event["content"] = commitment(event["salt"], text, event["details"])
         event.update(self.link(lambda seq, prev: event_hash(event, seq, prev)))
         event["id"] = self.conn.insert("event", event)
         loaded.events.append(event)
@@ -471,12 +483,54 @@ def _chain_rows(conn: Conn, table: str, where: Callable[[Mapping[str, Any]], str
                digest(row, seq, prev) if in_chain else None)  # fmt: skip
 
 
+ALTERED = "altered"  # a digest no link has: the row no longer matches what it committed to
+
+
+def redactions(conn: Conn) -> dict[tuple[int, int], Mapping[str, Any]]:
+    """The latest redaction of each redacted event, by (concern id, seq): its ``before``
+    and ``after`` digests."""
+    out: dict[tuple[int, int], Mapping[str, Any]] = {}
+    for cid, _seq, raw in conn.rows(
+        "SELECT concern_id, seq, details FROM event WHERE kind = 'redacted' ORDER BY seq"
+    ):
+        d = json.loads(raw or "{}")
+        if isinstance(d, dict) and "seq" in d:
+            out[(cid, int(d["seq"]))] = d
+    return out
+
+
+def event_digest(
+    redacted: Mapping[tuple[int, int], Mapping[str, Any]],
+) -> Callable[[Mapping[str, Any], int, str], str]:
+    """The hash a stored event row should have: recomputed from its content, checked against
+    its salted commitment, or, for a redacted row, checked against its redaction's digest."""
+
+    def digest(row: Mapping[str, Any], chain_seq: int, prev: str) -> str:
+        redaction = redacted.get((row["concern_id"], row["seq"]))
+        if redaction is not None:
+            if redacted_digest(row, chain_seq, prev) != redaction.get("after"):
+                return ALTERED
+            if row.get("content") is None:  # recorded before commitments: the link stands
+                return str(row["hash"]) if row["hash"] == redaction.get("before") else ALTERED
+            if row.get("salt") is not None:  # a redacted row keeps no salt
+                return ALTERED
+            return event_hash(row, chain_seq, prev)
+        if row.get("content") is not None and (
+            row.get("salt") is None
+            or commitment(row["salt"], row["text"], row["details"]) != row["content"]
+        ):
+            return ALTERED
+        return event_hash(row, chain_seq, prev)
+
+    return digest
+
+
 def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
     """Every link of the chain, events and closure changes merged in chain order."""
     events = _chain_rows(
         conn, "event",
         lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
-        event_hash,
+        event_digest(redactions(conn)),
     )  # fmt: skip
     closures = _chain_rows(
         conn, "closure_change",

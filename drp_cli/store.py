@@ -57,7 +57,9 @@ from drp_cli.errors import DatabaseError, DatabaseMissing, InvalidInput
 __all__ = ["SCHEMA_REVISION", "Conn", "Row", "Store"]
 
 STREAM = 2000  # rows fetched at a time by a streaming read
-TABLES = ("concern", "event", "item", "attachment", "closure_change", "chain_head")
+TABLES = (
+    "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
+)  # fmt: skip
 
 
 # -- values ----------------------------------------------------------------------------------

@@ -93,17 +93,29 @@ class Closure:
 
 
 # -- helpers -----------------------------------------------------------------------------
+HOW_TO_NAME = 'set your name with `drp config set name "Your Name"` (or DRP_USER, or --by)'
+
+
 def current_user(by: str | None = None) -> str:
-    """Who is recording: ``by``, else ``DRP_USER``, else the OS login."""
-    for candidate in (by, os.environ.get("DRP_USER")):
-        if candidate is not None and candidate.strip():
-            return clean_line(candidate, fld("by"), MAX_REF * 2)
-    try:
-        return getpass.getuser()
-    except Exception:  # pragma: no cover - no login name in this environment
-        raise InvalidInput(
-            f"cannot tell who is recording: pass {fld('by')} NAME or set DRP_USER"
-        ) from None
+    """Who is recording: ``by``, else ``DRP_USER``, else the config file's ``name``, else
+    the OS login. A system account (root, administrator) is refused: a record must say
+    which person made it."""
+    from drp_cli import config
+
+    chosen = next(
+        (c for c in (by, os.environ.get("DRP_USER")) if c is not None and c.strip()), None
+    )
+    if chosen is None:
+        chosen = config.load().name
+    if chosen is None:
+        try:
+            chosen = getpass.getuser()
+        except Exception:  # pragma: no cover - no login name in this environment
+            raise InvalidInput(f"cannot tell who is recording: {HOW_TO_NAME}") from None
+    name = clean_line(chosen, fld("by"), MAX_REF * 2)
+    if name.lower() in config.SYSTEM_ACCOUNTS:
+        raise InvalidInput(f"drp will not record as the system account {name!r}: {HOW_TO_NAME}")
+    return name
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -263,6 +275,8 @@ class Tracker:
         route: str | None = None,
         reason: str = "",
         subject: str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
         on: dt.date | str | None = None,
         due: dt.date | str | None = None,
         by: str | None = None,
@@ -321,7 +335,10 @@ class Tracker:
             "route": chosen.slug,
             "due": iso(due_day),
             "bypassed": skipped,
+            "owner": clean_line(owner, fld("owner"), MAX_REF * 2) if owner else recorder,
         }
+        if team:
+            details["team"] = clean_line(team, fld("team"), MAX_REF * 2)
         if why:
             details["reason"] = why
         opening = Fact(1, "opened", day, start.slug, recorder, summary_text, details)

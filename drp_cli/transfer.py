@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli import record
-from drp_cli.chain import event_hash
+from drp_cli.chain import commitment, event_hash, new_salt
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
@@ -593,12 +593,14 @@ def _import(
                         ev["concern_id"], ev["seq"] = cid, seq
                         ev["recorded_at"] = ev["recorded_at"] or now
                         ev["imported_by"], ev["imported_at"] = recorder, now
+                        salt = ev["salt"] = new_salt()
+                        ev["content"] = commitment(salt, ev["text"], ev["details"])
                         digest = event_hash(ev, chain_seq, prev)
                         event_rows.append((
                             cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
                             ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
                             ev["details"], recorder, now, chain_seq, prev, digest,
-                            chain_mac(key, digest) if key else None,
+                            chain_mac(key, digest) if key else None, salt, ev["content"],
                         ))  # fmt: skip
                         prev = digest
                     item_rows += [record.item_row(cid, it) for it in state.items.values()]

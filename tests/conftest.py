@@ -75,6 +75,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if PG_URL:
         monkeypatch.setenv("DRP_ATTACHMENTS", str(tmp_path / "attachments"))
     monkeypatch.setenv("DRP_USER", "Test IRO")
+    monkeypatch.setenv("DRP_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("DRP_PROTOCOLS", str(user_protocols))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")

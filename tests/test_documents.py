@@ -400,8 +400,8 @@ def test_cli_people_actions_and_lists(drp):
     assert drp("person", "list", "1", "--json").json() == []
     kinds = [e["kind"] for e in drp("show", "1", "--json", "--on", "2025-06-04").json()["events"]]
     assert kinds == [
-        "opened", "action-added", "professional-added", "wishes-added", "wishes-sought",
-        "needs-added", "professional-removed", "action-done",
+        "opened", "action-added", "professional-added", "wishes-added", "needs-added",
+        "professional-removed", "action-done",
     ]  # fmt: skip
 
 

@@ -225,13 +225,11 @@ def wishes_add(
     edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Record the child's wishes and feelings (also marks their wishes as sought)."""
+    """Record the child's wishes and feelings (the lifecycle rule then counts their wishes
+    as sought)."""
     text = main_text(text, edit, "--text", required=True)
     _added(ctx, concern_id, "wishes", as_json, text=text, how=how, obtained_on=obtained_on,
            on=on, by=by)  # fmt: skip
-    t = tracker(ctx)
-    if t.get(concern_id).wishes is None:
-        t.record_voice(concern_id, "wishes-sought", text=how, on=on, by=by)
 
 
 @needs_app.command("add")

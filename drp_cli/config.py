@@ -1,0 +1,118 @@
+"""The user's settings: a TOML file in the platform's config directory (``DRP_CONFIG`` names
+another), read with the standard library's ``tomllib`` and written with ``tomli-w``.
+
+Keys (:data:`KEYS`): ``name`` (who records: ``DRP_USER`` and ``--by`` override it),
+``protocol``, ``role`` and ``team`` (defaults for ``drp open``), ``database`` (used when
+neither ``--db`` nor ``DRP_DB`` is given) and ``no_deadline_after`` (working days a stage may
+sit without a deadline before the morning check shows it; 10). A leaf module: no database,
+no typer.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drp_cli.errors import DatabaseError as DataError
+from drp_cli.errors import InvalidInput, fld
+
+#: What each key means, as ``drp config show`` lists them.
+KEYS: dict[str, str] = {
+    "name": "who you are: recorded with everything you record (DRP_USER and --by override it)",
+    "protocol": "the protocol `drp open` uses when --protocol is not given",
+    "role": "the role `drp open` uses when --role is not given",
+    "team": "your team: given to the concerns you open, and what --team means by default",
+    "database": "the database used when neither --db nor DRP_DB is given",
+    "no_deadline_after": "working days a stage may sit with no deadline before the morning "
+    "check shows it as no-deadline (default 10)",
+}
+NO_DEADLINE_AFTER = 10
+#: Login names that are not a person: drp will not record as one of them.
+SYSTEM_ACCOUNTS = frozenset({"root", "administrator", "admin", "system", "daemon", "nobody"})
+
+
+def path() -> Path:
+    """The config file: ``DRP_CONFIG``, else ``config.toml`` in the platform's config dir."""
+    given = os.environ.get("DRP_CONFIG")
+    if given is not None and given.strip():
+        return Path(given).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("drp")) / "config.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any]
+    source: Path
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    @property
+    def name(self) -> str | None:
+        value = self.values.get("name")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def no_deadline_after(self) -> int:
+        value = self.values.get("no_deadline_after", NO_DEADLINE_AFTER)
+        return value if isinstance(value, int) and value > 0 else NO_DEADLINE_AFTER
+
+
+def load() -> Config:
+    """The settings (none when the file does not exist). A malformed file is an error that
+    names the file, never a traceback."""
+    where = path()
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        return Config({}, where)
+    except OSError as exc:
+        raise DataError(f"cannot read the config file {where}: {exc.strerror}") from None
+    try:
+        values = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"the config file {where} is not valid TOML: {exc}") from None
+    return Config({k: v for k, v in values.items() if k in KEYS}, where)
+
+
+def check(key: str, value: str) -> Any:
+    """A value for ``key`` as it will be stored (an integer for ``no_deadline_after``)."""
+    if key not in KEYS:
+        raise InvalidInput(f"{fld('key')} {key!r} is not a setting; settings: {', '.join(KEYS)}")
+    if key == "no_deadline_after":
+        if not value.strip().isdigit() or int(value) < 1:
+            raise InvalidInput(f"{fld('value')} for no_deadline_after is a number of working days")
+        return int(value)
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise InvalidInput(f"{fld('value')} is empty")
+    if key == "name" and cleaned.lower() in SYSTEM_ACCOUNTS:
+        raise InvalidInput(f"{fld('value')} {cleaned!r} is a system account, not a person's name")
+    return cleaned
+
+
+def save(key: str, value: str) -> Config:
+    """Set one key and write the file (owner-only, replaced atomically)."""
+    import tomli_w
+
+    stored = check(key, value)
+    current = load()
+    values = {**current.values, key: stored}
+    where = current.source
+    where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = where.with_name(f".{where.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(values, fh)
+        os.replace(tmp, where)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write the config file {where}: {exc.strerror}") from None
+    return Config(values, where)

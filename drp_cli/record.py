@@ -457,6 +457,23 @@ class UnitOfWork:
             self.conn.update("closure_change", change["id"], links)
         return len(rows)
 
+    def redact(self, loaded: Loaded, event: Row, text: str, details: Mapping[str, Any],
+               fields: Sequence[str], reason: str, by: str, on: dt.date) -> Row:  # fmt: skip
+        """Replace an event's text and details with their redacted form, drop its salt, and
+        append the ``redacted`` event that vouches for the row as it now reads (see
+        :mod:`drp_cli.chain`). The only change drp ever makes to a recorded event."""
+        new = Row({**event, "text": text, "salt": None,
+                   "details": json.dumps(dict(details), sort_keys=True)})  # fmt: skip
+        after = redacted_digest(new, event["chain_seq"], event["prev_hash"])
+        self.conn.update("event", event["id"], {"text": new["text"], "details": new["details"],
+                                                "salt": None})  # fmt: skip
+        event.update(new)
+        return self.append(
+            loaded, "redacted", on, by, text=reason,
+            details={"seq": event["seq"], "fields": list(fields), "before": event["hash"],
+                     "after": after},
+        )  # fmt: skip
+
     def concern_ids(self) -> list[int]:
         return [r[0] for r in self.conn.rows("SELECT id FROM concern ORDER BY id")]
 
@@ -468,6 +485,24 @@ class UnitOfWork:
         if not self.conn.is_sqlite:
             self.conn.execute("SELECT setval(pg_get_serial_sequence('concern', 'id'), ?)",
                               (last,)).close()  # fmt: skip
+
+
+# -- the staff directory ---------------------------------------------------------------------
+STAFF_COLUMNS = ("name", "key", "email", "team", "role", "added_by", "added_at")
+
+
+def staff(conn: Conn) -> list[Row]:
+    return conn.records("SELECT * FROM staff ORDER BY key")
+
+
+def add_staff(conn: Conn, values: Mapping[str, Any]) -> None:
+    conn.insert("staff", {name: values.get(name) for name in STAFF_COLUMNS})
+
+
+def owners(conn: Conn) -> list[str]:
+    """Every owner a concern has, as stored."""
+    return [r[0] for r in conn.rows(
+        "SELECT DISTINCT owner FROM concern WHERE owner IS NOT NULL ORDER BY owner")]  # fmt: skip
 
 
 # -- verify ------------------------------------------------------------------------------------

@@ -542,6 +542,26 @@ class Store:
             finally:
                 dst.close()
 
+    def scrub(self) -> None:
+        """After a redaction: rewrite the database so that no copy of the removed text is
+        left in free pages or the write-ahead log (SQLite: VACUUM with secure_delete, then a
+        truncating checkpoint; PostgreSQL: VACUUM FULL of the tables that held it, which
+        rewrites them without the dead row versions)."""
+        raw = self._connect()
+        with self._errors():
+            if self.is_sqlite:
+                raw.execute("PRAGMA secure_delete=ON")
+                raw.execute("VACUUM")
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                raw.rollback()
+                raw.autocommit = True
+                try:
+                    for table in ("event", "concern", "item"):
+                        raw.execute(f"VACUUM FULL {table}")
+                finally:
+                    raw.autocommit = False
+
     @property
     def attachments_dir(self) -> Path:
         """Where attached files are kept: beside a SQLite database, owner-only; for a

@@ -69,6 +69,11 @@ EVENT_KINDS = (
     "cafcass",
     "not-applicable",
     "good-practice",
+    "amended",
+    "retracted",
+    "reopened",
+    "assigned",
+    "redacted",
 )
 #: What can be recorded about a CAFCASS referral besides the referral itself (seed 000 §1.2
 #: paras 4-6, 8; seed 003), with the words drp shows for each.
@@ -122,7 +127,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _event_view(e: Row) -> EventView:
+def _event_view(e: Row, gone: set[int] | frozenset[int] = frozenset()) -> EventView:
     return EventView(
         seq=e.seq,
         kind=e.kind,
@@ -133,10 +138,14 @@ def _event_view(e: Row) -> EventView:
         recorded_at=_utc(e.recorded_at),
         text=e.text,
         details=json.loads(e.details or "{}"),
+        retracted=e.seq in gone,
     )
 
 
 def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
+    gone = {
+        int(json.loads(e.details or "{}").get("seq", 0)) for e in events if e.kind == "retracted"
+    }
     return ConcernView(
         id=c.id,
         protocol=c.protocol,
@@ -161,7 +170,9 @@ def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
         opened_on=c.opened_on,
         closed_on=c.closed_on,
         outcome=c.outcome,
-        events=[_event_view(e) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))],
+        events=[
+            _event_view(e, gone) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))
+        ],
         external_ref=c.external_ref,
         uid=c.uid,
         route=c.route,
@@ -170,6 +181,8 @@ def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
         step=c.step,
         step_deadline=c.step_deadline,
         step_deadline_kind=c.step_deadline_kind,
+        owner=c.owner,
+        team=c.team,
     )
 
 
@@ -214,6 +227,10 @@ class Tracker:
     def today(self) -> dt.date:
         """Today, by this tracker's clock."""
         return self._clock()
+
+    def moment(self) -> dt.datetime:
+        """Now (UTC), by this tracker's clock: when a change is recorded."""
+        return self._now()
 
     def judge_day(self, on: dt.date | str | None) -> dt.date:
         """The day deadlines are judged on: ``on``, or today."""
@@ -496,8 +513,15 @@ class Tracker:
         self, concern_id: int, *, text: str, on: dt.date | str | None = None, by: str | None = None
     ) -> ConcernView:
         body = clean_text(text, fld("text"), required=True)
+        # a closed concern takes notes too (what happened after it was resolved)
         return self._simple_event(
-            concern_id, "note", text=body, on=on, by=by, action="add a note to"
+            concern_id,
+            "note",
+            text=body,
+            on=on,
+            by=by,
+            action="add a note to",
+            allow_closed=True,
         )
 
     def set_due(

@@ -30,6 +30,7 @@ class EventView:
     recorded_at: dt.datetime
     text: str
     details: dict[str, Any]
+    retracted: bool = False  # entered in error: kept in the history, no longer counts
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,13 @@ class ConcernView:
     step: str | None = None
     step_deadline: dt.date | None = None
     step_deadline_kind: str | None = None
+    owner: str | None = None
+    team: str | None = None
+
+    @property
+    def live_events(self) -> list[EventView]:
+        """The events that count (not retracted), in the order shown."""
+        return [e for e in self.events if not e.retracted]
 
 
 #: What each stage result means (shown in ``drp show`` and the README).
@@ -93,7 +101,43 @@ def event_dict(e: EventView) -> dict[str, Any]:
         "text": e.text,
         "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "details": e.details,
+        "retracted": e.retracted,
     }
+
+
+#: The events that correct the record, and what ``drp show`` calls each.
+CORRECTIONS = {
+    "amended": "amended",
+    "retracted": "retracted",
+    "reopened": "reopened",
+    "assigned": "handed over",
+    "redacted": "redacted",
+}
+
+
+def corrections(c: ConcernView) -> list[dict[str, Any]]:
+    """Every correction of the record, with who made it, when and why; what it corrected
+    (the fields amended or redacted, the entry retracted, the new owner)."""
+    out = []
+    for e in sorted(c.events, key=lambda e: e.seq):
+        if e.kind not in CORRECTIONS:
+            continue
+        d = e.details
+        if e.kind == "amended":
+            what = ", ".join(sorted(d))
+        elif e.kind == "retracted":
+            what = f"entry {d.get('seq')} ({d.get('kind')})"
+        elif e.kind == "redacted":
+            what = f"entry {d.get('seq')}: {', '.join(d.get('fields', []))}"
+        elif e.kind == "assigned":
+            what = f"to {d.get('owner')}" + (f" ({d['team']})" if d.get("team") else "")
+        else:
+            what = f"at {e.stage}"
+        out.append({"seq": e.seq, "kind": e.kind, "on": iso(e.on), "by": e.by,
+                    "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat()
+                    .replace("+00:00", "Z"),
+                    "what": what, "reason": e.text, "retracted": e.retracted})  # fmt: skip
+    return out
 
 
 def fold_view(c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar) -> ConcernState:
@@ -113,14 +157,18 @@ def stage_visits(
     """Each stage the concern entered, with its deadline (from the lifecycle rule) and
     whether it was met."""
     state = state or fold_view(c, protocol, cal)
-    entries = [e for e in c.events if e.kind in lifecycle.STAGE_ENTRIES]
+    live = c.live_events
+    entries = [e for e in live if e.kind in lifecycle.STAGE_ENTRIES or e.kind == "reopened"]
     entries.sort(key=lambda e: e.seq)
     visits: list[dict[str, Any]] = []
     for i, (entry, visit) in enumerate(zip(entries, state.visits, strict=False)):
         entered = visit.entered
         left = visit.left if i + 1 < len(state.visits) else c.closed_on
+        following = entries[i + 1].kind if i + 1 < len(entries) else None
         how_left = (
-            "escalated" if i + 1 < len(state.visits) else (c.status if c.status != "open" else None)
+            ("reopened" if following == "reopened" else "escalated")
+            if i + 1 < len(state.visits)
+            else (c.status if c.status != "open" else None)
         )
         stage = (
             protocol.stage(visit.stage) if protocol and protocol.has_stage(visit.stage) else None
@@ -128,7 +176,7 @@ def stage_visits(
         deadline, kind = visit.deadline, visit.kind
         responses = [
             e.on
-            for e in c.events
+            for e in live
             if e.kind == "response"
             and e.stage == visit.stage
             and e.on >= entered
@@ -264,7 +312,7 @@ def _notices(c: ConcernView, protocol: Protocol | None) -> list[str]:
     notes: list[str] = []
     if protocol is None:
         return notes
-    opening = next((e for e in c.events if e.kind in ("opened", "imported")), None)
+    opening = next((e for e in c.live_events if e.kind in ("opened", "imported")), None)
     if (
         opening is not None
         and opening.details.get("bypassed")
@@ -292,7 +340,7 @@ def _notices(c: ConcernView, protocol: Protocol | None) -> list[str]:
                 e.kind in lifecycle.STAGE_ENTRIES
                 and e.stage == cafcass.after_stage
                 and e.on <= c.referred_on
-                for e in c.events
+                for e in c.live_events
             )
             if not reached:
                 notes.append(
@@ -349,6 +397,8 @@ def concern_dict(
         "impact": c.impact,
         "recommended": c.recommended,
         "raised_by": c.raised_by,
+        "owner": c.owner,
+        "team": c.team,
         "role": c.role,
         "opened_on": iso(c.opened_on),
         "closed_on": iso(c.closed_on),
@@ -373,18 +423,19 @@ def concern_dict(
             {"on": iso(e.on), "stage": e.stage, "attendees": e.details.get("attendees", []),
              "text": e.text, "actions": e.details.get("actions", []),
              "step": e.details.get("step")}
-            for e in c.events if e.kind == "meeting"
+            for e in c.live_events if e.kind == "meeting"
         ]  # fmt: skip
         data["cafcass_steps"] = [
             {"on": iso(e.on), "step": e.details.get("step"), "text": e.text,
              "officer": e.details.get("officer")}
-            for e in c.events if e.kind == "cafcass"
+            for e in c.live_events if e.kind == "cafcass"
         ]  # fmt: skip
         data["not_applicable"] = dict(state.not_applicable)
         data["good_practice"] = [
-            {"on": iso(e.on), "text": e.text} for e in c.events if e.kind == "good-practice"
+            {"on": iso(e.on), "text": e.text} for e in c.live_events if e.kind == "good-practice"
         ]
         data["notices"] = _notices(c, protocol)
+    data["corrections"] = corrections(c)
     data["events"] = [event_dict(e) for e in c.events]
     return data
 

@@ -293,17 +293,24 @@ def _steps(
 
 
 def _duties(protocol: Protocol, state: ConcernState) -> list[dict[str, Any]]:
-    """The recording duties of every stage visited, done or outstanding."""
-    out = []
+    """The recording duties of every stage visited, done or outstanding (once per stage and
+    duty: a stage visited again, after a reopening, does not repeat them)."""
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for visit in state.visits:
         if not protocol.has_stage(visit.stage):
             continue
         for d in protocol.duties_at(visit.stage, state.route, opening=visit.opening):
             done = visit.done.get(d.slug)
-            out.append({
+            if (visit.stage, d.slug) in seen:
+                earlier = seen[(visit.stage, d.slug)]
+                earlier["done_on"] = earlier["done_on"] or iso(done)
+                continue
+            seen[(visit.stage, d.slug)] = {
                 "stage": visit.stage, "slug": d.slug, "text": d.text, "who": d.who,
                 "conditional": d.conditional, "done_on": iso(done), "citation": d.citation,
-            })  # fmt: skip
+            }  # fmt: skip
+            out.append(seen[(visit.stage, d.slug)])
     return out
 
 

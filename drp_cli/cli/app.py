@@ -365,7 +365,8 @@ class DrpGroup(TyperGroup):
 
 #: Library fields whose option is not simply ``--`` and the field's name with dashes.
 FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to",
-         "what": "WHAT", "item": "ITEM", "cafcass_step": "STEP"}  # fmt: skip
+         "what": "WHAT", "item": "ITEM", "cafcass_step": "STEP", "key": "KEY",
+         "value": "VALUE"}  # fmt: skip
 
 
 def flag_name(field: str) -> str:

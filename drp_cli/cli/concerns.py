@@ -35,8 +35,11 @@ def report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
 @commands.command("open")
 def open_(
     ctx: typer.Context,
-    protocol: Annotated[str, typer.Option(help="Protocol slug (see `drp protocols`).")],
     category: Annotated[str, typer.Option(help="Theme: general, statutory, care-plan or service.")],
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="Protocol slug (see `drp protocols`; default: your config's)."),
+    ] = None,
     child: Annotated[
         str | None, typer.Option(help="The child's case reference (not their name).")
     ] = None,
@@ -72,17 +75,42 @@ def open_(
     reason: Annotated[
         str, text_option("--reason", help="Why it opens at a later --stage (immediate safety).")
     ] = "",
+    owner: Annotated[
+        str | None, typer.Option(help="The IRO who owns it (default: who opens it).")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Their team (default: your config's).")] = None,
     due: DueOption = None,
     on: OnOption = None,
     by: ByOption = None,
     edit: EditOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a concern at the protocol's first stage (or --stage)."""
+    """Open a concern at the protocol's first stage (or --stage).
+
+    --protocol, --role and --team default to your config file's (`drp config show`).
+
+    Example: drp open --protocol knowsley --child KN-2231 --category statutory
+    --summary "No allocated social worker since the review." --on 2026-03-03
+    """
+    from drp_cli import config
     from drp_cli.errors import InvalidInput
 
     if (child is None) == (carer is None):
         raise InvalidInput("give one of --child (a child's case reference) or --carer")
+    settings = config.load()
+    protocol = protocol or settings.get("protocol")
+    if not protocol:
+        raise InvalidInput(
+            "give --protocol (see `drp protocols`), or set a default: "
+            "`drp config set protocol SLUG`"
+        )
+    role = role or settings.get("role")
+    team = team or settings.get("team")
+    if owner is not None:
+        from drp_cli import staff
+
+        found = staff.match(tracker(ctx), owner, "owner")
+        owner, team = (found.name, team or found.team) if found else (owner, team)
     summary = main_text(summary, edit, "--summary", required=True)
     view = tracker(ctx).open(
         protocol=protocol,
@@ -98,6 +126,8 @@ def open_(
         stage=stage,
         raised_by=raised_by,
         role=role,
+        owner=owner,
+        team=team,
         on=on,
         due=due,
         by=by,

@@ -138,6 +138,8 @@ def show(d: dict[str, Any]) -> None:
                                                     else "")))  # fmt: skip
     grid.add_row("Category", _text(category))
     grid.add_row("Raised by", _text(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
+    if d.get("owner"):
+        grid.add_row("Owner", _text(d["owner"] + (f" ({d['team']})" if d.get("team") else "")))
     grid.add_row("Summary", _text(d["summary"], one_line=False))
     grid.add_row("Impact on child", _text(d["impact"] or "-", one_line=False))
     grid.add_row("Recommended", _text(d["recommended"] or "-", one_line=False))
@@ -203,13 +205,17 @@ def show(d: dict[str, Any]) -> None:
     out.print(stages)
     _show_inside_stages(d)
 
+    for c in d.get("corrections", []):
+        out.print(_text(f"Correction {c['seq']} ({c['on']}, {c['by']}): {c['kind']} {c['what']}: "
+                        f"{c['reason']}", one_line=False))  # fmt: skip
     events = Table(title="Events", title_justify="left")
-    for name in ("Date", "Event", "Stage", "By", "Details"):
+    for name in ("#", "Date", "Event", "Stage", "By", "Details"):
         events.add_column(name, overflow="fold")
     for e in d["events"]:
         events.add_row(
+            _text(str(e["seq"])),
             _text(e["on"]),
-            _text(e["kind"]),
+            _text(e["kind"] + (" (RETRACTED)" if e.get("retracted") else "")),
             _text(e["stage"]),
             _text(e["by"]),
             _text(event_text(e), one_line=False),
@@ -273,6 +279,14 @@ def event_text(e: dict[str, Any]) -> str:
                                                    if details.get("officer") else ""))  # fmt: skip
     if e["kind"] == "not-applicable":
         bits.insert(0, f"{details.get('item')} not applicable")
+    if e["kind"] == "amended":
+        bits.insert(0, "corrected " + ", ".join(f"{k}" for k in sorted(details)))
+    if e["kind"] in ("retracted", "redacted"):
+        fields = f" ({', '.join(details.get('fields', []))})" if details.get("fields") else ""
+        bits.insert(0, f"entry {details.get('seq')}{fields}")
+    if e["kind"] == "assigned":
+        bits.insert(0, f"to {details.get('owner')}"
+                    + (f" ({details['team']})" if details.get("team") else ""))  # fmt: skip
     if e["kind"] == "referred":
         officer = details.get("senior_officer") or "senior officer not named"
         notified = details.get("senior_officer_notified_on")

@@ -257,12 +257,15 @@ def redactable(event: Mapping[str, Any]) -> list[str]:
     """The fields of an event that hold what a person wrote: ``text`` and the details that
     are not structural."""
     details = json.loads(event["details"] or "{}")
-    names = ["text"] if (event["text"] or "").strip() else []
+    names = ["text"] if (event["text"] or "").strip() not in ("", REDACTED) else []
     for name, value in sorted(details.items()):
         if name in STRUCTURAL:
             continue
-        if (isinstance(value, str) and value.strip()) or (
-            isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        if (isinstance(value, str) and value.strip() and value != REDACTED) or (
+            isinstance(value, list)
+            and value
+            and value != [REDACTED]
+            and all(isinstance(v, str) for v in value)
         ):
             names.append(name)
     return names

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,16 @@ def write_alert(
 
 
 # -- the CAFCASS bundle -------------------------------------------------------------------
+def referral_of(c: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The CAFCASS referral that counts (not retracted), its text the reason as corrected
+    (`drp amend --referral-reason`)."""
+    found = next((e for e in c["events"] if e["kind"] == "referred" and not e.get("retracted")),
+                 None)  # fmt: skip
+    if found is None:
+        return None
+    return {**found, "text": c.get("referral_reason") or found["text"]}
+
+
 #: Where the list of what should accompany a referral comes from (the same list in both).
 BUNDLE_SOURCE = (
     "IRO Dispute Resolution Process (NSCB 11.3.4), §1.2 item 7; the same list is in the "
@@ -346,7 +357,7 @@ def checklist(
         return [max(found, key=lambda f: (f.dated or dt.date.min, f.n))]
 
     reviews = [f for f in of_kind("review-record") if f.dated and f.dated >= window_start]
-    referral = next((e for e in c["events"] if e["kind"] == "referred"), None)
+    referral = referral_of(c)
     why_now = bool(referral and referral["text"].strip())
     found: dict[str, dict[str, Any]] = {
         "care-order": {"files": of_kind("care-order")},
@@ -451,7 +462,7 @@ def bundle(
         left_out=[f.to_dict() for f in left_out],
         window_start=iso(window_start),
         anchor=iso(anchor),
-        referral=next((e for e in c["events"] if e["kind"] == "referred"), None),
+        referral=referral_of(c),
         files=BUNDLE_FILES,
         kind_titles=att.KINDS,
         bundle_source=BUNDLE_SOURCE,

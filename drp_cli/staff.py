@@ -74,7 +74,7 @@ def add(
     now = t.moment()
     with t.store.write() as conn:
         if any(key(p.name) == key(shown) for p in record.staff(conn)):
-            raise InvalidInput(f"{fld('name')} is already in the staff directory")
+            raise InvalidInput("that name is already in the staff directory")
         record.add_staff(conn, {"name": shown, "key": key(shown), "email": mail,
                                 "team": team_name, "role": role, "added_by": recorder,
                                 "added_at": now})  # fmt: skip

@@ -442,6 +442,7 @@ def concern_dict(
             {"on": iso(e.on), "text": e.text} for e in c.live_events if e.kind == "good-practice"
         ]
         data["notices"] = _notices(c, protocol)
+        data["referral_reason"] = state.referral_reason
     data["corrections"] = corrections(c)
     data["events"] = [event_dict(e) for e in c.events]
     return data

@@ -87,6 +87,8 @@ CONCERN_EDITS = {
     "closed_on": "'2025-03-20'",
     "outcome": "'Resolved'",
     "event_count": "3",
+    "owner": "'Someone else'",
+    "team": "'Another team'",
 }
 
 
@@ -131,7 +133,8 @@ def test_softening_a_firm_deadline_to_an_aim_is_caught(drp, record):
     [("text", "'Edited'"), ("details", "'{}'"), ('"by"', "'Someone'"),
      ("recorded_at", "'2025-03-04 10:00:00'"), ("effective_on", "'2025-03-05'"),
      ("kind", "'note'"), ("stage", "'stage-3'"), ("from_stage", "'stage-2'"),
-     ("imported_by", "'Someone'")],
+     ("imported_by", "'Someone'"), ("salt", "'00'"), ("salt", "NULL"),
+     ("content", "'" + "c" * 64 + "'")],
 )  # fmt: skip
 def test_every_event_column(drp, record, column, value):
     record(f"UPDATE event SET {column} = {value} WHERE id = 2")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL engine"
 
 #: The grants in the README, word for word.
 GRANTS = """
-GRANT SELECT, INSERT ON event, closure_change TO {role};
+GRANT SELECT, INSERT ON event, closure_change, staff TO {role};
 GRANT SELECT, INSERT, UPDATE ON concern, item, attachment, chain_head TO {role};
 GRANT SELECT ON alembic_version TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};

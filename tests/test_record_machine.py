@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from drp_cli import transfer
+from drp_cli import corrections, transfer
 from drp_cli.errors import DrpError
 from drp_cli.protocols import registry
 from drp_cli.tracker import Tracker
@@ -53,13 +53,14 @@ def brute_overdue(t: Tracker, on: D) -> list[int]:
     closed = {c.day for c in t.closures()}
     late = []
     for c in t.concerns(status="all"):
-        events = sorted(c.events, key=lambda e: e.seq)
-        if events[-1].kind in ("resolved", "withdrawn") or any(
-            e.kind in ("resolved", "withdrawn") for e in events
-        ):
+        retracted = {e.details["seq"] for e in c.events if e.kind == "retracted"}
+        events = sorted((e for e in c.events if e.seq not in retracted), key=lambda e: e.seq)
+        closings = [e.kind for e in events if e.kind in ("resolved", "withdrawn", "reopened")]
+        if closings and closings[-1] != "reopened":
             continue
         proto = registry().get(c.protocol)
-        entries = [e for e in events if e.kind in ("opened", "imported", "escalated")]
+        entries = [e for e in events
+                   if e.kind in ("opened", "imported", "escalated", "reopened")]  # fmt: skip
         current = entries[-1]
         due = current.details.get("due")
         stage = proto.stage(current.stage)
@@ -74,7 +75,8 @@ def brute_overdue(t: Tracker, on: D) -> list[int]:
                  for s in proto.steps_at(current.stage, c.route, opening=opening)
                  if s.kind == "firm" and s.after == "stage" and not s.optional
                  and s.within_working_days]  # fmt: skip
-        formal_start = next((e.on for e in entries if proto.stage(e.stage).formal), None)
+        formal_start = next((e.on for e in entries if e.kind != "reopened"
+                             and proto.stage(e.stage).formal), None)  # fmt: skip
         if formal_start and proto.cap_kind == "firm" and proto.cap_applies(c.role):
             firm.append(naive_add(formal_start, proto.formal_cap_working_days or 0, closed))
         if any(d is not None and d < on and any(
@@ -145,6 +147,20 @@ class Record(RuleBasedStateMachine):
             "withdraw": lambda: t.withdraw(cid, reason="gone", on=day),
         }
         self.attempt(actions[kind])
+
+    @precondition(lambda self: self.ids)
+    @rule(i=st.integers(0, 50), seq=st.integers(1, 8), step=st.integers(0, 3))
+    def retract(self, i: int, seq: int, step: int) -> None:
+        cid = self.ids[i % len(self.ids)]
+        day = self.next_day(step)
+        self.attempt(lambda: corrections.retract(self.t, cid, seq, reason="error", on=day))
+
+    @precondition(lambda self: self.ids)
+    @rule(i=st.integers(0, 50), step=st.integers(0, 3))
+    def reopen(self, i: int, step: int) -> None:
+        cid = self.ids[i % len(self.ids)]
+        day = self.next_day(step)
+        self.attempt(lambda: corrections.reopen(self.t, cid, reason="again", on=day))
 
     @rule(offset=st.integers(0, 120))
     def close_a_day(self, offset: int) -> None:

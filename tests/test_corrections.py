@@ -408,3 +408,13 @@ def test_library_errors_name_their_fields(tracker: Tracker):
         corrections.redact(tracker, c.id, 1, [], reason="x")
     assert e.value.field == "field"
     assert staff.match(tracker, "anyone") is None  # an empty directory matches nothing
+
+
+def test_the_alert_form_after_a_handover(drp):
+    opened(drp)
+    drp("staff", "add", "Priya Shah", "--team", "IRO North")
+    drp("assign", "1", "--to", "Priya Shah", "--reason", "Leave", "--on", "2025-03-04")
+    form = drp("alert", "1").stdout
+    assert "| **From** | Test IRO (Independent Reviewing Officer) |\n" in form
+    assert "| **Now handled by** | Priya Shah (IRO North) |\n" in form
+    assert "return the form to Priya Shah by" in form

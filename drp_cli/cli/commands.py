@@ -47,6 +47,7 @@ COMMANDS: dict[str, Entry] = {
     "protocols": Entry("reference", "Reference", "The dispute resolution protocols drp knows."),
     "themes": Entry("reference", "Reference", "The four themes (categories) and the example issues within each."),
     "calendar": Entry("reference", "Reference", "Working days: bank holidays, local closure days, deadline sums."),
+    "version": Entry("about", "Reference", "Show drp's version (the same as `drp --version`)."),
     "init": Entry("admin", "Database", "Create the database (owner-only), or say that it is already there."),
     "verify": Entry("admin", "Database", "Check the tamper-evident record: the hash chain, every concern's state, the stored files."),
     "key": Entry("admin", "Database", "The key that seals the chain (keyed mode)."),

@@ -195,6 +195,32 @@ def overdue_rows(conn: Conn, horizon: dt.date) -> list[tuple[Any, ...]]:
     return conn.rows(OVERDUE_SQL, (horizon, horizon, horizon))
 
 
+#: What :func:`completion_values` offers: open concerns' ids, or owners and staff names.
+COMPLETION_KINDS = ("concern", "owner")
+
+
+def completion_values(conn: Conn, kind: str, prefix: str) -> list[tuple[str, str]]:
+    """The values a shell may offer for ``kind`` that start with ``prefix``, each with a
+    short help, in one short query: ``concern``, the ids of open concerns with their
+    protocol and stage (never the child); ``owner``, the concerns' owners and the staff
+    directory's names."""
+    if kind == "concern":
+        if prefix and not (prefix.isascii() and prefix.isdigit()):
+            return []
+        rows = conn.rows(
+            "SELECT id, protocol, stage FROM concern WHERE status = 'open' "
+            "AND CAST(id AS TEXT) LIKE ? ORDER BY id",
+            (prefix + "%",),
+        )
+        return [(str(i), f"{protocol} {stage}") for i, protocol, stage in rows]
+    if kind == "owner":
+        rows = conn.rows(
+            "SELECT owner FROM concern WHERE owner IS NOT NULL UNION SELECT name FROM staff"
+        )
+        return [(name, "") for name in sorted({r[0] for r in rows}) if name.startswith(prefix)]
+    raise ValueError(f"no completion for {kind!r}; kinds: {', '.join(COMPLETION_KINDS)}")
+
+
 def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
     """Which of ``values`` the database holds in the concern column ``column`` (external_ref
     or uid)."""

@@ -886,6 +886,16 @@ class Tracker:
             rows = record.overdue_rows(conn, horizon(cal, day, within))
         return overdue_items(rows, cal, day, within)
 
+    def completion_values(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+        """What a shell may offer to complete ``prefix``, as ``(value, help)`` pairs:
+        ``kind`` "concern", the ids of open concerns (help: protocol and stage, never the
+        child); "owner", the concerns' owners and the staff directory's names. Nothing
+        when there is no database (and none is created)."""
+        if not self.store.exists:
+            return []
+        with self.store.read() as conn:
+            return record.completion_values(conn, kind, prefix)
+
     # -- integrity ------------------------------------------------------------------------
     def verify(
         self, *, expect: str | tuple[int, str] | None = None, files: bool = True

@@ -73,16 +73,22 @@ def test_table_matches_the_commands_the_modules_define():
 
 
 def test_help_lists_every_command_by_section(drp):
-    r = drp("--help")
+    r = drp("--help")  # COLUMNS=200: each command on one line, its whole summary
     assert r.exit_code == 0
     headings = [line for line in r.stdout.splitlines() if line and not line.startswith(" ")]
-    assert headings[-6:] == [
-        "Record:", "Correct:", "Read:", "Documents:", "Reference:", "Database:",
-    ]  # fmt: skip
-    listed = [line.split()[0] for line in r.stdout.split("Record:")[1].splitlines()
-              if line.startswith("  ")]  # fmt: skip
+    assert headings[-7:] == ["Record:", "Correct:", "Read:", "Documents:", "Reference:",
+                             "Database:", "Examples:"]  # fmt: skip
+    listing = r.stdout.split("Record:")[1].split("Examples:")[0]
+    listed = [line.split()[0] for line in listing.splitlines() if line.startswith("  ")]
     assert listed == list(COMMANDS)
-    assert re.search(r"\n  overdue +The daily check: what is overdue \(exit status 1 if", r.stdout)
+    width = max(map(len, COMMANDS))
+    for name, entry in COMMANDS.items():
+        assert f"\n  {name.ljust(width)}  {entry.summary}\n" in r.stdout, name
+    assert re.search(
+        r"\n  overdue +The daily check: what is overdue \(exit status 1 if a firm deadline is "
+        r"passed\), what is past an aim or guidance, and what is due soon\.\n",
+        r.stdout,
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,16 @@ def test_completion_imports_nothing_heavy():
     assert (text, heavy) == ("overdue", [])
     text, heavy = modules_loaded(env={**bash, "COMP_WORDS": "drp overdue --w", "COMP_CWORD": "2"})
     assert (text, heavy) == ("--within", [])
+
+
+def test_completing_a_value_imports_only_what_it_reads(tmp_path):
+    bash = {"_DRP_COMPLETE": "complete_bash", "DRP_DB": str(tmp_path / "none.sqlite3")}
+    words = {"COMP_WORDS": "drp open --protocol kn", "COMP_CWORD": "3"}
+    assert modules_loaded(env={**bash, **words}) == ("knowsley", [])  # msgspec: not heavy
+    # a concern's id: the library's reading side, no pydantic for the missing id
+    words = {"COMP_WORDS": "drp escalate ", "COMP_CWORD": "2"}
+    assert modules_loaded(env={**bash, **words}) == ("", ["drp_cli.tracker"])
+    assert not (tmp_path / "none.sqlite3").exists()
 
 
 def test_values_still_coerced_and_checked_by_typer(drp):

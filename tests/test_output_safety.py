@@ -284,8 +284,8 @@ def test_fields_the_library_would_refuse(tracker, scratch):
         with tracker.store.write() as conn:
             conn.execute(
                 "UPDATE concern SET child = ?, summary = ?, impact = ?, recommended = ?,"
-                " raised_by = ?, outcome = ? WHERE id = ?",
-                (value,) * 6 + (cid,),
+                " raised_by = ?, outcome = ?, owner = ? WHERE id = ?",
+                (value,) * 7 + (cid,),
             )
             conn.execute('UPDATE event SET text = ?, "by" = ? WHERE concern_id = ?',
                          (value, value, cid))  # fmt: skip

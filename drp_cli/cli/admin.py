@@ -7,17 +7,27 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import JsonOption, command_group, tracker
+from drp_cli.cli.app import JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import print_json
 from drp_cli.errors import EXIT_TAMPERED
 
 commands = command_group()
 
-db_app = typer.Typer(help="The database's schema.", no_args_is_help=True)
+db_app = command_group(
+    help="The database's schema.",
+    no_args_is_help=True,
+    epilog=examples("drp db status", "drp db upgrade"),
+)
 commands.add_typer(db_app, name="db")
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "drp verify",
+        "# fail unless the chain still holds the head an earlier run printed",
+        'drp verify --expect "$(cat last-head.txt)"',
+    )
+)
 def verify(
     ctx: typer.Context,
     as_json: JsonOption = False,
@@ -44,8 +54,6 @@ def verify(
 
     The chain covers events and closure days; every concern's stored state, items and
     attachment rows are compared with the fold of its events.
-
-    Example: drp verify --expect 1042:3f9c...e1  (the head printed by yesterday's run)
     """
     t = tracker(ctx)
     if seal:
@@ -77,18 +85,23 @@ def verify(
         raise typer.Exit(EXIT_TAMPERED)
 
 
-key_app = typer.Typer(help="The key that seals the chain (keyed mode).", no_args_is_help=True)
+KEY_EXAMPLES = (
+    "drp key create ~/.config/drp/chain.key",
+    "# then set DRP_KEY_FILE=~/.config/drp/chain.key and run: drp verify --seal",
+)
+key_app = command_group(
+    help="The key that seals the chain (keyed mode).",
+    no_args_is_help=True,
+    epilog=examples(*KEY_EXAMPLES),
+)
 commands.add_typer(key_app, name="key")
 
 
-@key_app.command("create")
+@key_app.command("create", epilog=examples(*KEY_EXAMPLES))
 def key_create(
     path: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the key (0600).")],
 ) -> None:
-    """Write a new random key, owner-only; keep it outside the database's folder and backups.
-
-    Example: drp key create ~/.config/drp/chain.key && export DRP_KEY_FILE=~/.config/drp/chain.key
-    """
+    """Write a new random key, owner-only; keep it outside the database's folder and backups."""
     from drp_cli.record import create_key
 
     written = create_key(path)
@@ -103,7 +116,7 @@ def _store(ctx: typer.Context) -> object:
     return Store(_state(ctx).db, prepare=False)
 
 
-@commands.command()
+@commands.command(epilog=examples("drp init", "drp --db ~/drp/team.sqlite3 init"))
 def init(ctx: typer.Context) -> None:
     """Create the database (owner-only), or say that it is already there."""
     store = tracker(ctx).store  # refuses a file that is not drp's, or at another schema
@@ -111,7 +124,7 @@ def init(ctx: typer.Context) -> None:
         typer.echo(f"drp database at {store.label} already exists (schema {store.revision()})")
 
 
-@db_app.command("status")
+@db_app.command("status", epilog=examples("drp db status", "drp db status --json"))
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""
     from drp_cli.store import SCHEMA_REVISION, Store
@@ -127,7 +140,12 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     typer.echo(f"{store.label}: schema {current or 'none'} (this drp: {SCHEMA_REVISION}); {state}")
 
 
-@db_app.command("upgrade")
+@db_app.command(
+    "upgrade",
+    epilog=examples(
+        "# take a backup first: drp backup before.json --format json", "drp db upgrade"
+    ),
+)
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade the database's schema to this drp's (take a `drp backup` first)."""
     from drp_cli.store import Store
@@ -142,7 +160,12 @@ def upgrade(ctx: typer.Context) -> None:
         typer.echo(f"Upgraded {store.label} from schema {before or 'none'} to {after}.")
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "drp backup drp-2025-03-31.sqlite3",
+        "drp backup drp-2025-03-31.json --format json",
+    )
+)
 def backup(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the backup.")],
@@ -171,7 +194,7 @@ def backup(
     )
 
 
-@commands.command()
+@commands.command(epilog=examples("drp restore drp-2025-03-31.json"))
 def restore(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.")],
@@ -198,7 +221,9 @@ def _looks_like_backup(source: str, fmt: str) -> bool:
         return False
 
 
-@commands.command("import")
+@commands.command(
+    "import", epilog=examples("drp import tracker.csv --dry-run", "drp import tracker.csv")
+)
 def import_(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON tracker.")],
@@ -248,7 +273,10 @@ def import_(
     )
 
 
-@commands.command("export")
+@commands.command(
+    "export",
+    epilog=examples("drp export -o concerns.csv", "drp export --format json -o concerns.json"),
+)
 def export(
     ctx: typer.Context,
     output: Annotated[

@@ -5,21 +5,29 @@ Commands are loaded lazily: ``drp --help`` lists them from :data:`COMMANDS` with
 importing their modules, and ``drp COMMAND`` imports only the module that defines
 COMMAND (``drp_cli/cli/<module>.py``, whose Typer app is called ``commands``). A test
 checks that the table matches the commands the modules define.
+
+Help for people: every list of commands shows each command's whole summary (wrapped to the
+terminal, never cut), and every command's help ends with examples, given as
+``epilog=examples(...)`` and checked against the commands by ``tests/test_help.py``. Shell
+completion of values is in :mod:`drp_cli.cli.complete`.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import CompletionItem, TyperGroup
+from typer.core import CompletionItem, TyperCommand, TyperGroup
 
 from drp_cli import __version__
+from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
 from drp_cli.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
@@ -27,9 +35,22 @@ if TYPE_CHECKING:
     from drp_cli.tracker import Tracker
 
 
-def command_group() -> typer.Typer:
-    """The Typer app a command module registers its commands on."""
-    return typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
+class _Commands(typer.Typer):
+    """A Typer app whose commands are :class:`DrpCommand` unless told otherwise."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("cls") is None:
+            kwargs["cls"] = DrpCommand
+        return super().command(*args, **kwargs)
+
+
+def command_group(**attrs: Any) -> typer.Typer:
+    """The Typer app a command module registers its commands on, or a group of commands
+    (``command_group(help=..., epilog=examples(...))``, added with ``add_typer``): its
+    ``--help`` lists each command's whole summary (see :class:`HelpGroup`), and each
+    command's help ends with its examples (see :func:`examples`)."""
+    return _Commands(cls=HelpGroup, rich_markup_mode=None, pretty_exceptions_enable=False,
+                     add_completion=False, **attrs)  # fmt: skip
 
 
 _loaded: dict[str, Any] = {}
@@ -132,6 +153,10 @@ def _plain(original: Any) -> Any:
     """Typer's ``process_value`` with the short cut in front."""
 
     def process_value(self: Any, ctx: Any, value: Any) -> Any:
+        if value is None and self.required and ctx.resilient_parsing:
+            # shell completion: Typer's coercion would raise "missing", which click turns
+            # into None when parsing resiliently (completing `drp escalate <TAB>`)
+            return None
         if _needs_no_coercion(self, value):
             value = _as_given(self, value)
             return self.callback(ctx, self, value) if self.callback is not None else value
@@ -208,24 +233,103 @@ def _quiet_usage(message: str) -> str:
     return message
 
 
-def short_help(summary: str, limit: int) -> str:
-    """A command's summary cut to ``limit`` characters the way click cuts a command's help
-    for a list of commands: after the first sentence if it fits, else before the word that
-    would pass the limit, with "..." (a test checks it against Typer's own short help)."""
-    words = summary.split()
-    shown: list[str] = []
-    for word in words:
-        line = " ".join([*shown, word])
-        if len(line) > limit:
-            break
-        if word.endswith("."):
-            return line
-        shown.append(word)
-    else:
-        return " ".join(words)
-    while shown and len(" ".join(shown)) + len("...") > limit:
-        shown.pop()
-    return " ".join(shown) + "..."
+def summary(help_text: str | None) -> str:
+    """A command's summary, as the lists of commands show it: the first paragraph of its
+    help on one line (the table in ``commands.py`` holds the same text)."""
+    return " ".join((help_text or "").split("\n\n")[0].split())
+
+
+def _list_width(ctx: Any, formatter: Any) -> int:
+    """The width a list of commands may take: the whole terminal (less click's margin of
+    2), never less than the rest of the help. Click keeps help to 78 columns, which is
+    right for prose, but a list cut to it would have to cut the summaries; this way each
+    summary is on one line where the terminal is wide enough and wrapped where it is not."""
+    if ctx.terminal_width is not None:  # a width given on purpose
+        return int(formatter.width)
+    return max(int(formatter.width), shutil.get_terminal_size().columns - 2)
+
+
+def write_commands(ctx: Any, formatter: Any, heading: str, rows: list[tuple[str, str]]) -> None:
+    """A section listing commands with their whole summaries (wrapped, never cut)."""
+    saved = formatter.width
+    formatter.width = _list_width(ctx, formatter)
+    try:
+        with formatter.section(heading):
+            formatter.write_dl(rows)
+    finally:
+        formatter.width = saved
+
+
+class _ExamplesSection:
+    """The epilog (a command's examples, see :func:`examples`) as a section of the help,
+    its heading flush left like "Options:", rather than click's indented paragraph."""
+
+    epilog: str | None
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        if self.epilog:
+            formatter.write_paragraph()
+            formatter.write_text(inspect.cleandoc(self.epilog))
+
+
+class DrpCommand(_ExamplesSection, TyperCommand):
+    """A command of drp: Typer's, with its examples as the last section of its help."""
+
+
+class HelpGroup(_ExamplesSection, TyperGroup):
+    """A group whose ``--help`` lists each command's whole summary (Typer's own list cuts
+    a summary to fit 78 columns, after its first sentence or with "...", whatever the
+    terminal's width), and ends with its examples."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, summary(command.help)))
+        if rows:
+            write_commands(ctx, formatter, "Commands", rows)
+
+
+# -- examples ---------------------------------------------------------------------------
+#: How wide an example's lines may be: indented by 2 in the help, they fit 78 columns.
+EXAMPLE_WIDTH = 76
+_SHELL_WORD = re.compile(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""")
+
+
+def _shell_lines(command: str) -> list[str]:
+    """One invocation as lines of at most :data:`EXAMPLE_WIDTH` characters where it can be,
+    broken before an option (an option stays with its value), ``\\`` ending each line but
+    the last, as it would be typed."""
+    units: list[str] = []
+    for word in _SHELL_WORD.findall(command):
+        last = units[-1] if units else ""
+        if last.startswith("-") and " " not in last and not word.startswith("-"):
+            units[-1] = f"{last} {word}"  # the option's value
+        else:
+            units.append(word)
+    lines = [units[0]] if units else [""]
+    for unit in units[1:]:
+        if len(lines[-1]) + len(unit) + len(" ") + len(" \\") <= EXAMPLE_WIDTH:
+            lines[-1] += " " + unit
+        else:
+            lines.append("    " + unit)
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
+
+
+def examples(*lines: str) -> str:
+    """The epilog that ends a command's help: "Example:" or "Examples:", then each
+    invocation as typed, wrapped to fit 80 columns with ``\\`` continuations; a line that
+    starts with ``#`` is a comment, shown as it is. Pass it as ``epilog=examples(...)`` to
+    ``command()``, ``command_group()`` or ``add_typer``. Use made-up references (KN-2231),
+    never real names: ``tests/test_help.py`` checks that every command has an example and
+    that each one parses as a drp command line."""
+    count = sum(1 for line in lines if not line.startswith("#"))
+    shown = ["\b", "Example:" if count == 1 else "Examples:"]  # \b: click rewraps nothing
+    for line in lines:
+        for part in [line] if line.startswith("#") else _shell_lines(line):
+            shown.append("  " + part)
+    return "\n".join(shown)
 
 
 def _not_utf8(args: list[str]) -> str | None:
@@ -282,7 +386,7 @@ def _print_traceback() -> None:
     traceback.print_exc(file=sys.stderr)
 
 
-class DrpGroup(TyperGroup):
+class DrpGroup(HelpGroup):
     """The root command: loads commands lazily, and turns the library's errors into one
     line on stderr and a documented exit status."""
 
@@ -291,16 +395,12 @@ class DrpGroup(TyperGroup):
         self.commands = _LazyCommands()  # type: ignore[assignment]
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands by section, from the table (no command module is imported)."""
         width = max(len(name) for name in COMMANDS)
-        limit = formatter.width - 6 - width
         for section in dict.fromkeys(e.section for e in COMMANDS.values()):
-            rows = [
-                (name.ljust(width), short_help(e.summary, limit))
-                for name, e in COMMANDS.items()
-                if e.section == section
-            ]
-            with formatter.section(section):
-                formatter.write_dl(rows)
+            rows = [(name.ljust(width), e.summary)
+                    for name, e in COMMANDS.items() if e.section == section]  # fmt: skip
+            write_commands(ctx, formatter, section, rows)
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[CompletionItem]:
         names = [
@@ -412,6 +512,13 @@ app = typer.Typer(
         "Track Dispute Resolution Process concerns (IROs, CP chairs, fostering IROs): "
         "stages, working-day deadlines, responses and CAFCASS referrals."
     ),
+    epilog=examples(
+        "drp open --protocol knowsley --child KN-2231 --category statutory --summary "
+        '"No social worker since the review on 20 February."',
+        'drp escalate 1 --note "No response from the Team Manager"',
+        "drp overdue --within 2",
+        "# every command's --help ends with examples: drp open --help",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
@@ -419,9 +526,14 @@ app = typer.Typer(
 )
 
 
+def version_text() -> str:
+    """What ``drp --version`` and ``drp version`` print."""
+    return f"drp {__version__}"
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"drp {__version__}")
+        typer.echo(version_text())
         raise typer.Exit()
 
 
@@ -486,5 +598,11 @@ def check_id(value: int | None) -> int | None:
 
 
 ConcernId = Annotated[
-    int, typer.Argument(help="The concern's id.", metavar="ID", callback=check_id)
+    int,
+    typer.Argument(
+        help="The concern's id.",
+        metavar="ID",
+        callback=check_id,
+        autocompletion=complete.concern_ids,
+    ),
 ]

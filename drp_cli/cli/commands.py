@@ -54,6 +54,7 @@ COMMANDS: dict[str, Entry] = {
     "calendar": Entry("reference", "Reference", "Working days: bank holidays, local closure days, deadline sums."),
     "staff": Entry("people", "Reference", "The staff directory: who concerns are owned by and handed to."),
     "config": Entry("people", "Reference", "Your settings: your name, default protocol, role, team, database."),
+    "version": Entry("about", "Reference", "Show drp's version (the same as `drp --version`)."),
     "init": Entry("admin", "Database", "Create the database (owner-only), or say that it is already there."),
     "verify": Entry("admin", "Database", "Check the tamper-evident record: the hash chain, every concern's state, the stored files."),
     "key": Entry("admin", "Database", "The key that seals the chain (keyed mode)."),

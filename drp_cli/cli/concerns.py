@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
+from drp_cli.cli import complete
+from drp_cli.cli.app import (
+    ByOption,
+    ConcernId,
+    JsonOption,
+    OnOption,
+    command_group,
+    examples,
+    tracker,
+)
 from drp_cli.cli.output import concern_data, one_line, print_json
 from drp_cli.cli.textarg import EditOption, main_text, text_option
 
@@ -32,13 +41,33 @@ def report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
         one_line(verb, data)
 
 
-@commands.command("open")
+@commands.command(
+    "open",
+    epilog=examples(
+        "drp open --protocol knowsley --child KN-2231 --category statutory --issue "
+        'no-social-worker --summary "No social worker since the review on 20 February." '
+        "--on 2025-03-03",
+        "# at a later stage; the summary from a file, out of the shell's history",
+        "drp open --protocol west-sussex --child WS-0418 --category care-plan --stage "
+        'stage-2 --reason "Immediate safety: the placement ends on Friday" --summary '
+        "@concern.txt",
+    ),
+)
 def open_(
     ctx: typer.Context,
-    category: Annotated[str, typer.Option(help="Theme: general, statutory, care-plan or service.")],
+    category: Annotated[
+        str,
+        typer.Option(
+            help="Theme: general, statutory, care-plan or service.",
+            autocompletion=complete.categories,
+        ),
+    ],
     protocol: Annotated[
         str | None,
-        typer.Option(help="Protocol slug (see `drp protocols`; default: your config's)."),
+        typer.Option(
+            help="Protocol slug (see `drp protocols`; default: your config's).",
+            autocompletion=complete.protocols,
+        ),
     ] = None,
     child: Annotated[
         str | None, typer.Option(help="The child's case reference (not their name).")
@@ -52,17 +81,28 @@ def open_(
         text_option("--recommended", help="Recommended resolution / actions, in priority order."),
     ] = "",
     issue: Annotated[
-        str | None, typer.Option(help="Finer issue within the theme (see `drp themes`).")
+        str | None,
+        typer.Option(
+            help="Finer issue within the theme (see `drp themes`).",
+            autocompletion=complete.issues,
+        ),
     ] = None,
     stage: Annotated[
         str | None,
-        typer.Option(help="Start at this stage instead of the first (e.g. immediate safety)."),
+        typer.Option(
+            help="Start at this stage instead of the first (e.g. immediate safety).",
+            autocompletion=complete.stages,
+        ),
     ] = None,
     raised_by: Annotated[
         str | None, typer.Option(help="Who raised it (default: the recorder).")
     ] = None,
     role: Annotated[
-        str | None, typer.Option(help="iro, cp-chair, cpa, cp-coordinator, fciro, social-care.")
+        str | None,
+        typer.Option(
+            help="iro, cp-chair, cpa, cp-coordinator, fciro, social-care.",
+            autocompletion=complete.roles,
+        ),
     ] = None,
     carer: Annotated[
         str | None,
@@ -70,13 +110,19 @@ def open_(
     ] = None,
     route: Annotated[
         str | None,
-        typer.Option(help="The protocol's route (see `drp protocols show`); default: the first."),
+        typer.Option(
+            help="The protocol's route (see `drp protocols show`); default: the first.",
+            autocompletion=complete.routes,
+        ),
     ] = None,
     reason: Annotated[
         str, text_option("--reason", help="Why it opens at a later --stage (immediate safety).")
     ] = "",
     owner: Annotated[
-        str | None, typer.Option(help="The IRO who owns it (default: who opens it).")
+        str | None,
+        typer.Option(
+            help="The IRO who owns it (default: who opens it).", autocompletion=complete.owners
+        ),
     ] = None,
     team: Annotated[str | None, typer.Option(help="Their team (default: your config's).")] = None,
     due: DueOption = None,
@@ -88,9 +134,6 @@ def open_(
     """Open a concern at the protocol's first stage (or --stage).
 
     --protocol, --role and --team default to your config file's (`drp config show`).
-
-    Example: drp open --protocol knowsley --child KN-2231 --category statutory
-    --summary "No allocated social worker since the review." --on 2026-03-03
     """
     from drp_cli import config
     from drp_cli.errors import InvalidInput
@@ -135,12 +178,21 @@ def open_(
     report(ctx, "Opened", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp escalate 1 --note "No response from the Team Manager" --on 2025-03-11',
+        "# bypass: forward to a later stage",
+        'drp escalate 1 --to stage-3 --note "The placement ends this week"',
+    )
+)
 def escalate(
     ctx: typer.Context,
     concern_id: ConcernId,
     to: Annotated[
-        str | None, typer.Option("--to", help="Bypass forward to this later stage.")
+        str | None,
+        typer.Option(
+            "--to", help="Bypass forward to this later stage.", autocompletion=complete.stages
+        ),
     ] = None,
     note: Annotated[str | None, text_option("--note", help="Why it is escalated.")] = None,
     due: DueOption = None,
@@ -155,7 +207,12 @@ def escalate(
     report(ctx, "Escalated", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp respond 1 --from "Head of Service" --text "Worker allocated from 24 March" '
+        "--on 2025-03-14"
+    )
+)
 def respond(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -174,7 +231,13 @@ def respond(
     report(ctx, "Recorded a response on", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp note 1 --text "Team Manager on leave until 17 March"',
+        "# the text read from a file, so that it stays out of the shell's history",
+        "drp note 1 --text @visit-note.txt",
+    )
+)
 def note(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -190,7 +253,13 @@ def note(
     report(ctx, "Added a note to", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp refer 1 --senior-officer "Group Manager, Safeguarding and Independent Review" '
+        "--notified-on 2025-03-12 --method telephone --on 2025-03-13 "
+        '--text "Why now: the move would end the child\'s one stable relationship"'
+    )
+)
 def refer(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -239,7 +308,12 @@ class Voice(StrEnum):
     not_told_outcome = "not-told-outcome"
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp voice 1 wishes-sought --text "Seen alone at the review" --on 2025-03-03',
+        'drp voice 1 told-outcome --text "IRO phoned after school"',
+    )
+)
 def voice(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -264,7 +338,11 @@ def voice(
     report(ctx, "Recorded the child's voice on", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp resolve 1 --outcome "Social worker allocated; visit completed" --on 2025-03-24'
+    )
+)
 def resolve(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -280,7 +358,9 @@ def resolve(
     report(ctx, "Resolved", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples('drp withdraw 2 --reason "Raised in error: the assessment was on file"')
+)
 def withdraw(
     ctx: typer.Context,
     concern_id: ConcernId,

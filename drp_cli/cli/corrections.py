@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
+from drp_cli.cli import complete
+from drp_cli.cli.app import (
+    ByOption,
+    ConcernId,
+    JsonOption,
+    OnOption,
+    command_group,
+    examples,
+    tracker,
+)
 from drp_cli.cli.concerns import DueOption, report
 from drp_cli.cli.textarg import text_option
 
@@ -23,7 +32,11 @@ Seq = Annotated[
 ]  # fmt: skip
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp amend 3 --impact "Not seen alone for 9 weeks." --reason "Impact left out."'
+    )
+)
 def amend(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -53,8 +66,6 @@ def amend(
     The correction is an event: `drp show` and the bundle show the value as corrected and
     the history keeps what was first recorded (use `drp redact` for personal data typed in
     error).
-
-    Example: drp amend 3 --impact "Not seen alone for 9 weeks." --reason "Impact left out."
     """
     from drp_cli import corrections
 
@@ -68,7 +79,7 @@ def amend(
     report(ctx, f"Amended {', '.join(changes)} of", view, as_json)
 
 
-@commands.command()
+@commands.command(epilog=examples('drp retract 2 4 --reason "Escalated the wrong concern."'))
 def retract(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -82,8 +93,6 @@ def retract(
 
     Retracting a wrong escalation puts the concern back at its earlier stage, with that
     stage's deadline.
-
-    Example: drp retract 2 4 --reason "Escalated the wrong concern."
     """
     from drp_cli import corrections
 
@@ -91,7 +100,9 @@ def retract(
     report(ctx, f"Retracted entry {seq} of", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples('drp reopen 5 --reason "Contact has stopped again." --on 2026-05-04')
+)
 def reopen(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -101,21 +112,23 @@ def reopen(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Reopen a resolved or withdrawn concern at the stage it was at (its clock restarts).
-
-    Example: drp reopen 5 --reason "Contact has stopped again." --on 2026-05-04
-    """
+    """Reopen a resolved or withdrawn concern at the stage it was at (its clock restarts)."""
     from drp_cli import corrections
 
     view = corrections.reopen(tracker(ctx), concern_id, reason=reason, on=on, due=due, by=by)
     report(ctx, "Reopened", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples('drp assign 3 --to "Priya Shah" --reason "Sam on leave until 2 June."')
+)
 def assign(
     ctx: typer.Context,
     concern_id: ConcernId,
-    to: Annotated[str, typer.Option("--to", help="The IRO who takes it over.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="The IRO who takes it over.", autocompletion=complete.owners),
+    ],
     reason: ReasonOption,
     team: Annotated[
         str | None, typer.Option(help="Their team (default: the staff directory's).")
@@ -124,10 +137,7 @@ def assign(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Hand a concern over to another IRO (and team), with the reason.
-
-    Example: drp assign 3 --to "Priya Shah" --reason "Sam on leave until 2 June."
-    """
+    """Hand a concern over to another IRO (and team), with the reason."""
     from drp_cli import corrections
 
     view = corrections.assign(tracker(ctx), concern_id, to=to, team=team, reason=reason,
@@ -135,7 +145,9 @@ def assign(
     report(ctx, f"Handed to {view.owner}:", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples('drp redact 3 1 --field child --reason "Child\'s name typed as the reference."')
+)
 def redact(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -155,8 +167,6 @@ def redact(
     The text is removed from the database (rewritten so that no copy is left in it) and
     from every later backup and export; the history records that something was redacted,
     by whom and why, and `drp verify` still passes. Correct the value with `drp amend`.
-
-    Example: drp redact 3 1 --field child --reason "Child's name typed as the reference."
     """
     from drp_cli import corrections
 

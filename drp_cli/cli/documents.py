@@ -14,6 +14,7 @@ from drp_cli.cli.app import (
     OnOption,
     check_id,
     command_group,
+    examples,
     tracker,
 )
 from drp_cli.cli.output import console, print_json
@@ -60,11 +61,19 @@ def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) 
     console().print(table)
 
 
-def _kind_app(kind: str, name: str, help_text: str, columns: list[str]) -> typer.Typer:
-    """A command group with `list` and `remove` for one kind of item; `add` is added after."""
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
+def _kind_app(
+    kind: str, name: str, help_text: str, columns: list[str], add_example: str
+) -> typer.Typer:
+    """A command group with `list` and `remove` for one kind of item; `add` is added after
+    (``add_example`` is its example)."""
+    remove = f"drp {name} remove 1 2" + (" --kind professional" if kind == "person" else "")
+    sub = command_group(
+        help=help_text,
+        no_args_is_help=True,
+        epilog=examples(add_example, f"drp {name} list 1", remove),
+    )
 
-    @sub.command("list")
+    @sub.command("list", epilog=examples(f"drp {name} list 1", f"drp {name} list 1 --json"))
     def list_items(ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False) -> None:
         """List them."""
         from drp_cli import details
@@ -77,7 +86,10 @@ def _kind_app(kind: str, name: str, help_text: str, columns: list[str]) -> typer
         ]
         _print_items(rows, (["kind"] if kind == "person" else []) + columns, as_json)
 
-    @sub.command("remove")
+    @sub.command(
+        "remove",
+        epilog=examples(remove, f'{remove} --reason "Recorded on the wrong concern"'),
+    )
     def remove_item(
         ctx: typer.Context,
         concern_id: ConcernId,
@@ -113,24 +125,50 @@ def _added(ctx: typer.Context, concern_id: int, kind: str, as_json: bool, **valu
         typer.echo(f"Added {details.LABELS[kind].lower()} {item.n} to concern {concern_id}.")
 
 
+ACTION_ADD = (
+    'drp action add 1 --text "Commission the parenting assessment" --owner "Team Manager" '
+    "--due 2025-06-09"
+)
+PERSON_ADD = (
+    'drp person add 1 --kind professional --name "A. Smith" --role "Social worker" '
+    '--organisation "Children\'s Services" --contact "a.smith@example.org"'
+)
+PERSON_ADD_IMPORTANT = (
+    'drp person add 1 --kind important-person --name "Maternal grandmother" '
+    '--relationship Grandmother --involvement "Contact every Saturday"'
+)
+WISHES_ADD = (
+    'drp wishes add 1 --text "Wants to stay at the same school" --how "Seen alone at school" '
+    "--obtained-on 2025-05-28"
+)
+NEEDS_ADD = 'drp needs add 1 --text "Mother\'s first language is Polish: interpreter needed"'
+
 action_app = _kind_app(
     "action", "action", "Recommended actions, in priority order, with owners and due dates.",
-    ["text", "owner", "due", "done_on"],
+    ["text", "owner", "due", "done_on"], ACTION_ADD,
 )  # fmt: skip
 person_app = _kind_app(
     "person", "person", "Professionals, and important people in the child's life.",
-    ["name", "role", "organisation", "contact", "relationship", "involvement"],
+    ["name", "role", "organisation", "contact", "relationship", "involvement"], PERSON_ADD,
 )  # fmt: skip
 wishes_app = _kind_app(
-    "wishes", "wishes", "The child's wishes and feelings.", ["obtained_on", "how", "text"]
-)
+    "wishes", "wishes", "The child's wishes and feelings.", ["obtained_on", "how", "text"],
+    WISHES_ADD,
+)  # fmt: skip
 needs_app = _kind_app(
     "needs", "needs", "Diversity issues and communication needs of the child and family.",
-    ["text"],
+    ["text"], NEEDS_ADD,
 )  # fmt: skip
 
 
-@action_app.command("add")
+@action_app.command(
+    "add",
+    epilog=examples(
+        ACTION_ADD,
+        "# first in the order of priority",
+        'drp action add 1 --text "Hold the PEP meeting" --owner "Designated Teacher" --priority 1',
+    ),
+)
 def action_add(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -152,7 +190,7 @@ def action_add(
            position=priority, on=on, by=by)  # fmt: skip
 
 
-@action_app.command("done")
+@action_app.command("done", epilog=examples("drp action done 1 2 --on 2025-06-05"))
 def action_done(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -171,7 +209,7 @@ def action_done(
         typer.echo(f"Action {n} of concern {concern_id} done on {item.done_on}.")
 
 
-@person_app.command("add")
+@person_app.command("add", epilog=examples(PERSON_ADD, PERSON_ADD_IMPORTANT))
 def person_add(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -207,7 +245,7 @@ def person_add(
     _added(ctx, concern_id, kind, as_json, on=on, by=by, **values)
 
 
-@wishes_app.command("add")
+@wishes_app.command("add", epilog=examples(WISHES_ADD))
 def wishes_add(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -232,7 +270,7 @@ def wishes_add(
            on=on, by=by)  # fmt: skip
 
 
-@needs_app.command("add")
+@needs_app.command("add", epilog=examples(NEEDS_ADD))
 def needs_add(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -249,7 +287,12 @@ def needs_add(
     _added(ctx, concern_id, "needs", as_json, text=text, on=on, by=by)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "drp attach 1 care-order.pdf --kind care-order --dated 2023-11-20",
+        "drp attach 1 review-2025-05.pdf --kind review-record --dated 2025-05-12",
+    )
+)
 def attach(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -290,7 +333,7 @@ def attach(
         )
 
 
-@commands.command("attachments")
+@commands.command("attachments", epilog=examples("drp attachments 1", "drp attachments 1 --json"))
 def attachments_list(
     ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False
 ) -> None:
@@ -301,7 +344,7 @@ def attachments_list(
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
 
 
-@commands.command()
+@commands.command(epilog=examples("drp alert 1", "drp alert 1 -o alert-KN-2231.md"))
 def alert(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -325,7 +368,7 @@ def alert(
     typer.echo(f"Replaced {output}." if written.replaced else f"Wrote {output}.")
 
 
-@commands.command()
+@commands.command(epilog=examples("drp bundle 1 -o bundle-KN-2231"))
 def bundle(
     ctx: typer.Context,
     concern_id: ConcernId,

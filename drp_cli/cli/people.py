@@ -6,20 +6,28 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ByOption, JsonOption, command_group, tracker
+from drp_cli.cli.app import ByOption, JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import plain_table, print_json
 
 commands = command_group()
 
-staff_app = typer.Typer(help="The staff directory: who concerns are owned by and handed to.",
-                        no_args_is_help=True)  # fmt: skip
+staff_app = command_group(
+    help="The staff directory: who concerns are owned by and handed to.",
+    no_args_is_help=True,
+    epilog=examples('drp staff add "Priya Shah" --team "IRO North" --role iro', "drp staff list"),
+)
 commands.add_typer(staff_app, name="staff")
-config_app = typer.Typer(help="Your settings: your name, default protocol, role, team, database.",
-                         no_args_is_help=True)  # fmt: skip
+config_app = command_group(
+    help="Your settings: your name, default protocol, role, team, database.",
+    no_args_is_help=True,
+    epilog=examples('drp config set name "Sam Patel"', "drp config show"),
+)
 commands.add_typer(config_app, name="config")
 
 
-@staff_app.command("add")
+@staff_app.command(
+    "add", epilog=examples('drp staff add "Priya Shah" --team "IRO Team North" --role iro')
+)
 def staff_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Their name, as it should appear on records.")],
@@ -36,8 +44,6 @@ def staff_add(
 
     Once the directory has names, `drp assign --to` and `--owner` take only those (in any
     case), and suggest the closest for a name it does not know.
-
-    Example: drp staff add "Priya Shah" --team "IRO Team North" --role iro
     """
     from drp_cli import staff
 
@@ -48,12 +54,9 @@ def staff_add(
         typer.echo(f"Added {person.name} to the staff directory.")
 
 
-@staff_app.command("list")
+@staff_app.command("list", epilog=examples("drp staff list --json"))
 def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List the staff directory.
-
-    Example: drp staff list --json
-    """
+    """List the staff directory."""
     from drp_cli import staff
 
     people = staff.directory(tracker(ctx))
@@ -66,12 +69,9 @@ def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
         plain_table(["Name", "Team", "Role", "Email"], rows)
 
 
-@config_app.command("show")
+@config_app.command("show", epilog=examples("drp config show"))
 def config_show(as_json: JsonOption = False) -> None:
-    """Show your settings and the file they are in.
-
-    Example: drp config show
-    """
+    """Show your settings and the file they are in."""
     from drp_cli import config
 
     settings = config.load()
@@ -84,7 +84,7 @@ def config_show(as_json: JsonOption = False) -> None:
         typer.echo(f"  {key} = {value if value is not None else '(not set)'}    # {meaning}")
 
 
-@config_app.command("set")
+@config_app.command("set", epilog=examples('drp config set name "Sam Patel"'))
 def config_set(
     key: Annotated[
         str,
@@ -94,10 +94,7 @@ def config_set(
     ],
     value: Annotated[str, typer.Argument(help="Its value.", metavar="VALUE")],
 ) -> None:
-    """Set one of your settings (written owner-only to your config file).
-
-    Example: drp config set name "Sam Patel"
-    """
+    """Set one of your settings (written owner-only to your config file)."""
     from drp_cli import config
 
     settings = config.save(key, value)

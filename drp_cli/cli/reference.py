@@ -6,17 +6,29 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import ByOption, JsonOption, command_group, tracker
+from drp_cli.cli import complete
+from drp_cli.cli.app import ByOption, JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import console, print_json
 from drp_cli.cli.textarg import text_option
 from drp_cli.protocols import as_data
 
-protocols_app = typer.Typer(
-    help="The dispute resolution protocols drp knows.", no_args_is_help=False
+CLOSE_EXAMPLE = (
+    'drp calendar close 2025-12-29 --to 2025-12-31 --reason "Offices closed between '
+    'Christmas and New Year"'
 )
-calendar_app = typer.Typer(
+protocols_app = command_group(
+    help="The dispute resolution protocols drp knows.",
+    no_args_is_help=False,
+    epilog=examples("drp protocols", "drp protocols show knowsley", "drp protocols --paths"),
+)
+calendar_app = command_group(
     help="Working days: bank holidays, local closure days, deadline sums.",
     no_args_is_help=True,
+    epilog=examples(
+        CLOSE_EXAMPLE,
+        "# the 20th working day after 3 March 2025",
+        "drp calendar add 2025-03-03 20",
+    ),
 )
 
 commands = command_group()
@@ -72,9 +84,11 @@ def protocols_list(
     )
 
 
-@protocols_app.command("show")
+@protocols_app.command(
+    "show", epilog=examples("drp protocols show west-sussex", "drp protocols show knowsley --json")
+)
 def protocols_show(
-    slug: Annotated[str, typer.Argument(help="Protocol slug.")],
+    slug: Annotated[str, typer.Argument(help="Protocol slug.", autocompletion=complete.protocols)],
     as_json: JsonOption = False,
 ) -> None:
     """Show one protocol's stages, who they go to, timescales and sources."""
@@ -143,7 +157,7 @@ def protocols_show(
     out.print(table)
 
 
-@commands.command()
+@commands.command(epilog=examples("drp themes", "drp themes --json"))
 def themes(as_json: JsonOption = False) -> None:
     """The four themes (categories) and the example issues within each."""
     from drp_cli.protocols import themes as load_themes
@@ -158,7 +172,7 @@ def themes(as_json: JsonOption = False) -> None:
             typer.echo(f"  {issue.slug:<26} {issue.text}")
 
 
-@calendar_app.command("closures")
+@calendar_app.command("closures", epilog=examples("drp calendar closures"))
 def closures(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the local closure days in force."""
     t = tracker(ctx)
@@ -183,7 +197,10 @@ def closures(ctx: typer.Context, as_json: JsonOption = False) -> None:
         typer.echo(f"{c.day.isoformat()} {c.day:%a}  {c.reason}  (added by {c.by})")
 
 
-@calendar_app.command("close")
+@calendar_app.command(
+    "close",
+    epilog=examples('drp calendar close 2025-08-15 --reason "Office move"', CLOSE_EXAMPLE),
+)
 def close(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE", help="First closure day.")],
@@ -208,7 +225,7 @@ def close(
     )
 
 
-@calendar_app.command("reopen")
+@calendar_app.command("reopen", epilog=examples("drp calendar reopen 2025-12-31"))
 def reopen(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE", help="The closure day to remove.")],
@@ -225,7 +242,10 @@ def reopen(
     )
 
 
-@calendar_app.command("add")
+@calendar_app.command(
+    "add",
+    epilog=examples("# the 20th working day after 3 March 2025", "drp calendar add 2025-03-03 20"),
+)
 def add_days(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(metavar="DATE")],
@@ -254,7 +274,9 @@ def add_days(
         )
 
 
-@calendar_app.command("holidays")
+@calendar_app.command(
+    "holidays", epilog=examples("drp calendar holidays 2025", "drp calendar holidays 2026 --json")
+)
 def holidays_(
     year: Annotated[int, typer.Argument(help="A year, 1990-2199.")],
     as_json: JsonOption = False,

@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from drp_cli.cli import complete
 from drp_cli.cli.app import (
     ConcernId,
     JsonOption,
     JudgeOnOption,
     command_group,
+    examples,
     tracker,
 )
 from drp_cli.cli.output import (
@@ -28,13 +30,25 @@ from drp_cli.overdue import OverdueItem
 commands = command_group()
 
 
-@commands.command("list")
+@commands.command(
+    "list",
+    epilog=examples("drp list", "drp list --status all --protocol knowsley --stage stage-2 --json"),
+)
 def list_(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option(help="open, resolved, withdrawn or all.")] = "open",
-    protocol: Annotated[str | None, typer.Option(help="Only this protocol.")] = None,
+    status: Annotated[
+        str,
+        typer.Option(help="open, resolved, withdrawn or all.", autocompletion=complete.statuses),
+    ] = "open",
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="Only this protocol.", autocompletion=complete.protocols),
+    ] = None,
     child: Annotated[str | None, typer.Option(help="Only this child reference.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only concerns at this stage.")] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(help="Only concerns at this stage.", autocompletion=complete.stages),
+    ] = None,
     raised_by: Annotated[
         str | None, typer.Option(help="Only concerns raised by this person.")
     ] = None,
@@ -53,7 +67,7 @@ def list_(
         concern_table(rows)
 
 
-@commands.command("show")
+@commands.command("show", epilog=examples("drp show 1", "drp show 1 --on 2025-03-21 --json"))
 def show_(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -69,7 +83,13 @@ def show_(
         show(data)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "# the morning check: overdue today, and what falls due within 2 working days",
+        "drp overdue --within 2",
+        "drp overdue --on 2025-03-21 --json",
+    )
+)
 def overdue(
     ctx: typer.Context,
     on: JudgeOnOption = None,

@@ -7,14 +7,29 @@ from typing import Annotated
 
 import typer
 
-from drp_cli.cli.app import ByOption, ConcernId, JsonOption, OnOption, command_group, tracker
+from drp_cli.cli import complete
+from drp_cli.cli.app import (
+    ByOption,
+    ConcernId,
+    JsonOption,
+    OnOption,
+    command_group,
+    examples,
+    tracker,
+)
 from drp_cli.cli.concerns import report
 from drp_cli.cli.textarg import EditOption, main_text, text_option
 
 commands = command_group()
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp meeting 4 --attendees "Practice Manager; Social Worker; IRO" '
+        '--text "The PEP to be held by 28 March" --actions "SW to book the PEP by 21 March" '
+        "--on 2025-03-12"
+    )
+)
 def meeting(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -38,8 +53,6 @@ def meeting(
 
     It meets the stage's meeting step (a professionals' meeting, say), shown in `drp show`,
     the chronology and the bundle.
-
-    Example: drp meeting 4 --on 2026-03-10 --attendees "SM ICS; SW; TM" --text "..."
     """
     text = main_text(text, edit, "--text", required=True)
     view = tracker(ctx).meeting(
@@ -54,7 +67,12 @@ def meeting(
     report(ctx, "Recorded a meeting on", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "drp done 4 central-log --on 2025-03-03",
+        'drp done 7 contact --text "Service managers spoke by phone"',
+    )
+)
 def done(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -67,15 +85,17 @@ def done(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a step of the stage, or a recording duty, as done.
-
-    Example: drp done 4 central-log --on 2026-03-03
-    """
+    """Record a step of the stage, or a recording duty, as done."""
     view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by)
     report(ctx, f"Recorded {what} as done on", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        "# an aim extended (a firm timescale can only be shortened)",
+        'drp due 1 2025-03-14 --reason "Team Manager on leave; agreed with the IRO manager"',
+    )
+)
 def due(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -88,14 +108,18 @@ def due(
     """Set or change the current stage's due date, with the reason.
 
     Never later than a firm timescale allows; an aim may be extended.
-
-    Example: drp due 4 2026-03-20 --reason "Team Manager on leave; agreed with the IRO manager"
     """
     view = tracker(ctx).set_due(concern_id, date, reason=reason, on=on, by=by)
     report(ctx, "Set the due date of", view, as_json)
 
 
-@commands.command()
+@commands.command(
+    epilog=examples(
+        'drp cafcass 4 senior-officer-notified --officer "Group Manager, Safeguarding" '
+        "--on 2025-03-12",
+        'drp cafcass 4 helpline --text "The duty lawyer advised a referral"',
+    )
+)
 def cafcass(
     ctx: typer.Context,
     concern_id: ConcernId,
@@ -105,6 +129,7 @@ def cafcass(
             help="senior-officer-notified, helpline, legal-advice, confirmed-in-writing or "
             "outcome.",
             metavar="STEP",
+            autocompletion=complete.cafcass_steps,
         ),
     ],
     officer: Annotated[
@@ -115,35 +140,43 @@ def cafcass(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a step around a CAFCASS referral (notification, helpline, advice, outcome).
-
-    Example: drp cafcass 4 senior-officer-notified --officer "GM SIR" --on 2026-03-02
-    """
+    """Record a step around a CAFCASS referral (notification, helpline, advice, outcome)."""
     view = tracker(ctx).cafcass_step(concern_id, step, officer=officer, text=text, on=on, by=by)
     report(ctx, f"Recorded CAFCASS step {step} on", view, as_json)
 
 
-@commands.command("not-applicable")
+@commands.command(
+    "not-applicable",
+    epilog=examples(
+        'drp not-applicable 4 care-order --reason "Accommodated under s.20: no care order"'
+    ),
+)
 def not_applicable(
     ctx: typer.Context,
     concern_id: ConcernId,
     item: Annotated[
-        str, typer.Argument(help="The bundle item (care-order, guardian-report, ...).")
+        str,
+        typer.Argument(
+            help="The bundle item (care-order, guardian-report, ...).",
+            autocompletion=complete.bundle_items,
+        ),
     ],
     reason: Annotated[str, text_option("--reason", help="Why it does not apply.")] = "",
     on: OnOption = None,
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Mark an item of the CAFCASS bundle as not applicable, with the reason.
-
-    Example: drp not-applicable 4 care-order --reason "Accommodated under s.20: no care order"
-    """
+    """Mark an item of the CAFCASS bundle as not applicable, with the reason."""
     view = tracker(ctx).not_applicable(concern_id, item, reason=reason, on=on, by=by)
     report(ctx, f"Marked {item} not applicable on", view, as_json)
 
 
-@commands.command("good-practice")
+@commands.command(
+    "good-practice",
+    epilog=examples(
+        'drp good-practice 4 --text "The manager arranged the PEP within two days of the alert"'
+    ),
+)
 def good_practice(
     ctx: typer.Context,
     concern_id: ConcernId,

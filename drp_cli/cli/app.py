@@ -584,7 +584,9 @@ JudgeOnOption = Annotated[
 ]
 ByOption = Annotated[
     str | None,
-    typer.Option("--by", help="Who records this (default: $DRP_USER, else your login)."),
+    typer.Option(
+        "--by", help="Who records this (default: $DRP_USER, your config's name, your login)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 MAX_ID = 2**63 - 1  # the largest id a database column holds

@@ -4,6 +4,10 @@ A file is copied into the store's attachment area (``<db>-attachments/ab/abcdef.
 content-addressed by SHA-256, folders 0700, files 0600), so moving or editing the original
 changes nothing. The row and its ``attached`` event are written in one transaction after the
 copy is complete.
+
+Documents belong to the child: every concern about the child lists those attached to any of
+the child's concerns (``from_concern`` names the one it was attached to), and its bundle can
+copy them from the store.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from drp_cli import record
 from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, NotFound, fld
+from drp_cli.record import check_id
 from drp_cli.store import Row
 from drp_cli.textsafe import clean_line, clean_text
 from drp_cli.tracker import Tracker, current_user
@@ -47,6 +52,8 @@ class AttachmentView:
     added_on: dt.date
     added_by: str
     path: Path  # the stored copy
+    #: the child's other concern it was attached to; None: this concern's own
+    from_concern: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +66,7 @@ class AttachmentView:
             "description": self.description,
             "added_on": iso(self.added_on),
             "added_by": self.added_by,
+            "from_concern": self.from_concern,
         }
 
 
@@ -150,7 +158,7 @@ def attach(
                               path=_stored_path(tracker, a.sha256))  # fmt: skip
 
 
-def _view(tracker: Tracker, row: Row) -> AttachmentView:
+def _view(tracker: Tracker, row: Row, concern_id: int) -> AttachmentView:
     return AttachmentView(
         n=row.n,
         kind=row.kind,
@@ -162,14 +170,30 @@ def _view(tracker: Tracker, row: Row) -> AttachmentView:
         added_on=row.added_on,
         added_by=row.added_by,
         path=_stored_path(tracker, row.sha256),
+        from_concern=None if row.concern_id == concern_id else row.concern_id,
     )
 
 
 def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
-    tracker.get(concern_id)
+    """The documents of the child: the concern's own (by number), then those attached to
+    the child's other concerns (by concern and number, each with ``from_concern``); the
+    same file attached again as the same kind on another concern is listed once."""
+    check_id(concern_id)
     with tracker.store.read() as conn:
-        rows = record.attachments_of(conn, concern_id)
-    return [_view(tracker, r) for r in rows]
+        row = record.concern(conn, concern_id)
+        if row is None:
+            raise NotFound(f"no concern with id {concern_id}")
+        own = record.attachments_of(conn, concern_id)
+        ids = set(tracker.child_concern_ids(conn, row)) - {concern_id}
+        others = [r for r in record.child_attachments(conn, row.child)
+                  if r.concern_id in ids] if ids else []  # fmt: skip
+    found = [_view(tracker, r, concern_id) for r in own]
+    seen = {(a.kind, a.sha256) for a in found}
+    for r in others:
+        if (r.kind, r.sha256) not in seen:
+            seen.add((r.kind, r.sha256))
+            found.append(_view(tracker, r, concern_id))
+    return found
 
 
 def copy_out(view: AttachmentView, target: Path) -> None:

@@ -5,6 +5,11 @@ child's life, the child's wishes and feelings, and diversity / communication nee
 Each change appends an event to the concern's log (``action-added``, ``action-done``,
 ``professional-removed`` ...); the ``item`` rows are written from the fold of those events
 (:mod:`drp_cli.lifecycle`) in the same transaction.
+
+The child is a unit: professionals, important people, wishes and feelings and needs
+(:data:`CHILD_KINDS`) belong to the child, so every concern about the child shows those
+recorded on any of the child's concerns (``from_concern`` names the one it was recorded
+on; removing it there removes it for the child). Actions belong to their concern.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ LABELS = {
     "wishes": "Wishes and feelings",
     "needs": "Diversity / communication needs",
 }
+#: the kinds that belong to the child, shared by all the child's concerns
+CHILD_KINDS = ("professional", "important-person", "wishes", "needs")
 DATE_FIELDS = ("due", "obtained_on")
 ONE_LINE_FIELDS = ("owner", "name", "role", "organisation", "relationship")
 
@@ -53,6 +60,8 @@ class ItemView:
     done_on: dt.date | None
     done_by: str | None
     removed_on: dt.date | None
+    #: the child's other concern it was recorded on; None: this concern's own
+    from_concern: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,10 +73,11 @@ class ItemView:
             "done_on": iso(self.done_on),
             "done_by": self.done_by,
             "removed_on": iso(self.removed_on),
+            "from_concern": self.from_concern,
         }
 
 
-def _view(row: Row) -> ItemView:
+def _view(row: Row, concern_id: int) -> ItemView:
     return ItemView(
         kind=row.kind,
         n=row.n,
@@ -78,6 +88,7 @@ def _view(row: Row) -> ItemView:
         done_on=row.done_on,
         done_by=row.done_by,
         removed_on=row.removed_on,
+        from_concern=None if row.concern_id == concern_id else row.concern_id,
     )
 
 
@@ -164,6 +175,27 @@ def _find(loaded: Loaded, concern_id: int, kind: str, n: int) -> ItemState:
     return item
 
 
+def _find_own(tracker: Tracker, loaded: Loaded, concern_id: int, kind: str, n: int) -> None:
+    """The concern's own item ``n`` of ``kind``, else NotFound, saying which of the child's
+    other concerns holds a ``kind`` ``n`` (the one ``list`` shows as from that concern)."""
+    try:
+        _find(loaded, concern_id, kind, n)
+    except NotFound as exc:
+        if kind not in CHILD_KINDS or loaded.conn is None:
+            raise
+        ids = set(tracker.child_concern_ids(loaded.conn, loaded.row)) - {concern_id}
+        others = sorted({r.concern_id for r in record.child_items(loaded.conn, loaded.row.child,
+                                                                  [kind])
+                         if r.n == n and r.removed_on is None and r.concern_id in ids})  # fmt: skip
+        if not others:
+            raise
+        where = ("concern " if len(others) == 1 else "concerns ") + ", ".join(map(str, others))
+        raise NotFound(
+            f"{exc}: the child's {LABELS[kind].lower()} {n} was recorded on "
+            f"{where}; remove it there"
+        ) from None
+
+
 def mark_done(
     tracker: Tracker,
     concern_id: int,
@@ -205,7 +237,7 @@ def remove(
     day = tracker.event_date(on)
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
-        _find(loaded, concern_id, kind, n)
+        _find_own(tracker, loaded, concern_id, kind, n)
         uow.append(
             loaded, f"{kind}-removed", day, recorder, stage=tracker.stage_at(loaded, day),
             text=f"{LABELS[kind]} {n} removed" + (f": {why}" if why else ""), details={"n": n},
@@ -216,12 +248,35 @@ def remove(
 def items(
     tracker: Tracker, concern_id: int, kind: str | None = None, *, include_removed: bool = False
 ) -> list[ItemView]:
-    """A concern's items (actions in priority order), optionally of one kind."""
+    """What a concern's documents draw on, optionally of one kind: its own actions (in
+    priority order), and the child's professionals, important people, wishes and needs
+    recorded on any of the child's concerns (:data:`CHILD_KINDS`).
 
+    By kind, the concern's own first, then those of the child's other concerns by concern
+    (each with ``from_concern``); one recorded again on another concern with the very same
+    fields is shown once (the concern's own, else the earliest concern's)."""
     if kind is not None:
         _check_kind(kind)
     with tracker.store.read() as conn:
-        if record.concern(conn, concern_id) is None:
+        row = record.concern(conn, concern_id)
+        if row is None:
             raise NotFound(f"no concern with id {concern_id}")
-        rows = record.items_of(conn, concern_id, kind)
-    return [_view(r) for r in rows if include_removed or r.removed_on is None]
+        own = record.items_of(conn, concern_id, kind)
+        kinds = [k for k in CHILD_KINDS if kind is None or k == kind]
+        ids = set(tracker.child_concern_ids(conn, row)) - {concern_id} if kinds else set()
+        others = [r for r in record.child_items(conn, row.child, kinds)
+                  if r.concern_id in ids] if ids else []  # fmt: skip
+    found: list[ItemView] = []
+    seen: set[tuple[str, str]] = set()
+    for r in sorted([*own, *others],
+                    key=lambda r: (r.kind, r.concern_id != concern_id, r.concern_id)):  # fmt: skip
+        if r.removed_on is not None and not include_removed:
+            continue
+        view = _view(r, concern_id)
+        same = (view.kind, json.dumps(view.fields, sort_keys=True))
+        if view.removed_on is None:
+            if view.from_concern is not None and same in seen:
+                continue
+            seen.add(same)
+        found.append(view)
+    return found

@@ -330,6 +330,12 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
+def _key(f: att.AttachmentView) -> tuple[int, int]:
+    """An attachment among the child's: the concern it was attached to (0: this one), its
+    number there."""
+    return (f.from_concern or 0, f.n)
+
+
 def _safe_name(n: int, kind: str, filename: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", filename).strip("-.") or "file"
     return f"{n:02d}-{kind}-{stem}"[:120]
@@ -444,18 +450,25 @@ def bundle(
     )
     anchor = referred_on or day
     window_start = _months_before(anchor, 12)
+    # the child's documents: the concern's own keep their numbers, those attached to the
+    # child's other concerns are numbered after them (the store holds every file by SHA-256)
     files = att.attachments(tracker, concern_id)
+    own = [f for f in files if f.from_concern is None]
+    others = [f for f in files if f.from_concern is not None]
+    last = max((f.n for f in own), default=0)
+    numbers = {_key(f): f.n for f in own} | {_key(f): last + i for i, f in enumerate(others, 1)}
     included: list[tuple[att.AttachmentView, str]] = []
     left_out: list[att.AttachmentView] = []
     for f in files:
         if f.kind == "review-record" and (f.dated is None or f.dated < window_start):
             left_out.append(f)
         else:
-            included.append((f, "attachments/" + _safe_name(f.n, f.kind, f.filename)))
+            name = _safe_name(numbers[_key(f)], f.kind, f.filename)
+            included.append((f, "attachments/" + name))
     items = checklist(context, [f for f, _ in included], window_start)
-    names = {f.n: name for f, name in included}
+    names = {_key(f): name for f, name in included}
     for entry in items:
-        entry["file_names"] = [names[f.n] for f in entry["files"]]
+        entry["file_names"] = [names[_key(f)] for f in entry["files"]]
     context.update(
         checklist=items,
         included=[{**f.to_dict(), "path": name} for f, name in included],

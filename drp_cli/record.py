@@ -28,7 +28,7 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import (
@@ -164,6 +164,65 @@ def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
 
 def attachments_of(conn: Conn, concern_id: int) -> list[Row]:
     return conn.records("SELECT * FROM attachment WHERE concern_id = ? ORDER BY n", (concern_id,))
+
+
+# -- the child as a unit -------------------------------------------------------------------
+class ChildConcern(NamedTuple):
+    """A concern as the child's other concerns are listed: what it is known by."""
+
+    id: int
+    child: str
+    protocol: str
+    route: str | None
+    status: str
+    stage: str
+
+
+def child_concerns(conn: Conn, children: Sequence[str]) -> list[ChildConcern]:
+    """Every concern (any status) whose reference is one of ``children``, exactly as
+    stored, by id. (Which of them are about the same subject, a child or a foster carer
+    household, the protocol's route says.)"""
+    found: list[ChildConcern] = []
+    for chunk, marks in _in_chunks(sorted(set(children))):
+        found += map(ChildConcern._make, conn.rows(
+            "SELECT id, child, protocol, route, status, stage FROM concern "
+            f"WHERE child IN ({marks})", chunk))  # fmt: skip
+    return sorted(found)
+
+
+def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> list[Row]:
+    """The item rows of every concern whose reference is ``child`` (any status), optionally
+    of some kinds: by concern, kind, position and number."""
+    sql = "SELECT i.* FROM item i JOIN concern c ON c.id = i.concern_id WHERE c.child = ?"
+    params: list[Any] = [child]
+    if kinds is not None:
+        if not kinds:
+            return []
+        sql += f" AND i.kind IN ({', '.join('?' for _ in kinds)})"
+        params += list(kinds)
+    return conn.records(sql + " ORDER BY i.concern_id, i.kind, i.position, i.n", params)
+
+
+def child_attachments(conn: Conn, child: str) -> list[Row]:
+    """The attachment rows of every concern whose reference is ``child``, by concern and
+    number."""
+    return conn.records(
+        "SELECT a.* FROM attachment a JOIN concern c ON c.id = a.concern_id "
+        "WHERE c.child = ? ORDER BY a.concern_id, a.n",
+        (child,),
+    )
+
+
+def concerns_with_wishes(conn: Conn, children: Sequence[str]) -> set[int]:
+    """The ids of the concerns, among those whose reference is one of ``children``, that
+    hold wishes and feelings recorded and not removed."""
+    found: set[int] = set()
+    for chunk, marks in _in_chunks(sorted(set(children))):
+        found.update(r[0] for r in conn.rows(
+            "SELECT DISTINCT c.id FROM concern c JOIN item i ON i.concern_id = c.id "
+            f"WHERE c.child IN ({marks}) AND i.kind = 'wishes' AND i.removed_on IS NULL",
+            chunk))  # fmt: skip
+    return found
 
 
 def closure_changes(conn: Conn) -> list[Row]:
@@ -312,6 +371,8 @@ class Loaded:
     row: Row
     events: list[Row]
     state: ConcernState
+    #: the transaction it was loaded in (what the result of a write reads the child from)
+    conn: Conn | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> int:
@@ -372,7 +433,7 @@ class UnitOfWork:
             raise NotFound(f"no concern with id {concern_id}")
         events = events_of(self.conn, concern_id)
         state = fold([fact(e) for e in events], self.protocols, self.calendar)
-        return Loaded(row, events, state)
+        return Loaded(row, events, state, self.conn)
 
     def create(self, opening: Fact) -> Loaded:
         """A new concern row for an opening event (written next by :meth:`append`)."""
@@ -380,7 +441,7 @@ class UnitOfWork:
         values = {**state.row(), "event_count": 0, "created_at": self.now,
                   "updated_at": self.now}  # fmt: skip
         row_id = self.conn.insert("concern", values)
-        return Loaded(Row(values, id=row_id), [], state)
+        return Loaded(Row(values, id=row_id), [], state, self.conn)
 
     def append(
         self,
@@ -427,7 +488,7 @@ class UnitOfWork:
         values = {**state.row(), "updated_at": self.now}
         loaded.row.update(values)
         self.conn.update("concern", loaded.id, values)
-        if state.items or state.attachments:
+        if state.items or state.attachments or state.retracted:
             self._sync_documents(loaded.id, state)
 
     def _sync_documents(self, concern_id: int, state: ConcernState) -> None:
@@ -441,7 +502,10 @@ class UnitOfWork:
 
     def _upsert(self, table: str, columns: Sequence[str], stored: Mapping[Any, int],
                 rows: Mapping[Any, Sequence[Any]]) -> None:  # fmt: skip
-        """Write each folded row: an update where ``stored`` has its key, else an insert."""
+        """Write each folded row: an update where ``stored`` has its key, else an insert; a
+        stored row the fold no longer implies (its event was retracted) is deleted."""
+        for key in set(stored) - set(rows):
+            self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (stored[key],)).close()
         for key, row in rows.items():
             values = dict(zip(columns, row, strict=True))
             if key in stored:

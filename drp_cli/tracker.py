@@ -42,9 +42,9 @@ from drp_cli.record import (
     key_from_env,
     parse_expect,
 )
-from drp_cli.store import Row, Store
+from drp_cli.store import Conn, Row, Store
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
-from drp_cli.views import ConcernView, EventView
+from drp_cli.views import ConcernView, EventView, OtherConcern
 
 if TYPE_CHECKING:
     from drp_cli.protocols import Registry, Stage
@@ -142,7 +142,12 @@ def _event_view(e: Row, gone: set[int] | frozenset[int] = frozenset()) -> EventV
     )
 
 
-def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
+#: a concern's child, as :meth:`Tracker._child_of` reads it: the child's other concerns, and
+#: the child's concerns holding wishes and feelings recorded
+ChildInfo = tuple[tuple[OtherConcern, ...], tuple[int, ...]]
+
+
+def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None) -> ConcernView:
     gone = {
         int(json.loads(e.details or "{}").get("seq", 0)) for e in events if e.kind == "retracted"
     }
@@ -183,6 +188,8 @@ def _concern_view(c: Row, events: Sequence[Row]) -> ConcernView:
         step_deadline_kind=c.step_deadline_kind,
         owner=c.owner,
         team=c.team,
+        other_concerns=child[0] if child is not None else None,
+        wishes_recorded_on=child[1] if child is not None else None,
     )
 
 
@@ -267,9 +274,10 @@ class Tracker:
             )
         return loaded
 
-    @staticmethod
-    def _result(loaded: Loaded) -> ConcernView:
-        return _concern_view(loaded.row, loaded.events)
+    def _result(self, loaded: Loaded) -> ConcernView:
+        # the child's other concerns and recorded wishes, read in the same transaction
+        child = self._child_of(loaded.conn, [loaded.row]) if loaded.conn is not None else {}
+        return _concern_view(loaded.row, loaded.events, child.get(loaded.id))
 
     @staticmethod
     def stage_at(loaded: Loaded, on: dt.date) -> str:
@@ -838,7 +846,8 @@ class Tracker:
             row = record.concern(conn, concern_id)
             if row is None:
                 raise NotFound(f"no concern with id {concern_id}")
-            return _concern_view(row, record.events_of(conn, concern_id))
+            events = record.events_of(conn, concern_id)
+            return _concern_view(row, events, self._child_of(conn, [row])[concern_id])
 
     def concerns(
         self,
@@ -873,7 +882,8 @@ class Tracker:
         with self.store.read() as conn:
             rows = record.concerns(conn, where)
             events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
-        return [_concern_view(r, events.get(r.id, [])) for r in rows]
+            children = self._child_of(conn, rows)
+        return [_concern_view(r, events.get(r.id, []), children[r.id]) for r in rows]
 
     def overdue(self, *, on: dt.date | str | None = None, within: int = 0) -> list[OverdueItem]:
         """Open concerns whose stage or formal deadline is breached on ``on``; with
@@ -895,6 +905,57 @@ class Tracker:
             return []
         with self.store.read() as conn:
             return record.completion_values(conn, kind, prefix)
+
+    # -- the child as a unit ------------------------------------------------------------------
+    # A child is their reference, exactly as recorded, within one database, whatever the
+    # protocol, among concerns about the same subject (a child, a foster carer household,
+    # a chair): their people, wishes and feelings, needs and documents are shared by all
+    # their concerns, each recorded as an event on the concern it was added to.
+    def subject_of(self, protocol: str, route: str | None) -> str:
+        """What a concern on ``protocol``'s ``route`` is about: child, carer or chair (a
+        concern whose protocol is no longer installed is taken to be about a child)."""
+        proto = self.protocols.protocols.get(protocol)
+        found = proto.route_or_none(route) if proto is not None else None
+        return found.subject if found is not None else "child"
+
+    def child_concern_ids(self, conn: Conn, concern: Row | ConcernView) -> list[int]:
+        """The ids of every concern about the same child as ``concern`` (itself included,
+        any status), by id, read in ``conn``."""
+        subject = self.subject_of(concern.protocol, concern.route)
+        return [r.id for r in record.child_concerns(conn, [concern.child])
+                if self.subject_of(r.protocol, r.route) == subject]  # fmt: skip
+
+    def _child_of(self, conn: Conn, rows: Sequence[Row]) -> dict[int, ChildInfo]:
+        """For each concern row, by id: its child's other concerns, and which of the child's
+        concerns hold wishes and feelings recorded (two queries, however many rows)."""
+        if not rows:
+            return {}
+        children = [r.child for r in rows]
+        wishes = record.concerns_with_wishes(conn, children)
+        subjects: dict[tuple[str, str | None], str] = {}
+        by_child: dict[tuple[str, str], list[record.ChildConcern]] = {}
+        for r in record.child_concerns(conn, children):
+            key = (r.protocol, r.route)
+            if key not in subjects:
+                subjects[key] = self.subject_of(*key)
+            by_child.setdefault((subjects[key], r.child), []).append(r)
+        out: dict[int, ChildInfo] = {}
+        for row in rows:
+            cid = row.id
+            same = by_child[subjects[row.protocol, row.route], row.child]
+            if len(same) == 1:  # the child's only concern: the usual case
+                out[cid] = ((), (cid,) if cid in wishes else ())
+                continue
+            others = tuple(OtherConcern(r.id, r.protocol, r.stage, r.status)
+                           for r in same if r.id != cid)  # fmt: skip
+            out[cid] = (others, tuple(r.id for r in same if r.id in wishes))
+        return out
+
+    def open_concerns_for_child(self, child: str, *, subject: str = "child") -> list[ConcernView]:
+        """The open concerns about ``child`` (their reference exactly as recorded; a carer
+        household's or a chair's with ``subject``), by id."""
+        return [v for v in self.concerns(status="open", child=child, with_events=False)
+                if self.subject_of(v.protocol, v.route) == subject]  # fmt: skip
 
     # -- integrity ------------------------------------------------------------------------
     def verify(

@@ -34,6 +34,16 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class OtherConcern:
+    """Another concern about the same child: its id, protocol, stage and status."""
+
+    id: int
+    protocol: str
+    stage: str
+    status: str
+
+
+@dataclass(frozen=True)
 class ConcernView:
     id: int
     protocol: str
@@ -69,6 +79,13 @@ class ConcernView:
     step_deadline_kind: str | None = None
     owner: str | None = None
     team: str | None = None
+
+    #: The child as a unit (the same subject and reference, whatever the protocol): the
+    #: child's other concerns, and which of the child's concerns (this one too) hold wishes
+    #: and feelings recorded and not removed. None: not looked up (a view made without the
+    #: database; :meth:`drp_cli.tracker.Tracker.get` and every recording method fill them).
+    other_concerns: tuple[OtherConcern, ...] | None = None
+    wishes_recorded_on: tuple[int, ...] | None = None
 
     @property
     def live_events(self) -> list[EventView]:
@@ -236,6 +253,25 @@ def formal_result(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> s
     return result
 
 
+def child_wishes(c: ConcernView) -> str | None:
+    """The child's wishes as every view shows them (``show``, JSON, ``list``, the form and
+    the bundle): ``sought`` while wishes and feelings are recorded on any of the child's
+    concerns and not removed, whatever this concern's own latest record says; otherwise
+    this concern's own record (``sought``, ``not-sought`` or None). Recorded wishes are
+    the child's voice: a later "not sought" on one concern (kept in its events, with its
+    reason) does not make them unsaid."""
+    if c.wishes_recorded_on:
+        return "sought"
+    return c.wishes
+
+
+def other_open_concerns(c: ConcernView) -> list[int] | None:
+    """The ids of the child's other open concerns (None: not looked up)."""
+    if c.other_concerns is None:
+        return None
+    return [o.id for o in c.other_concerns if o.status == "open"]
+
+
 def missing_voice(c: ConcernView, child_voice: bool = True) -> list[str]:
     """What is missing about the child's voice (West Sussex DRP, "Child's Voice"); nothing
     on a route that is not about a child's plan (a foster carer's review, a chair's
@@ -243,7 +279,7 @@ def missing_voice(c: ConcernView, child_voice: bool = True) -> list[str]:
     if not child_voice:
         return []
     missing = []
-    if c.wishes is None:
+    if child_wishes(c) is None:
         missing.append("child's wishes not recorded")
     if c.status == "resolved" and c.told_outcome is None:
         missing.append("child not recorded as told the outcome")
@@ -410,7 +446,7 @@ def concern_dict(
         "opened_on": iso(c.opened_on),
         "closed_on": iso(c.closed_on),
         "outcome": c.outcome,
-        "child_wishes": c.wishes,
+        "child_wishes": child_wishes(c),
         "child_told_outcome": c.told_outcome,
         "missing": missing_voice(c, route.child_voice if route else True),
         "judged_on": iso(judged_on),
@@ -421,6 +457,9 @@ def concern_dict(
         "past_aim": passed["aim"] > 0,
         "past_guidance": passed["guidance"] > 0,
     }
+    others = other_open_concerns(c)
+    if others is not None:
+        data["other_open_concerns"] = others
     if timeline:
         state = fold_view(c, protocol, cal)
         data["stages"] = stage_visits(c, protocol, cal, judged_on, state)

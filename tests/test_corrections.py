@@ -418,3 +418,20 @@ def test_the_alert_form_after_a_handover(drp):
     assert "| **From** | Test IRO (Independent Reviewing Officer) |\n" in form
     assert "| **Now handled by** | Priya Shah (IRO North) |\n" in form
     assert "return the form to Priya Shah by" in form
+
+
+def test_retracting_an_item_entry_takes_the_item_away(drp):
+    opened(drp)
+    drp("person", "add", "1", "--kind", "professional", "--name", "A. Brown", "--role", "TM",
+        "--on", "2025-03-04")  # fmt: skip
+    drp("wishes", "add", "1", "--how", "Seen alone", "--text", "Wants a worker who visits",
+        "--on", "2025-03-04")  # fmt: skip
+    assert drp("show", "1", "--json").json()["child_wishes"] == "sought"
+    assert drp("retract", "1", "3", "--reason", "Wishes of another child").exit_code == 0
+    assert drp("retract", "1", "2", "--reason", "Wrong professional").exit_code == 0
+    c = drp("show", "1", "--json").json()
+    assert (c["child_wishes"], c["missing"]) == (None, ["child's wishes not recorded"])
+    assert drp("person", "list", "1", "--json").json() == []
+    assert drp("wishes", "list", "1", "--json").json() == []
+    r = drp("verify")
+    assert r.exit_code == 0, r.stderr

@@ -38,6 +38,7 @@ FORM_SECTIONS = [
     "Recommended actions, in order of priority",
 ]
 OPTIONAL_SECTIONS = {
+    "The child's wishes and feelings",
     "Steps at this stage",
     "Recording duties",
     "How this concern has been raised so far",

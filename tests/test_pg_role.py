@@ -17,7 +17,8 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL engine"
 #: The grants in the README, word for word.
 GRANTS = """
 GRANT SELECT, INSERT ON event, closure_change, staff TO {role};
-GRANT SELECT, INSERT, UPDATE ON concern, item, attachment, chain_head TO {role};
+GRANT SELECT, INSERT, UPDATE ON concern, chain_head TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON item, attachment TO {role};
 GRANT SELECT ON alembic_version TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
 """

@@ -19,6 +19,7 @@ from drp_cli.cli.app import (
 )
 from drp_cli.cli.output import concern_data, one_line, print_json
 from drp_cli.cli.textarg import EditOption, main_text, text_option
+from drp_cli.textsafe import visible
 
 commands = command_group()
 
@@ -175,6 +176,14 @@ def open_(
         due=due,
         by=by,
     )
+    others = [o for o in view.other_concerns or () if o.status == "open"]
+    if others:  # a second open concern for the child: say so, and go on (no child ref shown)
+        who = {"carer": "carer household", "chair": "chair"}.get(
+            tracker(ctx).subject_of(view.protocol, view.route), "child"
+        )
+        listed = ", ".join(f"{o.id} ({o.stage}, {o.protocol})" for o in others)
+        typer.echo(visible(f"Warning: {who} already has open concern(s) {listed}", one_line=True),
+                   err=True)  # fmt: skip
     report(ctx, "Opened", view, as_json)
 
 
@@ -335,6 +344,14 @@ def voice(
     """Record the child's voice: were their wishes sought, were they told the outcome."""
     text = main_text(text, edit, "--text", required=False)
     view = tracker(ctx).record_voice(concern_id, what.value, text=text, on=on, by=by)
+    if what is Voice.wishes_not_sought and view.wishes_recorded_on:
+        # kept in the record, but wishes recorded stay the child's voice in every view
+        where = ", ".join(map(str, view.wishes_recorded_on))
+        typer.echo(
+            f"Warning: the child's wishes and feelings are recorded on concern(s) {where}; "
+            "every view still counts the wishes as sought",
+            err=True,
+        )
     report(ctx, "Recorded the child's voice on", view, as_json)
 
 

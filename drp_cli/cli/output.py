@@ -134,6 +134,10 @@ def show(d: dict[str, Any]) -> None:
     category = d["category"] + (f" / {d['issue']}" if d["issue"] else "")
     subject = {"carer": "Carer household", "chair": "Chair"}.get(d.get("subject") or "", "Child")
     grid.add_row(subject, _text(d["child"]))
+    if d.get("other_open_concerns"):  # the child's other open concerns
+        others = d["other_open_concerns"]
+        listed = ("concern " if len(others) == 1 else "concerns ") + ", ".join(map(str, others))
+        grid.add_row("Also open", _text(listed))
     grid.add_row("Protocol", _text(d["protocol"] + (f" (route {d['route']})" if d.get("route")
                                                     else "")))  # fmt: skip
     grid.add_row("Category", _text(category))
@@ -204,6 +208,7 @@ def show(d: dict[str, Any]) -> None:
         )
     out.print(stages)
     _show_inside_stages(d)
+    _show_documents(d)
 
     for c in d.get("corrections", []):
         out.print(_text(f"Correction {c['seq']} ({c['on']}, {c['by']}): {c['kind']} {c['what']}: "
@@ -254,6 +259,43 @@ def _show_inside_stages(d: dict[str, Any]) -> None:
         out.print(_text(f"Bundle item {item}: not applicable: {reason}"))
     for note in d.get("notices", []):
         out.print(_text(f"Note: {note}."), style="yellow")
+
+
+def documents_data(t: Tracker, concern_id: int) -> dict[str, Any]:
+    """What the concern's documents draw on, for ``show``: its actions and the child's
+    people, wishes, needs (``items``) and documents (``attachments``), each with
+    ``from_concern`` where it was recorded on the child's other concern."""
+    from drp_cli import attachments, details
+
+    return {
+        "items": [i.to_dict() for i in details.items(t, concern_id)],
+        "attachments": [a.to_dict() for a in attachments.attachments(t, concern_id)],
+    }
+
+
+def _show_documents(d: dict[str, Any]) -> None:
+    """The actions, and the child's people, wishes, needs and documents."""
+    from rich.table import Table
+
+    rows = []
+    for i in d.get("items", []):
+        what = i.get("text") or i.get("name") or ""
+        if i.get("role") or i.get("relationship"):
+            what += f" ({i.get('role') or i.get('relationship')})"
+        rows.append((i["kind"], i["n"], what, i["added_on"], i["from_concern"]))
+    for a in d.get("attachments", []):
+        rows.append((f"attached {a['kind']}", a["n"], a["filename"], a["added_on"],
+                     a["from_concern"]))  # fmt: skip
+    if not rows:
+        return
+    table = Table(title="For the documents (people, wishes, needs and files are the child's)",
+                  title_justify="left")  # fmt: skip
+    for name in ("Kind", "N", "What", "Added", "Recorded on"):
+        table.add_column(name, overflow="fold")
+    for kind, n, what, added, source in rows:
+        table.add_row(_text(kind), _text(n), _text(what), _text(added),
+                      _text("this concern" if source is None else f"concern {source}"))  # fmt: skip
+    console().print(table)
 
 
 def event_text(e: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from drp_cli.cli.output import (
     concern_data,
     concern_table,
     console,
+    documents_data,
     print_json,
     show,
 )
@@ -77,6 +78,7 @@ def show_(
     """Show one concern: its stages with deadlines met or missed, and every event."""
     t = tracker(ctx)
     data = concern_data(t, t.get(concern_id), on)
+    data.update(documents_data(t, concern_id))  # the child's record, shared by their concerns
     if as_json:
         print_json(data)
     else:

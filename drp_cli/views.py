@@ -66,6 +66,8 @@ class ConcernView:
     step: str | None = None
     step_deadline: dt.date | None = None
     step_deadline_kind: str | None = None
+    owner: str | None = None
+    team: str | None = None
 
 
 #: What each stage result means (shown in ``drp show`` and the README).
@@ -328,6 +330,7 @@ def concern_dict(
         "status": c.status,
         "stage": c.stage,
         "stage_title": stage.title if stage else c.stage,
+        "addressed_to": stage.addressee_names if stage else [],
         "stage_started_on": iso(c.stage_started_on),
         "deadline": iso(c.deadline),
         "deadline_kind": c.deadline_kind,
@@ -350,6 +353,8 @@ def concern_dict(
         "recommended": c.recommended,
         "raised_by": c.raised_by,
         "role": c.role,
+        "owner": c.owner,
+        "team": c.team,
         "opened_on": iso(c.opened_on),
         "closed_on": iso(c.closed_on),
         "outcome": c.outcome,

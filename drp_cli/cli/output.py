@@ -315,8 +315,8 @@ def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
 
     plain = plain or len(rows) > PLAIN_ABOVE
     table = Table()
-    for name in LIST_HEADERS:
-        table.add_column(name, overflow="fold")
+    for name in LIST_HEADERS:  # an id or a date is never broken across lines
+        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "Deadline", "Formal"))
     cells_of: list[list[str]] = []
     for d in rows:
         flags = []

@@ -436,6 +436,12 @@ def test_list_search(drp, tracker):
     assert ids("not", "--owner", "jo bloggs") == [2]
     r = drp("list", "--search", " ")
     assert (r.exit_code, r.stderr) == (2, "Error: --search is empty\n")
+    # the store's own search takes % and _ as text too (the tracker checks what it finds)
+    from drp_cli import record
+
+    with tracker.store.read() as conn:
+        for text, found in (("_", [3]), ("%", [3]), ("50%", [3]), ("t_v", [3]), ("t v", [])):
+            assert [r.id for r in record.concerns(conn, {}, search=text)] == found, text
 
 
 def test_list_filters_refuse_bad_input(drp, tracker):

@@ -865,7 +865,7 @@ class Tracker:
     def _text_filter(value: str | None, name: str) -> str | None:
         if value is None:
             return None
-        text = " ".join(value.split())
+        text = value.strip()  # as the name was stored: stripped (drp_cli.textsafe.clean_line)
         if not text:
             raise InvalidInput(f"{fld(name)} is empty")
         return text

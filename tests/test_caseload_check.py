@@ -332,7 +332,7 @@ def test_the_check_for_an_owner_me_or_a_team(drp, tracker, monkeypatch):
     everything = [(2, "overdue"), (1, "past-aim"), (1, "action-overdue"), (3, "no-deadline")]
     assert ids() == everything
     assert ids("--owner", "JO BLOGGS") == [(2, "overdue")]
-    assert ids("--owner", "  jo   bloggs ") == [(2, "overdue")]  # spaces as one
+    assert ids("--owner", "  jo bloggs ") == [(2, "overdue")]  # stripped, as names are stored
     assert ids("--owner", "ŁUKASZ NOWAK") == [(3, "no-deadline")]  # every letter folded
     assert ids("--owner", "Jo") == []  # the whole name, not a part of it
     assert ids("--mine") == [(1, "past-aim"), (1, "action-overdue")]  # DRP_USER: Test IRO

@@ -184,7 +184,7 @@ def overdue_items(
     deadline, step deadline kind, stage began on, summary, owner, team). ``actions`` are the
     outstanding actions of open concerns (id, child, protocol, stage, responded, stage began
     on, summary, owner, team, the action's number, its data as JSON). ``addressees`` names
-    whom a protocol's stage is addressed to.
+    whom a protocol's stage is addressed to: asked only for the lines shown.
 
     Returns the concerns with a deadline passed on ``day``, the most binding first,
     earliest first; then the actions past their due date; then the stages sitting with no
@@ -198,14 +198,14 @@ def overdue_items(
     for value in {v for row in rows for v in (row[4], row[5], row[10])}:
         d = dates[value] = _as_date(value)
         lateness[value] = cal.working_days_overdue(d, day) if d is not None and d < day else 0
-    at_stage: dict[Any, tuple[dt.date | None, int]] = {}
+    stage_days: dict[Any, tuple[dt.date | None, int]] = {}
 
     def began(value: Any) -> tuple[dt.date | None, int]:
         """The day a stage began, and the working days since."""
-        found = at_stage.get(value)
+        found = stage_days.get(value)
         if found is None:
             d = _as_date(value)
-            found = at_stage[value] = (d, cal.working_days_between(d, day) if d else 0)
+            found = stage_days[value] = (d, cal.working_days_between(d, day) if d else 0)
         return found
 
     names: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -222,7 +222,7 @@ def overdue_items(
     for row in rows:
         (cid, child, protocol, stage, stage_v, formal_v, responded, stage_k, formal_k,
          step, step_v, step_k, started_v, summary, owner, team) = row  # fmt: skip
-        about = (summary, addressed(protocol, stage), owner, team, *began(started_v))
+        started, at_stage = began(started_v)
         named = (
             ("stage", stage_v, stage_k),
             ("step", step_v, step_k),
@@ -238,7 +238,8 @@ def overdue_items(
                 cid, child, protocol, stage, state,  # type: ignore[arg-type]
                 min(dates[v] for _, v, _ in worst), " and ".join(n for n, _, _ in worst),
                 max(lateness[v] for _, v, _ in worst), 0, responded is not None, kind,
-                step if any(n == "step" for n, _, _ in worst) else None, *about,
+                step if any(n == "step" for n, _, _ in worst) else None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
             continue
         upcoming = [(n, dates[v], k) for n, v, k in named if v is not None and dates[v] <= limit]
@@ -250,12 +251,14 @@ def overdue_items(
             items.append(OverdueItem(
                 cid, child, protocol, stage, "due", nearest, " and ".join(n for n, _ in due),
                 0, left, responded is not None, kind,
-                step if any(n == "step" for n, _ in due) else None, *about,
+                step if any(n == "step" for n, _ in due) else None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
-        elif stage_v is None and step_v is None and about[-1] >= no_deadline_after:
+        elif stage_v is None and step_v is None and at_stage >= no_deadline_after:
             items.append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
-                responded is not None, None, None, *about,
+                responded is not None, None, None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
     items += _action_items(actions, cal, day, limit, began, addressed)
     items.sort(key=_order)

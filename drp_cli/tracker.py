@@ -49,7 +49,7 @@ from drp_cli.record import (
     key_from_env,
     parse_expect,
 )
-from drp_cli.store import Row, Store
+from drp_cli.store import Conn, Row, Store
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.views import ConcernView, EventView
 
@@ -949,7 +949,7 @@ class Tracker:
         return [_concern_view(r, events.get(r.id, [])) for r in rows]
 
     @staticmethod
-    def _live_matches(conn: Any, rows: list[Row], needle: str) -> list[Row]:
+    def _live_matches(conn: Conn, rows: list[Row], needle: str) -> list[Row]:
         """Of the rows the store found with ``needle`` somewhere, those where it is in the
         summary, the outcome, or a note or response that was not retracted."""
         folded = needle.lower()
@@ -1001,10 +1001,11 @@ class Tracker:
             actions = record.action_rows(conn, filters)
         return overdue_items(rows, cal, day, within, actions=actions,
                              no_deadline_after=no_deadline_after,
-                             addressees=self._addressees if rows or actions else None)  # fmt: skip
+                             addressees=self._addressees)  # fmt: skip
 
     def _addressees(self, protocol: str, stage: str) -> list[str]:
-        """Whom a protocol's stage is addressed to (none for a protocol not installed)."""
+        """Whom a protocol's stage is addressed to (none for a protocol not installed): the
+        protocols are read on the first line the check shows, not before."""
         found = self.protocols.protocols.get(protocol)
         if found is None or not found.has_stage(stage):
             return []

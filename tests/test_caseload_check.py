@@ -739,8 +739,11 @@ def test_the_check_reads_the_protocols_only_to_show_a_line(db_path):
     t = Tracker(db_path)
     t.open(protocol="west-sussex", child="WS-1", category="statutory", summary="x",
            on=D(2025, 3, 3))  # fmt: skip
-    # an action the store finds, not yet due: no line, so no protocol read
+    # an action the store finds, not yet due; a stage with no deadline the store finds (10
+    # calendar days) that has sat only 8 working days on Fri 7 Mar: no line, no protocol read
     details.add(t, 1, "action", text="Later", owner="TM", due="2025-04-30", on=D(2025, 3, 3))
+    t.open(protocol="nottinghamshire-crp", child="NC-1", category="general", summary="y",
+           on=D(2025, 2, 25))  # fmt: skip
     t.store.close()
 
     def run(on: str) -> tuple[str, list[str]]:
@@ -758,7 +761,7 @@ def test_the_check_reads_the_protocols_only_to_show_a_line(db_path):
         text, _, tail = out.stdout.rpartition("@@ ")
         return text, ast.literal_eval(tail)
 
-    text, heavy = run("2025-03-04")
-    assert (text, heavy) == ("Nothing overdue or due on 2025-03-04.\n", [])
+    text, heavy = run("2025-03-07")
+    assert (text, heavy) == ("Nothing overdue or due on 2025-03-07.\n", [])
     text, heavy = run("2025-03-17")
     assert "Practice Manager" in text and "msgspec" in heavy and "sqlalchemy" not in heavy

@@ -10,15 +10,33 @@ X when at least one working day lies after it, up to and including X
 * else the IRO Handbook's guidance: ``past-guidance``;
 * else an aim: ``past-aim`` (the source aims for it; the IRO may extend it with a reason).
 
-The store reads only the open concerns whose deadlines fall on or before the horizon (through
-the status and deadline indexes), so no event and no protocol is read; working days are
-counted once per distinct deadline.
+Besides the concern's own deadlines, the check shows two more kinds of line, neither of which
+sets the exit status (only a firm protocol deadline does):
+
+* ``action-overdue``: a recommended action (``drp action add --due``), not done and not
+  removed, past its due date. The date was agreed by the IRO and the manager; it is not a
+  limit the protocol sets (``timescale`` is ``agreed``). A line of its own, beside the
+  concern's line if it has one.
+* ``no-deadline``: the current stage runs no clock (no stage deadline and no step deadline:
+  Nottinghamshire's CRP sets no timescales at all) and has sat ``no_deadline_after`` working
+  days (the config's ``no_deadline_after``, 10 by default) since it began; ``deadline`` is
+  None.
+
+What falls due on the day judged is always shown (``due``, 0 working days left); ``within``
+looks further ahead.
+
+The store reads only the open concerns whose deadlines fall on or before the horizon, and
+those with no deadline at a stage begun long enough ago (through the status and deadline
+indexes), and the outstanding actions of the open concerns: no event is read, and no
+protocol except for the names of whom each stage is addressed to; working days are counted
+once per distinct date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from drp_cli.calendar import WorkingCalendar
@@ -27,7 +45,27 @@ from drp_cli.errors import InvalidInput, fld
 MAX_WITHIN = 260  # working days: about a year
 #: the most binding kind first; a row written before kinds existed counts as firm
 RANK = {"firm": 0, None: 0, "guidance": 1, "aim": 2}
-STATES = ("overdue", "past-guidance", "past-aim", "due")
+#: the order of the lines: deadlines passed (the most binding first), actions past their
+#: due date, stages sitting with no deadline, then what is due
+STATES = ("overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due")
+State = Literal["overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due"]
+#: working days a stage may sit with no deadline before the check shows it (the config's
+#: ``no_deadline_after`` overrides it)
+NO_DEADLINE_AFTER = 10
+#: how binding an action's due date is: agreed by the IRO and the manager, not set by the
+#: protocol
+AGREED = "agreed"
+
+
+class ActionDue(NamedTuple):
+    """The recommended action a line is about (``drp action add ID --due DATE``)."""
+
+    n: int
+    text: str
+    owner: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "text": self.text, "owner": self.owner}
 
 
 class OverdueItem(NamedTuple):
@@ -37,14 +75,25 @@ class OverdueItem(NamedTuple):
     child: str
     protocol: str
     stage: str
-    state: Literal["overdue", "past-guidance", "past-aim", "due"]
-    deadline: dt.date  # earliest passed deadline of the most binding kind, or the next due
-    which: str  # "stage", "step", "formal", or two or three of them joined by " and "
+    state: State
+    #: the earliest passed deadline of the most binding kind, or the next due, or the
+    #: action's due date; None for ``no-deadline``
+    deadline: dt.date | None
+    which: str  # "stage", "step", "formal" (two or three joined by " and "), or "action"
     working_days_overdue: int
     working_days_left: int
     responded: bool
-    timescale: str  # "firm", "aim" or "guidance": how binding that deadline is
+    #: "firm", "aim" or "guidance": how binding that deadline is; "agreed" for an action;
+    #: None for ``no-deadline``
+    timescale: str | None
     step: str | None  # the step due, when "step" is in ``which``
+    summary: str = ""
+    addressed_to: tuple[str, ...] = ()  # whom the current stage is addressed to
+    owner: str | None = None  # the IRO who owns the concern
+    team: str | None = None
+    stage_started_on: dt.date | None = None
+    working_days_at_stage: int = 0  # working days since the current stage began
+    action: ActionDue | None = None  # for ``which`` "action"
 
     def to_dict(self) -> dict[str, Any]:
         """The shape `drp overdue --json` prints (documented in the README)."""
@@ -54,13 +103,22 @@ class OverdueItem(NamedTuple):
             "protocol": self.protocol,
             "stage": self.stage,
             "state": self.state,
-            "deadline": self.deadline.isoformat(),
+            "deadline": self.deadline.isoformat() if self.deadline is not None else None,
             "which": self.which,
             "working_days_overdue": self.working_days_overdue,
             "working_days_left": self.working_days_left,
             "responded": self.responded,
             "timescale": self.timescale,
             "step": self.step,
+            "summary": self.summary,
+            "addressed_to": list(self.addressed_to),
+            "owner": self.owner,
+            "team": self.team,
+            "stage_started_on": (
+                self.stage_started_on.isoformat() if self.stage_started_on is not None else None
+            ),
+            "working_days_at_stage": self.working_days_at_stage,
+            "action": self.action.to_dict() if self.action is not None else None,
         }
 
 
@@ -81,31 +139,90 @@ def horizon(cal: WorkingCalendar, day: dt.date, within: int = 0) -> dt.date:
     return cal.add(day, within) if within else day
 
 
+def stale_before(day: dt.date, no_deadline_after: int) -> dt.date:
+    """The latest day a stage with no deadline can have begun and have sat
+    ``no_deadline_after`` working days by ``day`` (a bound for the store's search: so many
+    working days take at least as many calendar days; the rule counts them exactly)."""
+    return day - dt.timedelta(days=no_deadline_after)
+
+
+def firm_passed(
+    cal: WorkingCalendar, day: dt.date, deadlines: Iterable[tuple[Any, str | None]]
+) -> bool:
+    """Whether a firm deadline among ``deadlines`` (date, kind) is passed on ``day``: what
+    makes a concern overdue (aims and the IRO Handbook's guidance never do)."""
+    for value, kind in deadlines:
+        d = _as_date(value)
+        if (
+            d is not None
+            and d < day
+            and RANK.get(kind, 0) == 0
+            and cal.working_days_overdue(d, day)
+        ):
+            return True
+    return False
+
+
 def _kind(value: str | None) -> str:
     return value or "firm"
 
 
 def overdue_items(
-    rows: Iterable[Sequence[Any]], cal: WorkingCalendar, day: dt.date, within: int = 0
+    rows: Iterable[Sequence[Any]],
+    cal: WorkingCalendar,
+    day: dt.date,
+    within: int = 0,
+    *,
+    actions: Iterable[Sequence[Any]] = (),
+    no_deadline_after: int = NO_DEADLINE_AFTER,
+    addressees: Callable[[str, str], Sequence[str]] | None = None,
 ) -> list[OverdueItem]:
     """The overdue rule. ``rows`` are the open concerns with a deadline on or before
-    :func:`horizon` (id, child, protocol, stage, stage deadline, formal deadline, responded
-    at the current stage, stage deadline kind, formal deadline kind, step, step deadline,
-    step deadline kind). Returns those with a deadline passed on ``day``, the most binding
-    first, earliest first; with ``within`` > 0, then those due within that many working
-    days."""
+    :func:`horizon`, or with no stage or step deadline at a stage begun on or before
+    :func:`stale_before` (id, child, protocol, stage, stage deadline, formal deadline,
+    responded at the current stage, stage deadline kind, formal deadline kind, step, step
+    deadline, step deadline kind, stage began on, summary, owner, team). ``actions`` are the
+    outstanding actions of open concerns (id, child, protocol, stage, responded, stage began
+    on, summary, owner, team, the action's number, its data as JSON). ``addressees`` names
+    whom a protocol's stage is addressed to: asked only for the lines shown.
+
+    Returns the concerns with a deadline passed on ``day``, the most binding first,
+    earliest first; then the actions past their due date; then the stages sitting with no
+    deadline for ``no_deadline_after`` working days or more, longest first; then what is
+    due on ``day`` or, with ``within`` > 0, within that many working days."""
     limit = horizon(cal, day, within)
     rows = list(rows)
-    # deadlines repeat across concerns: convert and count each distinct one once
+    # dates repeat across concerns: convert and count each distinct one once
     dates: dict[Any, Any] = {None: None}  # the stored value -> its date
     lateness: dict[Any, int] = {None: 0}
     for value in {v for row in rows for v in (row[4], row[5], row[10])}:
         d = dates[value] = _as_date(value)
         lateness[value] = cal.working_days_overdue(d, day) if d is not None and d < day else 0
+    stage_days: dict[Any, tuple[dt.date | None, int]] = {}
+
+    def began(value: Any) -> tuple[dt.date | None, int]:
+        """The day a stage began, and the working days since."""
+        found = stage_days.get(value)
+        if found is None:
+            d = _as_date(value)
+            found = stage_days[value] = (d, cal.working_days_between(d, day) if d else 0)
+        return found
+
+    names: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def addressed(protocol: str, stage: str) -> tuple[str, ...]:
+        found = names.get((protocol, stage))
+        if found is None:
+            found = names[protocol, stage] = (
+                tuple(addressees(protocol, stage)) if addressees is not None else ()
+            )
+        return found
+
     items: list[OverdueItem] = []
     for row in rows:
-        (cid, child, protocol, stage, stage_v, formal_v, responded,
-         stage_k, formal_k, step, step_v, step_k) = row  # fmt: skip
+        (cid, child, protocol, stage, stage_v, formal_v, responded, stage_k, formal_k,
+         step, step_v, step_k, started_v, summary, owner, team) = row  # fmt: skip
+        started, at_stage = began(started_v)
         named = (
             ("stage", stage_v, stage_k),
             ("step", step_v, step_k),
@@ -122,9 +239,8 @@ def overdue_items(
                 min(dates[v] for _, v, _ in worst), " and ".join(n for n, _, _ in worst),
                 max(lateness[v] for _, v, _ in worst), 0, responded is not None, kind,
                 step if any(n == "step" for n, _, _ in worst) else None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
-            continue
-        if not within:
             continue
         upcoming = [(n, dates[v], k) for n, v, k in named if v is not None and dates[v] <= limit]
         if upcoming:
@@ -136,6 +252,46 @@ def overdue_items(
                 cid, child, protocol, stage, "due", nearest, " and ".join(n for n, _ in due),
                 0, left, responded is not None, kind,
                 step if any(n == "step" for n, _ in due) else None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
-    items.sort(key=lambda i: (STATES.index(i.state), i.deadline, i.id))
+        elif stage_v is None and step_v is None and at_stage >= no_deadline_after:
+            items.append(OverdueItem(
+                cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
+                responded is not None, None, None,
+                summary, addressed(protocol, stage), owner, team, started, at_stage,
+            ))  # fmt: skip
+    items += _action_items(actions, cal, day, limit, began, addressed)
+    items.sort(key=_order)
     return items
+
+
+def _action_items(
+    actions: Iterable[Sequence[Any]],
+    cal: WorkingCalendar,
+    day: dt.date,
+    limit: dt.date,
+    began: Callable[[Any], tuple[dt.date | None, int]],
+    addressed: Callable[[str, str], tuple[str, ...]],
+) -> list[OverdueItem]:
+    """The actions past their due date on ``day`` (``action-overdue``) or due by ``limit``."""
+    items = []
+    for (cid, child, protocol, stage, responded, started_v, summary, owner, team, n,
+         data) in actions:  # fmt: skip
+        fields = json.loads(data) if isinstance(data, str) else dict(data or {})
+        due = _as_date(fields.get("due") or None)
+        if due is None or due > limit:
+            continue
+        late = cal.working_days_overdue(due, day) if due < day else 0
+        action = ActionDue(int(n), str(fields.get("text") or ""), str(fields.get("owner") or ""))
+        about = (summary, addressed(protocol, stage), owner, team, *began(started_v), action)
+        items.append(OverdueItem(
+            cid, child, protocol, stage, "action-overdue" if late else "due", due, "action",
+            late, 0 if late else cal.working_days_between(day, due), responded is not None,
+            AGREED, None, *about,
+        ))  # fmt: skip
+    return items
+
+
+def _order(i: OverdueItem) -> tuple[int, dt.date, int, int]:
+    when = i.deadline or i.stage_started_on or dt.date.max
+    return STATES.index(i.state), when, i.id, i.action.n if i.action is not None else 0

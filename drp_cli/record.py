@@ -60,7 +60,7 @@ ITEM_COLUMNS = ("concern_id", "kind", "n", "position", "data", "added_on", "adde
 ATTACHMENT_COLUMNS = ("concern_id", "n", "kind", "filename", "sha256", "size", "dated",
                       "description", "added_on", "added_by")  # fmt: skip
 #: the columns a list of concerns can be filtered on (equality)
-FILTERS = ("status", "protocol", "child", "stage", "raised_by")
+FILTERS = ("status", "protocol", "child", "stage", "category", "external_ref")
 
 
 def check_id(concern_id: int) -> None:
@@ -141,15 +141,67 @@ def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
     return found
 
 
-def concerns(conn: Conn, where: Mapping[str, Any]) -> list[Row]:
-    """Concern rows equal to ``where`` on the :data:`FILTERS` columns, by id."""
+#: a firm deadline (or one stored before kinds existed) before the day: the store's part of
+#: "a firm deadline is passed" (the calendar decides the rest)
+_FIRM_BEFORE = "status = 'open' AND (" + " OR ".join(
+    f"({column} < ? AND coalesce({kind}, 'firm') = 'firm')"
+    for column, kind in (("deadline", "deadline_kind"), ("step_deadline", "step_deadline_kind"),
+                         ("formal_deadline", "formal_deadline_kind"))
+) + ")"  # fmt: skip
+#: a case-folded substring of the summary, the outcome, or the text of a note or response
+_SEARCH = (
+    "(lower(summary) LIKE lower(?) ESCAPE '\\' "
+    "OR lower(coalesce(outcome, '')) LIKE lower(?) ESCAPE '\\' "
+    "OR EXISTS (SELECT 1 FROM event e WHERE e.concern_id = concern.id "
+    "AND e.kind IN ('note', 'response') AND lower(e.text) LIKE lower(?) ESCAPE '\\'))"
+)
+
+
+def like_pattern(text: str) -> str:
+    """``text`` anywhere, as a LIKE pattern (its ``%``, ``_`` and ``\\`` taken as they are)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def concerns(
+    conn: Conn,
+    where: Mapping[str, Any],
+    *,
+    folded: Mapping[str, str] | None = None,
+    search: str | None = None,
+    opened_from: dt.date | None = None,
+    opened_to: dt.date | None = None,
+    firm_before: dt.date | None = None,
+) -> list[Row]:
+    """Concern rows, by id: equal to ``where`` on the :data:`FILTERS` columns, to ``folded``
+    on the :data:`TEXT_FILTERS` columns whatever the case; with ``search`` in the summary,
+    the outcome or a note's or response's text (whatever the case: the caller leaves out
+    retracted events); opened from ``opened_from`` to ``opened_to``; open with a firm
+    deadline before ``firm_before``."""
     unknown = set(where) - set(FILTERS)
     if unknown:
         raise ValueError(f"cannot filter concerns on {sorted(unknown)}")
     names = [n for n in FILTERS if n in where]
-    clause = " AND ".join(f"{n} = ?" for n in names)
+    clauses = [f"{n} = ?" for n in names]
+    params: list[Any] = [where[n] for n in names]
+    folded = dict(folded or {})
+    clauses += _folded(list(folded))
+    params += list(folded.values())
+    if search is not None:
+        clauses.append(_SEARCH)
+        params += [like_pattern(search)] * 3
+    if opened_from is not None:
+        clauses.append("opened_on >= ?")
+        params.append(opened_from)
+    if opened_to is not None:
+        clauses.append("opened_on <= ?")
+        params.append(opened_to)
+    if firm_before is not None:
+        clauses.append(_FIRM_BEFORE)
+        params += [firm_before] * 3
+    clause = " AND ".join(clauses)
     sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
-    return conn.records(sql, [where[n] for n in names])
+    return conn.records(sql, params)
 
 
 def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
@@ -238,20 +290,69 @@ def calendar(conn: Conn) -> WorkingCalendar:
 
 _OVERDUE_COLUMNS = (
     "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
-    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind "
-    "FROM concern WHERE status = 'open' AND "
+    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind, "
+    "stage_started_on, summary, owner, team FROM concern WHERE status = 'open' AND "
 )
-# one indexed search per deadline (a three-way OR makes SQLite scan every open concern)
-OVERDUE_SQL = " UNION ".join(
-    _OVERDUE_COLUMNS + f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")
-)
+#: the concern columns the morning check and the list match whatever the case: lower() on
+#: both sides of the comparison, the same SQL on both engines
+TEXT_FILTERS = ("owner", "team", "raised_by")
 
 
-def overdue_rows(conn: Conn, horizon: dt.date) -> list[tuple[Any, ...]]:
+def _folded(names: Sequence[str], alias: str = "") -> list[str]:
+    """``lower(column) = lower(?)`` for each of ``names`` (of :data:`TEXT_FILTERS`)."""
+    for name in names:
+        if name not in TEXT_FILTERS:
+            raise ValueError(f"cannot filter concerns on {name!r} whatever the case")
+    return [f"lower({alias}{name}) = lower(?)" for name in names]
+
+
+def overdue_sql(filters: Sequence[str] = ()) -> str:
+    """The morning check's search: one indexed search per deadline, and one for the stages
+    with no deadline (the (status, deadline) index finds ``deadline IS NULL``), joined by
+    UNION (a four-way OR makes SQLite scan every open concern); each with the
+    :data:`TEXT_FILTERS` named in ``filters``. Parameters: the horizon three times and the
+    latest day a stage with no deadline began, each followed by the filters' values."""
+    extra = "".join(f" AND {c}" for c in _folded(filters))
+    searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
+    searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
+    return " UNION ".join(_OVERDUE_COLUMNS + search + extra for search in searches)
+
+
+OVERDUE_SQL = overdue_sql()
+
+
+def overdue_rows(
+    conn: Conn, horizon: dt.date, stale_before: dt.date, filters: Mapping[str, str] | None = None
+) -> list[tuple[Any, ...]]:
     """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
-    through the three status-and-deadline indexes: the columns
-    :func:`drp_cli.overdue.overdue_items` reads."""
-    return conn.rows(OVERDUE_SQL, (horizon, horizon, horizon))
+    or whose stage has no deadline and began on or before ``stale_before``, through the
+    status-and-deadline indexes, filtered on ``filters`` (:data:`TEXT_FILTERS`, case
+    folded): the columns :func:`drp_cli.overdue.overdue_items` reads."""
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    values = [filters[n] for n in names]
+    params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
+    return conn.rows(overdue_sql(names), params)
+
+
+def actions_sql(filters: Sequence[str] = ()) -> str:
+    """The outstanding recommended actions of the open concerns: through the concern status
+    index and the item table's concern index (their due dates are inside the item's data)."""
+    extra = "".join(f" AND {c}" for c in _folded(filters, "c."))
+    return (
+        "SELECT c.id, c.child, c.protocol, c.stage, c.stage_responded_on, c.stage_started_on, "
+        "c.summary, c.owner, c.team, i.n, i.data FROM concern c JOIN item i ON i.concern_id = c.id "
+        "WHERE c.status = 'open' AND i.kind = 'action' AND i.done_on IS NULL "
+        f"AND i.removed_on IS NULL{extra}"
+    )
+
+
+def action_rows(conn: Conn, filters: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """The outstanding actions (not done, not removed) of the open concerns: the columns
+    :func:`drp_cli.overdue.overdue_items` reads as ``actions``."""
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    return conn.rows(actions_sql(names), [filters[n] for n in names])
 
 
 #: What :func:`completion_values` offers: open concerns' ids, or owners and staff names.

@@ -88,6 +88,11 @@ sqlite3.register_converter("DATE", _read_date)
 sqlite3.register_converter("DATETIME", _read_moment)
 
 
+def _lower(value: Any) -> Any:
+    """SQL's lower() for SQLite: Python's, for every letter."""
+    return value.lower() if isinstance(value, str) else value
+
+
 class Row(dict[str, Any]):
     """A row as a dict whose columns can also be read and set as attributes."""
 
@@ -311,6 +316,9 @@ class Store:
                     isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
                     check_same_thread=False,
                 )  # fmt: skip
+                # lower() folds every letter, as PostgreSQL's does in a UTF-8 locale (SQLite's
+                # own folds only A-Z): the filters that ignore case match names like Łukasz
+                raw.create_function("lower", 1, _lower, deterministic=True)
                 raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 raw.execute("PRAGMA foreign_keys=ON")
                 raw.execute("PRAGMA synchronous=FULL")

@@ -33,7 +33,14 @@ from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso, parse_date, today, utc_now
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
-from drp_cli.overdue import OverdueItem, check_within, horizon, overdue_items
+from drp_cli.overdue import (
+    OverdueItem,
+    check_within,
+    firm_passed,
+    horizon,
+    overdue_items,
+    stale_before,
+)
 from drp_cli.record import (
     Loaded,
     UnitOfWork,
@@ -186,11 +193,20 @@ def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None)
         step=c.step,
         step_deadline=c.step_deadline,
         step_deadline_kind=c.step_deadline_kind,
-        owner=c.owner,
-        team=c.team,
+        owner=c.get("owner"),
+        team=c.get("team"),
         other_concerns=child[0] if child is not None else None,
         wishes_recorded_on=child[1] if child is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a reference given to :meth:`Tracker.find` named: one concern (by its id or its
+    external reference) or a child's concerns (by the child's reference)."""
+
+    by: Literal["id", "external_ref", "child"]
+    concerns: list[ConcernView]
 
 
 class Tracker:
@@ -849,6 +865,42 @@ class Tracker:
             events = record.events_of(conn, concern_id)
             return _concern_view(row, events, self._child_of(conn, [row])[concern_id])
 
+    def find(self, ref: str, *, with_events: bool = True) -> Found:
+        """The concern or concerns ``ref`` names: a whole number is a concern's id; else a
+        concern's external reference (exactly as imported, ``NT-1004``); else a child's
+        reference (exactly as stored), which names all that child's concerns. The message
+        when nothing matches never repeats ``ref``: it may be a child's name."""
+        text = ref.strip()
+        if text.isdigit() and text.isascii():
+            return Found("id", [self.get(int(text))])
+        if text:
+            with self.store.read() as conn:
+                rows = record.concerns(conn, {"external_ref": text})
+                by: Literal["external_ref", "child"] = "external_ref"
+                if not rows:
+                    rows, by = record.concerns(conn, {"child": text}), "child"
+                events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
+            if rows:
+                return Found(by, [_concern_view(r, events.get(r.id, [])) for r in rows])
+        raise NotFound("no concern with that id or reference")
+
+    def _owner(self, owner: str | None, mine: bool) -> str | None:
+        """The owner a filter names: ``owner``, or with ``mine`` the configured you."""
+        if mine and owner is not None:
+            raise InvalidInput(f"give {fld('owner')} or {fld('mine')}, not both")
+        if mine:
+            return current_user()
+        return self._text_filter(owner, "owner")
+
+    @staticmethod
+    def _text_filter(value: str | None, name: str) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()  # as the name was stored: stripped (drp_cli.textsafe.clean_line)
+        if not text:
+            raise InvalidInput(f"{fld(name)} is empty")
+        return text
+
     def concerns(
         self,
         *,
@@ -857,8 +909,22 @@ class Tracker:
         child: str | None = None,
         stage: str | None = None,
         raised_by: str | None = None,
+        category: str | None = None,
+        owner: str | None = None,
+        mine: bool = False,
+        team: str | None = None,
+        search: str | None = None,
+        opened_from: dt.date | str | None = None,
+        opened_to: dt.date | str | None = None,
+        overdue_on: dt.date | str | None = None,
         with_events: bool = True,
     ) -> list[ConcernView]:
+        """Concerns, by id, matching every filter given: ``status`` (``all`` for every
+        one), ``protocol``, ``child``, ``stage`` and ``category`` exactly; ``raised_by``,
+        ``owner`` (or ``mine``: the configured you, :func:`current_user`) and ``team``
+        whatever the case; ``search`` anywhere in the summary, the outcome or the text of a
+        note or response (whatever the case; a retracted note does not count); opened from
+        ``opened_from`` to ``opened_to``; with a firm deadline passed on ``overdue_on``."""
         where: dict[str, Any] = {}
         if status is not None and status != "all":
             if status not in STATUSES:
@@ -875,26 +941,107 @@ class Tracker:
             elif not any(p.has_stage(stage) for p in self.protocols.protocols.values()):
                 raise InvalidInput(f"no installed protocol has a stage {stage!r}")
             where["stage"] = stage
+        if category is not None:
+            from drp_cli.protocols import themes
+
+            where["category"] = themes().theme(category).slug
         if child is not None:
             where["child"] = child.strip()
-        if raised_by is not None:
-            where["raised_by"] = raised_by.strip()
+        folded = {
+            name: value
+            for name, value in (
+                ("raised_by", self._text_filter(raised_by, "raised_by")),
+                ("owner", self._owner(owner, mine)),
+                ("team", self._text_filter(team, "team")),
+            )
+            if value is not None
+        }
+        needle = None
+        if search is not None:
+            needle = search.strip()
+            if not needle:
+                raise InvalidInput(f"{fld('search')} is empty")
+        first = parse_date(opened_from, fld("opened_from")) if opened_from is not None else None
+        last = parse_date(opened_to, fld("opened_to")) if opened_to is not None else None
+        if first is not None and last is not None and first > last:
+            raise InvalidInput(f"{fld('opened_from')} is after {fld('opened_to')}")
+        judged = parse_date(overdue_on, fld("on")) if overdue_on is not None else None
         with self.store.read() as conn:
-            rows = record.concerns(conn, where)
+            rows = record.concerns(conn, where, folded=folded, search=needle, opened_from=first,
+                                   opened_to=last, firm_before=judged)  # fmt: skip
+            if judged is not None:
+                cal = self._calendar = record.calendar(conn)
+                rows = [r for r in rows if firm_passed(cal, judged, (
+                    (r.deadline, r.deadline_kind), (r.step_deadline, r.step_deadline_kind),
+                    (r.formal_deadline, r.formal_deadline_kind)))]  # fmt: skip
+            if needle is not None:
+                rows = self._live_matches(conn, rows, needle)
             events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
             children = self._child_of(conn, rows)
         return [_concern_view(r, events.get(r.id, []), children[r.id]) for r in rows]
 
-    def overdue(self, *, on: dt.date | str | None = None, within: int = 0) -> list[OverdueItem]:
-        """Open concerns whose stage or formal deadline is breached on ``on``; with
-        ``within`` > 0, also those due within that many working days (see
-        :mod:`drp_cli.overdue`)."""
+    @staticmethod
+    def _live_matches(conn: Conn, rows: list[Row], needle: str) -> list[Row]:
+        """Of the rows the store found with ``needle`` somewhere, those where it is in the
+        summary, the outcome, or a note or response that was not retracted."""
+        folded = needle.lower()
+        found = {r.id for r in rows if folded in r.summary.lower()
+                 or folded in (r.outcome or "").lower()}  # fmt: skip
+        rest = [r.id for r in rows if r.id not in found]
+        for cid, evs in record.events_for(conn, rest).items():
+            if any(
+                e.kind in ("note", "response") and folded in e.text.lower()
+                for e in lifecycle.live(record.fact(e) for e in evs)
+            ):
+                found.add(cid)
+        return [r for r in rows if r.id in found]
+
+    def overdue(
+        self,
+        *,
+        on: dt.date | str | None = None,
+        within: int = 0,
+        owner: str | None = None,
+        mine: bool = False,
+        team: str | None = None,
+        no_deadline_after: int | None = None,
+    ) -> list[OverdueItem]:
+        """The morning check on ``on`` (see :mod:`drp_cli.overdue`): open concerns with a
+        deadline passed or due that day (with ``within`` > 0, due within that many working
+        days), recommended actions past their due date, and stages sitting with no deadline
+        for ``no_deadline_after`` working days (default: the config's, 10); only the
+        concerns ``owner`` (or ``mine``: the configured you) owns, and ``team``'s, whatever
+        the case."""
         day = self.judge_day(on)
         check_within(within)
+        filters = {
+            name: value
+            for name, value in (("owner", self._owner(owner, mine)),
+                                ("team", self._text_filter(team, "team")))
+            if value is not None
+        }  # fmt: skip
+        if no_deadline_after is None:
+            from drp_cli import config
+
+            no_deadline_after = config.load().no_deadline_after
+        elif no_deadline_after < 1:
+            raise InvalidInput(f"{fld('no_deadline_after')} must be 1 or more working days")
         with self.store.read() as conn:
             cal = self._calendar = record.calendar(conn)
-            rows = record.overdue_rows(conn, horizon(cal, day, within))
-        return overdue_items(rows, cal, day, within)
+            rows = record.overdue_rows(conn, horizon(cal, day, within),
+                                       stale_before(day, no_deadline_after), filters)  # fmt: skip
+            actions = record.action_rows(conn, filters)
+        return overdue_items(rows, cal, day, within, actions=actions,
+                             no_deadline_after=no_deadline_after,
+                             addressees=self._addressees)  # fmt: skip
+
+    def _addressees(self, protocol: str, stage: str) -> list[str]:
+        """Whom a protocol's stage is addressed to (none for a protocol not installed): the
+        protocols are read on the first line the check shows, not before."""
+        found = self.protocols.protocols.get(protocol)
+        if found is None or not found.has_stage(stage):
+            return []
+        return found.stage(stage).addressee_names
 
     def completion_values(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
         """What a shell may offer to complete ``prefix``, as ``(value, help)`` pairs:
@@ -1095,6 +1242,7 @@ __all__ = [
     "Closure",
     "ConcernView",
     "EventView",
+    "Found",
     "OverdueItem",
     "Tracker",
     "current_user",

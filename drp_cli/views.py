@@ -419,6 +419,7 @@ def concern_dict(
         "status": c.status,
         "stage": c.stage,
         "stage_title": stage.title if stage else c.stage,
+        "addressed_to": stage.addressee_names if stage else [],
         "stage_started_on": iso(c.stage_started_on),
         "deadline": iso(c.deadline),
         "deadline_kind": c.deadline_kind,

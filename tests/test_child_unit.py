@@ -405,7 +405,7 @@ def voice_views(drp: Any, cid: int, tmp_path: Path, on: str) -> dict[str, Any]:
     text = drp("show", str(cid), "--on", on).stdout
     listed = {c["id"]: c for c in drp("list", "--status", "all", "--json", "--on", on).json()}
     table = drp("list", "--status", "all", "--on", on).stdout
-    row = next(line for line in table.splitlines() if line.startswith(f"│ {cid} "))
+    row = next(line for line in table.splitlines() if line.startswith(f"{cid} "))
     form = drp("alert", str(cid), "--on", on).stdout
     out = tmp_path / f"bundle-{cid}"
     drp("bundle", str(cid), "-o", str(out), "--force", "--on", on)

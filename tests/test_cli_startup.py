@@ -126,7 +126,7 @@ def test_values_still_coerced_and_checked_by_typer(drp):
         "Error: Invalid value for '--within': Input should be a valid integer, unable to parse "
         "string as an integer\n"
     )
-    r = drp("show", "x1")
+    r = drp("escalate", "x1")  # `show` takes a reference as well as an id
     assert r.exit_code == 2
     assert "Error: Invalid value for 'ID': Input should be a valid integer" in r.stderr
     assert drp("init").exit_code == 0

@@ -37,6 +37,19 @@ def busy_service(t: Tracker) -> None:
            on=D(2025, 3, 6))  # fmt: skip
     t.add_closures(D(2025, 3, 14), reason="office move")
     t.escalate(a.id, on=D(2025, 3, 14))
+    # recommended actions: one outstanding (due Wed 12 Mar), one done, one removed, one
+    # with no due date; and one of a closed concern, never chased
+    from drp_cli import details
+
+    details.add(t, a.id, "action", text="Allocate", owner="Team Manager", due="2025-03-12",
+                on=D(2025, 3, 3))  # fmt: skip
+    details.add(t, a.id, "action", text="Visit", owner="Social worker", due="2025-03-07",
+                on=D(2025, 3, 3))  # fmt: skip
+    details.mark_done(t, a.id, 2, on=D(2025, 3, 7))
+    details.add(t, b.id, "action", text="Plan", owner="PM", due="2025-03-10", on=D(2025, 3, 5))
+    details.remove(t, b.id, "action", 1, on=D(2025, 3, 6))
+    details.add(t, b.id, "action", text="Review", owner="PM", on=D(2025, 3, 5))
+    details.add(t, d.id, "action", text="Old", owner="TM", due="2025-03-05", on=D(2025, 3, 4))
 
 
 DAYS = [D(2025, 3, 10), D(2025, 3, 13), D(2025, 3, 17), D(2025, 3, 28), D(2025, 5, 1)]
@@ -53,8 +66,10 @@ def overdue(db: object, on: object, within: int = 0) -> list[OverdueItem]:
 
 def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]:
     """What `drp overdue` must say, worked out by brute force from each open concern's
-    stored deadlines, its events and a day-by-day count of working days (weekdays that are
-    neither bank holidays nor local closure days): no code shared with drp_cli.daily."""
+    stored deadlines, its events, its actions and a day-by-day count of working days
+    (weekdays that are neither bank holidays nor local closure days): no code shared with
+    drp_cli.overdue. What is due on the day is always shown; a stage with no deadline after
+    10 working days; an outstanding action due by the horizon."""
     from drp_cli.calendar import bank_holidays
 
     closed = {c.day for c in t.closures()}
@@ -74,14 +89,21 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
         horizon += dt.timedelta(days=1)
         while not working(horizon):
             horizon += dt.timedelta(days=1)
+    from drp_cli import details
+    from drp_cli.overdue import ActionDue
+
     items = []
     rank = {"firm": 0, "guidance": 1, "aim": 2}  # the most binding kind decides the line
     for c in t.concerns(status="open"):
+        stage = t.protocols.get(c.protocol).stage(c.stage)
+        about = (c.summary, tuple(stage.addressee_names), c.owner, c.team, c.stage_started_on,
+                 after(c.stage_started_on, day))  # fmt: skip
         deadlines = [(name, d, kind or "firm") for name, d, kind in (
             ("stage", c.deadline, c.deadline_kind), ("step", c.step_deadline, c.step_deadline_kind),
             ("formal", c.formal_deadline, c.formal_deadline_kind)) if d is not None]  # fmt: skip
         responded = any(e.kind == "response" and e.stage == c.stage for e in c.events)
         breached = [(name, d, k) for name, d, k in deadlines if after(d, day) > 0]
+        soon = [(name, d, k) for name, d, k in deadlines if d <= horizon]
         if breached:
             best = min(rank[k] for _, _, k in breached)
             breached = [(name, d, k) for name, d, k in breached if rank[k] == best]
@@ -93,20 +115,32 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
                                      "overdue" if kind == "firm" else  # type: ignore[arg-type]
                                      f"past-{kind}", first,
                                      which, late, 0, responded, kind,
-                                     c.step if "step" in which else None))  # fmt: skip
-        elif within:
-            soon = [(name, d, k) for name, d, k in deadlines if d <= horizon]
-            if soon:
-                nearest = sorted(d for _, d, _ in soon)[0]
-                at = [(name, k) for name, d, k in soon if d == nearest]
-                which = " and ".join(name for name, _ in at)
-                kind = min((k for _, k in at), key=rank.__getitem__)
-                items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
-                                         nearest, which, 0, after(day, nearest),
-                                         responded, kind,
-                                         c.step if "step" in which else None))  # fmt: skip
-    order = ("overdue", "past-guidance", "past-aim", "due")
-    return sorted(items, key=lambda i: (order.index(i.state), i.deadline, i.id))
+                                     c.step if "step" in which else None, *about))  # fmt: skip
+        elif soon:  # what is due on the day itself is always shown
+            nearest = sorted(d for _, d, _ in soon)[0]
+            at = [(name, k) for name, d, k in soon if d == nearest]
+            which = " and ".join(name for name, _ in at)
+            kind = min((k for _, k in at), key=rank.__getitem__)
+            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
+                                     nearest, which, 0, after(day, nearest),
+                                     responded, kind,
+                                     c.step if "step" in which else None, *about))  # fmt: skip
+        elif c.deadline is None and c.step_deadline is None and about[-1] >= 10:
+            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "no-deadline", None,
+                                     "stage", 0, 0, responded, None, None, *about))  # fmt: skip
+        for a in details.items(t, c.id, "action"):
+            due = a.fields.get("due")
+            if a.done_on is not None or not due or D.fromisoformat(due) > horizon:
+                continue
+            due = D.fromisoformat(due)
+            late = after(due, day)
+            items.append(OverdueItem(
+                c.id, c.child, c.protocol, c.stage, "action-overdue" if late else "due",
+                due, "action", late, 0 if late else after(day, due), responded, "agreed", None,
+                *about, ActionDue(a.n, a.fields["text"], a.fields["owner"])))  # fmt: skip
+    order = ("overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due")
+    return sorted(items, key=lambda i: (order.index(i.state), i.deadline or i.stage_started_on,
+                                        i.id, i.action.n if i.action else 0))  # fmt: skip
 
 
 @pytest.mark.parametrize("within", [0, 3, 20])
@@ -114,12 +148,19 @@ def test_fast_path_agrees_with_a_brute_force_count(db_target, within):
     t = Tracker(db_target)
     busy_service(t)
     seen_both = False
+    states: set[str] = set()
     for day in DAYS:
         fast = overdue(db_target, on=day, within=within)
         expected = expected_overdue(t, day, within)
         assert fast == expected, day
         seen_both |= any(i.which == "stage and formal" for i in fast)
+        states |= {i.state for i in fast}
     assert seen_both  # the case where min() and max() of the two deadlines differ
+    assert {"overdue", "past-aim", "action-overdue"} <= states
+    # Nottinghamshire's CRP sets no stage timescale: 10 working days on, it shows, unless
+    # its formal guidance falls due first within the days looked ahead
+    assert ("no-deadline" in states) == (within < 20)
+    assert ("due" in states) == (within > 0)
     assert any(i.state == "overdue" for i in fast)
     if within:
         soon = overdue(db_target, on=D(2025, 3, 10), within=within)
@@ -266,9 +307,12 @@ def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
     lines = r.stdout.splitlines()
     assert lines[:4] == [
         "Deadlines on 2025-03-17",
-        "ID   Child  Protocol     Stage     Deadline            State                   Responded",
-        "---  -----  -----------  --------  ------------------  ----------------------  ---------",
-        "1    W-000  west-sussex  informal  2025-03-10 (stage)  OVERDUE 5 working days  no",
+        "ID   Child  Protocol     Stage     Deadline            State                   Responded"
+        "  Addressed to                     Owner     Summary",
+        "---  -----  -----------  --------  ------------------  ----------------------  ---------"
+        "  -------------------------------  --------  -------",
+        "1    W-000  west-sussex  informal  2025-03-10 (stage)  OVERDUE 5 working days  no       "
+        "  Social worker; Practice Manager  Test IRO  x",
     ]
     assert lines[-1] == "205 overdue."
 

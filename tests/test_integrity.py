@@ -295,7 +295,9 @@ def test_daily_queries_use_the_indexes(db_path, sql):
     day = dt.date(2025, 3, 3)
     with Store(db_path).write() as conn:
         plan = " ".join(str(r[-1]) for r in conn.rows("EXPLAIN QUERY PLAN " + OVERDUE_SQL,
-                                                         (day, day, day)))  # fmt: skip
+                                                         (day, day, day, day)))  # fmt: skip
+    # three deadlines and the stages with none: four searches, no scan
+    assert plan.count("SEARCH concern USING INDEX ix_concern_status_") == 4
     assert "ix_concern_status_deadline" in plan
     assert "ix_concern_status_formal_deadline" in plan
     assert "ix_concern_status_step_deadline" in plan

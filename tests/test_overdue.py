@@ -19,12 +19,32 @@ def setup_three(drp):
     assert drp(*[("--carer" if a == "--child" else a) for a in args]).exit_code == 0
 
 
+SUMMARY = "No allocated social worker since the review on 2025-02-20."
+SHORT = "No allocated social worker since the…"
+KN_TO = ["Social worker", "Team Manager"]
+
+
 def test_nothing_overdue_exits_0(drp):
     setup_three(drp)
-    r = drp("overdue", "--on", "2025-03-10")  # deadline day of concern 1: still in time
-    assert (r.exit_code, r.stdout) == (0, "Nothing overdue on 2025-03-10.\n")
-    r = drp("overdue", "--on", "2025-03-10", "--json")
+    r = drp("overdue", "--on", "2025-03-07")
+    assert (r.exit_code, r.stdout) == (0, "Nothing overdue or due on 2025-03-07.\n")
+    r = drp("overdue", "--on", "2025-03-07", "--json")
     assert (r.exit_code, r.json()) == (0, [])
+    # the deadline day of concern 1: still in time, and shown as due today
+    r = drp("overdue", "--on", "2025-03-10")
+    assert (r.exit_code, r.stdout) == (0, (
+        "Deadlines on 2025-03-10\n"
+        "ID  Child  Protocol  Stage    Deadline            State      Responded  Addressed to"
+        "                 Owner     Summary\n"
+        "--  -----  --------  -------  ------------------  ---------  ---------  ------------"
+        "---------------  --------  -------------------------------------\n"
+        "1   KN-1   knowsley  stage-1  2025-03-10 (stage)  due today  no         Social worker;"
+        " Team Manager  Test IRO  No allocated social worker since the…\n"
+        "0 overdue, 1 due today.\n"
+    ))  # fmt: skip
+    r = drp("overdue", "--on", "2025-03-10", "--json")
+    assert (r.exit_code, [(i["id"], i["state"], i["working_days_left"]) for i in r.json()]) == (
+        0, [(1, "due", 0)])  # fmt: skip
 
 
 def test_overdue_json_and_exit_1(drp):
@@ -37,11 +57,15 @@ def test_overdue_json_and_exit_1(drp):
         {"id": 2, "child": "WS-2", "protocol": "west-sussex", "stage": "stage-1",
          "state": "overdue", "deadline": "2025-03-12", "which": "stage",
          "working_days_overdue": 3, "working_days_left": 0, "responded": True,
-         "timescale": "firm", "step": None},
+         "timescale": "firm", "step": None, "summary": SUMMARY,
+         "addressed_to": ["Practice Manager"], "owner": "Test IRO", "team": None,
+         "stage_started_on": "2025-03-05", "working_days_at_stage": 8, "action": None},
         {"id": 1, "child": "KN-1", "protocol": "knowsley", "stage": "stage-1",
          "state": "past-aim", "deadline": "2025-03-10", "which": "stage",
          "working_days_overdue": 5, "working_days_left": 0, "responded": False,
-         "timescale": "aim", "step": None},
+         "timescale": "aim", "step": None, "summary": SUMMARY, "addressed_to": KN_TO,
+         "owner": "Test IRO", "team": None, "stage_started_on": "2025-03-03",
+         "working_days_at_stage": 10, "action": None},
     ]  # fmt: skip
     # with only an aim passed the check exits 0: nothing firm is breached
     drp("resolve", "2", "--outcome", "Resolved", "--on", "2025-03-14")
@@ -58,7 +82,12 @@ def test_within_lists_what_is_due_soon(drp):
     assert due == [
         {"id": 3, "child": "SB-3", "protocol": "sbc-fciro", "stage": "informal", "state": "due",
          "deadline": "2025-03-24", "which": "stage", "working_days_overdue": 0,
-         "working_days_left": 2, "responded": False, "timescale": "firm", "step": None},
+         "working_days_left": 2, "responded": False, "timescale": "firm", "step": None,
+         "summary": SUMMARY,
+         "addressed_to": ["Supervising social worker", "Their supervisor/manager",
+                          "Fostering Managers"],
+         "owner": "Test IRO", "team": None, "stage_started_on": "2025-03-10",
+         "working_days_at_stage": 8, "action": None},
     ]  # fmt: skip
     r = drp("overdue", "--on", "2025-03-20", "--within", "1", "--json")
     assert [i["id"] for i in r.json()] == [2, 1]
@@ -111,11 +140,13 @@ def test_table_on_a_terminal_plain_text_otherwise(drp, monkeypatch):
     assert r.stdout == (
         "Deadlines on 2025-03-17\n"
         "ID  Child  Protocol     Stage    Deadline            State                           "
-        "Responded\n"
+        "Responded  Addressed to                 Owner     Summary\n"
         "--  -----  -----------  -------  ------------------  ------------------------------  "
-        "---------\n"
-        "2   WS-2   west-sussex  stage-1  2025-03-12 (stage)  OVERDUE 3 working days          no\n"
-        "1   KN-1   knowsley     stage-1  2025-03-10 (stage)  past its aim by 5 working days  no\n"
+        "---------  ---------------------------  --------  -------------------------------------\n"
+        "2   WS-2   west-sussex  stage-1  2025-03-12 (stage)  OVERDUE 3 working days          no "
+        "        Practice Manager             Test IRO  No allocated social worker since the…\n"
+        "1   KN-1   knowsley     stage-1  2025-03-10 (stage)  past its aim by 5 working days  no "
+        "        Social worker; Team Manager  Test IRO  No allocated social worker since the…\n"
         "1 overdue, 1 past an aim or the IRO Handbook's guidance.\n"
     )
     reports = importlib.import_module("drp_cli.cli.reports")

@@ -48,8 +48,11 @@ def test_a_bad_choice_and_a_bad_command_are_not_echoed(drp):
     r = drp("Jayden is scared")
     assert r.exit_code == 2 and "Jayden" not in r.stderr
     assert "No such command" in r.stderr
-    r = drp("show", "Jayden")
+    r = drp("escalate", "Jayden")
     assert r.exit_code == 2 and "Jayden" not in r.stderr
+    # `show` takes a reference too: what matches nothing is not found, and not repeated
+    r = drp("show", "Jayden")
+    assert (r.exit_code, r.stderr) == (3, "Error: no concern with that id or reference\n")
 
 
 def test_text_from_standard_input(drp):

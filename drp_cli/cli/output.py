@@ -338,14 +338,42 @@ def event_text(e: dict[str, Any]) -> str:
     return "; ".join(bits)
 
 
-def concern_table(rows: list[dict[str, Any]]) -> None:
+#: The longest summary a table shows (JSON has the whole of it).
+SHORT_SUMMARY = 40
+
+
+def short(text: str, limit: int = SHORT_SUMMARY) -> str:
+    """``text`` on one line (runs of white space as one space), at most ``limit``
+    characters: cut at the end of a word with "…" when longer (inside a word only when its
+    first word alone is longer)."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]  # and room for the "…"
+    if line[limit - 1] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def names(values: list[str] | tuple[str, ...] | None) -> str:
+    """A list of names in one cell."""
+    return "; ".join(values) if values else "-"
+
+
+LIST_HEADERS = ["ID", "Child", "Protocol", "Stage", "Status", "Deadline", "Formal", "Flags",
+                "Addressed to", "Owner", "Summary"]  # fmt: skip
+
+
+def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
+    """The concerns as a table: Rich on a terminal; ``plain`` (cron mail, a pipe, a file)
+    or above :data:`PLAIN_ABOVE` rows, aligned text, nothing wrapped or cut."""
     from rich.table import Table
 
-    headers = ["ID", "Child", "Protocol", "Stage", "Status", "Deadline", "Formal", "Flags"]
+    plain = plain or len(rows) > PLAIN_ABOVE
     table = Table()
-    for name in headers:
-        table.add_column(name, overflow="fold")
-    plain: list[list[str]] = []
+    for name in LIST_HEADERS:  # an id or a date is never broken across lines
+        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "Deadline", "Formal"))
+    cells_of: list[list[str]] = []
     for d in rows:
         flags = []
         if d["overdue"]:
@@ -362,15 +390,18 @@ def concern_table(rows: list[dict[str, Any]]) -> None:
             flags.append("told?")
         cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
         cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]
-        if len(rows) > PLAIN_ABOVE:
-            plain.append(cells)  # plain_table shows every cell through visible()
+        cells += [names(d.get("addressed_to")), d.get("owner") or "-",
+                  short(d.get("summary") or "") or "-"]  # fmt: skip
+        if plain:
+            cells_of.append(cells)  # plain_table shows every cell through visible()
             continue
         table.add_row(
             *[_text(c) for c in cells],
             style="bold red" if d["overdue"] else None,
         )
     if plain:
-        plain_table(headers, plain)
+        if rows:
+            plain_table(LIST_HEADERS, cells_of)
     else:
         console().print(table)
     typer.echo(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
 from typing import Annotated
 
@@ -9,9 +11,9 @@ import typer
 
 from drp_cli.cli import complete
 from drp_cli.cli.app import (
-    ConcernId,
     JsonOption,
     JudgeOnOption,
+    check_id,
     command_group,
     examples,
     tracker,
@@ -22,13 +24,34 @@ from drp_cli.cli.output import (
     concern_table,
     console,
     documents_data,
+    names,
     print_json,
+    short,
     show,
 )
 from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
-from drp_cli.overdue import OverdueItem
+from drp_cli.overdue import STATES, ActionDue, OverdueItem
 
 commands = command_group()
+
+
+OwnerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Only the concerns this person owns (whatever the case).",
+        metavar="NAME",
+        autocompletion=complete.owners,
+    ),
+]
+MineOption = Annotated[
+    bool,
+    typer.Option(
+        "--mine", help="Only the concerns you own (you: DRP_USER, else the config's name)."
+    ),
+]
+TeamOption = Annotated[
+    str | None, typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM")
+]
 
 
 @commands.command(
@@ -51,34 +74,92 @@ def list_(
         typer.Option(help="Only concerns at this stage.", autocompletion=complete.stages),
     ] = None,
     raised_by: Annotated[
-        str | None, typer.Option(help="Only concerns raised by this person.")
+        str | None, typer.Option(help="Only concerns raised by this person (whatever the case).")
     ] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only this theme.", autocompletion=complete.categories)
+    ] = None,
+    owner: OwnerOption = None,
+    mine: MineOption = False,
+    team: TeamOption = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            help="Only concerns with this text in the summary, outcome, notes or responses "
+            "(whatever the case).",
+            metavar="TEXT",
+        ),
+    ] = None,
+    opened_from: Annotated[
+        str | None, typer.Option(help="Only concerns opened on or after this date.", metavar="DATE")
+    ] = None,
+    opened_to: Annotated[
+        str | None,
+        typer.Option(help="Only concerns opened on or before this date.", metavar="DATE"),
+    ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only concerns with a firm deadline passed on --on.")
+    ] = False,
     on: JudgeOnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List concerns (open ones by default)."""
     t = tracker(ctx)
     # the table needs no events; --json includes each concern's events
-    views = t.concerns(status=status, protocol=protocol, child=child, stage=stage,
-                       raised_by=raised_by, with_events=as_json)  # fmt: skip
+    views = t.concerns(
+        status=status, protocol=protocol, child=child, stage=stage, raised_by=raised_by,
+        category=category, owner=owner, mine=mine, team=team, search=search,
+        opened_from=opened_from, opened_to=opened_to,
+        overdue_on=t.judge_day(on) if overdue else None, with_events=as_json,
+    )  # fmt: skip
     rows = [concern_data(t, v, on, timeline=False) for v in views]
     if as_json:
         print_json(rows)
     else:
-        concern_table(rows)
+        concern_table(rows, plain=not _is_terminal())
 
 
-@commands.command("show", epilog=examples("drp show 1", "drp show 1 --on 2025-03-21 --json"))
+def check_ref(value: str | None) -> str | None:
+    """A concern's id, or a reference: a whole number must be an id (1 to 2^63 - 1)."""
+    if value is not None and _WHOLE_NUMBER.fullmatch(value.strip()):
+        check_id(int(value.strip()))
+    return value
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+@commands.command(
+    "show",
+    epilog=examples("drp show 1", "drp show NT-1004 --json", "drp show 1 --on 2025-03-21 --json"),
+)
 def show_(
     ctx: typer.Context,
-    concern_id: ConcernId,
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="The concern's id or external reference (NT-1004); or a child's reference, "
+            "to list that child's concerns.",
+            metavar="ID|REF",
+            callback=check_ref,
+            autocompletion=complete.concern_ids,
+        ),
+    ],
     on: JudgeOnOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one concern: its stages with deadlines met or missed, and every event."""
     t = tracker(ctx)
-    data = concern_data(t, t.get(concern_id), on)
-    data.update(documents_data(t, concern_id))  # the child's record, shared by their concerns
+    found = t.find(ref)
+    if found.by == "child":
+        rows = [concern_data(t, v, on, timeline=False) for v in found.concerns]
+        if as_json:
+            print_json(rows)
+        else:
+            concern_table(rows, plain=not _is_terminal())
+        return
+    data = concern_data(t, found.concerns[0], on)
+    data.update(documents_data(t, found.concerns[0].id))  # the child's shared record
     if as_json:
         print_json(data)
     else:
@@ -99,23 +180,30 @@ def overdue(
         int,
         typer.Option(help="Also list concerns due within this many working days (0-260)."),
     ] = 0,
+    owner: OwnerOption = None,
+    mine: MineOption = False,
+    team: TeamOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
     past an aim or guidance, and what is due soon."""
+    from drp_cli import config
     from drp_cli.dates import parse_date, today
     from drp_cli.overdue import check_within
 
     day = parse_date(on, "--on") if on is not None else today()
     check_within(within)  # bad input is refused before the database is opened
-    found = tracker(ctx).overdue(on=day, within=within)
+    stale = config.load().no_deadline_after
+    found = tracker(ctx).overdue(on=day, within=within, owner=owner, mine=mine, team=team,
+                                 no_deadline_after=stale)  # fmt: skip
     late = sum(1 for i in found if i.state == "overdue")
     if as_json:
         sys.stdout.write(overdue_json(found) + "\n")
     elif not found:
         typer.echo(
-            f"Nothing overdue on {day.isoformat()}"
-            + (f" and nothing due within {within} working days." if within else ".")
+            f"Nothing overdue on {day.isoformat()} and nothing due within {within} working days."
+            if within
+            else f"Nothing overdue or due on {day.isoformat()}."
         )
     else:
         if len(found) > PLAIN_ABOVE or not _is_terminal():
@@ -132,26 +220,44 @@ def overdue(
             for i in found:
                 table.add_row(
                     *[escape(v) for v in _overdue_cells(i)],
-                    style="bold red"
-                    if i.state == "overdue"
-                    else ("yellow" if i.state.startswith("past") else None),
-                )
+                    style="bold red" if i.state == "overdue" else (None if i.state == "due"
+                                                                   else "yellow"),
+                )  # fmt: skip
             console().print(table)
-        past = sum(1 for i in found if i.state.startswith("past"))
-        due = len(found) - late - past
-        typer.echo(
-            f"{late} overdue"
-            + (f", {past} past an aim or the IRO Handbook's guidance" if past else "")
-            + (f", {due} due within {within} working days." if within else ".")
-        )
+        typer.echo(_tally(found, within, stale))
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+
+
+def _tally(found: list[OverdueItem], within: int, stale: int) -> str:
+    """The check's last line: how many of each."""
+    count = {state: 0 for state in STATES}
+    for i in found:
+        count[i.state] += 1
+    parts = [f"{count['overdue']} overdue"]
+    if count["past-guidance"] or count["past-aim"]:
+        n = count["past-guidance"] + count["past-aim"]
+        parts.append(f"{n} past an aim or the IRO Handbook's guidance")
+    if n := count["action-overdue"]:
+        parts.append(
+            "1 recommended action past its due date"
+            if n == 1
+            else f"{n} recommended actions past their due dates"
+        )
+    if n := count["no-deadline"]:
+        parts.append(f"{n} with no deadline for {stale} working days or more")
+    if within:
+        parts.append(f"{count['due']} due within {within} working days")
+    elif count["due"]:
+        parts.append(f"{count['due']} due today")
+    return ", ".join(parts) + "."
 
 
 def _is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded")
+OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded",
+                   "Addressed to", "Owner", "Summary")  # fmt: skip
 
 
 def _shown(value: str) -> str:
@@ -163,32 +269,58 @@ def _shown(value: str) -> str:
 
 
 def _overdue_cells(i: OverdueItem) -> list[str]:
-    state = _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
-    return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage),
-            f"{i.deadline} ({_which(i)})", state, "yes" if i.responded else "no"]  # fmt: skip
+    return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage), _when(i),
+            _state_text(i), "yes" if i.responded else "no", _shown(names(i.addressed_to)),
+            _shown(i.owner or "-"), _shown(short(i.summary) or "-")]  # fmt: skip
 
 
-def _which(i: OverdueItem) -> str:
-    """Which deadline: "stage", "formal", "step: contact", ..."""
-    return i.which.replace("step", f"step: {i.step}") if i.step else i.which
+def _when(i: OverdueItem) -> str:
+    """The deadline and which one: "2025-03-10 (stage)", "... (step: contact)", "... (action
+    2: Team Manager)", "none (stage since 2025-03-06)"."""
+    if i.deadline is None:
+        return f"none (stage since {i.stage_started_on})"
+    if i.action is not None:
+        owner = f": {_shown(i.action.owner)}" if i.action.owner else ""
+        return f"{i.deadline} (action {i.action.n}{owner})"
+    which = i.which.replace("step", f"step: {i.step}") if i.step else i.which
+    return f"{i.deadline} ({which})"
+
+
+def _state_text(i: OverdueItem) -> str:
+    if i.state == "no-deadline":
+        return f"no deadline for {_days(i.working_days_at_stage)}"
+    return _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
 
 
 def overdue_lines(found: list[OverdueItem]) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
-    one pass: the deadline and state columns repeat, so each distinct text is made once."""
-    whens: dict[tuple[object, str, str | None], str] = {}
-    states: dict[tuple[str, int, int], str] = {}
+    one pass: the deadline, state, addressee and owner columns repeat, so each distinct text
+    is made once."""
+    whens: dict[tuple[object, ...], str] = {}
+    states: dict[tuple[str, int, int, int], str] = {}
+    addressees: dict[tuple[str, ...], str] = {}
+    owners: dict[str | None, str] = {}
     rows = []
     for i in found:
-        when = whens.get((i.deadline, i.which, i.step))
+        key = (i.deadline, i.which, i.step, i.action,
+               i.stage_started_on if i.deadline is None else None)  # fmt: skip
+        when = whens.get(key)
         if when is None:
-            when = whens[i.deadline, i.which, i.step] = f"{i.deadline} ({_which(i)})"
-        key = (i.state, i.working_days_overdue, i.working_days_left)
-        state = states.get(key)
+            when = whens[key] = _when(i)
+        skey = (i.state, i.working_days_overdue, i.working_days_left,
+                i.working_days_at_stage if i.state == "no-deadline" else 0)  # fmt: skip
+        state = states.get(skey)
         if state is None:
-            state = states[key] = _deadline_state(*key)
+            state = states[skey] = _state_text(i)
+        to = addressees.get(i.addressed_to)
+        if to is None:
+            to = addressees[i.addressed_to] = _shown(names(i.addressed_to))
+        owner = owners.get(i.owner)
+        if owner is None:
+            owner = owners[i.owner] = _shown(i.owner or "-")
         rows.append((i.id, _shown(i.child), _shown(i.protocol), _shown(i.stage), when, state,
-                     "yes" if i.responded else "no"))  # fmt: skip
+                     "yes" if i.responded else "no", to, owner,
+                     _shown(short(i.summary) or "-")))  # fmt: skip
     columns = [
         [str(max((i.id for i in found), default=0))],
         {r[1] for r in rows},
@@ -197,9 +329,12 @@ def overdue_lines(found: list[OverdueItem]) -> str:
         whens.values(),
         states.values(),
         ["yes", "no"] if found else [],
+        {r[7] for r in rows},
+        {r[8] for r in rows},
+        [r[9] for r in rows],
     ]
     widths = [max(len(h), *map(len, c)) for h, c in zip(OVERDUE_HEADERS, columns, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"  # the last is not padded
     lines = [fmt.format(*OVERDUE_HEADERS), "  ".join("-" * w for w in widths)]
     lines += [fmt.format(*row) for row in rows]
     return "\n".join(lines) + "\n"
@@ -209,7 +344,9 @@ _OVERDUE_OBJECT = (
     '  {{\n    "id": {},\n    "child": {},\n    "protocol": {},\n    "stage": {},\n'
     '    "state": {},\n    "deadline": {},\n    "which": {},\n'
     '    "working_days_overdue": {},\n    "working_days_left": {},\n    "responded": {},\n'
-    '    "timescale": {},\n    "step": {}\n  }}'
+    '    "timescale": {},\n    "step": {},\n    "summary": {},\n    "addressed_to": {},\n'
+    '    "owner": {},\n    "team": {},\n    "stage_started_on": {},\n'
+    '    "working_days_at_stage": {},\n    "action": {}\n  }}'
 )
 
 
@@ -221,13 +358,32 @@ def overdue_json(found: list[OverdueItem]) -> str:
         return "[]"
     from json.encoder import encode_basestring
 
-    quoted: dict[str, str] = {}
+    quoted: dict[object, str] = {None: "null"}
 
-    def q(text: str) -> str:
-        done = quoted.get(text)
+    def q(value: object) -> str:
+        """A repeated string (or date, or None) as JSON, made once."""
+        done = quoted.get(value)
         if done is None:
-            done = quoted[text] = encode_basestring(text)
+            text = value.isoformat() if isinstance(value, dt.date) else str(value)
+            done = quoted[value] = encode_basestring(text)
         return done
+
+    lists: dict[tuple[str, ...], str] = {}
+
+    def names_json(values: tuple[str, ...]) -> str:
+        done = lists.get(values)
+        if done is None:
+            done = lists[values] = (
+                "[\n" + ",\n".join(f"      {q(v)}" for v in values) + "\n    ]"
+                if values else "[]"
+            )  # fmt: skip
+        return done
+
+    def action_json(a: ActionDue | None) -> str:
+        if a is None:
+            return "null"
+        return (f'{{\n      "n": {a.n},\n      "text": {encode_basestring(a.text)},\n'
+                f'      "owner": {q(a.owner)}\n    }}')  # fmt: skip
 
     return (
         "[\n"
@@ -238,13 +394,20 @@ def overdue_json(found: list[OverdueItem]) -> str:
                 q(i.protocol),
                 q(i.stage),
                 q(i.state),
-                q(i.deadline.isoformat()),
+                q(i.deadline),
                 q(i.which),
                 i.working_days_overdue,
                 i.working_days_left,
                 "true" if i.responded else "false",
                 q(i.timescale),
-                "null" if i.step is None else q(i.step),
+                q(i.step),
+                encode_basestring(i.summary),
+                names_json(i.addressed_to),
+                q(i.owner),
+                q(i.team),
+                q(i.stage_started_on),
+                i.working_days_at_stage,
+                action_json(i.action),
             )
             for i in found
         )
@@ -252,12 +415,18 @@ def overdue_json(found: list[OverdueItem]) -> str:
     )
 
 
+def _days(n: int) -> str:
+    return f"{n} working day{'s' if n != 1 else ''}"
+
+
 def _deadline_state(state: str, overdue_by: int, left: int) -> str:
-    days = f"{overdue_by} working day{'s' if overdue_by != 1 else ''}"
+    days = _days(overdue_by)
     if state == "overdue":
         return f"OVERDUE {days}"
     if state == "past-aim":
         return f"past its aim by {days}"
     if state == "past-guidance":
         return f"past the IRO Handbook's 20 days by {days}"
-    return "due today" if left == 0 else f"due in {left} working day{'s' if left != 1 else ''}"
+    if state == "action-overdue":
+        return f"past its due date by {days}"
+    return "due today" if left == 0 else f"due in {_days(left)}"

@@ -31,6 +31,7 @@ KEYS: dict[str, str] = {
     "check shows it as no-deadline (default 10)",
 }
 NO_DEADLINE_AFTER = 10
+MAX_NO_DEADLINE = 260  # a working year
 #: Login names that are not a person: drp will not record as one of them.
 SYSTEM_ACCOUNTS = frozenset({"root", "administrator", "admin", "system", "daemon", "nobody"})
 
@@ -61,7 +62,7 @@ class Config:
     @property
     def no_deadline_after(self) -> int:
         value = self.values.get("no_deadline_after", NO_DEADLINE_AFTER)
-        return value if isinstance(value, int) and value > 0 else NO_DEADLINE_AFTER
+        return value if type(value) is int and 0 < value <= MAX_NO_DEADLINE else NO_DEADLINE_AFTER
 
 
 def load() -> Config:
@@ -78,7 +79,16 @@ def load() -> Config:
         values = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"the config file {where} is not valid TOML: {exc}") from None
-    return Config({k: v for k, v in values.items() if k in KEYS}, where)
+    known = {k: v for k, v in values.items() if k in KEYS}
+    for k, v in known.items():
+        wanted = int if k == "no_deadline_after" else str
+        if type(v) is not wanted:
+            raise DataError(
+                f"the config file {where}: {k} must be "
+                + ("a number of working days" if wanted is int else "text")
+                + f": set it with `drp config set {k} VALUE`"
+            )
+    return Config(known, where)
 
 
 def check(key: str, value: str) -> Any:
@@ -86,9 +96,13 @@ def check(key: str, value: str) -> Any:
     if key not in KEYS:
         raise InvalidInput(f"{fld('key')} {key!r} is not a setting; settings: {', '.join(KEYS)}")
     if key == "no_deadline_after":
-        if not value.strip().isdigit() or int(value) < 1:
-            raise InvalidInput(f"{fld('value')} for no_deadline_after is a number of working days")
-        return int(value)
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= MAX_NO_DEADLINE:
+            raise InvalidInput(
+                f"{fld('value')} for no_deadline_after is a number of working days, 1 to "
+                f"{MAX_NO_DEADLINE}"
+            )
+        return int(digits)
     cleaned = " ".join(value.split())
     if not cleaned:
         raise InvalidInput(f"{fld('value')} is empty")

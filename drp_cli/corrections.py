@@ -22,15 +22,13 @@ from typing import Any
 from drp_cli import staff
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput, NotFound, TransitionRefused, fld
-from drp_cli.lifecycle import AMENDABLE, STAGE_ENTRIES, UNRETRACTABLE, live
+from drp_cli.lifecycle import AMENDABLE, REDACTED, STAGE_ENTRIES, UNRETRACTABLE, live
 from drp_cli.record import Loaded, UnitOfWork, fact
 from drp_cli.store import Row
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.tracker import Tracker, current_user
 from drp_cli.views import ConcernView
 
-#: What stands in for redacted text.
-REDACTED = "[redacted]"
 #: Details that say what an event did rather than what a person wrote: never redacted.
 STRUCTURAL = frozenset({
     "protocol", "category", "route", "uid", "role", "n", "position", "due", "opened_on",

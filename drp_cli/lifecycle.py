@@ -75,6 +75,9 @@ AMENDABLE = (
     "summary", "impact", "recommended", "child", "category", "issue", "raised_by", "role",
     "referral_reason",
 )  # fmt: skip
+#: What stands in for text redacted from an event (``drp redact``). A redacted child
+#: reference is nobody's: it never makes two concerns the same child's.
+REDACTED = "[redacted]"
 #: Events that cannot be retracted: the opening (withdraw the concern instead) and the
 #: corrections themselves (a retraction or redaction is itself the correction).
 UNRETRACTABLE = ("opened", "imported", "retracted", "redacted", "fields-recorded")
@@ -245,8 +248,8 @@ def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:
 
 def retracted_seqs(events: Iterable[Fact]) -> set[int]:
     """The seqs of the events that a ``retracted`` event took back."""
-    return {int(e.details["seq"]) for e in events
-            if e.kind == "retracted" and "seq" in e.details}  # fmt: skip
+    return {e.details["seq"] for e in events
+            if e.kind == "retracted" and type(e.details.get("seq")) is int}  # fmt: skip
 
 
 def live(events: Iterable[Fact]) -> list[Fact]:

@@ -43,7 +43,7 @@ from drp_cli.chain import (
     redacted_digest,
 )
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
-from drp_cli.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
+from drp_cli.lifecycle import REDACTED, AttachmentState, ConcernState, Fact, ItemState, fold
 from drp_cli.store import TABLES, Conn, Row, Store
 
 if TYPE_CHECKING:
@@ -245,6 +245,8 @@ def child_concerns(conn: Conn, children: Sequence[str]) -> list[ChildConcern]:
 def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> list[Row]:
     """The item rows of every concern whose reference is ``child`` (any status), optionally
     of some kinds: by concern, kind, position and number."""
+    if child == REDACTED:  # a redacted reference is nobody's: it joins no two children
+        return []
     sql = "SELECT i.* FROM item i JOIN concern c ON c.id = i.concern_id WHERE c.child = ?"
     params: list[Any] = [child]
     if kinds is not None:
@@ -256,8 +258,10 @@ def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> l
 
 
 def child_attachments(conn: Conn, child: str) -> list[Row]:
-    """The attachment rows of every concern whose reference is ``child``, by concern and
-    number."""
+    """The attachment rows of every concern whose reference is ``child`` (none for a redacted
+    one), by concern and number."""
+    if child == REDACTED:
+        return []
     return conn.records(
         "SELECT a.* FROM attachment a JOIN concern c ON c.id = a.concern_id "
         "WHERE c.child = ? ORDER BY a.concern_id, a.n",
@@ -662,7 +666,7 @@ class UnitOfWork:
         return self.append(
             loaded, "redacted", on, by, text=reason,
             details={"seq": event["seq"], "fields": list(fields), "before": event["hash"],
-                     "after": after},
+                     "after": after, "committed": event.get("content") is not None},
         )  # fmt: skip
 
     def concern_ids(self) -> list[int]:
@@ -719,9 +723,13 @@ def redactions(conn: Conn) -> dict[tuple[int, int], Mapping[str, Any]]:
     for cid, _seq, raw in conn.rows(
         "SELECT concern_id, seq, details FROM event WHERE kind = 'redacted' ORDER BY seq"
     ):
-        d = json.loads(raw or "{}")
-        if isinstance(d, dict) and "seq" in d:
-            out[(cid, int(d["seq"]))] = d
+        try:
+            d = json.loads(raw or "{}")
+        except ValueError:
+            continue  # the row itself fails its own check
+        # an imported redaction carries no digests (its row was hashed afresh on import)
+        if isinstance(d, dict) and type(d.get("seq")) is int and "after" in d:
+            out[(cid, d["seq"])] = d
     return out
 
 
@@ -736,6 +744,8 @@ def event_digest(
         if redaction is not None:
             if redacted_digest(row, chain_seq, prev) != redaction.get("after"):
                 return ALTERED
+            if row.get("content") is None and redaction.get("committed"):
+                return ALTERED  # its commitment was taken away
             if row.get("content") is None:  # recorded before commitments: the link stands
                 return str(row["hash"]) if row["hash"] == redaction.get("before") else ALTERED
             if row.get("salt") is not None:  # a redacted row keeps no salt

@@ -155,9 +155,10 @@ ChildInfo = tuple[tuple[OtherConcern, ...], tuple[int, ...]]
 
 
 def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None) -> ConcernView:
-    gone = {
-        int(json.loads(e.details or "{}").get("seq", 0)) for e in events if e.kind == "retracted"
-    }
+    gone = lifecycle.retracted_seqs(
+        Fact(e.seq, e.kind, e.effective_on, e.stage, e.by, "", json.loads(e.details or "{}"))
+        for e in events if e.kind == "retracted"
+    )  # fmt: skip
     return ConcernView(
         id=c.id,
         protocol=c.protocol,
@@ -1068,6 +1069,8 @@ class Tracker:
     def child_concern_ids(self, conn: Conn, concern: Row | ConcernView) -> list[int]:
         """The ids of every concern about the same child as ``concern`` (itself included,
         any status), by id, read in ``conn``."""
+        if concern.child == lifecycle.REDACTED:
+            return [concern.id]
         subject = self.subject_of(concern.protocol, concern.route)
         return [r.id for r in record.child_concerns(conn, [concern.child])
                 if self.subject_of(r.protocol, r.route) == subject]  # fmt: skip
@@ -1090,6 +1093,8 @@ class Tracker:
         for row in rows:
             cid = row.id
             same = by_child[subjects[row.protocol, row.route], row.child]
+            if row.child == lifecycle.REDACTED:  # a redacted reference joins no two children
+                same = [r for r in same if r.id == cid]
             if len(same) == 1:  # the child's only concern: the usual case
                 out[cid] = ((), (cid,) if cid in wishes else ())
                 continue

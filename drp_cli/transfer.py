@@ -454,6 +454,13 @@ def _check_events(
     row and event, never a crash, and never quoted."""
     for n, e in enumerate(events, start=1):
         problem = _event_problem(e, protocol, opened, today, n == 1)
+        seq = (e.get("details") or {}).get("seq") if isinstance(e.get("details"), dict) else None
+        if (
+            problem is None
+            and e.get("kind") in ("retracted", "redacted")
+            and (type(seq) is not int or not 1 <= seq < n)
+        ):
+            problem = "details.seq must be the number of an earlier event"
         if problem is not None:
             bad("events", f"event {n}: {problem}")
             return

@@ -264,7 +264,7 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
         (("config", "set", "colour", "red"), "Error: KEY 'colour' is not a setting; settings: "
          "name, protocol, role, team, database, no_deadline_after\n"),
         (("config", "set", "no_deadline_after", "ten"),
-         "Error: VALUE for no_deadline_after is a number of working days\n"),
+         "Error: VALUE for no_deadline_after is a number of working days, 1 to 260\n"),
         (("config", "set", "name", "Administrator"),
          "Error: VALUE 'Administrator' is a system account, not a person's name\n"),
     ]:  # fmt: skip
@@ -435,3 +435,69 @@ def test_retracting_an_item_entry_takes_the_item_away(drp):
     assert drp("wishes", "list", "1", "--json").json() == []
     r = drp("verify")
     assert r.exit_code == 0, r.stderr
+
+
+# -- the review's findings ---------------------------------------------------------------------
+def test_two_redacted_children_are_not_one_child(drp):
+    opened(drp, child="Alice Brown")
+    drp("wishes", "add", "1", "--how", "Seen alone", "--text", "Wants to stay", "--on",
+        "2025-03-03")  # fmt: skip
+    opened(drp, child="Bob Green")
+    for cid in ("1", "2"):
+        assert drp("redact", cid, "1", "--field", "child", "--reason", "Name").exit_code == 0
+    assert drp("wishes", "list", "2", "--json").json() == []
+    c = drp("show", "2", "--json").json()
+    assert (c["child_wishes"], c["other_open_concerns"]) == (None, [])
+
+
+def test_a_redacted_concern_survives_export_and_import(drp, tmp_path, monkeypatch):
+    opened(drp, child=NAME)
+    assert drp("redact", "1", "1", "--field", "child", "--reason", "Name").exit_code == 0
+    assert drp("export", "--format", "json", "-o", str(tmp_path / "x.json")).exit_code == 0
+    target = str(tmp_path / "other.sqlite3") if not PG_URL else None
+    if target is None:
+        pytest.skip("a second database is made only on SQLite here")
+    monkeypatch.setenv("DRP_DB", target)
+    assert drp("import", str(tmp_path / "x.json")).exit_code == 0
+    r = drp("verify")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_an_import_with_a_bad_correction_is_refused(drp, tmp_path):
+    opened(drp)
+    drp("note", "1", "--text", "x", "--on", "2025-03-04")
+    drp("retract", "1", "2", "--reason", "wrong", "--on", "2025-03-04")
+    assert drp("export", "--format", "json", "-o", str(tmp_path / "x.json")).exit_code == 0
+    data = json.loads((tmp_path / "x.json").read_text())
+    rows = data if isinstance(data, list) else data["concerns"]
+    rows[0]["events"][2]["details"]["seq"] = "abc"
+    rows[0]["uid"] = "0" * 32
+    (tmp_path / "y.json").write_text(json.dumps(data))
+    r = drp("import", str(tmp_path / "y.json"))
+    assert r.exit_code == 2
+    assert "event 3: details.seq must be the number of an earlier event" in r.stderr
+
+
+def test_clearing_a_redacted_rows_commitment_is_caught(drp, sql):
+    opened(drp)
+    drp("note", "1", "--text", "A name", "--on", "2025-03-04")
+    assert drp("redact", "1", "2", "--field", "text", "--reason", "x").exit_code == 0
+    sql("UPDATE event SET content = NULL WHERE seq = 2")
+    assert drp("verify").exit_code == 6
+
+
+@pytest.mark.parametrize("value", ["9999999999", "\u00b2", "0", "261"])
+def test_no_deadline_after_is_a_working_year_at_most(drp, value):
+    r = drp("config", "set", "no_deadline_after", value)
+    assert (r.exit_code, r.stderr) == (
+        2,
+        "Error: VALUE for no_deadline_after is a number of working days, 1 to 260\n",
+    )
+
+
+@pytest.mark.parametrize("line", ["protocol = [1]", "team = 5", "no_deadline_after = 'ten'"])
+def test_config_values_of_the_wrong_type(drp, tmp_path, line):
+    (tmp_path / "config.toml").write_text(line + "\n")
+    r = drp(*open_args())
+    assert r.exit_code == 4
+    assert r.stderr.startswith(f"Error: the config file {tmp_path / 'config.toml'}: ")

@@ -25,15 +25,21 @@ say drp respond 1 --from "Head of Service" --text "Worker to be allocated from 2
 say drp open --protocol west-sussex --child WS-0457 --category care-plan --issue plan-not-implemented \
     --summary "Sibling contact in the care plan has not happened for 3 months." \
     --stage stage-1 --on 2025-03-05
-say drp open --protocol sbc-fciro --child SB-1189 --category service --role fciro \
+say drp open --protocol sbc-fciro --carer SB-1189 --category service --role fciro \
     --summary "Foster carers' annual review overdue; placement support plan not agreed." --on 2025-03-10
 say drp refer 2 --senior-officer "Group Manager, Safeguarding and Independent Review" \
     --notified-on 2025-03-12 --curtailed "Placement move planned within weeks." \
     --text "Contact has stopped and the move would end it; the child cannot wait for Stages 2-4." --on 2025-03-13
 say drp bundle 2 -o "$DEMO_DIR/bundle-WS-0457" --on 2025-03-14
 say ls "$DEMO_DIR/bundle-WS-0457"
+say drp escalate 3 --on 2025-03-12
+say drp retract 3 2 --reason "Escalated the wrong concern." --on 2025-03-12
+say drp staff add "Priya Shah" --team "IRO North" --role iro
+say drp assign 2 --to "priya shah" --reason "Sam on leave until 2 June." --on 2025-03-14
 say drp list --on 2025-03-21
 say drp show 1 --on 2025-03-21
+printf '\n\033[1m$ drp overdue --on 2025-03-21 --owner "Priya Shah"\033[0m\n'
+drp overdue --on 2025-03-21 --owner "Priya Shah" || true
 printf '\n\033[1m$ drp overdue --on 2025-03-21 --within 3\033[0m\n'
 status=0
 drp overdue --on 2025-03-21 --within 3 || status=$?

@@ -43,7 +43,7 @@ from drp_cli.chain import (
     redacted_digest,
 )
 from drp_cli.errors import DatabaseError, InvalidInput, NotFound, fld
-from drp_cli.lifecycle import REDACTED, AttachmentState, ConcernState, Fact, ItemState, fold
+from drp_cli.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
 from drp_cli.store import TABLES, Conn, Row, Store
 
 if TYPE_CHECKING:
@@ -245,8 +245,6 @@ def child_concerns(conn: Conn, children: Sequence[str]) -> list[ChildConcern]:
 def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> list[Row]:
     """The item rows of every concern whose reference is ``child`` (any status), optionally
     of some kinds: by concern, kind, position and number."""
-    if child == REDACTED:  # a redacted reference is nobody's: it joins no two children
-        return []
     sql = "SELECT i.* FROM item i JOIN concern c ON c.id = i.concern_id WHERE c.child = ?"
     params: list[Any] = [child]
     if kinds is not None:
@@ -258,10 +256,8 @@ def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> l
 
 
 def child_attachments(conn: Conn, child: str) -> list[Row]:
-    """The attachment rows of every concern whose reference is ``child`` (none for a redacted
-    one), by concern and number."""
-    if child == REDACTED:
-        return []
+    """The attachment rows of every concern whose reference is ``child``, by concern and
+    number."""
     return conn.records(
         "SELECT a.* FROM attachment a JOIN concern c ON c.id = a.concern_id "
         "WHERE c.child = ? ORDER BY a.concern_id, a.n",

@@ -1069,32 +1069,37 @@ class Tracker:
     def child_concern_ids(self, conn: Conn, concern: Row | ConcernView) -> list[int]:
         """The ids of every concern about the same child as ``concern`` (itself included,
         any status), by id, read in ``conn``."""
-        if concern.child == lifecycle.REDACTED:
-            return [concern.id]
-        subject = self.subject_of(concern.protocol, concern.route)
-        return [r.id for r in record.child_concerns(conn, [concern.child])
-                if self.subject_of(r.protocol, r.route) == subject]  # fmt: skip
+        return [r.id for r in self._same_child(conn, [concern])[concern.id]]
+
+    def _same_child(
+        self, conn: Conn, rows: Sequence[Row | ConcernView]
+    ) -> dict[int, list[record.ChildConcern]]:
+        """For each concern, by id: every concern about the same child (the same reference
+        and subject; itself included), by id, in one query however many concerns. A
+        redacted reference is nobody's: it joins no two children."""
+        subjects: dict[tuple[str, str | None], str] = {}
+        by_child: dict[tuple[str, str], list[record.ChildConcern]] = {}
+        for r in record.child_concerns(conn, [r.child for r in rows]):
+            key = (r.protocol, r.route)
+            if key not in subjects:
+                subjects[key] = self.subject_of(*key)
+            by_child.setdefault((subjects[key], r.child), []).append(r)
+        out: dict[int, list[record.ChildConcern]] = {}
+        for row in rows:
+            same = by_child[subjects[row.protocol, row.route], row.child]
+            out[row.id] = (
+                [r for r in same if r.id == row.id] if row.child == lifecycle.REDACTED else same
+            )
+        return out
 
     def _child_of(self, conn: Conn, rows: Sequence[Row]) -> dict[int, ChildInfo]:
         """For each concern row, by id: its child's other concerns, and which of the child's
         concerns hold wishes and feelings recorded (two queries, however many rows)."""
         if not rows:
             return {}
-        children = [r.child for r in rows]
-        wishes = record.concerns_with_wishes(conn, children)
-        subjects: dict[tuple[str, str | None], str] = {}
-        by_child: dict[tuple[str, str], list[record.ChildConcern]] = {}
-        for r in record.child_concerns(conn, children):
-            key = (r.protocol, r.route)
-            if key not in subjects:
-                subjects[key] = self.subject_of(*key)
-            by_child.setdefault((subjects[key], r.child), []).append(r)
+        wishes = record.concerns_with_wishes(conn, [r.child for r in rows])
         out: dict[int, ChildInfo] = {}
-        for row in rows:
-            cid = row.id
-            same = by_child[subjects[row.protocol, row.route], row.child]
-            if row.child == lifecycle.REDACTED:  # a redacted reference joins no two children
-                same = [r for r in same if r.id == cid]
+        for cid, same in self._same_child(conn, rows).items():
             if len(same) == 1:  # the child's only concern: the usual case
                 out[cid] = ((), (cid,) if cid in wishes else ())
                 continue

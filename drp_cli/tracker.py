@@ -881,8 +881,10 @@ class Tracker:
                 if not rows:
                     rows, by = record.concerns(conn, {"child": text}), "child"
                 events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
+                children = self._child_of(conn, rows)
             if rows:
-                return Found(by, [_concern_view(r, events.get(r.id, [])) for r in rows])
+                return Found(by, [_concern_view(r, events.get(r.id, []), children[r.id])
+                                  for r in rows])  # fmt: skip
         raise NotFound("no concern with that id or reference")
 
     def _owner(self, owner: str | None, mine: bool) -> str | None:

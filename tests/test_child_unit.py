@@ -526,3 +526,24 @@ def test_the_library_views_agree(tracker, tmp_path):
     assert concern_dict(t.get(b.id), None, cal, D(2025, 3, 7))["child_wishes"] == "not-sought"
     assert [v.wishes_recorded_on for v in t.concerns()] == [(), ()]
     assert t.verify().ok
+
+
+def test_show_by_reference_sees_the_child_as_show_by_id_does(drp, sql):
+    """`drp show` by a child's or an external reference reads the child's other concerns
+    and recorded wishes as `drp show ID` does."""
+    base = ["--protocol", "knowsley", "--child", "KN-7", "--category", "statutory",
+            "--on", "2025-03-03"]  # fmt: skip
+    assert drp("open", *base, "--summary", "a").exit_code == 0
+    assert drp("wishes", "add", "1", "--how", "Seen alone", "--text", "Stay",
+               "--on", "2025-03-03").exit_code == 0  # fmt: skip
+    assert drp("open", *base, "--summary", "b").exit_code == 0
+    sql("UPDATE concern SET external_ref = 'NT-2' WHERE id = 2")
+    by_id = drp("show", "2", "--json", "--on", "2025-03-03").json()
+    by_ref = drp("show", "NT-2", "--json", "--on", "2025-03-03").json()
+    assert (by_ref["child_wishes"], by_ref["other_open_concerns"]) == ("sought", [1])
+    assert (by_id["child_wishes"], by_id["other_open_concerns"]) == ("sought", [1])
+    listed = drp("show", "KN-7", "--json", "--on", "2025-03-03").json()
+    assert [(c["id"], c["child_wishes"], c["other_open_concerns"]) for c in listed] == [
+        (1, "sought", [2]),
+        (2, "sought", [1]),
+    ]

@@ -30,6 +30,7 @@ KEYS: dict[str, str] = {
     "no_deadline_after": "working days a stage may sit with no deadline before the morning "
     "check shows it as no-deadline (default 10)",
 }
+#: working days a stage may sit with no deadline before the morning check shows it
 NO_DEADLINE_AFTER = 10
 MAX_NO_DEADLINE = 260  # a working year
 #: Login names that are not a person: drp will not record as one of them.

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from drp_cli.calendar import WorkingCalendar
+from drp_cli.config import NO_DEADLINE_AFTER
 from drp_cli.errors import InvalidInput, fld
 
 MAX_WITHIN = 260  # working days: about a year
@@ -49,9 +50,6 @@ RANK = {"firm": 0, None: 0, "guidance": 1, "aim": 2}
 #: due date, stages sitting with no deadline, then what is due
 STATES = ("overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due")
 State = Literal["overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due"]
-#: working days a stage may sit with no deadline before the check shows it (the config's
-#: ``no_deadline_after`` overrides it)
-NO_DEADLINE_AFTER = 10
 #: how binding an action's due date is: agreed by the IRO and the manager, not set by the
 #: protocol
 AGREED = "agreed"
@@ -144,23 +142,6 @@ def stale_before(day: dt.date, no_deadline_after: int) -> dt.date:
     ``no_deadline_after`` working days by ``day`` (a bound for the store's search: so many
     working days take at least as many calendar days; the rule counts them exactly)."""
     return day - dt.timedelta(days=no_deadline_after)
-
-
-def firm_passed(
-    cal: WorkingCalendar, day: dt.date, deadlines: Iterable[tuple[Any, str | None]]
-) -> bool:
-    """Whether a firm deadline among ``deadlines`` (date, kind) is passed on ``day``: what
-    makes a concern overdue (aims and the IRO Handbook's guidance never do)."""
-    for value, kind in deadlines:
-        d = _as_date(value)
-        if (
-            d is not None
-            and d < day
-            and RANK.get(kind, 0) == 0
-            and cal.working_days_overdue(d, day)
-        ):
-            return True
-    return False
 
 
 def _kind(value: str | None) -> str:

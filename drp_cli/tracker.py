@@ -36,7 +36,6 @@ from drp_cli.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadli
 from drp_cli.overdue import (
     OverdueItem,
     check_within,
-    firm_passed,
     horizon,
     overdue_items,
     stale_before,
@@ -974,9 +973,7 @@ class Tracker:
                                    opened_to=last, firm_before=judged)  # fmt: skip
             if judged is not None:
                 cal = self._calendar = record.calendar(conn)
-                rows = [r for r in rows if firm_passed(cal, judged, (
-                    (r.deadline, r.deadline_kind), (r.step_deadline, r.step_deadline_kind),
-                    (r.formal_deadline, r.formal_deadline_kind)))]  # fmt: skip
+                rows = [r for r in rows if lifecycle.passed_by_kind(cal, r, judged)["firm"]]
             if needle is not None:
                 rows = self._live_matches(conn, rows, needle)
             events = record.events_for(conn, [r.id for r in rows]) if with_events else {}

@@ -289,15 +289,9 @@ def missing_voice(c: ConcernView, child_voice: bool = True) -> list[str]:
 def _passed(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> dict[str, int]:
     """Working days each kind of deadline is passed by, for an open concern: firm, aim,
     guidance (the most late of each kind; 0 when none is passed)."""
-    passed = {"firm": 0, "aim": 0, "guidance": 0}
     if c.status != "open":
-        return passed
-    for d, kind in ((c.deadline, c.deadline_kind), (c.step_deadline, c.step_deadline_kind),
-                    (c.formal_deadline, c.formal_deadline_kind)):  # fmt: skip
-        if d is not None:
-            k = kind or "firm"
-            passed[k] = max(passed[k], cal.working_days_overdue(d, judged_on))
-    return passed
+        return {"firm": 0, "aim": 0, "guidance": 0}
+    return lifecycle.passed_by_kind(cal, c, judged_on)
 
 
 def _steps(

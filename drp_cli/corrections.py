@@ -57,16 +57,6 @@ def _event(loaded: Loaded, seq: int) -> Row:
     return found
 
 
-def _day(t: Tracker, loaded: Loaded, on: dt.date | str | None) -> dt.date:
-    day = t.event_date(on)
-    if day < loaded.row.opened_on:
-        raise InvalidInput(
-            f"{fld('on')} {day.isoformat()} is before the concern was opened "
-            f"({loaded.row.opened_on.isoformat()})"
-        )
-    return day
-
-
 def _amended_value(t: Tracker, loaded: Loaded, name: str, value: str,
                    changes: Mapping[str, str]) -> str | None:  # fmt: skip
     """One amended field as it will be recorded (checked like the field at `drp open`)."""
@@ -120,12 +110,10 @@ def amend(
     if not changes:
         raise InvalidInput(f"nothing to amend: give a field to correct, {fld('summary')} say")
     why = _reason(reason)
-    recorder = current_user(by)
-    with t.unit_of_work() as uow:
-        loaded = uow.load(concern_id)
-        day = _day(t, loaded, on)
+    details: dict[str, Any] = {}
+
+    def check(loaded: Loaded, _day: dt.date) -> None:
         state = loaded.state
-        details: dict[str, Any] = {}
         for name, value in changes.items():
             new = _amended_value(t, loaded, name, value, changes)
             old = state.referral_reason if name == "referral_reason" else getattr(state, name)
@@ -142,9 +130,9 @@ def amend(
                     f"the concern's issue {state.issue!r} is not in category "
                     f"{details['category']!r}: give {fld('issue')} too (or an empty one)"
                 ) from None
-        uow.append(loaded, "amended", day, recorder, stage=loaded.row.stage, text=why,
-                   details=details)  # fmt: skip
-        return t._result(loaded)
+
+    return t.record_event(concern_id, "amended", text=why, on=on, by=by, details=details,
+                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
 
 
 def retract(
@@ -158,12 +146,10 @@ def retract(
 ) -> ConcernView:
     """Mark entry ``seq`` as entered in error: it stays in the history and no longer counts."""
     why = _reason(reason)
-    recorder = current_user(by)
-    with t.unit_of_work() as uow:
-        loaded = uow.load(concern_id)
-        day = _day(t, loaded, on)
-        event = _event(loaded, seq)
-        kind = event["kind"]
+    details: dict[str, Any] = {"seq": seq}
+
+    def check(loaded: Loaded, _day: dt.date) -> None:
+        kind = details["kind"] = _event(loaded, seq)["kind"]
         if kind in UNRETRACTABLE:
             hint = (
                 "withdraw the concern instead (`drp withdraw`)"
@@ -181,9 +167,9 @@ def retract(
                     f"entry {seq} of concern {concern_id} ({kind}) is followed by entry "
                     f"{later[-1].seq} ({later[-1].kind}): retract that one first"
                 )
-        uow.append(loaded, "retracted", day, recorder, stage=loaded.row.stage, text=why,
-                   details={"seq": seq, "kind": kind})  # fmt: skip
-        return t._result(loaded)
+
+    return t.record_event(concern_id, "retracted", text=why, on=on, by=by, details=details,
+                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
 
 
 def reopen(
@@ -198,23 +184,22 @@ def reopen(
     """Open a resolved or withdrawn concern again at the stage it was at; the stage's clock
     starts again from the day it is reopened."""
     why = _reason(reason)
-    recorder = current_user(by)
-    with t.unit_of_work() as uow:
-        loaded = uow.load(concern_id)
+    details: dict[str, Any] = {}
+
+    def check(loaded: Loaded, day: dt.date) -> None:
         row = loaded.row
         if row.status == "open":
             raise TransitionRefused(f"concern {concern_id} is open; only a closed one is reopened")
-        day = _day(t, loaded, on)
         if row.closed_on is not None and day < row.closed_on:
             raise InvalidInput(
                 f"{fld('on')} {day.isoformat()} is before the concern was closed "
                 f"({row.closed_on.isoformat()})"
             )
         proto = t.protocols.for_stored(row.protocol)
-        due_day = t._check_due(due, day, proto.stage(row.stage), why)
-        uow.append(loaded, "reopened", day, recorder, stage=row.stage, text=why,
-                   details={"due": iso(due_day)})  # fmt: skip
-        return t._result(loaded)
+        details["due"] = iso(t._check_due(due, day, proto.stage(row.stage), why))
+
+    return t.record_event(concern_id, "reopened", text=why, on=on, by=by, details=details,
+                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
 
 
 def assign(
@@ -235,20 +220,18 @@ def assign(
     team_name = (
         clean_line(team, fld("team"), MAX_REF * 2) if team else (person.team if person else None)
     )
-    recorder = current_user(by)
-    with t.unit_of_work() as uow:
-        loaded = uow.load(concern_id)
-        day = _day(t, loaded, on)
+    details: dict[str, Any] = {"owner": owner}
+    if team_name is not None:
+        details["team"] = team_name
+
+    def check(loaded: Loaded, _day: dt.date) -> None:
         state = loaded.state
         same_team = team_name is None or team_name == state.team
         if staff.key(owner) == staff.key(state.owner or "") and same_team:
             raise InvalidInput(f"concern {concern_id} is already owned by {fld('to')}")
-        details: dict[str, Any] = {"owner": owner}
-        if team_name is not None:
-            details["team"] = team_name
-        uow.append(loaded, "assigned", day, recorder, stage=loaded.row.stage, text=why,
-                   details=details)  # fmt: skip
-        return t._result(loaded)
+
+    return t.record_event(concern_id, "assigned", text=why, on=on, by=by, details=details,
+                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
 
 
 def redactable(event: Mapping[str, Any]) -> list[str]:

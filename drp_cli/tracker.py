@@ -478,7 +478,7 @@ class Tracker:
             )
             return self._result(loaded)
 
-    def _simple_event(
+    def record_event(
         self,
         concern_id: int,
         kind: str,
@@ -492,6 +492,10 @@ class Tracker:
         allow_closed: bool = False,
         stage: str = "at-the-date",
     ) -> ConcernView:
+        """Append one ``kind`` event to a concern, dated ``on`` (not before it was opened),
+        in one unit of work: ``check(loaded, day)`` may refuse it, or fill ``details``, once
+        the concern is loaded; ``action`` says what an open concern was needed for (unless
+        ``allow_closed``); ``stage`` is ``"current"`` or the stage ``"at-the-date"``."""
         recorder = current_user(by)
         day = self.event_date(on)
         with self.unit_of_work() as uow:
@@ -523,7 +527,7 @@ class Tracker:
         """Record the manager's response (it does not end the stage: escalate or resolve)."""
         body = clean_text(text, fld("text"), required=True)
         who = clean_line(respondent, fld("respondent"), MAX_REF * 2) if respondent.strip() else ""
-        return self._simple_event(
+        return self.record_event(
             concern_id,
             "response",
             text=body,
@@ -538,7 +542,7 @@ class Tracker:
     ) -> ConcernView:
         body = clean_text(text, fld("text"), required=True)
         # a closed concern takes notes too (what happened after it was resolved)
-        return self._simple_event(
+        return self.record_event(
             concern_id,
             "note",
             text=body,
@@ -573,7 +577,7 @@ class Tracker:
                                                  proto.stage(row.stage), why))  # fmt: skip
 
         details: dict[str, Any] = {}
-        return self._simple_event(concern_id, "due-set", text=why, on=on, by=by,
+        return self.record_event(concern_id, "due-set", text=why, on=on, by=by,
                                   details=details, check=check, action="set a due date on",
                                   stage="current")  # fmt: skip
 
@@ -618,7 +622,7 @@ class Tracker:
                     f"{slug!r} was already recorded as done on {done[slug].isoformat()}"
                 )
 
-        return self._simple_event(concern_id, "done", text=body, on=on, by=by,
+        return self.record_event(concern_id, "done", text=body, on=on, by=by,
                                   details={"what": slug}, check=check,
                                   action="record a step on", allow_closed=True)  # fmt: skip
 
@@ -657,7 +661,7 @@ class Tracker:
                 open_.sort(key=lambda s: s.optional)  # a meeting the source requires first
                 details["step"] = open_[0].slug if open_ else None
 
-        return self._simple_event(concern_id, "meeting", text=body, on=on, by=by,
+        return self.record_event(concern_id, "meeting", text=body, on=on, by=by,
                                   details=details, check=check, action="record a meeting on",
                                   allow_closed=True)  # fmt: skip
 
@@ -688,7 +692,7 @@ class Tracker:
         details: dict[str, Any] = {"step": step}
         if who:
             details["officer"] = who
-        return self._simple_event(concern_id, "cafcass", text=body, on=on, by=by,
+        return self.record_event(concern_id, "cafcass", text=body, on=on, by=by,
                                   details=details, check=check, action="",
                                   allow_closed=True)  # fmt: skip
 
@@ -721,7 +725,7 @@ class Tracker:
         if item not in BUNDLE_ITEMS:
             raise InvalidInput(f"{fld('item')} {item!r}: allowed: {', '.join(BUNDLE_ITEMS)}")
         why = clean_text(reason, fld("reason"), required=True)
-        return self._simple_event(concern_id, "not-applicable", text=why, on=on, by=by,
+        return self.record_event(concern_id, "not-applicable", text=why, on=on, by=by,
                                   details={"item": item}, action="",
                                   allow_closed=True)  # fmt: skip
 
@@ -732,7 +736,7 @@ class Tracker:
         """Record good practice or a positive resolution (West Sussex §1: "recognise and
         report on good practice"; SBC: "celebrate the achievements of resolution")."""
         body = clean_text(text, fld("text"), required=True)
-        return self._simple_event(concern_id, "good-practice", text=body, on=on, by=by,
+        return self.record_event(concern_id, "good-practice", text=body, on=on, by=by,
                                   action="", allow_closed=True)  # fmt: skip
 
     def refer(
@@ -777,7 +781,7 @@ class Tracker:
                     f"{loaded.row.referred_on.isoformat()}; add a note instead"
                 )
 
-        return self._simple_event(
+        return self.record_event(
             concern_id,
             "referred",
             text=body,
@@ -808,7 +812,7 @@ class Tracker:
         body = clean_text(text, fld("text"), required=kind.startswith(("wishes-not", "not-")))
 
         # allowed on closed concerns too: the child is often told the outcome afterwards
-        return self._simple_event(
+        return self.record_event(
             concern_id, kind, text=body, on=on, by=by, action="", allow_closed=True
         )
 

@@ -690,12 +690,6 @@ def add_staff(conn: Conn, values: Mapping[str, Any]) -> None:
     conn.insert("staff", {name: values.get(name) for name in STAFF_COLUMNS})
 
 
-def owners(conn: Conn) -> list[str]:
-    """Every owner a concern has, as stored."""
-    return [r[0] for r in conn.rows(
-        "SELECT DISTINCT owner FROM concern WHERE owner IS NOT NULL ORDER BY owner")]  # fmt: skip
-
-
 # -- verify ------------------------------------------------------------------------------------
 def _chain_rows(conn: Conn, table: str, where: Callable[[Mapping[str, Any]], str],
                 digest: Callable[[Mapping[str, Any], int, str], str],

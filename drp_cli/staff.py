@@ -104,12 +104,3 @@ def match(t: Tracker, name: str, field: str = "to") -> Person | None:
             f"{suggestions(wanted, [p.name for p in people])}; add it with `drp staff add`"
         )
     return found
-
-
-def known_names(t: Tracker) -> list[str]:
-    """The directory's names and every owner a concern has (for matching and completion)."""
-    if not t.store.exists:
-        return []
-    with t.store.read() as conn:
-        names = [r.name for r in record.staff(conn)] + record.owners(conn)
-    return sorted(set(names), key=key)

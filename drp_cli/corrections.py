@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,15 @@ def _event(loaded: Loaded, seq: int) -> Row:
     if found is None:
         raise NotFound(f"concern {loaded.id} has no entry {seq} (see `drp show {loaded.id}`)")
     return found
+
+
+def _correct(t: Tracker, concern_id: int, kind: str, why: str, on: dt.date | str | None,
+             by: str | None, details: dict[str, Any],
+             check: Callable[[Loaded, dt.date], None]) -> ConcernView:  # fmt: skip
+    """Record a correction: on an open or a closed concern, at its current stage, with the
+    reason as its text (``check`` refuses it, or fills ``details``, once it is loaded)."""
+    return t.record_event(concern_id, kind, text=why, on=on, by=by, details=details,
+                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
 
 
 def _amended_value(t: Tracker, loaded: Loaded, name: str, value: str,
@@ -131,8 +140,7 @@ def amend(
                     f"{details['category']!r}: give {fld('issue')} too (or an empty one)"
                 ) from None
 
-    return t.record_event(concern_id, "amended", text=why, on=on, by=by, details=details,
-                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
+    return _correct(t, concern_id, "amended", why, on, by, details, check)
 
 
 def retract(
@@ -168,8 +176,7 @@ def retract(
                     f"{later[-1].seq} ({later[-1].kind}): retract that one first"
                 )
 
-    return t.record_event(concern_id, "retracted", text=why, on=on, by=by, details=details,
-                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
+    return _correct(t, concern_id, "retracted", why, on, by, details, check)
 
 
 def reopen(
@@ -198,8 +205,7 @@ def reopen(
         proto = t.protocols.for_stored(row.protocol)
         details["due"] = iso(t._check_due(due, day, proto.stage(row.stage), why))
 
-    return t.record_event(concern_id, "reopened", text=why, on=on, by=by, details=details,
-                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
+    return _correct(t, concern_id, "reopened", why, on, by, details, check)
 
 
 def assign(
@@ -230,8 +236,7 @@ def assign(
         if staff.key(owner) == staff.key(state.owner or "") and same_team:
             raise InvalidInput(f"concern {concern_id} is already owned by {fld('to')}")
 
-    return t.record_event(concern_id, "assigned", text=why, on=on, by=by, details=details,
-                          check=check, action="", allow_closed=True, stage="current")  # fmt: skip
+    return _correct(t, concern_id, "assigned", why, on, by, details, check)
 
 
 def redactable(event: Mapping[str, Any]) -> list[str]:

@@ -10,6 +10,10 @@ a target is replaced only when drp itself wrote it:
 * a bundle folder: it holds the marker file :data:`BUNDLE_MARKER` and its ``SHA256SUMS``
   lists exactly the files present, with the same contents (an empty folder is replaced too);
 * a document (an alert form, a CSV or JSON export): recognised by its first or last line;
+  one of drp's other documents (an e-mail, a calendar file, an HTML page, a workbook, a Word
+  document or a PDF) by the generator mark drp puts in it (:data:`GENERATOR`);
+* a folder of flat files drp wrote (``drp export --format csv -o DIR``, ``drp report --csv``):
+  like a bundle, it holds :data:`FOLDER_MARKER` and a ``SHA256SUMS`` of what it holds;
 * a backup (a JSON backup, or a SQLite copy: a SQLite file with an ``alembic_version``
   table whose application id is :data:`SQLITE_BACKUP_ID`, which ``drp backup`` sets and a
   drp database never has).
@@ -24,7 +28,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -55,13 +59,50 @@ JSON_EXPORT = "JSON export"
 JSON_BACKUP = "JSON backup"
 SQLITE_BACKUP = "SQLite backup"
 BUNDLE = "bundle"
+#: drp's other documents, recognised by the generator mark drp writes into each.
+EMAIL = "e-mail"
+CALENDAR = "calendar file"
+HTML_PAGE = "HTML page"
+WORKBOOK = "workbook"
+WORD_DOCUMENT = "Word document"
+PDF_DOCUMENT = "PDF document"
+FOLDER = "folder of files"
+#: The generator mark: every e-mail, calendar file, HTML page, workbook, Word document and
+#: PDF that drp writes names drp as its generator with this string, so that ``--force``
+#: knows drp wrote it. Put it where each format names its generator:
+#:
+#: * an e-mail: a header ``X-Mailer: drp-cli`` (within its first 4 KiB);
+#: * a calendar: ``PRODID:-//drp-cli//...``;
+#: * an HTML page: ``<meta name="generator" content="drp-cli">`` in its head;
+#: * a workbook or Word document: the creator (``dc:creator``) in ``docProps/core.xml``
+#:   (openpyxl: ``wb.properties.creator``; python-docx: ``doc.core_properties.author``);
+#: * a PDF: its ``/Creator`` or ``/Producer`` (pypdf: ``writer.add_metadata``).
+GENERATOR = "drp-cli"
+#: The marker file of a folder of flat files drp wrote (a bundle has its own).
+FOLDER_MARKER = ".drp-folder"
+FOLDER_MARKER_TEXT = "Files written by drp; see SHA256SUMS.\n"
 #: What ``--force`` may replace, by family: a document only with a document, a backup only
 #: with a backup (an export never replaces a backup).
-DOCUMENTS = (ALERT_FORM, CSV_EXPORT, JSON_EXPORT)
+DOCUMENTS = (
+    ALERT_FORM,
+    CSV_EXPORT,
+    JSON_EXPORT,
+    EMAIL,
+    CALENDAR,
+    HTML_PAGE,
+    WORKBOOK,
+    WORD_DOCUMENT,
+    PDF_DOCUMENT,
+)
 BACKUPS = (JSON_BACKUP, SQLITE_BACKUP)
 
 _JSON_FORMAT = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"(drp-export|drp-backup)"')
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_TEXT_MARKS = (
+    (re.compile(rb"^X-Mailer: drp-cli\b", re.M | re.I), EMAIL),
+    (re.compile(rb"^PRODID:-//drp-cli//", re.M), CALENDAR),
+    (re.compile(rb'<meta\s+name="generator"\s+content="drp-cli', re.I), HTML_PAGE),
+)
 #: ``PRAGMA application_id`` of a SQLite copy made by ``drp backup`` ("drpb").
 SQLITE_BACKUP_ID = 0x64727062
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -170,7 +211,8 @@ def check_output(
     if kind == "folder":
         if not real.is_dir():
             raise InvalidInput(f"{shown} exists and is not a folder")
-        problem = _bundle_problem(real)
+        marker = FOLDER_MARKER if FOLDER in accepted else BUNDLE_MARKER
+        problem = _bundle_problem(real, marker)
         if problem is not None:
             raise InvalidInput(f"will not replace {shown}: {problem}")
         return real
@@ -232,7 +274,47 @@ def recognise_file(path: Path) -> str | None:
         return None
     if head.startswith(_SQLITE_MAGIC):
         return SQLITE_BACKUP if _is_sqlite_backup(path, head) else None
+    if head.startswith(b"PK\x03\x04"):
+        return _recognise_zip(path)
+    if head.startswith(b"%PDF-"):
+        return _recognise_pdf(path)
+    for pattern, kind in _TEXT_MARKS:
+        if pattern.search(head):
+            return kind
     return _recognise_bytes(head, tail)
+
+
+def _recognise_zip(path: Path) -> str | None:
+    """A workbook or Word document whose creator is drp (``docProps/core.xml``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            core = z.read("docProps/core.xml")[:8192] if "docProps/core.xml" in names else b""
+    except (OSError, zipfile.BadZipFile, KeyError, RuntimeError):
+        return None
+    if not re.search(rb"<dc:creator>\s*" + GENERATOR.encode() + rb"\s*</dc:creator>", core):
+        return None
+    if "xl/workbook.xml" in names:
+        return WORKBOOK
+    if "word/document.xml" in names:
+        return WORD_DOCUMENT
+    return None
+
+
+def _recognise_pdf(path: Path) -> str | None:
+    """A PDF whose creator or producer is drp (read with pypdf, when it is installed)."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - pypdf is installed with drp's PDF support
+        return None
+    try:
+        meta: dict[str, object] = dict(PdfReader(path).metadata or {})
+        names = (str(meta.get("/Creator", "")), str(meta.get("/Producer", "")))
+    except Exception:  # a damaged or encrypted PDF is not one drp wrote
+        return None
+    return PDF_DOCUMENT if any(n.startswith(GENERATOR) for n in names) else None
 
 
 def _is_sqlite_backup(path: Path, head: bytes) -> bool:
@@ -245,8 +327,9 @@ def _is_sqlite_backup(path: Path, head: bytes) -> bool:
     return is_drp_file(path)
 
 
-def _bundle_problem(folder: Path) -> str | None:
-    """Why ``folder`` is not a bundle drp wrote (None: it is one, or it is empty)."""
+def _bundle_problem(folder: Path, marker: str = BUNDLE_MARKER) -> str | None:
+    """Why ``folder`` is not a bundle (or, with :data:`FOLDER_MARKER`, a folder of files)
+    drp wrote (None: it is one, or it is empty)."""
     present: set[str] = set()
     for root, dirs, files in os.walk(folder, followlinks=False):
         base = Path(root)
@@ -260,8 +343,9 @@ def _bundle_problem(folder: Path) -> str | None:
             present.add(path.relative_to(folder).as_posix())
     if not present:
         return None
-    if BUNDLE_MARKER not in present or MANIFEST not in present:
-        return "it is not a bundle drp wrote (only such a folder, or an empty one, is replaced)"
+    if marker not in present or MANIFEST not in present:
+        what = "bundle" if marker == BUNDLE_MARKER else "folder of files"
+        return f"it is not a {what} drp wrote (only such a folder, or an empty one, is replaced)"
     listed: dict[str, str] = {}
     try:
         for line in (folder / MANIFEST).read_text(encoding="utf-8").splitlines():
@@ -271,7 +355,7 @@ def _bundle_problem(folder: Path) -> str | None:
             listed[name] = digest
     except (OSError, UnicodeDecodeError):
         return "its SHA256SUMS cannot be read"
-    if set(listed) != present - {BUNDLE_MARKER, MANIFEST}:
+    if set(listed) != present - {marker, MANIFEST}:
         return "it holds files that are not in its SHA256SUMS (or lacks some listed there)"
     for name, digest in listed.items():
         if file_sha256(folder / name) != digest:
@@ -288,13 +372,14 @@ class WriteResult:
 
 def write_file(
     path: str | os.PathLike[str],
-    text: str,
+    text: str | bytes,
     *,
     protected: Iterable[Path] = (),
     force: bool = True,
     what: str = "file",
 ) -> WriteResult:
-    """Write a document (an alert form, an export) owner-only (0600), atomically.
+    """Write a document (an alert form, an export, or any of drp's documents as ``bytes``)
+    owner-only (0600), atomically.
 
     Refused (:class:`InvalidInput`) when ``path`` is, holds or lies inside a ``protected``
     path (:func:`drp_cli.outpaths.protected_paths`), when its folder does not exist, and
@@ -305,8 +390,8 @@ def write_file(
     replaced = os.path.lexists(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, target)
     except BaseException:
@@ -314,3 +399,58 @@ def write_file(
             os.unlink(tmp)
         raise
     return WriteResult(Path(path), replaced)
+
+
+def write_folder(
+    out: str | os.PathLike[str],
+    files: Mapping[str, str | bytes],
+    *,
+    protected: Iterable[Path] = (),
+    force: bool = False,
+    what: str = "folder of files",
+) -> WriteResult:
+    """Write ``files`` (relative name -> text or bytes) into the folder ``out``, owner-only
+    (0700 folder, 0600 files) and atomically (a staging folder renamed into place), with
+    :data:`FOLDER_MARKER` and a ``SHA256SUMS`` manifest so that a later ``--force`` knows
+    drp wrote it. ``out`` must not exist, or (``force``) be an empty folder or one drp wrote
+    this way; never the database or the attachment store."""
+    import shutil
+
+    protected = list(protected)
+    target = check_output(out, protected, force=force, kind="folder", what=what, replaces=(FOLDER,))
+    parent = target.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        os.chmod(staging, 0o700)
+        lines = []
+        for name in sorted(files):
+            rel = Path(name)
+            if rel.is_absolute() or ".." in rel.parts or name in (FOLDER_MARKER, MANIFEST):
+                raise InvalidInput(f"will not write {name!r} into a folder")  # a bug, not input
+            path = staging / rel
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            data = files[name]
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            lines.append(f"{file_sha256(path)}  {rel.as_posix()}")
+        for name, text in (
+            (MANIFEST, "\n".join(lines) + "\n"),
+            (FOLDER_MARKER, FOLDER_MARKER_TEXT),
+        ):
+            fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        check_output(out, protected, force=force, kind="folder", what=what, replaces=(FOLDER,))
+        replaced = target.exists()
+        if replaced:
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, old / "folder")
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return WriteResult(Path(out), replaced)

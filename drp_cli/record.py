@@ -123,6 +123,15 @@ def events_of(conn: Conn, concern_id: int) -> list[Row]:
     return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
 
 
+def concerns_by_ref(conn: Conn, refs: Sequence[str]) -> dict[str, Row]:
+    """The concern rows holding these external references, by reference."""
+    found: dict[str, Row] = {}
+    for chunk, marks in _in_chunks(list(refs)):
+        for r in conn.records(f"SELECT * FROM concern WHERE external_ref IN ({marks})", chunk):
+            found[r["external_ref"]] = r
+    return found
+
+
 def _in_chunks(values: Sequence[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
     """``values`` a chunk at a time, each with its ``?, ?, ...`` for an ``IN (...)``."""
     for i in range(0, len(values), size):

@@ -52,14 +52,15 @@ REQUIRED = (
 OPTIONAL = (
     "external_ref", "issue", "impact", "recommended", "raised_by", "role", "formal_started_on",
     "due", "referred_on", "closed_on", "outcome", "uid", "events", "closure_days",
+    "notes", "response", "responded_on", "owner", "team",
 )  # fmt: skip
 COLUMNS = REQUIRED + OPTIONAL
 DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
-                "closed_on")  # fmt: skip
+                "closed_on", "responded_on")  # fmt: skip
 MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
-            "uid", "status", "stage")  # fmt: skip
+            "uid", "status", "stage", "owner", "team")  # fmt: skip
 
 
 class ImportRefused(InvalidInput):
@@ -80,10 +81,16 @@ class ImportRefused(InvalidInput):
 class ImportResult:
     rows: int = 0
     imported: int = 0
-    skipped: int = 0  # already in the database
+    skipped: int = 0  # already in the database, and not updated
     events: int = 0
     dry_run: bool = False
     ids: list[int] = field(default_factory=list)
+    unchanged: int = 0  # already in the database, as the row says
+    updated: int = 0  # changes recorded (--update)
+    #: rows whose concern changed in the sheet (recorded with --update, else only reported)
+    changed: list[Any] = field(default_factory=list)
+    blank_rows: int = 0
+    total_rows: int = 0
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -111,9 +118,26 @@ def _closure_days(value: Any, where: str) -> list[Closure]:
     return days
 
 
-def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
+def read_rows(
+    path: Path,
+    *,
+    map_path: str | os.PathLike[str] | None = None,
+    sheet: str | None = None,
+    ignore_extra: bool = False,
+    counts: dict[str, int] | None = None,
+) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
     """(label, row) pairs from a CSV or JSON file (label is 'row N' or 'item N'), and the
-    local closure days the file carries."""
+    local closure days the file carries. A workbook, a file read through a map, and a CSV
+    whose columns are not drp's are read as a council's spreadsheet
+    (:mod:`drp_cli.sheetmap`); ``counts`` is told its blank and total rows."""
+    if map_path is not None or sheet is not None or _is_sheet(path):
+        from drp_cli.sheetmap import mapped_source
+
+        source = mapped_source(path, map_path, sheet=sheet, ignore_extra=ignore_extra)
+        rows = list(source.rows())
+        if counts is not None:
+            counts.update(blank=source.counts.blank, total=source.counts.total)
+        return rows, "sheet", []
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -162,6 +186,26 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str, list[C
     return rows, "csv", carried
 
 
+def _is_sheet(path: Path) -> bool:
+    """A workbook, or a CSV whose header does not have drp's own columns."""
+    from drp_cli.sheets import is_workbook
+
+    if is_workbook(path):
+        return True
+    if path.suffix.lower() == ".json":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if head.lstrip().startswith((b"[", b"{")):
+        return False
+    first = head.decode("utf-8-sig", errors="replace").splitlines()[:1]
+    names = next(csv.reader(first), []) if first else []
+    return not all(c in names for c in REQUIRED)
+
+
 # -- validating ------------------------------------------------------------------------------
 def _text(row: dict[str, Any], name: str) -> str:
     value = row.get(name)
@@ -194,14 +238,20 @@ def validate(
     def bad(column: str, message: str) -> None:
         errors.append(f"{label}, column {column}: {message}")
 
+    for problem in row.get("_problems", ()):
+        errors.append(f"{label}, {problem}")
     # every cell as stripped text, once
-    cells = {k: "" if v is None else str(v).strip() for k, v in row.items() if k != "events"}
+    cells = {
+        k: "" if v is None else str(v).strip()
+        for k, v in row.items()
+        if k != "events" and not k.startswith("_")
+    }
     get = cells.get
 
     for name in REQUIRED:
         if not get(name, ""):
             bad(name, "is empty")
-    unknown = [k for k in row if k not in COLUMNS]
+    unknown = [k for k in row if k not in COLUMNS and not k.startswith("_")]
     if unknown:
         bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
     dates = {name: _date(row, name, errors, label) for name in DATE_COLUMNS}
@@ -297,6 +347,13 @@ def validate(
         "closed_on": closed,
         "outcome": get("outcome", "") or None,
         "events": events or None,
+        "notes": get("notes", ""),
+        "owner": get("owner", "") or None,
+        "team": get("team", "") or None,
+        "response": get("response", ""),
+        "responded_on": dates["responded_on"],
+        "_today": today,
+        "_given": {k for k, v in cells.items() if v} - set(row.get("_defaulted", ())),
     }
     if not events:
         checked["external_ref"] = checked["external_ref"] or auto_ref(row)
@@ -486,9 +543,19 @@ def import_file(
     dry_run: bool = False,
     by: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    map_path: str | os.PathLike[str] | None = None,
+    sheet: str | None = None,
+    ignore_extra: bool = False,
+    update: bool = False,
 ) -> ImportResult:
+    """Import a tracker file: every row checked first, then all written in one transaction,
+    or nothing. Rows whose concern drp holds are compared with it: unchanged ones are
+    skipped; changes are reported and, with ``update``, recorded as events
+    (:mod:`drp_cli.reimport`)."""
     with _no_cyclic_gc():
-        return _import(tracker, Path(path), dry_run=dry_run, by=by, progress=progress)
+        return _import(tracker, Path(path), dry_run=dry_run, by=by, progress=progress,
+                       reading={"map_path": map_path, "sheet": sheet,
+                                "ignore_extra": ignore_extra}, update=update)  # fmt: skip
 
 
 @contextmanager
@@ -512,11 +579,14 @@ def _import(
     dry_run: bool,
     by: str | None,
     progress: Callable[[int, int], None] | None,
+    reading: dict[str, Any] | None = None,
+    update: bool = False,
 ) -> ImportResult:
     from drp_cli.calendar import WorkingCalendar
     from drp_cli.tracker import current_user
 
-    rows, _fmt, file_closures = read_rows(source)
+    skipped: dict[str, int] = {}
+    rows, _fmt, file_closures = read_rows(source, **(reading or {}), counts=skipped)
     recorder = current_user(by)
     today = tracker.today()
     current_closures = {c.day for c in tracker.closures()}
@@ -552,22 +622,37 @@ def _import(
         valid.append((label, checked))
     if errors:
         raise ImportRefused(errors)
-    result = ImportResult(rows=len(rows), dry_run=dry_run)
+    result = ImportResult(rows=len(rows), dry_run=dry_run,
+                          blank_rows=skipped.get("blank", 0),
+                          total_rows=skipped.get("total", 0))  # fmt: skip
     del rows  # the checked rows hold what is needed
     if dry_run:
         known: tuple[set[str], set[str]] = (set(), set())
+        plans: list[Any] = []
         if tracker.store.exists:
             with tracker.store.read() as conn:
                 known = _known(conn, refs, uids)
+                plans = _plans(tracker, conn, valid, known, source)
         left = [c for _, c in valid if not _is_known(c, known)]
-        result.skipped, result.imported = len(valid) - len(left), len(left)
+        result.imported = len(left)
+        _count_plans(result, len(valid) - len(left), plans, update=False)
         return result
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()  # the concern table, then the chain head: one order for all
         conn = uow.conn
         known = _known(conn, refs, uids)
         todo = [(label, c) for label, c in valid if not _is_known(c, known)]
-        result.skipped = len(valid) - len(todo)
+        plans = _plans(tracker, conn, valid, known, source)
+        _count_plans(result, len(valid) - len(todo), plans, update=update)
+        if update and result.changed:
+            recorder_now = recorder
+            for plan in result.changed:
+                loaded = uow.load(plan.concern_id)
+                for e in plan.events:
+                    uow.append(loaded, e.kind, e.on, recorder_now, stage=e.stage or None,
+                               from_stage=e.from_stage, text=e.text, details=e.details,
+                               imported_by=recorder_now)  # fmt: skip
+                    result.events += 1
         if new_closures and todo:
             for day, reason in new_closures:
                 uow.add_closure_change(day, "add", reason, recorder)
@@ -626,6 +711,41 @@ def _import(
         result.imported = len(todo)
         result.ids = ids
     return result
+
+
+def _plans(tracker: Tracker, conn: Any, valid: list[tuple[str, dict[str, Any]]],
+           known: tuple[set[str], set[str]], source: Path) -> list[Any]:  # fmt: skip
+    """What each spreadsheet row whose concern drp holds would change (rows carrying their
+    events, from drp's own export, are not compared: they are skipped as before). A row
+    that would move its concern backwards refuses the import."""
+    from drp_cli import reimport
+
+    rows = [(label, c) for label, c in valid if not c["events"] and _is_known(c, known)]
+    if not rows:
+        return []
+    by_ref = record.concerns_by_ref(conn, [c["external_ref"] for _, c in rows])
+    plans, errors = [], []
+    for label, c in rows:
+        row = by_ref.get(c["external_ref"])
+        if row is None:  # known by its uid only: not a spreadsheet's row
+            continue
+        events = (record.events_of(conn, int(row["id"]))
+                  if c["notes"] or c["response"] else None)  # fmt: skip
+        plan, problems = reimport.plan(label, c, c["_given"], row, c["protocol"], events,
+                                       source.name)  # fmt: skip
+        errors += [f"{label}, {p}" for p in problems]
+        plans.append(plan)
+    if errors:
+        raise ImportRefused(errors)
+    return plans
+
+
+def _count_plans(result: ImportResult, known: int, plans: list[Any], *, update: bool) -> None:
+    changed = [p for p in plans if p.changed]
+    result.changed = changed
+    result.unchanged = len(plans) - len(changed)
+    result.updated = len(changed) if update else 0
+    result.skipped = known - result.updated
 
 
 def _known(conn: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
@@ -695,19 +815,29 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
                 "opened_on": iso(c["opened_on"]),
                 "formal_started_on": iso(c["formal_started_on"]),
                 "raised_by": c["raised_by"] or recorder,
+                # the IRO who raised it holds it, not whoever keyed the sheet in
+                "owner": c["owner"] or c["raised_by"] or recorder,
+                "team": c["team"],
                 "role": c["role"],
                 "due": iso(c["due"]),
                 "bypassed": [],
             },
         }
     ]
+    if c["notes"]:  # a spreadsheet's other columns, kept as they were
+        events.append({"kind": "note", "on": iso(c["stage_started_on"]), "stage": stage,
+                       "by": recorder, "text": c["notes"], "details": {}})  # fmt: skip
+    if c["response"]:
+        on = c["responded_on"] or c["stage_started_on"]
+        events.append({"kind": "response", "on": iso(on), "stage": stage, "by": recorder,
+                       "text": c["response"], "details": {}})  # fmt: skip
     if c["referred_on"]:
         events.append({"kind": "referred", "on": iso(c["referred_on"]), "stage": stage,
                        "by": recorder, "text": "", "details": {}})  # fmt: skip
     if c["status"] in ("resolved", "withdrawn"):
         events.append({"kind": c["status"], "on": iso(c["closed_on"]), "stage": stage,
                        "by": recorder, "text": c["outcome"], "details": {}})  # fmt: skip
-    events.sort(key=lambda e: e["on"])
+    events[1:] = sorted(events[1:], key=lambda e: e["on"])  # the opening stays first
     return events
 
 

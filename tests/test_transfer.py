@@ -29,7 +29,9 @@ def test_example_file_imports_once(drp, sql):
     r = drp("import", str(EXAMPLE))
     assert (r.exit_code, r.stdout) == (0, "Imported 3 of 3 rows.\n")
     r = drp("import", str(EXAMPLE), "--json")
-    assert r.json() == {"rows": 3, "imported": 0, "skipped": 3, "events": 0, "dry_run": False}
+    assert r.json() == {"rows": 3, "imported": 0, "skipped": 3, "events": 0, "dry_run": False,
+                        "unchanged": 3, "updated": 0, "changed": [], "blank_rows": 0,
+                        "total_rows": 0}  # fmt: skip
     assert counts(sql) == (3, 5)
     c = drp("show", "3", "--json", "--on", "2025-03-21").json()
     assert (c["external_ref"], c["stage"], c["deadline"], c["formal_deadline"]) == (
@@ -80,8 +82,9 @@ def test_file_level_errors(drp, tmp_path):
     missing.write_text("protocol,child\nknowsley,K\n")
     r = drp("import", str(missing))
     assert r.stderr == (
-        f"Error: {missing}: missing columns: category, summary, opened_on, stage, "
-        "stage_started_on, status\n"
+        f"Error: {missing}: no column holds category, summary, opened_on, stage, "
+        "stage_started_on; write a map that says which do (`drp import m.csv --suggest-map` "
+        "starts one)\n"
     )
     extra = tmp_path / "e.csv"
     extra.write_text(HEADER + ",colour\n")

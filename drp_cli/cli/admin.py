@@ -222,22 +222,91 @@ def _looks_like_backup(source: str, fmt: str) -> bool:
 
 
 @commands.command(
-    "import", epilog=examples("drp import tracker.csv --dry-run", "drp import tracker.csv")
+    "import",
+    epilog=examples(
+        "drp import log.xlsx --suggest-map",
+        "drp import log.xlsx --map log.map.toml --dry-run",
+        "drp import log.xlsx --map log.map.toml",
+        "drp import log.xlsx --map log.map.toml --update",
+        "drp import tracker.csv",
+    ),
 )
 def import_(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON tracker.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="An Excel workbook (.xlsx), a CSV (comma, semicolon or tab; UTF-8 or "
+            "Windows-1252), or drp's own CSV or JSON export.",
+        ),
+    ],
+    map_path: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            metavar="MAP",
+            help="A TOML map: which column holds which field and what the sheet's words "
+            "mean (see README, 'Bringing in the council's spreadsheet').",
+        ),
+    ] = None,
+    suggest_map: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-map",
+            help="Print a starting map for FILE (its columns and words), with every word drp "
+            "cannot place marked CHOOSE; nothing is imported.",
+        ),
+    ] = False,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", metavar="NAME", help="The workbook's sheet to read.")
+    ] = None,
+    ignore_extra: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-extra",
+            help="Leave out the columns the map does not use (else kept as an imported note).",
+        ),
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Record what changed in the sheet since the last import, as events "
+            "(escalated, resolved, responded, amended); without it changes are only listed.",
+        ),
+    ] = False,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="With --suggest-map: the protocol every row is under."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and say what would happen.")
     ] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who is importing.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import concerns from a spreadsheet tracker: all rows or none; re-importing adds nothing."""
+    """Import concerns from a spreadsheet tracker: all rows or none; importing it again
+    records what changed (with --update), never a second copy."""
     import sys
 
     from drp_cli import transfer
 
+    if suggest_map:
+        from drp_cli.sheetmap import suggest
+
+        found = suggest(source, sheet=sheet, protocol=protocol)
+        typer.echo(found.text, nl=False)
+        unmapped = sum(len(v) for v in found.unmapped.values())
+        if unmapped or found.missing:
+            typer.echo(
+                f"{unmapped} word{'s' if unmapped != 1 else ''} and {len(found.missing)} "
+                "required field"
+                + ("s" if len(found.missing) != 1 else "")
+                + " need a choice (marked CHOOSE).",
+                err=True,
+            )
+        return
     t = tracker(ctx)
     progress_bar: Any = None
     task: Any = None
@@ -255,22 +324,59 @@ def import_(
         progress_bar.update(task, completed=done)
 
     try:
-        result = transfer.import_file(t, source, dry_run=dry_run, by=by, progress=progress)
+        result = transfer.import_file(
+            t, source, dry_run=dry_run, by=by, progress=progress, map_path=map_path,
+            sheet=sheet, ignore_extra=ignore_extra, update=update,
+        )  # fmt: skip
     finally:
         if progress_bar is not None:
             progress_bar.stop()
     if as_json:
         print_json(
             {"rows": result.rows, "imported": result.imported, "skipped": result.skipped,
-             "events": result.events, "dry_run": result.dry_run}
+             "events": result.events, "dry_run": result.dry_run,
+             "unchanged": result.unchanged, "updated": result.updated,
+             "changed": [{"row": p.label, "concern": p.concern_id, "ref": p.ref,
+                          "differences": p.differences, "not_changed": p.not_changed}
+                         for p in result.changed],
+             "blank_rows": result.blank_rows, "total_rows": result.total_rows}
         )  # fmt: skip
         return
+    typer.echo(import_summary(result, dry_run=dry_run, update=update))
+
+
+def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:
+    """What an import did, in words: counts, then each changed row's differences."""
     verb = "Would import" if dry_run else "Imported"
-    typer.echo(
-        f"{verb} {result.imported} of {result.rows} rows"
-        + (f"; {result.skipped} already in the database" if result.skipped else "")
-        + ("." if not dry_run else " (nothing was written).")
-    )
+    parts = []
+    pending = len(result.changed) if not result.updated else 0
+    already = result.skipped - result.unchanged - pending  # drp's own rows: not compared
+    if result.unchanged:
+        parts.append(f"{result.unchanged} unchanged")
+    if already:
+        parts.append(f"{already} already in the database")
+    if result.updated:
+        parts.append(f"{result.updated} updated")
+    elif result.changed:
+        n = len(result.changed)
+        hint = "" if dry_run and update else "; --update records them"
+        parts.append(f"{n} changed in the sheet{' (not recorded' + hint + ')'}")
+    skipped = []
+    if result.blank_rows:
+        skipped.append(f"{result.blank_rows} blank row{'s' if result.blank_rows != 1 else ''}")
+    if result.total_rows:
+        skipped.append(f"{result.total_rows} total row{'s' if result.total_rows != 1 else ''}")
+    line = f"{verb} {result.imported} of {result.rows} rows"
+    if parts:
+        line += "; " + "; ".join(parts)
+    if skipped:
+        line += "; skipped " + " and ".join(skipped)
+    line += "." if not dry_run else " (nothing was written)."
+    lines = [line]
+    for p in result.changed:
+        lines.append(f"  {p.label} ({p.ref}, concern {p.concern_id}): " + "; ".join(p.differences))
+        lines += [f"    not changed: {n}" for n in p.not_changed]
+    return "\n".join(lines)
 
 
 @commands.command(

@@ -304,6 +304,8 @@ class MappedSource:
         out = {k: v for k, v in out.items() if v not in ("", None, [])}
         if problems:
             out["_problems"] = problems
+            out["_bad"] = [f for f in FIELDS if any(f"({f})" in p or p.startswith(
+                f"column {f!r}") for p in problems)]  # fmt: skip
         return out
 
     # the cells -------------------------------------------------------------------------

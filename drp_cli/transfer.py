@@ -248,8 +248,9 @@ def validate(
     }
     get = cells.get
 
+    said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
     for name in REQUIRED:
-        if not get(name, ""):
+        if not get(name, "") and name not in said:
             bad(name, "is empty")
     unknown = [k for k in row if k not in COLUMNS and not k.startswith("_")]
     if unknown:
@@ -644,7 +645,7 @@ def _import(
         todo = [(label, c) for label, c in valid if not _is_known(c, known)]
         plans = _plans(tracker, conn, valid, known, source)
         _count_plans(result, len(valid) - len(todo), plans, update=update)
-        if update and result.changed:
+        if update and result.updated:
             recorder_now = recorder
             for plan in result.changed:
                 loaded = uow.load(plan.concern_id)
@@ -741,10 +742,9 @@ def _plans(tracker: Tracker, conn: Any, valid: list[tuple[str, dict[str, Any]]],
 
 
 def _count_plans(result: ImportResult, known: int, plans: list[Any], *, update: bool) -> None:
-    changed = [p for p in plans if p.changed]
-    result.changed = changed
-    result.unchanged = len(plans) - len(changed)
-    result.updated = len(changed) if update else 0
+    result.changed = [p for p in plans if p.changed or p.not_changed]
+    result.unchanged = len(plans) - len(result.changed)
+    result.updated = sum(1 for p in plans if p.changed) if update else 0
     result.skipped = known - result.updated
 
 

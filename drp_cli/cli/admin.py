@@ -349,18 +349,21 @@ def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:
     """What an import did, in words: counts, then each changed row's differences."""
     verb = "Would import" if dry_run else "Imported"
     parts = []
-    pending = len(result.changed) if not result.updated else 0
-    already = result.skipped - result.unchanged - pending  # drp's own rows: not compared
+    recordable = [p for p in result.changed if p.changed]
+    pending = 0 if result.updated else len(recordable)
+    others = len(result.changed) - len(recordable)  # differences drp does not record
+    already = result.skipped - result.unchanged - pending - others  # drp's own: not compared
     if result.unchanged:
         parts.append(f"{result.unchanged} unchanged")
     if already:
         parts.append(f"{already} already in the database")
     if result.updated:
         parts.append(f"{result.updated} updated")
-    elif result.changed:
-        n = len(result.changed)
-        hint = "" if dry_run and update else "; --update records them"
-        parts.append(f"{n} changed in the sheet{' (not recorded' + hint + ')'}")
+    elif pending:
+        hint = ")" if dry_run and update else "; --update records them)"
+        parts.append(f"{pending} changed in the sheet (not recorded{hint}")
+    if others:
+        parts.append(f"{others} with differences drp does not record from a sheet")
     skipped = []
     if result.blank_rows:
         skipped.append(f"{result.blank_rows} blank row{'s' if result.blank_rows != 1 else ''}")
@@ -374,7 +377,8 @@ def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:
     line += "." if not dry_run else " (nothing was written)."
     lines = [line]
     for p in result.changed:
-        lines.append(f"  {p.label} ({p.ref}, concern {p.concern_id}): " + "; ".join(p.differences))
+        said = "; ".join(p.differences) or "nothing to record"
+        lines.append(f"  {p.label} ({p.ref}, concern {p.concern_id}): {said}")
         lines += [f"    not changed: {n}" for n in p.not_changed]
     return "\n".join(lines)
 

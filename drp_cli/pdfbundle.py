@@ -88,6 +88,8 @@ class PlacedDocument:
     reason: str = ""
     data: bytes = field(default=b"", repr=False)
     image_type: str = ""
+    #: an attached PDF's page sizes (points, as shown)
+    sizes: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
     @property
     def anchor(self) -> str:
@@ -139,18 +141,49 @@ def _read(view: att.AttachmentView) -> bytes:
     return data
 
 
-def _pdf_pages(data: bytes) -> tuple[int, str]:
-    """How many pages an attached PDF has (0 and why, when it cannot be merged)."""
+def _pdf_sizes(data: bytes) -> tuple[list[tuple[float, float]], str]:
+    """The size (points, as shown: turned by its /Rotate) of each page of an attached PDF;
+    none, and why, when it cannot be merged."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            return 0, "password-protected"
-        count = len(reader.pages)
+            return [], "password-protected"
+        sizes = []
+        for p in reader.pages:
+            w, h = float(p.cropbox.width), float(p.cropbox.height)
+            if w <= 0 or h <= 0:
+                raise ValueError("an empty page")
+            sizes.append((h, w) if p.rotation % 180 else (w, h))
     except Exception:  # a damaged PDF is served as it is, never half-merged
-        return 0, "cannot be read as a PDF"
-    return (count, "") if count else (0, "has no pages")
+        return [], "cannot be read as a PDF"
+    return (sizes, "") if sizes else ([], "has no pages")
+
+
+def _pdf_pages(data: bytes) -> tuple[int, str]:
+    """How many pages an attached PDF has (0 and why, when it cannot be merged)."""
+    sizes, reason = _pdf_sizes(data)
+    return len(sizes), reason
+
+
+def _box() -> tuple[float, float, float, float]:
+    """Where an attached PDF's page may go on its A4 page (points from the bottom left):
+    left, bottom, width, height."""
+    inset = 2 * _PT_PER_MM  # room for the frame, inside the page's content box
+    m = {k: v * _PT_PER_MM + inset for k, v in ATTACHMENT_MARGINS_MM.items()}
+    width = A4_MM[0] * _PT_PER_MM - m["left"] - m["right"]
+    height = A4_MM[1] * _PT_PER_MM - m["top"] - m["bottom"]
+    return m["left"], m["bottom"], width, height
+
+
+def _fit(size: tuple[float, float]) -> tuple[float, float, float]:
+    """How a page of ``size`` is drawn: its scale, and its left and bottom on the page
+    (centred in :func:`_box`, as large as fits)."""
+    left, bottom, width, height = _box()
+    w, h = size
+    scale = min(width / w, height / h)
+    return scale, left + (width - w * scale) / 2, bottom + (height - h * scale) / 2
 
 
 def _image_type(data: bytes) -> str:
@@ -180,7 +213,8 @@ def place_documents(content: docs.BundleContent) -> list[PlacedDocument]:
         data = _read(view)
         doc = PlacedDocument(number, view, name, "separate")
         if data.startswith(b"%PDF-"):
-            doc.pages, doc.reason = _pdf_pages(data)
+            doc.sizes, doc.reason = _pdf_sizes(data)
+            doc.pages = len(doc.sizes)
             if doc.pages:
                 doc.placement, doc.data = "pdf", data
         elif image := _image_type(data):
@@ -271,6 +305,8 @@ def _html(tracker: Tracker, content: docs.BundleContent, placed: list[PlacedDocu
         for i in range(1, d.pages + 1):
             head = f"{label}, page {i} of {d.pages}" if d.pages > 1 else label
             inner = ""
+            if d.placement == "pdf":  # a thin frame where the page is drawn in
+                inner = _frame(d.sizes[i - 1])
             if d.placement == "image":
                 alt = f"Document {d.number}"
                 inner = f'<img src="{_IMAGE_SCHEME}{d.number}" alt="{escape(alt)}">'
@@ -284,6 +320,23 @@ def _html(tracker: Tracker, content: docs.BundleContent, placed: list[PlacedDocu
             + "</section>"
         )
     return page("CAFCASS referral bundle", "\n".join(parts), css=_css(content))
+
+
+def _frame(size: tuple[float, float]) -> str:
+    """The frame around where :func:`_merge` draws an attached page (in the page's box)."""
+    scale, x, y = _fit(size)
+    # the content box of the placeholder page, where the frame's margins count from
+    left = ATTACHMENT_MARGINS_MM["left"] * _PT_PER_MM
+    top_of_box = (A4_MM[1] - ATTACHMENT_MARGINS_MM["top"]) * _PT_PER_MM
+    pad = 1.0  # outside the page, which may paint itself white
+    w, h = size[0] * scale + 2 * pad, size[1] * scale + 2 * pad
+    x, y = x - pad, y - pad
+    mm = 1 / _PT_PER_MM
+    top = top_of_box - (y + h)
+    return (
+        f'<div class="frame" style="margin-left: {(x - left) * mm:.3f}mm; '
+        f'margin-top: {top * mm:.3f}mm; width: {w * mm:.3f}mm; height: {h * mm:.3f}mm"></div>'
+    )
 
 
 def _fetcher(placed: list[PlacedDocument]) -> Any:
@@ -325,9 +378,6 @@ def _merge(pdf: bytes, placed: list[PlacedDocument], where: dict[str, int]) -> A
     from pypdf.constants import PageLabelStyle
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    m = {k: v * _PT_PER_MM for k, v in ATTACHMENT_MARGINS_MM.items()}
-    box_w = A4_MM[0] * _PT_PER_MM - m["left"] - m["right"]
-    box_h = A4_MM[1] * _PT_PER_MM - m["top"] - m["bottom"]
     for d in placed:
         if d.placement != "pdf":
             continue
@@ -335,14 +385,11 @@ def _merge(pdf: bytes, placed: list[PlacedDocument], where: dict[str, int]) -> A
         if reader.is_encrypted:
             reader.decrypt("")
         own = PdfWriter(clone_from=reader)  # its pages, to turn (a reader's are read-only)
-        for i, source in enumerate(own.pages, 1):
+        for i, (source, size) in enumerate(zip(own.pages, d.sizes, strict=True), 1):
             if source.rotation:
                 source.transfer_rotation_to_content()
             box = source.cropbox
-            w, h = float(box.width), float(box.height)
-            scale = min(box_w / w, box_h / h)
-            x = m["left"] + (box_w - w * scale) / 2
-            y = m["bottom"] + (box_h - h * scale) / 2
+            scale, x, y = _fit(size)
             op = (
                 Transformation()
                 .translate(-float(box.left), -float(box.bottom))

@@ -381,3 +381,16 @@ def test_image_and_pdf_detection():
     out = io.BytesIO()
     w.write(out)
     assert pdfbundle._pdf_pages(out.getvalue()) == (0, "password-protected")
+
+
+def test_turned_pages_are_measured_as_shown():
+    w = pypdf.PdfWriter()
+    w.add_blank_page(200, 100).rotate(90)
+    w.add_blank_page(200, 100)
+    out = io.BytesIO()
+    w.write(out)
+    assert pdfbundle._pdf_sizes(out.getvalue()) == ([(100.0, 200.0), (200.0, 100.0)], "")
+    # a page is drawn as large as fits A4's box, centred: 190 mm wide less the frame's room
+    scale, x, y = pdfbundle._fit((200.0, 100.0))
+    mm = [round(v / 72 * 25.4, 1) for v in (x, y, 200 * scale, 100 * scale)]
+    assert mm == [12.0, 16 + (265 - 93) / 2, 186.0, 93.0]

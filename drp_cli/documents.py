@@ -426,23 +426,43 @@ def checklist(
     return items
 
 
-def bundle(
+@dataclass
+class BundleContent:
+    """What goes into a CAFCASS referral bundle, rendered once for both of its forms (the
+    Markdown folder of :func:`bundle` and the PDF of :mod:`drp_cli.pdfbundle`): the
+    templates' context (with the checklist), the documents included and left out, and the
+    sections as Markdown (file name -> text, :data:`BUNDLE_FILES` order)."""
+
+    context: dict[str, Any]
+    #: the checklist (:func:`checklist`), each entry with ``file_names`` in the folder
+    items: list[dict[str, Any]]
+    #: the attached documents in the bundle, each with its file name in the folder
+    included: list[tuple[att.AttachmentView, str]]
+    left_out: list[att.AttachmentView]
+    #: ``index.md`` and the sections, Markdown, by their file names in the folder
+    documents: dict[str, str]
+    env: Any
+    day: dt.date
+
+    @property
+    def protocol(self) -> str:
+        return str(self.context["concern"]["protocol"])
+
+    @property
+    def missing(self) -> list[str]:
+        """The checklist's items that are neither present nor marked not applicable."""
+        return [e["item"] for e in self.items if not e["present"] and e["not_applicable"] is None]
+
+
+def bundle_content(
     tracker: Tracker,
     concern_id: int,
-    out: str | os.PathLike[str],
     *,
-    force: bool = False,
     on: dt.date | str | None = None,
     templates: str | os.PathLike[str] | None = None,
-) -> BundleResult:
-    """Write the CAFCASS referral bundle to the folder ``out``, atomically, owner-only.
-
-    ``out`` may not be, hold or lie inside the database or the attachment store; with
-    ``force`` it replaces only an earlier bundle drp wrote (or an empty folder)."""
+) -> BundleContent:
+    """Everything in the concern's CAFCASS referral bundle, rendered (nothing written)."""
     day = tracker.judge_day(on)
-    shown = Path(out)
-    protected = protected_paths(tracker.store)
-    target = check_output(out, protected, force=force, kind="folder", what="bundle")
     context = _context(tracker, concern_id, day)
     c = context["concern"]
     referred_on = (
@@ -484,16 +504,48 @@ def bundle(
     documents = {"index.md": render(env, c["protocol"], "bundle/index.md.j2", context)}
     for key, filename in BUNDLE_FILES.items():
         documents[filename] = render(env, c["protocol"], f"bundle/{key}.md.j2", context)
+    return BundleContent(context, items, included, left_out, documents, env, day)
+
+
+def check_bundle_folder(
+    tracker: Tracker, out: str | os.PathLike[str], *, force: bool = False
+) -> None:
+    """Refuse (:class:`InvalidInput`) a folder :func:`bundle` would refuse, before anything
+    is written (so ``drp bundle -o DIR --pdf FILE`` writes both or neither)."""
+    check_output(out, protected_paths(tracker.store), force=force, kind="folder", what="bundle")
+
+
+def bundle(
+    tracker: Tracker,
+    concern_id: int,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    on: dt.date | str | None = None,
+    templates: str | os.PathLike[str] | None = None,
+    content: BundleContent | None = None,
+) -> BundleResult:
+    """Write the CAFCASS referral bundle to the folder ``out``, atomically, owner-only.
+
+    ``out`` may not be, hold or lie inside the database or the attachment store; with
+    ``force`` it replaces only an earlier bundle drp wrote (or an empty folder). ``content``:
+    the bundle already rendered (:func:`bundle_content`), so that the folder and the PDF
+    are the same bundle."""
+    shown = Path(out)
+    protected = protected_paths(tracker.store)
+    target = check_output(out, protected, force=force, kind="folder", what="bundle")
+    if content is None:
+        content = bundle_content(tracker, concern_id, on=on, templates=templates)
 
     parent = target.parent
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
         os.chmod(staging, 0o700)
-        for filename, text in documents.items():
+        for filename, text in content.documents.items():
             _write_private(staging / filename, text)
-        if included:
+        if content.included:
             (staging / "attachments").mkdir(mode=0o700)
-            for f, name in included:
+            for f, name in content.included:
                 att.copy_out(f, staging / name)
         manifest_lines = []
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -519,8 +571,7 @@ def bundle(
         for p in target.rglob("*")
         if p.is_file() and p.name != BUNDLE_MARKER
     )
-    missing = [e["item"] for e in items if not e["present"] and e["not_applicable"] is None]
-    return BundleResult(shown, written, missing, replaced)
+    return BundleResult(shown, written, content.missing, replaced)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -42,7 +42,7 @@ COMMANDS: dict[str, Entry] = {
     "list": Entry("reports", "Read", "List concerns (open ones by default)."),
     "show": Entry("reports", "Read", "Show one concern: its stages with deadlines met or missed, and every event."),
     "alert": Entry("documents", "Documents", "Render the form for the concern's current stage, as Markdown."),
-    "bundle": Entry("documents", "Documents", "Assemble the CAFCASS referral bundle in a new folder, and say what is missing."),
+    "bundle": Entry("documents", "Documents", "Assemble the CAFCASS referral bundle in a new folder and/or one PDF, and say what is missing."),
     "action": Entry("documents", "Documents", "Recommended actions, in priority order, with owners and due dates."),
     "person": Entry("documents", "Documents", "Professionals, and important people in the child's life."),
     "wishes": Entry("documents", "Documents", "The child's wishes and feelings."),

@@ -372,33 +372,84 @@ def alert(
     typer.echo(f"Replaced {output}." if written.replaced else f"Wrote {output}.")
 
 
-@commands.command(epilog=examples("drp bundle 1 -o bundle-KN-2231"))
+@commands.command(
+    epilog=examples(
+        "drp bundle 1 -o bundle-KN-2231",
+        "drp bundle 1 --pdf bundle-KN-2231.pdf",
+        "drp bundle 1 -o bundle-KN-2231 --pdf bundle-KN-2231.pdf --force",
+    )
+)
 def bundle(
     ctx: typer.Context,
     concern_id: ConcernId,
     output: Annotated[
-        str, typer.Option("-o", "--output", metavar="DIR", help="The folder to create.")
-    ],
-    force: Annotated[bool, typer.Option(help="Replace DIR if it exists.")] = False,
+        str | None,
+        typer.Option("-o", "--output", metavar="DIR", help="The folder to create (Markdown)."),
+    ] = None,
+    pdf: Annotated[
+        str | None,
+        typer.Option(
+            "--pdf",
+            metavar="FILE",
+            help="Also (or only) write the bundle as one PDF: cover sheet, linked index, "
+            "page numbers, bookmarks, the attached documents merged in.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace DIR or FILE if it exists (only one drp wrote).")
+    ] = False,
     on: OnOption = None,
     templates: TemplatesOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Assemble the CAFCASS referral bundle in a new folder, and say what is missing."""
+    """Assemble the CAFCASS referral bundle in a new folder and/or one PDF, and say what is
+    missing."""
     from drp_cli import documents
+    from drp_cli.errors import InvalidInput
 
-    result = documents.bundle(
-        tracker(ctx), concern_id, output, force=force, on=on, templates=templates
-    )
+    if output is None and pdf is None:
+        raise InvalidInput("give -o DIR (a folder), --pdf FILE (one PDF), or both")
+    t = tracker(ctx)
+    content = documents.bundle_content(t, concern_id, on=on, templates=templates)
+    folder = None
+    written_pdf = None
+    if pdf is not None:
+        from drp_cli import pdfbundle
+
+        if output is not None:  # refuse either target before writing the other
+            documents.check_bundle_folder(t, output, force=force)
+        written_pdf = pdfbundle.write_pdf(t, concern_id, pdf, force=force, content=content)
+    if output is not None:
+        folder = documents.bundle(t, concern_id, output, force=force, content=content)
+    missing = content.missing
     if as_json:
-        print_json({"path": str(result.path), "files": result.files, "missing": result.missing})
+        print_json(
+            {
+                "path": str(folder.path) if folder else None,
+                "files": folder.files if folder else [],
+                "missing": missing,
+                "pdf": str(written_pdf.path) if written_pdf else None,
+                "pdf_pages": written_pdf.pages if written_pdf else None,
+                "served_separately": written_pdf.separate if written_pdf else [],
+            }
+        )
         return
-    if result.replaced:
-        typer.echo(f"Replaced the earlier bundle at {result.path}.")
-    typer.echo(f"Wrote {len(result.files)} files to {result.path}.")
-    if result.missing:
-        typer.echo(f"MISSING ({len(result.missing)}):")
-        for item in result.missing:
+    if folder is not None:
+        if folder.replaced:
+            typer.echo(f"Replaced the earlier bundle at {folder.path}.")
+        typer.echo(f"Wrote {len(folder.files)} files to {folder.path}.")
+    if written_pdf is not None:
+        verb = "Replaced" if written_pdf.replaced else "Wrote"
+        typer.echo(f"{verb} {written_pdf.path} ({written_pdf.pages} pages).")
+        if written_pdf.separate:
+            n = len(written_pdf.separate)
+            typer.echo(
+                f"{n} attached document{'s are' if n != 1 else ' is'} neither PDF nor image: "
+                "listed in the PDF's index as served separately."
+            )
+    if missing:
+        typer.echo(f"MISSING ({len(missing)}):")
+        for item in missing:
             typer.echo(f"  - {item}")
     else:
         typer.echo("Nothing required is missing.")

@@ -41,6 +41,7 @@ from drp_cli.outpaths import (
     WriteResult,
     check_output,
     protected_paths,
+    swap_in,
     write_file,
 )
 from drp_cli.protocols import ROLES, SUBJECTS, themes
@@ -555,14 +556,7 @@ def bundle(
         _write_private(staging / BUNDLE_MARKER, BUNDLE_MARKER_TEXT)
         # checked again just before the old folder goes: it may have changed meanwhile
         check_output(out, protected, force=force, kind="folder", what="bundle")
-        replaced = target.exists()
-        if replaced:
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "bundle")
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
+        replaced = swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -442,15 +442,24 @@ def write_folder(
             with open(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
         check_output(out, protected, force=force, kind="folder", what=what, replaces=(FOLDER,))
-        replaced = target.exists()
-        if replaced:
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "folder")
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
+        replaced = swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return WriteResult(Path(out), replaced)
+
+
+def swap_in(staging: Path, target: Path) -> bool:
+    """Put the finished folder ``staging`` where ``target`` is (both in one folder), the old
+    one (already checked as drp's) moved aside first and then removed; True when one was
+    replaced. Call :func:`check_output` again just before: the target may have changed."""
+    import shutil
+
+    if not target.exists():
+        os.replace(staging, target)
+        return False
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, old / "folder")
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return True

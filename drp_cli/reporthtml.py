@@ -9,6 +9,7 @@ only here, and only ``drp report --html`` imports this module.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,8 @@ def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg") :]  # the element only: no XML declaration or doctype
+    text = text[text.index("<svg") :]  # the element only: no XML declaration or doctype
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -216,7 +218,7 @@ def render(data: Mapping[str, Any]) -> str:
     prev = data["previous_period"]
     cards = "".join(
         f'<div class="figure">{escape(what)}<span class="n">{_n(now)}</span>'
-        f'<span class="was">{escape(prev["from"])} to {escape(prev["to"])}: {_n(was)}</span>'
+        f'<span class="was">the period before: {_n(was)}</span>'
         "</div>"
         for what, now, was in headline(data)[:8]
     )

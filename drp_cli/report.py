@@ -21,7 +21,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import msgspec
 
@@ -30,7 +30,7 @@ from drp_cli.dates import iso, parse_date
 from drp_cli.errors import InvalidInput, fld
 from drp_cli.lifecycle import Fact
 from drp_cli.reportsql import Scope
-from drp_cli.views import ConcernView, EventView
+from drp_cli.views import ConcernView
 
 if TYPE_CHECKING:
     from drp_cli.calendar import WorkingCalendar
@@ -173,24 +173,6 @@ def scope(
 
 
 # -- per concern, through the lifecycle rule -----------------------------------------------------
-#: What a report's view of a concern leaves empty: its free text and what it does not read.
-_BLANK: dict[str, Any] = {
-    "child": "",
-    "category": "",
-    "issue": None,
-    "summary": "",
-    "impact": "",
-    "recommended": "",
-    "raised_by": "",
-    "role": "",
-    "stage": "",
-    "stage_started_on": dt.date.min,
-    "deadline": None,
-    "formal_started_on": None,
-    "formal_deadline": None,
-    "senior_officer_notified_on": None,
-    "outcome": None,
-}
 _NO_DETAILS = ("{}", "", None)
 _OPENING = ("opened", "imported", "retracted")
 _VISITS = (*lifecycle.STAGE_ENTRIES, "reopened", "response")
@@ -217,13 +199,42 @@ class Tally:
     children: list[dict[str, Any]] | None = None
 
 
-def _furthest(protocol: Protocol | None, stages: list[str]) -> str:
-    """The furthest of ``stages`` in the protocol's order (the latest entered if it does
-    not know them)."""
-    known = [s for s in stages if protocol is not None and protocol.has_stage(s)]
-    if protocol is None or not known:
-        return stages[-1]
-    return max(known, key=protocol.index)
+def _furthest(order: Mapping[str, int], stages: list[str]) -> str:
+    """The furthest of ``stages`` in the protocol's ``order`` (stage -> index); the latest
+    entered if the protocol does not know them."""
+    known = [s for s in stages if s in order]
+    return max(known, key=order.__getitem__) if known else stages[-1]
+
+
+class _Event(NamedTuple):
+    """An event as the fold and ``stage_visits`` read it (the attributes of a
+    :class:`~drp_cli.lifecycle.Fact` and of an :class:`~drp_cli.views.EventView`): made
+    for tens of thousands of events at a time, without their text or author."""
+
+    seq: int
+    kind: str
+    effective_on: dt.date
+    stage: str
+    details: dict[str, Any]
+    retracted: bool = False
+    by: str = ""
+    text: str = ""
+
+    @property
+    def on(self) -> dt.date:
+        return self.effective_on
+
+
+@dataclass
+class _Concern:
+    """What ``stage_visits`` and ``child_wishes`` read of a concern, as of the day: its
+    status, closing day, own record of the child's wishes and the events that count."""
+
+    status: str
+    closed_on: dt.date | None
+    wishes: str | None
+    live_events: list[_Event]
+    wishes_recorded_on: tuple[int, ...] | None = None
 
 
 def _one(
@@ -231,62 +242,39 @@ def _one(
     row: Mapping[str, Any],
     evs: list[tuple[Any, ...]],
     protocol: Protocol | None,
+    order: Mapping[str, int],
     cal: WorkingCalendar,
 ) -> None:
     """Fold one concern's events in effect on the tally's day and add up what they show."""
     on = tally.period.on
     decode = msgspec.json.decode
     facts = [
-        Fact(seq, kind, day, stage, "", "", {} if raw in _NO_DETAILS else decode(raw))
+        _Event(seq, kind, day, stage, {} if raw in _NO_DETAILS else decode(raw))
         for _, seq, kind, day, stage, raw in evs
         if day <= on or kind in _OPENING
     ]
-    state = lifecycle.fold(facts, {protocol.slug: protocol} if protocol else {}, cal)
+    state = lifecycle.fold(cast(list[Fact], facts), {protocol.slug: protocol} if protocol else {},
+                           cal)  # fmt: skip
     gone = state.retracted
-    view = ConcernView(
-        id=row["id"],
-        protocol=row["protocol"],
-        status=state.status,
-        closed_on=state.closed_on,
-        opened_on=state.opened_on or row["opened_on"],
-        wishes=state.wishes,
-        told_outcome=state.told_outcome,
-        route=row["route"],
-        referred_on=state.referred_on,
-        # the events stage_visits reads (it is given the state, so it does not fold again)
-        events=[
-            EventView(
-                f.seq,
-                f.kind,
-                f.effective_on,
-                f.stage,
-                None,
-                "",
-                _EPOCH,
-                "",
-                cast(dict[str, Any], f.details),
-                f.seq in gone,
-            )
-            for f in facts
-            if f.kind in _VISITS
-        ],
-        **_BLANK,
-    )
+    # the events stage_visits reads (it is given the state, so it does not fold again)
+    concern = _Concern(state.status, state.closed_on, state.wishes,
+                       [f for f in facts if f.kind in _VISITS and f.seq not in gone])  # fmt: skip
+    view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
     status = state.status
     tally.status[status] += 1
     slug = row["protocol"]
-    furthest = _furthest(protocol, [v["stage"] for v in visits]) if visits else None
+    furthest = _furthest(order, [v["stage"] for v in visits]) if visits else None
     if furthest is not None:
         tally.furthest[f"{slug}:{furthest}"] += 1
     formal = state.formal_started_on is not None
+    opened = state.opened_on or row["opened_on"]
     if status == "resolved":
         if formal:
             tally.resolved_formally += 1
         else:
             tally.resolved_informally += 1
-        closed = state.closed_on or view.opened_on
-        tally.to_resolve.append(cal.working_days_between(view.opened_on, closed))
+        tally.to_resolve.append(cal.working_days_between(opened, state.closed_on or opened))
     if state.referred_on is not None:
         tally.referrals += 1
     for v in visits:
@@ -329,7 +317,6 @@ def _one(
         )
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _WISHES = {"sought": "wishes_sought", "not-sought": "wishes_not_sought"}
 
 
@@ -368,6 +355,7 @@ def _tallies(
         rows = {r["id"]: r for r in reportsql.concern_rows(conn, whole)}
         evs = reportsql.events(conn, whole, latest)
     which = {}
+    orders: dict[str, dict[str, int]] = {}
     for cid, row in rows.items():
         for i, (s, _) in enumerate(scopes):
             if s.first <= row["opened_on"] <= s.last:
@@ -375,7 +363,12 @@ def _tallies(
     for cid, group in reportsql.grouped(evs):
         if cid in which:
             row = rows[cid]
-            _one(tallies[which[cid]], row, group, installed.get(row["protocol"]), cal)
+            proto = installed.get(row["protocol"])
+            if row["protocol"] not in orders:
+                orders[row["protocol"]] = (
+                    {st: i for i, st in enumerate(proto.stage_slugs)} if proto else {}
+                )
+            _one(tallies[which[cid]], row, group, proto, orders[row["protocol"]], cal)
     return list(zip(tallies, counts, strict=True))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -191,11 +191,17 @@ class Tally:
     referrals: int = 0
     firm: Counter[str] = field(default_factory=Counter)
     aim: Counter[str] = field(default_factory=Counter)
-    firm_by_stage: dict[str, Counter[str]] = field(default_factory=dict)
-    aim_by_stage: dict[str, Counter[str]] = field(default_factory=dict)
+    firm_by_stage: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    aim_by_stage: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
     voice: Counter[str] = field(default_factory=Counter)
     to_resolve: list[int] = field(default_factory=list)
-    month_split: dict[str, Counter[str]] = field(default_factory=dict)
+    month_split: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
     children: list[dict[str, Any]] | None = None
 
 
@@ -281,14 +287,10 @@ def _one(
         result, kind = v["result"], v["timescale_kind"]
         if kind == "firm" and result in FIRM_RESULTS:
             tally.firm[FIRM_RESULTS[result]] += 1
-            tally.firm_by_stage.setdefault(f"{slug}:{v['stage']}", Counter())[
-                FIRM_RESULTS[result]
-            ] += 1
+            tally.firm_by_stage[f"{slug}:{v['stage']}"][FIRM_RESULTS[result]] += 1
         elif kind == "aim" and result in AIM_RESULTS:
             tally.aim[AIM_RESULTS[result]] += 1
-            tally.aim_by_stage.setdefault(f"{slug}:{v['stage']}", Counter())[
-                AIM_RESULTS[result]
-            ] += 1
+            tally.aim_by_stage[f"{slug}:{v['stage']}"][AIM_RESULTS[result]] += 1
     route = protocol.route_or_none(row["route"]) if protocol else None
     if route is not None and not route.child_voice:
         tally.voice["not_applicable"] += 1
@@ -298,7 +300,7 @@ def _one(
     if state.told_outcome == "told":
         tally.voice["told_outcome"] += 1
     month = row["opened_on"].isoformat()[:7]
-    tally.month_split.setdefault(month, Counter())["formal" if formal else "informal"] += 1
+    tally.month_split[month]["formal" if formal else "informal"] += 1
     if tally.children is not None:
         tally.children.append(
             {

@@ -119,9 +119,9 @@ EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "details"
 
 def events(conn: Conn, scope: Scope, on: dt.date) -> list[tuple[Any, ...]]:
     """The events of the scope's concerns that the report folds (:data:`EVENT_COLUMNS`),
-    by concern and seq: those in effect on or before ``on``, every concern's opening, and
-    every retraction (an entry made in error never counted). Their text and author are not
-    read."""
+    a concern's together (in no given order: the fold orders them by seq): those in effect
+    on or before ``on``, every concern's opening, and every retraction (an entry made in
+    error never counted). Their text and author are not read."""
     clause, params = scope.where("c")
     skipped = ", ".join("?" for _ in SKIPPED_KINDS)
     return conn.rows(
@@ -130,7 +130,8 @@ def events(conn: Conn, scope: Scope, on: dt.date) -> list[tuple[Any, ...]]:
         f"FROM concern c CROSS JOIN event e WHERE e.concern_id = c.id AND {clause} "
         f"AND e.kind NOT IN ({skipped}) "
         "AND (e.effective_on <= ? OR e.kind IN ('opened', 'imported', 'retracted')) "
-        "ORDER BY c.id, e.seq",
+        # a concern's events together; their order is the fold's to make (by seq)
+        "ORDER BY c.id",
         [*params, *SKIPPED_KINDS, on],
     )
 

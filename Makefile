@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgresql lint typecheck unit unit-postgresql bench clean
+.PHONY: install demo test test-sqlite test-postgresql lint typecheck unit unit-postgresql bench clean chromium
 
 
 install: $(STAMP)
@@ -35,12 +35,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+## Headless Chromium for the HTML tests (from Debian's packages when missing).
+chromium:
+	bash scripts/chromium.sh >/dev/null
+
+unit: $(STAMP) chromium
 	$(BIN)/pytest
 
 ## Starts a PostgreSQL cluster in a temp dir, runs the suite on SQLite (with the
 ## SQLite -> PostgreSQL -> SQLite round trip) and then on PostgreSQL, and stops it.
-unit-postgresql: $(STAMP)
+unit-postgresql: $(STAMP) chromium
 	pgdir="$$(mktemp -u /tmp/drp-pg.XXXXXX)"; \
 	url="$$(bash scripts/pg.sh start "$$pgdir")" || { bash scripts/pg.sh stop "$$pgdir"; exit 1; }; \
 	status=0; \

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import report_bench
 from data import PROTOCOL, TODAY, rows, write
 
 from drp_cli.calendar import WorkingCalendar
@@ -486,6 +487,9 @@ def measure(work: Path, base: dict[str, str]) -> tuple[Measured, list[Target]]:
     targets.append(Target("kept", f"drp overdue, {large:,} vs {small:,} concerns",
                           t("overdue", large).median / t("overdue", small).median, 1.2,
                           TODAY_OVERDUE_SIZES, profile=rerun("overdue", large)))  # fmt: skip
+
+    targets.append(report_bench.target(Target, by_size[large].env, interleave, profile_command,
+                                       RUNS, by_size[large].label))  # fmt: skip
 
     def patho_profile() -> str:
         return profile_command(overdue_argv, patho_env)

@@ -40,6 +40,7 @@ COMMANDS: dict[str, Entry] = {
     "assign": Entry("corrections", "Correct", "Hand a concern over to another IRO (and team), with the reason."),
     "overdue": Entry("reports", "Read", "The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is past an aim or guidance, and what is due soon."),
     "list": Entry("reports", "Read", "List concerns (open ones by default)."),
+    "report": Entry("report", "Read", "The manager's quality-assurance report: counts, stages reached, deadlines kept, time to resolve, referrals and the child's voice, for the concerns opened in a period."),
     "show": Entry("reports", "Read", "Show one concern: its stages with deadlines met or missed, and every event."),
     "alert": Entry("documents", "Documents", "Render the form for the concern's current stage, as Markdown."),
     "bundle": Entry("documents", "Documents", "Assemble the CAFCASS referral bundle in a new folder and/or one PDF, and say what is missing."),

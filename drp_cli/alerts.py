@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -53,6 +54,15 @@ def title_of(md: str) -> str:
     return first.text.strip() if first is not None else "Alert form"
 
 
+_EMPTY_HEAD = re.compile(r"<thead>\s*<tr>\s*(?:<th>\s*</th>\s*)+</tr>\s*</thead>\s*")
+
+
+def html_of(md: str) -> str:
+    """The form as a whole HTML page: a label-and-value table (whose Markdown header row is
+    empty) shows no empty header row."""
+    return mdhtml.page(title_of(md), _EMPTY_HEAD.sub("", mdhtml.to_html(md)))
+
+
 def render(
     t: Tracker,
     concern_id: int,
@@ -68,7 +78,7 @@ def render(
         return documents.alert(t, concern_id, on=on, templates=templates)
     md = markdown(t, concern_id, on=on, templates=templates)
     if fmt == "html":
-        return mdhtml.page(title_of(md), mdhtml.to_html(md))
+        return html_of(md)
     from drp_cli import docx_out
 
     return docx_out.document(md, title=title_of(md), created=t.moment())
@@ -224,8 +234,7 @@ def email(
     to_list = _unique(to_list)
     cc_list = [c for c in _unique([*cc_list, *s.alert_cc]) if c not in to_list]
     md = markdown(t, concern_id, on=on, templates=templates)
-    heading = title_of(md)
-    html = mdhtml.page(heading, mdhtml.to_html(md))
+    html = html_of(md)
     msg = mail.message(
         sender=sender(t, s, by),
         to=to_list,

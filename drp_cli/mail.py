@@ -38,6 +38,7 @@ TIMEOUT = 30
 PORT_STARTTLS = 587
 PORT_PLAIN = 25
 MAX_PASSWORD_FILE = 4096
+_CHECK = f": check smtp_user and the password ({PASSWORD_ENV} or smtp_password_file)"
 _ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+")
 
 
@@ -215,12 +216,17 @@ def send(msg: EmailMessage, s: Settings) -> Sent:
                 server.ehlo()
             if s.user:
                 assert secret is not None
-                server.login(s.user, secret)
+                try:
+                    server.login(s.user, secret)
+                except smtplib.SMTPServerDisconnected:  # some servers hang up on a bad login
+                    raise MailError(f"the mail server {where} refused the login{_CHECK}") from None
             refused = server.send_message(msg)
     except MailError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"the mail server {where} refused the login ({exc.smtp_code})") from None
+        raise MailError(
+            f"the mail server {where} refused the login ({exc.smtp_code}){_CHECK}"
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         codes = sorted({str(code) for code, _ in exc.recipients.values()})
         raise MailError(

@@ -27,10 +27,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drp_cli import config
 from drp_cli.errors import DatabaseError, InvalidInput, MailError, fld
 from drp_cli.outpaths import GENERATOR
+
+if TYPE_CHECKING:
+    from drp_cli.tracker import Tracker
 
 PASSWORD_ENV = "DRP_SMTP_PASSWORD"
 #: seconds to wait for the mail server at each step
@@ -93,6 +97,39 @@ def find_address(text: str | None) -> str | None:
         return None
     found = _ADDRESS.search(text)
     return found.group(0).strip(".") if found else None
+
+
+def staff_addresses(t: Tracker) -> dict[str, str]:
+    """The staff directory's e-mail addresses, by name as the directory matches it (case and
+    spacing folded), as ``Name <address>``."""
+    from email.headerregistry import Address
+
+    from drp_cli import staff
+
+    return {
+        staff.key(p.name): str(Address(display_name=p.name, addr_spec=p.email))
+        for p in staff.directory(t)
+        if p.email
+    }
+
+
+def given_addresses(t: Tracker, value: str, field: str) -> list[str]:
+    """A comma-separated ``--to``: addresses, or names in the staff directory with one."""
+    from drp_cli import staff
+
+    known = staff_addresses(t)
+    out = []
+    for item in value.split(","):
+        text = item.strip()
+        if is_address(text):
+            out.append(text)
+        elif text and staff.key(text) in known:
+            out.append(known[staff.key(text)])
+        else:
+            raise InvalidInput(
+                f"{fld(field)}: give e-mail addresses, or names in the staff directory with one"
+            )
+    return out
 
 
 def password(s: Settings) -> str | None:

@@ -97,6 +97,12 @@ def parsed(path: Path) -> email.message.EmailMessage:
     return msg
 
 
+def plain_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
 def no_markdown(text: str) -> None:
     """No Markdown syntax a reader would see."""
     for line in text.splitlines():
@@ -361,3 +367,79 @@ def test_alert_sent_exports_imports_and_verifies(drp, smtp, tmp_path):
     assert event["details"] == alert_events(drp)[0]["details"]
     assert drp("--db", str(fresh), "verify").exit_code == 0
     assert os.environ.get("DRP_SMTP_PASSWORD") is None
+
+
+# -- the morning check as e-mails ----------------------------------------------------------
+def caseload(drp) -> None:
+    """Two IROs in the staff directory: concern 1 (KN-2231) is Test IRO's, concern 2
+    (KN-7000) Sam Patel's; both at stage 1 of Knowsley from 3 March (aim: 10 March)."""
+    for name, address in (("Test IRO", "iro@example.org"), ("Sam Patel", "sam@example.org")):
+        assert drp("staff", "add", name, "--email", address, "--role", "iro").exit_code == 0
+    assert drp(*open_args()).exit_code == 0
+    assert drp(*open_args(child="KN-7000")).exit_code == 0
+    assert drp("assign", "2", "--to", "Sam Patel", "--reason", "Caseload",
+               "--on", "2025-03-04").exit_code == 0  # fmt: skip
+
+
+def test_overdue_eml_folder_one_message_per_owner(drp, smtp, tmp_path):
+    caseload(drp)
+    out = tmp_path / "check"
+    plain = drp("overdue", "--on", "2025-03-11")
+    r = drp("overdue", "--on", "2025-03-11", "--eml", str(out))
+    assert (r.exit_code, r.stdout) == (plain.exit_code, f"Wrote {out}: 2 e-mails.\n")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".drp-folder", "001-test-iro.eml", "002-sam-patel.eml", "SHA256SUMS"]
+    mine, sams = parsed(out / "001-test-iro.eml"), parsed(out / "002-sam-patel.eml")
+    assert (mine["To"], sams["To"]) == ("Test IRO <iro@example.org>",
+                                        "Sam Patel <sam@example.org>")  # fmt: skip
+    assert mine["Subject"] == (
+        "DRP deadlines on 2025-03-11: 0 overdue, 1 past an aim or the IRO Handbook's guidance"
+    )
+    text = plain_of(mine)
+    assert text.startswith("Deadlines on 2025-03-11 for Test IRO\n\nID  Child    Protocol")
+    assert "KN-2231" in text and "KN-7000" not in text
+    assert text.endswith("\n0 overdue, 1 past an aim or the IRO Handbook's guidance.\n")
+    assert "KN-7000" in plain_of(sams)
+    # one owner: one file
+    single = tmp_path / "mine.eml"
+    r = drp("overdue", "--on", "2025-03-11", "--mine", "--eml", str(single))
+    assert r.stdout == f"Wrote {single}.\n"
+    assert parsed(single)["To"] == "Test IRO <iro@example.org>"
+
+
+def test_overdue_send_and_refusals(drp, smtp):
+    server, port = smtp
+    caseload(drp)
+    r = drp("overdue", "--on", "2025-03-11", "--send")
+    assert (r.stdout, r.stderr) == ("Sent the check to 2 owners.\n", "")
+    assert sorted(e.rcpt_tos[0] for e in server.envelopes) == [
+        "iro@example.org", "sam@example.org"
+    ]  # fmt: skip
+    r = drp("overdue", "--on", "2025-03-11", "--send", "--to", "tm@example.org, Sam Patel")
+    assert r.stdout == "Sent the check to 1 recipient list.\n"
+    assert server.envelopes[-1].rcpt_tos == ["tm@example.org", "sam@example.org"]
+    # nothing to report: nothing sent
+    r = drp("overdue", "--on", "2025-03-04", "--send")
+    assert r.stdout == "Nothing to send: nothing overdue or due on 2025-03-04.\n"
+    assert len(server.envelopes) == 3
+    server.refuse_data = True
+    r = drp("overdue", "--on", "2025-03-11", "--send")
+    assert (r.exit_code, r.stderr) == (
+        7, f"Error: the mail server 127.0.0.1:{port} refused the message (554)\n"
+    )  # fmt: skip
+    r = drp("overdue", "--on", "2025-03-11", "--send", "--json")
+    assert (r.exit_code, r.stderr) == (2, "Error: give one of --eml, --send and --json\n")
+
+
+def test_overdue_owner_with_no_address_stops_everything(drp, smtp):
+    server, _ = smtp
+    assert drp("staff", "add", "Test IRO", "--role", "iro").exit_code == 0
+    assert drp(*open_args()).exit_code == 0
+    r = drp("overdue", "--on", "2025-03-11", "--send")
+    assert r.exit_code == 2
+    assert r.stderr == (
+        "Error: 1 of the 1 owners with something to report has no e-mail address in the staff "
+        "directory: add them with `drp staff add NAME --email ADDRESS`, or send the whole "
+        "check to one address with --to\n"
+    )
+    assert server.envelopes == []

@@ -159,7 +159,7 @@ def _roles(t: Tracker, concern_id: int, roles: Sequence[str], field: str, what: 
 def sender(t: Tracker, s: mail.Settings, by: str | None = None) -> str:
     """Who the e-mail is from: ``smtp_from``, else your own address in the staff directory."""
     if s.sender:
-        return mail.check_address(s.sender, "smtp_from")
+        return s.sender
     me = staff.key(current_user(by))
     found = next((p for p in staff.directory(t) if staff.key(p.name) == me and p.email), None)
     if found is None or found.email is None:

@@ -66,29 +66,28 @@ def settings(cfg: config.Config | None = None) -> Settings:
     starttls = True if starttls is None else bool(starttls)
     port = cfg.get("smtp_port")
     cc = cfg.get("alert_cc") or ""
+    sender = cfg.get("smtp_from")
     return Settings(
         host=cfg.get("smtp_host"),
         port=port if isinstance(port, int) else (PORT_STARTTLS if starttls else PORT_PLAIN),
         starttls=starttls,
         user=cfg.get("smtp_user"),
         password_file=cfg.get("smtp_password_file"),
-        sender=cfg.get("smtp_from"),
-        alert_cc=tuple(check_address(a, "alert_cc") for a in cc.split(",") if a.strip()),
+        sender=_setting_address(sender, "smtp_from") if sender else None,
+        alert_cc=tuple(_setting_address(a, "alert_cc") for a in cc.split(",") if a.strip()),
     )
+
+
+def _setting_address(value: str, key: str) -> str:
+    if not is_address(value):
+        what = "a list of e-mail addresses" if key == "alert_cc" else "an e-mail address"
+        raise DatabaseError(f"the config file: {key} is not {what}")
+    return value.strip()
 
 
 def is_address(value: str) -> bool:
     """Whether ``value`` is one plain e-mail address (``name@example.org``)."""
     return _ADDRESS.fullmatch(value.strip()) is not None
-
-
-def check_address(value: str, field: str) -> str:
-    """``value`` as an e-mail address, or :class:`InvalidInput` naming ``field`` (never
-    quoting the value)."""
-    text = value.strip()
-    if not is_address(text):
-        raise InvalidInput(f"{fld(field)} is not an e-mail address")
-    return text
 
 
 def find_address(text: str | None) -> str | None:

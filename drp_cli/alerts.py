@@ -34,6 +34,9 @@ from drp_cli.tracker import Tracker, current_user
 from drp_cli.views import ConcernView
 
 FORMATS = ("md", "html", "docx")
+#: the Word form attached to an e-mail (its name carries no child reference)
+DOCX_NAME = "IRO alert form.docx"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EVENT = "alert-sent"
 #: how an alert went: sent by drp through the mail server, or sent by the IRO and recorded
 VIA_EMAIL = "e-mail through drp"
@@ -211,10 +214,11 @@ def email(
     templates: Any = None,
     settings: mail.Settings | None = None,
     by: str | None = None,
+    attach_docx: bool = False,
 ) -> AlertMail:
     """The alert as one e-mail: the form as plain text and as HTML, to the stage's
     addressees (or ``to``), copied to its copy list (or ``cc``; none with ``no_copy``) and
-    to ``alert_cc``."""
+    to ``alert_cc``; with ``attach_docx``, the form as a Word document too, for the reply."""
     s = settings if settings is not None else mail.settings()
     view = t.get(concern_id)
     protocol = t.protocols.for_stored(view.protocol)
@@ -235,6 +239,12 @@ def email(
     cc_list = [c for c in _unique([*cc_list, *s.alert_cc]) if c not in to_list]
     md = markdown(t, concern_id, on=on, templates=templates)
     html = html_of(md)
+    attachments = []
+    if attach_docx:
+        from drp_cli import docx_out
+
+        word = docx_out.document(md, title=title_of(md), created=t.moment())
+        attachments.append((DOCX_NAME, DOCX_TYPE, word))
     msg = mail.message(
         sender=sender(t, s, by),
         to=to_list,
@@ -243,6 +253,7 @@ def email(
         text=mdtext.to_text(md),
         html=html,
         date=t.moment(),
+        attachments=attachments,
     )
     return AlertMail(msg, to_list, cc_list)
 
@@ -272,6 +283,7 @@ class SentAlert:
     cc: list[str]
     refused: int
     view: ConcernView
+    on: dt.date
 
 
 def _check_can_record(t: Tracker, concern_id: int, on: dt.date | str | None) -> None:
@@ -349,4 +361,4 @@ def send(
             f"the alert was sent, but recording it failed ({exc.template}): record it with "
             f"`drp alert {concern_id} --sent --to ADDRESS --on {iso(t.judge_day(on))}`"
         ) from None
-    return SentAlert(to, cc, len(sent.refused), view)
+    return SentAlert(to, cc, len(sent.refused), view, t.event_date(on))

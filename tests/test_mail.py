@@ -4,8 +4,10 @@ password file; and the morning check as one e-mail per owner (`drp overdue --eml
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
+import io
 import os
 import re
 import socket
@@ -172,7 +174,7 @@ def test_send_records_alert_sent_with_recipients_and_time(drp, smtp):
     server, _ = smtp
     concern(drp)
     before = drp("show", "1", "--json", "--on", "2025-03-05").json()
-    r = drp("alert", "1", "--send", "--cc", "bs@example.org")
+    r = drp("alert", "1", "--send", "--cc", "bs@example.org", "--attach-docx")
     assert (r.exit_code, r.stderr) == (0, "")
     assert r.stdout == (
         "Sent the alert for concern 1 to 2 addresses, copied to 1, and recorded it.\n"
@@ -182,6 +184,14 @@ def test_send_records_alert_sent_with_recipients_and_time(drp, smtp):
     assert envelope.rcpt_tos == ["a.smith@example.org", "tm@example.org", "bs@example.org"]
     received = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
     assert received["Subject"] == SUBJECT and received["X-Mailer"] == "drp-cli"
+    # the Word form rides along, for the manager's reply
+    [word] = list(received.iter_attachments())
+    assert word.get_filename() == "IRO alert form.docx"
+    import docx
+
+    document = docx.Document(io.BytesIO(word.get_content()))
+    assert document.core_properties.author == "drp-cli"
+    assert document.paragraphs[0].text.startswith("Informal challenge: Stage 1")
     [event] = alert_events(drp)
     assert event["details"]["to"] == ['"A. Smith" <a.smith@example.org>',
                                       "Team Manager <tm@example.org>"]  # fmt: skip
@@ -220,8 +230,11 @@ def test_one_refused_recipient_is_left_out_of_the_record(drp, smtp):
     server, _ = smtp
     concern(drp)
     server.refuse_rcpt = {"bs@example.org"}
-    r = drp("alert", "1", "--send", "--cc", "bs@example.org")
+    r = drp("alert", "1", "--send", "--cc", "bs@example.org", "--json")
     assert r.exit_code == 0
+    assert r.json() == {"concern_id": 1, "on": dt.date.today().isoformat(),
+                        "to": ['"A. Smith" <a.smith@example.org>', "Team Manager <tm@example.org>"],
+                        "cc": [], "refused": 1}  # fmt: skip
     assert r.stderr == (
         "Warning: the mail server refused 1 of the recipients: they were not sent it (see "
         "`drp show 1` for those who were).\n"
@@ -252,6 +265,8 @@ def test_starttls_is_required_unless_turned_off(drp, smtp, tmp_path):
 
 def test_sent_by_hand(drp, smtp):
     concern(drp)
+    # a later event first: what is shown is the event just recorded, whatever its date
+    assert drp("note", "1", "--text", "Phoned the manager", "--on", "2025-03-06").exit_code == 0
     r = drp("alert", "1", "--sent", "--to", "Team Manager, a.smith@example.org", "--on",
             "2025-03-04", "--json")  # fmt: skip
     assert r.exit_code == 0, r.stderr
@@ -259,15 +274,17 @@ def test_sent_by_hand(drp, smtp):
                         "to": ["Team Manager", "a.smith@example.org"], "cc": [],
                         "via": "recorded as sent"}  # fmt: skip
     [event] = alert_events(drp)
-    assert event["on"] == "2025-03-04"
+    assert event["on"] == "2025-03-04" and event["details"]["via"] == "recorded as sent"
     assert event["text"] == (
         "Alert form sent to Team Manager; a.smith@example.org (recorded as sent)"
     )
+    r = drp("alert", "1", "--sent", "--to", "tm@example.org", "--on", "2025-03-05")
+    assert r.stdout == "Recorded the alert for concern 1 as sent on 2025-03-05.\n"
     r = drp("alert", "1", "--sent", "--on", "2025-03-04")
     assert (r.exit_code, r.stderr) == (2, "Error: give --to: whom the alert was sent to\n")
     r = drp("alert", "1", "--sent", "--to", "x@example.org", "--on", "2025-03-01")
     assert r.exit_code == 2 and "before the concern was opened" in r.stderr
-    assert len(alert_events(drp)) == 1
+    assert len(alert_events(drp)) == 2
 
 
 def test_options_that_do_not_go_together(drp, smtp, tmp_path):
@@ -275,7 +292,13 @@ def test_options_that_do_not_go_together(drp, smtp, tmp_path):
     r = drp("alert", "1", "--send", "--sent", "--to", "x@example.org")
     assert (r.exit_code, r.stderr) == (2, "Error: give one of --send, --sent, not several\n")
     r = drp("alert", "1", "--to", "x@example.org")
-    assert r.exit_code == 2 and "are for --eml, --send and --sent" in r.stderr
+    assert (r.exit_code, r.stderr) == (
+        2, "Error: --to and --cc are for --eml, --send and --sent\n"
+    )  # fmt: skip
+    r = drp("alert", "1", "--sent", "--to", "x@example.org", "--attach-docx")
+    assert (r.exit_code, r.stderr) == (
+        2, "Error: --no-copy and --attach-docx are for --eml and --send\n"
+    )  # fmt: skip
     r = drp("alert", "1", "--send", "--format", "html")
     assert r.exit_code == 2
     r = drp("alert", "1", "--eml", str(tmp_path / "a.eml"), "--to", "not an address")

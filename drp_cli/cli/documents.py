@@ -372,7 +372,7 @@ def _split(value: str | None) -> list[str]:
         "# an e-mail to the stage's addressees, to open in a mail program",
         "drp alert 1 --eml alert-KN-2231.eml",
         "# send it through the mail server in the config file, and record it",
-        "drp alert 1 --send --cc business.support@example.org",
+        "drp alert 1 --send --cc business.support@example.org --attach-docx",
         "# record one sent by hand",
         'drp alert 1 --sent --to "tm@example.org, sw@example.org" --on 2025-03-04',
     )
@@ -414,6 +414,13 @@ def alert(
     no_copy: Annotated[
         bool, typer.Option("--no-copy", help="Do not copy the e-mail to the stage's copy list.")
     ] = False,
+    attach_docx: Annotated[
+        bool,
+        typer.Option(
+            "--attach-docx",
+            help="Attach the form as a Word document to the e-mail, for the manager's reply.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
     on: OnOption = None,
     by: ByOption = None,
@@ -430,14 +437,16 @@ def alert(
         raise InvalidInput(f"give one of {', '.join(modes)}, not several")
     if modes and (output is not None or fmt != "md"):
         raise InvalidInput(f"{modes[0]} makes an e-mail: -o and --format are for the form alone")
-    if not modes and (to or cc or no_copy):
-        raise InvalidInput("--to, --cc and --no-copy are for --eml, --send and --sent")
+    if not modes and (to or cc):
+        raise InvalidInput("--to and --cc are for --eml, --send and --sent")
+    if (not modes or sent) and (no_copy or attach_docx):
+        raise InvalidInput("--no-copy and --attach-docx are for --eml and --send")
     if fmt not in alerts.FORMATS:
         raise InvalidInput(f"--format must be one of {', '.join(alerts.FORMATS)}")
     t = tracker(ctx)
     if sent:
         view = alerts.record_sent(t, concern_id, to=_split(to), cc=_split(cc), on=on, by=by)
-        event = view.events[-1]
+        event = max(view.events, key=lambda e: e.seq)  # the one just recorded
         if as_json:
             print_json({"concern_id": concern_id, "on": event.on.isoformat(),
                         **{k: event.details[k] for k in ("to", "cc", "via")}})  # fmt: skip
@@ -445,12 +454,13 @@ def alert(
             typer.echo(f"Recorded the alert for concern {concern_id} as sent on {event.on}.")
         return
     mail_options: dict[str, Any] = {"to": _split(to), "cc": _split(cc), "no_copy": no_copy,
-                                    "templates": templates}  # fmt: skip
+                                    "templates": templates,
+                                    "attach_docx": attach_docx}  # fmt: skip
     if send:
         done = alerts.send(t, concern_id, on=on, by=by, **mail_options)
         if as_json:
-            print_json({"concern_id": concern_id, "on": done.view.events[-1].on.isoformat(),
-                        "to": done.to, "cc": done.cc, "refused": done.refused})  # fmt: skip
+            print_json({"concern_id": concern_id, "on": done.on.isoformat(), "to": done.to,
+                        "cc": done.cc, "refused": done.refused})  # fmt: skip
         else:
             copied = f", copied to {len(done.cc)}" if done.cc else ""
             typer.echo(

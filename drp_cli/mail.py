@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drp_cli import config
 from drp_cli.errors import DatabaseError, InvalidInput, MailError, fld
@@ -220,6 +220,17 @@ def recipients(msg: EmailMessage) -> list[str]:
     return list(dict.fromkeys(addr for _, addr in found if addr))
 
 
+def _login(server: Any, user: str, secret: str) -> None:
+    """Log in with PLAIN when the server offers it (one try: a refusal is final), else
+    with whatever smtplib finds."""
+    offered = str(server.esmtp_features.get("auth", "")).upper().split()
+    if "PLAIN" in offered:
+        server.user, server.password = user, secret
+        server.auth("PLAIN", server.auth_plain)
+    else:
+        server.login(user, secret)
+
+
 def send(msg: EmailMessage, s: Settings) -> Sent:
     """Send ``msg`` through the configured server; returns the recipients it accepted and
     refused. Raises :class:`MailError` when nothing was sent."""
@@ -253,7 +264,7 @@ def send(msg: EmailMessage, s: Settings) -> Sent:
             if s.user:
                 assert secret is not None
                 try:
-                    server.login(s.user, secret)
+                    _login(server, s.user, secret)
                 except smtplib.SMTPServerDisconnected:  # some servers hang up on a bad login
                     raise MailError(f"the mail server {where} refused the login{_CHECK}") from None
             refused = server.send_message(msg)

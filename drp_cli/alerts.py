@@ -112,31 +112,11 @@ def _formatted(name: str | None, address: str) -> str:
     return str(Address(display_name=" ".join((name or "").split()), addr_spec=address))
 
 
-def _given(t: Tracker, values: Sequence[str], field: str) -> list[str]:
-    """``--to`` / ``--cc`` values: addresses, or names in the staff directory with one."""
-    out = []
-    for value in values:
-        text = value.strip()
-        if not text:
-            raise InvalidInput(f"{fld(field)} is empty")
-        if mail.is_address(text):
-            out.append(text)
-            continue
-        person = staff.match(t, text, field)
-        if person is None or not person.email:
-            raise InvalidInput(
-                f"{fld(field)}: that is not an e-mail address, nor a name in the staff "
-                "directory with one"
-            )
-        out.append(_formatted(person.name, person.email))
-    return out
-
-
 def _roles(t: Tracker, concern_id: int, roles: Sequence[str], field: str, what: str) -> list[str]:
     """The addresses of the stage's ``roles``: the child's professionals with that role and
     an e-mail address, else the staff directory entry of that name."""
     professionals = [i.to_dict() for i in details.items(t, concern_id, "professional")]
-    people = staff.directory(t)
+    known = mail.staff_addresses(t)
     out: list[str] = []
     for role in roles:
         k = staff.key(role)
@@ -146,9 +126,8 @@ def _roles(t: Tracker, concern_id: int, roles: Sequence[str], field: str, what: 
             if staff.key(str(p.get("role") or "")) == k
             and (address := mail.find_address(p.get("contact"))) is not None
         ]
-        if not found:
-            found = [_formatted(p.name, p.email) for p in people if staff.key(p.name) == k
-                     and p.email]  # fmt: skip
+        if not found and k in known:
+            found = [known[k]]
         if not found:
             raise InvalidInput(
                 f"no e-mail address for {what} '{role}': give {fld(field)} ADDRESS, record a "
@@ -163,14 +142,13 @@ def sender(t: Tracker, s: mail.Settings, by: str | None = None) -> str:
     """Who the e-mail is from: ``smtp_from``, else your own address in the staff directory."""
     if s.sender:
         return s.sender
-    me = staff.key(current_user(by))
-    found = next((p for p in staff.directory(t) if staff.key(p.name) == me and p.email), None)
-    if found is None or found.email is None:
+    found = mail.staff_addresses(t).get(staff.key(current_user(by)))
+    if found is None:
         raise InvalidInput(
             "no address to send from: set it with `drp config set smtp_from ADDRESS`, or give "
             "yourself an e-mail address in the staff directory"
         )
-    return _formatted(found.name, found.email)
+    return found
 
 
 @dataclass(frozen=True)
@@ -224,13 +202,13 @@ def email(
     protocol = t.protocols.for_stored(view.protocol)
     stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
     if to:
-        to_list = _given(t, to, "to")
+        to_list = mail.given_addresses(t, to, "to")
     elif stage is not None:
         to_list = _roles(t, concern_id, stage.addressee_names, "to", "the addressee")
     else:
         raise InvalidInput(f"the stage has no addressees in its protocol: give {fld('to')}")
     if cc:
-        cc_list = _given(t, cc, "cc")
+        cc_list = mail.given_addresses(t, cc, "cc")
     elif no_copy or stage is None:
         cc_list = []
     else:

@@ -112,22 +112,27 @@ def staff_addresses(t: Tracker) -> dict[str, str]:
     }
 
 
-def given_addresses(t: Tracker, value: str, field: str) -> list[str]:
-    """A comma-separated ``--to``: addresses, or names in the staff directory with one."""
+def given_addresses(t: Tracker, values: Sequence[str], field: str) -> list[str]:
+    """``--to`` / ``--cc`` values: addresses, or names in the staff directory with one (as
+    ``Name <address>``); anything else is refused, naming the option, never the value."""
     from drp_cli import staff
 
-    known = staff_addresses(t)
+    known: dict[str, str] | None = None
     out = []
-    for item in value.split(","):
+    for item in values:
         text = item.strip()
+        if not text:
+            raise InvalidInput(f"{fld(field)}: an address is empty")
         if is_address(text):
             out.append(text)
-        elif text and staff.key(text) in known:
-            out.append(known[staff.key(text)])
-        else:
+            continue
+        if known is None:
+            known = staff_addresses(t)
+        if staff.key(text) not in known:
             raise InvalidInput(
                 f"{fld(field)}: give e-mail addresses, or names in the staff directory with one"
             )
+        out.append(known[staff.key(text)])
     return out
 
 

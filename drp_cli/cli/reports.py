@@ -303,7 +303,7 @@ def _mail_check(
             groups.setdefault(i.owner, []).append(i)
     addresses: dict[str | None, list[str]]
     if to is not None:
-        addresses = {None: mail.given_addresses(t, to, "to")}
+        addresses = {None: mail.given_addresses(t, to.split(","), "to")}
     else:
         from drp_cli import staff
 

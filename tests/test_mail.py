@@ -106,6 +106,33 @@ def plain_of(msg: email.message.EmailMessage) -> str:
     return str(part.get_content()).replace("\r\n", "\n")
 
 
+def visible_text(page: str) -> str:
+    """What a mail program shows of an HTML part: the body's text, one line per block."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = False
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            self.skip = tag in ("style", "title")
+            if tag in ("p", "tr", "li", "h1", "h2", "h3", "br", "blockquote"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip = False
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(page)
+    return "".join(parser.parts)
+
+
 def no_markdown(text: str) -> None:
     """No Markdown syntax a reader would see."""
     for line in text.splitlines():
@@ -141,6 +168,7 @@ def test_eml_is_one_message_with_text_and_html(drp, smtp, tmp_path):
     assert "Respond by:             Mon 10 March 2025 (aim: 5 working days" in plain
     assert "The concern\n-----------\n\nNo allocated social worker since the review" in plain
     assert '<meta name="generator" content="drp-cli">' in page
+    no_markdown(visible_text(page))
     assert "<td><strong>To</strong></td>" in page and "<h2>The concern</h2>" in page
     # nothing is recorded by writing a file
     assert alert_events(drp) == []

@@ -214,7 +214,7 @@ def email(
     else:
         cc_list = _roles(t, concern_id, stage.copy_names, "cc", "the copy")
     to_list = _unique(to_list)
-    cc_list = [c for c in _unique([*cc_list, *s.alert_cc]) if c not in to_list]
+    cc_list = _unique([*to_list, *cc_list, *s.alert_cc])[len(to_list) :]  # none twice
     md = markdown(t, concern_id, on=on, templates=templates)
     html = html_of(md)
     attachments = []

@@ -198,6 +198,13 @@ def test_a_role_with_no_address_is_named_not_guessed(drp, smtp, tmp_path):
     r = drp("alert", "1", "--eml", str(out), "--no-copy", "--to", "team manager")
     assert r.exit_code == 0, r.stderr
     assert parsed(out)["To"] == "Team Manager <tm@example.org>" and parsed(out)["Cc"] is None
+    # an address given twice, or copied to someone it is addressed to, appears once
+    r = drp("alert", "1", "--eml", str(out), "--force", "--to", "Team Manager, TM@example.org",
+            "--cc", "tm@example.org, a.smith@example.org")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert (parsed(out)["To"], parsed(out)["Cc"]) == (
+        "Team Manager <tm@example.org>", "a.smith@example.org"
+    )  # fmt: skip
 
 
 def test_send_records_alert_sent_with_recipients_and_time(drp, smtp):

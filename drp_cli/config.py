@@ -4,8 +4,11 @@ another), read with the standard library's ``tomllib`` and written with ``tomli-
 Keys (:data:`KEYS`): ``name`` (who records: ``DRP_USER`` and ``--by`` override it),
 ``protocol``, ``role`` and ``team`` (defaults for ``drp open``), ``database`` (used when
 neither ``--db`` nor ``DRP_DB`` is given) and ``no_deadline_after`` (working days a stage may
-sit without a deadline before the morning check shows it; 10). A leaf module: no database,
-no typer.
+sit without a deadline before the morning check shows it; 10); and the mail server e-mails
+are sent through (``smtp_host``, ``smtp_port``, ``smtp_starttls``, ``smtp_user``,
+``smtp_password_file``, ``smtp_from``, ``alert_cc``): the password is never a setting, it
+comes from ``DRP_SMTP_PASSWORD`` or an owner-only file (:mod:`drp_cli.mail`). A leaf module:
+no database, no typer.
 """
 
 from __future__ import annotations
@@ -29,7 +32,19 @@ KEYS: dict[str, str] = {
     "database": "the database used when neither --db nor DRP_DB is given",
     "no_deadline_after": "working days a stage may sit with no deadline before the morning "
     "check shows it as no-deadline (default 10)",
+    "smtp_host": "the mail server `drp alert --send` and `drp overdue --send` send through",
+    "smtp_port": "its port (default 587 with STARTTLS, else 25)",
+    "smtp_starttls": "yes (the default) or no: encrypt the connection with STARTTLS",
+    "smtp_user": "the user to log in to the mail server as (no login when not set)",
+    "smtp_password_file": "an owner-only (0600) file holding the mail password, when "
+    "DRP_SMTP_PASSWORD is not set",
+    "smtp_from": "the address e-mails are sent from (default: yours in the staff directory)",
+    "alert_cc": "addresses every alert e-mail is copied to (e.g. IRO Business Support), "
+    "separated by commas",
 }
+#: Settings that are whole numbers, and those that are yes or no.
+INT_KEYS = frozenset({"no_deadline_after", "smtp_port"})
+BOOL_KEYS = frozenset({"smtp_starttls"})
 #: working days a stage may sit with no deadline before the morning check shows it
 NO_DEADLINE_AFTER = 10
 MAX_NO_DEADLINE = 260  # a working year
@@ -82,11 +97,11 @@ def load() -> Config:
         raise DataError(f"the config file {where} is not valid TOML: {exc}") from None
     known = {k: v for k, v in values.items() if k in KEYS}
     for k, v in known.items():
-        wanted = int if k == "no_deadline_after" else str
+        wanted = int if k in INT_KEYS else bool if k in BOOL_KEYS else str
         if type(v) is not wanted:
             raise DataError(
                 f"the config file {where}: {k} must be "
-                + ("a number of working days" if wanted is int else "text")
+                + {int: "a whole number", bool: "true or false", str: "text"}[wanted]
                 + f": set it with `drp config set {k} VALUE`"
             )
     return Config(known, where)
@@ -104,6 +119,16 @@ def check(key: str, value: str) -> Any:
                 f"{MAX_NO_DEADLINE}"
             )
         return int(digits)
+    if key == "smtp_port":
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 65535:
+            raise InvalidInput(f"{fld('value')} for smtp_port is a port number, 1 to 65535")
+        return int(digits)
+    if key in BOOL_KEYS:
+        answer = value.strip().lower()
+        if answer not in ("yes", "no", "true", "false"):
+            raise InvalidInput(f"{fld('value')} for {key} is yes or no")
+        return answer in ("yes", "true")
     cleaned = " ".join(value.split())
     if not cleaned:
         raise InvalidInput(f"{fld('value')} is empty")

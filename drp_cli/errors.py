@@ -19,6 +19,7 @@ EXIT_NOT_FOUND = 3  # the concern (or other record) does not exist
 EXIT_DATA = 4  # a protocol file or the database is malformed, missing or unwritable; a file error
 EXIT_BUSY = 5  # the database is locked by another writer
 EXIT_TAMPERED = 6  # `drp verify`: the record was altered outside drp
+EXIT_MAIL = 7  # the mail server could not be reached, or refused the message: nothing recorded
 EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
 
 
@@ -90,6 +91,12 @@ class DatabaseError(DrpError):
     """The database cannot be used (unreadable, newer schema, ...)."""
 
     exit_code = EXIT_DATA
+
+
+class MailError(DrpError):
+    """The mail server could not be reached or refused the message (nothing was recorded)."""
+
+    exit_code = EXIT_MAIL
 
 
 class DatabaseBusy(DrpError):

@@ -80,6 +80,7 @@ EVENT_KINDS = (
     "reopened",
     "assigned",
     "redacted",
+    "alert-sent",  # the alert form went out (drp alert --send / --sent): changes no state
 )
 #: What can be recorded about a CAFCASS referral besides the referral itself (seed 000 §1.2
 #: paras 4-6, 8; seed 003), with the words drp shows for each.

@@ -419,7 +419,7 @@ EVENT_KINDS_IMPORTED = frozenset(
     (*STAGE_ENTRIES, "response", "note", "referred", *VOICE, *CLOSING, "attached",
      "action-done", "fields-recorded", "done", "meeting", "due-set", "cafcass",
      "not-applicable", "good-practice", "amended", "retracted", "reopened", "assigned",
-     "redacted", *(f"{k}-added" for k in ITEM_KINDS),
+     "redacted", "alert-sent", *(f"{k}-added" for k in ITEM_KINDS),
      *(f"{k}-removed" for k in ITEM_KINDS))
 )  # fmt: skip
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -22,7 +22,8 @@ from drp_cli.tracker import Tracker
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_core", "holidays", "rich",
          "jinja2", "psycopg", "msgspec", "markdown_it", "weasyprint", "pypdf", "PIL",
-         "matplotlib", "openpyxl", "python_calamine", "charset_normalizer")  # fmt: skip
+         "matplotlib", "openpyxl", "python_calamine", "charset_normalizer", "docx",
+         "icalendar", "smtplib")  # fmt: skip
 
 #: command -> the heavy modules it may load (on a SQLite database)
 ALLOWED: dict[str, set[str]] = {

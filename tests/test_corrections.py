@@ -256,13 +256,17 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
     shown = drp("config", "show", "--json").json()
     assert shown == {"file": str(tmp_path / "config.toml"), "name": None,
                      "protocol": "west-sussex", "role": None, "team": "IRO North",
-                     "database": None, "no_deadline_after": None}  # fmt: skip
+                     "database": None, "no_deadline_after": None, "smtp_host": None,
+                     "smtp_port": None, "smtp_starttls": None, "smtp_user": None,
+                     "smtp_password_file": None, "smtp_from": None,
+                     "alert_cc": None}  # fmt: skip
     r = drp("open", "--child", "WS-1", "--category", "general", "--summary", "x", "--json")
     assert r.exit_code == 0, r.stderr
     assert (r.json()["protocol"], r.json()["team"]) == ("west-sussex", "IRO North")
     for args, message in [
         (("config", "set", "colour", "red"), "Error: KEY 'colour' is not a setting; settings: "
-         "name, protocol, role, team, database, no_deadline_after\n"),
+         "name, protocol, role, team, database, no_deadline_after, smtp_host, smtp_port, "
+         "smtp_starttls, smtp_user, smtp_password_file, smtp_from, alert_cc\n"),
         (("config", "set", "no_deadline_after", "ten"),
          "Error: VALUE for no_deadline_after is a number of working days, 1 to 260\n"),
         (("config", "set", "name", "Administrator"),

@@ -348,27 +348,155 @@ def attachments_list(
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
 
 
-@commands.command(epilog=examples("drp alert 1", "drp alert 1 -o alert-KN-2231.md"))
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESSES",
+        help="Addresses (or names in the staff directory), separated by commas, instead of "
+        "the stage's addressees (--to) or copy list (--cc). With --sent: whom it went to.",
+    ),
+]
+
+
+def _split(value: str | None) -> list[str]:
+    """A comma-separated --to / --cc: its items (an empty item is refused later)."""
+    return [] if value is None else value.split(",")
+
+
+@commands.command(
+    epilog=examples(
+        "drp alert 1",
+        "drp alert 1 -o alert-KN-2231.md",
+        "drp alert 1 --format docx -o alert-KN-2231.docx",
+        "drp alert 1 --format html -o alert-KN-2231.html",
+        "# an e-mail to the stage's addressees, to open in a mail program",
+        "drp alert 1 --eml alert-KN-2231.eml",
+        "# send it through the mail server in the config file, and record it",
+        "drp alert 1 --send --cc business.support@example.org --attach-docx",
+        "# record one sent by hand",
+        'drp alert 1 --sent --to "tm@example.org, sw@example.org" --on 2025-03-04',
+    )
+)
 def alert(
     ctx: typer.Context,
     concern_id: ConcernId,
     output: Annotated[
         str | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="md (the default), html or docx (needs -o)."
+        ),
+    ] = "md",
+    eml: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Write the alert as an e-mail (.eml: the form as text and HTML, to the "
+            "stage's addressees, copied to its copy list).",
+        ),
+    ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Send the e-mail through the mail server in the config file, and record "
+            "it (alert-sent) once the server has taken it.",
+        ),
+    ] = False,
+    sent: Annotated[
+        bool,
+        typer.Option("--sent", help="Record an alert sent by hand (with --to, and --on)."),
+    ] = False,
+    to: AddressOption = None,
+    cc: AddressOption = None,
+    no_copy: Annotated[
+        bool, typer.Option("--no-copy", help="Do not copy the e-mail to the stage's copy list.")
+    ] = False,
+    attach_docx: Annotated[
+        bool,
+        typer.Option(
+            "--attach-docx",
+            help="Attach the form as a Word document to the e-mail, for the manager's reply.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
     on: OnOption = None,
+    by: ByOption = None,
     templates: TemplatesOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Render the form for the concern's current stage, as Markdown."""
-    from drp_cli import documents
+    """Render the current stage's form (Markdown, HTML or Word), or send it as an e-mail."""
+    from drp_cli import alerts
+    from drp_cli.errors import InvalidInput
 
+    modes = [name for name, given in (("--eml", eml is not None), ("--send", send),
+                                      ("--sent", sent)) if given]  # fmt: skip
+    if len(modes) > 1:
+        raise InvalidInput(f"give one of {', '.join(modes)}, not several")
+    if modes and (output is not None or fmt != "md"):
+        raise InvalidInput(f"{modes[0]} makes an e-mail: -o and --format are for the form alone")
+    if not modes and (to or cc):
+        raise InvalidInput("--to and --cc are for --eml, --send and --sent")
+    if (not modes or sent) and (no_copy or attach_docx):
+        raise InvalidInput("--no-copy and --attach-docx are for --eml and --send")
+    if fmt not in alerts.FORMATS:
+        raise InvalidInput(f"--format must be one of {', '.join(alerts.FORMATS)}")
+    t = tracker(ctx)
+    if sent:
+        view = alerts.record_sent(t, concern_id, to=_split(to), cc=_split(cc), on=on, by=by)
+        event = max(view.events, key=lambda e: e.seq)  # the one just recorded
+        if as_json:
+            print_json({"concern_id": concern_id, "on": event.on.isoformat(),
+                        **{k: event.details[k] for k in ("to", "cc", "via")}})  # fmt: skip
+        else:
+            typer.echo(f"Recorded the alert for concern {concern_id} as sent on {event.on}.")
+        return
+    mail_options: dict[str, Any] = {"to": _split(to), "cc": _split(cc), "no_copy": no_copy,
+                                    "templates": templates,
+                                    "attach_docx": attach_docx}  # fmt: skip
+    if send:
+        done = alerts.send(t, concern_id, on=on, by=by, **mail_options)
+        if as_json:
+            print_json({"concern_id": concern_id, "on": done.on.isoformat(), "to": done.to,
+                        "cc": done.cc, "refused": done.refused})  # fmt: skip
+        else:
+            copied = f", copied to {len(done.cc)}" if done.cc else ""
+            typer.echo(
+                f"Sent the alert for concern {concern_id} to {len(done.to)} "
+                f"address{'es' if len(done.to) != 1 else ''}{copied}, and recorded it."
+            )
+        if done.refused:
+            typer.echo(
+                f"Warning: the mail server refused {done.refused} of the recipients: they were "
+                f"not sent it (see `drp show {concern_id}` for those who were).",
+                err=True,
+            )
+        return
+    if eml is not None:
+        written, made = alerts.write_eml(t, concern_id, eml, force=force, on=on, by=by,
+                                         **mail_options)  # fmt: skip
+        if as_json:
+            print_json({"path": eml, "to": made.to, "cc": made.cc})
+        else:
+            typer.echo(f"Replaced {eml}." if written.replaced else f"Wrote {eml}.")
+        return
     if output is None:
-        text = documents.alert(tracker(ctx), concern_id, on=on, templates=templates)
+        if fmt == "docx":
+            raise InvalidInput("--format docx writes a file: give -o FILE")
+        text = alerts.render(t, concern_id, fmt, on=on, templates=templates)
+        assert isinstance(text, str)
         typer.echo(text, nl=False)
         return
-    written = documents.write_alert(
-        tracker(ctx), concern_id, output, force=force, on=on, templates=templates
-    )
+    if fmt == "md":
+        from drp_cli import documents
+
+        written = documents.write_alert(t, concern_id, output, force=force, on=on,
+                                        templates=templates)  # fmt: skip
+    else:
+        written = alerts.write(t, concern_id, output, fmt, force=force, on=on,
+                               templates=templates)  # fmt: skip
     typer.echo(f"Replaced {output}." if written.replaced else f"Wrote {output}.")
 
 

@@ -84,12 +84,22 @@ def config_show(as_json: JsonOption = False) -> None:
         typer.echo(f"  {key} = {value if value is not None else '(not set)'}    # {meaning}")
 
 
-@config_app.command("set", epilog=examples('drp config set name "Sam Patel"'))
+@config_app.command(
+    "set",
+    epilog=examples(
+        'drp config set name "Sam Patel"',
+        "drp config set smtp_host smtp.example.org",
+        "drp config set smtp_password_file ~/.config/drp/smtp-password",
+    ),
+)
 def config_set(
     key: Annotated[
         str,
         typer.Argument(
-            help="name, protocol, role, team, database or no_deadline_after.", metavar="KEY"
+            help="name, protocol, role, team, database, no_deadline_after, alert_cc or a mail "
+            "server setting (smtp_host, smtp_port, smtp_starttls, smtp_user, "
+            "smtp_password_file, smtp_from).",
+            metavar="KEY",
         ),
     ],
     value: Annotated[str, typer.Argument(help="Its value.", metavar="VALUE")],

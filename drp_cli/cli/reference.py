@@ -22,12 +22,13 @@ protocols_app = command_group(
     epilog=examples("drp protocols", "drp protocols show knowsley", "drp protocols --paths"),
 )
 calendar_app = command_group(
-    help="Working days: bank holidays, local closure days, deadline sums.",
+    help="Working days: bank holidays, local closure days, deadline sums; deadlines for Outlook.",
     no_args_is_help=True,
     epilog=examples(
         CLOSE_EXAMPLE,
         "# the 20th working day after 3 March 2025",
         "drp calendar add 2025-03-03 20",
+        "drp calendar export --mine -o drp-deadlines.ics",
     ),
 )
 
@@ -293,3 +294,58 @@ def holidays_(
         return
     for d, n in names:
         typer.echo(f"{d.isoformat()} {d:%a}  {n}")
+
+
+@calendar_app.command(
+    "export",
+    epilog=examples(
+        "drp calendar export --mine -o drp-deadlines.ics",
+        'drp calendar export --owner "Sam Patel" -o sam.ics --force',
+        "# the child's reference in each event (only for a calendar no one else sees)",
+        "drp calendar export --mine --with-children -o drp-deadlines.ics",
+    ),
+)
+def calendar_export(
+    ctx: typer.Context,
+    output: Annotated[
+        str,
+        typer.Option("-o", "--output", metavar="FILE", help="The .ics file to write."),
+    ],
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            help="Only the concerns this person owns (whatever the case).",
+            metavar="NAME",
+            autocompletion=complete.owners,
+        ),
+    ] = None,
+    mine: Annotated[
+        bool,
+        typer.Option(
+            "--mine", help="Only the concerns you own (you: DRP_USER, else the config's name)."
+        ),
+    ] = False,
+    team: Annotated[
+        str | None,
+        typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM"),
+    ] = None,
+    with_children: Annotated[
+        bool,
+        typer.Option(
+            "--with-children", help="Put the child's reference in each event (default: not)."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Replace FILE if drp wrote it.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the open concerns' deadlines as an iCalendar file (.ics) for Outlook: one
+    all-day event per stage deadline and per firm formal deadline."""
+    from drp_cli import ics
+
+    written, count = ics.write(tracker(ctx), output, force=force, owner=owner, mine=mine,
+                               team=team, with_children=with_children)  # fmt: skip
+    if as_json:
+        print_json({"path": output, "events": count})
+        return
+    verb = "Replaced" if written.replaced else "Wrote"
+    typer.echo(f"{verb} {output}: {count} deadline{'s' if count != 1 else ''}.")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from drp_cli.tracker import Tracker
 
 from drp_cli.cli import complete
 from drp_cli.cli.app import (
@@ -29,7 +32,7 @@ from drp_cli.cli.output import (
     short,
     show,
 )
-from drp_cli.errors import EXIT_OK, EXIT_OVERDUE
+from drp_cli.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
 from drp_cli.overdue import STATES, ActionDue, OverdueItem
 
 commands = command_group()
@@ -171,6 +174,10 @@ def show_(
         "# the morning check: overdue today, and what falls due within 2 working days",
         "drp overdue --within 2",
         "drp overdue --on 2025-03-21 --json",
+        "# for cron: mail each IRO their own list (addresses: the staff directory)",
+        "drp overdue --within 2 --send",
+        "drp overdue --within 2 --eml morning-check",
+        "drp overdue --mine --eml my-check.eml",
     )
 )
 def overdue(
@@ -183,6 +190,33 @@ def overdue(
     owner: OwnerOption = None,
     mine: MineOption = False,
     team: TeamOption = None,
+    eml: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Write the check as e-mails, one to each owner: a folder of .eml files (one "
+            "per owner), or one .eml FILE with --owner, --mine or --to.",
+        ),
+    ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Send each owner their own list through the mail server in the config file "
+            "(addresses from the staff directory).",
+        ),
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESSES",
+            help="With --eml or --send: the whole check as one e-mail to these addresses "
+            "(separated by commas) instead of one to each owner.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="With --eml: replace what drp wrote there before.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
@@ -193,11 +227,20 @@ def overdue(
 
     day = parse_date(on, "--on") if on is not None else today()
     check_within(within)  # bad input is refused before the database is opened
+    mailing = eml is not None or send
+    if mailing and (as_json or (eml is not None and send)):
+        raise InvalidInput("give one of --eml, --send and --json")
+    if not mailing and (to is not None or force):
+        raise InvalidInput("--to and --force are for --eml and --send")
     stale = config.load().no_deadline_after
-    found = tracker(ctx).overdue(on=day, within=within, owner=owner, mine=mine, team=team,
-                                 no_deadline_after=stale)  # fmt: skip
+    t = tracker(ctx)
+    found = t.overdue(on=day, within=within, owner=owner, mine=mine, team=team,
+                      no_deadline_after=stale)  # fmt: skip
     late = sum(1 for i in found if i.state == "overdue")
-    if as_json:
+    if mailing:
+        single = to is not None or owner is not None or mine
+        _mail_check(t, found, day, within, stale, eml=eml, to=to, single=single, force=force)
+    elif as_json:
         sys.stdout.write(overdue_json(found) + "\n")
     elif not found:
         typer.echo(
@@ -226,6 +269,106 @@ def overdue(
             console().print(table)
         typer.echo(_tally(found, within, stale))
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+
+
+def _mail_check(
+    t: Tracker,
+    found: list[OverdueItem],
+    day: dt.date,
+    within: int,
+    stale: int,
+    *,
+    eml: str | None,
+    to: str | None,
+    single: bool,
+    force: bool,
+) -> None:
+    """The morning check as e-mails: one to each owner (their address from the staff
+    directory), or the whole of it to ``to``; written to ``eml`` (one file when ``single``,
+    else a folder of one file per owner), or sent. The text is the check's own plain table
+    and tally; an owner with nothing to report gets no e-mail."""
+    from html import escape
+
+    from drp_cli import mail
+    from drp_cli.mdhtml import page
+    from drp_cli.outpaths import protected_paths, write_file, write_folder
+
+    s = mail.settings()
+    groups: dict[str | None, list[OverdueItem]] = {}
+    if to is not None or single:
+        if found:
+            groups[None if to is not None else found[0].owner] = found
+    else:
+        for i in found:
+            groups.setdefault(i.owner, []).append(i)
+    addresses: dict[str | None, list[str]]
+    if to is not None:
+        addresses = {None: mail.given_addresses(t, to.split(","), "to")}
+    else:
+        from drp_cli import staff
+
+        known = mail.staff_addresses(t)
+        addresses = {o: [known[staff.key(o)]] if o and staff.key(o) in known else []
+                     for o in groups}  # fmt: skip
+        lacking = sum(1 for a in addresses.values() if not a)
+        if lacking:
+            raise InvalidInput(
+                f"{lacking} of the {len(groups)} owners with something to report "
+                f"{'has' if lacking == 1 else 'have'} no e-mail address in the staff "
+                "directory: add them with `drp staff add NAME --email ADDRESS`, or send the "
+                "whole check to one address with --to"
+            )
+    sender = s.sender
+    if groups and not sender:
+        raise InvalidInput(
+            "no address to send from: set it with `drp config set smtp_from ADDRESS`"
+        )
+    messages = []
+    for who, items in groups.items():
+        tally = _tally(items, within, stale)
+        heading = f"Deadlines on {day.isoformat()}" + (f" for {who}" if who else "")
+        text = f"{heading}\n\n{overdue_lines(items)}\n{tally}\n"
+        html = page(heading, f"<pre>{escape(text)}</pre>")
+        assert sender is not None
+        msg = mail.message(sender=sender, to=addresses[who], subject=f"DRP deadlines on "
+                           f"{day.isoformat()}: {tally.rstrip('.')}", text=text, html=html,
+                           date=t.moment())  # fmt: skip
+        messages.append((who, msg))
+    if not messages:
+        typer.echo(f"Nothing to send: nothing overdue or due on {day.isoformat()}.")
+        return
+    if eml is not None:
+        protected = protected_paths(t.store)
+        if single:
+            done = write_file(eml, mail.as_bytes(messages[0][1]), protected=protected,
+                              force=force, what="e-mail")  # fmt: skip
+            typer.echo(f"Replaced {eml}." if done.replaced else f"Wrote {eml}.")
+            return
+        files = {f"{n:03d}-{_slug(who)}.eml": mail.as_bytes(msg)
+                 for n, (who, msg) in enumerate(messages, 1)}  # fmt: skip
+        done = write_folder(eml, files, protected=protected, force=force, what="folder of e-mails")
+        verb = "Replaced" if done.replaced else "Wrote"
+        typer.echo(f"{verb} {eml}: {len(files)} e-mail{'s' if len(files) != 1 else ''}.")
+        return
+    from drp_cli.errors import MailError
+
+    for n, (_, msg) in enumerate(messages):
+        try:
+            mail.send(msg, s)
+        except MailError as exc:
+            if n:
+                raise MailError(f"{exc.template} ({n} of {len(messages)} e-mails were sent "
+                                "before it)") from None  # fmt: skip
+            raise
+    typer.echo(f"Sent the check to {len(messages)} "
+               f"{'owner' if to is None else 'recipient list'}"
+               f"{'s' if len(messages) != 1 and to is None else ''}.")  # fmt: skip
+
+
+def _slug(name: str | None) -> str:
+    import re as _re
+
+    return _re.sub(r"[^a-z0-9]+", "-", (name or "all").casefold()).strip("-")[:60] or "owner"
 
 
 def _tally(found: list[OverdueItem], within: int, stale: int) -> str:

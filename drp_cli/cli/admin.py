@@ -226,7 +226,13 @@ def _looks_like_backup(source: str, fmt: str) -> bool:
 )
 def import_(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FILE", help="A CSV or JSON tracker.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="A CSV or JSON tracker, or drp's own workbook or folder of CSV files.",
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and say what would happen.")
     ] = False,
@@ -275,20 +281,48 @@ def import_(
 
 @commands.command(
     "export",
-    epilog=examples("drp export -o concerns.csv", "drp export --format json -o concerns.json"),
+    epilog=examples(
+        "drp export -o concerns.csv",
+        "drp export --format json -o concerns.json",
+        "# for managers: a workbook, or a folder of CSV files (one per table)",
+        "drp export --format xlsx -o drp-2025-03.xlsx",
+        "drp export --format csv -o drp-2025-03",
+    ),
 )
 def export(
     ctx: typer.Context,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="Write to PATH: the workbook (xlsx); with csv, a .csv file gets the one-file "
+            "export and any other PATH a folder of flat CSV files.",
+        ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-    force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json or xlsx (a workbook; needs -o).")
+    ] = "csv",
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            metavar="DATE",
+            help="Judge deadlines (stages met or missed, overdue) on DATE in the workbook "
+            "and the folder (default: today).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
 ) -> None:
-    """Export every concern with its events (CSV or JSON); `drp import` takes it back."""
+    """Export every concern with its events (CSV, JSON, or flat tables as a workbook or a
+    folder of CSV files); `drp import` takes each back."""
     from drp_cli import transfer
 
-    text, count = transfer.export_file(tracker(ctx), output, fmt, force=force)
+    t = tracker(ctx)
+    text, count = transfer.export_file(
+        t, output, fmt, force=force, judged_on=t.judge_day(on) if on is not None else None
+    )
     if text is not None:
         typer.echo(text, nl=False)
     else:

@@ -96,7 +96,7 @@ CLOSURE_COLUMNS = ("day", "reason")
 #: the type of a details column, after its path: ``details.due [date]``; text has none
 TYPES = ("number", "decimal", "yes/no", "date", "list")
 _DETAIL_HEADER = re.compile(r"^details\.(.*?)(?: \[(number|decimal|yes/no|date|list)\])?$")
-_EMPTY = {"none": None, "empty text": "", "empty list": [], "empty group": {}}
+_EMPTY: dict[str, Any] = {"none": None, "empty text": "", "empty list": [], "empty group": {}}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Table = tuple[Sequence[str], list[list[Any]]]
@@ -375,7 +375,30 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     buffer = io.BytesIO()
     wb.save(buffer)
-    return buffer.getvalue()
+    return _plain_creator(buffer.getvalue())
+
+
+_DC = b'xmlns:dc="http://purl.org/dc/elements/1.1/"'
+
+
+def _plain_creator(data: bytes) -> bytes:
+    """The workbook with its creator written ``<dc:creator>drp-cli</dc:creator>``, the
+    namespace declared on the root element: openpyxl declares it on the element itself,
+    which :func:`drp_cli.outpaths.recognise_file` does not read as drp's mark (so that
+    ``--force`` may replace the workbook). Until outpaths accepts both spellings."""
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml" and b"<dc:creator " + _DC in body:
+                body = body.replace(b"<dc:creator " + _DC + b">", b"<dc:creator>")
+                body = body.replace(b"<cp:coreProperties ", b"<cp:coreProperties " + _DC + b" ",
+                                    1)  # fmt: skip
+            dst.writestr(info, body)
+    return out.getvalue()
 
 
 def _width(header: str, rows: list[list[Any]], i: int) -> float:
@@ -467,8 +490,8 @@ def is_drp_export(path: Path) -> bool:
             if not all((path / f).is_file() for f in FILES.values()):
                 return False
             with open(path / FILES[EVENTS], encoding="utf-8-sig", newline="") as fh:
-                first = next(csv.reader(fh), [])
-            return tuple(first[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
+                header = next(csv.reader(fh), [])
+            return tuple(header[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
         if not path.is_file() or not _is_xlsx(path):
             return False
         from python_calamine import CalamineWorkbook
@@ -619,14 +642,38 @@ def read_export(path: Path) -> tuple[Callable[[], Iterator[Row]], list[Closure]]
     return (lambda: iter(rows)), closures
 
 
+def unflatten_details(cells: dict[str, Any], empty: Any = "") -> dict[str, Any]:
+    """The details :func:`flatten_details` flattened, from ``{column header: cell}`` (a
+    workbook's cells or a CSV file's text; empty cells skipped) and the
+    :data:`EMPTY_DETAILS` cell. ``ValueError`` names the column that cannot be read."""
+    tree: dict[Any, Any] = {}
+    for header, v in cells.items():
+        m = _DETAIL_HEADER.match(header)
+        if m is None or v in (None, ""):
+            continue
+        try:
+            _place(tree, m.group(1), _DECODE[m.group(2)](v))
+        except (ValueError, TypeError, OverflowError):
+            raise ValueError(header) from None
+    for line in _text(empty).split("\n"):
+        if not line.strip():
+            continue
+        path, _, what = line.rpartition(": ")
+        if what not in _EMPTY:
+            raise ValueError(EMPTY_DETAILS)
+        value = _EMPTY[what]
+        try:
+            _place(tree, path, type(value)() if value is not None else None)
+        except ValueError:
+            raise ValueError(EMPTY_DETAILS) from None
+    result: dict[str, Any] = _lists(tree)
+    return result
+
+
 def _read_events(grid: Grid) -> dict[int, list[dict[str, Any]]]:
     """The Events table as each concern's events (by the exporting database's id)."""
     index = _columns(grid, EVENTS, (*EVENT_COLUMNS, EMPTY_DETAILS))
-    details: list[tuple[int, str, Callable[[Any], Any]]] = []
-    for h, i in index.items():
-        m = _DETAIL_HEADER.match(h)
-        if m:
-            details.append((i, m.group(1), _DECODE[m.group(2)]))
+    details = [(h, i) for h, i in index.items() if _DETAIL_HEADER.match(h)]
     by_concern: dict[int, list[dict[str, Any]]] = {}
     for r, raw in enumerate(grid[1:], start=2):
         cells = _cells(raw, len(grid[0]))
@@ -636,30 +683,20 @@ def _read_events(grid: Grid) -> dict[int, list[dict[str, Any]]]:
         try:
             cid = _int(cells[index["concern_id"]])
             column = "seq"
-            _int(cells[index["seq"]])
+            seq = _int(cells[index["seq"]])
             column = "recorded_at_utc"
             moment = _moment(cells[index["recorded_at_utc"]])
-            tree: dict[Any, Any] = {}
-            for i, path, decode in details:
-                v = cells[i]
-                if v in (None, ""):
-                    continue
-                column = f"details.{path}"
-                _place(tree, path, decode(v))
-            column = EMPTY_DETAILS
-            for line in _text(cells[index[EMPTY_DETAILS]]).split("\n"):
-                if not line.strip():
-                    continue
-                path, _, what = line.rpartition(": ")
-                if what not in _EMPTY:
-                    raise ValueError(line)
-                empty = _EMPTY[what]
-                _place(tree, path, type(empty)() if empty is not None else None)
-        except (ValueError, TypeError, OverflowError):
+            column = "details"
+            tree = unflatten_details({h: cells[i] for h, i in details},
+                                     cells[index[EMPTY_DETAILS]])  # fmt: skip
+        except ValueError as exc:
+            column = str(exc) if column == "details" else column
+            raise InvalidInput(f"{EVENTS} row {r}, column {column}: cannot be read") from None
+        except (TypeError, OverflowError):
             raise InvalidInput(f"{EVENTS} row {r}, column {column}: cannot be read") from None
         from_stage = _text(cells[index["from_stage"]])
         by_concern.setdefault(cid, []).append({
-            "seq": _int(cells[index["seq"]]),
+            "seq": seq,
             "kind": _text(cells[index["kind"]]),
             "on": _iso(cells[index["on"]]),
             "stage": _text(cells[index["stage"]]),
@@ -667,7 +704,7 @@ def _read_events(grid: Grid) -> dict[int, list[dict[str, Any]]]:
             "by": _text(cells[index["by"]]),
             "recorded_at": moment,
             "text": _text(cells[index["text"]]),
-            "details": _lists(tree),
+            "details": tree,
         })  # fmt: skip
     for events in by_concern.values():
         events.sort(key=lambda e: e.pop("seq"))  # as recorded, however the table was sorted

@@ -21,7 +21,8 @@ from drp_cli.calendar import bank_holidays
 from drp_cli.tracker import Tracker
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_core", "holidays", "rich",
-         "jinja2", "psycopg", "msgspec", "markdown_it")  # fmt: skip
+         "jinja2", "psycopg", "msgspec", "markdown_it",
+         "openpyxl", "python_calamine")  # fmt: skip
 
 #: command -> the heavy modules it may load (on a SQLite database)
 ALLOWED: dict[str, set[str]] = {

@@ -33,7 +33,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -41,6 +41,7 @@ from urllib.parse import quote, unquote
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import FIRST_DAY, LAST_DAY
 from drp_cli.errors import InvalidInput
+from drp_cli.lifecycle import ConcernState
 from drp_cli.textsafe import neutralise_cell, restore_cell, split_lines
 from drp_cli.views import ConcernView, concern_dict, fold_view, stage_visits
 
@@ -188,6 +189,18 @@ def _lists(value: Any) -> Any:
 
 
 # -- the tables ---------------------------------------------------------------------------------
+#: each concern's fold (the lifecycle rule over its events), by id: worked out once
+Folds = Mapping[int, ConcernState]
+
+
+def _fold(
+    c: ConcernView, protocols: dict[str, Protocol], cal: WorkingCalendar, folds: Folds | None
+) -> ConcernState:
+    if folds is not None and c.id in folds:
+        return folds[c.id]
+    return fold_view(c, protocols.get(c.protocol), cal)
+
+
 def _ref(c: ConcernView) -> list[Any]:
     return [c.id, c.uid or "", c.external_ref or ""]
 
@@ -201,6 +214,7 @@ def concerns_table(
     protocols: dict[str, Protocol],
     cal: WorkingCalendar,
     judged_on: dt.date,
+    folds: Folds | None = None,
 ) -> Table:
     """One row per concern: :data:`CONCERN_COLUMNS`, judged on ``judged_on`` as ``drp show``
     judges it (:func:`drp_cli.views.concern_dict`). ``due``: the due date the IRO set for the
@@ -208,7 +222,7 @@ def concerns_table(
     rows = []
     for c in views:
         d = concern_dict(c, protocols.get(c.protocol), cal, judged_on, timeline=False)
-        visits = fold_view(c, protocols.get(c.protocol), cal).visits
+        visits = _fold(c, protocols, cal, folds).visits
         due = visits[-1].due if visits else None
         values = {
             **d,
@@ -257,11 +271,13 @@ def stages_table(
     protocols: dict[str, Protocol],
     cal: WorkingCalendar,
     judged_on: dt.date,
+    folds: Folds | None = None,
 ) -> Table:
     """One row per stage visit, with its deadline and result as ``drp show`` judges it."""
     rows = []
     for c in views:
-        for n, v in enumerate(stage_visits(c, protocols.get(c.protocol), cal, judged_on),
+        state = _fold(c, protocols, cal, folds)
+        for n, v in enumerate(stage_visits(c, protocols.get(c.protocol), cal, judged_on, state),
                               start=1):  # fmt: skip
             rows.append([
                 *_ref(c), c.protocol, n, v["stage"], v["title"], _day(v["entered_on"]),
@@ -278,12 +294,13 @@ def actions_table(
     protocols: dict[str, Protocol],
     cal: WorkingCalendar,
     judged_on: dt.date,
+    folds: Folds | None = None,
 ) -> Table:
     """One row per recommended action: ``status`` is done, removed, overdue (not done, its
     due date passed by a working day on the judging day, the concern open) or open."""
     rows = []
     for c in views:
-        items = fold_view(c, protocols.get(c.protocol), cal).items
+        items = _fold(c, protocols, cal, folds).items
         for (kind, n), item in sorted(items.items(), key=lambda kv: kv[0][1]):
             if kind != "action":
                 continue
@@ -315,11 +332,12 @@ def tables(tracker: Tracker, judged_on: dt.date) -> list[tuple[str, Table]]:
     protocols = tracker.protocols.protocols
     cal = tracker.calendar()
     closures = [[c.day, c.reason] for c in tracker.closures()]
+    folds = {c.id: fold_view(c, protocols.get(c.protocol), cal) for c in views}  # once each
     return [
-        (CONCERNS, concerns_table(views, protocols, cal, judged_on)),
+        (CONCERNS, concerns_table(views, protocols, cal, judged_on, folds)),
         (EVENTS, events_table(views)),
-        (STAGES, stages_table(views, protocols, cal, judged_on)),
-        (ACTIONS, actions_table(views, protocols, cal, judged_on)),
+        (STAGES, stages_table(views, protocols, cal, judged_on, folds)),
+        (ACTIONS, actions_table(views, protocols, cal, judged_on, folds)),
         (CLOSURES, (CLOSURE_COLUMNS, closures)),
     ]
 

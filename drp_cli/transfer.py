@@ -762,9 +762,10 @@ def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
 
 
 def is_folder_target(target: str | os.PathLike[str]) -> bool:
-    """``drp export --format csv -o TARGET``: a folder of flat CSV files, unless TARGET is a
-    ``.csv`` file (the one-file export, as before)."""
-    return Path(target).suffix.lower() != ".csv"
+    """``drp export --format csv -o TARGET``: a folder of flat CSV files when TARGET's name
+    has no suffix (``-o drp-2025-03``, ``-o out/``); a file name with one (``export.csv``,
+    ``x.txt``) gets the one-file export, as before."""
+    return Path(target).suffix == "" or str(target).endswith(("/", os.sep))
 
 
 def export_file(

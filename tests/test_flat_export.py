@@ -326,10 +326,10 @@ def test_csv_folder(drp, tmp_path):
         2, f"Error: {out} already exists; use --force to replace it\n",
     )  # fmt: skip
     assert drp("export", "--format", "csv", "-o", str(out), "--force").exit_code == 0
-    # a .csv target is the one-file export, as before
-    one = tmp_path / "one.csv"
-    assert drp("export", "-o", str(one)).exit_code == 0
-    assert one.read_text().startswith("protocol,child,category,summary,")
+    # a file name with a suffix is the one-file export, as before
+    for name in ("one.csv", "one.txt"):
+        assert drp("export", "-o", str(tmp_path / name)).exit_code == 0
+        assert (tmp_path / name).read_text().startswith("protocol,child,category,summary,")
 
 
 def test_xlsx_needs_output_and_force_replaces_own_workbook(drp, tmp_path):

@@ -297,8 +297,9 @@ def export(
             "-o",
             "--output",
             metavar="PATH",
-            help="Write to PATH: the workbook (xlsx); with csv, a .csv file gets the one-file "
-            "export and any other PATH a folder of flat CSV files.",
+            help="Write to PATH: the workbook (xlsx); with csv, a PATH without a suffix "
+            "(drp-2025-03, out/) is a folder of flat CSV files, a file name with one "
+            "(export.csv) the one-file export.",
         ),
     ] = None,
     fmt: Annotated[
@@ -315,8 +316,11 @@ def export(
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
 ) -> None:
-    """Export every concern with its events (CSV, JSON, or flat tables as a workbook or a
-    folder of CSV files); `drp import` takes each back."""
+    """Export every concern with its events (CSV or JSON); `drp import` takes it back.
+
+    For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
+    workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
+    import` takes those back too."""
     from drp_cli import transfer
 
     t = tracker(ctx)

@@ -294,7 +294,9 @@ def _recognise_zip(path: Path) -> str | None:
             core = z.read("docProps/core.xml")[:8192] if "docProps/core.xml" in names else b""
     except (OSError, zipfile.BadZipFile, KeyError, RuntimeError):
         return None
-    if not re.search(rb"<dc:creator(\s[^>]*)?>\s*" + GENERATOR.encode() + rb"\s*</dc:creator>", core):
+    if not re.search(
+        rb"<dc:creator(\s[^>]*)?>\s*" + GENERATOR.encode() + rb"\s*</dc:creator>", core
+    ):
         return None
     if "xl/workbook.xml" in names:
         return WORKBOOK

@@ -127,9 +127,16 @@ def read_rows(
     counts: dict[str, int] | None = None,
 ) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
     """(label, row) pairs from a CSV or JSON file (label is 'row N' or 'item N'), and the
-    local closure days the file carries. A workbook, a file read through a map, and a CSV
-    whose columns are not drp's are read as a council's spreadsheet
-    (:mod:`drp_cli.sheetmap`); ``counts`` is told its blank and total rows."""
+    local closure days the file carries. drp's own workbook or folder of flat CSV files is
+    read by its own reader (:mod:`drp_cli.flat`) into the same rows, each with its events; a
+    workbook, a file read through a map, and a CSV whose columns are not drp's are read as a
+    council's spreadsheet (:mod:`drp_cli.sheetmap`); ``counts`` is told its blank and total
+    rows."""
+    from drp_cli import flat
+
+    if map_path is None and sheet is None and flat.is_drp_export(path):
+        rows_of, flat_closures = flat.read_export(path)
+        return list(rows_of()), "flat", flat_closures
     if map_path is not None or sheet is not None or _is_sheet(path):
         from drp_cli.sheetmap import mapped_source
 
@@ -883,18 +890,36 @@ def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
         }
 
 
+def is_folder_target(target: str | os.PathLike[str]) -> bool:
+    """``drp export --format csv -o TARGET``: a folder of flat CSV files when TARGET's name
+    has no suffix (``-o drp-2025-03``, ``-o out/``); a file name with one (``export.csv``,
+    ``x.txt``) gets the one-file export, as before."""
+    return Path(target).suffix == "" or str(target).endswith(("/", os.sep))
+
+
 def export_file(
     tracker: Tracker,
     target: str | os.PathLike[str] | None,
     fmt: str,
     *,
     force: bool = True,
+    judged_on: dt.date | None = None,
 ) -> tuple[str | None, int]:
     """Write all concerns with their events and the local closure days in force; returns
     (text if no target, count). CSV cells that a spreadsheet would run as formulas are
-    neutralised (and restored by import)."""
+    neutralised (and restored by import). ``xlsx``, and ``csv`` to a target that is not a
+    ``.csv`` file: the flat tables of :mod:`drp_cli.flat` (a workbook; a folder of CSV
+    files), their deadlines judged on ``judged_on`` (today)."""
+    if fmt == "xlsx" or (fmt == "csv" and target is not None and is_folder_target(target)):
+        # the flat tables for managers (drp_cli/flat.py): a workbook, or a folder of CSVs
+        from drp_cli import flat
+
+        if target is None:
+            raise InvalidInput("--format xlsx needs --output FILE")
+        return None, flat.export(tracker, str(target), fmt, judged_on=judged_on or
+                                 tracker.today(), force=force)  # fmt: skip
     if fmt not in ("csv", "json"):
-        raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, json")
+        raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, json, xlsx")
     rows = list(export_rows(tracker))
     closures = [{"day": iso(c.day), "reason": c.reason} for c in tracker.closures()]
     if fmt == "json":

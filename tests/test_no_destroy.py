@@ -398,8 +398,10 @@ def test_recognised_outputs(tmp_path, drp, db_target):
     assert "events" in transfer.COLUMNS
     drp(*open_args())
     for fmt, kind in (("csv", outpaths.CSV_EXPORT), ("json", outpaths.JSON_EXPORT)):
-        assert drp("export", "--format", fmt, "-o", str(tmp_path / fmt)).exit_code == 0
-        assert outpaths.recognise_file(tmp_path / fmt) == kind
+        # a name with a suffix: `--format csv -o NAME` without one writes the folder of flat
+        # tables (tests/test_flat_export.py)
+        assert drp("export", "--format", fmt, "-o", str(tmp_path / f"x.{fmt}")).exit_code == 0
+        assert outpaths.recognise_file(tmp_path / f"x.{fmt}") == kind
     assert drp("backup", str(tmp_path / "b.json"), "--format", "json").exit_code == 0
     assert outpaths.recognise_file(tmp_path / "b.json") == outpaths.JSON_BACKUP
     assert json.loads((tmp_path / "b.json").read_text())["format"] == "drp-backup"

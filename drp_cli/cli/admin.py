@@ -238,7 +238,7 @@ def import_(
         typer.Argument(
             metavar="FILE",
             help="An Excel workbook (.xlsx), a CSV (comma, semicolon or tab; UTF-8 or "
-            "Windows-1252), or drp's own CSV or JSON export.",
+            "Windows-1252), or drp's own export (CSV, JSON, workbook or folder of CSV files).",
         ),
     ],
     map_path: Annotated[
@@ -385,20 +385,52 @@ def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:
 
 @commands.command(
     "export",
-    epilog=examples("drp export -o concerns.csv", "drp export --format json -o concerns.json"),
+    epilog=examples(
+        "drp export -o concerns.csv",
+        "drp export --format json -o concerns.json",
+        "# for managers: a workbook, or a folder of CSV files (one per table)",
+        "drp export --format xlsx -o drp-2025-03.xlsx",
+        "drp export --format csv -o drp-2025-03",
+    ),
 )
 def export(
     ctx: typer.Context,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="Write to PATH: the workbook (xlsx); with csv, a PATH without a suffix "
+            "(drp-2025-03, out/) is a folder of flat CSV files, a file name with one "
+            "(export.csv) the one-file export.",
+        ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-    force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json or xlsx (a workbook; needs -o).")
+    ] = "csv",
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            metavar="DATE",
+            help="Judge deadlines (stages met or missed, overdue) on DATE in the workbook "
+            "and the folder (default: today).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
 ) -> None:
-    """Export every concern with its events (CSV or JSON); `drp import` takes it back."""
+    """Export every concern with its events (CSV or JSON); `drp import` takes it back.
+
+    For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
+    workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
+    import` takes those back too."""
     from drp_cli import transfer
 
-    text, count = transfer.export_file(tracker(ctx), output, fmt, force=force)
+    t = tracker(ctx)
+    text, count = transfer.export_file(
+        t, output, fmt, force=force, judged_on=t.judge_day(on) if on is not None else None
+    )
     if text is not None:
         typer.echo(text, nl=False)
     else:

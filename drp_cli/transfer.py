@@ -18,6 +18,8 @@ raised_by, role, formal_started_on, due, referred_on, closed_on, outcome, events
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
 import gc
@@ -32,16 +34,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from drp_cli import record
 from drp_cli.chain import commitment, event_hash, new_salt
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
-from drp_cli.lifecycle import CLOSING, ITEM_KINDS, ROW_FIELDS, VOICE, ConcernState, Fact, fold
+from drp_cli.lifecycle import (
+    CLOSING,
+    ITEM_KINDS,
+    ROW_FIELDS,
+    VOICE,
+    ConcernState,
+    Fact,
+    apply,
+    finish,
+    fold,
+)
 from drp_cli.protocols import ROLES, themes
 from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
+from drp_cli.sources import Closure, Row, Source
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
 
@@ -81,15 +94,13 @@ class ImportResult:
     rows: int = 0
     imported: int = 0
     skipped: int = 0  # already in the database
+    updated: int = 0  # already in the database, and written by KnownRows.write
     events: int = 0
     dry_run: bool = False
     ids: list[int] = field(default_factory=list)
 
 
 # -- reading ---------------------------------------------------------------------------------
-Closure = tuple[dt.date, str]
-
-
 def _closure_days(value: Any, where: str) -> list[Closure]:
     """The local closure days an export carries: a list of {"day", "reason"}."""
     if value in (None, "", []):
@@ -111,55 +122,159 @@ def _closure_days(value: Any, where: str) -> list[Closure]:
     return days
 
 
-def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
-    """(label, row) pairs from a CSV or JSON file (label is 'row N' or 'item N'), and the
-    local closure days the file carries."""
+def open_source(path: Path) -> Source:
+    """The rows of a CSV or JSON file, read as a stream (twice: to check, then to write),
+    and the local closure days it carries. The file's format is its suffix, else its first
+    character (``[`` or ``{``: JSON)."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            start = f.read(4096)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    if start.startswith(codecs.BOM_UTF8):
+        start = start[len(codecs.BOM_UTF8) :]
+    if path.suffix.lower() == ".json" or start.lstrip().startswith((b"[", b"{")):
+        return _json_source(path)
+    return _csv_source(path)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[IO[bytes]]:
+    """The file in binary, past a UTF-8 byte order mark."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)"
-        ) from None
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
+        f = path.open("rb")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with f:
+        if f.read(3) != codecs.BOM_UTF8:
+            f.seek(0)
+        yield f
+
+
+def _not_json(path: Path, exc: Exception, where: str = "") -> InvalidInput:
+    """The parser's complaint without the text it quotes (the file holds personal data)."""
+    first = str(exc).lstrip("b'\"").split("\\n")[0].split("\n")[0].strip()
+    if "UTF8" in first:
+        return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
+    kind = re.fullmatch(r"(?:lexical|parse) error: ([a-zA-Z0-9 ()-]+)\.?", first)
+    return InvalidInput(f"{path} is not valid JSON{where}" + (f": {kind.group(1)}" if kind else ""))
+
+
+def _json_source(path: Path) -> Source:
+    """A JSON file: a list of concern objects, or an object with ``concerns`` (that list)
+    and ``closure_days``, in either order. Parsed a concern at a time (ijson's C parser)."""
+    import ijson  # type: ignore[import-untyped]
+
+    listed = f"{path}: expected a list of concern objects"
+    closures: Any = None
+    top = concerns = None
+    with _opened(path) as f:
+        # the top level and the closure days that come before the concerns
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
-        items = data.get("concerns") if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise InvalidInput(f"{path}: expected a list of concern objects")
-        closures = _closure_days(data.get("closure_days") if isinstance(data, dict) else None,
-                                 str(path))  # fmt: skip
-        return [(f"item {n}", dict(i)) for n, i in enumerate(items, start=1)], "json", closures
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
-                           f"{', '.join(missing)}")  # fmt: skip
-    unknown = [c for c in header if c not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
-    # cells that drp export neutralised against spreadsheet formulas are restored
-    rows = [
-        (
-            f"row {reader.line_num}",
-            {
-                k: restore_cell(v) if isinstance(v, str) else v
-                for k, v in row.items()
-                if k is not None
-            },
-        )
-        for row in reader
-    ]
-    carried: list[Closure] = []
-    for label, row in rows:
-        carried += _closure_days(row.pop("closure_days", None), f"{path}, {label}")
-    return rows, "csv", carried
+            events = ijson.parse(f)
+            for prefix, event, value in events:
+                if top is None:
+                    top = event
+                    if event != "start_map":
+                        break
+                elif prefix == "" and event == "map_key" and value == "closure_days":
+                    builder, depth = ijson.ObjectBuilder(), 0
+                    for _sub, ev, val in events:
+                        builder.event(ev, val)
+                        depth += ev in ("start_array", "start_map")
+                        depth -= ev in ("end_array", "end_map")
+                        if depth == 0:
+                            break
+                    closures = builder.value
+                elif prefix == "concerns" and concerns is None:
+                    concerns = event
+                    break
+        except ijson.JSONError as exc:
+            raise _not_json(path, exc) from None
+    if top == "start_map" and concerns is not None and closures is None:
+        # the closure days may come after the concerns
+        with _opened(path) as f:
+            try:
+                found = list(ijson.items(f, "closure_days"))
+            except ijson.JSONError as exc:
+                raise _not_json(path, exc) from None
+            closures = found[-1] if found else None
+    if top == "start_array":
+        prefix = "item"
+    elif top == "start_map" and concerns == "start_array":
+        prefix = "concerns.item"
+    else:
+        raise InvalidInput(listed)
+    days = _closure_days(closures, str(path))
+
+    def rows() -> Iterator[Row]:
+        n = 0
+        with _opened(path) as f:
+            try:
+                for n, item in enumerate(ijson.items(f, prefix, use_float=True), start=1):
+                    if type(item) is not dict:
+                        raise InvalidInput(listed)
+                    yield f"item {n}", item
+            except ijson.JSONError as exc:
+                raise _not_json(path, exc, f" (after item {n})") from None
+
+    return Source("json", rows, days)
+
+
+def _csv_source(path: Path) -> Source:
+    """A CSV file (UTF-8) with a header row: its closure days may be in any row's
+    ``closure_days`` cell (``drp export`` puts them in the first)."""
+    with _csv_text(path) as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader, [])
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
+                               f"{', '.join(missing)}")  # fmt: skip
+        unknown = [c for c in header if c not in COLUMNS]
+        if unknown:
+            raise InvalidInput(
+                f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
+            )
+
+    def read(carried: list[Closure] | None = None) -> Iterator[Row]:
+        with _csv_text(path) as text:
+            reader = csv.DictReader(text)
+            try:
+                for row in reader:
+                    label = f"row {reader.line_num}"
+                    # cells that drp export neutralised against spreadsheet formulas
+                    cells = {k: restore_cell(v) if isinstance(v, str) else v
+                             for k, v in row.items() if k is not None}  # fmt: skip
+                    days = cells.pop("closure_days", None)
+                    if carried is not None:
+                        carried += _closure_days(days, f"{path}, {label}")
+                    yield label, cells
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
+
+    closures: list[Closure] = []
+    if "closure_days" in header:
+        for _ in read(closures):
+            pass
+    return Source("csv", read, closures)
+
+
+def _not_utf8(path: Path) -> InvalidInput:
+    return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
+
+
+@contextmanager
+def _csv_text(path: Path) -> Iterator[IO[str]]:
+    try:
+        f = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with f:
+        yield f
 
 
 # -- validating ------------------------------------------------------------------------------
@@ -177,7 +292,7 @@ def _date(row: dict[str, Any], name: str, errors: list[str], label: str) -> dt.d
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{label}, column {name}: {value!r} is not a date (YYYY-MM-DD)")
+        errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
         return None
 
 
@@ -207,36 +322,37 @@ def validate(
     dates = {name: _date(row, name, errors, label) for name in DATE_COLUMNS}
     for name, value in dates.items():
         if value is not None and value > today:
-            bad(name, f"{value.isoformat()} is in the future")
+            bad(name, "is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
     if get("protocol", "") and protocol is None:
-        bad("protocol", f"unknown protocol {get('protocol', '')!r}; installed: "
-            f"{', '.join(sorted(tracker.protocols.protocols))}")  # fmt: skip
+        bad("protocol", "is not an installed protocol (installed: "
+            f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
     stage = None
     if protocol is not None and get("stage", ""):
         if protocol.has_stage(get("stage", "")):
             stage = protocol.stage(get("stage", ""))
         else:
-            bad("stage", f"protocol {protocol.slug!r} has no stage {get('stage', '')!r}; "
-                f"stages: {', '.join(protocol.stage_slugs)}")  # fmt: skip
+            bad("stage", f"is not a stage of protocol {protocol.slug} (stages: "
+                f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
     category = get("category", "")
     slugs = [t.slug for t in themes().themes]
     if category and category not in slugs:
-        bad("category", f"unknown category {category!r}; allowed: {', '.join(slugs)}")
+        bad("category", f"is not a category (allowed: {', '.join(slugs)})")
     issue = get("issue", "") or None
     if issue and category in slugs:
         allowed = [i.slug for i in themes().theme(category).issues]
         if issue not in allowed:
-            bad("issue", f"category {category!r} has no issue {issue!r}")
+            bad("issue", f"is not an issue of category {category} (allowed: "
+                f"{', '.join(allowed)})")  # fmt: skip
     role = get("role", "") or (protocol.roles[0] if protocol else "iro")
     if protocol is not None and role not in protocol.roles:
-        bad("role", f"role {role!r} is not used in protocol {protocol.slug!r}; allowed: "
-            f"{', '.join(protocol.roles)}")  # fmt: skip
+        bad("role", f"is not a role of protocol {protocol.slug} (allowed: "
+            f"{', '.join(protocol.roles)})")  # fmt: skip
     elif role not in ROLES:
-        bad("role", f"unknown role {role!r}")
+        bad("role", f"is not a role (allowed: {', '.join(ROLES)})")
     status = get("status", "")
     if status and status not in STATUSES:
-        bad("status", f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
+        bad("status", f"is not a status (allowed: {', '.join(STATUSES)})")
     opened, started = dates["opened_on"], dates["stage_started_on"]
     closed = dates["closed_on"]
     if opened and started and started < opened:
@@ -308,10 +424,11 @@ def prepare(
 ) -> tuple[list[dict[str, Any]], ConcernState] | None:
     """The row's events as they will be stored, and their fold; ``bad`` is told (and None
     returned) where the row's own columns contradict its events."""
+    protocols = tracker.protocols.protocols
     if c["events"]:
         events = [_event_row(e, c, recorder) for e in c["events"]]
         # an export from an older drp: its opening event does not carry the recorded fields
-        state = fold(_facts(events), tracker.protocols.protocols, cal)
+        state = fold(_facts(events), protocols, cal)
         missing = {
             name: value
             for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
@@ -322,15 +439,20 @@ def prepare(
         }  # fmt: skip
         if missing:
             if "uid" not in missing and state.uid is None:
-                missing["uid"] = uuid.uuid4().hex
-            events.append({"kind": "fields-recorded", "effective_on": state.opened_on or
-                           c["opened_on"], "stage": state.stage or c["stage"].slug,
-                           "from_stage": None, "by": recorder, "recorded_at": None,
-                           "text": "", "details": _encode_details(missing),
-                           "_details": missing, "_imported": True})  # fmt: skip
+                missing["uid"] = c["_made_uid"] = uuid.uuid4().hex
+            on: dt.date = state.opened_on or c["opened_on"]
+            stage: str = state.stage or c["stage"].slug
+            recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
+                        "from_stage": None, "by": recorder, "recorded_at": None,
+                        "text": "", "details": _encode_details(missing),
+                        "_details": missing, "_imported": True}  # fmt: skip
+            events.append(recorded)
+            # the last event: applied to the fold's state, as folding them all again would
+            apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
+            finish(state, protocols.get(state.protocol or ""), cal)
     else:
         events = [_event_row(e, c, recorder) for e in _synthetic_events(c, recorder)]
-    state = fold(_facts(events), tracker.protocols.protocols, cal)
+        state = fold(_facts(events), protocols, cal)
     problems = False
     row_values = {
         "stage": c["stage"].slug, "stage_started_on": c["stage_started_on"],
@@ -381,15 +503,18 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
     if day is None:
         return "'on' must be a date (YYYY-MM-DD)"
     if day > today:
-        return f"'on' {day.isoformat()} is in the future"
+        return "'on' is in the future"
     if opened is not None and day < opened and kind != "fields-recorded":
-        return f"'on' {day.isoformat()} is before opened_on"
+        return "'on' is before opened_on"
     for name in ("stage", "from_stage"):
         value = e.get(name)
         if value is None or (name == "stage" and value == ""):
             continue
-        if not isinstance(value, str) or (protocol is not None and not protocol.has_stage(value)):
-            return f"'{name}' is not a stage of protocol {protocol.slug!r}"
+        if not isinstance(value, str):
+            return f"'{name}' must be text"
+        if protocol is not None and not protocol.has_stage(value):
+            return (f"'{name}' is not a stage of protocol {protocol.slug} (stages: "
+                    f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
     for name in ("by", "text"):
         value = e.get(name, "")
         if value is None:
@@ -486,9 +611,11 @@ def import_file(
     dry_run: bool = False,
     by: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    known_rows: KnownRows | None = None,
 ) -> ImportResult:
     with _no_cyclic_gc():
-        return _import(tracker, Path(path), dry_run=dry_run, by=by, progress=progress)
+        return _import(tracker, open_source(Path(path)), Path(path), dry_run=dry_run, by=by,
+                       progress=progress, known_rows=known_rows or KnownRows())  # fmt: skip
 
 
 @contextmanager
@@ -505,140 +632,257 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: A checked row of the file: its label, its checked cells and the state its events fold to.
+CheckedRow = tuple[str, dict[str, Any], ConcernState]
+
+
+class KnownRows:
+    """Rows of the file whose concern the database already holds (the same external
+    reference or uid). Pass 1 calls :meth:`check` on each batch of them, pass 2 :meth:`write`
+    inside the import's unit of work. This one skips them: re-importing adds nothing."""
+
+    #: whether :meth:`write` writes anything (when not, a file of known rows only is not
+    #: read a second time)
+    writes = False
+
+    def check(self, conn: Any, batch: list[CheckedRow]) -> list[str]:
+        """Problems with these rows ("row N, column C: ..."); none here."""
+        return []
+
+    def write(self, uow: Any, batch: list[CheckedRow]) -> int:
+        """Write these rows; returns how many were written (the rest count as skipped)."""
+        return 0
+
+
+@dataclass
+class _Checked:
+    """What pass 1 keeps of the file: what later rows and the second pass need, never the
+    rows themselves."""
+
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+    # per valid row, in order: its external reference and the uid the file gave it
+    keys: list[tuple[str | None, str | None]] = field(default_factory=list)
+    refs: dict[str, str] = field(default_factory=dict)  # reference -> the row's label
+    uids: dict[str, str] = field(default_factory=dict)  # uid -> the row's label
+    known: int = 0  # valid rows already in the database, as pass 1 saw it
+
+
+def _key(c: dict[str, Any], state: ConcernState) -> tuple[str | None, str | None]:
+    """The row's external reference, and its uid unless this import made it up."""
+    uid = state.uid if state.uid != c.get("_made_uid") else None
+    return state.external_ref or c["external_ref"], uid
+
+
+def _rows_checked(
+    tracker: Tracker, source: Source, cal: Any, recorder: str, today: dt.date
+) -> Iterator[tuple[str, dict[str, Any] | None, list[str]]]:
+    """Every row of the source checked: (label, checked row or None, its problems)."""
+    for label, row in source.rows():
+        checked, problems = validate(tracker, label, row, today)
+        if checked is not None:
+
+            def bad(
+                column: str, message: str, label: str = label, problems: list[str] = problems
+            ) -> None:
+                problems.append(f"{label}, column {column}: {message}")
+
+            prepared = prepare(checked, tracker, cal, recorder, bad)
+            if prepared is None:
+                checked = None
+            else:
+                checked["_events"], checked["_state"] = prepared
+        yield label, checked, problems
+
+
+def _first_pass(
+    tracker: Tracker, source: Source, cal: Any, recorder: str, today: dt.date,
+    known_rows: KnownRows,
+) -> _Checked:  # fmt: skip
+    """Check every row; look up, a batch at a time, those already in the database."""
+    out = _Checked()
+    errors, refs, uids = out.errors, out.refs, out.uids
+    batch: list[CheckedRow] = []
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(tracker.store.read()) if tracker.store.exists else None
+
+        def look_up() -> None:
+            if conn is not None and batch:
+                known = _known(conn, [_key(c, s)[0] for _, c, s in batch],
+                               [_key(c, s)[1] for _, c, s in batch])  # fmt: skip
+                hits = [item for item in batch if _is_known(_key(item[1], item[2]), known)]
+                out.known += len(hits)
+                errors.extend(known_rows.check(conn, hits))
+            batch.clear()
+
+        for label, c, problems in _rows_checked(tracker, source, cal, recorder, today):
+            out.rows += 1
+            errors += problems
+            if c is None:
+                continue
+            ref, uid = key = _key(c, c["_state"])
+            if ref is not None:
+                if ref in refs:
+                    errors.append(f"{label}, column external_ref: the same reference is on "
+                                  f"{refs[ref]}")  # fmt: skip
+                refs[ref] = label
+            if uid is not None:
+                if uid in uids:
+                    errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
+                uids[uid] = label
+            out.keys.append(key)
+            batch.append((label, c, c["_state"]))
+            if len(batch) >= IMPORT_BATCH:
+                look_up()
+        look_up()
+    return out
+
+
 def _import(
     tracker: Tracker,
-    source: Path,
+    source: Source,
+    path: Path,
     *,
     dry_run: bool,
     by: str | None,
     progress: Callable[[int, int], None] | None,
+    known_rows: KnownRows,
 ) -> ImportResult:
     from drp_cli.calendar import WorkingCalendar
     from drp_cli.tracker import current_user
 
-    rows, _fmt, file_closures = read_rows(source)
     recorder = current_user(by)
     today = tracker.today()
     current_closures = {c.day for c in tracker.closures()}
-    new_closures = [(d, r) for d, r in file_closures if d not in current_closures]
+    new_closures = [(d, r) for d, r in source.closures if d not in current_closures]
     cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
-    valid: list[tuple[str, dict[str, Any]]] = []
-    errors: list[str] = []
-    refs: dict[str, str] = {}
-    uids: dict[str, str] = {}
-    for label, row in rows:
-        checked, problems = validate(tracker, label, row, today)
-        errors += problems
-        if checked is None:
-            continue
-
-        def bad(column: str, message: str, label: str = label, errors: list[str] = errors) -> None:
-            errors.append(f"{label}, column {column}: {message}")
-
-        prepared = prepare(checked, tracker, cal, recorder, bad)
-        if prepared is None:
-            continue
-        checked["_events"], checked["_state"] = prepared
-        state: ConcernState = checked["_state"]
-        ref, uid = state.external_ref or checked["external_ref"], state.uid
-        if ref is not None:
-            if ref in refs:
-                errors.append(f"{label}, column external_ref: the same reference is on {refs[ref]}")
-            refs[ref] = label
-        if uid is not None:
-            if uid in uids:
-                errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
-            uids[uid] = label
-        valid.append((label, checked))
-    if errors:
-        raise ImportRefused(errors)
-    result = ImportResult(rows=len(rows), dry_run=dry_run)
-    del rows  # the checked rows hold what is needed
+    stamp = _stamp(path)
+    first = _first_pass(tracker, source, cal, recorder, today, known_rows)
+    if first.errors:
+        raise ImportRefused(first.errors)
+    result = ImportResult(rows=first.rows, dry_run=dry_run)
     if dry_run:
-        known: tuple[set[str], set[str]] = (set(), set())
-        if tracker.store.exists:
-            with tracker.store.read() as conn:
-                known = _known(conn, refs, uids)
-        left = [c for _, c in valid if not _is_known(c, known)]
-        result.skipped, result.imported = len(valid) - len(left), len(left)
+        result.skipped = first.known
+        result.imported = len(first.keys) - first.known
         return result
+    keys = first.keys
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()  # the concern table, then the chain head: one order for all
         conn = uow.conn
-        known = _known(conn, refs, uids)
-        todo = [(label, c) for label, c in valid if not _is_known(c, known)]
-        result.skipped = len(valid) - len(todo)
-        if new_closures and todo:
+        known = _known(conn, list(first.refs), list(first.uids))  # as it stands, locked
+        del first
+        fresh = [not _is_known(key, known) for key in keys]
+        total = sum(fresh)
+        if new_closures and total:
             for day, reason in new_closures:
                 uow.add_closure_change(day, "add", reason, recorder)
             uow.calendar = cal
             uow.refold_deadlines_from(min(d for d, _ in new_closures))
-        if not todo:
+        if not total and not (known_rows.writes and keys):
+            result.skipped = len(keys)
             return result
         head = uow.chain_head()
         chain_seq, prev = head.seq, head.hash
         key = uow.key
         now = uow.now
         # ids are given here, under the write lock, so that the rows go in as batches
-        first = uow.next_concern_id()
-        ids = list(range(first, first + len(todo)))
+        cid = uow.next_concern_id() - 1
+        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
+        concern_rows: list[tuple[Any, ...]] = []
+        event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
         item_rows: list[tuple[Any, ...]] = []
         attachment_rows: list[tuple[Any, ...]] = []
-        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
-        # a batch at a time (one transaction still): the events of 100,000 concerns need not
-        # all be in memory at once
+        old: list[CheckedRow] = []
+        done = 0
+
+        def flush() -> None:
+            nonlocal done
+            conn.insert_many("concern", concern_names, concern_rows)
+            conn.insert_many("event", EVENT_COLUMNS, event_rows)
+            result.events += len(event_rows)
+            done += len(concern_rows)
+            concern_rows.clear()
+            event_rows.clear()
+            if old:
+                written = known_rows.write(uow, old)
+                result.updated += written
+                result.skipped += len(old) - written
+                old.clear()
+            if progress is not None:
+                progress(done, total)
+
+        # a batch at a time (one transaction still): the events of 100,000 concerns are
+        # never all in memory at once
         with conn.bulk():  # room in SQLite's cache for the indexes being filled
-            for start in range(0, len(todo), IMPORT_BATCH):
-                concern_rows: list[tuple[Any, ...]] = []
-                event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
-                batch = todo[start : start + IMPORT_BATCH]
-                for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
-                    state = c["_state"]
-                    row = state.row()
-                    concern_rows.append((cid, *(row[n] for n in ROW_FIELDS), now, now))
-                    for seq, ev in enumerate(c["_events"], start=1):
-                        chain_seq += 1
-                        ev["concern_id"], ev["seq"] = cid, seq
-                        ev["recorded_at"] = ev["recorded_at"] or now
-                        ev["imported_by"], ev["imported_at"] = recorder, now
-                        salt = ev["salt"] = new_salt()
-                        ev["content"] = commitment(salt, ev["text"], ev["details"])
-                        digest = event_hash(ev, chain_seq, prev)
-                        event_rows.append((
-                            cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
-                            ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
-                            ev["details"], recorder, now, chain_seq, prev, digest,
-                            chain_mac(key, digest) if key else None, salt, ev["content"],
-                        ))  # fmt: skip
-                        prev = digest
-                    item_rows += [record.item_row(cid, it) for it in state.items.values()]
-                    attachment_rows += [record.attachment_row(cid, a)
-                                        for a in state.attachments.values()]  # fmt: skip
-                conn.insert_many("concern", concern_names, concern_rows)
-                conn.insert_many("event", EVENT_COLUMNS, event_rows)
-                result.events += len(event_rows)
-                if progress is not None:
-                    progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
-            uow.concern_ids_given(ids[-1])
+            n = 0
+            for label, c, _ in _rows_checked(tracker, source, cal, recorder, today):
+                if c is None:
+                    continue  # checked in pass 1: the file changed (found below)
+                state: ConcernState = c["_state"]
+                if n >= len(keys) or _key(c, state) != keys[n]:
+                    raise _changed(path)
+                n += 1
+                if not fresh[n - 1]:
+                    old.append((label, c, state))
+                    continue
+                cid += 1
+                result.ids.append(cid)
+                row = state.row()
+                concern_rows.append((cid, *(row[name] for name in ROW_FIELDS), now, now))
+                for seq, ev in enumerate(c["_events"], start=1):
+                    chain_seq += 1
+                    ev["concern_id"], ev["seq"] = cid, seq
+                    ev["recorded_at"] = ev["recorded_at"] or now
+                    ev["imported_by"], ev["imported_at"] = recorder, now
+                    salt = ev["salt"] = new_salt()
+                    ev["content"] = commitment(salt, ev["text"], ev["details"])
+                    digest = event_hash(ev, chain_seq, prev)
+                    event_rows.append((
+                        cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
+                        ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
+                        ev["details"], recorder, now, chain_seq, prev, digest,
+                        chain_mac(key, digest) if key else None, salt, ev["content"],
+                    ))  # fmt: skip
+                    prev = digest
+                item_rows += [record.item_row(cid, it) for it in state.items.values()]
+                attachment_rows += [record.attachment_row(cid, a)
+                                    for a in state.attachments.values()]  # fmt: skip
+                if len(concern_rows) >= IMPORT_BATCH:
+                    flush()
+            if n != len(keys) or _stamp(path) != stamp:
+                raise _changed(path)
+            flush()
+            if result.ids:
+                uow.concern_ids_given(result.ids[-1])
             conn.insert_many("item", ITEM_COLUMNS, item_rows)
             conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
         uow.move_head(chain_seq, prev)
-        result.imported = len(todo)
-        result.ids = ids
+        result.imported = len(result.ids)
     return result
 
 
-def _known(conn: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
-    """Which of the file's references and uids the database already holds."""
-    return record.known(conn, "external_ref", list(refs)), record.known(conn, "uid", list(uids))
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """The file's size, modification time and inode: a change between passes shows."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _is_known(c: dict[str, Any], known: tuple[set[str], set[str]]) -> bool:
-    state: ConcernState = c["_state"]
-    ref = state.external_ref or c["external_ref"]
-    return (ref is not None and ref in known[0]) or (
-        state.uid is not None and state.uid in known[1]
-    )
+def _changed(path: Path) -> InvalidInput:
+    return InvalidInput(f"{path} changed while it was imported; nothing was imported")
+
+
+def _known(conn: Any, refs: list[str | None], uids: list[str | None]) -> tuple[set[str], set[str]]:
+    """Which of these references and uids the database already holds."""
+    return (record.known(conn, "external_ref", [r for r in refs if r is not None]),
+            record.known(conn, "uid", [u for u in uids if u is not None]))  # fmt: skip
+
+
+def _is_known(key: tuple[str | None, str | None], known: tuple[set[str], set[str]]) -> bool:
+    ref, uid = key
+    return (ref is not None and ref in known[0]) or (uid is not None and uid in known[1])
 
 
 _encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)
@@ -691,7 +935,7 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
                 "impact": c["impact"],
                 "recommended": c["recommended"],
                 "external_ref": c["external_ref"],
-                "uid": c["uid"] or uuid.uuid4().hex,
+                "uid": c["uid"] or c.setdefault("_made_uid", uuid.uuid4().hex),
                 "opened_on": iso(c["opened_on"]),
                 "formal_started_on": iso(c["formal_started_on"]),
                 "raised_by": c["raised_by"] or recorder,

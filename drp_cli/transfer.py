@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from drp_cli import record
-from drp_cli.chain import commitment, event_hash, new_salt
+from drp_cli.chain import commitment, event_hash, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
@@ -71,6 +71,7 @@ DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "re
                 "closed_on")  # fmt: skip
 MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
+SALT_BLOCK = 4096  # salts made at a time
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage")  # fmt: skip
 
@@ -283,17 +284,13 @@ def _text(row: dict[str, Any], name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _date(row: dict[str, Any], name: str, errors: list[str], label: str) -> dt.date | None:
-    value = _text(row, name)
+def _date(value: str, name: str, errors: list[str], label: str) -> dt.date | None:
     if not value:
         return None
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
+    day = _iso_day(value)
+    if day is None:
         errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
-        return None
+    return day
 
 
 def auto_ref(row: dict[str, Any]) -> str:
@@ -302,8 +299,11 @@ def auto_ref(row: dict[str, Any]) -> str:
 
 
 def validate(
-    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date, *, check: bool = True
 ) -> tuple[dict[str, Any] | None, list[str]]:
+    """The row's cells checked and converted, or None and its problems. ``check`` False
+    (the second reading of a file whose every row passed): the same conversion without
+    the checks."""
     errors: list[str] = []
 
     def bad(column: str, message: str) -> None:
@@ -313,18 +313,20 @@ def validate(
     cells = {k: "" if v is None else str(v).strip() for k, v in row.items() if k != "events"}
     get = cells.get
 
-    for name in REQUIRED:
-        if not get(name, ""):
-            bad(name, "is empty")
-    unknown = [k for k in row if k not in COLUMNS]
-    if unknown:
-        bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
-    dates = {name: _date(row, name, errors, label) for name in DATE_COLUMNS}
-    for name, value in dates.items():
-        if value is not None and value > today:
-            bad(name, "is in the future")
+    if check:
+        for name in REQUIRED:
+            if not get(name, ""):
+                bad(name, "is empty")
+        unknown = [k for k in row if k not in COLUMNS]
+        if unknown:
+            bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
+    dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
+    if check:
+        for name, value in dates.items():
+            if value is not None and value > today:
+                bad(name, "is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
-    if get("protocol", "") and protocol is None:
+    if check and get("protocol", "") and protocol is None:
         bad("protocol", "is not an installed protocol (installed: "
             f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
     stage = None
@@ -335,58 +337,28 @@ def validate(
             bad("stage", f"is not a stage of protocol {protocol.slug} (stages: "
                 f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
     category = get("category", "")
-    slugs = [t.slug for t in themes().themes]
-    if category and category not in slugs:
-        bad("category", f"is not a category (allowed: {', '.join(slugs)})")
     issue = get("issue", "") or None
-    if issue and category in slugs:
-        allowed = [i.slug for i in themes().theme(category).issues]
-        if issue not in allowed:
-            bad("issue", f"is not an issue of category {category} (allowed: "
-                f"{', '.join(allowed)})")  # fmt: skip
     role = get("role", "") or (protocol.roles[0] if protocol else "iro")
-    if protocol is not None and role not in protocol.roles:
-        bad("role", f"is not a role of protocol {protocol.slug} (allowed: "
-            f"{', '.join(protocol.roles)})")  # fmt: skip
-    elif role not in ROLES:
-        bad("role", f"is not a role (allowed: {', '.join(ROLES)})")
     status = get("status", "")
-    if status and status not in STATUSES:
-        bad("status", f"is not a status (allowed: {', '.join(STATUSES)})")
     opened, started = dates["opened_on"], dates["stage_started_on"]
     closed = dates["closed_on"]
-    if opened and started and started < opened:
-        bad("stage_started_on", "is before opened_on")
-    if status in ("resolved", "withdrawn"):
-        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
-            bad("closed_on", f"a {status} concern needs the date it was {status}")
-        if not get("outcome", ""):
-            bad("outcome", f"a {status} concern needs its outcome")
-        if closed and started and closed < started:
-            bad("closed_on", "is before stage_started_on")
-    elif status == "open" and closed is not None:
-        bad("closed_on", "an open concern has no closing date")
-    for name, cell in cells.items():
-        if name in ONE_LINE:
-            if not is_one_line(cell):
-                bad(name, "must be one line without control, line-separator or bidi characters")
-        elif not is_safe_text(cell):
-            bad(name, "contains control, line-separator or bidi characters")
-    if len(get("child", "")) > 64:
-        bad("child", "is longer than 64 characters")
     events = row.get("events")
+    unreadable = False
     if isinstance(events, str) and events.strip():
         try:
             events = json.loads(events)
         except ValueError:
+            unreadable, events = True, None
+    if check:
+        _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
+                   started, closed)  # fmt: skip
+        if unreadable or (
+            events not in (None, "")
+            and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
+        ):
             bad("events", "is not a JSON list of events")
-            events = None
-    if events not in (None, "") and not (
-        isinstance(events, list) and all(isinstance(e, dict) for e in events)
-    ):
-        bad("events", "is not a JSON list of events")
-    elif events:
-        _check_events(events, protocol, opened, today, bad)
+        elif events:
+            _check_events(events, protocol, opened, today, bad)
     if errors:
         return None, errors
     assert protocol is not None and stage is not None and opened and started
@@ -417,6 +389,49 @@ def validate(
     if not events:
         checked["external_ref"] = checked["external_ref"] or auto_ref(row)
     return checked, []
+
+
+def _check_row(
+    bad: Callable[[str, str], None], errors: list[str], cells: dict[str, str], protocol: Any,
+    category: str, issue: str | None, role: str, status: str, opened: dt.date | None,
+    started: dt.date | None, closed: dt.date | None,
+) -> None:  # fmt: skip
+    """What :func:`validate` checks of a row's cells beyond converting them."""
+    get = cells.get
+    slugs = [t.slug for t in themes().themes]
+    if category and category not in slugs:
+        bad("category", f"is not a category (allowed: {', '.join(slugs)})")
+    if issue and category in slugs:
+        allowed = [i.slug for i in themes().theme(category).issues]
+        if issue not in allowed:
+            bad("issue", f"is not an issue of category {category} (allowed: "
+                f"{', '.join(allowed)})")  # fmt: skip
+    if protocol is not None and role not in protocol.roles:
+        bad("role", f"is not a role of protocol {protocol.slug} (allowed: "
+            f"{', '.join(protocol.roles)})")  # fmt: skip
+    elif role not in ROLES:
+        bad("role", f"is not a role (allowed: {', '.join(ROLES)})")
+    if status and status not in STATUSES:
+        bad("status", f"is not a status (allowed: {', '.join(STATUSES)})")
+    if opened and started and started < opened:
+        bad("stage_started_on", "is before opened_on")
+    if status in ("resolved", "withdrawn"):
+        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
+            bad("closed_on", f"a {status} concern needs the date it was {status}")
+        if not get("outcome", ""):
+            bad("outcome", f"a {status} concern needs its outcome")
+        if closed and started and closed < started:
+            bad("closed_on", "is before stage_started_on")
+    elif status == "open" and closed is not None:
+        bad("closed_on", "an open concern has no closing date")
+    for name, cell in cells.items():
+        if name in ONE_LINE:
+            if not is_one_line(cell):
+                bad(name, "must be one line without control, line-separator or bidi characters")
+        elif not is_safe_text(cell):
+            bad(name, "contains control, line-separator or bidi characters")
+    if len(get("child", "")) > 64:
+        bad("child", "is longer than 64 characters")
 
 
 def prepare(
@@ -512,7 +527,7 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
             continue
         if not isinstance(value, str):
             return f"'{name}' must be text"
-        if protocol is not None and not protocol.has_stage(value):
+        if protocol is not None and value not in _stage_set(protocol):
             return (f"'{name}' is not a stage of protocol {protocol.slug} (stages: "
                     f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
     for name in ("by", "text"):
@@ -566,6 +581,17 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         if not isinstance(name, str) or not name or not is_one_line(name):
             return "details.filename must be one line of text"
     return None
+
+
+_STAGE_SETS: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _stage_set(protocol: Any) -> frozenset[str]:
+    """The protocol's stage slugs (``protocol.has_stage``, looked up once per protocol)."""
+    hit = _STAGE_SETS.get(id(protocol))
+    if hit is None or hit[0] is not protocol:
+        hit = _STAGE_SETS[id(protocol)] = (protocol, frozenset(protocol.stage_slugs))
+    return hit[1]
 
 
 def _check_events(
@@ -675,11 +701,17 @@ def _key(c: dict[str, Any], state: ConcernState) -> tuple[str | None, str | None
 
 
 def _rows_checked(
-    tracker: Tracker, source: Source, cal: Any, recorder: str, today: dt.date
+    tracker: Tracker,
+    source: Source,
+    cal: Any,
+    recorder: str,
+    today: dt.date,
+    *,
+    check: bool = True,
 ) -> Iterator[tuple[str, dict[str, Any] | None, list[str]]]:
     """Every row of the source checked: (label, checked row or None, its problems)."""
     for label, row in source.rows():
-        checked, problems = validate(tracker, label, row, today)
+        checked, problems = validate(tracker, label, row, today, check=check)
         if checked is not None:
 
             def bad(
@@ -794,6 +826,7 @@ def _import(
         attachment_rows: list[tuple[Any, ...]] = []
         old: list[CheckedRow] = []
         done = 0
+        salts, k = new_salts(SALT_BLOCK), 0
 
         def flush() -> None:
             nonlocal done
@@ -815,7 +848,9 @@ def _import(
         # never all in memory at once
         with conn.bulk():  # room in SQLite's cache for the indexes being filled
             n = 0
-            for label, c, _ in _rows_checked(tracker, source, cal, recorder, today):
+            # the file is as pass 1 read it (its stamp, below): its checks are not repeated
+            rows = _rows_checked(tracker, source, cal, recorder, today, check=False)
+            for label, c, _ in rows:
                 if c is None:
                     continue  # checked in pass 1: the file changed (found below)
                 state: ConcernState = c["_state"]
@@ -834,7 +869,10 @@ def _import(
                     ev["concern_id"], ev["seq"] = cid, seq
                     ev["recorded_at"] = ev["recorded_at"] or now
                     ev["imported_by"], ev["imported_at"] = recorder, now
-                    salt = ev["salt"] = new_salt()
+                    if k == SALT_BLOCK:
+                        salts, k = new_salts(SALT_BLOCK), 0
+                    salt = ev["salt"] = salts[k]
+                    k += 1
                     ev["content"] = commitment(salt, ev["text"], ev["details"])
                     digest = event_hash(ev, chain_seq, prev)
                     event_rows.append((
@@ -885,7 +923,34 @@ def _is_known(key: tuple[str | None, str | None], known: tuple[set[str], set[str
     return (ref is not None and ref in known[0]) or (uid is not None and uid in known[1])
 
 
-_encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)
+def _details_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=True)`` for the details of an event: the standard
+    library's C encoder made once instead of for each of hundreds of thousands of events
+    (a property test holds the two to the same text)."""
+    plain = json.JSONEncoder(sort_keys=True)
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain encoder
+        return plain.encode
+    try:
+        spell = make(None, plain.default, encoder.encode_basestring_ascii, None, ": ", ", ",
+                     True, False, True)  # fmt: skip
+        sample = {"b": [1, 2.5, None, True], "a": {"z": "\u00e9", "y": {}}}
+        if "".join(spell(sample, 0)) != plain.encode(sample):
+            return plain.encode
+    except Exception:  # another Python's C encoder: the plain one
+        return plain.encode
+
+    def encode(value: Any) -> str:
+        if type(value) is not dict:
+            return plain.encode(value)
+        return "".join(spell(value, 0))
+
+    return encode
+
+
+_encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
 
 
 def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import datetime as dt
 import gc
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -34,10 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from drp_cli import record
-from drp_cli.chain import commitment, event_hash, new_salts
+from drp_cli.chain import commitment, event_hash_parts, hash_of_parts, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
@@ -72,6 +73,10 @@ DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "re
 MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
 SALT_BLOCK = 4096  # salts made at a time
+CHUNK = 1000  # rows a process takes at a time when two share the work
+WORKERS = min(2, os.cpu_count() or 1)  # processes that share both passes of a large file
+PARALLEL_FROM = 4_000_000  # bytes: a smaller file is read in this process only
+T = TypeVar("T")
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage")  # fmt: skip
 
@@ -502,6 +507,10 @@ EVENT_KINDS_IMPORTED = frozenset(
      *(f"{k}-removed" for k in ITEM_KINDS))
 )  # fmt: skip
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DETAIL_DATES = ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
+                 "obtained_on")  # fmt: skip
+_DETAIL_DATES_SET = frozenset(_DETAIL_DATES)
+_DETAIL_TYPES = (str, int, float, bool, list, type(None))
 
 
 def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
@@ -521,23 +530,27 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         return "'on' is in the future"
     if opened is not None and day < opened and kind != "fields-recorded":
         return "'on' is before opened_on"
+    stages = _stage_set(protocol) if protocol is not None else None
     for name in ("stage", "from_stage"):
         value = e.get(name)
         if value is None or (name == "stage" and value == ""):
             continue
-        if not isinstance(value, str):
+        if type(value) is not str:
             return f"'{name}' must be text"
-        if protocol is not None and value not in _stage_set(protocol):
+        if stages is not None and value not in stages:
             return (f"'{name}' is not a stage of protocol {protocol.slug} (stages: "
                     f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
-    for name in ("by", "text"):
-        value = e.get(name, "")
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            return f"'{name}' must be text"
-        if not (is_one_line(value) if name == "by" else is_safe_text(value)):
-            return f"'{name}' contains control, line-separator or bidi characters"
+    by, text = e.get("by", ""), e.get("text", "")
+    if by is not None:
+        if type(by) is not str:
+            return "'by' must be text"
+        if not is_one_line(by):
+            return "'by' contains control, line-separator or bidi characters"
+    if text is not None:
+        if type(text) is not str:
+            return "'text' must be text"
+        if not is_safe_text(text):
+            return "'text' contains control, line-separator or bidi characters"
     moment = e.get("recorded_at")
     if moment is not None:
         try:
@@ -549,15 +562,16 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         return None
     if not isinstance(details, dict):
         return "'details' must be an object"
-    for name in ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
-                 "obtained_on"):  # fmt: skip
-        value = details.get(name)
-        if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
-            return f"details.{name} must be a date (YYYY-MM-DD)"
+    if not _DETAIL_DATES_SET.isdisjoint(details):
+        for name in _DETAIL_DATES:
+            value = details.get(name)
+            if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
+                return f"details.{name} must be a date (YYYY-MM-DD)"
     for name, value in details.items():
-        if isinstance(value, str) and not is_safe_text(value):
-            return f"details.{name} contains control, line-separator or bidi characters"
-        if not isinstance(value, str | int | float | bool | list | type(None)):
+        if type(value) is str:
+            if not is_safe_text(value):
+                return f"details.{name} contains control, line-separator or bidi characters"
+        elif not isinstance(value, _DETAIL_TYPES):
             return f"details.{name} must be text, a number or a list"
     if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
         n = details.get("n")
@@ -667,6 +681,9 @@ class KnownRows:
     reference or uid). Pass 1 calls :meth:`check` on each batch of them, pass 2 :meth:`write`
     inside the import's unit of work. This one skips them: re-importing adds nothing."""
 
+    #: whether :meth:`check` and :meth:`write` read the rows (when not, both passes may
+    #: share their work with a second process, which sends back only what the rows need)
+    sees_rows = False
     #: whether :meth:`write` writes anything (when not, a file of known rows only is not
     #: read a second time)
     writes = False
@@ -694,80 +711,191 @@ class _Checked:
     known: int = 0  # valid rows already in the database, as pass 1 saw it
 
 
-def _key(c: dict[str, Any], state: ConcernState) -> tuple[str | None, str | None]:
+Key = tuple[str | None, str | None]
+
+
+def _key(c: dict[str, Any], state: ConcernState) -> Key:
     """The row's external reference, and its uid unless this import made it up."""
     uid = state.uid if state.uid != c.get("_made_uid") else None
     return state.external_ref or c["external_ref"], uid
 
 
-def _rows_checked(
-    tracker: Tracker,
-    source: Source,
-    cal: Any,
-    recorder: str,
-    today: dt.date,
-    *,
-    check: bool = True,
-) -> Iterator[tuple[str, dict[str, Any] | None, list[str]]]:
-    """Every row of the source checked: (label, checked row or None, its problems)."""
-    for label, row in source.rows():
-        checked, problems = validate(tracker, label, row, today, check=check)
-        if checked is not None:
+@dataclass
+class _Job:
+    """What both passes read the rows with (a second process gets a copy)."""
 
-            def bad(
-                column: str, message: str, label: str = label, problems: list[str] = problems
-            ) -> None:
-                problems.append(f"{label}, column {column}: {message}")
-
-            prepared = prepare(checked, tracker, cal, recorder, bad)
-            if prepared is None:
-                checked = None
-            else:
-                checked["_events"], checked["_state"] = prepared
-        yield label, checked, problems
+    tracker: Tracker
+    source: Source
+    path: Path
+    cal: Any
+    recorder: str
+    today: dt.date
 
 
-def _first_pass(
-    tracker: Tracker, source: Source, cal: Any, recorder: str, today: dt.date,
-    known_rows: KnownRows,
-) -> _Checked:  # fmt: skip
+def _checked_row(
+    job: _Job, label: str, row: dict[str, Any], *, check: bool = True
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One row checked and prepared: (checked row, with its ``_events`` and ``_state``, or
+    None; its problems)."""
+    checked, problems = validate(job.tracker, label, row, job.today, check=check)
+    if checked is not None:
+
+        def bad(column: str, message: str) -> None:
+            problems.append(f"{label}, column {column}: {message}")
+
+        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad)
+        if prepared is None:
+            checked = None
+        else:
+            checked["_events"], checked["_state"] = prepared
+    return checked, problems
+
+
+def _mine(part: int, parts: int) -> Callable[[int], bool]:
+    """Whether row ``n`` (from 0) is in this part: chunks of CHUNK rows dealt in turn."""
+    return lambda n: (n // CHUNK) % parts == part
+
+
+# pass 1: per chunk of rows, each row's (label, problems, key or None, the checked row)
+CheckChunk = list[tuple[str, list[str], Key | None, CheckedRow | None]]
+
+
+def _check_part(job: _Job, part: int, parts: int, keep: bool) -> Iterator[CheckChunk]:
+    """Pass 1's work on this part's chunks of rows (``keep``: with the checked rows)."""
+    mine, chunk = _mine(part, parts), []
+    for n, (label, row) in enumerate(job.source.rows()):
+        if not mine(n):
+            continue
+        c, problems = _checked_row(job, label, row)
+        key = None if c is None else _key(c, c["_state"])
+        chunk.append((label, problems, key, (label, c, c["_state"]) if keep and c else None))
+        if n % CHUNK == CHUNK - 1:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _first_pass(job: _Job, known_rows: KnownRows, parts: int) -> _Checked:
     """Check every row; look up, a batch at a time, those already in the database."""
     out = _Checked()
     errors, refs, uids = out.errors, out.refs, out.uids
-    batch: list[CheckedRow] = []
+    batch: list[tuple[Key, CheckedRow | None]] = []
+    chunks = _in_order(lambda part: _check_part(job, part, parts, parts == 1), parts)
     with contextlib.ExitStack() as stack:
-        conn = stack.enter_context(tracker.store.read()) if tracker.store.exists else None
+        store = job.tracker.store
+        conn = stack.enter_context(store.read()) if store.exists else None
 
         def look_up() -> None:
             if conn is not None and batch:
-                known = _known(conn, [_key(c, s)[0] for _, c, s in batch],
-                               [_key(c, s)[1] for _, c, s in batch])  # fmt: skip
-                hits = [item for item in batch if _is_known(_key(item[1], item[2]), known)]
+                known = _known(conn, [k[0] for k, _ in batch], [k[1] for k, _ in batch])
+                hits = [item for key, item in batch if _is_known(key, known)]
                 out.known += len(hits)
-                errors.extend(known_rows.check(conn, hits))
+                if known_rows.sees_rows:
+                    errors.extend(known_rows.check(conn, [h for h in hits if h is not None]))
             batch.clear()
 
-        for label, c, problems in _rows_checked(tracker, source, cal, recorder, today):
-            out.rows += 1
-            errors += problems
-            if c is None:
-                continue
-            ref, uid = key = _key(c, c["_state"])
-            if ref is not None:
-                if ref in refs:
-                    errors.append(f"{label}, column external_ref: the same reference is on "
-                                  f"{refs[ref]}")  # fmt: skip
-                refs[ref] = label
-            if uid is not None:
-                if uid in uids:
-                    errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
-                uids[uid] = label
-            out.keys.append(key)
-            batch.append((label, c, c["_state"]))
-            if len(batch) >= IMPORT_BATCH:
-                look_up()
+        for chunk in chunks:
+            for label, problems, key, item in chunk:
+                out.rows += 1
+                errors += problems
+                if key is None:
+                    continue
+                ref, uid = key
+                if ref is not None:
+                    if ref in refs:
+                        errors.append(f"{label}, column external_ref: the same reference is "
+                                      f"on {refs[ref]}")  # fmt: skip
+                    refs[ref] = label
+                if uid is not None:
+                    if uid in uids:
+                        errors.append(f"{label}, column uid: the same concern is on "
+                                      f"{uids[uid]}")  # fmt: skip
+                    uids[uid] = label
+                out.keys.append(key)
+                batch.append((key, item))
+                if len(batch) >= IMPORT_BATCH:
+                    look_up()
         look_up()
     return out
+
+
+@dataclass
+class _Plan:
+    """What pass 2 writes, settled under the write lock before it reads the file again."""
+
+    keys: list[Key]
+    fresh: list[bool]  # per valid row: not in the database, so written as a new concern
+    first_id: int
+    now: dt.datetime
+    keep: bool  # known rows sent back whole, for KnownRows.write
+
+
+# pass 2: per chunk, its new concerns (id, concern row, events, item rows, attachment rows),
+# each event as (its columns up to chain_seq, its hash's parts, (salt, content)); and its
+# rows already in the database (whole, or None)
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], tuple[bytes, bytes, bytes],
+                   tuple[str, str]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+WriteChunk = tuple[list[NewConcern], list[CheckedRow | None]]
+
+
+def _write_part(job: _Job, plan: _Plan, part: int, parts: int) -> Iterator[WriteChunk]:
+    """Pass 2's work on this part's chunks, all but the chain (which links events in the
+    order they are written): the rows converted again, without the checks pass 1 made."""
+    mine, keys, fresh, recorder, now = (
+        _mine(part, parts),
+        plan.keys,
+        plan.fresh,
+        job.recorder,
+        plan.now,
+    )
+    new: list[NewConcern] = []
+    old: list[CheckedRow | None] = []
+    cid = plan.first_id - 1
+    salts, k = new_salts(SALT_BLOCK), 0
+    n = -1
+    for n, (label, row) in enumerate(job.source.rows()):
+        if n >= len(keys):
+            raise _changed(job.path)
+        if fresh[n]:
+            cid += 1
+        if not mine(n):
+            continue
+        c, _ = _checked_row(job, label, row, check=False)
+        if c is None or _key(c, c["_state"]) != keys[n]:
+            raise _changed(job.path)  # checked in pass 1: the file changed
+        state: ConcernState = c["_state"]
+        if not fresh[n]:
+            old.append((label, c, state) if plan.keep else None)
+        else:
+            values = state.row()
+            events = []
+            for seq, ev in enumerate(c["_events"], start=1):
+                ev["concern_id"], ev["seq"] = cid, seq
+                ev["recorded_at"] = ev["recorded_at"] or now
+                ev["imported_by"], ev["imported_at"] = recorder, now
+                if k == SALT_BLOCK:
+                    salts, k = new_salts(SALT_BLOCK), 0
+                salt = ev["salt"] = salts[k]
+                k += 1
+                ev["content"] = commitment(salt, ev["text"], ev["details"])
+                events.append((
+                    (cid, seq, ev["kind"], ev["effective_on"], ev["stage"], ev["from_stage"],
+                     ev["by"], ev["recorded_at"], ev["text"], ev["details"], recorder, now),
+                    event_hash_parts(ev), (salt, ev["content"]),
+                ))  # fmt: skip
+            new.append((
+                cid, (cid, *(values[name] for name in ROW_FIELDS), now, now), events,
+                [record.item_row(cid, it) for it in state.items.values()],
+                [record.attachment_row(cid, a) for a in state.attachments.values()],
+            ))  # fmt: skip
+        if n % CHUNK == CHUNK - 1:
+            yield new, old
+            new, old = [], []
+    if n + 1 != len(keys):
+        raise _changed(job.path)
+    if new or old:
+        yield new, old
 
 
 def _import(
@@ -788,8 +916,10 @@ def _import(
     current_closures = {c.day for c in tracker.closures()}
     new_closures = [(d, r) for d, r in source.closures if d not in current_closures]
     cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
+    job = _Job(tracker, source, path, cal, recorder, today)
+    parts = _parts(job, known_rows)
     stamp = _stamp(path)
-    first = _first_pass(tracker, source, cal, recorder, today, known_rows)
+    first = _first_pass(job, known_rows, parts)
     if first.errors:
         raise ImportRefused(first.errors)
     result = ImportResult(rows=first.rows, dry_run=dry_run)
@@ -816,9 +946,9 @@ def _import(
         head = uow.chain_head()
         chain_seq, prev = head.seq, head.hash
         key = uow.key
-        now = uow.now
         # ids are given here, under the write lock, so that the rows go in as batches
-        cid = uow.next_concern_id() - 1
+        plan = _Plan(keys, fresh, uow.next_concern_id(), uow.now, known_rows.sees_rows)
+        chunks = _in_order(lambda part: _write_part(job, plan, part, parts), parts)
         concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
         concern_rows: list[tuple[Any, ...]] = []
         event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
@@ -826,7 +956,6 @@ def _import(
         attachment_rows: list[tuple[Any, ...]] = []
         old: list[CheckedRow] = []
         done = 0
-        salts, k = new_salts(SALT_BLOCK), 0
 
         def flush() -> None:
             nonlocal done
@@ -847,47 +976,26 @@ def _import(
         # a batch at a time (one transaction still): the events of 100,000 concerns are
         # never all in memory at once
         with conn.bulk():  # room in SQLite's cache for the indexes being filled
-            n = 0
-            # the file is as pass 1 read it (its stamp, below): its checks are not repeated
-            rows = _rows_checked(tracker, source, cal, recorder, today, check=False)
-            for label, c, _ in rows:
-                if c is None:
-                    continue  # checked in pass 1: the file changed (found below)
-                state: ConcernState = c["_state"]
-                if n >= len(keys) or _key(c, state) != keys[n]:
-                    raise _changed(path)
-                n += 1
-                if not fresh[n - 1]:
-                    old.append((label, c, state))
-                    continue
-                cid += 1
-                result.ids.append(cid)
-                row = state.row()
-                concern_rows.append((cid, *(row[name] for name in ROW_FIELDS), now, now))
-                for seq, ev in enumerate(c["_events"], start=1):
-                    chain_seq += 1
-                    ev["concern_id"], ev["seq"] = cid, seq
-                    ev["recorded_at"] = ev["recorded_at"] or now
-                    ev["imported_by"], ev["imported_at"] = recorder, now
-                    if k == SALT_BLOCK:
-                        salts, k = new_salts(SALT_BLOCK), 0
-                    salt = ev["salt"] = salts[k]
-                    k += 1
-                    ev["content"] = commitment(salt, ev["text"], ev["details"])
-                    digest = event_hash(ev, chain_seq, prev)
-                    event_rows.append((
-                        cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
-                        ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
-                        ev["details"], recorder, now, chain_seq, prev, digest,
-                        chain_mac(key, digest) if key else None, salt, ev["content"],
-                    ))  # fmt: skip
-                    prev = digest
-                item_rows += [record.item_row(cid, it) for it in state.items.values()]
-                attachment_rows += [record.attachment_row(cid, a)
-                                    for a in state.attachments.values()]  # fmt: skip
-                if len(concern_rows) >= IMPORT_BATCH:
+            for new, known_here in chunks:
+                for cid, concern, events, items, attachments in new:
+                    result.ids.append(cid)
+                    concern_rows.append(concern)
+                    for columns, parts3, (salt, content) in events:
+                        chain_seq += 1
+                        digest = hash_of_parts(parts3, chain_seq, prev)
+                        event_rows.append((*columns, chain_seq, prev, digest,
+                                           chain_mac(key, digest) if key else None, salt,
+                                           content))  # fmt: skip
+                        prev = digest
+                    item_rows += items
+                    attachment_rows += attachments
+                if plan.keep:
+                    old += [item for item in known_here if item is not None]
+                else:
+                    result.skipped += len(known_here)
+                if len(concern_rows) >= IMPORT_BATCH or len(old) >= IMPORT_BATCH:
                     flush()
-            if n != len(keys) or _stamp(path) != stamp:
+            if _stamp(path) != stamp:
                 raise _changed(path)
             flush()
             if result.ids:
@@ -897,6 +1005,67 @@ def _import(
         uow.move_head(chain_seq, prev)
         result.imported = len(result.ids)
     return result
+
+
+def _parts(job: _Job, known_rows: KnownRows) -> int:
+    """How many processes share the passes: two for a large file into SQLite on a machine
+    with two cores or more, when the known rows need not come back whole."""
+    if WORKERS < 2 or known_rows.sees_rows or not job.tracker.store.is_sqlite:
+        return 1
+    try:
+        large = job.path.stat().st_size >= PARALLEL_FROM
+    except OSError:
+        return 1
+    return WORKERS if large else 1
+
+
+_END = "end"
+
+
+def _in_order(make: Callable[[int], Iterator[T]], parts: int) -> Iterator[T]:
+    """The chunks ``make(part)`` yields for parts 0 to ``parts - 1``, in file order (chunk
+    ``k`` is part ``k % parts``'s). With one part, here; else each part in a process of its
+    own (forked, so it shares what this one read), sending its chunks back as they come."""
+    if parts == 1:
+        yield from make(0)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queues = [ctx.Queue(maxsize=2) for _ in range(parts)]
+    procs = [ctx.Process(target=_produce, args=(make, part, queues[part]), daemon=True)
+             for part in range(parts)]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    try:
+        for k in itertools.count():
+            kind, value = queues[k % parts].get()
+            if kind == _END:
+                break
+            if kind == "error":
+                raise InvalidInput(value)
+            if kind == "crash":
+                raise RuntimeError(value)
+            yield value
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> None:
+    """A process's part: its chunks, then the end, or what stopped it."""
+    try:
+        for chunk in make(part):
+            queue.put(("chunk", chunk))
+        queue.put((_END, None))
+    except InvalidInput as exc:
+        queue.put(("error", str(exc)))
+    except Exception as exc:  # a bug: its kind only (its message may quote the file)
+        queue.put(("crash", f"import process failed: {type(exc).__name__}"))
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:

@@ -88,8 +88,8 @@ def test_rows_are_read_one_at_a_time_and_afresh(tmp_path):
     path = tmp_path / "big.json"
     path.write_text("[" + json.dumps(concern(1)) + ", " + json.dumps(concern(2)) + ", {oops")
     source = transfer.open_source(path)
+    assert inspect.isgenerator(source.rows())
     rows = source.rows()
-    assert inspect.isgenerator(rows)
     label, row = next(rows)
     assert (label, row["external_ref"]) == ("item 1", "ref-1")
     assert next(rows)[0] == "item 2"
@@ -112,8 +112,8 @@ def test_csv_rows_are_streamed_too(tmp_path):
     )
     source = transfer.open_source(path)
     assert (source.fmt, source.closures) == ("csv", [(dt.date(2025, 3, 6), "Move")])
+    assert inspect.isgenerator(source.rows())
     rows = source.rows()
-    assert inspect.isgenerator(rows)
     assert [(label, row["child"], "closure_days" in row) for label, row in rows] == [
         ("row 2", "K-1", False), ("row 3", "K-2", False),
     ]  # fmt: skip

@@ -52,6 +52,7 @@ from drp_cli.lifecycle import (
     apply,
     finish,
     fold,
+    replay,
 )
 from drp_cli.protocols import ROLES, themes
 from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
@@ -404,7 +405,7 @@ def _check_row(
 ) -> None:  # fmt: skip
     """What :func:`validate` checks of a row's cells beyond converting them."""
     get = cells.get
-    slugs = [t.slug for t in themes().themes]
+    slugs = _theme_slugs(themes())
     if category and category not in slugs:
         bad("category", f"is not a category (allowed: {', '.join(slugs)})")
     if issue and category in slugs:
@@ -449,7 +450,7 @@ def prepare(
     if c["events"]:
         events = [_event_row(e, c, recorder) for e in c["events"]]
         # an export from an older drp: its opening event does not carry the recorded fields
-        state = fold(_facts(events), protocols, cal)
+        state = replay(_facts(events))
         missing = {
             name: value
             for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
@@ -468,9 +469,9 @@ def prepare(
                         "text": "", "details": _encode_details(missing),
                         "_details": missing, "_imported": True}  # fmt: skip
             events.append(recorded)
-            # the last event: applied to the fold's state, as folding them all again would
+            # the last event, applied after the others as a fold applies it
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
-            finish(state, protocols.get(state.protocol or ""), cal)
+        finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
     else:
         events = [_event_row(e, c, recorder) for e in _synthetic_events(c, recorder)]
         state = fold(_facts(events), protocols, cal)
@@ -599,6 +600,15 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
 
 
 _STAGE_SETS: dict[int, tuple[Any, frozenset[str]]] = {}
+_THEME_SLUGS: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _theme_slugs(catalogue: Any) -> list[str]:
+    """The categories' slugs, in order (looked up once per catalogue)."""
+    hit = _THEME_SLUGS.get(id(catalogue))
+    if hit is None or hit[0] is not catalogue:
+        hit = _THEME_SLUGS[id(catalogue)] = (catalogue, [t.slug for t in catalogue.themes])
+    return hit[1]
 
 
 def _stage_set(protocol: Any) -> frozenset[str]:

@@ -27,6 +27,7 @@ import hashlib
 import io
 import itertools
 import json
+import operator
 import os
 import re
 import uuid
@@ -442,13 +443,20 @@ def _check_row(
 
 
 def prepare(
-    c: dict[str, Any], tracker: Tracker, cal: Any, recorder: str, bad: Callable[[str, str], None]
+    c: dict[str, Any],
+    tracker: Tracker,
+    cal: Any,
+    recorder: str,
+    bad: Callable[[str, str], None],
+    *,
+    encode: bool = True,
 ) -> tuple[list[dict[str, Any]], ConcernState] | None:
     """The row's events as they will be stored, and their fold; ``bad`` is told (and None
-    returned) where the row's own columns contradict its events."""
+    returned) where the row's own columns contradict its events. ``encode`` False (a check
+    only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
-        events = [_event_row(e, c, recorder) for e in c["events"]]
+        events = [_event_row(e, c, recorder, encode) for e in c["events"]]
         # an export from an older drp: its opening event does not carry the recorded fields
         state = replay(_facts(events))
         missing = {
@@ -466,14 +474,14 @@ def prepare(
             stage: str = state.stage or c["stage"].slug
             recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
                         "from_stage": None, "by": recorder, "recorded_at": None,
-                        "text": "", "details": _encode_details(missing),
+                        "text": "", "details": _encode_details(missing) if encode else None,
                         "_details": missing, "_imported": True}  # fmt: skip
             events.append(recorded)
             # the last event, applied after the others as a fold applies it
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
         finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
     else:
-        events = [_event_row(e, c, recorder) for e in _synthetic_events(c, recorder)]
+        events = [_event_row(e, c, recorder, encode) for e in _synthetic_events(c, recorder)]
         state = fold(_facts(events), protocols, cal)
     problems = False
     row_values = {
@@ -600,6 +608,8 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
 
 
 _STAGE_SETS: dict[int, tuple[Any, frozenset[str]]] = {}
+#: the concern row's values in ROW_FIELDS order (``state.row()``, as a tuple)
+_row_values = operator.attrgetter(*ROW_FIELDS)
 _THEME_SLUGS: dict[int, tuple[Any, list[str]]] = {}
 
 
@@ -683,7 +693,8 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-#: A checked row of the file: its label, its checked cells and the state its events fold to.
+#: A checked row of the file: its label, its checked cells (with ``_events``, whose
+#: ``details`` text is None in pass 1) and the state its events fold to.
 CheckedRow = tuple[str, dict[str, Any], ConcernState]
 
 
@@ -754,7 +765,8 @@ def _checked_row(
         def bad(column: str, message: str) -> None:
             problems.append(f"{label}, column {column}: {message}")
 
-        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad)
+        # the events' details are spelled for writing only, not for a check
+        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad, encode=not check)
         if prepared is None:
             checked = None
         else:
@@ -879,7 +891,6 @@ def _write_part(job: _Job, plan: _Plan, part: int, parts: int) -> Iterator[Write
         if not fresh[n]:
             old.append((label, c, state) if plan.keep else None)
         else:
-            values = state.row()
             events = []
             for seq, ev in enumerate(c["_events"], start=1):
                 ev["concern_id"], ev["seq"] = cid, seq
@@ -896,7 +907,7 @@ def _write_part(job: _Job, plan: _Plan, part: int, parts: int) -> Iterator[Write
                     event_hash_parts(ev), (salt, ev["content"]),
                 ))  # fmt: skip
             new.append((
-                cid, (cid, *(values[name] for name in ROW_FIELDS), now, now), events,
+                cid, (cid, *_row_values(state), now, now), events,
                 [record.item_row(cid, it) for it in state.items.values()],
                 [record.attachment_row(cid, a) for a in state.attachments.values()],
             ))  # fmt: skip
@@ -1135,7 +1146,9 @@ def _details_encoder() -> Callable[[Any], str]:
 _encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
 
 
-def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str, Any]:
+def _event_row(
+    e: dict[str, Any], c: dict[str, Any], recorder: str, encode: bool = True
+) -> dict[str, Any]:
     """An event of the file as it will be stored: its author and recorded-at kept as
     provenance (``recorded_at`` None: made now by this import)."""
     details = e.get("details") or {}
@@ -1151,7 +1164,7 @@ def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str,
         "by": str(e.get("by") or recorder),
         "recorded_at": _when(e.get("recorded_at")),
         "text": str(e.get("text") or ""),
-        "details": _encode_details(details) if details else "{}",
+        "details": (_encode_details(details) if details else "{}") if encode else None,
         "_details": details,
     }
 

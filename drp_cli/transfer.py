@@ -1063,7 +1063,7 @@ def _in_order(make: Callable[[int], Iterator[T]], parts: int) -> Iterator[T]:
         proc.start()
     try:
         for k in itertools.count():
-            kind, value = queues[k % parts].get()
+            kind, value = _next_message(queues[k % parts], procs[k % parts])
             if kind == _END:
                 break
             if kind == "error":
@@ -1078,6 +1078,23 @@ def _in_order(make: Callable[[int], Iterator[T]], parts: int) -> Iterator[T]:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+
+
+def _next_message(queue: Any, proc: Any) -> tuple[str, Any]:
+    """The process's next message; an error if it stopped without sending one."""
+    import queue as queues
+
+    while True:
+        try:
+            message: tuple[str, Any] = queue.get(timeout=1.0)
+            return message
+        except queues.Empty:
+            if not proc.is_alive():
+                try:
+                    message = queue.get(timeout=1.0)  # sent just before it ended
+                    return message
+                except queues.Empty:
+                    return "crash", f"import process ended with status {proc.exitcode}"
 
 
 def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> None:

@@ -346,3 +346,24 @@ def test_bench_data_shape_imports(drp, tmp_path, two_processes):
     r = drp("import", str(path), "--by", "bench")
     assert (r.exit_code, r.stdout) == (0, "Imported 40 of 40 rows.\n"), r.stderr
     assert drp("verify").exit_code == 0
+
+
+def test_a_helper_process_that_dies_stops_the_import(tracker, tmp_path, two_processes, monkeypatch):
+    if not tracker.store.is_sqlite:
+        pytest.skip("the passes are shared with a second process on SQLite only")
+    import os
+
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([concern(n) for n in range(1, 11)]))
+    real = transfer._write_part
+
+    def dying(job, plan, part, parts):
+        if part == 1:
+            os._exit(3)
+        yield from real(job, plan, part, parts)
+
+    monkeypatch.setattr(transfer, "_write_part", dying)
+    with pytest.raises(RuntimeError) as caught:
+        transfer.import_file(tracker, path)
+    assert str(caught.value) == "import process ended with status 3"
+    assert tracker.concerns(status="all") == []

@@ -486,6 +486,13 @@ def fold(
     events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar
 ) -> ConcernState:
     """The state a concern's events imply, in the order they were recorded."""
+    state = replay(events)
+    return finish(state, protocols.get(state.protocol or ""), cal)
+
+
+def replay(events: Iterable[Fact]) -> ConcernState:
+    """The events applied in the order they were recorded, before :func:`finish` works out
+    what depends on the protocol and the calendar (``fold`` is the two)."""
     state = ConcernState()
     events = sorted(events, key=lambda e: e.seq)
     state.retracted = retracted_seqs(events)
@@ -494,7 +501,7 @@ def fold(
             state.event_count += 1
         else:
             apply(state, e)
-    return finish(state, protocols.get(state.protocol or ""), cal)
+    return state
 
 
 def stage_at(events: Iterable[Fact], day: dt.date, current: str) -> str:

@@ -123,6 +123,10 @@ def events_of(conn: Conn, concern_id: int) -> list[Row]:
     return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
 
 
+def has_concerns(conn: Conn) -> bool:
+    return bool(conn.rows("SELECT 1 FROM concern LIMIT 1"))
+
+
 def concerns_by_ref(conn: Conn, refs: Sequence[str]) -> dict[str, Row]:
     """The concern rows holding these external references, by reference."""
     found: dict[str, Row] = {}

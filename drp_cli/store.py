@@ -208,13 +208,13 @@ class Conn:
                                                                   row_id]).close()  # fmt: skip
 
     @contextmanager
-    def bulk(self) -> Iterator[None]:
+    def bulk(self, megabytes: int = 256) -> Iterator[None]:
         """Room for indexes being filled by a large insert (SQLite's page cache, 256 MB at
-        most, taken only as needed), set back to the default afterwards."""
+        most unless told, taken only as needed), set back to the default afterwards."""
         if not self.is_sqlite:
             yield
             return
-        self.raw.execute("PRAGMA cache_size=-262144")
+        self.raw.execute(f"PRAGMA cache_size=-{int(megabytes) * 1024}")
         try:
             yield
         finally:

@@ -18,12 +18,16 @@ raised_by, role, formal_started_on, due, referred_on, closed_on, outcome, events
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
 import gc
 import hashlib
 import io
+import itertools
 import json
+import operator
 import os
 import re
 import uuid
@@ -32,16 +36,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from drp_cli import record
-from drp_cli.chain import commitment, event_hash, new_salt
+from drp_cli.chain import commitment, event_hash_parts, hash_of_parts, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
-from drp_cli.lifecycle import CLOSING, ITEM_KINDS, ROW_FIELDS, VOICE, ConcernState, Fact, fold
+from drp_cli.lifecycle import (
+    CLOSING,
+    ITEM_KINDS,
+    ROW_FIELDS,
+    VOICE,
+    ConcernState,
+    Fact,
+    apply,
+    finish,
+    fold,
+    replay,
+)
 from drp_cli.protocols import ROLES, themes
 from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
+from drp_cli.sources import Closure, Row, Source
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
 
@@ -59,6 +75,12 @@ DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "re
                 "closed_on", "responded_on")  # fmt: skip
 MAX_ERRORS = 50
 IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
+SALT_BLOCK = 4096  # salts made at a time
+IMPORT_CACHE_MB = 64  # SQLite's page cache while an import writes
+CHUNK = 1000  # rows a process takes at a time when two share the work
+WORKERS = min(2, os.cpu_count() or 1)  # processes that share both passes of a large file
+PARALLEL_FROM = 4_000_000  # bytes: a smaller file is read in this process only
+T = TypeVar("T")
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage", "owner", "team")  # fmt: skip
 
@@ -82,11 +104,11 @@ class ImportResult:
     rows: int = 0
     imported: int = 0
     skipped: int = 0  # already in the database, and not updated
+    updated: int = 0  # already in the database, and changed by this import (--update)
     events: int = 0
     dry_run: bool = False
     ids: list[int] = field(default_factory=list)
     unchanged: int = 0  # already in the database, as the row says
-    updated: int = 0  # changes recorded (--update)
     #: rows whose concern changed in the sheet (recorded with --update, else only reported)
     changed: list[Any] = field(default_factory=list)
     blank_rows: int = 0
@@ -94,9 +116,6 @@ class ImportResult:
 
 
 # -- reading ---------------------------------------------------------------------------------
-Closure = tuple[dt.date, str]
-
-
 def _closure_days(value: Any, where: str) -> list[Closure]:
     """The local closure days an export carries: a list of {"day", "reason"}."""
     if value in (None, "", []):
@@ -118,79 +137,188 @@ def _closure_days(value: Any, where: str) -> list[Closure]:
     return days
 
 
-def read_rows(
+def open_source(
     path: Path,
     *,
     map_path: str | os.PathLike[str] | None = None,
     sheet: str | None = None,
     ignore_extra: bool = False,
-    counts: dict[str, int] | None = None,
-) -> tuple[list[tuple[str, dict[str, Any]]], str, list[Closure]]:
-    """(label, row) pairs from a CSV or JSON file (label is 'row N' or 'item N'), and the
-    local closure days the file carries. drp's own workbook or folder of flat CSV files is
-    read by its own reader (:mod:`drp_cli.flat`) into the same rows, each with its events; a
-    workbook, a file read through a map, and a CSV whose columns are not drp's are read as a
-    council's spreadsheet (:mod:`drp_cli.sheetmap`); ``counts`` is told its blank and total
-    rows."""
+) -> Source:
+    """The rows of the file, read as a stream (twice: to check, then to write), and the
+    local closure days it carries.
+
+    * drp's own workbook or folder of flat CSV files: read by :mod:`drp_cli.flat` into rows
+      that each carry their events;
+    * a workbook, a file read through a map, or a CSV whose columns are not drp's: a
+      council's spreadsheet, read through :mod:`drp_cli.sheetmap` (its blank and total rows
+      are counted in the source's ``skipped``);
+    * else drp's CSV or JSON, by its suffix, else its first character (``[`` or ``{``:
+      JSON)."""
     from drp_cli import flat
 
     if map_path is None and sheet is None and flat.is_drp_export(path):
         rows_of, flat_closures = flat.read_export(path)
-        return list(rows_of()), "flat", flat_closures
+        return Source("flat", rows_of, flat_closures)
     if map_path is not None or sheet is not None or _is_sheet(path):
         from drp_cli.sheetmap import mapped_source
 
-        source = mapped_source(path, map_path, sheet=sheet, ignore_extra=ignore_extra)
-        rows = list(source.rows())
-        if counts is not None:
-            counts.update(blank=source.counts.blank, total=source.counts.total)
-        return rows, "sheet", []
+        mapped = mapped_source(path, map_path, sheet=sheet, ignore_extra=ignore_extra)
+        counts: dict[str, int] = {}
+
+        def read() -> Iterator[Row]:
+            yield from mapped.rows()
+            counts.update(blank=mapped.counts.blank, total=mapped.counts.total)
+
+        return Source("sheet", read, [], counts)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            start = f.read(4096)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    if start.startswith(codecs.BOM_UTF8):
+        start = start[len(codecs.BOM_UTF8) :]
+    if path.suffix.lower() == ".json" or start.lstrip().startswith((b"[", b"{")):
+        return _json_source(path)
+    return _csv_source(path)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[IO[bytes]]:
+    """The file in binary, past a UTF-8 byte order mark."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)"
-        ) from None
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
+        f = path.open("rb")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with f:
+        if f.read(3) != codecs.BOM_UTF8:
+            f.seek(0)
+        yield f
+
+
+def _not_json(path: Path, exc: Exception, where: str = "") -> InvalidInput:
+    """The parser's complaint without the text it quotes (the file holds personal data)."""
+    first = str(exc).lstrip("b'\"").split("\\n")[0].split("\n")[0].strip()
+    if "UTF8" in first:
+        return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
+    kind = re.fullmatch(r"(?:lexical|parse) error: ([a-zA-Z0-9 ()-]+)\.?", first)
+    return InvalidInput(f"{path} is not valid JSON{where}" + (f": {kind.group(1)}" if kind else ""))
+
+
+def _json_source(path: Path) -> Source:
+    """A JSON file: a list of concern objects, or an object with ``concerns`` (that list)
+    and ``closure_days``, in either order. Parsed a concern at a time (ijson's C parser)."""
+    import ijson  # type: ignore[import-untyped]
+
+    listed = f"{path}: expected a list of concern objects"
+    closures: Any = None
+    top = concerns = None
+    with _opened(path) as f:
+        # the top level and the closure days that come before the concerns
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
-        items = data.get("concerns") if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise InvalidInput(f"{path}: expected a list of concern objects")
-        closures = _closure_days(data.get("closure_days") if isinstance(data, dict) else None,
-                                 str(path))  # fmt: skip
-        return [(f"item {n}", dict(i)) for n, i in enumerate(items, start=1)], "json", closures
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
-                           f"{', '.join(missing)}")  # fmt: skip
-    unknown = [c for c in header if c not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
-    # cells that drp export neutralised against spreadsheet formulas are restored
-    rows = [
-        (
-            f"row {reader.line_num}",
-            {
-                k: restore_cell(v) if isinstance(v, str) else v
-                for k, v in row.items()
-                if k is not None
-            },
-        )
-        for row in reader
-    ]
-    carried: list[Closure] = []
-    for label, row in rows:
-        carried += _closure_days(row.pop("closure_days", None), f"{path}, {label}")
-    return rows, "csv", carried
+            events = ijson.parse(f)
+            for prefix, event, value in events:
+                if top is None:
+                    top = event
+                    if event != "start_map":
+                        break
+                elif prefix == "" and event == "map_key" and value == "closure_days":
+                    builder, depth = ijson.ObjectBuilder(), 0
+                    for _sub, ev, val in events:
+                        builder.event(ev, val)
+                        depth += ev in ("start_array", "start_map")
+                        depth -= ev in ("end_array", "end_map")
+                        if depth == 0:
+                            break
+                    closures = builder.value
+                elif prefix == "concerns" and concerns is None:
+                    concerns = event
+                    break
+        except ijson.JSONError as exc:
+            raise _not_json(path, exc) from None
+    if top == "start_map" and concerns is not None and closures is None:
+        # the closure days may come after the concerns
+        with _opened(path) as f:
+            try:
+                found = list(ijson.items(f, "closure_days"))
+            except ijson.JSONError as exc:
+                raise _not_json(path, exc) from None
+            closures = found[-1] if found else None
+    if top == "start_array":
+        prefix = "item"
+    elif top == "start_map" and concerns == "start_array":
+        prefix = "concerns.item"
+    else:
+        raise InvalidInput(listed)
+    days = _closure_days(closures, str(path))
+
+    def rows() -> Iterator[Row]:
+        n = 0
+        with _opened(path) as f:
+            try:
+                for n, item in enumerate(ijson.items(f, prefix, use_float=True), start=1):
+                    if type(item) is not dict:
+                        raise InvalidInput(listed)
+                    yield f"item {n}", item
+            except ijson.JSONError as exc:
+                raise _not_json(path, exc, f" (after item {n})") from None
+
+    return Source("json", rows, days)
+
+
+def _csv_source(path: Path) -> Source:
+    """A CSV file (UTF-8) with a header row: its closure days may be in any row's
+    ``closure_days`` cell (``drp export`` puts them in the first)."""
+    with _csv_text(path) as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader, [])
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
+                               f"{', '.join(missing)}")  # fmt: skip
+        unknown = [c for c in header if c not in COLUMNS]
+        if unknown:
+            raise InvalidInput(
+                f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
+            )
+
+    def read(carried: list[Closure] | None = None) -> Iterator[Row]:
+        with _csv_text(path) as text:
+            reader = csv.DictReader(text)
+            try:
+                for row in reader:
+                    label = f"row {reader.line_num}"
+                    # cells that drp export neutralised against spreadsheet formulas
+                    cells = {k: restore_cell(v) if isinstance(v, str) else v
+                             for k, v in row.items() if k is not None}  # fmt: skip
+                    days = cells.pop("closure_days", None)
+                    if carried is not None:
+                        carried += _closure_days(days, f"{path}, {label}")
+                    yield label, cells
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
+
+    closures: list[Closure] = []
+    if "closure_days" in header:
+        for _ in read(closures):
+            pass
+    return Source("csv", read, closures)
+
+
+def _not_utf8(path: Path) -> InvalidInput:
+    return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
+
+
+@contextmanager
+def _csv_text(path: Path) -> Iterator[IO[str]]:
+    try:
+        f = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with f:
+        yield f
 
 
 def _is_sheet(path: Path) -> bool:
@@ -219,17 +347,13 @@ def _text(row: dict[str, Any], name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _date(row: dict[str, Any], name: str, errors: list[str], label: str) -> dt.date | None:
-    value = _text(row, name)
+def _date(value: str, name: str, errors: list[str], label: str) -> dt.date | None:
     if not value:
         return None
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"{label}, column {name}: {value!r} is not a date (YYYY-MM-DD)")
-        return None
+    day = _iso_day(value)
+    if day is None:
+        errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
+    return day
 
 
 def auto_ref(row: dict[str, Any]) -> str:
@@ -238,8 +362,11 @@ def auto_ref(row: dict[str, Any]) -> str:
 
 
 def validate(
-    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date, *, check: bool = True
 ) -> tuple[dict[str, Any] | None, list[str]]:
+    """The row's cells checked and converted, or None and its problems. ``check`` False
+    (the second reading of a file whose every row passed): the same conversion without
+    the checks."""
     errors: list[str] = []
 
     def bad(column: str, message: str) -> None:
@@ -256,79 +383,52 @@ def validate(
     get = cells.get
 
     said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
-    for name in REQUIRED:
-        if not get(name, "") and name not in said:
-            bad(name, "is empty")
-    unknown = [k for k in row if k not in COLUMNS and not k.startswith("_")]
-    if unknown:
-        bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
-    dates = {name: _date(row, name, errors, label) for name in DATE_COLUMNS}
-    for name, value in dates.items():
-        if value is not None and value > today:
-            bad(name, f"{value.isoformat()} is in the future")
+    if check:
+        for name in REQUIRED:
+            if not get(name, "") and name not in said:
+                bad(name, "is empty")
+        unknown = [k for k in row if k not in COLUMNS and not k.startswith("_")]
+        if unknown:
+            bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
+    dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
+    if check:
+        for name, value in dates.items():
+            if value is not None and value > today:
+                bad(name, "is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
-    if get("protocol", "") and protocol is None:
-        bad("protocol", f"unknown protocol {get('protocol', '')!r}; installed: "
-            f"{', '.join(sorted(tracker.protocols.protocols))}")  # fmt: skip
+    if check and get("protocol", "") and protocol is None:
+        bad("protocol", "is not an installed protocol (installed: "
+            f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
     stage = None
     if protocol is not None and get("stage", ""):
         if protocol.has_stage(get("stage", "")):
             stage = protocol.stage(get("stage", ""))
         else:
-            bad("stage", f"protocol {protocol.slug!r} has no stage {get('stage', '')!r}; "
-                f"stages: {', '.join(protocol.stage_slugs)}")  # fmt: skip
+            bad("stage", f"is not a stage of protocol {protocol.slug} (stages: "
+                f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
     category = get("category", "")
-    slugs = [t.slug for t in themes().themes]
-    if category and category not in slugs:
-        bad("category", f"unknown category {category!r}; allowed: {', '.join(slugs)}")
     issue = get("issue", "") or None
-    if issue and category in slugs:
-        allowed = [i.slug for i in themes().theme(category).issues]
-        if issue not in allowed:
-            bad("issue", f"category {category!r} has no issue {issue!r}")
     role = get("role", "") or (protocol.roles[0] if protocol else "iro")
-    if protocol is not None and role not in protocol.roles:
-        bad("role", f"role {role!r} is not used in protocol {protocol.slug!r}; allowed: "
-            f"{', '.join(protocol.roles)}")  # fmt: skip
-    elif role not in ROLES:
-        bad("role", f"unknown role {role!r}")
     status = get("status", "")
-    if status and status not in STATUSES:
-        bad("status", f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
     opened, started = dates["opened_on"], dates["stage_started_on"]
     closed = dates["closed_on"]
-    if opened and started and started < opened:
-        bad("stage_started_on", "is before opened_on")
-    if status in ("resolved", "withdrawn"):
-        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
-            bad("closed_on", f"a {status} concern needs the date it was {status}")
-        if not get("outcome", ""):
-            bad("outcome", f"a {status} concern needs its outcome")
-        if closed and started and closed < started:
-            bad("closed_on", "is before stage_started_on")
-    elif status == "open" and closed is not None:
-        bad("closed_on", "an open concern has no closing date")
-    for name, cell in cells.items():
-        if name in ONE_LINE:
-            if not is_one_line(cell):
-                bad(name, "must be one line without control, line-separator or bidi characters")
-        elif not is_safe_text(cell):
-            bad(name, "contains control, line-separator or bidi characters")
-    if len(get("child", "")) > 64:
-        bad("child", "is longer than 64 characters")
     events = row.get("events")
+    unreadable = False
     if isinstance(events, str) and events.strip():
         try:
             events = json.loads(events)
         except ValueError:
+            unreadable, events = True, None
+    if check:
+        _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
+                   started, closed)  # fmt: skip
+        if unreadable or (
+            events not in (None, "")
+            and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
+        ):
             bad("events", "is not a JSON list of events")
-            events = None
-    if events not in (None, "") and not (
-        isinstance(events, list) and all(isinstance(e, dict) for e in events)
-    ):
-        bad("events", "is not a JSON list of events")
-    elif events:
-        _check_events(events, protocol, opened, today, bad)
+        elif events:
+            _check_events(events, protocol, opened, today, bad)
     if errors:
         return None, errors
     assert protocol is not None and stage is not None and opened and started
@@ -368,15 +468,66 @@ def validate(
     return checked, []
 
 
+def _check_row(
+    bad: Callable[[str, str], None], errors: list[str], cells: dict[str, str], protocol: Any,
+    category: str, issue: str | None, role: str, status: str, opened: dt.date | None,
+    started: dt.date | None, closed: dt.date | None,
+) -> None:  # fmt: skip
+    """What :func:`validate` checks of a row's cells beyond converting them."""
+    get = cells.get
+    slugs = _theme_slugs(themes())
+    if category and category not in slugs:
+        bad("category", f"is not a category (allowed: {', '.join(slugs)})")
+    if issue and category in slugs:
+        allowed = [i.slug for i in themes().theme(category).issues]
+        if issue not in allowed:
+            bad("issue", f"is not an issue of category {category} (allowed: "
+                f"{', '.join(allowed)})")  # fmt: skip
+    if protocol is not None and role not in protocol.roles:
+        bad("role", f"is not a role of protocol {protocol.slug} (allowed: "
+            f"{', '.join(protocol.roles)})")  # fmt: skip
+    elif role not in ROLES:
+        bad("role", f"is not a role (allowed: {', '.join(ROLES)})")
+    if status and status not in STATUSES:
+        bad("status", f"is not a status (allowed: {', '.join(STATUSES)})")
+    if opened and started and started < opened:
+        bad("stage_started_on", "is before opened_on")
+    if status in ("resolved", "withdrawn"):
+        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
+            bad("closed_on", f"a {status} concern needs the date it was {status}")
+        if not get("outcome", ""):
+            bad("outcome", f"a {status} concern needs its outcome")
+        if closed and started and closed < started:
+            bad("closed_on", "is before stage_started_on")
+    elif status == "open" and closed is not None:
+        bad("closed_on", "an open concern has no closing date")
+    for name, cell in cells.items():
+        if name in ONE_LINE:
+            if not is_one_line(cell):
+                bad(name, "must be one line without control, line-separator or bidi characters")
+        elif not is_safe_text(cell):
+            bad(name, "contains control, line-separator or bidi characters")
+    if len(get("child", "")) > 64:
+        bad("child", "is longer than 64 characters")
+
+
 def prepare(
-    c: dict[str, Any], tracker: Tracker, cal: Any, recorder: str, bad: Callable[[str, str], None]
+    c: dict[str, Any],
+    tracker: Tracker,
+    cal: Any,
+    recorder: str,
+    bad: Callable[[str, str], None],
+    *,
+    encode: bool = True,
 ) -> tuple[list[dict[str, Any]], ConcernState] | None:
     """The row's events as they will be stored, and their fold; ``bad`` is told (and None
-    returned) where the row's own columns contradict its events."""
+    returned) where the row's own columns contradict its events. ``encode`` False (a check
+    only): the events' details are left as objects (their stored text None)."""
+    protocols = tracker.protocols.protocols
     if c["events"]:
-        events = [_event_row(e, c, recorder) for e in c["events"]]
+        events = [_event_row(e, c, recorder, encode) for e in c["events"]]
         # an export from an older drp: its opening event does not carry the recorded fields
-        state = fold(_facts(events), tracker.protocols.protocols, cal)
+        state = replay(_facts(events))
         missing = {
             name: value
             for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
@@ -387,15 +538,20 @@ def prepare(
         }  # fmt: skip
         if missing:
             if "uid" not in missing and state.uid is None:
-                missing["uid"] = uuid.uuid4().hex
-            events.append({"kind": "fields-recorded", "effective_on": state.opened_on or
-                           c["opened_on"], "stage": state.stage or c["stage"].slug,
-                           "from_stage": None, "by": recorder, "recorded_at": None,
-                           "text": "", "details": _encode_details(missing),
-                           "_details": missing, "_imported": True})  # fmt: skip
+                missing["uid"] = c["_made_uid"] = uuid.uuid4().hex
+            on: dt.date = state.opened_on or c["opened_on"]
+            stage: str = state.stage or c["stage"].slug
+            recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
+                        "from_stage": None, "by": recorder, "recorded_at": None,
+                        "text": "", "details": _encode_details(missing) if encode else None,
+                        "_details": missing, "_imported": True}  # fmt: skip
+            events.append(recorded)
+            # the last event, applied after the others as a fold applies it
+            apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
+        finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
     else:
-        events = [_event_row(e, c, recorder) for e in _synthetic_events(c, recorder)]
-    state = fold(_facts(events), tracker.protocols.protocols, cal)
+        events = [_event_row(e, c, recorder, encode) for e in _synthetic_events(c, recorder)]
+        state = fold(_facts(events), protocols, cal)
     problems = False
     row_values = {
         "stage": c["stage"].slug, "stage_started_on": c["stage_started_on"],
@@ -430,6 +586,10 @@ EVENT_KINDS_IMPORTED = frozenset(
      *(f"{k}-removed" for k in ITEM_KINDS))
 )  # fmt: skip
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DETAIL_DATES = ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
+                 "obtained_on")  # fmt: skip
+_DETAIL_DATES_SET = frozenset(_DETAIL_DATES)
+_DETAIL_TYPES = (str, int, float, bool, list, type(None))
 
 
 def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
@@ -446,23 +606,30 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
     if day is None:
         return "'on' must be a date (YYYY-MM-DD)"
     if day > today:
-        return f"'on' {day.isoformat()} is in the future"
+        return "'on' is in the future"
     if opened is not None and day < opened and kind != "fields-recorded":
-        return f"'on' {day.isoformat()} is before opened_on"
+        return "'on' is before opened_on"
+    stages = _stage_set(protocol) if protocol is not None else None
     for name in ("stage", "from_stage"):
         value = e.get(name)
         if value is None or (name == "stage" and value == ""):
             continue
-        if not isinstance(value, str) or (protocol is not None and not protocol.has_stage(value)):
-            return f"'{name}' is not a stage of protocol {protocol.slug!r}"
-    for name in ("by", "text"):
-        value = e.get(name, "")
-        if value is None:
-            continue
-        if not isinstance(value, str):
+        if type(value) is not str:
             return f"'{name}' must be text"
-        if not (is_one_line(value) if name == "by" else is_safe_text(value)):
-            return f"'{name}' contains control, line-separator or bidi characters"
+        if stages is not None and value not in stages:
+            return (f"'{name}' is not a stage of protocol {protocol.slug} (stages: "
+                    f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
+    by, text = e.get("by", ""), e.get("text", "")
+    if by is not None:
+        if type(by) is not str:
+            return "'by' must be text"
+        if not is_one_line(by):
+            return "'by' contains control, line-separator or bidi characters"
+    if text is not None:
+        if type(text) is not str:
+            return "'text' must be text"
+        if not is_safe_text(text):
+            return "'text' contains control, line-separator or bidi characters"
     moment = e.get("recorded_at")
     if moment is not None:
         try:
@@ -474,15 +641,16 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         return None
     if not isinstance(details, dict):
         return "'details' must be an object"
-    for name in ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
-                 "obtained_on"):  # fmt: skip
-        value = details.get(name)
-        if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
-            return f"details.{name} must be a date (YYYY-MM-DD)"
+    if not _DETAIL_DATES_SET.isdisjoint(details):
+        for name in _DETAIL_DATES:
+            value = details.get(name)
+            if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
+                return f"details.{name} must be a date (YYYY-MM-DD)"
     for name, value in details.items():
-        if isinstance(value, str) and not is_safe_text(value):
-            return f"details.{name} contains control, line-separator or bidi characters"
-        if not isinstance(value, str | int | float | bool | list | type(None)):
+        if type(value) is str:
+            if not is_safe_text(value):
+                return f"details.{name} contains control, line-separator or bidi characters"
+        elif not isinstance(value, _DETAIL_TYPES):
             return f"details.{name} must be text, a number or a list"
     if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
         n = details.get("n")
@@ -506,6 +674,28 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         if not isinstance(name, str) or not name or not is_one_line(name):
             return "details.filename must be one line of text"
     return None
+
+
+_STAGE_SETS: dict[int, tuple[Any, frozenset[str]]] = {}
+#: the concern row's values in ROW_FIELDS order (``state.row()``, as a tuple)
+_row_values = operator.attrgetter(*ROW_FIELDS)
+_THEME_SLUGS: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _theme_slugs(catalogue: Any) -> list[str]:
+    """The categories' slugs, in order (looked up once per catalogue)."""
+    hit = _THEME_SLUGS.get(id(catalogue))
+    if hit is None or hit[0] is not catalogue:
+        hit = _THEME_SLUGS[id(catalogue)] = (catalogue, [t.slug for t in catalogue.themes])
+    return hit[1]
+
+
+def _stage_set(protocol: Any) -> frozenset[str]:
+    """The protocol's stage slugs (``protocol.has_stage``, looked up once per protocol)."""
+    hit = _STAGE_SETS.get(id(protocol))
+    if hit is None or hit[0] is not protocol:
+        hit = _STAGE_SETS[id(protocol)] = (protocol, frozenset(protocol.stage_slugs))
+    return hit[1]
 
 
 def _check_events(
@@ -555,15 +745,25 @@ def import_file(
     sheet: str | None = None,
     ignore_extra: bool = False,
     update: bool = False,
+    known_rows: KnownRows | None = None,
 ) -> ImportResult:
     """Import a tracker file: every row checked first, then all written in one transaction,
     or nothing. Rows whose concern drp holds are compared with it: unchanged ones are
     skipped; changes are reported and, with ``update``, recorded as events
     (:mod:`drp_cli.reimport`)."""
     with _no_cyclic_gc():
-        return _import(tracker, Path(path), dry_run=dry_run, by=by, progress=progress,
-                       reading={"map_path": map_path, "sheet": sheet,
-                                "ignore_extra": ignore_extra}, update=update)  # fmt: skip
+        source = open_source(Path(path), map_path=map_path, sheet=sheet,
+                             ignore_extra=ignore_extra)  # fmt: skip
+        if known_rows is None:
+            # rows drp holds are compared with it (a database with none: nothing to compare,
+            # and the passes may share their work with a second process)
+            held = False
+            if tracker.store.exists:
+                with tracker.store.read() as conn:
+                    held = record.has_concerns(conn)
+            known_rows = Compared(update, Path(path).name) if held else KnownRows()
+        return _import(tracker, source, Path(path), dry_run=dry_run, by=by, progress=progress,
+                       known_rows=known_rows)  # fmt: skip
 
 
 @contextmanager
@@ -580,198 +780,561 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: A checked row of the file: its label, its checked cells (with ``_events``, whose
+#: ``details`` text is None in pass 1) and the state its events fold to.
+CheckedRow = tuple[str, dict[str, Any], ConcernState]
+
+
+class KnownRows:
+    """Rows of the file whose concern the database already holds (the same external
+    reference or uid). Pass 1 calls :meth:`check` on each batch of them, pass 2 :meth:`write`
+    inside the import's unit of work. This one skips them: re-importing adds nothing."""
+
+    #: whether :meth:`check` and :meth:`write` read the rows (when not, both passes may
+    #: share their work with a second process, which sends back only what the rows need)
+    sees_rows = False
+    #: whether :meth:`write` writes anything (when not, a file of known rows only is not
+    #: read a second time)
+    writes = False
+
+    def check(self, conn: Any, batch: list[CheckedRow]) -> list[str]:
+        """Problems with these rows ("row N, column C: ..."); none here."""
+        return []
+
+    def write(self, uow: Any, batch: list[CheckedRow]) -> int:
+        """Write these rows; returns how many were written (the rest count as skipped)."""
+        return 0
+
+    def counted(self, result: ImportResult) -> None:
+        """Add what pass 1 found of these rows to ``result`` (a dry run stops there)."""
+
+    def finish(self, uow: Any, result: ImportResult, recorder: str) -> None:
+        """At the end of pass 2, in the import's unit of work with the chain's head moved:
+        write what :meth:`write` left for the end."""
+
+
+class Compared(KnownRows):
+    """Spreadsheet rows whose concern drp holds, compared with it (:mod:`drp_cli.reimport`):
+    pass 1 lists what changed and refuses a row that would move its concern backwards; at
+    the end of pass 2, with ``update``, each change is recorded as an event (planned again
+    under the write lock, against the concern as it then stands). Rows that carry their
+    events (drp's own export) are not compared: they are skipped, as before."""
+
+    sees_rows = True
+    writes = False
+
+    def __init__(self, update: bool, source_name: str) -> None:
+        self.update, self.source_name = update, source_name
+        self.compared = 0
+        self.plans: list[Any] = []  # the rows that differ from drp's record
+        self.rows: list[tuple[str, dict[str, Any]]] = []  # and the rows themselves
+
+    def _plan(self, conn: Any, rows: list[tuple[str, dict[str, Any]]]) -> tuple[
+            list[tuple[Any, tuple[str, dict[str, Any]]]], list[str]]:  # fmt: skip
+        from drp_cli import reimport
+
+        by_ref = record.concerns_by_ref(conn, [c["external_ref"] for _, c in rows])
+        plans, errors = [], []
+        for label, c in rows:
+            row = by_ref.get(c["external_ref"])
+            if row is None:  # known by its uid only: not a spreadsheet's row
+                continue
+            events = (record.events_of(conn, int(row["id"]))
+                      if c["notes"] or c["response"] else None)  # fmt: skip
+            plan, problems = reimport.plan(label, c, c["_given"], row, c["protocol"], events,
+                                           self.source_name)  # fmt: skip
+            errors += [f"{label}, {p}" for p in problems]
+            plans.append((plan, (label, c)))
+        return plans, errors
+
+    def check(self, conn: Any, batch: list[CheckedRow]) -> list[str]:
+        rows = [(label, c) for label, c, _state in batch if not c["events"]]
+        plans, errors = self._plan(conn, rows)
+        self.compared += len(plans)
+        for plan, row in plans:
+            if plan.changed or plan.not_changed:
+                self.plans.append(plan)
+                self.rows.append(row)
+        return errors
+
+    def counted(self, result: ImportResult) -> None:
+        result.changed = list(self.plans)
+        result.unchanged = self.compared - len(self.plans)
+
+    def finish(self, uow: Any, result: ImportResult, recorder: str) -> None:
+        self.counted(result)
+        if not self.update or not any(p.changed for p in self.plans):
+            return
+        plans, errors = self._plan(uow.conn, self.rows)  # as the concerns stand, locked
+        if errors:
+            raise ImportRefused(errors)
+        result.changed = [p for p, _ in plans if p.changed or p.not_changed]
+        for plan, _ in plans:
+            if not plan.changed:
+                continue
+            loaded = uow.load(plan.concern_id)
+            for e in plan.events:
+                uow.append(loaded, e.kind, e.on, recorder, stage=e.stage or None,
+                           from_stage=e.from_stage, text=e.text, details=e.details,
+                           imported_by=recorder)  # fmt: skip
+                result.events += 1
+            result.updated += 1
+        result.skipped -= result.updated
+
+
+@dataclass
+class _Checked:
+    """What pass 1 keeps of the file: what later rows and the second pass need, never the
+    rows themselves."""
+
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+    # per valid row, in order: its external reference and the uid the file gave it
+    keys: list[tuple[str | None, str | None]] = field(default_factory=list)
+    refs: dict[str, str] = field(default_factory=dict)  # reference -> the row's label
+    uids: dict[str, str] = field(default_factory=dict)  # uid -> the row's label
+    known: int = 0  # valid rows already in the database, as pass 1 saw it
+
+
+Key = tuple[str | None, str | None]
+
+
+def _key(c: dict[str, Any], state: ConcernState) -> Key:
+    """The row's external reference, and its uid unless this import made it up."""
+    uid = state.uid if state.uid != c.get("_made_uid") else None
+    return state.external_ref or c["external_ref"], uid
+
+
+@dataclass
+class _Job:
+    """What both passes read the rows with (a second process gets a copy)."""
+
+    tracker: Tracker
+    source: Source
+    path: Path
+    cal: Any
+    recorder: str
+    today: dt.date
+
+
+def _checked_row(
+    job: _Job, label: str, row: dict[str, Any], *, check: bool = True
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One row checked and prepared: (checked row, with its ``_events`` and ``_state``, or
+    None; its problems)."""
+    checked, problems = validate(job.tracker, label, row, job.today, check=check)
+    if checked is not None:
+
+        def bad(column: str, message: str) -> None:
+            problems.append(f"{label}, column {column}: {message}")
+
+        # the events' details are spelled for writing only, not for a check
+        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad, encode=not check)
+        if prepared is None:
+            checked = None
+        else:
+            checked["_events"], checked["_state"] = prepared
+    return checked, problems
+
+
+def _mine(part: int, parts: int) -> Callable[[int], bool]:
+    """Whether row ``n`` (from 0) is in this part: chunks of CHUNK rows dealt in turn."""
+    return lambda n: (n // CHUNK) % parts == part
+
+
+# pass 1: per chunk of rows, each row's (label, problems, key or None, the checked row)
+CheckChunk = list[tuple[str, list[str], Key | None, CheckedRow | None]]
+
+
+def _check_part(job: _Job, part: int, parts: int, keep: bool) -> Iterator[CheckChunk]:
+    """Pass 1's work on this part's chunks of rows (``keep``: with the checked rows)."""
+    mine, chunk = _mine(part, parts), []
+    for n, (label, row) in enumerate(job.source.rows()):
+        if not mine(n):
+            continue
+        c, problems = _checked_row(job, label, row)
+        key = None if c is None else _key(c, c["_state"])
+        chunk.append((label, problems, key, (label, c, c["_state"]) if keep and c else None))
+        if n % CHUNK == CHUNK - 1:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _first_pass(job: _Job, known_rows: KnownRows, parts: int) -> _Checked:
+    """Check every row; look up, a batch at a time, those already in the database."""
+    out = _Checked()
+    errors, refs, uids = out.errors, out.refs, out.uids
+    batch: list[tuple[Key, CheckedRow | None]] = []
+    chunks = _in_order(lambda part: _check_part(job, part, parts, parts == 1), parts)
+    with contextlib.ExitStack() as stack:
+        store = job.tracker.store
+        conn = stack.enter_context(store.read()) if store.exists else None
+
+        def look_up() -> None:
+            if conn is not None and batch:
+                known = _known(conn, [k[0] for k, _ in batch], [k[1] for k, _ in batch])
+                hits = [item for key, item in batch if _is_known(key, known)]
+                out.known += len(hits)
+                if known_rows.sees_rows:
+                    errors.extend(known_rows.check(conn, [h for h in hits if h is not None]))
+            batch.clear()
+
+        for chunk in chunks:
+            for label, problems, key, item in chunk:
+                out.rows += 1
+                errors += problems
+                if key is None:
+                    continue
+                ref, uid = key
+                if ref is not None:
+                    if ref in refs:
+                        errors.append(f"{label}, column external_ref: the same reference is "
+                                      f"on {refs[ref]}")  # fmt: skip
+                    refs[ref] = label
+                if uid is not None:
+                    if uid in uids:
+                        errors.append(f"{label}, column uid: the same concern is on "
+                                      f"{uids[uid]}")  # fmt: skip
+                    uids[uid] = label
+                out.keys.append(key)
+                batch.append((key, item))
+                if len(batch) >= IMPORT_BATCH:
+                    look_up()
+        look_up()
+    return out
+
+
+@dataclass
+class _Plan:
+    """What pass 2 writes, settled under the write lock before it reads the file again."""
+
+    keys: list[Key]
+    fresh: list[bool]  # per valid row: not in the database, so written as a new concern
+    first_id: int
+    now: dt.datetime
+    keep: bool  # known rows sent back whole, for KnownRows.write
+
+
+# pass 2: per chunk, its new concerns (id, concern row, events, item rows, attachment rows),
+# each event as (its columns up to chain_seq, its hash's parts, (salt, content)); and its
+# rows already in the database (whole, or None)
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], tuple[bytes, bytes, bytes],
+                   tuple[str, str]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+WriteChunk = tuple[list[NewConcern], list[CheckedRow | None]]
+
+
+def _write_part(job: _Job, plan: _Plan, part: int, parts: int) -> Iterator[WriteChunk]:
+    """Pass 2's work on this part's chunks, all but the chain (which links events in the
+    order they are written): the rows converted again, without the checks pass 1 made."""
+    mine, keys, fresh, recorder, now = (
+        _mine(part, parts),
+        plan.keys,
+        plan.fresh,
+        job.recorder,
+        plan.now,
+    )
+    new: list[NewConcern] = []
+    old: list[CheckedRow | None] = []
+    cid = plan.first_id - 1
+    salts, k = new_salts(SALT_BLOCK), 0
+    n = -1
+    for n, (label, row) in enumerate(job.source.rows()):
+        if n >= len(keys):
+            raise _changed(job.path)
+        if fresh[n]:
+            cid += 1
+        if not mine(n):
+            continue
+        c, _ = _checked_row(job, label, row, check=False)
+        if c is None or _key(c, c["_state"]) != keys[n]:
+            raise _changed(job.path)  # checked in pass 1: the file changed
+        state: ConcernState = c["_state"]
+        if not fresh[n]:
+            old.append((label, c, state) if plan.keep else None)
+        else:
+            events = []
+            for seq, ev in enumerate(c["_events"], start=1):
+                ev["concern_id"], ev["seq"] = cid, seq
+                ev["recorded_at"] = ev["recorded_at"] or now
+                ev["imported_by"], ev["imported_at"] = recorder, now
+                if k == SALT_BLOCK:
+                    salts, k = new_salts(SALT_BLOCK), 0
+                salt = ev["salt"] = salts[k]
+                k += 1
+                ev["content"] = commitment(salt, ev["text"], ev["details"])
+                events.append((
+                    (cid, seq, ev["kind"], ev["effective_on"], ev["stage"], ev["from_stage"],
+                     ev["by"], ev["recorded_at"], ev["text"], ev["details"], recorder, now),
+                    event_hash_parts(ev), (salt, ev["content"]),
+                ))  # fmt: skip
+            new.append((
+                cid, (cid, *_row_values(state), now, now), events,
+                [record.item_row(cid, it) for it in state.items.values()],
+                [record.attachment_row(cid, a) for a in state.attachments.values()],
+            ))  # fmt: skip
+        if n % CHUNK == CHUNK - 1:
+            yield new, old
+            new, old = [], []
+    if n + 1 != len(keys):
+        raise _changed(job.path)
+    if new or old:
+        yield new, old
+
+
 def _import(
     tracker: Tracker,
-    source: Path,
+    source: Source,
+    path: Path,
     *,
     dry_run: bool,
     by: str | None,
     progress: Callable[[int, int], None] | None,
-    reading: dict[str, Any] | None = None,
-    update: bool = False,
+    known_rows: KnownRows,
 ) -> ImportResult:
     from drp_cli.calendar import WorkingCalendar
     from drp_cli.tracker import current_user
 
-    skipped: dict[str, int] = {}
-    rows, _fmt, file_closures = read_rows(source, **(reading or {}), counts=skipped)
     recorder = current_user(by)
     today = tracker.today()
     current_closures = {c.day for c in tracker.closures()}
-    new_closures = [(d, r) for d, r in file_closures if d not in current_closures]
+    new_closures = [(d, r) for d, r in source.closures if d not in current_closures]
     cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
-    valid: list[tuple[str, dict[str, Any]]] = []
-    errors: list[str] = []
-    refs: dict[str, str] = {}
-    uids: dict[str, str] = {}
-    for label, row in rows:
-        checked, problems = validate(tracker, label, row, today)
-        errors += problems
-        if checked is None:
-            continue
-
-        def bad(column: str, message: str, label: str = label, errors: list[str] = errors) -> None:
-            errors.append(f"{label}, column {column}: {message}")
-
-        prepared = prepare(checked, tracker, cal, recorder, bad)
-        if prepared is None:
-            continue
-        checked["_events"], checked["_state"] = prepared
-        state: ConcernState = checked["_state"]
-        ref, uid = state.external_ref or checked["external_ref"], state.uid
-        if ref is not None:
-            if ref in refs:
-                errors.append(f"{label}, column external_ref: the same reference is on {refs[ref]}")
-            refs[ref] = label
-        if uid is not None:
-            if uid in uids:
-                errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
-            uids[uid] = label
-        valid.append((label, checked))
-    if errors:
-        raise ImportRefused(errors)
-    result = ImportResult(rows=len(rows), dry_run=dry_run,
-                          blank_rows=skipped.get("blank", 0),
-                          total_rows=skipped.get("total", 0))  # fmt: skip
-    del rows  # the checked rows hold what is needed
+    job = _Job(tracker, source, path, cal, recorder, today)
+    parts = _parts(job, known_rows)
+    stamp = _stamp(path)
+    first = _first_pass(job, known_rows, parts)
+    if first.errors:
+        raise ImportRefused(first.errors)
+    result = ImportResult(rows=first.rows, dry_run=dry_run,
+                          blank_rows=source.skipped.get("blank", 0),
+                          total_rows=source.skipped.get("total", 0))  # fmt: skip
     if dry_run:
-        known: tuple[set[str], set[str]] = (set(), set())
-        plans: list[Any] = []
-        if tracker.store.exists:
-            with tracker.store.read() as conn:
-                known = _known(conn, refs, uids)
-                plans = _plans(tracker, conn, valid, known, source)
-        left = [c for _, c in valid if not _is_known(c, known)]
-        result.imported = len(left)
-        _count_plans(result, len(valid) - len(left), plans, update=False)
+        result.skipped = first.known
+        result.imported = len(first.keys) - first.known
+        known_rows.counted(result)
         return result
+    keys = first.keys
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()  # the concern table, then the chain head: one order for all
         conn = uow.conn
-        known = _known(conn, refs, uids)
-        todo = [(label, c) for label, c in valid if not _is_known(c, known)]
-        plans = _plans(tracker, conn, valid, known, source)
-        _count_plans(result, len(valid) - len(todo), plans, update=update)
-        if update and result.updated:
-            recorder_now = recorder
-            for plan in result.changed:
-                loaded = uow.load(plan.concern_id)
-                for e in plan.events:
-                    uow.append(loaded, e.kind, e.on, recorder_now, stage=e.stage or None,
-                               from_stage=e.from_stage, text=e.text, details=e.details,
-                               imported_by=recorder_now)  # fmt: skip
-                    result.events += 1
-        if new_closures and todo:
+        known = _known(conn, list(first.refs), list(first.uids))  # as it stands, locked
+        del first
+        fresh = [not _is_known(key, known) for key in keys]
+        total = sum(fresh)
+        if new_closures and total:
             for day, reason in new_closures:
                 uow.add_closure_change(day, "add", reason, recorder)
             uow.calendar = cal
             uow.refold_deadlines_from(min(d for d, _ in new_closures))
-        if not todo:
+        if not total and not (known_rows.writes and keys):
+            result.skipped = len(keys)
+            known_rows.finish(uow, result, recorder)
             return result
         head = uow.chain_head()
         chain_seq, prev = head.seq, head.hash
         key = uow.key
-        now = uow.now
         # ids are given here, under the write lock, so that the rows go in as batches
-        first = uow.next_concern_id()
-        ids = list(range(first, first + len(todo)))
+        plan = _Plan(keys, fresh, uow.next_concern_id(), uow.now, known_rows.sees_rows)
+        chunks = _in_order(lambda part: _write_part(job, plan, part, parts), parts)
+        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
+        concern_rows: list[tuple[Any, ...]] = []
+        event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
         item_rows: list[tuple[Any, ...]] = []
         attachment_rows: list[tuple[Any, ...]] = []
-        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
-        # a batch at a time (one transaction still): the events of 100,000 concerns need not
-        # all be in memory at once
-        with conn.bulk():  # room in SQLite's cache for the indexes being filled
-            for start in range(0, len(todo), IMPORT_BATCH):
-                concern_rows: list[tuple[Any, ...]] = []
-                event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
-                batch = todo[start : start + IMPORT_BATCH]
-                for cid, (_label, c) in zip(ids[start : start + len(batch)], batch, strict=True):
-                    state = c["_state"]
-                    row = state.row()
-                    concern_rows.append((cid, *(row[n] for n in ROW_FIELDS), now, now))
-                    for seq, ev in enumerate(c["_events"], start=1):
+        old: list[CheckedRow] = []
+        done = 0
+
+        def flush() -> None:
+            nonlocal done
+            conn.insert_many("concern", concern_names, concern_rows)
+            conn.insert_many("event", EVENT_COLUMNS, event_rows)
+            result.events += len(event_rows)
+            done += len(concern_rows)
+            concern_rows.clear()
+            event_rows.clear()
+            if old:
+                written = known_rows.write(uow, old)
+                result.updated += written
+                result.skipped += len(old) - written
+                old.clear()
+            if progress is not None:
+                progress(done, total)
+
+        # a batch at a time (one transaction still): the events of 100,000 concerns are
+        # never all in memory at once
+        # room in SQLite's cache for the indexes being filled (64 MB: the import's peak
+        # memory stays under 400 MB; more makes it no faster)
+        with conn.bulk(IMPORT_CACHE_MB):
+            for new, known_here in chunks:
+                for cid, concern, events, items, attachments in new:
+                    result.ids.append(cid)
+                    concern_rows.append(concern)
+                    for columns, parts3, (salt, content) in events:
                         chain_seq += 1
-                        ev["concern_id"], ev["seq"] = cid, seq
-                        ev["recorded_at"] = ev["recorded_at"] or now
-                        ev["imported_by"], ev["imported_at"] = recorder, now
-                        salt = ev["salt"] = new_salt()
-                        ev["content"] = commitment(salt, ev["text"], ev["details"])
-                        digest = event_hash(ev, chain_seq, prev)
-                        event_rows.append((
-                            cid, seq, ev["kind"], ev["effective_on"], ev["stage"],
-                            ev["from_stage"], ev["by"], ev["recorded_at"], ev["text"],
-                            ev["details"], recorder, now, chain_seq, prev, digest,
-                            chain_mac(key, digest) if key else None, salt, ev["content"],
-                        ))  # fmt: skip
+                        digest = hash_of_parts(parts3, chain_seq, prev)
+                        event_rows.append((*columns, chain_seq, prev, digest,
+                                           chain_mac(key, digest) if key else None, salt,
+                                           content))  # fmt: skip
                         prev = digest
-                    item_rows += [record.item_row(cid, it) for it in state.items.values()]
-                    attachment_rows += [record.attachment_row(cid, a)
-                                        for a in state.attachments.values()]  # fmt: skip
-                conn.insert_many("concern", concern_names, concern_rows)
-                conn.insert_many("event", EVENT_COLUMNS, event_rows)
-                result.events += len(event_rows)
-                if progress is not None:
-                    progress(min(start + IMPORT_BATCH, len(todo)), len(todo))
-            uow.concern_ids_given(ids[-1])
+                    item_rows += items
+                    attachment_rows += attachments
+                if plan.keep:
+                    old += [item for item in known_here if item is not None]
+                else:
+                    result.skipped += len(known_here)
+                if len(concern_rows) >= IMPORT_BATCH or len(old) >= IMPORT_BATCH:
+                    flush()
+            if _stamp(path) != stamp:
+                raise _changed(path)
+            flush()
+            if result.ids:
+                uow.concern_ids_given(result.ids[-1])
             conn.insert_many("item", ITEM_COLUMNS, item_rows)
             conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
         uow.move_head(chain_seq, prev)
-        result.imported = len(todo)
-        result.ids = ids
+        result.imported = len(result.ids)
+        # changes to concerns drp holds, once the new ones are in and the chain's head moved
+        known_rows.finish(uow, result, recorder)
     return result
 
 
-def _plans(tracker: Tracker, conn: Any, valid: list[tuple[str, dict[str, Any]]],
-           known: tuple[set[str], set[str]], source: Path) -> list[Any]:  # fmt: skip
-    """What each spreadsheet row whose concern drp holds would change (rows carrying their
-    events, from drp's own export, are not compared: they are skipped as before). A row
-    that would move its concern backwards refuses the import."""
-    from drp_cli import reimport
-
-    rows = [(label, c) for label, c in valid if not c["events"] and _is_known(c, known)]
-    if not rows:
-        return []
-    by_ref = record.concerns_by_ref(conn, [c["external_ref"] for _, c in rows])
-    plans, errors = [], []
-    for label, c in rows:
-        row = by_ref.get(c["external_ref"])
-        if row is None:  # known by its uid only: not a spreadsheet's row
-            continue
-        events = (record.events_of(conn, int(row["id"]))
-                  if c["notes"] or c["response"] else None)  # fmt: skip
-        plan, problems = reimport.plan(label, c, c["_given"], row, c["protocol"], events,
-                                       source.name)  # fmt: skip
-        errors += [f"{label}, {p}" for p in problems]
-        plans.append(plan)
-    if errors:
-        raise ImportRefused(errors)
-    return plans
+def _parts(job: _Job, known_rows: KnownRows) -> int:
+    """How many processes share the passes: two for a large file into SQLite on a machine
+    with two cores or more, when the known rows need not come back whole."""
+    if WORKERS < 2 or known_rows.sees_rows or not job.tracker.store.is_sqlite:
+        return 1
+    try:
+        large = job.path.stat().st_size >= PARALLEL_FROM
+    except OSError:
+        return 1
+    return WORKERS if large else 1
 
 
-def _count_plans(result: ImportResult, known: int, plans: list[Any], *, update: bool) -> None:
-    result.changed = [p for p in plans if p.changed or p.not_changed]
-    result.unchanged = len(plans) - len(result.changed)
-    result.updated = sum(1 for p in plans if p.changed) if update else 0
-    result.skipped = known - result.updated
+_END = "end"
 
 
-def _known(conn: Any, refs: dict[str, str], uids: dict[str, str]) -> tuple[set[str], set[str]]:
-    """Which of the file's references and uids the database already holds."""
-    return record.known(conn, "external_ref", list(refs)), record.known(conn, "uid", list(uids))
+def _in_order(make: Callable[[int], Iterator[T]], parts: int) -> Iterator[T]:
+    """The chunks ``make(part)`` yields for parts 0 to ``parts - 1``, in file order (chunk
+    ``k`` is part ``k % parts``'s). With one part, here; else each part in a process of its
+    own (forked, so it shares what this one read), sending its chunks back as they come."""
+    if parts == 1:
+        yield from make(0)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queues = [ctx.Queue(maxsize=2) for _ in range(parts)]
+    procs = [ctx.Process(target=_produce, args=(make, part, queues[part]), daemon=True)
+             for part in range(parts)]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    try:
+        for k in itertools.count():
+            kind, value = _next_message(queues[k % parts], procs[k % parts])
+            if kind == _END:
+                break
+            if kind == "error":
+                raise InvalidInput(value)
+            if kind == "crash":
+                raise RuntimeError(value)
+            yield value
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
 
 
-def _is_known(c: dict[str, Any], known: tuple[set[str], set[str]]) -> bool:
-    state: ConcernState = c["_state"]
-    ref = state.external_ref or c["external_ref"]
-    return (ref is not None and ref in known[0]) or (
-        state.uid is not None and state.uid in known[1]
-    )
+def _next_message(queue: Any, proc: Any) -> tuple[str, Any]:
+    """The process's next message; an error if it stopped without sending one."""
+    import queue as queues
+
+    while True:
+        try:
+            message: tuple[str, Any] = queue.get(timeout=1.0)
+            return message
+        except queues.Empty:
+            if not proc.is_alive():
+                try:
+                    message = queue.get(timeout=1.0)  # sent just before it ended
+                    return message
+                except queues.Empty:
+                    return "crash", f"import process ended with status {proc.exitcode}"
 
 
-_encode_details = json.JSONEncoder(sort_keys=True).encode  # as json.dumps(d, sort_keys=True)
+def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> None:
+    """A process's part: its chunks, then the end, or what stopped it."""
+    try:
+        for chunk in make(part):
+            queue.put(("chunk", chunk))
+        queue.put((_END, None))
+    except InvalidInput as exc:
+        queue.put(("error", str(exc)))
+    except Exception as exc:  # a bug: its kind only (its message may quote the file)
+        queue.put(("crash", f"import process failed: {type(exc).__name__}"))
 
 
-def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str, Any]:
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """The file's size, modification time and inode: a change between passes shows."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _changed(path: Path) -> InvalidInput:
+    return InvalidInput(f"{path} changed while it was imported; nothing was imported")
+
+
+def _known(conn: Any, refs: list[str | None], uids: list[str | None]) -> tuple[set[str], set[str]]:
+    """Which of these references and uids the database already holds."""
+    return (record.known(conn, "external_ref", [r for r in refs if r is not None]),
+            record.known(conn, "uid", [u for u in uids if u is not None]))  # fmt: skip
+
+
+def _is_known(key: tuple[str | None, str | None], known: tuple[set[str], set[str]]) -> bool:
+    ref, uid = key
+    return (ref is not None and ref in known[0]) or (uid is not None and uid in known[1])
+
+
+def _details_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=True)`` for the details of an event: the standard
+    library's C encoder made once instead of for each of hundreds of thousands of events
+    (a property test holds the two to the same text)."""
+    plain = json.JSONEncoder(sort_keys=True)
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain encoder
+        return plain.encode
+    try:
+        spell = make(None, plain.default, encoder.encode_basestring_ascii, None, ": ", ", ",
+                     True, False, True)  # fmt: skip
+        sample = {"b": [1, 2.5, None, True], "a": {"z": "\u00e9", "y": {}}}
+        if "".join(spell(sample, 0)) != plain.encode(sample):
+            return plain.encode
+    except Exception:  # another Python's C encoder: the plain one
+        return plain.encode
+
+    def encode(value: Any) -> str:
+        if type(value) is not dict:
+            return plain.encode(value)
+        return "".join(spell(value, 0))
+
+    return encode
+
+
+_encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
+
+
+def _event_row(
+    e: dict[str, Any], c: dict[str, Any], recorder: str, encode: bool = True
+) -> dict[str, Any]:
     """An event of the file as it will be stored: its author and recorded-at kept as
     provenance (``recorded_at`` None: made now by this import)."""
     details = e.get("details") or {}
@@ -787,7 +1350,7 @@ def _event_row(e: dict[str, Any], c: dict[str, Any], recorder: str) -> dict[str,
         "by": str(e.get("by") or recorder),
         "recorded_at": _when(e.get("recorded_at")),
         "text": str(e.get("text") or ""),
-        "details": _encode_details(details) if details else "{}",
+        "details": (_encode_details(details) if details else "{}") if encode else None,
         "_details": details,
     }
 
@@ -818,7 +1381,7 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
                 "impact": c["impact"],
                 "recommended": c["recommended"],
                 "external_ref": c["external_ref"],
-                "uid": c["uid"] or uuid.uuid4().hex,
+                "uid": c["uid"] or c.setdefault("_made_uid", uuid.uuid4().hex),
                 "opened_on": iso(c["opened_on"]),
                 "formal_started_on": iso(c["formal_started_on"]),
                 "raised_by": c["raised_by"] or recorder,

@@ -1,0 +1,371 @@
+"""`drp import` reads its file as a stream, twice: every row is checked before anything is
+written, then the file is read again and written; both passes may be shared with a second
+process. And the functions that spell the chain's JSON fast are the reference encoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drp_cli import transfer
+from drp_cli.errors import InvalidInput
+
+PERSONAL = "Jane Doe"
+
+
+def concern(n: int, **overrides: object) -> dict[str, object]:
+    """A concern as an export carries it: with its events (about 5, as the bench's)."""
+    on, later = "2025-03-03", "2025-03-04"
+    row: dict[str, object] = {
+        "external_ref": f"ref-{n}", "protocol": "knowsley", "child": f"C-{n:04d}",
+        "category": "statutory", "summary": "No allocated social worker", "opened_on": on,
+        "stage": "stage-1", "stage_started_on": on, "status": "resolved", "closed_on": later,
+        "outcome": "Allocated",
+        "events": [
+            {"kind": "imported", "on": on, "stage": "stage-1", "by": "bench",
+             "text": "No allocated social worker", "details": {"due": None, "bypassed": []}},
+            {"kind": "note", "on": on, "stage": "stage-1", "by": "bench", "text": "Phoned TM",
+             "details": {}},
+            {"kind": "response", "on": later, "stage": "stage-1", "by": "bench",
+             "text": "Will allocate", "details": {"from": "TM"}},
+            {"kind": "resolved", "on": later, "stage": "stage-1", "by": "bench",
+             "text": "Allocated", "details": {}},
+        ],
+    }  # fmt: skip
+    row.update(overrides)
+    return row
+
+
+def counts(sql):
+    import os
+
+    target = os.environ["DRP_DB"]
+    if "://" not in target and not os.path.exists(target):
+        return (0, 0)
+    return (sql("select count(*) from concern")[0][0], sql("select count(*) from event")[0][0])
+
+
+@pytest.fixture
+def two_processes(monkeypatch):
+    """Both passes shared with a second process even for a small file, in small chunks."""
+    monkeypatch.setattr(transfer, "WORKERS", 2)
+    monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+
+
+# -- the source ------------------------------------------------------------------------------
+def test_closure_days_after_the_concerns_are_read(drp, tmp_path):
+    path = tmp_path / "export.json"
+    days = [{"day": "2025-03-06", "reason": "Move"}]
+    path.write_text(json.dumps({"concerns": [concern(1)], "format": "x", "closure_days": days}))
+    source = transfer.open_source(path)
+    assert (source.fmt, source.closures) == ("json", [(dt.date(2025, 3, 6), "Move")])
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stdout) == (0, "Imported 1 of 1 rows.\n"), r.stderr
+    closures = drp("calendar", "closures", "--json").json()
+    assert [(c["day"], c["reason"]) for c in closures] == [("2025-03-06", "Move")]
+
+
+def test_closure_days_before_the_concerns_are_read(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"closure_days": [{"day": "2025-03-06", "reason": "Move"}],
+                                "concerns": [concern(1), concern(2)]}))  # fmt: skip
+    source = transfer.open_source(path)
+    assert source.closures == [(dt.date(2025, 3, 6), "Move")]
+    assert [label for label, _ in source.rows()] == ["item 1", "item 2"]
+
+
+def test_rows_are_read_one_at_a_time_and_afresh(tmp_path):
+    """The first row comes before the rest of the file is read: here the rest is not even
+    JSON, and that is found only when the reading gets there."""
+    path = tmp_path / "big.json"
+    path.write_text("[" + json.dumps(concern(1)) + ", " + json.dumps(concern(2)) + ", {oops")
+    source = transfer.open_source(path)
+    assert inspect.isgenerator(source.rows())
+    rows = source.rows()
+    label, row = next(rows)
+    assert (label, row["external_ref"]) == ("item 1", "ref-1")
+    assert next(rows)[0] == "item 2"
+    with pytest.raises(InvalidInput) as caught:
+        next(rows)
+    assert (
+        str(caught.value) == f"{path} is not valid JSON (after item 2): invalid char in json text"
+    )
+    # a second reading starts again from the first row
+    assert next(source.rows())[0] == "item 1"
+
+
+def test_csv_rows_are_streamed_too(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "protocol,child,category,summary,opened_on,stage,stage_started_on,status,closure_days\n"
+        "knowsley,K-1,statutory,ok,2025-03-03,stage-1,2025-03-03,open,\n"
+        'knowsley,K-2,statutory,ok,2025-03-03,stage-1,2025-03-03,open,"[{""day"": '
+        '""2025-03-06"", ""reason"": ""Move""}]"\n'
+    )
+    source = transfer.open_source(path)
+    assert (source.fmt, source.closures) == ("csv", [(dt.date(2025, 3, 6), "Move")])
+    assert inspect.isgenerator(source.rows())
+    rows = source.rows()
+    assert [(label, row["child"], "closure_days" in row) for label, row in rows] == [
+        ("row 2", "K-1", False), ("row 3", "K-2", False),
+    ]  # fmt: skip
+
+
+def test_json_that_is_not_a_list_of_concerns(tmp_path):
+    for text in ('{"concerns": {"a": 1}}', '{"format": 1}', "3", '[{"a": 1}, 2]'):
+        path = tmp_path / "x.json"
+        path.write_text(text)
+        with pytest.raises(InvalidInput) as caught:
+            list(transfer.open_source(path).rows())
+        assert str(caught.value) == f"{path}: expected a list of concern objects"
+
+
+def test_parse_errors_never_quote_the_file(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('[{"child": "' + PERSONAL + '", ' + PERSONAL + "}]")
+    with pytest.raises(InvalidInput) as caught:
+        list(transfer.open_source(path).rows())
+    assert PERSONAL not in str(caught.value)
+    assert (
+        str(caught.value) == f"{path} is not valid JSON (after item 0): invalid char in json text"
+    )
+    path.write_bytes(b'[{"child": "caf\xe9"}]')
+    with pytest.raises(InvalidInput) as caught:
+        list(transfer.open_source(path).rows())
+    assert str(caught.value) == f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)"
+
+
+# -- all or nothing --------------------------------------------------------------------------
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_bad_row_in_the_middle_writes_nothing(drp, sql, tmp_path, monkeypatch, shared):
+    if shared:
+        monkeypatch.setattr(transfer, "WORKERS", 2)
+        monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(transfer, "CHUNK", 3)
+    rows = [concern(n) for n in range(1, 31)]
+    rows[14] = concern(15, status=PERSONAL, opened_on=PERSONAL)
+    rows[20] = concern(21, external_ref="ref-3")
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr == (
+        "Error: 3 problems found; nothing was imported:\n"
+        "  item 15, column opened_on: is not a date (expected YYYY-MM-DD)\n"
+        "  item 15, column status: is not a status (allowed: open, resolved, withdrawn)\n"
+        "  item 21, column external_ref: the same reference is on item 3\n"
+    )
+    assert PERSONAL not in r.stderr
+    assert counts(sql) == (0, 0)
+
+
+def test_error_messages_say_what_was_expected_never_what_was_there(drp, tmp_path):
+    row = concern(1, protocol=PERSONAL, category=PERSONAL, stage_started_on=PERSONAL)
+    other = concern(2, stage=PERSONAL, role=PERSONAL, issue=PERSONAL)
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([row, other]))
+    r = drp("import", str(path))
+    assert r.exit_code == 2
+    assert PERSONAL not in r.stderr
+    assert r.stderr == (
+        "Error: 6 problems found; nothing was imported:\n"
+        "  item 1, column stage_started_on: is not a date (expected YYYY-MM-DD)\n"
+        "  item 1, column protocol: is not an installed protocol (installed: knowsley, "
+        "nottinghamshire-2016, nottinghamshire-crp, sbc-fciro, west-sussex)\n"
+        "  item 1, column category: is not a category (allowed: general, statutory, "
+        "care-plan, service)\n"
+        "  item 2, column stage: is not a stage of protocol knowsley (stages: stage-1, "
+        "stage-2, stage-3, stage-4)\n"
+        "  item 2, column issue: is not an issue of category statutory (allowed: "
+        "no-social-worker, assessment-out-of-date, care-plan-out-of-date, safety-plan, "
+        "statutory-visits, pep, health-assessment, placement-plan, not-consulted-final-plan)\n"
+        "  item 2, column role: is not a role of protocol knowsley (allowed: iro, cp-chair)\n"
+    )
+
+
+def test_shared_import_is_the_same_as_one_process(drp, tmp_path, monkeypatch):
+    rows = [concern(n) for n in range(1, 11)]
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    alone = tmp_path / "alone.sqlite3"
+    r = drp("--db", str(alone), "import", str(path))
+    assert (r.exit_code, r.stdout) == (0, "Imported 10 of 10 rows.\n"), r.stderr
+    monkeypatch.setattr(transfer, "WORKERS", 2)
+    monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+    shared = tmp_path / "shared.sqlite3"
+    r = drp("--db", str(shared), "import", str(path))
+    assert (r.exit_code, r.stdout) == (0, "Imported 10 of 10 rows.\n"), r.stderr
+    assert drp("--db", str(shared), "verify").exit_code == 0
+
+    def same(c):
+        # each import makes up its own uids and records its own moment
+        events = [{**e, "recorded_at": None, "details": {**e["details"], "uid": None}}
+                  for e in c["events"]]  # fmt: skip
+        return {**c, "uid": None, "events": events}
+
+    for n in range(1, 11):
+        a = drp("--db", str(alone), "show", str(n), "--json", "--on", "2025-03-20").json()
+        b = drp("--db", str(shared), "show", str(n), "--json", "--on", "2025-03-20").json()
+        assert same(a) == same(b)
+        assert "fields-recorded" in [e["kind"] for e in a["events"]]
+    # a second import of the same file skips every row, in either way
+    r = drp("--db", str(shared), "import", str(path), "--json")
+    assert r.json() == {"rows": 10, "imported": 0, "skipped": 10, "events": 0, "dry_run": False,
+                        "unchanged": 0, "updated": 0, "changed": [], "blank_rows": 0,
+                        "total_rows": 0}  # fmt: skip
+
+
+def test_a_file_that_changes_between_the_passes_writes_nothing(tracker, tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([concern(1), concern(2)]))
+    source = transfer.open_source(path)
+    readings = []
+
+    def rows():
+        readings.append(1)
+        second = len(readings) > 1
+        yield from [("item 1", concern(1)), ("item 2", concern(3 if second else 2))]
+
+    source.read = rows
+    with pytest.raises(InvalidInput) as caught:
+        transfer._import(tracker, source, path, dry_run=False, by=None, progress=None,
+                         known_rows=transfer.KnownRows())  # fmt: skip
+    assert str(caught.value) == f"{path} changed while it was imported; nothing was imported"
+    assert len(readings) == 2
+    assert tracker.concerns(status="all") == []
+
+
+def test_known_rows_go_through_the_hook(drp, tracker, tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([concern(1), concern(2)]))
+    assert transfer.import_file(tracker, path).imported == 2
+    path.write_text(json.dumps([concern(1), concern(2), concern(3)]))
+    seen: dict[str, list[str]] = {"check": [], "write": []}
+
+    class Refuse(transfer.KnownRows):
+        sees_rows = True
+        writes = True
+
+        def check(self, conn, batch):
+            seen["check"] += [label for label, _, _ in batch]
+            return [f"{label}, column external_ref: known" for label, _, _ in batch[:1]]
+
+        def write(self, uow, batch):
+            seen["write"] += [state.external_ref for _, _, state in batch]
+            return 1
+
+    with pytest.raises(transfer.ImportRefused) as caught:
+        transfer.import_file(tracker, path, known_rows=Refuse())
+    assert caught.value.errors == ["item 1, column external_ref: known"]
+    assert seen == {"check": ["item 1", "item 2"], "write": []}
+
+    class Count(Refuse):
+        def check(self, conn, batch):
+            return []
+
+    seen["check"] = []
+    result = transfer.import_file(tracker, path, known_rows=Count())
+    assert (result.imported, result.updated, result.skipped) == (1, 1, 1)
+    assert seen["write"] == ["ref-1", "ref-2"]
+
+
+# -- the chain's JSON, spelled fast ----------------------------------------------------------
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+details_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts,
+    st.lists(texts, max_size=3),
+)  # fmt: skip
+details_dicts = st.dictionaries(texts, details_values, max_size=4)
+
+
+@given(texts, st.one_of(st.none(), texts), st.one_of(st.none(), texts, details_dicts))
+def test_commitment_is_exactly_the_reference_encoding(salt, text, details):
+    from drp_cli.chain import _ENCODE, _canon, commitment
+
+    spelled = _canon("details", details) or ""
+    reference = _ENCODE([salt, text or "", spelled]).encode("utf-8")
+    assert commitment(salt, text, details) == hashlib.sha256(reference).hexdigest()
+
+
+@given(details_dicts)
+def test_details_encoder_is_json_dumps(details):
+    assert transfer._encode_details(details) == json.dumps(details, sort_keys=True)
+
+
+imported_events = st.fixed_dictionaries(
+    {
+        "concern_id": st.integers(min_value=1, max_value=10**9),
+        "seq": st.integers(min_value=1, max_value=10**6),
+        "kind": st.sampled_from(["imported", "note", "response", "escalated"]),
+        "effective_on": st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2199, 12, 31)),
+        "stage": texts,
+        "from_stage": st.one_of(st.none(), texts),
+        "by": texts,
+        "recorded_at": st.datetimes(timezones=st.just(dt.UTC)),
+        "text": texts,
+        "details": st.one_of(texts, details_dicts),
+        "content": st.one_of(st.none(), st.text(alphabet="0123456789abcdef", max_size=64)),
+        "imported_at": st.one_of(st.none(), st.datetimes(timezones=st.just(dt.UTC))),
+        "imported_by": st.one_of(st.none(), texts),
+    }
+)
+
+
+@given(imported_events, st.integers(min_value=1, max_value=10**12), texts)
+def test_hash_from_parts_is_the_event_hash(row, chain_seq, prev):
+    from drp_cli.chain import event_hash, event_hash_parts, hash_of_parts
+
+    parts = event_hash_parts(row)
+    assert hash_of_parts(parts, chain_seq, prev) == event_hash(row, chain_seq, prev)
+
+
+def test_salts_are_as_new_salt_makes_them():
+    from drp_cli.chain import new_salt, new_salts
+
+    salts = new_salts(1000)
+    assert len(salts) == len(set(salts)) == 1000
+    assert {len(s) for s in salts} == {len(new_salt())} == {32}
+    assert all(int(s, 16) >= 0 for s in salts)
+
+
+def test_bench_data_shape_imports(drp, tmp_path, two_processes):
+    """The bench's rows (bench/data.py) go in through both processes and verify."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from data import rows, write
+
+    path = write(tmp_path / "bench.json", rows(40, open_share=0.25, overdue_share=0.3))
+    r = drp("import", str(path), "--by", "bench")
+    assert (r.exit_code, r.stdout) == (0, "Imported 40 of 40 rows.\n"), r.stderr
+    assert drp("verify").exit_code == 0
+
+
+def test_a_helper_process_that_dies_stops_the_import(tracker, tmp_path, two_processes, monkeypatch):
+    if not tracker.store.is_sqlite:
+        pytest.skip("the passes are shared with a second process on SQLite only")
+    import os
+
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([concern(n) for n in range(1, 11)]))
+    real = transfer._write_part
+
+    def dying(job, plan, part, parts):
+        if part == 1:
+            os._exit(3)
+        yield from real(job, plan, part, parts)
+
+    monkeypatch.setattr(transfer, "_write_part", dying)
+    with pytest.raises(RuntimeError) as caught:
+        transfer.import_file(tracker, path)
+    assert str(caught.value) == "import process ended with status 3"
+    assert tracker.concerns(status="all") == []

@@ -1205,6 +1205,10 @@ def _parts(job: _Job, known_rows: KnownRows) -> int:
     with two cores or more, when the known rows need not come back whole."""
     if WORKERS < 2 or known_rows.sees_rows or not job.tracker.store.is_sqlite:
         return 1
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
+        return 1
     try:
         large = job.path.stat().st_size >= PARALLEL_FROM
     except OSError:

@@ -589,6 +589,23 @@ ByOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Only the concerns this person owns (whatever the case).",
+        metavar="NAME",
+        autocompletion=complete.owners,
+    ),
+]
+MineOption = Annotated[
+    bool,
+    typer.Option(
+        "--mine", help="Only the concerns you own (you: DRP_USER, else the config's name)."
+    ),
+]
+TeamOption = Annotated[
+    str | None, typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM")
+]
 MAX_ID = 2**63 - 1  # the largest id a database column holds
 
 

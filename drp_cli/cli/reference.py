@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from drp_cli.cli import complete
-from drp_cli.cli.app import ByOption, JsonOption, command_group, examples, tracker
+from drp_cli.cli.app import (
+    ByOption,
+    JsonOption,
+    MineOption,
+    OwnerOption,
+    TeamOption,
+    command_group,
+    examples,
+    tracker,
+)
 from drp_cli.cli.output import console, print_json
 from drp_cli.cli.textarg import text_option
 from drp_cli.protocols import as_data
@@ -311,24 +320,9 @@ def calendar_export(
         str,
         typer.Option("-o", "--output", metavar="FILE", help="The .ics file to write."),
     ],
-    owner: Annotated[
-        str | None,
-        typer.Option(
-            help="Only the concerns this person owns (whatever the case).",
-            metavar="NAME",
-            autocompletion=complete.owners,
-        ),
-    ] = None,
-    mine: Annotated[
-        bool,
-        typer.Option(
-            "--mine", help="Only the concerns you own (you: DRP_USER, else the config's name)."
-        ),
-    ] = False,
-    team: Annotated[
-        str | None,
-        typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM"),
-    ] = None,
+    owner: OwnerOption = None,
+    mine: MineOption = False,
+    team: TeamOption = None,
     with_children: Annotated[
         bool,
         typer.Option(

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 import typer
 
 from drp_cli.cli import complete
-from drp_cli.cli.app import JsonOption, command_group, examples, tracker
+from drp_cli.cli.app import (
+    JsonOption,
+    OwnerOption,
+    TeamOption,
+    command_group,
+    examples,
+    tracker,
+)
 from drp_cli.cli.output import console, print_json
 
 commands = command_group()
@@ -155,18 +162,8 @@ def report(
         str | None,
         typer.Option(help="Only this protocol's concerns.", autocompletion=complete.protocols),
     ] = None,
-    team: Annotated[
-        str | None,
-        typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM"),
-    ] = None,
-    owner: Annotated[
-        str | None,
-        typer.Option(
-            help="Only the concerns this person owns (whatever the case).",
-            metavar="NAME",
-            autocompletion=complete.owners,
-        ),
-    ] = None,
+    team: TeamOption = None,
+    owner: OwnerOption = None,
     category: Annotated[
         str | None,
         typer.Option(help="Only this theme.", autocompletion=complete.categories),

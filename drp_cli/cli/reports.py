@@ -16,6 +16,9 @@ from drp_cli.cli import complete
 from drp_cli.cli.app import (
     JsonOption,
     JudgeOnOption,
+    MineOption,
+    OwnerOption,
+    TeamOption,
     check_id,
     command_group,
     examples,
@@ -36,25 +39,6 @@ from drp_cli.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
 from drp_cli.overdue import STATES, ActionDue, OverdueItem
 
 commands = command_group()
-
-
-OwnerOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Only the concerns this person owns (whatever the case).",
-        metavar="NAME",
-        autocompletion=complete.owners,
-    ),
-]
-MineOption = Annotated[
-    bool,
-    typer.Option(
-        "--mine", help="Only the concerns you own (you: DRP_USER, else the config's name)."
-    ),
-]
-TeamOption = Annotated[
-    str | None, typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM")
-]
 
 
 @commands.command(

@@ -740,7 +740,7 @@ def import_file(
     *,
     dry_run: bool = False,
     by: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
     map_path: str | os.PathLike[str] | None = None,
     sheet: str | None = None,
     ignore_extra: bool = False,
@@ -762,8 +762,57 @@ def import_file(
                 with tracker.store.read() as conn:
                     held = record.has_concerns(conn)
             known_rows = Compared(update, Path(path).name) if held else KnownRows()
-        return _import(tracker, source, Path(path), dry_run=dry_run, by=by, progress=progress,
+        if dry_run or tracker.store.exists:
+            return _import(tracker, source, Path(path), dry_run=dry_run, by=by,
+                           progress=progress, known_rows=known_rows)  # fmt: skip
+        return _import_new(tracker, source, Path(path), by=by, progress=progress,
+                           known_rows=known_rows)  # fmt: skip
+
+
+def _import_new(
+    tracker: Tracker,
+    source: Source,
+    path: Path,
+    *,
+    by: str | None,
+    progress: Callable[[int], None] | None,
+    known_rows: KnownRows,
+) -> ImportResult:
+    """An import where there is no database yet, which makes one only if the file imports:
+    bad input leaves no database behind. A SQLite file is built beside where it goes and
+    linked into place when complete (never over a database that appeared meanwhile); a
+    server database is made once a check-only reading of the file found no problem."""
+    store = tracker.store
+    if store.path is None:
+        _import(tracker, source, path, dry_run=True, by=by, progress=None,
+                known_rows=known_rows)  # fmt: skip
+        return _import(tracker, source, path, dry_run=False, by=by, progress=progress,
                        known_rows=known_rows)  # fmt: skip
+    from drp_cli.store import Store
+
+    target = store.path
+    aside = target.with_name(f".{target.name}.import-{uuid.uuid4().hex[:12]}")
+    building = Tracker(Store(aside), protocols=tracker.protocols, clock=tracker.today,
+                       now=tracker.moment, key=tracker.key)  # fmt: skip
+    try:
+        result = _import(building, source, path, dry_run=False, by=by, progress=progress,
+                         known_rows=known_rows)  # fmt: skip
+        building.store.close()  # its write-ahead log folded into the file
+        try:
+            os.link(aside, target)  # never over a file that is there
+        except FileExistsError:
+            raise InvalidInput(
+                f"a database appeared at {target} while the file was "
+                "imported; nothing was imported: run the import again"
+            ) from None
+    finally:
+        building.store.close()
+        for leftover in (aside, Path(f"{aside}-wal"), Path(f"{aside}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    if store.on_create is not None:
+        store.on_create(store.label)
+    return result
 
 
 @contextmanager
@@ -882,20 +931,6 @@ class Compared(KnownRows):
         result.skipped -= result.updated
 
 
-@dataclass
-class _Checked:
-    """What pass 1 keeps of the file: what later rows and the second pass need, never the
-    rows themselves."""
-
-    rows: int = 0
-    errors: list[str] = field(default_factory=list)
-    # per valid row, in order: its external reference and the uid the file gave it
-    keys: list[tuple[str | None, str | None]] = field(default_factory=list)
-    refs: dict[str, str] = field(default_factory=dict)  # reference -> the row's label
-    uids: dict[str, str] = field(default_factory=dict)  # uid -> the row's label
-    known: int = 0  # valid rows already in the database, as pass 1 saw it
-
-
 Key = tuple[str | None, str | None]
 
 
@@ -907,7 +942,7 @@ def _key(c: dict[str, Any], state: ConcernState) -> Key:
 
 @dataclass
 class _Job:
-    """What both passes read the rows with (a second process gets a copy)."""
+    """What the rows are read with (a second process gets a copy)."""
 
     tracker: Tracker
     source: Source
@@ -915,21 +950,28 @@ class _Job:
     cal: Any
     recorder: str
     today: dt.date
+    #: the import's moment, from its unit of work (None: a dry run, which encodes nothing)
+    now: dt.datetime | None = None
+    #: the id of the file's first row, when every row is new (a database with no concerns):
+    #: row ``n`` (from 0) is concern ``first_id + n``, so the rows are encoded as they are
+    #: checked, wherever they are checked; None: ids are given once the rows are looked up
+    first_id: int | None = None
 
 
 def _checked_row(
-    job: _Job, label: str, row: dict[str, Any], *, check: bool = True
+    job: _Job, label: str, row: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """One row checked and prepared: (checked row, with its ``_events`` and ``_state``, or
     None; its problems)."""
-    checked, problems = validate(job.tracker, label, row, job.today, check=check)
+    checked, problems = validate(job.tracker, label, row, job.today)
     if checked is not None:
 
         def bad(column: str, message: str) -> None:
             problems.append(f"{label}, column {column}: {message}")
 
-        # the events' details are spelled for writing only, not for a check
-        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad, encode=not check)
+        # the events' details are spelled only when they will be written
+        prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad,
+                           encode=job.now is not None)  # fmt: skip
         if prepared is None:
             checked = None
         else:
@@ -942,19 +984,62 @@ def _mine(part: int, parts: int) -> Callable[[int], bool]:
     return lambda n: (n // CHUNK) % parts == part
 
 
-# pass 1: per chunk of rows, each row's (label, problems, key or None, the checked row)
-CheckChunk = list[tuple[str, list[str], Key | None, CheckedRow | None]]
+# a new concern as it will be written: (id, concern row, events, item rows, attachment rows),
+# each event as (its columns up to chain_seq, its hash's parts, (salt, content))
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], tuple[bytes, bytes, bytes],
+                   tuple[str, str]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+# per row: its label, its problems, its key (None: a bad row), and either the checked row
+# (to be looked up in the database) or, when the job gives the ids, the new concern encoded
+Checked = tuple[str, list[str], Key | None, CheckedRow | None, NewConcern | None]
 
 
-def _check_part(job: _Job, part: int, parts: int, keep: bool) -> Iterator[CheckChunk]:
-    """Pass 1's work on this part's chunks of rows (``keep``: with the checked rows)."""
-    mine, chunk = _mine(part, parts), []
+def _salts() -> Iterator[str]:
+    """Salts as :func:`~drp_cli.chain.new_salt` makes them, SALT_BLOCK from each read of the
+    system's randomness."""
+    while True:
+        yield from new_salts(SALT_BLOCK)
+
+
+def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -> NewConcern:
+    """A checked row as the rows it writes, all but the chain's links (which follow the
+    order the events are written in)."""
+    recorder, now = job.recorder, job.now
+    events = []
+    for seq, ev in enumerate(c["_events"], start=1):
+        ev["concern_id"], ev["seq"] = cid, seq
+        ev["recorded_at"] = ev["recorded_at"] or now
+        ev["imported_by"], ev["imported_at"] = recorder, now
+        salt = ev["salt"] = next(salts)
+        ev["content"] = commitment(salt, ev["text"], ev["details"])
+        events.append((
+            (cid, seq, ev["kind"], ev["effective_on"], ev["stage"], ev["from_stage"],
+             ev["by"], ev["recorded_at"], ev["text"], ev["details"], recorder, now),
+            event_hash_parts(ev), (salt, ev["content"]),
+        ))  # fmt: skip
+    state: ConcernState = c["_state"]
+    return (cid, (cid, *_row_values(state), now, now), events,
+            [record.item_row(cid, it) for it in state.items.values()],
+            [record.attachment_row(cid, a) for a in state.attachments.values()])  # fmt: skip
+
+
+def _check_part(job: _Job, part: int, parts: int) -> Iterator[list[Checked]]:
+    """This part's chunks of rows, each row checked (and encoded when the job gives ids;
+    a second process sends back only the keys of the rows it does not encode: a dry run's)."""
+    mine, salts, first = _mine(part, parts), _salts(), job.first_id
+    chunk: list[Checked] = []
+    keep = parts == 1
     for n, (label, row) in enumerate(job.source.rows()):
         if not mine(n):
             continue
         c, problems = _checked_row(job, label, row)
-        key = None if c is None else _key(c, c["_state"])
-        chunk.append((label, problems, key, (label, c, c["_state"]) if keep and c else None))
+        if c is None:
+            chunk.append((label, problems, None, None, None))
+        elif first is None:
+            chunk.append((label, problems, _key(c, c["_state"]),
+                          (label, c, c["_state"]) if keep else None, None))  # fmt: skip
+        else:
+            chunk.append((label, problems, _key(c, c["_state"]), None,
+                          _new_concern(job, c, first + n, salts)))  # fmt: skip
         if n % CHUNK == CHUNK - 1:
             yield chunk
             chunk = []
@@ -962,125 +1047,133 @@ def _check_part(job: _Job, part: int, parts: int, keep: bool) -> Iterator[CheckC
         yield chunk
 
 
-def _first_pass(job: _Job, known_rows: KnownRows, parts: int) -> _Checked:
-    """Check every row; look up, a batch at a time, those already in the database."""
-    out = _Checked()
-    errors, refs, uids = out.errors, out.refs, out.uids
+class _Writer:
+    """The import's rows going into the database a batch at a time, the events linked into
+    the chain in the order they come (the whole import is still one transaction)."""
+
+    def __init__(self, uow: Any, result: ImportResult, known_rows: KnownRows,
+                 progress: Callable[[int], None] | None) -> None:  # fmt: skip
+        self.uow, self.conn, self.result = uow, uow.conn, result
+        self.known_rows, self.progress = known_rows, progress
+        head = uow.chain_head()
+        self.chain_seq, self.prev, self.key = head.seq, head.hash, uow.key
+        self.concerns: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
+        self.items: list[tuple[Any, ...]] = []
+        self.attachments: list[tuple[Any, ...]] = []
+        self.done = 0
+
+    def add(self, new: NewConcern) -> None:
+        cid, concern, events, items, attachments = new
+        self.result.ids.append(cid)
+        self.concerns.append(concern)
+        chain_seq, prev, key, rows = self.chain_seq, self.prev, self.key, self.events
+        for columns, parts, (salt, content) in events:
+            chain_seq += 1
+            digest = hash_of_parts(parts, chain_seq, prev)
+            rows.append((*columns, chain_seq, prev, digest,
+                         chain_mac(key, digest) if key else None, salt, content))  # fmt: skip
+            prev = digest
+        self.chain_seq, self.prev = chain_seq, prev
+        self.items += items
+        self.attachments += attachments
+        if len(self.concerns) >= IMPORT_BATCH:
+            self.flush()
+
+    def known(self, rows: list[CheckedRow]) -> None:
+        """Rows whose concern drp holds: given to the import's KnownRows to write."""
+        written = self.known_rows.write(self.uow, rows)
+        self.result.updated += written
+        self.result.skipped += len(rows) - written
+
+    def flush(self) -> None:
+        conn, result = self.conn, self.result
+        conn.insert_many("concern", CONCERN_NAMES, self.concerns)
+        conn.insert_many("event", EVENT_COLUMNS, self.events)
+        conn.insert_many("item", ITEM_COLUMNS, self.items)
+        conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)
+        result.events += len(self.events)
+        self.done += len(self.concerns)
+        for rows in (self.concerns, self.events, self.items, self.attachments):
+            rows.clear()
+        if self.progress is not None:
+            self.progress(self.done)
+
+    def close(self) -> None:
+        """The last batch; the chain's head moved past the events written."""
+        self.flush()
+        if self.result.ids:
+            self.uow.concern_ids_given(self.result.ids[-1])
+        self.uow.move_head(self.chain_seq, self.prev)
+
+
+CONCERN_NAMES = ("id", *ROW_FIELDS, "created_at", "updated_at")
+INDEXED_LATER = ("concern", "event", "item", "attachment")
+
+
+def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
+          result: ImportResult) -> list[str]:  # fmt: skip
+    """Read the file once: check every row, and (``writer``) write the good ones as they
+    come, until a problem is found; from then on only check, so that every problem is
+    listed. Returns the problems (any problem: the caller's transaction writes nothing)."""
+    errors: list[str] = []
+    refs: dict[str, str] = {}  # reference -> the row's label
+    uids: dict[str, str] = {}  # uid -> the row's label
     batch: list[tuple[Key, CheckedRow | None]] = []
-    chunks = _in_order(lambda part: _check_part(job, part, parts, parts == 1), parts)
-    with contextlib.ExitStack() as stack:
-        store = job.tracker.store
-        conn = stack.enter_context(store.read()) if store.exists else None
+    next_id = [job.first_id or 0]
+    if writer is not None and job.first_id is None:
+        next_id[0] = writer.uow.next_concern_id()
+    salts = _salts()
 
-        def look_up() -> None:
-            if conn is not None and batch:
-                known = _known(conn, [k[0] for k, _ in batch], [k[1] for k, _ in batch])
-                hits = [item for key, item in batch if _is_known(key, known)]
-                out.known += len(hits)
-                if known_rows.sees_rows:
-                    errors.extend(known_rows.check(conn, [h for h in hits if h is not None]))
-            batch.clear()
+    def look_up() -> None:
+        """Rows checked in this process: which of them drp holds, the others new."""
+        known = (_known(conn, [k[0] for k, _ in batch], [k[1] for k, _ in batch])
+                 if conn is not None else (set(), set()))  # fmt: skip
+        fresh = [not _is_known(key, known) for key, _ in batch]
+        hits = [row for (_, row), new in zip(batch, fresh, strict=True) if not new]
+        if known_rows.sees_rows and hits:
+            errors.extend(known_rows.check(conn, [r for r in hits if r is not None]))
+        if writer is None or errors:  # counted only: nothing will be written
+            result.skipped += len(hits)
+        else:
+            writer.known([r for r in hits if r is not None])
+            for (_, row), new in zip(batch, fresh, strict=True):
+                if new:
+                    assert row is not None  # one process: the rows are kept
+                    writer.add(_new_concern(job, row[1], next_id[0], salts))
+                    next_id[0] += 1
+        result.imported += len(batch) - len(hits)
+        batch.clear()
 
-        for chunk in chunks:
-            for label, problems, key, item in chunk:
-                out.rows += 1
-                errors += problems
-                if key is None:
-                    continue
-                ref, uid = key
-                if ref is not None:
-                    if ref in refs:
-                        errors.append(f"{label}, column external_ref: the same reference is "
-                                      f"on {refs[ref]}")  # fmt: skip
-                    refs[ref] = label
-                if uid is not None:
-                    if uid in uids:
-                        errors.append(f"{label}, column uid: the same concern is on "
-                                      f"{uids[uid]}")  # fmt: skip
-                    uids[uid] = label
-                out.keys.append(key)
-                batch.append((key, item))
+    parts = _parts(job, known_rows) if job.first_id is not None or writer is None else 1
+    for chunk in _in_order(lambda part: _check_part(job, part, parts), parts):
+        for label, problems, key, checked, new in chunk:
+            result.rows += 1
+            errors += problems
+            if key is None:
+                continue
+            ref, uid = key
+            if ref is not None:
+                if ref in refs:
+                    errors.append(f"{label}, column external_ref: the same reference is "
+                                  f"on {refs[ref]}")  # fmt: skip
+                refs[ref] = label
+            if uid is not None:
+                if uid in uids:
+                    errors.append(f"{label}, column uid: the same concern is on "
+                                  f"{uids[uid]}")  # fmt: skip
+                uids[uid] = label
+            if new is not None:  # every row is new: written as it comes
+                result.imported += 1
+                if writer is not None and not errors:
+                    writer.add(new)
+            else:
+                batch.append((key, checked))
                 if len(batch) >= IMPORT_BATCH:
                     look_up()
+    if batch:
         look_up()
-    return out
-
-
-@dataclass
-class _Plan:
-    """What pass 2 writes, settled under the write lock before it reads the file again."""
-
-    keys: list[Key]
-    fresh: list[bool]  # per valid row: not in the database, so written as a new concern
-    first_id: int
-    now: dt.datetime
-    keep: bool  # known rows sent back whole, for KnownRows.write
-
-
-# pass 2: per chunk, its new concerns (id, concern row, events, item rows, attachment rows),
-# each event as (its columns up to chain_seq, its hash's parts, (salt, content)); and its
-# rows already in the database (whole, or None)
-NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], tuple[bytes, bytes, bytes],
-                   tuple[str, str]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
-WriteChunk = tuple[list[NewConcern], list[CheckedRow | None]]
-
-
-def _write_part(job: _Job, plan: _Plan, part: int, parts: int) -> Iterator[WriteChunk]:
-    """Pass 2's work on this part's chunks, all but the chain (which links events in the
-    order they are written): the rows converted again, without the checks pass 1 made."""
-    mine, keys, fresh, recorder, now = (
-        _mine(part, parts),
-        plan.keys,
-        plan.fresh,
-        job.recorder,
-        plan.now,
-    )
-    new: list[NewConcern] = []
-    old: list[CheckedRow | None] = []
-    cid = plan.first_id - 1
-    salts, k = new_salts(SALT_BLOCK), 0
-    n = -1
-    for n, (label, row) in enumerate(job.source.rows()):
-        if n >= len(keys):
-            raise _changed(job.path)
-        if fresh[n]:
-            cid += 1
-        if not mine(n):
-            continue
-        c, _ = _checked_row(job, label, row, check=False)
-        if c is None or _key(c, c["_state"]) != keys[n]:
-            raise _changed(job.path)  # checked in pass 1: the file changed
-        state: ConcernState = c["_state"]
-        if not fresh[n]:
-            old.append((label, c, state) if plan.keep else None)
-        else:
-            events = []
-            for seq, ev in enumerate(c["_events"], start=1):
-                ev["concern_id"], ev["seq"] = cid, seq
-                ev["recorded_at"] = ev["recorded_at"] or now
-                ev["imported_by"], ev["imported_at"] = recorder, now
-                if k == SALT_BLOCK:
-                    salts, k = new_salts(SALT_BLOCK), 0
-                salt = ev["salt"] = salts[k]
-                k += 1
-                ev["content"] = commitment(salt, ev["text"], ev["details"])
-                events.append((
-                    (cid, seq, ev["kind"], ev["effective_on"], ev["stage"], ev["from_stage"],
-                     ev["by"], ev["recorded_at"], ev["text"], ev["details"], recorder, now),
-                    event_hash_parts(ev), (salt, ev["content"]),
-                ))  # fmt: skip
-            new.append((
-                cid, (cid, *_row_values(state), now, now), events,
-                [record.item_row(cid, it) for it in state.items.values()],
-                [record.attachment_row(cid, a) for a in state.attachments.values()],
-            ))  # fmt: skip
-        if n % CHUNK == CHUNK - 1:
-            yield new, old
-            new, old = [], []
-    if n + 1 != len(keys):
-        raise _changed(job.path)
-    if new or old:
-        yield new, old
+    return errors
 
 
 def _import(
@@ -1090,9 +1183,11 @@ def _import(
     *,
     dry_run: bool,
     by: str | None,
-    progress: Callable[[int, int], None] | None,
+    progress: Callable[[int], None] | None,
     known_rows: KnownRows,
 ) -> ImportResult:
+    """The file read once, every row checked; the rows written as they come in the one
+    transaction, which writes nothing if any row has a problem."""
     from drp_cli.calendar import WorkingCalendar
     from drp_cli.tracker import current_user
 
@@ -1102,106 +1197,47 @@ def _import(
     new_closures = [(d, r) for d, r in source.closures if d not in current_closures]
     cal = WorkingCalendar(current_closures | {d for d, _ in new_closures})
     job = _Job(tracker, source, path, cal, recorder, today)
-    parts = _parts(job, known_rows)
-    stamp = _stamp(path)
-    first = _first_pass(job, known_rows, parts)
-    if first.errors:
-        raise ImportRefused(first.errors)
-    result = ImportResult(rows=first.rows, dry_run=dry_run,
-                          blank_rows=source.skipped.get("blank", 0),
-                          total_rows=source.skipped.get("total", 0))  # fmt: skip
+    result = ImportResult(dry_run=dry_run)
     if dry_run:
-        result.skipped = first.known
-        result.imported = len(first.keys) - first.known
-        known_rows.counted(result)
-        return result
-    keys = first.keys
-    with tracker.unit_of_work() as uow:
-        uow.lock_concerns()  # the concern table, then the chain head: one order for all
-        conn = uow.conn
-        known = _known(conn, list(first.refs), list(first.uids))  # as it stands, locked
-        del first
-        fresh = [not _is_known(key, known) for key in keys]
-        total = sum(fresh)
-        if new_closures and total:
-            for day, reason in new_closures:
-                uow.add_closure_change(day, "add", reason, recorder)
-            uow.calendar = cal
-            uow.refold_deadlines_from(min(d for d, _ in new_closures))
-        if not total and not (known_rows.writes and keys):
-            result.skipped = len(keys)
+        store = tracker.store
+        with store.read() if store.exists else contextlib.nullcontext() as conn:
+            errors = _read(job, known_rows, conn, None, result)
+    else:
+        with tracker.unit_of_work() as uow:
+            uow.lock_concerns()  # the concern table, then the chain head: one order for all
+            if not record.has_concerns(uow.conn):  # every row is new: ids as the file goes
+                job.first_id = uow.next_concern_id()
+            job.now = uow.now
+            writer = _Writer(uow, result, known_rows, progress)
+            # room in SQLite's cache for the indexes being filled (64 MB: the import's peak
+            # memory stays under 400 MB; more makes it no faster)
+            # (into a database with no concerns: their indexes made once all are in)
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(uow.conn.bulk(IMPORT_CACHE_MB))
+                if job.first_id is not None:
+                    stack.enter_context(uow.conn.indexes_after(INDEXED_LATER))
+                errors = _read(job, known_rows, uow.conn, writer, result)
+                if errors:
+                    raise ImportRefused(errors)  # the unit of work rolls back
+                writer.close()
+            if new_closures and result.imported:
+                for day, reason in new_closures:
+                    uow.add_closure_change(day, "add", reason, recorder)
+                uow.calendar = cal
+                uow.refold_deadlines_from(min(d for d, _ in new_closures))
+            # changes to concerns drp holds, once the new ones are in and the head moved
             known_rows.finish(uow, result, recorder)
-            return result
-        head = uow.chain_head()
-        chain_seq, prev = head.seq, head.hash
-        key = uow.key
-        # ids are given here, under the write lock, so that the rows go in as batches
-        plan = _Plan(keys, fresh, uow.next_concern_id(), uow.now, known_rows.sees_rows)
-        chunks = _in_order(lambda part: _write_part(job, plan, part, parts), parts)
-        concern_names = ("id", *ROW_FIELDS, "created_at", "updated_at")
-        concern_rows: list[tuple[Any, ...]] = []
-        event_rows: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
-        item_rows: list[tuple[Any, ...]] = []
-        attachment_rows: list[tuple[Any, ...]] = []
-        old: list[CheckedRow] = []
-        done = 0
-
-        def flush() -> None:
-            nonlocal done
-            conn.insert_many("concern", concern_names, concern_rows)
-            conn.insert_many("event", EVENT_COLUMNS, event_rows)
-            result.events += len(event_rows)
-            done += len(concern_rows)
-            concern_rows.clear()
-            event_rows.clear()
-            if old:
-                written = known_rows.write(uow, old)
-                result.updated += written
-                result.skipped += len(old) - written
-                old.clear()
-            if progress is not None:
-                progress(done, total)
-
-        # a batch at a time (one transaction still): the events of 100,000 concerns are
-        # never all in memory at once
-        # room in SQLite's cache for the indexes being filled (64 MB: the import's peak
-        # memory stays under 400 MB; more makes it no faster)
-        with conn.bulk(IMPORT_CACHE_MB):
-            for new, known_here in chunks:
-                for cid, concern, events, items, attachments in new:
-                    result.ids.append(cid)
-                    concern_rows.append(concern)
-                    for columns, parts3, (salt, content) in events:
-                        chain_seq += 1
-                        digest = hash_of_parts(parts3, chain_seq, prev)
-                        event_rows.append((*columns, chain_seq, prev, digest,
-                                           chain_mac(key, digest) if key else None, salt,
-                                           content))  # fmt: skip
-                        prev = digest
-                    item_rows += items
-                    attachment_rows += attachments
-                if plan.keep:
-                    old += [item for item in known_here if item is not None]
-                else:
-                    result.skipped += len(known_here)
-                if len(concern_rows) >= IMPORT_BATCH or len(old) >= IMPORT_BATCH:
-                    flush()
-            if _stamp(path) != stamp:
-                raise _changed(path)
-            flush()
-            if result.ids:
-                uow.concern_ids_given(result.ids[-1])
-            conn.insert_many("item", ITEM_COLUMNS, item_rows)
-            conn.insert_many("attachment", ATTACHMENT_COLUMNS, attachment_rows)
-        uow.move_head(chain_seq, prev)
-        result.imported = len(result.ids)
-        # changes to concerns drp holds, once the new ones are in and the chain's head moved
-        known_rows.finish(uow, result, recorder)
+    if errors:
+        raise ImportRefused(errors)
+    result.blank_rows = source.skipped.get("blank", 0)
+    result.total_rows = source.skipped.get("total", 0)
+    if dry_run:
+        known_rows.counted(result)
     return result
 
 
 def _parts(job: _Job, known_rows: KnownRows) -> int:
-    """How many processes share the passes: two for a large file into SQLite on a machine
+    """How many processes read the rows: two for a large file into SQLite on a machine
     with two cores or more, when the known rows need not come back whole."""
     if WORKERS < 2 or known_rows.sees_rows or not job.tracker.store.is_sqlite:
         return 1
@@ -1280,19 +1316,6 @@ def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> Non
         queue.put(("error", str(exc)))
     except Exception as exc:  # a bug: its kind only (its message may quote the file)
         queue.put(("crash", f"import process failed: {type(exc).__name__}"))
-
-
-def _stamp(path: Path) -> tuple[int, int, int]:
-    """The file's size, modification time and inode: a change between passes shows."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    return st.st_size, st.st_mtime_ns, st.st_ino
-
-
-def _changed(path: Path) -> InvalidInput:
-    return InvalidInput(f"{path} changed while it was imported; nothing was imported")
 
 
 def _known(conn: Any, refs: list[str | None], uids: list[str | None]) -> tuple[set[str], set[str]]:

@@ -167,6 +167,29 @@ def test_a_bad_row_in_the_middle_writes_nothing(drp, sql, tmp_path, monkeypatch,
     assert counts(sql) == (0, 0)
 
 
+def test_a_bad_file_leaves_no_new_database_behind(drp, db_target, tmp_path):
+    """Into no database at all: the database is made only when the file imports."""
+    rows = [concern(n) for n in range(1, 4)]
+    rows[1] = concern(2, status=PERSONAL)
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr.startswith("Error: 1 problem found; nothing was imported:\n"), r.stderr
+    assert "Created a new drp database" not in r.stderr
+    assert drp("list").exit_code == 4  # no database
+    if not db_target.startswith("postgresql"):
+        db = Path(db_target)
+        assert list(db.parent.glob(f"*{db.name}*")) == []
+    path.write_text(json.dumps([concern(n) for n in range(1, 4)]))
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stdout) == (0, "Imported 3 of 3 rows.\n"), r.stderr
+    assert r.stderr.startswith("Created a new drp database at ")
+    if not db_target.startswith("postgresql"):
+        assert oct(Path(db_target).stat().st_mode & 0o777) == "0o600"
+        assert sorted(p.name for p in Path(db_target).parent.glob(f"*{db.name}*")) == [db.name]
+
+
 def test_error_messages_say_what_was_expected_never_what_was_there(drp, tmp_path):
     row = concern(1, protocol=PERSONAL, category=PERSONAL, stage_started_on=PERSONAL)
     other = concern(2, stage=PERSONAL, role=PERSONAL, issue=PERSONAL)
@@ -224,7 +247,9 @@ def test_shared_import_is_the_same_as_one_process(drp, tmp_path, monkeypatch):
                         "total_rows": 0}  # fmt: skip
 
 
-def test_a_file_that_changes_between_the_passes_writes_nothing(tracker, tmp_path):
+def test_the_file_is_read_once(tracker, tmp_path):
+    """One reading checks and writes: a file that changes meanwhile cannot be half read
+    one way and half the other."""
     path = tmp_path / "rows.json"
     path.write_text(json.dumps([concern(1), concern(2)]))
     source = transfer.open_source(path)
@@ -232,16 +257,13 @@ def test_a_file_that_changes_between_the_passes_writes_nothing(tracker, tmp_path
 
     def rows():
         readings.append(1)
-        second = len(readings) > 1
-        yield from [("item 1", concern(1)), ("item 2", concern(3 if second else 2))]
+        yield from [("item 1", concern(1)), ("item 2", concern(2))]
 
     source.read = rows
-    with pytest.raises(InvalidInput) as caught:
-        transfer._import(tracker, source, path, dry_run=False, by=None, progress=None,
-                         known_rows=transfer.KnownRows())  # fmt: skip
-    assert str(caught.value) == f"{path} changed while it was imported; nothing was imported"
-    assert len(readings) == 2
-    assert tracker.concerns(status="all") == []
+    result = transfer._import(tracker, source, path, dry_run=False, by=None, progress=None,
+                              known_rows=transfer.KnownRows())  # fmt: skip
+    assert (result.rows, result.imported, len(readings)) == (2, 2, 1)
+    assert [c.external_ref for c in tracker.concerns(status="all")] == ["ref-1", "ref-2"]
 
 
 def test_known_rows_go_through_the_hook(drp, tracker, tmp_path):
@@ -357,15 +379,17 @@ def test_a_helper_process_that_dies_stops_the_import(tracker, tmp_path, two_proc
 
     path = tmp_path / "rows.json"
     path.write_text(json.dumps([concern(n) for n in range(1, 11)]))
-    real = transfer._write_part
+    real = transfer._check_part
 
-    def dying(job, plan, part, parts):
+    def dying(job, part, parts):
         if part == 1:
             os._exit(3)
-        yield from real(job, plan, part, parts)
+        yield from real(job, part, parts)
 
-    monkeypatch.setattr(transfer, "_write_part", dying)
+    monkeypatch.setattr(transfer, "_check_part", dying)
     with pytest.raises(RuntimeError) as caught:
         transfer.import_file(tracker, path)
     assert str(caught.value) == "import process ended with status 3"
-    assert tracker.concerns(status="all") == []
+    # no database was there: none is left behind, nor the one being built beside it
+    assert not tracker.store.exists
+    assert list(tracker.store.path.parent.glob(f".{tracker.store.path.name}*")) == []

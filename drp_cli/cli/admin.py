@@ -311,16 +311,18 @@ def import_(
     progress_bar: Any = None
     task: Any = None
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int) -> None:
+        """Rows written so far (the file is read once, so there is no total to show)."""
         nonlocal progress_bar, task
-        if total < 1000 or not sys.stderr.isatty():
+        if not sys.stderr.isatty():
             return
         if progress_bar is None:
-            from rich.progress import Progress
+            from rich.progress import Progress, SpinnerColumn, TextColumn
 
-            progress_bar = Progress(transient=True)
+            progress_bar = Progress(SpinnerColumn(), TextColumn("Importing: {task.completed:,} "
+                                    "rows written"), transient=True)  # fmt: skip
             progress_bar.start()
-            task = progress_bar.add_task("Importing", total=total)
+            task = progress_bar.add_task("Importing", total=None)
         progress_bar.update(task, completed=done)
 
     try:

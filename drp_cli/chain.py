@@ -184,7 +184,6 @@ def event_hash_parts(row: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
     """The event's canonical JSON (UTF-8) cut where its chain links go, so that the links
     can be filled in later, in chain order: ``hash_of_parts(event_hash_parts(row), seq,
     prev) == event_hash(row, seq, prev)`` (a property test holds them to it)."""
-    q = encode_basestring
     by, kind, stage, from_stage = row["by"], row["kind"], row["stage"], row["from_stage"]
     content, imported_at = row.get("content"), row.get("imported_at")
     imported_by = row.get("imported_by")
@@ -195,23 +194,36 @@ def event_hash_parts(row: Mapping[str, Any]) -> tuple[bytes, bytes, bytes]:
         and isinstance(imported_at, dt.datetime) and isinstance(row["recorded_at"], dt.datetime)
         and isinstance(row["effective_on"], dt.date)
     ):  # fmt: skip
-        # what an import writes, spelled as canonical_json spells it
-        return (
-            f'{{"by":{q(by)},"chain_seq":'.encode(),
-            (f',"concern_id":{int.__repr__(row["concern_id"])},"content":{q(content)},'
-             f'"effective_on":{q(_day(row["effective_on"]))},"from_stage":'
-             f'{"null" if from_stage is None else q(from_stage)},'
-             f'"imported_at":{q(_moment(imported_at))},"imported_by":{q(imported_by)},'
-             f'"kind":{q(kind)},"prev_hash":').encode(),
-            (f',"recorded_at":{q(_moment(row["recorded_at"]))},'
-             f'"seq":{int.__repr__(row["seq"])},"stage":{q(stage)}}}').encode(),
-        )  # fmt: skip
+        # what an import writes
+        return imported_hash_parts(row["concern_id"], row["seq"], kind, row["effective_on"],
+                                   stage, from_stage, by, row["recorded_at"], content,
+                                   imported_by, imported_at)  # fmt: skip
     text = canonical_json(row, _SEQ_MARK, _PREV_MARK)  # type: ignore[arg-type]
     head, seq_mark, rest = text.partition(encode_basestring(_SEQ_MARK))
     middle, prev_mark, tail = rest.partition(encode_basestring(_PREV_MARK))
     if not seq_mark or not prev_mark:
         raise ValueError("the chain links are not where the canonical JSON puts them")
     return head.encode("utf-8"), middle.encode("utf-8"), tail.encode("utf-8")
+
+
+def imported_hash_parts(
+    concern_id: int, seq: int, kind: str, effective_on: dt.date, stage: str,
+    from_stage: str | None, by: str, recorded_at: dt.datetime, content: str,
+    imported_by: str, imported_at: dt.datetime,
+) -> tuple[bytes, bytes, bytes]:  # fmt: skip
+    """:func:`event_hash_parts` of an imported event, from its values (of these types: an
+    import makes hundreds of thousands), spelled as :func:`canonical_json` spells them."""
+    q = encode_basestring
+    return (
+        f'{{"by":{q(by)},"chain_seq":'.encode(),
+        (f',"concern_id":{int.__repr__(concern_id)},"content":{q(content)},'
+         f'"effective_on":{q(_day(effective_on))},"from_stage":'
+         f'{"null" if from_stage is None else q(from_stage)},'
+         f'"imported_at":{q(_moment(imported_at))},"imported_by":{q(imported_by)},'
+         f'"kind":{q(kind)},"prev_hash":').encode(),
+        (f',"recorded_at":{q(_moment(recorded_at))},'
+         f'"seq":{int.__repr__(seq)},"stage":{q(stage)}}}').encode(),
+    )  # fmt: skip
 
 
 def hash_of_parts(parts: tuple[bytes, bytes, bytes], chain_seq: int, prev_hash: str) -> str:

@@ -301,8 +301,15 @@ class Store:
     #: on stderr); None to say nothing.
     on_create: Callable[[str], None] | None = None
 
-    def __init__(self, db: str | os.PathLike[str] | None = None, *, prepare: bool = True) -> None:
+    def __init__(
+        self, db: str | os.PathLike[str] | None = None, *, prepare: bool = True,
+        scratch: bool = False,
+    ) -> None:  # fmt: skip
+        """``scratch``: a SQLite file being built where no one else reads it (an import
+        into no database builds it beside where it goes): no write-ahead log and no flush
+        to disk at each commit, until :meth:`seal` makes it a database like any other."""
         self.target = resolve_target(db)
+        self.scratch = scratch
         self.path: Path | None = None
         self._exists = False
         self._raw: Any = None
@@ -341,7 +348,11 @@ class Store:
                 raw.create_function("lower", 1, _lower, deterministic=True)
                 raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 raw.execute("PRAGMA foreign_keys=ON")
-                raw.execute("PRAGMA synchronous=FULL")
+                if self.scratch:  # a rollback journal in memory: pages added need none
+                    raw.execute("PRAGMA journal_mode=MEMORY")
+                    raw.execute("PRAGMA synchronous=OFF")
+                else:
+                    raw.execute("PRAGMA synchronous=FULL")
             except sqlite3.OperationalError as exc:
                 raise translate(str(exc), type(exc).__name__, self.label) from None
             except sqlite3.DatabaseError:
@@ -600,6 +611,18 @@ class Store:
         if self.path is not None:
             return self.path.parent / f"{self.path.stem}-attachments"
         return default_path().parent / "attachments"
+
+    def seal(self) -> None:
+        """A scratch database made one like any other: the write-ahead log on again, the
+        file flushed to disk, the connection closed."""
+        assert self.scratch and self.path is not None
+        self._connect().execute("PRAGMA journal_mode=WAL").close()
+        self.close()
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         raw, self._raw = self._raw, None

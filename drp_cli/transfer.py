@@ -27,6 +27,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import operator
 import os
 import re
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from drp_cli import record
-from drp_cli.chain import commitment, event_hash_parts, hash_of_parts, new_salts
+from drp_cli.chain import commitment, hash_of_parts, imported_hash_parts, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.errors import InvalidInput
@@ -56,7 +57,7 @@ from drp_cli.lifecycle import (
     replay,
 )
 from drp_cli.protocols import ROLES, themes
-from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_COLUMNS, ITEM_COLUMNS
+from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_FIELDS, ITEM_COLUMNS
 from drp_cli.sources import Closure, Row, Source
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
@@ -78,11 +79,16 @@ IMPORT_BATCH = 5000  # concerns written at a time, within the one transaction
 SALT_BLOCK = 4096  # salts made at a time
 IMPORT_CACHE_MB = 64  # SQLite's page cache while an import writes
 CHUNK = 1000  # rows a process takes at a time when two share the work
-WORKERS = min(2, os.cpu_count() or 1)  # processes that share both passes of a large file
+WORKERS = min(2, os.cpu_count() or 1)  # cores that share the reading of a large file
+#: chunk k of a file read by one process, or shared: chunk k is part deal[k % len(deal)]'s,
+#: part 0 this process (which also writes them all), the others a process forked each
+ONE: tuple[int, ...] = (0,)
+SHARED: tuple[int, ...] = (1, 2)
 PARALLEL_FROM = 4_000_000  # bytes: a smaller file is read in this process only
 T = TypeVar("T")
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage", "owner", "team")  # fmt: skip
+_ONE_LINE_SET, _COLUMN_SET = frozenset(ONE_LINE), frozenset(COLUMNS)
 
 
 class ImportRefused(InvalidInput):
@@ -253,16 +259,135 @@ def _json_source(path: Path) -> Source:
 
     def rows() -> Iterator[Row]:
         n = 0
+        if top == "start_array":  # the standard library's decoder, where it reads the same
+            with _opened(path) as f:
+                try:
+                    for n, item in enumerate(_array_items(f), start=1):
+                        if type(item) is not dict:
+                            raise InvalidInput(listed)
+                        yield f"item {n}", item
+                    return
+                except _Unplain as stopped:
+                    n = stopped.n  # ijson goes on from the next item, and says what is wrong
         with _opened(path) as f:
             try:
-                for n, item in enumerate(ijson.items(f, prefix, use_float=True), start=1):
+                items = ijson.items(f, prefix, use_float=True)
+                for m, item in enumerate(items, start=1):
+                    if m <= n:
+                        continue
                     if type(item) is not dict:
                         raise InvalidInput(listed)
-                    yield f"item {n}", item
+                    yield f"item {m}", item
+                    n = m
             except ijson.JSONError as exc:
                 raise _not_json(path, exc, f" (after item {n})") from None
+            except UnicodeDecodeError:  # ijson's reading of an escape of half a character
+                raise InvalidInput(
+                    f"{path} is not valid JSON (after item {n}): an escape "
+                    "that is not a whole character"
+                ) from None
 
     return Source("json", rows, days)
+
+
+class _Unplain(Exception):
+    """Where :func:`_array_items` stops: after item ``n``, something it does not read
+    exactly as ijson does (or not at all)."""
+
+    def __init__(self, n: int = 0) -> None:
+        super().__init__(n)
+        self.n = n
+
+
+def _plain_int(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:  # ijson refuses what does not fit in 64 bits
+        raise _Unplain
+    return value
+
+
+def _plain_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # ijson refuses an overflow
+        raise _Unplain
+    return value
+
+
+def _unplain(text: str) -> Any:  # NaN and Infinity are not JSON
+    raise _Unplain
+
+
+_DECODER = json.JSONDecoder(parse_int=_plain_int, parse_float=_plain_float,
+                            parse_constant=_unplain)  # fmt: skip
+_SPACE = re.compile(r"[ \t\n\r]*")
+_LONE = re.compile(r"\\u[dD][89a-fA-F]")  # a surrogate escape: ijson reads a lone one as '?'
+JSON_BLOCK = 1 << 20  # characters read at a time
+
+
+def _array_items(f: IO[bytes]) -> Iterator[Any]:
+    """The items of the JSON array that is the file, one at a time, by the standard
+    library's C decoder (twice as fast as ijson's), a block of the file at a time. Raises
+    :class:`_Unplain` at anything it does not read exactly as ijson does, so that the caller
+    goes on with ijson (whose errors are the ones the file gets)."""
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    buf, pos, n, eof = "", 0, 0, False
+
+    def more(size: int = JSON_BLOCK) -> None:
+        nonlocal buf, pos, eof
+        try:
+            block = f.read(size)
+            eof = not block
+            buf = buf[pos:] + decode(block, final=eof)
+        except UnicodeDecodeError:
+            raise _Unplain(n) from None
+        pos = 0
+
+    def skip_space() -> str:
+        """The next character that is not white space ('' at the end of the file)."""
+        nonlocal pos
+        while True:
+            pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
+            if pos < len(buf) or eof:
+                return buf[pos : pos + 1]
+            more()
+
+    more()
+    if skip_space() != "[":
+        raise _Unplain(0)
+    pos += 1
+    while True:
+        ch = skip_space()
+        if ch == "]":
+            pos += 1
+            if skip_space() != "":  # something after the array
+                raise _Unplain(n)
+            return
+        if n:
+            if ch != ",":
+                raise _Unplain(n)
+            pos += 1
+            skip_space()
+        size = JSON_BLOCK
+        while True:  # the item, the buffer grown while it runs past the buffer's end
+            try:
+                item, end = _DECODER.raw_decode(buf, pos)
+            except _Unplain:
+                raise _Unplain(n) from None
+            except ValueError:
+                if eof:
+                    raise _Unplain(n) from None
+                more(size)
+                size *= 2
+                continue
+            if end == len(buf) and not eof:  # a number may go on in the next block
+                more(size)
+                continue
+            break
+        if buf.find("\\u", pos, end) >= 0 and _LONE.search(buf, pos, end):
+            raise _Unplain(n)
+        pos = end
+        n += 1
+        yield item
 
 
 def _csv_source(path: Path) -> Source:
@@ -387,7 +512,7 @@ def validate(
         for name in REQUIRED:
             if not get(name, "") and name not in said:
                 bad(name, "is empty")
-        unknown = [k for k in row if k not in COLUMNS and not k.startswith("_")]
+        unknown = [k for k in row if k not in _COLUMN_SET and not k.startswith("_")]
         if unknown:
             bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
     dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
@@ -501,12 +626,18 @@ def _check_row(
             bad("closed_on", "is before stage_started_on")
     elif status == "open" and closed is not None:
         bad("closed_on", "an open concern has no closing date")
-    for name, cell in cells.items():
-        if name in ONE_LINE:
-            if not is_one_line(cell):
-                bad(name, "must be one line without control, line-separator or bidi characters")
-        elif not is_safe_text(cell):
-            bad(name, "contains control, line-separator or bidi characters")
+    # the characters are checked one by one: all the cells at once, then (when some cell
+    # has one) each cell, to name it
+    if not is_one_line("".join([c for n, c in cells.items() if n in _ONE_LINE_SET])) or (
+        not is_safe_text("".join([c for n, c in cells.items() if n not in _ONE_LINE_SET]))
+    ):
+        for name, cell in cells.items():
+            if name in _ONE_LINE_SET:
+                if not is_one_line(cell):
+                    bad(name, "must be one line without control, line-separator or bidi "
+                        "characters")  # fmt: skip
+            elif not is_safe_text(cell):
+                bad(name, "contains control, line-separator or bidi characters")
     if len(get("child", "")) > 64:
         bad("child", "is longer than 64 characters")
 
@@ -593,8 +724,10 @@ _DETAIL_TYPES = (str, int, float, bool, list, type(None))
 
 
 def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
-                   today: dt.date, first: bool) -> str | None:  # fmt: skip
-    """What is wrong with one imported event (never quoting its content), or None."""
+                   today: dt.date, first: bool,
+                   stages: frozenset[str] | None = None) -> str | None:  # fmt: skip
+    """What is wrong with one imported event (never quoting its content), or None.
+    ``stages``: the protocol's stage slugs (looked up here when not given)."""
     kind = e.get("kind")
     if not isinstance(kind, str) or kind not in EVENT_KINDS_IMPORTED:
         return "'kind' is not an event kind drp records"
@@ -609,7 +742,8 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
         return "'on' is in the future"
     if opened is not None and day < opened and kind != "fields-recorded":
         return "'on' is before opened_on"
-    stages = _stage_set(protocol) if protocol is not None else None
+    if stages is None and protocol is not None:
+        stages = _stage_set(protocol)
     for name in ("stage", "from_stage"):
         value = e.get(name)
         if value is None or (name == "stage" and value == ""):
@@ -646,12 +780,22 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
             value = details.get(name)
             if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
                 return f"details.{name} must be a date (YYYY-MM-DD)"
-    for name, value in details.items():
+    # the texts' characters checked all at once; each value again only when something is
+    # wrong, to name the first that is
+    texts, typed = [], True
+    for value in details.values():
         if type(value) is str:
-            if not is_safe_text(value):
-                return f"details.{name} contains control, line-separator or bidi characters"
+            texts.append(value)
         elif not isinstance(value, _DETAIL_TYPES):
-            return f"details.{name} must be text, a number or a list"
+            typed = False
+            break
+    if not typed or (texts and not is_safe_text("".join(texts))):
+        for name, value in details.items():
+            if type(value) is str:
+                if not is_safe_text(value):
+                    return f"details.{name} contains control, line-separator or bidi characters"
+            elif not isinstance(value, _DETAIL_TYPES):
+                return f"details.{name} must be text, a number or a list"
     if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
         n = details.get("n")
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -707,8 +851,9 @@ def _check_events(
 ) -> None:
     """Every event's kind, dates, stages, text and details, so that bad input is named by
     row and event, never a crash, and never quoted."""
+    stages = _stage_set(protocol) if protocol is not None else None
     for n, e in enumerate(events, start=1):
-        problem = _event_problem(e, protocol, opened, today, n == 1)
+        problem = _event_problem(e, protocol, opened, today, n == 1, stages)
         seq = (e.get("details") or {}).get("seq") if isinstance(e.get("details"), dict) else None
         if (
             problem is None
@@ -792,12 +937,12 @@ def _import_new(
 
     target = store.path
     aside = target.with_name(f".{target.name}.import-{uuid.uuid4().hex[:12]}")
-    building = Tracker(Store(aside), protocols=tracker.protocols, clock=tracker.today,
+    building = Tracker(Store(aside, scratch=True), protocols=tracker.protocols, clock=tracker.today,
                        now=tracker.moment, key=tracker.key)  # fmt: skip
     try:
         result = _import(building, source, path, dry_run=False, by=by, progress=progress,
                          known_rows=known_rows)  # fmt: skip
-        building.store.close()  # its write-ahead log folded into the file
+        building.store.seal()
         try:
             os.link(aside, target)  # never over a file that is there
         except FileExistsError:
@@ -979,15 +1124,19 @@ def _checked_row(
     return checked, problems
 
 
-def _mine(part: int, parts: int) -> Callable[[int], bool]:
-    """Whether row ``n`` (from 0) is in this part: chunks of CHUNK rows dealt in turn."""
-    return lambda n: (n // CHUNK) % parts == part
+def _mine(part: int, deal: tuple[int, ...]) -> Callable[[int], bool]:
+    """Whether row ``n`` (from 0) is in this part: chunk ``k`` of CHUNK rows is part
+    ``deal[k % len(deal)]``'s."""
+    return lambda n: deal[(n // CHUNK) % len(deal)] == part
 
 
 # a new concern as it will be written: (id, concern row, events, item rows, attachment rows),
-# each event as (its columns up to chain_seq, its hash's parts, (salt, content))
-NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], tuple[bytes, bytes, bytes],
-                   tuple[str, str]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+# each event as (its columns but the chain's, in NEW_EVENT_COLUMNS order, then its hash's
+# three parts)
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], bytes, bytes, bytes]],
+                   list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+#: an event's columns as an import writes them: the chain's links last
+NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash", "hash", "mac")
 # per row: its label, its problems, its key (None: a bad row), and either the checked row
 # (to be looked up in the database) or, when the job gives the ids, the new concern encoded
 Checked = tuple[str, list[str], Key | None, CheckedRow | None, NewConcern | None]
@@ -1004,30 +1153,30 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     """A checked row as the rows it writes, all but the chain's links (which follow the
     order the events are written in)."""
     recorder, now = job.recorder, job.now
+    assert now is not None
     events = []
     for seq, ev in enumerate(c["_events"], start=1):
-        ev["concern_id"], ev["seq"] = cid, seq
-        ev["recorded_at"] = ev["recorded_at"] or now
-        ev["imported_by"], ev["imported_at"] = recorder, now
-        salt = ev["salt"] = next(salts)
-        ev["content"] = commitment(salt, ev["text"], ev["details"])
-        events.append((
-            (cid, seq, ev["kind"], ev["effective_on"], ev["stage"], ev["from_stage"],
-             ev["by"], ev["recorded_at"], ev["text"], ev["details"], recorder, now),
-            event_hash_parts(ev), (salt, ev["content"]),
-        ))  # fmt: skip
+        kind, on, stage, from_stage, by = (ev["kind"], ev["effective_on"], ev["stage"],
+                                           ev["from_stage"], ev["by"])  # fmt: skip
+        recorded_at, text, details = ev["recorded_at"] or now, ev["text"], ev["details"]
+        salt = next(salts)
+        content = commitment(salt, text, details)
+        head, middle, tail = imported_hash_parts(cid, seq, kind, on, stage, from_stage, by,
+                                                 recorded_at, content, recorder, now)  # fmt: skip
+        events.append(((cid, seq, kind, on, stage, from_stage, by, recorded_at, text, details,
+                        recorder, now, salt, content), head, middle, tail))  # fmt: skip
     state: ConcernState = c["_state"]
     return (cid, (cid, *_row_values(state), now, now), events,
             [record.item_row(cid, it) for it in state.items.values()],
             [record.attachment_row(cid, a) for a in state.attachments.values()])  # fmt: skip
 
 
-def _check_part(job: _Job, part: int, parts: int) -> Iterator[list[Checked]]:
+def _check_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Checked]]:
     """This part's chunks of rows, each row checked (and encoded when the job gives ids;
     a second process sends back only the keys of the rows it does not encode: a dry run's)."""
-    mine, salts, first = _mine(part, parts), _salts(), job.first_id
+    mine, salts, first = _mine(part, deal), _salts(), job.first_id
     chunk: list[Checked] = []
-    keep = parts == 1
+    keep = deal == ONE
     for n, (label, row) in enumerate(job.source.rows()):
         if not mine(n):
             continue
@@ -1058,7 +1207,7 @@ class _Writer:
         head = uow.chain_head()
         self.chain_seq, self.prev, self.key = head.seq, head.hash, uow.key
         self.concerns: list[tuple[Any, ...]] = []
-        self.events: list[tuple[Any, ...]] = []  # in EVENT_COLUMNS order
+        self.events: list[tuple[Any, ...]] = []  # in NEW_EVENT_COLUMNS order
         self.items: list[tuple[Any, ...]] = []
         self.attachments: list[tuple[Any, ...]] = []
         self.done = 0
@@ -1068,11 +1217,11 @@ class _Writer:
         self.result.ids.append(cid)
         self.concerns.append(concern)
         chain_seq, prev, key, rows = self.chain_seq, self.prev, self.key, self.events
-        for columns, parts, (salt, content) in events:
+        for columns, head, middle, tail in events:
             chain_seq += 1
-            digest = hash_of_parts(parts, chain_seq, prev)
+            digest = hash_of_parts((head, middle, tail), chain_seq, prev)
             rows.append((*columns, chain_seq, prev, digest,
-                         chain_mac(key, digest) if key else None, salt, content))  # fmt: skip
+                         chain_mac(key, digest) if key else None))  # fmt: skip
             prev = digest
         self.chain_seq, self.prev = chain_seq, prev
         self.items += items
@@ -1089,7 +1238,7 @@ class _Writer:
     def flush(self) -> None:
         conn, result = self.conn, self.result
         conn.insert_many("concern", CONCERN_NAMES, self.concerns)
-        conn.insert_many("event", EVENT_COLUMNS, self.events)
+        conn.insert_many("event", NEW_EVENT_COLUMNS, self.events)
         conn.insert_many("item", ITEM_COLUMNS, self.items)
         conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)
         result.events += len(self.events)
@@ -1145,8 +1294,8 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
         result.imported += len(batch) - len(hits)
         batch.clear()
 
-    parts = _parts(job, known_rows) if job.first_id is not None or writer is None else 1
-    for chunk in _in_order(lambda part: _check_part(job, part, parts), parts):
+    deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
+    for chunk in _in_order(lambda part: _check_part(job, part, deal), deal):
         for label, problems, key, checked, new in chunk:
             result.rows += 1
             errors += problems
@@ -1236,43 +1385,54 @@ def _import(
     return result
 
 
-def _parts(job: _Job, known_rows: KnownRows) -> int:
-    """How many processes read the rows: two for a large file into SQLite on a machine
-    with two cores or more, when the known rows need not come back whole."""
+def _deal(job: _Job, known_rows: KnownRows) -> tuple[int, ...]:
+    """Which process reads which chunks of rows (see :func:`_in_order`): SHARED for a large
+    file into SQLite on a machine with two cores or more, when the known rows need not come
+    back whole; else this process reads them all."""
     if WORKERS < 2 or known_rows.sees_rows or not job.tracker.store.is_sqlite:
-        return 1
+        return ONE
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
-        return 1
+        return ONE
     try:
         large = job.path.stat().st_size >= PARALLEL_FROM
     except OSError:
-        return 1
-    return WORKERS if large else 1
+        return ONE
+    return SHARED if large else ONE
 
 
 _END = "end"
 
 
-def _in_order(make: Callable[[int], Iterator[T]], parts: int) -> Iterator[T]:
-    """The chunks ``make(part)`` yields for parts 0 to ``parts - 1``, in file order (chunk
-    ``k`` is part ``k % parts``'s). With one part, here; else each part in a process of its
-    own (forked, so it shares what this one read), sending its chunks back as they come."""
+def _in_order(make: Callable[[int], Iterator[T]], deal: tuple[int, ...]) -> Iterator[T]:
+    """The chunks ``make(part)`` yields, in file order (chunk ``k`` is part
+    ``deal[k % len(deal)]``'s). Part 0 here, in this process; each other part in a process
+    of its own (forked, so it shares what this one read), sending its chunks back as they
+    come."""
+    parts = max(deal) + 1
+    here = make(0) if 0 in deal else iter(())
     if parts == 1:
-        yield from make(0)
+        yield from here
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     queues = [ctx.Queue(maxsize=2) for _ in range(parts)]
     procs = [ctx.Process(target=_produce, args=(make, part, queues[part]), daemon=True)
-             for part in range(parts)]  # fmt: skip
+             for part in range(1, parts)]  # fmt: skip
     for proc in procs:
         proc.start()
     try:
         for k in itertools.count():
-            kind, value = _next_message(queues[k % parts], procs[k % parts])
+            part = deal[k % len(deal)]
+            if part == 0:
+                chunk = next(here, None)
+                if chunk is None:
+                    break
+                yield chunk
+                continue
+            kind, value = _next_message(queues[part], procs[part - 1])
             if kind == _END:
                 break
             if kind == "error":

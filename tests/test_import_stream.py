@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drp_cli import transfer
@@ -393,3 +393,78 @@ def test_a_helper_process_that_dies_stops_the_import(tracker, tmp_path, two_proc
     # no database was there: none is left behind, nor the one being built beside it
     assert not tracker.store.exists
     assert list(tracker.store.path.parent.glob(f".{tracker.store.path.name}*")) == []
+
+
+# -- the JSON rows, read fast where that reads them as ijson does ---------------------------
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+)  # fmt: skip
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=8,
+)  # fmt: skip
+odd_texts = st.sampled_from(
+    [
+        "NaN",
+        "-Infinity",
+        "1e400",
+        '"\\ud800"',
+        '"\\udc00x"',
+        '"\\ud83d\\ude00"',
+        "99999999999999999999",
+        '"a\\tb"',
+        '"a\tb"',
+    ]
+)
+
+
+def _outcome(path: Path, fast: bool) -> tuple[str, object]:
+    """What reading the rows gives: the rows, or the error's message."""
+    real = transfer._array_items
+    if not fast:
+
+        def slow(f):
+            raise transfer._Unplain(0)
+            yield
+
+        transfer._array_items = slow
+    try:
+        return ("rows", list(transfer.open_source(path).rows()))
+    except InvalidInput as exc:
+        return ("error", str(exc))
+    finally:
+        transfer._array_items = real
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=5), json_values, max_size=3), max_size=5),
+    st.sampled_from(["", " ", "\n  ", "\t"]),
+    st.one_of(st.none(), odd_texts),
+    st.sampled_from(["", "]", "x", ", {", "] []"]),
+    st.integers(min_value=1, max_value=40),
+)
+def test_fast_json_reading_gives_what_ijson_gives(items, space, odd, tail, block):
+    """Rows, the items' values, and the message at anything wrong: the same whichever reads
+    them, however the file's blocks fall (the fast reader hands over to ijson at anything it
+    does not read exactly as ijson does)."""
+    import tempfile
+
+    parts = [json.dumps(item, ensure_ascii=bool(block % 2)) for item in items]
+    if odd is not None:
+        parts.append('{"x": ' + odd + "}")
+    text = "[" + space + ("," + space).join(parts) + space + "]"
+    if tail:
+        text = text[:-1] + tail
+    real_block = transfer.JSON_BLOCK
+    transfer.JSON_BLOCK = block
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "rows.json"
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            assert _outcome(path, fast=True) == _outcome(path, fast=False)
+    finally:
+        transfer.JSON_BLOCK = real_block

@@ -4,9 +4,10 @@ One row per concern. Required columns: ``protocol, child, category, summary, ope
 stage, stage_started_on, status``; optional: ``external_ref, issue, impact, recommended,
 raised_by, role, formal_started_on, due, referred_on, closed_on, outcome, events``.
 
-* Every row is validated against the protocols before anything is written; errors name the
-  row (as a spreadsheet numbers it: the header is row 1) and the column. One bad row and
-  nothing is written. The whole import is one transaction.
+* The file is read once, inside the one transaction that writes it. Every row is validated
+  against the protocols; errors name the row (as a spreadsheet numbers it: the header is
+  row 1) and the column, all of them. One bad row and nothing is written: the transaction
+  is rolled back (and into no database at all, none is made).
 * ``external_ref`` makes rows idempotent: a row whose reference is already in the database
   is skipped. Without one, the reference is made from the protocol, child, category,
   opening date and summary.
@@ -487,11 +488,9 @@ def auto_ref(row: dict[str, Any]) -> str:
 
 
 def validate(
-    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date, *, check: bool = True
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The row's cells checked and converted, or None and its problems. ``check`` False
-    (the second reading of a file whose every row passed): the same conversion without
-    the checks."""
+    """The row's cells checked and converted, or None and its problems."""
     errors: list[str] = []
 
     def bad(column: str, message: str) -> None:
@@ -508,20 +507,18 @@ def validate(
     get = cells.get
 
     said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
-    if check:
-        for name in REQUIRED:
-            if not get(name, "") and name not in said:
-                bad(name, "is empty")
-        unknown = [k for k in row if k not in _COLUMN_SET and not k.startswith("_")]
-        if unknown:
-            bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
+    for name in REQUIRED:
+        if not get(name, "") and name not in said:
+            bad(name, "is empty")
+    unknown = [k for k in row if k not in _COLUMN_SET and not k.startswith("_")]
+    if unknown:
+        bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
     dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
-    if check:
-        for name, value in dates.items():
-            if value is not None and value > today:
-                bad(name, "is in the future")
+    for name, value in dates.items():
+        if value is not None and value > today:
+            bad(name, "is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
-    if check and get("protocol", "") and protocol is None:
+    if get("protocol", "") and protocol is None:
         bad("protocol", "is not an installed protocol (installed: "
             f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
     stage = None
@@ -544,16 +541,15 @@ def validate(
             events = json.loads(events)
         except ValueError:
             unreadable, events = True, None
-    if check:
-        _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
-                   started, closed)  # fmt: skip
-        if unreadable or (
-            events not in (None, "")
-            and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
-        ):
-            bad("events", "is not a JSON list of events")
-        elif events:
-            _check_events(events, protocol, opened, today, bad)
+    _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
+               started, closed)  # fmt: skip
+    if unreadable or (
+        events not in (None, "")
+        and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
+    ):
+        bad("events", "is not a JSON list of events")
+    elif events:
+        _check_events(events, protocol, opened, today, bad)
     if errors:
         return None, errors
     assert protocol is not None and stage is not None and opened and started
@@ -901,7 +897,7 @@ def import_file(
                              ignore_extra=ignore_extra)  # fmt: skip
         if known_rows is None:
             # rows drp holds are compared with it (a database with none: nothing to compare,
-            # and the passes may share their work with a second process)
+            # and the reading may be shared with other processes)
             held = False
             if tracker.store.exists:
                 with tracker.store.read() as conn:
@@ -975,21 +971,19 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 #: A checked row of the file: its label, its checked cells (with ``_events``, whose
-#: ``details`` text is None in pass 1) and the state its events fold to.
+#: ``details`` text None in a dry run) and the state its events fold to.
 CheckedRow = tuple[str, dict[str, Any], ConcernState]
 
 
 class KnownRows:
     """Rows of the file whose concern the database already holds (the same external
-    reference or uid). Pass 1 calls :meth:`check` on each batch of them, pass 2 :meth:`write`
-    inside the import's unit of work. This one skips them: re-importing adds nothing."""
+    reference or uid). The reading calls :meth:`check` on each batch of them, then, while no
+    row has a problem, :meth:`write`, inside the import's unit of work. This one skips them:
+    re-importing adds nothing."""
 
-    #: whether :meth:`check` and :meth:`write` read the rows (when not, both passes may
-    #: share their work with a second process, which sends back only what the rows need)
+    #: whether :meth:`check` and :meth:`write` read the rows (when not, the reading may be
+    #: shared with other processes, which send back only what the rows need)
     sees_rows = False
-    #: whether :meth:`write` writes anything (when not, a file of known rows only is not
-    #: read a second time)
-    writes = False
 
     def check(self, conn: Any, batch: list[CheckedRow]) -> list[str]:
         """Problems with these rows ("row N, column C: ..."); none here."""
@@ -1000,22 +994,21 @@ class KnownRows:
         return 0
 
     def counted(self, result: ImportResult) -> None:
-        """Add what pass 1 found of these rows to ``result`` (a dry run stops there)."""
+        """Add what the checks found of these rows to ``result`` (a dry run's end)."""
 
     def finish(self, uow: Any, result: ImportResult, recorder: str) -> None:
-        """At the end of pass 2, in the import's unit of work with the chain's head moved:
+        """At the end of the import, in its unit of work with the chain's head moved:
         write what :meth:`write` left for the end."""
 
 
 class Compared(KnownRows):
     """Spreadsheet rows whose concern drp holds, compared with it (:mod:`drp_cli.reimport`):
-    pass 1 lists what changed and refuses a row that would move its concern backwards; at
-    the end of pass 2, with ``update``, each change is recorded as an event (planned again
+    the reading lists what changed and refuses a row that would move its concern backwards;
+    at the end of the import, with ``update``, each change is recorded as an event (planned again
     under the write lock, against the concern as it then stands). Rows that carry their
     events (drp's own export) are not compared: they are skipped, as before."""
 
     sees_rows = True
-    writes = False
 
     def __init__(self, update: bool, source_name: str) -> None:
         self.update, self.source_name = update, source_name

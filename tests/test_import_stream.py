@@ -275,7 +275,6 @@ def test_known_rows_go_through_the_hook(drp, tracker, tmp_path):
 
     class Refuse(transfer.KnownRows):
         sees_rows = True
-        writes = True
 
         def check(self, conn, batch):
             seen["check"] += [label for label, _, _ in batch]

@@ -213,13 +213,16 @@ class Conn:
         dropped, and made again when the block ends, one sort each instead of an insert
         into every index for every row (on SQLite: 2.7 s less in an import of 100,000
         concerns). Inside the transaction: on an error the rollback keeps them as they
-        were. UNIQUE constraints stay (they are not separate indexes)."""
+        were. UNIQUE constraints stay (they are not separate indexes). They are made again
+        in the order they were made first: with no statistics, SQLite's planner chooses
+        between equal indexes by that order (made by name, `drp list --status open` on
+        100,000 concerns took a quarter longer)."""
         if not self.is_sqlite:
             yield
             return
         marks = ", ".join("?" for _ in tables)
         found = self.rows(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                          f"sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY name",
+                          f"sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY rowid",
                           tuple(tables))  # fmt: skip
         for name, _sql in found:
             self.raw.execute(f"DROP INDEX {_quote(name)}")

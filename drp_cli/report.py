@@ -75,16 +75,17 @@ HEADLINE = (
     "working_days_to_resolve",
     "child_voice",
 )
-#: The tables of a report, in the order they are shown (and written as CSV files).
-TABLES = (
-    "by_protocol",
-    "by_theme",
-    "by_issue",
-    "by_owner",
-    "by_team",
-    "by_month",
-    "furthest_stage",
-)
+#: The tables of a report that count concerns by one thing, in the order they are shown:
+#: each one's key in the report's data, and what it counts them by (its column's name).
+TABLES = {
+    "by_protocol": "protocol",
+    "by_theme": "theme",
+    "by_issue": "issue",
+    "by_owner": "owner",
+    "by_team": "team",
+    "by_month": "month",
+    "furthest_stage": "furthest stage",
+}
 
 
 @dataclass(frozen=True)
@@ -504,15 +505,9 @@ def csv_files(data: Mapping[str, Any]) -> dict[str, str]:
             ],
         ),
     }
-    labels = {
-        "by_protocol": "protocol",
-        "by_theme": "theme",
-        "by_issue": "issue",
-        "by_owner": "owner",
-        "by_team": "team",
-        "by_month": "month",
-    }
-    for key, label in labels.items():
+    for key, label in TABLES.items():
+        if key == "furthest_stage":  # below, with the protocol and the stage apart
+            continue
         files[f"{key}.csv"] = _csv([label, "concerns"], [[k, v] for k, v in data[key].items()])
     files["by_month_split.csv"] = _csv(
         ["month", "informal", "formal"],

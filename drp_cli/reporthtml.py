@@ -15,6 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from drp_cli.mdhtml import BASE_CSS, page
+from drp_cli.report import TABLES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -332,14 +333,9 @@ def render(data: Mapping[str, Any]) -> str:
         ),
         "<h2>Concerns by protocol, theme, issue, owner and team</h2>",
     ]
-    for key, label in (
-        ("by_protocol", "protocol"),
-        ("by_theme", "theme"),
-        ("by_issue", "issue"),
-        ("by_owner", "owner"),
-        ("by_team", "team"),
-        ("furthest_stage", "furthest stage"),
-    ):
+    for key, label in TABLES.items():
+        if key == "by_month":  # drawn above, as a chart
+            continue
         parts.append(_table([label, "concerns"], list(data[key].items())))
     if "children" in data:
         parts.append('<h2 class="pagebreak">Concerns (with child references)</h2>')

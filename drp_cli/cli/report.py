@@ -86,15 +86,9 @@ def show_report(data: dict[str, Any]) -> None:
     for name, now, was in rows:
         table.add_row(name, "-" if now is None else str(now), "-" if was is None else str(was))
     out.print(table)
-    for key, label in (
-        ("by_protocol", "protocol"),
-        ("by_theme", "theme"),
-        ("by_issue", "issue"),
-        ("by_owner", "owner"),
-        ("by_team", "team"),
-        ("by_month", "month"),
-        ("furthest_stage", "furthest stage"),
-    ):
+    from drp_cli.report import TABLES
+
+    for key, label in TABLES.items():
         out.print(_counts(f"Concerns by {label}", data[key], label))
     out.print(
         _results(

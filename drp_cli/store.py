@@ -214,9 +214,8 @@ class Conn:
         into every index for every row (on SQLite: 2.7 s less in an import of 100,000
         concerns). Inside the transaction: on an error the rollback keeps them as they
         were. UNIQUE constraints stay (they are not separate indexes). They are made again
-        in the order they were made first: with no statistics, SQLite's planner chooses
-        between equal indexes by that order (made by name, `drp list --status open` on
-        100,000 concerns took a quarter longer)."""
+        in the order they were made first, so the schema reads as before: with no
+        statistics, SQLite's planner may choose between equal indexes by that order."""
         if not self.is_sqlite:
             yield
             return

@@ -1262,13 +1262,13 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
     refs: dict[str, str] = {}  # reference -> the row's label
     uids: dict[str, str] = {}  # uid -> the row's label
     batch: list[tuple[Key, CheckedRow | None]] = []
-    next_id = [job.first_id or 0]
-    if writer is not None and job.first_id is None:
-        next_id[0] = writer.uow.next_concern_id()
+    # one process gives ids as rows are looked up (else each row's id is first_id + n)
+    next_id = writer.uow.next_concern_id() if writer is not None and job.first_id is None else 0
     salts = _salts()
 
     def look_up() -> None:
         """Rows checked in this process: which of them drp holds, the others new."""
+        nonlocal next_id
         known = (_known(conn, [k[0] for k, _ in batch], [k[1] for k, _ in batch])
                  if conn is not None else (set(), set()))  # fmt: skip
         fresh = [not _is_known(key, known) for key, _ in batch]
@@ -1282,8 +1282,8 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
             for (_, row), new in zip(batch, fresh, strict=True):
                 if new:
                     assert row is not None  # one process: the rows are kept
-                    writer.add(_new_concern(job, row[1], next_id[0], salts))
-                    next_id[0] += 1
+                    writer.add(_new_concern(job, row[1], next_id, salts))
+                    next_id += 1
         result.imported += len(batch) - len(hits)
         batch.clear()
 

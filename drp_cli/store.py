@@ -64,11 +64,17 @@ TABLES = (
 
 # -- values ----------------------------------------------------------------------------------
 @lru_cache(maxsize=65536)  # an import stores the same few moments a million times
-def _stored_moment(value: dt.datetime) -> str:
-    """The text SQLAlchemy's SQLite dialect stores for a datetime (UTC, microseconds)."""
+def stored_moment(value: dt.datetime) -> str:
+    """The text SQLAlchemy's SQLite dialect stores for a datetime (UTC, microseconds): what
+    SQLite is given for one (an import makes it where it checks the rows, so the process
+    that writes them need not)."""
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(sep=" ", timespec="microseconds")
+
+
+#: The text SQLite is given for a date (ISO).
+stored_day = dt.date.isoformat
 
 
 def _read_date(raw: bytes) -> dt.date:
@@ -82,8 +88,8 @@ def _read_moment(raw: bytes) -> dt.datetime:
 
 # dates go in as ISO text and datetimes as UTC text, as they always have; the columns the
 # schema declares DATE and DATETIME come back as dates and UTC datetimes
-sqlite3.register_adapter(dt.date, dt.date.isoformat)
-sqlite3.register_adapter(dt.datetime, _stored_moment)
+sqlite3.register_adapter(dt.date, stored_day)
+sqlite3.register_adapter(dt.datetime, stored_moment)
 sqlite3.register_converter("DATE", _read_date)
 sqlite3.register_converter("DATETIME", _read_moment)
 

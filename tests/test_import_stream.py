@@ -1,9 +1,10 @@
-"""`drp import` reads its file as a stream, twice: every row is checked before anything is
-written, then the file is read again and written; both passes may be shared with a second
-process. And the functions that spell the chain's JSON fast are the reference encoding."""
+"""`drp import` reads its file once, as a stream: every row is checked, and written while no
+row has a problem, in the one transaction; the reading may be shared with helper processes.
+And the functions that spell the chain's JSON fast are the reference encoding."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import inspect
@@ -469,3 +470,65 @@ def test_fast_json_reading_gives_what_ijson_gives(items, space, odd, tail, block
             assert _outcome(path, fast=True) == _outcome(path, fast=False)
     finally:
         transfer.JSON_BLOCK = real_block
+
+
+# -- what the helper processes hand over -----------------------------------------------------
+def _stored(path, table, columns, order="id"):
+    """A table's rows as SQLite holds them (no converters: the stored text itself)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+                            ).fetchall()  # fmt: skip
+
+
+def test_two_processes_store_the_text_one_process_stores(drp, db_path, tmp_path, monkeypatch):
+    """The helper processes give SQLite each date and moment as the text it stores (not
+    the driver's adapters in the writing process): an export imported by one process and
+    by two is stored alike, and the events, items and concerns' dates as the commands
+    that recorded them stored them."""
+    from tests.test_backup import make_record
+
+    make_record(drp)  # an escalation, a response, a referral, an action with a due date
+    out = tmp_path / "export.json"
+    assert drp("export", "--format", "json", "-o", str(out)).exit_code == 0
+    one, two = tmp_path / "one.sqlite3", tmp_path / "two.sqlite3"
+    assert drp("--db", str(one), "import", str(out)).exit_code == 0
+    monkeypatch.setattr(transfer, "WORKERS", 2)
+    monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 1)
+    r = drp("--db", str(two), "import", str(out))
+    assert (r.exit_code, r.stdout) == (0, "Imported 2 of 2 rows.\n"), r.stderr
+    assert drp("--db", str(two), "verify").exit_code == 0
+    # who imported it and when: the same form (the moment itself is each import's own)
+    when = ("typeof(imported_at)", "length(imported_at)", "imported_by")
+    assert _stored(one, "event", when) == _stored(two, "event", when)
+    recorded = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", '"by"',
+                "recorded_at", "text", "details")  # fmt: skip
+    original = _stored(db_path, "event", recorded, "concern_id, seq")
+    assert len(original) == 7
+    # the original's events (each copy may add a fields-recorded: what an export lacks)
+    copied = [e for e in _stored(one, "event", recorded) if e[2] != "fields-recorded"]
+    assert copied == original
+    assert _stored(two, "event", recorded) == _stored(one, "event", recorded)
+    items = ("concern_id", "kind", "n", "data", "added_on", "added_by", "done_on", "removed_on")
+    assert _stored(two, "item", items) == _stored(db_path, "item", items)
+    assert len(_stored(two, "item", items)) == 1
+    dates = ("opened_on", "stage_started_on", "deadline", "formal_started_on",
+             "formal_deadline", "referred_on", "senior_officer_notified_on", "closed_on",
+             "step_deadline", "typeof(created_at)", "length(updated_at)")  # fmt: skip
+    assert _stored(two, "concern", dates) == _stored(db_path, "concern", dates)
+    assert _stored(one, "concern", dates) == _stored(db_path, "concern", dates)
+
+
+def test_a_chunk_marshal_cannot_carry_comes_pickled(monkeypatch):
+    """Chunks of plain values come back as marshal's bytes; any other value (a date, say)
+    still comes back, pickled, in file order."""
+
+    def make(part):
+        yield [(part, "plain", None, b"x", 1.5)]
+        yield [(part, dt.date(2025, 3, part))]
+
+    got = list(transfer._in_order(make, transfer.SHARED))
+    assert got == [[(1, "plain", None, b"x", 1.5)], [(2, "plain", None, b"x", 1.5)],
+                   [(1, dt.date(2025, 3, 1))], [(2, dt.date(2025, 3, 2))]]  # fmt: skip

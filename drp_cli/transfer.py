@@ -33,6 +33,7 @@ import math
 import operator
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -122,6 +123,9 @@ class ImportResult:
     changed: list[Any] = field(default_factory=list)
     blank_rows: int = 0
     total_rows: int = 0
+    #: files an earlier import into no database left beside it when it was stopped
+    #: (killed, or the machine went down), removed by this one
+    stale_removed: int = 0
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -906,10 +910,16 @@ def import_file(
                     held = record.has_concerns(conn)
             known_rows = Compared(update, Path(path).name) if held else KnownRows()
         if dry_run or tracker.store.exists:
-            return _import(tracker, source, Path(path), dry_run=dry_run, by=by,
-                           progress=progress, known_rows=known_rows)  # fmt: skip
-        return _import_new(tracker, source, Path(path), by=by, progress=progress,
-                           known_rows=known_rows)  # fmt: skip
+            result = _import(tracker, source, Path(path), dry_run=dry_run, by=by,
+                             progress=progress, known_rows=known_rows)  # fmt: skip
+        else:
+            result = _import_new(tracker, source, Path(path), by=by, progress=progress,
+                                 known_rows=known_rows)  # fmt: skip
+        # once the import is in (bad input changes nothing): what an import into no
+        # database left beside this one when it was stopped
+        if tracker.store.path is not None and not dry_run:
+            result.stale_removed = _remove_stale_builds(tracker.store.path)
+        return result
 
 
 def _import_new(
@@ -934,7 +944,7 @@ def _import_new(
     from drp_cli.store import Store
 
     target = store.path
-    aside = target.with_name(f".{target.name}.import-{uuid.uuid4().hex[:12]}")
+    aside = target.with_name(f"{_build_prefix(target)}{os.getpid()}-{uuid.uuid4().hex[:12]}")
     building = Tracker(Store(aside, scratch=True), protocols=tracker.protocols, clock=tracker.today,
                        now=tracker.moment, key=tracker.key)  # fmt: skip
     try:
@@ -956,6 +966,57 @@ def _import_new(
     if store.on_create is not None:
         store.on_create(store.label)
     return result
+
+
+#: How long a file being built beside its database goes unwritten before it counts as
+#: left by an import that was stopped (a running import writes every few seconds)
+STALE_AFTER = 600  # seconds
+
+
+def _build_prefix(target: Path) -> str:
+    """The start of the name of a file an import builds beside ``target``; the rest is
+    ``PID-RANDOM`` (an older drp wrote ``RANDOM`` alone)."""
+    return f".{target.name}.import-"
+
+
+def _remove_stale_builds(target: Path) -> int:
+    """Remove what an import into no database that was stopped (killed, or the machine went
+    down) left beside ``target``: its owner-only copy of the rows, which no one else would
+    find or remove. Only a file untouched for STALE_AFTER whose process is gone (on Windows,
+    where that cannot be asked safely, untouched alone). Returns how many were removed."""
+    import glob
+
+    prefix = _build_prefix(target)
+    removed = 0
+    for path in sorted(target.parent.glob(glob.escape(prefix) + "*")):
+        name = path.name[len(prefix) :]
+        for suffix in ("-wal", "-shm", "-journal"):
+            name = name.removesuffix(suffix)
+        pid_text, _, rest = name.partition("-")
+        try:
+            old = time.time() - path.lstat().st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        if not old or not path.is_file() or path.is_symlink():
+            continue
+        if rest and pid_text.isdigit() and os.name != "nt" and _running(int(pid_text)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            if path.name == prefix + name:  # the database file (not its -wal or -shm)
+                removed += 1
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (POSIX)."""
+    try:
+        os.kill(pid, 0)  # signal 0: asks only
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's, or cannot tell: kept
+    return True
 
 
 @contextmanager

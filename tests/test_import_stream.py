@@ -532,3 +532,49 @@ def test_a_chunk_marshal_cannot_carry_comes_pickled(monkeypatch):
     got = list(transfer._in_order(make, transfer.SHARED))
     assert got == [[(1, "plain", None, b"x", 1.5)], [(2, "plain", None, b"x", 1.5)],
                    [(1, dt.date(2025, 3, 1))], [(2, dt.date(2025, 3, 2))]]  # fmt: skip
+
+
+def test_an_import_removes_what_a_stopped_import_left(drp, db_path, tmp_path):
+    """A killed import into no database leaves its owner-only copy of the rows beside the
+    database (a dot file no one would find): the next import removes it, but only once it
+    has gone unwritten for STALE_AFTER and its process is gone."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead, alive = int(gone.stdout), os.getpid()
+    prefix = f".{db_path.name}.import-"
+    old = time.time() - transfer.STALE_AFTER - 60
+    made = {
+        "stale": f"{prefix}{dead}-0a1b2c3d4e5f",
+        "stale wal": f"{prefix}{dead}-0a1b2c3d4e5f-wal",
+        "older drp's": f"{prefix}9f8e7d6c5b4a",
+        "running": f"{prefix}{alive}-111111111111",
+        "fresh": f"{prefix}{dead}-222222222222",
+        "another database's": f".other.sqlite3.import-{dead}-333333333333",
+    }
+    for key, name in made.items():
+        path = db_path.parent / name
+        path.write_bytes(b"rows")
+        if key != "fresh":
+            os.utime(path, (old, old))
+    source = tmp_path / "rows.json"
+    source.write_text(json.dumps([concern(1)]))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([concern(2, status="lost")]))
+    assert drp("import", str(bad)).exit_code == 2  # bad input changes nothing
+    assert all((db_path.parent / name).exists() for name in made.values())
+    r = drp("import", str(source))
+    assert (r.exit_code, r.stdout) == (0, "Imported 1 of 1 rows.\n"), r.stderr
+    assert r.stderr.endswith(
+        "Removed 2 unfinished database files that a stopped import had left in the data "
+        "folder.\n"
+    )
+    left = {key for key, name in made.items() if (db_path.parent / name).exists()}
+    assert left == {"running", "fresh", "another database's"}
+    # nothing more to remove: nothing said
+    r = drp("import", str(tmp_path / "rows.json"), "--json")
+    assert (r.exit_code, r.json()["stale_removed"], r.stderr) == (0, 0, "")

@@ -333,6 +333,10 @@ def import_(
     finally:
         if progress_bar is not None:
             progress_bar.stop()
+    if result.stale_removed:
+        n = result.stale_removed
+        typer.echo(f"Removed {n} unfinished database file{'s' if n != 1 else ''} that a "
+                   "stopped import had left in the data folder.", err=True)  # fmt: skip
     if as_json:
         print_json(
             {"rows": result.rows, "imported": result.imported, "skipped": result.skipped,
@@ -341,7 +345,8 @@ def import_(
              "changed": [{"row": p.label, "concern": p.concern_id, "ref": p.ref,
                           "differences": p.differences, "not_changed": p.not_changed}
                          for p in result.changed],
-             "blank_rows": result.blank_rows, "total_rows": result.total_rows}
+             "blank_rows": result.blank_rows, "total_rows": result.total_rows,
+             "stale_removed": result.stale_removed}
         )  # fmt: skip
         return
     typer.echo(import_summary(result, dry_run=dry_run, update=update))

@@ -247,7 +247,7 @@ def test_shared_import_is_the_same_as_one_process(drp, tmp_path, monkeypatch):
     r = drp("--db", str(shared), "import", str(path), "--json")
     assert r.json() == {"rows": 10, "imported": 0, "skipped": 10, "events": 0, "dry_run": False,
                         "unchanged": 0, "updated": 0, "changed": [], "blank_rows": 0,
-                        "total_rows": 0}  # fmt: skip
+                        "total_rows": 0, "stale_removed": 0}  # fmt: skip
 
 
 def test_the_file_is_read_once(tracker, tmp_path):
@@ -570,8 +570,7 @@ def test_an_import_removes_what_a_stopped_import_left(drp, db_path, tmp_path):
     r = drp("import", str(source))
     assert (r.exit_code, r.stdout) == (0, "Imported 1 of 1 rows.\n"), r.stderr
     assert r.stderr.endswith(
-        "Removed 2 unfinished database files that a stopped import had left in the data "
-        "folder.\n"
+        "Removed 2 unfinished database files that a stopped import had left in the data folder.\n"
     )
     left = {key for key, name in made.items() if (db_path.parent / name).exists()}
     assert left == {"running", "fresh", "another database's"}

@@ -57,6 +57,9 @@ from drp_cli.errors import DatabaseError, DatabaseMissing, InvalidInput
 __all__ = ["SCHEMA_REVISION", "Conn", "Row", "Store"]
 
 STREAM = 2000  # rows fetched at a time by a streaming read
+#: Values one SQLite statement may carry, in every SQLite Python may be built with (999
+#: before 3.32)
+SQLITE_VALUES = 999
 TABLES = (
     "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
 )  # fmt: skip
@@ -196,14 +199,24 @@ class Conn:
         return int(row[0])
 
     def insert_many(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Insert many rows given as tuples in ``names`` order."""
-        sql = (
-            f"INSERT INTO {table} ({', '.join(_quote(n) for n in names)}) "
-            f"VALUES ({', '.join('?' for _ in names)})"
-        )
+        """Insert many rows given as tuples in ``names`` order, in that order. On SQLite,
+        as many rows to a statement as its smallest limit on values allows (one statement a
+        row takes the driver a quarter longer: an import inserts 600,000 events)."""
+        head = f"INSERT INTO {table} ({', '.join(_quote(n) for n in names)}) VALUES "
+        marks = f"({', '.join('?' for _ in names)})"
         cur = self.raw.cursor()
         try:
-            cur.executemany(self._sql(sql), rows)
+            if self.is_sqlite:
+                rows = rows if isinstance(rows, list) else list(rows)
+                per = max(1, SQLITE_VALUES // len(names))
+                whole = len(rows) - len(rows) % per if per > 1 else 0
+                if whole:
+                    many = head + ", ".join([marks] * per)
+                    flat = itertools.chain.from_iterable
+                    for i in range(0, whole, per):
+                        cur.execute(many, [*flat(rows[i : i + per])])
+                    rows = rows[whole:]
+            cur.executemany(self._sql(head + marks), rows)
         finally:
             cur.close()
 

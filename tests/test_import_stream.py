@@ -577,3 +577,25 @@ def test_an_import_removes_what_a_stopped_import_left(drp, db_path, tmp_path):
     # nothing more to remove: nothing said
     r = drp("import", str(tmp_path / "rows.json"), "--json")
     assert (r.exit_code, r.json()["stale_removed"], r.stderr) == (0, 0, "")
+
+
+@given(st.integers(min_value=1, max_value=60), st.integers(min_value=0, max_value=130),
+       st.booleans())  # fmt: skip
+@settings(max_examples=40, deadline=None)
+def test_insert_many_writes_every_row_in_order(columns, n, as_generator):
+    """Many rows to a statement on SQLite (as many as 999 values allow), the rest one a
+    statement: every row, in the order given, whatever the count."""
+    import sqlite3
+
+    from drp_cli.store import SQLITE_VALUES, Conn
+
+    names = [f"c{i}" for i in range(columns)]
+    raw = sqlite3.connect(":memory:", isolation_level=None)
+    raw.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {', '.join(names)})")
+    rows = [tuple(f"{r}.{c}" if c % 2 else r * 100 + c for c in range(columns)) for r in range(n)]
+    with contextlib.closing(raw):
+        Conn(raw, True).insert_many("t", names, (r for r in rows) if as_generator else rows)
+        got = raw.execute(f"SELECT id, {', '.join(names)} FROM t ORDER BY id").fetchall()
+    assert [r[1:] for r in got] == rows
+    assert [r[0] for r in got] == list(range(1, n + 1))
+    assert SQLITE_VALUES // columns >= 1

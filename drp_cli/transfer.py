@@ -1001,10 +1001,12 @@ def _remove_stale_builds(target: Path) -> int:
             continue
         if rest and pid_text.isdigit() and os.name != "nt" and _running(int(pid_text)):
             continue
-        with contextlib.suppress(FileNotFoundError):
+        try:
             path.unlink()
-            if path.name == prefix + name:  # the database file (not its -wal or -shm)
-                removed += 1
+        except OSError:  # gone meanwhile, or not ours to remove: the import stands
+            continue
+        if path.name == prefix + name:  # the database file (not its -wal or -shm)
+            removed += 1
     return removed
 
 

@@ -599,3 +599,27 @@ def test_insert_many_writes_every_row_in_order(columns, n, as_generator):
     assert [r[1:] for r in got] == rows
     assert [r[0] for r in got] == list(range(1, n + 1))
     assert SQLITE_VALUES // columns >= 1
+
+
+def test_a_stale_file_that_cannot_be_removed_leaves_the_import_standing(drp, db_path, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    import os
+    import time
+
+    stale = db_path.parent / f".{db_path.name}.import-0a1b2c3d4e5f"  # an older drp's name
+    stale.write_bytes(b"rows")
+    old = time.time() - transfer.STALE_AFTER - 60
+    os.utime(stale, (old, old))
+    real = Path.unlink
+
+    def refused(self, *args, **kwargs):
+        if self.name == stale.name:
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    source = tmp_path / "rows.json"
+    source.write_text(json.dumps([concern(1)]))
+    r = drp("import", str(source), "--json")
+    assert (r.exit_code, r.json()["imported"], r.json()["stale_removed"]) == (0, 1, 0), r.stderr
+    assert stale.exists()

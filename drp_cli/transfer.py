@@ -979,6 +979,11 @@ def _build_prefix(target: Path) -> str:
     return f".{target.name}.import-"
 
 
+#: the rest of such a file's name: PID-RANDOM (RANDOM alone from an older drp), and the
+#: suffix of SQLite's files beside it
+_BUILD_NAME = re.compile(r"(?P<name>(?:(?P<pid>[0-9]{1,10})-)?[0-9a-f]{12})(?:-wal|-shm|-journal)?")
+
+
 def _remove_stale_builds(target: Path) -> int:
     """Remove what an import into no database that was stopped (killed, or the machine went
     down) left beside ``target``: its owner-only copy of the rows, which no one else would
@@ -989,17 +994,17 @@ def _remove_stale_builds(target: Path) -> int:
     prefix = _build_prefix(target)
     removed = 0
     for path in sorted(target.parent.glob(glob.escape(prefix) + "*")):
-        name = path.name[len(prefix) :]
-        for suffix in ("-wal", "-shm", "-journal"):
-            name = name.removesuffix(suffix)
-        pid_text, _, rest = name.partition("-")
+        made = _BUILD_NAME.fullmatch(path.name[len(prefix) :])
+        if made is None:  # not a name an import gives (another database's, say)
+            continue
+        pid_text, name = made.group("pid"), made.group("name")
         try:
             old = time.time() - path.lstat().st_mtime > STALE_AFTER
         except OSError:
             continue
         if not old or not path.is_file() or path.is_symlink():
             continue
-        if rest and pid_text.isdigit() and os.name != "nt" and _running(int(pid_text)):
+        if pid_text and os.name != "nt" and _running(int(pid_text)):
             continue
         try:
             path.unlink()

@@ -555,6 +555,7 @@ def test_an_import_removes_what_a_stopped_import_left(drp, db_path, tmp_path):
         "running": f"{prefix}{alive}-111111111111",
         "fresh": f"{prefix}{dead}-222222222222",
         "another database's": f".other.sqlite3.import-{dead}-333333333333",
+        "not an import's name": f"{prefix}{dead}-444444444444.import-{dead}-555555555555",
     }
     for key, name in made.items():
         path = db_path.parent / name
@@ -573,7 +574,7 @@ def test_an_import_removes_what_a_stopped_import_left(drp, db_path, tmp_path):
         "Removed 2 unfinished database files that a stopped import had left in the data folder.\n"
     )
     left = {key for key, name in made.items() if (db_path.parent / name).exists()}
-    assert left == {"running", "fresh", "another database's"}
+    assert left == {"running", "fresh", "another database's", "not an import's name"}
     # nothing more to remove: nothing said
     r = drp("import", str(tmp_path / "rows.json"), "--json")
     assert (r.exit_code, r.json()["stale_removed"], r.stderr) == (0, 0, "")

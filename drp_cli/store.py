@@ -208,6 +208,9 @@ class Conn:
         try:
             if self.is_sqlite:
                 rows = rows if isinstance(rows, list) else list(rows)
+                # a row of the wrong length would shift the values of the rows after it
+                if not all(map(len(names).__eq__, map(len, rows))):
+                    raise ValueError(f"a row for {table} does not have {len(names)} values")
                 per = max(1, SQLITE_VALUES // len(names))
                 whole = len(rows) - len(rows) % per if per > 1 else 0
                 if whole:

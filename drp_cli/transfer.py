@@ -33,6 +33,7 @@ import math
 import operator
 import os
 import re
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -975,13 +976,12 @@ STALE_AFTER = 600  # seconds
 
 def _build_prefix(target: Path) -> str:
     """The start of the name of a file an import builds beside ``target``; the rest is
-    ``PID-RANDOM`` (an older drp wrote ``RANDOM`` alone)."""
+    ``PID-RANDOM``."""
     return f".{target.name}.import-"
 
 
-#: the rest of such a file's name: PID-RANDOM (RANDOM alone from an older drp), and the
-#: suffix of SQLite's files beside it
-_BUILD_NAME = re.compile(r"(?P<name>(?:(?P<pid>[0-9]{1,10})-)?[0-9a-f]{12})(?:-wal|-shm|-journal)?")
+#: the rest of such a file's name: PID-RANDOM, and the suffix of SQLite's files beside it
+_BUILD_NAME = re.compile(r"(?P<name>(?P<pid>[0-9]{1,10})-[0-9a-f]{12})(?:-wal|-shm|-journal)?")
 
 
 def _remove_stale_builds(target: Path) -> int:
@@ -997,14 +997,14 @@ def _remove_stale_builds(target: Path) -> int:
         made = _BUILD_NAME.fullmatch(path.name[len(prefix) :])
         if made is None:  # not a name an import gives (another database's, say)
             continue
-        pid_text, name = made.group("pid"), made.group("name")
+        pid, name = int(made.group("pid")), made.group("name")
         try:
-            old = time.time() - path.lstat().st_mtime > STALE_AFTER
+            seen = path.lstat()  # the name itself: a symlink is never followed
         except OSError:
             continue
-        if not old or not path.is_file() or path.is_symlink():
+        if not stat.S_ISREG(seen.st_mode) or time.time() - seen.st_mtime <= STALE_AFTER:
             continue
-        if pid_text and os.name != "nt" and _running(int(pid_text)):
+        if os.name != "nt" and _running(pid):
             continue
         try:
             path.unlink()

@@ -97,6 +97,10 @@ def filesystem_type(path: Path) -> str | None:
     return kind
 
 
+#: The files SQLite keeps beside a database file, by the suffix of their names.
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def check_private(path: Path) -> None:
     """Refuse a database file that group or others can read or write."""
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from drp_cli.chain import file_sha256
+from drp_cli.dbfile import SIDE_FILES
 from drp_cli.errors import InvalidInput, fld
 
 if TYPE_CHECKING:
@@ -105,7 +106,6 @@ _TEXT_MARKS = (
 )
 #: ``PRAGMA application_id`` of a SQLite copy made by ``drp backup`` ("drpb").
 SQLITE_BACKUP_ID = 0x64727062
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def protected_paths(store: Store) -> list[Path]:
@@ -114,7 +114,7 @@ def protected_paths(store: Store) -> list[Path]:
     paths: list[Path] = []
     if store.path is not None:
         db = Path(store.path).expanduser()
-        paths += [db, *(db.with_name(db.name + s) for s in _SIDE_FILES)]
+        paths += [db, *(db.with_name(db.name + s) for s in SIDE_FILES)]
     paths.append(Path(store.attachments_dir).expanduser())
     return paths
 
@@ -124,7 +124,7 @@ def _real(path: str | os.PathLike[str]) -> Path:
 
 
 def _label(real: Path, original: Path) -> str:
-    if original.name.endswith(_SIDE_FILES):
+    if original.name.endswith(SIDE_FILES):
         return "a file of drp's database"
     if real.is_dir():
         return "drp's attachment store"

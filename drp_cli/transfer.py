@@ -47,6 +47,7 @@ from drp_cli import record
 from drp_cli.chain import commitment, hash_of_parts, imported_hash_parts, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
+from drp_cli.dbfile import SIDE_FILES
 from drp_cli.errors import InvalidInput
 from drp_cli.lifecycle import (
     CLOSING,
@@ -961,7 +962,7 @@ def _import_new(
             ) from None
     finally:
         building.store.close()
-        for leftover in (aside, Path(f"{aside}-wal"), Path(f"{aside}-shm")):
+        for leftover in (aside, *(Path(f"{aside}{side}") for side in SIDE_FILES)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     if store.on_create is not None:
@@ -981,7 +982,10 @@ def _build_prefix(target: Path) -> str:
 
 
 #: the rest of such a file's name: PID-RANDOM, and the suffix of SQLite's files beside it
-_BUILD_NAME = re.compile(r"(?P<name>(?P<pid>[0-9]{1,10})-[0-9a-f]{12})(?:-wal|-shm|-journal)?")
+_BUILD_NAME = re.compile(
+    r"(?P<name>(?P<pid>[0-9]{1,10})-[0-9a-f]{12})"
+    f"(?:{'|'.join(map(re.escape, SIDE_FILES))})?"
+)
 
 
 def _remove_stale_builds(target: Path) -> int:
@@ -1010,7 +1014,7 @@ def _remove_stale_builds(target: Path) -> int:
             path.unlink()
         except OSError:  # gone meanwhile, or not ours to remove: the import stands
             continue
-        if path.name == prefix + name:  # the database file (not its -wal or -shm)
+        if path.name == prefix + name:  # the database file (not one of its SIDE_FILES)
             removed += 1
     return removed
 

@@ -238,17 +238,27 @@ class Conn:
         were. UNIQUE constraints stay (they are not separate indexes). They are made again
         in the order they were made first, so the schema reads as before: with no
         statistics, SQLite's planner may choose between equal indexes by that order."""
+        made = self.drop_indexes(tables)
+        yield
+        self.make_indexes(made)
+
+    def drop_indexes(self, tables: Sequence[str]) -> list[str]:
+        """The first half of :meth:`indexes_after`, for a caller whose insert spans more
+        than one transaction (a database being built, which no one else reads): the
+        statements that make the dropped indexes again, for :meth:`make_indexes`."""
         if not self.is_sqlite:
-            yield
-            return
+            return []
         marks = ", ".join("?" for _ in tables)
         found = self.rows(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                           f"sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY rowid",
                           tuple(tables))  # fmt: skip
         for name, _sql in found:
             self.raw.execute(f"DROP INDEX {_quote(name)}")
-        yield
-        for _name, sql in found:
+        return [sql for _name, sql in found]
+
+    def make_indexes(self, statements: Sequence[str]) -> None:
+        """The indexes :meth:`drop_indexes` dropped, made again in the order they were."""
+        for sql in statements:
             self.raw.execute(sql)
 
     @contextmanager

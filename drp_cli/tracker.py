@@ -20,7 +20,6 @@ import datetime as dt
 import getpass
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from drp_cli.record import (
 )
 from drp_cli.store import Conn, Row, Store
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
+from drp_cli.uids import new_uid
 from drp_cli.views import ConcernView, EventView, OtherConcern
 
 if TYPE_CHECKING:
@@ -373,7 +373,7 @@ class Tracker:
             "recommended": recommended_text,
             "raised_by": raiser,
             "role": role_slug,
-            "uid": uuid.uuid4().hex,
+            "uid": new_uid(),
             "route": chosen.slug,
             "due": iso(due_day),
             "bypassed": skipped,
@@ -1176,7 +1176,7 @@ class Tracker:
                 if not recorded and not any(e.kind == "fields-recorded" for e in loaded.events):
                     row = loaded.row
                     details = {name: getattr(row, name) for name in lifecycle.RECORDED_FIELDS}
-                    details["uid"] = row.uid or uuid.uuid4().hex
+                    details["uid"] = row.uid or new_uid()
                     uow.append(loaded, "fields-recorded", row.opened_on, "drp (upgrade)",
                                stage=row.stage, text="", details=details)  # fmt: skip
                 else:

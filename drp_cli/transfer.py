@@ -48,7 +48,7 @@ from drp_cli.chain import commitment, hash_of_parts, imported_hash_parts, new_sa
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.dbfile import SIDE_FILES
-from drp_cli.errors import InvalidInput
+from drp_cli.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
 from drp_cli.lifecycle import (
     CLOSING,
     ITEM_KINDS,
@@ -67,6 +67,7 @@ from drp_cli.sources import Closure, Row, Source
 from drp_cli.store import stored_day, stored_moment
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
+from drp_cli.uids import new_uid
 
 REQUIRED = (
     "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
@@ -673,7 +674,7 @@ def prepare(
         }  # fmt: skip
         if missing:
             if "uid" not in missing and state.uid is None:
-                missing["uid"] = c["_made_uid"] = uuid.uuid4().hex
+                missing["uid"] = c["_made_uid"] = new_uid()
             on: dt.date = state.opened_on or c["opened_on"]
             stage: str = state.stage or c["stage"].slug
             recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
@@ -1171,6 +1172,14 @@ class _Job:
     #: dates and moments given to the database as the text it stores them as (SQLite: made
     #: where the rows are checked, in two processes, not by the driver in the one writing)
     as_text: bool = False
+    #: the database being built that the helper processes write the rows into themselves,
+    #: taking turns (see :func:`_write_part`); None: the rows come back here to be written
+    build: Path | None = None
+    #: the chain's key (the import's unit of work's), for the links a helper makes
+    key: bytes | None = None
+    #: each part's queue of turns: (the chain's seq, its last hash, whether every row so far
+    #: was good), made before the helpers are forked
+    turns: dict[int, Any] = field(default_factory=dict)
 
 
 def _checked_row(
@@ -1207,9 +1216,13 @@ NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], bytes, byte
                    list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
 #: an event's columns as an import writes them: the chain's links last
 NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash", "hash", "mac")
+#: a new concern a helper process wrote itself: (id, its events, the chain's last hash once
+#: the helper's chunk is written, on the chunk's last row only, else None)
+Written = tuple[int, int, str | None]
 # per row: its label, its problems, its key (None: a bad row), and either the checked row
 # (to be looked up in the database) or, when the job gives the ids, the new concern encoded
-Checked = tuple[str, list[str], Key | None, CheckedRow | None, NewConcern | None]
+# (or, when the helpers write, as written)
+Checked = tuple[str, list[str], Key | None, CheckedRow | None, NewConcern | Written | None]
 
 
 def _salts() -> Iterator[str]:
@@ -1283,16 +1296,78 @@ def _check_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
         yield chunk
 
 
+#: how long a helper waits for its turn before asking whether the import is still there
+TURN_WAIT = 1.0  # seconds
+
+
+def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Checked]]:
+    """A helper process's part when the helpers write into the database being built: its
+    chunks as :func:`_check_part` gives them, each written in its turn (the chunks in file
+    order, the chain linked from one to the next: the turn carries the chain's seq and last
+    hash), then sent back with each new concern as :data:`Written`. Once a chunk has a bad
+    row nothing more is written (the import will be refused and the database thrown away),
+    and every row is still checked, so that every problem is listed."""
+    from drp_cli.store import Store
+
+    assert job.build is not None
+    parent = os.getppid()
+    store = Store(job.build, scratch=True)
+    own = ImportResult()  # the rows this process writes; the reading process counts them
+    turns = (k for k in itertools.count() if deal[k % len(deal)] == part)
+    try:
+        for chunk, k in zip(_check_part(job, part, deal), turns, strict=False):
+            seq, prev, good = _turn(job.turns[part], parent)
+            good = good and all(row[4] is not None for row in chunk)
+            if good:
+                with store.write() as conn:
+                    writer = _Writer(conn, own, chain=(seq, prev), key=job.key)
+                    for row in chunk:
+                        writer.add(row[4])  # type: ignore[arg-type]
+                    writer.flush()
+                seq, prev = writer.chain_seq, writer.prev
+            job.turns[deal[(k + 1) % len(deal)]].put((seq, prev, good))
+            sent: list[Checked] = [(label, problems, key, None, _as_written(new))
+                                   for label, problems, key, _, new in chunk]  # fmt: skip
+            if sent and sent[-1][4] is not None:  # the chunk's last row: the chain's last hash
+                label, problems, key, _, _new = sent[-1]
+                sent[-1] = (label, problems, key, None, _as_written(chunk[-1][4], prev))
+            yield sent
+    finally:
+        store.close()
+
+
+def _as_written(new: NewConcern | Written | None, last: str | None = None) -> Written | None:
+    """A new concern a helper wrote, as it is sent back (``last``: the chain's last hash)."""
+    return None if new is None else (new[0], len(new[2]), last)  # type: ignore[arg-type]
+
+
+def _turn(queue: Any, parent: int) -> tuple[int, str, bool]:
+    """The next turn; this process ends if the one that started it (``parent``) is gone
+    (killed), so that no helper is left waiting for ever."""
+    import queue as queues
+
+    while True:
+        try:
+            turn: tuple[int, str, bool] = queue.get(timeout=TURN_WAIT)
+            return turn
+        except queues.Empty:
+            if os.getppid() != parent:
+                os._exit(1)
+
+
 class _Writer:
     """The import's rows going into the database a batch at a time, the events linked into
-    the chain in the order they come (the whole import is still one transaction)."""
+    the chain in the order they come (the whole import is still one transaction, or into a
+    database being built, a chunk in each helper process's turn). ``conn`` None: the helpers
+    write, and this one only follows them (:meth:`written`)."""
 
-    def __init__(self, uow: Any, result: ImportResult, known_rows: KnownRows,
-                 progress: Callable[[int], None] | None) -> None:  # fmt: skip
-        self.uow, self.conn, self.result = uow, uow.conn, result
+    def __init__(self, conn: Any, result: ImportResult, *, chain: tuple[int, str],
+                 key: bytes | None, uow: Any = None, known_rows: KnownRows | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
+        self.uow, self.conn, self.result = uow, conn, result
         self.known_rows, self.progress = known_rows, progress
-        head = uow.chain_head()
-        self.chain_seq, self.prev, self.key = head.seq, head.hash, uow.key
+        self.chain_seq, self.prev = chain
+        self.key = key
         self.concerns: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []  # in NEW_EVENT_COLUMNS order
         self.items: list[tuple[Any, ...]] = []
@@ -1316,18 +1391,32 @@ class _Writer:
         if len(self.concerns) >= IMPORT_BATCH:
             self.flush()
 
+    def written(self, done: Written) -> None:
+        """A new concern a helper process wrote: counted, and the chain followed."""
+        cid, events, last = done
+        self.result.ids.append(cid)
+        self.result.events += events
+        self.chain_seq += events
+        if last is not None:
+            self.prev = last
+        self.done += 1
+        if self.progress is not None and self.done % IMPORT_BATCH == 0:
+            self.progress(self.done)
+
     def known(self, rows: list[CheckedRow]) -> None:
         """Rows whose concern drp holds: given to the import's KnownRows to write."""
+        assert self.known_rows is not None
         written = self.known_rows.write(self.uow, rows)
         self.result.updated += written
         self.result.skipped += len(rows) - written
 
     def flush(self) -> None:
         conn, result = self.conn, self.result
-        conn.insert_many("concern", CONCERN_NAMES, self.concerns)
-        conn.insert_many("event", NEW_EVENT_COLUMNS, self.events)
-        conn.insert_many("item", ITEM_COLUMNS, self.items)
-        conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)
+        if self.concerns:
+            conn.insert_many("concern", CONCERN_NAMES, self.concerns)
+            conn.insert_many("event", NEW_EVENT_COLUMNS, self.events)
+            conn.insert_many("item", ITEM_COLUMNS, self.items)
+            conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)
         result.events += len(self.events)
         self.done += len(self.concerns)
         for rows in (self.concerns, self.events, self.items, self.attachments):
@@ -1335,12 +1424,12 @@ class _Writer:
         if self.progress is not None:
             self.progress(self.done)
 
-    def close(self) -> None:
+    def close(self, uow: Any) -> None:
         """The last batch; the chain's head moved past the events written."""
         self.flush()
         if self.result.ids:
-            self.uow.concern_ids_given(self.result.ids[-1])
-        self.uow.move_head(self.chain_seq, self.prev)
+            uow.concern_ids_given(self.result.ids[-1])
+        uow.move_head(self.chain_seq, self.prev)
 
 
 CONCERN_NAMES = ("id", *ROW_FIELDS, "created_at", "updated_at")
@@ -1348,10 +1437,12 @@ INDEXED_LATER = ("concern", "event", "item", "attachment")
 
 
 def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
-          result: ImportResult) -> list[str]:  # fmt: skip
+          result: ImportResult, deal: tuple[int, ...] | None = None) -> list[str]:  # fmt: skip
     """Read the file once: check every row, and (``writer``) write the good ones as they
     come, until a problem is found; from then on only check, so that every problem is
-    listed. Returns the problems (any problem: the caller's transaction writes nothing)."""
+    listed. Returns the problems (any problem: the caller's transaction writes nothing, or
+    the database being built is thrown away). ``deal``: which process reads which chunks
+    (by default as :func:`_deal` says)."""
     errors: list[str] = []
     refs: dict[str, str] = {}  # reference -> the row's label
     uids: dict[str, str] = {}  # uid -> the row's label
@@ -1381,8 +1472,18 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
         result.imported += len(batch) - len(hits)
         batch.clear()
 
-    deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
-    for chunk in _in_order(lambda part: _check_part(job, part, deal), deal):
+    if deal is None:
+        deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
+    make = _check_part
+    if job.build is not None:  # the helpers write, in turns: the first turn is chunk 0's
+        assert writer is not None and deal != ONE
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        job.turns = {part: ctx.Queue() for part in set(deal)}
+        job.turns[deal[0]].put((writer.chain_seq, writer.prev, True))
+        make = _write_part
+    for chunk in _in_order(lambda part: make(job, part, deal), deal):
         for label, problems, key, checked, new in chunk:
             result.rows += 1
             errors += problems
@@ -1402,7 +1503,10 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
             if new is not None:  # every row is new: written as it comes
                 result.imported += 1
                 if writer is not None and not errors:
-                    writer.add(new)
+                    if job.build is not None:
+                        writer.written(new)  # type: ignore[arg-type]
+                    else:
+                        writer.add(new)  # type: ignore[arg-type]
             else:
                 batch.append((key, checked))
                 if len(batch) >= IMPORT_BATCH:
@@ -1438,13 +1542,18 @@ def _import(
         store = tracker.store
         with store.read() if store.exists else contextlib.nullcontext() as conn:
             errors = _read(job, known_rows, conn, None, result)
+    elif tracker.store.scratch and (deal := _deal(job, known_rows)) != ONE:
+        _build(tracker, job, known_rows, result, progress, deal, new_closures)
+        errors = []
     else:
         with tracker.unit_of_work() as uow:
             uow.lock_concerns()  # the concern table, then the chain head: one order for all
             if not record.has_concerns(uow.conn):  # every row is new: ids as the file goes
                 job.first_id = uow.next_concern_id()
             job.now = uow.now
-            writer = _Writer(uow, result, known_rows, progress)
+            head = uow.chain_head()
+            writer = _Writer(uow.conn, result, chain=(head.seq, head.hash), key=uow.key,
+                             uow=uow, known_rows=known_rows, progress=progress)  # fmt: skip
             # room in SQLite's cache for the indexes being filled (64 MB: the import's peak
             # memory stays under 400 MB; more makes it no faster)
             # (into a database with no concerns: their indexes made once all are in)
@@ -1455,14 +1564,8 @@ def _import(
                 errors = _read(job, known_rows, uow.conn, writer, result)
                 if errors:
                     raise ImportRefused(errors)  # the unit of work rolls back
-                writer.close()
-            if new_closures and result.imported:
-                for day, reason in new_closures:
-                    uow.add_closure_change(day, "add", reason, recorder)
-                uow.calendar = cal
-                uow.refold_deadlines_from(min(d for d, _ in new_closures))
-            # changes to concerns drp holds, once the new ones are in and the head moved
-            known_rows.finish(uow, result, recorder)
+                writer.close(uow)
+            _after_rows(uow, job, result, known_rows, new_closures)
     if errors:
         raise ImportRefused(errors)
     result.blank_rows = source.skipped.get("blank", 0)
@@ -1470,6 +1573,45 @@ def _import(
     if dry_run:
         known_rows.counted(result)
     return result
+
+
+def _after_rows(uow: Any, job: _Job, result: ImportResult, known_rows: KnownRows,
+                new_closures: list[tuple[dt.date, str]]) -> None:  # fmt: skip
+    """Once the new rows are in and the chain's head moved: the file's closure days (and the
+    deadlines they move), then the changes to concerns drp holds."""
+    if new_closures and result.imported:
+        for day, reason in new_closures:
+            uow.add_closure_change(day, "add", reason, job.recorder)
+        uow.calendar = job.cal
+        uow.refold_deadlines_from(min(d for d, _ in new_closures))
+    known_rows.finish(uow, result, job.recorder)
+
+
+def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportResult,
+           progress: Callable[[int], None] | None, deal: tuple[int, ...],
+           new_closures: list[tuple[dt.date, str]]) -> None:  # fmt: skip
+    """A large file into the database being built beside where it goes (no one else reads
+    it, and it is thrown away if the import fails): the helper processes write the rows
+    themselves, taking turns, instead of sending them back to this process to write. That
+    is a fifth less work in all (no rows copied from process to process), and this process,
+    which waited on its share of two cores, no longer holds the others up. Raises
+    :class:`ImportRefused` with the problems."""
+    store = tracker.store
+    with tracker.unit_of_work() as uow:  # there are no concerns: ids as the file goes
+        job.first_id = uow.next_concern_id()
+        job.now, job.key, head = uow.now, uow.key, uow.chain_head()
+        indexes = uow.conn.drop_indexes(INDEXED_LATER)  # made once all the rows are in
+    store.close()  # no connection is carried into the helpers: SQLite's locks are a process's
+    job.build = store.path
+    writer = _Writer(None, result, chain=(head.seq, head.hash), key=job.key, progress=progress)
+    errors = _read(job, known_rows, None, writer, result, deal)
+    if errors:
+        raise ImportRefused(errors)
+    with tracker.unit_of_work() as uow:
+        with uow.conn.bulk(IMPORT_CACHE_MB):
+            uow.conn.make_indexes(indexes)
+        writer.close(uow)
+        _after_rows(uow, job, result, known_rows, new_closures)
 
 
 def _deal(job: _Job, known_rows: KnownRows) -> tuple[int, ...]:
@@ -1490,6 +1632,9 @@ def _deal(job: _Job, known_rows: KnownRows) -> tuple[int, ...]:
 
 
 _END = "end"
+#: drp's errors a helper process sends back by name (any other: a DatabaseError)
+_FORWARDED: dict[str, type[DrpError]] = {"DatabaseBusy": DatabaseBusy,
+                                         "DatabaseError": DatabaseError}  # fmt: skip
 #: A chunk of plain values (tuples, lists, text, numbers, bytes, None) goes from the
 #: process that read it to the one that writes it as marshal's bytes: made and read again
 #: in a third of the time pickle takes, and safe between a process and its own fork (the
@@ -1529,6 +1674,9 @@ def _in_order(make: Callable[[int], Iterator[T]], deal: tuple[int, ...]) -> Iter
                 break
             if kind == "error":
                 raise InvalidInput(value)
+            if kind == "failed":
+                name, message = value
+                raise _FORWARDED.get(name, DatabaseError)(message)
             if kind == "crash":
                 raise RuntimeError(value)
             yield marshal.loads(value) if kind == _MARSHAL else value
@@ -1569,6 +1717,8 @@ def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> Non
         queue.put((_END, None))
     except InvalidInput as exc:
         queue.put(("error", str(exc)))
+    except DrpError as exc:  # drp's own (the disk full, say): its words carry no record
+        queue.put(("failed", (type(exc).__name__, str(exc))))
     except Exception as exc:  # a bug: its kind only (its message may quote the file)
         queue.put(("crash", f"import process failed: {type(exc).__name__}"))
 
@@ -1663,7 +1813,7 @@ def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
                 "impact": c["impact"],
                 "recommended": c["recommended"],
                 "external_ref": c["external_ref"],
-                "uid": c["uid"] or c.setdefault("_made_uid", uuid.uuid4().hex),
+                "uid": c["uid"] or c.setdefault("_made_uid", new_uid()),
                 "opened_on": iso(c["opened_on"]),
                 "formal_started_on": iso(c["formal_started_on"]),
                 "raised_by": c["raised_by"] or recorder,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import inspect
 import json
@@ -653,3 +654,117 @@ def test_insert_many_refuses_a_row_of_the_wrong_length():
             Conn(raw, True).insert_many("t", ["a", "b"], rows)
         assert str(caught.value) == "a row for t does not have 2 values"
         assert raw.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+# -- the helpers write the database being built themselves ---------------------------------
+def test_helpers_write_a_keyed_chain_with_closure_days(drp, db_path, tmp_path, monkeypatch,
+                                                       two_processes):  # fmt: skip
+    """Into no database, the helper processes write the rows themselves, a chunk each in
+    turn: the chain runs on from one chunk to the next (sealed by the key where there is
+    one), and the file's closure days go in after the rows, as with one process."""
+    key = tmp_path / "drp.key"
+    assert drp("key", "create", str(key)).exit_code == 0
+    monkeypatch.setenv("DRP_KEY_FILE", str(key))
+    days = [{"day": "2025-03-06", "reason": "Move"}]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"concerns": [concern(n) for n in range(1, 12)],
+                                "closure_days": days}))  # fmt: skip
+    one = tmp_path / "one.sqlite3"
+    with monkeypatch.context() as alone:
+        alone.setattr(transfer, "WORKERS", 1)
+        assert drp("--db", str(one), "import", str(path)).exit_code == 0
+    r = drp("import", str(path), "--json")
+    assert (r.exit_code, r.json()["imported"], r.json()["events"]) == (0, 11, 55), r.stderr
+    r = drp("verify", "--json")
+    assert (r.exit_code, r.json()["ok"], r.json()["mode"]) == (0, True, "hmac-sha256")
+    closures = drp("calendar", "closures", "--json").json()
+    assert [(c["day"], c["reason"]) for c in closures] == [("2025-03-06", "Move")]
+    # the same chain as one process makes, link for link but the salts and moments
+    shape = ("chain_seq", "concern_id", "seq", "kind", "length(hash)", "length(mac)")
+    assert _stored(db_path, "event", shape, "chain_seq") == _stored(one, "event", shape,
+                                                                    "chain_seq")  # fmt: skip
+    # the closure day is the last link, on from the last event the helpers wrote
+    link = ("chain_seq", "prev_hash = (SELECT hash FROM event WHERE chain_seq = 55)",
+            "hash = (SELECT hash FROM chain_head)", "length(mac)")  # fmt: skip
+    assert _stored(db_path, "closure_change", link) == [(56, 1, 1, 64)]
+    # the indexes dropped while the rows went in are all there again (the order a new
+    # schema makes them in is its own: the migration's, which varies from run to run)
+    indexes = ("name", "sql")
+    assert _stored(db_path, "sqlite_master WHERE type = 'index'", indexes, "name") == (
+        _stored(one, "sqlite_master WHERE type = 'index'", indexes, "name")
+    )
+
+
+def test_a_helper_waiting_for_its_turn_ends_when_the_import_is_gone(monkeypatch):
+    """A helper whose import was killed does not wait for its turn for ever."""
+    import multiprocessing
+
+    monkeypatch.setattr(transfer, "TURN_WAIT", 0.05)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    waiting = ctx.Process(target=transfer._turn, args=(queue, -1))  # not its parent: gone
+    waiting.start()
+    waiting.join(10)
+    assert waiting.exitcode == 1
+    queue.put((3, "abc", True))
+    assert transfer._turn(queue, transfer.os.getppid()) == (3, "abc", True)
+
+
+def test_a_helper_s_own_error_comes_back_as_it_was(tmp_path):
+    """drp's own error in a helper (the disk full, say) is the import's error, word for
+    word and of its kind (its words never hold the file's content); a bug is named only by
+    its kind."""
+    from drp_cli.errors import DatabaseBusy, DatabaseError
+
+    def make(part, error):
+        if part == 2:
+            raise error
+        yield [(part,)]
+
+    for error in (DatabaseError("the disk holding x is full"), DatabaseBusy("busy now")):
+        with pytest.raises(type(error)) as caught:
+            list(transfer._in_order(functools.partial(make, error=error), transfer.SHARED))
+        assert str(caught.value) == str(error)
+    with pytest.raises(RuntimeError) as crashed:
+        list(transfer._in_order(lambda part: make(part, KeyError(PERSONAL)), transfer.SHARED))
+    assert str(crashed.value) == "import process failed: KeyError"
+
+
+@settings(max_examples=200)
+@given(st.binary(min_size=16, max_size=16))
+def test_a_uid_is_what_uuid4_makes_of_the_same_bytes(raw):
+    import os
+    import uuid
+
+    from drp_cli import uids
+
+    real = os.urandom
+    try:
+        os.urandom = lambda n: raw * (n // 16)
+        made = uids.new_uids(2)
+    finally:
+        os.urandom = real
+    want = uuid.UUID(bytes=raw, version=4).hex
+    assert made == [want, want]
+
+
+def test_a_forked_process_makes_uids_of_its_own():
+    import os
+
+    from drp_cli.uids import new_uid
+
+    new_uid()  # this process's block is made
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        os.write(write, "".join(new_uid() for _ in range(50)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    theirs = os.read(read, 50 * 32).decode()
+    ours = "".join(new_uid() for _ in range(50))
+    os.close(read)
+    os.close(write)
+    assert len(theirs) == len(ours) == 50 * 32
+    assert {theirs[i : i + 32] for i in range(0, 1600, 32)}.isdisjoint(
+        {ours[i : i + 32] for i in range(0, 1600, 32)}
+    )

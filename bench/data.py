@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,35 @@ def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> l
 def write(path: Path, data: list[dict[str, Any]]) -> Path:
     path.write_text(json.dumps(data))
     return path
+
+
+def tasks(concerns: list[dict[str, Any]], seed: int = 1) -> list[dict[str, Any]]:
+    """The same concerns as taskwarrior tasks, for the floor the import is timed against
+    (`task import`): a task a concern, pending while the concern is open and completed once
+    it is resolved, entered on its opening day with its deadline as the due date, and each
+    of its events after the first as an annotation."""
+    rng = random.Random(seed)
+
+    def stamp(day: str) -> str:
+        return day.replace("-", "") + "T090000Z"
+
+    out = []
+    for c in concerns:
+        opened = dt.date.fromisoformat(c["opened_on"])
+        task: dict[str, Any] = {
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "description": c["summary"],
+            "status": "pending" if c["status"] == "open" else "completed",
+            "entry": stamp(c["opened_on"]),
+            "due": stamp((opened + dt.timedelta(days=28)).isoformat()),
+            "project": f"{c['protocol']}.{c['stage']}",
+            "tags": [c["category"]],
+            "child": c["child"],
+            "annotations": [
+                {"entry": stamp(e["on"]), "description": e["text"]} for e in c["events"][1:]
+            ],
+        }
+        if c["closed_on"]:
+            task["end"] = stamp(c["closed_on"])
+        out.append(task)
+    return out

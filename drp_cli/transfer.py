@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from drp_cli import record
-from drp_cli.chain import commitment, hash_of_parts, imported_hash_parts, new_salts
+from drp_cli.chain import GENESIS, commitment, hash_of_parts, imported_hash_parts, new_salts
 from drp_cli.chain import mac as chain_mac
 from drp_cli.dates import iso
 from drp_cli.dbfile import SIDE_FILES
@@ -1311,7 +1311,7 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
 
     assert job.build is not None
     parent = os.getppid()
-    store = Store(job.build, scratch=True)
+    store: Store | None = None  # opened at the first turn: the database is made by then
     own = ImportResult()  # the rows this process writes; the reading process counts them
     turns = (k for k in itertools.count() if deal[k % len(deal)] == part)
     try:
@@ -1319,6 +1319,8 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
             seq, prev, good = _turn(job.turns[part], parent)
             good = good and all(row[4] is not None for row in chunk)
             if good:
+                if store is None:
+                    store = Store(job.build, scratch=True)
                 with store.write() as conn:
                     writer = _Writer(conn, own, chain=(seq, prev), key=job.key)
                     for row in chunk:
@@ -1333,7 +1335,8 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                 sent[-1] = (label, problems, key, None, _as_written(chunk[-1][4], prev))
             yield sent
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 def _as_written(new: NewConcern | Written | None, last: str | None = None) -> Written | None:
@@ -1437,7 +1440,8 @@ INDEXED_LATER = ("concern", "event", "item", "attachment")
 
 
 def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
-          result: ImportResult, deal: tuple[int, ...] | None = None) -> list[str]:  # fmt: skip
+          result: ImportResult, deal: tuple[int, ...] | None = None,
+          started: Callable[[], None] | None = None) -> list[str]:  # fmt: skip
     """Read the file once: check every row, and (``writer``) write the good ones as they
     come, until a problem is found; from then on only check, so that every problem is
     listed. Returns the problems (any problem: the caller's transaction writes nothing, or
@@ -1474,16 +1478,22 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
 
     if deal is None:
         deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
-    make = _check_part
+    make, begin = _check_part, started
     if job.build is not None:  # the helpers write, in turns: the first turn is chunk 0's
         assert writer is not None and deal != ONE
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
         job.turns = {part: ctx.Queue() for part in set(deal)}
-        job.turns[deal[0]].put((writer.chain_seq, writer.prev, True))
-        make = _write_part
-    for chunk in _in_order(lambda part: make(job, part, deal), deal):
+        first_turn = (writer.chain_seq, writer.prev, True)
+
+        def first() -> None:  # the helpers are reading: the first turn once all is ready
+            if started is not None:
+                started()
+            job.turns[deal[0]].put(first_turn)
+
+        make, begin = _write_part, first
+    for chunk in _in_order(lambda part: make(job, part, deal), deal, started=begin):
         for label, problems, key, checked, new in chunk:
             result.rows += 1
             errors += problems
@@ -1594,17 +1604,27 @@ def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportRes
     it, and it is thrown away if the import fails): the helper processes write the rows
     themselves, taking turns, instead of sending them back to this process to write. That
     is a fifth less work in all (no rows copied from process to process), and this process,
-    which waited on its share of two cores, no longer holds the others up. Raises
-    :class:`ImportRefused` with the problems."""
+    which waited on its share of two cores, no longer holds the others up.
+
+    The helpers start on the first rows while this process makes the new database: its
+    first concern is 1 and its chain starts at GENESIS (checked once it is made). Only the
+    concern table's indexes are made once all the rows are in; the indexes on concern_id
+    grow at their end, as the ids do. Raises :class:`ImportRefused` with the problems."""
     store = tracker.store
-    with tracker.unit_of_work() as uow:  # there are no concerns: ids as the file goes
-        job.first_id = uow.next_concern_id()
-        job.now, job.key, head = uow.now, uow.key, uow.chain_head()
-        indexes = uow.conn.drop_indexes(INDEXED_LATER)  # made once all the rows are in
     store.close()  # no connection is carried into the helpers: SQLite's locks are a process's
-    job.build = store.path
-    writer = _Writer(None, result, chain=(head.seq, head.hash), key=job.key, progress=progress)
-    errors = _read(job, known_rows, None, writer, result, deal)
+    job.first_id, job.now, job.key, job.build = 1, tracker.moment(), tracker.key, store.path
+    indexes: list[str] = []
+
+    def make_database() -> None:
+        with tracker.unit_of_work() as uow:
+            head = uow.chain_head()
+            if uow.next_concern_id() != 1 or (head.seq, head.hash) != (0, GENESIS):
+                raise DatabaseError(f"{store.label} is not a new database")
+            indexes[:] = uow.conn.drop_indexes(INDEXED_LATER[:1])  # the concern table's
+        store.close()
+
+    writer = _Writer(None, result, chain=(0, GENESIS), key=job.key, progress=progress)
+    errors = _read(job, known_rows, None, writer, result, deal, started=make_database)
     if errors:
         raise ImportRefused(errors)
     with tracker.unit_of_work() as uow:
@@ -1642,14 +1662,17 @@ _FORWARDED: dict[str, type[DrpError]] = {"DatabaseBusy": DatabaseBusy,
 _MARSHAL = "marshal"
 
 
-def _in_order(make: Callable[[int], Iterator[T]], deal: tuple[int, ...]) -> Iterator[T]:
+def _in_order(make: Callable[[int], Iterator[T]], deal: tuple[int, ...],
+              started: Callable[[], None] | None = None) -> Iterator[T]:  # fmt: skip
     """The chunks ``make(part)`` yields, in file order (chunk ``k`` is part
     ``deal[k % len(deal)]``'s). Part 0 here, in this process; each other part in a process
     of its own (forked, so it shares what this one read), sending its chunks back as they
-    come."""
+    come. ``started``: called once the other processes are on their way."""
     parts = max(deal) + 1
     here = make(0) if 0 in deal else iter(())
     if parts == 1:
+        if started is not None:
+            started()
         yield from here
         return
     import multiprocessing
@@ -1661,6 +1684,8 @@ def _in_order(make: Callable[[int], Iterator[T]], deal: tuple[int, ...]) -> Iter
     for proc in procs:
         proc.start()
     try:
+        if started is not None:
+            started()
         for k in itertools.count():
             part = deal[k % len(deal)]
             if part == 0:

@@ -1180,6 +1180,9 @@ class _Job:
     #: each part's queue of turns: (the chain's seq, its last hash, whether every row so far
     #: was good), made before the helpers are forked
     turns: dict[int, Any] = field(default_factory=dict)
+    #: set by the reading process once it has found a problem the helpers cannot see (a
+    #: reference or uid on two rows): from then on they only check, writing nothing more
+    refused: Any = None
 
 
 def _checked_row(
@@ -1317,7 +1320,8 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
     try:
         for chunk, k in zip(_check_part(job, part, deal), turns, strict=False):
             seq, prev, good = _turn(job.turns[part], parent)
-            good = good and all(row[4] is not None for row in chunk)
+            good = (good and not job.refused.is_set()
+                    and all(row[4] is not None for row in chunk))  # fmt: skip
             if good:
                 if store is None:
                     store = Store(job.build, scratch=True)
@@ -1485,6 +1489,7 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
 
         ctx = multiprocessing.get_context("fork")
         job.turns = {part: ctx.Queue() for part in set(deal)}
+        job.refused = ctx.Event()
         first_turn = (writer.chain_seq, writer.prev, True)
 
         def first() -> None:  # the helpers are reading: the first turn once all is ready
@@ -1497,6 +1502,8 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
         for label, problems, key, checked, new in chunk:
             result.rows += 1
             errors += problems
+            if errors and job.refused is not None and not job.refused.is_set():
+                job.refused.set()  # the helpers write no more
             if key is None:
                 continue
             ref, uid = key
@@ -1733,19 +1740,40 @@ def _next_message(queue: Any, proc: Any) -> tuple[str, Any]:
 
 def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> None:
     """A process's part: its chunks, then the end, or what stopped it."""
+    parent = os.getppid()
+
+    def put(message: tuple[str, Any]) -> None:
+        _put(queue, message, parent)
+
     try:
         for chunk in make(part):
             try:  # plain values (the import's rows, its dates as text) go as marshal's bytes
-                queue.put((_MARSHAL, marshal.dumps(chunk)))
+                message = (_MARSHAL, marshal.dumps(chunk))
             except ValueError:  # something else: pickled
-                queue.put(("chunk", chunk))
-        queue.put((_END, None))
+                message = ("chunk", chunk)
+            put(message)
+        put((_END, None))
     except InvalidInput as exc:
-        queue.put(("error", str(exc)))
+        put(("error", str(exc)))
     except DrpError as exc:  # drp's own (the disk full, say): its words carry no record
-        queue.put(("failed", (type(exc).__name__, str(exc))))
+        put(("failed", (type(exc).__name__, str(exc))))
     except Exception as exc:  # a bug: its kind only (its message may quote the file)
-        queue.put(("crash", f"import process failed: {type(exc).__name__}"))
+        put(("crash", f"import process failed: {type(exc).__name__}"))
+
+
+def _put(queue: Any, message: Any, parent: int) -> None:
+    """``message`` on the (bounded) queue to the process that started this one; this
+    process ends if that one (``parent``) is gone, killed while the queue was full, instead
+    of waiting for ever with the rows it holds and the database being built open."""
+    import queue as queues
+
+    while True:
+        try:
+            queue.put(message, timeout=TURN_WAIT)
+            return
+        except queues.Full:
+            if os.getppid() != parent:
+                os._exit(1)
 
 
 def _known(conn: Any, refs: list[str | None], uids: list[str | None]) -> tuple[set[str], set[str]]:

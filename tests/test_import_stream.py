@@ -768,3 +768,50 @@ def test_a_forked_process_makes_uids_of_its_own():
     assert {theirs[i : i + 32] for i in range(0, 1600, 32)}.isdisjoint(
         {ours[i : i + 32] for i in range(0, 1600, 32)}
     )
+
+
+def test_the_helpers_stop_writing_once_a_row_is_refused(drp, db_path, tmp_path, monkeypatch,
+                                                         two_processes):  # fmt: skip
+    """A reference on two rows is found by the reading process, which the helpers cannot
+    see: once it has, they write nothing more (a refused file does not fill the disk with a
+    copy of the rows that is thrown away), and every problem is still listed."""
+    written = tmp_path / "written"
+    flush = transfer._Writer.flush
+
+    def counted(self):
+        with written.open("a") as f:  # from the helpers' processes too
+            f.write(f"{len(self.concerns)}\n")
+        flush(self)
+
+    monkeypatch.setattr(transfer._Writer, "flush", counted)
+    rows = [concern(n) for n in range(1, 301)]
+    rows[4] = concern(5, external_ref="ref-1")  # in the second chunk
+    rows[250] = concern(251, status=PERSONAL)  # and a bad row long after
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps(rows))
+    r = drp("import", str(path))
+    assert r.exit_code == 2
+    assert "item 5, column external_ref: the same reference is on item 1" in r.stderr
+    assert "item 251, column status: is not a status" in r.stderr
+    assert PERSONAL not in r.stderr
+    assert not db_path.exists() and sorted(p.name for p in db_path.parent.iterdir()
+                                           if p.name.startswith(".")) == []  # fmt: skip
+    total = sum(int(n) for n in written.read_text().split())
+    assert 0 < total < 60  # a few chunks of 3 rows written before the helpers were told
+
+
+def test_a_helper_whose_import_is_gone_does_not_wait_on_a_full_queue(monkeypatch):
+    """A helper whose import was killed while the queue to it was full ends."""
+    import multiprocessing
+
+    monkeypatch.setattr(transfer, "TURN_WAIT", 0.05)
+    ctx = multiprocessing.get_context("fork")
+    full = ctx.Queue(maxsize=1)
+    full.put("waiting")
+    helper = ctx.Process(target=transfer._put, args=(full, "more", -1))  # not its parent
+    helper.start()
+    helper.join(10)
+    assert helper.exitcode == 1
+    ready = ctx.Queue(maxsize=1)
+    transfer._put(ready, "sent", transfer.os.getppid())
+    assert ready.get(timeout=5) == "sent"

@@ -1332,12 +1332,9 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                     writer.flush()
                 seq, prev = writer.chain_seq, writer.prev
             job.turns[deal[(k + 1) % len(deal)]].put((seq, prev, good))
-            sent: list[Checked] = [(label, problems, key, None, _as_written(new))
-                                   for label, problems, key, _, new in chunk]  # fmt: skip
-            if sent and sent[-1][4] is not None:  # the chunk's last row: the chain's last hash
-                label, problems, key, _, _new = sent[-1]
-                sent[-1] = (label, problems, key, None, _as_written(chunk[-1][4], prev))
-            yield sent
+            end = len(chunk) - 1  # the chunk's last row carries the chain's last hash
+            yield [(label, problems, key, None, _as_written(new, prev if n == end else None))
+                   for n, (label, problems, key, _, new) in enumerate(chunk)]  # fmt: skip
     finally:
         if store is not None:
             store.close()
@@ -1349,15 +1346,22 @@ def _as_written(new: NewConcern | Written | None, last: str | None = None) -> Wr
 
 
 def _turn(queue: Any, parent: int) -> tuple[int, str, bool]:
-    """The next turn; this process ends if the one that started it (``parent``) is gone
-    (killed), so that no helper is left waiting for ever."""
+    """The next turn (see :func:`_while_parent`)."""
+    turn: tuple[int, str, bool] = _while_parent(lambda: queue.get(timeout=TURN_WAIT), parent)
+    return turn
+
+
+def _while_parent(wait: Callable[[], T], parent: int) -> T:
+    """What ``wait`` gets, tried again each time it times out (a queue's Empty or Full)
+    while the process that started this one (``parent``) is there; once it is gone (killed),
+    this process ends, instead of waiting for ever with the rows it holds and the database
+    being built open."""
     import queue as queues
 
     while True:
         try:
-            turn: tuple[int, str, bool] = queue.get(timeout=TURN_WAIT)
-            return turn
-        except queues.Empty:
+            return wait()
+        except (queues.Empty, queues.Full):
             if os.getppid() != parent:
                 os._exit(1)
 
@@ -1627,7 +1631,7 @@ def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportRes
             head = uow.chain_head()
             if uow.next_concern_id() != 1 or (head.seq, head.hash) != (0, GENESIS):
                 raise DatabaseError(f"{store.label} is not a new database")
-            indexes[:] = uow.conn.drop_indexes(INDEXED_LATER[:1])  # the concern table's
+            indexes[:] = uow.conn.drop_indexes(("concern",))
         store.close()
 
     writer = _Writer(None, result, chain=(0, GENESIS), key=job.key, progress=progress)
@@ -1762,18 +1766,9 @@ def _produce(make: Callable[[int], Iterator[Any]], part: int, queue: Any) -> Non
 
 
 def _put(queue: Any, message: Any, parent: int) -> None:
-    """``message`` on the (bounded) queue to the process that started this one; this
-    process ends if that one (``parent``) is gone, killed while the queue was full, instead
-    of waiting for ever with the rows it holds and the database being built open."""
-    import queue as queues
-
-    while True:
-        try:
-            queue.put(message, timeout=TURN_WAIT)
-            return
-        except queues.Full:
-            if os.getppid() != parent:
-                os._exit(1)
+    """``message`` on the (bounded) queue to the process that started this one (see
+    :func:`_while_parent`)."""
+    _while_parent(lambda: queue.put(message, timeout=TURN_WAIT), parent)
 
 
 def _known(conn: Any, refs: list[str | None], uids: list[str | None]) -> tuple[set[str], set[str]]:

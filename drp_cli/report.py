@@ -1,6 +1,11 @@
 """The manager's quality-assurance report (``drp report``): figures about the concerns
 opened in a period, as the record stood on a day.
 
+The day a report is judged on is a day that has come: by default the earlier of today and
+the period's last day (a year still running is judged today, and says so), or a day given
+(``on``), never one after today. :attr:`Period.judged` says which, and :func:`judged_text`
+puts it in words for the table, the page and the file outputs alike.
+
 Counts by recorded field (protocol, theme, issue, owner, team, month of opening) are
 set-based SQL over ``concern`` (:mod:`drp_cli.reportsql`). Everything that depends on the
 day the report is judged on (status, the furthest stage, whether each stage kept to time,
@@ -27,6 +32,7 @@ import msgspec
 
 from drp_cli import lifecycle, reportsql, views
 from drp_cli.dates import iso, parse_date
+from drp_cli.dates import today as _today
 from drp_cli.errors import InvalidInput, fld
 from drp_cli.lifecycle import Fact
 from drp_cli.reportsql import Scope
@@ -88,13 +94,21 @@ TABLES = {
 }
 
 
+#: How a report's judging day was chosen (:attr:`Period.judged`, the report's ``on_is``):
+#: today, while the period runs past today; the period's last day, once it has come; or a
+#: day given with ``--on``.
+JUDGED = ("today", "period-end", "given")
+
+
 @dataclass(frozen=True)
 class Period:
-    """The days a report covers (both included) and the day it is judged on."""
+    """The days a report covers (both included) and the day it is judged on (``judged``:
+    how that day was chosen, one of :data:`JUDGED`; not part of a period's equality)."""
 
     first: dt.date
     last: dt.date
     on: dt.date
+    judged: str = field(default="given", compare=False)
 
     @property
     def days(self) -> int:
@@ -127,9 +141,13 @@ def period(
     on: dt.date | str | None = None,
     *,
     year: int | None = None,
+    today: dt.date | None = None,
 ) -> Period:
     """The period from the options: ``first`` and ``last`` (both needed), or ``year``;
-    judged on ``on`` (default: the last day)."""
+    judged on ``on``, which may not be after ``today`` (default: the local date), or by
+    default on the earlier of today and the period's last day: a report never judges a day
+    that has not come (an open stage whose deadline is still ahead is not overdue)."""
+    now = today if today is not None else _today()
     if year is not None:
         if first is not None or last is not None:
             raise InvalidInput(f"give {fld('year')} or {fld('from')} and {fld('to')}, not both")
@@ -140,10 +158,40 @@ def period(
         start, end = parse_date(first, fld("from")), parse_date(last, fld("to"))
         if start > end:
             raise InvalidInput(f"{fld('from')} is after {fld('to')}")
-    day = parse_date(on, fld("on")) if on is not None else end
-    if day < start:
-        raise InvalidInput(f"{fld('on')} is before {fld('from')}")
-    return Period(start, end, day)
+    if on is not None:
+        day = parse_date(on, fld("on"))
+        if day > now:
+            raise InvalidInput(
+                f"{fld('on')} {day.isoformat()} is in the future: a report is judged on a day "
+                f"that has come (today is {now.isoformat()})"
+            )
+        if day < start:
+            raise InvalidInput(f"{fld('on')} is before {fld('from')}")
+        return Period(start, end, day, "given")
+    if now < start:
+        name = fld("year") if year is not None else fld("from")
+        raise InvalidInput(
+            f"the period ({name}) begins on {start.isoformat()}, after today "
+            f"({now.isoformat()}): there is nothing to report yet"
+        )
+    if now < end:
+        return Period(start, end, now, "today")
+    return Period(start, end, end, "period-end")
+
+
+def judged_text(data: Mapping[str, Any]) -> str:
+    """The day a report's figures stand on, in words, from its data (``on``, ``on_is``,
+    ``to``): "as the record stood on 2026-12-06, today (the period runs to 2027-03-31, so
+    its figures are not final)"."""
+    on, last, how = data["on"], data["to"], data.get("on_is", "given")
+    said = f"as the record stood on {on}"
+    if how == "today":
+        return f"{said}, today (the period runs to {last}, so its figures are not final)"
+    if on == last:
+        return f"{said}, the period's last day"
+    if on < last:  # ISO dates compare as text
+        return f"{said} (the period runs to {last}, so its figures are not final)"
+    return f"{said}, after the period's end on {last}"
 
 
 def scope(
@@ -441,6 +489,7 @@ def build(
         "from": iso(p.first),
         "to": iso(p.last),
         "on": iso(p.on),
+        "on_is": p.judged,
         "filters": {
             "protocol": sc.protocol,
             "category": sc.category,
@@ -497,6 +546,7 @@ def csv_files(data: Mapping[str, Any]) -> dict[str, str]:
                 ["report", "from", "", data["from"]],
                 ["report", "to", "", data["to"]],
                 ["report", "on", "", data["on"]],
+                ["report", "on_is", "", data["on_is"]],
                 ["previous", "from", "", prev["from"]],
                 ["previous", "to", "", prev["to"]],
                 ["previous", "on", "", prev["on"]],

@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from drp_cli.mdhtml import BASE_CSS, page
-from drp_cli.report import TABLES
+from drp_cli.report import TABLES, judged_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -228,8 +228,8 @@ def render(data: Mapping[str, Any]) -> str:
     voice = data["child_voice"]
     parts = [
         f"<h1>{escape(data['title'])}</h1>",
-        f'<p class="muted">Concerns opened {escape(data["from"])} to {escape(data["to"])}, as '
-        f"the record stood on {escape(data['on'])}; {escape(scope)}. Compared with "
+        f'<p class="muted">Concerns opened {escape(data["from"])} to {escape(data["to"])}, '
+        f"{escape(judged_text(data))}; {escape(scope)}. Compared with "
         f"{escape(prev['from'])} to {escape(prev['to'])} (as on {escape(prev['on'])}). "
         "Counts only: no child's reference, name or free text.</p>",
         f'<div class="figures">{cards}</div>',

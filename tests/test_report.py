@@ -97,6 +97,7 @@ EXPECTED = {
     "from": "2025-06-01",
     "to": "2025-07-31",
     "on": "2025-07-31",
+    "on_is": "period-end",
     "filters": {"protocol": None, "category": None, "owner": None, "team": None},
     "concerns": 6,
     "by_protocol": {"west-sussex": 4, "knowsley": 2},
@@ -291,6 +292,7 @@ def test_annual_preset_is_april_to_march(tracker, drp):
     scenario(tracker)
     data = drp("report", "--year", "2025", "--json").json()
     assert (data["from"], data["to"], data["on"]) == ("2025-04-01", "2026-03-31", "2026-03-31")
+    assert data["on_is"] == "period-end"  # the year has ended: judged on its last day
     assert data["title"] == "IRO annual report 2025/26"
     assert data["concerns"] == 8  # A-H: all opened from April 2025
     prev = data["previous_period"]

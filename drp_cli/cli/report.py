@@ -53,8 +53,10 @@ def show_report(data: dict[str, Any]) -> None:
     prev = data["previous_period"]
     scope = ", ".join(f"{k} {v}" for k, v in data["filters"].items() if v) or "all concerns"
     out.print(f"[bold]{data['title']}[/bold]")
+    from drp_cli.report import judged_text
+
     out.print(
-        f"Concerns opened {data['from']} to {data['to']}, as on {data['on']} ({scope}); "
+        f"Concerns opened {data['from']} to {data['to']} ({scope}), {judged_text(data)}; "
         f"the period before: {prev['from']} to {prev['to']}, as on {prev['on']}.",
         highlight=False,
     )
@@ -148,7 +150,8 @@ def report(
         str | None,
         typer.Option(
             "--on",
-            help="Judge the record as it stood on this date (default: the period's last day).",
+            help="Judge the record as it stood on this date, not after today "
+            "(default: the earlier of today and the period's last day).",
             metavar="DATE",
         ),
     ] = None,
@@ -195,7 +198,7 @@ def report(
     from drp_cli.outpaths import protected_paths, write_file, write_folder
 
     t = tracker(ctx)
-    period = service.period(from_, to, on, year=year)
+    period = service.period(from_, to, on, year=year, today=t.today())
     data = service.build(
         t,
         period,

@@ -30,7 +30,7 @@ from typing import Any
 from markupsafe import Markup
 
 from drp_cli import attachments as att
-from drp_cli import details
+from drp_cli import details, wording
 from drp_cli.chain import file_sha256
 from drp_cli.dates import iso
 from drp_cli.errors import DrpError, InvalidInput
@@ -177,8 +177,9 @@ def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        md=md, cell=cell, paragraphs=paragraphs, long_date=long_date, stage_title=stage_title
-    )
+        md=md, cell=cell, paragraphs=paragraphs, long_date=long_date, stage_title=stage_title,
+        event_words=lambda e: wording.event_words(e["kind"], e.get("details")),
+    )  # fmt: skip
     env.globals["Safe"] = Safe
     return env
 
@@ -201,26 +202,22 @@ def render(env: Any, protocol: str, name: str, context: dict[str, Any]) -> str:
 
 
 # -- context -------------------------------------------------------------------------------
-#: A stage's result (views.RESULTS) in words for the reader of a document.
-RESULT_WORDS = {
-    "met": "responded in time",
-    "missed": "no response in time",
-    "overdue": "current stage, its deadline has passed",
-    "pending": "current stage, within its deadline",
-    "left-in-time": "moved on before its deadline",
-    "no-timescale": "no timescale",
-}
-#: The whole formal process's result (views.formal_result) in words.
-FORMAL_RESULT_WORDS = {
-    "met": "the process ended in time",
-    "missed": "the process ended late",
-    "overdue": "now passed",
-    "pending": "not yet reached",
-    "guidance-met": "the process ended within the guidance",
-    "guidance-missed": "the process ended after the guidance",
-    "past-guidance": "now passed",
-    "guidance-pending": "not yet reached",
-}
+#: A stage's result and the formal process's in words (drp_cli.wording, one place).
+RESULT_WORDS = wording.RESULT_WORDS
+FORMAL_RESULT_WORDS = wording.FORMAL_RESULT_WORDS
+
+
+def voice_wishes(concern: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The child's wishes and feelings as the concern's ``wishes-sought`` records give them
+    (``drp voice ID wishes-sought --text ...``), in the shape of a wishes item: when, how,
+    what the child said. A record without words adds nothing to read."""
+    return [
+        {"kind": "wishes", "n": None, "obtained_on": e["on"], "text": e["text"],
+         "how": "recorded with the dispute resolution process", "added_by": e["by"],
+         "from_concern": None}
+        for e in concern["events"]
+        if e["kind"] == "wishes-sought" and not e.get("retracted") and e["text"].strip()
+    ]  # fmt: skip
 
 
 def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
@@ -234,6 +231,10 @@ def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
     grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in details.KINDS}
     for item in all_items:
         grouped[item.kind].append(item.to_dict())
+    # the child's voice as `drp voice ID wishes-sought --text ...` recorded it is wishes and
+    # feelings too: one model of the child's voice, whichever command recorded it
+    grouped["wishes"] += voice_wishes(concern)
+    grouped["wishes"].sort(key=lambda w: str(w.get("obtained_on") or ""))
     stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
     next_stage = protocol.next_stage(view.stage) if stage else None
     return {

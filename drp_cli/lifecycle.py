@@ -203,6 +203,8 @@ class ConcernState:
     formal_deadline: dt.date | None = None
     referred_on: dt.date | None = None
     senior_officer_notified_on: dt.date | None = None
+    #: who was notified (the referral's, or the CAFCASS step's that set the date above)
+    senior_officer: str | None = None
     wishes: str | None = None
     told_outcome: str | None = None
     opened_on: dt.date | None = None
@@ -300,6 +302,7 @@ def apply(state: ConcernState, e: Fact) -> None:
     elif kind == "cafcass" and d.get("step") == "senior-officer-notified":
         if state.senior_officer_notified_on is None:
             state.senior_officer_notified_on = day
+            state.senior_officer = d.get("officer") or None
     elif kind == "not-applicable":
         state.not_applicable[str(d.get("item"))] = e.text
     elif kind == "referred":
@@ -308,8 +311,9 @@ def apply(state: ConcernState, e: Fact) -> None:
         if state.referred_on is None:
             state.referred_on = day
             given = _day(d.get("senior_officer_notified_on"))
-            if given is not None or state.senior_officer_notified_on is None:
-                state.senior_officer_notified_on = given or state.senior_officer_notified_on
+            if given is not None:
+                state.senior_officer_notified_on = given
+                state.senior_officer = d.get("senior_officer") or None
     elif kind in VOICE:
         name, value = VOICE[kind]
         setattr(state, name, value)

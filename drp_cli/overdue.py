@@ -2,13 +2,16 @@
 
 A concern has three deadlines, each with a kind (:mod:`drp_cli.lifecycle` stores them): the
 current stage's (``firm`` or ``aim``), the next step due inside the stage (``firm`` or
-``aim``) and the whole formal process's (``firm`` or ``guidance``). A deadline is passed on day
-X when at least one working day lies after it, up to and including X
-(:mod:`drp_cli.calendar`). Of the deadlines passed, the most binding decides the line:
+``aim``) and the whole formal process's (``firm`` or ``guidance``). Each is a clock, judged
+by :mod:`drp_cli.judgement` (the one place a deadline's state is worked out): passed on day
+X when at least one working day lies after it, up to and including X. The check shows one
+line per clock passed or due (a concern may have several lines), so a firm limit falling due
+today is never hidden behind a stage aim already passed:
 
-* a firm one: ``overdue`` (and the check's exit status 1);
-* else the IRO Handbook's guidance: ``past-guidance``;
-* else an aim: ``past-aim`` (the source aims for it; the IRO may extend it with a reason).
+* a firm one passed: ``overdue`` (and the check's exit status 1);
+* the IRO Handbook's guidance passed: ``past-guidance``;
+* an aim passed: ``past-aim`` (the source aims for it; the IRO may extend it with a reason);
+* not passed and falling on or before the horizon: ``due``.
 
 Besides the concern's own deadlines, the check shows two more kinds of line, neither of which
 sets the exit status (only a firm protocol deadline does):
@@ -42,10 +45,9 @@ from typing import Any, Literal, NamedTuple
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.config import NO_DEADLINE_AFTER
 from drp_cli.errors import InvalidInput, fld
+from drp_cli.judgement import Judged, judge, kind_of
 
 MAX_WITHIN = 260  # working days: about a year
-#: the most binding kind first; a row written before kinds existed counts as firm
-RANK = {"firm": 0, None: 0, "guidance": 1, "aim": 2}
 #: the order of the lines: deadlines passed (the most binding first), actions past their
 #: due date, stages sitting with no deadline, then what is due
 STATES = ("overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due")
@@ -74,10 +76,10 @@ class OverdueItem(NamedTuple):
     protocol: str
     stage: str
     state: State
-    #: the earliest passed deadline of the most binding kind, or the next due, or the
-    #: action's due date; None for ``no-deadline``
+    #: the clock's due date (the stage's, the step's, the formal process's or the
+    #: action's); None for ``no-deadline``
     deadline: dt.date | None
-    which: str  # "stage", "step", "formal" (two or three joined by " and "), or "action"
+    which: str  # the clock: "stage", "step", "formal" or "action"
     working_days_overdue: int
     working_days_left: int
     responded: bool
@@ -144,10 +146,6 @@ def stale_before(day: dt.date, no_deadline_after: int) -> dt.date:
     return day - dt.timedelta(days=no_deadline_after)
 
 
-def _kind(value: str | None) -> str:
-    return value or "firm"
-
-
 def overdue_items(
     rows: Iterable[Sequence[Any]],
     cal: WorkingCalendar,
@@ -167,18 +165,25 @@ def overdue_items(
     on, summary, owner, team, the action's number, its data as JSON). ``addressees`` names
     whom a protocol's stage is addressed to: asked only for the lines shown.
 
-    Returns the concerns with a deadline passed on ``day``, the most binding first,
+    Returns one line per clock: the deadlines passed on ``day``, the most binding first,
     earliest first; then the actions past their due date; then the stages sitting with no
     deadline for ``no_deadline_after`` working days or more, longest first; then what is
     due on ``day`` or, with ``within`` > 0, within that many working days."""
     limit = horizon(cal, day, within)
     rows = list(rows)
-    # dates repeat across concerns: convert and count each distinct one once
+    # dates repeat across concerns: convert each distinct one once, and judge each distinct
+    # (date, kind) once, by the one rule (drp_cli.judgement.judge)
     dates: dict[Any, Any] = {None: None}  # the stored value -> its date
-    lateness: dict[Any, int] = {None: 0}
     for value in {v for row in rows for v in (row[4], row[5], row[10])}:
-        d = dates[value] = _as_date(value)
-        lateness[value] = cal.working_days_overdue(d, day) if d is not None and d < day else 0
+        dates[value] = _as_date(value)
+    judged: dict[tuple[Any, Any], Judged] = {}
+
+    def judged_on(value: Any, kind: str | None) -> Judged:
+        found = judged.get((value, kind))
+        if found is None:
+            found = judged[value, kind] = judge(cal, dates[value], kind, day, limit)
+        return found
+
     stage_days: dict[Any, tuple[dt.date | None, int]] = {}
 
     def began(value: Any) -> tuple[dt.date | None, int]:
@@ -204,38 +209,22 @@ def overdue_items(
         (cid, child, protocol, stage, stage_v, formal_v, responded, stage_k, formal_k,
          step, step_v, step_k, started_v, summary, owner, team) = row  # fmt: skip
         started, at_stage = began(started_v)
-        named = (
-            ("stage", stage_v, stage_k),
-            ("step", step_v, step_k),
-            ("formal", formal_v, formal_k),
-        )
-        late = [(n, v, k) for n, v, k in named if lateness[v]]
-        if late:
-            rank = min(RANK.get(k, 0) for _, _, k in late)
-            worst = [(n, v, k) for n, v, k in late if RANK.get(k, 0) == rank]
-            kind = _kind(worst[0][2])
-            state = "overdue" if kind == "firm" else f"past-{kind}"
+        # one line per clock passed or due by the horizon: a firm limit due today is shown
+        # beside a stage aim already passed (the judgement, drp_cli.judgement)
+        for which, value, kind in (("stage", stage_v, stage_k), ("step", step_v, step_k),
+                                   ("formal", formal_v, formal_k)):  # fmt: skip
+            if value is None:
+                continue
+            j = judged_on(value, kind)
+            if j.state == "pending":
+                continue
             items.append(OverdueItem(
-                cid, child, protocol, stage, state,  # type: ignore[arg-type]
-                min(dates[v] for _, v, _ in worst), " and ".join(n for n, _, _ in worst),
-                max(lateness[v] for _, v, _ in worst), 0, responded is not None, kind,
-                step if any(n == "step" for n, _, _ in worst) else None,
+                cid, child, protocol, stage, j.state,  # type: ignore[arg-type]
+                dates[value], which, j.late, j.left, responded is not None,
+                kind_of(kind), step if which == "step" else None,
                 summary, addressed(protocol, stage), owner, team, started, at_stage,
             ))  # fmt: skip
-            continue
-        upcoming = [(n, dates[v], k) for n, v, k in named if v is not None and dates[v] <= limit]
-        if upcoming:
-            nearest = min(d for _, d, _ in upcoming)
-            due = [(n, k) for n, d, k in upcoming if d == nearest]
-            kind = _kind(min((k for _, k in due), key=lambda k: RANK.get(k, 0)))
-            left = cal.working_days_between(day, nearest)
-            items.append(OverdueItem(
-                cid, child, protocol, stage, "due", nearest, " and ".join(n for n, _ in due),
-                0, left, responded is not None, kind,
-                step if any(n == "step" for n, _ in due) else None,
-                summary, addressed(protocol, stage), owner, team, started, at_stage,
-            ))  # fmt: skip
-        elif stage_v is None and step_v is None and at_stage >= no_deadline_after:
+        if stage_v is None and step_v is None and at_stage >= no_deadline_after:
             items.append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
                 responded is not None, None, None,
@@ -262,17 +251,21 @@ def _action_items(
         due = _as_date(fields.get("due") or None)
         if due is None or due > limit:
             continue
-        late = cal.working_days_overdue(due, day) if due < day else 0
+        j = judge(cal, due, AGREED, day, limit)
         action = ActionDue(int(n), str(fields.get("text") or ""), str(fields.get("owner") or ""))
         about = (summary, addressed(protocol, stage), owner, team, *began(started_v), action)
         items.append(OverdueItem(
-            cid, child, protocol, stage, "action-overdue" if late else "due", due, "action",
-            late, 0 if late else cal.working_days_between(day, due), responded is not None,
-            AGREED, None, *about,
+            cid, child, protocol, stage, j.state, due, "action",  # type: ignore[arg-type]
+            j.late, j.left, responded is not None, AGREED, None, *about,
         ))  # fmt: skip
     return items
 
 
-def _order(i: OverdueItem) -> tuple[int, dt.date, int, int]:
+#: the order of a concern's clocks on the same day
+WHICH = ("stage", "step", "formal", "action")
+
+
+def _order(i: OverdueItem) -> tuple[int, dt.date, int, int, int]:
     when = i.deadline or i.stage_started_on or dt.date.max
-    return STATES.index(i.state), when, i.id, i.action.n if i.action is not None else 0
+    return (STATES.index(i.state), when, i.id, WHICH.index(i.which),
+            i.action.n if i.action is not None else 0)  # fmt: skip

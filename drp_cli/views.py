@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from drp_cli import lifecycle
+from drp_cli import judgement, lifecycle, wording
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import iso
 from drp_cli.lifecycle import ConcernState, Fact
@@ -93,18 +93,8 @@ class ConcernView:
         return [e for e in self.events if not e.retracted]
 
 
-#: What each stage result means (shown in ``drp show`` and the README).
-RESULTS = {
-    "met": "a response (or the resolution) came on or before the stage's deadline",
-    "missed": "the stage was left after its deadline with no response by the deadline",
-    "overdue": "current stage, deadline passed: resolve or escalate (a response may have come)",
-    "pending": "current stage, deadline not yet reached",
-    "left-in-time": "left by its deadline without a response (bypass or early escalation)",
-    "no-timescale": "the protocol gives no timescale and no due date was set",
-    "past-aim": "current stage, past its aim (the source aims for it; it is not a limit)",
-    "aim-missed": "the stage was left after its aim with no response by then",
-    "waiting": "the stage's timescale runs from a step not yet recorded (the urgent plan)",
-}
+#: What each stage result means (shown in ``drp show`` and the README): the wording's.
+RESULTS = wording.RESULTS
 
 
 def event_dict(e: EventView) -> dict[str, Any]:
@@ -208,8 +198,9 @@ def stage_visits(
         elif left is None:
             # the current stage: its deadline is the IRO's decision point (resolve or
             # escalate), so it is passed once passed, whether or not a response came
-            late = cal.working_days_overdue(deadline, judged_on)
-            result = ("past-aim" if kind == "aim" else "overdue") if late else "pending"
+            judged = judgement.judge(cal, deadline, kind, judged_on)
+            late = judged.late
+            result = judged.state if late else "pending"
         elif (first_response is not None and first_response <= deadline) or (
             resolved_here and left <= deadline
         ):
@@ -243,7 +234,7 @@ def formal_result(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> s
     if c.formal_deadline is None:
         return None
     end = c.closed_on if c.closed_on is not None else judged_on
-    late = cal.working_days_overdue(c.formal_deadline, end)
+    late = judgement.working_days_late(cal, c.formal_deadline, end)
     if c.closed_on is not None:
         result = "missed" if late else "met"
     else:
@@ -291,7 +282,7 @@ def _passed(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> dict[st
     guidance (the most late of each kind; 0 when none is passed)."""
     if c.status != "open":
         return {"firm": 0, "aim": 0, "guidance": 0}
-    return lifecycle.passed_by_kind(cal, c, judged_on)
+    return judgement.passed_by_kind(cal, c, judged_on)
 
 
 def _steps(
@@ -309,10 +300,9 @@ def _steps(
             st = "waiting" if s.starts is None else ("optional" if s.step.optional else "open")
         elif s.step.optional:
             st = "optional"
-        elif cal.working_days_overdue(s.deadline, judged_on):
-            st = "past-aim" if s.step.kind == "aim" else "overdue"
         else:
-            st = "pending"
+            judged = judgement.judge(cal, s.deadline, s.step.kind, judged_on)
+            st = judged.state if judged.late else "pending"
         out.append({
             "stage": visit.stage, "slug": s.step.slug, "title": s.step.title, "who": s.step.who,
             "due": iso(s.deadline), "kind": s.step.kind, "done_on": iso(s.done_on),
@@ -477,6 +467,9 @@ def concern_dict(
         ]
         data["notices"] = _notices(c, protocol)
         data["referral_reason"] = state.referral_reason
+        data["senior_officer"] = state.senior_officer
+        # every clock the concern runs, judged on the day (drp_cli.judgement)
+        data["clocks"] = [k.to_dict() for k in judgement.clocks(state, protocol, cal, judged_on)]
     data["corrections"] = corrections(c)
     data["events"] = [event_dict(e) for e in c.events]
     return data

@@ -269,14 +269,14 @@ def test_a_stage_with_no_deadline_shows_after_ten_working_days(drp, tracker):
     assert r.stdout.splitlines()[-1] == (
         "0 overdue, 1 with no deadline for 10 working days or more."
     )
-    # the IRO Handbook's 20 days (guidance) fall due on Mon 31 Mar: due wins over
-    # no-deadline while it is due, and past-guidance once passed
+    # the IRO Handbook's 20 days (guidance) fall due on Mon 31 Mar: shown beside the stage
+    # sitting with no deadline, and past-guidance once passed
     r = drp("overdue", "--on", "2025-03-31", "--owner", "Łukasz Nowak", "--json")
     assert [(i["state"], i["which"], i["timescale"]) for i in r.json()] == [
-        ("due", "formal", "guidance")]  # fmt: skip
+        ("no-deadline", "stage", None), ("due", "formal", "guidance")]  # fmt: skip
     r = drp("overdue", "--on", "2025-04-01", "--owner", "Łukasz Nowak", "--json")
     assert (r.exit_code, [(i["state"], i["which"]) for i in r.json()]) == (
-        0, [("past-guidance", "formal")])  # fmt: skip
+        0, [("past-guidance", "formal"), ("no-deadline", "stage")])  # fmt: skip
 
 
 def test_no_deadline_after_comes_from_the_config(drp, tracker, tmp_path):

@@ -93,7 +93,7 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
     from drp_cli.overdue import ActionDue
 
     items = []
-    rank = {"firm": 0, "guidance": 1, "aim": 2}  # the most binding kind decides the line
+    passed_state = {"firm": "overdue", "guidance": "past-guidance", "aim": "past-aim"}
     for c in t.concerns(status="open"):
         stage = t.protocols.get(c.protocol).stage(c.stage)
         about = (c.summary, tuple(stage.addressee_names), c.owner, c.team, c.stage_started_on,
@@ -102,30 +102,19 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
             ("stage", c.deadline, c.deadline_kind), ("step", c.step_deadline, c.step_deadline_kind),
             ("formal", c.formal_deadline, c.formal_deadline_kind)) if d is not None]  # fmt: skip
         responded = any(e.kind == "response" and e.stage == c.stage for e in c.events)
-        breached = [(name, d, k) for name, d, k in deadlines if after(d, day) > 0]
-        soon = [(name, d, k) for name, d, k in deadlines if d <= horizon]
-        if breached:
-            best = min(rank[k] for _, _, k in breached)
-            breached = [(name, d, k) for name, d, k in breached if rank[k] == best]
-            kind = breached[0][2]
-            first = sorted(d for _, d, _ in breached)[0]  # the earlier breached deadline
-            which = " and ".join(name for name, _, _ in breached)
-            late = max(after(d, day) for _, d, _ in breached)
-            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage,
-                                     "overdue" if kind == "firm" else  # type: ignore[arg-type]
-                                     f"past-{kind}", first,
-                                     which, late, 0, responded, kind,
-                                     c.step if "step" in which else None, *about))  # fmt: skip
-        elif soon:  # what is due on the day itself is always shown
-            nearest = sorted(d for _, d, _ in soon)[0]
-            at = [(name, k) for name, d, k in soon if d == nearest]
-            which = " and ".join(name for name, _ in at)
-            kind = min((k for _, k in at), key=rank.__getitem__)
-            items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
-                                     nearest, which, 0, after(day, nearest),
-                                     responded, kind,
-                                     c.step if "step" in which else None, *about))  # fmt: skip
-        elif c.deadline is None and c.step_deadline is None and about[-1] >= 10:
+        # one line per clock passed, or due on or before the horizon
+        for name, d, k in deadlines:
+            late = after(d, day)
+            if late:
+                items.append(OverdueItem(c.id, c.child, c.protocol, c.stage,
+                                         passed_state[k], d,  # type: ignore[arg-type]
+                                         name, late, 0, responded, k,
+                                         c.step if name == "step" else None, *about))  # fmt: skip
+            elif d <= horizon:  # what is due on the day itself is always shown
+                items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "due",
+                                         d, name, 0, after(day, d), responded, k,
+                                         c.step if name == "step" else None, *about))  # fmt: skip
+        if c.deadline is None and c.step_deadline is None and about[-1] >= 10:
             items.append(OverdueItem(c.id, c.child, c.protocol, c.stage, "no-deadline", None,
                                      "stage", 0, 0, responded, None, None, *about))  # fmt: skip
         for a in details.items(t, c.id, "action"):
@@ -139,8 +128,10 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
                 due, "action", late, 0 if late else after(day, due), responded, "agreed", None,
                 *about, ActionDue(a.n, a.fields["text"], a.fields["owner"])))  # fmt: skip
     order = ("overdue", "past-guidance", "past-aim", "action-overdue", "no-deadline", "due")
+    clocks = ("stage", "step", "formal", "action")
     return sorted(items, key=lambda i: (order.index(i.state), i.deadline or i.stage_started_on,
-                                        i.id, i.action.n if i.action else 0))  # fmt: skip
+                                        i.id, clocks.index(i.which),
+                                        i.action.n if i.action else 0))  # fmt: skip
 
 
 @pytest.mark.parametrize("within", [0, 3, 20])
@@ -153,13 +144,14 @@ def test_fast_path_agrees_with_a_brute_force_count(db_target, within):
         fast = overdue(db_target, on=day, within=within)
         expected = expected_overdue(t, day, within)
         assert fast == expected, day
-        seen_both |= any(i.which == "stage and formal" for i in fast)
+        ids = [i.id for i in fast if i.which != "action"]
+        seen_both |= len(ids) > len(set(ids))
         states |= {i.state for i in fast}
-    assert seen_both  # the case where min() and max() of the two deadlines differ
+    assert seen_both  # a concern with two clocks passed or due: a line for each
     assert {"overdue", "past-aim", "action-overdue"} <= states
-    # Nottinghamshire's CRP sets no stage timescale: 10 working days on, it shows, unless
-    # its formal guidance falls due first within the days looked ahead
-    assert ("no-deadline" in states) == (within < 20)
+    # Nottinghamshire's CRP sets no stage timescale: 10 working days on, it shows, beside
+    # its formal guidance when that falls due within the days looked ahead
+    assert "no-deadline" in states
     assert ("due" in states) == (within > 0)
     assert any(i.state == "overdue" for i in fast)
     if within:
@@ -169,16 +161,16 @@ def test_fast_path_agrees_with_a_brute_force_count(db_target, within):
     t.store.close()
 
 
-def test_both_deadlines_breached_shows_the_earlier(db_target):
+def test_each_clock_passed_is_a_line_of_its_own(db_target):
     """Hand-worked: knowsley, opened Mon 3 Mar 2025, escalated to stage 2 (formal) on Tue 11
     Mar: stage deadline Tue 18 Mar (5 working days), formal deadline Tue 8 Apr (20). On Thu 1
-    May (Easter Fri 18 and Mon 21 Apr are bank holidays) both are breached: the line shows
-    18 Mar, and the lateness of the earlier one, 30 working days.
+    May (Easter Fri 18 and Mon 21 Apr are bank holidays) both are passed: a line for each,
+    the firm limit first (15 working days late), then the aim (30).
 
     Knowsley's stage timescale is an aim ("aiming for 5 working days to resolve", Standard
     3.2) and its whole-process limit firm ("cannot take longer than 20 working days",
-    Standard 3.5): the aim passed alone is past-aim; once the limit is breached the firm one
-    decides the line. West Sussex (both firm, §5 and §2) shows both together."""
+    Standard 3.5): the aim passed alone is past-aim; the firm limit passed is overdue,
+    shown beside it, never instead of it. West Sussex (both firm, §5 and §2): two lines."""
     t = Tracker(db_target)
     c = t.open(protocol="knowsley", child="KN-1", category="statutory", summary="x",
                on=D(2025, 3, 3))  # fmt: skip
@@ -186,23 +178,32 @@ def test_both_deadlines_breached_shows_the_earlier(db_target):
     view = t.get(c.id)
     assert (view.deadline, view.formal_deadline) == (D(2025, 3, 18), D(2025, 4, 8))
     assert (view.deadline_kind, view.formal_deadline_kind) == ("aim", "firm")
-    (item,) = overdue(db_target, on=D(2025, 5, 1))
-    assert (item.state, item.deadline, item.which, item.working_days_overdue, item.timescale) == (
-        "overdue", D(2025, 4, 8), "formal", 15, "firm",
-    )  # fmt: skip
+    lines = [(i.state, i.deadline, i.which, i.working_days_overdue, i.timescale)
+             for i in overdue(db_target, on=D(2025, 5, 1))]  # fmt: skip
+    assert lines == [
+        ("overdue", D(2025, 4, 8), "formal", 15, "firm"),
+        ("past-aim", D(2025, 3, 18), "stage", 30, "aim"),
+    ]
     (item,) = overdue(db_target, on=D(2025, 4, 1))  # only the stage's aim
     assert (item.state, item.deadline, item.which, item.working_days_overdue, item.timescale) == (
         "past-aim", D(2025, 3, 18), "stage", 10, "aim",
     )  # fmt: skip
+    # the firm limit falling due is shown beside the aim passed: on the day, and ahead
+    later = [(i.state, i.which, i.working_days_left)
+             for i in overdue(db_target, on=D(2025, 4, 8))]  # fmt: skip
+    assert later == [("past-aim", "stage", 0), ("due", "formal", 0)]
+    later = [(i.state, i.which, i.working_days_left)
+             for i in overdue(db_target, on=D(2025, 4, 3), within=3)]  # fmt: skip
+    assert later == [("past-aim", "stage", 0), ("due", "formal", 3)]
     # West Sussex: informal from Mon 3 Mar, Stage 1 from Tue 11 Mar: 5 days -> Tue 18 Mar,
     # 20 days -> Tue 8 Apr, both firm
     w = t.open(protocol="west-sussex", child="WS-1", category="statutory", summary="x",
                on=D(2025, 3, 3))  # fmt: skip
     t.escalate(w.id, on=D(2025, 3, 11))
-    items = {i.id: i for i in overdue(db_target, on=D(2025, 5, 1))}
-    assert (items[w.id].state, items[w.id].deadline, items[w.id].which,
-            items[w.id].working_days_overdue) == (
-        "overdue", D(2025, 3, 18), "stage and formal", 30)  # fmt: skip
+    ws = [(i.state, i.deadline, i.which, i.working_days_overdue)
+          for i in overdue(db_target, on=D(2025, 5, 1)) if i.id == w.id]  # fmt: skip
+    assert ws == [("overdue", D(2025, 3, 18), "stage", 30),
+                     ("overdue", D(2025, 4, 8), "formal", 15)]  # fmt: skip
     t.store.close()
 
 

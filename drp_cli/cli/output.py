@@ -299,43 +299,10 @@ def _show_documents(d: dict[str, Any]) -> None:
 
 
 def event_text(e: dict[str, Any]) -> str:
-    details = e["details"]
-    bits = [e["text"]] if e["text"] else []
-    if e["kind"] == "escalated":
-        bits.insert(0, f"from {e['from_stage']}")
-    if details.get("bypassed"):
-        bits.append(f"bypassed {', '.join(details['bypassed'])}")
-    if details.get("due"):
-        bits.append(f"due date set: {details['due']}")
-    if details.get("from"):
-        bits = [f"from {details['from']}: {e['text']}"]
-    if e["kind"] == "meeting":
-        bits.insert(0, "attended by " + "; ".join(details.get("attendees", [])))
-        bits += [f"action: {a}" for a in details.get("actions", [])]
-        if details.get("step"):
-            bits.append(f"meets {details['step']}")
-    if e["kind"] == "done":
-        bits.insert(0, str(details.get("what")))
-    if e["kind"] == "cafcass":
-        bits.insert(0, str(details.get("step")) + (f" ({details['officer']})"
-                                                   if details.get("officer") else ""))  # fmt: skip
-    if e["kind"] == "not-applicable":
-        bits.insert(0, f"{details.get('item')} not applicable")
-    if e["kind"] == "amended":
-        bits.insert(0, "corrected " + ", ".join(f"{k}" for k in sorted(details)))
-    if e["kind"] in ("retracted", "redacted"):
-        fields = f" ({', '.join(details.get('fields', []))})" if details.get("fields") else ""
-        bits.insert(0, f"entry {details.get('seq')}{fields}")
-    if e["kind"] == "assigned":
-        bits.insert(0, f"to {details.get('owner')}"
-                    + (f" ({details['team']})" if details.get("team") else ""))  # fmt: skip
-    if e["kind"] == "referred":
-        officer = details.get("senior_officer") or "senior officer not named"
-        notified = details.get("senior_officer_notified_on")
-        bits.append(f"{officer}, notified {notified}" if notified else f"{officer}, not notified")
-        if details.get("curtailed_reason"):
-            bits.append(f"process curtailed: {details['curtailed_reason']}")
-    return "; ".join(bits)
+    """An event's detail in words (:func:`drp_cli.wording.event_detail`)."""
+    from drp_cli.wording import event_detail
+
+    return event_detail(e)
 
 
 #: The longest summary a table shows (JSON has the whole of it).

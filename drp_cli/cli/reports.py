@@ -543,17 +543,12 @@ def overdue_json(found: list[OverdueItem]) -> str:
 
 
 def _days(n: int) -> str:
-    return f"{n} working day{'s' if n != 1 else ''}"
+    from drp_cli.wording import days
+
+    return days(n)
 
 
 def _deadline_state(state: str, overdue_by: int, left: int) -> str:
-    days = _days(overdue_by)
-    if state == "overdue":
-        return f"OVERDUE {days}"
-    if state == "past-aim":
-        return f"past its aim by {days}"
-    if state == "past-guidance":
-        return f"past the IRO Handbook's 20 days by {days}"
-    if state == "action-overdue":
-        return f"past its due date by {days}"
-    return "due today" if left == 0 else f"due in {_days(left)}"
+    from drp_cli.wording import deadline_state
+
+    return deadline_state(state, overdue_by, left)

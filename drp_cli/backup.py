@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from drp_cli import record
 from drp_cli.dbfile import SCHEMA_REVISION
 from drp_cli.errors import InvalidInput, fld
+from drp_cli.files import write_private
 from drp_cli.outpaths import (
     BACKUPS,
     SQLITE_BACKUP_ID,
@@ -44,16 +44,7 @@ def _private_target(store: Store, path: Path, force: bool) -> Path:
 
 
 def _write_atomically(path: Path, writer: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o600)
-    try:
-        writer(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_private(path, writer)
 
 
 def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 
 from drp_cli.errors import DatabaseError as DataError
 from drp_cli.errors import InvalidInput, fld
+from drp_cli.files import write_private
 
 #: What each key means, as ``drp config show`` lists them.
 KEYS: dict[str, str] = {
@@ -145,14 +146,8 @@ def save(key: str, value: str) -> Config:
     current = load()
     values = {**current.values, key: stored}
     where = current.source
-    where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = where.with_name(f".{where.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(values, fh)
-        os.replace(tmp, where)
+        write_private(where, tomli_w.dumps(values), make_parents=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write the config file {where}: {exc.strerror}") from None
     return Config(values, where)

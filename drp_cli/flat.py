@@ -41,6 +41,7 @@ from urllib.parse import quote, unquote
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.dates import FIRST_DAY, LAST_DAY
 from drp_cli.errors import InvalidInput
+from drp_cli.judgement import working_days_late
 from drp_cli.lifecycle import ConcernState
 from drp_cli.textsafe import neutralise_cell, restore_cell, split_lines
 from drp_cli.views import ConcernView, concern_dict, fold_view, stage_visits
@@ -309,12 +310,7 @@ def actions_table(
                 status = "removed"
             elif item.done_on is not None:
                 status = "done"
-            elif (
-                c.status == "open"
-                and due is not None
-                and due < judged_on
-                and cal.working_days_overdue(due, judged_on)
-            ):
+            elif c.status == "open" and due is not None and working_days_late(cal, due, judged_on):
                 status = "overdue"
             else:
                 status = "open"

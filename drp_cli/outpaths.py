@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 from drp_cli.chain import file_sha256
 from drp_cli.dbfile import SIDE_FILES
 from drp_cli.errors import InvalidInput, fld
+from drp_cli.files import write_private
 
 if TYPE_CHECKING:
     from drp_cli.store import Store
@@ -390,16 +391,7 @@ def write_file(
     protected = list(protected)
     target = check_output(path, protected, force=force, kind="file", what=what, replaces=DOCUMENTS)
     replaced = os.path.lexists(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with open(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_private(target, text)
     return WriteResult(Path(path), replaced)
 
 

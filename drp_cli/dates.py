@@ -51,6 +51,30 @@ def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
     return check_range(day, what)
 
 
+def as_day(value: object) -> dt.date | None:
+    """A stored or given day as a date: None or "" is None, a moment its date, ISO text
+    parsed (ValueError if it is not a date). The one coercion of a day drp has."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def day_or_none(value: object) -> dt.date | None:
+    """:func:`as_day` for a value that may not be a day at all (a spreadsheet cell, an
+    item's free field): a day drp handles, else None."""
+    if isinstance(value, str) and len(value) != 10:
+        return None
+    try:
+        day = as_day(value)
+    except (ValueError, TypeError):
+        return None
+    return day if day is None or FIRST_DAY <= day <= LAST_DAY else None
+
+
 def iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from drp_cli.calendar import WorkingCalendar
-from drp_cli.dates import FIRST_DAY, LAST_DAY
+from drp_cli.dates import as_day as _day
+from drp_cli.dates import day_or_none
 from drp_cli.errors import InvalidInput
 from drp_cli.judgement import working_days_late
 from drp_cli.lifecycle import ConcernState
@@ -111,13 +112,7 @@ def _key(name: str) -> str:
 
 
 def _as_day(value: str) -> dt.date | None:
-    if not _ISO_DAY.match(value):
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
+    return day_or_none(value) if _ISO_DAY.match(value) else None
 
 
 def flatten_details(details: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -204,10 +199,6 @@ def _fold(
 
 def _ref(c: ConcernView) -> list[Any]:
     return [c.id, c.uid or "", c.external_ref or ""]
-
-
-def _day(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
 
 
 def concerns_table(

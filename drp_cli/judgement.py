@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from drp_cli.calendar import WorkingCalendar
+from drp_cli.dates import day_or_none
 
 if TYPE_CHECKING:
     from drp_cli.lifecycle import ConcernState
@@ -174,23 +175,12 @@ def clocks(
     for (kind, n), item in sorted(state.items.items()):
         if kind != "action" or item.done_on is not None or item.removed_on is not None:
             continue
-        due = _day(item.data.get("due"))
+        due = day_or_none(item.data.get("due"))
         if due is not None:
             add("action", str(n), str(item.data.get("text") or ""), item.added_on, due,
                 "agreed")  # fmt: skip
     out.sort(key=lambda c: (c.due, RANK.get(c.kind, 0), c.which))
     return out
-
-
-def _day(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 def most_pressing(states: Iterable[str]) -> str | None:

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from typing import Protocol as TypingProtocol
 
 from drp_cli.calendar import WorkingCalendar
+from drp_cli.dates import as_day as _day
 
 if TYPE_CHECKING:  # the protocols are read only by the commands that need them
     from drp_cli.protocols import Protocol, Stage, Step
@@ -231,16 +232,6 @@ class ConcernState:
     def row(self) -> dict[str, Any]:
         """The concern row's values, by column name."""
         return {name: getattr(self, name) for name in ROW_FIELDS}
-
-
-def _day(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
 
 
 def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:

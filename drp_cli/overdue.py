@@ -44,6 +44,7 @@ from typing import Any, Literal, NamedTuple
 
 from drp_cli.calendar import WorkingCalendar
 from drp_cli.config import NO_DEADLINE_AFTER
+from drp_cli.dates import as_day as _as_date
 from drp_cli.errors import InvalidInput, fld
 from drp_cli.judgement import Judged, judge, kind_of
 
@@ -125,12 +126,6 @@ class OverdueItem(NamedTuple):
 def check_within(within: int) -> None:
     if not 0 <= within <= MAX_WITHIN:
         raise InvalidInput(f"{fld('within')} must be from 0 to {MAX_WITHIN} working days")
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
 
 
 def horizon(cal: WorkingCalendar, day: dt.date, within: int = 0) -> dt.date:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from drp_cli.dates import as_day as _day
 from drp_cli.dates import iso
 from drp_cli.protocols import Protocol
 from drp_cli.record import Row
@@ -62,12 +63,6 @@ class Plan:
     @property
     def changed(self) -> bool:
         return bool(self.events)
-
-
-def _day(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _same(a: Any, b: Any) -> bool:

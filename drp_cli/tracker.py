@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from drp_cli import lifecycle, record
+from drp_cli import lifecycle, record, transitions
 from drp_cli.calendar import WorkingCalendar, closures_in_force
 from drp_cli.chain import VerifyReport
 from drp_cli.chain import mac as chain_mac
@@ -51,46 +51,14 @@ from drp_cli.store import Conn, Row, Store
 from drp_cli.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.uids import new_uid
 from drp_cli.views import ConcernView, EventView, OtherConcern
+from drp_cli.wording import CAFCASS_STEPS  # the steps around a referral (the registry's), in words
 
 if TYPE_CHECKING:
     from drp_cli.protocols import Registry, Stage
 
 STATUSES = ("open", "resolved", "withdrawn")
-EVENT_KINDS = (
-    "opened",
-    "imported",
-    "escalated",
-    "response",
-    "note",
-    "referred",
-    "wishes-sought",
-    "wishes-not-sought",
-    "told-outcome",
-    "not-told-outcome",
-    "resolved",
-    "withdrawn",
-    "done",
-    "meeting",
-    "due-set",
-    "cafcass",
-    "not-applicable",
-    "good-practice",
-    "amended",
-    "retracted",
-    "reopened",
-    "assigned",
-    "redacted",
-    "alert-sent",  # the alert form went out (drp alert --send / --sent): changes no state
-)
-#: What can be recorded about a CAFCASS referral besides the referral itself (seed 000 §1.2
-#: paras 4-6, 8; seed 003), with the words drp shows for each.
-CAFCASS_STEPS: dict[str, str] = {
-    "senior-officer-notified": "nominated senior officer notified that a referral is considered",
-    "helpline": "discussed with the CAFCASS Legal duty helpline",
-    "legal-advice": "independent legal advice taken",
-    "confirmed-in-writing": "referral confirmed in writing to the CAFCASS duty lawyer",
-    "outcome": "CAFCASS's outcome",
-}
+#: Every kind of event drp writes (the registry of transitions: drp_cli.transitions).
+EVENT_KINDS = transitions.KINDS
 REFERRAL_METHODS = ("telephone", "writing")
 VoiceKind = Literal["wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"]
 
@@ -283,13 +251,12 @@ class Tracker:
             yield uow
         self._calendar = uow.calendar  # as the transaction left it
 
-    def _open_concern(self, uow: UnitOfWork, concern_id: int, action: str) -> Loaded:
-        loaded = uow.load(concern_id)
-        if loaded.row.status != "open":
-            raise TransitionRefused(
-                f"concern {concern_id} is {loaded.row.status}; cannot {action} it"
-            )
-        return loaded
+    def _check(self, loaded: Loaded, fact: Fact, action: str = "") -> None:
+        """The registry's check (:func:`drp_cli.transitions.check`) of ``fact``, about to be
+        appended to ``loaded``: the same check an import makes of every imported event."""
+        protocol = self.protocols.protocols.get(loaded.row.protocol)
+        transitions.check(loaded.state, fact, protocol, history=loaded.facts(),
+                          concern=loaded.id, action=action)  # fmt: skip
 
     def _result(self, loaded: Loaded) -> ConcernView:
         # the child's other concerns and recorded wishes, read in the same transaction
@@ -384,6 +351,7 @@ class Tracker:
         if why:
             details["reason"] = why
         opening = Fact(1, "opened", day, start.slug, recorder, summary_text, details)
+        transitions.check(lifecycle.ConcernState(), opening, proto)  # the registry's, as ever
         with self.unit_of_work() as uow:
             loaded = uow.create(opening)
             uow.append(loaded, "opened", day, recorder, stage=start.slug, text=summary_text,
@@ -436,10 +404,10 @@ class Tracker:
         day = self.event_date(on)
         note_text = clean_text(note, fld("note"), required=False)
         with self.unit_of_work() as uow:
-            loaded = self._open_concern(uow, concern_id, "escalate")
+            loaded = uow.load(concern_id)
+            transitions.precheck(loaded.state, "escalated", day, concern=concern_id)
             concern = loaded.row
             proto = self.protocols.for_stored(concern.protocol)
-            here = proto.index(concern.stage)
             if to is None:
                 nxt = proto.next_stage(concern.stage)
                 if nxt is None:
@@ -450,23 +418,12 @@ class Tracker:
                 target = nxt
             else:
                 target = proto.stage(to)
-                there = proto.index(target.slug)
-                if there <= here:
-                    later = proto.stage_slugs[here + 1 :]
-                    allowed = ", ".join(later) if later else "none (this is the last stage)"
-                    word = "the stage it is already at" if there == here else "an earlier stage"
-                    raise TransitionRefused(
-                        f"concern {concern_id} is at {concern.stage!r}; {target.slug!r} is "
-                        f"{word}; escalation goes forward only: {allowed}"
-                    )
-            if day < concern.stage_started_on:
-                raise InvalidInput(
-                    f"{fld('on')} {day.isoformat()} is before the current stage began "
-                    f"({concern.stage_started_on.isoformat()})"
-                )
+            # forward only, not before the current stage began: the registry's rule
+            self._check(loaded, Fact(len(loaded.events) + 1, "escalated", day, target.slug,
+                                     recorder, note_text, {}))  # fmt: skip
             due_day = self._check_due(due, day, target)
             from_stage = concern.stage
-            skipped = proto.stage_slugs[here + 1 : proto.index(target.slug)]
+            skipped = proto.stage_slugs[proto.index(concern.stage) + 1 : proto.index(target.slug)]
             uow.append(
                 loaded,
                 "escalated",
@@ -488,30 +445,28 @@ class Tracker:
         on: dt.date | str | None,
         by: str | None,
         details: dict[str, Any] | None = None,
-        check: Callable[[Loaded, dt.date], None] | None = None,
+        check: Callable[[Loaded, dt.date], str | None] | None = None,
         action: str,
         allow_closed: bool = False,
         stage: str = "at-the-date",
     ) -> ConcernView:
-        """Append one ``kind`` event to a concern, dated ``on`` (not before it was opened),
-        in one unit of work: ``check(loaded, day)`` may refuse it, or fill ``details``, once
-        the concern is loaded; ``action`` says what an open concern was needed for (unless
-        ``allow_closed``); ``stage`` is ``"current"`` or the stage ``"at-the-date"``."""
+        """Append one ``kind`` event to a concern, dated ``on``, in one unit of work, if the
+        registry of transitions allows it (:func:`drp_cli.transitions.check`: whether a
+        closed concern takes it, the dates it may not be before, its own rule).
+        ``check(loaded, day)`` may refuse it, or fill ``details``, once the concern is loaded
+        (and found to take the event at all), and may return the stage to record it at;
+        else ``stage`` is ``"current"`` or the stage ``"at-the-date"``. ``action`` words the
+        refusal of a closed concern; ``allow_closed`` says whether the caller expects a
+        closed concern to take the event (the registry decides)."""
         recorder = current_user(by)
         day = self.event_date(on)
         with self.unit_of_work() as uow:
-            if allow_closed:
-                loaded = uow.load(concern_id)
-            else:
-                loaded = self._open_concern(uow, concern_id, action)
-            if day < loaded.row.opened_on:
-                raise InvalidInput(
-                    f"{fld('on')} {day.isoformat()} is before the concern was opened "
-                    f"({loaded.row.opened_on.isoformat()})"
-                )
-            if check is not None:
-                check(loaded, day)
-            at = loaded.row.stage if stage == "current" else self.stage_at(loaded, day)
+            loaded = uow.load(concern_id)
+            transitions.precheck(loaded.state, kind, day, concern=concern_id, action=action)
+            chosen = check(loaded, day) if check is not None else None
+            at = chosen or (loaded.row.stage if stage == "current" else self.stage_at(loaded, day))
+            self._check(loaded, Fact(len(loaded.events) + 1, kind, day, at, recorder, text,
+                                     dict(details or {})), action)  # fmt: skip
             uow.append(loaded, kind, day, recorder, stage=at, text=text,
                        details=details)  # fmt: skip
             return self._result(loaded)
@@ -566,13 +521,9 @@ class Tracker:
         firm timescale allows; an aim may be extended."""
         why = clean_text(reason, fld("reason"), required=True)
 
+        # (not before the current stage began: the registry's rule)
         def check(loaded: Loaded, day: dt.date) -> None:
             row = loaded.row
-            if day < row.stage_started_on:
-                raise InvalidInput(
-                    f"{fld('on')} {day.isoformat()} is before the current stage began "
-                    f"({row.stage_started_on.isoformat()})"
-                )
             proto = self.protocols.for_stored(row.protocol)
             details["due"] = iso(self._check_due(due, row.stage_started_on,
                                                  proto.stage(row.stage), why))  # fmt: skip
@@ -605,23 +556,17 @@ class Tracker:
         on: dt.date | str | None = None,
         by: str | None = None,
     ) -> ConcernView:
-        """Record a step of the stage, or a recording duty, as done (on ``on``)."""
+        """Record a step of the stage, or a recording duty, as done (on ``on``): one of the
+        stage the concern was at that day, or else of an earlier stage it had been at (a duty
+        of Stage 1 done after the escalation), recorded against that stage."""
         body = clean_text(text, fld("text"), required=False)
         slug = clean_line(what, fld("what"), MAX_REF)
 
-        def check(loaded: Loaded, day: dt.date) -> None:
-            stage, done, steps, duties = self._stage_on(loaded, day)
-            known = [s.slug for s in steps] + [d.slug for d in duties if d.slug not in
-                                               {s.slug for s in steps}]  # fmt: skip
-            if slug not in known:
-                raise InvalidInput(
-                    f"{fld('what')} {slug!r} is not a step or recording duty of stage "
-                    f"{stage!r}; allowed: {', '.join(known) or 'none'}"
-                )
-            if slug in done:
-                raise TransitionRefused(
-                    f"{slug!r} was already recorded as done on {done[slug].isoformat()}"
-                )
+        # which stage's it is; whether it is one, and not yet done: the registry's rule
+        def check(loaded: Loaded, day: dt.date) -> str:
+            proto = self.protocols.for_stored(loaded.row.protocol)
+            return transitions.stage_for_done(loaded.state, slug, day,
+                                              self.stage_at(loaded, day), proto)  # fmt: skip
 
         return self.record_event(concern_id, "done", text=body, on=on, by=by,
                                   details={"what": slug}, check=check,
@@ -647,15 +592,11 @@ class Tracker:
         agreed = [clean_text(a, fld("actions"), required=True) for a in actions if a.strip()]
         details: dict[str, Any] = {"attendees": people, "actions": agreed, "step": None}
 
+        # (a step given must be a meeting of the stage: the registry's rule)
         def check(loaded: Loaded, day: dt.date) -> None:
-            stage, done, steps, _ = self._stage_on(loaded, day)
+            _stage, done, steps, _ = self._stage_on(loaded, day)
             meetings = [s for s in steps if s.meeting]
             if step is not None:
-                if step not in [s.slug for s in meetings]:
-                    raise InvalidInput(
-                        f"{fld('step')} {step!r} is not a meeting of stage {stage!r}; "
-                        f"meetings: {', '.join(s.slug for s in meetings) or 'none'}"
-                    )
                 details["step"] = step
             else:
                 open_ = [s for s in meetings if s.slug not in done]
@@ -687,8 +628,9 @@ class Tracker:
         if step == "senior-officer-notified" and not who:
             raise InvalidInput(f"{fld('officer')}: who was notified")
 
+        # (where the protocol and route give a referral: the registry's rule)
         def check(loaded: Loaded, _day: dt.date) -> None:
-            self._check_referral_offered(loaded)
+            self.protocols.for_stored(loaded.row.protocol)
 
         details: dict[str, Any] = {"step": step}
         if who:
@@ -696,19 +638,6 @@ class Tracker:
         return self.record_event(concern_id, "cafcass", text=body, on=on, by=by,
                                   details=details, check=check, action="",
                                   allow_closed=True)  # fmt: skip
-
-    def _check_referral_offered(self, loaded: Loaded) -> None:
-        proto = self.protocols.for_stored(loaded.row.protocol)
-        if not proto.referral.offered:
-            raise TransitionRefused(
-                f"protocol {proto.slug!r} gives no CAFCASS referral: {proto.referral.citation}"
-            )
-        route = proto.route_or_none(loaded.row.route)
-        if route is not None and not route.cafcass:
-            raise TransitionRefused(
-                f"a concern on route {route.slug!r} of protocol {proto.slug!r} "
-                f"({route.title}) is not referred to CAFCASS"
-            )
 
     def not_applicable(
         self,
@@ -773,14 +702,10 @@ class Tracker:
             )
         reason = clean_text(curtailed_reason, fld("curtailed_reason"), required=False)
 
+        # where the protocol and route give one, and not referred yet: the registry's rule,
         # checked inside the transaction, so two referrals at once cannot both pass
         def check(loaded: Loaded, _day: dt.date) -> None:
-            self._check_referral_offered(loaded)
-            if loaded.row.referred_on is not None:
-                raise TransitionRefused(
-                    f"concern {concern_id} was already referred to CAFCASS on "
-                    f"{loaded.row.referred_on.isoformat()}; add a note instead"
-                )
+            self.protocols.for_stored(loaded.row.protocol)
 
         return self.record_event(
             concern_id,
@@ -829,12 +754,10 @@ class Tracker:
         day = self.event_date(on)
         action = "resolve" if status == "resolved" else "withdraw"
         with self.unit_of_work() as uow:
-            loaded = self._open_concern(uow, concern_id, action)
-            if day < loaded.row.stage_started_on:
-                raise InvalidInput(
-                    f"{fld('on')} {day.isoformat()} is before the current stage began "
-                    f"({loaded.row.stage_started_on.isoformat()})"
-                )
+            loaded = uow.load(concern_id)
+            # open, and not before the current stage began: the registry's rule
+            self._check(loaded, Fact(len(loaded.events) + 1, status, day, loaded.row.stage,
+                                     recorder, text, {}), action)  # fmt: skip
             uow.append(loaded, status, day, recorder, text=text)
             return self._result(loaded)
 

@@ -50,16 +50,12 @@ from drp_cli.dates import iso
 from drp_cli.dbfile import SIDE_FILES
 from drp_cli.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
 from drp_cli.lifecycle import (
-    CLOSING,
-    ITEM_KINDS,
     ROW_FIELDS,
-    VOICE,
     ConcernState,
     Fact,
     apply,
     finish,
     fold,
-    replay,
 )
 from drp_cli.protocols import ROLES, themes
 from drp_cli.record import ATTACHMENT_COLUMNS, EVENT_FIELDS, ITEM_COLUMNS
@@ -67,6 +63,7 @@ from drp_cli.sources import Closure, Row, Source
 from drp_cli.store import stored_day, stored_moment
 from drp_cli.textsafe import is_one_line, is_safe_text, neutralise_cell, restore_cell
 from drp_cli.tracker import STAGE_ENTRIES, STATUSES, Tracker
+from drp_cli.transitions import KINDS, Refused, replay_checked
 from drp_cli.uids import new_uid
 
 REQUIRED = (
@@ -662,8 +659,13 @@ def prepare(
     protocols = tracker.protocols.protocols
     if c["events"]:
         events = [_event_row(e, c, recorder, encode) for e in c["events"]]
+        # every event allowed, as the commands would allow it (drp_cli.transitions)
+        try:
+            state = replay_checked(_facts(events), c["protocol"])
+        except Refused as exc:
+            bad("events", f"event {exc.n}: {exc.error.render(_event_field)}")
+            return None
         # an export from an older drp: its opening event does not carry the recorded fields
-        state = replay(_facts(events))
         missing = {
             name: value
             for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
@@ -713,14 +715,15 @@ def _facts(events: list[dict[str, Any]]) -> list[Fact]:
     ]  # fmt: skip
 
 
-#: every event kind drp writes, and the details each must carry (name -> check)
-EVENT_KINDS_IMPORTED = frozenset(
-    (*STAGE_ENTRIES, "response", "note", "referred", *VOICE, *CLOSING, "attached",
-     "action-done", "fields-recorded", "done", "meeting", "due-set", "cafcass",
-     "not-applicable", "good-practice", "amended", "retracted", "reopened", "assigned",
-     "redacted", "alert-sent", *(f"{k}-added" for k in ITEM_KINDS),
-     *(f"{k}-removed" for k in ITEM_KINDS))
-)  # fmt: skip
+def _event_field(name: str) -> str:
+    """How an import's problem names a field of an event (the registry's messages name the
+    commands' fields): 'on', 'kind', or the detail."""
+    return f"'{name}'" if name in ("on", "kind") else f"details.{_DETAIL_OF.get(name, name)}"
+
+
+_DETAIL_OF = {"cafcass_step": "step"}
+#: every event kind drp writes (the registry of transitions)
+EVENT_KINDS_IMPORTED = frozenset(KINDS)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DETAIL_DATES = ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
                  "obtained_on")  # fmt: skip

@@ -39,22 +39,28 @@ typecheck: $(STAMP)
 chromium:
 	bash scripts/chromium.sh >/dev/null
 
-unit: $(STAMP) chromium
-	$(BIN)/pytest
+## The suite runs in $(WORKERS) processes (pytest-xdist), so that `make test` (both engines)
+## stays well under 10 minutes on a 2-core machine. WORKERS=0 runs it in this one process.
+WORKERS ?= 2
+PYTEST  := $(BIN)/pytest -n $(WORKERS)
 
-## Starts a PostgreSQL cluster in a temp dir, runs the suite on SQLite (with the
-## SQLite -> PostgreSQL -> SQLite round trip) and then on PostgreSQL, and stops it.
+unit: $(STAMP) chromium
+	$(PYTEST)
+
+## Starts a PostgreSQL cluster in a temp dir (short: its socket lives there), runs the suite
+## on SQLite (with the SQLite -> PostgreSQL -> SQLite round trip) and then on PostgreSQL, and
+## stops it and removes the dir, also when the run is interrupted.
 unit-postgresql: $(STAMP) chromium
 	pgdir="$$(mktemp -u /tmp/drp-pg.XXXXXX)"; \
-	url="$$(bash scripts/pg.sh start "$$pgdir")" || { bash scripts/pg.sh stop "$$pgdir"; exit 1; }; \
+	trap 'bash scripts/pg.sh stop "$$pgdir"' EXIT; trap 'exit 130' INT TERM; \
+	url="$$(bash scripts/pg.sh start "$$pgdir")" || exit 1; \
 	status=0; \
-	echo "== SQLite"; DRP_TEST_PG_SERVER="$$url" $(BIN)/pytest || status=$$?; \
-	echo "== PostgreSQL"; DRP_TEST_PG_SERVER="$$url" DRP_TEST_ENGINE=postgresql $(BIN)/pytest || status=$$?; \
-	bash scripts/pg.sh stop "$$pgdir"; \
+	echo "== SQLite"; DRP_TEST_PG_SERVER="$$url" $(PYTEST) || status=$$?; \
+	echo "== PostgreSQL"; DRP_TEST_PG_SERVER="$$url" DRP_TEST_ENGINE=postgresql $(PYTEST) || status=$$?; \
 	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist .pytest_cache .pytest-tmp .mypy_cache .ruff_cache .hypothesis

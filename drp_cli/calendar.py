@@ -30,10 +30,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from drp_cli.dates import FIRST_DAY, LAST_DAY
+
 _WINDOW_BEFORE = 1  # years kept before the first date asked about
 _WINDOW_AFTER = 2  # and after it
-MIN_YEAR = 1990
-MAX_YEAR = 2199
+#: the years the table covers: those of the days drp handles (one bound, in dates.py)
+MIN_YEAR = FIRST_DAY.year
+MAX_YEAR = LAST_DAY.year
 
 
 _CACHE_YEARS = range(2000, 2051)  # computed together, once per version of `holidays`

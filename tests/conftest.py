@@ -6,14 +6,25 @@ throw-away PostgreSQL server when there is one (``make test`` starts it); with
 ``DRP_TEST_ENGINE=postgresql`` every test gets a fresh PostgreSQL database on it instead,
 cloned from a migrated template. Tests that need a SQLite file ask for
 ``db_path`` and are skipped on PostgreSQL; the rest use ``db_target`` and ``sql``.
+
+Nothing is left in the system's temporary folder. Each pytest process (the run, or each
+pytest-xdist worker) works in its own folder under the repository's ``.pytest-tmp/``
+(git-ignored): pytest's ``tmp_path`` folders (``--basetemp``), the bank-holiday cache, and
+whatever the tests, drp and the programs they start write to the temporary folder
+(``tempfile`` and ``TMPDIR`` point there). The folder is removed when the process ends; one
+left by a process that was killed is removed by the next run (it holds no lock any more).
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import itertools
 import json
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +39,74 @@ from drp_cli.cli import app
 from drp_cli.protocols import _cached_registry
 from drp_cli.tracker import Tracker
 
+TMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
+#: AF_UNIX socket paths are at most 107 bytes: programs that put a socket in the temporary
+#: folder (multiprocessing, Chromium) need it short, so a deep checkout keeps the system's
+_SHORT_ENOUGH = 48
+
+
+def _prune(root: Path) -> None:
+    """Remove the folders of earlier runs that were killed: their lock is free. (A folder
+    made in the last minute may not be locked yet: it is left alone.)"""
+    for run in root.glob("run-*"):
+        try:
+            if time.time() - run.stat().st_mtime < 60:
+                continue
+            with (run / ".lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(run, ignore_errors=True)
+        except OSError:
+            continue  # locked: a run still going (or not ours to remove)
+
+
+def _own_temp_folder() -> tuple[Path, Any]:
+    """This process's folder, locked for as long as the process lives."""
+    root = TMP_ROOT
+    try:
+        root.mkdir(exist_ok=True)
+        _prune(root)
+    except OSError:
+        root = Path(tempfile.gettempdir())  # a read-only checkout: the system's, still removed
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    lock = (folder / ".lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return folder, lock
+
+
+RUN_DIR, _run_lock = _own_temp_folder()
+
+
+def remove_run_dir() -> None:
+    """Remove this process's folder (at the end of the session, or at exit)."""
+    if not _run_lock.closed:
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
+        _run_lock.close()
+
+
+atexit.register(remove_run_dir)
 # one bank-holiday cache for the whole run, never the user's own
-os.environ["DRP_CACHE"] = tempfile.mkdtemp(prefix="drp-test-cache-")
+os.environ["DRP_CACHE"] = str(RUN_DIR / "cache")
+# what the tests, drp and the programs they start put in the temporary folder
+if len(str(RUN_DIR)) <= _SHORT_ENOUGH:
+    (RUN_DIR / "tmp").mkdir()
+    os.environ["TMPDIR"] = tempfile.tempdir = str(RUN_DIR / "tmp")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # tmp_path under this run's folder, unless given (a pytest-xdist worker is given its
+    # own, under its controller's)
+    if config.option.basetemp is None:
+        config.option.basetemp = str(RUN_DIR / "basetemp")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _pg_admin is not None:
+        with _pg_admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+        _pg_admin.dispose()
+    remove_run_dir()
+
 
 PG_SERVER = os.environ.get("DRP_TEST_PG_SERVER")
 PG_URL = PG_SERVER if os.environ.get("DRP_TEST_ENGINE") == "postgresql" else None
@@ -37,6 +114,9 @@ if os.environ.get("DRP_TEST_ENGINE") == "postgresql" and not PG_SERVER:
     raise RuntimeError("DRP_TEST_ENGINE=postgresql needs DRP_TEST_PG_SERVER")
 _pg_admin: Engine | None = None
 _counter = itertools.count()
+#: the migrated database every test database is cloned from: one per process, so that
+#: pytest-xdist workers (and two runs on one server) never drop each other's
+PG_TEMPLATE = f"drp_template_{os.getpid()}"
 
 
 def pg_database() -> str:
@@ -46,16 +126,16 @@ def pg_database() -> str:
     if _pg_admin is None:
         _pg_admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
         with _pg_admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS drp_template WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE drp_template"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
         from drp_cli.store import Store
 
-        template = Store(make_url(PG_SERVER).set(database="drp_template").render_as_string(False))
+        template = Store(make_url(PG_SERVER).set(database=PG_TEMPLATE).render_as_string(False))
         template.create()  # opening creates nothing: the template gets the schema here
         template.close()
     name = f"drp_test_{os.getpid()}_{next(_counter)}"
     with _pg_admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE drp_template"))
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"))
     return make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
 
 

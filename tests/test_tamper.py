@@ -233,38 +233,45 @@ def test_keyed_mode(drp, record, db_target, tmp_path, monkeypatch):
     assert (r.exit_code, r.json()["ok"], r.json()["mode"]) == (0, True, "hmac-sha256")
     assert drp("note", "1", "--text", "sealed as written", "--on", "2025-03-14").exit_code == 0
     assert drp("verify").exit_code == 0
-    # someone who can write the database but not read the key recomputes the chain: caught
-    from drp_cli.chain import GENESIS, event_hash
+    # someone who can write the database but not read the key rewrites the latest entry
+    # with everything recomputed (its commitment, its hash, the head): only the seal is
+    # wrong, so only the key catches it
+    from drp_cli.chain import commitment, event_hash
 
-    rows = record('SELECT id, concern_id, seq, kind, effective_on, stage, from_stage, "by", '
-                  "recorded_at, text, details, imported_by, imported_at, chain_seq FROM event "
-                  "ORDER BY chain_seq")  # fmt: skip
-    assert rows
-    names = (
-        "id",
-        "concern_id",
-        "seq",
-        "kind",
-        "effective_on",
-        "stage",
-        "from_stage",
-        "by",
-        "recorded_at",
-        "text",
-        "details",
-        "imported_by",
-        "imported_at",
-        "chain_seq",
-    )
-    first = dict(zip(names, rows[0], strict=True))
-    first["text"] = "Forged"
-    digest = event_hash(first, first["chain_seq"], GENESIS)
-    record(f"UPDATE event SET text = 'Forged', hash = '{digest}' WHERE id = {first['id']}")
-    r = drp("verify")
-    assert r.exit_code == 6
-    assert "was altered" in r.stderr or "not sealed by the key" in r.stderr
+    names = ("id", "concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
+             "recorded_at", "text", "details", "imported_by", "imported_at", "chain_seq",
+             "prev_hash", "salt")  # fmt: skip
+    quoted = ", ".join(f'"{n}"' for n in names)
+    (last,) = record(f"SELECT {quoted} FROM event ORDER BY chain_seq DESC LIMIT 1")
+    forged = dict(zip(names, last, strict=True))
+    assert (forged["kind"], forged["text"]) == ("note", "sealed as written")
+    assert record("SELECT MAX(chain_seq) FROM closure_change")[0][0] < forged["chain_seq"]
+    forged["text"] = "Forged"
+    forged["content"] = commitment(forged["salt"], forged["text"], forged["details"])
+    digest = event_hash(forged, forged["chain_seq"], forged["prev_hash"])
+    record(f"UPDATE event SET text = 'Forged', content = '{forged['content']}', "
+           f"hash = '{digest}' WHERE id = {forged['id']}")  # fmt: skip
+    record(f"UPDATE chain_head SET hash = '{digest}'")
+    where = f"event {forged['id']} (concern {forged['concern_id']}, entry {forged['seq']})"
+    r = drp("verify", "--json")
+    assert (r.exit_code, r.json()["problems"]) == (6, [
+        f"{where} is not sealed by the key (chain position {forged['chain_seq']}): the record "
+        "was rewritten without the key, or the key is not the one this database was sealed "
+        "with"])  # fmt: skip
     monkeypatch.delenv("DRP_KEY_FILE")
-    assert drp("verify", "--json").json()["mode"] == "sha256"
+    r = drp("verify", "--json")  # without the key the forgery holds: the chain is whole
+    assert (r.exit_code, r.json()["mode"], r.json()["problems"]) == (0, "sha256", [])
+    assert r.json()["head"] == {"seq": forged["chain_seq"], "hash": digest}
+
+
+def test_a_head_that_is_not_the_last_link(drp, record):
+    """The stored head must be the last link itself, its hash as well as its position."""
+    ((seq,),) = record("SELECT seq FROM chain_head")
+    record(f"UPDATE chain_head SET hash = '{'0' * 64}'")
+    r = drp("verify", "--json")
+    assert (r.exit_code, r.json()["problems"]) == (
+        6, ["the chain head does not match the last link (altered chain)"])  # fmt: skip
+    assert record("SELECT seq FROM chain_head") == [(seq,)]
 
 
 def test_key_file_must_be_private(drp, tmp_path, monkeypatch, record):

@@ -478,7 +478,7 @@ def test_a_later_not_sought_keeps_the_recorded_wishes_in_every_view(drp, tmp_pat
     assert views == SOUGHT
     record = (tmp_path / "bundle-2" / "03-chronology.md").read_text()
     assert (
-        "| wishes not sought | Stage 1: Practice Manager | Too upset to talk about it |" in record
+        "| child's wishes and feelings not sought | Stage 1: Practice Manager | Too upset to talk about it |" in record
     )
     # on the concern the wishes were recorded on, the same
     r = drp("voice", "1", "wishes-not-sought", "--text", "Declined", "--on", "2025-03-11")

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import report_bench
 from data import PROTOCOL, TODAY, rows, tasks, write
 
-from drp_cli.calendar import WorkingCalendar
+from drp_cli.domain.calendar import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

@@ -36,8 +36,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from drp_cli.cli import app
-from drp_cli.protocols import _cached_registry
-from drp_cli.tracker import Tracker
+from drp_cli.domain.protocols import _cached_registry
+from drp_cli.services.tracker import Tracker
 
 TMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
 #: AF_UNIX socket paths are at most 107 bytes: programs that put a socket in the temporary
@@ -128,7 +128,7 @@ def pg_database() -> str:
         with _pg_admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"))
             conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
-        from drp_cli.store import Store
+        from drp_cli.store.connection import Store
 
         template = Store(make_url(PG_SERVER).set(database=PG_TEMPLATE).render_as_string(False))
         template.create()  # opening creates nothing: the template gets the schema here

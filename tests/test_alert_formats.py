@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import mdtext
+from drp_cli.render import mdtext
 from tests.conftest import open_args
 
 HOSTILE = "Pipes | and \\ backslashes, **stars**, # hashes and <b>tags</b> & ampersands"

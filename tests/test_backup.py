@@ -94,7 +94,7 @@ def test_backup_while_writing(drp, db_path, tmp_path):
     stop = tmp_path / "stop"
     writer = subprocess.Popen(
         [sys.executable, "-c",
-         "import datetime as dt, pathlib, sys\nfrom drp_cli.tracker import Tracker\n"
+         "import datetime as dt, pathlib, sys\nfrom drp_cli.services.tracker import Tracker\n"
          "t = Tracker(sys.argv[1])\nstop = pathlib.Path(sys.argv[2])\ni = 0\n"
          "while not stop.exists() and i < 5000:\n"
          "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n    i += 1\n",

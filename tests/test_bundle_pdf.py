@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from drp_cli import attachments, details, documents, staff
-from drp_cli.tracker import Tracker
+from drp_cli.render import documents
+from drp_cli.services import attachments, details, staff
+from drp_cli.services.tracker import Tracker
 from tests.test_documents import fixed_tracker, realistic
 
 pypdf = pytest.importorskip("pypdf")
@@ -34,7 +35,7 @@ try:
 except (ImportError, OSError) as exc:  # pragma: no cover - scripts/pdf-deps.sh installs Pango
     pytest.skip(f"WeasyPrint cannot load (run scripts/pdf-deps.sh): {exc}", allow_module_level=True)
 
-from drp_cli import pdfbundle  # noqa: E402
+from drp_cli.render import pdfbundle  # noqa: E402
 
 D = dt.date
 BY = "Priya Shah"

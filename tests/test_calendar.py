@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drp_cli.calendar import WorkingCalendar
+from drp_cli.domain.calendar import WorkingCalendar
 
 D = dt.date
 CAL = WorkingCalendar()
@@ -152,7 +152,7 @@ def test_bank_holiday_cache(tmp_path, monkeypatch):
     import json
     import stat
 
-    from drp_cli import calendar
+    from drp_cli.domain import calendar
 
     monkeypatch.setenv("DRP_CACHE", str(tmp_path))
     calendar._cached_table.cache_clear()

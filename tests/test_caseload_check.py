@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drp_cli import details
-from drp_cli.errors import InvalidInput, NotFound
-from drp_cli.overdue import ActionDue, OverdueItem
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import InvalidInput, NotFound
+from drp_cli.domain.overdue import ActionDue, OverdueItem
+from drp_cli.services import details
+from drp_cli.services.tracker import Tracker
 from tests.conftest import open_args
 
 D = dt.date
@@ -437,7 +437,7 @@ def test_list_search(drp, tracker):
     r = drp("list", "--search", " ")
     assert (r.exit_code, r.stderr) == (2, "Error: --search is empty\n")
     # the store's own search takes % and _ as text too (the tracker checks what it finds)
-    from drp_cli import record
+    from drp_cli.store import record
 
     with tracker.store.read() as conn:
         for text, found in (("_", [3]), ("%", [3]), ("50%", [3]), ("t_v", [3]), ("t v", [])):
@@ -592,7 +592,7 @@ def test_show_by_id_external_reference_or_child(drp, tracker, tmp_path):
         r = drp("show", number)
         assert (r.exit_code, r.stderr.splitlines()[-1]) == (
             2,
-            f"Error: Invalid value for 'ID|REF': must be a whole number from 1 to {2**63 - 1}",
+            f"Error: Invalid value for 'ID|REF': must be a whole number from 1 to {2**31 - 1}",
         )
 
 
@@ -645,7 +645,7 @@ def test_a_protocol_no_longer_installed_has_no_addressees(drp, tracker, user_pro
     addressed to no one known."""
     import shutil
 
-    from drp_cli.protocols import _cached_registry, builtin_dir
+    from drp_cli.domain.protocols import _cached_registry, builtin_dir
 
     text = (builtin_dir() / "west-sussex.toml").read_text().replace(
         'slug = "west-sussex"', 'slug = "west-sussex-local"', 1)  # fmt: skip
@@ -710,8 +710,8 @@ def test_the_check_and_the_filters_use_the_indexes(db_path, sql):
     filters too; the actions are found through the open concerns (the status index) and
     the item table's concern index; a text search reads the events of a concern through
     the event table's concern index."""
-    from drp_cli.record import _SEARCH, actions_sql, overdue_sql
-    from drp_cli.store import Store
+    from drp_cli.store.connection import Store
+    from drp_cli.store.record import _SEARCH, actions_sql, overdue_sql
 
     day = D(2025, 3, 3)
 

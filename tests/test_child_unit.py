@@ -15,8 +15,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from drp_cli import attachments, details, documents
-from drp_cli.views import OtherConcern, concern_dict
+from drp_cli.domain.views import OtherConcern, concern_dict
+from drp_cli.render import documents
+from drp_cli.services import attachments, details
 from tests.conftest import open_args
 from tests.test_documents import check_golden, fixed_tracker
 from tests.test_forms import (
@@ -478,7 +479,8 @@ def test_a_later_not_sought_keeps_the_recorded_wishes_in_every_view(drp, tmp_pat
     assert views == SOUGHT
     record = (tmp_path / "bundle-2" / "03-chronology.md").read_text()
     assert (
-        "| child's wishes and feelings not sought | Stage 1: Practice Manager | Too upset to talk about it |" in record
+        "| child's wishes and feelings not sought | Stage 1: Practice Manager "
+        "| Too upset to talk about it |" in record
     )
     # on the concern the wishes were recorded on, the same
     r = drp("voice", "1", "wishes-not-sought", "--text", "Declined", "--on", "2025-03-11")

@@ -302,7 +302,7 @@ def test_no_personal_data_in_errors(drp):
 
 
 def test_unexpected_error_is_one_line_unless_debug(drp, monkeypatch):
-    from drp_cli.tracker import Tracker
+    from drp_cli.services.tracker import Tracker
 
     def boom(self, *args, **kwargs):
         raise RuntimeError("SECRET-CHILD-REF in a query")
@@ -320,10 +320,10 @@ def test_unexpected_error_is_one_line_unless_debug(drp, monkeypatch):
 
 
 def test_busy_database_is_reported(drp, db_path, monkeypatch):
-    import drp_cli.store
+    import drp_cli.store.connection
 
     drp(*open_args())
-    monkeypatch.setattr(drp_cli.store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(drp_cli.store.connection, "BUSY_TIMEOUT_MS", 100)
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:

@@ -20,7 +20,15 @@ import typer
 from drp_cli.cli.app import load_module_commands
 from drp_cli.cli.commands import COMMANDS
 
-HEAVY = ("pydantic", "sqlalchemy", "sqlmodel", "rich", "holidays", "jinja2", "drp_cli.tracker")
+HEAVY = (
+    "pydantic",
+    "sqlalchemy",
+    "sqlmodel",
+    "rich",
+    "holidays",
+    "jinja2",
+    "drp_cli.services.tracker",
+)
 
 
 def modules_loaded(*argv: str, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
@@ -115,7 +123,7 @@ def test_completing_a_value_imports_only_what_it_reads(tmp_path):
     assert modules_loaded(env={**bash, **words}) == ("knowsley", [])  # msgspec: not heavy
     # a concern's id: the library's reading side, no pydantic for the missing id
     words = {"COMP_WORDS": "drp escalate ", "COMP_CWORD": "2"}
-    assert modules_loaded(env={**bash, **words}) == ("", ["drp_cli.tracker"])
+    assert modules_loaded(env={**bash, **words}) == ("", ["drp_cli.services.tracker"])
     assert not (tmp_path / "none.sqlite3").exists()
 
 

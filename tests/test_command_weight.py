@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli.calendar import bank_holidays
-from drp_cli.tracker import Tracker
+from drp_cli.domain.calendar import bank_holidays
+from drp_cli.services.tracker import Tracker
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_core", "holidays", "rich",
          "jinja2", "psycopg", "msgspec", "markdown_it", "weasyprint", "pypdf", "PIL",

@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from drp_cli.cli import app, complete
-from drp_cli.tracker import Tracker
+from drp_cli.services.tracker import Tracker
 
 KNOWSLEY = ["stage-1", "stage-2", "stage-3", "stage-4"]
 PROTOCOLS = ["knowsley", "nottinghamshire-2016", "nottinghamshire-crp", "sbc-fciro",

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from drp_cli.errors import DrpError, TransitionRefused
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import DrpError, TransitionRefused
+from drp_cli.services.tracker import Tracker
 
 D = dt.date(2025, 3, 3)
 
@@ -99,7 +99,7 @@ def test_eight_writers(db_target, sql, tmp_path):
 
 WRITER = """
 import datetime as dt, sys
-from drp_cli.tracker import Tracker
+from drp_cli.services.tracker import Tracker
 t = Tracker(sys.argv[1])
 i = 0
 while True:

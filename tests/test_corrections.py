@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import corrections, staff
-from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import InvalidInput, NotFound, TransitionRefused
+from drp_cli.services import corrections, staff
+from drp_cli.services.tracker import Tracker
 from tests.conftest import PG_URL, drop_pg_database, open_args, pg_database
 
 D = dt.date
@@ -382,7 +382,7 @@ def test_an_event_from_before_commitments_can_be_redacted_with_a_warning(drp, sq
     opened(drp)
     drp("note", "1", "--text", "A name", "--on", "2025-03-04")
     # an event as drp wrote it before schema 0007: hashed over its text, no commitment
-    from drp_cli.chain import event_hash
+    from drp_cli.domain.chain import event_hash
 
     row = dict(zip(("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
                     "recorded_at", "text", "details", "chain_seq", "prev_hash"),

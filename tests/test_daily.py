@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drp_cli.errors import InvalidInput
-from drp_cli.overdue import OverdueItem
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import InvalidInput
+from drp_cli.domain.overdue import OverdueItem
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 
@@ -39,7 +39,7 @@ def busy_service(t: Tracker) -> None:
     t.escalate(a.id, on=D(2025, 3, 14))
     # recommended actions: one outstanding (due Wed 12 Mar), one done, one removed, one
     # with no due date; and one of a closed concern, never chased
-    from drp_cli import details
+    from drp_cli.services import details
 
     details.add(t, a.id, "action", text="Allocate", owner="Team Manager", due="2025-03-12",
                 on=D(2025, 3, 3))  # fmt: skip
@@ -68,9 +68,9 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
     """What `drp overdue` must say, worked out by brute force from each open concern's
     stored deadlines, its events, its actions and a day-by-day count of working days
     (weekdays that are neither bank holidays nor local closure days): no code shared with
-    drp_cli.overdue. What is due on the day is always shown; a stage with no deadline after
+    drp_cli.domain.overdue. What is due on the day is always shown; a stage with no deadline after
     10 working days; an outstanding action due by the horizon."""
-    from drp_cli.calendar import bank_holidays
+    from drp_cli.domain.calendar import bank_holidays
 
     closed = {c.day for c in t.closures()}
 
@@ -89,8 +89,8 @@ def expected_overdue(t: Tracker, day: dt.date, within: int) -> list[OverdueItem]
         horizon += dt.timedelta(days=1)
         while not working(horizon):
             horizon += dt.timedelta(days=1)
-    from drp_cli import details
-    from drp_cli.overdue import ActionDue
+    from drp_cli.domain.overdue import ActionDue
+    from drp_cli.services import details
 
     items = []
     passed_state = {"firm": "overdue", "guidance": "past-guidance", "aim": "past-aim"}

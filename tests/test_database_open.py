@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from drp_cli.errors import DatabaseError, DatabaseMissing
-from drp_cli.migrate import engine_for, upgrade_to
-from drp_cli.store import SCHEMA_REVISION, Store
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import DatabaseError, DatabaseMissing
+from drp_cli.services.tracker import Tracker
+from drp_cli.store.connection import SCHEMA_REVISION, Store
+from drp_cli.store.migrate import engine_for, upgrade_to
 from tests.conftest import PG_SERVER, open_args
 
 # every command that only reads (with what it needs besides the database)
@@ -97,7 +97,7 @@ def test_the_default_database_is_not_created_by_reading(drp, tmp_path, monkeypat
     monkeypatch.delenv("DRP_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    from drp_cli.dbfile import default_path
+    from drp_cli.store.dbfile import default_path
 
     r = drp("overdue")
     assert (r.exit_code, r.stderr) == (4, missing_line(str(default_path())))

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import attachments, details, documents
-from drp_cli.errors import InvalidInput, NotFound
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import InvalidInput, NotFound
+from drp_cli.render import documents
+from drp_cli.services import attachments, details
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 GOLDEN = Path(__file__).parent / "golden"

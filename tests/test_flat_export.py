@@ -1,5 +1,5 @@
 """drp export --format xlsx / --format csv -o DIR: the flat tables for managers, and their
-round trip through drp import (drp_cli/flat.py)."""
+round trip through drp import (drp_cli/exchange/flat.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from drp_cli import flat
+from drp_cli.exchange import flat
 from tests.conftest import open_args
 
 D = dt.date

@@ -18,9 +18,10 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from drp_cli import attachments, details, documents
-from drp_cli.protocols import Protocol, Stage, load_registry
-from drp_cli.tracker import Tracker
+from drp_cli.domain.protocols import Protocol, Stage, load_registry
+from drp_cli.render import documents
+from drp_cli.services import attachments, details
+from drp_cli.services.tracker import Tracker
 from tests.test_documents import check_golden, fixed_tracker, full_case
 
 D = dt.date
@@ -331,7 +332,7 @@ def test_the_case_chronology_is_an_attached_document(db_target, tmp_path):
 
 
 def test_checklist_uses_the_bundle_items():
-    from drp_cli.views import BUNDLE_ITEMS
+    from drp_cli.domain.views import BUNDLE_ITEMS
 
     context = {
         "concern": {"events": [], "child_wishes": None, "not_applicable": {"diversity": "n/a"}},

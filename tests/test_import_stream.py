@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drp_cli import transfer
-from drp_cli.errors import InvalidInput
+from drp_cli.core.errors import InvalidInput
+from drp_cli.exchange import transfer
 
 PERSONAL = "Jane Doe"
 
@@ -314,7 +314,7 @@ details_dicts = st.dictionaries(texts, details_values, max_size=4)
 
 @given(texts, st.one_of(st.none(), texts), st.one_of(st.none(), texts, details_dicts))
 def test_commitment_is_exactly_the_reference_encoding(salt, text, details):
-    from drp_cli.chain import _ENCODE, _canon, commitment
+    from drp_cli.domain.chain import _ENCODE, _canon, commitment
 
     spelled = _canon("details", details) or ""
     reference = _ENCODE([salt, text or "", spelled]).encode("utf-8")
@@ -347,14 +347,14 @@ imported_events = st.fixed_dictionaries(
 
 @given(imported_events, st.integers(min_value=1, max_value=10**12), texts)
 def test_hash_from_parts_is_the_event_hash(row, chain_seq, prev):
-    from drp_cli.chain import event_hash, event_hash_parts, hash_of_parts
+    from drp_cli.domain.chain import event_hash, event_hash_parts, hash_of_parts
 
     parts = event_hash_parts(row)
     assert hash_of_parts(parts, chain_seq, prev) == event_hash(row, chain_seq, prev)
 
 
 def test_salts_are_as_new_salt_makes_them():
-    from drp_cli.chain import new_salt, new_salts
+    from drp_cli.domain.chain import new_salt, new_salts
 
     salts = new_salts(1000)
     assert len(salts) == len(set(salts)) == 1000
@@ -603,7 +603,7 @@ def test_insert_many_writes_every_row_in_order(columns, n, as_generator):
     statement: every row, in the order given, whatever the count."""
     import sqlite3
 
-    from drp_cli.store import SQLITE_VALUES, Conn
+    from drp_cli.store.connection import SQLITE_VALUES, Conn
 
     names = [f"c{i}" for i in range(columns)]
     raw = sqlite3.connect(":memory:", isolation_level=None)
@@ -646,7 +646,7 @@ def test_insert_many_refuses_a_row_of_the_wrong_length():
     from row to row; it is refused, and nothing is written."""
     import sqlite3
 
-    from drp_cli.store import SQLITE_VALUES, Conn
+    from drp_cli.store.connection import SQLITE_VALUES, Conn
 
     rows = [(1,), (2, 3, 4), *((n, n) for n in range(SQLITE_VALUES))]
     with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as raw:
@@ -715,7 +715,7 @@ def test_a_helper_s_own_error_comes_back_as_it_was(tmp_path):
     """drp's own error in a helper (the disk full, say) is the import's error, word for
     word and of its kind (its words never hold the file's content); a bug is named only by
     its kind."""
-    from drp_cli.errors import DatabaseBusy, DatabaseError
+    from drp_cli.core.errors import DatabaseBusy, DatabaseError
 
     def make(part, error):
         if part == 2:
@@ -737,7 +737,7 @@ def test_a_uid_is_what_uuid4_makes_of_the_same_bytes(raw):
     import os
     import uuid
 
-    from drp_cli import uids
+    from drp_cli.core import uids
 
     real = os.urandom
     try:
@@ -752,7 +752,7 @@ def test_a_uid_is_what_uuid4_makes_of_the_same_bytes(raw):
 def test_a_forked_process_makes_uids_of_its_own():
     import os
 
-    from drp_cli.uids import new_uid
+    from drp_cli.core.uids import new_uid
 
     new_uid()  # this process's block is made
     read, write = os.pipe()

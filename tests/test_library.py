@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from drp_cli.errors import InvalidInput, NotFound, TransitionRefused
-from drp_cli.tracker import Tracker
-from drp_cli.views import concern_dict
+from drp_cli.core.errors import InvalidInput, NotFound, TransitionRefused
+from drp_cli.domain.views import concern_dict
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 
@@ -42,7 +42,7 @@ def test_late_entry_gets_the_stage_of_its_date(tracker):
 
 
 def test_errors_are_typed(tracker):
-    from drp_cli.errors import DatabaseMissing
+    from drp_cli.core.errors import DatabaseMissing
 
     if "://" not in tracker.store.target:  # PostgreSQL test databases exist already
         with pytest.raises(DatabaseMissing):

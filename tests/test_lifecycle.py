@@ -9,12 +9,12 @@ import datetime as dt
 
 import pytest
 
-from drp_cli.calendar import WorkingCalendar
-from drp_cli.errors import InvalidInput
-from drp_cli.lifecycle import Fact, fold, stage_at
-from drp_cli.protocols import registry
-from drp_cli.tracker import Tracker
-from drp_cli.views import stage_visits
+from drp_cli.core.errors import InvalidInput
+from drp_cli.domain.calendar import WorkingCalendar
+from drp_cli.domain.lifecycle import Fact, fold, stage_at
+from drp_cli.domain.protocols import registry
+from drp_cli.domain.views import stage_visits
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 OPENING: dict[str, object] = {

@@ -1,5 +1,5 @@
-"""Pure tests (no database) that kill single-line mutants of the fold (drp_cli/lifecycle.py)
-and of the working-day calendar (drp_cli/calendar.py) which no other test caught: each
+"""Pure tests (no database) that kill single-line mutants of the fold (drp_cli/domain/lifecycle.py)
+and of the working-day calendar (drp_cli/domain/calendar.py) which no other test caught: each
 pins a rule a line of code states and that a one-character change would break silently.
 
 The protocols here are synthetic, built in the test, so that each rule is seen alone (two
@@ -12,10 +12,11 @@ import datetime as dt
 import holidays
 import pytest
 
-from drp_cli import calendar, dates
-from drp_cli.calendar import WorkingCalendar
-from drp_cli.lifecycle import Fact, fold
-from drp_cli.protocols import Protocol, Stage, Step
+from drp_cli.core import dates
+from drp_cli.domain import calendar
+from drp_cli.domain.calendar import WorkingCalendar
+from drp_cli.domain.lifecycle import Fact, fold
+from drp_cli.domain.protocols import Protocol, Stage, Step
 
 D = dt.date
 CAL = WorkingCalendar()

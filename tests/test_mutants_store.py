@@ -1,5 +1,5 @@
 """End-to-end tests (through the database, on SQLite and PostgreSQL) that kill single-line
-mutants of drp_cli/record.py that no other test caught: which concerns a new closure day
+mutants of drp_cli/store/record.py that no other test caught: which concerns a new closure day
 refolds, and every column of an item row that ``verify`` compares."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import details
-from drp_cli.tracker import Tracker
+from drp_cli.services import details
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 

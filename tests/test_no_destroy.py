@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from drp_cli import documents, outpaths
-from drp_cli.errors import InvalidInput
-from drp_cli.outpaths import check_output, protected_paths
-from drp_cli.tracker import Tracker
+from drp_cli.adapters import outpaths
+from drp_cli.adapters.outpaths import check_output, protected_paths
+from drp_cli.core.errors import InvalidInput
+from drp_cli.render import documents
+from drp_cli.services.tracker import Tracker
 from tests.conftest import PG_URL, open_args
 
 Drp = Callable[..., Any]
@@ -51,7 +52,7 @@ def create_database(drp: Drp, path: Path) -> None:
 
 
 def store_of(db_target: str) -> Any:
-    from drp_cli.store import Store
+    from drp_cli.store.connection import Store
 
     return Store(db_target)
 
@@ -392,7 +393,7 @@ def test_check_output_relations(tmp_path):
 
 
 def test_recognised_outputs(tmp_path, drp, db_target):
-    from drp_cli import transfer
+    from drp_cli.exchange import transfer
 
     assert ",".join(transfer.COLUMNS).startswith(outpaths.CSV_EXPORT_HEADER)
     assert "events" in transfer.COLUMNS

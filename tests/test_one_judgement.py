@@ -13,8 +13,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from drp_cli import judgement
-from drp_cli.calendar import WorkingCalendar
+from drp_cli.domain import judgement
+from drp_cli.domain.calendar import WorkingCalendar
 
 D = dt.date
 

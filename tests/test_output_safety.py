@@ -27,9 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from drp_cli import attachments, details, documents
 from drp_cli.cli import output
-from drp_cli.textsafe import (
+from drp_cli.core.textsafe import (
     FORMULA_START,
     is_one_line,
     is_safe_text,
@@ -38,7 +37,9 @@ from drp_cli.textsafe import (
     split_lines,
     visible,
 )
-from drp_cli.tracker import Tracker
+from drp_cli.render import documents
+from drp_cli.services import attachments, details
+from drp_cli.services.tracker import Tracker
 from tests.conftest import open_args
 
 D = dt.date

@@ -25,8 +25,8 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
     assert "drp_cli/protocols/_themes.toml" in names
     assert "drp_cli/templates/README.md" in names
     assert "drp_cli/templates/bundle/index.md.j2" in names
-    assert "drp_cli/migrations/env.py" in names
-    assert "drp_cli/migrations/versions/0001_core.py" in names
+    assert "drp_cli/store/migrations/env.py" in names
+    assert "drp_cli/store/migrations/versions/0001_core.py" in names
 
     # run it from the unpacked wheel, away from the repository
     target = tmp_path / "site"
@@ -34,7 +34,7 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c",
-         "import drp_cli.protocols as p; print(p.builtin_dir()); "
+         "import drp_cli.domain.protocols as p; print(p.builtin_dir()); "
          "print(sorted(p.load_registry([]).protocols))"],
         env=env, cwd=tmp_path, check=True, capture_output=True, text=True,
     )  # fmt: skip

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from drp_cli.protocols import builtin_dir, load_protocol_file
+from drp_cli.domain.protocols import builtin_dir, load_protocol_file
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_DIRS = [REPO / "tests" / "seeds", REPO.parent / "shared" / "seeds", Path("/work/shared/seeds")]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli.errors import ProtocolFileError
-from drp_cli.protocols import builtin_dir, load_protocol_file, load_registry, themes
+from drp_cli.core.errors import ProtocolFileError
+from drp_cli.domain.protocols import builtin_dir, load_protocol_file, load_registry, themes
 
 EXPECTED = {
     # slug: [(stage, formal, working days, kind)]

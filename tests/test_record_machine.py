@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from drp_cli import corrections, transfer
-from drp_cli.errors import DrpError
-from drp_cli.protocols import registry
-from drp_cli.tracker import Tracker
+from drp_cli.core.errors import DrpError
+from drp_cli.domain.protocols import registry
+from drp_cli.exchange import transfer
+from drp_cli.services import corrections
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 TODAY = D(2026, 6, 30)

@@ -37,8 +37,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drp_cli import corrections, report
-from drp_cli.tracker import Tracker
+from drp_cli.services import corrections, report
+from drp_cli.services.tracker import Tracker
 
 PERIOD = ["--from", "2025-06-01", "--to", "2025-07-31"]
 
@@ -415,7 +415,7 @@ ACTIONS = st.lists(
 )
 @given(ACTIONS)
 def test_the_counts_add_up(tracker, actions):
-    from drp_cli.errors import DrpError
+    from drp_cli.core.errors import DrpError
 
     start = dt.date(2025, 6, 2)
     for protocol, offset, steps in actions:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import report
-from drp_cli.tracker import Tracker
+from drp_cli.services import report
+from drp_cli.services.tracker import Tracker
 
 YEAR = ["report", "--year", "2025"]
 MID_YEAR = dt.date(2025, 12, 2)  # a Tuesday

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from drp_cli import attachments, details
-from drp_cli.tracker import Tracker
+from drp_cli.services import attachments, details
+from drp_cli.services.tracker import Tracker
 
 D = dt.date
 
@@ -236,7 +236,7 @@ def test_keyed_mode(drp, record, db_target, tmp_path, monkeypatch):
     # someone who can write the database but not read the key rewrites the latest entry
     # with everything recomputed (its commitment, its hash, the head): only the seal is
     # wrong, so only the key catches it
-    from drp_cli.chain import commitment, event_hash
+    from drp_cli.domain.chain import commitment, event_hash
 
     names = ("id", "concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
              "recorded_at", "text", "details", "imported_by", "imported_at", "chain_seq",

@@ -1,5 +1,5 @@
 """The registry of transitions on its own (no database): each event kind's rule, given the
-state a concern's events replay to and its protocol (drp_cli.transitions). Knowsley (seed
+state a concern's events replay to and its protocol (drp_cli.domain.transitions). Knowsley (seed
 002): stage-1 (informal; duties child-file, ics-record), stage-2 (duty ics-record), stage-3,
 stage-4; the protocol-wide duty case-record at every stage."""
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from drp_cli import lifecycle, transitions
-from drp_cli.errors import InvalidInput, TransitionRefused
-from drp_cli.lifecycle import Fact, replay
-from drp_cli.protocols import registry
-from drp_cli.transitions import Refused, check, replay_checked, stage_for_done
+from drp_cli.core.errors import InvalidInput, TransitionRefused
+from drp_cli.domain import lifecycle, transitions
+from drp_cli.domain.lifecycle import Fact, replay
+from drp_cli.domain.protocols import registry
+from drp_cli.domain.transitions import Refused, check, replay_checked, stage_for_done
 
 D = dt.date
 CHILD = "KN-PRIVATE-4471"  # a child's reference: never in a message
@@ -81,7 +81,8 @@ def test_the_registry_has_every_kind_drp_writes():
         *(f"{k}-removed" for k in lifecycle.ITEM_KINDS),
     }  # fmt: skip
     assert set(transitions.KINDS) == written
-    from drp_cli import tracker, transfer
+    from drp_cli.exchange import transfer
+    from drp_cli.services import tracker
 
     assert set(tracker.EVENT_KINDS) == set(transfer.EVENT_KINDS_IMPORTED) == written
     # the steps around a referral the registry allows are the ones drp has words for

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from drp_cli import transfer
+from drp_cli.exchange import transfer
 from tests.conftest import open_args
 
 CHILD = "KN-2231"  # the child's reference open_args gives: never in a message

@@ -1,4 +1,5 @@
-"""The ``drp`` command line: Typer commands split by group, thin over :mod:`drp_cli.tracker`.
+"""The ``drp`` command line: Typer commands split by group, thin over
+:mod:`drp_cli.services.tracker`.
 
 Only typer is imported to start; each command's module is imported when that command runs
 (see :data:`drp_cli.cli.app.COMMANDS`), and the library, SQLAlchemy, pydantic, holidays

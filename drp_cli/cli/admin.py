@@ -9,7 +9,7 @@ import typer
 
 from drp_cli.cli.app import JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import print_json
-from drp_cli.errors import EXIT_TAMPERED
+from drp_cli.core.errors import EXIT_TAMPERED
 
 commands = command_group()
 
@@ -102,7 +102,7 @@ def key_create(
     path: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the key (0600).")],
 ) -> None:
     """Write a new random key, owner-only; keep it outside the database's folder and backups."""
-    from drp_cli.record import create_key
+    from drp_cli.store.record import create_key
 
     written = create_key(path)
     typer.echo(f"Wrote a new key to {written}. Set DRP_KEY_FILE={written}, then run "
@@ -111,7 +111,7 @@ def key_create(
 
 def _store(ctx: typer.Context) -> object:
     from drp_cli.cli.app import _state
-    from drp_cli.store import Store
+    from drp_cli.store.connection import Store
 
     return Store(_state(ctx).db, prepare=False)
 
@@ -127,7 +127,7 @@ def init(ctx: typer.Context) -> None:
 @db_app.command("status", epilog=examples("drp db status", "drp db status --json"))
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""
-    from drp_cli.store import SCHEMA_REVISION, Store
+    from drp_cli.store.connection import SCHEMA_REVISION, Store
 
     store = _store(ctx)
     assert isinstance(store, Store)
@@ -148,8 +148,8 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
 )
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade the database's schema to this drp's (take a `drp backup` first)."""
-    from drp_cli.store import Store
-    from drp_cli.tracker import Tracker
+    from drp_cli.services.tracker import Tracker
+    from drp_cli.store.connection import Store
 
     store = _store(ctx)
     assert isinstance(store, Store)
@@ -176,8 +176,8 @@ def backup(
     force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
 ) -> None:
     """Take a consistent copy while others are writing (files are owner-only)."""
-    from drp_cli import backup as b
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.services import backup as b
 
     store = tracker(ctx).store
     chosen = fmt or ("sqlite" if store.is_sqlite else "json")
@@ -200,7 +200,7 @@ def restore(
     source: Annotated[str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.")],
 ) -> None:
     """Load a JSON backup into an empty database (SQLite or PostgreSQL)."""
-    from drp_cli import backup as b
+    from drp_cli.services import backup as b
 
     store = tracker(ctx).store
     if not store.exists and _looks_like_backup(source, b.FORMAT):
@@ -290,10 +290,10 @@ def import_(
     records what changed (with --update), never a second copy."""
     import sys
 
-    from drp_cli import transfer
+    from drp_cli.exchange import transfer
 
     if suggest_map:
-        from drp_cli.sheetmap import suggest
+        from drp_cli.exchange.sheetmap import suggest
 
         found = suggest(source, sheet=sheet, protocol=protocol)
         typer.echo(found.text, nl=False)
@@ -432,7 +432,7 @@ def export(
     For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
     workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
     import` takes those back too."""
-    from drp_cli import transfer
+    from drp_cli.exchange import transfer
 
     t = tracker(ctx)
     text, count = transfer.export_file(

@@ -29,10 +29,10 @@ from typer.core import CompletionItem, TyperCommand, TyperGroup
 from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
-from drp_cli.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
+from drp_cli.core.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
 if TYPE_CHECKING:
-    from drp_cli.tracker import Tracker
+    from drp_cli.services.tracker import Tracker
 
 
 class _Commands(typer.Typer):
@@ -361,7 +361,7 @@ class State:
 
     def tracker(self) -> Tracker:
         if self._tracker is None:
-            from drp_cli.tracker import Tracker
+            from drp_cli.services.tracker import Tracker
 
             self._tracker = Tracker(self.db)
             self._tracker.store.on_create = announce_created
@@ -492,11 +492,11 @@ def _database_error(ctx: Any, exc: Exception) -> tuple[str, int] | None:
     """The one line and exit status for a database driver's error that escaped the library
     (a read-only file, a full disk, a lost server, a number too large for a column), or None
     for anything else (a bug)."""
-    from drp_cli.dbfile import translate
+    from drp_cli.store.dbfile import translate
 
     tracker = _state(ctx)._tracker
     label = tracker.store.label if tracker is not None else "in use"
-    # the store turns its drivers' errors into drp's (drp_cli.store.Store._errors); this
+    # the store turns its drivers' errors into drp's (drp_cli.store.connection.Store._errors); this
     # catches one that escaped it, from either driver, if that driver was loaded at all
     for driver in ("sqlite3", "psycopg"):
         module = sys.modules.get(driver)
@@ -606,11 +606,13 @@ MineOption = Annotated[
 TeamOption = Annotated[
     str | None, typer.Option(help="Only this team's concerns (whatever the case).", metavar="TEAM")
 ]
-MAX_ID = 2**63 - 1  # the largest id a database column holds
 
 
 def check_id(value: int | None) -> int | None:
-    """An id or item number: 1 to 2^63 - 1 (what the database's integer column holds)."""
+    """An id or item number: 1 to :data:`drp_cli.core.uids.MAX_ID` (what an integer column
+    holds on both engines)."""
+    from drp_cli.core.uids import MAX_ID
+
     if value is not None and not 1 <= value <= MAX_ID:
         raise typer.BadParameter(f"must be a whole number from 1 to {MAX_ID}")
     return value

@@ -47,8 +47,8 @@ def _given(ctx: typer.Context, name: str) -> str | None:
 
 def _database(ctx: typer.Context, kind: str, prefix: str) -> Candidates:
     """Values read from the database given by ``--db`` / ``DRP_DB`` (or the default)."""
-    from drp_cli.store import Store
-    from drp_cli.tracker import Tracker
+    from drp_cli.services.tracker import Tracker
+    from drp_cli.store.connection import Store
 
     store = Store(ctx.find_root().params.get("db"))
     try:
@@ -72,7 +72,7 @@ def owners(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def protocols(ctx: typer.Context, incomplete: str) -> Candidates:
     """The installed protocols' slugs, each with its title."""
-    from drp_cli.protocols import registry
+    from drp_cli.domain.protocols import registry
 
     return [(slug, p.title) for slug, p in sorted(registry().protocols.items())]
 
@@ -81,7 +81,7 @@ def protocols(ctx: typer.Context, incomplete: str) -> Candidates:
 def stages(ctx: typer.Context, incomplete: str) -> Candidates:
     """Stage slugs: of the protocol given with ``--protocol`` (each with its title), or of
     every installed protocol (each with the protocols that have it)."""
-    from drp_cli.protocols import registry
+    from drp_cli.domain.protocols import registry
 
     reg = registry()
     chosen = _given(ctx, "protocol")
@@ -97,7 +97,7 @@ def stages(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def categories(ctx: typer.Context, incomplete: str) -> Candidates:
     """The themes a concern is categorised by, each with its title."""
-    from drp_cli.protocols import themes
+    from drp_cli.domain.protocols import themes
 
     return [(t.slug, t.title) for t in themes().themes]
 
@@ -105,7 +105,7 @@ def categories(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def issues(ctx: typer.Context, incomplete: str) -> Candidates:
     """The finer issues: within the theme given with ``--category``, or within every one."""
-    from drp_cli.protocols import themes
+    from drp_cli.domain.protocols import themes
 
     chosen = _given(ctx, "category")
     found = themes().themes if chosen is None else [themes().theme(chosen)]
@@ -115,7 +115,7 @@ def issues(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def routes(ctx: typer.Context, incomplete: str) -> Candidates:
     """The routes of the protocol given with ``--protocol`` (none without one)."""
-    from drp_cli.protocols import registry
+    from drp_cli.domain.protocols import registry
 
     chosen = _given(ctx, "protocol")
     if chosen is None:
@@ -126,7 +126,7 @@ def routes(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def roles(ctx: typer.Context, incomplete: str) -> Candidates:
     """The roles of whoever raises a concern: those of ``--protocol``, or every role."""
-    from drp_cli.protocols import ROLES, registry
+    from drp_cli.domain.protocols import ROLES, registry
 
     chosen = _given(ctx, "protocol")
     allowed = registry().get(chosen).roles if chosen is not None else list(ROLES)
@@ -136,7 +136,7 @@ def roles(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def statuses(ctx: typer.Context, incomplete: str) -> Candidates:
     """What ``drp list --status`` takes."""
-    from drp_cli.tracker import STATUSES
+    from drp_cli.services.tracker import STATUSES
 
     return [(s, "") for s in (*STATUSES, "all")]
 
@@ -144,7 +144,7 @@ def statuses(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def cafcass_steps(ctx: typer.Context, incomplete: str) -> Candidates:
     """The steps around a CAFCASS referral, each with what it records."""
-    from drp_cli.tracker import CAFCASS_STEPS
+    from drp_cli.services.tracker import CAFCASS_STEPS
 
     return list(CAFCASS_STEPS.items())
 
@@ -152,6 +152,6 @@ def cafcass_steps(ctx: typer.Context, incomplete: str) -> Candidates:
 @_quietly
 def bundle_items(ctx: typer.Context, incomplete: str) -> Candidates:
     """The items of the CAFCASS bundle, each with its title."""
-    from drp_cli.views import BUNDLE_ITEMS
+    from drp_cli.domain.views import BUNDLE_ITEMS
 
     return list(BUNDLE_ITEMS.items())

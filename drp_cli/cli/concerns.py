@@ -19,7 +19,7 @@ from drp_cli.cli.app import (
 )
 from drp_cli.cli.output import concern_data, one_line, print_json
 from drp_cli.cli.textarg import EditOption, main_text, text_option
-from drp_cli.textsafe import visible
+from drp_cli.core.textsafe import visible
 
 commands = command_group()
 
@@ -136,8 +136,8 @@ def open_(
 
     --protocol, --role and --team default to your config file's (`drp config show`).
     """
-    from drp_cli import config
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core import config
+    from drp_cli.core.errors import InvalidInput
 
     if (child is None) == (carer is None):
         raise InvalidInput("give one of --child (a child's case reference) or --carer")
@@ -151,7 +151,7 @@ def open_(
     role = role or settings.get("role")
     team = team or settings.get("team")
     if owner is not None:
-        from drp_cli import staff
+        from drp_cli.services import staff
 
         found = staff.match(tracker(ctx), owner, "owner")
         owner, team = (found.name, team or found.team) if found else (owner, team)

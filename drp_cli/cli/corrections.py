@@ -67,7 +67,7 @@ def amend(
     the history keeps what was first recorded (use `drp redact` for personal data typed in
     error).
     """
-    from drp_cli import corrections
+    from drp_cli.services import corrections
 
     given = {
         "summary": summary, "impact": impact, "recommended": recommended, "child": child,
@@ -94,7 +94,7 @@ def retract(
     Retracting a wrong escalation puts the concern back at its earlier stage, with that
     stage's deadline.
     """
-    from drp_cli import corrections
+    from drp_cli.services import corrections
 
     view = corrections.retract(tracker(ctx), concern_id, seq, reason=reason, on=on, by=by)
     report(ctx, f"Retracted entry {seq} of", view, as_json)
@@ -113,7 +113,7 @@ def reopen(
     as_json: JsonOption = False,
 ) -> None:
     """Reopen a resolved or withdrawn concern at the stage it was at (its clock restarts)."""
-    from drp_cli import corrections
+    from drp_cli.services import corrections
 
     view = corrections.reopen(tracker(ctx), concern_id, reason=reason, on=on, due=due, by=by)
     report(ctx, "Reopened", view, as_json)
@@ -138,7 +138,7 @@ def assign(
     as_json: JsonOption = False,
 ) -> None:
     """Hand a concern over to another IRO (and team), with the reason."""
-    from drp_cli import corrections
+    from drp_cli.services import corrections
 
     view = corrections.assign(tracker(ctx), concern_id, to=to, team=team, reason=reason,
                               on=on, by=by)  # fmt: skip
@@ -168,7 +168,7 @@ def redact(
     from every later backup and export; the history records that something was redacted,
     by whom and why, and `drp verify` still passes. Correct the value with `drp amend`.
     """
-    from drp_cli import corrections
+    from drp_cli.services import corrections
 
     done = corrections.redact(tracker(ctx), concern_id, seq, field, reason=reason, by=by)
     for warning in done.warnings:

@@ -47,7 +47,7 @@ def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) 
     from rich.markup import escape
     from rich.table import Table
 
-    from drp_cli.textsafe import visible
+    from drp_cli.core.textsafe import visible
 
     # the child's items recorded on their other concerns say where (N is that concern's)
     shared = any(r.get("from_concern") is not None for r in rows)
@@ -80,7 +80,7 @@ def _kind_app(
     @sub.command("list", epilog=examples(f"drp {name} list 1", f"drp {name} list 1 --json"))
     def list_items(ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False) -> None:
         """List them."""
-        from drp_cli import details
+        from drp_cli.services import details
 
         found = details.items(tracker(ctx), concern_id, kind if kind != "person" else None)
         rows = [
@@ -108,7 +108,7 @@ def _kind_app(
         edit: EditOption = False,
     ) -> None:
         """Remove one from the documents (the record keeps it)."""
-        from drp_cli import details
+        from drp_cli.services import details
 
         reason = main_text(reason, edit, "--reason", required=False)
 
@@ -120,7 +120,7 @@ def _kind_app(
 
 
 def _added(ctx: typer.Context, concern_id: int, kind: str, as_json: bool, **values: Any) -> None:
-    from drp_cli import details
+    from drp_cli.services import details
 
     item = details.add(tracker(ctx), concern_id, kind, **values)
     if as_json:
@@ -204,7 +204,7 @@ def action_done(
     as_json: JsonOption = False,
 ) -> None:
     """Mark an action done."""
-    from drp_cli import details
+    from drp_cli.services import details
 
     item = details.mark_done(tracker(ctx), concern_id, n, on=on, by=by)
     if as_json:
@@ -231,7 +231,7 @@ def person_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a professional or an important person in the child's life."""
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.errors import InvalidInput
 
     if kind == "professional":
         values = {"name": name, "role": role, "organisation": organisation, "contact": contact}
@@ -320,7 +320,7 @@ def attach(
     as_json: JsonOption = False,
 ) -> None:
     """Attach a document (copied into the store, SHA-256 recorded)."""
-    from drp_cli import attachments
+    from drp_cli.services import attachments
 
     description = main_text(description, edit, "--description", required=False)
 
@@ -342,7 +342,7 @@ def attachments_list(
     ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False
 ) -> None:
     """List a concern's attached documents."""
-    from drp_cli import attachments
+    from drp_cli.services import attachments
 
     rows = [a.to_dict() for a in attachments.attachments(tracker(ctx), concern_id)]
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
@@ -428,8 +428,8 @@ def alert(
     as_json: JsonOption = False,
 ) -> None:
     """Render the current stage's form (Markdown, HTML or Word), or send it as an e-mail."""
-    from drp_cli import alerts
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.render import alerts
 
     modes = [name for name, given in (("--eml", eml is not None), ("--send", send),
                                       ("--sent", sent)) if given]  # fmt: skip
@@ -490,7 +490,7 @@ def alert(
         typer.echo(text, nl=False)
         return
     if fmt == "md":
-        from drp_cli import documents
+        from drp_cli.render import documents
 
         written = documents.write_alert(t, concern_id, output, force=force, on=on,
                                         templates=templates)  # fmt: skip
@@ -532,8 +532,8 @@ def bundle(
 ) -> None:
     """Assemble the CAFCASS referral bundle in a new folder and/or one PDF, and say what is
     missing."""
-    from drp_cli import documents
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.render import documents
 
     if output is None and pdf is None:
         raise InvalidInput("give -o DIR (a folder), --pdf FILE (one PDF), or both")
@@ -542,7 +542,7 @@ def bundle(
     folder = None
     written_pdf = None
     if pdf is not None:
-        from drp_cli import pdfbundle
+        from drp_cli.render import pdfbundle
 
         if output is not None:  # refuse either target before writing the other
             documents.check_bundle_folder(t, output, force=force)

@@ -1,7 +1,7 @@
 """Rendering for people (Rich) and for scripts (JSON). Rich is imported lazily.
 
 Stored text never drives the terminal: every value from the record is shown through
-:func:`drp_cli.textsafe.visible` (one-line fields with ``one_line=True``, so a newline in
+:func:`drp_cli.core.textsafe.visible` (one-line fields with ``one_line=True``, so a newline in
 a child reference cannot forge a row), and reaches Rich as a ``Text`` object, never as
 markup (``[bold]`` in a summary is printed as it is). JSON is safe as it is (``json.dumps``
 escapes control characters).
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drp_cli.textsafe import UNSAFE_IN_LINE, visible
+from drp_cli.core.textsafe import UNSAFE_IN_LINE, visible
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from drp_cli.tracker import ConcernView, Tracker
+    from drp_cli.services.tracker import ConcernView, Tracker
 
 
 #: Above this many rows a table is printed as plain aligned text: Rich takes seconds to lay
@@ -67,7 +67,7 @@ def judge_date(t: Tracker, on: str | None) -> dt.date:
 def concern_data(
     t: Tracker, c: ConcernView, on: str | None = None, *, timeline: bool = True
 ) -> dict[str, Any]:
-    from drp_cli.views import concern_dict
+    from drp_cli.domain.views import concern_dict
 
     return concern_dict(
         c,
@@ -265,7 +265,7 @@ def documents_data(t: Tracker, concern_id: int) -> dict[str, Any]:
     """What the concern's documents draw on, for ``show``: its actions and the child's
     people, wishes, needs (``items``) and documents (``attachments``), each with
     ``from_concern`` where it was recorded on the child's other concern."""
-    from drp_cli import attachments, details
+    from drp_cli.services import attachments, details
 
     return {
         "items": [i.to_dict() for i in details.items(t, concern_id)],
@@ -299,8 +299,8 @@ def _show_documents(d: dict[str, Any]) -> None:
 
 
 def event_text(e: dict[str, Any]) -> str:
-    """An event's detail in words (:func:`drp_cli.wording.event_detail`)."""
-    from drp_cli.wording import event_detail
+    """An event's detail in words (:func:`drp_cli.domain.wording.event_detail`)."""
+    from drp_cli.domain.wording import event_detail
 
     return event_detail(e)
 

@@ -45,7 +45,7 @@ def staff_add(
     Once the directory has names, `drp assign --to` and `--owner` take only those (in any
     case), and suggest the closest for a name it does not know.
     """
-    from drp_cli import staff
+    from drp_cli.services import staff
 
     person = staff.add(tracker(ctx), name, email=email, team=team, role=role, by=by)
     if as_json:
@@ -57,7 +57,7 @@ def staff_add(
 @staff_app.command("list", epilog=examples("drp staff list --json"))
 def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the staff directory."""
-    from drp_cli import staff
+    from drp_cli.services import staff
 
     people = staff.directory(tracker(ctx))
     if as_json:
@@ -72,7 +72,7 @@ def staff_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @config_app.command("show", epilog=examples("drp config show"))
 def config_show(as_json: JsonOption = False) -> None:
     """Show your settings and the file they are in."""
-    from drp_cli import config
+    from drp_cli.core import config
 
     settings = config.load()
     if as_json:
@@ -105,7 +105,7 @@ def config_set(
     value: Annotated[str, typer.Argument(help="Its value.", metavar="VALUE")],
 ) -> None:
     """Set one of your settings (written owner-only to your config file)."""
-    from drp_cli import config
+    from drp_cli.core import config
 
     settings = config.save(key, value)
     typer.echo(f"Set {key} in {settings.source}.")

@@ -19,7 +19,7 @@ from drp_cli.cli.app import (
 )
 from drp_cli.cli.output import console, print_json
 from drp_cli.cli.textarg import text_option
-from drp_cli.protocols import as_data
+from drp_cli.domain.protocols import as_data
 
 CLOSE_EXAMPLE = (
     'drp calendar close 2025-12-29 --to 2025-12-31 --reason "Offices closed between '
@@ -65,7 +65,7 @@ def protocols_list(
         return
     from rich.table import Table
 
-    from drp_cli.protocols import builtin_dir, registry, user_dirs
+    from drp_cli.domain.protocols import builtin_dir, registry, user_dirs
 
     if paths:
         typer.echo(f"built-in: {builtin_dir()}")
@@ -105,7 +105,7 @@ def protocols_show(
     from rich.markup import escape
     from rich.table import Table
 
-    from drp_cli.protocols import registry
+    from drp_cli.domain.protocols import registry
 
     reg = registry()
     p = reg.get(slug)
@@ -170,7 +170,7 @@ def protocols_show(
 @commands.command(epilog=examples("drp themes", "drp themes --json"))
 def themes(as_json: JsonOption = False) -> None:
     """The four themes (categories) and the example issues within each."""
-    from drp_cli.protocols import themes as load_themes
+    from drp_cli.domain.protocols import themes as load_themes
 
     t = load_themes()
     if as_json:
@@ -263,8 +263,8 @@ def add_days(
     as_json: JsonOption = False,
 ) -> None:
     """The Nth working day after DATE (DATE itself not counted)."""
-    from drp_cli.dates import parse_date
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.dates import parse_date
+    from drp_cli.core.errors import InvalidInput
 
     if not 1 <= n <= 1000:
         raise InvalidInput("N must be from 1 to 1000 working days")
@@ -292,8 +292,8 @@ def holidays_(
     as_json: JsonOption = False,
 ) -> None:
     """England & Wales bank holidays of a year (substitute days included)."""
-    from drp_cli.calendar import MAX_YEAR, MIN_YEAR, bank_holiday_names
-    from drp_cli.errors import InvalidInput
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.domain.calendar import MAX_YEAR, MIN_YEAR, bank_holiday_names
 
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise InvalidInput(f"YEAR must be from {MIN_YEAR} to {MAX_YEAR}")
@@ -334,7 +334,7 @@ def calendar_export(
 ) -> None:
     """Write the open concerns' deadlines as an iCalendar file (.ics) for Outlook: one
     all-day event per stage deadline and per firm formal deadline."""
-    from drp_cli import ics
+    from drp_cli.render import ics
 
     written, count = ics.write(tracker(ctx), output, force=force, owner=owner, mine=mine,
                                team=team, with_children=with_children)  # fmt: skip

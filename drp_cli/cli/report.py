@@ -53,7 +53,7 @@ def show_report(data: dict[str, Any]) -> None:
     prev = data["previous_period"]
     scope = ", ".join(f"{k} {v}" for k, v in data["filters"].items() if v) or "all concerns"
     out.print(f"[bold]{data['title']}[/bold]")
-    from drp_cli.report import judged_text
+    from drp_cli.services.report import judged_text
 
     out.print(
         f"Concerns opened {data['from']} to {data['to']} ({scope}), {judged_text(data)}; "
@@ -88,7 +88,7 @@ def show_report(data: dict[str, Any]) -> None:
     for name, now, was in rows:
         table.add_row(name, "-" if now is None else str(now), "-" if was is None else str(was))
     out.print(table)
-    from drp_cli.report import TABLES
+    from drp_cli.services.report import TABLES
 
     for key, label in TABLES.items():
         out.print(_counts(f"Concerns by {label}", data[key], label))
@@ -194,8 +194,8 @@ def report(
 ) -> None:
     """The manager's quality-assurance report: counts, stages reached, deadlines kept,
     time to resolve, referrals and the child's voice, for the concerns opened in a period."""
-    from drp_cli import report as service
-    from drp_cli.outpaths import protected_paths, write_file, write_folder
+    from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
+    from drp_cli.services import report as service
 
     t = tracker(ctx)
     period = service.period(from_, to, on, year=year, today=t.today())
@@ -220,7 +220,7 @@ def report(
         )
         wrote.append(f"Wrote the report's tables to {written.path}")
     if html is not None:
-        from drp_cli import reporthtml
+        from drp_cli.render import reporthtml
 
         page = write_file(
             html,

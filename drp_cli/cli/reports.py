@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from drp_cli.tracker import Tracker
+    from drp_cli.services.tracker import Tracker
 
 from drp_cli.cli import complete
 from drp_cli.cli.app import (
@@ -35,8 +35,8 @@ from drp_cli.cli.output import (
     short,
     show,
 )
-from drp_cli.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
-from drp_cli.overdue import STATES, ActionDue, OverdueItem
+from drp_cli.core.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
+from drp_cli.domain.overdue import STATES, ActionDue, OverdueItem
 
 commands = command_group()
 
@@ -107,7 +107,7 @@ def list_(
 
 
 def check_ref(value: str | None) -> str | None:
-    """A concern's id, or a reference: a whole number must be an id (1 to 2^63 - 1)."""
+    """A concern's id, or a reference: a whole number must be an id (1 to 2^31 - 1)."""
     if value is not None and _WHOLE_NUMBER.fullmatch(value.strip()):
         check_id(int(value.strip()))
     return value
@@ -205,9 +205,9 @@ def overdue(
 ) -> None:
     """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
     past an aim or guidance, and what is due soon."""
-    from drp_cli import config
-    from drp_cli.dates import parse_date, today
-    from drp_cli.overdue import check_within
+    from drp_cli.core import config
+    from drp_cli.core.dates import parse_date, today
+    from drp_cli.domain.overdue import check_within
 
     day = parse_date(on, "--on") if on is not None else today()
     check_within(within)  # bad input is refused before the database is opened
@@ -273,9 +273,9 @@ def _mail_check(
     and tally; an owner with nothing to report gets no e-mail."""
     from html import escape
 
-    from drp_cli import mail
-    from drp_cli.mdhtml import page
-    from drp_cli.outpaths import protected_paths, write_file, write_folder
+    from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
+    from drp_cli.render import mail
+    from drp_cli.render.mdhtml import page
 
     s = mail.settings()
     groups: dict[str | None, list[OverdueItem]] = {}
@@ -289,7 +289,7 @@ def _mail_check(
     if to is not None:
         addresses = {None: mail.given_addresses(t, to.split(","), "to")}
     else:
-        from drp_cli import staff
+        from drp_cli.services import staff
 
         known = mail.staff_addresses(t)
         addresses = {o: [known[staff.key(o)]] if o and staff.key(o) in known else []
@@ -334,7 +334,7 @@ def _mail_check(
         verb = "Replaced" if done.replaced else "Wrote"
         typer.echo(f"{verb} {eml}: {len(files)} e-mail{'s' if len(files) != 1 else ''}.")
         return
-    from drp_cli.errors import MailError
+    from drp_cli.core.errors import MailError
 
     for n, (_, msg) in enumerate(messages):
         try:
@@ -390,7 +390,7 @@ OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Res
 def _shown(value: str) -> str:
     """A stored one-line value as it may reach a terminal or a cron mail: control, separator
     and bidi characters as visible escapes (a forged newline cannot add a row)."""
-    from drp_cli.textsafe import is_one_line, visible
+    from drp_cli.core.textsafe import is_one_line, visible
 
     return value if is_one_line(value) else visible(value, one_line=True)
 
@@ -543,12 +543,12 @@ def overdue_json(found: list[OverdueItem]) -> str:
 
 
 def _days(n: int) -> str:
-    from drp_cli.wording import days
+    from drp_cli.domain.wording import days
 
     return days(n)
 
 
 def _deadline_state(state: str, overdue_by: int, left: int) -> str:
-    from drp_cli.wording import deadline_state
+    from drp_cli.domain.wording import deadline_state
 
     return deadline_state(state, overdue_by, left)

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from drp_cli.errors import InvalidInput
+from drp_cli.core.errors import InvalidInput
 
 #: More than any free text drp records (the library refuses long text with its own limit);
 #: stops a mistaken ``@/dev/zero`` or a huge file from being read whole.

@@ -1,0 +1,153 @@
+"""The user's settings: a TOML file in the platform's config directory (``DRP_CONFIG`` names
+another), read with the standard library's ``tomllib`` and written with ``tomli-w``.
+
+Keys (:data:`KEYS`): ``name`` (who records: ``DRP_USER`` and ``--by`` override it),
+``protocol``, ``role`` and ``team`` (defaults for ``drp open``), ``database`` (used when
+neither ``--db`` nor ``DRP_DB`` is given) and ``no_deadline_after`` (working days a stage may
+sit without a deadline before the morning check shows it; 10); and the mail server e-mails
+are sent through (``smtp_host``, ``smtp_port``, ``smtp_starttls``, ``smtp_user``,
+``smtp_password_file``, ``smtp_from``, ``alert_cc``): the password is never a setting, it
+comes from ``DRP_SMTP_PASSWORD`` or an owner-only file (:mod:`drp_cli.render.mail`). A leaf module:
+no database, no typer.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drp_cli.core.errors import DatabaseError as DataError
+from drp_cli.core.errors import InvalidInput, fld
+from drp_cli.core.files import write_private
+
+#: What each key means, as ``drp config show`` lists them.
+KEYS: dict[str, str] = {
+    "name": "who you are: recorded with everything you record (DRP_USER and --by override it)",
+    "protocol": "the protocol `drp open` uses when --protocol is not given",
+    "role": "the role `drp open` uses when --role is not given",
+    "team": "your team: given to the concerns you open, and what --team means by default",
+    "database": "the database used when neither --db nor DRP_DB is given",
+    "no_deadline_after": "working days a stage may sit with no deadline before the morning "
+    "check shows it as no-deadline (default 10)",
+    "smtp_host": "the mail server `drp alert --send` and `drp overdue --send` send through",
+    "smtp_port": "its port (default 587 with STARTTLS, else 25)",
+    "smtp_starttls": "yes (the default) or no: encrypt the connection with STARTTLS",
+    "smtp_user": "the user to log in to the mail server as (no login when not set)",
+    "smtp_password_file": "an owner-only (0600) file holding the mail password, when "
+    "DRP_SMTP_PASSWORD is not set",
+    "smtp_from": "the address e-mails are sent from (default: yours in the staff directory)",
+    "alert_cc": "addresses every alert e-mail is copied to (e.g. IRO Business Support), "
+    "separated by commas",
+}
+#: Settings that are whole numbers, and those that are yes or no.
+INT_KEYS = frozenset({"no_deadline_after", "smtp_port"})
+BOOL_KEYS = frozenset({"smtp_starttls"})
+#: working days a stage may sit with no deadline before the morning check shows it
+NO_DEADLINE_AFTER = 10
+MAX_NO_DEADLINE = 260  # a working year
+#: Login names that are not a person: drp will not record as one of them.
+SYSTEM_ACCOUNTS = frozenset({"root", "administrator", "admin", "system", "daemon", "nobody"})
+
+
+def path() -> Path:
+    """The config file: ``DRP_CONFIG``, else ``config.toml`` in the platform's config dir."""
+    given = os.environ.get("DRP_CONFIG")
+    if given is not None and given.strip():
+        return Path(given).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("drp")) / "config.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any]
+    source: Path
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    @property
+    def name(self) -> str | None:
+        value = self.values.get("name")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def no_deadline_after(self) -> int:
+        value = self.values.get("no_deadline_after", NO_DEADLINE_AFTER)
+        return value if type(value) is int and 0 < value <= MAX_NO_DEADLINE else NO_DEADLINE_AFTER
+
+
+def load() -> Config:
+    """The settings (none when the file does not exist). A malformed file is an error that
+    names the file, never a traceback."""
+    where = path()
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        return Config({}, where)
+    except OSError as exc:
+        raise DataError(f"cannot read the config file {where}: {exc.strerror}") from None
+    try:
+        values = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"the config file {where} is not valid TOML: {exc}") from None
+    known = {k: v for k, v in values.items() if k in KEYS}
+    for k, v in known.items():
+        wanted = int if k in INT_KEYS else bool if k in BOOL_KEYS else str
+        if type(v) is not wanted:
+            raise DataError(
+                f"the config file {where}: {k} must be "
+                + {int: "a whole number", bool: "true or false", str: "text"}[wanted]
+                + f": set it with `drp config set {k} VALUE`"
+            )
+    return Config(known, where)
+
+
+def check(key: str, value: str) -> Any:
+    """A value for ``key`` as it will be stored (an integer for ``no_deadline_after``)."""
+    if key not in KEYS:
+        raise InvalidInput(f"{fld('key')} {key!r} is not a setting; settings: {', '.join(KEYS)}")
+    if key == "no_deadline_after":
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= MAX_NO_DEADLINE:
+            raise InvalidInput(
+                f"{fld('value')} for no_deadline_after is a number of working days, 1 to "
+                f"{MAX_NO_DEADLINE}"
+            )
+        return int(digits)
+    if key == "smtp_port":
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 65535:
+            raise InvalidInput(f"{fld('value')} for smtp_port is a port number, 1 to 65535")
+        return int(digits)
+    if key in BOOL_KEYS:
+        answer = value.strip().lower()
+        if answer not in ("yes", "no", "true", "false"):
+            raise InvalidInput(f"{fld('value')} for {key} is yes or no")
+        return answer in ("yes", "true")
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise InvalidInput(f"{fld('value')} is empty")
+    if key == "name" and cleaned.lower() in SYSTEM_ACCOUNTS:
+        raise InvalidInput(f"{fld('value')} {cleaned!r} is a system account, not a person's name")
+    return cleaned
+
+
+def save(key: str, value: str) -> Config:
+    """Set one key and write the file (owner-only, replaced atomically)."""
+    import tomli_w
+
+    stored = check(key, value)
+    current = load()
+    values = {**current.values, key: stored}
+    where = current.source
+    try:
+        write_private(where, tomli_w.dumps(values), make_parents=True)
+    except OSError as exc:
+        raise DataError(f"cannot write the config file {where}: {exc.strerror}") from None
+    return Config(values, where)

@@ -1,0 +1,511 @@
+"""The lifecycle rule: a concern's events, its protocol and the working-day calendar fold into
+everything the concern row (and its item and attachment rows) stores.
+
+This is the one place a derived field is computed. Writing an event, import, ``verify``,
+the views and the migration back-fill all call :func:`fold`; nothing else works out a
+stage, a deadline, a status or a flag. It is pure: no database, no I/O, no clock.
+
+Events are applied in the order they were recorded (``seq``). What each kind does:
+
+* ``opened`` / ``imported``: the concern's recorded fields (protocol, child, category,
+  issue, summary, impact, recommended, raised by, role, external reference, uid) and its
+  first stage; ``imported`` may also carry the opening date and the date formal stages
+  began, from the spreadsheet it came from.
+* ``escalated``: a new current stage from its date; the response at the stage is cleared.
+* ``response``: the latest response at the current stage, on or after it began.
+* ``done`` / ``meeting``: a step of the stage (or a recording duty) done on that day; a
+  meeting meets the step the tracker named when it was recorded.
+* ``due-set``: the IRO's due date for the current stage (an aim extended, with a reason).
+* ``referred``: the CAFCASS referral date (the first one), the senior officer's notification.
+* ``not-applicable``: a bundle item that does not apply, with the reason.
+* ``wishes-*`` / ``*told-outcome``: the child's voice.
+* ``resolved`` / ``withdrawn``: status, closing date and outcome.
+* ``reopened``: a closed concern open again, at the stage it was at, its clock started afresh.
+* ``assigned``: a new owner (and team) for the concern.
+* ``amended``: recorded fields corrected (summary, impact, child, ...; the referral reason).
+* ``retracted``: an earlier event entered in error. It stays in the history but no longer
+  counts: the fold leaves it out, so retracting an escalation puts the concern back at its
+  earlier stage with that stage's deadline.
+* ``redacted``: personal data removed from an earlier event's text or details (the event
+  row itself now holds the redacted text, which is what the fold reads).
+* ``fields-recorded``: recorded fields taken into the chain as they stood when an older
+  database was upgraded (their values were not in its opening event).
+* ``<kind>-added`` / ``action-done`` / ``<kind>-removed`` / ``attached``: the concern's
+  items and attachments.
+
+Deadlines come last, from the final state (:func:`finish`), for every stage visit: a
+visit's deadline is the IRO's due date when one was set, else the stage's timescale in working
+days from the day the stage began (or from the step the source counts it from: Nottinghamshire
+2016 Stage 1's 7 days run from the urgent plan). Its kind is the stage's (``firm`` or
+``aim``); a due date the IRO set where the source gives no timescale is firm. The next step
+due is the earliest deadline among the current visit's steps not yet done and not optional.
+The formal deadline is the protocol's whole-process limit from the day the first formal stage
+was entered, where it applies to the concern's role; its kind is ``firm`` or ``guidance``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Protocol as TypingProtocol
+
+from drp_cli.core.dates import as_day as _day
+from drp_cli.domain.calendar import WorkingCalendar
+
+if TYPE_CHECKING:  # the protocols are read only by the commands that need them
+    from drp_cli.domain.protocols import Protocol, Stage, Step
+
+STAGE_ENTRIES = ("opened", "imported", "escalated")
+CLOSING = ("resolved", "withdrawn")
+VOICE = {
+    "wishes-sought": ("wishes", "sought"),
+    "wishes-not-sought": ("wishes", "not-sought"),
+    "told-outcome": ("told_outcome", "told"),
+    "not-told-outcome": ("told_outcome", "not-told"),
+}
+#: What a person recorded about the concern (as opposed to what its events imply).
+RECORDED_FIELDS = (
+    "protocol", "child", "category", "issue", "summary", "impact", "recommended", "raised_by",
+    "role", "external_ref", "uid", "route", "owner", "team",
+)  # fmt: skip
+#: The recorded fields ``drp amend`` corrects, and the referral's reason (the text of the
+#: ``referred`` event, which the bundle calls "why now").
+AMENDABLE = (
+    "summary", "impact", "recommended", "child", "category", "issue", "raised_by", "role",
+    "referral_reason",
+)  # fmt: skip
+#: What stands in for text redacted from an event (``drp redact``). A redacted child
+#: reference is nobody's: it never makes two concerns the same child's.
+REDACTED = "[redacted]"
+#: Events that cannot be retracted: the opening (withdraw the concern instead) and the
+#: corrections themselves (a retraction or redaction is itself the correction).
+UNRETRACTABLE = ("opened", "imported", "retracted", "redacted", "fields-recorded")
+#: Every column of the concern row that the fold determines.
+DERIVED_FIELDS = (
+    "status", "stage", "stage_started_on", "stage_due_override", "stage_responded_on",
+    "deadline", "formal_started_on", "formal_deadline", "referred_on",
+    "senior_officer_notified_on", "wishes", "told_outcome", "opened_on", "closed_on", "outcome",
+    "event_count", "deadline_kind", "formal_deadline_kind", "step", "step_deadline",
+    "step_deadline_kind",
+)  # fmt: skip
+ROW_FIELDS = RECORDED_FIELDS + DERIVED_FIELDS
+ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
+
+
+class EventLike(TypingProtocol):
+    """What the fold reads of an event (a stored row, an import row or a view)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def effective_on(self) -> dt.date: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def by(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class Fact(NamedTuple):
+    """An event as the fold needs it; ``details`` already parsed. (A named tuple: an import
+    or ``verify`` makes hundreds of thousands, and a frozen dataclass is five times slower
+    to make.)"""
+
+    seq: int
+    kind: str
+    effective_on: dt.date
+    stage: str
+    by: str
+    text: str
+    details: Mapping[str, Any]
+
+
+@dataclass
+class ItemState:
+    kind: str
+    n: int
+    position: int
+    data: dict[str, Any]
+    added_on: dt.date
+    added_by: str
+    done_on: dt.date | None = None
+    done_by: str | None = None
+    removed_on: dt.date | None = None
+    removed_by: str | None = None
+
+
+@dataclass
+class AttachmentState:
+    n: int
+    kind: str
+    filename: str
+    sha256: str
+    size: int
+    dated: dt.date | None
+    description: str
+    added_on: dt.date
+    added_by: str
+
+
+@dataclass
+class Visit:
+    """One stay at a stage: when it began and ended, the IRO's due date, what was done."""
+
+    stage: str
+    entered: dt.date
+    due: dt.date | None
+    opening: bool
+    done: dict[str, dt.date] = field(default_factory=dict)
+    left: dt.date | None = None
+    deadline: dt.date | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class StepDue:
+    """A step of a stage visit, with its deadline as the source sets it."""
+
+    step: Step
+    starts: dt.date | None  # None: the step it follows is not done yet
+    deadline: dt.date | None
+    done_on: dt.date | None
+
+
+@dataclass
+class ConcernState:
+    """Everything the concern row stores, as its events imply it."""
+
+    protocol: str | None = None
+    child: str | None = None
+    category: str | None = None
+    issue: str | None = None
+    summary: str | None = None
+    impact: str = ""
+    recommended: str = ""
+    raised_by: str | None = None
+    role: str | None = None
+    external_ref: str | None = None
+    uid: str | None = None
+    route: str | None = None
+    owner: str | None = None
+    team: str | None = None
+    status: str = "open"
+    stage: str | None = None
+    stage_started_on: dt.date | None = None
+    stage_due_override: dt.date | None = None
+    stage_responded_on: dt.date | None = None
+    deadline: dt.date | None = None
+    formal_started_on: dt.date | None = None
+    formal_deadline: dt.date | None = None
+    referred_on: dt.date | None = None
+    senior_officer_notified_on: dt.date | None = None
+    #: who was notified (the referral's, or the CAFCASS step's that set the date above)
+    senior_officer: str | None = None
+    wishes: str | None = None
+    told_outcome: str | None = None
+    opened_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    outcome: str | None = None
+    event_count: int = 0
+    deadline_kind: str | None = None
+    formal_deadline_kind: str | None = None
+    step: str | None = None
+    step_deadline: dt.date | None = None
+    step_deadline_kind: str | None = None
+    visits: list[Visit] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    items: dict[tuple[str, int], ItemState] = field(default_factory=dict)
+    attachments: dict[int, AttachmentState] = field(default_factory=dict)
+    # the stage entries (stage, day) in recorded order, for the formal start
+    entries: list[tuple[str, dt.date]] = field(default_factory=list)
+    formal_started_given: dt.date | None = None
+    # the referral's reason ("why now"): the referred event's text, or its amendment
+    referral_reason: str | None = None
+    # the events left out because they were retracted, by seq
+    retracted: set[int] = field(default_factory=set)
+
+    def row(self) -> dict[str, Any]:
+        """The concern row's values, by column name."""
+        return {name: getattr(self, name) for name in ROW_FIELDS}
+
+
+def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:
+    """The latest visit to ``stage`` begun on or before ``day``."""
+    return next((v for v in reversed(state.visits) if v.stage == stage and v.entered <= day),
+                None)  # fmt: skip
+
+
+def retracted_seqs(events: Iterable[Fact]) -> set[int]:
+    """The seqs of the events that a ``retracted`` event took back."""
+    return {e.details["seq"] for e in events
+            if e.kind == "retracted" and type(e.details.get("seq")) is int}  # fmt: skip
+
+
+def live(events: Iterable[Fact]) -> list[Fact]:
+    """The events that count, in recorded order: all but the retracted ones."""
+    events = sorted(events, key=lambda e: e.seq)
+    gone = retracted_seqs(events)
+    return [e for e in events if e.seq not in gone]
+
+
+def apply(state: ConcernState, e: Fact) -> None:
+    """Apply one event to the state: the same step when it is written and on replay."""
+    kind, d, day = e.kind, e.details, e.effective_on
+    state.event_count += 1
+    if kind in ("opened", "imported"):
+        for name in RECORDED_FIELDS:
+            if name in d and name != "summary":
+                setattr(state, name, d[name])
+        state.owner = d.get("owner") or state.owner or e.by
+        state.summary = e.text
+        state.impact = d.get("impact", state.impact) or ""
+        state.recommended = d.get("recommended", state.recommended) or ""
+        state.opened_on = _day(d.get("opened_on")) or day
+        state.formal_started_given = _day(d.get("formal_started_on"))
+    if kind in STAGE_ENTRIES:
+        state.stage = e.stage
+        state.stage_started_on = day
+        state.stage_responded_on = None
+        state.stage_due_override = _day(d.get("due"))
+        state.entries.append((e.stage, day))
+        if state.visits:
+            state.visits[-1].left = day
+        state.visits.append(Visit(e.stage, day, state.stage_due_override,
+                                  opening=kind != "escalated"))  # fmt: skip
+    elif kind == "response":
+        started = state.stage_started_on
+        if e.stage == state.stage and started is not None and day >= started:
+            latest = state.stage_responded_on
+            state.stage_responded_on = day if latest is None else max(latest, day)
+    elif kind in ("done", "meeting"):
+        slug = d.get("what") if kind == "done" else d.get("step")
+        visit = visit_at(state, e.stage, day)
+        if slug and visit is not None:
+            visit.done.setdefault(str(slug), day)
+    elif kind == "due-set":
+        if e.stage == state.stage and state.visits:
+            state.stage_due_override = state.visits[-1].due = _day(d.get("due"))
+    elif kind == "cafcass" and d.get("step") == "senior-officer-notified":
+        if state.senior_officer_notified_on is None:
+            state.senior_officer_notified_on = day
+            state.senior_officer = d.get("officer") or None
+    elif kind == "not-applicable":
+        state.not_applicable[str(d.get("item"))] = e.text
+    elif kind == "referred":
+        if state.referral_reason is None and e.text.strip():
+            state.referral_reason = e.text
+        if state.referred_on is None:
+            state.referred_on = day
+            given = _day(d.get("senior_officer_notified_on"))
+            if given is not None:
+                state.senior_officer_notified_on = given
+                state.senior_officer = d.get("senior_officer") or None
+    elif kind in VOICE:
+        name, value = VOICE[kind]
+        setattr(state, name, value)
+    elif kind in CLOSING:
+        state.status = kind
+        state.closed_on = day
+        state.outcome = e.text
+    elif kind == "reopened":
+        state.status, state.closed_on, state.outcome = "open", None, None
+        if state.stage is not None:
+            state.stage_started_on, state.stage_responded_on = day, None
+            state.stage_due_override = _day(d.get("due"))
+            if state.visits:
+                state.visits[-1].left = day
+            state.visits.append(Visit(state.stage, day, state.stage_due_override, opening=False))
+    elif kind == "assigned":
+        state.owner = d.get("owner") or state.owner
+        if "team" in d:
+            state.team = d.get("team")
+    elif kind == "amended":
+        for name, value in d.items():
+            if name == "referral_reason":
+                state.referral_reason = value
+            elif name == "summary":
+                state.summary = value
+            elif name in ("impact", "recommended"):
+                setattr(state, name, value or "")
+            elif name in AMENDABLE:
+                setattr(state, name, value)
+    elif kind == "fields-recorded":
+        for name in RECORDED_FIELDS:
+            if name in d:
+                setattr(state, name, d[name])
+    elif kind == "attached" and "sha256" in d:
+        state.attachments[int(d["n"])] = AttachmentState(
+            n=int(d["n"]),
+            kind=str(d["kind"]),
+            filename=str(d.get("filename", "file")),
+            sha256=str(d["sha256"]),
+            size=int(d.get("size", 0)),
+            dated=_day(d.get("dated")),
+            description=str(d.get("description", "")),
+            added_on=day,
+            added_by=e.by,
+        )
+    elif kind.endswith("-added") and kind[:-6] in ITEM_KINDS:
+        item_kind, n = kind[:-6], int(d["n"])
+        if item_kind == "wishes":  # wishes recorded were sought: the voice agrees
+            state.wishes = "sought"
+        state.items[(item_kind, n)] = ItemState(
+            kind=item_kind,
+            n=n,
+            position=int(d.get("position", n)),
+            data={k: v for k, v in d.items() if k not in ("n", "position")},
+            added_on=day,
+            added_by=e.by,
+        )
+    elif kind == "action-done":
+        item = state.items.get(("action", int(d["n"])))
+        if item is not None:
+            item.done_on, item.done_by = day, e.by
+    elif kind.endswith("-removed") and kind[:-8] in ITEM_KINDS:
+        item = state.items.get((kind[:-8], int(d["n"])))
+        if item is not None:
+            item.removed_on, item.removed_by = day, e.by
+
+
+def visit_deadline(
+    cal: WorkingCalendar, stage: Stage | None, visit: Visit
+) -> tuple[dt.date | None, str | None]:
+    """A stage visit's deadline and its kind: the IRO's due date if set, else the stage's
+    timescale from the day the stage began or from the step it counts from."""
+    if visit.due is not None:
+        return visit.due, ("aim" if stage is not None and stage.kind == "aim" else "firm")
+    if stage is None or stage.timescale_working_days is None:
+        return None, None
+    start = (
+        visit.entered if stage.timescale_from == "stage" else visit.done.get(stage.timescale_from)
+    )
+    if start is None:
+        return None, None
+    return cal.add(start, stage.timescale_working_days), stage.kind
+
+
+def stage_deadline(
+    cal: WorkingCalendar, stage: Stage | None, entered: dt.date, due: dt.date | None
+) -> dt.date | None:
+    """A stage's deadline when entered on ``entered`` with nothing done yet."""
+    return visit_deadline(cal, stage, Visit(stage.slug if stage else "", entered, due, False))[0]
+
+
+def visit_steps(
+    cal: WorkingCalendar, protocol: Protocol, visit: Visit, route: str | None
+) -> list[StepDue]:
+    """The steps of a stage visit, each with the day its clock starts and its deadline."""
+    if not protocol.has_stage(visit.stage):
+        return []
+    out = []
+    for step in protocol.steps_at(visit.stage, route, opening=visit.opening):
+        starts = visit.entered if step.after == "stage" else visit.done.get(step.after)
+        deadline = (
+            cal.add(starts, step.within_working_days)
+            if starts is not None and step.within_working_days is not None
+            else None
+        )
+        out.append(StepDue(step, starts, deadline, visit.done.get(step.slug)))
+    return out
+
+
+def formal_deadline(
+    cal: WorkingCalendar, protocol: Protocol | None, formal_started: dt.date | None,
+    role: str | None = None,
+) -> dt.date | None:  # fmt: skip
+    if formal_started is None or protocol is None or not protocol.cap_applies(role):
+        return None
+    assert protocol.formal_cap_working_days is not None
+    return cal.add(formal_started, protocol.formal_cap_working_days)
+
+
+def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar) -> ConcernState:
+    """Work out what depends on the protocol and the calendar: the formal start, every
+    visit's deadline, the next step due and the formal deadline. ``protocol`` None (not
+    installed) leaves the deadlines to the due dates."""
+    formal = state.formal_started_given
+    if formal is None and protocol is not None:
+        formal = next(
+            (day for slug, day in state.entries
+             if protocol.has_stage(slug) and protocol.stage(slug).formal),
+            None,
+        )  # fmt: skip
+    state.formal_started_on = formal
+    for visit in state.visits:
+        stage = (
+            protocol.stage(visit.stage)
+            if protocol is not None and protocol.has_stage(visit.stage)
+            else None
+        )
+        visit.deadline, visit.kind = visit_deadline(cal, stage, visit)
+    current = state.visits[-1] if state.visits else None
+    state.deadline = current.deadline if current else None
+    state.deadline_kind = current.kind if current else None
+    state.step = state.step_deadline = state.step_deadline_kind = None
+    if current is not None and protocol is not None:
+        pending = [
+            s for s in visit_steps(cal, protocol, current, state.route)
+            if s.done_on is None and s.deadline is not None and not s.step.optional
+        ]  # fmt: skip
+        if pending:
+            first = min(pending, key=lambda s: s.deadline or dt.date.max)
+            state.step, state.step_deadline = first.step.slug, first.deadline
+            state.step_deadline_kind = first.step.kind
+    state.formal_deadline = formal_deadline(cal, protocol, formal, state.role)
+    state.formal_deadline_kind = (
+        protocol.cap_kind if protocol is not None and state.formal_deadline is not None else None
+    )
+    return state
+
+
+def passed_by_kind(cal: WorkingCalendar, c: Any, day: dt.date) -> dict[str, int]:
+    """Working days each kind of a concern's deadlines is passed by on ``day``: firm, aim,
+    guidance (the most late of each; 0 when none is). ``c`` is anything with the concern
+    row's ``deadline``, ``step_deadline`` and ``formal_deadline`` and their ``*_kind``
+    (a row, a view); a deadline stored before kinds existed counts as firm. Only a firm
+    one passed makes a concern overdue; whether it is open is the caller's to say."""
+    passed = {"firm": 0, "aim": 0, "guidance": 0}
+    for d, kind in ((c.deadline, c.deadline_kind), (c.step_deadline, c.step_deadline_kind),
+                    (c.formal_deadline, c.formal_deadline_kind)):  # fmt: skip
+        if d is not None:
+            k = kind or "firm"
+            passed[k] = max(passed[k], cal.working_days_overdue(d, day))
+    return passed
+
+
+def fold(
+    events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar
+) -> ConcernState:
+    """The state a concern's events imply, in the order they were recorded."""
+    state = replay(events)
+    return finish(state, protocols.get(state.protocol or ""), cal)
+
+
+def replay(events: Iterable[Fact]) -> ConcernState:
+    """The events applied in the order they were recorded, before :func:`finish` works out
+    what depends on the protocol and the calendar (``fold`` is the two)."""
+    state = ConcernState()
+    events = sorted(events, key=lambda e: e.seq)
+    state.retracted = retracted_seqs(events)
+    for e in events:
+        if e.seq in state.retracted:
+            state.event_count += 1
+        else:
+            apply(state, e)
+    return state
+
+
+def stage_at(events: Iterable[Fact], day: dt.date, current: str) -> str:
+    """The stage a concern was at on ``day`` (events may be recorded late): the stage of the
+    latest stage entry on or before it, else the current stage."""
+    stage = current
+    for e in sorted((e for e in live(events) if e.kind in STAGE_ENTRIES),
+                    key=lambda e: (e.effective_on, e.seq)):  # fmt: skip
+        if e.effective_on <= day:
+            stage = e.stage
+    return stage

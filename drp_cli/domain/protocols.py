@@ -1,0 +1,560 @@
+"""Protocols as data: one TOML file per local authority, validated with msgspec.
+
+Built-in protocols live in the package's ``protocols/`` folder (the repository's top-level
+``protocols/``, shipped inside the wheel). A user adds their own authority's protocol by
+dropping ``<slug>.toml`` into the user protocol folder
+(``platformdirs.user_config_dir("drp")/protocols``, shown by ``drp protocols --paths``)
+or into any folder named in ``DRP_PROTOCOLS`` (several folders separated by ``:``).
+Files whose names start with ``_`` are not protocols (``_themes.toml`` holds the themes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from drp_cli.core.errors import InvalidInput, NotFound, ProtocolFileError
+
+# msgspec validates a protocol file in microseconds and loads in a few milliseconds: the
+# protocols are read by every command, so their validation must not cost what the command
+# itself costs (pydantic took ~0.1 s to import and build these models)
+Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+Text = Annotated[str, Meta(min_length=1)]
+Days = Annotated[int, Meta(ge=1, le=260)]
+
+#: Roles of the person who raises a concern.
+ROLES: dict[str, str] = {
+    "iro": "Independent Reviewing Officer",
+    "cp-chair": "Child protection chair",
+    "cpa": "Child Protection Advisor (conference chair)",
+    "cp-coordinator": "Child Protection Co-ordinator",
+    "fciro": "Fostering IRO (foster carers' annual reviews)",
+    "social-care": "Children's social care (concern about the chair service)",
+}
+
+
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A record read from a TOML file: unknown fields are refused, nothing is coerced."""
+
+
+#: How binding a timescale is. ``firm``: a limit, breached when passed (the morning check's
+#: exit status 1); ``aim``: what the source aims for ("aiming for 5 working days"), shown as
+#: past its aim, never as overdue, and may be extended with a reason; ``guidance``: the IRO
+#: Handbook's 20 working days where a source does not set or adopt it itself.
+TIMESCALE_KINDS = ("firm", "aim")
+CAP_KINDS = ("firm", "guidance")
+#: Whom a route's concern is about (the reference drp records for it).
+SUBJECTS: dict[str, str] = {
+    "child": "Child (case reference)",
+    "carer": "Foster carer household (carer reference)",
+    "chair": "Independent chair (staff reference)",
+}
+Kind = Annotated[str, Meta(pattern=r"^(firm|aim)$")]
+CapKind = Annotated[str, Meta(pattern=r"^(firm|guidance)$")]
+
+
+class Party(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A person or role named by the source, with the words that name them."""
+
+    who: Text
+    quote: str = ""  # verbatim from the source (checked by the test suite for built-ins)
+    citation: str = ""
+
+
+def _party(value: str | Party) -> Party:
+    return value if isinstance(value, Party) else Party(who=value)
+
+
+class Step(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Something the source says happens inside a stage, by someone, maybe with its own clock.
+
+    ``after`` is where its clock starts: ``"stage"`` (the day the stage began) or the slug of
+    an earlier step of the same stage (the day that step was recorded as done)."""
+
+    slug: Slug
+    title: Text
+    who: Text
+    within_working_days: Days | None = None
+    kind: Kind | None = None
+    after: str = "stage"
+    meeting: bool = False  # met by a recorded meeting (`drp meeting`)
+    optional: bool = False  # the source says "may" / "if needed": shown, never chased
+    quote: Text
+    citation: Text
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.within_working_days is None) != (self.kind is None):
+            raise ValueError("field kind: give it exactly when within_working_days is given")
+
+
+class Duty(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A recording duty the source sets (the central log, a copy on the child's file)."""
+
+    slug: Slug
+    text: Text
+    who: Text
+    #: the source says "where appropriate" / "where ...": shown, never chased
+    conditional: bool = False
+    quote: Text
+    citation: Text
+
+
+class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One stage (or level) of a protocol."""
+
+    slug: Slug
+    title: Text
+    formal: bool
+    #: who must reply at this stage
+    addressed_to: Annotated[list[str | Party], Meta(min_length=1)]
+    #: whom the form's response section names (default: the first addressed_to)
+    responder: str = ""
+    attends: list[str | Party] = msgspec.field(default_factory=list)
+    copied_to: list[str | Party] = msgspec.field(default_factory=list)
+    notified: list[str | Party] = msgspec.field(default_factory=list)
+    timescale_working_days: Days | None = None
+    timescale_kind: Kind | None = None
+    #: where the stage's timescale starts: "stage", or a step of this stage
+    timescale_from: str = "stage"
+    timescale_quote: str = ""
+    timescale_note: str = ""
+    steps: list[Step] = msgspec.field(default_factory=list)
+    duties: list[Duty] = msgspec.field(default_factory=list)
+    guidance: str = ""
+    citation: Text
+
+    def __post_init__(self) -> None:
+        if self.timescale_working_days is None and not self.timescale_note.strip():
+            raise ValueError(
+                "timescale_note is required when timescale_working_days is absent: "
+                "say that the source gives no timescale"
+            )
+        if self.timescale_working_days is None and self.timescale_kind is not None:
+            raise ValueError("field timescale_kind: given, but there is no timescale")
+        steps = [s.slug for s in self.steps]
+        for i, step in enumerate(self.steps):
+            if step.after != "stage" and step.after not in steps[:i]:
+                raise ValueError(
+                    f"field steps.{i}.after: {step.after!r} is neither 'stage' nor an earlier "
+                    "step of this stage"
+                )
+        if self.timescale_from != "stage" and self.timescale_from not in steps:
+            raise ValueError(
+                f"field timescale_from: {self.timescale_from!r} is neither 'stage' nor a step "
+                "of this stage"
+            )
+        if len(set(steps)) != len(steps):
+            raise ValueError("field steps: a step slug appears more than once")
+
+    @property
+    def kind(self) -> str | None:
+        """How binding the stage's timescale is: firm (the default), aim, or None."""
+        if self.timescale_working_days is None:
+            return None
+        return self.timescale_kind or "firm"
+
+    @property
+    def addressees(self) -> list[Party]:
+        return [_party(p) for p in self.addressed_to]
+
+    @property
+    def attendees(self) -> list[Party]:
+        return [_party(p) for p in self.attends]
+
+    @property
+    def copies(self) -> list[Party]:
+        return [_party(p) for p in self.copied_to]
+
+    @property
+    def notifications(self) -> list[Party]:
+        return [_party(p) for p in self.notified]
+
+    @property
+    def addressee_names(self) -> list[str]:
+        return [p.who for p in self.addressees]
+
+    @property
+    def copy_names(self) -> list[str]:
+        return [p.who for p in self.copies]
+
+    @property
+    def response_by(self) -> str:
+        """Who completes the form's response section."""
+        return self.responder or self.addressee_names[0]
+
+    def step(self, slug: str) -> Step | None:
+        return next((s for s in self.steps if s.slug == slug), None)
+
+
+class Cafcass(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the source says about referral to CAFCASS."""
+
+    #: False where the role carries no power to refer (reviews of foster carers)
+    offered: bool = True
+    citation: Text
+    quote: str = ""
+    #: the senior officer the source says to notify before referring ("" if none)
+    notify_before: str = ""
+    notify_quote: str = ""
+    #: the stage after which the source places referral ("" for "at any point")
+    after_stage: str = ""
+    after_stage_quote: str = ""
+
+
+class Route(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A way into the protocol the source sets apart: whom the concern is about, and what
+    differs (extra steps and duties at the first stage, no CAFCASS, no child's voice)."""
+
+    slug: Slug
+    title: Text
+    subject: Annotated[str, Meta(pattern=r"^(child|carer|chair)$")] = "child"
+    roles: list[Slug] = msgspec.field(default_factory=list)  # empty: every role
+    cafcass: bool = True
+    child_voice: bool = True
+    steps: list[Step] = msgspec.field(default_factory=list)
+    duties: list[Duty] = msgspec.field(default_factory=list)
+    guidance: str = ""
+    quote: Text
+    citation: Text
+
+
+_DEFAULT_ROUTE = Route(slug="child", title="Concern about a child's plan", quote="-", citation="-")
+
+
+class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A local authority's dispute resolution protocol."""
+
+    slug: Slug
+    title: Text
+    authority: Text
+    source: Text
+    source_date: str = ""
+    #: the file in ../shared/seeds (or elsewhere) whose text the quotes come from
+    source_file: str = ""
+    summary: str = ""
+    roles: Annotated[list[Slug], Meta(min_length=1)]
+    formal_cap_working_days: Days | None = None
+    formal_cap_kind: CapKind | None = None
+    #: the roles the whole-process limit applies to (empty: every role)
+    formal_cap_roles: list[Slug] = msgspec.field(default_factory=list)
+    formal_cap_citation: Text
+    formal_cap_quote: str = ""
+    bypass_citation: Text
+    bypass_quote: str = ""
+    cafcass_citation: str = ""
+    cafcass: Cafcass | None = None
+    #: duties at every stage (each stage may add its own)
+    duties: list[Duty] = msgspec.field(default_factory=list)
+    routes: list[Route] = msgspec.field(default_factory=list)
+    stages: Annotated[list[Stage], Meta(min_length=1)]
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.roles if r not in ROLES]
+        if unknown:
+            raise ValueError(
+                f"field roles: unknown role {unknown[0]!r}; allowed: {', '.join(ROLES)}"
+            )
+        slugs = [s.slug for s in self.stages]
+        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
+        if dupes:
+            raise ValueError(f"stage slug {dupes[0]!r} appears more than once")
+        seen_formal = False
+        for stage in self.stages:
+            if seen_formal and not stage.formal:
+                raise ValueError(f"stage {stage.slug!r} is informal but follows a formal stage")
+            seen_formal = seen_formal or stage.formal
+        if self.formal_cap_working_days is None and self.formal_cap_kind is not None:
+            raise ValueError("field formal_cap_kind: given, but there is no limit")
+        for role in [*self.formal_cap_roles, *(r for rt in self.routes for r in rt.roles)]:
+            if role not in self.roles:
+                raise ValueError(f"role {role!r} is not one of this protocol's roles")
+        if self.cafcass is None and not self.cafcass_citation.strip():
+            raise ValueError("field cafcass: required, but missing")
+        if self.cafcass and self.cafcass.after_stage and self.cafcass.after_stage not in slugs:
+            raise ValueError(f"field cafcass.after_stage: no stage {self.cafcass.after_stage!r}")
+        routes = [r.slug for r in self.routes]
+        if len(set(routes)) != len(routes):
+            raise ValueError("field routes: a route slug appears more than once")
+
+    # -- what the source says about the whole process ---------------------------------
+    @property
+    def cap_kind(self) -> str | None:
+        """How binding the whole-process limit is: firm (the default), guidance, or None."""
+        if self.formal_cap_working_days is None:
+            return None
+        return self.formal_cap_kind or "firm"
+
+    def cap_applies(self, role: str | None) -> bool:
+        return self.formal_cap_working_days is not None and (
+            not self.formal_cap_roles or role in self.formal_cap_roles
+        )
+
+    @property
+    def referral(self) -> Cafcass:
+        return self.cafcass or Cafcass(citation=self.cafcass_citation)
+
+    @property
+    def all_routes(self) -> list[Route]:
+        """The routes; a protocol that names none has one: a concern about a child."""
+        return list(self.routes) or [_DEFAULT_ROUTE]
+
+    def route(self, slug: str | None) -> Route:
+        routes = self.all_routes
+        if slug is None:
+            return routes[0]
+        for r in routes:
+            if r.slug == slug:
+                return r
+        raise InvalidInput(
+            f"protocol {self.slug!r} has no route {slug!r}; routes: "
+            f"{', '.join(r.slug for r in routes)}"
+        )
+
+    def route_or_none(self, slug: str | None) -> Route | None:
+        return (
+            next((r for r in self.all_routes if r.slug == slug), None)
+            if slug
+            else (self.all_routes[0])
+        )
+
+    def steps_at(self, stage: str, route: str | None, *, opening: bool) -> list[Step]:
+        """The steps of a stage; at the stage a concern was opened at, the route's own steps
+        come first (an external agency's letter, say)."""
+        own = list(self.stage(stage).steps)
+        r = self.route_or_none(route) if opening else None
+        return [*r.steps, *own] if r is not None else own
+
+    def duties_at(self, stage: str, route: str | None, *, opening: bool) -> list[Duty]:
+        """The recording duties at a stage: the protocol's, the stage's, and at the opening
+        stage the route's."""
+        r = self.route_or_none(route) if opening else None
+        return [*self.duties, *self.stage(stage).duties, *(r.duties if r is not None else [])]
+
+    # -- navigation ------------------------------------------------------------------
+    @property
+    def stage_slugs(self) -> list[str]:
+        return [s.slug for s in self.stages]
+
+    def stage(self, slug: str) -> Stage:
+        for s in self.stages:
+            if s.slug == slug:
+                return s
+        raise InvalidInput(
+            f"protocol {self.slug!r} has no stage {slug!r}; stages: {', '.join(self.stage_slugs)}"
+        )
+
+    def has_stage(self, slug: str) -> bool:
+        # every fold asks, several times a concern: no list made, and a plain loop (a
+        # generator in any() takes four times as long)
+        for s in self.stages:  # noqa: SIM110
+            if s.slug == slug:
+                return True
+        return False
+
+    def index(self, slug: str) -> int:
+        self.stage(slug)
+        return self.stage_slugs.index(slug)
+
+    def next_stage(self, slug: str) -> Stage | None:
+        i = self.index(slug)
+        return self.stages[i + 1] if i + 1 < len(self.stages) else None
+
+    @property
+    def first_stage(self) -> Stage:
+        return self.stages[0]
+
+
+class Issue(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    slug: Slug
+    text: Text
+    sources: Annotated[list[Text], Meta(min_length=1)]
+
+
+class Theme(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    slug: Slug
+    title: Text
+    citation: Text
+    issues: list[Issue] = msgspec.field(default_factory=list)
+
+
+class Themes(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    themes: Annotated[list[Theme], Meta(min_length=1)]
+
+    def theme(self, slug: str) -> Theme:
+        for t in self.themes:
+            if t.slug == slug:
+                return t
+        raise InvalidInput(
+            f"unknown category {slug!r}; allowed: {', '.join(t.slug for t in self.themes)}"
+        )
+
+    def check_issue(self, category: str, issue: str) -> Issue:
+        theme = self.theme(category)
+        for i in theme.issues:
+            if i.slug == issue:
+                return i
+        raise InvalidInput(
+            f"category {category!r} has no issue {issue!r}; "
+            f"allowed: {', '.join(i.slug for i in theme.issues)}"
+        )
+
+
+def as_data(value: msgspec.Struct) -> Any:
+    """A protocol (or the themes) as plain JSON-able data. A protocol's defaults are filled
+    in: every stage's ``timescale_kind``, the cap's ``formal_cap_kind``, people as
+    ``{who, quote, citation}``, its CAFCASS section and its routes."""
+    data = msgspec.to_builtins(value)
+    if not isinstance(value, Protocol):
+        return data
+    data["formal_cap_kind"] = value.cap_kind
+    data["cafcass"] = msgspec.to_builtins(value.referral)
+    data["routes"] = msgspec.to_builtins(value.all_routes)
+    for stage, out in zip(value.stages, data["stages"], strict=True):
+        out["timescale_kind"] = stage.kind
+        out["responder"] = stage.response_by
+        for name, parties in (
+            ("addressed_to", stage.addressees),
+            ("attends", stage.attendees),
+            ("copied_to", stage.copies),
+            ("notified", stage.notifications),
+        ):
+            out[name] = msgspec.to_builtins(parties)
+    return data
+
+
+# -- loading -----------------------------------------------------------------------------
+def builtin_dir() -> Path:
+    """The protocols shipped with drp: inside the wheel, or the repository's folder."""
+    here = Path(__file__).resolve().parent.parent  # the package: drp_cli/
+    packaged = here / "protocols"
+    return packaged if packaged.is_dir() else here.parent / "protocols"
+
+
+def user_dirs() -> list[Path]:
+    """Folders searched for a user's own protocol files, in order."""
+    env = os.environ.get("DRP_PROTOCOLS")
+    if env:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    import platformdirs
+
+    return [Path(platformdirs.user_config_dir("drp")) / "protocols"]
+
+
+_MISSING = re.compile(r"Object missing required field `(.+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    """msgspec's message as ``field LOCATION: PROBLEM`` (``stages.1.title``)."""
+    message, _, where = str(exc).partition(" - at `$")
+    loc = re.sub(r"\[(\d+)\]", r".\1", where.rstrip("`")).lstrip(".")
+    if m := _MISSING.fullmatch(message):
+        loc, message = ".".join(filter(None, (loc, m.group(1)))), "required, but missing"
+    elif m := _UNKNOWN.fullmatch(message):
+        loc, message = ".".join(filter(None, (loc, m.group(1)))), "not a known field"
+    elif message.startswith("field ") and ": " in message:  # a check naming its own field
+        named, _, message = message[len("field ") :].partition(": ")
+        loc = ".".join(filter(None, (loc, named)))
+    return f"field {loc or '(top level)'}: {message}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ProtocolFileError(f"cannot read protocol file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolFileError(f"protocol file {path} is not valid TOML: {exc}") from None
+
+
+def load_protocol_file(path: Path) -> Protocol:
+    """Read and validate one protocol file; errors name the file and the field."""
+    data = _read_toml(path)
+    try:
+        protocol = msgspec.convert(data, Protocol)
+    except msgspec.ValidationError as exc:
+        raise ProtocolFileError(f"protocol file {path}: {_describe(exc)}") from None
+    if protocol.slug != path.stem:
+        raise ProtocolFileError(
+            f"protocol file {path}: field slug: {protocol.slug!r} must match the file name "
+            f"{path.stem!r}"
+        )
+    return protocol
+
+
+@dataclass(frozen=True)
+class Registry:
+    protocols: dict[str, Protocol]
+    paths: dict[str, Path]
+
+    def get(self, slug: str) -> Protocol:
+        try:
+            return self.protocols[slug]
+        except KeyError:
+            raise InvalidInput(
+                f"unknown protocol {slug!r}; installed: {', '.join(sorted(self.protocols))}"
+            ) from None
+
+    def for_stored(self, slug: str) -> Protocol:
+        """The protocol of a stored concern; its file may have been removed since."""
+        try:
+            return self.protocols[slug]
+        except KeyError:
+            raise NotFound(
+                f"protocol {slug!r} of this concern is not installed; "
+                f"installed: {', '.join(sorted(self.protocols))}"
+            ) from None
+
+
+def _protocol_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("_"))
+
+
+def load_registry(extra_dirs: Iterable[Path] | None = None) -> Registry:
+    """All built-in protocols and the user's own; a slug defined twice is an error."""
+    folders = [builtin_dir(), *(user_dirs() if extra_dirs is None else extra_dirs)]
+    protocols: dict[str, Protocol] = {}
+    paths: dict[str, Path] = {}
+    for folder in folders:
+        for path in _protocol_files(folder):
+            protocol = load_protocol_file(path)
+            if protocol.slug in protocols:
+                raise ProtocolFileError(
+                    f"protocol file {path}: field slug: {protocol.slug!r} is already defined "
+                    f"by {paths[protocol.slug]}; give your protocol its own slug"
+                )
+            protocols[protocol.slug] = protocol
+            paths[protocol.slug] = path
+    return Registry(protocols, paths)
+
+
+@lru_cache(maxsize=4)
+def _cached_registry(key: tuple[str, ...]) -> Registry:
+    return load_registry([Path(p) for p in key])
+
+
+def registry() -> Registry:
+    """The registry for the current ``DRP_PROTOCOLS`` setting (cached per setting)."""
+    return _cached_registry(tuple(str(p) for p in user_dirs()))
+
+
+@lru_cache(maxsize=1)
+def themes() -> Themes:
+    path = builtin_dir() / "_themes.toml"
+    try:
+        return msgspec.convert(_read_toml(path), Themes)
+    except msgspec.ValidationError as exc:
+        raise ProtocolFileError(f"themes file {path}: {_describe(exc)}") from None

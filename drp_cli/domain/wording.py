@@ -1,0 +1,182 @@
+"""The words drp uses for what it records and judges: one place for every output.
+
+The CLI, the forms, the bundle, the e-mails and the report say a state, a kind of timescale,
+an event or a CAFCASS step in these words, and nothing matches wording by text: code compares
+slugs and states, and asks this module how to say them. Pure: no I/O, no imports of drp's
+own beyond the standard library, so any layer above may use it (a web view later, too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: How binding a timescale is (drp_cli.domain.judgement's kinds), for a reader.
+KIND_WORDS: dict[str, str] = {
+    "firm": "a firm limit",
+    "aim": "an aim, not a limit",
+    "guidance": "the IRO Handbook's guidance, not a limit the protocol sets",
+    "agreed": "a date agreed with the manager",
+}
+
+#: The state of an open clock on a day (drp_cli.domain.judgement.OPEN_STATES), for a reader.
+CLOCK_STATE_WORDS: dict[str, str] = {
+    "overdue": "OVERDUE",
+    "past-guidance": "past the guidance",
+    "past-aim": "past its aim",
+    "action-overdue": "past its due date",
+    "due": "due",
+    "pending": "not yet due",
+}
+
+#: What each clock is about (drp_cli.domain.judgement.Clock.which).
+CLOCK_WORDS: dict[str, str] = {
+    "stage": "the stage's timescale",
+    "step": "a step of the stage",
+    "formal": "the whole formal process",
+    "action": "a recommended action",
+}
+
+#: What each stage result means (shown in ``drp show`` and the README).
+RESULTS: dict[str, str] = {
+    "met": "a response (or the resolution) came on or before the stage's deadline",
+    "missed": "the stage was left after its deadline with no response by the deadline",
+    "overdue": "current stage, deadline passed: resolve or escalate (a response may have come)",
+    "pending": "current stage, deadline not yet reached",
+    "left-in-time": "left by its deadline without a response (bypass or early escalation)",
+    "no-timescale": "the protocol gives no timescale and no due date was set",
+    "past-aim": "current stage, past its aim (the source aims for it; it is not a limit)",
+    "aim-missed": "the stage was left after its aim with no response by then",
+    "waiting": "the stage's timescale runs from a step not yet recorded (the urgent plan)",
+}
+
+#: A stage's result in words for the reader of a document.
+RESULT_WORDS: dict[str, str] = {
+    "met": "responded in time",
+    "missed": "no response in time",
+    "overdue": "current stage, its deadline has passed",
+    "pending": "current stage, within its deadline",
+    "left-in-time": "moved on before its deadline",
+    "no-timescale": "no timescale",
+    "past-aim": "current stage, past its aim (not a limit)",
+    "aim-missed": "left after its aim (not a limit)",
+    "waiting": "its timescale runs from a step not yet recorded",
+}
+
+#: The whole formal process's result (drp_cli.domain.views.formal_result) in words.
+FORMAL_RESULT_WORDS: dict[str, str] = {
+    "met": "the process ended in time",
+    "missed": "the process ended late",
+    "overdue": "now passed",
+    "pending": "not yet reached",
+    "guidance-met": "the process ended within the guidance",
+    "guidance-missed": "the process ended after the guidance",
+    "past-guidance": "now passed",
+    "guidance-pending": "not yet reached",
+}
+
+#: What can be recorded about a CAFCASS referral besides the referral itself (seed 000 §1.2
+#: paras 4-6, 8; seed 003), with the words drp shows for each.
+CAFCASS_STEPS: dict[str, str] = {
+    "senior-officer-notified": "nominated senior officer notified that a referral is considered",
+    "helpline": "discussed with the CAFCASS Legal duty helpline",
+    "legal-advice": "independent legal advice taken",
+    "confirmed-in-writing": "referral confirmed in writing to the CAFCASS duty lawyer",
+    "outcome": "CAFCASS's outcome",
+}
+
+#: Each kind of event in words (the bundle's record, the e-mails); a kind not listed is shown
+#: with its hyphens as spaces.
+EVENT_WORDS: dict[str, str] = {
+    "opened": "opened",
+    "imported": "brought in from the earlier record",
+    "escalated": "escalated",
+    "response": "response",
+    "note": "note",
+    "done": "step or duty done",
+    "meeting": "meeting",
+    "due-set": "due date set",
+    "cafcass": "CAFCASS",
+    "referred": "referred to CAFCASS",
+    "not-applicable": "bundle item not applicable",
+    "good-practice": "good practice",
+    "wishes-sought": "child's wishes and feelings sought",
+    "wishes-not-sought": "child's wishes and feelings not sought",
+    "told-outcome": "child told the outcome",
+    "not-told-outcome": "child not told the outcome",
+    "resolved": "resolved",
+    "withdrawn": "withdrawn",
+    "reopened": "reopened",
+    "assigned": "handed over",
+    "amended": "amended",
+    "retracted": "retracted",
+    "redacted": "redacted",
+    "alert-sent": "alert form sent",
+}
+
+
+def event_words(kind: str, details: Mapping[str, Any] | None = None) -> str:
+    """An event's kind in words; a CAFCASS step says which step."""
+    words = EVENT_WORDS.get(kind, kind.replace("-", " "))
+    if kind == "cafcass" and details and details.get("step"):
+        step = str(details["step"])
+        words = f"CAFCASS: {CAFCASS_STEPS.get(step, step.replace('-', ' '))}"
+    return words
+
+
+def event_detail(e: Mapping[str, Any]) -> str:
+    """What an event records beyond its kind, in one line of words: who was notified, what
+    was done, whom a concern was handed to, what a correction corrected."""
+    details = e["details"]
+    kind = e["kind"]
+    bits = [e["text"]] if e["text"] else []
+    if kind == "escalated":
+        bits.insert(0, f"from {e['from_stage']}")
+    if details.get("bypassed"):
+        bits.append(f"bypassed {', '.join(details['bypassed'])}")
+    if details.get("due"):
+        bits.append(f"due date set: {details['due']}")
+    if details.get("from"):
+        bits = [f"from {details['from']}: {e['text']}"]
+    if kind == "meeting":
+        bits.insert(0, "attended by " + "; ".join(details.get("attendees", [])))
+        bits += [f"action: {a}" for a in details.get("actions", [])]
+        if details.get("step"):
+            bits.append(f"meets {details['step']}")
+    if kind == "done":
+        bits.insert(0, str(details.get("what")))
+    if kind == "cafcass":
+        step = str(details.get("step"))
+        bits.insert(0, step + (f" ({details['officer']})" if details.get("officer") else ""))
+    if kind == "not-applicable":
+        bits.insert(0, f"{details.get('item')} not applicable")
+    if kind == "amended":
+        bits.insert(0, "corrected " + ", ".join(f"{k}" for k in sorted(details)))
+    if kind in ("retracted", "redacted"):
+        fields = f" ({', '.join(details.get('fields', []))})" if details.get("fields") else ""
+        bits.insert(0, f"entry {details.get('seq')}{fields}")
+    if kind == "assigned":
+        bits.insert(0, f"to {details.get('owner')}"
+                    + (f" ({details['team']})" if details.get("team") else ""))  # fmt: skip
+    if kind == "referred":
+        officer = details.get("senior_officer") or "senior officer not named"
+        notified = details.get("senior_officer_notified_on")
+        bits.append(f"{officer}, notified {notified}" if notified else f"{officer}, not notified")
+        if details.get("curtailed_reason"):
+            bits.append(f"process curtailed: {details['curtailed_reason']}")
+    return "; ".join(bits)
+
+
+def days(n: int) -> str:
+    """``n`` working days, in words."""
+    return f"{n} working day{'s' if n != 1 else ''}"
+
+
+def deadline_state(state: str, late: int, left: int) -> str:
+    """A line of the morning check's state in words: "OVERDUE 3 working days", "past its aim
+    by 2 working days", "due today", "due in 3 working days"."""
+    if state == "overdue":
+        return f"OVERDUE {days(late)}"
+    if state in ("past-aim", "past-guidance", "action-overdue"):
+        return f"{CLOCK_STATE_WORDS[state]} by {days(late)}"
+    return "due today" if left == 0 else f"due in {days(left)}"

@@ -1,0 +1,703 @@
+"""A council's spreadsheet as drp's rows: the map file (``drp import FILE --map MAP``) and the
+starting map drp suggests (``--suggest-map``).
+
+A map is a TOML file::
+
+    [sheet]
+    name = "Challenge log"          # the sheet to read (default: the first)
+    date_format = "%d/%m/%Y"        # dates typed as text (a list is allowed); Excel's date
+                                    # cells are dates whatever this says
+    [columns]                       # drp's field = the sheet's column
+    child = "Child ID"
+    opened_on = "Date raised"
+    [defaults]                      # a field no column holds: the same for every row
+    protocol = "west-sussex"
+    [values.status]                 # the sheet's word = drp's
+    "Closed" = "resolved"
+    [values.stage.west-sussex]      # stages by protocol ([values.stage] for any protocol)
+    "Stage 1" = "stage-1"
+    [values.category]
+    "Care Plan" = "care-plan"
+    [values.yes_no]                 # what a yes/no cell says (referred_on may hold one)
+    "Y" = true
+
+Words are matched trimmed and whatever their case. A word the map does not name is taken
+when it is drp's own slug or title ("Stage 1" is west-sussex's ``stage-1``, "Resolved" is
+``resolved``). Columns the map does not use are kept on each concern as an imported note
+(``--ignore-extra``, or ``ignore_extra = true`` under ``[sheet]``, leaves them out). Blank
+rows, and rows that say "Total" with no child, are skipped and counted.
+
+No message here quotes a cell: it names the row, the column and the kind of value expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drp_cli.core.errors import InvalidInput
+from drp_cli.domain.protocols import registry, themes
+from drp_cli.exchange.sheets import Table, is_workbook, open_table
+
+#: drp's fields a column may hold (as ``drp import`` takes them; ``notes`` are free text kept
+#: as an imported note; ``response`` and ``responded_on``: the manager's latest response).
+FIELDS = (
+    "external_ref", "protocol", "child", "category", "issue", "summary", "impact",
+    "recommended", "raised_by", "role", "opened_on", "stage", "stage_started_on",
+    "formal_started_on", "due", "status", "referred_on", "closed_on", "outcome",
+    "response", "responded_on", "notes", "owner", "team",
+)  # fmt: skip
+DATE_FIELDS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
+               "closed_on", "responded_on")  # fmt: skip
+#: The fields whose words the map translates.
+WORD_FIELDS = ("protocol", "status", "stage", "category", "issue", "role")
+STATUSES = ("open", "resolved", "withdrawn")
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+YES = ("yes", "y", "true")
+NO = ("no", "n", "false", "n/a", "na", "none", "-")
+_TOTAL = re.compile(r"^(grand\s+)?(sub\s*)?totals?\s*:?$", re.I)
+_SPACES = re.compile(r"\s+")
+MAP_KEYS = ("sheet", "columns", "defaults", "values")
+
+
+def word(value: Any) -> str:
+    """How a word is matched: trimmed, spaces collapsed, case folded."""
+    return _SPACES.sub(" ", str(value)).strip().casefold()
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[\s_]+", "-", word(value))
+
+
+# -- the map -------------------------------------------------------------------------------
+@dataclass
+class SheetMap:
+    columns: dict[str, str] = field(default_factory=dict)  # field -> header
+    defaults: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> word -> slug
+    stages: dict[str, dict[str, str]] = field(default_factory=dict)  # protocol|"" -> word -> slug
+    yes_no: dict[str, bool] = field(default_factory=dict)
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    sheet: str | None = None
+    ignore_extra: bool = False
+
+
+def _where(path: Path, key: str) -> str:
+    return f"map {path}, {key}"
+
+
+def load_map(path: str | os.PathLike[str]) -> SheetMap:
+    """Read and check a map file (every mistake in it is named by its key)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the map {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the map {path} is not valid TOML: {exc}") from None
+    unknown = [k for k in data if k not in MAP_KEYS]
+    if unknown:
+        raise InvalidInput(f"{_where(path, unknown[0])}: not a part of a map; parts: "
+                           f"{', '.join(MAP_KEYS)}")  # fmt: skip
+    m = SheetMap()
+    sheet = _table(data, "sheet", path)
+    for key, value in sheet.items():
+        if key == "name":
+            m.sheet = _str(value, path, "sheet.name")
+        elif key == "date_format":
+            formats = [value] if isinstance(value, str) else value
+            if (
+                not isinstance(formats, list)
+                or not formats
+                or not all(isinstance(f, str) and "%" in f for f in formats)
+            ):
+                raise InvalidInput(f"{_where(path, 'sheet.date_format')}: give a format such as "
+                                   '"%d/%m/%Y", or a list of them')  # fmt: skip
+            m.date_formats = tuple(formats)
+        elif key == "ignore_extra":
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{_where(path, 'sheet.ignore_extra')}: true or false")
+            m.ignore_extra = value
+        else:
+            raise InvalidInput(f"{_where(path, 'sheet.' + key)}: not a setting; settings: "
+                               "name, date_format, ignore_extra")  # fmt: skip
+    for part, target in (("columns", m.columns), ("defaults", m.defaults)):
+        for name, value in _table(data, part, path).items():
+            if name not in FIELDS:
+                raise InvalidInput(f"{_where(path, f'{part}.{name}')}: not a drp field; "
+                                   f"fields: {', '.join(FIELDS)}")  # fmt: skip
+            target[name] = _str(value, path, f"{part}.{name}")
+    for name, table in _table(data, "values", path).items():
+        key = f"values.{name}"
+        if not isinstance(table, dict):
+            raise InvalidInput(f"{_where(path, key)}: a table of the sheet's words")
+        if name == "yes_no":
+            for w, v in table.items():
+                if not isinstance(v, bool):
+                    raise InvalidInput(f"{_where(path, key)}: each word = true or false")
+                m.yes_no[word(w)] = v
+        elif name == "stage":
+            for w, v in table.items():
+                if isinstance(v, dict):  # [values.stage.PROTOCOL]
+                    m.stages[w] = {word(k): _str(s, path, f"{key}.{w}") for k, s in v.items()}
+                else:
+                    m.stages.setdefault("", {})[word(w)] = _str(v, path, key)
+        elif name in WORD_FIELDS:
+            m.values[name] = {word(w): _str(v, path, key) for w, v in table.items()}
+        else:
+            raise InvalidInput(f"{_where(path, key)}: words are mapped for "
+                               f"{', '.join((*WORD_FIELDS, 'yes_no'))}")  # fmt: skip
+    _check_targets(m, path)
+    return m
+
+
+def _table(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{_where(path, key)}: must be a table ([{key}])")
+    return value
+
+
+def _str(value: Any, path: Path, key: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{_where(path, key)}: must be text in quotes")
+    return value
+
+
+def _check_targets(m: SheetMap, path: Path) -> None:
+    """Every word the map gives must become one of drp's own."""
+    reg = registry()
+    allowed: dict[str, set[str]] = {
+        "protocol": set(reg.protocols),
+        "status": set(STATUSES),
+        "category": {t.slug for t in themes().themes},
+        "issue": {i.slug for t in themes().themes for i in t.issues},
+        "role": {r for p in reg.protocols.values() for r in p.roles},
+    }
+    for name, table in m.values.items():
+        for w, target in table.items():
+            if target and target not in allowed[name]:
+                raise InvalidInput(f"{_where(path, 'values.' + name)}: {w!r} maps to something "
+                                   f"that is not a {name} drp knows; allowed: "
+                                   f"{', '.join(sorted(allowed[name]))}")  # fmt: skip
+    for proto, table in m.stages.items():
+        stages = (set(reg.protocols[proto].stage_slugs) if proto in reg.protocols
+                  else {s for p in reg.protocols.values() for s in p.stage_slugs})  # fmt: skip
+        key = f"values.stage.{proto}" if proto else "values.stage"
+        if proto and proto not in reg.protocols:
+            raise InvalidInput(f"{_where(path, key)}: not an installed protocol; installed: "
+                               f"{', '.join(sorted(reg.protocols))}")  # fmt: skip
+        for w, target in table.items():
+            if target and target not in stages:
+                raise InvalidInput(f"{_where(path, key)}: {w!r} maps to something that is not "
+                                   f"a stage of {proto or 'any protocol'}")  # fmt: skip
+    for name, value in m.defaults.items():
+        if name in allowed and value not in allowed[name]:
+            raise InvalidInput(f"{_where(path, 'defaults.' + name)}: not a {name} drp knows; "
+                               f"allowed: {', '.join(sorted(allowed[name]))}")  # fmt: skip
+
+
+# -- reading rows through a map ------------------------------------------------------------
+@dataclass
+class Counts:
+    blank: int = 0
+    total: int = 0
+
+
+class MappedSource:
+    """The rows of a table as drp's import rows (drp's field names, ISO dates, drp's slugs),
+    read afresh at each :meth:`rows` call. A row the map cannot translate carries its
+    problems under the key ``_problems`` (each "column NAME: message"), so that the import
+    lists them with everything else and writes nothing."""
+
+    fmt = "sheet"
+
+    def __init__(self, table: Table, m: SheetMap, *, ignore_extra: bool = False) -> None:
+        self.table, self.map = table, m
+        self.ignore_extra = ignore_extra or m.ignore_extra
+        self.closures: list[tuple[dt.date, str]] = []
+        self.counts = Counts()
+        index = {word(h): i for i, h in enumerate(table.header) if h}
+        self.where: dict[str, int] = {}
+        missing = []
+        for name, header in m.columns.items():
+            i = index.get(word(header))
+            if i is None:
+                missing.append(header)
+            else:
+                self.where[name] = i
+        if missing:
+            raise InvalidInput(
+                f"{table.path}: the map names column{'s' if len(missing) > 1 else ''} the sheet "
+                f"does not have: {', '.join(repr(h) for h in missing)}; its columns: "
+                f"{', '.join(repr(h) for h in table.header if h)}"
+            )
+        lacking = [f for f in REQUIRED if f not in self.where and f not in m.defaults]
+        if lacking:
+            raise InvalidInput(
+                f"{table.path}: no column holds {', '.join(lacking)}; write a map that says "
+                f"which do (`drp import {table.path.name} --suggest-map` starts one)"
+            )
+        used = set(self.where.values())
+        self.extra = [(i, h) for i, h in enumerate(table.header) if h and i not in used]
+        reg = registry()
+        self.protocols = reg.protocols
+        self._themes = themes()
+
+    def header_of(self, name: str) -> str:
+        return self.table.header[self.where[name]] if name in self.where else name
+
+    def rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        counts = Counts()
+        for number, cells in self.table.rows():
+            if not any(_filled(c) for c in cells):
+                counts.blank += 1
+                continue
+            if self._is_total(cells):
+                counts.total += 1
+                continue
+            yield f"row {number}", self.row(cells)
+        self.counts = counts
+
+    def _is_total(self, cells: list[Any]) -> bool:
+        child = self.where.get("child")
+        if child is not None and _filled(cells[child]):
+            return False
+        return any(isinstance(c, str) and _TOTAL.match(c.strip()) for c in cells)
+
+    def row(self, cells: list[Any]) -> dict[str, Any]:
+        problems: list[str] = []
+        out: dict[str, Any] = {}
+        for name in FIELDS:
+            i = self.where.get(name)
+            value: Any = cells[i] if i is not None else self.map.defaults.get(name, "")
+            out[name] = value
+        for name in DATE_FIELDS:
+            out[name] = self._date(name, out[name], problems)
+        protocol = self._word("protocol", out["protocol"], problems)
+        out["protocol"] = protocol
+        out["status"] = self._word("status", out["status"], problems)
+        if "status" not in self.where and "status" not in self.map.defaults:
+            # no status column: closed where the row has a closing date, else open; not a
+            # value the row gave, so a re-import does not compare it
+            out["status"] = "resolved" if out["closed_on"] else "open"
+            out["_defaulted"] = ["status"]
+        out["category"] = self._word("category", out["category"], problems)
+        out["issue"] = self._word("issue", out["issue"], problems)
+        out["role"] = self._word("role", out["role"], problems)
+        out["stage"] = self._stage(protocol, out["stage"], problems)
+        for name in FIELDS:
+            if name not in DATE_FIELDS and not isinstance(out[name], str):
+                out[name] = _number_text(out[name])
+        if not self.ignore_extra and self.extra:
+            lines = [f"{h}: {_cell_text(cells[i])}" for i, h in self.extra if _filled(cells[i])]
+            if lines:
+                extra = "From the spreadsheet:\n" + "\n".join(lines)
+                out["notes"] = f"{out['notes']}\n{extra}" if out.get("notes") else extra
+        out = {k: v for k, v in out.items() if v not in ("", None, [])}
+        if problems:
+            out["_problems"] = problems
+            out["_bad"] = [f for f in FIELDS if any(f"({f})" in p or p.startswith(
+                f"column {f!r}") for p in problems)]  # fmt: skip
+        return out
+
+    # the cells -------------------------------------------------------------------------
+    def _column(self, name: str) -> str:
+        return f"column {self.header_of(name)!r}" + (
+            f" ({name})" if self.header_of(name) != name else ""
+        )
+
+    def _date(self, name: str, value: Any, problems: list[str]) -> str:
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        text = _cell_text(value)
+        if not text:
+            return ""
+        if name == "referred_on":
+            yes = self.map.yes_no.get(word(text))
+            if yes is None:
+                yes = True if word(text) in YES else False if word(text) in NO else None
+            if yes is False:
+                return ""
+            if yes is True:
+                problems.append(f"{self._column(name)}: says referred but gives no date "
+                                "(drp needs the date of the referral)")  # fmt: skip
+                return ""
+        for fmt in self.map.date_formats:
+            try:
+                return dt.datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                continue
+        shown = " or ".join(_format_shown(f) for f in self.map.date_formats)
+        problems.append(f"{self._column(name)}: is not a date (expected {shown}, or a date cell)")
+        return ""
+
+    def _word(self, name: str, value: Any, problems: list[str]) -> str:
+        text = _cell_text(value)
+        if not text:
+            return ""
+        w = word(text)
+        mapped = self.map.values.get(name, {}).get(w)
+        if mapped:
+            return mapped
+        own = self._own_words(name)
+        if w in own:
+            return own[w]
+        if _slug(text) in own:
+            return own[_slug(text)]
+        problems.append(
+            f"{self._column(name)}: is not a {name} drp knows and the map does not say which "
+            f"it is (add it under [values.{name}]; allowed: {', '.join(sorted(set(own.values())))})"
+        )
+        return ""
+
+    def _own_words(self, name: str) -> dict[str, str]:
+        if name == "status":
+            return {s: s for s in STATUSES}
+        if name == "protocol":
+            return {**{word(p.title): s for s, p in self.protocols.items()},
+                    **{s: s for s in self.protocols}}  # fmt: skip
+        if name == "category":
+            return {**{word(t.title): t.slug for t in self._themes.themes},
+                    **{t.slug: t.slug for t in self._themes.themes}}  # fmt: skip
+        if name == "issue":
+            return {**{word(i.text): i.slug for t in self._themes.themes for i in t.issues},
+                    **{i.slug: i.slug for t in self._themes.themes for i in t.issues}}  # fmt: skip
+        if name == "role":
+            return {r: r for p in self.protocols.values() for r in p.roles}
+        raise AssertionError(name)
+
+    def _stage(self, protocol: str, value: Any, problems: list[str]) -> str:
+        text = _cell_text(value)
+        if not text:
+            return ""
+        w = word(text)
+        for key in (protocol, ""):
+            mapped = self.map.stages.get(key, {}).get(w)
+            if mapped:
+                return mapped
+        p = self.protocols.get(protocol)
+        if p is None:
+            return text  # the protocol's own problem is reported
+        own = {**{word(s.title): s.slug for s in p.stages}, **{s: s for s in p.stage_slugs}}
+        found = own.get(w) or own.get(_slug(text))
+        if found:
+            return found
+        problems.append(
+            f"{self._column('stage')}: is not a stage of {protocol} and the map does not say "
+            f"which it is (add it under [values.stage.{protocol}]; stages: "
+            f"{', '.join(p.stage_slugs)})"
+        )
+        return ""
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+
+def _number_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell_text(value: Any) -> str:
+    return _number_text(value).strip() if not isinstance(value, str) else value.strip()
+
+
+def _format_shown(fmt: str) -> str:
+    return (fmt.replace("%d", "dd").replace("%m", "mm").replace("%Y", "yyyy")
+            .replace("%y", "yy").replace("%b", "Mon").replace("%B", "Month"))  # fmt: skip
+
+
+def mapped_source(
+    path: str | os.PathLike[str],
+    map_path: str | os.PathLike[str] | None,
+    *,
+    sheet: str | None = None,
+    ignore_extra: bool = False,
+) -> MappedSource:
+    """The table at ``path`` read through the map at ``map_path`` (no map: the sheet's
+    headers are drp's field names)."""
+    m = load_map(map_path) if map_path is not None else SheetMap()
+    # a map made for the workbook serves its CSV copy too: only a workbook has sheets
+    table = open_table(path, sheet=sheet or (m.sheet if is_workbook(path) else None))
+    if map_path is None:
+        names = {word(f): f for f in FIELDS}
+        m.columns = {names[word(h)]: h for h in table.header if word(h) in names}
+    return MappedSource(table, m, ignore_extra=ignore_extra)
+
+
+# -- suggesting a map ----------------------------------------------------------------------
+#: Headers councils use for each field (matched like words; a header that is drp's field
+#: name, with spaces or underscores, matches too).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "external_ref": (
+        "ref",
+        "ref no",
+        "reference",
+        "ref number",
+        "id",
+        "challenge id",
+        "drp ref",
+        "log ref",
+        "case ref",
+        "challenge ref",
+    ),
+    "protocol": ("protocol", "process", "service", "procedure"),
+    "child": (
+        "child",
+        "child id",
+        "child ref",
+        "child reference",
+        "lcs id",
+        "mosaic id",
+        "liquidlogic id",
+        "child no",
+        "child number",
+        "cin",
+        "person id",
+    ),
+    "category": (
+        "category",
+        "theme",
+        "area of concern",
+        "type",
+        "concern type",
+        "type of concern",
+        "issue type",
+    ),
+    "issue": ("issue", "sub theme", "subtheme", "sub-theme", "specific issue", "detail"),
+    "summary": (
+        "summary",
+        "concern",
+        "description",
+        "details of concern",
+        "issue raised",
+        "concern raised",
+        "nature of concern",
+    ),
+    "impact": ("impact", "impact on child", "impact on the child"),
+    "recommended": (
+        "recommended",
+        "recommended action",
+        "action required",
+        "recommendation",
+        "action requested",
+    ),
+    "raised_by": ("raised by", "iro", "iro name", "chair", "cp chair", "raised by iro"),
+    "role": ("role",),
+    "opened_on": (
+        "opened on",
+        "date raised",
+        "date opened",
+        "raised on",
+        "date of concern",
+        "date",
+        "start date",
+        "date logged",
+    ),
+    "stage": ("stage", "current stage", "stage reached", "level", "current level"),
+    "stage_started_on": (
+        "stage started",
+        "stage date",
+        "date of current stage",
+        "stage start",
+        "date escalated",
+        "escalated on",
+        "stage started on",
+    ),
+    "formal_started_on": ("formal started", "formal start", "date formal"),
+    "due": ("due", "due date", "response due", "deadline", "respond by"),
+    "status": ("status", "state", "open/closed", "outcome status"),
+    "referred_on": (
+        "referred on",
+        "referred to cafcass",
+        "cafcass referral",
+        "cafcass referral date",
+        "cafcass",
+        "date referred to cafcass",
+    ),
+    "closed_on": (
+        "closed on",
+        "date resolved",
+        "date closed",
+        "resolved on",
+        "closed date",
+        "resolution date",
+        "end date",
+    ),
+    "outcome": ("outcome", "resolution", "result", "outcome of challenge"),
+    "response": ("response", "manager response", "response received"),
+    "responded_on": ("responded on", "date of response", "response date"),
+    "owner": ("owner", "allocated iro", "iro allocated", "held by"),
+    "team": ("team", "iro team", "service area"),
+}
+
+
+@dataclass
+class Suggestion:
+    text: str  # the map, as TOML
+    columns: dict[str, str]  # field -> header
+    unmapped: dict[str, list[str]]  # "status", "stage.PROTOCOL", ... -> the sheet's words
+    unused: list[str]  # headers no field takes (kept as notes)
+    missing: list[str]  # required fields no column holds
+
+
+REQUIRED = ("protocol", "child", "category", "summary", "opened_on", "stage",
+            "stage_started_on")  # fmt: skip
+MAX_WORDS = 200  # distinct words listed per field
+
+
+def suggest(path: str | os.PathLike[str], *, sheet: str | None = None,
+            protocol: str | None = None) -> Suggestion:  # fmt: skip
+    """A starting map for the table at ``path``: columns guessed from their headers, and
+    every word of the word columns mapped where drp knows it, listed where it does not."""
+    table = open_table(path, sheet=sheet)
+    columns: dict[str, str] = {}
+    for name in FIELDS:
+        options = {word(name.replace("_", " ")), *(word(s) for s in SYNONYMS.get(name, ()))}
+        for h in table.header:
+            if h and word(h) in options and h not in columns.values():
+                columns[name] = h
+                break
+    m = SheetMap(columns=dict(columns))
+    defaults: dict[str, str] = {}
+    if "protocol" not in columns:
+        defaults["protocol"] = protocol or "CHOOSE: " + ", ".join(sorted(registry().protocols))
+        m.defaults["protocol"] = protocol or ""
+    src = MappedSource(table, m)
+    seen: dict[str, dict[str, str]] = {}  # key -> word -> first spelling
+    counts = Counts()
+    for _number, cells in table.rows():
+        if not any(_filled(c) for c in cells):
+            counts.blank += 1
+            continue
+        if src._is_total(cells):
+            counts.total += 1
+            continue
+        proto = ""
+        if "protocol" in src.where:
+            proto = src._word("protocol", cells[src.where["protocol"]], [])
+        else:
+            proto = protocol or ""
+        for name in (*WORD_FIELDS, "referred_on"):
+            if name not in src.where:
+                continue
+            text = _cell_text(cells[src.where[name]])
+            if not text:
+                continue
+            key = f"stage.{proto}" if name == "stage" else name
+            if name == "referred_on":
+                if word(text) in (*YES, *NO):
+                    seen.setdefault("yes_no", {}).setdefault(word(text), text)
+                continue
+            bucket = seen.setdefault(key, {})
+            if len(bucket) < MAX_WORDS:
+                bucket.setdefault(word(text), text)
+    mapped: dict[str, dict[str, str]] = {}
+    unmapped: dict[str, list[str]] = {}
+    for key, words in sorted(seen.items()):
+        for w, spelling in sorted(words.items()):
+            if key == "yes_no":
+                mapped.setdefault(key, {})[spelling] = "true" if w in YES else "false"
+                continue
+            problems: list[str] = []
+            if key.startswith("stage."):
+                proto = key.split(".", 1)[1]
+                found = src._stage(proto, spelling, problems) if proto else ""
+                if not proto:
+                    problems.append("no protocol")
+            else:
+                found = src._word(key, spelling, problems)
+            if found and not problems:
+                mapped.setdefault(key, {})[spelling] = found
+            else:
+                unmapped.setdefault(key, []).append(spelling)
+    used = set(columns.values())
+    unused = [h for h in table.header if h and h not in used]
+    missing = [f for f in REQUIRED if f not in columns and f not in defaults]
+    text = _map_text(table, columns, defaults, mapped, unmapped, unused, missing)
+    return Suggestion(text, columns, unmapped, unused, missing)
+
+
+def _q(value: str) -> str:
+    """A TOML basic string (JSON's spelling is one)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _map_text(table: Table, columns: dict[str, str], defaults: dict[str, str],
+              mapped: dict[str, dict[str, str]], unmapped: dict[str, list[str]],
+              unused: list[str], missing: list[str]) -> str:  # fmt: skip
+    reg = registry()
+    out = [
+        f"# drp import map for {table.path.name}, suggested by drp import --suggest-map.",
+        "# Check every line; fill in what is marked CHOOSE, then:",
+        f"#   drp import {table.path.name} --map THIS-FILE --dry-run",
+        "",
+        "[sheet]",
+    ]
+    if table.sheet:
+        out.append(f"name = {_q(table.sheet)}")
+    out += ['date_format = "%d/%m/%Y"  # dates typed as text; date cells are read as dates', ""]
+    out.append("[columns]  # drp's field = the sheet's column")
+    for name in FIELDS:
+        if name in columns:
+            out.append(f"{name} = {_q(columns[name])}")
+    for name in missing:
+        out.append(f'# {name} = ""  # CHOOSE: no column looked like it (required)')
+    if unused:
+        out.append("# The sheet's other columns are kept on each concern as an imported note")
+        out.append("# (drp import --ignore-extra leaves them out):")
+        out += [f"#   {_q(h)}" for h in unused]
+    if defaults:
+        out += ["", "[defaults]  # the same for every row"]
+        for name, value in defaults.items():
+            out.append(f"{name} = {_q(value)}")
+    allowed = {
+        "status": ", ".join(STATUSES),
+        "category": ", ".join(t.slug for t in themes().themes),
+        "issue": "see drp themes",
+        "role": ", ".join(sorted({r for p in reg.protocols.values() for r in p.roles})),
+        "protocol": ", ".join(sorted(reg.protocols)),
+    }
+    keys = sorted(set(mapped) | set(unmapped))
+    for key in keys:
+        if key == "yes_no":
+            out += ["", "[values.yes_no]"]
+            out += [f"{_q(w)} = {v}" for w, v in mapped[key].items()]
+            continue
+        proto = key.split(".", 1)[1] if key.startswith("stage.") else None
+        if proto is not None:
+            out += ["", f"[values.stage.{_q(proto)}]" if proto else "[values.stage]"]
+            choice = (", ".join(reg.protocols[proto].stage_slugs) if proto in reg.protocols
+                      else "the protocol's stages")  # fmt: skip
+        else:
+            out += ["", f"[values.{key}]"]
+            choice = allowed.get(key, "")
+        out += [f"{_q(w)} = {_q(v)}" for w, v in mapped.get(key, {}).items()]
+        for w in unmapped.get(key, []):
+            out.append(f'{_q(w)} = ""  # CHOOSE: {choice}')
+    return "\n".join(out) + "\n"
+
+
+def problems_of(row: Mapping[str, Any]) -> list[str]:
+    return list(row.get("_problems", ()))
+
+
+Reader = Callable[[], Iterator[tuple[str, dict[str, Any]]]]

@@ -1,0 +1,39 @@
+"""What ``drp import`` reads: a source of rows, whatever the file's format.
+
+A :class:`Source` is read twice: once to check every row (nothing is written while any row
+is bad), once to write. So it never holds the rows: ``rows()`` reads the file afresh each
+time it is called and yields one ``(label, row)`` at a time, ``label`` naming the row as the
+person who made the file would find it ("row 3" in a spreadsheet, "item 3" in a JSON list),
+``row`` a dict of column name to cell (text, or for JSON any JSON value; ``events`` may be a
+list). ``closures`` are the local closure days the file carries, already checked.
+
+A reader raises :class:`drp_cli.core.errors.InvalidInput` for a file it cannot read, naming the
+file and what was expected, never quoting a cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: One row: its label ("row 3", "item 3") and its cells by column name.
+Row = tuple[str, dict[str, Any]]
+#: A local closure day and its reason.
+Closure = tuple[dt.date, str]
+
+
+@dataclass
+class Source:
+    """A file of rows to import: its format, its closure days, and its rows on demand."""
+
+    fmt: str  # "json", "csv", ...
+    read: Callable[[], Iterator[Row]] = field(repr=False)
+    closures: list[Closure] = field(default_factory=list)
+    #: rows the reader passed over, by kind ("blank", "total"), filled as it reads
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def rows(self) -> Iterator[Row]:
+        """The rows, read afresh from the start of the file (a generator: one at a time)."""
+        return self.read()

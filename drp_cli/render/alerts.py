@@ -1,0 +1,349 @@
+"""The alert form in the formats people send and receive: Markdown (for those who edit),
+HTML, Word, and an e-mail to the stage's addressees, sent through the configured mail server
+and recorded as an ``alert-sent`` event.
+
+Every format comes from the one Markdown form :func:`drp_cli.render.documents.alert` renders from
+the template data: HTML through :mod:`drp_cli.render.mdhtml`, plain text and Word through
+:mod:`drp_cli.render.mdtext`'s blocks, so the reader never sees Markdown syntax.
+
+Addressees: the stage's addressees (To) and copy list (Cc) are roles ("Social worker",
+"Team Manager"). Each becomes addresses through the child's record (a professional with that
+role and an e-mail address in their contact details, ``drp person add``), else the staff
+directory (an entry with that name and an e-mail address, e.g. a shared mailbox), unless
+``to`` / ``cc`` are given (addresses, or names in the staff directory). A role with no
+address is an error naming the role, never a person. ``alert_cc`` in the config is always
+copied in (e.g. IRO Business Support).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from drp_cli.adapters.outpaths import (
+    ALERT_MARKER,
+    WriteResult,
+    check_output,
+    protected_paths,
+    write_file,
+)
+from drp_cli.core.dates import iso
+from drp_cli.core.errors import DatabaseError, DrpError, InvalidInput, TransitionRefused, fld
+from drp_cli.core.textsafe import MAX_REF, clean_line
+from drp_cli.domain.views import ConcernView
+from drp_cli.render import documents, mail, mdhtml, mdtext
+from drp_cli.services import details, staff
+from drp_cli.services.tracker import Tracker, current_user
+
+FORMATS = ("md", "html", "docx")
+#: the Word form attached to an e-mail (its name carries no child reference)
+DOCX_NAME = "IRO alert form.docx"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+EVENT = "alert-sent"
+#: how an alert went: sent by drp through the mail server, or sent by the IRO and recorded
+VIA_EMAIL = "e-mail through drp"
+VIA_HAND = "recorded as sent"
+
+
+def markdown(
+    t: Tracker, concern_id: int, *, on: dt.date | str | None = None, templates: Any = None
+) -> str:
+    """The form as Markdown, without the marker line (:data:`ALERT_MARKER`)."""
+    text = documents.alert(t, concern_id, on=on, templates=templates)
+    return text.replace(ALERT_MARKER, "").rstrip() + "\n"
+
+
+def title_of(md: str) -> str:
+    """The form's first heading (its kind and stage: no child reference)."""
+    first = next((b for b in mdtext.blocks(md) if b.kind == "heading"), None)
+    return first.text.strip() if first is not None else "Alert form"
+
+
+_EMPTY_HEAD = re.compile(r"<thead>\s*<tr>\s*(?:<th>\s*</th>\s*)+</tr>\s*</thead>\s*")
+
+
+def html_of(md: str) -> str:
+    """The form as a whole HTML page: a label-and-value table (whose Markdown header row is
+    empty) shows no empty header row."""
+    return mdhtml.page(title_of(md), _EMPTY_HEAD.sub("", mdhtml.to_html(md)))
+
+
+def render(
+    t: Tracker,
+    concern_id: int,
+    fmt: str,
+    *,
+    on: dt.date | str | None = None,
+    templates: Any = None,
+) -> str | bytes:
+    """The form as ``fmt`` (md, html or docx: bytes)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"{fld('format')} must be one of {', '.join(FORMATS)}")
+    if fmt == "md":
+        return documents.alert(t, concern_id, on=on, templates=templates)
+    md = markdown(t, concern_id, on=on, templates=templates)
+    if fmt == "html":
+        return html_of(md)
+    from drp_cli.render import docx_out
+
+    return docx_out.document(md, title=title_of(md), created=t.moment())
+
+
+def write(
+    t: Tracker,
+    concern_id: int,
+    output: str | os.PathLike[str],
+    fmt: str,
+    *,
+    force: bool = False,
+    on: dt.date | str | None = None,
+    templates: Any = None,
+) -> WriteResult:
+    """Write the form as ``fmt`` to ``output`` (never over the database; ``force`` replaces
+    only a document drp wrote)."""
+    protected = protected_paths(t.store)
+    check_output(output, protected, force=force, kind="file", what="alert form")
+    content = render(t, concern_id, fmt, on=on, templates=templates)
+    return write_file(output, content, protected=protected, force=force, what="alert form")
+
+
+# -- addresses ------------------------------------------------------------------------------
+def _formatted(name: str | None, address: str) -> str:
+    from email.headerregistry import Address
+
+    return str(Address(display_name=" ".join((name or "").split()), addr_spec=address))
+
+
+def _roles(t: Tracker, concern_id: int, roles: Sequence[str], field: str, what: str) -> list[str]:
+    """The addresses of the stage's ``roles``: the child's professionals with that role and
+    an e-mail address, else the staff directory entry of that name."""
+    professionals = [i.to_dict() for i in details.items(t, concern_id, "professional")]
+    known = mail.staff_addresses(t)
+    out: list[str] = []
+    for role in roles:
+        k = staff.key(role)
+        found = [
+            _formatted(p.get("name"), address)
+            for p in professionals
+            if staff.key(str(p.get("role") or "")) == k
+            and (address := mail.find_address(p.get("contact"))) is not None
+        ]
+        if not found and k in known:
+            found = [known[k]]
+        if not found:
+            raise InvalidInput(
+                f"no e-mail address for {what} '{role}': give {fld(field)} ADDRESS, record a "
+                "professional with that role and an e-mail address (`drp person add`), or add "
+                "that role to the staff directory with one (`drp staff add`)"
+            )
+        out += found
+    return out
+
+
+def sender(t: Tracker, s: mail.Settings, by: str | None = None) -> str:
+    """Who the e-mail is from: ``smtp_from``, else your own address in the staff directory."""
+    if s.sender:
+        return s.sender
+    found = mail.staff_addresses(t).get(staff.key(current_user(by)))
+    if found is None:
+        raise InvalidInput(
+            "no address to send from: set it with `drp config set smtp_from ADDRESS`, or give "
+            "yourself an e-mail address in the staff directory"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class AlertMail:
+    message: EmailMessage
+    to: list[str]
+    cc: list[str]
+
+
+def _unique(values: list[str]) -> list[str]:
+    from email.utils import parseaddr
+
+    seen: set[str] = set()
+    out = []
+    for v in values:
+        key = parseaddr(v)[1].lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def subject(view: ConcernView, stage_title: str) -> str:
+    """The child's reference, the stage, and the respond-by date."""
+    due = (
+        f"respond by {documents.long_date(view.deadline)}"
+        if view.deadline is not None
+        else "please respond"
+    )
+    return f"IRO alert for {view.child}: {stage_title}, {due}"
+
+
+def email(
+    t: Tracker,
+    concern_id: int,
+    *,
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    no_copy: bool = False,
+    on: dt.date | str | None = None,
+    templates: Any = None,
+    settings: mail.Settings | None = None,
+    by: str | None = None,
+    attach_docx: bool = False,
+) -> AlertMail:
+    """The alert as one e-mail: the form as plain text and as HTML, to the stage's
+    addressees (or ``to``), copied to its copy list (or ``cc``; none with ``no_copy``) and
+    to ``alert_cc``; with ``attach_docx``, the form as a Word document too, for the reply."""
+    s = settings if settings is not None else mail.settings()
+    view = t.get(concern_id)
+    protocol = t.protocols.for_stored(view.protocol)
+    stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
+    if to:
+        to_list = mail.given_addresses(t, to, "to")
+    elif stage is not None:
+        to_list = _roles(t, concern_id, stage.addressee_names, "to", "the addressee")
+    else:
+        raise InvalidInput(f"the stage has no addressees in its protocol: give {fld('to')}")
+    if cc:
+        cc_list = mail.given_addresses(t, cc, "cc")
+    elif no_copy or stage is None:
+        cc_list = []
+    else:
+        cc_list = _roles(t, concern_id, stage.copy_names, "cc", "the copy")
+    to_list = _unique(to_list)
+    cc_list = _unique([*to_list, *cc_list, *s.alert_cc])[len(to_list) :]  # none twice
+    md = markdown(t, concern_id, on=on, templates=templates)
+    html = html_of(md)
+    attachments = []
+    if attach_docx:
+        from drp_cli.render import docx_out
+
+        word = docx_out.document(md, title=title_of(md), created=t.moment())
+        attachments.append((DOCX_NAME, DOCX_TYPE, word))
+    msg = mail.message(
+        sender=sender(t, s, by),
+        to=to_list,
+        cc=cc_list,
+        subject=subject(view, documents.stage_title(view.stage, protocol)),
+        text=mdtext.to_text(md),
+        html=html,
+        date=t.moment(),
+        attachments=attachments,
+    )
+    return AlertMail(msg, to_list, cc_list)
+
+
+def write_eml(
+    t: Tracker,
+    concern_id: int,
+    output: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    **options: Any,
+) -> tuple[WriteResult, AlertMail]:
+    """Write the alert e-mail to ``output`` (an ``.eml`` file any mail program opens)."""
+    protected = protected_paths(t.store)
+    check_output(output, protected, force=force, kind="file", what="e-mail")
+    made = email(t, concern_id, **options)
+    written = write_file(
+        output, mail.as_bytes(made.message), protected=protected, force=force, what="e-mail"
+    )
+    return written, made
+
+
+# -- sending and recording ------------------------------------------------------------------
+@dataclass(frozen=True)
+class SentAlert:
+    to: list[str]
+    cc: list[str]
+    refused: int
+    view: ConcernView
+    on: dt.date
+
+
+def _check_can_record(t: Tracker, concern_id: int, on: dt.date | str | None) -> None:
+    """Refuse before anything is sent what recording would refuse afterwards."""
+    view = t.get(concern_id)
+    if view.status != "open":
+        raise TransitionRefused(
+            f"concern {concern_id} is {view.status}; cannot send an alert for it"
+        )
+    day = t.event_date(on)
+    if day < view.opened_on:
+        raise InvalidInput(
+            f"{fld('on')} {day.isoformat()} is before the concern was opened "
+            f"({view.opened_on.isoformat()})"
+        )
+
+
+def record_sent(
+    t: Tracker,
+    concern_id: int,
+    *,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    on: dt.date | str | None = None,
+    by: str | None = None,
+    via: str = VIA_HAND,
+    sent_at: dt.datetime | None = None,
+    message_id: str | None = None,
+) -> ConcernView:
+    """Record an ``alert-sent`` event: to whom (and copied to whom), on ``on``, how."""
+    to_list = [clean_line(v, fld("to"), MAX_REF * 4) for v in to if v.strip()]
+    cc_list = [clean_line(v, fld("cc"), MAX_REF * 4) for v in cc if v.strip()]
+    if not to_list:
+        raise InvalidInput(f"give {fld('to')}: whom the alert was sent to")
+    info: dict[str, Any] = {"to": to_list, "cc": cc_list, "via": via}
+    if sent_at is not None:
+        info["sent_at"] = sent_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if message_id:
+        info["message_id"] = message_id
+    text = "Alert form sent to " + "; ".join(to_list)
+    if cc_list:
+        text += ", copied to " + "; ".join(cc_list)
+    text += " (sent by e-mail through drp)" if via == VIA_EMAIL else " (recorded as sent)"
+    return t.record_event(concern_id, EVENT, text=text, on=on, by=by, details=info,
+                          action="record an alert sent for")  # fmt: skip
+
+
+def send(
+    t: Tracker,
+    concern_id: int,
+    *,
+    on: dt.date | str | None = None,
+    by: str | None = None,
+    settings: mail.Settings | None = None,
+    **options: Any,
+) -> SentAlert:
+    """Send the alert e-mail through the configured server, then record ``alert-sent`` with
+    the recipients the server accepted and the time. Nothing is recorded when the server
+    cannot be reached or refuses the message (:class:`~drp_cli.core.errors.MailError`)."""
+    s = settings if settings is not None else mail.settings()
+    _check_can_record(t, concern_id, on)
+    made = email(t, concern_id, on=on, settings=s, by=by, **options)
+    sent = mail.send(made.message, s)
+    from email.utils import parseaddr
+
+    taken = {a.lower() for a in sent.accepted}
+    to = [v for v in made.to if parseaddr(v)[1].lower() in taken]
+    cc = [v for v in made.cc if parseaddr(v)[1].lower() in taken]
+    try:
+        view = record_sent(t, concern_id, to=to or made.to, cc=cc, on=on, by=by,
+                           via=VIA_EMAIL, sent_at=t.moment(),
+                           message_id=str(made.message["Message-ID"]))  # fmt: skip
+    except DrpError as exc:
+        raise DatabaseError(
+            f"the alert was sent, but recording it failed ({exc.template}): record it with "
+            f"`drp alert {concern_id} --sent --to ADDRESS --on {iso(t.judge_day(on))}`"
+        ) from None
+    return SentAlert(to, cc, len(sent.refused), view, t.event_date(on))

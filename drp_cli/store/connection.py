@@ -1,0 +1,701 @@
+"""The one data-access module: where the database lives, how it is opened, and every query
+and write, for both engines.
+
+``--db`` / ``DRP_DB`` is a file path (SQLite, the embedded default for one IRO) or a
+PostgreSQL URL (``postgresql+psycopg://...``, for a whole service; ``pip install
+'drp-cli[postgres]'``). The default is ``drp.sqlite3`` in the user's data directory.
+
+The runtime speaks DB-API directly: the standard library's ``sqlite3``, or ``psycopg`` for
+PostgreSQL. SQL is written once, with ``?`` placeholders (rewritten to ``%s`` for psycopg).
+SQLAlchemy and SQLModel are not loaded by any everyday command: the SQLModel classes in
+:mod:`drp_cli.store.models` remain the one declaration of the schema, Alembic (loaded only to
+create or upgrade a database, :mod:`drp_cli.store.migrate`) builds it from them, and the values
+this module reads back take their types from that schema (SQLite's declared ``DATE`` and
+``DATETIME`` columns; PostgreSQL's own types).
+
+SQLite: the file is created owner-only (0600, folder 0700) and a file readable by group or
+others is refused; a file on a network file system (cifs, smb, nfs) is refused, since
+SQLite's locking is not safe there; WAL mode, ``synchronous=FULL``, foreign keys on, a
+busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``.
+PostgreSQL: writers lock the rows they change (``SELECT ... FOR UPDATE``).
+
+Opening a :class:`Store` creates nothing. Reading a database that is not there (no file, an
+empty file, a server database with no tables) raises :class:`~drp_cli.core.errors.DatabaseMissing`,
+so a mistyped path is never an all-clear; the first write transaction (:meth:`Store.write`)
+or :meth:`Store.create` (``drp init``) creates it, and calls :attr:`Store.on_create`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from drp_cli.core.errors import DatabaseError, DatabaseMissing, InvalidInput
+from drp_cli.store.dbfile import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA_REVISION,
+    check_location,
+    check_private,
+    create_private,
+    default_path,
+    is_blank,
+    is_url,
+    known_revisions,
+    resolve_target,
+    sqlite_uri,
+    translate,
+)
+
+__all__ = ["SCHEMA_REVISION", "Conn", "Row", "Store"]
+
+STREAM = 2000  # rows fetched at a time by a streaming read
+#: Values one SQLite statement may carry, in every SQLite Python may be built with (999
+#: before 3.32)
+SQLITE_VALUES = 999
+TABLES = (
+    "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
+)  # fmt: skip
+
+
+# -- values ----------------------------------------------------------------------------------
+@lru_cache(maxsize=65536)  # an import stores the same few moments a million times
+def stored_moment(value: dt.datetime) -> str:
+    """The text SQLAlchemy's SQLite dialect stores for a datetime (UTC, microseconds): what
+    SQLite is given for one (an import makes it where it checks the rows, so the process
+    that writes them need not)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+#: The text SQLite is given for a date (ISO).
+stored_day = dt.date.isoformat
+
+
+def _read_date(raw: bytes) -> dt.date:
+    return dt.date.fromisoformat(raw.decode()[:10])
+
+
+def _read_moment(raw: bytes) -> dt.datetime:
+    value = dt.datetime.fromisoformat(raw.decode())
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# dates go in as ISO text and datetimes as UTC text, as they always have; the columns the
+# schema declares DATE and DATETIME come back as dates and UTC datetimes
+sqlite3.register_adapter(dt.date, stored_day)
+sqlite3.register_adapter(dt.datetime, stored_moment)
+sqlite3.register_converter("DATE", _read_date)
+sqlite3.register_converter("DATETIME", _read_moment)
+
+
+def _lower(value: Any) -> Any:
+    """SQL's lower() for SQLite: Python's, for every letter."""
+    return value.lower() if isinstance(value, str) else value
+
+
+class Row(dict[str, Any]):
+    """A row as a dict whose columns can also be read and set as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
+@lru_cache(maxsize=256)
+def _pyformat(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (drp's SQL has no other ``?`` or ``%``)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Conn:
+    """One open transaction: run SQL written once for both engines."""
+
+    def __init__(self, raw: Any, is_sqlite: bool) -> None:
+        self.raw = raw
+        self.is_sqlite = is_sqlite
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.is_sqlite else _pyformat(sql)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = self.raw.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        return cur
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.execute(sql, params)
+        try:
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        cur = self.execute(sql, params)
+        try:
+            row = cur.fetchone()
+            return tuple(row) if row is not None else None
+        finally:
+            cur.close()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return row[0] if row is not None else None
+
+    def records(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = self.execute(sql, params)
+        try:
+            names = [d[0] for d in cur.description]
+            return [Row(zip(names, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def record(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        found = self.records(sql, params)
+        return found[0] if found else None
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        """Rows a batch at a time (a server-side cursor on PostgreSQL): memory stays flat."""
+        if self.is_sqlite:
+            cur = self.raw.cursor()
+            cur.execute(sql, tuple(params))
+        else:
+            cur = self.raw.cursor(name=f"drp_stream_{id(self)}_{next(_names)}")
+            cur.itersize = STREAM
+            cur.execute(_pyformat(sql), tuple(params))
+        try:
+            names: list[str] | None = None
+            while batch := cur.fetchmany(STREAM):
+                if names is None:
+                    names = [d[0] for d in cur.description]
+                for r in batch:
+                    yield Row(zip(names, r, strict=True))
+        finally:
+            cur.close()
+
+    # -- writes ------------------------------------------------------------------------------
+    def insert(self, table: str, values: Mapping[str, Any]) -> int:
+        """Insert one row; returns its id."""
+        names = list(values)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(_quote(n) for n in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)}) RETURNING id"
+        )
+        row = self.one(sql, [values[n] for n in names])
+        assert row is not None
+        return int(row[0])
+
+    def insert_many(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert many rows given as tuples in ``names`` order, in that order. On SQLite,
+        as many rows to a statement as its smallest limit on values allows (one statement a
+        row takes the driver a quarter longer: an import inserts 600,000 events)."""
+        head = f"INSERT INTO {table} ({', '.join(_quote(n) for n in names)}) VALUES "
+        marks = f"({', '.join('?' for _ in names)})"
+        cur = self.raw.cursor()
+        try:
+            if self.is_sqlite:
+                rows = rows if isinstance(rows, list) else list(rows)
+                # a row of the wrong length would shift the values of the rows after it
+                if not all(map(len(names).__eq__, map(len, rows))):
+                    raise ValueError(f"a row for {table} does not have {len(names)} values")
+                per = max(1, SQLITE_VALUES // len(names))
+                whole = len(rows) - len(rows) % per if per > 1 else 0
+                if whole:
+                    many = head + ", ".join([marks] * per)
+                    flat = itertools.chain.from_iterable
+                    for i in range(0, whole, per):
+                        cur.execute(many, [*flat(rows[i : i + per])])
+                    rows = rows[whole:]
+            cur.executemany(self._sql(head + marks), rows)
+        finally:
+            cur.close()
+
+    def update(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
+        names = list(values)
+        sets = ", ".join(f"{_quote(n)} = ?" for n in names)
+        self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*(values[n] for n in names),
+                                                                  row_id]).close()  # fmt: skip
+
+    @contextmanager
+    def indexes_after(self, tables: Sequence[str]) -> Iterator[None]:
+        """For a large insert into tables that hold no rows yet: their secondary indexes
+        dropped, and made again when the block ends, one sort each instead of an insert
+        into every index for every row (on SQLite: 2.7 s less in an import of 100,000
+        concerns). Inside the transaction: on an error the rollback keeps them as they
+        were. UNIQUE constraints stay (they are not separate indexes). They are made again
+        in the order they were made first, so the schema reads as before: with no
+        statistics, SQLite's planner may choose between equal indexes by that order."""
+        made = self.drop_indexes(tables)
+        yield
+        self.make_indexes(made)
+
+    def drop_indexes(self, tables: Sequence[str]) -> list[str]:
+        """The first half of :meth:`indexes_after`, for a caller whose insert spans more
+        than one transaction (a database being built, which no one else reads): the
+        statements that make the dropped indexes again, for :meth:`make_indexes`."""
+        if not self.is_sqlite:
+            return []
+        marks = ", ".join("?" for _ in tables)
+        found = self.rows(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                          f"sql IS NOT NULL AND tbl_name IN ({marks}) ORDER BY rowid",
+                          tuple(tables))  # fmt: skip
+        for name, _sql in found:
+            self.raw.execute(f"DROP INDEX {_quote(name)}")
+        return [sql for _name, sql in found]
+
+    def make_indexes(self, statements: Sequence[str]) -> None:
+        """The indexes :meth:`drop_indexes` dropped, made again in the order they were."""
+        for sql in statements:
+            self.raw.execute(sql)
+
+    @contextmanager
+    def bulk(self, megabytes: int = 256) -> Iterator[None]:
+        """Room for indexes being filled by a large insert (SQLite's page cache, 256 MB at
+        most unless told, taken only as needed), set back to the default afterwards."""
+        if not self.is_sqlite:
+            yield
+            return
+        self.raw.execute(f"PRAGMA cache_size=-{int(megabytes) * 1024}")
+        try:
+            yield
+        finally:
+            self.raw.execute("PRAGMA cache_size=-2000")
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Each column of ``table`` as the schema declares it: 'date', 'datetime' or ''."""
+        if self.is_sqlite:
+            found = self.rows(f"PRAGMA table_info({table})")
+            declared = {r[1]: str(r[2]).upper() for r in found}
+        else:
+            declared = {
+                r[0]: str(r[1]).upper()
+                for r in self.rows(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = ? AND table_schema = current_schema()",
+                    (table,),
+                )
+            }
+        kinds = {}
+        for name, decl in declared.items():
+            if decl.startswith(("DATETIME", "TIMESTAMP")):
+                kinds[name] = "datetime"
+            elif decl == "DATE":
+                kinds[name] = "date"
+            else:
+                kinds[name] = ""
+        return kinds
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+_names = itertools.count(1)  # names of server-side cursors
+
+
+# -- the database ----------------------------------------------------------------------------
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _conninfo(url: str) -> str:
+    """A libpq URI for a SQLAlchemy-style PostgreSQL URL (``postgresql+psycopg://``)."""
+    scheme, _, rest = url.partition("://")
+    dialect = scheme.split("+", 1)[0]
+    if dialect not in ("postgresql", "postgres"):
+        raise DatabaseError(
+            "drp works with a SQLite file or a PostgreSQL URL (postgresql+psycopg://...)"
+        )
+    return f"postgresql://{rest}"
+
+
+class Store:
+    """An open drp database (opening it creates nothing: see :meth:`create`)."""
+
+    #: Called with :attr:`label` after this Store created a new database (the CLI says so
+    #: on stderr); None to say nothing.
+    on_create: Callable[[str], None] | None = None
+
+    def __init__(
+        self, db: str | os.PathLike[str] | None = None, *, prepare: bool = True,
+        scratch: bool = False,
+    ) -> None:  # fmt: skip
+        """``scratch``: a SQLite file being built where no one else reads it (an import
+        into no database builds it beside where it goes): no write-ahead log and no flush
+        to disk at each commit, until :meth:`seal` makes it a database like any other."""
+        self.target = resolve_target(db)
+        self.scratch = scratch
+        self.path: Path | None = None
+        self._exists = False
+        self._raw: Any = None
+        self._depth = 0  # transactions open on the connection (an inner one joins the outer)
+        self._writing = False
+        if is_url(self.target):
+            if self.target.startswith("sqlite"):
+                raise DatabaseError("give a SQLite database as a file path, not a URL")
+            self.is_sqlite = False
+            self._conninfo = _conninfo(self.target)
+            self.label = _hide_password(self.target)
+        else:
+            self.is_sqlite = True
+            self.path = Path(self.target).expanduser()
+            check_location(self.path)
+            check_private(self.path)
+            self.label = str(self.path)
+        self.prepare = prepare
+        if prepare:
+            self._prepare()
+
+    # -- connecting ------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._raw is not None:
+            return self._raw
+        raw: Any
+        if self.path is not None:
+            try:
+                raw = sqlite3.connect(
+                    sqlite_uri(self.path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
+                    check_same_thread=False,
+                )  # fmt: skip
+                # lower() folds every letter, as PostgreSQL's does in a UTF-8 locale (SQLite's
+                # own folds only A-Z): the filters that ignore case match names like Łukasz
+                raw.create_function("lower", 1, _lower, deterministic=True)
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                raw.execute("PRAGMA foreign_keys=ON")
+                if self.scratch:  # a rollback journal in memory: pages added need none
+                    raw.execute("PRAGMA journal_mode=MEMORY")
+                    raw.execute("PRAGMA synchronous=OFF")
+                else:
+                    raw.execute("PRAGMA synchronous=FULL")
+            except sqlite3.OperationalError as exc:
+                raise translate(str(exc), type(exc).__name__, self.label) from None
+            except sqlite3.DatabaseError:
+                raise DatabaseError(f"{self.label} is not a drp database") from None
+        else:
+            try:
+                import psycopg
+            except ModuleNotFoundError as exc:
+                raise DatabaseError(
+                    f"the driver for this database is not installed ({exc.name}): "
+                    "pip install 'drp-cli[postgres]'"
+                ) from None
+            try:
+                raw = psycopg.connect(self._conninfo, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise translate(str(exc), type(exc).__name__, self.label) from None
+            except psycopg.Error as exc:
+                raise DatabaseError(f"cannot use the database URL: {type(exc).__name__}") from None
+        self._raw = raw
+        return raw
+
+    @contextmanager
+    def _transaction(self, write: bool, snapshot: bool = False) -> Iterator[Conn]:
+        raw = self._connect()
+        conn = Conn(raw, self.is_sqlite)
+        if self._depth:  # joins the transaction already open
+            if write and not self._writing:
+                raise RuntimeError("a write inside a read transaction")
+            self._depth += 1
+            try:
+                yield conn
+            finally:
+                self._depth -= 1
+            return
+        with self._errors():
+            if self.is_sqlite:
+                raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            elif snapshot:
+                raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._depth, self._writing = 1, write
+        try:
+            with self._errors():
+                yield conn
+                if self.is_sqlite:
+                    raw.execute("COMMIT" if write else "ROLLBACK")
+                elif write:
+                    raw.commit()
+                else:
+                    raw.rollback()
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._depth, self._writing = 0, False
+
+    def _rollback(self) -> None:
+        raw = self._raw
+        if raw is None:
+            return
+        try:
+            if self.is_sqlite:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+            else:
+                raw.rollback()
+        except Exception:  # the connection is gone; close() tidies up
+            pass
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A driver's operational error as drp's own (never its parameters)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise translate(str(exc), type(exc).__name__, self.label) from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                raise
+            raise DatabaseError(f"{self.label} is not a drp database") from None
+        except Exception as exc:
+            found = _server_error(exc, self.label)
+            if found is None:
+                raise
+            raise found from None
+
+    @contextmanager
+    def read(self, *, snapshot: bool = False) -> Iterator[Conn]:
+        """A read transaction (one consistent view); :class:`DatabaseMissing` if no drp
+        database is there. ``snapshot``: PostgreSQL's REPEATABLE READ, for a long read."""
+        self.require()
+        with self._transaction(False, snapshot) as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Conn]:
+        """A short write transaction: committed on success, rolled back on any error. The
+        first one creates the database if none is there (see :meth:`create`)."""
+        if not self.exists:
+            self.create()
+        with self._transaction(True) as conn:
+            yield conn
+
+    # -- schema --------------------------------------------------------------------------
+    def revision(self) -> str | None:
+        """The database's Alembic revision; None when there is no database yet (no file, an
+        empty file, no tables). Raises for a file or database that is not drp's."""
+        if self.path is not None and is_blank(self.path):
+            return None  # nothing to open (opening a missing file would be an error)
+        raw = self._connect()
+        conn = Conn(raw, self.is_sqlite)
+        try:
+            with self._errors():
+                sql = (
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    if self.is_sqlite
+                    else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                )
+                tables = {r[0] for r in conn.rows(sql)}
+                if not tables:
+                    return None
+                if "alembic_version" not in tables:
+                    raise DatabaseError(f"{self.label} is a database but not a drp database")
+                row = conn.one("SELECT version_num FROM alembic_version")
+                return str(row[0]) if row else None
+        finally:
+            if not self._depth:
+                self._rollback()
+
+    @property
+    def exists(self) -> bool:
+        """Whether a drp database is there. Cheap: a stat for a SQLite file that is missing
+        or empty; otherwise the schema check (once it is True it stays True). Raises
+        :class:`DatabaseError` for a file or database that is not drp's."""
+        if not self._exists:
+            if self.path is not None and is_blank(self.path):
+                return False
+            self._exists = self.revision() is not None
+        return self._exists
+
+    def require(self) -> None:
+        """Raise :class:`DatabaseMissing` unless a drp database is there."""
+        if not self.exists:
+            raise DatabaseMissing(self.label)
+
+    def _check_revision(self, current: str) -> None:
+        if current == SCHEMA_REVISION:
+            return
+        if current in known_revisions():
+            raise DatabaseError(
+                f"{self.label} is at schema {current}; this drp needs {SCHEMA_REVISION}: run "
+                "`drp db upgrade` (take a `drp backup` first)"
+            )
+        raise DatabaseError(
+            f"{self.label} was written by a newer drp (schema {current}; this drp knows up to "
+            f"{SCHEMA_REVISION}): upgrade drp; the database was not changed"
+        )
+
+    def _prepare(self) -> None:
+        """Refuse a database at another schema; a missing one is left for the first write."""
+        current = self.revision()
+        if current is None:
+            return
+        self._exists = True
+        self._check_revision(current)
+
+    def create(self) -> bool:
+        """Create the database at this program's schema if none is there: a SQLite file
+        owner-only (0600, its folder 0700); a server database's tables. Returns whether it
+        created one (then calls :attr:`on_create`); False when one is already there."""
+        if self.exists:
+            return False
+        if self.path is not None:
+            check_location(self.path)
+            try:
+                create_private(self.path)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot create the database {self.path}: {exc.strerror}"
+                ) from None
+            check_private(self.path)
+        from drp_cli.store.migrate import create_schema
+
+        self.close()  # the migration uses its own connection
+        created = create_schema(self.target, self.path, self.label)
+        self._exists = False
+        if not created:
+            current = self.revision()
+            if current is None:
+                raise DatabaseError(f"{self.label} is a database but not a drp database")
+            if self.prepare:
+                self._check_revision(current)
+        self._exists = True
+        if created and self.on_create is not None:
+            self.on_create(self.label)
+        return created
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema up to this program's revision; returns (before, after)."""
+        before = self.revision()
+        if before is None:
+            raise DatabaseMissing(self.label)
+        if before not in known_revisions():
+            raise DatabaseError(
+                f"{self.label} was written by a newer drp (schema {before}): upgrade drp"
+            )
+        from drp_cli.store.migrate import upgrade_schema
+
+        self.close()
+        upgrade_schema(self.target, self.path, self.label)
+        self._exists = True
+        return before, SCHEMA_REVISION
+
+    def copy_to(self, target: Path, application_id: int) -> None:
+        """A consistent copy of a SQLite database in ``target`` (SQLite's online backup),
+        marked with ``application_id``, in rollback-journal mode."""
+        if self.path is None:
+            raise DatabaseError("only a SQLite database can be copied as a file")
+        self.require()
+        with self._errors():
+            dst = sqlite3.connect(target)
+            try:
+                self._connect().backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                dst.execute(f"PRAGMA application_id={int(application_id)}")
+                dst.commit()
+            finally:
+                dst.close()
+
+    def scrub(self) -> None:
+        """After a redaction: rewrite the database so that no copy of the removed text is
+        left in free pages or the write-ahead log (SQLite: VACUUM with secure_delete, then a
+        truncating checkpoint; PostgreSQL: VACUUM FULL of the tables that held it, which
+        rewrites them without the dead row versions)."""
+        raw = self._connect()
+        with self._errors():
+            if self.is_sqlite:
+                raw.execute("PRAGMA secure_delete=ON")
+                raw.execute("VACUUM")
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                raw.rollback()
+                raw.autocommit = True
+                try:
+                    for table in ("event", "concern", "item"):
+                        raw.execute(f"VACUUM FULL {table}")
+                finally:
+                    raw.autocommit = False
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Where attached files are kept: beside a SQLite database, owner-only; for a
+        server database, ``DRP_ATTACHMENTS`` or the user data folder."""
+        env = os.environ.get("DRP_ATTACHMENTS")
+        if env:
+            return Path(env).expanduser()
+        if self.path is not None:
+            return self.path.parent / f"{self.path.stem}-attachments"
+        return default_path().parent / "attachments"
+
+    def seal(self) -> None:
+        """A scratch database made one like any other: the write-ahead log on again, the
+        file flushed to disk, the connection closed."""
+        assert self.scratch and self.path is not None
+        self._connect().execute("PRAGMA journal_mode=WAL").close()
+        self.close()
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            with suppress(Exception):  # closing a lost connection
+                raw.close()
+
+
+def _server_error(exc: Exception, label: str) -> Exception | None:
+    """psycopg's error as drp's, or None when it is not one drp explains."""
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return None
+    if isinstance(exc, psycopg.OperationalError):
+        return translate(str(exc), type(exc).__name__, label)
+    if isinstance(exc, psycopg.DataError) and "out of range" in str(exc):
+        # PostgreSQL's integer columns stop at 2147483647, SQLite's at 2^63 - 1
+        return InvalidInput("a number given is larger than the database can hold")
+    if isinstance(
+        exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction
+    ):
+        return translate(str(exc), type(exc).__name__, label)
+    return None
+
+
+def is_drp_file(path: Path) -> bool:
+    """Whether ``path`` is a SQLite file holding drp's schema (opened read-only)."""
+    try:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()

@@ -1,0 +1,951 @@
+"""The record: every query of drp's tables, the unit of work that appends events and keeps
+every derived row equal to the fold of its events, and the verifier that proves it.
+
+* The queries are here, written once for both engines (through
+  :class:`drp_cli.store.connection.Conn`);
+  no other module writes SQL.
+* :class:`UnitOfWork` loads a concern for update, appends events as links of the hash
+  chain, and after each one writes the concern row, its items and its attachment rows from
+  :func:`drp_cli.domain.lifecycle.fold`: nothing else writes a derived field.
+* Closure-day changes are links of the same chain.
+* :func:`verify` streams: it walks the chain in order, then folds each concern from its
+  events and compares every stored column, item and attachment row, then checks every
+  attached file in the store against its SHA-256. Memory stays flat as history grows.
+* Keyed mode: with a key file (owner-only, outside the database), each link also carries an
+  HMAC of its hash, so someone who can write the database but cannot read the key cannot
+  rewrite the chain unseen.
+
+Writers take their locks in one order: the concern row (or, for bulk changes, the concern
+table), then the chain head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
+from drp_cli.core.uids import MAX_ID
+from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
+from drp_cli.domain.chain import (
+    ChainWalk,
+    VerifyReport,
+    closure_hash,
+    commitment,
+    event_hash,
+    file_sha256,
+    mac,
+    new_salt,
+    redacted_digest,
+)
+from drp_cli.domain.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
+from drp_cli.store.connection import TABLES, Conn, Row, Store
+
+if TYPE_CHECKING:
+    from drp_cli.domain.protocols import Protocol
+
+KEY_BYTES = 32
+CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
+EVENT_FIELDS = ("concern_id", "seq", "kind", "effective_on", "stage", "from_stage", "by",
+                "recorded_at", "text", "details", "imported_by", "imported_at")  # fmt: skip
+EVENT_COLUMNS = (*EVENT_FIELDS, "chain_seq", "prev_hash", "hash", "mac", "salt", "content")
+ITEM_COLUMNS = ("concern_id", "kind", "n", "position", "data", "added_on", "added_by",
+                "done_on", "done_by", "removed_on", "removed_by")  # fmt: skip
+ATTACHMENT_COLUMNS = ("concern_id", "n", "kind", "filename", "sha256", "size", "dated",
+                      "description", "added_on", "added_by")  # fmt: skip
+#: the columns a list of concerns can be filtered on (equality)
+FILTERS = ("status", "protocol", "child", "stage", "category", "external_ref")
+
+
+def check_id(concern_id: int) -> None:
+    """An id no concern can have is simply not found (PostgreSQL would raise on it)."""
+    if not 1 <= concern_id <= MAX_ID:
+        raise NotFound(f"no concern with id {concern_id}")
+
+
+# -- keys ------------------------------------------------------------------------------------
+def load_key(path: str | os.PathLike[str]) -> bytes:
+    """The service's chain key: a file only its owner can read, holding 32+ random bytes."""
+    key_path = Path(path).expanduser()
+    try:
+        info = key_path.stat()
+        data = key_path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"key file {key_path} does not exist (`drp key create FILE`)") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the key file {key_path}: {exc.strerror}") from None
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise InvalidInput(
+            f"key file {key_path} can be read by other users: run `chmod 600 {key_path}`"
+        )
+    key = data.strip()
+    if len(key) < KEY_BYTES:
+        raise InvalidInput(f"key file {key_path} holds fewer than {KEY_BYTES} bytes")
+    return key
+
+
+def create_key(path: str | os.PathLike[str]) -> Path:
+    """Write a new random key (hex, 0600); refuses to replace an existing file."""
+    key_path = Path(path).expanduser()
+    if not key_path.parent.is_dir():
+        raise InvalidInput(f"folder {key_path.parent} does not exist")
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidInput(f"{key_path} already exists; a key is never replaced") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(os.urandom(KEY_BYTES).hex() + "\n")
+    return key_path
+
+
+def key_from_env() -> bytes | None:
+    value = os.environ.get("DRP_KEY_FILE")
+    return load_key(value) if value else None
+
+
+# -- reading -------------------------------------------------------------------------------
+def concern(conn: Conn, concern_id: int, *, lock: bool = False) -> Row | None:
+    """A concern row (locked until commit on PostgreSQL with ``lock``)."""
+    check_id(concern_id)
+    sql = "SELECT * FROM concern WHERE id = ?"
+    if lock and not conn.is_sqlite:
+        sql += " FOR UPDATE"
+    return conn.record(sql, (concern_id,))
+
+
+def events_of(conn: Conn, concern_id: int) -> list[Row]:
+    return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
+
+
+def has_concerns(conn: Conn) -> bool:
+    return bool(conn.rows("SELECT 1 FROM concern LIMIT 1"))
+
+
+def concerns_by_ref(conn: Conn, refs: Sequence[str]) -> dict[str, Row]:
+    """The concern rows holding these external references, by reference."""
+    found: dict[str, Row] = {}
+    for chunk, marks in _in_chunks(list(refs)):
+        for r in conn.records(f"SELECT * FROM concern WHERE external_ref IN ({marks})", chunk):
+            found[r["external_ref"]] = r
+    return found
+
+
+def _in_chunks(values: Sequence[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """``values`` a chunk at a time, each with its ``?, ?, ...`` for an ``IN (...)``."""
+    for i in range(0, len(values), size):
+        chunk = list(values[i : i + size])
+        yield chunk, ", ".join("?" for _ in chunk)
+
+
+def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
+    """The events of many concerns, by concern id, in order."""
+    found: dict[int, list[Row]] = {}
+    for chunk, marks in _in_chunks(ids):
+        for e in conn.records(
+            f"SELECT * FROM event WHERE concern_id IN ({marks}) ORDER BY concern_id, seq", chunk
+        ):
+            found.setdefault(e["concern_id"], []).append(e)
+    return found
+
+
+#: a firm deadline (or one stored before kinds existed) before the day: the store's part of
+#: "a firm deadline is passed" (the calendar decides the rest)
+_FIRM_BEFORE = "status = 'open' AND (" + " OR ".join(
+    f"({column} < ? AND coalesce({kind}, 'firm') = 'firm')"
+    for column, kind in (("deadline", "deadline_kind"), ("step_deadline", "step_deadline_kind"),
+                         ("formal_deadline", "formal_deadline_kind"))
+) + ")"  # fmt: skip
+#: a case-folded substring of the summary, the outcome, or the text of a note or response
+_SEARCH = (
+    "(lower(summary) LIKE lower(?) ESCAPE '\\' "
+    "OR lower(coalesce(outcome, '')) LIKE lower(?) ESCAPE '\\' "
+    "OR EXISTS (SELECT 1 FROM event e WHERE e.concern_id = concern.id "
+    "AND e.kind IN ('note', 'response') AND lower(e.text) LIKE lower(?) ESCAPE '\\'))"
+)
+
+
+def like_pattern(text: str) -> str:
+    """``text`` anywhere, as a LIKE pattern (its ``%``, ``_`` and ``\\`` taken as they are)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def concerns(
+    conn: Conn,
+    where: Mapping[str, Any],
+    *,
+    folded: Mapping[str, str] | None = None,
+    search: str | None = None,
+    opened_from: dt.date | None = None,
+    opened_to: dt.date | None = None,
+    firm_before: dt.date | None = None,
+) -> list[Row]:
+    """Concern rows, by id: equal to ``where`` on the :data:`FILTERS` columns, to ``folded``
+    on the :data:`TEXT_FILTERS` columns whatever the case; with ``search`` in the summary,
+    the outcome or a note's or response's text (whatever the case: the caller leaves out
+    retracted events); opened from ``opened_from`` to ``opened_to``; open with a firm
+    deadline before ``firm_before``."""
+    unknown = set(where) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"cannot filter concerns on {sorted(unknown)}")
+    names = [n for n in FILTERS if n in where]
+    clauses = [f"{n} = ?" for n in names]
+    params: list[Any] = [where[n] for n in names]
+    folded = dict(folded or {})
+    clauses += _folded(list(folded))
+    params += list(folded.values())
+    if search is not None:
+        clauses.append(_SEARCH)
+        params += [like_pattern(search)] * 3
+    if opened_from is not None:
+        clauses.append("opened_on >= ?")
+        params.append(opened_from)
+    if opened_to is not None:
+        clauses.append("opened_on <= ?")
+        params.append(opened_to)
+    if firm_before is not None:
+        clauses.append(_FIRM_BEFORE)
+        params += [firm_before] * 3
+    clause = " AND ".join(clauses)
+    sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
+    return conn.records(sql, params)
+
+
+def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
+    """A concern's item rows (actions in priority order), optionally of one kind."""
+    sql = "SELECT * FROM item WHERE concern_id = ?"
+    params: list[Any] = [concern_id]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return conn.records(sql + " ORDER BY kind, position, n", params)
+
+
+def attachments_of(conn: Conn, concern_id: int) -> list[Row]:
+    return conn.records("SELECT * FROM attachment WHERE concern_id = ? ORDER BY n", (concern_id,))
+
+
+# -- the child as a unit -------------------------------------------------------------------
+class ChildConcern(NamedTuple):
+    """A concern as the child's other concerns are listed: what it is known by."""
+
+    id: int
+    child: str
+    protocol: str
+    route: str | None
+    status: str
+    stage: str
+
+
+def child_concerns(conn: Conn, children: Sequence[str]) -> list[ChildConcern]:
+    """Every concern (any status) whose reference is one of ``children``, exactly as
+    stored, by id. (Which of them are about the same subject, a child or a foster carer
+    household, the protocol's route says.)"""
+    found: list[ChildConcern] = []
+    for chunk, marks in _in_chunks(sorted(set(children))):
+        found += map(ChildConcern._make, conn.rows(
+            "SELECT id, child, protocol, route, status, stage FROM concern "
+            f"WHERE child IN ({marks})", chunk))  # fmt: skip
+    return sorted(found)
+
+
+def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> list[Row]:
+    """The item rows of every concern whose reference is ``child`` (any status), optionally
+    of some kinds: by concern, kind, position and number."""
+    sql = "SELECT i.* FROM item i JOIN concern c ON c.id = i.concern_id WHERE c.child = ?"
+    params: list[Any] = [child]
+    if kinds is not None:
+        if not kinds:
+            return []
+        sql += f" AND i.kind IN ({', '.join('?' for _ in kinds)})"
+        params += list(kinds)
+    return conn.records(sql + " ORDER BY i.concern_id, i.kind, i.position, i.n", params)
+
+
+def child_attachments(conn: Conn, child: str) -> list[Row]:
+    """The attachment rows of every concern whose reference is ``child``, by concern and
+    number."""
+    return conn.records(
+        "SELECT a.* FROM attachment a JOIN concern c ON c.id = a.concern_id "
+        "WHERE c.child = ? ORDER BY a.concern_id, a.n",
+        (child,),
+    )
+
+
+def concerns_with_wishes(conn: Conn, children: Sequence[str]) -> set[int]:
+    """The ids of the concerns, among those whose reference is one of ``children``, that
+    hold wishes and feelings recorded and not removed."""
+    found: set[int] = set()
+    for chunk, marks in _in_chunks(sorted(set(children))):
+        found.update(r[0] for r in conn.rows(
+            "SELECT DISTINCT c.id FROM concern c JOIN item i ON i.concern_id = c.id "
+            f"WHERE c.child IN ({marks}) AND i.kind = 'wishes' AND i.removed_on IS NULL",
+            chunk))  # fmt: skip
+    return found
+
+
+def closure_changes(conn: Conn) -> list[Row]:
+    """Every change of the local closure days, in the order of the chain."""
+    return conn.records(f"SELECT * FROM closure_change {CHAIN_ORDER}")
+
+
+def calendar(conn: Conn) -> WorkingCalendar:
+    """The working-day calendar with the local closure days in force."""
+    return WorkingCalendar(closures_in_force(
+        conn.rows(f"SELECT day, action FROM closure_change {CHAIN_ORDER}")))  # fmt: skip
+
+
+_OVERDUE_COLUMNS = (
+    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
+    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind, "
+    "stage_started_on, summary, owner, team FROM concern WHERE status = 'open' AND "
+)
+#: the concern columns the morning check and the list match whatever the case: lower() on
+#: both sides of the comparison, the same SQL on both engines
+TEXT_FILTERS = ("owner", "team", "raised_by")
+
+
+def _folded(names: Sequence[str], alias: str = "") -> list[str]:
+    """``lower(column) = lower(?)`` for each of ``names`` (of :data:`TEXT_FILTERS`)."""
+    for name in names:
+        if name not in TEXT_FILTERS:
+            raise ValueError(f"cannot filter concerns on {name!r} whatever the case")
+    return [f"lower({alias}{name}) = lower(?)" for name in names]
+
+
+def overdue_sql(filters: Sequence[str] = ()) -> str:
+    """The morning check's search: one indexed search per deadline, and one for the stages
+    with no deadline (the (status, deadline) index finds ``deadline IS NULL``), joined by
+    UNION (a four-way OR makes SQLite scan every open concern); each with the
+    :data:`TEXT_FILTERS` named in ``filters``. Parameters: the horizon three times and the
+    latest day a stage with no deadline began, each followed by the filters' values."""
+    extra = "".join(f" AND {c}" for c in _folded(filters))
+    searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
+    searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
+    return " UNION ".join(_OVERDUE_COLUMNS + search + extra for search in searches)
+
+
+OVERDUE_SQL = overdue_sql()
+
+
+def overdue_rows(
+    conn: Conn, horizon: dt.date, stale_before: dt.date, filters: Mapping[str, str] | None = None
+) -> list[tuple[Any, ...]]:
+    """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
+    or whose stage has no deadline and began on or before ``stale_before``, through the
+    status-and-deadline indexes, filtered on ``filters`` (:data:`TEXT_FILTERS`, case
+    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads."""
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    values = [filters[n] for n in names]
+    params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
+    return conn.rows(overdue_sql(names), params)
+
+
+def actions_sql(filters: Sequence[str] = ()) -> str:
+    """The outstanding recommended actions of the open concerns: through the concern status
+    index and the item table's concern index (their due dates are inside the item's data)."""
+    extra = "".join(f" AND {c}" for c in _folded(filters, "c."))
+    return (
+        "SELECT c.id, c.child, c.protocol, c.stage, c.stage_responded_on, c.stage_started_on, "
+        "c.summary, c.owner, c.team, i.n, i.data FROM concern c JOIN item i ON i.concern_id = c.id "
+        "WHERE c.status = 'open' AND i.kind = 'action' AND i.done_on IS NULL "
+        f"AND i.removed_on IS NULL{extra}"
+    )
+
+
+def action_rows(conn: Conn, filters: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """The outstanding actions (not done, not removed) of the open concerns: the columns
+    :func:`drp_cli.domain.overdue.overdue_items` reads as ``actions``."""
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    return conn.rows(actions_sql(names), [filters[n] for n in names])
+
+
+#: What :func:`completion_values` offers: open concerns' ids, or owners and staff names.
+COMPLETION_KINDS = ("concern", "owner")
+
+
+def completion_values(conn: Conn, kind: str, prefix: str) -> list[tuple[str, str]]:
+    """The values a shell may offer for ``kind`` that start with ``prefix``, each with a
+    short help, in one short query: ``concern``, the ids of open concerns with their
+    protocol and stage (never the child); ``owner``, the concerns' owners and the staff
+    directory's names."""
+    if kind == "concern":
+        if prefix and not (prefix.isascii() and prefix.isdigit()):
+            return []
+        rows = conn.rows(
+            "SELECT id, protocol, stage FROM concern WHERE status = 'open' "
+            "AND CAST(id AS TEXT) LIKE ? ORDER BY id",
+            (prefix + "%",),
+        )
+        return [(str(i), f"{protocol} {stage}") for i, protocol, stage in rows]
+    if kind == "owner":
+        rows = conn.rows(
+            "SELECT owner FROM concern WHERE owner IS NOT NULL UNION SELECT name FROM staff"
+        )
+        return [(name, "") for name in sorted({r[0] for r in rows}) if name.startswith(prefix)]
+    raise ValueError(f"no completion for {kind!r}; kinds: {', '.join(COMPLETION_KINDS)}")
+
+
+def known(conn: Conn, column: str, values: Sequence[str]) -> set[str]:
+    """Which of ``values`` the database holds in the concern column ``column`` (external_ref
+    or uid)."""
+    if column not in ("external_ref", "uid"):
+        raise ValueError(column)
+    found: set[str] = set()
+    for chunk, marks in _in_chunks(values):
+        found.update(r[0] for r in conn.rows(
+            f"SELECT {column} FROM concern WHERE {column} IN ({marks})", chunk))  # fmt: skip
+    return found
+
+
+def table_rows(conn: Conn, table: str) -> Iterator[Row]:
+    """Every row of one of drp's tables, by id (streamed)."""
+    if table not in TABLES:
+        raise ValueError(table)
+    return conn.stream(f"SELECT * FROM {table} ORDER BY id")
+
+
+def is_empty(conn: Conn) -> bool:
+    """No concern, event or closure change: a database a backup may be restored into."""
+    return not any(conn.scalar(f"SELECT count(*) FROM {name}")
+                   for name in ("concern", "event", "closure_change"))  # fmt: skip
+
+
+def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Put back a backed-up table's rows as they were (ids included); the chain head's one
+    row replaces the new database's."""
+    if table not in TABLES:
+        raise ValueError(table)
+    if table == "chain_head":
+        conn.execute("DELETE FROM chain_head").close()
+    if not rows:
+        return
+    names = list(rows[0])
+    conn.insert_many(table, names, [[r.get(n) for n in names] for r in rows])
+    if not conn.is_sqlite and table != "chain_head":  # the id sequence moves past them
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                     f"(SELECT max(id) FROM {table}))").close()  # fmt: skip
+
+
+def chain_links(conn: Conn, table: str) -> list[tuple[int, str, str | None]]:
+    """(id, hash, mac) of every link in an event or closure-change table."""
+    if table not in ("event", "closure_change"):
+        raise ValueError(table)
+    return [(r[0], r[1], r[2]) for r in conn.rows(f"SELECT id, hash, mac FROM {table}")]
+
+
+def set_mac(conn: Conn, table: str, row_id: int, seal: str) -> None:
+    if table not in ("event", "closure_change"):
+        raise ValueError(table)
+    conn.update(table, row_id, {"mac": seal})
+
+
+# -- the rows the fold gives ---------------------------------------------------------------------
+def item_row(concern_id: int, it: ItemState) -> tuple[Any, ...]:
+    """An item's row as the fold gives it, in :data:`ITEM_COLUMNS` order."""
+    return (concern_id, it.kind, it.n, it.position, json.dumps(it.data, sort_keys=True),
+            it.added_on, it.added_by, it.done_on, it.done_by, it.removed_on,
+            it.removed_by)  # fmt: skip
+
+
+def attachment_row(concern_id: int, a: AttachmentState) -> tuple[Any, ...]:
+    """An attachment's row as the fold gives it, in :data:`ATTACHMENT_COLUMNS` order."""
+    return (concern_id, a.n, a.kind, a.filename, a.sha256, a.size, a.dated, a.description,
+            a.added_on, a.added_by)  # fmt: skip
+
+
+# -- events as the fold reads them -------------------------------------------------------------
+def fact(e: Mapping[str, Any]) -> Fact:
+    """A stored event (a row) as a :class:`Fact`."""
+    raw = e["details"]
+    details = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    return Fact(
+        seq=e["seq"],
+        kind=e["kind"],
+        effective_on=e["effective_on"],
+        stage=e["stage"],
+        by=e["by"],
+        text=e["text"] or "",
+        details=details,
+    )
+
+
+@dataclass
+class Loaded:
+    """A concern loaded for update: its row, its events, and the fold of them."""
+
+    row: Row
+    events: list[Row]
+    state: ConcernState
+    #: the transaction it was loaded in (what the result of a write reads the child from)
+    conn: Conn | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    def facts(self) -> list[Fact]:
+        return [fact(e) for e in self.events]
+
+
+@dataclass
+class UnitOfWork:
+    """One write transaction. Use through :meth:`drp_cli.services.tracker.Tracker.unit_of_work`."""
+
+    conn: Conn
+    protocols: Mapping[str, Protocol]
+    calendar: WorkingCalendar
+    now: dt.datetime
+    key: bytes | None = None
+    _head: Row | None = None
+
+    # -- the chain --------------------------------------------------------------------------
+    def chain_head(self) -> Row:
+        """The last link (locked until commit on PostgreSQL)."""
+        if self._head is None:
+            sql = "SELECT seq, hash FROM chain_head WHERE id = 1"
+            head = self.conn.record(sql if self.conn.is_sqlite else sql + " FOR UPDATE")
+            if head is None:
+                raise DatabaseError("the database has no chain head: run `drp verify`")
+            self._head = head
+        return self._head
+
+    def move_head(self, seq: int, digest: str) -> None:
+        head = self.chain_head()
+        head.seq, head.hash = seq, digest
+        self.conn.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1",
+                          (seq, digest)).close()  # fmt: skip
+
+    def link(self, digest_of: Callable[[int, str], str]) -> dict[str, Any]:
+        """The next position of the chain for a link whose hash ``digest_of(seq, prev)``
+        gives: its chain_seq, prev_hash, hash and (keyed) mac. Moves the head."""
+        head = self.chain_head()
+        seq, prev = head.seq + 1, head.hash
+        digest = digest_of(seq, prev)
+        self.move_head(seq, digest)
+        return {
+            "chain_seq": seq,
+            "prev_hash": prev,
+            "hash": digest,
+            "mac": mac(self.key, digest) if self.key is not None else None,
+        }
+
+    # -- concerns ----------------------------------------------------------------------------
+    def load(self, concern_id: int, *, lock: bool = True) -> Loaded:
+        """The concern row (locked until commit on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        already serialises writers) with its events and their fold."""
+        row = concern(self.conn, concern_id, lock=lock)
+        if row is None:
+            raise NotFound(f"no concern with id {concern_id}")
+        events = events_of(self.conn, concern_id)
+        state = fold([fact(e) for e in events], self.protocols, self.calendar)
+        return Loaded(row, events, state, self.conn)
+
+    def create(self, opening: Fact) -> Loaded:
+        """A new concern row for an opening event (written next by :meth:`append`)."""
+        state = fold([opening], self.protocols, self.calendar)
+        values = {**state.row(), "event_count": 0, "created_at": self.now,
+                  "updated_at": self.now}  # fmt: skip
+        row_id = self.conn.insert("concern", values)
+        return Loaded(Row(values, id=row_id), [], state, self.conn)
+
+    def append(
+        self,
+        loaded: Loaded,
+        kind: str,
+        on: dt.date,
+        by: str,
+        *,
+        stage: str | None = None,
+        from_stage: str | None = None,
+        text: str = "",
+        details: Mapping[str, Any] | None = None,
+        recorded_at: dt.datetime | None = None,
+        imported_by: str | None = None,
+    ) -> Row:
+        """Append one event (a link of the chain) and bring the concern's rows up to the
+        fold of all its events."""
+        event = Row(
+            concern_id=loaded.id,
+            seq=len(loaded.events) + 1,
+            kind=kind,
+            effective_on=on,
+            stage=stage or loaded.row["stage"],
+            from_stage=from_stage,
+            by=by,
+            recorded_at=recorded_at or self.now,
+            text=text,
+            details=json.dumps(dict(details or {}), sort_keys=True),
+            imported_by=imported_by,
+            imported_at=self.now if imported_by is not None else None,
+            salt=new_salt(),
+        )
+        event["content"] = commitment(event["salt"], text, event["details"])
+        event.update(self.link(lambda seq, prev: event_hash(event, seq, prev)))
+        event["id"] = self.conn.insert("event", event)
+        loaded.events.append(event)
+        self.refold(loaded)
+        return event
+
+    def refold(self, loaded: Loaded) -> None:
+        """Write the concern row, items and attachment rows from the fold of its events."""
+        state = fold(loaded.facts(), self.protocols, self.calendar)
+        loaded.state = state
+        values = {**state.row(), "updated_at": self.now}
+        loaded.row.update(values)
+        self.conn.update("concern", loaded.id, values)
+        if state.items or state.attachments or state.retracted:
+            self._sync_documents(loaded.id, state)
+
+    def _sync_documents(self, concern_id: int, state: ConcernState) -> None:
+        conn = self.conn
+        items = {(r["kind"], r["n"]): r["id"] for r in items_of(conn, concern_id)}
+        self._upsert("item", ITEM_COLUMNS, items, {
+            key: item_row(concern_id, it) for key, it in state.items.items()})  # fmt: skip
+        files = {r["n"]: r["id"] for r in attachments_of(conn, concern_id)}
+        self._upsert("attachment", ATTACHMENT_COLUMNS, files, {
+            n: attachment_row(concern_id, a) for n, a in state.attachments.items()})  # fmt: skip
+
+    def _upsert(self, table: str, columns: Sequence[str], stored: Mapping[Any, int],
+                rows: Mapping[Any, Sequence[Any]]) -> None:  # fmt: skip
+        """Write each folded row: an update where ``stored`` has its key, else an insert; a
+        stored row the fold no longer implies (its event was retracted) is deleted."""
+        for key in set(stored) - set(rows):
+            self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (stored[key],)).close()
+        for key, row in rows.items():
+            values = dict(zip(columns, row, strict=True))
+            if key in stored:
+                self.conn.update(table, stored[key], values)
+            else:
+                self.conn.insert(table, values)
+
+    # -- many concerns at once -------------------------------------------------------------
+    def lock_concerns(self) -> None:
+        """Before a change that touches many concerns: the concern table, then the head."""
+        if not self.conn.is_sqlite:
+            self.conn.execute("LOCK TABLE concern IN EXCLUSIVE MODE").close()
+            self.calendar = calendar(self.conn)  # as it stands under the lock
+
+    def refold_deadlines_from(self, day: dt.date) -> None:
+        """After the calendar changed from ``day`` on: fold again every concern (open or
+        closed) whose stage or formal deadline falls on or after it, the only ones whose
+        deadlines can move."""
+        ids = [r[0] for r in self.conn.rows(
+            "SELECT id FROM concern WHERE deadline >= ? OR formal_deadline >= ? "
+            "OR step_deadline >= ? ORDER BY id", (day, day, day))]  # fmt: skip
+        for cid in ids:
+            self.refold(self.load(cid))
+
+    def add_closure_change(self, day: dt.date, action: str, reason: str, by: str) -> None:
+        fields = {"day": day, "action": action, "reason": reason, "by": by,
+                  "recorded_at": self.now}  # fmt: skip
+        links = self.link(lambda seq, prev: closure_hash(fields, seq, prev))
+        self.conn.insert("closure_change", {**fields, **links})
+
+    def chain_unlinked_closures(self) -> int:
+        """Make links of closure changes recorded before they were part of the chain (an
+        upgraded database). Returns how many."""
+        rows = self.conn.records("SELECT * FROM closure_change WHERE chain_seq IS NULL ORDER BY id")
+        for change in rows:
+            fields = {name: change[name] for name in ("day", "action", "reason", "by",
+                                                      "recorded_at")}  # fmt: skip
+            links = self.link(lambda seq, prev, f=fields: closure_hash(f, seq, prev))  # type: ignore[misc]
+            self.conn.update("closure_change", change["id"], links)
+        return len(rows)
+
+    def redact(self, loaded: Loaded, event: Row, text: str, details: Mapping[str, Any],
+               fields: Sequence[str], reason: str, by: str, on: dt.date) -> Row:  # fmt: skip
+        """Replace an event's text and details with their redacted form, drop its salt, and
+        append the ``redacted`` event that vouches for the row as it now reads (see
+        :mod:`drp_cli.domain.chain`). The only change drp ever makes to a recorded event."""
+        new = Row({**event, "text": text, "salt": None,
+                   "details": json.dumps(dict(details), sort_keys=True)})  # fmt: skip
+        after = redacted_digest(new, event["chain_seq"], event["prev_hash"])
+        self.conn.update("event", event["id"], {"text": new["text"], "details": new["details"],
+                                                "salt": None})  # fmt: skip
+        event.update(new)
+        return self.append(
+            loaded, "redacted", on, by, text=reason,
+            details={"seq": event["seq"], "fields": list(fields), "before": event["hash"],
+                     "after": after, "committed": event.get("content") is not None},
+        )  # fmt: skip
+
+    def concern_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.rows("SELECT id FROM concern ORDER BY id")]
+
+    def next_concern_id(self) -> int:
+        return int(self.conn.scalar("SELECT max(id) FROM concern") or 0) + 1
+
+    def concern_ids_given(self, last: int) -> None:
+        """After rows were inserted with ids given here: PostgreSQL's sequence moves on."""
+        if not self.conn.is_sqlite:
+            self.conn.execute("SELECT setval(pg_get_serial_sequence('concern', 'id'), ?)",
+                              (last,)).close()  # fmt: skip
+
+
+# -- the staff directory ---------------------------------------------------------------------
+STAFF_COLUMNS = ("name", "key", "email", "team", "role", "added_by", "added_at")
+
+
+def staff(conn: Conn) -> list[Row]:
+    return conn.records("SELECT * FROM staff ORDER BY key")
+
+
+def add_staff(conn: Conn, values: Mapping[str, Any]) -> None:
+    conn.insert("staff", {name: values.get(name) for name in STAFF_COLUMNS})
+
+
+# -- verify ------------------------------------------------------------------------------------
+def _chain_rows(conn: Conn, table: str, where: Callable[[Mapping[str, Any]], str],
+                digest: Callable[[Mapping[str, Any], int, str], str],
+                ) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:  # fmt: skip
+    """One table's links in chain order as (position, where, row, recomputed hash); a row
+    outside the chain (no chain_seq) comes last, with no hash."""
+    for row in conn.stream(f"SELECT * FROM {table} {CHAIN_ORDER}"):
+        seq, prev = row["chain_seq"], row["prev_hash"]
+        in_chain = seq is not None and prev is not None
+        yield (seq if seq is not None else float("inf"), where(row), row,
+               digest(row, seq, prev) if in_chain else None)  # fmt: skip
+
+
+ALTERED = "altered"  # a digest no link has: the row no longer matches what it committed to
+
+
+def redactions(conn: Conn) -> dict[tuple[int, int], Mapping[str, Any]]:
+    """The latest redaction of each redacted event, by (concern id, seq): its ``before``
+    and ``after`` digests."""
+    out: dict[tuple[int, int], Mapping[str, Any]] = {}
+    for cid, _seq, raw in conn.rows(
+        "SELECT concern_id, seq, details FROM event WHERE kind = 'redacted' ORDER BY seq"
+    ):
+        try:
+            d = json.loads(raw or "{}")
+        except ValueError:
+            continue  # the row itself fails its own check
+        # an imported redaction carries no digests (its row was hashed afresh on import)
+        if isinstance(d, dict) and type(d.get("seq")) is int and "after" in d:
+            out[(cid, d["seq"])] = d
+    return out
+
+
+def event_digest(
+    redacted: Mapping[tuple[int, int], Mapping[str, Any]],
+) -> Callable[[Mapping[str, Any], int, str], str]:
+    """The hash a stored event row should have: recomputed from its content, checked against
+    its salted commitment, or, for a redacted row, checked against its redaction's digest."""
+
+    def digest(row: Mapping[str, Any], chain_seq: int, prev: str) -> str:
+        redaction = redacted.get((row["concern_id"], row["seq"]))
+        if redaction is not None:
+            if redacted_digest(row, chain_seq, prev) != redaction.get("after"):
+                return ALTERED
+            if row.get("content") is None and redaction.get("committed"):
+                return ALTERED  # its commitment was taken away
+            if row.get("content") is None:  # recorded before commitments: the link stands
+                return str(row["hash"]) if row["hash"] == redaction.get("before") else ALTERED
+            if row.get("salt") is not None:  # a redacted row keeps no salt
+                return ALTERED
+            return event_hash(row, chain_seq, prev)
+        if row.get("content") is not None and (
+            row.get("salt") is None
+            or commitment(row["salt"], row["text"], row["details"]) != row["content"]
+        ):
+            return ALTERED
+        return event_hash(row, chain_seq, prev)
+
+    return digest
+
+
+def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
+    """Every link of the chain, events and closure changes merged in chain order."""
+    events = _chain_rows(
+        conn, "event",
+        lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
+        event_digest(redactions(conn)),
+    )  # fmt: skip
+    closures = _chain_rows(
+        conn, "closure_change",
+        lambda row: f"closure change {row['id']} ({row['action']} {row['day']})",
+        closure_hash,
+    )  # fmt: skip
+    return heapq.merge(events, closures, key=lambda link: link[0])
+
+
+def _grouped(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
+    """Rows ordered by concern_id, a concern at a time."""
+    current: int | None = None
+    group: list[Mapping[str, Any]] = []
+    for row in rows:
+        if row["concern_id"] != current:
+            if current is not None:
+                yield current, group
+            current, group = row["concern_id"], []
+        group.append(row)
+    if current is not None:
+        yield current, group
+
+
+class _Cursor:
+    """Steps through one stream grouped by concern id, alongside the concerns."""
+
+    def __init__(self, rows: Iterator[Mapping[str, Any]]) -> None:
+        self._groups = _grouped(rows)
+        self._next: tuple[int, list[Mapping[str, Any]]] | None = next(self._groups, None)
+        self.orphans: list[int] = []
+
+    def take(self, concern_id: int) -> list[Mapping[str, Any]]:
+        while self._next is not None and self._next[0] < concern_id:
+            self.orphans.append(self._next[0])
+            self._next = next(self._groups, None)
+        if self._next is not None and self._next[0] == concern_id:
+            rows = self._next[1]
+            self._next = next(self._groups, None)
+            return rows
+        return []
+
+    def rest(self) -> list[int]:
+        while self._next is not None:
+            self.orphans.append(self._next[0])
+            self._next = next(self._groups, None)
+        return self.orphans
+
+
+_ITEM_DATA = ITEM_COLUMNS.index("data")
+
+
+def _comparable_item(values: Sequence[Any]) -> tuple[Any, ...]:
+    """An item row with its data as the object it encodes (its JSON text may be spelled in
+    more than one way)."""
+    out = list(values)
+    out[_ITEM_DATA] = json.loads(out[_ITEM_DATA] or "{}")
+    return tuple(out)
+
+
+def _compare(problem: Callable[[str], None], cid: int, expected: Mapping[Any, Any],
+             stored: Mapping[Any, Any], name: Callable[[Any], str],
+             row: Callable[[Any], str]) -> None:  # fmt: skip
+    """Report rows deleted, added out of band, or unlike what the events imply."""
+    for key in sorted(set(expected) | set(stored)):
+        if key not in stored:
+            problem(f"concern {cid}: {row(key)} was deleted")
+        elif key not in expected:
+            problem(f"concern {cid}: {name(key)} was added out of band")
+        elif stored[key] != expected[key]:
+            problem(f"concern {cid}: {row(key)} does not match its events")
+
+
+def _item_name(key: tuple[str, int]) -> str:
+    return f"{key[0]} {key[1]}"
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+@dataclass
+class VerifyOptions:
+    key: bytes | None = None
+    expect: tuple[int, str] | None = None
+    attachments_dir: Path | None = None
+    problems_limit: int = 200
+    seen_files: set[str] = field(default_factory=set)
+
+
+def parse_expect(value: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as ``drp verify`` prints the head."""
+    seq_text, _, digest = value.strip().partition(":")
+    if (
+        not seq_text.isdigit()
+        or len(digest) != 64
+        or any(c not in "0123456789abcdef" for c in digest)
+    ):
+        raise InvalidInput(f"{fld('expect')} takes SEQ:HASH as `drp verify` prints the head")
+    return int(seq_text), digest
+
+
+def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptions) -> VerifyReport:
+    """Walk the chain, fold every concern and compare, check the stored files."""
+    report = VerifyReport(mode="hmac-sha256" if options.key is not None else "sha256")
+    problems = report.problems
+
+    def problem(message: str) -> None:
+        if len(problems) < options.problems_limit:
+            problems.append(message)
+        elif len(problems) == options.problems_limit:
+            problems.append("... more problems not shown")
+
+    with store.read(snapshot=True) as conn:  # one snapshot of the whole record
+        walk = ChainWalk(key=options.key, expect=options.expect)
+        for _, where, row, digest in _links(conn):
+            if "concern_id" in row:
+                report.events += 1
+            else:
+                report.closures += 1
+            walk.feed(where, row, digest)
+        head = conn.record("SELECT * FROM chain_head WHERE id = 1")
+        if head is None:
+            problem("the chain head is missing (altered chain)")
+        walk.close(head)
+        for message in walk.problems:
+            problem(message)
+        report.head_seq, report.head_hash = walk.seq, walk.prev
+
+        cal = calendar(conn)
+        events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))
+        items = _Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))
+        files = _Cursor(conn.stream("SELECT * FROM attachment ORDER BY concern_id, n"))
+        for row in conn.stream("SELECT * FROM concern ORDER BY id"):
+            report.concerns += 1
+            cid = row["id"]
+            evs = events.take(cid)
+            if not evs:
+                problem(f"concern {cid} has no events: it was inserted out of band")
+                continue
+            seqs = [e["seq"] for e in evs]
+            if seqs != list(range(1, len(seqs) + 1)):
+                problem(f"concern {cid}: its entries are not numbered 1 to {len(seqs)}")
+            state = fold([fact(e) for e in evs], protocols, cal)
+            for name, value in state.row().items():
+                if row[name] != value:
+                    problem(f"concern {cid}: stored {name} does not match its events")
+            _compare(
+                problem, cid,
+                {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
+                {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS])
+                 for r in items.take(cid)},
+                _item_name, _item_name,
+            )  # fmt: skip
+            _compare(
+                problem, cid,
+                {n: attachment_row(cid, a) for n, a in state.attachments.items()},
+                {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files.take(cid)},
+                lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
+            )  # fmt: skip
+            if options.attachments_dir is not None:
+                for n, a in state.attachments.items():
+                    sha = a.sha256
+                    if sha in options.seen_files:
+                        continue
+                    options.seen_files.add(sha)
+                    report.files += 1
+                    stored = _file_sha256(options.attachments_dir / sha[:2] / sha)
+                    if stored is None:
+                        problem(f"concern {cid}: the stored file of attachment {n} is missing")
+                    elif stored != sha:
+                        problem(f"concern {cid}: the stored file of attachment {n} was altered")
+        for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
+            for cid in cursor.rest():
+                problem(f"{kind} of concern {cid} have no concern row (the row was deleted)")
+    return report

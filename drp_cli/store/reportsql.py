@@ -1,0 +1,151 @@
+"""The set-based queries of ``drp report`` (the manager's quality-assurance report), written
+once for both engines through :class:`drp_cli.store.connection.Conn`.
+
+A report's scope is the concerns opened in a period, narrowed by protocol, theme, owner and
+team. The counts by recorded field (protocol, theme, issue, owner, team, month of opening)
+are ``GROUP BY`` queries over ``concern``; the events the report folds (to judge every
+stage visit as ``drp show`` does, as of a day) are streamed in one ordered query, without
+the kinds that change nothing the report counts (notes, items, attachments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from drp_cli.store.connection import Conn, Row
+
+#: Event kinds that change nothing a report counts (no stage, deadline, status, referral or
+#: the child's voice): left out of the stream. Wishes recorded (``wishes-added``) stay: the
+#: fold takes them as the child's wishes sought.
+SKIPPED_KINDS = (
+    "note",
+    "good-practice",
+    "attached",
+    "not-applicable",
+    "cafcass",
+    "redacted",
+    "action-added",
+    "action-done",
+    "action-removed",
+    "professional-added",
+    "professional-removed",
+    "important-person-added",
+    "important-person-removed",
+    "needs-added",
+    "needs-removed",
+    "wishes-removed",
+)
+#: The recorded fields a report counts concerns by, and the SQL of each (a month of opening
+#: is the first seven characters of the ISO date on both engines).
+GROUPS = {
+    "by_protocol": "protocol",
+    "by_theme": "category",
+    "by_issue": "issue",
+    "by_owner": "owner",
+    "by_team": "team",
+    "by_month": "substr(CAST(opened_on AS TEXT), 1, 7)",
+}
+#: What stands for a field left empty (no issue, no owner, no team) in a count.
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The concerns a report covers: opened from ``first`` to ``last`` (both included),
+    equal to ``protocol`` and ``category``, owned by ``owner`` and in ``team`` whatever the
+    case (None: any)."""
+
+    first: dt.date
+    last: dt.date
+    protocol: str | None = None
+    category: str | None = None
+    owner: str | None = None
+    team: str | None = None
+
+    def where(self, alias: str = "") -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause (without the keyword) and its parameters."""
+        p = f"{alias}." if alias else ""
+        clauses = [f"{p}opened_on >= ?", f"{p}opened_on <= ?"]
+        params: list[Any] = [self.first, self.last]
+        for name, value in (("protocol", self.protocol), ("category", self.category)):
+            if value is not None:
+                clauses.append(f"{p}{name} = ?")
+                params.append(value)
+        for name, value in (("owner", self.owner), ("team", self.team)):
+            if value is not None:
+                clauses.append(f"lower({p}{name}) = lower(?)")
+                params.append(value)
+        return " AND ".join(clauses), params
+
+
+def counts_by(conn: Conn, scope: Scope) -> dict[str, dict[str, int]]:
+    """The scope's concerns counted by each of :data:`GROUPS` (one ``GROUP BY`` over them
+    all), largest first then by name, months in order; an empty field counts under
+    :data:`NONE`."""
+    clause, params = scope.where()
+    columns = list(GROUPS.values())
+    rows = conn.rows(
+        f"SELECT {', '.join(columns)}, count(*) FROM concern WHERE {clause} "
+        f"GROUP BY {', '.join(columns)}",
+        params,
+    )
+    out: dict[str, dict[str, int]] = {}
+    for i, key in enumerate(GROUPS):
+        merged: dict[str, int] = {}
+        for r in rows:
+            name = NONE if r[i] is None or r[i] == "" else str(r[i])
+            merged[name] = merged.get(name, 0) + int(r[-1])
+        order = (lambda kv: kv[0]) if key == "by_month" else (lambda kv: (-kv[1], kv[0]))
+        out[key] = dict(sorted(merged.items(), key=order))
+    return out
+
+
+def concern_rows(conn: Conn, scope: Scope) -> list[Row]:
+    """The scope's concerns, by id: what the report reads of each row (never its free text)."""
+    clause, params = scope.where()
+    return conn.records(
+        "SELECT id, protocol, child, external_ref, category, issue, route, role, owner, team, "
+        f"opened_on FROM concern WHERE {clause} ORDER BY id",
+        params,
+    )
+
+
+#: The columns of :func:`events`, in order.
+EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "details")
+
+
+def events(conn: Conn, scope: Scope, on: dt.date) -> list[tuple[Any, ...]]:
+    """The events of the scope's concerns that the report folds (:data:`EVENT_COLUMNS`),
+    a concern's together (in no given order: the fold orders them by seq): those in effect
+    on or before ``on``, every concern's opening, and every retraction (an entry made in
+    error never counted). Their text and author are not read."""
+    clause, params = scope.where("c")
+    skipped = ", ".join("?" for _ in SKIPPED_KINDS)
+    return conn.rows(
+        f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)} "
+        # the concerns first, then each one's events by the concern_id index
+        f"FROM concern c CROSS JOIN event e WHERE e.concern_id = c.id AND {clause} "
+        f"AND e.kind NOT IN ({skipped}) "
+        "AND (e.effective_on <= ? OR e.kind IN ('opened', 'imported', 'retracted')) "
+        # a concern's events together; their order is the fold's to make (by seq)
+        "ORDER BY c.id",
+        [*params, *SKIPPED_KINDS, on],
+    )
+
+
+def grouped(rows: list[tuple[Any, ...]]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """Rows ordered by concern id (their first column), a concern at a time."""
+    current: int | None = None
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        cid = row[0]
+        if cid != current:
+            if current is not None:
+                yield current, batch
+            current, batch = cid, []
+        batch.append(row)
+    if current is not None:
+        yield current, batch

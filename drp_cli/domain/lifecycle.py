@@ -463,21 +463,6 @@ def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar)
     return state
 
 
-def passed_by_kind(cal: WorkingCalendar, c: Any, day: dt.date) -> dict[str, int]:
-    """Working days each kind of a concern's deadlines is passed by on ``day``: firm, aim,
-    guidance (the most late of each; 0 when none is). ``c`` is anything with the concern
-    row's ``deadline``, ``step_deadline`` and ``formal_deadline`` and their ``*_kind``
-    (a row, a view); a deadline stored before kinds existed counts as firm. Only a firm
-    one passed makes a concern overdue; whether it is open is the caller's to say."""
-    passed = {"firm": 0, "aim": 0, "guidance": 0}
-    for d, kind in ((c.deadline, c.deadline_kind), (c.step_deadline, c.step_deadline_kind),
-                    (c.formal_deadline, c.formal_deadline_kind)):  # fmt: skip
-        if d is not None:
-            k = kind or "firm"
-            passed[k] = max(passed[k], cal.working_days_overdue(d, day))
-    return passed
-
-
 def fold(
     events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar
 ) -> ConcernState:

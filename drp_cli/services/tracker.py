@@ -29,7 +29,7 @@ from drp_cli.core.dates import iso, parse_date, today, utc_now
 from drp_cli.core.errors import InvalidInput, NotFound, TransitionRefused, fld
 from drp_cli.core.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.core.uids import new_uid
-from drp_cli.domain import lifecycle, transitions
+from drp_cli.domain import judgement, lifecycle, transitions
 from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
 from drp_cli.domain.chain import VerifyReport
 from drp_cli.domain.chain import mac as chain_mac
@@ -904,7 +904,7 @@ class Tracker:
                                    opened_to=last, firm_before=judged)  # fmt: skip
             if judged is not None:
                 cal = self._calendar = record.calendar(conn)
-                rows = [r for r in rows if lifecycle.passed_by_kind(cal, r, judged)["firm"]]
+                rows = [r for r in rows if judgement.passed_by_kind(cal, r, judged)["firm"]]
             if needle is not None:
                 rows = self._live_matches(conn, rows, needle)
             events = record.events_for(conn, [r.id for r in rows]) if with_events else {}

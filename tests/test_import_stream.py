@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drp_cli.core.errors import InvalidInput
-from drp_cli.exchange import transfer
+from drp_cli.exchange import checks, readers, transfer
 
 PERSONAL = "Jane Doe"
 
@@ -67,7 +67,7 @@ def test_closure_days_after_the_concerns_are_read(drp, tmp_path):
     path = tmp_path / "export.json"
     days = [{"day": "2025-03-06", "reason": "Move"}]
     path.write_text(json.dumps({"concerns": [concern(1)], "format": "x", "closure_days": days}))
-    source = transfer.open_source(path)
+    source = readers.open_source(path)
     assert (source.fmt, source.closures) == ("json", [(dt.date(2025, 3, 6), "Move")])
     r = drp("import", str(path))
     assert (r.exit_code, r.stdout) == (0, "Imported 1 of 1 rows.\n"), r.stderr
@@ -79,7 +79,7 @@ def test_closure_days_before_the_concerns_are_read(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps({"closure_days": [{"day": "2025-03-06", "reason": "Move"}],
                                 "concerns": [concern(1), concern(2)]}))  # fmt: skip
-    source = transfer.open_source(path)
+    source = readers.open_source(path)
     assert source.closures == [(dt.date(2025, 3, 6), "Move")]
     assert [label for label, _ in source.rows()] == ["item 1", "item 2"]
 
@@ -89,7 +89,7 @@ def test_rows_are_read_one_at_a_time_and_afresh(tmp_path):
     JSON, and that is found only when the reading gets there."""
     path = tmp_path / "big.json"
     path.write_text("[" + json.dumps(concern(1)) + ", " + json.dumps(concern(2)) + ", {oops")
-    source = transfer.open_source(path)
+    source = readers.open_source(path)
     assert inspect.isgenerator(source.rows())
     rows = source.rows()
     label, row = next(rows)
@@ -112,7 +112,7 @@ def test_csv_rows_are_streamed_too(tmp_path):
         'knowsley,K-2,statutory,ok,2025-03-03,stage-1,2025-03-03,open,"[{""day"": '
         '""2025-03-06"", ""reason"": ""Move""}]"\n'
     )
-    source = transfer.open_source(path)
+    source = readers.open_source(path)
     assert (source.fmt, source.closures) == ("csv", [(dt.date(2025, 3, 6), "Move")])
     assert inspect.isgenerator(source.rows())
     rows = source.rows()
@@ -126,7 +126,7 @@ def test_json_that_is_not_a_list_of_concerns(tmp_path):
         path = tmp_path / "x.json"
         path.write_text(text)
         with pytest.raises(InvalidInput) as caught:
-            list(transfer.open_source(path).rows())
+            list(readers.open_source(path).rows())
         assert str(caught.value) == f"{path}: expected a list of concern objects"
 
 
@@ -134,14 +134,14 @@ def test_parse_errors_never_quote_the_file(tmp_path):
     path = tmp_path / "x.json"
     path.write_text('[{"child": "' + PERSONAL + '", ' + PERSONAL + "}]")
     with pytest.raises(InvalidInput) as caught:
-        list(transfer.open_source(path).rows())
+        list(readers.open_source(path).rows())
     assert PERSONAL not in str(caught.value)
     assert (
         str(caught.value) == f"{path} is not valid JSON (after item 0): invalid char in json text"
     )
     path.write_bytes(b'[{"child": "caf\xe9"}]')
     with pytest.raises(InvalidInput) as caught:
-        list(transfer.open_source(path).rows())
+        list(readers.open_source(path).rows())
     assert str(caught.value) == f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)"
 
 
@@ -256,7 +256,7 @@ def test_the_file_is_read_once(tracker, tmp_path):
     one way and half the other."""
     path = tmp_path / "rows.json"
     path.write_text(json.dumps([concern(1), concern(2)]))
-    source = transfer.open_source(path)
+    source = readers.open_source(path)
     readings = []
 
     def rows():
@@ -323,7 +323,7 @@ def test_commitment_is_exactly_the_reference_encoding(salt, text, details):
 
 @given(details_dicts)
 def test_details_encoder_is_json_dumps(details):
-    assert transfer._encode_details(details) == json.dumps(details, sort_keys=True)
+    assert checks._encode_details(details) == json.dumps(details, sort_keys=True)
 
 
 imported_events = st.fixed_dictionaries(
@@ -427,20 +427,20 @@ odd_texts = st.sampled_from(
 
 def _outcome(path: Path, fast: bool) -> tuple[str, object]:
     """What reading the rows gives: the rows, or the error's message."""
-    real = transfer._array_items
+    real = readers._array_items
     if not fast:
 
         def slow(f):
-            raise transfer._Unplain(0)
+            raise readers._Unplain(0)
             yield
 
-        transfer._array_items = slow
+        readers._array_items = slow
     try:
-        return ("rows", list(transfer.open_source(path).rows()))
+        return ("rows", list(readers.open_source(path).rows()))
     except InvalidInput as exc:
         return ("error", str(exc))
     finally:
-        transfer._array_items = real
+        readers._array_items = real
 
 
 @settings(max_examples=150, deadline=None)
@@ -463,15 +463,15 @@ def test_fast_json_reading_gives_what_ijson_gives(items, space, odd, tail, block
     text = "[" + space + ("," + space).join(parts) + space + "]"
     if tail:
         text = text[:-1] + tail
-    real_block = transfer.JSON_BLOCK
-    transfer.JSON_BLOCK = block
+    real_block = readers.JSON_BLOCK
+    readers.JSON_BLOCK = block
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "rows.json"
             path.write_text(text, encoding="utf-8", errors="surrogatepass")
             assert _outcome(path, fast=True) == _outcome(path, fast=False)
     finally:
-        transfer.JSON_BLOCK = real_block
+        readers.JSON_BLOCK = real_block
 
 
 # -- what the helper processes hand over -----------------------------------------------------

@@ -393,10 +393,10 @@ def test_check_output_relations(tmp_path):
 
 
 def test_recognised_outputs(tmp_path, drp, db_target):
-    from drp_cli.exchange import transfer
+    from drp_cli.exchange import checks
 
-    assert ",".join(transfer.COLUMNS).startswith(outpaths.CSV_EXPORT_HEADER)
-    assert "events" in transfer.COLUMNS
+    assert ",".join(checks.COLUMNS).startswith(outpaths.CSV_EXPORT_HEADER)
+    assert "events" in checks.COLUMNS
     drp(*open_args())
     for fmt, kind in (("csv", outpaths.CSV_EXPORT), ("json", outpaths.JSON_EXPORT)):
         # a name with a suffix: `--format csv -o NAME` without one writes the folder of flat

@@ -81,10 +81,10 @@ def test_the_registry_has_every_kind_drp_writes():
         *(f"{k}-removed" for k in lifecycle.ITEM_KINDS),
     }  # fmt: skip
     assert set(transitions.KINDS) == written
-    from drp_cli.exchange import transfer
+    from drp_cli.exchange import checks
     from drp_cli.services import tracker
 
-    assert set(tracker.EVENT_KINDS) == set(transfer.EVENT_KINDS_IMPORTED) == written
+    assert set(tracker.EVENT_KINDS) == set(checks.EVENT_KINDS_IMPORTED) == written
     # the steps around a referral the registry allows are the ones drp has words for
     assert list(tracker.CAFCASS_STEPS) == list(transitions.CAFCASS_STEPS)
 

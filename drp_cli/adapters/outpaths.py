@@ -47,7 +47,7 @@ BUNDLE_MARKER_TEXT = "A CAFCASS referral bundle written by drp; see SHA256SUMS.\
 MANIFEST = "SHA256SUMS"
 #: The last line of every alert form drp renders (an HTML comment: invisible when rendered).
 ALERT_MARKER = "<!-- drp alert form -->"
-#: How the header line of a CSV export starts (``drp_cli.exchange.transfer.COLUMNS``, which a test
+#: How the header line of a CSV export starts (``drp_cli.exchange.checks.COLUMNS``, which a test
 #: holds to it); the line must also have an ``events`` column.
 CSV_EXPORT_HEADER = (
     "protocol,child,category,summary,opened_on,stage,stage_started_on,status,external_ref,"

@@ -432,10 +432,10 @@ def export(
     For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
     workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
     import` takes those back too."""
-    from drp_cli.exchange import transfer
+    from drp_cli.exchange import export
 
     t = tracker(ctx)
-    text, count = transfer.export_file(
+    text, count = export.export_file(
         t, output, fmt, force=force, judged_on=t.judge_day(on) if on is not None else None
     )
     if text is not None:

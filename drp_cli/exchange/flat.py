@@ -592,7 +592,7 @@ def _cells(row: list[Any], width: int) -> list[Any]:
 
 def read_export(path: Path) -> tuple[Callable[[], Iterator[Row]], list[Closure]]:
     """drp's own workbook or CSV folder as (a function giving the (label, row) pairs that
-    :func:`drp_cli.exchange.transfer.validate` takes, each with its ``events``; the closure days).
+    :func:`drp_cli.exchange.checks.validate` takes, each with its ``events``; the closure days).
     A cell that cannot be read is named by table, row (the header is row 1) and column,
     never quoted."""
     grids = _grids(path)

@@ -78,7 +78,7 @@ def plan(
     events: list[Row] | None,
     source: str,
 ) -> tuple[Plan, list[str]]:
-    """The plan for one row (``checked``: the row as :func:`drp_cli.exchange.transfer.validate`
+    """The plan for one row (``checked``: the row as :func:`drp_cli.exchange.checks.validate`
     checked it; ``given``: the fields the row gave a value for) against the concern ``row``
     drp holds, with its ``events`` where the row has a response or notes to compare; and
     the row's errors (each "column NAME: message"), which refuse the whole import."""

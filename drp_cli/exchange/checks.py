@@ -1,0 +1,582 @@
+"""Checking an import's rows before anything is written: every column of a row against the
+protocols, and each concern's history replayed through the domain's transitions (the same
+rule the commands use), so a history the commands would refuse is refused with its row and
+event number. A row without events is given the events it implies (``imported`` and, where
+the row says so, ``referred``, ``resolved`` or ``withdrawn``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from drp_cli.core.dates import iso
+from drp_cli.core.errors import InvalidInput
+from drp_cli.core.textsafe import is_one_line, is_safe_text
+from drp_cli.core.uids import new_uid
+from drp_cli.domain.lifecycle import (
+    ConcernState,
+    Fact,
+    apply,
+    finish,
+    fold,
+)
+from drp_cli.domain.protocols import ROLES, themes
+from drp_cli.domain.transitions import KINDS, Refused, replay_checked
+from drp_cli.services.tracker import STATUSES, Tracker
+
+REQUIRED = (
+    "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
+    "status",
+)  # fmt: skip
+OPTIONAL = (
+    "external_ref", "issue", "impact", "recommended", "raised_by", "role", "formal_started_on",
+    "due", "referred_on", "closed_on", "outcome", "uid", "events", "closure_days",
+    "notes", "response", "responded_on", "owner", "team",
+)  # fmt: skip
+COLUMNS = REQUIRED + OPTIONAL
+DATE_COLUMNS = ("opened_on", "stage_started_on", "formal_started_on", "due", "referred_on",
+                "closed_on", "responded_on")  # fmt: skip
+MAX_ERRORS = 50
+ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
+            "uid", "status", "stage", "owner", "team")  # fmt: skip
+_ONE_LINE_SET, _COLUMN_SET = frozenset(ONE_LINE), frozenset(COLUMNS)
+
+
+class ImportRefused(InvalidInput):
+    """Some rows are bad; nothing was written. ``errors`` lists them all."""
+
+    def __init__(self, errors: list[str]) -> None:
+        shown = errors[:MAX_ERRORS]
+        more = len(errors) - len(shown)
+        tail = f"\n  ... and {more} more" if more else ""
+        super().__init__(
+            f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found; nothing was "
+            "imported:\n  " + "\n  ".join(shown) + tail
+        )
+        self.errors = errors
+
+
+# -- validating ------------------------------------------------------------------------------
+def _text(row: dict[str, Any], name: str) -> str:
+    value = row.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _date(value: str, name: str, errors: list[str], label: str) -> dt.date | None:
+    if not value:
+        return None
+    day = _iso_day(value)
+    if day is None:
+        errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
+    return day
+
+
+def auto_ref(row: dict[str, Any]) -> str:
+    key = "|".join(_text(row, c) for c in ("protocol", "child", "category", "opened_on", "summary"))
+    return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def validate(
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The row's cells checked and converted, or None and its problems."""
+    errors: list[str] = []
+
+    def bad(column: str, message: str) -> None:
+        errors.append(f"{label}, column {column}: {message}")
+
+    for problem in row.get("_problems", ()):
+        errors.append(f"{label}, {problem}")
+    # every cell as stripped text, once
+    cells = {
+        k: "" if v is None else str(v).strip()
+        for k, v in row.items()
+        if k != "events" and not k.startswith("_")
+    }
+    get = cells.get
+
+    said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
+    for name in REQUIRED:
+        if not get(name, "") and name not in said:
+            bad(name, "is empty")
+    unknown = [k for k in row if k not in _COLUMN_SET and not k.startswith("_")]
+    if unknown:
+        bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
+    dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
+    for name, value in dates.items():
+        if value is not None and value > today:
+            bad(name, "is in the future")
+    protocol = tracker.protocols.protocols.get(get("protocol", ""))
+    if get("protocol", "") and protocol is None:
+        bad("protocol", "is not an installed protocol (installed: "
+            f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
+    stage = None
+    if protocol is not None and get("stage", ""):
+        if protocol.has_stage(get("stage", "")):
+            stage = protocol.stage(get("stage", ""))
+        else:
+            bad("stage", f"is not a stage of protocol {protocol.slug} (stages: "
+                f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
+    category = get("category", "")
+    issue = get("issue", "") or None
+    role = get("role", "") or (protocol.roles[0] if protocol else "iro")
+    status = get("status", "")
+    opened, started = dates["opened_on"], dates["stage_started_on"]
+    closed = dates["closed_on"]
+    events = row.get("events")
+    unreadable = False
+    if isinstance(events, str) and events.strip():
+        try:
+            events = json.loads(events)
+        except ValueError:
+            unreadable, events = True, None
+    _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
+               started, closed)  # fmt: skip
+    if unreadable or (
+        events not in (None, "")
+        and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
+    ):
+        bad("events", "is not a JSON list of events")
+    elif events:
+        _check_events(events, protocol, opened, today, bad)
+    if errors:
+        return None, errors
+    assert protocol is not None and stage is not None and opened and started
+    formal_start = dates["formal_started_on"] or (started if stage.formal else None)
+    checked = {
+        "external_ref": get("external_ref", "") or None,
+        "uid": get("uid", "") or None,
+        "protocol": protocol,
+        "stage": stage,
+        "child": get("child", ""),
+        "category": category,
+        "issue": issue,
+        "summary": get("summary", ""),
+        "impact": get("impact", ""),
+        "recommended": get("recommended", ""),
+        "raised_by": get("raised_by", ""),
+        "role": role,
+        "status": status,
+        "opened_on": opened,
+        "stage_started_on": started,
+        "formal_started_on": formal_start,
+        "due": dates["due"],
+        "referred_on": dates["referred_on"],
+        "closed_on": closed,
+        "outcome": get("outcome", "") or None,
+        "events": events or None,
+        "notes": get("notes", ""),
+        "owner": get("owner", "") or None,
+        "team": get("team", "") or None,
+        "response": get("response", ""),
+        "responded_on": dates["responded_on"],
+        "_today": today,
+        "_given": {k for k, v in cells.items() if v} - set(row.get("_defaulted", ())),
+    }
+    if not events:
+        checked["external_ref"] = checked["external_ref"] or auto_ref(row)
+    return checked, []
+
+
+def _check_row(
+    bad: Callable[[str, str], None], errors: list[str], cells: dict[str, str], protocol: Any,
+    category: str, issue: str | None, role: str, status: str, opened: dt.date | None,
+    started: dt.date | None, closed: dt.date | None,
+) -> None:  # fmt: skip
+    """What :func:`validate` checks of a row's cells beyond converting them."""
+    get = cells.get
+    slugs = _theme_slugs(themes())
+    if category and category not in slugs:
+        bad("category", f"is not a category (allowed: {', '.join(slugs)})")
+    if issue and category in slugs:
+        allowed = [i.slug for i in themes().theme(category).issues]
+        if issue not in allowed:
+            bad("issue", f"is not an issue of category {category} (allowed: "
+                f"{', '.join(allowed)})")  # fmt: skip
+    if protocol is not None and role not in protocol.roles:
+        bad("role", f"is not a role of protocol {protocol.slug} (allowed: "
+            f"{', '.join(protocol.roles)})")  # fmt: skip
+    elif role not in ROLES:
+        bad("role", f"is not a role (allowed: {', '.join(ROLES)})")
+    if status and status not in STATUSES:
+        bad("status", f"is not a status (allowed: {', '.join(STATUSES)})")
+    if opened and started and started < opened:
+        bad("stage_started_on", "is before opened_on")
+    if status in ("resolved", "withdrawn"):
+        if closed is None and "closed_on" not in [e.split("column ")[-1] for e in errors]:
+            bad("closed_on", f"a {status} concern needs the date it was {status}")
+        if not get("outcome", ""):
+            bad("outcome", f"a {status} concern needs its outcome")
+        if closed and started and closed < started:
+            bad("closed_on", "is before stage_started_on")
+    elif status == "open" and closed is not None:
+        bad("closed_on", "an open concern has no closing date")
+    # the characters are checked one by one: all the cells at once, then (when some cell
+    # has one) each cell, to name it
+    if not is_one_line("".join([c for n, c in cells.items() if n in _ONE_LINE_SET])) or (
+        not is_safe_text("".join([c for n, c in cells.items() if n not in _ONE_LINE_SET]))
+    ):
+        for name, cell in cells.items():
+            if name in _ONE_LINE_SET:
+                if not is_one_line(cell):
+                    bad(name, "must be one line without control, line-separator or bidi "
+                        "characters")  # fmt: skip
+            elif not is_safe_text(cell):
+                bad(name, "contains control, line-separator or bidi characters")
+    if len(get("child", "")) > 64:
+        bad("child", "is longer than 64 characters")
+
+
+def prepare(
+    c: dict[str, Any],
+    tracker: Tracker,
+    cal: Any,
+    recorder: str,
+    bad: Callable[[str, str], None],
+    *,
+    encode: bool = True,
+) -> tuple[list[dict[str, Any]], ConcernState] | None:
+    """The row's events as they will be stored, and their fold; ``bad`` is told (and None
+    returned) where the row's own columns contradict its events. ``encode`` False (a check
+    only): the events' details are left as objects (their stored text None)."""
+    protocols = tracker.protocols.protocols
+    if c["events"]:
+        events = [_event_row(e, c, recorder, encode) for e in c["events"]]
+        # every event allowed, as the commands would allow it (drp_cli.domain.transitions)
+        try:
+            state = replay_checked(_facts(events), c["protocol"])
+        except Refused as exc:
+            bad("events", f"event {exc.n}: {exc.error.render(_event_field)}")
+            return None
+        # an export from an older drp: its opening event does not carry the recorded fields
+        missing = {
+            name: value
+            for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
+                                ("category", c["category"]), ("issue", c["issue"]),
+                                ("raised_by", c["raised_by"] or recorder), ("role", c["role"]),
+                                ("external_ref", c["external_ref"]), ("uid", c["uid"]))
+            if value is not None and getattr(state, name) is None
+        }  # fmt: skip
+        if missing:
+            if "uid" not in missing and state.uid is None:
+                missing["uid"] = c["_made_uid"] = new_uid()
+            on: dt.date = state.opened_on or c["opened_on"]
+            stage: str = state.stage or c["stage"].slug
+            recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
+                        "from_stage": None, "by": recorder, "recorded_at": None,
+                        "text": "", "details": _encode_details(missing) if encode else None,
+                        "_details": missing, "_imported": True}  # fmt: skip
+            events.append(recorded)
+            # the last event, applied after the others as a fold applies it
+            apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
+        finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
+    else:
+        events = [_event_row(e, c, recorder, encode) for e in _synthetic_events(c, recorder)]
+        state = fold(_facts(events), protocols, cal)
+    problems = False
+    row_values = {
+        "stage": c["stage"].slug, "stage_started_on": c["stage_started_on"],
+        "status": c["status"], "opened_on": c["opened_on"], "closed_on": c["closed_on"],
+        "referred_on": c["referred_on"], "summary": c["summary"], "child": c["child"],
+        "protocol": c["protocol"].slug, "category": c["category"],
+    }  # fmt: skip
+    for name, value in row_values.items():
+        if getattr(state, name) != value:
+            bad(name, "does not match the row's events")
+            problems = True
+    if c["external_ref"] and state.external_ref not in (None, c["external_ref"]):
+        bad("external_ref", "does not match the row's events")
+        problems = True
+    return None if problems else (events, state)
+
+
+def _facts(events: list[dict[str, Any]]) -> list[Fact]:
+    return [
+        Fact(seq, ev["kind"], ev["effective_on"], ev["stage"], ev["by"], ev["text"],
+             ev["_details"])
+        for seq, ev in enumerate(events, start=1)
+    ]  # fmt: skip
+
+
+def _event_field(name: str) -> str:
+    """How an import's problem names a field of an event (the registry's messages name the
+    commands' fields): 'on', 'kind', or the detail."""
+    return f"'{name}'" if name in ("on", "kind") else f"details.{_DETAIL_OF.get(name, name)}"
+
+
+_DETAIL_OF = {"cafcass_step": "step"}
+#: every event kind drp writes (the registry of transitions)
+EVENT_KINDS_IMPORTED = frozenset(KINDS)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DETAIL_DATES = ("due", "opened_on", "formal_started_on", "senior_officer_notified_on", "dated",
+                 "obtained_on")  # fmt: skip
+_DETAIL_DATES_SET = frozenset(_DETAIL_DATES)
+_DETAIL_TYPES = (str, int, float, bool, list, type(None))
+
+
+def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
+                   today: dt.date, first: bool,
+                   stages: frozenset[str] | None = None) -> str | None:  # fmt: skip
+    """What is wrong with one imported event (never quoting its content), or None.
+    ``stages``: the protocol's stage slugs (looked up here when not given)."""
+    kind = e.get("kind")
+    if not isinstance(kind, str) or kind not in EVENT_KINDS_IMPORTED:
+        return "'kind' is not an event kind drp records"
+    if first and kind not in ("opened", "imported"):
+        return "the first event must be 'opened' or 'imported'"
+    if not first and kind in ("opened", "imported"):
+        return f"only the first event may be {kind!r}"
+    day = _event_day(e.get("on"))
+    if day is None:
+        return "'on' must be a date (YYYY-MM-DD)"
+    if day > today:
+        return "'on' is in the future"
+    if opened is not None and day < opened and kind != "fields-recorded":
+        return "'on' is before opened_on"
+    if stages is None and protocol is not None:
+        stages = _stage_set(protocol)
+    for name in ("stage", "from_stage"):
+        value = e.get(name)
+        if value is None or (name == "stage" and value == ""):
+            continue
+        if type(value) is not str:
+            return f"'{name}' must be text"
+        if stages is not None and value not in stages:
+            return (f"'{name}' is not a stage of protocol {protocol.slug} (stages: "
+                    f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
+    by, text = e.get("by", ""), e.get("text", "")
+    if by is not None:
+        if type(by) is not str:
+            return "'by' must be text"
+        if not is_one_line(by):
+            return "'by' contains control, line-separator or bidi characters"
+    if text is not None:
+        if type(text) is not str:
+            return "'text' must be text"
+        if not is_safe_text(text):
+            return "'text' contains control, line-separator or bidi characters"
+    moment = e.get("recorded_at")
+    if moment is not None:
+        try:
+            dt.datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+        except ValueError:
+            return "'recorded_at' must be a date and time (ISO 8601)"
+    details = e.get("details", {})
+    if details is None:
+        return None
+    if not isinstance(details, dict):
+        return "'details' must be an object"
+    if not _DETAIL_DATES_SET.isdisjoint(details):
+        for name in _DETAIL_DATES:
+            value = details.get(name)
+            if value is not None and (not isinstance(value, str) or _iso_day(value) is None):
+                return f"details.{name} must be a date (YYYY-MM-DD)"
+    # the texts' characters checked all at once; each value again only when something is
+    # wrong, to name the first that is
+    texts, typed = [], True
+    for value in details.values():
+        if type(value) is str:
+            texts.append(value)
+        elif not isinstance(value, _DETAIL_TYPES):
+            typed = False
+            break
+    if not typed or (texts and not is_safe_text("".join(texts))):
+        for name, value in details.items():
+            if type(value) is str:
+                if not is_safe_text(value):
+                    return f"details.{name} contains control, line-separator or bidi characters"
+            elif not isinstance(value, _DETAIL_TYPES):
+                return f"details.{name} must be text, a number or a list"
+    if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
+        n = details.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            return "details.n must be a whole number from 1"
+        position = details.get("position", n)
+        if not isinstance(position, int) or isinstance(position, bool):
+            return "details.position must be a whole number"
+    if kind == "attached":
+        from drp_cli.services.attachments import KINDS as ATTACHMENT_KINDS
+
+        sha = details.get("sha256")
+        if not isinstance(sha, str) or not _HEX64.match(sha):
+            return "details.sha256 must be a SHA-256 in hex"
+        if details.get("kind") not in ATTACHMENT_KINDS:
+            return "details.kind is not an attachment kind"
+        size = details.get("size", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            return "details.size must be a whole number"
+        name = details.get("filename", "file")
+        if not isinstance(name, str) or not name or not is_one_line(name):
+            return "details.filename must be one line of text"
+    return None
+
+
+_STAGE_SETS: dict[int, tuple[Any, frozenset[str]]] = {}
+_THEME_SLUGS: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _theme_slugs(catalogue: Any) -> list[str]:
+    """The categories' slugs, in order (looked up once per catalogue)."""
+    hit = _THEME_SLUGS.get(id(catalogue))
+    if hit is None or hit[0] is not catalogue:
+        hit = _THEME_SLUGS[id(catalogue)] = (catalogue, [t.slug for t in catalogue.themes])
+    return hit[1]
+
+
+def _stage_set(protocol: Any) -> frozenset[str]:
+    """The protocol's stage slugs (``protocol.has_stage``, looked up once per protocol)."""
+    hit = _STAGE_SETS.get(id(protocol))
+    if hit is None or hit[0] is not protocol:
+        hit = _STAGE_SETS[id(protocol)] = (protocol, frozenset(protocol.stage_slugs))
+    return hit[1]
+
+
+def _check_events(
+    events: list[dict[str, Any]],
+    protocol: Any,
+    opened: dt.date | None,
+    today: dt.date,
+    bad: Callable[[str, str], None],
+) -> None:
+    """Every event's kind, dates, stages, text and details, so that bad input is named by
+    row and event, never a crash, and never quoted."""
+    stages = _stage_set(protocol) if protocol is not None else None
+    for n, e in enumerate(events, start=1):
+        problem = _event_problem(e, protocol, opened, today, n == 1, stages)
+        seq = (e.get("details") or {}).get("seq") if isinstance(e.get("details"), dict) else None
+        if (
+            problem is None
+            and e.get("kind") in ("retracted", "redacted")
+            and (type(seq) is not int or not 1 <= seq < n)
+        ):
+            problem = "details.seq must be the number of an earlier event"
+        if problem is not None:
+            bad("events", f"event {n}: {problem}")
+            return
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _event_day(value: Any) -> dt.date | None:
+    return _iso_day(value) if isinstance(value, str) else None
+
+
+def _details_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=True)`` for the details of an event: the standard
+    library's C encoder made once instead of for each of hundreds of thousands of events
+    (a property test holds the two to the same text)."""
+    plain = json.JSONEncoder(sort_keys=True)
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain encoder
+        return plain.encode
+    try:
+        spell = make(None, plain.default, encoder.encode_basestring_ascii, None, ": ", ", ",
+                     True, False, True)  # fmt: skip
+        sample = {"b": [1, 2.5, None, True], "a": {"z": "\u00e9", "y": {}}}
+        if "".join(spell(sample, 0)) != plain.encode(sample):
+            return plain.encode
+    except Exception:  # another Python's C encoder: the plain one
+        return plain.encode
+
+    def encode(value: Any) -> str:
+        if type(value) is not dict:
+            return plain.encode(value)
+        return "".join(spell(value, 0))
+
+    return encode
+
+
+_encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
+
+
+def _event_row(
+    e: dict[str, Any], c: dict[str, Any], recorder: str, encode: bool = True
+) -> dict[str, Any]:
+    """An event of the file as it will be stored: its author and recorded-at kept as
+    provenance (``recorded_at`` None: made now by this import)."""
+    details = e.get("details") or {}
+    if e["kind"] == "redacted" and isinstance(details, dict):
+        # the digests vouched for the row in the database it came from; here the redacted
+        # row is hashed afresh, so they would only disagree
+        details = {k: v for k, v in details.items() if k not in ("before", "after")}
+    return {
+        "kind": str(e["kind"]),
+        "effective_on": _iso_day(e["on"]),
+        "stage": str(e.get("stage") or c["stage"].slug),
+        "from_stage": e.get("from_stage"),
+        "by": str(e.get("by") or recorder),
+        "recorded_at": _when(e.get("recorded_at")),
+        "text": str(e.get("text") or ""),
+        "details": (_encode_details(details) if details else "{}") if encode else None,
+        "_details": details,
+    }
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _synthetic_events(c: dict[str, Any], recorder: str) -> list[dict[str, Any]]:
+    """Events for a spreadsheet row that carries none: an ``imported`` event at its current
+    stage with everything the row records, then its referral and its closing."""
+    stage = c["stage"].slug
+    events: list[dict[str, Any]] = [
+        {
+            "kind": "imported",
+            "on": iso(c["stage_started_on"]),
+            "stage": stage,
+            "by": recorder,
+            "text": c["summary"],
+            "details": {
+                "protocol": c["protocol"].slug,
+                "child": c["child"],
+                "category": c["category"],
+                "issue": c["issue"],
+                "impact": c["impact"],
+                "recommended": c["recommended"],
+                "external_ref": c["external_ref"],
+                "uid": c["uid"] or c.setdefault("_made_uid", new_uid()),
+                "opened_on": iso(c["opened_on"]),
+                "formal_started_on": iso(c["formal_started_on"]),
+                "raised_by": c["raised_by"] or recorder,
+                # the IRO who raised it holds it, not whoever keyed the sheet in
+                "owner": c["owner"] or c["raised_by"] or recorder,
+                "team": c["team"],
+                "role": c["role"],
+                "due": iso(c["due"]),
+                "bypassed": [],
+            },
+        }
+    ]
+    if c["notes"]:  # a spreadsheet's other columns, kept as they were
+        events.append({"kind": "note", "on": iso(c["stage_started_on"]), "stage": stage,
+                       "by": recorder, "text": c["notes"], "details": {}})  # fmt: skip
+    if c["response"]:
+        on = c["responded_on"] or c["stage_started_on"]
+        events.append({"kind": "response", "on": iso(on), "stage": stage, "by": recorder,
+                       "text": c["response"], "details": {}})  # fmt: skip
+    if c["referred_on"]:
+        events.append({"kind": "referred", "on": iso(c["referred_on"]), "stage": stage,
+                       "by": recorder, "text": "", "details": {}})  # fmt: skip
+    if c["status"] in ("resolved", "withdrawn"):
+        events.append({"kind": c["status"], "on": iso(c["closed_on"]), "stage": stage,
+                       "by": recorder, "text": c["outcome"], "details": {}})  # fmt: skip
+    events[1:] = sorted(events[1:], key=lambda e: e["on"])  # the opening stays first
+    return events

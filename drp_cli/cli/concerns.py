@@ -107,7 +107,17 @@ def open_(
     ] = None,
     carer: Annotated[
         str | None,
-        typer.Option(help="On a foster-carer route (sbc-fciro): the carer household's reference."),
+        typer.Option(
+            help="On a foster-carer route (sbc-fciro, nottinghamshire-crp's foster-carer): the "
+            "carer household's reference."
+        ),
+    ] = None,
+    chair: Annotated[
+        str | None,
+        typer.Option(
+            help="On a route about an independent chair (nottinghamshire-crp's social-care): "
+            "the chair's staff reference."
+        ),
     ] = None,
     route: Annotated[
         str | None,
@@ -139,8 +149,14 @@ def open_(
     from drp_cli.core import config
     from drp_cli.core.errors import InvalidInput
 
-    if (child is None) == (carer is None):
-        raise InvalidInput("give one of --child (a child's case reference) or --carer")
+    given = {s: ref for s, ref in (("child", child), ("carer", carer), ("chair", chair))
+             if ref is not None}  # fmt: skip
+    if len(given) != 1:
+        raise InvalidInput(
+            "give one of --child (a child's case reference), --carer (a carer household's) or "
+            "--chair (an independent chair's staff reference)"
+        )
+    [(subject, ref)] = given.items()
     settings = config.load()
     protocol = protocol or settings.get("protocol")
     if not protocol:
@@ -156,10 +172,12 @@ def open_(
         found = staff.match(tracker(ctx), owner, "owner")
         owner, team = (found.name, team or found.team) if found else (owner, team)
     summary = main_text(summary, edit, "--summary", required=True)
+    if route is None and subject != "child":
+        route = _route_about(ctx, protocol, subject, role)
     view = tracker(ctx).open(
         protocol=protocol,
-        child=child if child is not None else carer or "",
-        subject="child" if child is not None else "carer",
+        child=ref,
+        subject=subject,
         route=route,
         reason=reason,
         category=category,
@@ -185,6 +203,23 @@ def open_(
         typer.echo(visible(f"Warning: {who} already has open concern(s) {listed}", one_line=True),
                    err=True)  # fmt: skip
     report(ctx, "Opened", view, as_json)
+
+
+def _route_about(ctx: typer.Context, protocol: str, subject: str, role: str | None) -> str | None:
+    """The first of the protocol's routes about ``subject`` (a carer, a chair) open to
+    ``role``: `--chair REF` alone opens social care's concern about a chair. None if there
+    is none (the tracker then says which reference the route needs)."""
+    from drp_cli.core.errors import DrpError
+
+    try:
+        p = tracker(ctx).protocols.get(protocol)
+    except DrpError:  # the tracker reports an unknown protocol itself
+        return None
+    return next(
+        (r.slug for r in p.all_routes
+         if r.subject == subject and (not r.roles or role is None or role in r.roles)),
+        None,
+    )  # fmt: skip
 
 
 @commands.command(

@@ -209,6 +209,27 @@ class Cafcass(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     #: the stage after which the source places referral ("" for "at any point")
     after_stage: str = ""
     after_stage_quote: str = ""
+    #: the roles the source gives the power to refer (``None``: every role of the protocol,
+    #: for a file written before roles were given; ``[]`` where nobody is given it)
+    roles: list[Slug] | None = None
+    #: the source's words giving that power to those roles, and where they are
+    roles_quote: str = ""
+    roles_citation: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.offered and self.roles:
+            raise ValueError("field roles: the referral is not offered, so no role may refer")
+        if self.offered and self.roles == []:
+            raise ValueError(
+                "field roles: empty, so no role may refer: give offered = false instead"
+            )
+
+    def may_refer(self, role: str | None) -> bool:
+        """Whether a concern raised in ``role`` may be referred (an unknown role: yes, the
+        tool cannot tell, and the IRO's power to refer is statutory)."""
+        if not self.offered:
+            return False
+        return self.roles is None or role is None or role in self.roles
 
 
 class Route(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -282,6 +303,11 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("field cafcass: required, but missing")
         if self.cafcass and self.cafcass.after_stage and self.cafcass.after_stage not in slugs:
             raise ValueError(f"field cafcass.after_stage: no stage {self.cafcass.after_stage!r}")
+        for role in (self.cafcass.roles or []) if self.cafcass else []:
+            if role not in self.roles:
+                raise ValueError(
+                    f"field cafcass.roles: {role!r} is not one of this protocol's roles"
+                )
         routes = [r.slug for r in self.routes]
         if len(set(routes)) != len(routes):
             raise ValueError("field routes: a route slug appears more than once")

@@ -25,8 +25,9 @@ What each kind needs (the concern's status; the date it may carry; its own rule)
   before its date (any stage visited, so a duty of an earlier stage can be done after an
   escalation), not already done at that visit.
 * ``meeting``: the meeting step it meets (if any) is a meeting of the stage it names.
-* ``referred``: an open concern whose protocol and route give a referral, not referred yet.
-* ``cafcass``: one of :data:`CAFCASS_STEPS`, where the protocol and route give a referral.
+* ``referred``: an open concern whose protocol and route give a referral, raised in a role
+  the source gives the power to refer (``Cafcass.roles``), not referred yet.
+* ``cafcass``: one of :data:`CAFCASS_STEPS`, where the protocol, route and role give a referral.
 * ``alert-sent``: an open concern.
 * ``amended``: fields that can be amended; the referral's reason only once referred.
 * ``retracted``: an earlier entry that can be retracted and is not yet; a stage entry or a
@@ -228,12 +229,13 @@ def _meeting(state: ConcernState, e: Fact, protocol: Protocol | None,
         )
 
 
-def _referral_offered(state: ConcernState, protocol: Protocol | None) -> None:
+def _referral_offered(state: ConcernState, protocol: Protocol | None, who: str) -> None:
     if protocol is None:
         return
-    if not protocol.referral.offered:
+    referral = protocol.referral
+    if not referral.offered:
         raise TransitionRefused(
-            f"protocol {protocol.slug!r} gives no CAFCASS referral: {protocol.referral.citation}"
+            f"protocol {protocol.slug!r} gives no CAFCASS referral: {referral.citation}"
         )
     route = protocol.route_or_none(state.route)
     if route is not None and not route.cafcass:
@@ -241,11 +243,20 @@ def _referral_offered(state: ConcernState, protocol: Protocol | None) -> None:
             f"a concern on route {route.slug!r} of protocol {protocol.slug!r} "
             f"({route.title}) is not referred to CAFCASS"
         )
+    if not referral.may_refer(state.role):
+        # the role, never the person: the source gives the power to a role
+        allowed = " and ".join(repr(r) for r in referral.roles or [])
+        where = f" ({referral.roles_citation})" if referral.roles_citation else ""
+        said = f': "{referral.roles_quote}"{where}' if referral.roles_quote else where
+        raise TransitionRefused(
+            f"{who} was raised in the role {state.role!r}; protocol {protocol.slug!r} gives "
+            f"the power to refer to CAFCASS to {allowed} only{said}"
+        )
 
 
 def _referred(state: ConcernState, e: Fact, protocol: Protocol | None,
               history: Sequence[Fact], who: str) -> None:  # fmt: skip
-    _referral_offered(state, protocol)
+    _referral_offered(state, protocol, who)
     if state.referred_on is not None:
         raise TransitionRefused(
             f"{who} was already referred to CAFCASS on {state.referred_on.isoformat()}; "
@@ -261,7 +272,7 @@ def _cafcass(state: ConcernState, e: Fact, protocol: Protocol | None,
             f"{fld('cafcass_step')} is not a step around a referral; allowed: "
             f"{', '.join(CAFCASS_STEPS)}"
         )
-    _referral_offered(state, protocol)
+    _referral_offered(state, protocol, who)
 
 
 def _amended(state: ConcernState, e: Fact, protocol: Protocol | None,

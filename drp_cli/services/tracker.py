@@ -326,7 +326,7 @@ class Tracker:
             raise InvalidInput(
                 f"{fld('route')} {chosen.slug!r} of protocol {proto.slug!r} is about a "
                 f"{chosen.subject}, not a {subject}: give its reference with "
-                f"{'--carer' if chosen.subject == 'carer' else '--child'}"
+                f"--{chosen.subject}"
             )
         why = clean_text(reason, fld("reason"), required=False)
         recorder = current_user(by)
@@ -685,7 +685,8 @@ class Tracker:
         by: str | None = None,
     ) -> ConcernView:
         """Record a referral to CAFCASS; the dispute resolution process goes on alongside.
-        Refused where the protocol or the concern's route gives no referral; a notification
+        Refused where the protocol, the concern's route or the role it was raised in gives no
+        referral (the transition rule, quoting the source); a notification
         later than the referral, or a referral earlier than the source places it, is
         recorded and shown as such (the IRO's power to refer is statutory)."""
         if method and method not in REFERRAL_METHODS:

@@ -50,21 +50,28 @@ def verify(
         bool, typer.Option("--files/--no-files", help="Check every attached file's SHA-256.")
     ] = True,
 ) -> None:
-    """Check the tamper-evident record: the hash chain, every concern's state, the stored files.
+    """Check the tamper-evident record: the file, the hash chain, every concern's state, the
+    stored files.
 
-    The chain covers events and closure days; every concern's stored state, items and
-    attachment rows are compared with the fold of its events.
+    SQLite's integrity check reads every page of the file and every index against its
+    table (a damaged file exits 6 too). The chain covers events and closure days; every
+    concern's stored state, items and attachment rows are compared with the fold of its
+    events.
     """
     t = tracker(ctx)
     if seal:
         sealed = t.seal()
         typer.echo(f"Sealed {sealed} link{'s' if sealed != 1 else ''} with the key.")
     report = t.verify(expect=expect, files=files)
+    # what the store checked of the file itself (SQLite's integrity check), as it says it
+    checked = str(getattr(report, "integrity", ""))
+    damaged = any(p.startswith("the file is damaged") for p in report.problems)
     if as_json:
         print_json(
             {"ok": report.ok, "head": {"seq": report.head_seq, "hash": report.head_hash},
              "mode": report.mode, "events": report.events, "closures": report.closures,
-             "concerns": report.concerns, "files": report.files, "problems": report.problems}
+             "concerns": report.concerns, "files": report.files,
+             "integrity": {"ok": not damaged, "checked": checked}, "problems": report.problems}
         )  # fmt: skip
     else:
         if report.ok:
@@ -74,13 +81,17 @@ def verify(
                 f"{report.files} stored files match their SHA-256."
             )
         for problem in report.problems:
-            typer.echo(f"TAMPERED: {problem}", err=True)
+            kind, _, said = problem.partition("the file is damaged: ")
+            typer.echo(f"DAMAGED: {said}" if not kind and said else f"TAMPERED: {problem}",
+                       err=True)  # fmt: skip
         typer.echo(f"Head: {report.head}")
         typer.echo(
             "Mode: keyed (HMAC-SHA256 with the key in DRP_KEY_FILE)"
             if report.mode == "hmac-sha256"
             else "Mode: unkeyed (SHA-256 chain; set DRP_KEY_FILE for keyed mode)"
         )
+        if checked and not damaged:
+            typer.echo(f"File: {checked}.")
     if not report.ok:
         raise typer.Exit(EXIT_TAMPERED)
 

@@ -99,6 +99,10 @@ def list_(
         opened_from=opened_from, opened_to=opened_to,
         overdue_on=t.judge_day(on) if overdue else None, with_events=as_json,
     )  # fmt: skip
+    if not views and (owner is not None or team is not None):
+        from drp_cli.services import staff
+
+        staff.check_filters(t, owner=owner, team=team)  # a misspelt name is no empty list
     rows = [concern_data(t, v, on, timeline=False) for v in views]
     if as_json:
         print_json(rows)

@@ -114,3 +114,15 @@ class DatabaseMissing(DatabaseError):
             f"no drp database at {label}: run `drp init` to create one (or check --db / DRP_DB)"
         )
         self.label = label
+
+
+class DatabaseDamaged(DatabaseError):
+    """The database file is damaged (SQLite found a malformed page, or an index no longer
+    matches its table): nothing read from it can be trusted, least of all an all-clear."""
+
+    def __init__(self, finding: str) -> None:
+        super().__init__(
+            f"the database is damaged ({finding}): nothing read from it can be trusted; run "
+            "`drp verify`, and restore the latest good backup (`drp restore`)"
+        )
+        self.finding = finding

@@ -16,6 +16,7 @@ from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.core.textsafe import MAX_REF, clean_line
 from drp_cli.services.tracker import Tracker, current_user
 from drp_cli.store import record
+from drp_cli.store.connection import Conn
 
 ROLES = ("iro", "cp-chair", "fostering-iro", "manager", "business-support", "other")
 
@@ -104,3 +105,34 @@ def match(t: Tracker, name: str, field: str = "to") -> Person | None:
             f"{suggestions(wanted, [p.name for p in people])}; add it with `drp staff add`"
         )
     return found
+
+
+#: How a filter's unknown name is described, by the field it was given as.
+_WHO = {
+    "owner": "no concern is owned by, and no one in the staff directory is named",
+    "team": "no concern is held by, and no one in the staff directory is in, a team named",
+}
+
+
+def refuse_unknown(conn: Conn, field: str, value: str) -> None:
+    """Refuse (:class:`InvalidInput`) an owner or team filter naming nobody drp knows (no
+    concern's, no staff directory entry's, whatever the case), with the closest names: a
+    misspelt name in a cron line must never read as an all-clear."""
+    names = record.known_names(conn, field)
+    if value.lower() in {n.lower() for n in names}:
+        return
+    raise InvalidInput(
+        f"{fld(field)}: {_WHO[field]} that{suggestions(value, names)}; check the spelling "
+        "(`drp staff list`)"
+    )
+
+
+def check_filters(t: Tracker, *, owner: str | None = None, team: str | None = None) -> None:
+    """:func:`refuse_unknown` for each of ``owner`` and ``team`` given (stripped, as the
+    filters take them)."""
+    given = [(f, v.strip()) for f, v in (("owner", owner), ("team", team)) if v and v.strip()]
+    if not given or not t.store.exists:
+        return
+    with t.store.read() as conn:
+        for field, value in given:
+            refuse_unknown(conn, field, value)

@@ -943,7 +943,8 @@ class Tracker:
         days), recommended actions past their due date, and stages sitting with no deadline
         for ``no_deadline_after`` working days (default: the config's, 10); only the
         concerns ``owner`` (or ``mine``: the configured you) owns, and ``team``'s, whatever
-        the case."""
+        the case: an ``owner`` or ``team`` naming nobody drp knows (no concern's, no staff
+        directory entry's) is refused with the closest names, never an empty check."""
         day = self.judge_day(on)
         check_within(within)
         filters = {
@@ -963,6 +964,12 @@ class Tracker:
             rows = record.overdue_rows(conn, horizon(cal, day, within),
                                        stale_before(day, no_deadline_after), filters)  # fmt: skip
             actions = record.action_rows(conn, filters)
+            if not rows and not actions:  # a misspelt --owner or --team is no all-clear
+                from drp_cli.services.staff import refuse_unknown
+
+                for name, value in filters.items():
+                    if not (name == "owner" and mine):
+                        refuse_unknown(conn, name, value)
         return overdue_items(rows, cal, day, within, actions=actions,
                              no_deadline_after=no_deadline_after,
                              addressees=self._addressees)  # fmt: skip

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from drp_cli.core.errors import DatabaseError, DatabaseMissing, InvalidInput
+from drp_cli.core.errors import DatabaseDamaged, DatabaseError, DatabaseMissing, InvalidInput
 from drp_cli.store.dbfile import (
     BUSY_TIMEOUT_MS,
     SCHEMA_REVISION,
@@ -465,6 +465,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
                 raise
+            if "malformed" in str(exc):  # a damaged page, met while reading
+                raise DatabaseDamaged(f"SQLite: {exc}") from None
             raise DatabaseError(f"{self.label} is not a drp database") from None
         except Exception as exc:
             found = _server_error(exc, self.label)

@@ -25,13 +25,14 @@ import datetime as dt
 import heapq
 import json
 import os
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
+from drp_cli.core.errors import DatabaseDamaged, DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.core.uids import MAX_ID
 from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
 from drp_cli.domain.chain import (
@@ -341,12 +342,68 @@ def overdue_rows(
     """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
     or whose stage has no deadline and began on or before ``stale_before``, through the
     status-and-deadline indexes, filtered on ``filters`` (:data:`TEXT_FILTERS`, case
-    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads."""
+    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads. Raises
+    :class:`DatabaseDamaged` first if those indexes do not match the concern rows
+    (:func:`check_indexes`)."""
+    check_indexes(conn)  # never an all-clear read through a damaged index
     filters = dict(filters or {})
     names = [n for n in TEXT_FILTERS if n in filters]
     values = [filters[n] for n in names]
     params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
     return conn.rows(overdue_sql(names), params)
+
+
+#: The indexes the morning check's search goes through, each with the deadline it orders
+#: (each also finds the open concerns with that deadline missing).
+CHECK_INDEXES = (
+    ("deadline", "ix_concern_status_deadline"),
+    ("formal_deadline", "ix_concern_status_formal_deadline"),
+    ("step_deadline", "ix_concern_status_step_deadline"),
+)
+
+
+def _fingerprint(column: str) -> str:
+    """How many rows, and a sum that moves if any row's id or ``column`` (a date) changes,
+    or the two are paired differently: integers only, so the order the rows are read in
+    cannot change it."""
+    day = f"coalesce(CAST(replace({column}, '-', '') AS INTEGER), 0)"
+    return f"count(*), sum(((id * 40503 + {day}) * (id % 65521 + 1)) % 4294967291)"
+
+
+def damaged_index(conn: Conn) -> str | None:
+    """SQLite: the first of :data:`CHECK_INDEXES` whose open concerns (ids and deadline)
+    differ from the concern rows themselves, or None. A damaged index page can drop an
+    entry, or change its key, without SQLite noticing (``PRAGMA quick_check`` does not
+    compare an index with its table; ``integrity_check`` does, but reads the whole file):
+    the morning check would then miss the concern and say nothing is overdue. This reads
+    each index's open entries (covering, no table row) and the table rows of every id any
+    of them lists (by rowid): a cost in proportion to the open concerns, not to the file.
+    PostgreSQL: None (its indexes are the server's to keep; see :func:`integrity_check`)."""
+    if not conn.is_sqlite:
+        return None
+    listed = " UNION ".join(
+        f"SELECT id FROM concern INDEXED BY {index} WHERE status = 'open'"
+        for _, index in CHECK_INDEXES
+    )
+    table = conn.one(
+        f"SELECT {', '.join(_fingerprint(c) for c, _ in CHECK_INDEXES)} FROM concern "
+        f"NOT INDEXED WHERE id IN ({listed}) AND status = 'open'"
+    )
+    assert table is not None
+    for n, (column, index) in enumerate(CHECK_INDEXES):
+        own = conn.one(
+            f"SELECT {_fingerprint(column)} FROM concern INDEXED BY {index} WHERE status = 'open'"
+        )
+        if own != table[2 * n : 2 * n + 2]:
+            return index
+    return None
+
+
+def check_indexes(conn: Conn) -> None:
+    """Raise :class:`DatabaseDamaged` if :func:`damaged_index` finds one."""
+    index = damaged_index(conn)
+    if index is not None:
+        raise DatabaseDamaged(f"the index {index} does not match the concerns it indexes")
 
 
 def actions_sql(filters: Sequence[str] = ()) -> str:
@@ -700,6 +757,19 @@ def staff(conn: Conn) -> list[Row]:
     return conn.records("SELECT * FROM staff ORDER BY key")
 
 
+def known_names(conn: Conn, column: str) -> list[str]:
+    """Every name ``column`` (owner or team) may be filtered on: the concerns' own (any
+    status) and the staff directory's (its names for owner, its teams for team)."""
+    if column not in ("owner", "team"):
+        raise ValueError(column)
+    staff_column = "name" if column == "owner" else "team"
+    rows = conn.rows(
+        f"SELECT DISTINCT {column} FROM concern WHERE {column} IS NOT NULL UNION "
+        f"SELECT {staff_column} FROM staff WHERE {staff_column} IS NOT NULL"
+    )
+    return sorted({r[0] for r in rows})
+
+
 def add_staff(conn: Conn, values: Mapping[str, Any]) -> None:
     conn.insert("staff", {name: values.get(name) for name in STAFF_COLUMNS})
 
@@ -875,9 +945,51 @@ def parse_expect(value: str) -> tuple[int, str]:
     return int(seq_text), digest
 
 
+@dataclass
+class StoreReport(VerifyReport):
+    """:class:`VerifyReport` with what the store's own check of the file was
+    (:func:`integrity_check`)."""
+
+    integrity: str = ""
+
+
+#: What :func:`integrity_check` runs, as ``drp verify`` says it.
+SQLITE_CHECK = (
+    "SQLite's PRAGMA integrity_check (every page, and every index against its table) "
+    "found no damage"
+)
+POSTGRESQL_CHECK = (
+    "PostgreSQL keeps its own pages (data checksums {checksums}); drp runs no SQL integrity "
+    "check there: a DBA's amcheck (bt_index_check) checks the indexes"
+)
+
+
+def integrity_check(conn: Conn) -> tuple[str, list[str]]:
+    """The store's own check of the file: what was checked (as ``drp verify`` says it) and
+    what it found. SQLite: ``PRAGMA integrity_check`` (every page's structure, and every
+    index entry against its table row: ``quick_check`` skips the latter, so misses an index
+    entry whose key was changed), then :func:`damaged_index`, the morning check's own test.
+    PostgreSQL: nothing is run (the server checks its pages as it reads them when data
+    checksums are on; amcheck is an extension a DBA installs): said so."""
+    if not conn.is_sqlite:
+        checksums = conn.scalar("SHOW data_checksums")
+        return POSTGRESQL_CHECK.format(checksums=checksums), []
+    try:
+        rows = conn.rows("PRAGMA integrity_check")
+        found = [line for r in rows for line in str(r[0]).splitlines()
+                 if line != "ok" and not line.startswith("*** in database")]  # fmt: skip
+        if not found and (index := damaged_index(conn)) is not None:
+            found = [f"the index {index} does not match the concerns it indexes"]
+    except sqlite3.DatabaseError as exc:  # a page it cannot even read
+        found = [str(exc)]
+    return SQLITE_CHECK, [f"the file is damaged: SQLite's integrity check says: {line}"
+                          for line in found]  # fmt: skip
+
+
 def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptions) -> VerifyReport:
-    """Walk the chain, fold every concern and compare, check the stored files."""
-    report = VerifyReport(mode="hmac-sha256" if options.key is not None else "sha256")
+    """Check the file (:func:`integrity_check`), walk the chain, fold every concern and
+    compare, check the stored files."""
+    report = StoreReport(mode="hmac-sha256" if options.key is not None else "sha256")
     problems = report.problems
 
     def problem(message: str) -> None:
@@ -887,65 +999,79 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
             problems.append("... more problems not shown")
 
     with store.read(snapshot=True) as conn:  # one snapshot of the whole record
-        walk = ChainWalk(key=options.key, expect=options.expect)
-        for _, where, row, digest in _links(conn):
-            if "concern_id" in row:
-                report.events += 1
-            else:
-                report.closures += 1
-            walk.feed(where, row, digest)
-        head = conn.record("SELECT * FROM chain_head WHERE id = 1")
-        if head is None:
-            problem("the chain head is missing (altered chain)")
-        walk.close(head)
-        for message in walk.problems:
+        report.integrity, damage = integrity_check(conn)
+        for message in damage:
             problem(message)
-        report.head_seq, report.head_hash = walk.seq, walk.prev
-
-        cal = calendar(conn)
-        events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))
-        items = _Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))
-        files = _Cursor(conn.stream("SELECT * FROM attachment ORDER BY concern_id, n"))
-        for row in conn.stream("SELECT * FROM concern ORDER BY id"):
-            report.concerns += 1
-            cid = row["id"]
-            evs = events.take(cid)
-            if not evs:
-                problem(f"concern {cid} has no events: it was inserted out of band")
-                continue
-            seqs = [e["seq"] for e in evs]
-            if seqs != list(range(1, len(seqs) + 1)):
-                problem(f"concern {cid}: its entries are not numbered 1 to {len(seqs)}")
-            state = fold([fact(e) for e in evs], protocols, cal)
-            for name, value in state.row().items():
-                if row[name] != value:
-                    problem(f"concern {cid}: stored {name} does not match its events")
-            _compare(
-                problem, cid,
-                {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
-                {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS])
-                 for r in items.take(cid)},
-                _item_name, _item_name,
-            )  # fmt: skip
-            _compare(
-                problem, cid,
-                {n: attachment_row(cid, a) for n, a in state.attachments.items()},
-                {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files.take(cid)},
-                lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
-            )  # fmt: skip
-            if options.attachments_dir is not None:
-                for n, a in state.attachments.items():
-                    sha = a.sha256
-                    if sha in options.seen_files:
-                        continue
-                    options.seen_files.add(sha)
-                    report.files += 1
-                    stored = _file_sha256(options.attachments_dir / sha[:2] / sha)
-                    if stored is None:
-                        problem(f"concern {cid}: the stored file of attachment {n} is missing")
-                    elif stored != sha:
-                        problem(f"concern {cid}: the stored file of attachment {n} was altered")
-        for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
-            for cid in cursor.rest():
-                problem(f"{kind} of concern {cid} have no concern row (the row was deleted)")
+        try:
+            _verify_record(conn, report, protocols, options, problem)
+        except sqlite3.DatabaseError as exc:
+            if not damage:
+                raise
+            problem(f"the record could not be read past the damage (SQLite: {exc})")
     return report
+
+
+def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Protocol],
+                   options: VerifyOptions, problem: Callable[[str], None]) -> None:  # fmt: skip
+    """:func:`verify`'s walk of the chain and of every concern, in ``conn``."""
+    walk = ChainWalk(key=options.key, expect=options.expect)
+    for _, where, row, digest in _links(conn):
+        if "concern_id" in row:
+            report.events += 1
+        else:
+            report.closures += 1
+        walk.feed(where, row, digest)
+    head = conn.record("SELECT * FROM chain_head WHERE id = 1")
+    if head is None:
+        problem("the chain head is missing (altered chain)")
+    walk.close(head)
+    for message in walk.problems:
+        problem(message)
+    report.head_seq, report.head_hash = walk.seq, walk.prev
+
+    cal = calendar(conn)
+    events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))
+    items = _Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))
+    files = _Cursor(conn.stream("SELECT * FROM attachment ORDER BY concern_id, n"))
+    for row in conn.stream("SELECT * FROM concern ORDER BY id"):
+        report.concerns += 1
+        cid = row["id"]
+        evs = events.take(cid)
+        if not evs:
+            problem(f"concern {cid} has no events: it was inserted out of band")
+            continue
+        seqs = [e["seq"] for e in evs]
+        if seqs != list(range(1, len(seqs) + 1)):
+            problem(f"concern {cid}: its entries are not numbered 1 to {len(seqs)}")
+        state = fold([fact(e) for e in evs], protocols, cal)
+        for name, value in state.row().items():
+            if row[name] != value:
+                problem(f"concern {cid}: stored {name} does not match its events")
+        _compare(
+            problem, cid,
+            {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
+            {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS])
+             for r in items.take(cid)},
+            _item_name, _item_name,
+        )  # fmt: skip
+        _compare(
+            problem, cid,
+            {n: attachment_row(cid, a) for n, a in state.attachments.items()},
+            {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files.take(cid)},
+            lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
+        )  # fmt: skip
+        if options.attachments_dir is not None:
+            for n, a in state.attachments.items():
+                sha = a.sha256
+                if sha in options.seen_files:
+                    continue
+                options.seen_files.add(sha)
+                report.files += 1
+                stored = _file_sha256(options.attachments_dir / sha[:2] / sha)
+                if stored is None:
+                    problem(f"concern {cid}: the stored file of attachment {n} is missing")
+                elif stored != sha:
+                    problem(f"concern {cid}: the stored file of attachment {n} was altered")
+    for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
+        for cid in cursor.rest():
+            problem(f"{kind} of concern {cid} have no concern row (the row was deleted)")

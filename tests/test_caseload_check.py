@@ -334,7 +334,10 @@ def test_the_check_for_an_owner_me_or_a_team(drp, tracker, monkeypatch):
     assert ids("--owner", "JO BLOGGS") == [(2, "overdue")]
     assert ids("--owner", "  jo bloggs ") == [(2, "overdue")]  # stripped, as names are stored
     assert ids("--owner", "ŁUKASZ NOWAK") == [(3, "no-deadline")]  # every letter folded
-    assert ids("--owner", "Jo") == []  # the whole name, not a part of it
+    # the whole name, not a part of it: a name no one has is refused, never an all-clear
+    r = drp("overdue", "--on", "2025-03-17", "--json", "--owner", "Jo")
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert "(did you mean: Jo Bloggs?)" in r.stderr
     assert ids("--mine") == [(1, "past-aim"), (1, "action-overdue")]  # DRP_USER: Test IRO
     assert ids("--team", "north") == [(1, "past-aim"), (1, "action-overdue"), (3, "no-deadline")]
     assert ids("--team", "NORTH", "--mine") == [(1, "past-aim"), (1, "action-overdue")]

@@ -128,3 +128,42 @@ def test_a_misspelt_owner_or_team_is_refused_with_the_closest_names(drp, command
     assert drp(command, *on, "--team", "iro south").exit_code == 0  # a staff team, no concern
     r = drp(command, *on, "--owner", "sam patel")  # in the directory, owns nothing
     assert r.exit_code == 0
+
+
+# -- finding 3: a refused restore, an empty record ------------------------------------------
+def test_a_refused_restore_into_a_new_path_leaves_no_file(drp, db_path, tmp_path, monkeypatch):
+    import json
+
+    open_overdue(drp)
+    backup = tmp_path / "b.json"
+    assert drp("backup", str(backup), "--format", "json").exit_code == 0
+    data = json.loads(backup.read_text())
+    new = tmp_path / "new" / "restored.sqlite3"
+    (tmp_path / "new").mkdir()
+    # refused while reading the backup, and refused while writing it (a row it cannot hold)
+    data["tables"]["event"][0]["concern_id"] = 999
+    backup.write_text(json.dumps(data))
+    monkeypatch.setenv("DRP_DB", str(new))
+    r = drp("restore", str(backup))
+    assert r.exit_code != 0
+    assert list((tmp_path / "new").iterdir()) == []
+    del data["tables"]["chain_head"]
+    backup.write_text(json.dumps(data))
+    r = drp("restore", str(backup))
+    assert r.exit_code == 2
+    assert list((tmp_path / "new").iterdir()) == []
+    r = drp("overdue", "--on", ON)
+    assert r.exit_code == 4  # no database there: never an all-clear
+
+
+def test_an_empty_record_is_said_plainly_and_is_no_all_clear(drp, db_target, db_label):
+    assert drp("init").exit_code == 0
+    for extra in ([], ["--json"], ["--within", "3"]):
+        r = drp("overdue", "--on", ON, *extra)
+        assert (r.exit_code, r.stdout) == (4, "")
+        assert r.stderr == (
+            f"Error: no concerns are recorded in {db_label}: nothing can be overdue, and there "
+            "is nothing to check (a new or emptied database, or the wrong one: check --db / "
+            "DRP_DB)\n"
+        )
+    open_overdue(drp)  # one concern: the check as it was

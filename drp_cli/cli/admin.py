@@ -214,22 +214,12 @@ def restore(
     from drp_cli.services import backup as b
 
     store = tracker(ctx).store
-    if not store.exists and _looks_like_backup(source, b.FORMAT):
-        store.create()  # a new database is the usual place to restore into
-    # (anything else is refused by restore_json before it touches the database)
+    # a new database is the usual place to restore into: restore_json creates it once the
+    # backup has been read and checked, and removes it again if the restore fails
     counts = b.restore_json(store, source)
     typer.echo(
         f"Restored {counts['concern']} concerns and {counts['event']} events into {store.label}."
     )
-
-
-def _looks_like_backup(source: str, fmt: str) -> bool:
-    """A cheap look at the start of the file: worth creating a database to restore it?"""
-    try:
-        with open(source, "rb") as f:
-            return f'"{fmt}"'.encode() in f.read(4096)
-    except OSError:
-        return False
 
 
 @commands.command(

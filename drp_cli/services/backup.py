@@ -109,8 +109,10 @@ def _parse(types: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
 
 
 def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]:
-    """Load a JSON backup into an empty database; returns rows per table. The backup may
-    not be the database itself nor lie in the attachment store."""
+    """Load a JSON backup into an empty database (a SQLite file not there yet is created
+    once the backup is read and checked, and removed again if the restore fails); returns
+    rows per table. The backup may not be the database itself nor lie in the attachment
+    store."""
     path = Path(source)
     check_source(path, protected_paths(store), what="backup")
     try:
@@ -129,14 +131,29 @@ def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]
     if len(data.get("tables", {}).get("chain_head", [])) != 1:
         raise InvalidInput(f"{path} has no chain head: it is not a complete drp backup")
     counts: dict[str, int] = {}
-    with store.write() as conn:
-        if not record.is_empty(conn):
-            raise InvalidInput(
-                f"the database {store.label} is not empty; restore into a new database"
-            )
-        for name in TABLES:
-            types = conn.column_types(name)
-            rows = [_parse(types, r) for r in data["tables"].get(name, [])]
-            record.restore_rows(conn, name, rows)
-            counts[name] = len(rows)
+    # the write creates the file: one that was not there before is removed if it fails
+    created = store.path is not None and not os.path.lexists(store.path)
+    try:
+        with store.write() as conn:
+            if not record.is_empty(conn):
+                raise InvalidInput(
+                    f"the database {store.label} is not empty; restore into a new database"
+                )
+            for name in TABLES:
+                types = conn.column_types(name)
+                rows = [_parse(types, r) for r in data["tables"].get(name, [])]
+                record.restore_rows(conn, name, rows)
+                counts[name] = len(rows)
+    except BaseException:
+        if created:  # a refused restore leaves no empty database behind
+            _remove_new_file(store)
+        raise
     return counts
+
+
+def _remove_new_file(store: Store) -> None:
+    """Remove the SQLite file (and its side files) this restore created."""
+    assert store.path is not None
+    store.close()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{store.path}{suffix}").unlink(missing_ok=True)

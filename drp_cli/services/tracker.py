@@ -944,7 +944,8 @@ class Tracker:
         for ``no_deadline_after`` working days (default: the config's, 10); only the
         concerns ``owner`` (or ``mine``: the configured you) owns, and ``team``'s, whatever
         the case: an ``owner`` or ``team`` naming nobody drp knows (no concern's, no staff
-        directory entry's) is refused with the closest names, never an empty check."""
+        directory entry's) is refused with the closest names, and a database with no
+        concern at all is :class:`DatabaseError`: never an empty check."""
         day = self.judge_day(on)
         check_within(within)
         filters = {
@@ -964,9 +965,16 @@ class Tracker:
             rows = record.overdue_rows(conn, horizon(cal, day, within),
                                        stale_before(day, no_deadline_after), filters)  # fmt: skip
             actions = record.action_rows(conn, filters)
-            if not rows and not actions:  # a misspelt --owner or --team is no all-clear
+            if not rows and not actions:  # an empty record, a misspelt name: no all-clear
+                from drp_cli.core.errors import DatabaseError
                 from drp_cli.services.staff import refuse_unknown
 
+                if not record.has_concerns(conn):
+                    raise DatabaseError(
+                        f"no concerns are recorded in {self.store.label}: nothing can be "
+                        "overdue, and there is nothing to check (a new or emptied database, "
+                        "or the wrong one: check --db / DRP_DB)"
+                    )
                 for name, value in filters.items():
                     if not (name == "owner" and mine):
                         refuse_unknown(conn, name, value)

@@ -110,11 +110,19 @@ commands.add_typer(key_app, name="key")
 
 @key_app.command("create", epilog=examples(*KEY_EXAMPLES))
 def key_create(
+    ctx: typer.Context,
     path: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the key (0600).")],
 ) -> None:
     """Write a new random key, owner-only; keep it outside the database's folder and backups."""
+    from drp_cli.adapters.outpaths import check_protected, protected_paths
+    from drp_cli.store.connection import Store
     from drp_cli.store.record import create_key
 
+    # never the database, its -wal, -shm or -journal (SQLite would delete or overwrite the
+    # key, and every command would then fail for want of it) nor inside the attachment store
+    store = _store(ctx)
+    assert isinstance(store, Store)
+    check_protected(path, protected_paths(store), what="key file")
     written = create_key(path)
     typer.echo(f"Wrote a new key to {written}. Set DRP_KEY_FILE={written}, then run "
                "`drp verify --seal` once.")  # fmt: skip

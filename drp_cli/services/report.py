@@ -516,13 +516,18 @@ def build(
 
 # -- flat tables, for a pivot table ----------------------------------------------------------
 def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    """A CSV file whose text cells no spreadsheet runs as a formula (a team, an owner or a
+    child reference starting ``=``, ``+``, ``-``, ``@``, a tab or CR gets a leading ``'``,
+    as ``drp export`` does: :func:`drp_cli.core.textsafe.neutralise_cell`)."""
     import csv
     import io
 
+    from drp_cli.core.textsafe import neutralise_cell
+
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow(header)
-    out.writerows(rows)
+    for row in (header, *rows):
+        out.writerow([neutralise_cell(v) if isinstance(v, str) else v for v in row])
     return buf.getvalue()
 
 

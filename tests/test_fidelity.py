@@ -87,11 +87,11 @@ def test_nottinghamshire_2016_stage_1_steps_in_the_morning_check(drp):
     assert "(step: contact)" in drp("overdue", "--on", "2025-06-04").stdout
     assert drp("done", "1", "contact", "--on", "2025-06-03").exit_code == 0
     r = drp("done", "1", "contact", "--on", "2025-06-03")
-    assert (r.exit_code, r.stderr) == (1, "Error: 'contact' was already recorded as done on "
-                                          "2025-06-03\n")  # fmt: skip
+    assert (r.exit_code, r.stderr) == (1, "Error: 'contact' was already recorded as done at "
+                                          "stage 'stage-1' on 2025-06-03\n")  # fmt: skip
     r = drp("done", "1", "lunch")
     assert r.exit_code == 2
-    assert r.stderr.startswith("Error: WHAT 'lunch' is not a step or recording duty of stage "
+    assert r.stderr.startswith("Error: WHAT is not a step or recording duty of stage "
                                "'stage-1'; allowed: contact, urgent-plan")  # fmt: skip
     # "An urgent plan will be agreed with actions to be taken within 7 working days": agreed
     # Wed 4 Jun -> 5-6 (2), 9-13 (7) -> Fri 13 Jun

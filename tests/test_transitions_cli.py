@@ -131,7 +131,7 @@ def test_a_history_the_commands_wrote_round_trips(drp, tmp_path):
         ("escalate", "1", "--on", "2025-03-10"),
         ("done", "1", "child-file", "--on", "2025-03-11"),
         ("done", "1", "ics-record", "--on", "2025-03-11"),
-        ("done", "1", "ics-record", "--on", "2025-03-11"),
+        ("done", "1", "ics-record", "--stage", "stage-1", "--on", "2025-03-11"),
         ("refer", "1", "--on", "2025-03-12"),
         ("cafcass", "1", "helpline", "--on", "2025-03-12"),
         ("action", "add", "1", "--text", "Allocate", "--owner", "TM", "--on", "2025-03-10"),
@@ -185,10 +185,12 @@ def test_a_duty_of_an_earlier_stage_is_done_after_escalation(drp):
     # done once only; a slug of no stage visited is still refused
     r = drp("done", "1", "child-file", "--on", "2025-03-13")
     assert (r.exit_code, r.stderr) == (
-        1, "Error: 'child-file' was already recorded as done on 2025-03-12\n")  # fmt: skip
+        1,
+        "Error: 'child-file' was already recorded as done at stage 'stage-1' on 2025-03-12\n",
+    )
     r = drp("done", "1", "lunch", "--on", "2025-03-13")
     assert (r.exit_code, r.stderr) == (2, (
-        "Error: WHAT 'lunch' is not a step or recording duty of stage 'stage-2'; allowed: "
+        "Error: WHAT is not a step or recording duty of stage 'stage-2'; allowed: "
         "dr-meeting, case-record, ics-record\n"))  # fmt: skip
     # on a day before the escalation, Stage 1's duties are the stage's own, as before
     r = drp("done", "1", "ics-record", "--on", "2025-03-10")

@@ -81,13 +81,24 @@ def done(
         typer.Argument(help="The step or recording duty (see `drp show ID`).", metavar="WHAT"),
     ],
     text: Annotated[str, text_option("--text", help="A note on it.")] = "",
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            help="The stage it belongs to (default: the stage of the day, else an earlier "
+            "stage that has it not yet done).",
+            metavar="STAGE",
+        ),
+    ] = None,
     on: OnOption = None,
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a step of the stage, or a recording duty, as done."""
-    view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by)
-    report(ctx, f"Recorded {what} as done on", view, as_json)
+    """Record a step of the stage, or a recording duty, as done (at the stage it belongs to:
+    the confirmation names it)."""
+    view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by, stage=stage)
+    done = next((e for e in reversed(view.events) if e.kind == "done"), None)
+    at = f" at {done.stage}" if done is not None else ""
+    report(ctx, f"Recorded {what}{at} as done on", view, as_json)
 
 
 @commands.command(

@@ -182,23 +182,26 @@ def _done(state: ConcernState, e: Fact, protocol: Protocol | None,
     if protocol is not None:
         known = known_steps(protocol, e.stage, state.route, visit.opening)
         if slug not in known:
+            # what was typed or imported is never quoted back: it may be a child's details
             raise InvalidInput(
-                f"{fld('what')} {slug!r} is not a step or recording duty of stage "
+                f"{fld('what')} is not a step or recording duty of stage "
                 f"{e.stage!r}; allowed: {', '.join(known) or 'none'}"
             )
     if slug in visit.done:
         raise TransitionRefused(
-            f"{slug!r} was already recorded as done on {visit.done[slug].isoformat()}"
+            f"{slug!r} was already recorded as done at stage {e.stage!r} on "
+            f"{visit.done[slug].isoformat()}"
         )
 
 
 def stage_for_done(state: ConcernState, slug: str, day: dt.date, at: str,
                    protocol: Protocol) -> str:  # fmt: skip
     """The stage a step or duty ``slug`` done on ``day`` is recorded against: the stage the
-    concern was at that day (``at``) when it is one of that stage's and not yet done there;
-    else the latest stage visited by then that has it not yet done (a duty of an earlier
-    stage done after an escalation); else ``at``, or the latest stage that has it (done:
-    :func:`check` then says when)."""
+    concern was at that day (``at``) when it is one of that stage's, done there or not (done
+    twice is refused by :func:`check`, never quietly moved to an earlier stage); else the
+    latest earlier stage visited by then that has it not yet done (a duty of an earlier
+    stage done after an escalation); else the latest that has it (done: :func:`check` then
+    says when), else ``at``."""
     found: list[str] = []
     for stage in [at, *(v.stage for v in reversed(state.visits) if v.entered <= day)]:
         if stage in found or not protocol.has_stage(stage):
@@ -207,7 +210,7 @@ def stage_for_done(state: ConcernState, slug: str, day: dt.date, at: str,
         if visit is None:
             continue
         if slug in known_steps(protocol, stage, state.route, visit.opening):
-            if slug not in visit.done:
+            if stage == at or slug not in visit.done:
                 return stage
             found.append(stage)
     return found[0] if found else at
@@ -224,7 +227,7 @@ def _meeting(state: ConcernState, e: Fact, protocol: Protocol | None,
                 if s.meeting]  # fmt: skip
     if step not in meetings:
         raise InvalidInput(
-            f"{fld('step')} {step!r} is not a meeting of stage {e.stage!r}; "
+            f"{fld('step')} is not a meeting of stage {e.stage!r}; "
             f"meetings: {', '.join(meetings) or 'none'}"
         )
 
@@ -310,9 +313,18 @@ def _retracted(state: ConcernState, e: Fact, protocol: Protocol | None,
         raise TransitionRefused(f"entry {seq} of {who} is already retracted")
     if e.details.get("kind") not in (None, kind):
         raise InvalidInput(f"details.kind of the retraction is not the kind of entry {seq}")
-    if kind in STAGE_ENTRIES or kind == "reopened":
-        later = [x for x in live([x for x in history if x.seq < e.seq]) if x.seq > seq
-                 and (x.kind in STAGE_ENTRIES or x.kind == "reopened")]  # fmt: skip
+    # an entry that moved the concern (a stage entry) or changed its status (a closing, a
+    # reopening) is retracted only once what followed it is: else the later one would apply
+    # to a concern in a state the commands refuse (reopened though never closed)
+    follows = (
+        (*STAGE_ENTRIES, "reopened") if kind in STAGE_ENTRIES
+        else (*STAGE_ENTRIES, *CLOSING, "reopened") if kind == "reopened"
+        else (*CLOSING, "reopened") if kind in CLOSING
+        else ()
+    )  # fmt: skip
+    if follows:
+        later = [x for x in live([x for x in history if x.seq < e.seq])
+                 if x.seq > seq and x.kind in follows]  # fmt: skip
         if later:
             raise TransitionRefused(
                 f"entry {seq} of {who} ({kind}) is followed by entry "

@@ -110,7 +110,8 @@ def validate(
         bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
     dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
     for name, value in dates.items():
-        if value is not None and value > today:
+        # every date a row records is a day that has come, but a due date: a deadline
+        if value is not None and value > today and name != "due":
             bad(name, "is in the future")
     protocol = tracker.protocols.protocols.get(get("protocol", ""))
     if get("protocol", "") and protocol is None:

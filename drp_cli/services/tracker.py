@@ -558,15 +558,20 @@ class Tracker:
         text: str = "",
         on: dt.date | str | None = None,
         by: str | None = None,
+        stage: str | None = None,
     ) -> ConcernView:
         """Record a step of the stage, or a recording duty, as done (on ``on``): one of the
         stage the concern was at that day, or else of an earlier stage it had been at (a duty
-        of Stage 1 done after the escalation), recorded against that stage."""
+        of Stage 1 done after the escalation), recorded against that stage; ``stage`` names
+        the stage (a duty both stages have, done for the earlier one)."""
         body = clean_text(text, fld("text"), required=False)
         slug = clean_line(what, fld("what"), MAX_REF)
+        named = clean_line(stage, fld("stage"), MAX_REF) if stage is not None else None
 
         # which stage's it is; whether it is one, and not yet done: the registry's rule
         def check(loaded: Loaded, day: dt.date) -> str:
+            if named is not None:
+                return named  # the registry refuses a stage not visited by then
             proto = self.protocols.for_stored(loaded.row.protocol)
             return transitions.stage_for_done(loaded.state, slug, day,
                                               self.stage_at(loaded, day), proto)  # fmt: skip

@@ -48,7 +48,7 @@ def test_html_page(drp, tmp_path):
         "&amp; ampersands</p>" in page
     )
     assert "<th></th>" not in page and "<b>tags" not in page
-    assert "<td><strong>Respond by</strong></td>\n<td><strong>Mon 10 March 2025</strong>" in page
+    assert "<td><strong>Resolve by</strong></td>\n<td><strong>Mon 10 March 2025</strong>" in page
     assert "<th>Priority</th>" in page and "<td>Allocate a social worker</td>" in page
     # printed to the terminal without -o
     assert drp("alert", "1", "--format", "html", "--on", "2025-03-04").stdout == page
@@ -75,7 +75,7 @@ def test_docx_read_back(drp, tmp_path):
     rows = {r.cells[0].text: r.cells[1].text for r in labels.rows}
     assert rows["To"] == "Social worker; Team Manager"
     assert rows["Child (case reference)"] == "KN-2231"
-    assert rows["Respond by"].startswith("Mon 10 March 2025 (aim: 5 working days")
+    assert rows["Resolve by"].startswith("Mon 10 March 2025 (aim: 5 working days")
     assert [c.text for c in actions.rows[0].cells] == ["Priority", "Action", "Owner", "Due", "Done"]
     assert [c.text for c in actions.rows[1].cells] == [
         "1", "Allocate a social worker", "Team Manager", "Thu 20 March 2025", "no",

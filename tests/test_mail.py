@@ -21,9 +21,11 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import open_args
 
+# the process and who raises it, the child's reference, the stage, and what the date is for
+# as Knowsley says it: "the aim is 5 working days to complete" (Standard 3.1)
 SUBJECT = (
-    "IRO alert for KN-2231: Stage 1: Cause for Concern / Informal Challenge, respond by "
-    "Mon 10 March 2025"
+    "Informal challenge (IRO): child KN-2231: Stage 1: Cause for Concern / Informal "
+    "Challenge, aim: resolve by Mon 10 March 2025"
 )
 TO = '"A. Smith" <a.smith@example.org>, Team Manager <tm@example.org>'
 
@@ -83,9 +85,9 @@ def write_config(tmp_path: Path, port: int, **extra: Any) -> None:
 
 
 def concern(drp: Any) -> None:
-    """A Knowsley concern at stage 1 (to the social worker and the Team Manager, copied to
-    the social worker's Team Manager): the social worker on the child's record, the Team
-    Manager in the staff directory."""
+    """A Knowsley concern at stage 1 (to the social worker and the Team Manager, the one
+    Standard 3.1 copies on ICS): the social worker on the child's record, the Team Manager
+    in the staff directory."""
     assert drp(*open_args()).exit_code == 0
     r = drp("person", "add", "1", "--kind", "professional", "--name", "A. Smith", "--role",
             "Social worker", "--contact", "a.smith@example.org, 0151 000 0000",
@@ -165,7 +167,7 @@ def test_eml_is_one_message_with_text_and_html(drp, smtp, tmp_path):
     plain, page = (part.get_content().replace("\r\n", "\n") for part in (text, html))
     no_markdown(plain)
     assert "Child (case reference): KN-2231\n" in plain
-    assert "Respond by:             Mon 10 March 2025 (aim: 5 working days" in plain
+    assert "Resolve by:             Mon 10 March 2025 (aim: 5 working days" in plain
     assert "The concern\n-----------\n\nNo allocated social worker since the review" in plain
     assert '<meta name="generator" content="drp-cli">' in page
     no_markdown(visible_text(page))
@@ -181,11 +183,13 @@ def test_eml_is_one_message_with_text_and_html(drp, smtp, tmp_path):
 
 def test_a_role_with_no_address_is_named_not_guessed(drp, smtp, tmp_path):
     concern(drp)
+    # Stage 2 is copied in to the HOS/Team Manager (Knowsley Standard 3.2), who has no address
+    assert drp("escalate", "1", "--on", "2025-03-11").exit_code == 0
     out = tmp_path / "alert.eml"
-    r = drp("alert", "1", "--eml", str(out))
+    r = drp("alert", "1", "--eml", str(out), "--to", "Team Manager")
     assert r.exit_code == 2
     assert r.stderr == (
-        "Error: no e-mail address for the copy 'Social worker's Team Manager (on ICS)': give "
+        "Error: no e-mail address for the copy 'HOS/Team Manager': give "
         "--cc ADDRESS, record a professional with that role and an e-mail address (`drp person "
         "add`), or add that role to the staff directory with one (`drp staff add`)\n"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -292,12 +293,26 @@ def test_west_sussex_parties_steps_and_duties():
 def test_themes_are_the_four_of_the_seeds():
     t = themes()
     assert [x.slug for x in t.themes] == ["general", "statutory", "care-plan", "service"]
-    assert t.check_issue("statutory", "no-social-worker").sources == ["001 Table 2", "004 App. 2"]
+    # sources named by document and section, never by seed number (issue 28 finding 23)
+    assert t.check_issue("statutory", "no-social-worker").sources == [
+        "SBC 1.6.3 Table 2",
+        "West Sussex DRP App. 2",
+        "NSCB 11.3.4 §1 para 2",  # "Non allocation of social worker"
+    ]
     # "Lack of clear exit plan" (NSCB 11.3.4 §1 para 2)
-    assert t.check_issue("care-plan", "exit-plan").sources == ["000 §1"]
+    assert t.check_issue("care-plan", "exit-plan").sources == ["NSCB 11.3.4 §1 para 2"]
+    # every NSCB 11.3.4 example has an issue (issue 28 finding 18)
+    nscb = {i.slug for x in t.themes for i in x.issues if "NSCB 11.3.4 §1 para 2" in i.sources}
+    assert nscb == {"care-planning", "plan-not-implemented", "care-planning-decisions",
+                    "drift-delay", "exit-plan", "no-social-worker", "professional-practice",
+                    "child-voice"}  # fmt: skip
+    assert t.check_issue("care-plan", "care-planning").text == "Care planning"
+    assert t.check_issue("care-plan", "care-planning-decisions").text == (
+        "Decisions relating to the care planning process"
+    )
     # West Sussex DRP Appendix 1
-    assert t.check_issue("care-plan", "plan-safeguarding").sources == ["004 App. 1"]
-    assert t.check_issue("care-plan", "plan-child-needs").sources == ["004 App. 1"]
+    assert t.check_issue("care-plan", "plan-safeguarding").sources == ["West Sussex DRP App. 1"]
+    assert t.check_issue("care-plan", "plan-child-needs").sources == ["West Sussex DRP App. 1"]
     for theme in t.themes:
         assert "seed" not in theme.citation, theme.slug
 
@@ -310,6 +325,8 @@ source = "test"
 roles = ["iro"]
 formal_cap_working_days = 20
 formal_cap_citation = "IRO Handbook"
+        for i in theme.issues:
+            assert not any(re.match(r"\d{3} ", src) for src in i.sources), i.slug
 bypass_citation = "IRO Handbook 6.2"
 cafcass_citation = "s.25B(3)"
 

@@ -184,3 +184,31 @@ def test_an_import_of_a_referral_by_a_role_without_the_power_is_refused(drp, tmp
     Path(path).write_text(json.dumps(data))
     r = drp("import", str(path))
     assert r.exit_code == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("protocol", "asked"),
+    [
+        # "Prior to making a referral, the IRO should notify a nominated ... senior officer"
+        ("nottinghamshire-crp", True),
+        ("nottinghamshire-2016", True),
+        # Knowsley and West Sussex ask for no such notification (issue 28 finding 13)
+        ("knowsley", False),
+        ("west-sussex", False),
+    ],
+)
+def test_senior_officer_not_recorded_only_where_the_source_asks(drp, tmp_path, protocol, asked):
+    opened(drp, protocol, "iro")
+    assert drp("refer", "1", "--on", "2025-03-05", "--text", "Why now").exit_code == 0
+    shown = drp("show", "1").stdout
+    assert ("senior officer NOT RECORDED AS NOTIFIED" in shown) == asked
+    assert "referred 2025-03-05" in shown
+    out = tmp_path / "bundle"
+    r = drp("bundle", "1", "-o", str(out), "--on", "2025-03-06")
+    assert r.exit_code == 0, r.stderr
+    index = (out / "index.md").read_text()
+    row = next(line for line in index.splitlines() if "**Senior officer notified**" in line)
+    if asked:
+        assert "**NOT RECORDED**" in row
+    else:
+        assert row.endswith("| the protocol asks for no notification |"), row

@@ -167,13 +167,20 @@ def show(d: dict[str, Any]) -> None:
         else "no overall limit"
     )
     grid.add_row("Formal process", _text(formal))
+    protocol = _protocol_of(d)
+    route = protocol.route_or_none(d.get("route")) if protocol is not None else None
+    if route is not None and route.guidance and protocol is not None and protocol.routes:
+        grid.add_row("Route guidance", _text(f"{route.guidance} ({route.citation})",
+                                             one_line=False))  # fmt: skip
     cafcass = "not referred"
     if d["referred_to_cafcass_on"]:
-        cafcass = f"referred {d['referred_to_cafcass_on']}; senior officer " + (
-            f"notified {d['senior_officer_notified_on']}"
-            if d["senior_officer_notified_on"]
-            else "NOT RECORDED AS NOTIFIED"
-        )
+        cafcass = f"referred {d['referred_to_cafcass_on']}"
+        if d["senior_officer_notified_on"]:
+            cafcass += f"; senior officer notified {d['senior_officer_notified_on']}"
+        elif protocol is None or protocol.referral.notify_before:
+            # only where the source asks for a notification before referring (000 §1.2
+            # para 4, 003): knowsley and west-sussex ask none (issue 28 finding 13)
+            cafcass += "; senior officer NOT RECORDED AS NOTIFIED"
     grid.add_row("CAFCASS", _text(cafcass))
     wishes = {"sought": "sought", "not-sought": "not sought (reason recorded)"}.get(
         d["child_wishes"] or "", "NOT RECORDED"
@@ -226,6 +233,13 @@ def show(d: dict[str, Any]) -> None:
             _text(event_text(e), one_line=False),
         )
     out.print(events)
+
+
+def _protocol_of(d: dict[str, Any]) -> Any:
+    """The concern's protocol, or None if it is no longer installed."""
+    from drp_cli.domain.protocols import registry
+
+    return registry().protocols.get(d["protocol"])
 
 
 def _show_inside_stages(d: dict[str, Any]) -> None:

@@ -114,7 +114,8 @@ def protocols_show(
         return
     out = console()
     out.print(f"[bold]{escape(p.title)}[/] ({escape(p.slug)})")
-    out.print(f"{escape(p.authority)}. Source: {escape(p.source)}")
+    dated = f" (dated {p.source_date})" if p.source_date[:4] not in p.source else ""
+    out.print(f"{escape(p.authority)}. Source: {escape(p.source + dated)}")
     if p.summary:
         out.print(escape(p.summary))
     if p.cap_kind is None:
@@ -131,9 +132,24 @@ def protocols_show(
         out.print(f"  Notify before referring: {escape(cafcass.notify_before)}")
     if cafcass.after_stage:
         out.print(f"  The source places referral after: {escape(cafcass.after_stage)}")
+    if cafcass.offered:
+        referrers = "every role" if cafcass.roles is None else ", ".join(cafcass.roles)
+        said = (f': "{cafcass.roles_quote}" ({cafcass.roles_citation})'
+                if cafcass.roles_quote else "")  # fmt: skip
+        out.print(f"  Who may refer: {escape(referrers + said)}")
     out.print(f"Raised by: {', '.join(p.roles)}")
-    if p.routes:
-        out.print("Routes: " + "; ".join(escape(f"{r.slug} ({r.title})") for r in p.routes))
+    for r in p.routes:
+        about = {"carer": "a carer household", "chair": "an independent chair"}.get(
+            r.subject, "a child"
+        )
+        facts = [f"about {about}", f"raised by {', '.join(r.roles) or 'any role'}"]
+        if not r.cafcass:
+            facts.append("no CAFCASS referral")
+        if not r.child_voice:
+            facts.append("no child's-voice prompts")
+        out.print(escape(f"Route {r.slug}: {r.title} ({'; '.join(facts)}; {r.citation})"))
+        if r.guidance:
+            out.print(escape(f"  {r.guidance}"))
     table = Table(show_lines=True)
     for name in ("Stage", "Who", "Timescale", "Steps and recording duties", "Source"):
         table.add_column(name, overflow="fold")

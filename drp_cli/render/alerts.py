@@ -35,6 +35,7 @@ from drp_cli.adapters.outpaths import (
 from drp_cli.core.dates import iso
 from drp_cli.core.errors import DatabaseError, DrpError, InvalidInput, TransitionRefused, fld
 from drp_cli.core.textsafe import MAX_REF, clean_line
+from drp_cli.domain.protocols import Protocol, Stage
 from drp_cli.domain.views import ConcernView
 from drp_cli.render import documents, mail, mdhtml, mdtext
 from drp_cli.services import details, staff
@@ -178,14 +179,52 @@ def _unique(values: list[str]) -> list[str]:
     return out
 
 
-def subject(view: ConcernView, stage_title: str) -> str:
-    """The child's reference, the stage, and the respond-by date."""
-    due = (
-        f"respond by {documents.long_date(view.deadline)}"
-        if view.deadline is not None
-        else "please respond"
-    )
-    return f"IRO alert for {view.child}: {stage_title}, {due}"
+#: Who raises the concern, as a subject line names them (the source's own words for them)
+_RAISERS = {"iro": "IRO", "cp-chair": "CP Chair", "cpa": "CPA",
+            "cp-coordinator": "CP Co-ordinator", "fciro": "Fostering IRO",
+            "social-care": "Children's Social Care"}  # fmt: skip
+#: What the concern is about, as a subject line names it
+_ABOUT = {"child": "child", "carer": "carer household", "chair": "chair"}
+
+
+def process_name(protocol: Protocol, stage: Stage | None) -> str:
+    """What the process is called where the protocol calls it something of its own (the
+    2021 Nottinghamshire "Concerns Resolution Process"), else informal challenge or dispute
+    resolution by the stage; an IRO Alert is the alert its source names."""
+    if "Concerns Resolution" in protocol.title:
+        return "Concerns resolution"
+    if stage is not None and stage.title.startswith("IRO Alert"):
+        return "IRO alert"
+    return "Dispute resolution" if stage is None or stage.formal else "Informal challenge"
+
+
+def subject(view: ConcernView, protocol: Protocol, stage: Stage | None = None) -> str:
+    """The process, who raises it, what it is about (a reference, never a name), the stage,
+    and the date with what it is for, as the source says it ("respond by", "resolve by",
+    an aim): "Dispute resolution (CPA): child WS-0418: Stage 1: Practice Manager, resolve
+    by Mon 9 March 2026"."""
+    title = stage.title if stage is not None else documents.stage_title(view.stage, protocol)
+    clock = getattr(stage, "clock", None)  # what the deadline is for, where the stage says
+    label = str(getattr(clock, "label", "") or "Respond by")
+    if view.deadline is not None:
+        due = f"{label[0].lower()}{label[1:]} {documents.long_date(view.deadline)}"
+        if view.deadline_kind == "aim":
+            due = f"aim: {due}"
+    else:
+        due = "no timescale set" if stage is not None and stage.kind is None else "please respond"
+    raiser = _RAISERS.get(view.role or "", view.role or "")
+    route = protocol.route_or_none(view.route)
+    about = _ABOUT.get(route.subject if route is not None else "child", "child")
+    who = f" ({raiser})" if raiser else ""
+    return f"{process_name(protocol, stage)}{who}: {about} {view.child}: {title}, {due}"
+
+
+def _emailed(stage: Stage) -> list[str]:
+    """The parties the source says the raiser e-mails at this stage, besides its addressees
+    and copies: West Sussex §4, "The IRO / CPA emails the relevant line manager and social
+    worker". Those notified by someone else (the DCS alerted by the Team Manager, the
+    directors notified by the Assistant Director) are not the raiser's to e-mail."""
+    return [p.who for p in stage.notifications if re.search(r"\bemails?\b", p.quote)]
 
 
 def email(
@@ -219,7 +258,7 @@ def email(
     elif no_copy or stage is None:
         cc_list = []
     else:
-        cc_list = _roles(t, concern_id, stage.copy_names, "cc", "the copy")
+        cc_list = _roles(t, concern_id, [*stage.copy_names, *_emailed(stage)], "cc", "the copy")
     to_list = _unique(to_list)
     cc_list = _unique([*to_list, *cc_list, *s.alert_cc])[len(to_list) :]  # none twice
     md = markdown(t, concern_id, on=on, templates=templates)
@@ -234,7 +273,7 @@ def email(
         sender=sender(t, s, by),
         to=to_list,
         cc=cc_list,
-        subject=subject(view, documents.stage_title(view.stage, protocol)),
+        subject=subject(view, protocol, stage),
         text=mdtext.to_text(md),
         html=html,
         date=t.moment(),

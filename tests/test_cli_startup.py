@@ -139,7 +139,9 @@ def test_values_still_coerced_and_checked_by_typer(drp):
     assert "Error: Invalid value for 'ID': Input should be a valid integer" in r.stderr
     assert drp("init").exit_code == 0
     r = drp("overdue", "--within", "3", "--on", "2025-03-03", "--json")
-    assert (r.exit_code, r.json()) == (0, [])
+    # the values taken; the empty record refused (issue 29): no all-clear from no concern
+    assert (r.exit_code, r.stdout) == (4, "")
+    assert r.stderr.startswith("Error: no concerns are recorded in ")
     r = drp("no-such-command")
     assert r.exit_code == 2 and "No such command 'no-such-command'." in r.stderr
     r = drp("overdu")

@@ -223,7 +223,10 @@ def test_init_twice(drp, tmp_path):
     assert (r.exit_code, r.stderr) == (0, "")
     assert r.stdout == f"drp database at {target} already exists (schema {SCHEMA_REVISION})\n"
     assert drp("--db", str(target), "list", "--json").json() == []
-    assert drp("--db", str(target), "overdue").exit_code == 0
+    # an empty record is no all-clear (issue 29): said plainly, exit 4
+    r = drp("--db", str(target), "overdue")
+    assert (r.exit_code, r.stdout) == (4, "")
+    assert r.stderr.startswith(f"Error: no concerns are recorded in {target}: nothing can be ")
 
 
 def test_init_refuses_files_that_are_not_drp_databases(drp, tmp_path):

@@ -249,7 +249,7 @@ def test_network_file_system_is_refused(tmp_path, monkeypatch, drp):
 
     existing = tmp_path / "existing.sqlite3"
     assert drp("--db", str(existing), "init").exit_code == 0
-    assert drp("--db", str(existing), "overdue", "--on", "2025-03-03").exit_code == 0
+    assert drp("--db", str(existing), "list", "--json").exit_code == 0
     monkeypatch.setattr(drp_cli.store.dbfile, "filesystem_type", lambda path: "cifs")
     target = tmp_path / "shared" / "drp.sqlite3"
     for db, command in ((target, "list"), (existing, "overdue"), (existing, "list")):

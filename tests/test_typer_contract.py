@@ -179,6 +179,7 @@ def test_typer_routes_values_through_the_hook(drp, monkeypatch):
     assert r.exit_code == 0
     assert calls and all(calls)  # absent values and --help: all passed on unchanged
     assert drp("init").exit_code == 0
+    assert drp(*open_args()).exit_code == 0  # an empty record is exit 4 (issue 29)
     calls.clear()
     assert drp("overdue", "--within", "3", "--on", "2025-03-03").exit_code == 0
     assert calls and all(calls)  # --on is a string, --within a plain whole number

@@ -50,13 +50,12 @@ def verify(
         bool, typer.Option("--files/--no-files", help="Check every attached file's SHA-256.")
     ] = True,
 ) -> None:
-    """Check the tamper-evident record: the file, the hash chain, every concern's state, the
-    stored files.
+    """Check the tamper-evident record: the hash chain, every concern's state, the stored files.
 
-    SQLite's integrity check reads every page of the file and every index against its
-    table (a damaged file exits 6 too). The chain covers events and closure days; every
-    concern's stored state, items and attachment rows are compared with the fold of its
-    events.
+    First the file itself: SQLite's integrity check reads every page and compares every
+    index with its table (a damaged file exits 6 too). The chain covers events and closure
+    days; every concern's stored state, items and attachment rows are compared with the fold
+    of its events.
     """
     t = tracker(ctx)
     if seal:

@@ -15,7 +15,8 @@ def make_record(drp):
     drp(*open_args())
     drp("escalate", "1", "--on", "2025-03-11")
     drp("respond", "1", "--text", "Worker from Monday", "--from", "HoS", "--on", "2025-03-12")
-    drp(*open_args(child="WS-2", protocol="west-sussex", role="cpa", stage="stage-1"))
+    # the IRO's: West Sussex §6 gives the power to refer to the IRO (issue 28 finding 12)
+    drp(*open_args(child="WS-2", protocol="west-sussex", role="iro", stage="stage-1"))
     drp("refer", "2", "--senior-officer", "GM", "--notified-on", "2025-03-04", "--text", "why",
         "--on", "2025-03-05")  # fmt: skip
     drp("action", "add", "2", "--text", "Allocate", "--owner", "TM", "--due", "2025-03-07",

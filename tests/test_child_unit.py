@@ -306,7 +306,9 @@ def two_concerns(t: Any, tmp_path: Path) -> tuple[int, int]:
         attachments.attach(t, a, docs / name, kind=kind, dated=dated, on=D(2025, 5, 28), by=by)
     b = t.open(
         protocol="west-sussex", child="CR-30417", category="care-plan", issue="drift-delay",
-        summary="The plan for Mia to return home has drifted.", role="cpa", stage="stage-1",
+        # the IRO's: West Sussex §6 gives the power to refer to CAFCASS to the IRO, not to a
+        # CPA (issue 28 finding 12), and concern B is referred in the bundle's test
+        summary="The plan for Mia to return home has drifted.", role="iro", stage="stage-1",
         reason="Immediate safety", raised_by=by, on=D(2025, 6, 2), by=by,
     ).id  # fmt: skip
     details.add(t, b, "action", text="Commission the parenting assessment", owner="Team Manager",

@@ -109,22 +109,20 @@ def test_sbc_bypass_to_level_3(tracker):
 
 
 def test_nottinghamshire_crp_has_no_invented_timescales(tracker):
-    # No stage has a timescale (the flow chart that sets the steps is not in the text). The
-    # source names no informal stage, so the IRO Handbook's 20 working days (guidance, for an
-    # IRO's concern about a care plan) run from the concern being raised, Mon 2 Jun 2025:
-    # 3-6 (4), 9-13 (9), 16-20 (14), 23-27 (19), Mon 30 Jun (20).
+    # No stage has a timescale (the flow chart that sets the steps is not in the text), and
+    # no overall limit either: the text has no numbers at all, and the IRO Handbook's 20
+    # working days are not carried into it from another council's document (issue 28
+    # finding 10).
     c = tracker.open(
         protocol="nottinghamshire-crp", child="NC-1", category="general", summary="x",
         on=D(2025, 6, 2),
     )  # fmt: skip
-    assert (c.deadline, c.formal_deadline, c.formal_deadline_kind) == (
-        None, D(2025, 6, 30), "guidance")  # fmt: skip
+    assert (c.deadline, c.formal_deadline, c.formal_deadline_kind) == (None, None, None)
     c = tracker.escalate(c.id, on=D(2025, 6, 9))
-    assert (c.deadline, c.formal_deadline) == (None, D(2025, 6, 30))
+    assert (c.deadline, c.formal_deadline) == (None, None)
     # The IRO can set a due date where the source sets none: the IRO's own date is firm.
     c = tracker.escalate(c.id, on=D(2025, 6, 16), due=D(2025, 6, 20))
     assert (c.stage, c.deadline, c.deadline_kind) == ("escalation", D(2025, 6, 20), "firm")
-    # A CP co-ordinator's concern is not about a looked-after child's care plan: no limit.
     c = tracker.open(
         protocol="nottinghamshire-crp", child="NC-2", category="general", summary="x",
         role="cp-coordinator", on=D(2025, 6, 2),

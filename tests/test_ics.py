@@ -58,7 +58,7 @@ def test_export_mine(drp, tmp_path):
     description = str(stage["DESCRIPTION"])
     assert description.startswith(
         "The response to the Stage 2: Dispute Resolution is due (the protocol's aim).\n"
-        "Addressed to: Head of Service / Team Manager\n"
+        "Addressed to: The Dispute Resolution recorded on ICS (the source names no addressee)\n"
     )
     assert description.endswith("\nOwner: Test IRO.\nIn drp: drp show 1")
     assert str(stage["TRANSP"]) == "TRANSPARENT"

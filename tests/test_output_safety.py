@@ -225,7 +225,9 @@ def documents_for(t: Tracker, protocol: str, value: str, folder: Path) -> dict[s
         t.escalate(cid, on=day, note=free, by=by)
         current = following.slug
     day += dt.timedelta(days=1)
-    if proto.referral.offered:  # not for reviews of foster carers (sbc-fciro)
+    # not for reviews of foster carers (sbc-fciro), nor for a role the source does not give
+    # the power to refer (a CP co-ordinator, a CPA: issue 28 finding 12)
+    if proto.referral.may_refer(role):
         t.refer(cid, senior_officer=line, notified_on=day, curtailed_reason=free, text=free,
                 on=day, by=by)  # fmt: skip
     day += dt.timedelta(days=1)

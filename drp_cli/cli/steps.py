@@ -93,8 +93,10 @@ def done(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a step of the stage, or a recording duty, as done (at the stage it belongs to:
-    the confirmation names it)."""
+    """Record a step of the stage, or a recording duty, as done.
+
+    It is recorded at the stage it belongs to (the stage of the day, else an earlier stage
+    that has it not yet done, or --stage), and the confirmation names that stage."""
     view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by, stage=stage)
     done = next((e for e in reversed(view.events) if e.kind == "done"), None)
     at = f" at {done.stage}" if done is not None else ""

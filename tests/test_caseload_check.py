@@ -653,8 +653,9 @@ def test_a_protocol_no_longer_installed_has_no_addressees(drp, tracker, user_pro
         'slug = "west-sussex"', 'slug = "west-sussex-local"', 1)  # fmt: skip
     (user_protocols / "west-sussex-local.toml").write_text(text)
     _cached_registry.cache_clear()
-    tracker.open(protocol="west-sussex-local", child="WL-1", category="general", summary="x",
-                 on=D(2025, 3, 3))  # fmt: skip
+    c = tracker.open(protocol="west-sussex-local", child="WL-1", category="general",
+                     summary="x", on=D(2025, 3, 3))  # fmt: skip
+    tracker.done(c.id, "pm-request", on=D(2025, 3, 3))  # the Practice Manager's clock (§3 iv)
     shutil.rmtree(user_protocols)
     user_protocols.mkdir()
     _cached_registry.cache_clear()
@@ -713,7 +714,8 @@ def test_the_check_and_the_filters_use_the_indexes(db_path, sql):
     the item table's concern index; a text search reads the events of a concern through
     the event table's concern index."""
     from drp_cli.store.connection import Store
-    from drp_cli.store.record import _SEARCH, actions_sql, overdue_sql
+    from drp_cli.store.daily import actions_sql, overdue_sql
+    from drp_cli.store.record import _SEARCH
 
     day = D(2025, 3, 3)
 

@@ -214,6 +214,7 @@ def test_usage_errors_exit_2(drp):
 def test_list_filters(drp):
     drp(*open_args(child="KN-1"))
     drp(*open_args(child="KN-2", protocol="west-sussex", role="cpa"))
+    drp("done", "2", "pm-request", "--on", "2025-03-03")  # the Practice Manager's clock
     drp(*open_args(child="KN-3"), "--raised-by", "Jo Chair", "--role", "cp-chair")
     drp("resolve", "3", "--outcome", "done", "--on", "2025-03-04")
 

@@ -196,14 +196,14 @@ def test_each_clock_passed_is_a_line_of_its_own(db_target):
              for i in overdue(db_target, on=D(2025, 4, 3), within=3)]  # fmt: skip
     assert later == [("past-aim", "stage", 0), ("due", "formal", 3)]
     # West Sussex: informal from Mon 3 Mar, Stage 1 from Tue 11 Mar: 5 days -> Tue 18 Mar,
-    # 20 days -> Tue 8 Apr, both firm
+    # firm; 20 days -> Tue 8 Apr, the IRO Handbook's "should", quoted in §2: guidance
     w = t.open(protocol="west-sussex", child="WS-1", category="statutory", summary="x",
                on=D(2025, 3, 3))  # fmt: skip
     t.escalate(w.id, on=D(2025, 3, 11))
     ws = [(i.state, i.deadline, i.which, i.working_days_overdue)
           for i in overdue(db_target, on=D(2025, 5, 1)) if i.id == w.id]  # fmt: skip
     assert ws == [("overdue", D(2025, 3, 18), "stage", 30),
-                     ("overdue", D(2025, 4, 8), "formal", 15)]  # fmt: skip
+                     ("past-guidance", D(2025, 4, 8), "formal", 15)]  # fmt: skip
     t.store.close()
 
 
@@ -253,8 +253,11 @@ def test_bad_within_is_refused_before_reading(db_path):
 
 
 def test_overdue_on_sqlite_does_not_load_sqlalchemy(db_path):
-    Tracker(db_path).open(protocol="west-sussex", child="WS-1", category="statutory",
-                          summary="x", on=D(2025, 3, 3))  # fmt: skip
+    t = Tracker(db_path)
+    c = t.open(protocol="west-sussex", child="WS-1", category="statutory", summary="x",
+               on=D(2025, 3, 3))  # fmt: skip
+    t.done(c.id, "pm-request", on=D(2025, 3, 3))  # the Practice Manager's clock (§3 iv)
+    t.store.close()
     script = (
         "import sys\n"
         "sys.argv = ['drp', 'overdue', '--on', '2025-03-17', '--json']\n"
@@ -298,7 +301,7 @@ def test_many_rows_print_as_the_plain_table(capsys):
 
 def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
     rows = [{"protocol": "west-sussex", "child": f"W-{n:03d}", "category": "statutory",
-             "summary": "x", "opened_on": "2025-03-03", "stage": "informal",
+             "summary": "x", "opened_on": "2025-03-03", "stage": "stage-1",
              "stage_started_on": "2025-03-03", "status": "open"} for n in range(205)]  # fmt: skip
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(rows))
@@ -308,12 +311,12 @@ def test_more_than_200_overdue_is_a_plain_table(drp, tmp_path):
     lines = r.stdout.splitlines()
     assert lines[:4] == [
         "Deadlines on 2025-03-17",
-        "ID   Child  Protocol     Stage     Deadline            State                   Responded"
-        "  Addressed to                     Owner     Summary",
-        "---  -----  -----------  --------  ------------------  ----------------------  ---------"
-        "  -------------------------------  --------  -------",
-        "1    W-000  west-sussex  informal  2025-03-10 (stage)  OVERDUE 5 working days  no       "
-        "  Social worker; Practice Manager  Test IRO  x",
+        "ID   Child  Protocol     Stage    Deadline            State                   Responded"
+        "  Addressed to      Owner     Summary",
+        "---  -----  -----------  -------  ------------------  ----------------------  ---------"
+        "  ----------------  --------  -------",
+        "1    W-000  west-sussex  stage-1  2025-03-10 (stage)  OVERDUE 5 working days  no       "
+        "  Practice Manager  Test IRO  x",
     ]
     assert lines[-1] == "205 overdue."
 

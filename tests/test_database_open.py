@@ -192,6 +192,8 @@ def test_a_recording_command_creates_the_database_and_says_so(drp, tmp_path):
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
     r = drp("--db", str(target), "note", "1", "--text", "x", "--on", "2025-03-04")
     assert (r.exit_code, r.stderr) == (0, "")  # said once only
+    # the Practice Manager's 5 working days count from the request (West Sussex §3 iv)
+    assert drp("--db", str(target), "done", "1", "pm-request", "--on", "2025-03-03").exit_code == 0
     r = drp("--db", str(target), "overdue", "--on", "2025-03-17")
     assert r.exit_code == 1 and "1 overdue." in r.stdout
 

@@ -132,17 +132,19 @@ def check_form(
         assert rows["Attending"] == "; ".join(p.who for p in stage.attendees), name
     if stage.notifications:
         assert rows["To be notified"] == "; ".join(p.who for p in stage.notifications), name
-    respond = rows["Respond by"]
-    kind = deadline_kind or stage.kind
-    if stage.kind is None:
+    # the stage's clock, said as the source says what it is for ("Resolve by", "Hold the
+    # meeting by"), in its own units, from where it counts (issue 28)
+    clock = stage.clock
+    respond = rows[clock.label if clock is not None else "Respond by"]
+    kind = deadline_kind or (clock.kind if clock is not None else None)
+    if clock is None:
         assert "sets no timescale" in respond, name
     else:
-        word = "aim" if kind == "aim" else "limit"
-        if stage.timescale_from == "stage":
-            assert f"({word}: {stage.timescale_working_days} working days" in respond, name
+        word = {"aim": "aim", "guidance": "guidance"}.get(kind or "", "limit")
+        if clock.start in ("stage", "escalation", "previous-outcome"):
+            assert f"({word}: {clock.words}" in respond, name
         else:  # counted from a step not yet done (Nottinghamshire 2016 Stage 1: the plan)
-            assert respond.startswith(f"{word}: {stage.timescale_working_days} working days "
-                                      "from when the step"), name  # fmt: skip
+            assert respond.startswith(f"{word}: {clock.words} from when the step"), name
     whole = rows["Whole formal process"]
     if protocol.cap_kind is None:
         assert whole == "the protocol sets no overall limit", name

@@ -104,10 +104,11 @@ def test_uids_are_stable_and_a_later_file_updates(drp, tmp_path):
 
 
 def test_guidance_is_not_a_firm_deadline(drp, tmp_path):
-    """Nottinghamshire's 20 working days are the IRO Handbook's guidance, and its stage 1
-    has no timescale: no event at all."""
-    assert drp(*open_args(protocol="nottinghamshire-2016", child="NT-1", role="iro")).exit_code == 0
-    assert drp("escalate", "1", "--on", "2025-03-10").exit_code == 0
+    """West Sussex's 20 working days are the IRO Handbook's guidance, quoted in §2 (issue 28
+    finding 7), and its informal stage has no deadline until the request to the Practice
+    Manager is recorded: no event at all."""
+    assert drp(*open_args(protocol="west-sussex", child="NT-1", role="iro")).exit_code == 0
+    assert drp("escalate", "1", "--on", "2025-03-10", "--to", "stage-5").exit_code == 0
     shown = drp("show", "1", "--json").json()
     assert (shown["deadline"], shown["formal_deadline"], shown["formal_deadline_kind"]) == (
         None, "2025-04-07", "guidance"

@@ -19,6 +19,9 @@ def test_api_round_trip(tracker):
         summary="Permanence plan drifting", impact="No stability", recommended="Panel by May",
         role="iro", raised_by="Alex IRO", on="2025-01-06", by="Business Support",
     )  # fmt: skip
+    # the Practice Manager's 5 working days count from the IRO's request (§3 iv)
+    assert (c.id, c.stage, c.deadline) == (1, "informal", None)
+    c = tracker.done(c.id, "pm-request", on="2025-01-06")
     assert (c.id, c.stage, c.deadline) == (1, "informal", D(2025, 1, 13))
     assert (c.raised_by, c.events[0].by) == ("Alex IRO", "Business Support")
     tracker.respond(c.id, text="Will review", on="2025-01-10")

@@ -51,14 +51,16 @@ EXPECTED = {
         ("stage-5", True, None, None),  # §5 Stage 5 gives none
     ],
 }
-CAPS = {
+CAPS: dict[str, tuple[int | None, str | None, list[str]]] = {
     # slug: (working days, kind, roles it applies to)
     # "cannot take longer than 20 working days to resolve" (3.5)
     "knowsley": (20, "firm", []),
-    # §2 quotes the Handbook: "should have timescales in total of no more than 20 working days"
-    "west-sussex": (20, "firm", []),
-    # the source sets none; the IRO Handbook applies as guidance to IROs' care-plan concerns
-    "nottinghamshire-2016": (20, "guidance", ["iro"]),
+    # §2 quotes the Handbook's "should": "should have timescales in total of no more than 20
+    # working days": guidance, not a limit of its own (issue 28 finding 7)
+    "west-sussex": (20, "guidance", []),
+    # the source sets none, and nothing is carried from another council's document (issue 28
+    # finding 11)
+    "nottinghamshire-2016": (None, None, []),
     # issue 28 finding 10: no numbers at all in the source, so no Handbook clock either
     "nottinghamshire-crp": (None, None, []),
     # reviews of foster carers: the Handbook does not apply, the source sets none
@@ -92,9 +94,10 @@ def test_caps_and_who_they_apply_to():
     sbc = reg.protocols["sbc-fciro"]
     assert not sbc.cap_applies("fciro")
     assert "gives no overall limit" in sbc.formal_cap_citation
-    # "should have timescales in total of no more than 20 working days", as West Sussex §2
-    # quotes the IRO Handbook
-    assert reg.protocols["nottinghamshire-2016"].formal_cap_quote.startswith("004: ")
+    # Nottinghamshire 2016 sets no total and quotes none from another council (finding 11)
+    n = reg.protocols["nottinghamshire-2016"]
+    assert (n.formal_cap_quote, n.cap_applies("iro")) == ("", False)
+    assert "004: " not in n.bypass_quote
 
 
 def test_knowsley_meetings_and_parties():
@@ -145,25 +148,31 @@ def test_nottinghamshire_2016_steps_and_parties():
         "child-file",
     ]
     s1 = n.stage("stage-1")
-    # "within 24 hours, the service manager ICS will communicate with the service manager for
-    # the child's social worker": the next working day
+    # "At this stage, within 24 hours, the service manager ICS will communicate with the
+    # service manager for the child's social worker": 24 hours from the escalation, the next
+    # calendar day (issue 28 finding 1)
     contact = s1.step("contact")
     assert contact is not None
-    assert (contact.within_working_days, contact.kind, contact.after) == (1, "firm", "stage")
+    assert (contact.within_hours, contact.within_working_days, contact.kind, contact.after) == (
+        24, None, "firm", "escalation")  # fmt: skip
     plan = s1.step("urgent-plan")
     assert plan is not None
     assert (plan.within_working_days, plan.after) == (None, "contact")
-    # "An urgent plan will be agreed with actions to be taken within 7 working days"
-    assert s1.timescale_from == "urgent-plan"
-    # the two service managers act: addressed, not copied
-    assert len(s1.addressee_names) == 2
-    assert s1.copy_names == []
+    # "An urgent plan will be agreed with actions to be taken within 7 working days": the
+    # plan's actions, not a reply (finding 9)
+    assert (s1.timescale_from, s1.timescale_for) == ("urgent-plan", "act")
+    # the Service Manager ICS, the IRO's own manager who makes the contact, is copied
+    assert s1.addressee_names == ["Service Manager for the child's social worker"]
+    assert len(s1.copy_names) == 1 and s1.copy_names[0].startswith("Service Manager, Indep")
     s2 = n.stage("stage-2")
     # "a professionals meeting should be held within 7 working days following the outcome of
     # Stage 1"
     meeting = s2.step("professionals-meeting")
     assert meeting is not None
-    assert (meeting.within_working_days, meeting.kind, meeting.meeting) == (7, "firm", True)
+    # "should be held ... following the outcome of Stage 1": an aim, from the outcome
+    assert (meeting.within_working_days, meeting.kind, meeting.meeting, meeting.after) == (
+        7, "aim", True, "previous-outcome")  # fmt: skip
+    assert s2.clock is not None and s2.clock.purpose == "meeting"  # finding 3
     # "with attendance of the social worker, IRO, Team Manager and Children's Service Manager"
     assert [p.who for p in s2.attendees] == [
         "Social worker",
@@ -179,8 +188,9 @@ def test_nottinghamshire_2016_steps_and_parties():
     s3 = n.stage("stage-3")
     # "the Group Manager (Safeguarding And Independent Review) will discuss concerns with the
     # service director within 5 working days"
-    assert s3.response_by == "Service Director"
-    assert "Group Manager (Safeguarding and Independent Review)" in s3.addressee_names
+    # the source names no responder; the Group Manager discusses and agrees (finding 11)
+    assert s3.response_by == "Group Manager (Safeguarding and Independent Review)"
+    assert s3.addressee_names == ["Group Manager (Safeguarding and Independent Review)"]
     assert s3.copy_names == []
     # "prior to making a referral, the IRO should notify a nominated Local Authority senior
     # officer (group manager, safeguarding and independent review)" (§1.2 para 4)

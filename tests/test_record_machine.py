@@ -72,10 +72,15 @@ def brute_overdue(t: Tracker, on: D) -> list[int]:
                 if stage.timescale_working_days and stage.timescale_from == "stage" else None
             ))  # fmt: skip
         opening = len(entries) == 1
-        firm += [naive_add(current.on, s.within_working_days, closed)
-                 for s in proto.steps_at(current.stage, c.route, opening=opening)
-                 if s.kind == "firm" and s.after == "stage" and not s.optional
-                 and s.within_working_days]  # fmt: skip
+        for s in proto.steps_at(current.stage, c.route, opening=opening):
+            if s.kind != "firm" or s.after not in ("stage", "escalation") or s.optional:
+                continue
+            if s.within_working_days:
+                firm.append(naive_add(current.on, s.within_working_days, closed))
+            elif s.within_calendar_days:  # whatever the day
+                firm.append(current.on + dt.timedelta(days=s.within_calendar_days))
+            elif s.within_hours:  # as whole days: 24 hours of Friday is Saturday
+                firm.append(current.on + dt.timedelta(days=-(-s.within_hours // 24)))
         formal_start = next((e.on for e in entries if e.kind != "reopened"
                              and proto.stage(e.stage).formal), None)  # fmt: skip
         if formal_start and proto.cap_kind == "firm" and proto.cap_applies(c.role):

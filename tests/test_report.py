@@ -56,6 +56,10 @@ def scenario(t: Tracker) -> dict[str, int]:
             **kw,
         )
         ids[name] = c.id
+        if protocol == "west-sussex" and "stage" not in kw:
+            # the Practice Manager's 5 working days count from the IRO's request (West
+            # Sussex §3 iv; issue 28 finding 8): made the day the concern was opened
+            t.done(c.id, "pm-request", on=on)
         return c.id
 
     a = opened("A", "west-sussex", "2025-06-02", "general", issue="contact", team="North")
@@ -75,7 +79,7 @@ def scenario(t: Tracker) -> dict[str, int]:
 
     d = opened("D", "west-sussex", "2025-07-28", "care-plan")
     t.escalate(d, on="2025-07-29")
-    corrections.retract(t, d, 2, reason="Escalated in error", on="2025-07-30")
+    corrections.retract(t, d, 3, reason="Escalated in error", on="2025-07-30")  # 2: the request
 
     e = opened("E", "knowsley", "2025-06-16", "general")
     t.withdraw(e, reason="Raised in error", on="2025-06-18")

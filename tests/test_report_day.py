@@ -4,8 +4,9 @@ today.
 
 "Today" is fixed by the tracker's clock (``Tracker.today``, which the command reads). The
 scenario, the local-authority year 2025 (2025-04-01 to 2026-03-31), worked by hand from
-protocols/west-sussex.toml (informal: 5 working days, firm) and protocols/knowsley.toml
-(stage-1: an aim of 5 working days), with no bank holiday from 17 November to 8 December:
+protocols/west-sussex.toml (informal: 5 working days from the request, firm) and
+protocols/knowsley.toml (stage-1: an aim of 5 working days), with no bank holiday from 17
+November to 8 December:
 
   X  West Sussex, opened informal Mon 2025-11-17: deadline Mon 11-24; nothing since.
   W  West Sussex, opened informal Mon 2025-12-01: deadline Mon 12-08; nothing since.
@@ -47,8 +48,10 @@ def scenario(t: Tracker) -> None:
         ("W", "west-sussex", "2025-12-01"),
         ("K", "knowsley", "2025-11-27"),
     ):
-        t.open(protocol=protocol, child=f"CH-{name}", category="statutory",
-               summary=f"Concern {name}", on=on)  # fmt: skip
+        c = t.open(protocol=protocol, child=f"CH-{name}", category="statutory",
+                   summary=f"Concern {name}", on=on)  # fmt: skip
+        if protocol == "west-sussex":  # the Practice Manager's clock runs from the request
+            t.done(c.id, "pm-request", on=on)  # (§3 iv; issue 28 finding 8)
 
 
 @pytest.fixture

@@ -120,8 +120,9 @@ def test_softening_a_firm_deadline_to_an_aim_is_caught(drp, record):
         "x",
         "--on",
         "2025-03-03",
-    )  # informal, 5 working days: Mon 10 Mar
+    )  # informal, 5 working days from the request to the Practice Manager: Mon 10 Mar
     assert r.exit_code == 0, r.stderr
+    assert drp("done", "3", "pm-request", "--on", "2025-03-03").exit_code == 0
     assert drp("overdue", "--on", "2025-03-17").exit_code == 1
     record("UPDATE concern SET deadline_kind = 'aim' WHERE id = 3")
     assert drp("overdue", "--on", "2025-03-17").exit_code == 0  # the edit hides it ...

@@ -158,7 +158,11 @@ def clocks(
                          j.left, quote))  # fmt: skip
 
     visit = state.visits[-1]
-    stage = protocol.stage(visit.stage) if protocol and protocol.has_stage(visit.stage) else None
+    stage = (
+        protocol.stage_for(visit.stage, state.route)
+        if protocol and protocol.has_stage(visit.stage)
+        else None
+    )
     if visit.deadline is not None:
         quote = stage.timescale_quote if stage is not None and visit.due is None else ""
         add("stage", visit.stage, stage.title if stage else visit.stage, visit.entered,

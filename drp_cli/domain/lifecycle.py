@@ -34,13 +34,19 @@ Events are applied in the order they were recorded (``seq``). What each kind doe
   items and attachments.
 
 Deadlines come last, from the final state (:func:`finish`), for every stage visit: a
-visit's deadline is the IRO's due date when one was set, else the stage's timescale in working
-days from the day the stage began (or from the step the source counts it from: Nottinghamshire
-2016 Stage 1's 7 days run from the urgent plan). Its kind is the stage's (``firm`` or
-``aim``); a due date the IRO set where the source gives no timescale is firm. The next step
-due is the earliest deadline among the current visit's steps not yet done and not optional.
-The formal deadline is the protocol's whole-process limit from the day the first formal stage
-was entered, where it applies to the concern's role; its kind is ``firm`` or ``guidance``.
+visit's deadline is the IRO's due date when one was set, else the stage's own timescale (as
+the concern's route has the stage: a route may change it or drop it) counted from where the
+source counts it (:func:`clock_start`): the day the stage began or the concern was
+escalated to it, the outcome of the stage before (the day its outcome step was recorded,
+else the escalation), or a step recorded as done (Nottinghamshire 2016 Stage 1's 7 days run
+from the urgent plan; West Sussex's Practice Manager's 5 from the IRO's request). A
+timescale is in working days, calendar days or hours (hours as whole days: "within 24 hours"
+of a Friday is the Saturday; deadlines are dates). Its kind is the stage's (``firm``,
+``aim`` or ``guidance``); a due date the IRO set where the source gives no timescale is
+firm. The next step due is the earliest deadline among the current visit's steps not yet
+done and not optional, each counted the same way. The formal deadline is the protocol's
+whole-process limit from the day the first formal stage was entered, where it applies to
+the concern's role; its kind is ``firm`` or ``guidance``.
 """
 
 from __future__ import annotations
@@ -164,6 +170,9 @@ class Visit:
     left: dt.date | None = None
     deadline: dt.date | None = None
     kind: str | None = None
+    #: the outcome of the stage visited before, where its outcome step was recorded (set by
+    #: :func:`finish`): where a "previous-outcome" clock starts
+    previous_outcome: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -372,21 +381,36 @@ def apply(state: ConcernState, e: Fact) -> None:
             item.removed_on, item.removed_by = day, e.by
 
 
+def clock_start(start: str, visit: Visit) -> dt.date | None:
+    """The day a clock counted from ``start`` starts in ``visit`` (None: not yet).
+
+    ``stage`` and ``escalation``: the day the visit began (the concern was escalated to the
+    stage, or opened or reopened at it); ``previous-outcome``: the day the outcome of the
+    stage before was recorded, else the escalation; a step's slug: the day that step was
+    recorded as done (a request made, a plan agreed)."""
+    if start in ("stage", "escalation"):
+        return visit.entered
+    if start == "previous-outcome":
+        return visit.previous_outcome or visit.entered
+    return visit.done.get(start)
+
+
 def visit_deadline(
     cal: WorkingCalendar, stage: Stage | None, visit: Visit
 ) -> tuple[dt.date | None, str | None]:
-    """A stage visit's deadline and its kind: the IRO's due date if set, else the stage's
-    timescale from the day the stage began or from the step it counts from."""
+    """A stage visit's deadline and its kind: the IRO's due date if set (an aim's or the
+    guidance's kind where the stage's is one, else firm), else the stage's own timescale
+    counted from where it starts (:func:`clock_start`)."""
     if visit.due is not None:
-        return visit.due, ("aim" if stage is not None and stage.kind == "aim" else "firm")
-    if stage is None or stage.timescale_working_days is None:
+        kind = stage.kind if stage is not None else None
+        return visit.due, (kind if kind in ("aim", "guidance") else "firm")
+    timescale = stage.timescale if stage is not None else None
+    if timescale is None:
         return None, None
-    start = (
-        visit.entered if stage.timescale_from == "stage" else visit.done.get(stage.timescale_from)
-    )
+    start = clock_start(timescale.start, visit)
     if start is None:
         return None, None
-    return cal.add(start, stage.timescale_working_days), stage.kind
+    return timescale.due(cal, start), timescale.kind
 
 
 def stage_deadline(
@@ -399,19 +423,33 @@ def stage_deadline(
 def visit_steps(
     cal: WorkingCalendar, protocol: Protocol, visit: Visit, route: str | None
 ) -> list[StepDue]:
-    """The steps of a stage visit, each with the day its clock starts and its deadline."""
+    """The steps of a stage visit (as the concern's route has the stage), each with the day
+    its clock starts and its deadline."""
     if not protocol.has_stage(visit.stage):
         return []
     out = []
     for step in protocol.steps_at(visit.stage, route, opening=visit.opening):
-        starts = visit.entered if step.after == "stage" else visit.done.get(step.after)
+        starts = clock_start(step.after, visit)
+        timescale = step.timescale
         deadline = (
-            cal.add(starts, step.within_working_days)
-            if starts is not None and step.within_working_days is not None
-            else None
+            timescale.due(cal, starts) if starts is not None and timescale is not None else None
         )
         out.append(StepDue(step, starts, deadline, visit.done.get(step.slug)))
     return out
+
+
+def previous_outcome(
+    protocol: Protocol, visit: Visit, before: Visit | None, route: str | None
+) -> dt.date | None:
+    """The day the outcome of the stage visited before ``visit`` was recorded (its step
+    marked ``outcome``, the earliest if several), never after ``visit`` began; None when
+    there was no stage before or its outcome was not recorded."""
+    if before is None or not protocol.has_stage(before.stage):
+        return None
+    days = [before.done[s.slug]
+            for s in protocol.steps_at(before.stage, route, opening=before.opening)
+            if s.outcome and s.slug in before.done]  # fmt: skip
+    return min([*days, visit.entered]) if days else None
 
 
 def formal_deadline(
@@ -436,13 +474,17 @@ def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar)
             None,
         )  # fmt: skip
     state.formal_started_on = formal
+    before: Visit | None = None
     for visit in state.visits:
         stage = (
-            protocol.stage(visit.stage)
+            protocol.stage_for(visit.stage, state.route)
             if protocol is not None and protocol.has_stage(visit.stage)
             else None
         )
+        if protocol is not None:
+            visit.previous_outcome = previous_outcome(protocol, visit, before, state.route)
         visit.deadline, visit.kind = visit_deadline(cal, stage, visit)
+        before = visit
     current = state.visits[-1] if state.visits else None
     state.deadline = current.deadline if current else None
     state.deadline_kind = current.kind if current else None

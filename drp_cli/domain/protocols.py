@@ -10,6 +10,7 @@ Files whose names start with ``_`` are not protocols (``_themes.toml`` holds the
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -17,12 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
 from drp_cli.core.errors import InvalidInput, NotFound, ProtocolFileError
+
+if TYPE_CHECKING:
+    from drp_cli.domain.calendar import WorkingCalendar
 
 # msgspec validates a protocol file in microseconds and loads in a few milliseconds: the
 # protocols are read by every command, so their validation must not cost what the command
@@ -47,18 +51,40 @@ class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
 
 
 #: How binding a timescale is. ``firm``: a limit, breached when passed (the morning check's
-#: exit status 1); ``aim``: what the source aims for ("aiming for 5 working days"), shown as
-#: past its aim, never as overdue, and may be extended with a reason; ``guidance``: the IRO
-#: Handbook's 20 working days where a source does not set or adopt it itself.
-TIMESCALE_KINDS = ("firm", "aim")
+#: exit status 1); ``aim``: what the source aims for ("aiming for 5 working days", "should be
+#: held within"), shown as past its aim, never as overdue, and may be extended with a reason;
+#: ``guidance``: what the source passes on as guidance (the IRO Handbook's "should"), shown
+#: as past the guidance, never as overdue.
+TIMESCALE_KINDS = ("firm", "aim", "guidance")
 CAP_KINDS = ("firm", "guidance")
+#: What a timescale is counted in. Working days skip weekends, bank holidays and closure
+#: days; calendar days do not; hours are counted as whole days from the day the clock
+#: starts (deadlines are dates: "within 24 hours" of Friday is Saturday).
+UNITS = ("working-days", "calendar-days", "hours")
+#: Where a clock starts, besides a recorded step of the stage (a request made, a plan
+#: agreed). ``stage``: the day the stage began; ``escalation``: the day the concern was
+#: escalated to the stage (or opened or reopened at it): the same day, named as the source
+#: names it; ``previous-outcome``: the outcome of the stage before, the day its outcome step
+#: was recorded, else the escalation.
+STARTS = ("stage", "escalation", "previous-outcome")
+#: What a timescale is for, and how a form says it.
+PURPOSES: dict[str, str] = {
+    "respond": "Respond by",
+    "resolve": "Resolve by",
+    "meeting": "Hold the meeting by",
+    "act": "Actions to be taken by",
+    "discuss": "Discuss by",
+}
 #: Whom a route's concern is about (the reference drp records for it).
 SUBJECTS: dict[str, str] = {
     "child": "Child (case reference)",
     "carer": "Foster carer household (carer reference)",
     "chair": "Independent chair (staff reference)",
 }
-Kind = Annotated[str, Meta(pattern=r"^(firm|aim)$")]
+Kind = Annotated[str, Meta(pattern=r"^(firm|aim|guidance)$")]
+Purpose = Annotated[str, Meta(pattern=r"^(respond|resolve|meeting|act|discuss)$")]
+Hours = Annotated[int, Meta(ge=1, le=2160)]
+CalendarDays = Annotated[int, Meta(ge=1, le=366)]
 CapKind = Annotated[str, Meta(pattern=r"^(firm|guidance)$")]
 
 
@@ -74,27 +100,103 @@ def _party(value: str | Party) -> Party:
     return value if isinstance(value, Party) else Party(who=value)
 
 
+@dataclass(frozen=True)
+class Timescale:
+    """A clock as its source states it: how long and in what unit, counted from when, how
+    binding, and what it is for. Made from a step's or a stage's fields
+    (:attr:`Step.timescale`, :attr:`Stage.timescale`); the fold counts with :meth:`due`."""
+
+    amount: int
+    unit: str  # one of UNITS
+    start: str  # one of STARTS, or the slug of a step of the stage
+    kind: str  # one of TIMESCALE_KINDS
+    purpose: str = "respond"  # one of PURPOSES
+    quote: str = ""
+
+    def due(self, cal: WorkingCalendar, start: dt.date) -> dt.date:
+        """The deadline of a clock started on ``start`` (that day itself not counted).
+
+        Working days: the ``amount``-th working day after it. Calendar days: ``amount`` days
+        after it, whatever the day. Hours: deadlines are dates and the time of day is not
+        recorded, so the latest day the hours can end on: ``ceil(amount / 24)`` days after
+        it ("within 24 hours" of Friday 6 November is Saturday 7 November)."""
+        if self.unit == "working-days":
+            return cal.add(start, self.amount)
+        if self.unit == "calendar-days":
+            return start + dt.timedelta(days=self.amount)
+        return start + dt.timedelta(days=-(-self.amount // 24))
+
+    @property
+    def words(self) -> str:
+        """How long, as a form says it: "7 working days", "24 hours", "1 calendar day"."""
+        unit = {"working-days": "working day", "calendar-days": "calendar day",
+                "hours": "hour"}[self.unit]  # fmt: skip
+        return f"{self.amount} {unit}{'' if self.amount == 1 else 's'}"
+
+    @property
+    def label(self) -> str:
+        """What the deadline is for, as a form's row says it ("Hold the meeting by")."""
+        return PURPOSES[self.purpose]
+
+
+def _amount(working: int | None, calendar: int | None, hours: int | None,
+            names: tuple[str, str, str]) -> tuple[int, str] | None:  # fmt: skip
+    """The one amount given, with its unit; an error naming the fields if more than one."""
+    given = [(n, u) for n, u in zip((working, calendar, hours), UNITS, strict=True)
+             if n is not None]  # fmt: skip
+    if len(given) > 1:
+        raise ValueError(f"field {names[0]}: give only one of {', '.join(names)}")
+    return given[0] if given else None
+
+
 class Step(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Something the source says happens inside a stage, by someone, maybe with its own clock.
 
-    ``after`` is where its clock starts: ``"stage"`` (the day the stage began) or the slug of
-    an earlier step of the same stage (the day that step was recorded as done)."""
+    Its clock (``within_working_days``, ``within_calendar_days`` or ``within_hours``, with
+    its ``kind``) starts at ``after``: ``"stage"`` (the day the stage began),
+    ``"escalation"`` (the day the concern was escalated to it: the same day, as the source
+    names it), ``"previous-outcome"`` (the outcome of the stage before: see
+    :data:`STARTS`) or the slug of an earlier step of the same stage (the day that step was
+    recorded as done). ``outcome`` marks the step that records the stage's outcome, from
+    which the next stage's ``previous-outcome`` clocks count."""
 
     slug: Slug
     title: Text
     who: Text
     within_working_days: Days | None = None
+    within_calendar_days: CalendarDays | None = None
+    within_hours: Hours | None = None
     kind: Kind | None = None
     after: str = "stage"
+    #: what the clock is for (default: "meeting" for a meeting, else "act")
+    purpose: Purpose | None = None
     meeting: bool = False  # met by a recorded meeting (`drp meeting`)
     optional: bool = False  # the source says "may" / "if needed": shown, never chased
+    outcome: bool = False  # recording it records the stage's outcome
     quote: Text
     citation: Text
     note: str = ""
 
     def __post_init__(self) -> None:
-        if (self.within_working_days is None) != (self.kind is None):
-            raise ValueError("field kind: give it exactly when within_working_days is given")
+        names = ("within_working_days", "within_calendar_days", "within_hours")
+        amount = _amount(
+            self.within_working_days, self.within_calendar_days, self.within_hours, names
+        )
+        if (amount is None) != (self.kind is None):
+            raise ValueError(
+                "field kind: give it exactly when within_working_days, within_calendar_days "
+                "or within_hours is given"
+            )
+
+    @property
+    def timescale(self) -> Timescale | None:
+        """The step's clock, or None."""
+        amount = _amount(self.within_working_days, self.within_calendar_days,
+                         self.within_hours, ("", "", ""))  # fmt: skip
+        if amount is None or self.kind is None:
+            return None
+        purpose = self.purpose or ("meeting" if self.meeting else "act")
+        return Timescale(amount[0], amount[1], self.after, self.kind, purpose, self.quote)
 
 
 class Duty(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -110,7 +212,15 @@ class Duty(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One stage (or level) of a protocol."""
+    """One stage (or level) of a protocol.
+
+    Its timescale is one of ``timescale_working_days``, ``timescale_calendar_days`` or
+    ``timescale_hours``, with its kind (firm by default), where it starts
+    (``timescale_from``: "stage", "escalation", "previous-outcome" or a step of the stage)
+    and what it is for (``timescale_for``: respond, resolve, meeting, act, discuss). A stage
+    whose only clock is a step's (Nottinghamshire 2016 Stage 2: the professionals' meeting)
+    names that step in ``timescale_step``: the forms show it as the stage's clock, and the
+    step keeps it (met when the step is done)."""
 
     slug: Slug
     title: Text
@@ -122,10 +232,20 @@ class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     attends: list[str | Party] = msgspec.field(default_factory=list)
     copied_to: list[str | Party] = msgspec.field(default_factory=list)
     notified: list[str | Party] = msgspec.field(default_factory=list)
+    #: the document's name as the source calls it ("IRO Alert Form", "letter"); "" for drp's
+    form: str = ""
     timescale_working_days: Days | None = None
+    timescale_calendar_days: CalendarDays | None = None
+    timescale_hours: Hours | None = None
     timescale_kind: Kind | None = None
-    #: where the stage's timescale starts: "stage", or a step of this stage
+    #: where the stage's timescale starts: "stage", "escalation", "previous-outcome", or a
+    #: step of this stage
     timescale_from: str = "stage"
+    #: what the timescale is for: to respond, to resolve, to hold a meeting, the actions to
+    #: be taken, to discuss
+    timescale_for: Purpose = "respond"
+    #: the step whose clock is the stage's, where the stage has none of its own
+    timescale_step: str = ""
     timescale_quote: str = ""
     timescale_note: str = ""
     steps: list[Step] = msgspec.field(default_factory=list)
@@ -134,34 +254,71 @@ class Stage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     citation: Text
 
     def __post_init__(self) -> None:
-        if self.timescale_working_days is None and not self.timescale_note.strip():
+        amount = self._amount()
+        if amount is None and not self.timescale_note.strip():
             raise ValueError(
                 "timescale_note is required when timescale_working_days is absent: "
                 "say that the source gives no timescale"
             )
-        if self.timescale_working_days is None and self.timescale_kind is not None:
+        if amount is None and self.timescale_kind is not None:
             raise ValueError("field timescale_kind: given, but there is no timescale")
         steps = [s.slug for s in self.steps]
         for i, step in enumerate(self.steps):
-            if step.after != "stage" and step.after not in steps[:i]:
+            if step.after not in STARTS and step.after not in steps[:i]:
                 raise ValueError(
-                    f"field steps.{i}.after: {step.after!r} is neither 'stage' nor an earlier "
-                    "step of this stage"
+                    f"field steps.{i}.after: {step.after!r} is none of {', '.join(STARTS)} "
+                    "nor an earlier step of this stage"
                 )
-        if self.timescale_from != "stage" and self.timescale_from not in steps:
+        if self.timescale_from not in STARTS and self.timescale_from not in steps:
             raise ValueError(
-                f"field timescale_from: {self.timescale_from!r} is neither 'stage' nor a step "
-                "of this stage"
+                f"field timescale_from: {self.timescale_from!r} is none of "
+                f"{', '.join(STARTS)} nor a step of this stage"
             )
         if len(set(steps)) != len(steps):
             raise ValueError("field steps: a step slug appears more than once")
+        if self.timescale_step:
+            clocked = self.step(self.timescale_step)
+            if clocked is None or clocked.timescale is None:
+                raise ValueError(
+                    f"field timescale_step: {self.timescale_step!r} is not a step of this "
+                    "stage with a timescale"
+                )
+            if amount is not None:
+                raise ValueError(
+                    "field timescale_step: the stage has a timescale of its own; give one or "
+                    "the other"
+                )
+
+    def _amount(self) -> tuple[int, str] | None:
+        return _amount(self.timescale_working_days, self.timescale_calendar_days,
+                       self.timescale_hours, ("timescale_working_days",
+                       "timescale_calendar_days", "timescale_hours"))  # fmt: skip
+
+    @property
+    def timescale(self) -> Timescale | None:
+        """The stage's own clock (the IRO's decision point: resolve or escalate), or None."""
+        amount = self._amount()
+        if amount is None:
+            return None
+        return Timescale(amount[0], amount[1], self.timescale_from,
+                         self.timescale_kind or "firm", self.timescale_for,
+                         self.timescale_quote)  # fmt: skip
+
+    @property
+    def clock(self) -> Timescale | None:
+        """The clock a form shows for the stage: its own, else the step's it names."""
+        own = self.timescale
+        if own is not None or not self.timescale_step:
+            return own
+        step = self.step(self.timescale_step)
+        return step.timescale if step is not None else None
 
     @property
     def kind(self) -> str | None:
-        """How binding the stage's timescale is: firm (the default), aim, or None."""
-        if self.timescale_working_days is None:
-            return None
-        return self.timescale_kind or "firm"
+        """How binding the stage's own timescale is: firm (the default), aim, guidance, or
+        None."""
+        t = self.timescale
+        return t.kind if t is not None else None
 
     @property
     def addressees(self) -> list[Party]:
@@ -232,9 +389,69 @@ class Cafcass(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return self.roles is None or role is None or role in self.roles
 
 
+#: A route's stage fields that replace the stage's timescale as a whole
+_TIMESCALE_FIELDS = (
+    "timescale_working_days", "timescale_calendar_days", "timescale_hours", "timescale_kind",
+    "timescale_from", "timescale_for", "timescale_step", "timescale_quote", "timescale_note",
+)  # fmt: skip
+
+
+class RouteStage(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a route changes of one stage: whom it is addressed to (and who replies), who is
+    copied, attends or is notified, the form, the timescale and the recording duties. A field
+    not given keeps the stage's. The timescale is replaced as a whole: give the route's
+    number, or only a ``timescale_note`` saying the source gives none. Addressees given
+    without a ``responder``: the first of them replies."""
+
+    stage: Slug
+    title: str | None = None
+    form: str | None = None
+    addressed_to: Annotated[list[str | Party], Meta(min_length=1)] | None = None
+    responder: str | None = None
+    attends: list[str | Party] | None = None
+    copied_to: list[str | Party] | None = None
+    notified: list[str | Party] | None = None
+    timescale_working_days: Days | None = None
+    timescale_calendar_days: CalendarDays | None = None
+    timescale_hours: Hours | None = None
+    timescale_kind: Kind | None = None
+    timescale_from: str | None = None
+    timescale_for: Purpose | None = None
+    timescale_step: str | None = None
+    timescale_quote: str | None = None
+    timescale_note: str | None = None
+    duties: list[Duty] | None = None
+    guidance: str | None = None
+    citation: str = ""
+
+    def apply(self, stage: Stage) -> Stage:
+        """``stage`` as this route has it (validated as any stage is)."""
+        changes: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in self.__struct_fields__
+            if name not in ("stage", "citation") and getattr(self, name) not in (None, "")
+        }
+        if any(name in changes for name in _TIMESCALE_FIELDS):
+            defaults = {"timescale_from": "stage", "timescale_for": "respond",
+                        "timescale_step": "", "timescale_quote": "",
+                        "timescale_note": ""}  # fmt: skip
+            changes = {name: defaults.get(name) for name in _TIMESCALE_FIELDS} | changes
+        if "addressed_to" in changes and "responder" not in changes:
+            changes["responder"] = ""
+        if self.citation:
+            changes["citation"] = self.citation
+        return msgspec.structs.replace(stage, **changes)
+
+
+#: Stages as a route has them, made once: (route stage, stage) by their ids, with the pair
+#: kept so that the ids stay theirs
+_ROUTED: dict[tuple[int, int], tuple[RouteStage, Stage, Stage]] = {}
+
+
 class Route(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A way into the protocol the source sets apart: whom the concern is about, and what
-    differs (extra steps and duties at the first stage, no CAFCASS, no child's voice)."""
+    differs (extra steps and duties at the first stage, no CAFCASS, no child's voice, and in
+    ``stages`` what it changes of a stage: its addressees, form, timescale and duties)."""
 
     slug: Slug
     title: Text
@@ -244,9 +461,20 @@ class Route(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     child_voice: bool = True
     steps: list[Step] = msgspec.field(default_factory=list)
     duties: list[Duty] = msgspec.field(default_factory=list)
+    stages: list[RouteStage] = msgspec.field(default_factory=list)
     guidance: str = ""
     quote: Text
     citation: Text
+
+    def stage_as(self, stage: Stage) -> Stage:
+        """``stage`` as this route has it."""
+        for change in self.stages:
+            if change.stage == stage.slug:
+                key = (id(change), id(stage))
+                if key not in _ROUTED:
+                    _ROUTED[key] = (change, stage, change.apply(stage))
+                return _ROUTED[key][2]
+        return stage
 
 
 _DEFAULT_ROUTE = Route(slug="child", title="Concern about a child's plan", quote="-", citation="-")
@@ -289,6 +517,7 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
         dupes = sorted({s for s in slugs if slugs.count(s) > 1})
         if dupes:
             raise ValueError(f"stage slug {dupes[0]!r} appears more than once")
+        self._check_route_stages(slugs)
         seen_formal = False
         for stage in self.stages:
             if seen_formal and not stage.formal:
@@ -311,6 +540,25 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
         routes = [r.slug for r in self.routes]
         if len(set(routes)) != len(routes):
             raise ValueError("field routes: a route slug appears more than once")
+
+    def _check_route_stages(self, slugs: list[str]) -> None:
+        """Each route's change of a stage names a stage, once, and leaves a valid stage."""
+        for r, route in enumerate(self.routes):
+            named = [c.stage for c in route.stages]
+            for i, change in enumerate(route.stages):
+                where = f"routes.{r}.stages.{i}"
+                if change.stage not in slugs:
+                    raise ValueError(f"field {where}.stage: no stage {change.stage!r}")
+                if named.count(change.stage) > 1:
+                    raise ValueError(f"field {where}.stage: {change.stage!r} given twice")
+                try:
+                    change.apply(self.stages[slugs.index(change.stage)])
+                except (ValueError, TypeError, msgspec.ValidationError) as exc:
+                    message = str(exc)
+                    if message.startswith("field "):
+                        message = message[len("field ") :]
+                        raise ValueError(f"field {where}.{message}") from None
+                    raise ValueError(f"field {where}: {message}") from None
 
     # -- what the source says about the whole process ---------------------------------
     @property
@@ -353,18 +601,27 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
             else (self.all_routes[0])
         )
 
+    def stage_for(self, slug: str, route: str | None) -> Stage:
+        """A stage as a concern on ``route`` has it: with what the route changes of it (its
+        addressees, form, timescale, duties); the stage itself on a route that changes
+        nothing, or a route the protocol no longer has."""
+        stage = self.stage(slug)
+        r = self.route_or_none(route)
+        return r.stage_as(stage) if r is not None else stage
+
     def steps_at(self, stage: str, route: str | None, *, opening: bool) -> list[Step]:
         """The steps of a stage; at the stage a concern was opened at, the route's own steps
         come first (an external agency's letter, say)."""
-        own = list(self.stage(stage).steps)
+        own = list(self.stage_for(stage, route).steps)
         r = self.route_or_none(route) if opening else None
         return [*r.steps, *own] if r is not None else own
 
     def duties_at(self, stage: str, route: str | None, *, opening: bool) -> list[Duty]:
-        """The recording duties at a stage: the protocol's, the stage's, and at the opening
-        stage the route's."""
+        """The recording duties at a stage: the protocol's, the stage's (as the route has
+        it), and at the opening stage the route's."""
         r = self.route_or_none(route) if opening else None
-        return [*self.duties, *self.stage(stage).duties, *(r.duties if r is not None else [])]
+        return [*self.duties, *self.stage_for(stage, route).duties,
+                *(r.duties if r is not None else [])]  # fmt: skip
 
     # -- navigation ------------------------------------------------------------------
     @property

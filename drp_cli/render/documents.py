@@ -236,13 +236,52 @@ def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
     # feelings too: one model of the child's voice, whichever command recorded it
     grouped["wishes"] += voice_wishes(concern)
     grouped["wishes"].sort(key=lambda w: str(w.get("obtained_on") or ""))
-    stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
+    # the stage as the concern's route has it (an external agency's letter, say)
+    stage = protocol.stage_for(view.stage, view.route) if protocol.has_stage(view.stage) else None
     next_stage = protocol.next_stage(view.stage) if stage else None
+    # the clock the form shows for the stage: its own timescale, or the step's that stands
+    # for it (a professionals' meeting), said as the source says it: what it is for, how
+    # long, counted from when, how binding
+    timescale = stage.clock if stage is not None else None
+    own = stage is not None and stage.timescale is not None
+    step_row = next((s for s in concern.get("steps") or []
+                     if stage is not None and s["slug"] == stage.timescale_step), None)  # fmt: skip
+    start_step = (
+        stage.step(timescale.start) if stage is not None and timescale is not None else None
+    )
+    starts = {
+        "stage": "",
+        "escalation": "of the escalation to this stage",
+        "previous-outcome": "following the outcome of the previous stage",
+    }
+    clock = {
+        "label": timescale.label if timescale is not None else "Respond by",
+        "due": concern["deadline"] if own or timescale is None else (step_row or {}).get("due"),
+        "kind": (concern["deadline_kind"] if own or timescale is None else None)
+        or (timescale.kind if timescale is not None else "firm"),
+        "done_on": None if own or step_row is None else step_row.get("done_on"),
+        "timescale": timescale,
+        "words": timescale.words if timescale is not None else "",
+        "start": (
+            f'from the step "{start_step.title}"'
+            if start_step is not None
+            else starts.get(timescale.start, "")
+            if timescale is not None
+            else ""
+        ),
+        "waits_for": start_step.title if start_step is not None else "",
+        "kind_word": {"aim": "aim", "guidance": "guidance"}.get(
+            timescale.kind if timescale is not None else "", "limit"
+        ),
+    }
+    if own and concern["deadline_kind"] in ("aim", "guidance"):
+        clock["kind_word"] = concern["deadline_kind"]
     return {
         "concern": concern,
         "protocol": protocol,
         "stage": stage,
         "next_stage": next_stage,
+        "clock": clock,
         "theme": theme,
         "issue_text": issue,
         "role_title": ROLES.get(view.role, view.role),

@@ -97,3 +97,34 @@ def test_everyday_commands_import_only_what_they_need(record, tmp_path, command)
     code, heavy = loaded(argv, record)
     assert code in (0, 1), (command, code)  # 1: `overdue` found something overdue
     assert heavy <= ALLOWED[command], (command, sorted(heavy - ALLOWED[command]))
+
+
+def drp_modules(argv: list[str], db: Path) -> tuple[int, set[str]]:
+    """Run drp in a fresh interpreter: its exit status and drp's own modules it imported."""
+    script = (
+        "import sys, json\n"
+        f"sys.argv = ['drp', *{argv!r}]\n"
+        "from drp_cli.__main__ import main\n"
+        "code = 0\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
+        "sys.stdout.flush()\n"
+        "print('\\n@@' + json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env={**os.environ, "DRP_DB": str(db), "COLUMNS": "100"},
+    )  # fmt: skip
+    code, mods = json.loads(out.stdout.rpartition("\n@@")[2])
+    return code, {m for m in mods if m.startswith("drp_cli")}
+
+
+def test_the_morning_check_loads_only_the_check(record):
+    """`drp overdue` runs every morning: the use case, its queries, the calendar and the rule
+    with its judgement, never the fold, the chain, the views, the transitions or the
+    tracker that the recording commands need."""
+    code, mods = drp_modules(["overdue", "--on", "2025-03-17"], record)
+    assert code == 0  # Knowsley's stage aims passed (shown), nothing firm
+    assert "drp_cli.services.morning" in mods and "drp_cli.store.daily" in mods
+    never = {"drp_cli.services.tracker", "drp_cli.domain.lifecycle", "drp_cli.domain.views",
+             "drp_cli.domain.chain", "drp_cli.domain.transitions", "drp_cli.store.record"}  # fmt: skip
+    assert mods & never == set()

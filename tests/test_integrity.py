@@ -290,7 +290,7 @@ def test_daily_queries_use_the_indexes(db_path, sql):
     """`drp overdue` and `drp list --status open` must not scan the whole history."""
     import datetime as dt
 
-    from drp_cli.store.record import OVERDUE_SQL
+    from drp_cli.store.daily import OVERDUE_SQL
 
     day = dt.date(2025, 3, 3)
     with Store(db_path).write() as conn:

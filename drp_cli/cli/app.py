@@ -33,6 +33,7 @@ from drp_cli.core.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
 if TYPE_CHECKING:
     from drp_cli.services.tracker import Tracker
+    from drp_cli.store.connection import Store
 
 
 class _Commands(typer.Typer):
@@ -367,6 +368,15 @@ class State:
             self._tracker.store.on_create = announce_created
         return self._tracker
 
+    def store(self) -> Store:
+        """The database (the tracker's, once one is open), without loading the library: for
+        the commands that only read, such as the morning check."""
+        if self._tracker is not None:
+            return self._tracker.store
+        from drp_cli.store.connection import Store
+
+        return Store(self.db)
+
 
 def announce_created(label: str) -> None:
     """What a command that created the database says (on stderr, so output stays clean)."""
@@ -566,6 +576,10 @@ def main(
 
 def tracker(ctx: typer.Context) -> Tracker:
     return _state(ctx).tracker()
+
+
+def store(ctx: typer.Context) -> Store:
+    return _state(ctx).store()
 
 
 def database(ctx: typer.Context) -> str | None:

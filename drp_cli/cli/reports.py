@@ -22,6 +22,7 @@ from drp_cli.cli.app import (
     check_id,
     command_group,
     examples,
+    store,
     tracker,
 )
 from drp_cli.cli.output import (
@@ -220,14 +221,17 @@ def overdue(
         raise InvalidInput("give one of --eml, --send and --json")
     if not mailing and (to is not None or force):
         raise InvalidInput("--to and --force are for --eml and --send")
+    from drp_cli.services import morning
+
     stale = config.load().no_deadline_after
-    t = tracker(ctx)
-    found = t.overdue(on=day, within=within, owner=owner, mine=mine, team=team,
-                      no_deadline_after=stale)  # fmt: skip
+    # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
+    found, _ = morning.check(store(ctx), day, within=within, owner=owner, mine=mine,
+                             team=team, no_deadline_after=stale)  # fmt: skip
     late = sum(1 for i in found if i.state == "overdue")
     if mailing:
         single = to is not None or owner is not None or mine
-        _mail_check(t, found, day, within, stale, eml=eml, to=to, single=single, force=force)
+        _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
+                    force=force)  # fmt: skip
     elif as_json:
         sys.stdout.write(overdue_json(found) + "\n")
     elif not found:

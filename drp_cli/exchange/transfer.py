@@ -50,7 +50,7 @@ from drp_cli.exchange.checks import ImportRefused, prepare, validate
 from drp_cli.exchange.readers import open_source
 from drp_cli.exchange.sources import Source
 from drp_cli.services.tracker import Tracker
-from drp_cli.store import record
+from drp_cli.store import daily, record
 from drp_cli.store.connection import stored_day, stored_moment
 from drp_cli.store.dbfile import SIDE_FILES
 from drp_cli.store.record import ATTACHMENT_COLUMNS, EVENT_FIELDS, ITEM_COLUMNS
@@ -118,7 +118,7 @@ def import_file(
             held = False
             if tracker.store.exists:
                 with tracker.store.read() as conn:
-                    held = record.has_concerns(conn)
+                    held = daily.has_concerns(conn)
             known_rows = Compared(update, Path(path).name) if held else KnownRows()
         if dry_run or tracker.store.exists:
             result = _import(tracker, source, Path(path), dry_run=dry_run, by=by,
@@ -778,7 +778,7 @@ def _import(
     else:
         with tracker.unit_of_work() as uow:
             uow.lock_concerns()  # the concern table, then the chain head: one order for all
-            if not record.has_concerns(uow.conn):  # every row is new: ids as the file goes
+            if not daily.has_concerns(uow.conn):  # every row is new: ids as the file goes
                 job.first_id = uow.next_concern_id()
             job.now = uow.now
             head = uow.chain_head()

@@ -36,16 +36,12 @@ from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
 from drp_cli.domain.overdue import (
     OverdueItem,
-    check_within,
-    horizon,
-    overdue_items,
-    stale_before,
 )
 from drp_cli.domain.views import ConcernView, EventView, OtherConcern
 from drp_cli.domain.wording import (
     CAFCASS_STEPS,  # the steps around a referral (the registry's), in words
 )
-from drp_cli.store import record
+from drp_cli.store import daily, record
 from drp_cli.store.connection import Conn, Row, Store
 from drp_cli.store.record import (
     Loaded,
@@ -215,7 +211,7 @@ class Tracker:
             if not self.store.exists:
                 return WorkingCalendar()
             with self.store.read() as conn:
-                self._calendar = record.calendar(conn)
+                self._calendar = daily.calendar(conn)
         return self._calendar
 
     # -- dates ------------------------------------------------------------------------------
@@ -248,7 +244,7 @@ class Tracker:
         the block ends, rolled back (nothing written) on any error."""
         with self.store.write() as conn:
             # the calendar as it stands inside this transaction
-            cal = record.calendar(conn)
+            cal = daily.calendar(conn)
             uow = UnitOfWork(conn=conn, protocols=self.protocols.protocols, calendar=cal,
                              now=self._now(), key=self.key)  # fmt: skip
             yield uow
@@ -825,20 +821,15 @@ class Tracker:
 
     def _owner(self, owner: str | None, mine: bool) -> str | None:
         """The owner a filter names: ``owner``, or with ``mine`` the configured you."""
-        if mine and owner is not None:
-            raise InvalidInput(f"give {fld('owner')} or {fld('mine')}, not both")
-        if mine:
-            return current_user()
-        return self._text_filter(owner, "owner")
+        from drp_cli.services.morning import owner_filter
+
+        return owner_filter(owner, mine)
 
     @staticmethod
     def _text_filter(value: str | None, name: str) -> str | None:
-        if value is None:
-            return None
-        text = value.strip()  # as the name was stored: stripped (drp_cli.core.textsafe.clean_line)
-        if not text:
-            raise InvalidInput(f"{fld(name)} is empty")
-        return text
+        from drp_cli.services.morning import text_filter
+
+        return text_filter(value, name)
 
     def concerns(
         self,
@@ -909,7 +900,7 @@ class Tracker:
             rows = record.concerns(conn, where, folded=folded, search=needle, opened_from=first,
                                    opened_to=last, firm_before=judged)  # fmt: skip
             if judged is not None:
-                cal = self._calendar = record.calendar(conn)
+                cal = self._calendar = daily.calendar(conn)
                 rows = [r for r in rows if judgement.passed_by_kind(cal, r, judged)["firm"]]
             if needle is not None:
                 rows = self._live_matches(conn, rows, needle)
@@ -951,41 +942,19 @@ class Tracker:
         the case: an ``owner`` or ``team`` naming nobody drp knows (no concern's, no staff
         directory entry's) is refused with the closest names, and a database with no
         concern at all is :class:`DatabaseError`: never an empty check."""
-        day = self.judge_day(on)
-        check_within(within)
-        filters = {
-            name: value
-            for name, value in (("owner", self._owner(owner, mine)),
-                                ("team", self._text_filter(team, "team")))
-            if value is not None
-        }  # fmt: skip
-        if no_deadline_after is None:
-            from drp_cli.core import config
+        from drp_cli.services import morning
 
-            no_deadline_after = config.load().no_deadline_after
-        elif no_deadline_after < 1:
-            raise InvalidInput(f"{fld('no_deadline_after')} must be 1 or more working days")
-        with self.store.read() as conn:
-            cal = self._calendar = record.calendar(conn)
-            rows = record.overdue_rows(conn, horizon(cal, day, within),
-                                       stale_before(day, no_deadline_after), filters)  # fmt: skip
-            actions = record.action_rows(conn, filters)
-            if not rows and not actions:  # an empty record, a misspelt name: no all-clear
-                from drp_cli.core.errors import DatabaseError
-                from drp_cli.services.staff import refuse_unknown
-
-                if not record.has_concerns(conn):
-                    raise DatabaseError(
-                        f"no concerns are recorded in {self.store.label}: nothing can be "
-                        "overdue, and there is nothing to check (a new or emptied database, "
-                        "or the wrong one: check --db / DRP_DB)"
-                    )
-                for name, value in filters.items():
-                    if not (name == "owner" and mine):
-                        refuse_unknown(conn, name, value)
-        return overdue_items(rows, cal, day, within, actions=actions,
-                             no_deadline_after=no_deadline_after,
-                             addressees=self._addressees)  # fmt: skip
+        items, self._calendar = morning.check(
+            self.store,
+            self.judge_day(on),
+            within=within,
+            owner=owner,
+            mine=mine,
+            team=team,
+            no_deadline_after=no_deadline_after,
+            addressees=self._addressees,
+        )
+        return items
 
     def _addressees(self, protocol: str, stage: str) -> list[str]:
         """Whom a protocol's stage is addressed to (none for a protocol not installed): the
@@ -1135,7 +1104,7 @@ class Tracker:
         if not self.store.exists:
             return []
         with self.store.read() as conn:
-            return record.closure_changes(conn)
+            return daily.closure_changes(conn)
 
     def closures(self) -> list[Closure]:
         changes = self._closure_changes()

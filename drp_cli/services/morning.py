@@ -1,0 +1,108 @@
+"""The morning check as a use case (``drp overdue``), kept light.
+
+It runs every morning, often from cron, so it loads only what it needs: the connection, the
+morning check's queries (:mod:`drp_cli.store.daily`), the working-day calendar and the
+overdue rule with the judgement it stands on (:mod:`drp_cli.domain.overdue`); the protocols
+are read only when there is a line to say whom a stage is addressed to, and the rest of the
+library (the fold, the chain, the views) not at all. :meth:`drp_cli.services.tracker.Tracker.
+overdue` is this, for the library's callers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from drp_cli.core.errors import DatabaseError, InvalidInput, fld
+from drp_cli.domain.calendar import WorkingCalendar
+from drp_cli.domain.overdue import OverdueItem, check_within, horizon, overdue_items, stale_before
+from drp_cli.store import daily
+from drp_cli.store.connection import Store
+
+
+def text_filter(value: str | None, name: str) -> str | None:
+    """A name to filter on, as it was stored (stripped); empty is refused."""
+    if value is None:
+        return None
+    text = value.strip()  # as the name was stored: stripped (drp_cli.core.textsafe.clean_line)
+    if not text:
+        raise InvalidInput(f"{fld(name)} is empty")
+    return text
+
+
+def owner_filter(owner: str | None, mine: bool) -> str | None:
+    """The owner a filter names: ``owner``, or with ``mine`` the configured you."""
+    if mine and owner is not None:
+        raise InvalidInput(f"give {fld('owner')} or {fld('mine')}, not both")
+    if mine:
+        from drp_cli.services.tracker import current_user
+
+        return current_user()
+    return text_filter(owner, "owner")
+
+
+def check(
+    store: Store,
+    day: dt.date,
+    *,
+    within: int = 0,
+    owner: str | None = None,
+    mine: bool = False,
+    team: str | None = None,
+    no_deadline_after: int | None = None,
+    addressees: Callable[[str, str], Sequence[str]] | None = None,
+) -> tuple[list[OverdueItem], WorkingCalendar]:
+    """The morning check on ``day`` (see :mod:`drp_cli.domain.overdue`), and the calendar it
+    was judged with: open concerns' clocks passed or due that day (with ``within`` > 0, due
+    within that many working days), recommended actions past their due date, and stages
+    sitting with no deadline for ``no_deadline_after`` working days (default: the config's,
+    10); only the concerns ``owner`` (or ``mine``: the configured you) owns, and ``team``'s,
+    whatever the case. An ``owner`` or ``team`` naming nobody drp knows (no concern's, no
+    staff directory entry's) is refused with the closest names, and a database with no
+    concern at all is :class:`DatabaseError`: never an empty check. ``addressees`` names
+    whom a protocol's stage is addressed to (default: the installed protocols)."""
+    check_within(within)
+    filters = {
+        name: value
+        for name, value in (("owner", owner_filter(owner, mine)),
+                            ("team", text_filter(team, "team")))
+        if value is not None
+    }  # fmt: skip
+    if no_deadline_after is None:
+        from drp_cli.core import config
+
+        no_deadline_after = config.load().no_deadline_after
+    elif no_deadline_after < 1:
+        raise InvalidInput(f"{fld('no_deadline_after')} must be 1 or more working days")
+    with store.read() as conn:
+        cal = daily.calendar(conn)
+        rows = daily.overdue_rows(conn, horizon(cal, day, within),
+                                  stale_before(day, no_deadline_after), filters)  # fmt: skip
+        actions = daily.action_rows(conn, filters)
+        if not rows and not actions:  # an empty record, a misspelt name: no all-clear
+            from drp_cli.services.staff import refuse_unknown
+
+            if not daily.has_concerns(conn):
+                raise DatabaseError(
+                    f"no concerns are recorded in {store.label}: nothing can be "
+                    "overdue, and there is nothing to check (a new or emptied database, "
+                    "or the wrong one: check --db / DRP_DB)"
+                )
+            for name, value in filters.items():
+                if not (name == "owner" and mine):
+                    refuse_unknown(conn, name, value)
+    items = overdue_items(rows, cal, day, within, actions=actions,
+                          no_deadline_after=no_deadline_after,
+                          addressees=addressees or installed_addressees)  # fmt: skip
+    return items, cal
+
+
+def installed_addressees(protocol: str, stage: str) -> list[str]:
+    """Whom an installed protocol's stage is addressed to (none for a protocol not
+    installed): the protocols are read on the first line the check shows, not before."""
+    from drp_cli.domain.protocols import registry
+
+    found = registry().protocols.get(protocol)
+    if found is None or not found.has_stage(stage):
+        return []
+    return found.stage(stage).addressee_names

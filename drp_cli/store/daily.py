@@ -1,0 +1,159 @@
+"""The store's queries the everyday morning check needs, and nothing heavier.
+
+``drp overdue`` runs every morning, often from cron: it reads the open concerns whose
+deadlines fall by the horizon, the outstanding actions, and the local closure days, through
+the status and deadline indexes, after checking those indexes against the concern rows.
+This module imports only the connection and the calendar, so the check does not load the
+fold, the hash chain or the protocols (:mod:`drp_cli.store.record` holds the rest of the
+queries and re-exports these).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from drp_cli.core.errors import DatabaseDamaged
+from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
+from drp_cli.store.connection import Conn, Row
+
+CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
+
+
+def has_concerns(conn: Conn) -> bool:
+    return bool(conn.rows("SELECT 1 FROM concern LIMIT 1"))
+
+
+def closure_changes(conn: Conn) -> list[Row]:
+    """Every change of the local closure days, in the order of the chain."""
+    return conn.records(f"SELECT * FROM closure_change {CHAIN_ORDER}")
+
+
+def calendar(conn: Conn) -> WorkingCalendar:
+    """The working-day calendar with the local closure days in force."""
+    return WorkingCalendar(closures_in_force(
+        conn.rows(f"SELECT day, action FROM closure_change {CHAIN_ORDER}")))  # fmt: skip
+
+
+_OVERDUE_COLUMNS = (
+    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
+    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind, "
+    "stage_started_on, summary, owner, team FROM concern WHERE status = 'open' AND "
+)
+#: the concern columns the morning check and the list match whatever the case: lower() on
+#: both sides of the comparison, the same SQL on both engines
+TEXT_FILTERS = ("owner", "team", "raised_by")
+
+
+def _folded(names: Sequence[str], alias: str = "") -> list[str]:
+    """``lower(column) = lower(?)`` for each of ``names`` (of :data:`TEXT_FILTERS`)."""
+    for name in names:
+        if name not in TEXT_FILTERS:
+            raise ValueError(f"cannot filter concerns on {name!r} whatever the case")
+    return [f"lower({alias}{name}) = lower(?)" for name in names]
+
+
+def overdue_sql(filters: Sequence[str] = ()) -> str:
+    """The morning check's search: one indexed search per deadline, and one for the stages
+    with no deadline (the (status, deadline) index finds ``deadline IS NULL``), joined by
+    UNION (a four-way OR makes SQLite scan every open concern); each with the
+    :data:`TEXT_FILTERS` named in ``filters``. Parameters: the horizon three times and the
+    latest day a stage with no deadline began, each followed by the filters' values."""
+    extra = "".join(f" AND {c}" for c in _folded(filters))
+    searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
+    searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
+    return " UNION ".join(_OVERDUE_COLUMNS + search + extra for search in searches)
+
+
+OVERDUE_SQL = overdue_sql()
+
+
+def overdue_rows(
+    conn: Conn, horizon: dt.date, stale_before: dt.date, filters: Mapping[str, str] | None = None
+) -> list[tuple[Any, ...]]:
+    """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
+    or whose stage has no deadline and began on or before ``stale_before``, through the
+    status-and-deadline indexes, filtered on ``filters`` (:data:`TEXT_FILTERS`, case
+    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads. Raises
+    :class:`DatabaseDamaged` first if those indexes do not match the concern rows
+    (:func:`check_indexes`)."""
+    check_indexes(conn)  # never an all-clear read through a damaged index
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    values = [filters[n] for n in names]
+    params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
+    return conn.rows(overdue_sql(names), params)
+
+
+#: The indexes the morning check's search goes through, each with the deadline it orders
+#: (each also finds the open concerns with that deadline missing).
+CHECK_INDEXES = (
+    ("deadline", "ix_concern_status_deadline"),
+    ("formal_deadline", "ix_concern_status_formal_deadline"),
+    ("step_deadline", "ix_concern_status_step_deadline"),
+)
+
+
+def _fingerprint(column: str) -> str:
+    """How many rows, and a sum that moves if any row's id or ``column`` (a date) changes,
+    or the two are paired differently: integers only, so the order the rows are read in
+    cannot change it."""
+    day = f"coalesce(CAST(replace({column}, '-', '') AS INTEGER), 0)"
+    return f"count(*), sum(((id * 40503 + {day}) * (id % 65521 + 1)) % 4294967291)"
+
+
+def damaged_index(conn: Conn) -> str | None:
+    """SQLite: the first of :data:`CHECK_INDEXES` whose open concerns (ids and deadline)
+    differ from the concern rows themselves, or None. A damaged index page can drop an
+    entry, or change its key, without SQLite noticing (``PRAGMA quick_check`` does not
+    compare an index with its table; ``integrity_check`` does, but reads the whole file):
+    the morning check would then miss the concern and say nothing is overdue. This reads
+    each index's open entries (covering, no table row) and the table rows of every id any
+    of them lists (by rowid): a cost in proportion to the open concerns, not to the file.
+    PostgreSQL: None (its indexes are the server's to keep; see :func:`integrity_check`)."""
+    if not conn.is_sqlite:
+        return None
+    listed = " UNION ".join(
+        f"SELECT id FROM concern INDEXED BY {index} WHERE status = 'open'"
+        for _, index in CHECK_INDEXES
+    )
+    table = conn.one(
+        f"SELECT {', '.join(_fingerprint(c) for c, _ in CHECK_INDEXES)} FROM concern "
+        f"NOT INDEXED WHERE id IN ({listed}) AND status = 'open'"
+    )
+    assert table is not None
+    for n, (column, index) in enumerate(CHECK_INDEXES):
+        own = conn.one(
+            f"SELECT {_fingerprint(column)} FROM concern INDEXED BY {index} WHERE status = 'open'"
+        )
+        if own != table[2 * n : 2 * n + 2]:
+            return index
+    return None
+
+
+def check_indexes(conn: Conn) -> None:
+    """Raise :class:`DatabaseDamaged` if :func:`damaged_index` finds one."""
+    index = damaged_index(conn)
+    if index is not None:
+        raise DatabaseDamaged(f"the index {index} does not match the concerns it indexes")
+
+
+def actions_sql(filters: Sequence[str] = ()) -> str:
+    """The outstanding recommended actions of the open concerns: through the concern status
+    index and the item table's concern index (their due dates are inside the item's data)."""
+    extra = "".join(f" AND {c}" for c in _folded(filters, "c."))
+    return (
+        "SELECT c.id, c.child, c.protocol, c.stage, c.stage_responded_on, c.stage_started_on, "
+        "c.summary, c.owner, c.team, i.n, i.data FROM concern c JOIN item i ON i.concern_id = c.id "
+        "WHERE c.status = 'open' AND i.kind = 'action' AND i.done_on IS NULL "
+        f"AND i.removed_on IS NULL{extra}"
+    )
+
+
+def action_rows(conn: Conn, filters: Mapping[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """The outstanding actions (not done, not removed) of the open concerns: the columns
+    :func:`drp_cli.domain.overdue.overdue_items` reads as ``actions``."""
+    filters = dict(filters or {})
+    names = [n for n in TEXT_FILTERS if n in filters]
+    return conn.rows(actions_sql(names), [filters[n] for n in names])

@@ -426,7 +426,8 @@ def test_the_alert_form_after_a_handover(drp):
     form = drp("alert", "1").stdout
     assert "| **From** | Test IRO (Independent Reviewing Officer) |\n" in form
     assert "| **Now handled by** | Priya Shah (IRO North) |\n" in form
-    assert "return the form to Priya Shah by" in form
+    # Knowsley's 5 working days are to resolve ("aiming for 5 working days to resolve")
+    assert "return the form to Priya Shah. Resolve by **" in form
 
 
 def test_retracting_an_item_entry_takes_the_item_away(drp):

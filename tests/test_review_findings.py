@@ -76,3 +76,52 @@ def test_an_export_with_a_due_date_ahead_imports_back(drp, tmp_path: Path, monke
     r = drp("import", str(out))
     assert (r.exit_code, r.stdout.splitlines()[-1]) == (0, "Imported 1 of 1 rows."), r.stderr
     assert drp("show", "1", "--json").json()["deadline"] == due.isoformat()
+
+
+def test_a_firm_limit_caps_the_iros_date_however_it_came(drp, tmp_path: Path):
+    """West Sussex Stage 1: 5 working days, firm (§5). Opened Mon 6 Jul 2026 -> Mon 13 Jul.
+    With Wed 8 Jul a closure day the limit is Tue 14 Jul, and the IRO may set it; reopened,
+    the limit is Mon 13 Jul again and the IRO's Tue 14 Jul can no longer stand."""
+    drp(*open_args(protocol="west-sussex", stage="stage-1", reason="safety", on="2026-07-06"))
+    assert drp("calendar", "close", "2026-07-08", "--reason", "strike").exit_code == 0
+    r = drp("due", "1", "2026-07-14", "--reason", "x", "--on", "2026-07-07")
+    assert r.exit_code == 0, r.stderr
+    assert drp("calendar", "reopen", "2026-07-08").exit_code == 0
+    d = drp("show", "1", "--json", "--on", "2026-07-14").json()
+    assert (d["deadline"], d["deadline_kind"], d["overdue"]) == ("2026-07-13", "firm", True)
+    r = drp("overdue", "--on", "2026-07-14", "--json")
+    assert r.exit_code == 1
+    assert [(i["which"], i["deadline"], i["state"]) for i in r.json()] == [
+        ("stage", "2026-07-13", "overdue")]  # fmt: skip
+
+
+def test_an_imported_due_date_past_the_firm_limit_is_capped(drp, tmp_path: Path, monkeypatch):
+    drp(*open_args(protocol="west-sussex", stage="stage-1", reason="safety", on="2026-07-06"))
+    out = tmp_path / "e.json"
+    assert drp("export", "--format", "json", "-o", str(out)).exit_code == 0
+    data = json.loads(out.read_text())
+    rows = data["concerns"] if isinstance(data, dict) else data
+    rows[0]["events"][0]["details"]["due"] = "2026-11-30"  # edited: later than the limit
+    rows[0]["due"] = "2026-11-30"
+    out.write_text(json.dumps(data))
+    monkeypatch.setenv("DRP_DB", str(tmp_path / "other.sqlite3"))
+    drp("import", str(out))
+    r = drp("overdue", "--on", "2026-07-20", "--json")
+    assert r.exit_code == 1  # never "Nothing overdue": the firm limit stands
+    assert [(i["which"], i["deadline"], i["state"]) for i in r.json()] == [
+        ("stage", "2026-07-13", "overdue")]  # fmt: skip
+
+
+def test_a_senior_officer_named_without_a_date_is_named(drp, tmp_path: Path):
+    drp(*open_args(protocol="knowsley", on="2026-06-01"))
+    r = drp("refer", "1", "--senior-officer", "Group Manager Safeguarding", "--text",
+            "why now", "--on", "2026-06-03")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    d = drp("show", "1", "--json", "--on", "2026-06-04").json()
+    assert (d["senior_officer"], d["senior_officer_notified_on"]) == (
+        "Group Manager Safeguarding", None)  # fmt: skip
+    out = tmp_path / "b"
+    drp("bundle", "1", "-o", str(out), "--on", "2026-06-04")
+    index = (out / "index.md").read_text()
+    assert ("| **Senior officer notified** | Group Manager Safeguarding, **date of notification "
+            "NOT RECORDED** |") in index  # fmt: skip

@@ -175,8 +175,11 @@ def show(d: dict[str, Any]) -> None:
     cafcass = "not referred"
     if d["referred_to_cafcass_on"]:
         cafcass = f"referred {d['referred_to_cafcass_on']}"
+        officer = f" ({d['senior_officer']})" if d.get("senior_officer") else ""
         if d["senior_officer_notified_on"]:
-            cafcass += f"; senior officer notified {d['senior_officer_notified_on']}"
+            cafcass += f"; senior officer{officer} notified {d['senior_officer_notified_on']}"
+        elif officer:
+            cafcass += f"; senior officer{officer} named, date of notification NOT RECORDED"
         elif protocol is None or protocol.referral.notify_before:
             # only where the source asks for a notification before referring (000 §1.2
             # para 4, 003): knowsley and west-sussex ask none (issue 28 finding 13)

@@ -314,6 +314,8 @@ def apply(state: ConcernState, e: Fact) -> None:
             if given is not None:
                 state.senior_officer_notified_on = given
                 state.senior_officer = d.get("senior_officer") or None
+            elif state.senior_officer is None:  # named, with no date: named all the same
+                state.senior_officer = d.get("senior_officer") or None
     elif kind in VOICE:
         name, value = VOICE[kind]
         setattr(state, name, value)
@@ -400,17 +402,22 @@ def visit_deadline(
 ) -> tuple[dt.date | None, str | None]:
     """A stage visit's deadline and its kind: the IRO's due date if set (an aim's or the
     guidance's kind where the stage's is one, else firm), else the stage's own timescale
-    counted from where it starts (:func:`clock_start`)."""
+    counted from where it starts (:func:`clock_start`). A firm timescale can only be
+    shortened: the IRO's date is never later than the limit as it now stands (its start
+    recorded later, a closure day reopened, a history imported), so the limit wins."""
+    timescale = stage.timescale if stage is not None else None
+    start = clock_start(timescale.start, visit) if timescale is not None else None
+    limit = timescale.due(cal, start) if timescale is not None and start is not None else None
     if visit.due is not None:
         kind = stage.kind if stage is not None else None
-        return visit.due, (kind if kind in ("aim", "guidance") else "firm")
-    timescale = stage.timescale if stage is not None else None
-    if timescale is None:
+        if kind in ("aim", "guidance"):
+            return visit.due, kind
+        if limit is not None and timescale is not None and timescale.kind == "firm":
+            return min(visit.due, limit), "firm"
+        return visit.due, "firm"
+    if timescale is None or limit is None:
         return None, None
-    start = clock_start(timescale.start, visit)
-    if start is None:
-        return None, None
-    return timescale.due(cal, start), timescale.kind
+    return limit, timescale.kind
 
 
 def stage_deadline(

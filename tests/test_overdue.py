@@ -78,11 +78,12 @@ def test_within_lists_what_is_due_soon(drp):
     r = drp("overdue", "--on", "2025-03-20", "--within", "2", "--json")
     assert r.exit_code == 1
     due = [i for i in r.json() if i["state"] == "due"]
-    # Thu 20 Mar + 2 working days = Mon 24 Mar: concern 3's deadline, 2 working days left.
+    # Thu 20 Mar + 2 working days = Mon 24 Mar: concern 3's deadline, 2 working days left;
+    # an aim: "It is expected that this matter will be resolved within ten working days"
     assert due == [
         {"id": 3, "child": "SB-3", "protocol": "sbc-fciro", "stage": "informal", "state": "due",
          "deadline": "2025-03-24", "which": "stage", "working_days_overdue": 0,
-         "working_days_left": 2, "responded": False, "timescale": "firm", "step": None,
+         "working_days_left": 2, "responded": False, "timescale": "aim", "step": None,
          "summary": SUMMARY,
          "addressed_to": ["Supervising social worker", "Their supervisor/manager",
                           "Fostering Managers"],

@@ -760,12 +760,27 @@ def test_the_check_reads_the_protocols_only_to_show_a_line(db_path):
             "print('@@', sorted(m for m in sys.modules if m.split('.')[0] in "
             "('msgspec', 'sqlalchemy', 'rich')))\n"
         )
+        env = {**os.environ, "DRP_DB": str(db_path), "DRP_CACHE": str(cache)}
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env={**os.environ, "DRP_DB": str(db_path)}, check=True)  # fmt: skip
+                             env=env, check=True)  # fmt: skip
         text, _, tail = out.stdout.rpartition("@@ ")
         return text, ast.literal_eval(tail)
 
+    cache = db_path.parent / "cache"
     text, heavy = run("2025-03-07")
     assert (text, heavy) == ("Nothing overdue or due on 2025-03-07.\n", [])
+    # the first line shown reads the protocols, and keeps whom each stage is addressed to
     text, heavy = run("2025-03-17")
     assert "Practice Manager" in text and "msgspec" in heavy and "sqlalchemy" not in heavy
+    assert (cache / "addressees.json").stat().st_mode & 0o777 == 0o600
+    # the next morning the names come from the cache: no protocol is loaded
+    text, heavy = run("2025-03-18")
+    assert "Practice Manager" in text and heavy == []
+    # a protocol file changed (a user's own added): read again
+    from drp_cli.domain.protocols import builtin_dir
+
+    mine = Path(os.environ["DRP_PROTOCOLS"]) / "west-sussex-local.toml"
+    mine.write_text((builtin_dir() / "west-sussex.toml").read_text().replace(
+        'slug = "west-sussex"', 'slug = "west-sussex-local"', 1))  # fmt: skip
+    text, heavy = run("2025-03-18")
+    assert "Practice Manager" in text and "msgspec" in heavy

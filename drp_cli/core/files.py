@@ -17,6 +17,17 @@ from pathlib import Path
 Writer = Callable[[Path], None]
 
 
+def cache_dir() -> Path:
+    """Where drp keeps what it can always make again (the bank holidays, the protocols'
+    addressees): ``DRP_CACHE``, else the user's cache folder. Nothing about a child."""
+    env = os.environ.get("DRP_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("drp"))
+
+
 def write_private(path: str | os.PathLike[str], content: str | bytes | Writer,
                   *, make_parents: bool = False) -> None:  # fmt: skip
     """Write ``content`` (text as UTF-8, bytes, or a function that writes the file it is

@@ -57,12 +57,9 @@ def _holidays_stamp() -> str | None:
 
 
 def _cache_file() -> Path:
-    env = os.environ.get("DRP_CACHE")
-    if env:
-        return Path(env).expanduser() / "bank-holidays.json"
-    import platformdirs
+    from drp_cli.core.files import cache_dir
 
-    return Path(platformdirs.user_cache_dir("drp")) / "bank-holidays.json"
+    return cache_dir() / "bank-holidays.json"
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,6 @@ Files whose names start with ``_`` are not protocols (``_themes.toml`` holds the
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import tomllib
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ import msgspec
 from msgspec import Meta
 
 from drp_cli.core.errors import InvalidInput, NotFound, ProtocolFileError
+from drp_cli.domain.protocol_files import builtin_dir, user_dirs
 
 if TYPE_CHECKING:
     from drp_cli.domain.calendar import WorkingCalendar
@@ -716,23 +716,6 @@ def as_data(value: msgspec.Struct) -> Any:
 
 
 # -- loading -----------------------------------------------------------------------------
-def builtin_dir() -> Path:
-    """The protocols shipped with drp: inside the wheel, or the repository's folder."""
-    here = Path(__file__).resolve().parent.parent  # the package: drp_cli/
-    packaged = here / "protocols"
-    return packaged if packaged.is_dir() else here.parent / "protocols"
-
-
-def user_dirs() -> list[Path]:
-    """Folders searched for a user's own protocol files, in order."""
-    env = os.environ.get("DRP_PROTOCOLS")
-    if env:
-        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    import platformdirs
-
-    return [Path(platformdirs.user_config_dir("drp")) / "protocols"]
-
-
 _MISSING = re.compile(r"Object missing required field `(.+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
 

@@ -10,6 +10,7 @@ overdue` is this, for the library's callers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 
@@ -80,8 +81,6 @@ def check(
                                   stale_before(day, no_deadline_after), filters)  # fmt: skip
         actions = daily.action_rows(conn, filters)
         if not rows and not actions:  # an empty record, a misspelt name: no all-clear
-            from drp_cli.services.staff import refuse_unknown
-
             if not daily.has_concerns(conn):
                 raise DatabaseError(
                     f"no concerns are recorded in {store.label}: nothing can be "
@@ -90,6 +89,8 @@ def check(
                 )
             for name, value in filters.items():
                 if not (name == "owner" and mine):
+                    from drp_cli.services.staff import refuse_unknown
+
                     refuse_unknown(conn, name, value)
     items = overdue_items(rows, cal, day, within, actions=actions,
                           no_deadline_after=no_deadline_after,
@@ -99,10 +100,42 @@ def check(
 
 def installed_addressees(protocol: str, stage: str) -> list[str]:
     """Whom an installed protocol's stage is addressed to (none for a protocol not
-    installed): the protocols are read on the first line the check shows, not before."""
+    installed), from :func:`addressee_table`."""
+    return list(addressee_table().get(protocol, {}).get(stage, []))
+
+
+_TABLES: dict[str, dict[str, dict[str, list[str]]]] = {}  # by the files' signature
+
+
+def addressee_table() -> dict[str, dict[str, list[str]]]:
+    """Whom each installed protocol's stages are addressed to, by protocol and stage. The
+    protocols themselves are loaded (and checked) only when one of their files changed
+    since drp last did: the names are kept in the cache folder beside the bank holidays,
+    with the size and time of every protocol file they were read from."""
+    import json
+
+    from drp_cli.core.files import cache_dir, write_private
+    from drp_cli.domain.protocol_files import signature
+
+    files = [list(f) for f in signature()]
+    key = json.dumps(files)
+    table = _TABLES.get(key)
+    if table is not None:
+        return table
+    path = cache_dir() / "addressees.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("files") == files and isinstance(cached.get("names"), dict):
+            table = _TABLES[key] = cached["names"]
+            return table
+    except (OSError, ValueError, AttributeError):
+        pass
     from drp_cli.domain.protocols import registry
 
-    found = registry().protocols.get(protocol)
-    if found is None or not found.has_stage(stage):
-        return []
-    return found.stage(stage).addressee_names
+    table = _TABLES[key] = {
+        slug: {s.slug: list(s.addressee_names) for s in p.stages}
+        for slug, p in registry().protocols.items()
+    }
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+        write_private(path, json.dumps({"files": files, "names": table}), make_parents=True)
+    return table

@@ -125,6 +125,8 @@ def test_the_morning_check_loads_only_the_check(record):
     code, mods = drp_modules(["overdue", "--on", "2025-03-17"], record)
     assert code == 0  # Knowsley's stage aims passed (shown), nothing firm
     assert "drp_cli.services.morning" in mods and "drp_cli.store.daily" in mods
-    never = {"drp_cli.services.tracker", "drp_cli.domain.lifecycle", "drp_cli.domain.views",
-             "drp_cli.domain.chain", "drp_cli.domain.transitions", "drp_cli.store.record"}  # fmt: skip
+    never = {
+        "drp_cli.services.tracker", "drp_cli.domain.lifecycle", "drp_cli.domain.views",
+        "drp_cli.domain.chain", "drp_cli.domain.transitions", "drp_cli.store.record",
+    }  # fmt: skip
     assert mods & never == set()

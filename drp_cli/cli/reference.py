@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from drp_cli.domain.protocols import Timescale
 
 from drp_cli.cli import complete
 from drp_cli.cli.app import (
@@ -80,16 +83,13 @@ def protocols_list(
     for name in ("Protocol", "Authority", "Stages", "Formal limit"):
         table.add_column(name, overflow="fold")
     for slug, p in sorted(reg.protocols.items()):
-        stages = " > ".join(
-            f"{s.slug} ({s.timescale_working_days if s.timescale_working_days else '-'}"
-            f"{' aim' if s.kind == 'aim' else ''})"
-            for s in p.stages
-        )
+        stages = " > ".join(f"{s.slug} ({_short(s.clock)})" for s in p.stages)
         limit = f"{p.formal_cap_working_days} wd {p.cap_kind}" if p.cap_kind else "none"
         table.add_row(slug, p.authority, stages, limit)
     console().print(table)
     typer.echo(
-        "Stage timescales are in working days ('aim': what the source aims for, not a limit); "
+        "Stage timescales in working days unless said ('aim': what the source aims for, not a "
+        "limit); "
         "'-' means the source gives none."
     )
 
@@ -154,11 +154,13 @@ def protocols_show(
     for name in ("Stage", "Who", "Timescale", "Steps and recording duties", "Source"):
         table.add_column(name, overflow="fold")
     for s in p.stages:
-        if s.kind is None:
+        clock = s.clock
+        if clock is None:
             timescale = "none given"
         else:
-            start = "" if s.timescale_from == "stage" else f" from {s.timescale_from}"
-            timescale = f"{s.timescale_working_days} working days{start} ({s.kind})"
+            start = "" if clock.start == "stage" else f" from {clock.start}"
+            of = "" if s.timescale is not None else f" (the step {s.timescale_step})"
+            timescale = f"{clock.label} {clock.words}{start}{of} ({clock.kind})"
         if s.timescale_note:
             timescale += f"\n{s.timescale_note}"
         who = [f"To: {'; '.join(s.addressee_names)}", f"Reply: {s.response_by}"]
@@ -168,7 +170,7 @@ def protocols_show(
                 who.append(f"{label}: {'; '.join(x.who for x in parties)}")
         things = [
             f"{st.slug}: {st.who}"
-            + (f", within {st.within_working_days} wd ({st.kind})" if st.kind else "")
+            + (f", within {st.timescale.words} ({st.timescale.kind})" if st.timescale else "")
             + (" (meeting)" if st.meeting else "")
             + (" (optional)" if st.optional else "")
             for st in s.steps
@@ -359,3 +361,11 @@ def calendar_export(
         return
     verb = "Replaced" if written.replaced else "Wrote"
     typer.echo(f"{verb} {output}: {count} deadline{'s' if count != 1 else ''}.")
+
+
+def _short(clock: Timescale | None) -> str:
+    """A stage's clock in the protocols table: "5", "5 aim", "24 hours", or "-"."""
+    if clock is None:
+        return "-"
+    amount = str(clock.amount) if clock.unit == "working-days" else clock.words
+    return amount + ("" if clock.kind == "firm" else f" {clock.kind}")

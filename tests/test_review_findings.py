@@ -125,3 +125,22 @@ def test_a_senior_officer_named_without_a_date_is_named(drp, tmp_path: Path):
     index = (out / "index.md").read_text()
     assert ("| **Senior officer notified** | Group Manager Safeguarding, **date of notification "
             "NOT RECORDED** |") in index  # fmt: skip
+
+
+def test_a_route_that_addresses_a_stage_to_others_is_followed_everywhere(drp):
+    """Nottinghamshire 2016 §1 para 2: a concern about professionals outside children's
+    social care is "raised by way of a letter" to them, with no timescale. show, the morning
+    check (a stage with no deadline, 10 working days on) say whom the letter is to, never the
+    IRO Alert Form's social worker and Team Manager."""
+    r = drp(*open_args(protocol="nottinghamshire-2016", category="care-plan",
+                       route="external-agency", on="2026-11-02"))  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    to = ["The professionals external to children's social care whose practice is of concern "
+          "(e.g. adult services or outside organisations)"]  # fmt: skip
+    d = drp("show", "1", "--json", "--on", "2026-11-03").json()
+    assert (d["stage_title"], d["addressed_to"], d["deadline"]) == (
+        "Letter to the external agency", to, None)  # fmt: skip
+    # Mon 2 Nov + 10 working days = Mon 16 Nov: sat with no deadline, said whom it is to
+    for _ in range(2):  # the second time from the addressees' cache
+        r = drp("overdue", "--on", "2026-11-16", "--json")
+        assert [(i["state"], i["addressed_to"]) for i in r.json()] == [("no-deadline", to)]

@@ -149,7 +149,7 @@ def overdue_items(
     *,
     actions: Iterable[Sequence[Any]] = (),
     no_deadline_after: int = NO_DEADLINE_AFTER,
-    addressees: Callable[[str, str], Sequence[str]] | None = None,
+    addressees: Callable[[str, str, str | None], Sequence[str]] | None = None,
 ) -> list[OverdueItem]:
     """The overdue rule. ``rows`` are the open concerns with a deadline on or before
     :func:`horizon`, or with no stage or step deadline at a stage begun on or before
@@ -189,20 +189,20 @@ def overdue_items(
             found = stage_days[value] = (d, cal.working_days_between(d, day) if d else 0)
         return found
 
-    names: dict[tuple[str, str], tuple[str, ...]] = {}
+    names: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
 
-    def addressed(protocol: str, stage: str) -> tuple[str, ...]:
-        found = names.get((protocol, stage))
+    def addressed(protocol: str, stage: str, route: str | None) -> tuple[str, ...]:
+        found = names.get((protocol, stage, route))
         if found is None:
-            found = names[protocol, stage] = (
-                tuple(addressees(protocol, stage)) if addressees is not None else ()
+            found = names[protocol, stage, route] = (
+                tuple(addressees(protocol, stage, route)) if addressees is not None else ()
             )
         return found
 
     items: list[OverdueItem] = []
     for row in rows:
         (cid, child, protocol, stage, stage_v, formal_v, responded, stage_k, formal_k,
-         step, step_v, step_k, started_v, summary, owner, team) = row  # fmt: skip
+         step, step_v, step_k, started_v, summary, owner, team, route) = row  # fmt: skip
         started, at_stage = began(started_v)
         # one line per clock passed or due by the horizon: a firm limit due today is shown
         # beside a stage aim already passed (the judgement, drp_cli.domain.judgement)
@@ -217,13 +217,13 @@ def overdue_items(
                 cid, child, protocol, stage, j.state,  # type: ignore[arg-type]
                 dates[value], which, j.late, j.left, responded is not None,
                 kind_of(kind), step if which == "step" else None,
-                summary, addressed(protocol, stage), owner, team, started, at_stage,
+                summary, addressed(protocol, stage, route), owner, team, started, at_stage,
             ))  # fmt: skip
         if stage_v is None and step_v is None and at_stage >= no_deadline_after:
             items.append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
                 responded is not None, None, None,
-                summary, addressed(protocol, stage), owner, team, started, at_stage,
+                summary, addressed(protocol, stage, route), owner, team, started, at_stage,
             ))  # fmt: skip
     items += _action_items(actions, cal, day, limit, began, addressed)
     items.sort(key=_order)
@@ -236,19 +236,20 @@ def _action_items(
     day: dt.date,
     limit: dt.date,
     began: Callable[[Any], tuple[dt.date | None, int]],
-    addressed: Callable[[str, str], tuple[str, ...]],
+    addressed: Callable[[str, str, str | None], tuple[str, ...]],
 ) -> list[OverdueItem]:
     """The actions past their due date on ``day`` (``action-overdue``) or due by ``limit``."""
     items = []
     for (cid, child, protocol, stage, responded, started_v, summary, owner, team, n,
-         data) in actions:  # fmt: skip
+         data, route) in actions:  # fmt: skip
         fields = json.loads(data) if isinstance(data, str) else dict(data or {})
         due = _as_date(fields.get("due") or None)
         if due is None or due > limit:
             continue
         j = judge(cal, due, AGREED, day, limit)
         action = ActionDue(int(n), str(fields.get("text") or ""), str(fields.get("owner") or ""))
-        about = (summary, addressed(protocol, stage), owner, team, *began(started_v), action)
+        about = (summary, addressed(protocol, stage, route), owner, team, *began(started_v),
+                 action)  # fmt: skip
         items.append(OverdueItem(
             cid, child, protocol, stage, j.state, due, "action",  # type: ignore[arg-type]
             j.late, j.left, responded is not None, AGREED, None, *about,

@@ -178,7 +178,9 @@ def stage_visits(
             else (c.status if c.status != "open" else None)
         )
         stage = (
-            protocol.stage(visit.stage) if protocol and protocol.has_stage(visit.stage) else None
+            protocol.stage_for(visit.stage, c.route)
+            if protocol and protocol.has_stage(visit.stage)
+            else None
         )
         deadline, kind = visit.deadline, visit.kind
         responses = [
@@ -386,7 +388,9 @@ def concern_dict(
     *,
     timeline: bool = True,
 ) -> dict[str, Any]:
-    stage = protocol.stage(c.stage) if protocol and protocol.has_stage(c.stage) else None
+    stage = (
+        protocol.stage_for(c.stage, c.route) if protocol and protocol.has_stage(c.stage) else None
+    )
     route = protocol.route_or_none(c.route) if protocol else None
     passed = _passed(c, cal, judged_on)
     step = stage.step(c.step) if stage is not None and c.step else None

@@ -246,7 +246,7 @@ def email(
     s = settings if settings is not None else mail.settings()
     view = t.get(concern_id)
     protocol = t.protocols.for_stored(view.protocol)
-    stage = protocol.stage(view.stage) if protocol.has_stage(view.stage) else None
+    stage = protocol.stage_for(view.stage, view.route) if protocol.has_stage(view.stage) else None
     if to:
         to_list = mail.given_addresses(t, to, "to")
     elif stage is not None:

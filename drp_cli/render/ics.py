@@ -91,7 +91,8 @@ def calendar(
             how = "the protocol's aim" if d.kind == "aim" else "a firm deadline"
             lines = [f"The response to the {stage} is due ({how})."]
             if protocol is not None and protocol.has_stage(v.stage):
-                lines.append("Addressed to: " + "; ".join(protocol.stage(v.stage).addressee_names))
+                stage_as = protocol.stage_for(v.stage, v.route)
+                lines.append("Addressed to: " + "; ".join(stage_as.addressee_names))
         else:
             summary = f"DRP formal process limit: {who}"
             lines = ["The whole formal dispute resolution process must end by this day."]

@@ -51,7 +51,7 @@ def check(
     mine: bool = False,
     team: str | None = None,
     no_deadline_after: int | None = None,
-    addressees: Callable[[str, str], Sequence[str]] | None = None,
+    addressees: Callable[[str, str, str | None], Sequence[str]] | None = None,
 ) -> tuple[list[OverdueItem], WorkingCalendar]:
     """The morning check on ``day`` (see :mod:`drp_cli.domain.overdue`), and the calendar it
     was judged with: open concerns' clocks passed or due that day (with ``within`` > 0, due
@@ -98,13 +98,18 @@ def check(
     return items, cal
 
 
-def installed_addressees(protocol: str, stage: str) -> list[str]:
-    """Whom an installed protocol's stage is addressed to (none for a protocol not
-    installed), from :func:`addressee_table`."""
-    return list(addressee_table().get(protocol, {}).get(stage, []))
+def installed_addressees(protocol: str, stage: str, route: str | None = None) -> list[str]:
+    """Whom an installed protocol's stage is addressed to, as a concern on ``route`` has the
+    stage (none for a protocol not installed), from :func:`addressee_table`."""
+    stages = addressee_table().get(protocol, {})
+    found = stages.get(f"{stage}@{route}") if route else None
+    return list(found if found is not None else stages.get(stage, []))
 
 
 _TABLES: dict[str, dict[str, dict[str, list[str]]]] = {}  # by the files' signature
+#: the shape of addressees.json: names by protocol, then stage, or "stage@route" where a
+#: route addresses the stage to others
+CACHE_VERSION = 2
 
 
 def addressee_table() -> dict[str, dict[str, list[str]]]:
@@ -125,17 +130,23 @@ def addressee_table() -> dict[str, dict[str, list[str]]]:
     path = cache_dir() / "addressees.json"
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached.get("files") == files and isinstance(cached.get("names"), dict):
+        if (cached.get("v") == CACHE_VERSION and cached.get("files") == files
+                and isinstance(cached.get("names"), dict)):  # fmt: skip
             table = _TABLES[key] = cached["names"]
             return table
     except (OSError, ValueError, AttributeError):
         pass
     from drp_cli.domain.protocols import registry
 
-    table = _TABLES[key] = {
-        slug: {s.slug: list(s.addressee_names) for s in p.stages}
-        for slug, p in registry().protocols.items()
-    }
+    table = _TABLES[key] = {}
+    for slug, p in registry().protocols.items():
+        names = table[slug] = {s.slug: list(s.addressee_names) for s in p.stages}
+        for r in p.routes:  # where a route addresses a stage to others (a letter, say)
+            for s in p.stages:
+                own = list(p.stage_for(s.slug, r.slug).addressee_names)
+                if own != names[s.slug]:
+                    names[f"{s.slug}@{r.slug}"] = own
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        write_private(path, json.dumps({"files": files, "names": table}), make_parents=True)
+        write_private(path, json.dumps({"v": CACHE_VERSION, "files": files, "names": table}),
+                      make_parents=True)  # fmt: skip
     return table

@@ -956,13 +956,14 @@ class Tracker:
         )
         return items
 
-    def _addressees(self, protocol: str, stage: str) -> list[str]:
-        """Whom a protocol's stage is addressed to (none for a protocol not installed): the
-        protocols are read on the first line the check shows, not before."""
+    def _addressees(self, protocol: str, stage: str, route: str | None = None) -> list[str]:
+        """Whom a protocol's stage is addressed to, as a concern on ``route`` has it (none for
+        a protocol not installed): the protocols are read on the first line the check shows,
+        not before."""
         found = self.protocols.protocols.get(protocol)
         if found is None or not found.has_stage(stage):
             return []
-        return found.stage(stage).addressee_names
+        return found.stage_for(stage, route).addressee_names
 
     def completion_values(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
         """What a shell may offer to complete ``prefix``, as ``(value, help)`` pairs:

@@ -39,7 +39,7 @@ def calendar(conn: Conn) -> WorkingCalendar:
 _OVERDUE_COLUMNS = (
     "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
     "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind, "
-    "stage_started_on, summary, owner, team FROM concern WHERE status = 'open' AND "
+    "stage_started_on, summary, owner, team, route FROM concern WHERE status = 'open' AND "
 )
 #: the concern columns the morning check and the list match whatever the case: lower() on
 #: both sides of the comparison, the same SQL on both engines
@@ -145,7 +145,8 @@ def actions_sql(filters: Sequence[str] = ()) -> str:
     extra = "".join(f" AND {c}" for c in _folded(filters, "c."))
     return (
         "SELECT c.id, c.child, c.protocol, c.stage, c.stage_responded_on, c.stage_started_on, "
-        "c.summary, c.owner, c.team, i.n, i.data FROM concern c JOIN item i ON i.concern_id = c.id "
+        "c.summary, c.owner, c.team, i.n, i.data, c.route FROM concern c "
+        "JOIN item i ON i.concern_id = c.id "
         "WHERE c.status = 'open' AND i.kind = 'action' AND i.done_on IS NULL "
         f"AND i.removed_on IS NULL{extra}"
     )

@@ -285,13 +285,15 @@ class _Event(NamedTuple):
 @dataclass
 class _Concern:
     """What ``stage_visits`` and ``child_wishes`` read of a concern, as of the day: its
-    status, closing day, own record of the child's wishes and the events that count."""
+    status, closing day, own record of the child's wishes, the events that count and its
+    route."""
 
     status: str
     closed_on: dt.date | None
     wishes: str | None
     live_events: list[_Event]
     wishes_recorded_on: tuple[int, ...] | None = None
+    route: str | None = None  # the stage as the concern's route has it
 
 
 def _one(
@@ -315,7 +317,8 @@ def _one(
     gone = state.retracted
     # the events stage_visits reads (it is given the state, so it does not fold again)
     concern = _Concern(state.status, state.closed_on, state.wishes,
-                       [f for f in facts if f.kind in _VISITS and f.seq not in gone])  # fmt: skip
+                       [f for f in facts if f.kind in _VISITS and f.seq not in gone],
+                       route=state.route)  # fmt: skip
     view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
     status = state.status

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from drp_cli.domain.overdue import ActionDue, OverdueItem
     from drp_cli.services.tracker import Tracker
 
 from drp_cli.cli import complete
@@ -37,7 +38,6 @@ from drp_cli.cli.output import (
     show,
 )
 from drp_cli.core.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
-from drp_cli.domain.overdue import STATES, ActionDue, OverdueItem
 
 commands = command_group()
 
@@ -365,6 +365,8 @@ def _slug(name: str | None) -> str:
 
 def _tally(found: list[OverdueItem], within: int, stale: int) -> str:
     """The check's last line: how many of each."""
+    from drp_cli.domain.overdue import STATES
+
     count = {state: 0 for state in STATES}
     for i in found:
         count[i.state] += 1

@@ -14,7 +14,6 @@ no database, no typer.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +91,8 @@ def load() -> Config:
         return Config({}, where)
     except OSError as exc:
         raise DataError(f"cannot read the config file {where}: {exc.strerror}") from None
+    import tomllib  # only when there is a file to read: the morning check runs daily
+
     try:
         values = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -10,7 +10,6 @@ target as it was and no temporary file behind.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +32,8 @@ def write_private(path: str | os.PathLike[str], content: str | bytes | Writer,
     """Write ``content`` (text as UTF-8, bytes, or a function that writes the file it is
     given) to ``path``, owner-only and atomically. ``make_parents`` makes missing folders,
     owner-only. OSError reaches the caller; the temporary file is removed whatever happens."""
+    import tempfile  # only when writing: reading commands never need it
+
     target = Path(path)
     if make_parents:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from drp_cli.core.dates import day_or_none
 from drp_cli.domain.calendar import WorkingCalendar
@@ -64,9 +63,8 @@ def working_days_late(cal: WorkingCalendar, due: dt.date, day: dt.date) -> int:
     return cal.working_days_overdue(due, day) if due < day else 0
 
 
-@dataclass(frozen=True)
-class Judged:
-    """An open clock judged on a day."""
+class Judged(NamedTuple):
+    """An open clock judged on a day (a named tuple: cheap to define and to make)."""
 
     state: str  # one of OPEN_STATES
     late: int  # working days passed by (0 unless passed)
@@ -104,8 +102,7 @@ def passed_by_kind(cal: WorkingCalendar, c: Any, day: dt.date) -> dict[str, int]
     return passed
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(NamedTuple):
     """One clock a concern runs, judged on a day."""
 
     which: str  # "stage", "step", "formal" or "action"

@@ -144,3 +144,23 @@ def test_a_route_that_addresses_a_stage_to_others_is_followed_everywhere(drp):
     for _ in range(2):  # the second time from the addressees' cache
         r = drp("overdue", "--on", "2026-11-16", "--json")
         assert [(i["state"], i["addressed_to"]) for i in r.json()] == [("no-deadline", to)]
+
+
+def test_the_tally_says_in_how_many_concerns_when_a_concern_has_two_lines():
+    """The check has a line per clock: a concern with its step and its stage both overdue
+    (Nottinghamshire 2016 Stage 1, say) is two lines, and the tally says so."""
+    import datetime as dt
+
+    from drp_cli.cli.reports import _tally
+    from drp_cli.domain.overdue import OverdueItem
+
+    def line(cid: int, which: str, state: str) -> OverdueItem:
+        return OverdueItem(cid, "C", "p", "stage-1", state, dt.date(2026, 4, 1), which,  # type: ignore[arg-type]
+                           1, 0, False, "firm", None)  # fmt: skip
+
+    found = [line(1, "stage", "overdue"), line(1, "step", "overdue"), line(2, "stage", "overdue"),
+             line(3, "stage", "past-aim")]  # fmt: skip
+    assert _tally(found, 0, 10) == (
+        "3 overdue (in 2 concerns), 1 past an aim or the IRO Handbook's guidance.")  # fmt: skip
+    assert _tally(found[2:], 0, 10) == (
+        "1 overdue, 1 past an aim or the IRO Handbook's guidance.")  # fmt: skip

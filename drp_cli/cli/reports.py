@@ -364,16 +364,25 @@ def _slug(name: str | None) -> str:
 
 
 def _tally(found: list[OverdueItem], within: int, stale: int) -> str:
-    """The check's last line: how many of each."""
+    """The check's last line: how many of each (lines are clocks: where a concern has two
+    clocks overdue, it says in how many concerns)."""
     from drp_cli.domain.overdue import STATES
 
     count = {state: 0 for state in STATES}
     for i in found:
         count[i.state] += 1
-    parts = [f"{count['overdue']} overdue"]
+
+    def concerns(*states: str) -> str:
+        """ " (in N concerns)" where a concern has more than one such line (one per clock)."""
+        lines = sum(count[st] for st in states)
+        ids = len({i.id for i in found if i.state in states})
+        return "" if ids == lines else f" (in {ids} concern{'s' if ids != 1 else ''})"
+
+    parts = [f"{count['overdue']} overdue{concerns('overdue')}"]
     if count["past-guidance"] or count["past-aim"]:
         n = count["past-guidance"] + count["past-aim"]
-        parts.append(f"{n} past an aim or the IRO Handbook's guidance")
+        parts.append(f"{n} past an aim or the IRO Handbook's guidance"
+                     f"{concerns('past-guidance', 'past-aim')}")  # fmt: skip
     if n := count["action-overdue"]:
         parts.append(
             "1 recommended action past its due date"

@@ -164,3 +164,37 @@ def test_the_tally_says_in_how_many_concerns_when_a_concern_has_two_lines():
         "3 overdue (in 2 concerns), 1 past an aim or the IRO Handbook's guidance.")  # fmt: skip
     assert _tally(found[2:], 0, 10) == (
         "1 overdue, 1 past an aim or the IRO Handbook's guidance.")  # fmt: skip
+
+
+def test_a_closure_that_would_clear_an_overdue_deadline_is_refused(drp, tracker):
+    """Issue 29 finding 4: closing days must not turn the morning check's exit 1 into 0
+    unseen. West Sussex Stage 1 from Mon 30 Nov 2026: 5 working days, firm, end Mon 7 Dec;
+    on today's date (the tracker's clock, fixed here to Tue 8 Dec) it is 1 working day
+    overdue. Closing Tue 1 Dec would move it to Tue 8 Dec: refused, naming it, and nothing
+    recorded; with --force it is recorded."""
+    import datetime as dt
+
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.services.tracker import Tracker
+
+    t = Tracker(tracker.store, clock=lambda: dt.date(2026, 12, 8))
+    t.open(protocol="west-sussex", child="WS-7", category="statutory", summary="x",
+           stage="stage-1", reason="safety", on=dt.date(2026, 11, 30))  # fmt: skip
+    before = t.closures()
+    try:
+        t.add_closures(dt.date(2026, 12, 1), reason="strike")
+    except InvalidInput as exc:
+        assert str(exc) == (  # the CLI names the field --force
+            "closure not recorded: it would clear what is overdue on 2026-12-08: concern 1 "
+            "(stage deadline 2026-12-07); give force to close these days anyway"
+        )
+        assert "WS-7" not in str(exc)
+    else:
+        raise AssertionError("the closure was recorded")
+    assert t.closures() == before  # nothing recorded
+    assert t.get(1).deadline == dt.date(2026, 12, 7)
+    # a day that clears nothing is recorded as before
+    assert t.add_closures(dt.date(2026, 12, 14), reason="training") == [dt.date(2026, 12, 14)]
+    # and with force, the past day too
+    assert t.add_closures(dt.date(2026, 12, 1), reason="strike", force=True)
+    assert t.get(1).deadline == dt.date(2026, 12, 8)

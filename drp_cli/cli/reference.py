@@ -238,11 +238,18 @@ def close(
     reason: Annotated[
         str, text_option("--reason", help="Why the office is closed.")
     ] = "Office closure",
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Close the days even if that clears a firm deadline overdue today "
+            "(it is refused otherwise, naming what it would clear)."
+        ),
+    ] = False,
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add local closure days (weekdays not already bank holidays); deadlines move."""
-    days = tracker(ctx).add_closures(day, to, reason=reason, by=by)
+    days = tracker(ctx).add_closures(day, to, reason=reason, by=by, force=force)
     if as_json:
         print_json([d.isoformat() for d in days])
         return

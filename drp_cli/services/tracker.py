@@ -36,6 +36,8 @@ from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
 from drp_cli.domain.overdue import (
     OverdueItem,
+    overdue_items,
+    stale_before,
 )
 from drp_cli.domain.views import ConcernView, EventView, OtherConcern
 from drp_cli.domain.wording import (
@@ -1125,9 +1127,13 @@ class Tracker:
         *,
         reason: str,
         by: str | None = None,
+        force: bool = False,
     ) -> list[dt.date]:
         """Close the office on every weekday from ``first`` to ``last`` that is not already
-        a bank holiday or closure day; open concerns' deadlines are recalculated."""
+        a bank holiday or closure day; open concerns' deadlines are recalculated. A closure
+        that would clear a firm deadline overdue today is refused (:class:`InvalidInput`,
+        naming the concerns and deadlines, never a child) unless ``force``: an all-clear
+        never comes from a calendar edit unseen."""
         start = parse_date(first, "closure date")
         end = parse_date(last, fld("last")) if last is not None else start
         if end < start:
@@ -1143,7 +1149,7 @@ class Tracker:
                 f"no working day between {start.isoformat()} and {end.isoformat()} to close "
                 "(weekends, bank holidays and existing closure days are already closed)"
             )
-        self._change_closures(days, "add", why, recorder)
+        self._change_closures(days, "add", why, recorder, force=force)
         return days
 
     def remove_closure(self, day: dt.date | str, *, by: str | None = None) -> dt.date:
@@ -1153,17 +1159,39 @@ class Tracker:
         self._change_closures([target], "remove", "", current_user(by))
         return target
 
-    def _change_closures(self, days: list[dt.date], action: str, reason: str, by: str) -> None:
+    def _change_closures(
+        self, days: list[dt.date], action: str, reason: str, by: str, *, force: bool = True
+    ) -> None:
         """Record the change as links of the chain, then fold again, with the new calendar,
-        every concern whose deadlines it can move."""
+        every concern whose deadlines it can move. Unless ``force``, a change that clears a
+        firm deadline overdue today is refused, and so rolled back."""
+        today = self._clock()
+
+        def overdue_now(conn: Conn, cal: WorkingCalendar) -> dict[tuple[int, str], dt.date]:
+            rows = daily.overdue_rows(conn, today, stale_before(today, 1))
+            return {(i.id, i.which): i.deadline for i in overdue_items(rows, cal, today)
+                    if i.state == "overdue" and i.deadline is not None}  # fmt: skip
+
         with self.unit_of_work() as uow:
             uow.lock_concerns()  # and reads the calendar again under the lock
+            before = overdue_now(uow.conn, uow.calendar) if not force else {}
             current = uow.calendar.closures
             new = current | set(days) if action == "add" else current - set(days)
             uow.calendar = WorkingCalendar(new)
             for d in days:
                 uow.add_closure_change(d, action, reason, by)
             uow.refold_deadlines_from(min(days))
+            if force:
+                return
+            cleared = sorted(set(before) - set(overdue_now(uow.conn, uow.calendar)))
+            if cleared:
+                shown = ", ".join(f"concern {cid} ({which} deadline {before[cid, which]})"
+                                  for cid, which in cleared[:20])  # fmt: skip
+                more = f" and {len(cleared) - 20} more" if len(cleared) > 20 else ""
+                raise InvalidInput(
+                    f"closure not recorded: it would clear what is overdue on {today}: "
+                    f"{shown}{more}; give {fld('force')} to close these days anyway"
+                )
 
 
 __all__ = [

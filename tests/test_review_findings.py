@@ -198,3 +198,29 @@ def test_a_closure_that_would_clear_an_overdue_deadline_is_refused(drp, tracker)
     # and with force, the past day too
     assert t.add_closures(dt.date(2026, 12, 1), reason="strike", force=True)
     assert t.get(1).deadline == dt.date(2026, 12, 8)
+
+
+def test_an_iso_week_date_is_not_a_date(drp):
+    """Issue 29 finding 25: Python reads 2025-W10-1 as Monday 3 March 2025; drp takes
+    YYYY-MM-DD only, so a mistyped week date is never recorded as some other day."""
+    r = drp(*open_args(on="2025-W10-1"))
+    assert (r.exit_code, r.stderr) == (
+        2, "Error: --on is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n")  # fmt: skip
+    r = drp("overdue", "--on", "2025-062")  # an ordinal date
+    assert r.exit_code == 2 and "is not a real date" in r.stderr
+
+
+def test_an_over_long_search_is_a_usage_error(drp):
+    """Issue 29 finding 22: 50,001 characters made SQLite fail (exit 4)."""
+    drp(*open_args())
+    r = drp("list", "--search", "x" * 50_001)
+    assert (r.exit_code, r.stderr) == (2, "Error: --search is longer than 1000 characters\n")
+
+
+def test_a_database_that_is_not_a_regular_file_is_never_chmodded(drp, db_path, monkeypatch):
+    """Issue 29 finding 20: DRP_DB=/dev/null said `chmod 600 /dev/null` (as root, a broken
+    system). It is not a regular file, and drp says so."""
+    monkeypatch.setenv("DRP_DB", "/dev/null")
+    r = drp("overdue", "--on", "2025-03-10")
+    assert r.exit_code == 4
+    assert r.stderr == "Error: /dev/null is not a regular file: it cannot be a database\n"

@@ -14,6 +14,7 @@ LAST_DAY = dt.date(2199, 12, 31)
 # a value that looks like an attempt at a date is quoted back; anything else (text typed in
 # the wrong place, perhaps about a child) is not
 _DATE_LIKE = re.compile(r"[0-9./ -]{1,12}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def today() -> dt.date:
@@ -40,7 +41,7 @@ def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
         return check_range(value, what)
     text = value.strip()
     try:
-        if len(text) != 10:
+        if not _ISO_DAY.fullmatch(text):  # YYYY-MM-DD only: never an ISO week (2025-W10-1)
             raise ValueError
         day = dt.date.fromisoformat(text)
     except ValueError:

@@ -61,6 +61,8 @@ STATUSES = ("open", "resolved", "withdrawn")
 #: Every kind of event drp writes (the registry of transitions: drp_cli.domain.transitions).
 EVENT_KINDS = transitions.KINDS
 REFERRAL_METHODS = ("telephone", "writing")
+#: The longest text `drp list --search` looks for (a summary is a few thousand at most).
+MAX_SEARCH = 1000
 VoiceKind = Literal["wishes-sought", "wishes-not-sought", "told-outcome", "not-told-outcome"]
 
 
@@ -893,6 +895,8 @@ class Tracker:
             needle = search.strip()
             if not needle:
                 raise InvalidInput(f"{fld('search')} is empty")
+            if len(needle) > MAX_SEARCH:
+                raise InvalidInput(f"{fld('search')} is longer than {MAX_SEARCH} characters")
         first = parse_date(opened_from, fld("opened_from")) if opened_from is not None else None
         last = parse_date(opened_to, fld("opened_to")) if opened_to is not None else None
         if first is not None and last is not None and first > last:

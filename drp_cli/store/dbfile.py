@@ -105,9 +105,12 @@ def check_private(path: Path) -> None:
     """Refuse a database file that group or others can read or write."""
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            mode = stat.S_IMODE(candidate.stat().st_mode)
+            st = candidate.stat()
         except FileNotFoundError:
             continue
+        if not stat.S_ISREG(st.st_mode):  # /dev/null, a FIFO, a folder: never chmod those
+            raise DatabaseError(f"{candidate} is not a regular file: it cannot be a database")
+        mode = stat.S_IMODE(st.st_mode)
         if mode & 0o077:
             raise DatabaseError(
                 f"{candidate} can be read by other users (mode {mode:o}); it holds children's "

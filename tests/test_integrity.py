@@ -144,6 +144,12 @@ def test_newer_database_is_refused_and_not_changed(db_path, drp):
         assert "was written by a newer drp (schema 0099" in r.stderr
     with pytest.raises(DatabaseError):
         Store(db_path)
+    # the status never sends the user to `drp db upgrade`, which would refuse (issue 29, 21)
+    r = drp("db", "status")
+    assert r.stdout == (
+        f"{db_path}: schema 0099 (this drp: {SCHEMA_REVISION}); the database is newer than "
+        "this drp: upgrade drp, never the database\n"
+    ), (r.exit_code, r.stderr)
     assert db_path.read_bytes() == before
 
 

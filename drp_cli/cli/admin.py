@@ -154,7 +154,13 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json({"database": store.label, "revision": current, "needed": SCHEMA_REVISION})
         return
-    state = "up to date" if current == SCHEMA_REVISION else "run `drp db upgrade`"
+    if current == SCHEMA_REVISION:
+        state = "up to date"
+    elif current and current.isdigit() and current > SCHEMA_REVISION:
+        # a newer drp wrote it: an upgrade of the database cannot help, one of drp can
+        state = "the database is newer than this drp: upgrade drp, never the database"
+    else:
+        state = "run `drp db upgrade`"
     typer.echo(f"{store.label}: schema {current or 'none'} (this drp: {SCHEMA_REVISION}); {state}")
 
 

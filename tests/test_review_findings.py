@@ -224,3 +224,20 @@ def test_a_database_that_is_not_a_regular_file_is_never_chmodded(drp, db_path, m
     r = drp("overdue", "--on", "2025-03-10")
     assert r.exit_code == 4
     assert r.stderr == "Error: /dev/null is not a regular file: it cannot be a database\n"
+
+
+def test_an_import_date_outside_the_days_drp_handles_is_refused(drp, tmp_path: Path):
+    """Issue 29 finding 12: a stage begun on 1989-12-31 crashed the import (exit 70), and an
+    opening on 1899-12-31 was stored. Both are refused, naming the row and column only."""
+    path = tmp_path / "old.csv"
+    path.write_text(
+        "protocol,child,category,summary,opened_on,stage,stage_started_on,status\n"
+        "knowsley,K-1,statutory,x,1899-12-31,stage-1,1989-12-31,open\n"
+    )
+    r = drp("import", str(path))
+    assert (r.exit_code, r.stderr) == (2, (
+        "Error: 2 problems found; nothing was imported:\n"
+        "  row 2, column opened_on: is outside the dates drp handles (1990-01-01 to "
+        "2199-12-31)\n"
+        "  row 2, column stage_started_on: is outside the dates drp handles (1990-01-01 to "
+        "2199-12-31)\n"))  # fmt: skip

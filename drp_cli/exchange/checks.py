@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from drp_cli.core.dates import iso
+from drp_cli.core.dates import FIRST_DAY, LAST_DAY, iso
 from drp_cli.core.errors import InvalidInput
 from drp_cli.core.textsafe import is_one_line, is_safe_text
 from drp_cli.core.uids import new_uid
@@ -74,6 +74,10 @@ def _date(value: str, name: str, errors: list[str], label: str) -> dt.date | Non
     day = _iso_day(value)
     if day is None:
         errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
+    elif not FIRST_DAY <= day <= LAST_DAY:
+        errors.append(f"{label}, column {name}: is outside the dates drp handles "
+                      f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")  # fmt: skip
+        return None
     return day
 
 
@@ -336,6 +340,8 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
     day = _event_day(e.get("on"))
     if day is None:
         return "'on' must be a date (YYYY-MM-DD)"
+    if day < FIRST_DAY:
+        return f"'on' is before {FIRST_DAY.isoformat()}, the first day drp handles"
     if day > today:
         return "'on' is in the future"
     if opened is not None and day < opened and kind != "fields-recorded":

@@ -241,3 +241,15 @@ def test_an_import_date_outside_the_days_drp_handles_is_refused(drp, tmp_path: P
         "2199-12-31)\n"
         "  row 2, column stage_started_on: is outside the dates drp handles (1990-01-01 to "
         "2199-12-31)\n"))  # fmt: skip
+
+
+def test_the_empty_chains_head_is_held_by_every_chain(drp):
+    """Issue 29 finding 19: `verify` prints 0:000...0 for an empty database; a head recorded
+    then must hold once the record has grown (every chain begins there)."""
+    empty = "0:" + "0" * 64
+    drp(*open_args(on="2025-03-03"))
+    r = drp("verify", "--expect", empty)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    r = drp("verify", "--expect", "0:" + "1" * 64)
+    assert r.exit_code == 6
+    assert "the recorded head 0 is not the empty chain's" in r.stderr

@@ -297,6 +297,16 @@ class ChainWalk:
     problems: list[str] = field(default_factory=list)
     expect_seen: bool = False
 
+    def __post_init__(self) -> None:
+        # the empty chain's head (0:GENESIS, what verify prints for an empty database) is
+        # held by every chain: it is where every chain begins
+        if self.expect is not None and self.expect[0] == 0:
+            self.expect_seen = True
+            if self.expect[1] != GENESIS:
+                self.problems.append(
+                    "the recorded head 0 is not the empty chain's: position 0 holds nothing"
+                )
+
     @property
     def broken(self) -> bool:
         return bool(self.problems)

@@ -253,3 +253,15 @@ def test_the_empty_chains_head_is_held_by_every_chain(drp):
     r = drp("verify", "--expect", "0:" + "1" * 64)
     assert r.exit_code == 6
     assert "the recorded head 0 is not the empty chain's" in r.stderr
+
+
+def test_config_values_are_one_line_and_a_protocol_is_a_slug(drp):
+    """Issue 29 finding 23: `config set name` stored control and bidi characters (they would
+    then be written into every event as its author), and `config set protocol` anything."""
+    r = drp("config", "set", "name", "Sam\u202ePatel")
+    assert (r.exit_code, r.stderr) == (2, (
+        "Error: VALUE must be one line without control, line-separator or bidi "
+        "characters\n"))  # fmt: skip
+    r = drp("config", "set", "protocol", "West Sussex; rm -rf")
+    assert r.exit_code == 2 and "is a protocol's slug" in r.stderr
+    assert drp("config", "set", "protocol", "west-sussex").exit_code == 0

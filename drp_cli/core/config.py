@@ -109,6 +109,9 @@ def load() -> Config:
     return Config(known, where)
 
 
+_SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
+
+
 def check(key: str, value: str) -> Any:
     """A value for ``key`` as it will be stored (an integer for ``no_deadline_after``)."""
     if key not in KEYS:
@@ -131,9 +134,22 @@ def check(key: str, value: str) -> Any:
         if answer not in ("yes", "no", "true", "false"):
             raise InvalidInput(f"{fld('value')} for {key} is yes or no")
         return answer in ("yes", "true")
+    from drp_cli.core.textsafe import is_one_line
+
     cleaned = " ".join(value.split())
     if not cleaned:
         raise InvalidInput(f"{fld('value')} is empty")
+    if not is_one_line(cleaned):  # control, separator or bidi characters: never stored
+        raise InvalidInput(
+            f"{fld('value')} must be one line without control, line-separator or bidi characters"
+        )
+    import re
+
+    if key == "protocol" and not re.fullmatch(_SLUG_PATTERN, cleaned):
+        raise InvalidInput(
+            f"{fld('value')} for protocol is a protocol's slug (see `drp protocols`), such "
+            "as west-sussex"
+        )
     if key == "name" and cleaned.lower() in SYSTEM_ACCOUNTS:
         raise InvalidInput(f"{fld('value')} {cleaned!r} is a system account, not a person's name")
     return cleaned

@@ -47,7 +47,7 @@ def test_export_mine(drp, tmp_path):
            for e in found}  # fmt: skip
     assert got == {
         f"{uid}-stage@drp-cli": (dt.date(2025, 3, 17), dt.date(2025, 3, 18),
-                                 "DRP response due (aim): concern 1"),
+                                 "DRP resolution due (aim): concern 1"),
         f"{uid}-formal@drp-cli": (dt.date(2025, 4, 7), dt.date(2025, 4, 8),
                                   "DRP formal process limit: concern 1"),
     }  # fmt: skip
@@ -57,7 +57,7 @@ def test_export_mine(drp, tmp_path):
     stage = next(e for e in found if str(e["UID"]).endswith("-stage@drp-cli"))
     description = str(stage["DESCRIPTION"])
     assert description.startswith(
-        "The response to the Stage 2: Dispute Resolution is due (the protocol's aim).\n"
+        "The resolution at the Stage 2: Dispute Resolution is due (the protocol's aim).\n"
         "Addressed to: The Dispute Resolution recorded on ICS (the source names no addressee)\n"
     )
     assert description.endswith("\nOwner: Test IRO.\nIn drp: drp show 1")
@@ -70,7 +70,8 @@ def test_with_children_owner_and_everyone(drp, tmp_path):
     r = drp("calendar", "export", "--owner", "sam patel", "--with-children", "-o", str(out))
     assert r.stdout == f"Wrote {out}: 1 deadline.\n"
     [event] = events(out)[1]
-    assert str(event["SUMMARY"]) == "DRP response due (aim): KN-7000, concern 2"
+    # Knowsley's timescales are to resolve ("aiming for 5 working days to resolve")
+    assert str(event["SUMMARY"]) == "DRP resolution due (aim): KN-7000, concern 2"
     assert event.decoded("DTSTART") == dt.date(2025, 3, 10)
     everyone = tmp_path / "all.ics"
     r = drp("calendar", "export", "-o", str(everyone), "--json")

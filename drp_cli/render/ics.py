@@ -42,6 +42,16 @@ class Deadline:
     kind: str | None  # firm | aim (stage); firm (formal)
 
 
+#: what a stage's date is for (drp_cli.domain.protocols.PURPOSES), as a calendar names it
+_PURPOSE_NOUNS = {
+    "respond": "response",
+    "resolve": "resolution",
+    "meeting": "meeting",
+    "act": "action",
+    "discuss": "discussion",
+}
+
+
 def deadlines(views: list[ConcernView]) -> list[Deadline]:
     """The deadlines a calendar shows for ``views``: each open concern's current stage
     deadline (firm or aim), and its formal deadline when it is firm."""
@@ -87,15 +97,27 @@ def calendar(
         stage = stage_title(v.stage, protocol) if protocol is not None else v.stage
         who = f"{v.child}, concern {v.id}" if with_children else f"concern {v.id}"
         if d.which == "stage":
-            summary = f"DRP response due ({'aim' if d.kind == 'aim' else 'deadline'}): {who}"
+            stage_as = (
+                protocol.stage_for(v.stage, v.route)
+                if protocol is not None and protocol.has_stage(v.stage)
+                else None
+            )
+            # what the date is for, as the source says: a response, a resolution, a meeting
+            clock = stage_as.clock if stage_as is not None else None
+            noun = _PURPOSE_NOUNS.get(clock.purpose if clock is not None else "", "response")
+            summary = f"DRP {noun} due ({'aim' if d.kind == 'aim' else 'deadline'}): {who}"
             how = "the protocol's aim" if d.kind == "aim" else "a firm deadline"
-            lines = [f"The response to the {stage} is due ({how})."]
-            if protocol is not None and protocol.has_stage(v.stage):
-                stage_as = protocol.stage_for(v.stage, v.route)
+            lines = [f"The {noun} at the {stage} is due ({how})."]
+            if stage_as is not None:
                 lines.append("Addressed to: " + "; ".join(stage_as.addressee_names))
         else:
             summary = f"DRP formal process limit: {who}"
-            lines = ["The whole formal dispute resolution process must end by this day."]
+            lines = [
+                "The whole formal dispute resolution process should end by this day (the IRO "
+                "Handbook's guidance, which the protocol quotes)."
+                if d.kind == "guidance"
+                else "The whole formal dispute resolution process must end by this day."
+            ]
         if protocol is not None:
             lines.append(f"Protocol: {protocol.title} ({protocol.authority}).")
         if v.owner:

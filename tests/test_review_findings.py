@@ -265,3 +265,17 @@ def test_config_values_are_one_line_and_a_protocol_is_a_slug(drp):
     r = drp("config", "set", "protocol", "West Sussex; rm -rf")
     assert r.exit_code == 2 and "is a protocol's slug" in r.stderr
     assert drp("config", "set", "protocol", "west-sussex").exit_code == 0
+
+
+def test_a_deadline_passed_over_a_holiday_is_not_due_today(drp):
+    """The review's finding 10. West Sussex Stage 1 from Fri 24 Apr 2026: 5 working days end
+    Fri 1 May. Judged on Mon 4 May (the Early May bank holiday) no working day has passed
+    since, so it is not yet overdue, but it is not "due today" either; Tue 5 May, OVERDUE."""
+    drp(*open_args(protocol="west-sussex", stage="stage-1", reason="safety", on="2026-04-24"))
+    r = drp("overdue", "--on", "2026-05-04")
+    assert r.exit_code == 0
+    table = "\n".join(r.stdout.splitlines()[:-1])  # the lines, without the tally
+    assert "due, passed on the last working day (late from the next)" in table
+    assert "due today" not in table
+    r = drp("overdue", "--on", "2026-05-05")
+    assert (r.exit_code, "OVERDUE 1 working day" in r.stdout) == (1, True)

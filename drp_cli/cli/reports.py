@@ -244,7 +244,7 @@ def overdue(
         if len(found) > PLAIN_ABOVE or not _is_terminal():
             # plain aligned text for cron mail, pipes and very long lists
             typer.echo(f"Deadlines on {day.isoformat()}")
-            sys.stdout.write(overdue_lines(found))
+            sys.stdout.write(overdue_lines(found, day))
         else:
             from rich.markup import escape
             from rich.table import Table
@@ -254,7 +254,7 @@ def overdue(
                 table.add_column(name)
             for i in found:
                 table.add_row(
-                    *[escape(v) for v in _overdue_cells(i)],
+                    *[escape(v) for v in _overdue_cells(i, day)],
                     style="bold red" if i.state == "overdue" else (None if i.state == "due"
                                                                    else "yellow"),
                 )  # fmt: skip
@@ -319,7 +319,7 @@ def _mail_check(
     for who, items in groups.items():
         tally = _tally(items, within, stale)
         heading = f"Deadlines on {day.isoformat()}" + (f" for {who}" if who else "")
-        text = f"{heading}\n\n{overdue_lines(items)}\n{tally}\n"
+        text = f"{heading}\n\n{overdue_lines(items, day)}\n{tally}\n"
         html = page(heading, f"<pre>{escape(text)}</pre>")
         assert sender is not None
         msg = mail.message(sender=sender, to=addresses[who], subject=f"DRP deadlines on "
@@ -414,9 +414,9 @@ def _shown(value: str) -> str:
     return value if is_one_line(value) else visible(value, one_line=True)
 
 
-def _overdue_cells(i: OverdueItem) -> list[str]:
+def _overdue_cells(i: OverdueItem, day: dt.date | None = None) -> list[str]:
     return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage), _when(i),
-            _state_text(i), "yes" if i.responded else "no", _shown(names(i.addressed_to)),
+            _state_text(i, day), "yes" if i.responded else "no", _shown(names(i.addressed_to)),
             _shown(i.owner or "-"), _shown(short(i.summary) or "-")]  # fmt: skip
 
 
@@ -432,18 +432,22 @@ def _when(i: OverdueItem) -> str:
     return f"{i.deadline} ({which})"
 
 
-def _state_text(i: OverdueItem) -> str:
+def _state_text(i: OverdueItem, day: dt.date | None = None) -> str:
     if i.state == "no-deadline":
         return f"no deadline for {_days(i.working_days_at_stage)}"
+    if i.state == "due" and day is not None and i.deadline is not None and i.deadline < day:
+        # it fell on the working day before a weekend, holiday or closure day judged now: not
+        # yet a working day late, but not "due today" either
+        return "due, passed on the last working day (late from the next)"
     return _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
 
 
-def overdue_lines(found: list[OverdueItem]) -> str:
+def overdue_lines(found: list[OverdueItem], day: dt.date | None = None) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
     one pass: the deadline, state, addressee and owner columns repeat, so each distinct text
     is made once."""
     whens: dict[tuple[object, ...], str] = {}
-    states: dict[tuple[str, int, int, int], str] = {}
+    states: dict[tuple[str, int, int, int, bool], str] = {}
     addressees: dict[tuple[str, ...], str] = {}
     owners: dict[str | None, str] = {}
     rows = []
@@ -454,10 +458,11 @@ def overdue_lines(found: list[OverdueItem]) -> str:
         if when is None:
             when = whens[key] = _when(i)
         skey = (i.state, i.working_days_overdue, i.working_days_left,
-                i.working_days_at_stage if i.state == "no-deadline" else 0)  # fmt: skip
+                i.working_days_at_stage if i.state == "no-deadline" else 0,
+                day is not None and i.deadline is not None and i.deadline < day)  # fmt: skip
         state = states.get(skey)
         if state is None:
-            state = states[skey] = _state_text(i)
+            state = states[skey] = _state_text(i, day)
         to = addressees.get(i.addressed_to)
         if to is None:
             to = addressees[i.addressed_to] = _shown(names(i.addressed_to))

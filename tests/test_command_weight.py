@@ -44,8 +44,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
-def loaded(argv: list[str], db: Path) -> tuple[int, set[str]]:
-    """Run drp in a fresh interpreter: its exit status and the heavy modules it imported."""
+def imported(argv: list[str], db: Path) -> tuple[int, set[str]]:
+    """Run drp in a fresh interpreter: its exit status and every module it imported."""
     script = (
         "import sys, json\n"
         f"sys.argv = ['drp', *{argv!r}]\n"
@@ -60,6 +60,12 @@ def loaded(argv: list[str], db: Path) -> tuple[int, set[str]]:
         env={**os.environ, "DRP_DB": str(db), "COLUMNS": "100"},
     )  # fmt: skip
     code, mods = json.loads(out.stdout.rpartition("\n@@")[2])
+    return code, set(mods)
+
+
+def loaded(argv: list[str], db: Path) -> tuple[int, set[str]]:
+    """Run drp: its exit status and the heavy modules it imported."""
+    code, mods = imported(argv, db)
     return code, {m.split(".")[0] for m in mods if m.split(".")[0] in HEAVY}
 
 
@@ -100,21 +106,8 @@ def test_everyday_commands_import_only_what_they_need(record, tmp_path, command)
 
 
 def drp_modules(argv: list[str], db: Path) -> tuple[int, set[str]]:
-    """Run drp in a fresh interpreter: its exit status and drp's own modules it imported."""
-    script = (
-        "import sys, json\n"
-        f"sys.argv = ['drp', *{argv!r}]\n"
-        "from drp_cli.__main__ import main\n"
-        "code = 0\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
-        "sys.stdout.flush()\n"
-        "print('\\n@@' + json.dumps([code, sorted(sys.modules)]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
-        env={**os.environ, "DRP_DB": str(db), "COLUMNS": "100"},
-    )  # fmt: skip
-    code, mods = json.loads(out.stdout.rpartition("\n@@")[2])
+    """Run drp: its exit status and drp's own modules it imported."""
+    code, mods = imported(argv, db)
     return code, {m for m in mods if m.startswith("drp_cli")}
 
 

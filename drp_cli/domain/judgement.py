@@ -23,8 +23,7 @@ passed firm clock makes a concern overdue and the morning check exit 1.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drp_cli.core.dates import day_or_none
 from drp_cli.domain.calendar import WorkingCalendar
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from drp_cli.domain.lifecycle import ConcernState
     from drp_cli.domain.protocols import Protocol
 
-Kind = Literal["firm", "aim", "guidance", "agreed"]
 #: how binding each kind is, the most binding first; a deadline stored before kinds existed
 #: (None) counts as firm
 RANK: dict[str | None, int] = {"firm": 0, None: 0, "guidance": 1, "aim": 2, "agreed": 3}
@@ -182,9 +180,3 @@ def clocks(
                 "agreed")  # fmt: skip
     out.sort(key=lambda c: (c.due, RANK.get(c.kind, 0), c.which))
     return out
-
-
-def most_pressing(states: Iterable[str]) -> str | None:
-    """The most pressing of ``states`` (:data:`OPEN_STATES` order), or None."""
-    found = [s for s in states if s in OPEN_STATES]
-    return min(found, key=OPEN_STATES.index) if found else None

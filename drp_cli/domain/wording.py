@@ -11,14 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: How binding a timescale is (drp_cli.domain.judgement's kinds), for a reader.
-KIND_WORDS: dict[str, str] = {
-    "firm": "a firm limit",
-    "aim": "an aim, not a limit",
-    "guidance": "the IRO Handbook's guidance, not a limit the protocol sets",
-    "agreed": "a date agreed with the manager",
-}
-
 #: The state of an open clock on a day (drp_cli.domain.judgement.OPEN_STATES), for a reader.
 CLOCK_STATE_WORDS: dict[str, str] = {
     "overdue": "OVERDUE",
@@ -27,14 +19,6 @@ CLOCK_STATE_WORDS: dict[str, str] = {
     "action-overdue": "past its due date",
     "due": "due",
     "pending": "not yet due",
-}
-
-#: What each clock is about (drp_cli.domain.judgement.Clock.which).
-CLOCK_WORDS: dict[str, str] = {
-    "stage": "the stage's timescale",
-    "step": "a step of the stage",
-    "formal": "the whole formal process",
-    "action": "a recommended action",
 }
 
 #: What each stage result means (shown in ``drp show`` and the README).

@@ -61,7 +61,7 @@ COMMANDS: dict[str, Entry] = {
     "key": Entry("admin", "Database", "The key that seals the chain (keyed mode)."),
     "backup": Entry("admin", "Database", "Take a consistent copy while others are writing (files are owner-only)."),
     "restore": Entry("admin", "Database", "Load a JSON backup into an empty database (SQLite or PostgreSQL)."),
-    "import": Entry("admin", "Database", "Import concerns from a spreadsheet tracker: all rows or none; importing it again records what changed (with --update), never a second copy."),
-    "export": Entry("admin", "Database", "Export every concern with its events (CSV or JSON); `drp import` takes it back."),
+    "import": Entry("transfers", "Database", "Import concerns from a spreadsheet tracker: all rows or none; importing it again records what changed (with --update), never a second copy."),
+    "export": Entry("transfers", "Database", "Export every concern with its events (CSV or JSON); `drp import` takes it back."),
     "db": Entry("admin", "Database", "The database's schema."),
 }  # fmt: skip

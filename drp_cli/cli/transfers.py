@@ -1,0 +1,236 @@
+"""Commands that move concerns in and out: import (a spreadsheet tracker or drp's own
+export) and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from drp_cli.cli.app import JsonOption, command_group, examples, tracker
+from drp_cli.cli.output import print_json
+
+commands = command_group()
+
+
+@commands.command(
+    "import",
+    epilog=examples(
+        "drp import log.xlsx --suggest-map",
+        "drp import log.xlsx --map log.map.toml --dry-run",
+        "drp import log.xlsx --map log.map.toml",
+        "drp import log.xlsx --map log.map.toml --update",
+        "drp import tracker.csv",
+    ),
+)
+def import_(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="An Excel workbook (.xlsx), a CSV (comma, semicolon or tab; UTF-8 or "
+            "Windows-1252), or drp's own export (CSV, JSON, workbook or folder of CSV files).",
+        ),
+    ],
+    map_path: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            metavar="MAP",
+            help="A TOML map: which column holds which field and what the sheet's words "
+            "mean (see README, 'Bringing in the council's spreadsheet').",
+        ),
+    ] = None,
+    suggest_map: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-map",
+            help="Print a starting map for FILE (its columns and words), with every word drp "
+            "cannot place marked CHOOSE; nothing is imported.",
+        ),
+    ] = False,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", metavar="NAME", help="The workbook's sheet to read.")
+    ] = None,
+    ignore_extra: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-extra",
+            help="Leave out the columns the map does not use (else kept as an imported note).",
+        ),
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Record what changed in the sheet since the last import, as events "
+            "(escalated, resolved, responded, amended); without it changes are only listed.",
+        ),
+    ] = False,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="With --suggest-map: the protocol every row is under."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and say what would happen.")
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who is importing.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import concerns from a spreadsheet tracker: all rows or none; importing it again
+    records what changed (with --update), never a second copy."""
+    import sys
+
+    from drp_cli.exchange import transfer
+
+    if suggest_map:
+        from drp_cli.exchange.sheetmap import suggest
+
+        found = suggest(source, sheet=sheet, protocol=protocol)
+        typer.echo(found.text, nl=False)
+        unmapped = sum(len(v) for v in found.unmapped.values())
+        if unmapped or found.missing:
+            typer.echo(
+                f"{unmapped} word{'s' if unmapped != 1 else ''} and {len(found.missing)} "
+                "required field"
+                + ("s" if len(found.missing) != 1 else "")
+                + " need a choice (marked CHOOSE).",
+                err=True,
+            )
+        return
+    t = tracker(ctx)
+    progress_bar: Any = None
+    task: Any = None
+
+    def progress(done: int) -> None:
+        """Rows written so far (the file is read once, so there is no total to show)."""
+        nonlocal progress_bar, task
+        if not sys.stderr.isatty():
+            return
+        if progress_bar is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            progress_bar = Progress(SpinnerColumn(), TextColumn("Importing: {task.completed:,} "
+                                    "rows written"), transient=True)  # fmt: skip
+            progress_bar.start()
+            task = progress_bar.add_task("Importing", total=None)
+        progress_bar.update(task, completed=done)
+
+    try:
+        result = transfer.import_file(
+            t, source, dry_run=dry_run, by=by, progress=progress, map_path=map_path,
+            sheet=sheet, ignore_extra=ignore_extra, update=update,
+        )  # fmt: skip
+    finally:
+        if progress_bar is not None:
+            progress_bar.stop()
+    if result.stale_removed:
+        n = result.stale_removed
+        typer.echo(f"Removed {n} unfinished database file{'s' if n != 1 else ''} that a "
+                   "stopped import had left in the data folder.", err=True)  # fmt: skip
+    if as_json:
+        print_json(
+            {"rows": result.rows, "imported": result.imported, "skipped": result.skipped,
+             "events": result.events, "dry_run": result.dry_run,
+             "unchanged": result.unchanged, "updated": result.updated,
+             "changed": [{"row": p.label, "concern": p.concern_id, "ref": p.ref,
+                          "differences": p.differences, "not_changed": p.not_changed}
+                         for p in result.changed],
+             "blank_rows": result.blank_rows, "total_rows": result.total_rows,
+             "stale_removed": result.stale_removed}
+        )  # fmt: skip
+        return
+    typer.echo(import_summary(result, dry_run=dry_run, update=update))
+
+
+def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:
+    """What an import did, in words: counts, then each changed row's differences."""
+    verb = "Would import" if dry_run else "Imported"
+    parts = []
+    recordable = [p for p in result.changed if p.changed]
+    pending = 0 if result.updated else len(recordable)
+    others = len(result.changed) - len(recordable)  # differences drp does not record
+    already = result.skipped - result.unchanged - pending - others  # drp's own: not compared
+    if result.unchanged:
+        parts.append(f"{result.unchanged} unchanged")
+    if already:
+        parts.append(f"{already} already in the database")
+    if result.updated:
+        parts.append(f"{result.updated} updated")
+    elif pending:
+        hint = ")" if dry_run and update else "; --update records them)"
+        parts.append(f"{pending} changed in the sheet (not recorded{hint}")
+    if others:
+        parts.append(f"{others} with differences drp does not record from a sheet")
+    skipped = []
+    if result.blank_rows:
+        skipped.append(f"{result.blank_rows} blank row{'s' if result.blank_rows != 1 else ''}")
+    if result.total_rows:
+        skipped.append(f"{result.total_rows} total row{'s' if result.total_rows != 1 else ''}")
+    line = f"{verb} {result.imported} of {result.rows} rows"
+    if parts:
+        line += "; " + "; ".join(parts)
+    if skipped:
+        line += "; skipped " + " and ".join(skipped)
+    line += "." if not dry_run else " (nothing was written)."
+    lines = [line]
+    for p in result.changed:
+        said = "; ".join(p.differences) or "nothing to record"
+        lines.append(f"  {p.label} ({p.ref}, concern {p.concern_id}): {said}")
+        lines += [f"    not changed: {n}" for n in p.not_changed]
+    return "\n".join(lines)
+
+
+@commands.command(
+    "export",
+    epilog=examples(
+        "drp export -o concerns.csv",
+        "drp export --format json -o concerns.json",
+        "# for managers: a workbook, or a folder of CSV files (one per table)",
+        "drp export --format xlsx -o drp-2025-03.xlsx",
+        "drp export --format csv -o drp-2025-03",
+    ),
+)
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="Write to PATH: the workbook (xlsx); with csv, a PATH without a suffix "
+            "(drp-2025-03, out/) is a folder of flat CSV files, a file name with one "
+            "(export.csv) the one-file export.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, json or xlsx (a workbook; needs -o).")
+    ] = "csv",
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            metavar="DATE",
+            help="Judge deadlines (stages met or missed, overdue) on DATE in the workbook "
+            "and the folder (default: today).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
+) -> None:
+    """Export every concern with its events (CSV or JSON); `drp import` takes it back.
+
+    For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
+    workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
+    import` takes those back too."""
+    from drp_cli.exchange import export
+
+    t = tracker(ctx)
+    text, count = export.export_file(
+        t, output, fmt, force=force, judged_on=t.judge_day(on) if on is not None else None
+    )
+    if text is not None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"Exported {count} concerns to {output}.")

@@ -51,3 +51,47 @@ def write_private(path: str | os.PathLike[str], content: str | bytes | Writer,
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def open_regular(path: str | os.PathLike[str], *, what: str, limit: int) -> int:
+    """Open ``path`` for reading and return its descriptor, refusing what is not a regular
+    file (a FIFO, a device such as /dev/zero, a directory) or is larger than ``limit``
+    bytes, before a byte is read: the one check every reader of a user's file makes.
+    ``what`` names the file in the message (never its path: paths can hold a child's name).
+    Raises :class:`InvalidInput` (exit 2); OSError (no such file, no permission) reaches
+    the caller. ``O_NONBLOCK`` keeps a FIFO with no writer from hanging the open."""
+    import stat
+
+    from drp_cli.core.errors import InvalidInput
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"{what} is not a regular file")
+        if st.st_size > limit:
+            raise InvalidInput(f"{what} is over {_size(limit)}: larger than drp reads")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | os.PathLike[str], *, what: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`);
+    a file that grows past ``limit`` while being read is refused too."""
+    from drp_cli.core.errors import InvalidInput
+
+    fd = open_regular(path, what=what, limit=limit)
+    with open(fd, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"{what} is over {_size(limit)}: larger than drp reads")
+    return data
+
+
+def _size(limit: int) -> str:
+    mb = limit / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{limit:,} bytes"

@@ -5,6 +5,11 @@ A *working day* is a Monday to Friday that is neither an England & Wales bank ho
 local closure day that the user has added (councils often close between Christmas and
 New Year).
 
+The ``holidays`` package stops at 2100; drp's days go to 2199 (``core.dates.LAST_DAY``),
+so its rules (the fixed days, Easter, the first and last Mondays, substitute days) are
+carried on to :data:`MAX_YEAR`: every year drp accepts has its bank holidays. A one-off
+holiday (a jubilee, a coronation) is known only once the package knows it.
+
 The rules ``drp`` applies, as the source protocols use them:
 
 * "within N working days of D" means **the Nth working day after D**: D itself is never
@@ -42,8 +47,13 @@ MAX_YEAR = LAST_DAY.year
 _CACHE_YEARS = range(2000, 2051)  # computed together, once per version of `holidays`
 
 
+#: Changes when the way the table is computed changes, so a cache from before is rebuilt.
+_RULES = "to-2199"
+
+
 def _holidays_stamp() -> str | None:
-    """Identifies the installed `holidays` package without importing it (path and mtime)."""
+    """Identifies the installed `holidays` package without importing it (path and mtime)
+    and how drp computes from it (:data:`_RULES`)."""
     import importlib.util
 
     spec = importlib.util.find_spec("holidays")
@@ -51,7 +61,7 @@ def _holidays_stamp() -> str | None:
         return None
     origin = Path(spec.origin)
     try:
-        return f"{origin}:{origin.stat().st_mtime_ns}"
+        return f"{origin}:{origin.stat().st_mtime_ns}:{_RULES}"
     except OSError:
         return None
 
@@ -96,10 +106,22 @@ def _cached_table() -> dict[int, frozenset[dt.date]]:
     return table
 
 
-def _compute(year: int) -> frozenset[dt.date]:
+@lru_cache(maxsize=1)
+def _england() -> type:
+    """The ``holidays`` package's United Kingdom calendar, carried on to :data:`MAX_YEAR`
+    (the package stops at 2100, and gives an empty year after it)."""
     import holidays  # imported here: only when the cache is cold or the year is outside it
 
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+    base = type(holidays.country_holidays("GB", subdiv="ENG"))
+    return type("EnglandToMaxYear", (base,), {"end_year": max(base.end_year, MAX_YEAR)})
+
+
+def _england_in(year: int) -> dict[dt.date, str]:
+    return dict(_england()(subdiv="ENG", years=year).items())
+
+
+def _compute(year: int) -> frozenset[dt.date]:
+    return frozenset(_england_in(year))
 
 
 @lru_cache(maxsize=256)
@@ -111,9 +133,9 @@ def bank_holidays(year: int) -> frozenset[dt.date]:
 
 
 def bank_holiday_names(year: int) -> dict[dt.date, str]:
-    import holidays
-
-    return dict(holidays.country_holidays("GB", subdiv="ENG", years=year).items())
+    """England & Wales bank holidays of one year by name (as ``drp calendar holidays``
+    lists them), to :data:`MAX_YEAR`."""
+    return _england_in(year)
 
 
 class WorkingCalendar:

@@ -452,7 +452,8 @@ def test_list_filters_refuse_bad_input(drp, tracker):
     assert (r.exit_code, r.stderr) == (2, "Error: --opened-from is after --opened-to\n")
     r = drp("list", "--opened-from", "last week")
     assert (r.exit_code, r.stderr) == (
-        2, "Error: --opened-from is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n"
+        2, "Error: --opened-from is not a real date: use DD/MM/YYYY or YYYY-MM-DD, "
+        "e.g. 14/03/2025 or 2025-03-14\n"
     )  # fmt: skip
     r = drp("list", "--category", "drift")
     assert r.exit_code == 2 and r.stderr.startswith("Error: unknown category 'drift'")
@@ -594,7 +595,8 @@ def test_show_by_id_external_reference_or_child(drp, tracker, tmp_path):
         r = drp("show", number)
         assert (r.exit_code, r.stderr.splitlines()[-1]) == (
             2,
-            f"Error: Invalid value for 'ID|REF': must be a whole number from 1 to {2**31 - 1}",
+            "Error: Invalid value for the concern's id or external reference (NT-1004): "
+            f"must be a whole number from 1 to {2**31 - 1}",
         )
 
 

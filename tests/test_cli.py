@@ -136,9 +136,11 @@ def test_withdraw_and_closed_concerns_refuse_changes(drp, sql):
          "assessment-out-of-date, care-plan-out-of-date, safety-plan, statutory-visits, pep, "
          "health-assessment, placement-plan, not-consulted-final-plan"),
         (open_args(on="2025-02-29"), 2,
-         "--on '2025-02-29' is not a real date: use YYYY-MM-DD, e.g. 2025-03-14"),
-        (open_args(on="3/3/2025"), 2,
-         "--on '3/3/2025' is not a real date: use YYYY-MM-DD, e.g. 2025-03-14"),
+         "--on '2025-02-29' is not a real date: use DD/MM/YYYY or YYYY-MM-DD, e.g. 14/03/2025 "
+         "or 2025-03-14"),
+        (open_args(on="3/3/25"), 2,
+         "--on '3/3/25' has a two-digit year: give the year in full (DD/MM/YYYY or YYYY-MM-DD, "
+         "e.g. 14/03/2025 or 2025-03-14)"),
         (open_args(on="2999-01-01"), 2, None),
         (open_args(summary="   "), 2, "--summary must not be empty"),
         (open_args(child=""), 2, "--child must not be empty"),

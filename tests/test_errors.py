@@ -49,7 +49,7 @@ def one_line(r, code: int) -> str:
         (["wishes", "add", "1", "--text", "x", "--how", "y", "--obtained-on", "1900-01-01",
           "--on", "2025-03-04"], "--obtained-on", "1900-01-01"),
         (["calendar", "close", "2025-03-10", "--to", "9999-12-31"], "--to", "9999-12-31"),
-        (["calendar", "add", "2300-01-01", "3"], "DATE", "2300-01-01"),
+        (["calendar", "add", "2300-01-01", "3"], "the date", "2300-01-01"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
 )  # fmt: skip
@@ -79,7 +79,10 @@ def test_the_first_and_last_days_are_allowed(drp):
 
 def test_a_date_that_is_not_date_like_is_not_quoted(drp):
     r = drp(*open_args(on="seen on Tuesday by Mr Smith"))
-    assert one_line(r, 2) == "Error: --on is not a real date: use YYYY-MM-DD, e.g. 2025-03-14"
+    assert (
+        one_line(r, 2) == "Error: --on is not a real date: use DD/MM/YYYY or YYYY-MM-DD, "
+        "e.g. 14/03/2025 or 2025-03-14"
+    )
 
 
 # -- ids --------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_nottinghamshire_2016_stage_1_steps_in_the_morning_check(drp):
                                           "stage 'stage-1' on 2025-06-03\n")  # fmt: skip
     r = drp("done", "1", "lunch")
     assert r.exit_code == 2
-    assert r.stderr.startswith("Error: WHAT is not a step or recording duty of stage "
+    assert r.stderr.startswith("Error: the name given is not a step or recording duty of stage "
                                "'stage-1'; allowed: contact, urgent-plan, outcome")  # fmt: skip
     # "An urgent plan will be agreed with actions to be taken within 7 working days": agreed
     # Wed 4 Jun -> 5-6 (2), 9-13 (7) -> Fri 13 Jun
@@ -269,7 +269,9 @@ def test_a_bundle_item_marked_not_applicable(drp, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert show(drp, 1, "2025-03-04")["not_applicable"] == {"care-order": "Accommodated under s.20"}
     r = drp("not-applicable", "1", "passport", "--reason", "x")
-    assert r.exit_code == 2 and r.stderr.startswith("Error: ITEM 'passport': allowed: care-order")
+    assert r.exit_code == 2 and r.stderr.startswith(
+        "Error: the bundle item 'passport': allowed: care-order"
+    )
     drp("good-practice", "1", "--text", "Manager replied the same day")
     assert show(drp, 1, "2025-03-04")["good_practice"][0]["text"] == "Manager replied the same day"
     out = tmp_path / "bundle"

@@ -127,7 +127,8 @@ def test_resolved_and_withdrawn_are_never_overdue(drp):
 def test_overdue_bad_input(drp):
     r = drp("overdue", "--on", "yesterday")
     assert (r.exit_code, r.stderr) == (
-        2, "Error: --on is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n"
+        2, "Error: --on is not a real date: use DD/MM/YYYY or YYYY-MM-DD, "
+        "e.g. 14/03/2025 or 2025-03-14\n"
     )  # fmt: skip
     assert drp("overdue", "--within", "-1").exit_code == 2
 

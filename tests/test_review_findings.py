@@ -54,7 +54,9 @@ def test_an_unknown_step_is_refused_without_quoting_it(drp):
     r = drp("done", "1", "Jay Smith lives at 4 Elm Road", "--on", "2026-03-03")
     assert r.exit_code == 2
     assert "Jay" not in r.stderr and "Elm" not in r.stderr
-    assert r.stderr.startswith("Error: WHAT is not a step or recording duty of stage 'stage-1'")
+    assert r.stderr.startswith(
+        "Error: the name given is not a step or recording duty of stage 'stage-1'"
+    )
 
 
 def test_an_export_with_a_due_date_ahead_imports_back(drp, tmp_path: Path, monkeypatch):
@@ -205,7 +207,8 @@ def test_an_iso_week_date_is_not_a_date(drp):
     YYYY-MM-DD only, so a mistyped week date is never recorded as some other day."""
     r = drp(*open_args(on="2025-W10-1"))
     assert (r.exit_code, r.stderr) == (
-        2, "Error: --on is not a real date: use YYYY-MM-DD, e.g. 2025-03-14\n")  # fmt: skip
+        2, "Error: --on is not a real date: use DD/MM/YYYY or YYYY-MM-DD, "
+        "e.g. 14/03/2025 or 2025-03-14\n")  # fmt: skip
     r = drp("overdue", "--on", "2025-062")  # an ordinal date
     assert r.exit_code == 2 and "is not a real date" in r.stderr
 
@@ -260,7 +263,7 @@ def test_config_values_are_one_line_and_a_protocol_is_a_slug(drp):
     then be written into every event as its author), and `config set protocol` anything."""
     r = drp("config", "set", "name", "Sam\u202ePatel")
     assert (r.exit_code, r.stderr) == (2, (
-        "Error: VALUE must be one line without control, line-separator or bidi "
+        "Error: the setting's value must be one line without control, line-separator or bidi "
         "characters\n"))  # fmt: skip
     r = drp("config", "set", "protocol", "West Sussex; rm -rf")
     assert r.exit_code == 2 and "is a protocol's slug" in r.stderr

@@ -190,7 +190,7 @@ def test_a_duty_of_an_earlier_stage_is_done_after_escalation(drp):
     )
     r = drp("done", "1", "lunch", "--on", "2025-03-13")
     assert (r.exit_code, r.stderr) == (2, (
-        "Error: WHAT is not a step or recording duty of stage 'stage-2'; allowed: "
+        "Error: the name given is not a step or recording duty of stage 'stage-2'; allowed: "
         "dr-meeting, case-record, ics-record\n"))  # fmt: skip
     # on a day before the escalation, Stage 1's duties are the stage's own, as before
     r = drp("done", "1", "ics-record", "--on", "2025-03-10")

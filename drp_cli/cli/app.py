@@ -180,13 +180,33 @@ def _skip_needless_coercion() -> None:
 _skip_needless_coercion()
 
 
-def extra_arguments_message(count: int) -> str:
+#: The options that take a command's main text, in the order one is said to be missing.
+TEXT_OPTIONS = ("text", "note", "reason", "outcome", "summary")
+
+
+def extra_arguments_message(count: int, missing: str | None = None) -> str:
     """Click's "Got unexpected extra argument(s) (was hit by his carer)" prints what was
-    typed, which is often a record about a child: this names only how many there were."""
+    typed, which is often a record about a child: this names only how many there were, and
+    the text option not given (``missing``, e.g. "--text"), which is what was meant."""
+    extra = f"Got {count} unexpected extra argument{'s' if count != 1 else ''} (not shown)"
+    if missing is not None:
+        return (
+            f'{missing} is missing: give the text as {missing} "..." (in quotes), or '
+            f"{missing} - to read it from standard input ({extra[0].lower()}{extra[1:]})"
+        )
     return (
-        f"Got {count} unexpected extra argument{'s' if count != 1 else ''} (not shown): put "
-        "text with spaces in quotes, or use --text - to read it from standard input"
+        f"{extra}: put text with spaces in quotes, or use --text - to read it from standard input"
     )
+
+
+def _text_option_not_given(command: Any, ctx: Any) -> str | None:
+    """The command's main text option (:data:`TEXT_OPTIONS`) if it was not given."""
+    options = {p.name: p for p in command.params if getattr(p, "opts", None)
+               and p.param_type_name == "option"}  # fmt: skip
+    for name in TEXT_OPTIONS:
+        if name in options and ctx.params.get(name) is None:
+            return str(options[name].opts[0])
+    return None
 
 
 def _quiet_extra_arguments() -> None:
@@ -211,7 +231,8 @@ def _quiet_extra_arguments() -> None:
             ctx.allow_extra_args = False
         if rest:
             ctx.args = []
-            ctx.fail(extra_arguments_message(len(rest)))  # a usage error: exit status 2
+            missing = _text_option_not_given(self, ctx)
+            ctx.fail(extra_arguments_message(len(rest), missing))  # a usage error: exit 2
         return rest
 
     parse_args.drp_quiet = True  # type: ignore[attr-defined]
@@ -232,6 +253,35 @@ def _quiet_usage(message: str) -> str:
     if m and not _COMMAND_WORD.fullmatch(m.group(1)):
         message = "No such command (the word is not shown): see `drp --help`."
     return message
+
+
+def argument_words(param: Any) -> str:
+    """An argument in words for an error (never its metavariable, SEQ or WHAT): the first
+    sentence of its help, "The concern's id." as "the concern's id"."""
+    text = (getattr(param, "help", None) or "").strip()
+    if not text:
+        return "the " + str(param.name or "value").replace("_", " ")
+    text = text.split(". ")[0].split("; ")[0].rstrip(".")
+    return text[0].lower() + text[1:]
+
+
+def _in_words(exc: Any) -> None:
+    """A usage error about an argument names it in words: "Missing the entry's number ...",
+    "Invalid value for what to record: ...", not "Missing argument 'SEQ'"."""
+    click = sys.modules[type(exc).__module__]  # Typer's own copy of click's exceptions
+
+    param = getattr(exc, "param", None)
+    if param is None or getattr(param, "param_type_name", "") != "argument":
+        return
+    words = argument_words(param)
+    if isinstance(exc, click.MissingParameter):
+        exc.message = f"Missing {words}."
+        exc.param = None  # format_message then shows the message alone
+        exc.param_hint = None
+        exc.__class__ = click.UsageError
+    elif isinstance(exc, click.BadParameter):
+        exc.param_hint = words.split(":")[0]  # "what to record", not its list of values
+        exc.message = exc.message.replace("Value error, ", "")
 
 
 def summary(help_text: str | None) -> str:
@@ -446,6 +496,7 @@ class DrpGroup(HelpGroup):
             self._fail(ctx, exc.render(flag_name), exc.exit_code)
         except typer.TyperException as exc:  # a usage error (or another error click shows)
             exc.message = _quiet_usage(exc.message)
+            _in_words(exc)
             raise
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise
@@ -475,8 +526,8 @@ class DrpGroup(HelpGroup):
 
 #: Library fields whose option is not simply ``--`` and the field's name with dashes.
 FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to",
-         "what": "WHAT", "item": "ITEM", "cafcass_step": "STEP", "key": "KEY",
-         "value": "VALUE"}  # fmt: skip
+         "what": "the name given", "item": "the bundle item", "cafcass_step": "the CAFCASS step",
+         "key": "the setting's name", "value": "the setting's value"}  # fmt: skip
 
 
 def flag_name(field: str) -> str:
@@ -590,11 +641,17 @@ def database(ctx: typer.Context) -> str | None:
 # Options shared by several commands ---------------------------------------------------
 OnOption = Annotated[
     str | None,
-    typer.Option("--on", help="Date it happened (YYYY-MM-DD; default today).", metavar="DATE"),
+    typer.Option(
+        "--on", help="Date it happened (DD/MM/YYYY or YYYY-MM-DD; default today).", metavar="DATE"
+    ),
 ]
 JudgeOnOption = Annotated[
     str | None,
-    typer.Option("--on", help="Judge deadlines as on this date (default today).", metavar="DATE"),
+    typer.Option(
+        "--on",
+        help="Judge deadlines as on this date (DD/MM/YYYY or YYYY-MM-DD; default today).",
+        metavar="DATE",
+    ),
 ]
 ByOption = Annotated[
     str | None,

@@ -364,7 +364,8 @@ def voice(
     what: Annotated[
         Voice,
         typer.Argument(
-            help="wishes-sought, wishes-not-sought, told-outcome or not-told-outcome.",
+            help="What to record: wishes-sought, wishes-not-sought, told-outcome or "
+            "not-told-outcome.",
             metavar="WHAT",
         ),
     ],

@@ -292,8 +292,8 @@ def add_days(
     from drp_cli.core.errors import InvalidInput
 
     if not 1 <= n <= 1000:
-        raise InvalidInput("N must be from 1 to 1000 working days")
-    start = parse_date(day, "DATE")
+        raise InvalidInput("the number of working days must be from 1 to 1000")
+    start = parse_date(day, "the date")
     try:
         result = tracker(ctx).calendar().add(start, n)
     except ValueError:  # past the last year the calendar knows

@@ -93,6 +93,11 @@ def list_(
 ) -> None:
     """List concerns (open ones by default)."""
     t = tracker(ctx)
+    if stage is not None:  # a stage by name ("Stage 2"), as every option takes one
+        from drp_cli.domain.protocols import stage_slug_anywhere
+
+        chosen = [t.protocols.get(protocol)] if protocol is not None else None
+        stage = stage_slug_anywhere(stage, chosen or t.protocols.protocols.values())
     # the table needs no events; --json includes each concern's events
     views = t.concerns(
         status=status, protocol=protocol, child=child, stage=stage, raised_by=raised_by,

@@ -97,7 +97,12 @@ def done(
 
     It is recorded at the stage it belongs to (the stage of the day, else an earlier stage
     that has it not yet done, or --stage), and the confirmation names that stage."""
-    view = tracker(ctx).done(concern_id, what, text=text, on=on, by=by, stage=stage)
+    t = tracker(ctx)
+    if stage is not None:  # a stage by name ("Stage 1"), as every option takes one
+        from drp_cli.domain.protocols import stage_slug_anywhere
+
+        stage = stage_slug_anywhere(stage, t.protocols.protocols.values())
+    view = t.done(concern_id, what, text=text, on=on, by=by, stage=stage)
     done = next((e for e in reversed(view.events) if e.kind == "done"), None)
     at = f" at {done.stage}" if done is not None else ""
     report(ctx, f"Recorded {what}{at} as done on", view, as_json)
@@ -112,7 +117,9 @@ def done(
 def due(
     ctx: typer.Context,
     concern_id: ConcernId,
-    date: Annotated[str, typer.Argument(help="The new due date (YYYY-MM-DD).", metavar="DATE")],
+    date: Annotated[
+        str, typer.Argument(help="The new due date (DD/MM/YYYY or YYYY-MM-DD).", metavar="DATE")
+    ],
     reason: Annotated[str, text_option("--reason", help="Why (required).")] = "",
     on: OnOption = None,
     by: ByOption = None,

@@ -1,4 +1,6 @@
-"""Parsing and formatting of dates. All dates are ISO 8601 calendar dates (YYYY-MM-DD)."""
+"""Parsing and formatting of dates. Stored and printed dates are ISO 8601 calendar dates
+(YYYY-MM-DD); a date a person types may also be day/month/year (02/11/2026, 2/11/2026), as
+dates are written in England: never month/day, never a two-digit year."""
 
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ LAST_DAY = dt.date(2199, 12, 31)
 # the wrong place, perhaps about a child) is not
 _DATE_LIKE = re.compile(r"[0-9./ -]{1,12}")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# day/month/year as typed in England: 02/11/2026, 2/11/2026, 2.11.2026, 02-11-2026
+_DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+_DMY_SHORT_YEAR = re.compile(r"[0-9]{1,2}([/.-])[0-9]{1,2}\1[0-9]{2}")
+#: The forms of a typed date, as errors name them.
+DATE_FORMS = "DD/MM/YYYY or YYYY-MM-DD, e.g. 14/03/2025 or 2025-03-14"
 
 
 def today() -> dt.date:
@@ -33,22 +40,29 @@ def check_range(day: dt.date, what: str = "date") -> dt.date:
 
 
 def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
-    """Parse an ISO date from 1990-01-01 to 2199-12-31, or raise :class:`InvalidInput`
-    naming ``what`` and the format (or the allowed range)."""
+    """A typed date from 1990-01-01 to 2199-12-31: ISO (2025-03-14) or day/month/year
+    (14/03/2025, 4/3/2025; never month/day, never a two-digit year, never an ISO week date
+    such as 2025-W10-1), or :class:`InvalidInput` naming ``what`` and the forms accepted (or
+    the allowed range). The one parser of a typed date: every option's."""
     if isinstance(value, dt.datetime):
         return check_range(value.date(), what)
     if isinstance(value, dt.date):
         return check_range(value, what)
     text = value.strip()
-    try:
-        if not _ISO_DAY.fullmatch(text):  # YYYY-MM-DD only: never an ISO week (2025-W10-1)
-            raise ValueError
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        shown = f" {text!r}" if _DATE_LIKE.fullmatch(text) else ""
+    shown = f" {text!r}" if _DATE_LIKE.fullmatch(text) else ""
+    if _DMY_SHORT_YEAR.fullmatch(text):
         raise InvalidInput(
-            f"{what}{shown} is not a real date: use YYYY-MM-DD, e.g. 2025-03-14"
-        ) from None
+            f"{what}{shown} has a two-digit year: give the year in full ({DATE_FORMS})"
+        )
+    try:
+        if _ISO_DAY.fullmatch(text):  # never an ISO week (2025-W10-1) or ordinal date
+            day = dt.date.fromisoformat(text)
+        elif m := _DMY.fullmatch(text):
+            day = dt.date(int(m[4]), int(m[3]), int(m[1]))
+        else:
+            raise ValueError
+    except ValueError:
+        raise InvalidInput(f"{what}{shown} is not a real date: use {DATE_FORMS}") from None
     return check_range(day, what)
 
 

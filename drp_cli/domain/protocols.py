@@ -46,6 +46,30 @@ ROLES: dict[str, str] = {
 }
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def match_word(value: object) -> str:
+    """How a word a person types is matched: trimmed, spaces collapsed, case folded."""
+    return _SPACES.sub(" ", str(value)).strip().casefold()
+
+
+def word_slug(value: object) -> str:
+    """A word as a slug: "Stage 3" as ``stage-3`` (spaces and underscores as dashes)."""
+    return re.sub(r"[\s_]+", "-", match_word(value))
+
+
+def stage_slug_anywhere(text: str, protocols: Iterable[Protocol]) -> str:
+    """The slug a stage name means in any of ``protocols`` (for a filter over several):
+    ``text`` itself if it is a slug of one, else the one slug its name gives, else ``text``
+    unchanged (the caller refuses it, naming the stages)."""
+    protocols = list(protocols)
+    if any(p.has_stage(text) for p in protocols):
+        return text
+    found = {p.stage_named(text) for p in protocols} - {None}
+    return found.pop() if len(found) == 1 else text  # type: ignore[return-value]
+
+
 class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A record read from a TOML file: unknown fields are refused, nothing is coerced."""
 
@@ -629,12 +653,32 @@ class Protocol(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return [s.slug for s in self.stages]
 
     def stage(self, slug: str) -> Stage:
+        """The stage ``slug``, or the stage a person names (:meth:`stage_named`: "Stage 3",
+        its title), or :class:`InvalidInput` listing the stages."""
         for s in self.stages:
             if s.slug == slug:
                 return s
+        named = self.stage_named(slug)
+        if named is not None:
+            return self.stage(named)
         raise InvalidInput(
             f"protocol {self.slug!r} has no stage {slug!r}; stages: {', '.join(self.stage_slugs)}"
         )
+
+    def stage_named(self, text: str) -> str | None:
+        """The slug of the stage ``text`` names, as a person or a spreadsheet says it: its
+        slug or title whatever the case and spacing, or its slug written with spaces ("Stage
+        3", "stage 3" for ``stage-3``; "Informal" for ``informal``); None if none. The one
+        rule for a stage by name (the importer's and every option's)."""
+        w = match_word(text)
+        for s in self.stages:
+            if w in (s.slug, match_word(s.title)):
+                return s.slug
+        slug = word_slug(text)
+        for s in self.stages:
+            if s.slug == slug:
+                return s.slug
+        return None
 
     def has_stage(self, slug: str) -> bool:
         # every fold asks, several times a concern: no list made, and a plain loop (a
@@ -674,12 +718,27 @@ class Themes(_Strict, frozen=True, kw_only=True, forbid_unknown_fields=True):
     themes: Annotated[list[Theme], Meta(min_length=1)]
 
     def theme(self, slug: str) -> Theme:
+        """The theme ``slug``, or the theme a person names by its title ("care plan",
+        "Care Plan": :meth:`theme_named`)."""
         for t in self.themes:
             if t.slug == slug:
                 return t
+        named = self.theme_named(slug)
+        if named is not None:
+            return self.theme(named)
         raise InvalidInput(
             f"unknown category {slug!r}; allowed: {', '.join(t.slug for t in self.themes)}"
         )
+
+    def theme_named(self, text: str) -> str | None:
+        """The slug of the theme ``text`` names: its slug or title whatever the case and
+        spacing, or its slug written with spaces ("care plan"); None if none."""
+        w = match_word(text)
+        slug = word_slug(text)
+        for t in self.themes:
+            if w in (t.slug, match_word(t.title)) or t.slug == slug:
+                return t.slug
+        return None
 
     def check_issue(self, category: str, issue: str) -> Issue:
         theme = self.theme(category)

@@ -216,7 +216,14 @@ def test_send_records_alert_sent_with_recipients_and_time(drp, smtp):
     concern(drp)
     before = drp("show", "1", "--json", "--on", "2025-03-05").json()
     r = drp("alert", "1", "--send", "--cc", "bs@example.org", "--attach-docx")
-    assert (r.exit_code, r.stderr) == (0, "")
+    # sent today, long after the date the form asks for: said (issue 30 item 5)
+    assert r.exit_code == 0
+    assert (
+        r.stderr.startswith(
+            "Warning: the date this form asks for (Mon 10 March 2025) passed before it was prepared"
+        )
+        and r.stderr.count("\n") == 1
+    )
     assert r.stdout == (
         "Sent the alert for concern 1 to 2 addresses, copied to 1, and recorded it.\n"
     )
@@ -276,7 +283,7 @@ def test_one_refused_recipient_is_left_out_of_the_record(drp, smtp):
     assert r.json() == {"concern_id": 1, "on": dt.date.today().isoformat(),
                         "to": ['"A. Smith" <a.smith@example.org>', "Team Manager <tm@example.org>"],
                         "cc": [], "refused": 1}  # fmt: skip
-    assert r.stderr == (
+    assert r.stderr.endswith(  # after the warning that the date asked for has passed
         "Warning: the mail server refused 1 of the recipients: they were not sent it (see "
         "`drp show 1` for those who were).\n"
     )
@@ -512,12 +519,16 @@ def test_the_sender_is_smtp_from_else_you_in_the_staff_directory(drp, smtp, tmp_
     write_config(tmp_path, smtp[1], smtp_from=None)
     concern(drp)
     out = tmp_path / "a.eml"
+    # a draft needs no sender: the mail program puts in the user's own (issue 30 item 5)
     r = drp("alert", "1", "--eml", str(out), "--no-copy")
+    assert r.exit_code == 0, r.stderr
+    assert parsed(out)["From"] is None and parsed(out)["X-Unsent"] == "1"
+    r = drp("alert", "1", "--send", "--no-copy")
     assert (r.exit_code, r.stderr) == (2, (
         "Error: no address to send from: set it with `drp config set smtp_from ADDRESS`, or "
         "give yourself an e-mail address in the staff directory\n"))  # fmt: skip
     assert drp("staff", "add", "test iro", "--email", "me@example.org").exit_code == 0
-    assert drp("alert", "1", "--eml", str(out), "--no-copy").exit_code == 0
+    assert drp("alert", "1", "--eml", str(out), "--no-copy", "--force").exit_code == 0
     assert parsed(out)["From"] == "test iro <me@example.org>"
     write_config(tmp_path, smtp[1], smtp_from="not an address")
     r = drp("alert", "1", "--eml", str(out), "--no-copy", "--force")

@@ -393,8 +393,10 @@ def alert(
         str | None,
         typer.Option(
             metavar="FILE",
-            help="Write the alert as an e-mail (.eml: the form as text and HTML, to the "
-            "stage's addressees, copied to its copy list).",
+            help="Write the alert as a draft e-mail (.eml, X-Unsent: 1: your mail program "
+            "opens it ready to check and send; no mail settings needed): the form as text "
+            "and HTML, to the stage's addressees, copied to its copy list and to those to "
+            "be notified whose addresses drp knows.",
         ),
     ] = None,
     send: Annotated[
@@ -444,6 +446,8 @@ def alert(
     if fmt not in alerts.FORMATS:
         raise InvalidInput(f"--format must be one of {', '.join(alerts.FORMATS)}")
     t = tracker(ctx)
+    # said once the e-mail is written or sent (an error first is all there is to read)
+    late = alerts.passed_warning(t, concern_id, on) if send or eml is not None else None
     if sent:
         view = alerts.record_sent(t, concern_id, to=_split(to), cc=_split(cc), on=on, by=by)
         event = max(view.events, key=lambda e: e.seq)  # the one just recorded
@@ -467,6 +471,8 @@ def alert(
                 f"Sent the alert for concern {concern_id} to {len(done.to)} "
                 f"address{'es' if len(done.to) != 1 else ''}{copied}, and recorded it."
             )
+        if late is not None:
+            typer.echo(f"Warning: {late}.", err=True)
         if done.refused:
             typer.echo(
                 f"Warning: the mail server refused {done.refused} of the recipients: they were "
@@ -478,9 +484,18 @@ def alert(
         written, made = alerts.write_eml(t, concern_id, eml, force=force, on=on, by=by,
                                          **mail_options)  # fmt: skip
         if as_json:
-            print_json({"path": eml, "to": made.to, "cc": made.cc})
+            print_json({"path": eml, "to": made.to, "cc": made.cc,
+                        "not_copied": made.not_copied})  # fmt: skip
         else:
             typer.echo(f"Replaced {eml}." if written.replaced else f"Wrote {eml}.")
+        if late is not None:
+            typer.echo(f"Warning: {late}.", err=True)
+        if made.not_copied and not as_json:
+            typer.echo(
+                f"Not copied (no e-mail address known): {'; '.join(made.not_copied)}: "
+                "named in the e-mail as to be notified.",
+                err=True,
+            )
         return
     if output is None:
         if fmt == "docx":

@@ -3,12 +3,12 @@ another), read with the standard library's ``tomllib`` and written with ``tomli-
 
 Keys (:data:`KEYS`): ``name`` (who records: ``DRP_USER`` and ``--by`` override it),
 ``protocol``, ``role`` and ``team`` (defaults for ``drp open``), ``database`` (used when
-neither ``--db`` nor ``DRP_DB`` is given) and ``no_deadline_after`` (working days a stage may
-sit without a deadline before the morning check shows it; 10); and the mail server e-mails
-are sent through (``smtp_host``, ``smtp_port``, ``smtp_starttls``, ``smtp_user``,
-``smtp_password_file``, ``smtp_from``, ``alert_cc``): the password is never a setting, it
-comes from ``DRP_SMTP_PASSWORD`` or an owner-only file (:mod:`drp_cli.render.mail`). A leaf module:
-no database, no typer.
+neither ``--db`` nor ``DRP_DB`` is given), ``authority`` (the council's name on documents)
+and ``no_deadline_after`` (working days a stage may sit without a deadline before the
+morning check shows it; 10); and the mail server e-mails are sent through (``smtp_host``,
+``smtp_port``, ``smtp_starttls``, ``smtp_user``, ``smtp_password_file``, ``smtp_from``,
+``alert_cc``): the password is never a setting, it comes from ``DRP_SMTP_PASSWORD`` or an
+owner-only file (:mod:`drp_cli.render.mail`). A leaf module: no database, no typer.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ KEYS: dict[str, str] = {
     "role": "the role `drp open` uses when --role is not given",
     "team": "your team: given to the concerns you open, and what --team means by default",
     "database": "the database used when neither --db nor DRP_DB is given",
+    "authority": "the authority's name on the documents drp writes (the alert form's header, "
+    "the bundle's cover), e.g. Knowsley Council",
     "no_deadline_after": "working days a stage may sit with no deadline before the morning "
     "check shows it as no-deadline (default 10)",
     "smtp_host": "the mail server `drp alert --send` and `drp overdue --send` send through",
@@ -73,6 +75,12 @@ class Config:
     @property
     def name(self) -> str | None:
         value = self.values.get("name")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def authority(self) -> str | None:
+        """The authority's name for documents (``drp config set authority``), if set."""
+        value = self.values.get("authority")
         return value if isinstance(value, str) and value.strip() else None
 
     @property

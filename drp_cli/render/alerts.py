@@ -21,7 +21,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
@@ -66,12 +66,23 @@ def title_of(md: str) -> str:
 
 
 _EMPTY_HEAD = re.compile(r"<thead>\s*<tr>\s*(?:<th>\s*</th>\s*)+</tr>\s*</thead>\s*")
+#: The protective marking on every copy of the form (:data:`drp_cli.render.mdhtml.MARKING`)
+MARKING = mdhtml.MARKING
 
 
-def html_of(md: str) -> str:
+def authority_name(protocol: Protocol) -> str:
+    """The authority the form is from: the ``authority`` setting (``drp config set authority
+    "Knowsley Council"``), else the protocol's authority."""
+    from drp_cli.core import config
+
+    return config.load().authority or str(protocol.authority)
+
+
+def html_of(md: str, authority: str | None = None) -> str:
     """The form as a whole HTML page: a label-and-value table (whose Markdown header row is
-    empty) shows no empty header row."""
-    return mdhtml.page(title_of(md), _EMPTY_HEAD.sub("", mdhtml.to_html(md)))
+    empty) shows no empty header row; the authority and the marking above it on screen, and
+    in every printed page's margins with "Page X of Y" (:func:`mdhtml.form_page`)."""
+    return mdhtml.form_page(title_of(md), _EMPTY_HEAD.sub("", mdhtml.to_html(md)), authority)
 
 
 def render(
@@ -88,11 +99,26 @@ def render(
     if fmt == "md":
         return documents.alert(t, concern_id, on=on, templates=templates)
     md = markdown(t, concern_id, on=on, templates=templates)
+    authority = authority_name(t.protocols.for_stored(t.get(concern_id).protocol))
     if fmt == "html":
-        return html_of(md)
+        return html_of(md, authority)
     from drp_cli.render import docx_out
 
-    return docx_out.document(md, title=title_of(md), created=t.moment())
+    return docx_out.document(md, title=title_of(md), created=t.moment(), authority=authority)
+
+
+def passed_warning(t: Tracker, concern_id: int, on: dt.date | str | None = None) -> str | None:
+    """A warning when the date the form asks for has passed on the day it is prepared (the
+    subject would say "respond by" a day gone): what to do about it. None otherwise."""
+    view = t.get(concern_id)
+    day = t.judge_day(on)
+    if view.status != "open" or view.deadline is None or view.deadline >= day:
+        return None
+    return (
+        f"the date this form asks for ({documents.long_date(view.deadline)}) passed before "
+        f"it was prepared ({documents.long_date(day)}): set a new one with `drp due "
+        f"{concern_id} DATE --reason ...`, or say in the e-mail that it is overdue"
+    )
 
 
 def write(
@@ -164,6 +190,8 @@ class AlertMail:
     message: EmailMessage
     to: list[str]
     cc: list[str]
+    #: the "to be notified" roles not copied (no address known), named in the message
+    not_copied: list[str] = field(default_factory=list)
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -219,6 +247,21 @@ def subject(view: ConcernView, protocol: Protocol, stage: Stage | None = None) -
     return f"{process_name(protocol, stage)}{who}: {about} {view.child}: {title}, {due}"
 
 
+def _notified(t: Tracker, concern_id: int, stage: Stage) -> tuple[list[str], list[str]]:
+    """The stage's "to be notified" roles (besides those the raiser e-mails, which
+    :func:`_emailed` copies or refuses): the addresses of those drp knows (the child's
+    professionals, the staff directory), and the roles of those it does not."""
+    emailed = set(_emailed(stage))
+    found: list[str] = []
+    unknown: list[str] = []
+    for role in dict.fromkeys(p.who for p in stage.notifications if p.who not in emailed):
+        try:
+            found += _roles(t, concern_id, [role], "cc", "the notified")
+        except InvalidInput:
+            unknown.append(role)
+    return found, unknown
+
+
 def _emailed(stage: Stage) -> list[str]:
     """The parties the source says the raiser e-mails at this stage, besides its addressees
     and copies: West Sussex §4, "The IRO / CPA emails the relevant line manager and social
@@ -239,10 +282,14 @@ def email(
     settings: mail.Settings | None = None,
     by: str | None = None,
     attach_docx: bool = False,
+    draft: bool = False,
 ) -> AlertMail:
     """The alert as one e-mail: the form as plain text and as HTML, to the stage's
-    addressees (or ``to``), copied to its copy list (or ``cc``; none with ``no_copy``) and
-    to ``alert_cc``; with ``attach_docx``, the form as a Word document too, for the reply."""
+    addressees (or ``to``), copied to its copy list (or ``cc``; none with ``no_copy``), to
+    the stage's "to be notified" roles whose addresses drp knows (those it does not are
+    named above the form) and to ``alert_cc``; with ``attach_docx``, the form as a Word
+    document too, for the reply. A ``draft`` (``X-Unsent: 1``, opened by the mail program
+    as a message to send) needs no sender: the mail program fills it in."""
     s = settings if settings is not None else mail.settings()
     view = t.get(concern_id)
     protocol = t.protocols.for_stored(view.protocol)
@@ -253,24 +300,37 @@ def email(
         to_list = _roles(t, concern_id, stage.addressee_names, "to", "the addressee")
     else:
         raise InvalidInput(f"the stage has no addressees in its protocol: give {fld('to')}")
+    unnamed: list[str] = []
     if cc:
         cc_list = mail.given_addresses(t, cc, "cc")
     elif no_copy or stage is None:
         cc_list = []
     else:
         cc_list = _roles(t, concern_id, [*stage.copy_names, *_emailed(stage)], "cc", "the copy")
+        notified, unnamed = _notified(t, concern_id, stage)
+        cc_list += notified
     to_list = _unique(to_list)
     cc_list = _unique([*to_list, *cc_list, *s.alert_cc])[len(to_list) :]  # none twice
     md = markdown(t, concern_id, on=on, templates=templates)
-    html = html_of(md)
+    authority = authority_name(protocol)
+    if unnamed:  # said above the form, to the recipients, in the e-mail alone
+        names = "; ".join(documents.md(n) for n in unnamed)
+        md = (
+            f"*To be notified under the protocol, not copied (drp has no e-mail address for "
+            f"them): {names}.*\n\n{md}"
+        )
+    html = html_of(md, authority)
     attachments = []
     if attach_docx:
         from drp_cli.render import docx_out
 
-        word = docx_out.document(md, title=title_of(md), created=t.moment())
+        word = docx_out.document(md, title=title_of(md), created=t.moment(), authority=authority)
         attachments.append((DOCX_NAME, DOCX_TYPE, word))
+    from_address = s.sender if draft else sender(t, s, by)
+    if draft and from_address is None:
+        from_address = mail.staff_addresses(t).get(staff.key(current_user(by)))
     msg = mail.message(
-        sender=sender(t, s, by),
+        sender=from_address,
         to=to_list,
         cc=cc_list,
         subject=subject(view, protocol, stage),
@@ -278,8 +338,9 @@ def email(
         html=html,
         date=t.moment(),
         attachments=attachments,
+        draft=draft,
     )
-    return AlertMail(msg, to_list, cc_list)
+    return AlertMail(msg, to_list, cc_list, unnamed)
 
 
 def write_eml(
@@ -290,10 +351,11 @@ def write_eml(
     force: bool = False,
     **options: Any,
 ) -> tuple[WriteResult, AlertMail]:
-    """Write the alert e-mail to ``output`` (an ``.eml`` file any mail program opens)."""
+    """Write the alert e-mail to ``output`` (an ``.eml`` file any mail program opens as a
+    draft to check and send: ``X-Unsent: 1``; no mail settings needed)."""
     protected = protected_paths(t.store)
     check_output(output, protected, force=force, kind="file", what="e-mail")
-    made = email(t, concern_id, **options)
+    made = email(t, concern_id, draft=True, **options)
     written = write_file(
         output, mail.as_bytes(made.message), protected=protected, force=force, what="e-mail"
     )

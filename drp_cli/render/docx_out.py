@@ -2,6 +2,12 @@
 lists from :func:`drp_cli.render.mdtext.blocks`, so no Markdown syntax reaches the page. The
 document's creator (``dc:creator``) is drp's generator mark, so ``--force`` knows drp
 wrote it. python-docx is imported only here, when a Word document is asked for.
+
+The page is A4 with 2 cm margins (python-docx's own template is US Letter); the header
+carries the authority's name and the protective marking (``OFFICIAL-SENSITIVE``), the
+footer the marking again and "Page X of Y" as Word fields (``PAGE`` and ``NUMPAGES``), so
+the numbers are right however the reader's Word lays the document out. Text is black
+Arial (Word's "Heading" blue is for screens, not forms).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import io
 from typing import Any
 
 from drp_cli.adapters.outpaths import GENERATOR
+from drp_cli.render.mdhtml import MARKING
 from drp_cli.render.mdtext import Block, Run, blocks
 
 
@@ -57,11 +64,92 @@ def _add(doc: Any, found: list[Block], *, quote: bool = False) -> None:
             doc.add_paragraph()
 
 
-def document(markdown: str, *, title: str, created: dt.datetime | None = None) -> bytes:
-    """The Word document (``.docx``) of a Markdown document drp rendered."""
+#: A4, in millimetres, and the margins drp's forms use
+A4_MM = (210, 297)
+MARGIN_MM = 20
+
+
+def _field(paragraph: Any, instruction: str) -> None:
+    """A Word field (``PAGE``, ``NUMPAGES``) in ``paragraph``: Word and LibreOffice compute
+    it as they lay the document out; "1" shows until they do."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def char(kind: str) -> Any:
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        return el
+
+    run = paragraph.add_run()
+    run._r.append(char("begin"))
+    code = OxmlElement("w:instrText")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" {instruction} "
+    run = paragraph.add_run()
+    run._r.append(code)
+    run = paragraph.add_run()
+    run._r.append(char("separate"))
+    paragraph.add_run("1")
+    run = paragraph.add_run()
+    run._r.append(char("end"))
+
+
+def _page_setup(doc: Any, authority: str | None, marking: str) -> None:
+    """A4 with drp's margins; the header (authority, marking) and the footer (marking,
+    "Page X of Y") on every page; black Arial throughout."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    for name in ("Normal", "Title", *(f"Heading {n}" for n in range(1, 4))):
+        style = doc.styles[name]
+        style.font.name = "Arial"
+        style.font.color.rgb = RGBColor(0, 0, 0)
+    doc.styles["Normal"].font.size = Pt(10.5)
+    for name, size in (("Heading 1", 15), ("Heading 2", 12.5), ("Heading 3", 11)):
+        doc.styles[name].font.size = Pt(size)
+    for section in doc.sections:
+        section.page_width, section.page_height = Mm(A4_MM[0]), Mm(A4_MM[1])
+        for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+            setattr(section, side, Mm(MARGIN_MM))
+        section.header_distance = section.footer_distance = Mm(10)
+        head = section.header.paragraphs[0]
+        head.text = ""
+        if authority:
+            head.add_run(authority)
+            head.add_run("\t\t")
+        else:
+            head.add_run("\t\t")
+        mark = head.add_run(marking)
+        mark.bold = True
+        foot = section.footer.paragraphs[0]
+        foot.text = ""
+        mark = foot.add_run(marking)
+        mark.bold = True
+        foot.add_run("\t\tPage ")
+        _field(foot, "PAGE")
+        foot.add_run(" of ")
+        _field(foot, "NUMPAGES")
+        for p in (head, foot):
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+            for r in p.runs:
+                r.font.size = Pt(9)
+                r.font.name = "Arial"
+
+
+def document(
+    markdown: str,
+    *,
+    title: str,
+    created: dt.datetime | None = None,
+    authority: str | None = None,
+    marking: str = MARKING,
+) -> bytes:
+    """The Word document (``.docx``) of a Markdown document drp rendered: A4, with
+    ``authority`` and ``marking`` in the header and "Page X of Y" in the footer."""
     import docx
 
     doc = docx.Document()
+    _page_setup(doc, authority, marking)
     props = doc.core_properties
     props.author = GENERATOR
     props.last_modified_by = GENERATOR

@@ -168,7 +168,7 @@ def password(s: Settings) -> str | None:
 
 def message(
     *,
-    sender: str,
+    sender: str | None,
     to: Sequence[str],
     cc: Sequence[str] = (),
     subject: str,
@@ -176,21 +176,27 @@ def message(
     html: str | None = None,
     date: dt.datetime,
     attachments: Iterable[tuple[str, str, bytes]] = (),
+    draft: bool = False,
 ) -> EmailMessage:
     """One message: ``text`` (and ``html`` as its alternative), from ``sender`` to ``to``,
     copied to ``cc`` (addresses, or ``Name <address>``), dated ``date``, with drp's mark;
-    ``attachments`` are (filename, MIME type, content)."""
+    ``attachments`` are (filename, MIME type, content). A ``draft`` says ``X-Unsent: 1``
+    (Outlook and Thunderbird open it as a message to send, not one received) and may have
+    no ``sender`` (the mail program puts in the user's own)."""
     from email.utils import format_datetime, make_msgid
 
     msg = EmailMessage()
     msg["X-Mailer"] = GENERATOR  # first: outpaths recognises drp's .eml by it
-    msg["From"] = sender
+    if draft:
+        msg["X-Unsent"] = "1"
+    if sender:
+        msg["From"] = sender
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = " ".join(subject.split())
     msg["Date"] = format_datetime(date)
-    domain = sender.rpartition("@")[2].rstrip(">").strip() or None
+    domain = (sender or "").rpartition("@")[2].rstrip(">").strip() or "drp-cli.invalid"
     msg["Message-ID"] = make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)

@@ -30,6 +30,52 @@ blockquote { margin: 6pt 0; padding-left: 8pt; border-left: 3px solid #aaa; colo
 """
 
 
+#: The protective marking of every document about a child (Government Security
+#: Classifications: OFFICIAL, with the SENSITIVE caveat for personal data about a child).
+MARKING = "OFFICIAL-SENSITIVE"
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string: every character but letters, digits and spaces escaped
+    (``\\22 `` for a quote), so a setting's value cannot end the string or the rule."""
+    out = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text)
+    return f'"{out}"'
+
+
+def form_css(authority: str | None, marking: str = MARKING) -> str:
+    """:data:`BASE_CSS` for a form a recipient prints: the authority and the marking in the
+    top margin of every page, the marking and "Page X of Y" in the bottom one (CSS paged
+    media: Chromium, Edge and WeasyPrint print them); on screen, the banner above the form;
+    reply boxes (a table of one column) tall and white."""
+    top_left = css_string(authority) if authority else '""'
+    mark = css_string(marking)
+    return BASE_CSS + (
+        "@page { margin: 22mm 16mm 20mm;\n"
+        f"  @top-left {{ content: {top_left}; font: 9pt Arial, sans-serif; }}\n"
+        f"  @top-right {{ content: {mark}; font: bold 9pt Arial, sans-serif; }}\n"
+        f"  @bottom-left {{ content: {mark}; font: bold 9pt Arial, sans-serif; }}\n"
+        '  @bottom-right { content: "Page " counter(page) " of " counter(pages); '
+        "font: 9pt Arial, sans-serif; } }\n"
+        ".banner { display: flex; justify-content: space-between; font-size: 9pt; "
+        "border-bottom: 1px solid #888; padding-bottom: 3pt; margin-bottom: 10pt; }\n"
+        ".banner .marking { font-weight: bold; }\n"
+        "@media print { .banner { display: none; } }\n"
+        "table, tr { page-break-inside: avoid; }\n"
+        "h2 { page-break-after: avoid; }\n"
+        "@media screen { body { padding: 0 10px; } }\n"
+    )
+
+
+def form_page(title: str, body: str, authority: str | None, marking: str = MARKING) -> str:
+    """A form as a whole HTML page (:func:`page`) with :func:`form_css` and the banner (the
+    authority and the marking) above ``body``."""
+    banner = (
+        f'<div class="banner"><span class="authority">{escape(authority or "")}</span>'
+        f'<span class="marking">{escape(marking)}</span></div>\n'
+    )
+    return page(title, banner + body, css=form_css(authority, marking))
+
+
 def to_html(markdown: str) -> str:
     """The HTML fragment of a Markdown document drp rendered (CommonMark with tables)."""
     from markdown_it import MarkdownIt

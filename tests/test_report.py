@@ -217,6 +217,63 @@ EXPECTED = {
             "not_applicable": 0,
             "told_outcome": 0,
         },
+        "escalated": 0,
+        "rates": {  # G: resolved informally, its informal deadline met
+            "resolved_within_timescale": {"count": 1, "of": 1, "percent": 100},
+            "resolved_informally": {"count": 1, "of": 1, "percent": 100},
+            "escalated": {"count": 0, "of": 1, "percent": 0},
+            "referred_to_cafcass": {"count": 0, "of": 1, "percent": 0},
+        },
+    },
+    # B and F escalated (D's escalation was retracted)
+    "escalated": 2,
+    "rates": {
+        # of A, B, F resolved: only A kept every stage's timescale (B's informal deadline
+        # was missed, F's stage-1 aim was missed)
+        "resolved_within_timescale": {"count": 1, "of": 3, "percent": 33},
+        "resolved_informally": {"count": 1, "of": 3, "percent": 33},  # A
+        "escalated": {"count": 2, "of": 6, "percent": 33},
+        "referred_to_cafcass": {"count": 1, "of": 6, "percent": 17},  # B
+    },
+    # every concern in the period was opened in it (G closed in May): the same events
+    "activity": {
+        "from": "2025-06-01",
+        "to": "2025-07-31",
+        "concerns_opened": 6,
+        "escalations": 2,  # B 06-10, F 07-10
+        "responses": 3,  # A, B, F
+        "resolutions": 3,  # A, B, F
+        "withdrawals": 1,  # E
+        "reopened": 0,
+        "cafcass_referrals": 1,  # B
+        "concerns_escalated": 2,
+        "resolved_within_timescale": {"count": 1, "of": 3, "percent": 33},
+        "resolved_no_timescale": 0,
+        "open_at_end": 2,  # C and D
+        "open_at_end_opened_before": 0,
+        "open_at_end_by_stage": {"west-sussex:informal": 1, "west-sussex:stage-2": 1},
+        # C: 07-02 to 07-31 is 21 working days; D: 07-28 to 07-31, 3
+        "open_at_end_by_working_days": {"up_to_20": 1, "21_to_40": 1, "41_to_60": 0, "over_60": 0},
+    },
+    "names": {
+        "protocols": {
+            "knowsley": "Knowsley Metropolitan Borough Council",
+            "west-sussex": "West Sussex County Council",
+        },
+        "stages": {
+            "knowsley:stage-1": "Stage 1: Cause for Concern / Informal Challenge",
+            "knowsley:stage-2": "Stage 2: Dispute Resolution",
+            "west-sussex:informal": "Informal dispute resolution",
+            "west-sussex:stage-1": "Stage 1: Practice Manager",
+            "west-sussex:stage-2": "Stage 2: Group Manager",
+        },
+        "themes": {
+            "statutory": "Failure to meet statutory requirements for the child",
+            "general": "General issues",
+            "care-plan": "Care plan implementation",
+        },
+        "issues": {"(none)": "(none)", "contact": "Unsuitable / inadequate contact arrangements"},
+        "months": {"2025-06": "June 2025", "2025-07": "July 2025"},
     },
 }
 
@@ -322,7 +379,12 @@ def test_table_output_for_people(tracker, drp):
     assert result.exit_code == 0
     assert "Headline figures" in result.stdout
     assert "firm stage deadlines: open overdue" in result.stdout
-    assert "west-sussex:stage-2" in result.stdout
+    # names, not slugs; months in words; rates with their denominators
+    assert "West Sussex County Council: Stage 2: Group Manager" in result.stdout
+    assert "west-sussex" not in result.stdout and "care-plan" not in result.stdout
+    assert "Care plan implementation" in result.stdout and "July 2025" in result.stdout
+    assert "2025-07" not in result.stdout
+    assert "resolved within timescale" in result.stdout and "1 of 3 (33%)" in result.stdout
 
 
 def test_csv_tables_are_flat(tracker, drp, tmp_path: Path):
@@ -346,6 +408,8 @@ def test_csv_tables_are_flat(tracker, drp, tmp_path: Path):
             "furthest_stage.csv",
             "stage_deadlines_by_stage.csv",
             "stage_aims_by_stage.csv",
+            "rates.csv",
+            "activity.csv",
         ]
     )
     rows = list(csv.reader(io.StringIO((out / "furthest_stage.csv").read_text())))

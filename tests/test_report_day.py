@@ -92,15 +92,17 @@ def test_a_year_still_running_is_judged_today(tracker, drp, today, tmp_path: Pat
     )  # fmt: skip
 
     said = (
-        "as the record stood on 2025-12-02, today "
-        "(the period runs to 2026-03-31, so its figures are not final)"
+        "as the record stood on 2 December 2025, today "
+        "(the period runs to 31 March 2026, so its figures are not final)"
     )
     table = drp(*YEAR)
     assert table.exit_code == 0, table.stderr
-    assert f"Concerns opened 2025-04-01 to 2026-03-31 (all concerns), {said};" in flat(table.stdout)
+    assert f"Concerns opened 1 April 2025 to 31 March 2026 (all concerns), {said};" in flat(
+        table.stdout
+    )
     page = tmp_path / "report.html"
     assert drp(*YEAR, "--html", str(page)).exit_code == 0
-    assert f"Concerns opened 2025-04-01 to 2026-03-31, {said}; all concerns." in flat(
+    assert f"Concerns opened 1 April 2025 to 31 March 2026, {said}; all concerns." in flat(
         page.read_text()
     )
     folder = tmp_path / "qa"
@@ -122,7 +124,7 @@ def test_a_year_that_has_ended_is_judged_on_its_last_day(tracker, drp, today):
     assert data["stage_aims"] == aims(open_past_aim=1)
     assert data["previous_period"]["on"] == "2025-03-31"
     table = flat(drp(*YEAR).stdout)
-    assert "(all concerns), as the record stood on 2026-03-31, the period's last day;" in table
+    assert "(all concerns), as the record stood on 31 March 2026, the period's last day;" in table
 
     # a day given with --on is the day judged, before the period's end or after it
     data = drp(*YEAR, "--on", "2025-12-05", "--json").json()
@@ -131,13 +133,13 @@ def test_a_year_that_has_ended_is_judged_on_its_last_day(tracker, drp, today):
     assert data["stage_aims"] == aims(open_past_aim=1)  # K: 12-04
     table = flat(drp(*YEAR, "--on", "2025-12-05").stdout)
     assert (
-        "as the record stood on 2025-12-05 (the period runs to 2026-03-31, "
+        "as the record stood on 5 December 2025 (the period runs to 31 March 2026, "
         "so its figures are not final);" in table
     )
     data = drp(*YEAR, "--on", "2026-05-11", "--json").json()
     assert (data["on"], data["on_is"]) == ("2026-05-11", "given")
     table = flat(drp(*YEAR, "--on", "2026-05-11").stdout)
-    assert "as the record stood on 2026-05-11, after the period's end on 2026-03-31;" in table
+    assert "as the record stood on 11 May 2026, after the period's end on 31 March 2026;" in table
 
 
 def test_a_day_that_has_not_come_is_refused(tracker, drp, today):

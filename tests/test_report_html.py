@@ -110,7 +110,8 @@ def test_the_page_in_chromium(html_report: Path, tmp_path: Path):
         figure = dom.stdout[start : dom.stdout.index("</figure>", start)]
         assert "<svg" in figure and "</svg>" in figure, chart
     assert "Concerns opened by month" in dom.stdout
-    assert "west-sussex:stage-2" in dom.stdout
+    assert "West Sussex County Council: Stage 2: Group Manager" in dom.stdout  # not a slug
+    assert "west-sussex:stage-2" not in dom.stdout
 
     from pypdf import PdfReader
 

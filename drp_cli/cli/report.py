@@ -20,18 +20,20 @@ from drp_cli.cli.output import console, print_json
 commands = command_group()
 
 
-def _counts(title: str, values: dict[str, Any], label: str) -> Any:
+def _counts(title: str, values: dict[str, Any], label: str, words: Any) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
     table.add_column(label)
     table.add_column("concerns", justify="right")
     for name, n in values.items():
-        table.add_row(name, str(n))
+        table.add_row(escape(words(name)), str(n))
     return table
 
 
-def _results(title: str, by_stage: dict[str, dict[str, int]], total: dict[str, int]) -> Any:
+def _results(
+    title: str, by_stage: dict[str, dict[str, int]], total: dict[str, int], words: Any
+) -> Any:
     from rich.table import Table
 
     keys = list(total)
@@ -40,36 +42,121 @@ def _results(title: str, by_stage: dict[str, dict[str, int]], total: dict[str, i
     for k in keys:
         table.add_column(k.replace("_", " "), justify="right")
     for stage, counts in by_stage.items():
-        table.add_row(stage, *(str(counts[k]) for k in keys))
+        table.add_row(escape(words(stage)), *(str(counts[k]) for k in keys))
     table.add_row("all stages", *(str(total[k]) for k in keys), style="bold")
     return table
 
 
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def show_report(data: dict[str, Any]) -> None:
-    """The report as Rich tables."""
+    """The report as Rich tables: names, not slugs; months and days in words."""
     from rich.table import Table
+
+    from drp_cli.services.report import (
+        OPEN_BANDS,
+        RATE_WORDS,
+        TABLES,
+        day_words,
+        judged_text,
+        named,
+        period_text,
+        rate_text,
+    )
 
     out = console()
     prev = data["previous_period"]
-    scope = ", ".join(f"{k} {v}" for k, v in data["filters"].items() if v) or "all concerns"
-    out.print(f"[bold]{data['title']}[/bold]")
-    from drp_cli.services.report import judged_text
+    act = data["activity"]
 
+    def label(table: str) -> Any:
+        return lambda key: named(data, table, key)
+
+    out.print(f"[bold]{escape(data['title'])}[/bold]")
     out.print(
-        f"Concerns opened {data['from']} to {data['to']} ({scope}), {judged_text(data)}; "
-        f"the period before: {prev['from']} to {prev['to']}, as on {prev['on']}.",
+        escape(
+            f"Concerns opened {period_text(data['from'], data['to'])} ({_scope(data)}), "
+            f"{judged_text(data)}; the period before: {period_text(prev['from'], prev['to'])}, "
+            f"as on {day_words(prev['on'])}."
+        ),
         highlight=False,
     )
-    table = Table(title="Headline figures", title_justify="left")
+    table = Table(title="Rates", title_justify="left")
+    table.add_column("rate")
+    table.add_column("this period", justify="right")
+    table.add_column("period before", justify="right")
+    table.add_column("of the")
+    for key, (what, of, _) in RATE_WORDS.items():
+        table.add_row(what, rate_text(data["rates"][key]), rate_text(prev["rates"][key]), of)
+    out.print(table)
+    out.print(
+        escape(
+            "Of the concerns opened in each period, as judged: "
+            + "; ".join(f"{what}: {means}" for what, _, means in RATE_WORDS.values())
+            + "."
+        ),
+        highlight=False,
+    )
+
+    table = Table(
+        title=f"Activity in the period ({period_text(act['from'], act['to'])}), "
+        "whenever the concern was opened",
+        title_justify="left",
+    )
+    table.add_column("what happened")
+    table.add_column("count", justify="right")
+    rows = [
+        ("concerns opened", act["concerns_opened"]),
+        (f"escalations (of {act['concerns_escalated']} concerns)", act["escalations"]),
+        ("responses recorded", act["responses"]),
+        ("resolutions", act["resolutions"]),
+        ("  resolved within timescale", rate_text(act["resolved_within_timescale"])),
+        ("withdrawals", act["withdrawals"]),
+        ("reopened", act["reopened"]),
+        ("referrals to CAFCASS", act["cafcass_referrals"]),
+        (f"open on {day_words(act['to'])}", act["open_at_end"]),
+        ("  of them opened before the period", act["open_at_end_opened_before"]),
+        *(
+            (f"  open {_band(k)} working days", act["open_at_end_by_working_days"][k])
+            for k, _ in OPEN_BANDS
+        ),
+    ]
+    for name, n in rows:
+        table.add_row(name, str(n))
+    out.print(table)
+    if act["resolutions"] and act["resolved_no_timescale"]:
+        out.print(
+            f"{act['resolved_no_timescale']} resolved at stages with no timescale: "
+            "not counted in the rate within timescale.",
+            highlight=False,
+        )
+    if "longest_open" in data:
+        _longest(data, label("stage"))
+    elif act["open_at_end"]:
+        out.print(
+            "The longest-running open concerns are listed with --with-children (they name "
+            "the child's reference).",
+            highlight=False,
+        )
+    out.print(
+        _counts("Open at the period's end, by stage", act["open_at_end_by_stage"], "stage",
+                label("stage"))
+    )  # fmt: skip
+
+    table = Table(title="Headline figures (concerns opened in the period)", title_justify="left")
     table.add_column("figure")
     table.add_column("this period", justify="right")
     table.add_column("period before", justify="right")
     wd, pwd = data["working_days_to_resolve"], prev["working_days_to_resolve"]
-    rows = [
+    rows3 = [
         ("concerns", data["concerns"], prev["concerns"]),
         *((f"status: {k}", v, prev["status"][k]) for k, v in data["status"].items()),
         ("resolved informally", data["resolved_informally"], prev["resolved_informally"]),
         ("resolved formally", data["resolved_formally"], prev["resolved_formally"]),
+        ("escalated", data["escalated"], prev["escalated"]),
         ("CAFCASS referrals", data["cafcass_referrals"], prev["cafcass_referrals"]),
         *(
             (f"firm stage deadlines: {k.replace('_', ' ')}", v, prev["stage_deadlines"][k])
@@ -85,35 +172,84 @@ def show_report(data: dict[str, Any]) -> None:
             for k, v in data["child_voice"].items()
         ),
     ]
-    for name, now, was in rows:
+    for name, now, was in rows3:
         table.add_row(name, "-" if now is None else str(now), "-" if was is None else str(was))
     out.print(table)
-    from drp_cli.services.report import TABLES
-
-    for key, label in TABLES.items():
-        out.print(_counts(f"Concerns by {label}", data[key], label))
+    for key, what in TABLES.items():
+        kind = "stage" if key == "furthest_stage" else what
+        out.print(_counts(f"Concerns by {what}", data[key], what, label(kind)))
     out.print(
         _results(
             "Stage deadlines (firm), by stage visit",
             data["stage_deadlines_by_stage"],
             data["stage_deadlines"],
+            label("stage"),
         )
     )
     out.print(
-        _results("Stage aims, by stage visit", data["stage_aims_by_stage"], data["stage_aims"])
+        _results(
+            "Stage aims, by stage visit",
+            data["stage_aims_by_stage"],
+            data["stage_aims"],
+            label("stage"),
+        )
     )
     if "children" in data:
         table = Table(title="Concerns", title_justify="left")
-        for name in ("id", "external_ref", "child", "protocol", "status", "furthest_stage"):
+        for name in ("id", "reference", "child", "protocol", "status", "furthest stage"):
             table.add_column(name)
         for c in data["children"]:
+            furthest = c["furthest_stage"]
             table.add_row(
-                *(
-                    str(c[n] or "")
-                    for n in ("id", "external_ref", "child", "protocol", "status", "furthest_stage")
-                )
+                str(c["id"]),
+                escape(c["external_ref"] or ""),
+                escape(c["child"]),
+                escape(named(data, "protocol", c["protocol"])),
+                c["status"],
+                escape(data["names"]["stages"].get(f"{c['protocol']}:{furthest}", furthest or "")),
             )
         out.print(table)
+
+
+def _scope(data: dict[str, Any]) -> str:
+    """The report's filters in words: "protocol West Sussex County Council, team North"."""
+    from drp_cli.services.report import named
+
+    f = data["filters"]
+    bits = []
+    if f["protocol"]:
+        bits.append(f"protocol {named(data, 'protocol', f['protocol'])}")
+    if f["category"]:
+        bits.append(f"theme {named(data, 'theme', f['category'])}")
+    bits += [f"{k} {f[k]}" for k in ("owner", "team") if f[k]]
+    return ", ".join(bits) or "all concerns"
+
+
+def _band(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _longest(data: dict[str, Any], stage_words: Any) -> None:
+    from rich.table import Table
+
+    from drp_cli.services.report import LONGEST, day_words
+
+    table = Table(
+        title=f"The longest-running open concerns (up to {LONGEST}), by working days open",
+        title_justify="left",
+    )
+    for name in ("id", "reference", "child", "stage", "opened", "working days open"):
+        table.add_column(name, justify="right" if name == "working days open" else "left")
+    for c in data["longest_open"]:
+        table.add_row(
+            str(c["id"]),
+            escape(c["external_ref"] or ""),
+            escape(c["child"]),
+            escape(stage_words(c["stage"]) if c["stage"] else ""),
+            day_words(c["opened_on"]),
+            str(c["working_days_open"]),
+        )
+    console().print(table)
 
 
 @commands.command(

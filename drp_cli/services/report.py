@@ -182,17 +182,26 @@ def period(
 
 def judged_text(data: Mapping[str, Any]) -> str:
     """The day a report's figures stand on, in words, from its data (``on``, ``on_is``,
-    ``to``): "as the record stood on 2026-12-06, today (the period runs to 2027-03-31, so
-    its figures are not final)"."""
+    ``to``): "as the record stood on 6 December 2026, today (the period runs to 31 March
+    2027, so its figures are not final)"."""
     on, last, how = data["on"], data["to"], data.get("on_is", "given")
-    said = f"as the record stood on {on}"
+    said = f"as the record stood on {day_words(on)}"
     if how == "today":
-        return f"{said}, today (the period runs to {last}, so its figures are not final)"
+        return f"{said}, today (the period runs to {day_words(last)}, so its figures are not final)"
     if on == last:
         return f"{said}, the period's last day"
     if on < last:  # ISO dates compare as text
-        return f"{said} (the period runs to {last}, so its figures are not final)"
-    return f"{said}, after the period's end on {last}"
+        return f"{said} (the period runs to {day_words(last)}, so its figures are not final)"
+    return f"{said}, after the period's end on {day_words(last)}"
+
+
+def period_text(first: str, last: str) -> str:
+    """A period in words: "November 2026" for a whole month, "1 April 2026 to 31 March 2027"
+    otherwise."""
+    a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    if a.day == 1 and (a.year, a.month) == (b.year, b.month) and (b + dt.timedelta(1)).day == 1:
+        return month_words(first[:7])
+    return f"{day_words(first)} to {day_words(last)}"
 
 
 def scope(
@@ -239,6 +248,9 @@ class Tally:
     resolved_informally: int = 0
     resolved_formally: int = 0
     referrals: int = 0
+    escalated: int = 0
+    #: resolved concerns by :func:`kept_to_time`: True, False, None (no timescale to judge)
+    kept: Counter[bool | None] = field(default_factory=Counter)
     firm: Counter[str] = field(default_factory=Counter)
     aim: Counter[str] = field(default_factory=Counter)
     firm_by_stage: defaultdict[str, Counter[str]] = field(
@@ -284,9 +296,9 @@ class _Event(NamedTuple):
 
 @dataclass
 class _Concern:
-    """What ``stage_visits`` and ``child_wishes`` read of a concern, as of the day: its
-    status, closing day, own record of the child's wishes, the events that count and its
-    route."""
+    """What ``stage_visits``, ``formal_result`` and ``child_wishes`` read of a concern, as of
+    the day: its status, closing day, own record of the child's wishes, the events that count
+    and its route."""
 
     status: str
     closed_on: dt.date | None
@@ -294,18 +306,25 @@ class _Concern:
     live_events: list[_Event]
     wishes_recorded_on: tuple[int, ...] | None = None
     route: str | None = None  # the stage as the concern's route has it
+    formal_deadline: dt.date | None = None
+    formal_deadline_kind: str | None = None
 
 
-def _one(
-    tally: Tally,
-    row: Mapping[str, Any],
-    evs: list[tuple[Any, ...]],
-    protocol: Protocol | None,
-    order: Mapping[str, int],
-    cal: WorkingCalendar,
-) -> None:
-    """Fold one concern's events in effect on the tally's day and add up what they show."""
-    on = tally.period.on
+class _Folded(NamedTuple):
+    """One concern's events in effect on a day, folded by the lifecycle rule and its stage
+    visits judged as ``drp show`` judges them."""
+
+    facts: list[_Event]
+    state: lifecycle.ConcernState
+    view: ConcernView
+    visits: list[dict[str, Any]]
+
+
+def _fold(
+    evs: list[tuple[Any, ...]], protocol: Protocol | None, cal: WorkingCalendar, on: dt.date
+) -> _Folded:
+    """Fold a concern's events (rows of :func:`drp_cli.store.reportsql.events`) in effect on
+    ``on``."""
     decode = msgspec.json.decode
     facts = [
         _Event(seq, kind, day, stage, {} if raw in _NO_DETAILS else decode(raw))
@@ -318,9 +337,44 @@ def _one(
     # the events stage_visits reads (it is given the state, so it does not fold again)
     concern = _Concern(state.status, state.closed_on, state.wishes,
                        [f for f in facts if f.kind in _VISITS and f.seq not in gone],
-                       route=state.route)  # fmt: skip
+                       route=state.route, formal_deadline=state.formal_deadline,
+                       formal_deadline_kind=state.formal_deadline_kind)  # fmt: skip
     view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
+    live = [f for f in facts if f.seq not in gone]
+    return _Folded(live, state, view, visits)
+
+
+#: The stage results (:data:`drp_cli.domain.views.RESULTS`) of a stage that kept to its
+#: timescale (firm or aim), and of one that did not.
+KEPT_RESULTS = ("met", "left-in-time")
+MISSED_RESULTS = ("missed", "aim-missed")
+
+
+def kept_to_time(f: _Folded, cal: WorkingCalendar, on: dt.date) -> bool | None:
+    """Whether a resolved concern was resolved within timescale: no stage it visited missed
+    its deadline or aim (each judged as ``drp show`` judges it), and the formal process,
+    where its protocol sets a firm limit for it, ended within that limit. None when no
+    stage it visited had a timescale (nothing to judge it by)."""
+    results = [v["result"] for v in f.visits]
+    if any(r in MISSED_RESULTS for r in results):
+        return False
+    if views.formal_result(f.view, cal, on) == "missed":  # a firm limit; guidance is no limit
+        return False
+    return True if any(r in KEPT_RESULTS for r in results) else None
+
+
+def _one(
+    tally: Tally,
+    row: Mapping[str, Any],
+    folded: _Folded,
+    protocol: Protocol | None,
+    order: Mapping[str, int],
+    cal: WorkingCalendar,
+) -> None:
+    """Add up what one concern's events in effect on the tally's day show."""
+    on = tally.period.on
+    state, view, visits = folded.state, folded.view, folded.visits
     status = state.status
     tally.status[status] += 1
     slug = row["protocol"]
@@ -329,12 +383,15 @@ def _one(
         tally.furthest[f"{slug}:{furthest}"] += 1
     formal = state.formal_started_on is not None
     opened = state.opened_on or row["opened_on"]
+    if any(e.kind == "escalated" for e in folded.facts):
+        tally.escalated += 1
     if status == "resolved":
         if formal:
             tally.resolved_formally += 1
         else:
             tally.resolved_informally += 1
         tally.to_resolve.append(cal.working_days_between(opened, state.closed_on or opened))
+        tally.kept[kept_to_time(folded, cal, on)] += 1
     if state.referred_on is not None:
         tally.referrals += 1
     for v in visits:
@@ -373,6 +430,81 @@ def _one(
         )
 
 
+#: What "activity in the period" counts: the events of each kind dated in the period.
+ACTIVITY_EVENTS = {
+    "escalations": "escalated",
+    "responses": "response",
+    "resolutions": "resolved",
+    "withdrawals": "withdrawn",
+    "reopened": "reopened",
+    "cafcass_referrals": "referred",
+}
+#: The bands of working days open that the open caseload is counted in (the upper bound of
+#: each, None: no bound): 20 working days is the whole formal process's limit in most of the
+#: protocols (the IRO Handbook's 20 working days).
+OPEN_BANDS = (("up_to_20", 20), ("21_to_40", 40), ("41_to_60", 60), ("over_60", None))
+#: How many of the longest-running open concerns a report lists (with ``--with-children``).
+LONGEST = 10
+
+
+@dataclass
+class Activity:
+    """What happened in a period's days (``first`` to ``last``, the period's last day or its
+    judging day if earlier), whenever each concern was opened: events dated in those days,
+    and the open caseload at their end."""
+
+    first: dt.date
+    last: dt.date
+    events: Counter[str] = field(default_factory=Counter)
+    concerns_escalated: int = 0
+    kept: Counter[bool | None] = field(default_factory=Counter)
+    open_at_end: int = 0
+    open_opened_before: int = 0
+    open_by_stage: Counter[str] = field(default_factory=Counter)
+    open_bands: Counter[str] = field(default_factory=Counter)
+    open_days: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+
+
+def _activity(
+    act: Activity, row: Mapping[str, Any], folded: _Folded, cal: WorkingCalendar, names: bool
+) -> None:
+    """Add one concern's events dated in the activity's days and, if it was open at their
+    end, the concern to the open caseload."""
+    first, last = act.first, act.last
+    escalated = False
+    for e in folded.facts:
+        if first <= e.effective_on <= last:
+            for key, kind in ACTIVITY_EVENTS.items():
+                if e.kind == kind:
+                    act.events[key] += 1
+                    escalated = escalated or kind == "escalated"
+    act.concerns_escalated += escalated
+    state = folded.state
+    if state.status == "resolved" and state.closed_on and first <= state.closed_on <= last:
+        act.kept[kept_to_time(folded, cal, last)] += 1
+    if state.status != "open":
+        return
+    act.open_at_end += 1
+    opened = state.opened_on or row["opened_on"]
+    if opened < first:
+        act.open_opened_before += 1
+    if state.stage:
+        act.open_by_stage[f"{row['protocol']}:{state.stage}"] += 1
+    days = cal.working_days_between(opened, last)
+    act.open_bands[next(k for k, top in OPEN_BANDS if top is None or days <= top)] += 1
+    if names:
+        item = {
+            "id": row["id"],
+            "external_ref": row["external_ref"],
+            "child": row["child"],
+            "protocol": row["protocol"],
+            "stage": f"{row['protocol']}:{state.stage}" if state.stage else None,
+            "opened_on": iso(opened),
+            "working_days_open": days,
+        }
+        act.open_days.append((-days, row["id"], item))
+
+
 _WISHES = {"sought": "wishes_sought", "not-sought": "wishes_not_sought"}
 
 
@@ -394,9 +526,10 @@ def _to_resolve(days: list[int]) -> dict[str, Any]:
 
 def _tallies(
     t: Tracker, scopes: list[tuple[Scope, Period]], with_children: bool
-) -> list[tuple[Tally, dict[str, dict[str, int]]]]:
+) -> tuple[list[tuple[Tally, dict[str, dict[str, int]]]], Activity]:
     """Each period's tally and counts by recorded field, in one pass over the events of
-    them all (the periods do not overlap)."""
+    them all (the periods do not overlap), and the first period's activity: what happened
+    in its days (to its judging day, if earlier) to any concern in its filters."""
     cal = t.calendar()
     installed = t.protocols.protocols
     tallies = [Tally(p) for _, p in scopes]
@@ -406,26 +539,111 @@ def _tallies(
         scopes[0][0], first=min(s.first for s, _ in scopes), last=max(s.last for s, _ in scopes)
     )
     latest = max(p.on for _, p in scopes)
+    sc, p = scopes[0]
+    act = Activity(p.first, min(p.last, p.on))
+    # the concerns opened before the period that were open in it or did something in it
+    before = replace(sc, first=dt.date.min, last=p.first - dt.timedelta(days=1))
+    active = (act.first, act.last)
     with t.store.read(snapshot=True) as conn:
         counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
         rows = {r["id"]: r for r in reportsql.concern_rows(conn, whole)}
         evs = reportsql.events(conn, whole, latest)
+        earlier = {r["id"]: r for r in reportsql.concern_rows(conn, before, active)}
+        earlier_evs = reportsql.events(conn, before, act.last, active) if earlier else []
     which = {}
     orders: dict[str, dict[str, int]] = {}
     for cid, row in rows.items():
         for i, (s, _) in enumerate(scopes):
             if s.first <= row["opened_on"] <= s.last:
                 which[cid] = i
+
+    def order(slug: str) -> dict[str, int]:
+        if slug not in orders:
+            proto = installed.get(slug)
+            orders[slug] = {st: i for i, st in enumerate(proto.stage_slugs)} if proto else {}
+        return orders[slug]
+
     for cid, group in reportsql.grouped(evs):
         if cid in which:
             row = rows[cid]
             proto = installed.get(row["protocol"])
-            if row["protocol"] not in orders:
-                orders[row["protocol"]] = (
-                    {st: i for i, st in enumerate(proto.stage_slugs)} if proto else {}
-                )
-            _one(tallies[which[cid]], row, group, proto, orders[row["protocol"]], cal)
-    return list(zip(tallies, counts, strict=True))
+            tally = tallies[which[cid]]
+            folded = _fold(group, proto, cal, tally.period.on)
+            _one(tally, row, folded, proto, order(row["protocol"]), cal)
+            if which[cid] == 0:  # opened in the period: its activity too, as of its end
+                if act.last != tally.period.on:
+                    folded = _fold(group, proto, cal, act.last)
+                _activity(act, row, folded, cal, with_children)
+    for cid, group in reportsql.grouped(earlier_evs):
+        row = earlier[cid]
+        proto = installed.get(row["protocol"])
+        _activity(act, row, _fold(group, proto, cal, act.last), cal, with_children)
+    return list(zip(tallies, counts, strict=True)), act
+
+
+def rate(count: int, of: int) -> dict[str, Any]:
+    """A count out of a whole, and its percentage to the nearest whole number (None when the
+    whole is 0): ``{"count": 7, "of": 10, "percent": 70}``."""
+    return {"count": count, "of": of, "percent": round(100 * count / of) if of else None}
+
+
+def rate_text(r: Mapping[str, Any]) -> str:
+    """A rate in words: "7 of 10 (70%)"; "0 of 0" when there is nothing to count."""
+    if not r["of"]:
+        return f"{r['count']} of 0"
+    return f"{r['count']} of {r['of']} ({r['percent']}%)"
+
+
+#: Each rate's name, what it is a share of (its denominator) and what it counts, in words,
+#: for every output.
+RATE_WORDS = {
+    "resolved_within_timescale": (
+        "resolved within timescale",
+        "concerns resolved (at stages with a timescale)",
+        "no stage's deadline or aim missed, as drp show judges each, and the formal process "
+        "within its limit where the protocol sets a firm one",
+    ),
+    "resolved_informally": (
+        "resolved at the informal stage",
+        "concerns resolved",
+        "resolved without entering a formal stage",
+    ),
+    "escalated": (
+        "escalated",
+        "concerns opened",
+        "escalated at least once (an escalation retracted as made in error does not count)",
+    ),
+    "referred_to_cafcass": ("referred to CAFCASS", "concerns opened", "referred by the day judged"),
+}
+
+
+def _rates(tally: Tally, concerns: int) -> dict[str, Any]:
+    resolved = tally.status["resolved"]
+    return {
+        "resolved_within_timescale": rate(tally.kept[True], tally.kept[True] + tally.kept[False]),
+        "resolved_informally": rate(tally.resolved_informally, resolved),
+        "escalated": rate(tally.escalated, concerns),
+        "referred_to_cafcass": rate(tally.referrals, concerns),
+    }
+
+
+def _activity_figures(
+    act: Activity, opened: int, installed: Mapping[str, Protocol]
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "from": iso(act.first),
+        "to": iso(act.last),
+        "concerns_opened": opened,
+        **{k: act.events[k] for k in ACTIVITY_EVENTS},
+        "concerns_escalated": act.concerns_escalated,
+        "resolved_within_timescale": rate(act.kept[True], act.kept[True] + act.kept[False]),
+        "resolved_no_timescale": act.kept[None],
+        "open_at_end": act.open_at_end,
+        "open_at_end_opened_before": act.open_opened_before,
+        "open_at_end_by_stage": _stage_order(dict(act.open_by_stage), installed),
+        "open_at_end_by_working_days": {k: act.open_bands[k] for k, _ in OPEN_BANDS},
+    }
+    return data
 
 
 def _figures(
@@ -453,6 +671,8 @@ def _figures(
         },
         "working_days_to_resolve": _to_resolve(tally.to_resolve),
         "child_voice": _keys(tally.voice, VOICE_KEYS),
+        "escalated": tally.escalated,
+        "rates": _rates(tally, sum(by["by_protocol"].values())),
     }
     if tally.children is not None:
         data["children"] = tally.children
@@ -505,16 +725,112 @@ def build(
     before = p.previous()
     prev_scope = replace(sc, first=before.first, last=min(before.last, before.on))
     installed = t.protocols.protocols
-    (now, by), (then, by_then) = _tallies(t, [(sc, p), (prev_scope, before)], with_children)
+    tallies, act = _tallies(t, [(sc, p), (prev_scope, before)], with_children)
+    (now, by), (then, by_then) = tallies
     data.update(_figures(now, by, installed))
+    data["activity"] = _activity_figures(act, data["concerns"], installed)
+    longest = [item for *_, item in sorted(act.open_days, key=lambda x: x[:2])[:LONGEST]]
+    if with_children:
+        data["longest_open"] = longest
+    data["names"] = names(data, installed)
     prev = _figures(then, by_then, installed)
     data["previous_period"] = {
         "from": iso(before.first),
         "to": iso(before.last),
         "on": iso(before.on),
         **{k: prev[k] for k in HEADLINE},
+        "escalated": prev["escalated"],
+        "rates": prev["rates"],
     }
     return data
+
+
+# -- names for people ------------------------------------------------------------------------
+def month_words(month: str) -> str:
+    """A month of the report (``YYYY-MM``) as people write it: "November 2026"."""
+    day = dt.date.fromisoformat(f"{month}-01")
+    return f"{day:%B %Y}"
+
+
+def day_words(day: str | None) -> str:
+    """A day of the report (ISO) as people write it: "6 December 2026"; "-" for none."""
+    if not day:
+        return "-"
+    d = dt.date.fromisoformat(day)
+    return f"{d.day} {d:%B %Y}"
+
+
+def protocol_name(p: Protocol, installed: Mapping[str, Protocol]) -> str:
+    """A protocol by its authority's name ("West Sussex County Council"); where two installed
+    protocols share an authority, with the protocol's own title after it."""
+    shared = sum(1 for other in installed.values() if other.authority == p.authority) > 1
+    return f"{p.authority} ({p.title})" if shared else p.authority
+
+
+def names(data: Mapping[str, Any], installed: Mapping[str, Protocol]) -> dict[str, Any]:
+    """The words for the slugs and months a report's figures are keyed by, from the protocol
+    files and the themes (their titles): ``protocols`` (slug: authority), ``stages``
+    (``PROTOCOL:STAGE``: the stage's title), ``themes`` and ``issues`` (slug: title or text)
+    and ``months`` (``YYYY-MM``: "November 2026"). A slug no protocol or theme knows any
+    more keeps its slug."""
+    from drp_cli.domain.protocols import themes
+
+    keys: set[str] = set()
+    for key in ("furthest_stage", "stage_deadlines_by_stage", "stage_aims_by_stage"):
+        keys.update(data[key])
+    keys.update(data["activity"]["open_at_end_by_stage"])
+    for item in data.get("longest_open", []):
+        if item["stage"]:
+            keys.add(item["stage"])
+    filters = data["filters"]
+    slugs = {k.partition(":")[0] for k in keys} | set(data["by_protocol"])
+    if filters["protocol"]:
+        slugs.add(filters["protocol"])
+    for item in data.get("children", []):
+        slugs.add(item["protocol"])
+    protocols = {
+        slug: protocol_name(installed[slug], installed) if slug in installed else slug
+        for slug in sorted(slugs)
+    }
+    stages = {}
+    for key in sorted(keys):
+        slug, _, stage = key.partition(":")
+        proto = installed.get(slug)
+        stages[key] = proto.stage(stage).title if proto and proto.has_stage(stage) else stage
+    all_themes = themes().themes
+    theme_words = {t.slug: t.title for t in all_themes}
+    issue_words: dict[str, str] = {}
+    for theme in all_themes:
+        for issue in theme.issues:
+            issue_words.setdefault(issue.slug, issue.text)
+    return {
+        "protocols": protocols,
+        "stages": stages,
+        "themes": {
+            k: theme_words.get(k, k)
+            for k in [*data["by_theme"], *filter(None, [filters["category"]])]
+        },
+        "issues": {k: issue_words.get(k, k) for k in data["by_issue"]},
+        "months": {m: month_words(m) for m in data["by_month"]},
+    }
+
+
+def named(data: Mapping[str, Any], table: str, key: str) -> str:
+    """A table's key (a slug, ``PROTOCOL:STAGE`` or month) in words, from ``data["names"]``:
+    a stage is "Authority: stage title"."""
+    words = data["names"]
+    if table in ("by_protocol", "protocol"):
+        return str(words["protocols"].get(key, key))
+    if table in ("by_theme", "theme"):
+        return str(words["themes"].get(key, key))
+    if table in ("by_issue", "issue"):
+        return str(words["issues"].get(key, key))
+    if table in ("by_month", "month"):
+        return str(words["months"].get(key, key))
+    if table == "stage":
+        slug = key.partition(":")[0]
+        return f"{words['protocols'].get(slug, slug)}: {words['stages'].get(key, key)}"
+    return key
 
 
 # -- flat tables, for a pivot table ----------------------------------------------------------
@@ -565,6 +881,24 @@ def csv_files(data: Mapping[str, Any]) -> dict[str, str]:
             ],
         ),
     }
+    files["rates.csv"] = _csv(
+        ["period", "rate", "count", "of", "percent", "of what"],
+        [
+            [name, key, r["count"], r["of"], "" if r["percent"] is None else r["percent"],
+             RATE_WORDS[key][1]]
+            for name, d in (("report", data), ("previous", prev))
+            for key, r in d["rates"].items()
+        ],
+    )  # fmt: skip
+    act = data["activity"]
+    files["activity.csv"] = _csv(
+        ["figure", "part", "value"],
+        [
+            [k, p, "" if n is None else n]
+            for k, v in act.items()
+            for p, n in (v.items() if isinstance(v, dict) else [("", v)])
+        ],
+    )
     for key, label in TABLES.items():
         if key == "furthest_stage":  # below, with the protocol and the stage apart
             continue
@@ -598,5 +932,12 @@ def csv_files(data: Mapping[str, Any]) -> dict[str, str]:
         ]
         files["concerns.csv"] = _csv(
             columns, [["" if r[c] is None else r[c] for c in columns] for r in data["children"]]
+        )
+    if "longest_open" in data:
+        columns = ["id", "external_ref", "child", "protocol", "stage", "opened_on",
+                   "working_days_open"]  # fmt: skip
+        files["longest_open.csv"] = _csv(
+            columns,
+            [["" if r[c] is None else r[c] for c in columns] for r in data["longest_open"]],
         )
     return files

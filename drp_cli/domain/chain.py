@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -373,8 +373,13 @@ class ChainWalk:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's content (read a megabyte at a time)."""
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
+        return file_sha256_of(fh)
+
+
+def file_sha256_of(fh: BinaryIO) -> str:
+    """The SHA-256 of what an open file holds (read a megabyte at a time)."""
+    digest = hashlib.sha256()
+    while chunk := fh.read(1024 * 1024):
+        digest.update(chunk)
     return digest.hexdigest()

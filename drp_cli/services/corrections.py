@@ -26,6 +26,7 @@ from drp_cli.domain.lifecycle import AMENDABLE, REDACTED, STAGE_ENTRIES, UNRETRA
 from drp_cli.domain.views import ConcernView
 from drp_cli.services import staff
 from drp_cli.services.tracker import Tracker, current_user
+from drp_cli.store import record
 from drp_cli.store.connection import Row
 from drp_cli.store.record import Loaded, UnitOfWork, fact
 
@@ -242,7 +243,7 @@ def assign(
 def redactable(event: Mapping[str, Any]) -> list[str]:
     """The fields of an event that hold what a person wrote: ``text`` and the details that
     are not structural."""
-    details = json.loads(event["details"] or "{}")
+    details = record.event_details(event)
     names = ["text"] if (event["text"] or "").strip() not in ("", REDACTED) else []
     for name, value in sorted(details.items()):
         if name in STRUCTURAL:
@@ -280,7 +281,7 @@ def redact(
         if event["kind"] in ("redacted", "retracted"):
             raise TransitionRefused(f"entry {seq} of concern {concern_id} is a correction")
         allowed = redactable(event)
-        details = json.loads(event["details"] or "{}")
+        details = record.event_details(event)
         text = event["text"] or ""
         for name in dict.fromkeys(fields):
             if name not in allowed:

@@ -82,7 +82,7 @@ def _view(row: Row, concern_id: int) -> ItemView:
         kind=row.kind,
         n=row.n,
         position=row.position,
-        fields=json.loads(row.data),
+        fields=record.item_data(row),
         added_on=row.added_on,
         added_by=row.added_by,
         done_on=row.done_on,

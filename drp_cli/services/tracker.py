@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -115,7 +114,7 @@ def _event_view(e: Row, gone: set[int] | frozenset[int] = frozenset()) -> EventV
         by=e.by,
         recorded_at=_utc(e.recorded_at),
         text=e.text,
-        details=json.loads(e.details or "{}"),
+        details=record.event_details(e),
         retracted=e.seq in gone,
     )
 
@@ -127,7 +126,7 @@ ChildInfo = tuple[tuple[OtherConcern, ...], tuple[int, ...]]
 
 def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None) -> ConcernView:
     gone = lifecycle.retracted_seqs(
-        Fact(e.seq, e.kind, e.effective_on, e.stage, e.by, "", json.loads(e.details or "{}"))
+        Fact(e.seq, e.kind, e.effective_on, e.stage, e.by, "", record.event_details(e))
         for e in events if e.kind == "retracted"
     )  # fmt: skip
     return ConcernView(

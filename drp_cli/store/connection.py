@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -54,7 +55,7 @@ from drp_cli.store.dbfile import (
     translate,
 )
 
-__all__ = ["SCHEMA_REVISION", "Conn", "Row", "Store"]
+__all__ = ["SCHEMA_REVISION", "Conn", "MalformedValue", "Row", "Store"]
 
 STREAM = 2000  # rows fetched at a time by a streaming read
 #: Values one SQLite statement may carry, in every SQLite Python may be built with (999
@@ -97,6 +98,52 @@ sqlite3.register_converter("DATE", _read_date)
 sqlite3.register_converter("DATETIME", _read_moment)
 
 
+#: The columns that hold a JSON object as text (the rest take their types from the schema).
+JSON_COLUMNS = {"event": ("details",), "item": ("data",)}
+#: How a row of each table is named in a message: never by what it holds (a child's
+#: reference, an address): a concern by its id, a staff entry by its key.
+ROW_NAMES = {
+    "concern": ("'concern ' || id", "id"),
+    "event": ("'concern ' || concern_id", "concern_id"),
+    "item": ("'concern ' || concern_id", "concern_id"),
+    "attachment": ("'concern ' || concern_id", "concern_id"),
+    "closure_change": ("'closure change ' || id", "id"),
+    "chain_head": ("'the chain head'", "id"),
+    "staff": ("'staff entry ' || key", "key"),
+}
+
+
+class MalformedValue(DatabaseDamaged):
+    """A stored value drp never wrote (an impossible date, text that is no date, JSON that
+    is no object): named by the row it is in (a concern's id) and its column, never by the
+    value, which may be personal data."""
+
+    def __init__(self, where: str, table: str, column: str) -> None:
+        super().__init__(f"{where}: its stored {table}.{column} is not a value drp writes")
+        self.where, self.table, self.column = where, table, column
+
+    @property
+    def problem(self) -> str:
+        """How ``drp verify`` reports it."""
+        return f"{self.where}: stored {self.table}.{self.column} is malformed (drp never wrote it)"
+
+
+def stored_object(raw: Any, where: str, table: str, column: str) -> dict[str, Any]:
+    """A stored JSON object (an event's details, an item's data) as a dict; a value that is
+    not one raises :class:`MalformedValue` naming ``where``, the table and the column."""
+    if isinstance(raw, dict):
+        return raw
+    if raw is None or raw == "":
+        return {}
+    try:
+        value = json.loads(raw) if isinstance(raw, str | bytes) else None
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise MalformedValue(where, table, column)
+    return value
+
+
 def _lower(value: Any) -> Any:
     """SQL's lower() for SQLite: Python's, for every letter."""
     return value.lower() if isinstance(value, str) else value
@@ -124,9 +171,45 @@ def _pyformat(sql: str) -> str:
 class Conn:
     """One open transaction: run SQL written once for both engines."""
 
-    def __init__(self, raw: Any, is_sqlite: bool) -> None:
+    def __init__(self, raw: Any, is_sqlite: bool, streams: list[Any] | None = None) -> None:
         self.raw = raw
         self.is_sqlite = is_sqlite
+        #: the streams (generators) opened in the transaction, closed when it ends
+        self.streams: list[Any] = [] if streams is None else streams
+
+    @contextmanager
+    def _converting(self) -> Iterator[None]:
+        """A stored value the driver cannot turn into a Python value (SQLite's converters:
+        an impossible date; psycopg: a date past year 9999, infinity) as
+        :class:`MalformedValue` naming its row and column, found by :func:`malformed_values`."""
+        try:
+            yield
+        except (ValueError, OverflowError):  # only a converter raises these in a fetch
+            raise self.malformed() from None
+        except sqlite3.OperationalError as exc:
+            if str(exc).startswith("Could not decode"):  # text that is not UTF-8
+                raise self.malformed() from None
+            raise
+        except Exception as exc:
+            if _is_pg_data_error(exc):
+                raise self.malformed() from None
+            raise
+
+    def malformed(self) -> DatabaseDamaged:
+        """The first malformed stored value as :class:`MalformedValue` (or, if none is found
+        again, :class:`DatabaseDamaged` saying only that one is there)."""
+        try:
+            found = next(malformed_values(self), None)
+        except Exception:  # the scan could not read past it either
+            found = None
+        return found or DatabaseDamaged("a stored value is not one drp writes")
+
+    def close_streams(self) -> None:
+        """Close every stream still open (its cursor), before the transaction ends."""
+        streams, self.streams[:] = list(self.streams), []
+        for gen in streams:
+            with suppress(Exception):
+                gen.close()
 
     def _sql(self, sql: str) -> str:
         return sql if self.is_sqlite else _pyformat(sql)
@@ -139,14 +222,16 @@ class Conn:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self.execute(sql, params)
         try:
-            return [tuple(r) for r in cur.fetchall()]
+            with self._converting():
+                return [tuple(r) for r in cur.fetchall()]
         finally:
             cur.close()
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         cur = self.execute(sql, params)
         try:
-            row = cur.fetchone()
+            with self._converting():
+                row = cur.fetchone()
             return tuple(row) if row is not None else None
         finally:
             cur.close()
@@ -159,7 +244,9 @@ class Conn:
         cur = self.execute(sql, params)
         try:
             names = [d[0] for d in cur.description]
-            return [Row(zip(names, r, strict=True)) for r in cur.fetchall()]
+            with self._converting():
+                found = cur.fetchall()
+            return [Row(zip(names, r, strict=True)) for r in found]
         finally:
             cur.close()
 
@@ -168,7 +255,14 @@ class Conn:
         return found[0] if found else None
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
-        """Rows a batch at a time (a server-side cursor on PostgreSQL): memory stays flat."""
+        """Rows a batch at a time (a server-side cursor on PostgreSQL): memory stays flat.
+        A stream left unfinished is closed when its transaction ends (never by the garbage
+        collector, after the connection is gone)."""
+        gen = self._stream(sql, params)
+        self.streams.append(gen)
+        return gen
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Row]:
         if self.is_sqlite:
             cur = self.raw.cursor()
             cur.execute(sql, tuple(params))
@@ -178,7 +272,11 @@ class Conn:
             cur.execute(_pyformat(sql), tuple(params))
         try:
             names: list[str] | None = None
-            while batch := cur.fetchmany(STREAM):
+            while True:
+                with self._converting():
+                    batch = cur.fetchmany(STREAM)
+                if not batch:
+                    break
                 if names is None:
                     names = [d[0] for d in cur.description]
                 for r in batch:
@@ -303,6 +401,75 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
+def _is_pg_data_error(exc: Exception) -> bool:
+    """psycopg's DataError raised while loading a value (a date it cannot hold)."""
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.DataError)
+
+
+def _valid_date(raw: bytes) -> bool:
+    try:
+        _read_date(raw)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _valid_moment(raw: bytes) -> bool:
+    try:
+        _read_moment(raw)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _suspects(conn: Conn, table: str, column: str, kind: str) -> str:
+    """SQL for the rows of ``table`` whose ``column`` (a date or a datetime) may not read
+    back as one: (row name, value as bytes on SQLite). On SQLite a cheap filter in SQL, each
+    row it lets through then tried with the converter itself; on PostgreSQL, the values its
+    types hold but Python's do not (infinity, before year 1, after 9999)."""
+    who = ROW_NAMES[table][0]
+    c = _quote(column)
+    if not conn.is_sqlite:
+        return (f"SELECT {who}, NULL FROM {table} WHERE {c} IS NOT NULL AND NOT ({c} BETWEEN "
+                f"'0001-01-02' AND '9999-12-30')")  # fmt: skip
+    if kind == "date":
+        ok = f"date(substr({c}, 1, 10), '+0 days') IS substr({c}, 1, 10)"
+    else:
+        ok = f"datetime({c}, '+0 days') IS replace(substr({c}, 1, 19), 'T', ' ')"
+    return (f"SELECT {who}, CAST({c} AS BLOB) FROM {table} WHERE {c} IS NOT NULL AND NOT "
+            f"(typeof({c}) = 'text' AND {ok})")  # fmt: skip
+
+
+def malformed_values(conn: Conn) -> Iterator[MalformedValue]:
+    """Every stored value drp could not have written, in table order: a date or datetime
+    that does not read back as one, a JSON column that is not an object. Each one named by
+    its row (:data:`ROW_NAMES`) and column, never by its value."""
+    for table in TABLES:
+        for column, kind in conn.column_types(table).items():
+            if not kind:
+                continue
+            check = _valid_date if kind == "date" else _valid_moment
+            for where, raw in conn.rows(_suspects(conn, table, column, kind)):
+                if raw is None or not check(bytes(raw)):
+                    yield MalformedValue(str(where), table, column)
+        for column in JSON_COLUMNS.get(table, ()):
+            who = ROW_NAMES[table][0]
+            cur = conn.raw.cursor()
+            try:
+                cur.execute(f"SELECT {who}, {_quote(column)} FROM {table}")
+                while batch := cur.fetchmany(STREAM):
+                    for where, raw in batch:
+                        try:
+                            stored_object(raw, str(where), table, column)
+                        except MalformedValue as found:
+                            yield found
+            finally:
+                cur.close()
+
+
 _names = itertools.count(1)  # names of server-side cursors
 
 
@@ -349,6 +516,7 @@ class Store:
         self._raw: Any = None
         self._depth = 0  # transactions open on the connection (an inner one joins the outer)
         self._writing = False
+        self._streams: list[Any] = []  # the open transaction's unfinished streams
         if is_url(self.target):
             if self.target.startswith("sqlite"):
                 raise DatabaseError("give a SQLite database as a file path, not a URL")
@@ -411,7 +579,7 @@ class Store:
     @contextmanager
     def _transaction(self, write: bool, snapshot: bool = False) -> Iterator[Conn]:
         raw = self._connect()
-        conn = Conn(raw, self.is_sqlite)
+        conn = Conn(raw, self.is_sqlite, self._streams)
         if self._depth:  # joins the transaction already open
             if write and not self._writing:
                 raise RuntimeError("a write inside a read transaction")
@@ -430,6 +598,7 @@ class Store:
         try:
             with self._errors():
                 yield conn
+                conn.close_streams()
                 if self.is_sqlite:
                     raw.execute("COMMIT" if write else "ROLLBACK")
                 elif write:
@@ -437,6 +606,7 @@ class Store:
                 else:
                     raw.rollback()
         except BaseException:
+            conn.close_streams()
             self._rollback()
             raise
         finally:

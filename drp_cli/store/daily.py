@@ -16,7 +16,7 @@ from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged
 from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
-from drp_cli.store.connection import Conn, Row
+from drp_cli.store.connection import Conn, MalformedValue, Row, stored_object
 
 CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
 
@@ -133,10 +133,43 @@ def damaged_index(conn: Conn) -> str | None:
 
 
 def check_indexes(conn: Conn) -> None:
-    """Raise :class:`DatabaseDamaged` if :func:`damaged_index` finds one."""
+    """Raise :class:`DatabaseDamaged` if :func:`damaged_index` finds one, or
+    :class:`MalformedValue` if :func:`unreadable_deadline` does."""
     index = damaged_index(conn)
     if index is not None:
         raise DatabaseDamaged(f"the index {index} does not match the concerns it indexes")
+    found = unreadable_deadline(conn)
+    if found is not None:
+        raise MalformedValue(f"concern {found[0]}", "concern", found[1])
+
+
+#: What no stored day can sort outside of (ISO text on SQLite, a date on PostgreSQL): a
+#: value below or above is not a day (text such as 'soon' or 'infinity', a number, a day
+#: past year 9999), and the morning check's search (``deadline <= ?``) would pass it by
+#: without a word.
+_DAYS = ("1000-01-01", "9999-12-31")
+
+
+def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:
+    """An open concern whose deadline the morning check searches on is no day at all:
+    (its id, the column), or None. Two seeks in each status-and-deadline index (the ends
+    of its open range), and one in the open concerns with no deadline for the day their
+    stage began: a cost that does not grow with the record."""
+    low, high = _DAYS
+    searches = [
+        f"SELECT id, '{column}' FROM concern{f' INDEXED BY {index}' if conn.is_sqlite else ''} "
+        f"WHERE status = 'open' AND {column} {bound}"
+        for column, index in CHECK_INDEXES
+        for bound in (f"< '{low}'", f"> '{high}'")
+    ]
+    searches += [
+        "SELECT id, 'stage_started_on' FROM concern WHERE status = 'open' AND deadline IS NULL "
+        f"AND step_deadline IS NULL AND stage_started_on {bound}"
+        for bound in (f"< '{low}'", f"> '{high}'")
+    ]
+    row = conn.one(" UNION ALL ".join(f"SELECT * FROM ({s} LIMIT 1)" for s in searches)
+                   + " LIMIT 1")  # fmt: skip
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def actions_sql(filters: Sequence[str] = ()) -> str:
@@ -157,4 +190,7 @@ def action_rows(conn: Conn, filters: Mapping[str, str] | None = None) -> list[tu
     :func:`drp_cli.domain.overdue.overdue_items` reads as ``actions``."""
     filters = dict(filters or {})
     names = [n for n in TEXT_FILTERS if n in filters]
-    return conn.rows(actions_sql(names), [filters[n] for n in names])
+    rows = conn.rows(actions_sql(names), [filters[n] for n in names])
+    for row in rows:  # a data that is no JSON object is an error, never a crash
+        stored_object(row[10], f"concern {row[0]}", "item", "data")
+    return rows

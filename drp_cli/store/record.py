@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
+from drp_cli.core.files import open_regular
 from drp_cli.core.uids import MAX_ID
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.chain import (
@@ -41,13 +42,21 @@ from drp_cli.domain.chain import (
     closure_hash,
     commitment,
     event_hash,
-    file_sha256,
+    file_sha256_of,
     mac,
     new_salt,
     redacted_digest,
 )
 from drp_cli.domain.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
-from drp_cli.store.connection import TABLES, Conn, Row, Store
+from drp_cli.store.connection import (
+    TABLES,
+    Conn,
+    MalformedValue,
+    Row,
+    Store,
+    malformed_values,
+    stored_object,
+)
 from drp_cli.store.daily import (  # the morning check's queries, kept light
     CHAIN_ORDER,
     _folded,
@@ -388,10 +397,19 @@ def attachment_row(concern_id: int, a: AttachmentState) -> tuple[Any, ...]:
 
 
 # -- events as the fold reads them -------------------------------------------------------------
+def event_details(e: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored event's details (a JSON object); :class:`MalformedValue` if they are not one."""
+    return stored_object(e["details"], f"concern {e.get('concern_id')}", "event", "details")
+
+
+def item_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored item's data (a JSON object); :class:`MalformedValue` if it is not one."""
+    return stored_object(row["data"], f"concern {row.get('concern_id')}", "item", "data")
+
+
 def fact(e: Mapping[str, Any]) -> Fact:
     """A stored event (a row) as a :class:`Fact`."""
-    raw = e["details"]
-    details = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    details = event_details(e)
     return Fact(
         seq=e["seq"],
         kind=e["kind"],
@@ -763,7 +781,7 @@ def _comparable_item(values: Sequence[Any]) -> tuple[Any, ...]:
     """An item row with its data as the object it encodes (its JSON text may be spelled in
     more than one way)."""
     out = list(values)
-    out[_ITEM_DATA] = json.loads(out[_ITEM_DATA] or "{}")
+    out[_ITEM_DATA] = stored_object(out[_ITEM_DATA], f"concern {out[0]}", "item", "data")
     return tuple(out)
 
 
@@ -784,11 +802,24 @@ def _item_name(key: tuple[str, int]) -> str:
     return f"{key[0]} {key[1]}"
 
 
+NOT_REGULAR = "not a regular file"
+
+
 def _file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a stored file; None when it is missing; :data:`NOT_REGULAR` when
+    something else is in its place (a FIFO would hang the read, a device such as /dev/zero
+    never end it; a link points out of the store), found before a byte is read, as the
+    bundle refuses it."""
     try:
-        return file_sha256(path)
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return NOT_REGULAR
+        fd = open_regular(path, what="the stored file", limit=2**62)
+    except InvalidInput:
+        return NOT_REGULAR
     except OSError:
         return None
+    with open(fd, "rb") as fh:
+        return file_sha256_of(fh)
 
 
 @dataclass
@@ -869,8 +900,16 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
         report.integrity, damage = integrity_check(conn)
         for message in damage:
             problem(message)
+        malformed = [] if damage else [m.problem for m in malformed_values(conn)]
+        for message in malformed:
+            problem(message)
+        if malformed:
+            problem("the rest of the record was not checked: it holds values drp cannot read")
+            return report
         try:
             _verify_record(conn, report, protocols, options, problem)
+        except MalformedValue as exc:
+            problem(exc.problem)
         except sqlite3.DatabaseError as exc:
             if not damage:
                 raise
@@ -937,6 +976,11 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
                 stored = _file_sha256(options.attachments_dir / sha[:2] / sha)
                 if stored is None:
                     problem(f"concern {cid}: the stored file of attachment {n} is missing")
+                elif stored == NOT_REGULAR:
+                    problem(
+                        f"concern {cid}: the stored file of attachment {n} is not a "
+                        "regular file (a FIFO, device, folder or link was put in its place)"
+                    )
                 elif stored != sha:
                     problem(f"concern {cid}: the stored file of attachment {n} was altered")
     for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):

@@ -1,0 +1,172 @@
+"""Issue 29 items 10 and 11: a stored value drp never wrote (an impossible date, garbage in a
+date or datetime column, JSON that is no object), written behind drp's back, makes `drp
+verify` exit 6 naming the row and column (never the value), and every other command a
+one-line error, exit 4: never a crash (exit 70), never a traceback. A stored attachment
+replaced by a FIFO or a device makes `verify` exit 6 at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+from pathlib import Path
+
+import pytest
+
+from drp_cli.services import attachments, details
+from drp_cli.services.tracker import Tracker
+
+D = dt.date
+
+
+@pytest.fixture
+def record(db_target, tmp_path, sql):
+    t = Tracker(db_target)
+    c = t.open(protocol="knowsley", child="KN-1", category="statutory", issue=None,
+               summary="No social worker", impact="Drift", recommended="Allocate",
+               on=D(2025, 3, 3))  # fmt: skip
+    t.respond(c.id, text="Looking", respondent="TM", on=D(2025, 3, 4))
+    t.escalate(c.id, on=D(2025, 3, 11), due=D(2025, 3, 14))
+    details.add(t, c.id, "action", text="Allocate a worker", owner="TM", due=D(2025, 3, 20),
+                on=D(2025, 3, 4))  # fmt: skip
+    doc = tmp_path / "plan.txt"
+    doc.write_text("care plan")
+    attachments.attach(t, c.id, doc, kind="care-plan", on=D(2025, 3, 5))
+    t.open(protocol="west-sussex", child="WS-2", category="general", summary="Late review",
+           on=D(2025, 3, 5))  # fmt: skip
+    t.add_closures(D(2025, 3, 20), reason="Office move")
+    assert t.verify().ok
+    t.store.close()
+    return sql
+
+
+PG_ONLY_JSON = "PostgreSQL's date and timestamp types refuse the text itself"
+
+# (statement, the row and column verify names, whether PostgreSQL's types allow the value)
+EDITS = {
+    "deadline": ("UPDATE concern SET deadline = '2025-02-30' WHERE id = 1",
+                 "concern 1: stored concern.deadline", False),
+    "stage_due_override": ("UPDATE concern SET stage_due_override = 'soon' WHERE id = 1",
+                           "concern 1: stored concern.stage_due_override", False),
+    "created_at": ("UPDATE concern SET created_at = 'yesterday' WHERE id = 1",
+                   "concern 1: stored concern.created_at", False),
+    "updated_at": ("UPDATE concern SET updated_at = '2025-13-01 00:00:00' WHERE id = 1",
+                   "concern 1: stored concern.updated_at", False),
+    "recorded_at": ("UPDATE event SET recorded_at = 'nope' WHERE concern_id = 1 AND seq = 2",
+                    "concern 1: stored event.recorded_at", False),
+    "imported_at": ("UPDATE event SET imported_at = '2025-02-29 10:00:00' WHERE id = 1",
+                    "concern 1: stored event.imported_at", False),
+    "effective_on": ("UPDATE event SET effective_on = '2025-04-31' WHERE id = 1",
+                     "concern 1: stored event.effective_on", False),
+    "closure": ("UPDATE closure_change SET recorded_at = 'zz'",
+                "closure change 1: stored closure_change.recorded_at", False),
+    "details": ("UPDATE event SET details = '{bad' WHERE id = 1",
+                "concern 1: stored event.details", True),
+    "data": ("UPDATE item SET data = '[1]' WHERE concern_id = 1",
+             "concern 1: stored item.data", True),
+    "infinity": ("UPDATE concern SET deadline = 'infinity' WHERE id = 1",
+                 "concern 1: stored concern.deadline", True),
+}  # fmt: skip
+
+COMMANDS = (
+    ("overdue", "--on", "2025-04-01"),
+    ("show", "1"),
+    ("alert", "1", "--on", "2025-04-01"),
+    ("db", "upgrade"),
+)
+
+
+def corrupt(record, db_target, name):
+    statement, _, on_pg = EDITS[name]
+    is_pg = "://" in db_target
+    if is_pg and not on_pg:
+        pytest.skip(PG_ONLY_JSON)
+    if not is_pg and name == "infinity":
+        statement = "UPDATE concern SET deadline = 'infinity' WHERE id = 1"
+    record(statement)
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_verify_names_the_row_and_column(drp, record, db_target, name):
+    corrupt(record, db_target, name)
+    r = drp("verify")
+    assert r.exit_code == 6, (r.stdout, r.stderr)
+    assert f"TAMPERED: {EDITS[name][1]} is malformed (drp never wrote it)" in r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+    for value in ("2025-02-30", "soon", "yesterday", "nope", "{bad", "zz"):
+        assert value not in r.stderr
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+@pytest.mark.parametrize("name", ["deadline", "recorded_at", "details", "data", "infinity"])
+def test_every_other_command_says_one_line(drp, record, db_target, name, args):
+    corrupt(record, db_target, name)
+    r = drp(*args)
+    if name == "data" and args[0] == "db":
+        assert r.exit_code == 0  # the upgrade folds events, never items' data
+        return
+    if name in ("details", "recorded_at") and args[0] == "overdue":
+        assert r.exit_code == 0  # the morning check reads neither (Knowsley sets aims)
+        return
+    assert r.exit_code == 4, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert lines == [
+        f"Error: the database is damaged ({EDITS[name][1].replace(': stored', ': its stored')} "
+        "is not a value drp writes): nothing read from it can be trusted; run `drp verify`, "
+        "and restore the latest good backup (`drp restore`)"
+    ]
+
+
+def test_list_and_export(drp, record, db_target, tmp_path):
+    corrupt(record, db_target, "deadline" if "://" not in db_target else "infinity")
+    for args in (("list",), ("export", "--output", str(tmp_path / "out.csv"))):
+        r = drp(*args)
+        assert r.exit_code == 4, (args, r.stderr)
+        assert "concern 1: its stored concern.deadline is not a value drp writes" in r.stderr
+
+
+def test_a_stream_left_unfinished_is_closed_with_its_transaction(db_target, record):
+    """verify stops reading its streams at a malformed value: each is closed when the
+    transaction ends, never by the garbage collector after the connection is gone
+    ("Exception ignored in: <generator object Conn.stream>")."""
+    from drp_cli.store.connection import Store
+
+    store = Store(db_target)
+    with store.read() as conn:
+        stream = conn.stream("SELECT id FROM event ORDER BY id")
+        assert next(stream)["id"] == 1
+        assert conn.streams == [stream]
+    assert inspect.getgeneratorstate(stream) == "GEN_CLOSED"  # type: ignore[arg-type]
+    assert store._streams == []
+    store.close()
+
+
+# -- item 11: what is not a regular file in the store ----------------------------------------
+def _stored(db_target) -> Path:
+    t = Tracker(db_target)
+    (view,) = attachments.attachments(t, 1)
+    t.store.close()
+    return view.path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "link-to-file"])
+def test_verify_refuses_what_is_not_a_regular_file(drp, record, db_target, tmp_path, kind):
+    path = _stored(db_target)
+    good = path.read_bytes()
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:  # a link to a copy elsewhere: the store holds files, not links
+        other = tmp_path / "elsewhere"
+        other.write_bytes(good)
+        path.symlink_to(other)
+    r = drp("verify")
+    assert r.exit_code == 6, (r.stdout, r.stderr)
+    assert r.stderr.splitlines() == [
+        "TAMPERED: concern 1: the stored file of attachment 1 is not a regular file (a FIFO, "
+        "device, folder or link was put in its place)"
+    ]

@@ -61,7 +61,39 @@ def _add(doc: Any, found: list[Block], *, quote: bool = False) -> None:
                     _runs(p, content, bold=b.header and n == 0)
                     for run in p.runs:
                         run.font.size = Pt(10)
+            _layout(table, b)
             doc.add_paragraph()
+
+
+#: A table of at most this many rows is kept on one page (a reply box with its heading)
+KEEP_TOGETHER_ROWS = 12
+#: The label column of a table of labels and values (no header row), in millimetres
+LABEL_MM = 48
+TEXT_WIDTH_MM = 170
+
+
+def _layout(table: Any, b: Block) -> None:
+    """No row split across pages; a short table kept on one page with its header (a reply
+    box never leaves its question behind); a table of labels and values with a narrow
+    label column."""
+    from docx.oxml import OxmlElement
+    from docx.shared import Mm
+
+    rows = table.rows
+    for n, row in enumerate(rows):
+        props = row._tr.get_or_add_trPr()
+        props.append(OxmlElement("w:cantSplit"))
+        if len(rows) <= KEEP_TOGETHER_ROWS and n < len(rows) - 1:
+            for cell in row.cells:
+                for p in cell.paragraphs:
+                    p.paragraph_format.keep_with_next = True
+    if not b.header and len(table.columns) == 2:
+        table.autofit = False
+        table.columns[0].width = Mm(LABEL_MM)
+        table.columns[1].width = Mm(TEXT_WIDTH_MM - LABEL_MM)
+        for row in rows:
+            row.cells[0].width = Mm(LABEL_MM)
+            row.cells[1].width = Mm(TEXT_WIDTH_MM - LABEL_MM)
 
 
 #: A4, in millimetres, and the margins drp's forms use

@@ -312,3 +312,80 @@ def send(msg: EmailMessage, s: Settings) -> Sent:
         ) from None
     not_taken = tuple(a for a in everyone if a in refused)
     return Sent(tuple(a for a in everyone if a not in refused), not_taken)
+
+
+# -- the morning check as an e-mail ------------------------------------------------------------
+#: The morning e-mail's style: a ruled table on a wide screen; on a narrow one (a phone) each
+#: concern becomes a block of "label: value" lines, so nothing runs off the right edge.
+REPORT_CSS = """
+body { font-family: Arial, "Liberation Sans", sans-serif; font-size: 14px; color: #111;
+       margin: 0; padding: 8px; }
+h1 { font-size: 17px; margin: 0 0 10px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #999; padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+td.nowrap { white-space: nowrap; }
+p.tally { margin: 10px 0 0; font-weight: bold; }
+@media screen and (max-width: 640px) {
+  table, tbody, tr, td { display: block; width: auto; }
+  thead { display: none; }
+  tr { border: 1px solid #999; margin: 0 0 10px; padding: 4px 6px; }
+  td { border: none; padding: 1px 0; white-space: normal; }
+  td.nowrap { white-space: normal; }
+  td::before { content: attr(data-label) ": "; font-weight: bold; }
+}
+"""
+#: Columns whose values are never folded on a wide screen (the id, the child's reference)
+_NOWRAP = frozenset({"ID", "Child", "Responded"})
+_NOWRAP_CLASS = ' class="nowrap"'
+
+
+def _columns(rule: str) -> list[tuple[int, int | None]]:
+    """The columns of a plain aligned table, from its rule of dashes: (start, end) of each,
+    the last open-ended."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", rule)]
+    return [(start, end if n < len(spans) - 1 else None) for n, (start, end) in enumerate(spans)]
+
+
+def report_html(heading: str, text: str) -> str:
+    """The HTML part of a report e-mail whose plain part is ``text``: its heading line, a
+    plain aligned table (a header line, a rule of dashes, a row a line, as `drp overdue`
+    prints it in a pipe) and the lines after it (the tally). The table becomes a real
+    ``<table>`` that reflows on a narrow screen (:data:`REPORT_CSS`); every value is escaped.
+    Text without such a table is shown as paragraphs."""
+    from html import escape
+
+    from drp_cli.render.mdhtml import page
+
+    lines = text.splitlines()
+    if lines and lines[0].strip() == heading.strip():
+        lines = lines[1:]
+    at = next(
+        (n for n in range(1, len(lines)) if re.fullmatch(r"-+(?:  -+)*", lines[n].rstrip())),
+        None,
+    )
+    parts = [f"<h1>{escape(heading)}</h1>"]
+    if at is None:
+        parts += [f"<p>{escape(line)}</p>" for line in lines if line.strip()]
+        return page(heading, "\n".join(parts), css=REPORT_CSS)
+    spans = _columns(lines[at])
+    headers = [lines[at - 1][a:b].strip() for a, b in spans]
+    parts += [f"<p>{escape(line)}</p>" for line in lines[: at - 1] if line.strip()]
+    rows = []
+    end = at + 1
+    while end < len(lines) and lines[end].strip():
+        cells = [lines[end][a:b].strip() for a, b in spans]
+        tds = "".join(
+            f'<td data-label="{escape(h)}"{_NOWRAP_CLASS if h in _NOWRAP else ""}>{escape(c)}</td>'
+            for h, c in zip(headers, cells, strict=True)
+        )
+        rows.append(f"<tr>{tds}</tr>")
+        end += 1
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    parts.append(
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>"
+    )
+    parts += [f'<p class="tally">{escape(line)}</p>' for line in lines[end:] if line.strip()]
+    return page(heading, "\n".join(parts), css=REPORT_CSS)

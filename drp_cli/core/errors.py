@@ -99,6 +99,13 @@ class MailError(DrpError):
     exit_code = EXIT_MAIL
 
 
+class RecordTampered(DrpError):
+    """The record (or a backup of it) was altered outside drp: its chain or a concern does
+    not match what drp recorded. Nothing was done with it."""
+
+    exit_code = EXIT_TAMPERED
+
+
 class DatabaseBusy(DrpError):
     """Another process holds the write lock for longer than the busy timeout."""
 

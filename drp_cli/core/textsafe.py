@@ -15,6 +15,7 @@ module: anything may import it).
 
 from __future__ import annotations
 
+import os
 import re
 
 from drp_cli.core.errors import InvalidInput
@@ -58,6 +59,13 @@ def visible(value: str, *, one_line: bool = False) -> str:
     if pattern.search(value) is None:
         return value
     return pattern.sub(_escape, value)
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path (or any name the user gave) as a message shows it: one line, every control,
+    escape, separator and bidi character shown as a visible escape (a file name can hold
+    any of them, and an echoed ESC or OSC would drive the terminal)."""
+    return visible(os.fspath(path), one_line=True)
 
 
 #: Every way a line can end: CR LF, CR, LF, and U+0085, U+2028, U+2029 (which some readers

@@ -8,15 +8,30 @@
 
 Attached files live in the attachments folder (``Store.attachments_dir``): back it up with
 the database.
+
+What drp writes it can recognise unchanged: ``--force`` replaces a backup only if it is as
+drp wrote it (a SQLite copy is a working database that someone may have recorded in since).
+Each backup carries a digest of its own bytes (:func:`_stamp_sqlite`, :func:`_stamp_json`):
+a SQLite copy in its header's user version (4 bytes), a JSON backup as its ``sha256``.
+
+A restore reads only a regular file of at most :data:`MAX_BACKUP_BYTES`, refuses JSON
+nested deeper than a backup is, and checks the restored record as ``drp verify`` does
+(the chain, every concern against its events) before it commits: a backup with a forged
+event is refused (exit 6) and leaves the target as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
+import stat
+import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drp_cli.adapters.outpaths import (
     BACKUPS,
@@ -25,14 +40,24 @@ from drp_cli.adapters.outpaths import (
     check_source,
     protected_paths,
 )
-from drp_cli.core.errors import InvalidInput, fld
-from drp_cli.core.files import write_private
+from drp_cli.core.errors import DatabaseError, InvalidInput, RecordTampered, fld
+from drp_cli.core.files import read_regular, write_private
+from drp_cli.core.textsafe import shown_path
 from drp_cli.store import record
-from drp_cli.store.connection import TABLES, Store
-from drp_cli.store.dbfile import SCHEMA_REVISION
+from drp_cli.store.connection import TABLES, Conn, Store
+from drp_cli.store.dbfile import SCHEMA_REVISION, SIDE_FILES
+
+if TYPE_CHECKING:
+    from drp_cli.domain.protocols import Protocol
 
 FORMAT = "drp-backup"
 VERSION = 1
+#: The largest JSON backup ``drp restore`` reads (it is read whole, then parsed).
+MAX_BACKUP_BYTES = 1024 * 1024 * 1024
+#: How long a temporary copy beside a backup goes untouched before it counts as left by a
+#: backup that was killed (a running backup writes it continuously): then the next backup
+#: into that folder removes it.
+STALE_AFTER = 3600  # seconds
 
 
 def _private_target(store: Store, path: Path, force: bool) -> Path:
@@ -45,6 +70,139 @@ def _private_target(store: Store, path: Path, force: bool) -> Path:
 
 def _write_atomically(path: Path, writer: Any) -> None:
     write_private(path, writer)
+    remove_stale_temporaries(path.parent)
+
+
+# -- a backup knows whether it changed since drp wrote it -----------------------------------
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Where a SQLite file keeps its user version (4 bytes, big-endian): drp's digest of a copy.
+_USER_VERSION_AT = 60
+_DIGEST_KEY = '"sha256": "'
+_JSON_DIGEST = re.compile(rb'\{\s*"format":\s*"drp-backup",[^{}]{0,300}?"sha256": "([0-9a-f]{64})"')
+#: How drp's JSON files start (a backup or an export), as json.dumps writes them.
+_JSON_START = re.compile(rb'\A\{\s*"format":\s*"drp-')
+_BLANK_DIGEST = "0" * 64
+
+
+def _digest(path: Path, at: int, length: int, blank: bytes) -> bytes:
+    """SHA-256 of the file with its ``length`` bytes at ``at`` read as ``blank`` (where the
+    file keeps its own digest)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        head = bytearray(fh.read(max(at + length, 1024 * 1024)))
+        head[at : at + length] = blank * length
+        h.update(head)
+        while chunk := fh.read(1024 * 1024):
+            h.update(chunk)
+    return h.digest()
+
+
+def _stamp_sqlite(path: Path) -> None:
+    """Put the copy's digest (its first 4 bytes) in its header's user version, which drp
+    never sets: a copy someone records in or edits no longer matches it."""
+    digest = _digest(path, _USER_VERSION_AT, 4, b"\0")[:4]
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, digest, _USER_VERSION_AT)
+    finally:
+        os.close(fd)
+
+
+def _json_digest_at(head: bytes) -> int | None:
+    """Where a JSON backup keeps its digest (in the first line's keys, before the tables)."""
+    m = _JSON_DIGEST.match(head)
+    return m.start(1) if m else None
+
+
+def _changed_since_written(real: Path) -> str | None:
+    """Why the backup ``real`` (one drp wrote, as :func:`check_output` recognised it) may not
+    be replaced: it changed since drp wrote it, or cannot be shown not to have; None: as
+    drp wrote it."""
+    for side in SIDE_FILES:
+        if os.path.lexists(f"{real}{side}"):
+            return (f"it is in use or was left mid-change (its {side} file is beside it): "
+                    "someone may have recorded in it")  # fmt: skip
+    with open(real, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(_SQLITE_MAGIC):
+        stored = head[_USER_VERSION_AT : _USER_VERSION_AT + 4]
+        if stored == _digest(real, _USER_VERSION_AT, 4, b"\0")[:4]:
+            return None
+        if stored == b"\0\0\0\0":
+            return "drp cannot tell whether it changed since it was written (an older drp wrote it)"
+        return "it changed after drp wrote it (someone recorded in it or edited it)"
+    at = _json_digest_at(head)
+    if at is None:
+        return "drp cannot tell whether it changed since it was written (an older drp wrote it)"
+    if head[at : at + 64].decode() == _digest(real, at, 64, b"0").hex():
+        return None
+    return "it changed after drp wrote it (someone edited it)"
+
+
+def _replaceable(real: Path, shown: str) -> None:
+    """With ``--force``: refuse to replace a backup that is not as drp wrote it (exit 2, as
+    every other target ``--force`` will not replace)."""
+    if not os.path.lexists(real):
+        return
+    problem = _changed_since_written(real)
+    if problem is not None:
+        raise InvalidInput(
+            f"will not replace {shown}: {problem}; move it aside or choose another name"
+        )
+
+
+# -- temporaries a killed backup left ------------------------------------------------------
+#: A temporary file :func:`drp_cli.core.files.write_private` makes beside a backup
+#: (``.NAME.`` + mkstemp's 8 characters + ``.tmp``), and SQLite's files beside it.
+_TEMPORARY = re.compile(
+    r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp" f"(?P<side>{'|'.join(map(re.escape, SIDE_FILES))})?"
+)
+
+
+def _looks_like_backup(path: Path) -> bool:
+    """A temporary copy a backup was writing: empty, a SQLite file or a drp JSON file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+    except OSError:
+        return False
+    return not head or head.startswith(_SQLITE_MAGIC) or _JSON_START.match(head) is not None
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Remove what a backup (or another of drp's whole-file writes) that was killed left in
+    ``folder``: its owner-only temporary copy of the record and SQLite's journal beside it,
+    which no one else would find or remove. Only a regular file (never through a symbolic
+    link) named as such a temporary, owned by this user and untouched for
+    :data:`STALE_AFTER`; the copy itself only if it looks like one (empty, a SQLite file,
+    drp's JSON). Returns how many copies were removed."""
+    removed = 0
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return 0
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    now = time.time()
+    for name in names:
+        made = _TEMPORARY.fullmatch(name)
+        if made is None:
+            continue
+        path = folder / name
+        try:
+            seen = path.lstat()
+        except OSError:
+            continue
+        if (not stat.S_ISREG(seen.st_mode) or now - seen.st_mtime <= STALE_AFTER
+                or (uid is not None and seen.st_uid != uid)):  # fmt: skip
+            continue
+        if made.group("side") is None and not _looks_like_backup(path):
+            continue
+        try:
+            path.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove: the backup stands
+            continue
+        removed += made.group("side") is None
+    return removed
 
 
 def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -53,10 +211,13 @@ def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool =
         raise InvalidInput(f"a server database is backed up with {fld('format')} json")
     path = Path(target)
     real = _private_target(store, path, force)
+    _replaceable(real, shown_path(path))
 
     def write(tmp: Path) -> None:
-        # marked as a backup, so that `--force` may replace it later
+        # marked as a backup, so that `--force` may replace it later, and stamped with its
+        # digest, so that `--force` replaces it only as drp wrote it
         store.copy_to(tmp, SQLITE_BACKUP_ID)
+        _stamp_sqlite(tmp)
 
     _write_atomically(real, write)
     return path
@@ -83,56 +244,159 @@ def export_data(store: Store) -> dict[str, Any]:
     return data
 
 
+def _stamped_json(data: Mapping[str, Any]) -> bytes:
+    """The backup as JSON with the digest of its own bytes (taken with the digest blank) as
+    its ``sha256``, before its tables."""
+    stamped = {k: v for k, v in data.items() if k != "tables"}
+    stamped["sha256"] = _BLANK_DIGEST
+    stamped["tables"] = data["tables"]
+    raw = json.dumps(stamped, indent=1, ensure_ascii=False).encode("utf-8")
+    at = raw.index((_DIGEST_KEY + _BLANK_DIGEST).encode()) + len(_DIGEST_KEY)
+    digest = hashlib.sha256(raw).hexdigest().encode()
+    return raw[:at] + digest + raw[at + 64 :]
+
+
 def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:
     path = Path(target)
     real = _private_target(store, path, force)
+    _replaceable(real, shown_path(path))
     data = export_data(store)
-    _write_atomically(
-        real, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
-    )
+    raw = _stamped_json(data)
+    _write_atomically(real, lambda tmp: tmp.write_bytes(raw))
     return path
 
 
-def _parse(types: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
-    """A backed-up row with its dates and times as the schema's columns take them."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _parse(types: dict[str, str], row: Any, where: str) -> dict[str, Any]:
+    """A backed-up row with its dates and times as the schema's columns take them; a row
+    drp did not write is refused, naming the table and row (never a value)."""
+    if not isinstance(row, dict):
+        raise InvalidInput(f"{where} is not a row drp writes")
     parsed: dict[str, Any] = {}
     for name, kind in types.items():
         if name not in row:
             continue
         value = row[name]
-        if value is not None and kind == "datetime":
-            value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-        elif value is not None and kind == "date":
-            value = dt.date.fromisoformat(value)
+        try:
+            if not isinstance(value, _SCALARS) or (
+                value is not None and kind in ("datetime", "date") and not isinstance(value, str)
+            ):
+                raise TypeError(name)
+            if isinstance(value, str) and kind == "datetime":
+                value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+            elif isinstance(value, str) and kind == "date":
+                value = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{where}, column {name}: not a value drp writes") from None
         parsed[name] = value
     return parsed
 
 
-def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]:
+def _read_backup(path: Path, shown: str) -> dict[str, Any]:
+    """The backup's JSON: a regular file of at most :data:`MAX_BACKUP_BYTES`, as deep as
+    drp writes one, with the digest drp stamped on it (a backup from before drp stamped
+    them has none)."""
+    try:
+        raw = read_regular(path, what=f"the backup {shown}", limit=MAX_BACKUP_BYTES)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {shown}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise InvalidInput(
+            f"{shown} is not a drp JSON backup: it is nested deeper than a backup is"
+        ) from None
+    except ValueError:
+        raise InvalidInput(f"{shown} is not a drp JSON backup") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InvalidInput(f"{shown} is not a drp JSON backup")
+    at = _json_digest_at(raw[:4096])
+    if at is not None:
+        blank = raw[:at] + _BLANK_DIGEST.encode() + raw[at + 64 :]
+        if hashlib.sha256(blank).hexdigest() != raw[at : at + 64].decode():
+            raise RecordTampered(
+                f"{shown} changed after drp wrote it (its sha256 does not match its "
+                "content): nothing was restored"
+            )
+    return data
+
+
+def _verify_restored(conn: Conn, shown: str, protocols: Mapping[str, Protocol],
+                     key: bytes | None) -> None:  # fmt: skip
+    """Check the rows just restored (in ``conn``, before they are committed) as ``drp
+    verify`` does: the chain, and every concern against its events. Raises
+    :class:`RecordTampered` with the first problem."""
+    report = record.StoreReport(mode="hmac-sha256" if key is not None else "sha256")
+    problems: list[str] = []
+    try:
+        record._verify_record(conn, report, protocols, record.VerifyOptions(key=key),
+                              problems.append)  # fmt: skip
+    except DatabaseError as exc:  # a value drp never wrote (an impossible date, not JSON)
+        problems.append(str(getattr(exc, "problem", exc)))
+    except (ValueError, TypeError, KeyError):
+        problems.append("it holds a value drp never wrote")
+    if problems:
+        more = len(problems) - 1
+        raise RecordTampered(
+            f"{shown} does not verify, nothing was restored: {problems[0]}"
+            + (f" (and {more} more problem{'s' if more != 1 else ''})" if more else "")
+        )
+
+
+#: DB-API 2.0's names for a row the database's rules refuse (the drivers are the store's
+#: to import: these are told by name)
+_REFUSED_ROW = frozenset({"IntegrityError", "DataError", "InterfaceError"})
+
+
+def _integrity_error(exc: BaseException) -> bool:
+    """A row the database's rules refuse (a repeated id, a missing value, a wrong type)."""
+    return any(cls.__name__ in _REFUSED_ROW for cls in type(exc).__mro__)
+
+
+def restore_json(
+    store: Store,
+    source: str | os.PathLike[str],
+    *,
+    protocols: Mapping[str, Protocol] | None = None,
+    key: bytes | None = None,
+) -> dict[str, int]:
     """Load a JSON backup into an empty database (a SQLite file not there yet is created
     once the backup is read and checked, and removed again if the restore fails); returns
     rows per table. The backup may not be the database itself nor lie in the attachment
-    store."""
+    store. The restored record is checked as ``drp verify`` checks it (with ``key``, the
+    links' seals too) before it is committed: one that does not verify is refused
+    (:class:`RecordTampered`, exit 6) and nothing is left of it."""
     path = Path(source)
+    shown = shown_path(path)
     check_source(path, protected_paths(store), what="backup")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raise InvalidInput(f"{path} is not a drp JSON backup") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InvalidInput(f"{path} is not a drp JSON backup")
-    if data.get("schema") != SCHEMA_REVISION:
+    data = _read_backup(path, shown)
+    schema = data.get("schema")
+    if schema != SCHEMA_REVISION:
+        theirs = shown_path(str(schema)) if isinstance(schema, str | int) else "unknown"
         raise InvalidInput(
-            f"{path} is a backup of schema {data.get('schema')}; this drp restores "
-            f"{SCHEMA_REVISION}"
+            f"{shown} is a backup of schema {theirs}; this drp restores {SCHEMA_REVISION}"
         )
-    if len(data.get("tables", {}).get("chain_head", [])) != 1:
-        raise InvalidInput(f"{path} has no chain head: it is not a complete drp backup")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or any(
+        name not in TABLES or not isinstance(rows, list) for name, rows in tables.items()
+    ):
+        raise InvalidInput(f"{shown} is not a drp JSON backup (its tables are not drp's)")
+    if len(tables.get("chain_head", [])) != 1:
+        raise InvalidInput(f"{shown} has no chain head: it is not a complete drp backup")
+    if protocols is None:
+        from drp_cli.domain.protocols import registry
+
+        protocols = registry().protocols
     counts: dict[str, int] = {}
     # the write creates the file: one that was not there before is removed if it fails
     created = store.path is not None and not os.path.lexists(store.path)
+    # and says it made a database only once the restore is in
+    announce, store.on_create = store.on_create, None
+    made: list[str] = []
+    if announce is not None:
+        store.on_create = made.append
     try:
         with store.write() as conn:
             if not record.is_empty(conn):
@@ -141,13 +405,26 @@ def restore_json(store: Store, source: str | os.PathLike[str]) -> dict[str, int]
                 )
             for name in TABLES:
                 types = conn.column_types(name)
-                rows = [_parse(types, r) for r in data["tables"].get(name, [])]
+                rows = [_parse(types, r, f"{shown}: table {name}, row {n}")
+                        for n, r in enumerate(tables.get(name, []), start=1)]  # fmt: skip
                 record.restore_rows(conn, name, rows)
                 counts[name] = len(rows)
-    except BaseException:
+            # before the rows are committed: a forged record is never restored
+            _verify_restored(conn, shown, protocols, key)
+    except BaseException as exc:
         if created:  # a refused restore leaves no empty database behind
             _remove_new_file(store)
+        if _integrity_error(exc):
+            raise InvalidInput(
+                f"{shown} is not a backup drp wrote: its rows break the database's rules "
+                "(a repeated id, a missing or mistyped value); nothing was restored"
+            ) from None
         raise
+    finally:
+        store.on_create = announce
+    if announce is not None:
+        for label in made:
+            announce(label)
     return counts
 
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-sqlite test-postgresql lint typecheck unit unit-postgresql bench clean chromium
+.PHONY: install demo test test-sqlite test-postgresql lint typecheck docs docs-reference unit unit-postgresql bench clean chromium
 
 
 install: $(STAMP)
@@ -20,12 +20,23 @@ $(STAMP): pyproject.toml scripts/pdf-deps.sh
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-## Everything CI runs: lint, format check, type check, and the whole suite on SQLite and
-## on a throw-away PostgreSQL server (installed from Debian's packages when missing).
-test: lint typecheck unit-postgresql
+## Everything CI runs: lint, format check, type check, the manual, and the whole suite on
+## SQLite and on a throw-away PostgreSQL server (installed from Debian's packages when missing).
+test: lint typecheck docs unit-postgresql
 
-## Without PostgreSQL: lint, type check and the suite on SQLite only.
-test-sqlite: lint typecheck unit
+## Without PostgreSQL: lint, type check, the manual and the suite on SQLite only.
+test-sqlite: lint typecheck docs unit
+
+## The manual (docs/, mkdocs.yml) as a site in site/ (git-ignored), strict: a broken link or
+## anchor, a page missing from the navigation, or a command reference page that no longer
+## says what the command's --help says fails the build.
+docs: $(STAMP)
+	$(BIN)/python scripts/docs_reference.py --check
+	$(BIN)/properdocs build --strict --quiet --clean -f mkdocs.yml --site-dir site
+
+## Write the command reference (docs/reference/*.md) again from the commands themselves.
+docs-reference: $(STAMP)
+	$(BIN)/python scripts/docs_reference.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check drp_cli tests bench scripts
@@ -63,4 +74,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .pytest-tmp .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist site .pytest_cache .pytest-tmp .mypy_cache .ruff_cache .hypothesis

@@ -2,12 +2,69 @@
 
 ``drp --version`` is answered before anything heavy is imported; everything else goes to
 the Typer app in :mod:`drp_cli.cli`.
+
+SIGTERM (``kill PID``, a service manager stopping a job, a timeout) is handled as Ctrl-C
+is: the command is interrupted where it is (:class:`KeyboardInterrupt` in the main thread),
+so what it was writing is cleaned up as for Ctrl-C (an import into a new database removes
+its build files, a write in progress is rolled back), and then drp ends as SIGTERM ends a
+process (status 143 in a shell). A helper process forked by an import ends at once on
+SIGTERM, as it did before; the process that forked it ends its helpers as it unwinds.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+
+
+class _Terminated:
+    """Whether this process (not a helper it forked) was sent SIGTERM."""
+
+    pid = 0
+    received = False
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _Terminated.pid:
+        # a helper process forked by an import: end as SIGTERM always ended it
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    if _Terminated.received:  # a second SIGTERM while cleaning up: the cleanup goes on
+        return
+    _Terminated.received = True
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM as Ctrl-C while drp runs; once cleaned up, the process ends by SIGTERM."""
+    _Terminated.pid, _Terminated.received = os.getpid(), False
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (drp run inside another program): as before
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if _Terminated.received:
+            _end_by_sigterm()
+
+
+def _end_by_sigterm() -> None:
+    """End the process as SIGTERM would have (its parent sees it was terminated)."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    sys.exit(128 + signal.SIGTERM)  # where a signal cannot end the process (Windows)
 
 
 def main() -> None:
@@ -17,15 +74,16 @@ def main() -> None:
 
         print(f"drp {__version__}")
         return
-    from drp_cli.cli import app
+    with _sigterm_as_interrupt():
+        from drp_cli.cli import app
 
-    try:
-        app(prog_name="drp")
-    except BrokenPipeError:
-        # the reader went away (`drp overdue | head`): stop quietly, as other tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)
+        try:
+            app(prog_name="drp")
+        except BrokenPipeError:
+            # the reader went away (`drp overdue | head`): stop quietly, as other tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
 
 
 if __name__ == "__main__":

@@ -216,7 +216,9 @@ def navigation(config: str, names: list[str]) -> str:
     markers in the navigation (so a new command's page is never left out of the site)."""
     begin = config.index(NAV_BEGIN) + len(NAV_BEGIN)
     end = config.index(NAV_END, begin)
-    listed = "".join(f"      - reference/{name}\n" for name in names if name != "index.md")
+    listed = "".join(
+        f"      - drp {name[:-3]}: reference/{name}\n" for name in names if name != "index.md"
+    )
     return config[:begin] + listed + config[end:]
 
 

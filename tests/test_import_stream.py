@@ -248,7 +248,7 @@ def test_shared_import_is_the_same_as_one_process(drp, tmp_path, monkeypatch):
     r = drp("--db", str(shared), "import", str(path), "--json")
     assert r.json() == {"rows": 10, "imported": 0, "skipped": 10, "events": 0, "dry_run": False,
                         "unchanged": 0, "updated": 0, "changed": [], "blank_rows": 0,
-                        "total_rows": 0, "stale_removed": 0}  # fmt: skip
+                        "total_rows": 0, "stale_removed": 0, "formal_inferred": 0}  # fmt: skip
 
 
 def test_the_file_is_read_once(tracker, tmp_path):

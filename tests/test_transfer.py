@@ -31,7 +31,7 @@ def test_example_file_imports_once(drp, sql):
     r = drp("import", str(EXAMPLE), "--json")
     assert r.json() == {"rows": 3, "imported": 0, "skipped": 3, "events": 0, "dry_run": False,
                         "unchanged": 3, "updated": 0, "changed": [], "blank_rows": 0,
-                        "total_rows": 0, "stale_removed": 0}  # fmt: skip
+                        "total_rows": 0, "stale_removed": 0, "formal_inferred": 0}  # fmt: skip
     assert counts(sql) == (3, 5)
     c = drp("show", "3", "--json", "--on", "2025-03-21").json()
     assert (c["external_ref"], c["stage"], c["deadline"], c["formal_deadline"]) == (

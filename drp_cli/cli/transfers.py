@@ -9,6 +9,7 @@ import typer
 
 from drp_cli.cli.app import JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import print_json
+from drp_cli.core.textsafe import visible
 
 commands = command_group()
 
@@ -95,7 +96,12 @@ def import_(
                 f"{unmapped} word{'s' if unmapped != 1 else ''} and {len(found.missing)} "
                 "required field"
                 + ("s" if len(found.missing) != 1 else "")
-                + " need a choice (marked CHOOSE).",
+                + " need a choice (marked CHOOSE)"
+                + (
+                    f": {', '.join(found.missing)}; edit the lines marked CHOOSE in the map"
+                    if found.missing
+                    else "."
+                ),
                 err=True,
             )
         return
@@ -129,9 +135,20 @@ def import_(
         n = result.stale_removed
         typer.echo(f"Removed {n} unfinished database file{'s' if n != 1 else ''} that a "
                    "stopped import had left in the data folder.", err=True)  # fmt: skip
+    if result.formal_inferred:
+        n = result.formal_inferred
+        typer.echo(
+            f"Warning: {n} row{'s' if n != 1 else ''} at a formal stage after the first "
+            f"{'give' if n != 1 else 'gives'} no formal start: drp dated the formal process "
+            "from the current stage's start. Name the column that holds it in the map "
+            '([columns] formal_started_on), or say formal_started_on = "infer" under '
+            "[defaults].",
+            err=True,
+        )
     if as_json:
         print_json(
             {"rows": result.rows, "imported": result.imported, "skipped": result.skipped,
+             "formal_inferred": result.formal_inferred,
              "events": result.events, "dry_run": result.dry_run,
              "unchanged": result.unchanged, "updated": result.updated,
              "changed": [{"row": p.label, "concern": p.concern_id, "ref": p.ref,
@@ -219,7 +236,7 @@ def export(
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
 ) -> None:
-    """Export every concern with its events (CSV or JSON); `drp import` takes it back.
+    """Export every concern with its events (CSV, JSON or xlsx); `drp import` takes it back.
 
     For managers, the flat tables (concerns, events, stage visits, actions, closure days): a
     workbook (--format xlsx -o FILE) or a folder of CSV files (--format csv -o DIR); `drp
@@ -233,4 +250,4 @@ def export(
     if text is not None:
         typer.echo(text, nl=False)
     else:
-        typer.echo(f"Exported {count} concerns to {output}.")
+        typer.echo(visible(f"Exported {count} concerns to {output}.", one_line=True))

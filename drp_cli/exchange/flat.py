@@ -47,7 +47,8 @@ from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.judgement import working_days_late
 from drp_cli.domain.lifecycle import ConcernState
 from drp_cli.domain.views import ConcernView, concern_dict, fold_view, stage_visits
-from drp_cli.exchange.sources import Closure
+from drp_cli.exchange.sheets import _workbook, check_workbook, open_text
+from drp_cli.exchange.sources import Closure, shown
 
 if TYPE_CHECKING:
     from drp_cli.domain.protocols import Protocol
@@ -474,19 +475,20 @@ def _is_xlsx(path: Path) -> bool:
 
 def is_drp_export(path: Path) -> bool:
     """True for drp's own workbook or CSV folder: its tables are all there and its Events
-    table starts with :data:`EVENT_COLUMNS`."""
+    table starts with :data:`EVENT_COLUMNS`. A workbook is checked first (no XML entity, no
+    bomb): what it must not be is said at once, whoever would read it."""
+    if not path.is_dir():
+        if not path.is_file() or not _is_xlsx(path):
+            return False
+        check_workbook(path)
     try:
         if path.is_dir():
             if not all((path / f).is_file() for f in FILES.values()):
                 return False
-            with open(path / FILES[EVENTS], encoding="utf-8-sig", newline="") as fh:
+            with open_text(path / FILES[EVENTS], "utf-8-sig") as fh:
                 header = next(csv.reader(fh), [])
             return tuple(header[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
-        if not path.is_file() or not _is_xlsx(path):
-            return False
-        from python_calamine import CalamineWorkbook
-
-        wb = CalamineWorkbook.from_path(str(path))
+        wb = _workbook(path)
         if not set(SHEETS) <= set(wb.sheet_names):
             return False
         first = wb.get_sheet_by_name(EVENTS).to_python(nrows=1)
@@ -501,19 +503,19 @@ def _grids(path: Path) -> dict[str, Grid]:
     if path.is_dir():
         for name, file in FILES.items():
             try:
-                with open(path / file, encoding="utf-8-sig", newline="") as fh:
+                with open_text(path / file, "utf-8-sig") as fh:
                     grids[name] = list(csv.reader(fh))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{shown(path)}: {exc}") from None
             except (OSError, UnicodeDecodeError, csv.Error):
-                raise InvalidInput(f"{path}: cannot read {file}") from None
+                raise InvalidInput(f"{shown(path)}: cannot read {file}") from None
         return grids
-    from python_calamine import CalamineWorkbook
-
+    wb = _workbook(path)
     try:
-        wb = CalamineWorkbook.from_path(str(path))
         for name in SHEETS:
             grids[name] = wb.get_sheet_by_name(name).to_python()
     except Exception:
-        raise InvalidInput(f"{path}: cannot read the workbook") from None
+        raise InvalidInput(f"{shown(path)}: cannot read the workbook") from None
     return grids
 
 

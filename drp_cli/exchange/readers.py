@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from drp_cli.core.errors import InvalidInput
+from drp_cli.core.files import open_regular
 from drp_cli.core.textsafe import is_one_line, restore_cell
 from drp_cli.exchange.checks import COLUMNS, REQUIRED, _event_day
-from drp_cli.exchange.sources import Closure, Row, Source
+from drp_cli.exchange.sheets import csv_encoding, csv_errors, mixed, not_one_encoding, open_text
+from drp_cli.exchange.sources import MAX_STREAMED, Closure, Row, Source, shown
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -66,6 +68,8 @@ def open_source(
       JSON)."""
     from drp_cli.exchange import flat
 
+    if not path.is_dir():  # a folder is drp's folder of CSV files, or nothing drp reads
+        _opened_regular(path).close()  # not a FIFO, a device or a file past any bound
     if map_path is None and sheet is None and flat.is_drp_export(path):
         rows_of, flat_closures = flat.read_export(path)
         return Source("flat", rows_of, flat_closures)
@@ -77,14 +81,12 @@ def open_source(
 
         def read() -> Iterator[Row]:
             yield from mapped.rows()
-            counts.update(blank=mapped.counts.blank, total=mapped.counts.total)
+            counts.update(blank=mapped.counts.blank, total=mapped.counts.total,
+                          formal_inferred=mapped.counts.formal_inferred)  # fmt: skip
 
         return Source("sheet", read, [], counts)
-    try:
-        with path.open("rb") as f:
-            start = f.read(4096)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with _opened_regular(path) as f:
+        start = f.read(4096)
     if start.startswith(codecs.BOM_UTF8):
         start = start[len(codecs.BOM_UTF8) :]
     if path.suffix.lower() == ".json" or start.lstrip().startswith((b"[", b"{")):
@@ -95,23 +97,30 @@ def open_source(
 @contextmanager
 def _opened(path: Path) -> Iterator[IO[bytes]]:
     """The file in binary, past a UTF-8 byte order mark."""
-    try:
-        f = path.open("rb")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    with f:
+    with _opened_regular(path) as f:
         if f.read(3) != codecs.BOM_UTF8:
             f.seek(0)
         yield f
+
+
+def _opened_regular(path: Path) -> IO[bytes]:
+    """The file in binary: a regular file of bounded size (not /dev/zero, a FIFO, a folder)."""
+    try:
+        fd = open_regular(path, what=shown(path), limit=MAX_STREAMED)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {shown(path)}: {exc.strerror}") from None
+    return open(fd, "rb")
 
 
 def _not_json(path: Path, exc: Exception, where: str = "") -> InvalidInput:
     """The parser's complaint without the text it quotes (the file holds personal data)."""
     first = str(exc).lstrip("b'\"").split("\\n")[0].split("\n")[0].strip()
     if "UTF8" in first:
-        return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
+        return InvalidInput(f"{shown(path)} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
     kind = re.fullmatch(r"(?:lexical|parse) error: ([a-zA-Z0-9 ()-]+)\.?", first)
-    return InvalidInput(f"{path} is not valid JSON{where}" + (f": {kind.group(1)}" if kind else ""))
+    return InvalidInput(
+        f"{shown(path)} is not valid JSON{where}" + (f": {kind.group(1)}" if kind else "")
+    )
 
 
 def _json_source(path: Path) -> Source:
@@ -119,7 +128,7 @@ def _json_source(path: Path) -> Source:
     and ``closure_days``, in either order. Parsed a concern at a time (ijson's C parser)."""
     import ijson  # type: ignore[import-untyped]
 
-    listed = f"{path}: expected a list of concern objects"
+    listed = f"{shown(path)}: expected a list of concern objects"
     closures: Any = None
     top = concerns = None
     with _opened(path) as f:
@@ -187,7 +196,7 @@ def _json_source(path: Path) -> Source:
                 raise _not_json(path, exc, f" (after item {n})") from None
             except UnicodeDecodeError:  # ijson's reading of an escape of half a character
                 raise InvalidInput(
-                    f"{path} is not valid JSON (after item {n}): an escape "
+                    f"{shown(path)} is not valid JSON (after item {n}): an escape "
                     "that is not a whole character"
                 ) from None
 
@@ -295,59 +304,47 @@ def _array_items(f: IO[bytes]) -> Iterator[Any]:
 
 
 def _csv_source(path: Path) -> Source:
-    """A CSV file (UTF-8) with a header row: its closure days may be in any row's
-    ``closure_days`` cell (``drp export`` puts them in the first)."""
-    with _csv_text(path) as text:
-        reader = csv.reader(text)
-        try:
+    """A CSV file (UTF-8, or what :func:`csv_encoding` finds) with a header row: its
+    closure days may be in any row's ``closure_days`` cell (``drp export`` puts them in
+    the first)."""
+    encoding = csv_encoding(path)[0]
+    with open_text(path, encoding) as text:
+        reader = csv.reader(text, strict=True)
+        with csv_errors(path, encoding, lambda: 0):
             header = next(reader, [])
-        except UnicodeDecodeError:
-            raise _not_utf8(path) from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise InvalidInput(f"{path}: missing column{'s' if len(missing) > 1 else ''}: "
+            raise InvalidInput(f"{shown(path)}: missing column{'s' if len(missing) > 1 else ''}: "
                                f"{', '.join(missing)}")  # fmt: skip
         unknown = [c for c in header if c not in COLUMNS]
         if unknown:
             raise InvalidInput(
-                f"{path}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
+                f"{shown(path)}: unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
             )
 
     def read(carried: list[Closure] | None = None) -> Iterator[Row]:
-        with _csv_text(path) as text:
-            reader = csv.DictReader(text)
-            try:
+        with open_text(path, encoding) as text:
+            reader = csv.DictReader(text, strict=True)
+            n = 1  # the last line read whole (a quoted cell may hold line breaks)
+            with csv_errors(path, encoding, lambda: n):
                 for row in reader:
                     label = f"row {reader.line_num}"
+                    if not_one_encoding(list(row.values()), encoding):
+                        raise mixed(path, n + 1, encoding)
+                    n = reader.line_num
                     # cells that drp export neutralised against spreadsheet formulas
                     cells = {k: restore_cell(v) if isinstance(v, str) else v
                              for k, v in row.items() if k is not None}  # fmt: skip
                     days = cells.pop("closure_days", None)
                     if carried is not None:
-                        carried += _closure_days(days, f"{path}, {label}")
+                        carried += _closure_days(days, f"{shown(path)}, {label}")
                     yield label, cells
-            except UnicodeDecodeError:
-                raise _not_utf8(path) from None
 
     closures: list[Closure] = []
     if "closure_days" in header:
         for _ in read(closures):
             pass
     return Source("csv", read, closures)
-
-
-def _not_utf8(path: Path) -> InvalidInput:
-    return InvalidInput(f"{path} is not UTF-8 text (save the spreadsheet as CSV UTF-8)")
-
-
-@contextmanager
-def _csv_text(path: Path) -> Iterator[IO[str]]:
-    try:
-        f = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    with f:
-        yield f
 
 
 def _is_sheet(path: Path) -> bool:
@@ -359,9 +356,9 @@ def _is_sheet(path: Path) -> bool:
     if path.suffix.lower() == ".json":
         return False
     try:
-        with open(path, "rb") as fh:
+        with _opened_regular(path) as fh:
             head = fh.read(4096)
-    except OSError:
+    except (OSError, InvalidInput):
         return False
     if head.lstrip().startswith((b"[", b"{")):
         return False

@@ -45,6 +45,7 @@ from typing import Any
 from drp_cli.core.errors import InvalidInput
 from drp_cli.domain.protocols import registry, themes
 from drp_cli.exchange.sheets import Table, is_workbook, open_table
+from drp_cli.exchange.sources import MAX_MAP, shown
 
 #: drp's fields a column may hold (as ``drp import`` takes them; ``notes`` are free text kept
 #: as an imported note; ``response`` and ``responded_on``: the manager's latest response).
@@ -90,18 +91,24 @@ class SheetMap:
 
 
 def _where(path: Path, key: str) -> str:
-    return f"map {path}, {key}"
+    return f"map {shown(path)}, {key}"
 
 
 def load_map(path: str | os.PathLike[str]) -> SheetMap:
     """Read and check a map file (every mistake in it is named by its key)."""
+    from drp_cli.core.files import read_regular
+
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_regular(path, what=f"the map {shown(path)}", limit=MAX_MAP)
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as exc:
-        raise InvalidInput(f"cannot read the map {path}: {exc.strerror}") from None
+        raise InvalidInput(f"cannot read the map {shown(path)}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the map {path} is not valid TOML: {exc}") from None
+        raise InvalidInput(f"the map {shown(path)} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"the map {shown(path)} is nested too deeply to be a map") from None
+    _no_choose_left(data, path)
     unknown = [k for k in data if k not in MAP_KEYS]
     if unknown:
         raise InvalidInput(f"{_where(path, unknown[0])}: not a part of a map; parts: "
@@ -158,6 +165,27 @@ def load_map(path: str | os.PathLike[str]) -> SheetMap:
     return m
 
 
+CHOOSE = "CHOOSE"
+#: ``formal_started_on = "infer"`` under ``[defaults]``: no column holds the formal
+#: process's start, and drp is to date it from the current stage's start (said, not warned).
+INFER = "infer"
+
+
+def _no_choose_left(data: Mapping[str, Any], path: Path) -> None:
+    """A suggested map's CHOOSE still in it: refused, naming the first such key."""
+    for part in ("columns", "defaults", "values"):
+        stack: list[tuple[str, Any]] = [(part, data.get(part))]
+        while stack:
+            key, value = stack.pop(0)
+            if isinstance(value, dict):
+                stack += [(f"{key}.{k}", v) for k, v in value.items()]
+            elif isinstance(value, str) and value.strip().upper().startswith(CHOOSE):
+                raise InvalidInput(
+                    f"{_where(path, key)}: still says CHOOSE; edit that line to say what the "
+                    "sheet holds (or delete it), then import again"
+                )
+
+
 def _table(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
@@ -198,6 +226,10 @@ def _check_targets(m: SheetMap, path: Path) -> None:
             if target and target not in stages:
                 raise InvalidInput(f"{_where(path, key)}: {w!r} maps to something that is not "
                                    f"a stage of {proto or 'any protocol'}")  # fmt: skip
+    if m.defaults.get("formal_started_on", INFER) != INFER:
+        raise InvalidInput(f"{_where(path, 'defaults.formal_started_on')}: only \"{INFER}\" "
+                           "(date the formal process from the current stage's start); a column "
+                           "that holds it goes under [columns]")  # fmt: skip
     for name, value in m.defaults.items():
         if name in allowed and value not in allowed[name]:
             raise InvalidInput(f"{_where(path, 'defaults.' + name)}: not a {name} drp knows; "
@@ -209,6 +241,9 @@ def _check_targets(m: SheetMap, path: Path) -> None:
 class Counts:
     blank: int = 0
     total: int = 0
+    #: rows at a formal stage after the first that give no formal start: drp dates the
+    #: formal process from the current stage's start (a warning, unless the map says infer)
+    formal_inferred: int = 0
 
 
 class MappedSource:
@@ -219,7 +254,8 @@ class MappedSource:
 
     fmt = "sheet"
 
-    def __init__(self, table: Table, m: SheetMap, *, ignore_extra: bool = False) -> None:
+    def __init__(self, table: Table, m: SheetMap, *, ignore_extra: bool = False,
+                 suggesting: bool = False) -> None:  # fmt: skip
         self.table, self.map = table, m
         self.ignore_extra = ignore_extra or m.ignore_extra
         self.closures: list[tuple[dt.date, str]] = []
@@ -235,21 +271,27 @@ class MappedSource:
                 self.where[name] = i
         if missing:
             raise InvalidInput(
-                f"{table.path}: the map names column{'s' if len(missing) > 1 else ''} the sheet "
-                f"does not have: {', '.join(repr(h) for h in missing)}; its columns: "
+                f"{shown(table.path)}: the map names column{'s' if len(missing) > 1 else ''} "
+                f"the sheet does not have: {', '.join(repr(h) for h in missing)}; its columns: "
                 f"{', '.join(repr(h) for h in table.header if h)}"
             )
         lacking = [f for f in REQUIRED if f not in self.where and f not in m.defaults]
-        if lacking:
+        if lacking and not suggesting:
             raise InvalidInput(
-                f"{table.path}: no column holds {', '.join(lacking)}; write a map that says "
-                f"which do (`drp import {table.path.name} --suggest-map` starts one)"
+                f"{shown(table.path)}: no column holds {', '.join(lacking)}; write a map that says "
+                f"which do (`drp import {shown(table.path.name)} --suggest-map` starts one)"
             )
         used = set(self.where.values())
         self.extra = [(i, h) for i, h in enumerate(table.header) if h and i not in used]
         reg = registry()
         self.protocols = reg.protocols
         self._themes = themes()
+        #: per protocol, its formal stages after the first (where a formal start is inferred)
+        self._later_formal: dict[str, set[str]] = {}
+        if "formal_started_on" not in m.columns and m.defaults.get("formal_started_on") != INFER:
+            for slug, p in reg.protocols.items():
+                formal = [s.slug for s in p.stages if s.formal]
+                self._later_formal[slug] = set(formal[1:])
 
     def header_of(self, name: str) -> str:
         return self.table.header[self.where[name]] if name in self.where else name
@@ -263,7 +305,12 @@ class MappedSource:
             if self._is_total(cells):
                 counts.total += 1
                 continue
-            yield f"row {number}", self.row(cells)
+            row = self.row(cells)
+            if self._later_formal and row.get("stage") in self._later_formal.get(
+                row.get("protocol", ""), ()
+            ):
+                counts.formal_inferred += 1
+            yield f"row {number}", row
         self.counts = counts
 
     def _is_total(self, cells: list[Any]) -> bool:
@@ -278,6 +325,8 @@ class MappedSource:
         for name in FIELDS:
             i = self.where.get(name)
             value: Any = cells[i] if i is not None else self.map.defaults.get(name, "")
+            if value == INFER and i is None:
+                value = ""
             out[name] = value
         for name in DATE_FIELDS:
             out[name] = self._date(name, out[name], problems)
@@ -581,7 +630,7 @@ def suggest(path: str | os.PathLike[str], *, sheet: str | None = None,
     if "protocol" not in columns:
         defaults["protocol"] = protocol or "CHOOSE: " + ", ".join(sorted(registry().protocols))
         m.defaults["protocol"] = protocol or ""
-    src = MappedSource(table, m)
+    src = MappedSource(table, m, suggesting=True)
     seen: dict[str, dict[str, str]] = {}  # key -> word -> first spelling
     counts = Counts()
     for _number, cells in table.rows():
@@ -636,6 +685,23 @@ def suggest(path: str | os.PathLike[str], *, sheet: str | None = None,
     return Suggestion(text, columns, unmapped, unused, missing)
 
 
+def _candidates(name: str, headers: list[str]) -> str:
+    """The sheet's unused columns that might hold ``name``, likeliest first (a date field:
+    the columns whose names speak of dates)."""
+    if not headers:
+        return "the sheet has no unused column"
+    dated = name in DATE_FIELDS
+    hints = (
+        ("date", " on", "start", "when")
+        if dated
+        else tuple(w for s in SYNONYMS.get(name, ()) for w in s.split())
+    )
+    likely = [h for h in headers if any(x in f" {word(h)}" for x in hints)]
+    ranked = likely + [h for h in headers if h not in likely]
+    shown_ = ", ".join(_q(h) for h in ranked[:8]) + (", ..." if len(ranked) > 8 else "")
+    return f"candidates: {shown_}"
+
+
 def _q(value: str) -> str:
     """A TOML basic string (JSON's spelling is one)."""
     return json.dumps(value, ensure_ascii=False)
@@ -646,9 +712,9 @@ def _map_text(table: Table, columns: dict[str, str], defaults: dict[str, str],
               unused: list[str], missing: list[str]) -> str:  # fmt: skip
     reg = registry()
     out = [
-        f"# drp import map for {table.path.name}, suggested by drp import --suggest-map.",
+        f"# drp import map for {shown(table.path.name)}, suggested by drp import --suggest-map.",
         "# Check every line; fill in what is marked CHOOSE, then:",
-        f"#   drp import {table.path.name} --map THIS-FILE --dry-run",
+        f"#   drp import {shown(table.path.name)} --map THIS-FILE --dry-run",
         "",
         "[sheet]",
     ]
@@ -660,7 +726,15 @@ def _map_text(table: Table, columns: dict[str, str], defaults: dict[str, str],
         if name in columns:
             out.append(f"{name} = {_q(columns[name])}")
     for name in missing:
-        out.append(f'# {name} = ""  # CHOOSE: no column looked like it (required)')
+        out.append(f"{name} = {_q(CHOOSE)}  # CHOOSE the column that holds it (required); "
+                   f"{_candidates(name, unused)}")  # fmt: skip
+    if "formal_started_on" not in columns:
+        out += [
+            "# No column looked like the formal process's start: without one, a concern at",
+            "# a later formal stage is dated from that stage's start (the import warns).",
+            '# Name the column here, or put formal_started_on = "infer" under [defaults]:',
+            f'# formal_started_on = ""  # {_candidates("formal_started_on", unused)}',
+        ]
     if unused:
         out.append("# The sheet's other columns are kept on each concern as an imported note")
         out.append("# (drp import --ignore-extra leaves them out):")

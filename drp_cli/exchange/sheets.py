@@ -24,12 +24,15 @@ from __future__ import annotations
 import codecs
 import csv
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from drp_cli.core.errors import InvalidInput
+from drp_cli.exchange.sources import shown
 
 #: The encodings a CSV may be in besides UTF-8 (what Excel on Windows writes, in order).
 FALLBACK_ENCODINGS = ("cp1252", "latin_1")
@@ -71,13 +74,11 @@ def is_workbook(path: str | os.PathLike[str]) -> bool:
 def open_table(path: str | os.PathLike[str], *, sheet: str | None = None) -> Table:
     """Open ``path`` as a table and find its header row (see the module's docstring)."""
     path = Path(path)
-    if not path.is_file():
-        raise InvalidInput(f"cannot read {path}: no such file")
     if is_workbook(path):
         kind, name, encoding, delimiter = "xlsx", _sheet_name(path, sheet), None, None
     else:
         if sheet is not None:
-            raise InvalidInput(f"{path} is not a workbook; --sheet is for .xlsx files")
+            raise InvalidInput(f"{shown(path)} is not a workbook; --sheet is for .xlsx files")
         kind, name = "csv", None
         encoding, delimiter = _csv_dialect(path)
     probe = Table(path, kind, name, encoding, delimiter, (), 0)
@@ -91,7 +92,7 @@ def open_table(path: str | os.PathLike[str], *, sheet: str | None = None) -> Tab
             return Table(path, kind, name, encoding, delimiter, header, number)
         if number >= HEADER_SCAN:
             break
-    raise InvalidInput(f"{path}: no header row found (a row with the columns' names)")
+    raise InvalidInput(f"{shown(path)}: no header row found (a row with the columns' names)")
 
 
 def _check_header(path: Path, number: int, header: tuple[str, ...]) -> None:
@@ -102,7 +103,7 @@ def _check_header(path: Path, number: int, header: tuple[str, ...]) -> None:
         key = name.casefold()
         if key in seen:
             raise InvalidInput(
-                f"{path}, row {number}: columns {seen[key]} and {i} have the same name"
+                f"{shown(path)}, row {number}: columns {seen[key]} and {i} have the same name"
             )
         seen[key] = i
 
@@ -112,13 +113,100 @@ def _text(value: Any) -> str:
 
 
 # -- workbooks -----------------------------------------------------------------------------
+#: The most a workbook file may hold, and the most all its parts together may inflate to
+#: (what a council's log never comes near; the reader's memory stays within a few hundred MB).
+MAX_WORKBOOK = 100 << 20
+MAX_INFLATED = 256 << 20
+#: A part that inflates more than this many times its compressed size, past a megabyte, is a
+#: bomb, not a spreadsheet (real sheets inflate 5 to 30 times).
+MAX_RATIO = 200
+_CHUNK = 1 << 20
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"),
+                 "<!ENTITY".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"),
+                 "<!ENTITY".encode("utf-16-be"))  # fmt: skip
+_checked: dict[tuple[int, ...], None] = {}  # the files found safe (device, inode, size, time)
+
+
+def _not_workbook(path: Path) -> InvalidInput:
+    return InvalidInput(f"{shown(path)} cannot be read as an Excel workbook (.xlsx)")
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse, before the workbook reader sees it, a workbook that is not a regular file, is
+    larger than :data:`MAX_WORKBOOK`, declares an XML document type or entity in any part, or
+    inflates past :data:`MAX_INFLATED` (declared or actual: every part is inflated here, a
+    megabyte at a time, counting what it gives, whatever the zip says of its size)."""
+    import zipfile
+
+    from drp_cli.core.files import open_regular
+
+    try:
+        fd = open_regular(path, what=shown(path), limit=MAX_WORKBOOK)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {shown(path)}: {exc.strerror}") from None
+    with open(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if key in _checked:
+            return
+        try:
+            book = zipfile.ZipFile(fh)
+            parts = book.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise _not_workbook(path) from None
+        declared = sum(i.file_size for i in parts)
+        if declared > MAX_INFLATED or any(
+            i.file_size > _CHUNK and i.file_size > MAX_RATIO * max(i.compress_size, 1)
+            for i in parts
+        ):
+            raise _bomb(path)
+        total = 0
+        for info in parts:
+            if info.is_dir():
+                continue
+            # read past the size the zip declares: what counts is what the part inflates to
+            info.file_size = MAX_INFLATED - total + 1
+            try:
+                with book.open(info) as part:
+                    tail = b""
+                    while chunk := part.read(_CHUNK):
+                        total += len(chunk)
+                        if total > MAX_INFLATED or (
+                            total > _CHUNK and total > MAX_RATIO * max(info.compress_size, 1)
+                        ):
+                            raise _bomb(path)
+                        seen = tail + chunk
+                        if any(d in seen for d in _DECLARATIONS):
+                            raise InvalidInput(
+                                f"{shown(path)} declares an XML document type or entity, "
+                                "which a workbook never needs; drp does not read it "
+                                "(save it again from Excel)"
+                            )
+                        tail = chunk[-32:]
+            except InvalidInput:
+                raise
+            except Exception:  # a damaged, encrypted or lying part (zipfile, zlib)
+                raise _not_workbook(path) from None
+    if len(_checked) > 64:
+        _checked.clear()
+    _checked[key] = None
+
+
+def _bomb(path: Path) -> InvalidInput:
+    return InvalidInput(
+        f"{shown(path)} would inflate to more than {MAX_INFLATED >> 20} MB (or far more than "
+        "its size): larger than any spreadsheet drp reads; drp did not open it"
+    )
+
+
 def _workbook(path: Path) -> Any:
     from python_calamine import CalamineWorkbook
 
+    check_workbook(path)
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception:  # calamine raises its own errors for a damaged or encrypted file
-        raise InvalidInput(f"{path} cannot be read as an Excel workbook (.xlsx)") from None
+        raise _not_workbook(path) from None
 
 
 def sheet_names(path: str | os.PathLike[str]) -> list[str]:
@@ -128,13 +216,13 @@ def sheet_names(path: str | os.PathLike[str]) -> list[str]:
 def _sheet_name(path: Path, sheet: str | None) -> str:
     names = list(_workbook(path).sheet_names)
     if not names:
-        raise InvalidInput(f"{path} has no sheets")
+        raise InvalidInput(f"{shown(path)} has no sheets")
     if sheet is None:
         return str(names[0])
     for name in names:
         if name.casefold().strip() == sheet.casefold().strip():
             return str(name)
-    raise InvalidInput(f"{path} has no sheet of that name; its sheets: {', '.join(names)}")
+    raise InvalidInput(f"{shown(path)} has no sheet of that name; its sheets: {', '.join(names)}")
 
 
 def _raw_rows(table: Table) -> Iterator[tuple[int, list[Any]]]:
@@ -145,29 +233,104 @@ def _raw_rows(table: Table) -> Iterator[tuple[int, list[Any]]]:
         for number, cells in enumerate(sheet.iter_rows(), start=first):
             yield number, cells
         return
-    with open(table.path, encoding=table.encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=table.delimiter or ",")
+    with open_text(table.path, table.encoding or "utf-8") as fh:
+        reader = csv.reader(fh, delimiter=table.delimiter or ",", strict=True)
         number = 0  # a spreadsheet's row: a quoted cell may hold line breaks
-        try:
+        with csv_errors(table.path, table.encoding, lambda: number):
             for number, cells in enumerate(reader, start=1):
+                if not_one_encoding(cells, table.encoding):
+                    raise mixed(table.path, number, table.encoding)
                 yield number, cells
-        except csv.Error:
+
+
+# -- CSV text: one reader of encodings for drp's own CSV and a council's -------------------
+def open_text(path: Path, encoding: str) -> IO[str]:
+    """The CSV file as text in ``encoding`` (a regular file of bounded size)."""
+    from drp_cli.core.files import open_regular
+    from drp_cli.exchange.sources import MAX_STREAMED
+
+    try:
+        fd = open_regular(path, what=shown(path), limit=MAX_STREAMED)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {shown(path)}: {exc.strerror}") from None
+    # a byte that is not UTF-8 is kept (as a lone surrogate) for the row that holds it to be
+    # named (:func:`not_one_encoding`): the decoder reads ahead of the rows
+    errors = "surrogateescape" if encoding in _UTF8 else "strict"
+    return open(fd, encoding=encoding, errors=errors, newline="")
+
+
+@contextmanager
+def csv_errors(path: Path, encoding: str | None, row: Callable[[], int]) -> Iterator[None]:
+    """The CSV reader's and the decoder's errors as drp's, naming the row (``row()``: the
+    last row read whole)."""
+    try:
+        yield
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
             raise InvalidInput(
-                f"{table.path}, row {number + 1}: not a well-formed CSV row"
+                f'{shown(path)}, row {row() + 1}: a quoted cell is never closed (a " opens a '
+                'cell on that row and no " closes it before the end of the file)'
             ) from None
+        if "expected after" in str(exc):
+            raise InvalidInput(
+                f"{shown(path)}, row {row() + 1}: a quoted cell is not closed where it ends (a "
+                '" opens a cell on that row, and the " that closes it is followed by more text)'
+            ) from None
+        raise InvalidInput(f"{shown(path)}, row {row() + 1}: not a well-formed CSV row") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{shown(path)}, row {row() + 1}: not {_named(encoding)} text as the rows before it "
+            "are; the file mixes encodings: save it again as CSV UTF-8"
+        ) from None
+
+
+def _named(encoding: str | None) -> str:
+    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
+            "latin_1": "Latin-1"}.get(encoding or "utf-8", encoding or "UTF-8")  # fmt: skip
+
+
+_SINGLE_BYTE = ("cp1252", "latin_1")
+_UTF8 = ("utf-8", "utf-8-sig")
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def not_one_encoding(cells: list[Any], encoding: str | None) -> bool:
+    """True when a row is not in the encoding of the file's start: in a file read as
+    Windows-1252 (or Latin-1), a row of UTF-8 text (its letters would be stored garbled,
+    "ZoÃ«"); in a UTF-8 file, a row with bytes that are not UTF-8. Costs nothing on a row of
+    plain ASCII."""
+    if encoding in _UTF8:
+        return any(isinstance(c, str) and not c.isascii() and _ESCAPED.search(c) for c in cells)
+    if encoding not in _SINGLE_BYTE:
+        return False
+    for cell in cells:
+        if not isinstance(cell, str) or cell.isascii():
+            continue
+        raw = cell.encode(encoding, errors="ignore")
+        try:
+            raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput(
-                f"{table.path}: not all of it is {table.encoding} text (the encoding of its "
-                "start); save it again as CSV UTF-8"
-            ) from None
+            continue
+        return True
+    return False
+
+
+def mixed(path: Path, number: int, encoding: str | None) -> InvalidInput:
+    if encoding in _UTF8:
+        return InvalidInput(
+            f"{shown(path)}, row {number}: not UTF-8 text as the rows before it are; the file "
+            "mixes encodings: save it again as CSV UTF-8"
+        )
+    return InvalidInput(
+        f"{shown(path)}, row {number}: UTF-8 text in a file whose other rows are "
+        f"{_named(encoding)}; the file mixes encodings: save it again as CSV UTF-8"
+    )
 
 
 # -- CSV dialect ---------------------------------------------------------------------------
 def _csv_dialect(path: Path) -> tuple[str, str]:
     """(encoding, delimiter) of a CSV file, from its start."""
-    with open(path, "rb") as fh:
-        head = fh.read(SAMPLE)
-    encoding = _encoding(path, head)
+    encoding, head = csv_encoding(path)
     text = head.decode(encoding, errors="ignore")
     sample = "\n".join(text.splitlines()[:50])
     try:
@@ -178,11 +341,26 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
     return encoding, delimiter
 
 
+def csv_encoding(path: Path) -> tuple[str, bytes]:
+    """The encoding of a CSV file, told from its start (and that start): drp's own CSV and
+    a council's are read alike."""
+    with open_text(path, "latin_1") as fh:
+        head = fh.buffer.read(SAMPLE)  # type: ignore[attr-defined]
+    return _encoding(path, head), head
+
+
+_UTF32 = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
 def _encoding(path: Path, head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith(_UTF32):  # before UTF-16's: UTF-32 LE's mark begins with it
+        raise _unread(path, "UTF-32")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if b"\x00" in head:
+        raise _unread(path, "UTF-16 or UTF-32 (it has NUL bytes)")
     try:
         # a sample may end inside a character: an incremental decoder allows that
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SAMPLE)
@@ -193,7 +371,18 @@ def _encoding(path: Path, head: bytes) -> str:
 
     best = from_bytes(head, cp_isolation=list(FALLBACK_ENCODINGS)).best()
     if best is None:
+        try:  # a mix (UTF-8 rows among Windows-1252 ones): the rows say which is which
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
         raise InvalidInput(
-            f"{path} is neither UTF-8 nor Windows-1252 text; save it again as CSV UTF-8"
+            f"{shown(path)} is neither UTF-8 nor Windows-1252 text; save it again as CSV UTF-8"
         )
     return str(best.encoding)
+
+
+def _unread(path: Path, what: str) -> InvalidInput:
+    return InvalidInput(
+        f"{shown(path)} is {what} text, an encoding drp does not read; save it again as CSV UTF-8"
+    )

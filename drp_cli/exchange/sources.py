@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from drp_cli.core.textsafe import visible
+
 #: One row: its label ("row 3", "item 3") and its cells by column name.
 Row = tuple[str, dict[str, Any]]
 #: A local closure day and its reason.
@@ -37,3 +39,16 @@ class Source:
     def rows(self) -> Iterator[Row]:
         """The rows, read afresh from the start of the file (a generator: one at a time)."""
         return self.read()
+
+
+#: The most a text file drp reads a row at a time (CSV, JSON) may hold: bounded, and far
+#: beyond any real record (the bench's 100,000 concerns are about 150 MB).
+MAX_STREAMED = 8 << 30
+#: The most a map file may hold.
+MAX_MAP = 1 << 20
+
+
+def shown(path: Any) -> str:
+    """A user's path as a message may show it: one line, with control, escape and bidi
+    characters shown as visible escapes (a file name can hold any of them)."""
+    return visible(str(path), one_line=True)

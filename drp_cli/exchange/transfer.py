@@ -48,7 +48,7 @@ from drp_cli.domain.lifecycle import (
 )
 from drp_cli.exchange.checks import ImportRefused, prepare, validate
 from drp_cli.exchange.readers import open_source
-from drp_cli.exchange.sources import Source
+from drp_cli.exchange.sources import Source, shown
 from drp_cli.services.tracker import Tracker
 from drp_cli.store import daily, record
 from drp_cli.store.connection import stored_day, stored_moment
@@ -85,6 +85,8 @@ class ImportResult:
     #: files an earlier import into no database left beside it when it was stopped
     #: (killed, or the machine went down), removed by this one
     stale_removed: int = 0
+    #: sheet rows at a later formal stage with no formal start: dated from the stage's start
+    formal_inferred: int = 0
 
 
 #: the concern row's values in ROW_FIELDS order (``state.row()``, as a tuple)
@@ -166,7 +168,7 @@ def _import_new(
             os.link(aside, target)  # never over a file that is there
         except FileExistsError:
             raise InvalidInput(
-                f"a database appeared at {target} while the file was "
+                f"a database appeared at {shown(target)} while the file was "
                 "imported; nothing was imported: run the import again"
             ) from None
     finally:
@@ -800,6 +802,7 @@ def _import(
         raise ImportRefused(errors)
     result.blank_rows = source.skipped.get("blank", 0)
     result.total_rows = source.skipped.get("total", 0)
+    result.formal_inferred = source.skipped.get("formal_inferred", 0)
     if dry_run:
         known_rows.counted(result)
     return result

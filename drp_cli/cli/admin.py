@@ -69,14 +69,19 @@ def verify(
         print_json(
             {"ok": report.ok, "head": {"seq": report.head_seq, "hash": report.head_hash},
              "mode": report.mode, "events": report.events, "closures": report.closures,
-             "concerns": report.concerns, "files": report.files,
+             "staff": report.staff, "concerns": report.concerns, "files": report.files,
              "integrity": {"ok": not damaged, "checked": checked}, "problems": report.problems}
         )  # fmt: skip
     else:
         if report.ok:
+            staff = (
+                f", {report.staff} staff-directory entr{'ies' if report.staff != 1 else 'y'}"
+                if report.staff
+                else ""
+            )
             typer.echo(
-                f"OK: {report.events} events and {report.closures} closure-day changes in an "
-                f"unbroken chain; {report.concerns} concerns match their events; "
+                f"OK: {report.events} events{staff} and {report.closures} closure-day changes "
+                f"in an unbroken chain; {report.concerns} concerns match their events; "
                 f"{report.files} stored files match their SHA-256."
             )
         for problem in report.problems:

@@ -258,6 +258,27 @@ def closure_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     return hashlib.sha256(closure_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
 
 
+STAFF_FIELDS = ("name", "key", "email", "team", "role", "added_by", "added_at")
+
+
+def staff_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    """A staff-directory entry as a link of the chain (``"entry": "staff"`` tells it apart):
+    its name, key, address, team and role, who added it and when."""
+    return _ENCODE(
+        {
+            **{name: row[name] for name in STAFF_FIELDS if name != "added_at"},
+            "added_at": _moment(row["added_at"]),
+            "chain_seq": chain_seq,
+            "entry": "staff",
+            "prev_hash": prev_hash,
+        }
+    )
+
+
+def staff_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(staff_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+
+
 def mac(key: bytes, link_hash: str) -> str:
     """The keyed seal of one link: HMAC-SHA256 of its hash under the service's key. Each
     hash covers every link before it, so a valid MAC on a link vouches for the chain up to
@@ -269,6 +290,7 @@ def mac(key: bytes, link_hash: str) -> str:
 class VerifyReport:
     events: int = 0
     closures: int = 0
+    staff: int = 0
     concerns: int = 0
     files: int = 0
     head_seq: int = 0

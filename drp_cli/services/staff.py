@@ -73,12 +73,11 @@ def add(
         raise InvalidInput(f"{fld('role')} must be one of {', '.join(ROLES)}")
     recorder = current_user(by)
     now = t.moment()
-    with t.store.write() as conn:
-        if any(key(p.name) == key(shown) for p in record.staff(conn)):
+    with t.unit_of_work() as uow:  # the entry is a link of the chain
+        if any(key(p.name) == key(shown) for p in record.staff(uow.conn)):
             raise InvalidInput("that name is already in the staff directory")
-        record.add_staff(conn, {"name": shown, "key": key(shown), "email": mail,
-                                "team": team_name, "role": role, "added_by": recorder,
-                                "added_at": now})  # fmt: skip
+        uow.add_staff({"name": shown, "key": key(shown), "email": mail, "team": team_name,
+                       "role": role, "added_by": recorder, "added_at": now})  # fmt: skip
     return Person(shown, mail, team_name, role, recorder, now)
 
 

@@ -1073,7 +1073,7 @@ class Tracker:
         sealed = 0
         with self.unit_of_work() as uow:
             uow.lock_concerns()
-            for table in ("event", "closure_change"):
+            for table in record.CHAIN_TABLES:
                 for row_id, digest, seal in record.chain_links(uow.conn, table):
                     want = chain_mac(self.key, digest)
                     if seal != want:
@@ -1091,6 +1091,7 @@ class Tracker:
         with self.unit_of_work() as uow:
             uow.lock_concerns()
             uow.chain_unlinked_closures()
+            uow.chain_unlinked_staff()
             for cid in uow.concern_ids():
                 loaded = uow.load(cid)
                 first = loaded.facts()[0] if loaded.events else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput, fld
 
 #: The Alembic revision this program writes; a database at another revision is refused.
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 BUSY_TIMEOUT_MS = 10_000
 NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "afs", "9p"}

@@ -182,7 +182,8 @@ class Attachment(SQLModel, table=True):
 
 class Staff(SQLModel, table=True):
     """The staff directory: the names concerns are owned by and handed over to. ``key`` is
-    the name folded to lower case, so that names match whatever their case."""
+    the name folded to lower case, so that names match whatever their case. Each entry is a
+    link of the hash chain (from schema 0009): where mail goes is tamper-evident too."""
 
     __tablename__ = "staff"
 
@@ -194,3 +195,7 @@ class Staff(SQLModel, table=True):
     role: str | None = None
     added_by: str
     added_at: dt.datetime
+    chain_seq: int | None = Field(default=None, unique=True)
+    prev_hash: str | None = None
+    hash: str | None = None
+    mac: str | None = None

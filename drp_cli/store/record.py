@@ -46,6 +46,7 @@ from drp_cli.domain.chain import (
     mac,
     new_salt,
     redacted_digest,
+    staff_hash,
 )
 from drp_cli.domain.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
 from drp_cli.store.connection import (
@@ -369,15 +370,19 @@ def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> N
                      f"(SELECT max(id) FROM {table}))").close()  # fmt: skip
 
 
+#: The tables whose rows are links of the chain.
+CHAIN_TABLES = ("event", "closure_change", "staff")
+
+
 def chain_links(conn: Conn, table: str) -> list[tuple[int, str, str | None]]:
-    """(id, hash, mac) of every link in an event or closure-change table."""
-    if table not in ("event", "closure_change"):
+    """(id, hash, mac) of every link in an event, closure-change or staff table."""
+    if table not in CHAIN_TABLES:
         raise ValueError(table)
     return [(r[0], r[1], r[2]) for r in conn.rows(f"SELECT id, hash, mac FROM {table}")]
 
 
 def set_mac(conn: Conn, table: str, row_id: int, seal: str) -> None:
-    if table not in ("event", "closure_change"):
+    if table not in CHAIN_TABLES:
         raise ValueError(table)
     conn.update(table, row_id, {"mac": seal})
 
@@ -604,6 +609,23 @@ class UnitOfWork:
             self.conn.update("closure_change", change["id"], links)
         return len(rows)
 
+    # -- the staff directory ---------------------------------------------------------------
+    def add_staff(self, values: Mapping[str, Any]) -> None:
+        """A staff-directory entry, as a link of the chain."""
+        fields = {name: values.get(name) for name in STAFF_COLUMNS}
+        links = self.link(lambda seq, prev: staff_hash(fields, seq, prev))
+        self.conn.insert("staff", {**fields, **links})
+
+    def chain_unlinked_staff(self) -> int:
+        """Make links of staff entries added before the directory was part of the chain (a
+        database upgraded from before schema 0009). Returns how many."""
+        rows = self.conn.records("SELECT * FROM staff WHERE chain_seq IS NULL ORDER BY id")
+        for entry in rows:
+            fields = {name: entry[name] for name in STAFF_COLUMNS}
+            links = self.link(lambda seq, prev, f=fields: staff_hash(f, seq, prev))  # type: ignore[misc]
+            self.conn.update("staff", entry["id"], links)
+        return len(rows)
+
     def redact(self, loaded: Loaded, event: Row, text: str, details: Mapping[str, Any],
                fields: Sequence[str], reason: str, by: str, on: dt.date) -> Row:  # fmt: skip
         """Replace an event's text and details with their redacted form, drop its salt, and
@@ -655,8 +677,9 @@ def known_names(conn: Conn, column: str) -> list[str]:
     return sorted({r[0] for r in rows})
 
 
-def add_staff(conn: Conn, values: Mapping[str, Any]) -> None:
-    conn.insert("staff", {name: values.get(name) for name in STAFF_COLUMNS})
+def staff_where(row: Mapping[str, Any]) -> str:
+    """How verify names a staff entry: by its key (the folded name), never its address."""
+    return f"staff entry {row['key']!r}"
 
 
 # -- verify ------------------------------------------------------------------------------------
@@ -732,7 +755,8 @@ def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | No
         lambda row: f"closure change {row['id']} ({row['action']} {row['day']})",
         closure_hash,
     )  # fmt: skip
-    return heapq.merge(events, closures, key=lambda link: link[0])
+    staff = _chain_rows(conn, "staff", staff_where, staff_hash)
+    return heapq.merge(events, closures, staff, key=lambda link: link[0])
 
 
 def _grouped(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
@@ -924,8 +948,10 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
     for _, where, row, digest in _links(conn):
         if "concern_id" in row:
             report.events += 1
-        else:
+        elif "action" in row:
             report.closures += 1
+        else:
+            report.staff += 1
         walk.feed(where, row, digest)
     head = conn.record("SELECT * FROM chain_head WHERE id = 1")
     if head is None:

@@ -256,6 +256,19 @@ def test_restore_shows_a_path_with_escapes_never_raw(drp, tmp_path):
     assert "\x1b" not in r.stderr and "\u202e" not in r.stderr
 
 
+def test_restore_into_a_database_not_empty_shows_its_path_with_escapes(drp, tmp_path):
+    make_record(drp)
+    dump = tmp_path / "backup.json"
+    assert drp("backup", str(dump), "--format", "json").exit_code == 0
+    db = tmp_path / "db\x1b[2J\n.sqlite3"
+    assert drp("--db", str(db), *open_args()).exit_code == 0
+    r = drp("--db", str(db), "restore", str(dump))
+    assert (r.exit_code, r.stderr) == (2, (
+        f"Error: the database {tmp_path}/db\\x1b[2J\\x0a.sqlite3 is not empty; restore into "
+        "a new database\n"
+    ))  # fmt: skip
+
+
 # -- item 24: what a killed backup left is removed by the next ------------------------------
 def test_a_backup_removes_stale_temporaries_a_killed_backup_left(drp, db_path, tmp_path):
     make_record(drp)

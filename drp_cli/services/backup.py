@@ -401,7 +401,8 @@ def restore_json(
         with store.write() as conn:
             if not record.is_empty(conn):
                 raise InvalidInput(
-                    f"the database {store.label} is not empty; restore into a new database"
+                    f"the database {shown_path(store.label)} is not empty; restore into a new "
+                    "database"
                 )
             for name in TABLES:
                 types = conn.column_types(name)

@@ -310,3 +310,50 @@ def test_stale_temporaries_of_another_user_are_kept(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert b.remove_stale_temporaries(tmp_path) == 1
     assert not stale.exists()
+
+
+#: a backup that stops once its temporary copy is written (to be killed there)
+STALLED_BACKUP = """
+import sys, time
+from drp_cli.store.connection import Store
+copy = Store.copy_to
+def stalled(self, target, application_id):
+    copy(self, target, application_id)
+    open(f"{target}-journal", "wb").close()  # as SQLite leaves it mid-transaction
+    print("copied", flush=True)
+    time.sleep(60)
+Store.copy_to = stalled
+sys.argv = ["drp", *sys.argv[1:]]
+from drp_cli.__main__ import main
+main()
+"""
+
+
+def test_what_a_backup_killed_with_sigkill_left_is_removed_by_the_next(drp, db_path, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    make_record(drp)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STALLED_BACKUP, "--db", str(db_path), "backup",
+         str(folder / "drp-2025-03-30.sqlite3")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "copied\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    left = sorted(p.name for p in folder.iterdir())
+    assert len(left) == 2 and all(b._TEMPORARY.fullmatch(name) for name in left), left
+    assert drp("backup", str(folder / "drp-2025-03-31.sqlite3")).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == [*left, "drp-2025-03-31.sqlite3"]  # young
+    old = time.time() - 2 * b.STALE_AFTER
+    for name in left:
+        os.utime(folder / name, (old, old))
+    assert drp("backup", str(folder / "drp-2025-04-01.sqlite3")).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "drp-2025-03-31.sqlite3", "drp-2025-04-01.sqlite3"
+    ]  # fmt: skip

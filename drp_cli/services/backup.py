@@ -90,7 +90,8 @@ def _digest(path: Path, at: int, length: int, blank: bytes) -> bytes:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         head = bytearray(fh.read(max(at + length, 1024 * 1024)))
-        head[at : at + length] = blank * length
+        if len(head) >= at + length:  # (a file too short to hold a digest has none)
+            head[at : at + length] = blank * length
         h.update(head)
         while chunk := fh.read(1024 * 1024):
             h.update(chunk)
@@ -161,11 +162,16 @@ _TEMPORARY = re.compile(
 
 def _looks_like_backup(path: Path) -> bool:
     """A temporary copy a backup was writing: empty, a SQLite file or a drp JSON file."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(32)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:  # never through a link, never waiting on a FIFO put there since it was looked at
+        fd = os.open(path, flags)
     except OSError:
         return False
+    with open(fd, "rb") as fh:
+        try:
+            head = fh.read(32)
+        except OSError:
+            return False
     return not head or head.startswith(_SQLITE_MAGIC) or _JSON_START.match(head) is not None
 
 

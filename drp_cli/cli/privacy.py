@@ -1,0 +1,190 @@
+"""Data protection: subject access (issue 31 item 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from drp_cli.cli.app import ByOption, JsonOption, command_group, examples, tracker
+from drp_cli.cli.output import print_json
+
+if TYPE_CHECKING:
+    from drp_cli.services.subject_access import Request
+
+commands = command_group()
+
+
+def _day(value: dt.date | None) -> str:
+    return f"{value.isoformat()} ({value:%a})" if value is not None else "-"
+
+
+def _request_line(r: Request) -> str:
+    line = f"received {_day(r.received_on)}, due {_day(r.due_on)}"
+    if r.extended_on is not None:
+        line += f" (extended, notice {r.extended_on.isoformat()})"
+    if r.sent_on is not None:
+        late = (r.sent_on - r.due_on).days
+        line += f"; answered {r.sent_on.isoformat()}" + (
+            f", {late} day{'s' if late != 1 else ''} late" if late > 0 else ", in time"
+        )
+    else:
+        line += "; not yet answered"
+    return line
+
+
+@commands.command(
+    "subject-access",
+    epilog=examples(
+        "drp subject-access KN-2231 -o sar-2027-014",
+        "drp subject-access KN-2231 --received 2027-01-31",
+        'drp subject-access KN-2231 --extend --reason "Records from three concerns to review"',
+        "drp subject-access KN-2231 --sent 2027-02-26",
+        "drp subject-access KN-2231",
+    ),
+)
+def subject_access(
+    ctx: typer.Context,
+    child: Annotated[
+        str,
+        typer.Argument(
+            metavar="CHILD",
+            help="The child's reference, exactly as recorded (all their concerns).",
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="DIR",
+            help="Write everything held about the child into this new folder: HTML, PDF, "
+            "JSON and the attached documents, third parties' names marked for review.",
+        ),
+    ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Record a request received on DATE and print when the answer is due.",
+        ),
+    ] = None,
+    extend: Annotated[
+        bool,
+        typer.Option(
+            "--extend",
+            help="Extend the open request by two months (notice given --on, default today); "
+            "needs --reason.",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option(help="Why the request is extended (complex, or several).")
+    ] = None,
+    sent: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Mark the open request answered on DATE."),
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            metavar="DATE",
+            help="With -o: judge deadlines as on DATE; with --extend: the day the person "
+            "was told (default today).",
+        ),
+    ] = None,
+    subject: Annotated[
+        str,
+        typer.Option(
+            help="Whom the reference is about: child, or a foster carer household (carer) "
+            "or a chair on a route about them.",
+        ),
+    ] = "child",
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="With -o: also the PDF.")] = True,
+    force: Annotated[
+        bool, typer.Option(help="Replace DIR if it exists (only a folder drp wrote).")
+    ] = False,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Subject access: write everything drp holds about a child, for review before release;
+    record a request and when its answer is due.
+
+    With -o DIR: a new owner-only folder holding subject-access.html and .pdf (readable),
+    subject-access.json (every concern's whole record) and attachments/ (each checked
+    against its SHA-256). Every name that is not the child's is highlighted and listed as
+    third-party data to review (in JSON: "third_party" on each object holding one).
+
+    The answer is due one calendar month from receipt, on the corresponding date (the
+    month's last day where there is none), or the next working day when that is a weekend
+    or bank holiday; --extend makes it three months. Exit 3 when drp holds no concern about
+    the reference (it is never repeated).
+    """
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.services import subject_access as sar
+
+    given = {"-o": output is not None, "--received": received is not None,
+             "--extend": extend, "--sent": sent is not None}  # fmt: skip
+    chosen = [name for name, yes in given.items() if yes]
+    if len(chosen) > 1:
+        raise InvalidInput(
+            f"give one of -o, --received, --extend, --sent (not {' and '.join(chosen)})"
+        )
+    if reason is not None and not extend:
+        raise InvalidInput("--reason goes with --extend")
+    t = tracker(ctx)
+    if output is not None:
+        from drp_cli.render import subject_access as sar_render
+
+        written = sar_render.write(t, child, output, subject=subject, force=force, on=on, pdf=pdf)
+        if as_json:
+            print_json({"path": str(written.path), "files": written.files,
+                        "concerns": written.concerns,
+                        "third_parties": written.third_parties})  # fmt: skip
+            return
+        verb = "Replaced" if written.replaced else "Wrote"
+        typer.echo(
+            f"{verb} {written.path}: {len(written.files)} files, {written.concerns} "
+            f"concern{'s' if written.concerns != 1 else ''}."
+        )
+        n = written.third_parties
+        typer.echo(
+            f"{n} third part{'ies' if n != 1 else 'y'} named: review them before release "
+            "(highlighted in subject-access.html, listed under 'Third-party data to review')."
+            if n
+            else "No third party is named; read every note before release all the same."
+        )
+        return
+    if received is not None:
+        r = sar.receive(t, child, received, subject=subject, by=by)
+        verb = "Recorded"
+    elif extend:
+        if reason is None:
+            raise InvalidInput("--extend needs --reason: why the request needs longer")
+        r = sar.extend(t, child, reason, on=on, subject=subject, by=by)
+        verb = "Extended"
+    elif sent is not None:
+        r = sar.mark_sent(t, child, sent, subject=subject, by=by)
+        verb = "Answered"
+    else:
+        found = sar.requests(t, child, subject)
+        if as_json:
+            print_json([q.to_dict() for q in found])
+        elif not found:
+            typer.echo("No subject access request is recorded for that reference.")
+        else:
+            for q in found:
+                typer.echo(f"Request {q.id}: {_request_line(q)}")
+        return
+    if as_json:
+        print_json(r.to_dict())
+        return
+    if verb == "Recorded":
+        typer.echo(f"Recorded the request received {_day(r.received_on)}: the answer is due "
+                   f"{_day(r.due_on)}.")  # fmt: skip
+    elif verb == "Extended":
+        typer.echo(f"Extended the request received {_day(r.received_on)} by two months: the "
+                   f"answer is now due {_day(r.due_on)}.")  # fmt: skip
+    else:
+        typer.echo(f"Request {r.id}: {_request_line(r)}.")

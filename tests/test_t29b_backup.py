@@ -159,6 +159,7 @@ def test_restore_refuses_rows_drp_did_not_write(drp, tmp_path):
          "table concern, row 1, column opened_on: not a value drp writes"),
         ("event", {"recorded_at": [1, [2]]},
          "table event, row 1, column recorded_at: not a value drp writes"),
+        ("event", {"seq": 2**64}, "table event, row 1, column seq: not a value drp writes"),
     ):  # fmt: skip
         forged = json.loads(json.dumps(data))
         forged["tables"][table][0].update(change)

@@ -273,6 +273,8 @@ def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = F
 
 
 _SCALARS = (str, int, float, bool, type(None))
+#: The integers a database column holds (SQLite's and PostgreSQL's bigint)
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 def _parse(types: dict[str, str], row: Any, where: str) -> dict[str, Any]:
@@ -286,9 +288,12 @@ def _parse(types: dict[str, str], row: Any, where: str) -> dict[str, Any]:
             continue
         value = row[name]
         try:
-            if not isinstance(value, _SCALARS) or (
-                value is not None and kind in ("datetime", "date") and not isinstance(value, str)
-            ):
+            if (
+                not isinstance(value, _SCALARS)
+                or (value is not None and kind in ("datetime", "date")
+                    and not isinstance(value, str))
+                or (isinstance(value, int) and not _INT_MIN <= value <= _INT_MAX)
+            ):  # fmt: skip
                 raise TypeError(name)
             if isinstance(value, str) and kind == "datetime":
                 value = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)

@@ -310,14 +310,17 @@ class _Concern:
     formal_deadline_kind: str | None = None
 
 
-class _Folded(NamedTuple):
+@dataclass(slots=True)
+class _Folded:
     """One concern's events in effect on a day, folded by the lifecycle rule and its stage
-    visits judged as ``drp show`` judges them."""
+    visits judged as ``drp show`` judges them; ``kept``: :func:`kept_to_time`, once worked
+    out (for the tally and the activity alike)."""
 
     facts: list[_Event]
     state: lifecycle.ConcernState
     view: ConcernView
     visits: list[dict[str, Any]]
+    kept: bool | str | None = "unknown"
 
 
 def _fold(
@@ -341,7 +344,7 @@ def _fold(
                        formal_deadline_kind=state.formal_deadline_kind)  # fmt: skip
     view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
-    live = [f for f in facts if f.seq not in gone]
+    live = [f for f in facts if f.seq not in gone] if gone else facts
     return _Folded(live, state, view, visits)
 
 
@@ -355,7 +358,14 @@ def kept_to_time(f: _Folded, cal: WorkingCalendar, on: dt.date) -> bool | None:
     """Whether a resolved concern was resolved within timescale: no stage it visited missed
     its deadline or aim (each judged as ``drp show`` judges it), and the formal process,
     where its protocol sets a firm limit for it, ended within that limit. None when no
-    stage it visited had a timescale (nothing to judge it by)."""
+    stage it visited had a timescale (nothing to judge it by). Worked out once a fold."""
+    if f.kept != "unknown":
+        return cast("bool | None", f.kept)
+    f.kept = _kept(f, cal, on)
+    return f.kept
+
+
+def _kept(f: _Folded, cal: WorkingCalendar, on: dt.date) -> bool | None:
     results = [v["result"] for v in f.visits]
     if any(r in MISSED_RESULTS for r in results):
         return False
@@ -439,6 +449,7 @@ ACTIVITY_EVENTS = {
     "reopened": "reopened",
     "cafcass_referrals": "referred",
 }
+_ACTIVITY_KEYS = {kind: key for key, kind in ACTIVITY_EVENTS.items()}
 #: The bands of working days open that the open caseload is counted in (the upper bound of
 #: each, None: no bound): 20 working days is the whole formal process's limit in most of the
 #: protocols (the IRO Handbook's 20 working days).
@@ -473,11 +484,10 @@ def _activity(
     first, last = act.first, act.last
     escalated = False
     for e in folded.facts:
-        if first <= e.effective_on <= last:
-            for key, kind in ACTIVITY_EVENTS.items():
-                if e.kind == kind:
-                    act.events[key] += 1
-                    escalated = escalated or kind == "escalated"
+        key = _ACTIVITY_KEYS.get(e.kind)
+        if key is not None and first <= e.effective_on <= last:
+            act.events[key] += 1
+            escalated = escalated or key == "escalations"
     act.concerns_escalated += escalated
     state = folded.state
     if state.status == "resolved" and state.closed_on and first <= state.closed_on <= last:
@@ -543,7 +553,7 @@ def _tallies(
     act = Activity(p.first, min(p.last, p.on))
     # the concerns opened before the period that were open in it or did something in it
     before = replace(sc, first=dt.date.min, last=p.first - dt.timedelta(days=1))
-    active = (act.first, act.last)
+    active = act.first
     with t.store.read(snapshot=True) as conn:
         counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
         rows = {r["id"]: r for r in reportsql.concern_rows(conn, whole)}

@@ -103,30 +103,22 @@ def counts_by(conn: Conn, scope: Scope) -> dict[str, dict[str, int]]:
     return out
 
 
-def active_where(first: dt.date, last: dt.date, alias: str = "") -> tuple[str, list[Any]]:
-    """A ``WHERE`` clause (without the keyword) for the concerns that may have something to
-    count in the days ``first`` to ``last``: open now, closed on or after ``first``, or with
-    an event (of a kind a report reads) dated in those days. A concern closed before them,
-    with nothing dated in them, cannot have been open in them or done anything in them."""
+def active_where(first: dt.date, alias: str = "") -> tuple[str, list[Any]]:
+    """A ``WHERE`` clause (without the keyword) for the concerns that may have been open on
+    a day from ``first`` on, or done something then: open now, or closed on or after
+    ``first``. A concern closed before it stays closed (a reopening would have cleared its
+    closing day, and of what a report counts only a reopening is recorded on a closed
+    concern), so it has nothing dated from ``first`` on that a report counts."""
     p = f"{alias}." if alias else ""
-    table = alias or "concern"
-    skipped = ", ".join("?" for _ in SKIPPED_KINDS)
-    return (
-        f"({p}closed_on IS NULL OR {p}closed_on >= ? OR EXISTS (SELECT 1 FROM event a "
-        f"WHERE a.concern_id = {table}.id AND a.effective_on >= ? AND a.effective_on <= ? "
-        f"AND a.kind NOT IN ({skipped})))",
-        [first, first, last, *SKIPPED_KINDS],
-    )
+    return f"({p}closed_on IS NULL OR {p}closed_on >= ?)", [first]
 
 
-def concern_rows(
-    conn: Conn, scope: Scope, active: tuple[dt.date, dt.date] | None = None
-) -> list[Row]:
+def concern_rows(conn: Conn, scope: Scope, active: dt.date | None = None) -> list[Row]:
     """The scope's concerns, by id: what the report reads of each row (never its free text);
-    with ``active`` (first and last day), only those :func:`active_where` keeps."""
+    with ``active`` (a day), only those :func:`active_where` keeps."""
     clause, params = scope.where()
     if active is not None:
-        more, extra = active_where(*active)
+        more, extra = active_where(active)
         clause, params = f"{clause} AND {more}", [*params, *extra]
     return conn.records(
         "SELECT id, protocol, child, external_ref, category, issue, route, role, owner, team, "
@@ -140,7 +132,7 @@ EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "details"
 
 
 def events(
-    conn: Conn, scope: Scope, on: dt.date, active: tuple[dt.date, dt.date] | None = None
+    conn: Conn, scope: Scope, on: dt.date, active: dt.date | None = None
 ) -> list[tuple[Any, ...]]:
     """The events of the scope's concerns that the report folds (:data:`EVENT_COLUMNS`),
     a concern's together (in no given order: the fold orders them by seq): those in effect
@@ -149,7 +141,7 @@ def events(
     concerns :func:`active_where` keeps."""
     clause, params = scope.where("c")
     if active is not None:
-        more, extra = active_where(*active, alias="c")
+        more, extra = active_where(active, alias="c")
         clause, params = f"{clause} AND {more}", [*params, *extra]
     skipped = ", ".join("?" for _ in SKIPPED_KINDS)
     return conn.rows(

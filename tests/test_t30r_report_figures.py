@@ -57,6 +57,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_report_html import chromium, needs_chromium
+
 NOVEMBER = ["report", "--from", "2025-11-01", "--to", "2025-11-30"]
 
 
@@ -231,3 +233,26 @@ def test_the_page_and_the_files_say_the_same(month, drp, tmp_path: Path):
     )
     activity = (folder / "activity.csv").read_text().splitlines()
     assert "escalations,,3" in activity and "open_at_end_by_working_days,41_to_60,1" in activity
+
+
+@needs_chromium
+def test_the_printed_month_keeps_its_tables_whole_and_numbers_its_pages(month, drp, tmp_path):
+    """Printed by headless Chromium: every page says "Page N of M" (the @page counters), the
+    marking is there only with children's references, and no table row is cut."""
+    from pypdf import PdfReader
+
+    for extra, marked in (((), False), (("--with-children",), True)):
+        page = tmp_path / f"november{len(extra)}.html"
+        assert drp(*NOVEMBER, *extra, "--html", str(page)).exit_code == 0
+        pdf = tmp_path / f"november{len(extra)}.pdf"
+        printed = chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri(),
+                           tmp=tmp_path)  # fmt: skip
+        assert printed.returncode == 0, printed.stderr[-2000:]
+        pages = [p.extract_text() for p in PdfReader(pdf).pages]
+        assert 2 <= len(pages) <= 8
+        for n, text in enumerate(pages, 1):
+            assert f"Page {n} of {len(pages)}" in text, n
+            assert ("OFFICIAL-SENSITIVE" in text) is marked, n
+        whole = "\n".join(pages)
+        assert "Activity in the period: November 2025" in whole
+        assert ("CH-Q" in whole) is marked  # the longest-running open concern, by reference

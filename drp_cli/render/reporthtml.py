@@ -70,6 +70,7 @@ table { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; }
 tr, .keep { break-inside: avoid; page-break-inside: avoid; }
 tr.total td { font-weight: bold; }
+table.refs td:nth-child(2), table.refs td:nth-child(3) { white-space: nowrap; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @media print { body { max-width: none; } .pagebreak { break-before: page; } }
 """
@@ -216,6 +217,7 @@ def _table(
     numeric_from: int = 1,
     total_last: bool = False,
     numeric_until: int = 999,
+    cls: str = "",
 ) -> str:
     """A table with a header row (repeated on each printed page); the columns from
     ``numeric_from`` up to (not including) ``numeric_until`` right-aligned as numbers."""
@@ -232,7 +234,8 @@ def _table(
         + "</tr>"
         for j, r in enumerate(rows)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _chart(chart_id: str, title: str, svg: str, caption: str) -> str:
@@ -333,6 +336,7 @@ def _activity(data: Mapping[str, Any]) -> list[str]:
                     for c in data["longest_open"]
                 ],
                 numeric_from=5,
+                cls="refs",
             )
         )
     elif act["open_at_end"]:
@@ -519,6 +523,7 @@ def render(data: Mapping[str, Any]) -> str:
                     for c in data["children"]
                 ],
                 numeric_from=99,
+                cls="refs",
             )
         )
     marking = MARKING if "children" in data else ""

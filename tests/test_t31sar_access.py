@@ -363,3 +363,18 @@ def test_the_childs_identification_is_theirs_and_the_guardian_a_third_party(drp,
     html = (out / "subject-access.html").read_text()
     assert "<td>Amy Smith</td>" in html
     assert '<mark class="third-party">K. Patel (Cafcass)</mark>' in html
+
+
+def test_json_says_what_was_written(drp, tmp_path):
+    _add(drp, *open_args(child="KN-1"))
+    out = tmp_path / "sar"
+    r = drp("subject-access", "KN-1", "-o", str(out), "--no-pdf", "--json")
+    assert r.exit_code == 0
+    assert r.json() == {
+        "path": str(out), "files": ["subject-access.html", "subject-access.json"],
+        "concerns": 1, "third_parties": 1,
+    }  # fmt: skip
+    assert (out / "SHA256SUMS").read_text().splitlines() == [
+        f"{hashlib.sha256((out / name).read_bytes()).hexdigest()}  {name}"
+        for name in ("subject-access.html", "subject-access.json")
+    ]

@@ -50,6 +50,7 @@ COMMANDS: dict[str, Entry] = {
     "needs": Entry("documents", "Documents", "Diversity issues and communication needs of the child and family."),
     "attach": Entry("documents", "Documents", "Attach a document (copied into the store, SHA-256 recorded)."),
     "attachments": Entry("documents", "Documents", "List a concern's attached documents."),
+    "identify": Entry("documents", "Documents", "Record the child's name, date of birth, court, case number or guardian, for the bundle."),
     "protocols": Entry("reference", "Reference", "The dispute resolution protocols drp knows."),
     "themes": Entry("reference", "Reference", "The four themes (categories) and the example issues within each."),
     "calendar": Entry("reference", "Reference", "Working days: bank holidays, local closure days, deadline sums; deadlines for Outlook."),
@@ -62,6 +63,7 @@ COMMANDS: dict[str, Entry] = {
     "backup": Entry("admin", "Database", "Take a consistent copy while others are writing (files are owner-only)."),
     "restore": Entry("admin", "Database", "Load a JSON backup into an empty database (SQLite or PostgreSQL)."),
     "import": Entry("transfers", "Database", "Import concerns from a spreadsheet tracker: all rows or none; importing it again records what changed (with --update), never a second copy."),
-    "export": Entry("transfers", "Database", "Export every concern with its events (CSV or JSON); `drp import` takes it back."),
+    "export": Entry("transfers", "Database", "Export every concern with its events (CSV, JSON or xlsx); `drp import` takes it back."),
     "db": Entry("admin", "Database", "The database's schema."),
+    "subject-access": Entry("privacy", "Database", "Subject access: write everything drp holds about a child, for review before release; record a request and when its answer is due."),
 }  # fmt: skip

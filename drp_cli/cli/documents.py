@@ -348,6 +348,75 @@ def attachments_list(
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
 
 
+IDENTIFY = (
+    'drp identify 1 --name "Amy Smith" --dob 14/03/2015 --court "Family Court at Liverpool" '
+    '--case-number LV25C00123 --guardian "J. Brown (Cafcass)"'
+)
+
+
+@commands.command(
+    epilog=examples(
+        IDENTIFY,
+        "# a later change: only the field given changes",
+        'drp identify 1 --guardian "K. Patel (Cafcass)"',
+    )
+)
+def identify(
+    ctx: typer.Context,
+    concern_id: ConcernId,
+    name: Annotated[str | None, typer.Option(help="The child's full name.")] = None,
+    dob: Annotated[
+        str | None, typer.Option(metavar="DATE", help="The child's date of birth.")
+    ] = None,
+    court: Annotated[
+        str | None, typer.Option(help="The court hearing the proceedings, if any.")
+    ] = None,
+    case_number: Annotated[
+        str | None, typer.Option("--case-number", help="The court's case number.")
+    ] = None,
+    guardian: Annotated[
+        str | None, typer.Option(help="The children's guardian (name, and Cafcass office).")
+    ] = None,
+    on: OnOption = None,
+    by: ByOption = None,
+) -> None:
+    """Record the child's name, date of birth, court, case number or guardian, for the bundle.
+
+    Shown in the CAFCASS bundle alone (its cover sheet and IRO report): never in `drp
+    show`, `list`, `overdue` or an error. A later change records only the fields given; the
+    history keeps who recorded each and when; `drp redact` removes one entered in error."""
+    from drp_cli.core.dates import parse_date
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.core.textsafe import clean_line
+    from drp_cli.domain.views import IDENTIFIED, IDENTITY_FIELDS
+
+    given = {"name": name, "dob": dob, "court": court, "case_number": case_number,
+             "guardian": guardian}  # fmt: skip
+    options = {k: "--" + k.replace("_", "-") for k in given}
+    details: dict[str, str] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        text = clean_line(value, options[key], 200)
+        if key == "dob":
+            try:  # the date is never repeated in an error: it is personal data
+                text = parse_date(text).isoformat()
+            except InvalidInput:
+                raise InvalidInput(
+                    "--dob is not a date: use dd/mm/yyyy or yyyy-mm-dd (1990 to 2199)"
+                ) from None
+        details[key] = text
+    if not details:
+        raise InvalidInput("give at least one of --name, --dob, --court, --case-number, --guardian")
+    fields = ", ".join(IDENTITY_FIELDS[k].lower() for k in details)
+    tracker(ctx).record_event(
+        concern_id, IDENTIFIED, text=f"Identification for the bundle recorded: {fields}",
+        on=on, by=by, details=details, action="record the identification of the child for",
+        allow_closed=True,
+    )  # fmt: skip
+    typer.echo(f"Recorded the child's {fields} for the bundle of concern {concern_id}.")
+
+
 AddressOption = Annotated[
     str | None,
     typer.Option(

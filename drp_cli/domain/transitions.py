@@ -29,6 +29,8 @@ What each kind needs (the concern's status; the date it may carry; its own rule)
   the source gives the power to refer (``Cafcass.roles``), not referred yet.
 * ``cafcass``: one of :data:`CAFCASS_STEPS`, where the protocol, route and role give a referral.
 * ``alert-sent``: an open concern.
+* ``identified`` (the child's identification for the bundle: name, date of birth, court,
+  case number, children's guardian): whenever (open or closed).
 * ``amended``: fields that can be amended; the referral's reason only once referred.
 * ``retracted``: an earlier entry that can be retracted and is not yet; a stage entry or a
   reopening only when no later one still counts.
@@ -410,6 +412,7 @@ def _registry() -> dict[str, Transition]:
         t("redacted", "any", "redact an entry of", rule=_redacted),
         t("fields-recorded", "any", "record the fields of", since=()),
         t("alert-sent", "open", "record an alert sent for"),
+        t("identified", "any", "record the identification of the child for"),
         *(t(f"{kind}-added", "any", "add to", rule=_added) for kind in ITEM_KINDS),
         *(t(f"{kind}-removed", "any", "remove from", rule=_removed) for kind in ITEM_KINDS),
         t("action-done", "any", "record an action done on", rule=_action_done),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from drp_cli.core.dates import iso
 from drp_cli.domain import judgement, lifecycle, wording
 from drp_cli.domain.calendar import WorkingCalendar
-from drp_cli.domain.lifecycle import ConcernState, Fact
+from drp_cli.domain.lifecycle import REDACTED, ConcernState, Fact
 
 if TYPE_CHECKING:
     from drp_cli.domain.protocols import Protocol
@@ -97,7 +97,56 @@ class ConcernView:
 RESULTS = wording.RESULTS
 
 
+#: The child's identification for the CAFCASS bundle (`drp identify`), by the details key
+#: of an ``identified`` event, with its label in the bundle. Shown in the bundle alone: never
+#: in `drp show`, `list`, `overdue`, an error or a log (:func:`event_dict` hides the values).
+IDENTITY_FIELDS: dict[str, str] = {
+    "name": "Name",
+    "dob": "Date of birth",
+    "court": "Court",
+    "case_number": "Case number",
+    "guardian": "Children's guardian",
+}
+IDENTIFIED = "identified"
+
+
+#: The events that keep the record rather than move the dispute on: the CAFCASS bundle's
+#: chronology leaves them to an annex (issue 30 item 5). Every other kind is substantive.
+ADMINISTRATIVE: frozenset[str] = frozenset(
+    {"attached", "amended", "retracted", "redacted", "assigned", "fields-recorded", IDENTIFIED,
+     "not-applicable",
+     *(f"{k}-added" for k in lifecycle.ITEM_KINDS),
+     *(f"{k}-removed" for k in lifecycle.ITEM_KINDS)}
+)  # fmt: skip
+
+
+def administrative(kind: str) -> bool:
+    """Whether an event of ``kind`` is administrative (:data:`ADMINISTRATIVE`)."""
+    return kind in ADMINISTRATIVE
+
+
+def identification(c: ConcernView) -> list[dict[str, Any]]:
+    """The child's identification as the concern's ``identified`` events give it (the latest
+    value of each field counts; a retracted entry or a redacted value does not), in
+    :data:`IDENTITY_FIELDS` order: label, value, and who recorded it when."""
+    found: dict[str, dict[str, Any]] = {}
+    for e in sorted(c.events, key=lambda e: e.seq):
+        if e.kind != IDENTIFIED or e.retracted:
+            continue
+        for key in IDENTITY_FIELDS:
+            value = e.details.get(key)
+            if isinstance(value, str) and value.strip() and value != REDACTED:
+                found[key] = {"field": key, "label": IDENTITY_FIELDS[key], "value": value,
+                              "by": e.by, "on": iso(e.on)}  # fmt: skip
+    return [found[k] for k in IDENTITY_FIELDS if k in found]
+
+
 def event_dict(e: EventView) -> dict[str, Any]:
+    """An event as `drp show --json` and the documents have it; the identification's values
+    are left out (the fields recorded are named): :func:`identification` is the bundle's."""
+    details = e.details
+    if e.kind == IDENTIFIED:
+        details = {"fields": [k for k in IDENTITY_FIELDS if k in e.details]}
     return {
         "seq": e.seq,
         "kind": e.kind,
@@ -107,7 +156,7 @@ def event_dict(e: EventView) -> dict[str, Any]:
         "by": e.by,
         "text": e.text,
         "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "details": e.details,
+        "details": details,
         "retracted": e.retracted,
     }
 

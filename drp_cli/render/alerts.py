@@ -73,9 +73,7 @@ MARKING = mdhtml.MARKING
 def authority_name(protocol: Protocol) -> str:
     """The authority the form is from: the ``authority`` setting (``drp config set authority
     "Knowsley Council"``), else the protocol's authority."""
-    from drp_cli.core import config
-
-    return config.load().authority or str(protocol.authority)
+    return documents.authority_name(protocol)
 
 
 def html_of(md: str, authority: str | None = None) -> str:

@@ -45,7 +45,7 @@ from drp_cli.core.textsafe import split_lines, visible
 from drp_cli.domain import wording
 from drp_cli.domain.chain import file_sha256
 from drp_cli.domain.protocols import ROLES, SUBJECTS, themes
-from drp_cli.domain.views import BUNDLE_ITEMS, concern_dict
+from drp_cli.domain.views import BUNDLE_ITEMS, administrative, concern_dict, identification
 from drp_cli.services import attachments as att
 from drp_cli.services import details
 from drp_cli.services.tracker import Tracker
@@ -136,6 +136,30 @@ def long_date(value: Any) -> Safe:
     return Safe(f"{day:%a} {day.day} {day:%B %Y}")
 
 
+def short_date(value: Any) -> Safe:
+    """A date in a table's narrow column: "3 Mar 2025" (a dash when there is none)."""
+    if value is None or value == "":
+        return Safe("-")
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return Safe(f"{day.day}\u00a0{day:%b}\u00a0{day:%Y}")
+
+
+def day_month_year(value: Any) -> Safe:
+    """A date without its weekday, as a date of birth is written: "14 March 2015"."""
+    if value is None or value == "":
+        return Safe("-")
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return Safe(f"{day.day} {day:%B %Y}")
+
+
+def stage_short(slug: Any, protocol: Any) -> str:
+    """A stage's short name for a narrow column: its title up to the colon ("Stage 2" of
+    "Stage 2: Dispute Resolution"), else the whole title."""
+    title = stage_title(slug, protocol)
+    head, colon, _ = title.partition(":")
+    return head if colon and head.strip() else title
+
+
 def stage_title(slug: Any, protocol: Any) -> str:
     """A stage's title for the reader (its slug if the protocol no longer has it)."""
     text = "" if slug is None else str(slug)
@@ -179,6 +203,7 @@ def environment(user_dir: str | os.PathLike[str] | None = None) -> Any:
     )
     env.filters.update(
         md=md, cell=cell, paragraphs=paragraphs, long_date=long_date, stage_title=stage_title,
+        short_date=short_date, stage_short=stage_short, day_month_year=day_month_year,
         event_words=lambda e: wording.event_words(e["kind"], e.get("details")),
     )  # fmt: skip
     env.globals["Safe"] = Safe
@@ -219,6 +244,13 @@ def voice_wishes(concern: Mapping[str, Any]) -> list[dict[str, Any]]:
         for e in concern["events"]
         if e["kind"] == "wishes-sought" and not e.get("retracted") and e["text"].strip()
     ]  # fmt: skip
+
+
+def authority_name(protocol: Any) -> str:
+    """The authority's name on documents: the ``authority`` setting, else the protocol's."""
+    from drp_cli.core import config
+
+    return config.load().authority or str(protocol.authority)
 
 
 def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
@@ -278,6 +310,12 @@ def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:
         clock["kind_word"] = concern["deadline_kind"]
     return {
         "concern": concern,
+        # the bundle's: the chronology of substantive events, the administrative ones in an
+        # annex, and the child's identification (`drp identify`), shown in the bundle alone
+        "chronology": [e for e in concern["events"] if not administrative(e["kind"])],
+        "annex": [e for e in concern["events"] if administrative(e["kind"])],
+        "identification": identification(view),
+        "authority": authority_name(protocol),
         "protocol": protocol,
         "stage": stage,
         "next_stage": next_stage,

@@ -12,6 +12,7 @@ document is rendered.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from drp_cli.adapters.outpaths import GENERATOR
@@ -74,6 +75,15 @@ def form_page(title: str, body: str, authority: str | None, marking: str = MARKI
         f'<span class="marking">{escape(marking)}</span></div>\n'
     )
     return page(title, banner + body, css=form_css(authority, marking))
+
+
+_EMPTY_HEAD = re.compile(r"<table>\s*<thead>\s*<tr>\s*(?:<th>\s*</th>\s*)+</tr>\s*</thead>\s*")
+
+
+def without_empty_heads(html: str) -> str:
+    """Every label-and-value table (whose Markdown header row is empty) without its empty
+    header row, marked as such: ``<table class="labels">``."""
+    return _EMPTY_HEAD.sub('<table class="labels">\n', html)
 
 
 def to_html(markdown: str) -> str:

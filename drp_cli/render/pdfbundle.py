@@ -42,7 +42,7 @@ from drp_cli.adapters.outpaths import (
 )
 from drp_cli.core.errors import EXIT_DATA, DrpError, NotFound
 from drp_cli.render import documents as docs
-from drp_cli.render.mdhtml import page, to_html
+from drp_cli.render.mdhtml import page, to_html, without_empty_heads
 from drp_cli.services import attachments as att
 from drp_cli.services.tracker import Tracker
 
@@ -99,10 +99,22 @@ class PlacedDocument:
         """The anchor of its ``i``-th page (1-based)."""
         return f"d{self.number}-p{i}"
 
+    #: an attached PDF's own title (its document information), if it has one
+    own_title: str = ""
+
     @property
     def title(self) -> str:
+        """What the document is: its kind and description ("Care Plan: as filed"); a
+        document of kind "other" by its description, else its own title (a PDF's), else its
+        file name, said as an image or a document ("Image: bedroom.jpg"), never "Other
+        document" alone."""
         kind = att.KINDS.get(self.view.kind, self.view.kind)
-        return f"{kind}: {self.view.description}" if self.view.description else kind
+        if self.view.kind != "other":
+            return f"{kind}: {self.view.description}" if self.view.description else kind
+        if self.view.description:
+            return self.view.description
+        what = "Image" if self.placement == "image" else "Document"
+        return f"{what}: {self.own_title or self.view.filename}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +173,21 @@ def _pdf_sizes(data: bytes) -> tuple[list[tuple[float, float]], str]:
     return (sizes, "") if sizes else ([], "has no pages")
 
 
+def _pdf_title(data: bytes) -> str:
+    """An attached PDF's own title (its document information's /Title), one line; "" when
+    it has none or it cannot be read."""
+    from pypdf import PdfReader
+
+    from drp_cli.core.textsafe import is_one_line
+
+    try:
+        meta = PdfReader(io.BytesIO(data)).metadata
+        title = " ".join(str((meta.title if meta is not None else "") or "").split())
+    except Exception:  # a title is a nicety: never a reason to refuse the bundle
+        return ""
+    return title[:120] if title and is_one_line(title) else ""
+
+
 def _pdf_pages(data: bytes) -> tuple[int, str]:
     """How many pages an attached PDF has (0 and why, when it cannot be merged)."""
     sizes, reason = _pdf_sizes(data)
@@ -217,6 +244,7 @@ def place_documents(content: docs.BundleContent) -> list[PlacedDocument]:
             doc.pages = len(doc.sizes)
             if doc.pages:
                 doc.placement, doc.data = "pdf", data
+                doc.own_title = _pdf_title(data)
         elif image := _image_type(data):
             doc.placement, doc.pages, doc.data, doc.image_type = "image", 1, data, image
         if doc.placement == "separate" and not doc.reason:
@@ -290,7 +318,7 @@ def _html(tracker: Tracker, content: docs.BundleContent, placed: list[PlacedDocu
         f'<section id="index" class="index" data-bookmark="Index">{to_html(index)}</section>',
     ]
     for s in sections:
-        body = to_html(content.documents[docs.BUNDLE_FILES[s["key"]]])
+        body = without_empty_heads(to_html(content.documents[docs.BUNDLE_FILES[s["key"]]]))
         parts.append(
             f'<section id="{s["anchor"]}" class="section" '
             f'data-bookmark="{escape(s["title"])}">{body}</section>'

@@ -77,6 +77,16 @@ def import_(
         bool, typer.Option("--dry-run", help="Check every row and say what would happen.")
     ] = False,
     by: Annotated[str | None, typer.Option("--by", help="Who is importing.")] = None,
+    attachments: Annotated[
+        str | None,
+        typer.Option(
+            "--attachments",
+            metavar="DIR",
+            help="drp's own export with attached files: the folder that holds them (the "
+            "exporting database's DATABASE-attachments folder, or files named by their "
+            "SHA-256); they are copied into this database's store.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import concerns from a spreadsheet tracker: all rows or none; importing it again
@@ -126,7 +136,7 @@ def import_(
     try:
         result = transfer.import_file(
             t, source, dry_run=dry_run, by=by, progress=progress, map_path=map_path,
-            sheet=sheet, ignore_extra=ignore_extra, update=update,
+            sheet=sheet, ignore_extra=ignore_extra, update=update, attachments=attachments,
         )  # fmt: skip
     finally:
         if progress_bar is not None:
@@ -156,9 +166,40 @@ def import_(
                          for p in result.changed],
              "blank_rows": result.blank_rows, "total_rows": result.total_rows,
              "stale_removed": result.stale_removed}
+            | ({"attachments": result.attachments} if result.attachments else {})
+            | ({"renumbered": [{"old_id": old, "ref": ref, "id": new}
+                               for old, ref, new in result.written]}
+               if result.written else {})
         )  # fmt: skip
         return
     typer.echo(import_summary(result, dry_run=dry_run, update=update))
+    if result.attachments:
+        n = result.attachments
+        typer.echo(f"Carried {n} attached file{'s' if n != 1 else ''} into the attachments store.")
+    if result.written:
+        typer.echo(renumbering(result.written))
+
+
+#: the most concerns whose new ids are listed one a line (--json gives them all)
+LISTED = 50
+
+
+def renumbering(written: list[tuple[int | None, str, int]]) -> str:
+    """How the concerns of drp's own export are numbered here: a table, one a line."""
+    n = len(written)
+    if n > LISTED:
+        return (f"The {n:,} concerns have new ids here (ids {written[0][2]} to {written[-1][2]}); "
+                "--json lists each with its id in the export.")  # fmt: skip
+    with_old = any(old is not None for old, _ref, _new in written)
+    head = ("Ids in the export -> ids here:" if with_old
+            else "The concerns' ids here (the export gives none):")  # fmt: skip
+    width = max(len(str(old)) for old, _r, _n in written) if with_old else 0
+    lines = [head]
+    for old, ref, new in written:
+        shown = visible(ref, one_line=True)
+        lines.append(f"  {str(old).rjust(width)} -> {new}  {shown}" if with_old
+                     else f"  {new}  {shown}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def import_summary(result: Any, *, dry_run: bool, update: bool) -> str:

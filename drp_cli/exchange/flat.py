@@ -610,7 +610,7 @@ def read_export(path: Path) -> tuple[Callable[[], Iterator[Row]], list[Closure]]
             cid = _int(cells[index["id"]])
         except ValueError:
             raise InvalidInput(f"{CONCERNS} row {r}, column id: is not a whole number") from None
-        row: dict[str, Any] = {}
+        row: dict[str, Any] = {"_old_id": cid}  # the id it had where it was exported
         for name in IMPORTED_CONCERN_COLUMNS:
             v = cells[index[name]]
             row[name] = _iso(v) if _DATE_NAMES.search(name) else _text(v)

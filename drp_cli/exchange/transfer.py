@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import gc
 import itertools
+import json
 import marshal
 import operator
 import os
@@ -85,6 +86,11 @@ class ImportResult:
     #: files an earlier import into no database left beside it when it was stopped
     #: (killed, or the machine went down), removed by this one
     stale_removed: int = 0
+    #: attached files carried from drp's own export into the attachments store
+    attachments: int = 0
+    #: drp's own export: (the id in the export where it gives one, the concern's reference,
+    #: its id here) for each concern written, in the order of the ids here
+    written: list[tuple[int | None, str, int]] = field(default_factory=list)
     #: sheet rows at a later formal stage with no formal start: dated from the stage's start
     formal_inferred: int = 0
 
@@ -106,6 +112,7 @@ def import_file(
     ignore_extra: bool = False,
     update: bool = False,
     known_rows: KnownRows | None = None,
+    attachments: str | os.PathLike[str] | None = None,
 ) -> ImportResult:
     """Import a tracker file: every row checked first, then all written in one transaction,
     or nothing. Rows whose concern drp holds are compared with it: unchanged ones are
@@ -114,6 +121,8 @@ def import_file(
     with _no_cyclic_gc():
         source = open_source(Path(path), map_path=map_path, sheet=sheet,
                              ignore_extra=ignore_extra)  # fmt: skip
+        # drp's own export: the files its events attach, found (or refused) before anything
+        carried = _attached_files(source, Path(path), attachments)
         if known_rows is None:
             # rows drp holds are compared with it (a database with none: nothing to compare,
             # and the reading may be shared with other processes)
@@ -123,16 +132,129 @@ def import_file(
                     held = daily.has_concerns(conn)
             known_rows = Compared(update, Path(path).name) if held else KnownRows()
         if dry_run or tracker.store.exists:
+            if not dry_run:
+                _carry(tracker, carried)
             result = _import(tracker, source, Path(path), dry_run=dry_run, by=by,
                              progress=progress, known_rows=known_rows)  # fmt: skip
         else:
+            _carry(tracker, carried)
             result = _import_new(tracker, source, Path(path), by=by, progress=progress,
                                  known_rows=known_rows)  # fmt: skip
+        result.attachments = len(carried)
+        if source.fmt in ("json", "csv", "flat") and not dry_run and result.ids:
+            result.written = _renumbered(tracker, source, result.ids)
         # once the import is in (bad input changes nothing): what an import into no
         # database left beside this one when it was stopped
         if tracker.store.path is not None and not dry_run:
             result.stale_removed = _remove_stale_builds(tracker.store.path)
         return result
+
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def _attached_files(source: Source, path: Path,
+                    folder: str | os.PathLike[str] | None) -> dict[str, Path]:  # fmt: skip
+    """The files the events of drp's own export attach (SHA-256 -> the file that holds it),
+    found in ``folder`` (``--attachments``; else the export folder's ``attachments``), as a
+    file named by its SHA-256 or as the attachments store keeps it (``ab/abcdef...``).
+    Refuses at once, before anything is written, when any is missing: an import that left
+    them behind would leave a record ``verify`` calls tampered."""
+    if source.fmt not in ("json", "csv", "flat"):
+        return {}
+    if source.fmt != "flat" and not _mentions(path, b"attached"):
+        return {}  # a quick look at the bytes: no attachment, no second reading
+    wanted: set[str] = set()
+    for _label, row in source.rows():
+        events = row.get("events")
+        if isinstance(events, str) and "attached" in events:
+            try:
+                events = json.loads(events)
+            except ValueError:
+                continue  # the checks say what is wrong with it
+        if not isinstance(events, list):
+            continue
+        for e in events:
+            if isinstance(e, dict) and e.get("kind") == "attached":
+                sha = (e.get("details") or {}).get("sha256") if isinstance(
+                    e.get("details"), dict) else None  # fmt: skip
+                if isinstance(sha, str) and _SHA.fullmatch(sha):
+                    wanted.add(sha)
+    if not wanted:
+        return {}
+    n = len(wanted)
+    files = f"{n} attached file{'s' if n != 1 else ''}"
+    where = Path(folder) if folder is not None else (path / "attachments" if path.is_dir()
+                                                     else None)  # fmt: skip
+    if where is None:
+        raise InvalidInput(f"the export refers to {files}; give --attachments DIR (the folder "
+                           "that holds them: the exporting database's attachments folder, "
+                           "DATABASE-attachments)")  # fmt: skip
+    found: dict[str, Path] = {}
+    for sha in sorted(wanted):
+        for candidate in (where / sha, where / sha[:2] / sha):
+            try:
+                st = candidate.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found[sha] = candidate
+                break
+    missing = n - len(found)
+    if missing:
+        raise InvalidInput(f"the export refers to {files}; {missing} of them "
+                           f"{'is' if missing == 1 else 'are'} not in {shown(where)} (give "
+                           "--attachments DIR: the folder that holds them, such as the "
+                           "exporting database's DATABASE-attachments)")  # fmt: skip
+    return found
+
+
+def _renumbered(
+    tracker: Tracker, source: Source, ids: list[int]
+) -> list[tuple[int | None, str, int]]:
+    """How the concerns of drp's own export were numbered here, where that changed their
+    numbers: (their id in the export, where the export gives one (the workbook and the
+    folder); their reference; their id here), matched by the concern's uid, which moves
+    with it. Empty where the numbers did not change."""
+    old: dict[str, int] = {}
+    if source.fmt == "flat":  # held in memory: a second look costs nothing
+        old = {row["uid"]: row["_old_id"] for _label, row in source.rows()
+               if row.get("uid") and "_old_id" in row}  # fmt: skip
+    with tracker.store.read() as conn:
+        found = conn.rows("SELECT id, uid, external_ref FROM concern WHERE id >= ? AND id <= ? "
+                          "ORDER BY id", (min(ids), max(ids)))  # fmt: skip
+    mine = set(ids)
+    written = [(old.get(uid), ref or uid or "", cid) for cid, uid, ref in found if cid in mine]
+    # said only where the numbers changed: an export given ids, any of them different; one
+    # without (JSON, CSV: numbered 1, 2, ... as exported), into a database that held concerns
+    if old:
+        return written if any(o != new for o, _ref, new in written) else []
+    return written if written and written[0][2] != 1 else []
+
+
+def _mentions(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes hold ``needle`` (read a block at a time)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            if needle in tail + block[: len(needle)] or needle in block:
+                return True
+            tail = block[-len(needle) :]
+    return False
+
+
+def _carry(tracker: Tracker, files: dict[str, Path]) -> None:
+    """Copy the attached files into the store, each checked against its SHA-256."""
+    from drp_cli.services.attachments import _copy_in
+
+    for sha, file in files.items():
+        try:
+            got, _size = _copy_in(tracker, file)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {shown(file)}: {exc.strerror}") from None
+        if got != sha:
+            raise InvalidInput(f"{shown(file)} is not the attached file of that SHA-256 (its "
+                               "content differs); nothing was imported")  # fmt: skip
 
 
 def _import_new(

@@ -86,7 +86,11 @@ def test_opening_a_second_concern_warns_and_names_the_others(drp):
     assert (r.exit_code, r.stderr) == (0, WARNING)  # never refused; no child reference in it
     assert r.stdout == (
         "Opened concern 2: west-sussex stage-1 (Stage 1: Practice Manager); stage deadline "
-        "2025-03-17; formal deadline 2025-04-07.\nNote: child's wishes not recorded.\n"
+        "2025-03-17; formal deadline 2025-04-07.\nNext: a response from Practice Manager by "
+        "2025-03-17; if it is not resolved by then, escalate to Stage 2: Group Manager, "
+        "addressed to Group Manager (`drp escalate 2`).\nNote: the child's wishes and feelings "
+        'are not recorded: record them with `drp voice 2 wishes-sought --text "..."` (or '
+        "wishes-not-sought, with why).\n"
     )
     r = drp(*open_args(on="2025-03-11"), "--json")
     assert r.stderr == (

@@ -102,7 +102,9 @@ def test_a_whole_concern(drp):
     assert c["formal_result"] == "met"
     r = drp("show", "1", "--on", "2025-03-21")
     assert "Concern 1: RESOLVED" in r.stdout
-    assert "missed (1 wd late)" in r.stdout
+    # in words (issue 30 item 2): never "aim-missed (1 wd late)"
+    assert "left after its aim (not a limit), 1 working day late" in " ".join(r.stdout.split())
+    assert "wd late" not in r.stdout and "aim-missed" not in r.stdout
 
 
 def test_withdraw_and_closed_concerns_refuse_changes(drp, sql):

@@ -35,8 +35,11 @@ def test_retracting_a_wrong_escalation_puts_the_concern_back(drp):
     assert (r.exit_code, r.stderr) == (0, "")
     assert r.stdout == (
         "Retracted entry 2 of concern 1: knowsley stage-1 (Stage 1: Cause for Concern / "
-        "Informal Challenge); stage deadline 2025-03-10.\nNote: child's wishes not recorded.\n"
-    )
+        "Informal Challenge); stage deadline 2025-03-10.\nNext: a response from Social worker; "
+        "Team Manager by 2025-03-10 (its aim, not a limit); if it is not resolved by then, "
+        "escalate to Stage 2: Dispute Resolution, addressed to The Dispute Resolution recorded "
+        "on ICS (the source names no addressee) (`drp escalate 1`).\n"
+    )  # no note on the child's voice after a retraction (issue 30 item 2)
     c = drp("show", "1", "--json", "--on", "2025-03-05").json()
     assert (c["stage"], c["stage_started_on"], c["deadline"]) == ("stage-1", "2025-03-03",
                                                                   "2025-03-10")  # fmt: skip
@@ -264,13 +267,13 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert (r.json()["protocol"], r.json()["team"]) == ("west-sussex", "IRO North")
     for args, message in [
-        (("config", "set", "colour", "red"), "Error: KEY 'colour' is not a setting; settings: "
+        (("config", "set", "colour", "red"), "Error: the name 'colour' is not a setting; settings: "
          "name, protocol, role, team, database, no_deadline_after, smtp_host, smtp_port, "
          "smtp_starttls, smtp_user, smtp_password_file, smtp_from, alert_cc\n"),
         (("config", "set", "no_deadline_after", "ten"),
-         "Error: VALUE for no_deadline_after is a number of working days, 1 to 260\n"),
+         "Error: the value for no_deadline_after is a number of working days, 1 to 260\n"),
         (("config", "set", "name", "Administrator"),
-         "Error: VALUE 'Administrator' is a system account, not a person's name\n"),
+         "Error: the value 'Administrator' is a system account, not a person's name\n"),
     ]:  # fmt: skip
         r = drp(*args)
         assert (r.exit_code, r.stderr) == (2, message), args
@@ -514,7 +517,7 @@ def test_no_deadline_after_is_a_working_year_at_most(drp, value):
     r = drp("config", "set", "no_deadline_after", value)
     assert (r.exit_code, r.stderr) == (
         2,
-        "Error: VALUE for no_deadline_after is a number of working days, 1 to 260\n",
+        "Error: the value for no_deadline_after is a number of working days, 1 to 260\n",
     )
 
 

@@ -354,8 +354,10 @@ def test_write_confirmations_show_escapes(capsys):
     output.one_line("Noted", d)
     out = capsys.readouterr().out
     assert not UNSAFE_OUT.search(out)
-    assert len(out.splitlines()) == 2
-    assert "knowsley\\x1b[2J stage-1\\x0aforged (\\u202e)" in out and "x\\x9by" in out
+    # a note is no longer printed for each missing item, only after the events that ask for
+    # the child's voice, in drp's own words (issue 30 item 2)
+    assert len(out.splitlines()) == 1
+    assert "knowsley\\x1b[2J stage-1\\x0aforged (\\u202e)" in out
 
 
 def test_plain_table_keeps_one_row_per_row(capsys):

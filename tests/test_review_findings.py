@@ -263,7 +263,7 @@ def test_config_values_are_one_line_and_a_protocol_is_a_slug(drp):
     then be written into every event as its author), and `config set protocol` anything."""
     r = drp("config", "set", "name", "Sam\u202ePatel")
     assert (r.exit_code, r.stderr) == (2, (
-        "Error: the setting's value must be one line without control, line-separator or bidi "
+        "Error: the value must be one line without control, line-separator or bidi "
         "characters\n"))  # fmt: skip
     r = drp("config", "set", "protocol", "West Sussex; rm -rf")
     assert r.exit_code == 2 and "is a protocol's slug" in r.stderr

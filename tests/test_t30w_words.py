@@ -131,3 +131,55 @@ def test_errors_name_arguments_in_words_not_metavariables(drp):
     for args in (("retract", "1"), ("done", "1"), ("voice", "1", "x"), ("show",)):
         last = drp(*args).stderr.splitlines()[-1]
         assert "SEQ" not in last and "WHAT" not in last and "'ID" not in last
+
+
+# -- the child's voice and the next step -------------------------------------------------------
+WISHES_NOTE = (
+    "Note: the child's wishes and feelings are not recorded: record them with "
+    '`drp voice 1 wishes-sought --text "..."` (or wishes-not-sought, with why).'
+)
+
+
+def test_the_voice_note_follows_only_the_events_that_ask_for_it(drp):
+    r = drp(*open_args())
+    assert r.stdout.splitlines()[-1] == WISHES_NOTE
+    for args in (
+        ("respond", "1", "--from", "TM", "--text", "Agreed", "--on", "2025-03-04"),
+        ("note", "1", "--text", "Phoned", "--on", "2025-03-04"),
+        ("withdraw", "1", "--reason", "Raised in error", "--on", "2025-03-05"),
+    ):
+        r = drp(*args)
+        assert r.exit_code == 0, r.stderr
+        assert "Note:" not in r.stdout and "wishes" not in r.stdout  # fmt: skip
+    assert drp(*open_args(on="2025-03-06")).exit_code == 0
+    r = drp("escalate", "2", "--on", "2025-03-11")
+    assert WISHES_NOTE.replace("voice 1", "voice 2") in r.stdout
+    # the command the note gives records the wishes, and the note is not said again
+    r = drp("voice", "2", "wishes-sought", "--text", "Seen alone", "--on", "2025-03-11")
+    assert r.exit_code == 0 and "Note:" not in r.stdout
+    r = drp("resolve", "2", "--outcome", "Allocated", "--on", "2025-03-12")
+    assert r.stdout.splitlines()[-1] == (
+        "Note: the child is not recorded as told the outcome: record it with "
+        '`drp voice 2 told-outcome --text "..."` (or not-told-outcome, with why).'
+    )
+
+
+def test_a_carers_concern_has_no_voice_note(drp):
+    r = drp("open", "--protocol", "sbc-fciro", "--carer", "SB-1189", "--category", "service",
+            "--role", "fciro", "--summary", "Review overdue.", "--on", "2025-03-10")  # fmt: skip
+    assert r.exit_code == 0 and "Note:" not in r.stdout
+
+
+def test_each_recording_command_says_what_comes_next(drp):
+    r = drp(*open_args(protocol="west-sussex", stage="stage-1", reason="Urgent"))
+    assert r.stdout.splitlines()[1] == (
+        "Next: a response from Practice Manager by 2025-03-10; if it is not resolved by then, "
+        "escalate to Stage 2: Group Manager, addressed to Group Manager (`drp escalate 1`)."
+    )
+    r = drp("note", "1", "--text", "Phoned", "--on", "2025-03-04")
+    assert r.stdout.splitlines()[1].startswith("Next: a response from Practice Manager by ")
+    r = drp("escalate", "1", "--to", "Stage 5", "--on", "2025-03-05")
+    assert r.exit_code == 0, r.stderr
+    assert "; if it is not resolved: this is the last stage (resolve it, withdraw it" in r.stdout
+    r = drp("withdraw", "1", "--reason", "Raised in error", "--on", "2025-03-06")
+    assert "Next:" not in r.stdout

@@ -527,7 +527,7 @@ class DrpGroup(HelpGroup):
 #: Library fields whose option is not simply ``--`` and the field's name with dashes.
 FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to",
          "what": "the name given", "item": "the bundle item", "cafcass_step": "the CAFCASS step",
-         "key": "the setting's name", "value": "the setting's value"}  # fmt: skip
+         "key": "the name", "value": "the value"}  # fmt: skip
 
 
 def flag_name(field: str) -> str:

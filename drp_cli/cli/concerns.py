@@ -33,13 +33,18 @@ DueOption = Annotated[
 ]
 
 
-def report(ctx: typer.Context, verb: str, view: object, as_json: bool) -> None:
+def report(
+    ctx: typer.Context, verb: str, view: object, as_json: bool, kind: str | None = None
+) -> None:
+    """What a recording command prints: the concern as JSON, or a line saying what was done
+    and what comes next (``kind``, the event recorded, says whether to ask for the child's
+    voice: :data:`drp_cli.domain.wording.VOICE_ASKED_AFTER`)."""
     t = tracker(ctx)
     data = concern_data(t, view)  # type: ignore[arg-type]
     if as_json:
         print_json(data)
     else:
-        one_line(verb, data)
+        one_line(verb, data, kind)
 
 
 @commands.command(
@@ -202,7 +207,7 @@ def open_(
         listed = ", ".join(f"{o.id} ({o.stage}, {o.protocol})" for o in others)
         typer.echo(visible(f"Warning: {who} already has open concern(s) {listed}", one_line=True),
                    err=True)  # fmt: skip
-    report(ctx, "Opened", view, as_json)
+    report(ctx, "Opened", view, as_json, "opened")
 
 
 def _route_about(ctx: typer.Context, protocol: str, subject: str, role: str | None) -> str | None:
@@ -248,7 +253,7 @@ def escalate(
     """Escalate to the next stage, or forward to any later stage with --to."""
     note = main_text(note, edit, "--note", required=False)
     view = tracker(ctx).escalate(concern_id, to=to, note=note, due=due, on=on, by=by)
-    report(ctx, "Escalated", view, as_json)
+    report(ctx, "Escalated", view, as_json, "escalated")
 
 
 @commands.command(
@@ -342,7 +347,7 @@ def refer(
         on=on,
         by=by,
     )
-    report(ctx, "Referred to CAFCASS:", view, as_json)
+    report(ctx, "Referred to CAFCASS:", view, as_json, "referred")
 
 
 class Voice(StrEnum):
@@ -408,7 +413,7 @@ def resolve(
     """Mark a concern resolved, with its outcome."""
     outcome = main_text(outcome, edit, "--outcome", required=True)
     view = tracker(ctx).resolve(concern_id, outcome=outcome, on=on, by=by)
-    report(ctx, "Resolved", view, as_json)
+    report(ctx, "Resolved", view, as_json, "resolved")
 
 
 @commands.command(

@@ -47,6 +47,144 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+#: How narrow a column of free text (a summary, a name) may be made before the table is
+#: laid out another way: a reference, a date or a state is never narrower than its longest word.
+FREE_TEXT_MIN = 10
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=0)
+
+
+def _longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def column_widths(
+    headers: list[str], rows: list[list[str]], free: set[str], width: int, *, whole: bool = False
+) -> list[int] | None:
+    """Widths for a boxed table of ``headers`` and ``rows`` in ``width`` columns, or None if
+    it cannot fit. No column is narrower than its longest word (a child's reference, a date,
+    a state and a header are never broken; with ``whole``, nor is any line of a column not
+    of ``free`` text), but a column of ``free`` text may be folded down to
+    :data:`FREE_TEXT_MIN`; the room left goes first to the other columns (so a deadline or a
+    state keeps to one line), then evenly to the free text."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
+    natural = [max(len(h), *map(_longest_line, col))
+               for h, col in zip(headers, columns, strict=True)]  # fmt: skip
+    least, words = [], []
+    for h, col, nat in zip(headers, columns, natural, strict=True):
+        longest = max(_longest_word(h), *map(_longest_word, col))
+        words.append(min(longest, nat))
+        least.append(min(longest, FREE_TEXT_MIN, nat) if h in free else nat if whole else longest)
+    room = width - (3 * len(headers) + 1)  # the box's rules and each cell's padding
+    widths = list(least)
+    if sum(widths) > room:
+        return None
+    spare = room - sum(widths)
+    for i, h in enumerate(headers):  # the references, dates and states first
+        if h not in free:
+            more = min(natural[i] - widths[i], spare)
+            widths[i] += more
+            spare -= more
+    for i, h in enumerate(headers):  # then free text wide enough for its longest word
+        if h in free:
+            more = min(max(words[i] - widths[i], 0), spare)
+            widths[i] += more
+            spare -= more
+    growing = [i for i, h in enumerate(headers) if h in free and widths[i] < natural[i]]
+    while spare > 0 and growing:  # then the free text, a column at a time
+        for i in list(growing):
+            if spare == 0:
+                break
+            widths[i] += 1
+            spare -= 1
+            if widths[i] >= natural[i]:
+                growing.remove(i)
+    return widths
+
+
+def fit_table(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    free: set[str],
+    title: str | None = None,
+    styles: list[str | None] | None = None,
+    drop: tuple[str, ...] = (),
+    heading: int = 1,
+) -> None:
+    """A table on a terminal that fits its width, whatever it is (from 60 columns): each
+    cell's text (already made safe with :func:`visible`) is never cut with "…" and no line is
+    wider than the terminal. In this order: the whole table (free text folded, see
+    :func:`column_widths`); without the columns in ``drop``, one by one in that order, with a
+    line naming those left out; else one block per row, its first ``heading`` cells on its
+    first line and each other cell on its own line, "Header: value", wrapped at spaces."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    width = out.width
+    styles = styles or [None] * len(rows)
+    # each way to lay it out, fewest columns left out first: the first that keeps every
+    # reference, date and state on one line, else the first that fits at all
+    ways: list[tuple[list[int], list[str]]] = [(list(range(len(headers))), [])]
+    for name in drop:
+        if name in headers:
+            kept = [i for i in ways[-1][0] if headers[i] != name]
+            ways.append((kept, [*ways[-1][1], name]))
+    widths: list[int] | None = None
+    left_out: list[str] = []
+    for whole in (True, False):
+        for shown, _left_out in ways if whole else ways[:3]:  # folded: at most 2 left out
+            widths = column_widths([headers[i] for i in shown],
+                                   [[r[i] for i in shown] for r in rows], free, width,
+                                   whole=whole)  # fmt: skip
+            if widths is not None:
+                left_out = _left_out
+                break
+        if widths is not None:
+            break
+    if widths is not None:
+        table = Table(title=title, title_justify="left")
+        for i, w in zip(shown, widths, strict=True):
+            table.add_column(headers[i], width=w, overflow="fold", no_wrap=False)
+        for row, style in zip(rows, styles, strict=True):
+            table.add_row(*[Text(row[i]) for i in shown], style=style)
+        out.print(table)
+        if left_out:
+            out.print(Text(f"({', '.join(left_out)} left out to fit {width} columns: widen the "
+                           "window to see them, or use --json.)"))  # fmt: skip
+        return
+    import textwrap
+
+    if title:
+        out.print(Text(title))
+    for n_row, (row, style) in enumerate(zip(rows, styles, strict=True)):
+        named = row[0].isdigit()  # "ID 2", "# 4"; a stage's or a step's title as it is
+        first = (f"{headers[0]} {row[0]}" if named else row[0]) + "".join(
+            f"  {c}" for c in row[1:heading])  # fmt: skip
+        lines = ([""] if n_row else []) + textwrap.wrap(first, width, break_on_hyphens=False)
+        for h, cell in zip(headers[heading:], row[heading:], strict=True):
+            for n, part in enumerate(cell.splitlines() or [""]):
+                lead = f"  {h}: " if n == 0 else "    "
+                lines += textwrap.wrap(part, width, initial_indent=lead, subsequent_indent="    ",
+                                       break_on_hyphens=False) or [lead.rstrip()]  # fmt: skip
+        out.print(Text("\n".join(lines)), style=style)
+    return
+
+
+def say(text: str) -> None:
+    """A line for people: on a terminal wrapped at spaces to its width, else as it is."""
+    import sys
+
+    if sys.stdout.isatty():
+        import textwrap
+
+        text = "\n".join(textwrap.wrap(text, console().width, break_on_hyphens=False))
+    typer.echo(text)
+
+
 def console() -> Console:
     from rich.console import Console
 
@@ -92,8 +230,12 @@ def _text(value: Any, *, one_line: bool = True) -> Text:
     return Text(visible(str(value), one_line=one_line))
 
 
-def one_line(verb: str, d: dict[str, Any]) -> None:
-    """The confirmation a write command prints: what happened and what is due next."""
+def one_line(verb: str, d: dict[str, Any], kind: str | None = None) -> None:
+    """The confirmation a write command prints: what happened and what is due next; what
+    comes next where the protocol gives it; and, after the events where drp asks for the
+    child's voice (``kind``, the event recorded), how to record what is missing of it."""
+    from drp_cli.domain.wording import voice_notes
+
     parts = [f"{verb} concern {d['id']}", f"{d['protocol']} {d['stage']} ({d['stage_title']})"]
     if d["status"] != "open":
         parts.append(f"{d['status']} on {d['closed_on']}")
@@ -103,14 +245,51 @@ def one_line(verb: str, d: dict[str, Any]) -> None:
             parts.append(f"formal deadline {d['formal_deadline']}")
     if d["referred_to_cafcass_on"]:
         parts.append(f"referred to CAFCASS {d['referred_to_cafcass_on']}")
-    typer.echo(visible(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".", one_line=True))
-    for item in d["missing"]:
-        typer.echo(visible(f"Note: {item}.", one_line=True))
+    say(visible(": ".join(parts[:2]) + "; " + "; ".join(parts[2:]) + ".", one_line=True))
+    following = next_line(d)
+    if following is not None:
+        say(visible(following, one_line=True))
+    asks = bool(d["missing"])  # the route asks for the child's voice at all
+    for note in voice_notes(kind, d["id"], wishes_missing=asks and d.get("child_wishes") is None,
+                            told_missing=asks and d["status"] == "resolved"
+                            and d.get("child_told_outcome") is None):  # fmt: skip
+        say(note)
+
+
+def next_line(d: dict[str, Any]) -> str | None:
+    """What comes next on an open concern (:func:`drp_cli.domain.wording.next_words`):
+    whom the stage is addressed to and by when, and the stage after it; None when closed
+    or its protocol is no longer installed."""
+    from drp_cli.domain.wording import next_words
+
+    protocol = _protocol_of(d)
+    if d["status"] != "open" or protocol is None or not protocol.has_stage(d["stage"]):
+        return None
+    after = protocol.next_stage(d["stage"])
+    later = protocol.stage_for(after.slug, d.get("route")) if after is not None else None
+    return next_words(
+        d["id"],
+        addressed_to=d.get("addressed_to") or [],
+        deadline=d["deadline"],
+        deadline_kind=d.get("deadline_kind"),
+        step=d.get("next_step"),
+        next_title=later.title if later is not None else None,
+        next_addressed_to=later.addressee_names if later is not None else [],
+        last=after is None,
+    )
 
 
 def show(d: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
+
+    from drp_cli.domain.wording import (
+        FORMAL_RESULT_WORDS,
+        LEFT_BY_WORDS,
+        event_words,
+        names_words,
+        stage_result,
+    )
 
     out = console()
     flag = d["status"].upper()
@@ -155,11 +334,18 @@ def show(d: dict[str, Any]) -> None:
             + (" (an aim, not a limit)" if d.get("deadline_kind") == "aim" else "")
         ),
     )
+    if d["status"] == "open":
+        grid.add_row("Addressed to", _text(names_words(d.get("addressed_to") or [])))
     if d.get("next_step"):
         step = d["next_step"]
-        grid.add_row("Next step", _text(f"{step['title']} ({step['slug']}), due {step['due']}"))
+        grid.add_row("Next step", _text(f"{step['title']}, due {step['due']} (record it with "
+                                        f"`drp done {d['id']} {step['slug']}`)"))  # fmt: skip
+    following = next_line(d)
+    if following is not None:
+        grid.add_row("What comes next", _text(following.removeprefix("Next: ")))
+    formal_words = FORMAL_RESULT_WORDS.get(d["formal_result"] or "", d["formal_result"])
     formal = (
-        f"started {d['formal_started_on']}, deadline {d['formal_deadline']} ({d['formal_result']})"
+        f"started {d['formal_started_on']}, deadline {d['formal_deadline']} ({formal_words})"
         + (" - IRO Handbook guidance" if d.get("formal_deadline_kind") == "guidance" else "")
         if d["formal_deadline"]
         else "not started"
@@ -198,44 +384,36 @@ def show(d: dict[str, Any]) -> None:
         grid.add_row("Outcome", _text(outcome, one_line=False))
     out.print(grid)
 
-    stages = Table(title="Stages", title_justify="left", show_lines=False)
-    for name in ("Stage", "Entered", "Deadline", "First response", "Left", "Result"):
-        stages.add_column(name, overflow="fold")
+    protocol_now = _protocol_of(d)
+    rows, styles = [], []
     for v in d["stages"]:
-        result = v["result"] + (
-            f" ({v['working_days_late']} wd late)" if v["working_days_late"] else ""
-        )
+        title = v["stage"]
+        if protocol_now is not None and protocol_now.has_stage(v["stage"]):
+            title = protocol_now.stage_for(v["stage"], d.get("route")).title
         bypass = f" (bypassed {', '.join(v['bypassed'])})" if v["bypassed"] else ""
-        row_style = "red" if v["result"] in ("missed", "overdue") else None
-        stages.add_row(
-            _text(v["stage"] + bypass),
-            _text(v["entered_on"]),
-            _text((v["deadline"] or "-") + (" (set by IRO)" if v["due_set_by_iro"] else "")),
-            _text(v["first_response_on"] or "-"),
-            _text(f"{v['left_on']} ({v['left_by']})" if v["left_on"] else "-"),
-            _text(result),
-            style=row_style,
-        )
-    out.print(stages)
+        left = "-"
+        if v["left_on"]:
+            left = f"{v['left_on']} ({LEFT_BY_WORDS.get(v['left_by'], v['left_by'])})"
+        rows.append([visible(c, one_line=True) for c in (
+            title + bypass, v["entered_on"],
+            (v["deadline"] or "-") + (" (set by the IRO)" if v["due_set_by_iro"] else ""),
+            v["first_response_on"] or "-", left,
+            stage_result(v["result"], v["working_days_late"] or 0))])  # fmt: skip
+        styles.append("red" if v["result"] in ("missed", "overdue") else None)
+    fit_table(["Stage", "Entered", "Deadline", "First response", "Left", "Result"], rows,
+              free={"Stage", "Result"}, title="Stages", styles=styles, heading=1)  # fmt: skip
     _show_inside_stages(d)
     _show_documents(d)
 
     for c in d.get("corrections", []):
         out.print(_text(f"Correction {c['seq']} ({c['on']}, {c['by']}): {c['kind']} {c['what']}: "
                         f"{c['reason']}", one_line=False))  # fmt: skip
-    events = Table(title="Events", title_justify="left")
-    for name in ("#", "Date", "Event", "Stage", "By", "Details"):
-        events.add_column(name, overflow="fold")
-    for e in d["events"]:
-        events.add_row(
-            _text(str(e["seq"])),
-            _text(e["on"]),
-            _text(e["kind"] + (" (RETRACTED)" if e.get("retracted") else "")),
-            _text(e["stage"]),
-            _text(e["by"]),
-            _text(event_text(e), one_line=False),
-        )
-    out.print(events)
+    rows = [[visible(c, one_line=n != 5) for n, c in enumerate((
+        str(e["seq"]), e["on"],
+        event_words(e["kind"], e["details"]) + (" (RETRACTED)" if e.get("retracted") else ""),
+        e["stage"], e["by"], event_text(e)))] for e in d["events"]]  # fmt: skip
+    fit_table(["#", "Date", "Event", "Stage", "By", "Details"], rows,
+              free={"Event", "By", "Details"}, title="Events", heading=2)  # fmt: skip
 
 
 def _protocol_of(d: dict[str, Any]) -> Any:
@@ -246,30 +424,37 @@ def _protocol_of(d: dict[str, Any]) -> Any:
 
 
 def _show_inside_stages(d: dict[str, Any]) -> None:
-    """Steps of the current stage, recording duties, meetings and notices."""
-    from rich.table import Table
+    """Steps of the current stage, recording duties, meetings and notices: in words, each
+    outstanding one with the command that records it."""
+    from drp_cli.domain.wording import STEP_STATE_WORDS
 
     out = console()
     if d.get("steps"):
-        steps = Table(title="Steps at this stage", title_justify="left")
-        for name in ("Step", "Who", "Due", "Done", "State"):
-            steps.add_column(name, overflow="fold")
+        rows, styles = [], []
         for st in d["steps"]:
             due = (st["due"] or "-") + (" (aim)" if st["kind"] == "aim" else "")
-            steps.add_row(_text(st["slug"] + (" (meeting)" if st["meeting"] else "")),
-                          _text(st["who"]), _text(due), _text(st["done_on"] or "-"),
-                          _text(st["state"]),
-                          style="red" if st["state"] == "overdue" else None)  # fmt: skip
-        out.print(steps)
+            state = STEP_STATE_WORDS.get(st["state"], st["state"])
+            title = st["title"] + (" (meeting)" if st["meeting"] else "")
+            if st["done_on"] is None:  # the command that records it
+                title += f" (drp done {d['id']} {st['slug']})"
+            rows.append([visible(c, one_line=True) for c in (
+                title, st["who"], due, st["done_on"] or "-", state)])  # fmt: skip
+            styles.append("red" if st["state"] == "overdue" else None)
+        fit_table(["Step", "Who", "Due", "Done", "State"], rows, free={"Step", "Who"},
+                  title="Steps at this stage", styles=styles)  # fmt: skip
     if d.get("duties"):
-        duties = Table(title="Recording duties", title_justify="left")
-        for name in ("Stage", "Duty", "By", "Done"):
-            duties.add_column(name, overflow="fold")
+        rows = []
         for du in d["duties"]:
             done = du["done_on"] or ("if it applies" if du["conditional"] else "OUTSTANDING")
-            duties.add_row(_text(du["stage"]), _text(f"{du['slug']}: {du['text']}"),
-                           _text(du["who"]), _text(done))  # fmt: skip
-        out.print(duties)
+            duty = du["text"]
+            if du["done_on"] is None:  # the command that records it
+                duty += f" (drp done {d['id']} {du['slug']}" + (
+                    f" --stage {du['stage']})" if du["stage"] != d["stage"] else ")"
+                )
+            rows.append([visible(c, one_line=True)
+                         for c in (du["stage"], duty, du["who"], done)])  # fmt: skip
+        fit_table(["Stage", "Duty", "By", "Done"], rows, free={"Stage", "Duty", "By"},
+                  title="Recording duties")  # fmt: skip
     for m in d.get("meetings", []):
         out.print(_text(f"Meeting {m['on']} ({m['stage']}): " + "; ".join(m["attendees"])))
     for item, reason in d.get("not_applicable", {}).items():
@@ -348,16 +533,19 @@ LIST_HEADERS = ["ID", "Child", "Protocol", "Stage", "Status", "Deadline", "Forma
                 "Addressed to", "Owner", "Summary"]  # fmt: skip
 
 
+#: The list's columns of free text, folded to fit a terminal (the others never are).
+LIST_FREE_TEXT = {"Addressed to", "Owner", "Summary"}
+#: The list's columns left out, in this order, where the whole table does not fit a
+#: terminal; where it still does not, one block per concern (:func:`fit_table`).
+LIST_DROP = ("Summary", "Owner", "Addressed to", "Protocol")
+
+
 def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
     """The concerns as a table: Rich on a terminal; ``plain`` (cron mail, a pipe, a file)
     or above :data:`PLAIN_ABOVE` rows, aligned text, nothing wrapped or cut."""
-    from rich.table import Table
-
     plain = plain or len(rows) > PLAIN_ABOVE
-    table = Table()
-    for name in LIST_HEADERS:  # an id or a date is never broken across lines
-        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "Deadline", "Formal"))
     cells_of: list[list[str]] = []
+    styles: list[str | None] = []
     for d in rows:
         flags = []
         if d["overdue"]:
@@ -379,16 +567,15 @@ def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
         if plain:
             cells_of.append(cells)  # plain_table shows every cell through visible()
             continue
-        table.add_row(
-            *[_text(c) for c in cells],
-            style="bold red" if d["overdue"] else None,
-        )
+        cells_of.append([visible(c, one_line=True) for c in cells])
+        styles.append("bold red" if d["overdue"] else None)
     if plain:
         if rows:
             plain_table(LIST_HEADERS, cells_of)
     else:
-        console().print(table)
-    typer.echo(
+        fit_table(LIST_HEADERS, cells_of, free=LIST_FREE_TEXT, styles=styles, drop=LIST_DROP,
+                  heading=2)  # fmt: skip
+    say(
         f"{len(rows)} concern{'s' if len(rows) != 1 else ''}. "
         "Flags: wishes? = child's wishes not recorded; told? = child not recorded as told the "
         "outcome."

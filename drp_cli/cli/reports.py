@@ -30,10 +30,11 @@ from drp_cli.cli.output import (
     PLAIN_ABOVE,
     concern_data,
     concern_table,
-    console,
     documents_data,
+    fit_table,
     names,
     print_json,
+    say,
     short,
     show,
 )
@@ -240,7 +241,7 @@ def overdue(
     elif as_json:
         sys.stdout.write(overdue_json(found) + "\n")
     elif not found:
-        typer.echo(
+        say(
             f"Nothing overdue on {day.isoformat()} and nothing due within {within} working days."
             if within
             else f"Nothing overdue or due on {day.isoformat()}."
@@ -251,20 +252,12 @@ def overdue(
             typer.echo(f"Deadlines on {day.isoformat()}")
             sys.stdout.write(overdue_lines(found, day))
         else:
-            from rich.markup import escape
-            from rich.table import Table
-
-            table = Table(title=f"Deadlines on {day.isoformat()}", title_justify="left")
-            for name in OVERDUE_HEADERS:
-                table.add_column(name)
-            for i in found:
-                table.add_row(
-                    *[escape(v) for v in _overdue_cells(i, day)],
-                    style="bold red" if i.state == "overdue" else (None if i.state == "due"
-                                                                   else "yellow"),
-                )  # fmt: skip
-            console().print(table)
-        typer.echo(_tally(found, within, stale))
+            # on a terminal: a table that fits it, else blocks (cli.output.fit_table)
+            fit_table(list(OVERDUE_HEADERS), [_overdue_cells(i, day) for i in found],
+                      free=OVERDUE_FREE_TEXT, title=f"Deadlines on {day.isoformat()}",
+                      styles=[_overdue_style(i.state) for i in found], drop=OVERDUE_DROP,
+                      heading=2)  # fmt: skip
+        say(_tally(found, within, stale))
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
 
 
@@ -409,6 +402,18 @@ def _is_terminal() -> bool:
 
 OVERDUE_HEADERS = ("ID", "Child", "Protocol", "Stage", "Deadline", "State", "Responded",
                    "Addressed to", "Owner", "Summary")  # fmt: skip
+
+
+#: The morning check's columns of free text, folded to fit a terminal (never the id, the
+#: child's reference, the protocol, the stage, the deadline or the state).
+OVERDUE_FREE_TEXT = {"Addressed to", "Owner", "Summary"}
+#: Left out, in this order, where the whole table does not fit a terminal; where it still
+#: does not, one block per line of the check.
+OVERDUE_DROP = ("Summary", "Owner", "Addressed to", "Responded", "Protocol")
+
+
+def _overdue_style(state: str) -> str | None:
+    return "bold red" if state == "overdue" else (None if state == "due" else "yellow")
 
 
 def _shown(value: str) -> str:

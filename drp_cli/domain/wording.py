@@ -8,7 +8,7 @@ own beyond the standard library, so any layer above may use it (a web view later
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: The state of an open clock on a day (drp_cli.domain.judgement.OPEN_STATES), for a reader.
@@ -164,3 +164,105 @@ def deadline_state(state: str, late: int, left: int) -> str:
     if state in ("past-aim", "past-guidance", "action-overdue"):
         return f"{CLOCK_STATE_WORDS[state]} by {days(late)}"
     return "due today" if left == 0 else f"due in {days(left)}"
+
+
+#: Words for a stage result that are not the document's (:data:`RESULT_WORDS`), shown in
+#: ``drp show``'s table of stages.
+LEFT_BY_WORDS: dict[str, str] = {
+    "escalated": "escalated",
+    "resolved": "resolved",
+    "withdrawn": "withdrawn",
+    "referred": "referred to CAFCASS",
+}
+
+
+def stage_result(result: str, late: int = 0) -> str:
+    """A stage visit's result in words, with how late: "no response in time, 2 working
+    days late" (never "missed (2 wd late)")."""
+    words = RESULT_WORDS.get(result, result.replace("-", " "))
+    return f"{words}, {days(late)} late" if late else words
+
+
+def names_words(names: Sequence[str]) -> str:
+    """Whom a stage is addressed to, in one phrase."""
+    return "; ".join(names) if names else "no one the protocol names"
+
+
+#: The events after which drp asks for the child's voice where the concern's route asks for
+#: it at all (West Sussex DRP, "Child's Voice": the child's wishes and feelings are sought
+#: when a concern is raised, and again at each stage and at a referral; and the child is told
+#: the outcome when it is resolved): what it asks for after each.
+VOICE_ASKED_AFTER: dict[str, tuple[str, ...]] = {
+    "opened": ("wishes",),
+    "escalated": ("wishes",),
+    "referred": ("wishes",),
+    "resolved": ("wishes", "told"),
+}
+
+
+def voice_notes(
+    kind: str | None, concern_id: int, *, wishes_missing: bool, told_missing: bool
+) -> list[str]:
+    """The notes that follow a recording command (``kind``: the event it recorded) about
+    the child's voice: only after the events of :data:`VOICE_ASKED_AFTER`, only for what is
+    missing, and each saying the command that records it."""
+    asked = VOICE_ASKED_AFTER.get(kind or "", ())
+    notes = []
+    if "wishes" in asked and wishes_missing:
+        notes.append(
+            "Note: the child's wishes and feelings are not recorded: record them with "
+            f'`drp voice {concern_id} wishes-sought --text "..."` (or wishes-not-sought, '
+            "with why)."
+        )
+    if "told" in asked and told_missing:
+        notes.append(
+            "Note: the child is not recorded as told the outcome: record it with "
+            f'`drp voice {concern_id} told-outcome --text "..."` (or not-told-outcome, '
+            "with why)."
+        )
+    return notes
+
+
+def next_words(
+    concern_id: int,
+    *,
+    addressed_to: Sequence[str],
+    deadline: str | None,
+    deadline_kind: str | None,
+    step: Mapping[str, Any] | None,
+    next_title: str | None,
+    next_addressed_to: Sequence[str],
+    last: bool,
+) -> str:
+    """What comes next on an open concern, in one sentence, from what the protocol and the
+    judgement give (the stage's addressees and deadline, the step due, the stage after):
+    "Next: a response from the Practice Manager by 2025-03-12; if it is not resolved by
+    then, escalate to Stage 2: Service Manager (`drp escalate 2`)." """
+    by = f" by {deadline}" + (" (its aim, not a limit)" if deadline_kind == "aim" else "")
+    if step is not None and step.get("due"):
+        now = f"{step.get('title') or step.get('slug')}, due {step['due']}"
+    elif deadline is not None:
+        now = f"a response from {names_words(addressed_to)}{by}"
+    else:
+        now = f"a response from {names_words(addressed_to)} (the protocol sets no timescale)"
+    when = " by then" if deadline is not None else ""
+    if next_title is not None:
+        then = (f"if it is not resolved{when}, escalate to {next_title}, addressed to "
+                f"{names_words(next_addressed_to)} (`drp escalate {concern_id}`)")  # fmt: skip
+    elif last:
+        then = (f"if it is not resolved{when}: this is the last stage (resolve it, withdraw "
+                "it, or refer it to CAFCASS where the protocol allows)")  # fmt: skip
+    else:
+        then = ""
+    return f"Next: {now}" + (f"; {then}" if then else "") + "."
+
+
+#: A step's state at its stage (drp_cli.domain.views: a clock's state, or the step's own).
+STEP_STATE_WORDS: dict[str, str] = {
+    "done": "done",
+    "waiting": "waits for an earlier step",
+    "optional": "optional",
+    "open": "to do (no due date)",
+    "pending": "not yet due",
+    **{k: v for k, v in CLOCK_STATE_WORDS.items() if k not in ("due", "pending")},
+}

@@ -53,10 +53,13 @@ informally; Q escalated; Q's referral (11-12) is after 10-31.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from tests.test_report import ACTIONS
 from tests.test_report_html import chromium, needs_chromium
 
 NOVEMBER = ["report", "--from", "2025-11-01", "--to", "2025-11-30"]
@@ -256,3 +259,60 @@ def test_the_printed_month_keeps_its_tables_whole_and_numbers_its_pages(month, d
         whole = "\n".join(pages)
         assert "Activity in the period: November 2025" in whole
         assert ("CH-Q" in whole) is marked  # the longest-running open concern, by reference
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ACTIONS)
+def test_activity_and_rates_agree_with_the_counts(tracker, actions):
+    """Whatever happened: over a period that holds every event, judged on its last day, the
+    activity in the period says what the counts of the concerns opened in it say, and every
+    rate is a count out of its whole."""
+    from drp_cli.core.errors import DrpError
+    from drp_cli.services import corrections, report
+
+    start = dt.date(2025, 6, 2)
+    for protocol, offset, steps in actions:
+        day = start + dt.timedelta(days=offset)
+        c = tracker.open(protocol=protocol, child="HY-1", category="general", summary="x", on=day)
+        for i, step in enumerate(steps, 1):
+            on = day + dt.timedelta(days=2 * i)
+            try:
+                if step == "escalate":
+                    tracker.escalate(c.id, on=on)
+                elif step == "respond":
+                    tracker.respond(c.id, text="r", respondent="TM", on=on)
+                elif step == "resolve":
+                    tracker.resolve(c.id, outcome="x", on=on)
+                elif step == "withdraw":
+                    tracker.withdraw(c.id, reason="x", on=on)
+                elif step == "refer":
+                    tracker.refer(c.id, text="x", on=on)
+                elif step == "voice":
+                    tracker.record_voice(c.id, "told-outcome", on=on)
+                else:
+                    seqs = [e.seq for e in tracker.get(c.id).live_events if e.kind == "escalated"]
+                    if seqs:
+                        corrections.retract(tracker, c.id, seqs[-1], reason="error", on=on)
+            except DrpError:
+                pass  # refused by the protocol's rules: nothing changed
+    d = report.build(tracker, report.period("2025-06-01", "2025-09-30", "2025-09-30"))
+    a = d["activity"]
+    assert a["concerns_opened"] == d["concerns"]
+    assert a["open_at_end"] == d["status"]["open"]
+    assert sum(a["open_at_end_by_working_days"].values()) == a["open_at_end"]
+    assert sum(a["open_at_end_by_stage"].values()) == a["open_at_end"]
+    assert a["open_at_end_opened_before"] == 0
+    assert a["resolutions"] == d["status"]["resolved"]
+    assert a["withdrawals"] == d["status"]["withdrawn"]
+    assert a["concerns_escalated"] == d["escalated"] <= a["escalations"]
+    assert a["cafcass_referrals"] >= d["cafcass_referrals"]
+    assert a["resolved_within_timescale"] == d["rates"]["resolved_within_timescale"]
+    for r in [*d["rates"].values(), a["resolved_within_timescale"]]:
+        assert 0 <= r["count"] <= r["of"]
+        assert r["percent"] == (round(100 * r["count"] / r["of"]) if r["of"] else None)
+    assert d["rates"]["resolved_informally"]["of"] == d["status"]["resolved"]
+    assert d["rates"]["escalated"]["of"] == d["rates"]["referred_to_cafcass"]["of"] == d["concerns"]
+    kept = d["rates"]["resolved_within_timescale"]["of"] + a["resolved_no_timescale"]
+    assert kept == d["status"]["resolved"]

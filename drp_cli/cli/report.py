@@ -254,8 +254,10 @@ def _longest(data: dict[str, Any], stage_words: Any) -> None:
 
 @commands.command(
     epilog=examples(
-        "# the monthly quality-assurance meeting",
-        "drp report --from 2025-03-01 --to 2025-03-31",
+        "# the monthly quality-assurance meeting: what happened in November",
+        "drp report --from 2026-11-01 --to 2026-11-30",
+        "# the same, with the ten longest-running open concerns by child reference",
+        "drp report --from 2026-11-01 --to 2026-11-30 --with-children",
         "# the IRO annual report for April 2025 to March 2026, as a printable page",
         "drp report --year 2025 --html iro-annual-report-2025.html",
         "drp report --year 2025 --team North --csv qa-2025-csv",
@@ -267,12 +269,17 @@ def report(
     from_: Annotated[
         str | None,
         typer.Option(
-            "--from", help="The first day of the period (concerns opened from it).", metavar="DATE"
+            "--from",
+            help="The first day of the period (concerns opened from it; what happened from it).",
+            metavar="DATE",
         ),
     ] = None,
     to: Annotated[
         str | None,
-        typer.Option(help="The last day of the period (concerns opened up to it).", metavar="DATE"),
+        typer.Option(
+            help="The last day of the period (concerns opened up to it; what happened up to it).",
+            metavar="DATE",
+        ),
     ] = None,
     year: Annotated[
         int | None,
@@ -305,8 +312,8 @@ def report(
         bool,
         typer.Option(
             "--with-children",
-            help="Add each concern's id, external reference and "
-            "child reference (left out by default).",
+            help="Add each concern's id, external reference and child reference, and list the "
+            "ten longest-running open concerns (left out by default).",
         ),
     ] = False,
     csv_dir: Annotated[
@@ -328,8 +335,11 @@ def report(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The manager's quality-assurance report: counts, stages reached, deadlines kept,
-    time to resolve, referrals and the child's voice, for the concerns opened in a period."""
+    """The manager's quality-assurance report: for the concerns opened in a period, counts
+    and rates (resolved within timescale, at the informal stage, escalated, referred to
+    CAFCASS), stages reached, deadlines kept, time to resolve and the child's voice; and what
+    happened in the period to any concern (escalations, responses, resolutions, referrals,
+    the open caseload at its end)."""
     from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
     from drp_cli.services import report as service
 

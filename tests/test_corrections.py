@@ -259,7 +259,8 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
     shown = drp("config", "show", "--json").json()
     assert shown == {"file": str(tmp_path / "config.toml"), "name": None,
                      "protocol": "west-sussex", "role": None, "team": "IRO North",
-                     "database": None, "no_deadline_after": None, "smtp_host": None,
+                     "database": None, "authority": None, "no_deadline_after": None,
+                     "smtp_host": None,
                      "smtp_port": None, "smtp_starttls": None, "smtp_user": None,
                      "smtp_password_file": None, "smtp_from": None,
                      "alert_cc": None}  # fmt: skip
@@ -268,7 +269,8 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
     assert (r.json()["protocol"], r.json()["team"]) == ("west-sussex", "IRO North")
     for args, message in [
         (("config", "set", "colour", "red"), "Error: the name 'colour' is not a setting; settings: "
-         "name, protocol, role, team, database, no_deadline_after, smtp_host, smtp_port, "
+         "name, protocol, role, team, database, authority, no_deadline_after, smtp_host, "
+         "smtp_port, "
          "smtp_starttls, smtp_user, smtp_password_file, smtp_from, alert_cc\n"),
         (("config", "set", "no_deadline_after", "ten"),
          "Error: the value for no_deadline_after is a number of working days, 1 to 260\n"),

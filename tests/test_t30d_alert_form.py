@@ -154,3 +154,31 @@ def test_notified_roles_are_copied_when_known_and_named_when_not(drp, tmp_path):
         "Relevant line manager <lm@example.org>, Social worker <sw@example.org>, "
         "IRO/CPA Team Manager <iro-tm@example.org>"
     )
+
+
+def test_authority_per_protocol_for_an_iro_working_for_two_councils(drp, tmp_path):
+    import docx
+
+    knowsley(drp)
+    west_sussex_stage_2(drp)
+    r = drp("config", "set", "authority",
+            "knowsley=Knowsley Council; west-sussex = West Sussex County Council")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    heads = []
+    for n in ("1", "2"):
+        out = tmp_path / f"alert-{n}.docx"
+        assert drp("alert", n, "--format", "docx", "-o", str(out)).exit_code == 0
+        heads.append(docx.Document(str(out)).sections[0].header.paragraphs[0].text)
+    assert heads == ["Knowsley Council\t\tOFFICIAL-SENSITIVE",
+                     "West Sussex County Council\t\tOFFICIAL-SENSITIVE"]  # fmt: skip
+    # a protocol the setting does not name: the protocol's own authority
+    assert drp("config", "set", "authority", "west-sussex=WSCC").exit_code == 0
+    out = tmp_path / "alert-1.docx"
+    assert drp("alert", "1", "--format", "docx", "-o", str(out), "--force").exit_code == 0
+    header = docx.Document(str(out)).sections[0].header.paragraphs[0].text
+    assert header == "Knowsley Metropolitan Borough Council\t\tOFFICIAL-SENSITIVE"
+    r = drp("config", "set", "authority", "Knowsley=Knowsley Council")
+    assert r.exit_code == 2 and r.stderr.endswith(
+        " for authority is a name (Knowsley Council), or one per protocol: "
+        "knowsley=Knowsley Council; west-sussex=West Sussex County Council\n"
+    )

@@ -31,7 +31,8 @@ KEYS: dict[str, str] = {
     "team": "your team: given to the concerns you open, and what --team means by default",
     "database": "the database used when neither --db nor DRP_DB is given",
     "authority": "the authority's name on the documents drp writes (the alert form's header, "
-    "the bundle's cover), e.g. Knowsley Council",
+    "the bundle's cover), e.g. Knowsley Council; for concerns under several protocols, "
+    "one per protocol: knowsley=Knowsley Council; west-sussex=West Sussex County Council",
     "no_deadline_after": "working days a stage may sit with no deadline before the morning "
     "check shows it as no-deadline (default 10)",
     "smtp_host": "the mail server `drp alert --send` and `drp overdue --send` send through",
@@ -77,11 +78,15 @@ class Config:
         value = self.values.get("name")
         return value if isinstance(value, str) and value.strip() else None
 
-    @property
-    def authority(self) -> str | None:
-        """The authority's name for documents (``drp config set authority``), if set."""
+    def authority(self, protocol: str) -> str | None:
+        """The authority's name on the documents of a concern under ``protocol`` (a slug):
+        the ``authority`` setting, one name for every protocol or ``slug=Name`` pairs
+        separated by semicolons (a protocol not named has none); None when not set."""
         value = self.values.get("authority")
-        return value if isinstance(value, str) and value.strip() else None
+        if not isinstance(value, str) or not value.strip():
+            return None
+        pairs = authority_pairs(value)
+        return value.strip() if pairs is None else pairs.get(protocol)
 
     @property
     def no_deadline_after(self) -> int:
@@ -118,6 +123,19 @@ def load() -> Config:
 
 
 _SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
+
+
+def authority_pairs(value: str) -> dict[str, str] | None:
+    """The ``authority`` setting's names by protocol when it is ``slug=Name`` pairs separated
+    by semicolons; None when it is one name (no ``=`` in it)."""
+    if "=" not in value:
+        return None
+    out: dict[str, str] = {}
+    for part in value.split(";"):
+        slug, _, name = part.partition("=")
+        if part.strip():
+            out[slug.strip()] = " ".join(name.split())
+    return out
 
 
 def check(key: str, value: str) -> Any:
@@ -157,6 +175,14 @@ def check(key: str, value: str) -> Any:
         raise InvalidInput(
             f"{fld('value')} for protocol is a protocol's slug (see `drp protocols`), such "
             "as west-sussex"
+        )
+    pairs = authority_pairs(cleaned) if key == "authority" else None
+    if pairs is not None and (
+        not pairs or any(not re.fullmatch(_SLUG_PATTERN, k) or not v for k, v in pairs.items())
+    ):
+        raise InvalidInput(
+            f"{fld('value')} for authority is a name (Knowsley Council), or one per "
+            "protocol: knowsley=Knowsley Council; west-sussex=West Sussex County Council"
         )
     if key == "name" and cleaned.lower() in SYSTEM_ACCOUNTS:
         raise InvalidInput(f"{fld('value')} {cleaned!r} is a system account, not a person's name")

@@ -247,10 +247,11 @@ def voice_wishes(concern: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def authority_name(protocol: Any) -> str:
-    """The authority's name on documents: the ``authority`` setting, else the protocol's."""
+    """The authority's name on documents: the ``authority`` setting (for the protocol, when
+    it names one per protocol), else the protocol's."""
     from drp_cli.core import config
 
-    return config.load().authority or str(protocol.authority)
+    return config.load().authority(str(protocol.slug)) or str(protocol.authority)
 
 
 def _context(tracker: Tracker, concern_id: int, on: dt.date) -> dict[str, Any]:

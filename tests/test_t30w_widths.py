@@ -123,6 +123,7 @@ def test_show_says_whom_the_stage_is_addressed_to_and_what_comes_next(caseload):
     code, text = on_terminal(200, "show", "2", "--on", "2025-03-21")
     assert code == 0
     assert "Addressed to     Practice Manager" in text
+    assert re.search(r"\nCategory +Care plan implementation *\n", text)  # not care-plan
     assert (
         "What comes next  a response from Practice Manager by 2025-03-12; if it is not "
         "resolved by then, escalate to Stage 2: Group Manager, addressed to Group Manager "

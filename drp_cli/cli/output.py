@@ -310,7 +310,7 @@ def show(d: dict[str, Any]) -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    category = d["category"] + (f" / {d['issue']}" if d["issue"] else "")
+    category = _theme_words(d["category"], d["issue"])
     subject = {"carer": "Carer household", "chair": "Chair"}.get(d.get("subject") or "", "Child")
     grid.add_row(subject, _text(d["child"]))
     if d.get("other_open_concerns"):  # the child's other open concerns
@@ -414,6 +414,23 @@ def show(d: dict[str, Any]) -> None:
         e["stage"], e["by"], event_text(e)))] for e in d["events"]]  # fmt: skip
     fit_table(["#", "Date", "Event", "Stage", "By", "Details"], rows,
               free={"Event", "By", "Details"}, title="Events", heading=2)  # fmt: skip
+
+
+def _theme_words(category: str, issue: str | None) -> str:
+    """A concern's theme and issue by their titles ("Care plan: plan not implemented"), or
+    their slugs where the themes no longer have them."""
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.domain.protocols import themes
+
+    try:
+        theme = themes().theme(category)
+    except InvalidInput:
+        return category + (f" / {issue}" if issue else "")
+    words = theme.title
+    if issue:
+        text = next((i.text for i in theme.issues if i.slug == issue), issue)
+        words += f": {text}"
+    return words
 
 
 def _protocol_of(d: dict[str, Any]) -> Any:

@@ -55,7 +55,12 @@ def test_chronology_keeps_substantive_events_and_an_annex_the_administrative(drp
     photo.write_bytes(b"not really a picture")
     r = drp("attach", "1", str(photo), "--kind", "other", "--on", "2025-03-06")
     assert r.exit_code == 0, r.stderr
-    text = (bundle(drp, tmp_path) / "03-chronology.md").read_text()
+    folder = bundle(drp, tmp_path)
+    text = (folder / "03-chronology.md").read_text()
+    # the folder's index labels the document by what it is, not "Other document"
+    index = (folder / "index.md").read_text()
+    assert ") | bedroom.png | - | `" in index
+    assert "Other document" not in index
     body, annex = text.split("\n## Annex: administrative entries\n")
     rows = [line for line in body.splitlines() if line.startswith("| ") and "Date" not in line]
     assert [r.split(" | ")[1] for r in rows] == ["opened", "response", "referred to CAFCASS"]

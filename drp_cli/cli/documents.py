@@ -364,18 +364,21 @@ IDENTIFY = (
 def identify(
     ctx: typer.Context,
     concern_id: ConcernId,
-    name: Annotated[str | None, typer.Option(help="The child's full name.")] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="The child's full name.")] = None,
     dob: Annotated[
         str | None, typer.Option(metavar="DATE", help="The child's date of birth.")
     ] = None,
     court: Annotated[
-        str | None, typer.Option(help="The court hearing the proceedings, if any.")
+        str | None,
+        typer.Option(metavar="COURT", help="The court hearing the proceedings, if any."),
     ] = None,
     case_number: Annotated[
-        str | None, typer.Option("--case-number", help="The court's case number.")
+        str | None,
+        typer.Option("--case-number", metavar="NUMBER", help="The court's case number."),
     ] = None,
     guardian: Annotated[
-        str | None, typer.Option(help="The children's guardian (name, and Cafcass office).")
+        str | None,
+        typer.Option(metavar="NAME", help="The children's guardian (name, and Cafcass office)."),
     ] = None,
     on: OnOption = None,
     by: ByOption = None,

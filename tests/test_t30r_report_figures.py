@@ -316,3 +316,13 @@ def test_activity_and_rates_agree_with_the_counts(tracker, actions):
     assert d["rates"]["escalated"]["of"] == d["rates"]["referred_to_cafcass"]["of"] == d["concerns"]
     kept = d["rates"]["resolved_within_timescale"]["of"] + a["resolved_no_timescale"]
     assert kept == d["status"]["resolved"]
+
+
+def test_the_references_and_dates_are_never_cut_on_a_narrow_terminal(month, drp, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    out = drp(*NOVEMBER, "--with-children").stdout
+    assert max(len(line) for line in out.splitlines()) <= 60
+    longest = out[out.index("The longest-running open concerns") :]
+    for whole in ("CH-Q", "CH-C", "1 October 2025", "10 November 2025", "42", "14"):
+        assert whole in longest, whole
+    assert "reference" not in longest.split("\n\n")[0]  # no concern has one: left out

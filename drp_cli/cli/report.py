@@ -195,20 +195,44 @@ def show_report(data: dict[str, Any]) -> None:
         )
     )
     if "children" in data:
-        table = Table(title="Concerns", title_justify="left")
-        for name in ("id", "reference", "child", "protocol", "status", "furthest stage"):
-            table.add_column(name)
-        for c in data["children"]:
-            furthest = c["furthest_stage"]
-            table.add_row(
+        listed = [
+            [
                 str(c["id"]),
-                escape(c["external_ref"] or ""),
-                escape(c["child"]),
-                escape(named(data, "protocol", c["protocol"])),
+                c["external_ref"] or "",
+                c["child"],
+                named(data, "protocol", c["protocol"]),
                 c["status"],
-                escape(data["names"]["stages"].get(f"{c['protocol']}:{furthest}", furthest or "")),
-            )
-        out.print(table)
+                data["names"]["stages"].get(
+                    f"{c['protocol']}:{c['furthest_stage']}", c["furthest_stage"] or ""
+                ),
+            ]
+            for c in data["children"]
+        ]
+        heads = ("id", "reference", "child", "protocol", "status", "furthest stage")
+        out.print(_whole("Concerns", heads, listed, keep=(0, 1, 2, 4)))
+
+
+def _whole(title: str, heads: tuple[str, ...], rows: list[list[str]], keep: tuple[int, ...],
+           right: tuple[int, ...] = ()) -> Any:  # fmt: skip
+    """A table whose ``keep`` columns (ids, references, dates, states) are never wrapped or
+    cut, however narrow the terminal: the other columns wrap (a long word folds, never
+    cut short)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    # the external reference is optional: a column no concern fills is left out
+    shown = [i for i in range(len(heads)) if heads[i] != "reference" or any(r[i] for r in rows)]
+    heads = tuple(heads[i] for i in shown)
+    rows = [[r[i] for i in shown] for r in rows]
+    keep = tuple(shown.index(i) for i in keep if i in shown)
+    right = tuple(shown.index(i) for i in right if i in shown)
+    for i, name in enumerate(heads):
+        widest = max([len(name), *(len(r[i]) for r in rows)]) if i in keep else None
+        table.add_column(name, no_wrap=i in keep, min_width=widest or 8,
+                         overflow="fold", justify="right" if i in right else "left")  # fmt: skip
+    for r in rows:
+        table.add_row(*(escape(v) for v in r))
+    return table
 
 
 def _scope(data: dict[str, Any]) -> str:
@@ -230,26 +254,22 @@ def _band(key: str) -> str:
 
 
 def _longest(data: dict[str, Any], stage_words: Any) -> None:
-    from rich.table import Table
-
     from drp_cli.services.report import LONGEST, day_words
 
-    table = Table(
-        title=f"The longest-running open concerns (up to {LONGEST}), by working days open",
-        title_justify="left",
-    )
-    for name in ("id", "reference", "child", "stage", "opened", "working days open"):
-        table.add_column(name, justify="right" if name == "working days open" else "left")
-    for c in data["longest_open"]:
-        table.add_row(
+    rows = [
+        [
             str(c["id"]),
-            escape(c["external_ref"] or ""),
-            escape(c["child"]),
-            escape(stage_words(c["stage"]) if c["stage"] else ""),
+            c["external_ref"] or "",
+            c["child"],
+            stage_words(c["stage"]) if c["stage"] else "",
             day_words(c["opened_on"]),
             str(c["working_days_open"]),
-        )
-    console().print(table)
+        ]
+        for c in data["longest_open"]
+    ]
+    heads = ("id", "reference", "child", "stage", "opened", "days open")
+    title = f"The longest-running open concerns (up to {LONGEST}), by working days open"
+    console().print(_whole(title, heads, rows, keep=(0, 1, 2, 4, 5), right=(5,)))
 
 
 @commands.command(

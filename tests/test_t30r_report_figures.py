@@ -326,3 +326,17 @@ def test_the_references_and_dates_are_never_cut_on_a_narrow_terminal(month, drp,
     for whole in ("CH-Q", "CH-C", "1 October 2025", "10 November 2025", "42", "14"):
         assert whole in longest, whole
     assert "reference" not in longest.split("\n\n")[0]  # no concern has one: left out
+
+
+def test_two_protocols_of_one_authority_are_told_apart():
+    from drp_cli.domain.protocols import registry
+    from drp_cli.services.report import protocol_name
+
+    installed = registry().protocols
+    assert protocol_name(installed["west-sussex"], installed) == "West Sussex County Council"
+    assert protocol_name(installed["nottinghamshire-2016"], installed) == (
+        "Nottinghamshire County Council, IRO Dispute Resolution Process (NSCB 11.3.4)"
+    )
+    assert protocol_name(installed["nottinghamshire-crp"], installed) == (
+        "Nottinghamshire County Council, Independent Chair Service Concerns Resolution Process"
+    )

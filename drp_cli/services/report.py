@@ -772,9 +772,10 @@ def day_words(day: str | None) -> str:
 
 def protocol_name(p: Protocol, installed: Mapping[str, Protocol]) -> str:
     """A protocol by its authority's name ("West Sussex County Council"); where two installed
-    protocols share an authority, with the protocol's own title after it."""
+    protocols share an authority, with the protocol's own title after it ("Nottinghamshire
+    County Council, IRO Dispute Resolution Process (NSCB 11.3.4)")."""
     shared = sum(1 for other in installed.values() if other.authority == p.authority) > 1
-    return f"{p.authority} ({p.title})" if shared else p.authority
+    return f"{p.authority}, {p.title}" if shared else p.authority
 
 
 def names(data: Mapping[str, Any], installed: Mapping[str, Protocol]) -> dict[str, Any]:

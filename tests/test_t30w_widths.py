@@ -99,6 +99,8 @@ def test_the_list_fits_the_terminal(caseload, width):
     whole += [d for c in rows for d in (c["deadline"], c["formal_deadline"]) if d]
     check_fits(width, text, whole)
     assert "KN-\n" not in text and "KN-/" not in text
+    assert "OVERDUE 7 working days" in text and "7wd" not in text  # words on a terminal
+    assert "OVERDUE 7wd" in caseload("list", "--on", "2025-03-21").stdout  # a pipe: as it was
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -560,17 +560,21 @@ LIST_DROP = ("Summary", "Owner", "Addressed to", "Protocol")
 def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
     """The concerns as a table: Rich on a terminal; ``plain`` (cron mail, a pipe, a file)
     or above :data:`PLAIN_ABOVE` rows, aligned text, nothing wrapped or cut."""
+    from drp_cli.domain.wording import days
+
     plain = plain or len(rows) > PLAIN_ABOVE
     cells_of: list[list[str]] = []
     styles: list[str | None] = []
     for d in rows:
         flags = []
+        # a pipe keeps the short flags scripts read; a terminal says them in words
         if d["overdue"]:
-            flags.append(f"OVERDUE {d['working_days_overdue']}wd")
+            late = d["working_days_overdue"]
+            flags.append(f"OVERDUE {late}wd" if plain else f"OVERDUE {days(late)}")
         if d.get("past_aim"):
-            flags.append("past-aim")
+            flags.append("past-aim" if plain else "past its aim")
         if d.get("past_guidance"):
-            flags.append("past-guidance")
+            flags.append("past-guidance" if plain else "past the guidance")
         if d["referred_to_cafcass_on"]:
             flags.append("CAFCASS")
         if "child's wishes not recorded" in d["missing"]:

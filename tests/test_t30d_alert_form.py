@@ -182,3 +182,29 @@ def test_authority_per_protocol_for_an_iro_working_for_two_councils(drp, tmp_pat
         " for authority is a name (Knowsley Council), or one per protocol: "
         "knowsley=Knowsley Council; west-sussex=West Sussex County Council\n"
     )
+
+
+def test_those_someone_else_notifies_are_neither_copied_nor_named(drp, tmp_path):
+    """West Sussex §5 Stage 4: "DCS to be alerted at Stage 4 by IRO/CPA Team Manager": the
+    Team Manager's to alert, not the IRO's e-mail's to copy."""
+    r = drp(*open_args(protocol="west-sussex", child="WS-0418", category="care-plan",
+                       on="2025-03-03"), "--stage", "stage-4")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    dcs = "Director of Children's Services (alerted by the IRO/CPA Team Manager)"
+    adsq = "Assistant Director Safeguarding Quality and Practice"
+    for name, address in (("Relevant Assistant Director / Deputy Director", "ad@example.org"),
+                          ("Relevant line manager", "lm@example.org"),
+                          ("Social worker", "sw@example.org"),
+                          (adsq, "adsq@example.org"), (dcs, "dcs@example.org")):  # fmt: skip
+        assert drp("staff", "add", name, "--email", address).exit_code == 0, name
+    out = tmp_path / "alert.eml"
+    r = drp("alert", "1", "--eml", str(out), "--on", "2025-03-04")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == (
+        "Not copied (no e-mail address known): IRO/CPA Team Manager / Principal Manager: named "
+        "in the e-mail as to be notified.\n"
+    )
+    assert parsed(out)["Cc"] == (
+        "Relevant line manager <lm@example.org>, Social worker <sw@example.org>, "
+        "Assistant Director Safeguarding Quality and Practice <adsq@example.org>"
+    )

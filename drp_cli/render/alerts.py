@@ -245,14 +245,23 @@ def subject(view: ConcernView, protocol: Protocol, stage: Stage | None = None) -
     return f"{process_name(protocol, stage)}{who}: {about} {view.child}: {title}, {due}"
 
 
+#: A notification someone other than the raiser makes (the source names who, or says
+#: "notifies"): not copied on the raiser's e-mail, nor named in it
+_BY_OTHERS = re.compile(r"\b(?:by|notifies)\b", re.I)
+
+
 def _notified(t: Tracker, concern_id: int, stage: Stage) -> tuple[list[str], list[str]]:
     """The stage's "to be notified" roles (besides those the raiser e-mails, which
-    :func:`_emailed` copies or refuses): the addresses of those drp knows (the child's
-    professionals, the staff directory), and the roles of those it does not."""
+    :func:`_emailed` copies or refuses, and those someone else notifies: "DCS to be alerted
+    at Stage 4 by IRO/CPA Team Manager", "notifies the Deputy Director"): the addresses of
+    those drp knows (the child's professionals, the staff directory), and the roles of those
+    it does not."""
     emailed = set(_emailed(stage))
     found: list[str] = []
     unknown: list[str] = []
-    for role in dict.fromkeys(p.who for p in stage.notifications if p.who not in emailed):
+    ours = [p.who for p in stage.notifications
+            if p.who not in emailed and not _BY_OTHERS.search(f"{p.quote} {p.who}")]  # fmt: skip
+    for role in dict.fromkeys(ours):
         try:
             found += _roles(t, concern_id, [role], "cc", "the notified")
         except InvalidInput:

@@ -64,7 +64,7 @@ def open_(
     category: Annotated[
         str,
         typer.Option(
-            help="Theme: general, statutory, care-plan or service.",
+            help='Theme: general, statutory, care-plan or service (or its title: "care plan").',
             autocompletion=complete.categories,
         ),
     ],
@@ -96,7 +96,8 @@ def open_(
     stage: Annotated[
         str | None,
         typer.Option(
-            help="Start at this stage instead of the first (e.g. immediate safety).",
+            help="Start at this stage instead of the first (e.g. immediate safety): its slug or "
+            'name (stage-2, "Stage 2").',
             autocompletion=complete.stages,
         ),
     ] = None,
@@ -240,7 +241,9 @@ def escalate(
     to: Annotated[
         str | None,
         typer.Option(
-            "--to", help="Bypass forward to this later stage.", autocompletion=complete.stages
+            "--to",
+            help='Bypass forward to this later stage: its slug or name (stage-3, "Stage 3").',
+            autocompletion=complete.stages,
         ),
     ] = None,
     note: Annotated[str | None, text_option("--note", help="Why it is escalated.")] = None,

@@ -60,13 +60,20 @@ def list_(
     child: Annotated[str | None, typer.Option(help="Only this child reference.")] = None,
     stage: Annotated[
         str | None,
-        typer.Option(help="Only concerns at this stage.", autocompletion=complete.stages),
+        typer.Option(
+            help='Only concerns at this stage: its slug or name (stage-2, "Stage 2").',
+            autocompletion=complete.stages,
+        ),
     ] = None,
     raised_by: Annotated[
         str | None, typer.Option(help="Only concerns raised by this person (whatever the case).")
     ] = None,
     category: Annotated[
-        str | None, typer.Option(help="Only this theme.", autocompletion=complete.categories)
+        str | None,
+        typer.Option(
+            help='Only this theme: its slug or title (care-plan, "care plan").',
+            autocompletion=complete.categories,
+        ),
     ] = None,
     owner: OwnerOption = None,
     mine: MineOption = False,

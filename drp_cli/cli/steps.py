@@ -84,8 +84,8 @@ def done(
     stage: Annotated[
         str | None,
         typer.Option(
-            help="The stage it belongs to (default: the stage of the day, else an earlier "
-            "stage that has it not yet done).",
+            help="The stage it belongs to, by its slug or name (default: the stage of the day, "
+            "else an earlier stage that has it not yet done).",
             metavar="STAGE",
         ),
     ] = None,

@@ -105,7 +105,7 @@ def test_the_bundle_says_what_show_says(drp, tmp_path: Path):
     assert "MISSING" not in wishes
     assert "| present | IRO report on the child's wishes and feelings |" in index
     chronology = (out / "03-chronology.md").read_text()
-    row = next(line for line in chronology.splitlines() if "Tue 3 November 2026" in line)
+    row = next(line for line in chronology.splitlines() if "| 3\u00a0Nov\u00a02026 |" in line)
     assert "CAFCASS: nominated senior officer notified that a referral is considered" in row
     assert "Group Manager SIR" in row
 

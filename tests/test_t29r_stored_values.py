@@ -170,3 +170,37 @@ def test_verify_refuses_what_is_not_a_regular_file(drp, record, db_target, tmp_p
         "TAMPERED: concern 1: the stored file of attachment 1 is not a regular file (a FIFO, "
         "device, folder or link was put in its place)"
     ]
+
+
+# -- found by tests/test_t29r_fuzz.py ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "statement, where",
+    [
+        # the judgement has no state for a kind drp never writes (was exit 70, KeyError)
+        ("UPDATE concern SET deadline_kind = 'zz' WHERE id = 1", "concern.deadline_kind"),
+        # a status drp never writes hid the concern from the morning check (was exit 0)
+        ("UPDATE concern SET status = 'Open' WHERE id = 1", "concern.status"),
+    ],
+)
+def test_the_morning_check_refuses_what_it_cannot_judge(drp, record, statement, where):
+    record(statement)
+    r = drp("overdue", "--on", "2025-04-01")
+    assert (r.exit_code, r.stderr) == (4, (
+        f"Error: the database is damaged (concern 1: its stored {where} is not a value drp "
+        "writes): nothing read from it can be trusted; run `drp verify`, and restore the "
+        "latest good backup (`drp restore`)\n"))  # fmt: skip
+    assert drp("verify").exit_code == 6
+
+
+def test_an_empty_moment_is_no_moment(drp, record, db_target):
+    """SQLite's driver reads an empty DATETIME as None, without its converter: `show` met
+    None where a moment must be (was exit 70, AttributeError)."""
+    if "://" in db_target:
+        pytest.skip(PG_ONLY_JSON)
+    record("UPDATE event SET recorded_at = '' WHERE id = 1")
+    r = drp("show", "1")
+    assert r.exit_code == 4
+    assert "concern 1: its stored event.recorded_at is not a value drp writes" in r.stderr
+    r = drp("verify")
+    assert r.exit_code == 6
+    assert "TAMPERED: concern 1: stored event.recorded_at is malformed" in r.stderr

@@ -16,6 +16,7 @@ from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged
 from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
+from drp_cli.domain.judgement import RANK
 from drp_cli.store.connection import Conn, MalformedValue, Row, stored_object
 
 CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
@@ -83,7 +84,17 @@ def overdue_rows(
     names = [n for n in TEXT_FILTERS if n in filters]
     values = [filters[n] for n in names]
     params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
-    return conn.rows(overdue_sql(names), params)
+    rows = conn.rows(overdue_sql(names), params)
+    for row in rows:  # a kind drp never writes is an error, never a crash nor a guess
+        for at, column in _KIND_COLUMNS:
+            if row[at] not in RANK:
+                raise MalformedValue(f"concern {row[0]}", "concern", column)
+    return rows
+
+
+#: Where :data:`_OVERDUE_COLUMNS` has each deadline's kind (firm, aim, guidance; None for
+#: a row written before kinds existed), which the judgement reads.
+_KIND_COLUMNS = ((7, "deadline_kind"), (8, "formal_deadline_kind"), (11, "step_deadline_kind"))
 
 
 #: The indexes the morning check's search goes through, each with the deadline it orders
@@ -143,6 +154,9 @@ def check_indexes(conn: Conn) -> None:
         raise MalformedValue(f"concern {found[0]}", "concern", found[1])
 
 
+#: Every status drp writes, in sort order.
+STATUSES = ("open", "resolved", "withdrawn")
+
 #: What no stored day can sort outside of (ISO text on SQLite, a date on PostgreSQL): a
 #: value below or above is not a day (text such as 'soon' or 'infinity', a number, a day
 #: past year 9999), and the morning check's search (``deadline <= ?``) would pass it by
@@ -167,6 +181,13 @@ def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:
         f"AND step_deadline IS NULL AND stage_started_on {bound}"
         for bound in (f"< '{low}'", f"> '{high}'")
     ]
+    # a status drp never writes hides the concern from the search (status = 'open'): the
+    # ranges between the three it writes, each a seek in the status index
+    first, *rest = STATUSES
+    gaps = [f"status < '{first}'", f"status > '{rest[-1]}'"] + [
+        f"status > '{a}' AND status < '{b}'" for a, b in zip(STATUSES, rest, strict=False)
+    ]
+    searches += [f"SELECT id, 'status' FROM concern WHERE {gap}" for gap in gaps]
     row = conn.one(" UNION ALL ".join(f"SELECT * FROM ({s} LIMIT 1)" for s in searches)
                    + " LIMIT 1")  # fmt: skip
     return (int(row[0]), str(row[1])) if row is not None else None

@@ -127,17 +127,38 @@ def key_from_env() -> bytes | None:
 
 
 # -- reading -------------------------------------------------------------------------------
+#: The days and moments every row holds (NOT NULL). SQLite's driver reads an empty value in
+#: a DATE or DATETIME column as None without calling the converter that would refuse it.
+REQUIRED = {
+    "concern": ("stage_started_on", "opened_on", "created_at", "updated_at"),
+    "event": ("effective_on", "recorded_at"),
+}
+
+
+def whole(rows: list[Row], table: str) -> list[Row]:
+    """``rows`` of ``table``, each with every day it must hold (:data:`REQUIRED`), or
+    :class:`MalformedValue` naming its concern and the column."""
+    for row in rows:
+        for column in REQUIRED[table]:
+            if row.get(column, True) is None:
+                cid = row["id"] if table == "concern" else row["concern_id"]
+                raise MalformedValue(f"concern {cid}", table, column)
+    return rows
+
+
 def concern(conn: Conn, concern_id: int, *, lock: bool = False) -> Row | None:
     """A concern row (locked until commit on PostgreSQL with ``lock``)."""
     check_id(concern_id)
     sql = "SELECT * FROM concern WHERE id = ?"
     if lock and not conn.is_sqlite:
         sql += " FOR UPDATE"
-    return conn.record(sql, (concern_id,))
+    found = whole(conn.records(sql, (concern_id,)), "concern")
+    return found[0] if found else None
 
 
 def events_of(conn: Conn, concern_id: int) -> list[Row]:
-    return conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq", (concern_id,))
+    return whole(conn.records("SELECT * FROM event WHERE concern_id = ? ORDER BY seq",
+                              (concern_id,)), "event")  # fmt: skip
 
 
 def concerns_by_ref(conn: Conn, refs: Sequence[str]) -> dict[str, Row]:
@@ -160,9 +181,9 @@ def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
     """The events of many concerns, by concern id, in order."""
     found: dict[int, list[Row]] = {}
     for chunk, marks in _in_chunks(ids):
-        for e in conn.records(
+        for e in whole(conn.records(
             f"SELECT * FROM event WHERE concern_id IN ({marks}) ORDER BY concern_id, seq", chunk
-        ):
+        ), "event"):  # fmt: skip
             found.setdefault(e["concern_id"], []).append(e)
     return found
 

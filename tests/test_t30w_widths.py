@@ -140,3 +140,20 @@ def test_in_a_pipe_the_check_is_the_plain_table(caseload):
     assert lines[1].split() == ["ID", "Child", "Protocol", "Stage", "Deadline", "State",
                                 "Responded", "Addressed", "to", "Owner", "Summary"]  # fmt: skip
     assert "┃" not in r.stdout and "…" not in lines[3].split("  ")[1]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_list_of_attachments_fits(monkeypatch, capsys, width):
+    """`drp attachments`'s table (output.items_table): the date and the kind never cut, the
+    SHA-256 the first left out."""
+    from drp_cli.cli import output
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    rows = [{"n": 1, "kind": "final-care-plan", "filename": "Care plan (final) March.pdf",
+             "dated": "2025-03-04", "sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa742"
+             "5e73043362938b9824", "added_on": "2025-03-05", "added_by": "Sam Patel (IRO)",
+             "from_concern": None}]  # fmt: skip
+    output.items_table(rows, ["kind", "filename", "dated", "sha256"])
+    text = capsys.readouterr().out
+    check_fits(width, text, ["final-care-plan", "2025-03-04", "2025-03-05"])
+    assert "2cf24dba" in text or "(Sha256 left out to fit" in text

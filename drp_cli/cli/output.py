@@ -517,6 +517,32 @@ def _show_documents(d: dict[str, Any]) -> None:
     console().print(table)
 
 
+#: An item list's columns never folded (the others are free text, folded to fit): the
+#: number, the kind, and the dates.
+ITEM_KEPT = {"N", "Kind", "Dated", "Due", "Obtained on", "Added"}
+#: Left out, in this order, where an item list does not fit a terminal.
+ITEM_DROP = ("Sha256", "From", "Contact", "Organisation")
+
+
+def items_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A concern's items (``drp attachments``, ``drp person list``, ...) as a table that
+    fits the terminal (:func:`fit_table`): the number, a date and a kind are never cut; the
+    file's SHA-256 is the first left out (``--json`` has it). ``columns`` are the items'
+    fields after the number; "Added" (when and by whom) follows, and "From" where an item was
+    recorded on the child's other concern."""
+    shared = any(r.get("from_concern") is not None for r in rows)
+    headers = ["N", *[c.replace("_", " ").capitalize() for c in columns], "Added"]
+    headers += ["From"] if shared else []
+    cells = []
+    for r in rows:
+        source = r.get("from_concern")
+        row = [str(r["n"]), *[visible(str(r.get(c) or "-"), one_line=True) for c in columns]]
+        row.append(f"{r['added_on']} by {visible(r['added_by'], one_line=True)}")
+        row += [f"concern {source}" if source is not None else "this concern"] if shared else []
+        cells.append(row)
+    fit_table(headers, cells, free=set(headers) - ITEM_KEPT, drop=ITEM_DROP, heading=2)
+
+
 def event_text(e: dict[str, Any]) -> str:
     """An event's detail in words (:func:`drp_cli.domain.wording.event_detail`)."""
     from drp_cli.domain.wording import event_detail

@@ -170,10 +170,12 @@ def test_a_duty_of_an_earlier_stage_is_done_after_escalation(drp):
 
     def child_file_line() -> str:
         out = drp("show", "1", "--on", "2025-03-12").stdout
-        (line,) = [ln for ln in out.splitlines() if "child-file:" in ln]
+        # the duty in words (issue 30 item 2), with the command that records it
+        (line,) = [ln for ln in out.splitlines() if "informal challenge discussion" in ln]
         return line
 
     assert "OUTSTANDING" in child_file_line()
+    assert "(drp done 1 child-file --stage stage-1)" in child_file_line()
     r = drp("done", "1", "child-file", "--on", "2025-03-12")
     assert r.exit_code == 0, r.stderr
     assert "OUTSTANDING" not in child_file_line() and "2025-03-12" in child_file_line()

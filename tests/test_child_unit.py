@@ -485,7 +485,7 @@ def test_a_later_not_sought_keeps_the_recorded_wishes_in_every_view(drp, tmp_pat
     assert views == SOUGHT
     record = (tmp_path / "bundle-2" / "03-chronology.md").read_text()
     assert (
-        "| child's wishes and feelings not sought | Stage 1: Practice Manager "
+        "| child's wishes and feelings not sought | Stage 1 "
         "| Too upset to talk about it |" in record
     )
     # on the concern the wishes were recorded on, the same

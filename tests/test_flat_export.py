@@ -43,6 +43,36 @@ def sheet_rows(ws):
     return [[c.value for c in row] for row in ws.iter_rows()]
 
 
+def machine(name, rows):
+    """A manager's sheet (people's headers and words) back in drp's column names and slugs,
+    for the exact values below to be compared as drp computes them."""
+    from drp_cli.domain.protocols import registry
+    from drp_cli.domain.wording import FORMAL_RESULT_WORDS, RESULT_WORDS
+
+    columns = {
+        flat.CONCERNS: flat.CONCERN_COLUMNS,
+        flat.STAGES: flat.STAGE_COLUMNS,
+        flat.ACTIONS: flat.ACTION_COLUMNS,
+        flat.CLOSURES: flat.CLOSURE_COLUMNS,
+    }[name]
+    back = {flat.HEADERS.get(c, c): c for c in columns}
+    protocols = registry().protocols
+    words = {col: {v: k for k, v in t.items()} for col, t in flat._words(protocols).items()}
+    words["formal_result"] = {v: k for k, v in FORMAL_RESULT_WORDS.items()}
+    words["result"] = {v: k for k, v in RESULT_WORDS.items()}
+    header = [back[h] for h in rows[0]]
+    out = [[*header, "stage"]] if "stage_title" in header else [header]
+    for row in rows[1:]:
+        d = dict(zip(header, row, strict=True))
+        cells = [words.get(h, {}).get(v, v) for h, v in d.items()]
+        if "stage_title" in header:
+            proto = d.get("protocol") or "knowsley"
+            proto = words["protocol"].get(proto, proto)
+            cells.append({s.title: s.slug for s in protocols[proto].stages}[d["stage_title"]])
+        out.append(cells)
+    return out
+
+
 def by_header(rows):
     header = rows[0]
     return [dict(zip(header, r, strict=True)) for r in rows[1:]]
@@ -58,11 +88,29 @@ def test_workbook_sheets_header_dates_and_formulas(drp, tmp_path):
     assert wb.sheetnames == ["Concerns", "Events", "Stages", "Actions", "Closure days"]
     assert wb.properties.creator == "drp-cli"
     for ws in wb.worksheets:
-        assert ws.freeze_panes == "A2"
+        assert ws.freeze_panes == ("A2" if ws.title in ("Events", "Closure days") else "B2")
         assert ws["A1"].font.bold
         assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+        # printed: landscape, one page wide, the header row on every page
+        assert (ws.page_setup.orientation, ws.page_setup.fitToWidth) == ("landscape", 1)
+        assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$1"
     concerns = wb["Concerns"]
-    assert [c.value for c in concerns[1]] == list(flat.CONCERN_COLUMNS)
+    # the manager's words: people's headers, the uid last (the CSV folder keeps the names)
+    assert [c.value for c in concerns[1]] == [
+        "Concern", "Reference", "Protocol", "Route", "Child reference", "Theme", "Issue",
+        "Summary", "Impact on the child", "Recommended action", "Raised by", "Role", "Owner",
+        "Team", "Opened", "State", "Stage", "Stage started", "Deadline", "Kind of deadline",
+        "Due date set by the IRO", "Formal process started", "Formal deadline",
+        "Kind of formal deadline", "Formal process", "Overdue", "Working days overdue",
+        "Referred to CAFCASS", "Closed", "Outcome", "Judged on", "uid",
+    ]  # fmt: skip
+    first = dict(zip([c.value for c in concerns[1]], [c.value for c in concerns[2]], strict=True))
+    assert (first["Protocol"], first["Theme"], first["State"], first["Stage"]) == (
+        "Knowsley Metropolitan Borough Council",
+        "Failure to meet statutory requirements for the child", "Resolved",
+        "Stage 2: Dispute Resolution",
+    )  # fmt: skip
     events = sheet_rows(wb["Events"])
     assert events[0] == [
         *flat.EVENT_COLUMNS,
@@ -81,11 +129,11 @@ def test_workbook_sheets_header_dates_and_formulas(drp, tmp_path):
         "details.uid",
         "details [empty]",
     ]
-    assert wb["Stages"]["A1"].value == "concern_id"
-    assert [c.value for c in wb["Actions"][1]] == list(flat.ACTION_COLUMNS)
-    assert [c.value for c in wb["Closure days"][1]] == ["day", "reason"]
+    assert wb["Stages"]["A1"].value == "Concern"
+    assert [c.value for c in wb["Actions"][1]][-1] == "uid"
+    assert [c.value for c in wb["Closure days"][1]] == ["Day", "Reason"]
     # dates are date cells shown as dd/mm/yyyy; recorded_at a date and time
-    opened = concerns.cell(2, flat.CONCERN_COLUMNS.index("opened_on") + 1)
+    opened = concerns.cell(2, [c.value for c in concerns[1]].index("Opened") + 1)
     assert opened.is_date and opened.value == dt.datetime(2025, 3, 3)
     assert opened.number_format == "dd/mm/yyyy"
     recorded = wb["Events"].cell(2, flat.EVENT_COLUMNS.index("recorded_at_utc") + 1)
@@ -93,9 +141,9 @@ def test_workbook_sheets_header_dates_and_formulas(drp, tmp_path):
     due = wb["Events"].cell(3, events[0].index("details.due [date]") + 1)
     assert due.is_date and due.value == dt.datetime(2025, 3, 14)
     # the formula-looking summary is text, neutralised, never a formula
-    summary = concerns.cell(3, flat.CONCERN_COLUMNS.index("summary") + 1)
+    summary = concerns.cell(3, [c.value for c in concerns[1]].index("Summary") + 1)
     assert (summary.value, summary.data_type) == ("'" + FORMULA, "s")
-    action = wb["Actions"].cell(2, flat.ACTION_COLUMNS.index("action") + 1)
+    action = wb["Actions"].cell(2, [c.value for c in wb["Actions"][1]].index("Action to take") + 1)
     assert (action.value, action.data_type) == ("'+Call the social worker", "s")
     assert not any(
         c.data_type == "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row
@@ -107,7 +155,7 @@ def test_exact_values_judged_on_a_fixed_day(drp, tmp_path):
     out = tmp_path / "drp.xlsx"
     drp("export", "--format", "xlsx", "-o", str(out), "--on", JUDGED)
     wb = openpyxl.load_workbook(out)
-    c1, c2 = by_header(sheet_rows(wb["Concerns"]))
+    c1, c2 = by_header(machine(flat.CONCERNS, sheet_rows(wb["Concerns"])))
     j = dt.datetime(2025, 3, 20)
     assert {
         k: c1[k]
@@ -175,7 +223,7 @@ def test_exact_values_judged_on_a_fixed_day(drp, tmp_path):
         "outcome": None,
         "issue": None,
     }
-    stages = by_header(sheet_rows(wb["Stages"]))
+    stages = by_header(machine(flat.STAGES, sheet_rows(wb["Stages"])))
     keep = ("concern_id", "visit", "stage", "entered_on", "left_on", "left_by", "deadline",
             "deadline_kind", "due_set_by_iro", "first_response_on", "result",
             "working_days_late")  # fmt: skip
@@ -227,7 +275,7 @@ def test_exact_values_judged_on_a_fixed_day(drp, tmp_path):
             3,
         ),
     ]
-    actions = by_header(sheet_rows(wb["Actions"]))
+    actions = by_header(machine(flat.ACTIONS, sheet_rows(wb["Actions"])))
     assert [
         (
             a["concern_id"],

@@ -332,6 +332,99 @@ def tables(tracker: Tracker, judged_on: dt.date) -> list[tuple[str, Table]]:
     ]
 
 
+# -- the manager's workbook: people's headers and words ----------------------------------------
+#: The workbook's header of each column (the CSV folder keeps the column names scripts use);
+#: a column not listed keeps its name. ``drp import`` reads either.
+HEADERS: dict[str, str] = {
+    "id": "Concern", "external_ref": "Reference", "uid": "uid", "protocol": "Protocol",
+    "route": "Route", "child": "Child reference", "category": "Theme", "issue": "Issue",
+    "summary": "Summary", "impact": "Impact on the child", "recommended": "Recommended action",
+    "raised_by": "Raised by", "role": "Role", "owner": "Owner", "team": "Team",
+    "opened_on": "Opened", "status": "State", "stage_title": "Stage",
+    "stage_started_on": "Stage started", "deadline": "Deadline",
+    "deadline_kind": "Kind of deadline", "due": "Due date set by the IRO",
+    "formal_started_on": "Formal process started", "formal_deadline": "Formal deadline",
+    "formal_deadline_kind": "Kind of formal deadline", "formal_result": "Formal process",
+    "overdue": "Overdue", "working_days_overdue": "Working days overdue",
+    "referred_on": "Referred to CAFCASS", "closed_on": "Closed", "outcome": "Outcome",
+    "judged_on": "Judged on", "concern_id": "Concern", "concern_uid": "uid",
+    "concern_ref": "Reference", "visit": "Visit", "entered_on": "Entered",
+    "left_on": "Left", "left_by": "Left by", "due_set_by_iro": "Due date set by the IRO",
+    "first_response_on": "First response", "result": "Result",
+    "working_days_late": "Working days late", "n": "Action", "priority": "Priority",
+    "action": "Action to take", "who": "Who", "added_on": "Added", "added_by": "Added by",
+    "done_on": "Done", "removed_on": "Removed", "day": "Day", "reason": "Reason",
+}  # fmt: skip
+#: header -> column name, for the tables drp import reads back
+_MACHINE = {HEADERS[c]: c for c in (*CONCERN_COLUMNS, *CLOSURE_COLUMNS) if c in HEADERS}
+#: the columns a manager's sheet leaves out (the slug beside its title), and the uid last
+_LEFT_OUT = {CONCERNS: ("stage",), STAGES: ("stage",)}
+_STATES = {"open": "Open", "resolved": "Resolved", "withdrawn": "Withdrawn"}
+
+
+def _words(protocols: Mapping[str, Protocol]) -> dict[str, dict[str, str]]:
+    """Each slug column's slug -> label, from the protocol objects and the themes."""
+    from drp_cli.domain.protocols import themes
+
+    found = themes().themes
+    # a protocol by its authority ("Knowsley Metropolitan Borough Council"); where two
+    # protocols share one, by the authority and the protocol's title
+    shared = {p.authority for p in protocols.values()}
+    shared = {a for a in shared if sum(p.authority == a for p in protocols.values()) > 1}
+    return {
+        "protocol": {
+            slug: (f"{p.authority}: {p.title}" if p.authority in shared else p.authority)
+            for slug, p in protocols.items()
+        },
+        "category": {t.slug: t.title for t in found},
+        "issue": {i.slug: i.text for t in found for i in t.issues},
+        "status": _STATES,
+    }
+
+
+def manager_sheet(name: str, table: Table, protocols: Mapping[str, Protocol]) -> Table:
+    """A table as the manager's workbook shows it: people's headers, labels instead of
+    slugs (protocols, themes, issues, states, stage results in drp's words), the slug
+    columns that sit beside their title left out, and the uid last."""
+    from drp_cli.domain.wording import FORMAL_RESULT_WORDS, RESULT_WORDS
+
+    header, rows = table
+    if name not in (CONCERNS, STAGES, ACTIONS, CLOSURES):
+        return table
+    words = {**_words(protocols), "formal_result": FORMAL_RESULT_WORDS}
+    if name == STAGES:
+        words["result"] = RESULT_WORDS
+    leave = set(_LEFT_OUT.get(name, ()))
+    order = [i for i, h in enumerate(header) if h not in leave and "uid" not in h]
+    order += [i for i, h in enumerate(header) if "uid" in h]
+    said = [(i, words.get(header[i])) for i in order]
+    out = [[(w.get(row[i], row[i]) if w and isinstance(row[i], str) else row[i])
+            for i, w in said] for row in rows]  # fmt: skip
+    return [HEADERS.get(header[i], header[i]) for i in order], out
+
+
+def _from_manager_sheet(grid: Grid, protocols: Mapping[str, Protocol]) -> Grid:
+    """The Concerns table of a manager's workbook with drp's column names and slugs again
+    (a workbook of drp's column names is returned as it is)."""
+    if not grid or "Child reference" not in grid[0]:
+        return grid
+    header = [_MACHINE.get(str(h), str(h)) for h in grid[0]]
+    back = {col: {label: slug for slug, label in table.items()}
+            for col, table in _words(protocols).items()}  # fmt: skip
+    stages = {slug: {s.title: s.slug for s in p.stages} for slug, p in protocols.items()}
+    at = {h: i for i, h in enumerate(header)}
+    rows: Grid = [[*header, "stage"]]
+    for raw in grid[1:]:
+        row = list(raw) + [""] * (len(header) - len(raw))
+        for col, table in back.items():
+            if col in at and isinstance(row[at[col]], str):
+                row[at[col]] = table.get(row[at[col]], row[at[col]])
+        title = row[at["stage_title"]] if "stage_title" in at else ""
+        proto = row[at["protocol"]] if "protocol" in at else ""
+        rows.append([*row, stages.get(str(proto), {}).get(str(title), title)])
+    return rows
+
+
 # -- writing -----------------------------------------------------------------------------------
 def _text_cell(value: str) -> str:
     return neutralise_cell(value)
@@ -352,7 +445,14 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
     bold = Font(bold=True)
     for name, (header, rows) in named:
         ws = wb.create_sheet(name)
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = "B2" if name in (CONCERNS, STAGES, ACTIONS) else "A2"
+        # printed: landscape, one page wide, the header row on every page
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = "1:1"
         for i, h in enumerate(header, start=1):
             ws.column_dimensions[get_column_letter(i)].width = _width(h, rows, i - 1)
         head = []
@@ -450,7 +550,9 @@ def export(
     count = len(named[0][1][1])
     protected = protected_paths(tracker.store)
     if fmt == "xlsx":
-        write_file(target, workbook_bytes(named), protected=protected, force=force,
+        protocols = tracker.protocols.protocols
+        shown_ = [(n, manager_sheet(n, t, protocols)) for n, t in named]
+        write_file(target, workbook_bytes(shown_), protected=protected, force=force,
                    what="export")  # fmt: skip
     elif fmt == "csv":
         write_folder(target, csv_files(named), protected=protected, force=force,
@@ -510,12 +612,17 @@ def _grids(path: Path) -> dict[str, Grid]:
             except (OSError, UnicodeDecodeError, csv.Error):
                 raise InvalidInput(f"{shown(path)}: cannot read {file}") from None
         return grids
+    from drp_cli.domain.protocols import registry
+
     wb = _workbook(path)
     try:
         for name in SHEETS:
             grids[name] = wb.get_sheet_by_name(name).to_python()
     except Exception:
         raise InvalidInput(f"{shown(path)}: cannot read the workbook") from None
+    grids[CONCERNS] = _from_manager_sheet(grids[CONCERNS], registry().protocols)
+    grids[CLOSURES] = [[_MACHINE.get(str(h), h) for h in grids[CLOSURES][0]],
+                       *grids[CLOSURES][1:]] if grids[CLOSURES] else []  # fmt: skip
     return grids
 
 

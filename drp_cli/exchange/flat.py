@@ -435,7 +435,7 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
     bold, frozen and filtered, dates as date cells, drp as its creator."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     from drp_cli.adapters.outpaths import GENERATOR
@@ -443,6 +443,8 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
     wb = Workbook(write_only=True)
     wb.properties.creator = GENERATOR
     bold = Font(bold=True)
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
     for name, (header, rows) in named:
         ws = wb.create_sheet(name)
         ws.freeze_panes = "B2" if name in (CONCERNS, STAGES, ACTIONS) else "A2"
@@ -455,11 +457,16 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
         ws.print_title_rows = "1:1"
         for i, h in enumerate(header, start=1):
             ws.column_dimensions[get_column_letter(i)].width = _width(h, rows, i - 1)
+        widths = [_width(h, rows, i) for i, h in enumerate(header)]
         head = []
         for h in header:
             cell = WriteOnlyCell(ws, value=_text_cell(h))
             cell.font = bold
+            cell.alignment = wrapped  # a long header over two lines: the column stays narrow
             head.append(cell)
+        ws.row_dimensions[1].height = 15.0 * max(
+            [_lines(h, widths[i]) for i, h in enumerate(header)] or [1]
+        )  # the heights a reader shows: LibreOffice does not fit rows to wrapped text
         ws.append(head)
         # one date cell and one date-and-time cell per sheet, given each value as the row is
         # written: openpyxl's write-only sheet writes each cell of a row (a generator) before
@@ -468,15 +475,32 @@ def workbook_bytes(named: list[tuple[str, Table]]) -> bytes:
         day_cell.number_format = "dd/mm/yyyy"
         time_cell = WriteOnlyCell(ws)
         time_cell.number_format = "dd/mm/yyyy hh:mm:ss"
-        for row in rows:
-            ws.append(_xlsx_row(row, day_cell, time_cell))
+        day_cell.alignment = time_cell.alignment = top  # a row's cells start on one line
+        text_cell = WriteOnlyCell(ws)  # text: at the top, wrapped where longer than its column
+        text_cell.alignment = wrapped
+        num_cell = WriteOnlyCell(ws)  # numbers and yes/no: at the top too
+        num_cell.alignment = top
+        for r, row in enumerate(rows, start=2):
+            lines = max([_lines(v, widths[i]) for i, v in enumerate(row) if isinstance(v, str)]
+                        or [1])  # fmt: skip
+            if lines > 1:
+                ws.row_dimensions[r].height = 15.0 * min(lines, 8)
+            ws.append(_xlsx_row(row, day_cell, time_cell, text_cell, num_cell))
         ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
 
 
-def _xlsx_row(row: list[Any], day_cell: Any, time_cell: Any) -> Iterator[Any]:
+def _lines(text: str, width: float) -> int:
+    """About how many lines ``text`` takes wrapped in a column ``width`` characters wide."""
+    if len(text) <= width:
+        return 1
+    return sum(max(1, -(-len(part) // max(int(width) - 1, 1))) for part in text.split("\n"))
+
+
+def _xlsx_row(row: list[Any], day_cell: Any, time_cell: Any, text_cell: Any = None,
+              num_cell: Any = None) -> Iterator[Any]:  # fmt: skip
     for value in row:
         if isinstance(value, dt.datetime):
             time_cell.value = value
@@ -488,15 +512,23 @@ def _xlsx_row(row: list[Any], day_cell: Any, time_cell: Any) -> Iterator[Any]:
             text = _text_cell(value)
             # never a formula: a neutralised text does not start with "="
             assert not text.startswith("=")
-            yield text if text else None
+            if text_cell is not None and text:
+                text_cell.value = text
+                yield text_cell
+            else:
+                yield text if text else None
+        elif num_cell is not None and value is not None:
+            num_cell.value = value
+            yield num_cell
         else:
             yield value
 
 
 def _width(header: str, rows: list[list[Any]], i: int) -> float:
-    """A column wide enough for its header and the first line of its first 500 cells,
-    within 8 to 60 characters."""
-    longest = len(header) + 3  # room for the filter button
+    """A column wide enough for the longest word of its header and the first line of its
+    first 500 cells, within 8 to 30 characters (longer text wraps in its cell, so that the
+    sheet prints at a size that can be read)."""
+    longest = max(len(w) for w in header.split() or [""]) + 3  # room for the filter button
     for row in rows[:500]:
         v = row[i]
         if isinstance(v, dt.datetime):
@@ -506,7 +538,7 @@ def _width(header: str, rows: list[list[Any]], i: int) -> float:
         else:
             n = len(str(v).split("\n", 1)[0])
         longest = max(longest, n)
-    return float(min(max(longest + 1, 8), 60))
+    return float(min(max(longest + 1, 8), 30))
 
 
 def _csv_value(value: Any) -> str:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Literal
 
 from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.core.files import write_private
+from drp_cli.core.textsafe import shown_path
 from drp_cli.domain.chain import file_sha256
 from drp_cli.store.dbfile import SIDE_FILES
 
@@ -177,7 +178,8 @@ def check_source(source: str | os.PathLike[str], protected: Iterable[Path], *, w
 
 
 def _shown(path: str | os.PathLike[str]) -> str:
-    return os.fspath(path)
+    """A path as a message shows it (control, escape and bidi characters made visible)."""
+    return shown_path(path)
 
 
 def check_output(
@@ -194,14 +196,14 @@ def check_output(
     replace (default: a bundle for a folder, a document for a file)."""
     shown = _shown(target)
     real = check_protected(target, protected, what=what)
-    given = Path(os.path.expanduser(shown))
+    given = Path(os.path.expanduser(os.fspath(target)))
     if not os.path.lexists(given):
         parent = real.parent
         if not parent.is_dir():
             folder = given.parent if str(given.parent) else Path(".")
             if os.path.lexists(folder) and not folder.is_dir():
-                raise InvalidInput(f"{folder} is not a folder")
-            raise InvalidInput(f"folder {folder} does not exist")
+                raise InvalidInput(f"{_shown(folder)} is not a folder")
+            raise InvalidInput(f"folder {_shown(folder)} does not exist")
         return real
     if not force:
         raise InvalidInput(f"{shown} already exists; use {fld('force')} to replace it")

@@ -183,3 +183,17 @@ def test_each_recording_command_says_what_comes_next(drp):
     assert "; if it is not resolved: this is the last stage (resolve it, withdraw it" in r.stdout
     r = drp("withdraw", "1", "--reason", "Raised in error", "--on", "2025-03-06")
     assert "Next:" not in r.stdout
+
+
+def test_the_missing_text_option_is_the_commands_main_one(drp):
+    """`drp open ... "No social worker"` misses --summary (not the optional --reason)."""
+    r = drp("open", "--protocol", "knowsley", "--child", "KN-1", "--category", "statutory",
+            "No social worker", "--on", "2025-03-03")  # fmt: skip
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1].startswith('Error: --summary is missing: give the text as '
+                                                '--summary "..." (in quotes)')  # fmt: skip
+    assert drp(*open_args()).exit_code == 0
+    r = drp("resolve", "1", "Worker allocated", "--on", "2025-03-04")
+    assert r.stderr.splitlines()[-1].startswith("Error: --outcome is missing: ")
+    r = drp("done", "1", "case-record", "Recorded on ICS", "--on", "2025-03-04")
+    assert r.stderr.splitlines()[-1].startswith("Error: --text is missing: ")

@@ -181,7 +181,7 @@ _skip_needless_coercion()
 
 
 #: The options that take a command's main text, in the order one is said to be missing.
-TEXT_OPTIONS = ("text", "note", "reason", "outcome", "summary")
+TEXT_OPTIONS = ("text", "summary", "outcome", "note", "reason")
 
 
 def extra_arguments_message(count: int, missing: str | None = None) -> str:
@@ -204,7 +204,7 @@ def _text_option_not_given(command: Any, ctx: Any) -> str | None:
     options = {p.name: p for p in command.params if getattr(p, "opts", None)
                and p.param_type_name == "option"}  # fmt: skip
     for name in TEXT_OPTIONS:
-        if name in options and ctx.params.get(name) is None:
+        if name in options and ctx.params.get(name) in (None, ""):
             return str(options[name].opts[0])
     return None
 

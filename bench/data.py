@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import random
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,16 @@ PROTOCOL = "knowsley"
 
 def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> list[dict[str, Any]]:
     """``open_share`` of the concerns open, ``overdue_share`` of those overdue on TODAY."""
+    return list(each_row(n, open_share=open_share, overdue_share=overdue_share, seed=seed))
+
+
+def each_row(
+    n: int, *, open_share: float, overdue_share: float, seed: int = 1, chased: bool = True
+) -> Iterator[dict[str, Any]]:
+    """:func:`rows` one at a time; without ``chased``, no second note (a resolved concern is
+    then five events once imported: imported, the recorded fields, a note, the response and
+    the resolution)."""
     rng = random.Random(seed)
-    out = []
     n_open = round(n * open_share)
     n_overdue = round(n_open * overdue_share)
     for i in range(n):
@@ -47,6 +56,8 @@ def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> l
             {"kind": "note", "on": later, "stage": "stage-1", "by": "bench", "text": "Chased",
              "details": {}},
         ]  # fmt: skip
+        if not chased:
+            events.pop()
         row: dict[str, Any] = {
             "external_ref": f"bench-{i}",
             "protocol": PROTOCOL,
@@ -64,12 +75,22 @@ def rows(n: int, *, open_share: float, overdue_share: float, seed: int = 1) -> l
             events.append({"kind": "resolved", "on": later, "stage": "stage-1", "by": "bench",
                            "text": "Allocated", "details": {}})  # fmt: skip
         row["events"] = events
-        out.append(row)
-    return out
+        yield row
 
 
 def write(path: Path, data: list[dict[str, Any]]) -> Path:
     path.write_text(json.dumps(data))
+    return path
+
+
+def write_each(path: Path, data: Iterable[dict[str, Any]]) -> Path:
+    """A JSON array of ``data``, written a row at a time (400,000 rows held at once would
+    take gigabytes)."""
+    with path.open("w") as out:
+        out.write("[")
+        for i, row in enumerate(data):
+            out.write((",\n" if i else "") + json.dumps(row))
+        out.write("]")
     return path
 
 

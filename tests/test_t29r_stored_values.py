@@ -204,3 +204,29 @@ def test_an_empty_moment_is_no_moment(drp, record, db_target):
     r = drp("verify")
     assert r.exit_code == 6
     assert "TAMPERED: concern 1: stored event.recorded_at is malformed" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "statement, where",
+    [
+        # Python reads an ISO week date as the day it names: verify passed it (was exit 0)
+        ("UPDATE concern SET opened_on = '2025-W10-1' WHERE id = 1", "concern.opened_on"),
+        ("UPDATE event SET effective_on = '20250303' WHERE id = 1", "event.effective_on"),
+        # a kind or an item's kind drp never writes (show and alert: exit 70, KeyError)
+        ("UPDATE concern SET formal_deadline_kind = 'zz' WHERE id = 1",
+         "concern.formal_deadline_kind"),
+        ("UPDATE item SET kind = '' WHERE concern_id = 1", "item.kind"),
+    ],
+)  # fmt: skip
+def test_what_drp_never_writes_is_refused(drp, record, db_target, statement, where):
+    if "://" in db_target and where.endswith("_on"):
+        pytest.skip(PG_ONLY_JSON)
+    record(statement)
+    if where.endswith("_on"):
+        r = drp("verify")
+        assert r.exit_code == 6
+        assert f"TAMPERED: concern 1: stored {where} is malformed" in r.stderr
+    for args in (("show", "1"), ("alert", "1", "--on", "2025-04-01")):
+        r = drp(*args)
+        assert r.exit_code == 4, (args, r.stderr)
+        assert f"concern 1: its stored {where} is not a value drp writes" in r.stderr

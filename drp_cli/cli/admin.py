@@ -11,6 +11,14 @@ from drp_cli.cli.app import JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import print_json
 from drp_cli.core.errors import EXIT_TAMPERED
 
+
+def _a_path(value: str) -> str:
+    """A file argument the system can name: no NUL character (a usage error, exit 2)."""
+    if "\x00" in value:
+        raise typer.BadParameter("a file path cannot hold a NUL character")
+    return value
+
+
 commands = command_group()
 
 db_app = command_group(
@@ -115,7 +123,9 @@ commands.add_typer(key_app, name="key")
 @key_app.command("create", epilog=examples(*KEY_EXAMPLES))
 def key_create(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the key (0600).")],
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="Where to write the key (0600).", callback=_a_path)
+    ],
 ) -> None:
     """Write a new random key, owner-only; keep it outside the database's folder and backups."""
     from drp_cli.adapters.outpaths import check_protected, protected_paths
@@ -197,7 +207,9 @@ def upgrade(ctx: typer.Context) -> None:
 )
 def backup(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the backup.")],
+    target: Annotated[
+        str, typer.Argument(metavar="FILE", help="Where to write the backup.", callback=_a_path)
+    ],
     fmt: Annotated[
         str,
         typer.Option("--format", help="sqlite (a working copy; SQLite only) or json (portable)."),
@@ -226,7 +238,9 @@ def backup(
 @commands.command(epilog=examples("drp restore drp-2025-03-31.json"))
 def restore(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.")],
+    source: Annotated[
+        str, typer.Argument(metavar="FILE", help="A `drp backup --format json`.", callback=_a_path)
+    ],
 ) -> None:
     """Load a JSON backup into an empty database (SQLite or PostgreSQL)."""
     from drp_cli.services import backup as b

@@ -81,11 +81,20 @@ def stored_moment(value: dt.datetime) -> str:
 stored_day = dt.date.isoformat
 
 
+def _calendar_date(raw: bytes) -> None:
+    """Refuse what Python's ``fromisoformat`` reads but drp never writes: an ISO week or
+    ordinal date (2025-W10-1, 2025-062), a day with no dashes (20250303)."""
+    if raw[4:5] != b"-" or raw[7:8] != b"-" or raw[10:11] not in (b"", b" ", b"T"):
+        raise ValueError("not a calendar date")
+
+
 def _read_date(raw: bytes) -> dt.date:
+    _calendar_date(raw)
     return dt.date.fromisoformat(raw.decode()[:10])
 
 
 def _read_moment(raw: bytes) -> dt.datetime:
+    _calendar_date(raw)
     value = dt.datetime.fromisoformat(raw.decode())
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 

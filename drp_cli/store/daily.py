@@ -188,8 +188,8 @@ def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:
         f"status > '{a}' AND status < '{b}'" for a, b in zip(STATUSES, rest, strict=False)
     ]
     searches += [f"SELECT id, 'status' FROM concern WHERE {gap}" for gap in gaps]
-    row = conn.one(" UNION ALL ".join(f"SELECT * FROM ({s} LIMIT 1)" for s in searches)
-                   + " LIMIT 1")  # fmt: skip
+    row = conn.one(" UNION ALL ".join(f"SELECT * FROM ({s} LIMIT 1) AS s{n}"
+                                      for n, s in enumerate(searches)) + " LIMIT 1")  # fmt: skip
     return (int(row[0]), str(row[1])) if row is not None else None
 
 

@@ -37,6 +37,8 @@ def resolve_target(db: str | os.PathLike[str] | None) -> str:
         return str(configured) if configured else str(default_path())
     if not value.strip():
         raise InvalidInput(f"{fld('db')} / DRP_DB is empty: give a database path or URL")
+    if "\x00" in value:
+        raise InvalidInput(f"{fld('db')} / DRP_DB holds a NUL character: no path or URL can")
     return value
 
 

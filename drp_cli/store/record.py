@@ -27,7 +27,7 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -48,7 +48,15 @@ from drp_cli.domain.chain import (
     redacted_digest,
     staff_hash,
 )
-from drp_cli.domain.lifecycle import AttachmentState, ConcernState, Fact, ItemState, fold
+from drp_cli.domain.judgement import RANK
+from drp_cli.domain.lifecycle import (
+    ITEM_KINDS,
+    AttachmentState,
+    ConcernState,
+    Fact,
+    ItemState,
+    fold,
+)
 from drp_cli.store.connection import (
     TABLES,
     Conn,
@@ -132,17 +140,32 @@ def key_from_env() -> bytes | None:
 REQUIRED = {
     "concern": ("stage_started_on", "opened_on", "created_at", "updated_at"),
     "event": ("effective_on", "recorded_at"),
+    "item": ("added_on",),
+}
+#: The columns that hold one of a few words drp writes: each with the words (None: a row
+#: written before the column existed). The judgement and the views look them up.
+WORDS: dict[str, dict[str, Container[Any]]] = {
+    "concern": dict.fromkeys(("deadline_kind", "formal_deadline_kind", "step_deadline_kind"), RANK),
+    "event": {},
+    "item": {"kind": ITEM_KINDS},
 }
 
 
 def whole(rows: list[Row], table: str) -> list[Row]:
-    """``rows`` of ``table``, each with every day it must hold (:data:`REQUIRED`), or
+    """``rows`` of ``table``, each with every day it must hold (:data:`REQUIRED`) and only
+    words drp writes where it holds one of a few (:data:`WORDS`), or
     :class:`MalformedValue` naming its concern and the column."""
+    words = WORDS[table].items()
     for row in rows:
         for column in REQUIRED[table]:
             if row.get(column, True) is None:
-                cid = row["id"] if table == "concern" else row["concern_id"]
-                raise MalformedValue(f"concern {cid}", table, column)
+                break
+        else:
+            column = next((c for c, allowed in words if row.get(c) not in allowed), "")
+            if not column:
+                continue
+        cid = row["id"] if table == "concern" else row["concern_id"]
+        raise MalformedValue(f"concern {cid}", table, column)
     return rows
 
 
@@ -248,7 +271,7 @@ def concerns(
         params += [firm_before] * 3
     clause = " AND ".join(clauses)
     sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
-    return conn.records(sql, params)
+    return whole(conn.records(sql, params), "concern")
 
 
 def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
@@ -258,7 +281,7 @@ def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:
     if kind is not None:
         sql += " AND kind = ?"
         params.append(kind)
-    return conn.records(sql + " ORDER BY kind, position, n", params)
+    return whole(conn.records(sql + " ORDER BY kind, position, n", params), "item")
 
 
 def attachments_of(conn: Conn, concern_id: int) -> list[Row]:
@@ -299,7 +322,8 @@ def child_items(conn: Conn, child: str, kinds: Sequence[str] | None = None) -> l
             return []
         sql += f" AND i.kind IN ({', '.join('?' for _ in kinds)})"
         params += list(kinds)
-    return conn.records(sql + " ORDER BY i.concern_id, i.kind, i.position, i.n", params)
+    return whole(conn.records(sql + " ORDER BY i.concern_id, i.kind, i.position, i.n", params),
+                 "item")  # fmt: skip
 
 
 def child_attachments(conn: Conn, child: str) -> list[Row]:

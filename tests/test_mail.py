@@ -535,3 +535,15 @@ def test_the_sender_is_smtp_from_else_you_in_the_staff_directory(drp, smtp, tmp_
     assert (r.exit_code, r.stderr) == (
         4, "Error: the config file: smtp_from is not an e-mail address\n"
     )  # fmt: skip
+
+
+def test_the_morning_check_e_mail_html_is_a_table(drp, smtp, tmp_path):
+    """Its HTML part is a table that reflows on a narrow screen, not a <pre> block that runs
+    off the right edge (issue 30 item 5)."""
+    caseload(drp)
+    single = tmp_path / "mine.eml"
+    assert drp("overdue", "--on", "2025-03-11", "--mine", "--eml", str(single)).exit_code == 0
+    message = parsed(single)
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert "<pre>" not in html
+    assert "<table" in html and "KN-2231</td>" in html

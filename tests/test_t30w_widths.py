@@ -157,3 +157,16 @@ def test_the_list_of_attachments_fits(monkeypatch, capsys, width):
     text = capsys.readouterr().out
     check_fits(width, text, ["final-care-plan", "2025-03-04", "2025-03-05"])
     assert "2cf24dba" in text or "(Sha256 left out to fit" in text
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_drp_attachments_on_a_terminal_never_cuts_the_date(caseload, tmp_path, width):
+    """`drp attachments` itself on a real terminal (cli/documents.py through
+    output.items_table): the number, the kind and the date never cut."""
+    letter = tmp_path / "letter-to-the-team-manager-about-contact.pdf"
+    letter.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    r = caseload("attach", "1", str(letter), "--kind", "review-record", "--on", "2025-03-12")
+    assert r.exit_code == 0, r.stderr
+    status, text = on_terminal(width, "attachments", "1")
+    assert status == 0, text
+    check_fits(width, text, ["2025-03-12"])

@@ -17,7 +17,7 @@ from drp_cli.cli.app import (
     examples,
     tracker,
 )
-from drp_cli.cli.output import console, print_json
+from drp_cli.cli.output import print_json
 from drp_cli.cli.textarg import EditOption, main_text, text_option
 
 commands = command_group()
@@ -44,25 +44,9 @@ def _print_items(rows: list[dict[str, Any]], columns: list[str], as_json: bool) 
     if not rows:
         typer.echo("None recorded.")
         return
-    from rich.markup import escape
-    from rich.table import Table
+    from drp_cli.cli.output import items_table
 
-    from drp_cli.core.textsafe import visible
-
-    # the child's items recorded on their other concerns say where (N is that concern's)
-    shared = any(r.get("from_concern") is not None for r in rows)
-    table = Table()
-    for name in ["N", *columns, "Added", *(["From"] if shared else [])]:
-        table.add_column(name.replace("_", " ").capitalize(), overflow="fold")
-    for r in rows:
-        source = r.get("from_concern")
-        table.add_row(
-            str(r["n"]),
-            *[escape(visible(str(r.get(c) or "-"), one_line=True)) for c in columns],
-            f"{r['added_on']} by {escape(visible(r['added_by'], one_line=True))}",
-            *([f"concern {source}" if source is not None else "this concern"] if shared else []),
-        )
-    console().print(table)
+    items_table(rows, columns)
 
 
 def _kind_app(

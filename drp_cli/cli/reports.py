@@ -284,11 +284,9 @@ def _mail_check(
     directory), or the whole of it to ``to``; written to ``eml`` (one file when ``single``,
     else a folder of one file per owner), or sent. The text is the check's own plain table
     and tally; an owner with nothing to report gets no e-mail."""
-    from html import escape
 
     from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
     from drp_cli.render import mail
-    from drp_cli.render.mdhtml import page
 
     s = mail.settings()
     groups: dict[str | None, list[OverdueItem]] = {}
@@ -325,7 +323,7 @@ def _mail_check(
         tally = _tally(items, within, stale)
         heading = f"Deadlines on {day.isoformat()}" + (f" for {who}" if who else "")
         text = f"{heading}\n\n{overdue_lines(items, day)}\n{tally}\n"
-        html = page(heading, f"<pre>{escape(text)}</pre>")
+        html = mail.report_html(heading, text)
         assert sender is not None
         msg = mail.message(sender=sender, to=addresses[who], subject=f"DRP deadlines on "
                            f"{day.isoformat()}: {tally.rstrip('.')}", text=text, html=html,

@@ -216,6 +216,8 @@ def _renumbered(
     numbers: (their id in the export, where the export gives one (the workbook and the
     folder); their reference; their id here), matched by the concern's uid, which moves
     with it. Empty where the numbers did not change."""
+    if source.fmt != "flat" and min(ids) == 1:
+        return []  # numbered 1, 2, ... as exported, into an empty database: as they were
     old: dict[str, int] = {}
     if source.fmt == "flat":  # held in memory: a second look costs nothing
         old = {row["uid"]: row["_old_id"] for _label, row in source.rows()

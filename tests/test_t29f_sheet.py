@@ -34,6 +34,9 @@ def exported(drp, tmp_path, db_path: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("name", ["export.json", "export.csv", "export.xlsx", "folder"])
 def test_an_export_with_attached_files_needs_them(drp, tmp_path, exported, name):
     other = tmp_path / "central.sqlite3"
+    if name == "folder":  # the folder carries them: attachments/SHA-256
+        (copy,) = (exported[name] / "attachments").iterdir()
+        copy.unlink()
     r = drp("--db", str(other), "import", str(exported[name]))
     assert (r.exit_code, r.stderr) == (2, "Error: the export refers to 1 attached file; give "
                                           "--attachments DIR (the folder that holds them: the "
@@ -116,3 +119,19 @@ def test_an_export_without_attachments_needs_no_folder(drp, tmp_path, db_path):
     assert "attachments" not in r.json() and "renumbered" not in json.loads(r.stdout)
     r = drp("--db", str(other), "import", str(out))  # known: skipped, nothing renumbered
     assert r.stdout == "Imported 0 of 1 rows; 1 already in the database.\n"
+
+
+def test_the_export_folder_carries_the_attached_files(drp, tmp_path, exported):
+    (copy,) = (exported["folder"] / "attachments").iterdir()
+    assert copy.read_text() == "the care order\n" and copy.stat().st_mode & 0o777 == 0o600
+    other = tmp_path / "central.sqlite3"
+    r = drp("--db", str(other), "import", str(exported["folder"]))
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == [
+        "Imported 3 of 3 rows.",
+        "Carried 1 attached file into the attachments store.",
+    ]
+    assert drp("--db", str(other), "verify").exit_code == 0
+    # written by drp: --force replaces it
+    r = drp("export", "--format", "csv", "-o", str(exported["folder"]), "--force")
+    assert r.exit_code == 0, r.stderr

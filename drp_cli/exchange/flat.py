@@ -587,11 +587,37 @@ def export(
         write_file(target, workbook_bytes(shown_), protected=protected, force=force,
                    what="export")  # fmt: skip
     elif fmt == "csv":
-        write_folder(target, csv_files(named), protected=protected, force=force,
+        files: dict[str, str | bytes] = {**csv_files(named), **_attached(tracker)}
+        write_folder(target, files, protected=protected, force=force,
                      what="export")  # fmt: skip
     else:
         raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, xlsx")
     return count
+
+
+def _attached(tracker: Tracker) -> dict[str, bytes]:
+    """The attached files, ``attachments/SHA-256`` in the export folder, so that ``drp
+    import FOLDER`` into another database brings them (each checked against its SHA-256)."""
+    import hashlib
+
+    from drp_cli.core.errors import NotFound
+
+    files: dict[str, bytes] = {}
+    root = tracker.store.attachments_dir
+    for c in tracker.concerns(status="all"):
+        for e in c.events:
+            sha = e.details.get("sha256") if e.kind == "attached" else None
+            if not isinstance(sha, str) or f"attachments/{sha}" in files:
+                continue
+            try:
+                data = (root / sha[:2] / sha).read_bytes()
+            except OSError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise NotFound(f"the stored copy of an attachment of concern {c.id} is missing "
+                               "or does not match its SHA-256 (drp verify says more)")  # fmt: skip
+            files[f"attachments/{sha}"] = data
+    return files
 
 
 # -- reading back -------------------------------------------------------------------------------

@@ -141,12 +141,18 @@ def identification(c: ConcernView) -> list[dict[str, Any]]:
     return [found[k] for k in IDENTITY_FIELDS if k in found]
 
 
+def shown_details(e: EventView) -> dict[str, Any]:
+    """An event's details as everything but the bundle shows them (``show``, the exports):
+    an identification names the fields recorded, never their values."""
+    if e.kind == IDENTIFIED:
+        return {"fields": [k for k in IDENTITY_FIELDS if k in e.details]}
+    return e.details
+
+
 def event_dict(e: EventView) -> dict[str, Any]:
     """An event as `drp show --json` and the documents have it; the identification's values
     are left out (the fields recorded are named): :func:`identification` is the bundle's."""
-    details = e.details
-    if e.kind == IDENTIFIED:
-        details = {"fields": [k for k in IDENTITY_FIELDS if k in e.details]}
+    details = shown_details(e)
     return {
         "seq": e.seq,
         "kind": e.kind,

@@ -17,6 +17,7 @@ from typing import Any
 from drp_cli.core.dates import iso
 from drp_cli.core.errors import InvalidInput
 from drp_cli.core.textsafe import neutralise_cell
+from drp_cli.domain.views import shown_details
 from drp_cli.exchange.checks import COLUMNS
 from drp_cli.services.tracker import STAGE_ENTRIES, Tracker
 
@@ -56,7 +57,7 @@ def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
                     "by": e.by,
                     "recorded_at": e.recorded_at.astimezone(dt.UTC).isoformat(),
                     "text": e.text,
-                    "details": e.details,
+                    "details": shown_details(e),
                 }
                 for e in sorted(c.events, key=lambda e: e.seq)
             ],

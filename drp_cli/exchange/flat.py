@@ -46,7 +46,7 @@ from drp_cli.core.textsafe import neutralise_cell, restore_cell, split_lines
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.judgement import working_days_late
 from drp_cli.domain.lifecycle import ConcernState
-from drp_cli.domain.views import ConcernView, concern_dict, fold_view, stage_visits
+from drp_cli.domain.views import ConcernView, concern_dict, fold_view, shown_details, stage_visits
 from drp_cli.exchange.sheets import _workbook, check_workbook, open_text
 from drp_cli.exchange.sources import Closure, shown
 
@@ -248,7 +248,7 @@ def events_table(views: Iterable[ConcernView]) -> Table:
     columns: set[str] = set()
     for c in views:
         for e in sorted(c.events, key=lambda e: e.seq):
-            cells, empties = flatten_details(e.details)
+            cells, empties = flatten_details(shown_details(e))
             columns.update(cells)
             moment = e.recorded_at.astimezone(dt.UTC).replace(tzinfo=None)
             fixed = [*_ref(c), e.seq, e.kind, e.on, e.stage, e.from_stage or "", e.by, moment,

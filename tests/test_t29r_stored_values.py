@@ -230,3 +230,17 @@ def test_what_drp_never_writes_is_refused(drp, record, db_target, statement, whe
         r = drp(*args)
         assert r.exit_code == 4, (args, r.stderr)
         assert f"concern 1: its stored {where} is not a value drp writes" in r.stderr
+
+
+def test_upgrade_refuses_events_that_fold_into_no_concern(drp, record):
+    """Found by the fuzz: an opening event's kind changed made `db upgrade` refold a concern
+    with no protocol (was exit 70, IntegrityError: NOT NULL constraint failed)."""
+    record("UPDATE event SET kind = '' WHERE id = 1")
+    r = drp("db", "upgrade")
+    assert r.exit_code == 4
+    assert r.stderr == (
+        "Error: the database is damaged (concern 1: its events do not make a concern drp "
+        "could have recorded (a NOT NULL column would be empty)): nothing read from it can "
+        "be trusted; run `drp verify`, and restore the latest good backup (`drp restore`)\n"
+    )
+    assert drp("verify").exit_code == 6

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
+from drp_cli.core.errors import DatabaseDamaged, DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.core.files import open_regular
 from drp_cli.core.uids import MAX_ID
 from drp_cli.domain.calendar import WorkingCalendar
@@ -489,6 +489,16 @@ class Loaded:
         return [fact(e) for e in self.events]
 
 
+def _refused_row(exc: Exception) -> bool:
+    """Whether the database refused a row for its constraints (either engine's driver)."""
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    return isinstance(exc, sqlite3.IntegrityError) or (
+        psycopg is not None and isinstance(exc, psycopg.IntegrityError)
+    )
+
+
 @dataclass
 class UnitOfWork:
     """One write transaction. Use through :meth:`drp_cli.services.tracker.Tracker.unit_of_work`."""
@@ -594,7 +604,16 @@ class UnitOfWork:
         loaded.state = state
         values = {**state.row(), "updated_at": self.now}
         loaded.row.update(values)
-        self.conn.update("concern", loaded.id, values)
+        try:
+            self.conn.update("concern", loaded.id, values)
+        except Exception as exc:
+            if not _refused_row(exc):
+                raise
+            # events drp never wrote (an opening event's kind changed) fold into no concern
+            raise DatabaseDamaged(
+                f"concern {loaded.id}: its events do not make a concern drp could have "
+                "recorded (a NOT NULL column would be empty)"
+            ) from None
         if state.items or state.attachments or state.retracted:
             self._sync_documents(loaded.id, state)
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli.core.errors import InvalidInput
-from drp_cli.domain.protocols import registry, themes
+from drp_cli.domain.protocols import match_word, registry, themes, word_slug
 from drp_cli.exchange.sheets import Table, is_workbook, open_table
 from drp_cli.exchange.sources import MAX_MAP, shown
 
@@ -64,17 +64,12 @@ DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 YES = ("yes", "y", "true")
 NO = ("no", "n", "false", "n/a", "na", "none", "-")
 _TOTAL = re.compile(r"^(grand\s+)?(sub\s*)?totals?\s*:?$", re.I)
-_SPACES = re.compile(r"\s+")
 MAP_KEYS = ("sheet", "columns", "defaults", "values")
 
 
-def word(value: Any) -> str:
-    """How a word is matched: trimmed, spaces collapsed, case folded."""
-    return _SPACES.sub(" ", str(value)).strip().casefold()
-
-
-def _slug(value: str) -> str:
-    return re.sub(r"[\s_]+", "-", word(value))
+#: How a word is matched, and a word as a slug: the domain's one rule (domain.protocols).
+word = match_word
+_slug = word_slug
 
 
 # -- the map -------------------------------------------------------------------------------
@@ -437,8 +432,7 @@ class MappedSource:
         p = self.protocols.get(protocol)
         if p is None:
             return text  # the protocol's own problem is reported
-        own = {**{word(s.title): s.slug for s in p.stages}, **{s: s for s in p.stage_slugs}}
-        found = own.get(w) or own.get(_slug(text))
+        found = p.stage_named(text)
         if found:
             return found
         problems.append(

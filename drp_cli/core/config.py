@@ -60,9 +60,9 @@ def path() -> Path:
     given = os.environ.get("DRP_CONFIG")
     if given is not None and given.strip():
         return Path(given).expanduser()
-    import platformdirs
+    from drp_cli.core.userdirs import user_dir
 
-    return Path(platformdirs.user_config_dir("drp")) / "config.toml"
+    return user_dir("config") / "config.toml"
 
 
 @dataclass(frozen=True)

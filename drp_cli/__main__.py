@@ -14,11 +14,15 @@ SIGTERM, as it did before; the process that forked it ends its helpers as it unw
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from types import FrameType
+
+TYPE_CHECKING = False  # not `typing`'s: importing typing costs as much as the rest of this
+if TYPE_CHECKING:
+    from types import FrameType, TracebackType
+    from typing import Any
+
+# `signal` (which loads `enum`) and `contextlib` are imported where they are used, after
+# `drp --version` has been answered: that answer costs Python's start and this file only.
 
 
 class _Terminated:
@@ -30,6 +34,8 @@ class _Terminated:
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     if os.getpid() != _Terminated.pid:
+        import signal
+
         # a helper process forked by an import: end as SIGTERM always ended it
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
@@ -40,25 +46,39 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+class _SigtermAsInterrupt:
     """SIGTERM as Ctrl-C while drp runs; once cleaned up, the process ends by SIGTERM."""
-    _Terminated.pid, _Terminated.received = os.getpid(), False
-    try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (drp run inside another program): as before
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> None:
+        import signal
+
+        _Terminated.pid, _Terminated.received = os.getpid(), False
+        self.previous: Any = None
+        self.installed = False
+        try:
+            self.previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            self.installed = True
+        except ValueError:  # not the main thread (drp run inside another program): as before
+            pass
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        if not self.installed:
+            return
+        import signal
+
+        signal.signal(signal.SIGTERM, self.previous)
         if _Terminated.received:
             _end_by_sigterm()
 
 
 def _end_by_sigterm() -> None:
     """End the process as SIGTERM would have (its parent sees it was terminated)."""
+    import signal
+    from contextlib import suppress
+
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError):
             stream.flush()
@@ -74,7 +94,7 @@ def main() -> None:
 
         print(f"drp {__version__}")
         return
-    with _sigterm_as_interrupt():
+    with _SigtermAsInterrupt():
         from drp_cli.cli import app
 
         try:

@@ -136,7 +136,7 @@ def test_values_still_coerced_and_checked_by_typer(drp):
     )
     r = drp("escalate", "x1")  # `show` takes a reference as well as an id
     assert r.exit_code == 2
-    assert "Error: Invalid value for 'ID': Input should be a valid integer" in r.stderr
+    assert "Error: Invalid value for the concern's id: Input should be a valid integer" in r.stderr
     assert drp("init").exit_code == 0
     r = drp("overdue", "--within", "3", "--on", "2025-03-03", "--json")
     # the values taken; the empty record refused (issue 29): no all-clear from no concern

@@ -40,7 +40,7 @@ COMMANDS: dict[str, Entry] = {
     "assign": Entry("corrections", "Correct", "Hand a concern over to another IRO (and team), with the reason."),
     "overdue": Entry("reports", "Read", "The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is past an aim or guidance, and what is due soon."),
     "list": Entry("reports", "Read", "List concerns (open ones by default)."),
-    "report": Entry("report", "Read", "The manager's quality-assurance report: counts, stages reached, deadlines kept, time to resolve, referrals and the child's voice, for the concerns opened in a period."),
+    "report": Entry("report", "Read", "The manager's quality-assurance report: rates, activity in the period, the open caseload."),
     "show": Entry("reports", "Read", "Show one concern: its stages with deadlines met or missed, and every event."),
     "alert": Entry("documents", "Documents", "Render the current stage's form (Markdown, HTML or Word), or send it as an e-mail."),
     "bundle": Entry("documents", "Documents", "Assemble the CAFCASS referral bundle in a new folder and/or one PDF, and say what is missing."),

@@ -355,11 +355,13 @@ def report(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The manager's quality-assurance report: for the concerns opened in a period, counts
-    and rates (resolved within timescale, at the informal stage, escalated, referred to
-    CAFCASS), stages reached, deadlines kept, time to resolve and the child's voice; and what
-    happened in the period to any concern (escalations, responses, resolutions, referrals,
-    the open caseload at its end)."""
+    """The manager's quality-assurance report: rates, activity in the period, the open
+    caseload.
+
+    For the concerns opened in a period: counts and rates (resolved within timescale, at the
+    informal stage, escalated, referred to CAFCASS), stages reached, deadlines kept, time to
+    resolve and the child's voice; and what happened in the period to any concern
+    (escalations, responses, resolutions, referrals, the open caseload at its end)."""
     from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
     from drp_cli.services import report as service
 

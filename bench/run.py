@@ -374,7 +374,8 @@ def load(data: Path, env: dict[str, str], peaks: dict[Path, float] | None = None
 #: Issue 32: ``drp verify`` of 2,000,000 events (400,000 concerns of five events each) in
 #: under 30 s and 300 MB. The database takes minutes to build, so it is built once and kept
 #: in bench/.cache (git-ignored), named by a hash of what shapes it (the bench's data, the
-#: store's tables and migrations, the chain); a new one replaces it when one of those changes.
+#: store's migrations); a new one replaces it when one of those changes or it fails to
+#: verify. The untimed first verify also brings the file into the page cache.
 VERIFY_CONCERNS = int(os.environ.get("DRP_BENCH_VERIFY_CONCERNS", "400000"))
 VERIFY_ROUNDS = int(os.environ.get("DRP_BENCH_VERIFY_ROUNDS", "1"))
 VERIFY_S = 30.0
@@ -395,9 +396,11 @@ class Verified:
 
 
 def verify_key() -> str:
+    """What the kept database's rows depend on: the bench's data and the store's schema. (A
+    change to how drp hashes or folds events shows as a failed verify: the database is
+    then built again, once.)"""
     digest = hashlib.sha256(str(VERIFY_CONCERNS).encode())
-    shapes = [Path(__file__).parent / "data.py", ROOT / "drp_cli/domain/chain.py",
-              ROOT / "drp_cli/store/models.py",
+    shapes = [Path(__file__).parent / "data.py",
               *sorted((ROOT / "drp_cli/store/migrations/versions").glob("*.py"))]  # fmt: skip
     for path in shapes:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -433,6 +436,13 @@ def verify_rounds(work: Path, base: dict[str, str], profile_env: dict[str, str])
     try:
         db, out.built = verify_database(work, base)
         env = {**base, "DRP_DB": str(db)}
+        check = subprocess.run([*DRP, "verify", "--json"], env=env, capture_output=True,
+                               check=False)  # fmt: skip
+        if check.returncode != 0 and out.built is None:  # kept from older code: build anew
+            print("  the kept database does not verify: building it again", flush=True)
+            for old in CACHE.glob(f"{db.name}*"):
+                old.unlink()
+            db, out.built = verify_database(work, base)
         samples = []
         for _ in range(VERIFY_ROUNDS):
             rss = work / "verify.rss"

@@ -63,6 +63,7 @@ STREAM = 2000  # rows fetched at a time by a streaming read
 SQLITE_VALUES = 999
 TABLES = (
     "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
+    "subject_access_request",
 )  # fmt: skip
 
 

@@ -11,8 +11,18 @@ from pathlib import Path
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput, fld
 
+
+def _newest_revision() -> str:
+    """The newest migration's revision: its file's four-digit prefix (``0010_...py`` is
+    revision "0010"; tests/test_lead_schema_revision.py checks that each file's revision is
+    its prefix and that the newest is Alembic's one head). Read from the folder, so a new
+    migration needs no second edit here."""
+    folder = Path(__file__).parent / "migrations" / "versions"
+    return max(n[:4] for n in os.listdir(folder) if n[:4].isdigit() and n.endswith(".py"))
+
+
 #: The Alembic revision this program writes; a database at another revision is refused.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = _newest_revision()
 
 BUSY_TIMEOUT_MS = 10_000
 NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "afs", "9p"}

@@ -199,3 +199,20 @@ class Staff(SQLModel, table=True):
     prev_hash: str | None = None
     hash: str | None = None
     mac: str | None = None
+
+
+class SubjectAccessRequest(SQLModel, table=True):
+    """A subject access request about a child (schema 0010): when it was received, extended
+    and answered, and by whom. The child's reference only: nothing else about the child."""
+
+    __tablename__ = "subject_access_request"
+    id: int | None = Field(default=None, primary_key=True)
+    child: str = Field(index=True)
+    received_on: dt.date
+    recorded_by: str
+    recorded_at: dt.datetime
+    extended_on: dt.date | None = None
+    extended_by: str | None = None
+    extension_reason: str | None = None
+    sent_on: dt.date | None = None
+    sent_by: str | None = None

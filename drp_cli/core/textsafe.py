@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from drp_cli.core.errors import InvalidInput
 
@@ -27,23 +28,54 @@ SEPARATORS = "\u2028\u2029"
 
 _C0 = "\x00-\x1f"
 _DEL_C1 = "\x7f-\x9f"
-UNSAFE_IN_LINE = re.compile(f"[{_C0}{_DEL_C1}{BIDI}{SEPARATORS}]")
-UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f{_DEL_C1}{BIDI}{SEPARATORS}]")
-#: What display escapes: everything unsafe in a line except newline and tab, which
-#: free text keeps (the caller decides whether a newline may be shown as one).
-_SHOWN_ESCAPED = UNSAFE_IN_TEXT
+#: The patterns, compiled on first use (compiling their non-ASCII classes costs ~0.6 ms,
+#: which every command paid at import): ``UNSAFE_IN_LINE``, ``UNSAFE_IN_TEXT`` and
+#: ``_LINE_BREAK`` are attributes of this module all the same. Printable ASCII, most text
+#: drp sees, is answered without them: it holds none of these characters.
+_PATTERNS = {
+    "UNSAFE_IN_LINE": f"[{_C0}{_DEL_C1}{BIDI}{SEPARATORS}]",
+    "UNSAFE_IN_TEXT": f"[\x00-\x08\x0b-\x1f{_DEL_C1}{BIDI}{SEPARATORS}]",
+    # every way a line can end: CR LF, CR, LF, and U+0085, U+2028, U+2029 (which some
+    # readers treat as line breaks and others do not)
+    "_LINE_BREAK": "\r\n|[\r\x85\u2028\u2029]",
+}
+_compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    found = _compiled.get(name)
+    if found is None:
+        found = _compiled[name] = re.compile(_PATTERNS[name])
+    return found
+
+
+if TYPE_CHECKING:
+    UNSAFE_IN_LINE: re.Pattern[str]
+    UNSAFE_IN_TEXT: re.Pattern[str]
+    _LINE_BREAK: re.Pattern[str]
+else:
+
+    def __getattr__(name: str) -> re.Pattern[str]:
+        if name in _PATTERNS:
+            return _pattern(name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def is_one_line(value: str) -> bool:
     """True when ``value`` holds no control, separator or bidi character (newline included)."""
-    return UNSAFE_IN_LINE.search(value) is None
+    if value.isascii():  # of ASCII, C0 and DEL are unsafe: exactly what is not printable
+        return value.isprintable()
+    return _pattern("UNSAFE_IN_LINE").search(value) is None
 
 
 def is_safe_text(value: str) -> bool:
     """True when ``value`` holds none of them but newlines and tabs."""
-    return UNSAFE_IN_TEXT.search(value) is None
+    if value.isascii() and value.isprintable():
+        return True
+    return _pattern("UNSAFE_IN_TEXT").search(value) is None
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -55,7 +87,11 @@ def _escape(match: re.Match[str]) -> str:
 def visible(value: str, *, one_line: bool = False) -> str:
     """``value`` with every unsafe character shown as a visible escape; with ``one_line``,
     newlines and tabs too. Cheap for safe text (one regex search, no copy)."""
-    pattern = UNSAFE_IN_LINE if one_line else _SHOWN_ESCAPED
+    if value.isascii() and value.isprintable():
+        return value
+    # what display escapes: everything unsafe in a line, and with one_line newlines and tabs
+    # too (free text keeps them; the caller decides whether a newline may be shown as one)
+    pattern = _pattern("UNSAFE_IN_LINE" if one_line else "UNSAFE_IN_TEXT")
     if pattern.search(value) is None:
         return value
     return pattern.sub(_escape, value)
@@ -68,16 +104,13 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     return visible(os.fspath(path), one_line=True)
 
 
-#: Every way a line can end: CR LF, CR, LF, and U+0085, U+2028, U+2029 (which some readers
-#: treat as line breaks and others do not).
-_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
-
-
 def split_lines(value: str) -> list[str]:
     """``value`` cut into lines at every kind of line break (:data:`_LINE_BREAK` and LF),
     but not at the other characters :meth:`str.splitlines` cuts at (they stay, to be shown
     by :func:`visible`)."""
-    return _LINE_BREAK.sub("\n", value).split("\n")
+    if value.isascii() and "\r" not in value:
+        return value.split("\n")
+    return _pattern("_LINE_BREAK").sub("\n", value).split("\n")
 
 
 def neutralise_cell(value: str) -> str:

@@ -15,7 +15,9 @@ def _assigned(path: Path) -> dict[str, object]:
     tree = ast.parse(path.read_text())
     found: dict[str, object] = {}
     for node in tree.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if not isinstance(node, ast.Assign):
+            continue
+        target = node.targets[0]
         if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
             found[target.id] = ast.literal_eval(node.value)
     return found

@@ -361,15 +361,10 @@ HOSTILE = [
 ]  # fmt: skip
 #: Commands that would reach past the test: an e-mail server, a PDF renderer's fonts.
 SKIP = {("alert",), ("bundle",)}
+
+
 #: Found by this fuzz in files t29r does not own: a NUL character in a file path reaches
 #: the system (ValueError: embedded null byte, exit 70). Each is an expected failure below.
-NUL_PATH_KNOWN = {
-    ("import",): "cli/transfers.py and exchange/ open the path as given (t29f)",
-    ("export",): "cli/transfers.py writes --output as given (t29f)",
-    ("calendar", "export"): "cli/reference.py writes --output as given (t30w)",
-}
-
-
 def test_random_command_lines(copies):
     table = {path: opts for path, opts in _command_table().items() if path[:1] not in SKIP}
     paths = sorted(table)
@@ -382,26 +377,9 @@ def test_random_command_lines(copies):
         token = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(table[path] or ["--x"]),
                           st.text(max_size=12))  # fmt: skip
         args = [*path, *data.draw(st.lists(token, max_size=6), label="args")]
-        if path in NUL_PATH_KNOWN and any("\x00" in a for a in args):
-            return  # an expected failure, below
         no_crash(run(*args), args)
 
     check()
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        pytest.param(["import", "a\x00b"], marks=pytest.mark.xfail(
-            strict=True, reason=NUL_PATH_KNOWN[("import",)])),
-        pytest.param(["export", "--output", "a\x00b"], marks=pytest.mark.xfail(
-            strict=True, reason=NUL_PATH_KNOWN[("export",)])),
-        pytest.param(["calendar", "export", "--output", "a\x00b"], marks=pytest.mark.xfail(
-            strict=True, reason=NUL_PATH_KNOWN[("calendar", "export")])),
-    ],
-)  # fmt: skip
-def test_known_nul_in_a_path(copies, args):
-    no_crash(run(*args), args)
 
 
 @pytest.mark.parametrize(
@@ -411,6 +389,8 @@ def test_known_nul_in_a_path(copies, args):
         (["restore", "a\x00b"], "a file path cannot hold a NUL character"),
         (["key", "create", "a\x00b"], "a file path cannot hold a NUL character"),
         (["--db", "a\x00b", "list"], "Error: --db / DRP_DB holds a NUL character"),
+        (["import", "a\x00b"], "a file path cannot hold a NUL character"),
+        (["calendar", "export", "--output", "a\x00b"], "a file path cannot hold a NUL character"),
     ],
 )  # fmt: skip
 def test_a_nul_in_a_database_or_backup_path_is_a_usage_error(args, said):

@@ -21,7 +21,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import CompletionItem, TyperCommand, TyperGroup
@@ -502,19 +502,27 @@ class DrpGroup(HelpGroup):
             raise
         except OSError as exc:
             self._fail(ctx, _os_error(exc), EXIT_DATA)
+        except ValueError as exc:
+            if "null byte" not in str(exc):  # os and open() refuse a path holding NUL
+                self._internal(ctx, exc)
+            self._fail(ctx, "a file path cannot hold a NUL character", EXIT_USAGE)
         except Exception as exc:
-            found = _database_error(ctx, exc)
-            if found is not None:
-                self._fail(ctx, *found)
-            if _state(ctx).debug:
-                _print_traceback()
-            else:
-                typer.echo(
-                    f"Error: internal error ({type(exc).__name__}); nothing more is shown "
-                    "because it may hold personal data: run again with --debug for details",
-                    err=True,
-                )
-            raise typer.Exit(EXIT_INTERNAL) from None
+            self._internal(ctx, exc)
+
+    def _internal(self, ctx: Any, exc: Exception) -> NoReturn:
+        """A database error in words (exit 4/5), else a bug: exit 70, with no detail."""
+        found = _database_error(ctx, exc)
+        if found is not None:
+            self._fail(ctx, *found)
+        if _state(ctx).debug:
+            _print_traceback()
+        else:
+            typer.echo(
+                f"Error: internal error ({type(exc).__name__}); nothing more is shown "
+                "because it may hold personal data: run again with --debug for details",
+                err=True,
+            )
+        raise typer.Exit(EXIT_INTERNAL) from None
 
     @staticmethod
     def _fail(ctx: Any, message: str, code: int) -> None:

@@ -76,7 +76,7 @@ def test_the_registry_has_every_kind_drp_writes():
         "wishes-not-sought", "told-outcome", "not-told-outcome", "resolved", "withdrawn",
         "done", "meeting", "due-set", "cafcass", "not-applicable", "good-practice", "amended",
         "retracted", "reopened", "assigned", "redacted", "alert-sent", "fields-recorded",
-        "attached", "action-done", "identified",
+        "attached", "action-done", "identified", "held", "hold-lifted",
         *(f"{k}-added" for k in lifecycle.ITEM_KINDS),
         *(f"{k}-removed" for k in lifecycle.ITEM_KINDS),
     }  # fmt: skip

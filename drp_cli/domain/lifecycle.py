@@ -32,6 +32,9 @@ Events are applied in the order they were recorded (``seq``). What each kind doe
   database was upgraded (their values were not in its opening event).
 * ``<kind>-added`` / ``action-done`` / ``<kind>-removed`` / ``attached``: the concern's
   items and attachments.
+* ``held`` / ``hold-lifted``: a legal hold placed on the concern (with the reason) and
+  lifted: while held, it is never disposed of, whatever the retention schedule says
+  (:mod:`drp_cli.domain.retention`).
 
 Deadlines come last, from the final state (:func:`finish`), for every stage visit: a
 visit's deadline is the IRO's due date when one was set, else the stage's own timescale (as
@@ -88,6 +91,9 @@ REDACTED = "[redacted]"
 #: Events that cannot be retracted: the opening (withdraw the concern instead) and the
 #: corrections themselves (a retraction or redaction is itself the correction).
 UNRETRACTABLE = ("opened", "imported", "retracted", "redacted", "fields-recorded")
+#: A legal hold placed on a concern, and lifted (``drp hold``, ``drp unhold``): never
+#: retracted (a hold placed in error is lifted, and both stay in the record).
+HOLD, HOLD_LIFTED = "held", "hold-lifted"
 #: Every column of the concern row that the fold determines.
 DERIVED_FIELDS = (
     "status", "stage", "stage_started_on", "stage_due_override", "stage_responded_on",
@@ -237,6 +243,14 @@ class ConcernState:
     referral_reason: str | None = None
     # the events left out because they were retracted, by seq
     retracted: set[int] = field(default_factory=set)
+    #: under a legal hold since this day (None: not held), and why (the hold's reason)
+    held_on: dt.date | None = None
+    hold_reason: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether a legal hold is in force: placed and not lifted since."""
+        return self.held_on is not None
 
     def row(self) -> dict[str, Any]:
         """The concern row's values, by column name."""
@@ -373,6 +387,10 @@ def apply(state: ConcernState, e: Fact) -> None:
             added_on=day,
             added_by=e.by,
         )
+    elif kind == HOLD:
+        state.held_on, state.hold_reason = day, e.text
+    elif kind == HOLD_LIFTED:
+        state.held_on = state.hold_reason = None
     elif kind == "action-done":
         item = state.items.get(("action", int(d["n"])))
         if item is not None:

@@ -37,6 +37,9 @@ What each kind needs (the concern's status; the date it may carry; its own rule)
 * ``redacted``: an earlier entry that is not itself a correction.
 * ``<item>-added`` / ``attached``: a number not yet used; ``action-done``: an action there,
   not done, done on or after it was added; ``<item>-removed``: an item there.
+* ``held``: a legal hold on a concern (open or closed) not held already; ``hold-lifted``:
+  a concern under a hold. Neither is retracted: a hold placed in error is lifted, and one
+  lifted in error is placed again, both on the record.
 * ``note``, ``good-practice``, ``not-applicable``, the child's voice, ``assigned``,
   ``fields-recorded``: whenever (open or closed).
 
@@ -55,6 +58,8 @@ from drp_cli.core.errors import DrpError, InvalidInput, TransitionRefused, fld
 from drp_cli.domain.lifecycle import (
     AMENDABLE,
     CLOSING,
+    HOLD,
+    HOLD_LIFTED,
     ITEM_KINDS,
     STAGE_ENTRIES,
     UNRETRACTABLE,
@@ -311,6 +316,13 @@ def _retracted(state: ConcernState, e: Fact, protocol: Protocol | None,
             else "a correction cannot itself be retracted"
         )
         raise TransitionRefused(f"entry {seq} of {who} ({kind}): {hint}")
+    if kind in (HOLD, HOLD_LIFTED):
+        hint = (
+            "a legal hold is lifted (`drp unhold`), never retracted"
+            if kind == HOLD
+            else "a hold lifted in error is placed again (`drp hold`), never retracted"
+        )
+        raise TransitionRefused(f"entry {seq} of {who} ({kind}): {hint}")
     if seq in state.retracted:
         raise TransitionRefused(f"entry {seq} of {who} is already retracted")
     if e.details.get("kind") not in (None, kind):
@@ -379,6 +391,25 @@ def _action_done(state: ConcernState, e: Fact, protocol: Protocol | None,
         )
 
 
+def _held(state: ConcernState, e: Fact, protocol: Protocol | None,
+          history: Sequence[Fact], who: str) -> None:  # fmt: skip
+    if state.held_on is not None:
+        raise TransitionRefused(
+            f"{who} is already under a legal hold (since {state.held_on.isoformat()})"
+        )
+
+
+def _hold_lifted(state: ConcernState, e: Fact, protocol: Protocol | None,
+                 history: Sequence[Fact], who: str) -> None:  # fmt: skip
+    if state.held_on is None:
+        raise TransitionRefused(f"{who} is not under a legal hold")
+    if e.effective_on < state.held_on:
+        raise InvalidInput(
+            f"{fld('on')} {e.effective_on.isoformat()} is before the hold was placed "
+            f"({state.held_on.isoformat()})"
+        )
+
+
 def _attached(state: ConcernState, e: Fact, protocol: Protocol | None,
               history: Sequence[Fact], who: str) -> None:  # fmt: skip
     n = _number(e)
@@ -417,6 +448,8 @@ def _registry() -> dict[str, Transition]:
         *(t(f"{kind}-removed", "any", "remove from", rule=_removed) for kind in ITEM_KINDS),
         t("action-done", "any", "record an action done on", rule=_action_done),
         t("attached", "any", "attach a file to", rule=_attached),
+        t(HOLD, "any", "place a legal hold on", rule=_held),
+        t(HOLD_LIFTED, "any", "lift the legal hold on", rule=_hold_lifted),
     ]  # fmt: skip
     return {k.kind: k for k in kinds}
 

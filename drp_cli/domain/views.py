@@ -114,7 +114,7 @@ IDENTIFIED = "identified"
 #: chronology leaves them to an annex (issue 30 item 5). Every other kind is substantive.
 ADMINISTRATIVE: frozenset[str] = frozenset(
     {"attached", "amended", "retracted", "redacted", "assigned", "fields-recorded", IDENTIFIED,
-     "not-applicable",
+     "not-applicable", lifecycle.HOLD, lifecycle.HOLD_LIFTED,
      *(f"{k}-added" for k in lifecycle.ITEM_KINDS),
      *(f"{k}-removed" for k in lifecycle.ITEM_KINDS)}
 )  # fmt: skip
@@ -391,9 +391,28 @@ def _duties(protocol: Protocol, state: ConcernState) -> list[dict[str, Any]]:
     return out
 
 
+def legal_hold(c: ConcernView) -> dict[str, Any] | None:
+    """The legal hold in force on the concern (``drp hold``), as the fold has it: since when
+    and why; None when it is not held."""
+    state = lifecycle.replay(
+        Fact(e.seq, e.kind, e.on, e.stage, e.by, e.text, e.details)
+        for e in c.events
+        if e.kind in (lifecycle.HOLD, lifecycle.HOLD_LIFTED, "retracted")
+    )
+    if state.held_on is None:
+        return None
+    return {"since": iso(state.held_on), "reason": state.hold_reason}
+
+
 def _notices(c: ConcernView, protocol: Protocol | None) -> list[str]:
     """What the record shows against the protocol, for the IRO and the bundle's reader."""
     notes: list[str] = []
+    hold = legal_hold(c)
+    if hold is not None:
+        notes.append(
+            f"under a legal hold since {hold['since']}: kept whatever the retention schedule "
+            "says until the hold is lifted (`drp unhold`)"
+        )
     if protocol is None:
         return notes
     opening = next((e for e in c.live_events if e.kind in ("opened", "imported")), None)
@@ -500,6 +519,7 @@ def concern_dict(
         "working_days_overdue": passed["firm"],
         "past_aim": passed["aim"] > 0,
         "past_guidance": passed["guidance"] > 0,
+        "legal_hold": legal_hold(c),
     }
     others = other_open_concerns(c)
     if others is not None:

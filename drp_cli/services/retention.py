@@ -1,0 +1,238 @@
+"""Retention, legal holds and purge (issue 31 item 2).
+
+* :func:`hold` / :func:`unhold`: a legal hold placed on a concern and lifted, recorded as
+  events (``held``, ``hold-lifted``: the registry's rules, :mod:`drp_cli.domain.transitions`).
+* :func:`judge`: what the council's schedule (the config's ``retention_years``,
+  ``retention_by_route``, ``retention_by_role``: :mod:`drp_cli.domain.retention`) says is past
+  its period on a day, and what is kept under a hold.
+* :func:`purge`: removes those concerns, their events, items, attachment rows and the
+  stored files no other concern refers to, in one transaction with a tombstone in the chain;
+  then rewrites the database so no copy of the removed text is left in it or its
+  write-ahead log (:meth:`drp_cli.store.connection.Store.scrub`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from drp_cli.core.errors import DatabaseError, InvalidInput, TransitionRefused, fld
+from drp_cli.core.textsafe import clean_text
+from drp_cli.domain import retention
+from drp_cli.domain.lifecycle import HOLD, HOLD_LIFTED, replay
+from drp_cli.domain.retention import Closed, Due, Schedule
+from drp_cli.store import purgesql
+
+if TYPE_CHECKING:
+    from drp_cli.domain.views import ConcernView
+    from drp_cli.services.tracker import Tracker
+    from drp_cli.store.connection import Conn
+
+
+def schedule(values: Any = None) -> Schedule:
+    """The council's schedule from the config (``values``: the settings, by key; default:
+    the config file's). A malformed setting is an error naming it (exit 4)."""
+    if values is None:
+        from drp_cli.core import config
+
+        values = config.load().values
+    try:
+        return retention.schedule(values)
+    except InvalidInput as exc:
+        raise DatabaseError(
+            f"the retention schedule in the config: {exc.message}; set it with "
+            "`drp config set KEY VALUE`"
+        ) from None
+
+
+def hold(tracker: Tracker, concern_id: int, *, reason: str, on: dt.date | str | None = None,
+         by: str | None = None) -> ConcernView:  # fmt: skip
+    """Place a legal hold on a concern (open or closed): never disposed of while held."""
+    why = clean_text(reason, fld("reason"), required=True)
+    return tracker.record_event(concern_id, HOLD, text=why, on=on, by=by,
+                                action="place a legal hold on", allow_closed=True)  # fmt: skip
+
+
+def unhold(tracker: Tracker, concern_id: int, *, reason: str, on: dt.date | str | None = None,
+           by: str | None = None) -> ConcernView:  # fmt: skip
+    """Lift a concern's legal hold, with the reason."""
+    why = clean_text(reason, fld("reason"), required=True)
+    return tracker.record_event(concern_id, HOLD_LIFTED, text=why, on=on, by=by,
+                                action="lift the legal hold on", allow_closed=True)  # fmt: skip
+
+
+def _closed(conn: Conn) -> list[Closed]:
+    holds = purgesql.hold_facts(conn)
+    out = []
+    for r in purgesql.closed_concerns(conn):
+        held = replay(holds.get(r["id"], [])).held
+        out.append(Closed(r["id"], r["status"], r["closed_on"], r["route"], r["role"], held))
+    return out
+
+
+@dataclass
+class Judged:
+    """What is past its period on ``on``: due for disposal, and kept under a hold."""
+
+    on: dt.date
+    due: list[Due]
+    held: list[Due]
+    schedule: Schedule
+
+
+def judge(
+    tracker: Tracker, on: dt.date | str | None = None, plan: Schedule | None = None
+) -> Judged:
+    """What is past its retention period on ``on`` (default today) and not held."""
+    day = tracker.judge_day(on)
+    plan = plan if plan is not None else schedule()
+    with tracker.store.read() as conn:
+        due, held = retention.due(plan, _closed(conn), day)
+    return Judged(day, due, held, plan)
+
+
+@dataclass
+class Purged:
+    """What a purge removed (or, a dry run, would remove)."""
+
+    on: dt.date
+    concerns: list[Due]
+    events: int = 0
+    items: int = 0
+    attachments: int = 0
+    files: int = 0
+    tombstone: int | None = None  # its chain position
+    dry_run: bool = False
+    held: list[Due] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "on": self.on.isoformat(),
+            "dry_run": self.dry_run,
+            "concerns": [d.to_dict() for d in self.concerns],
+            "events": self.events,
+            "items": self.items,
+            "attachments": self.attachments,
+            "files": self.files,
+            "tombstone": self.tombstone,
+        }
+
+
+def _chosen(judged: Sequence[Due], held: Sequence[Due], closed: Sequence[Closed],
+            ids: Sequence[int], plan: Schedule, on: dt.date) -> list[Due]:  # fmt: skip
+    """The concerns ``ids`` among those due (all of them when none are named); a concern
+    named that is held, or not past its period, is refused."""
+    if not ids:
+        return list(judged)
+    by_id = {d.id: d for d in judged}
+    kept = {d.id: d for d in held}
+    rows = {c.id: c for c in closed}
+    out = []
+    for cid in dict.fromkeys(ids):
+        if cid in by_id:
+            out.append(by_id[cid])
+            continue
+        if cid in kept:
+            raise TransitionRefused(
+                f"concern {cid} is under a legal hold: it is not purged until the hold is "
+                "lifted (`drp unhold`)"
+            )
+        c = rows.get(cid)
+        found = retention.judged(plan, c) if c is not None else None
+        if c is None:
+            raise TransitionRefused(f"concern {cid} is not closed (or not there): only a closed "
+                                    "concern past its retention period is purged")  # fmt: skip
+        if c.held:
+            raise TransitionRefused(
+                f"concern {cid} is under a legal hold: it is not purged until the hold is "
+                "lifted (`drp unhold`)"
+            )
+        if found is None:
+            raise TransitionRefused(f"concern {cid}: no retention rule applies to it; it is kept")
+        raise TransitionRefused(
+            f"concern {cid} is not past its retention period on {on.isoformat()}: due for "
+            f"disposal on {found.due_for_disposal_on.isoformat()} ({found.rule})"
+        )
+    return out
+
+
+def purge(
+    tracker: Tracker,
+    *,
+    on: dt.date | str,
+    ids: Sequence[int] = (),
+    by: str | None = None,
+    dry_run: bool = False,
+    plan: Schedule | None = None,
+) -> Purged:
+    """Remove the concerns past their period on ``on`` and not held (``ids``: only these,
+    each of which must be), with a tombstone in the chain, then scrub the database and the
+    stored files no other concern refers to. ``dry_run``: say what would go, change
+    nothing."""
+    from drp_cli.services.tracker import current_user
+
+    day = tracker.judge_day(on)
+    plan = plan if plan is not None else schedule()
+    recorder = current_user(by)
+    if dry_run:
+        with tracker.store.read() as conn:
+            closed = _closed(conn)
+            due, held = retention.due(plan, closed, day)
+            chosen = _chosen(due, held, closed, ids, plan, day)
+            ids_ = [d.id for d in chosen]
+            n = purgesql.counts(conn, ids_) if ids_ else {}
+            files = purgesql.files_only_of(conn, ids_) if ids_ else []
+        return Purged(day, chosen, n.get("event", 0), n.get("item", 0),
+                      n.get("attachment", 0), len(files), dry_run=True, held=held)  # fmt: skip
+    with tracker.unit_of_work() as uow:
+        uow.lock_concerns()
+        conn = uow.conn
+        closed = _closed(conn)
+        due, held = retention.due(plan, closed, day)
+        chosen = _chosen(due, held, closed, ids, plan, day)
+        result = Purged(day, chosen, held=held)
+        if not chosen:
+            return result
+        gone = [d.id for d in chosen]
+        n = purgesql.counts(conn, gone)
+        files = purgesql.files_only_of(conn, gone)
+        links = purgesql.event_links(conn, gone)
+        purgesql.secure_delete(conn)
+        purgesql.delete_concerns(conn, gone)
+        fields = {
+            "purged_on": day,
+            "by": recorder,
+            "recorded_at": uow.now,
+            "detail": retention.tombstone_detail(chosen, n, len(files), links),
+        }
+        chain = uow.link(lambda seq, prev: retention.tombstone_hash(fields, seq, prev))
+        purgesql.add_tombstone(conn, {**fields, **chain})
+        result.events, result.items = n["event"], n["item"]
+        result.attachments, result.files = n["attachment"], len(files)
+        result.tombstone = chain["chain_seq"]
+    _remove_files(tracker, files)
+    tracker.store.scrub()
+    return result
+
+
+def _remove_files(tracker: Tracker, shas: Sequence[str]) -> None:
+    """Remove purged concerns' stored files (after the purge is committed: a purge rolled
+    back leaves them all)."""
+    store = tracker.store.attachments_dir
+    for sha in shas:
+        path = store / sha[:2] / sha
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise DatabaseError(
+                f"the purge is recorded, but a stored file could not be removed: {exc.strerror}; "
+                f"remove {path} by hand"
+            ) from None
+
+
+__all__ = ["Judged", "Purged", "hold", "judge", "purge", "schedule", "unhold"]

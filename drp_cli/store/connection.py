@@ -120,6 +120,7 @@ ROW_NAMES = {
     "closure_change": ("'closure change ' || id", "id"),
     "chain_head": ("'the chain head'", "id"),
     "staff": ("'staff entry ' || key", "key"),
+    "subject_access_request": ("'subject access request ' || id", "id"),
 }
 
 

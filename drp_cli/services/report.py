@@ -323,15 +323,28 @@ class _Folded:
     kept: bool | str | None = "unknown"
 
 
+def _details(concern_id: int, raw: str | bytes) -> dict[str, Any]:
+    """An event's stored details (JSON, decoded fast); what drp never writes (not JSON, or
+    JSON that is no object) is the store's MalformedValue (exit 4), naming the concern."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        value = None
+    if not isinstance(value, dict):
+        from drp_cli.store.connection import MalformedValue
+
+        raise MalformedValue(f"concern {concern_id}", "event", "details")
+    return value
+
+
 def _fold(
     evs: list[tuple[Any, ...]], protocol: Protocol | None, cal: WorkingCalendar, on: dt.date
 ) -> _Folded:
     """Fold a concern's events (rows of :func:`drp_cli.store.reportsql.events`) in effect on
     ``on``."""
-    decode = msgspec.json.decode
     facts = [
-        _Event(seq, kind, day, stage, {} if raw in _NO_DETAILS else decode(raw))
-        for _, seq, kind, day, stage, raw in evs
+        _Event(seq, kind, day, stage, {} if raw in _NO_DETAILS else _details(cid, raw))
+        for cid, seq, kind, day, stage, raw in evs
         if day <= on or kind in _OPENING
     ]
     state = lifecycle.fold(cast(list[Fact], facts), {protocol.slug: protocol} if protocol else {},

@@ -291,6 +291,7 @@ class VerifyReport:
     events: int = 0
     closures: int = 0
     staff: int = 0
+    purges: int = 0
     concerns: int = 0
     files: int = 0
     head_seq: int = 0
@@ -318,6 +319,12 @@ class ChainWalk:
     seq: int = 0
     problems: list[str] = field(default_factory=list)
     expect_seen: bool = False
+    #: the runs of chain positions purges removed (``drp purge``), by their first position:
+    #: (first, last, the hash before first, the hash of last), as the tombstones record them
+    #: (:func:`drp_cli.domain.retention.tombstone_gaps`); each tombstone is itself a link, so
+    #: a gap recorded or altered out of band fails the tombstone's own hash
+    gaps: dict[int, tuple[int, int, str, str]] = field(default_factory=dict)
+    gaps_crossed: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # the empty chain's head (0:GENESIS, what verify prints for an empty database) is
@@ -342,6 +349,17 @@ class ChainWalk:
             self.problems.append(f"{where} was inserted out of band: it is not in the chain")
             return
         expected = self.seq + 1
+        if row["chain_seq"] > expected and expected in self.gaps:
+            if not self._cross(expected, row["chain_seq"], where):
+                return
+            expected = self.seq + 1
+        if expected in self.gaps and row["chain_seq"] == expected:
+            first, last = self.gaps[expected][:2]
+            self.problems.append(
+                f"a purge records chain positions {first} to {last} as removed, but {where} "
+                f"is still at position {expected} (altered chain)"
+            )
+            return
         if row["chain_seq"] != expected:
             missing = row["chain_seq"] - expected
             self.problems.append(
@@ -374,9 +392,41 @@ class ChainWalk:
                 return
         self.prev, self.seq = row["hash"], expected
 
+    def _cross(self, expected: int, upto: int, where: str) -> bool:
+        """Walk past the purged runs of positions from ``expected`` up to the link at
+        ``upto`` (each must follow the link before it); False when one does not."""
+        while expected < upto and expected in self.gaps:
+            first, last, before, after = self.gaps[expected]
+            if self.prev != before or last >= upto:
+                self.problems.append(
+                    f"the purge of chain positions {first} to {last} does not fit the links "
+                    f"around it (before {where}): altered chain"
+                )
+                return False
+            self.gaps_crossed.add(first)
+            if self.expect is not None and first <= self.expect[0] <= last:
+                self.expect_seen = True  # purged: the tombstone vouches for it
+                if self.expect[0] == last and after != self.expect[1]:
+                    self.problems.append(
+                        f"the chain no longer holds the recorded head {self.expect[0]}:"
+                        f"{self.expect[1][:16]}...: the history up to it was replaced"
+                    )
+                    return False
+            self.prev, self.seq = after, last
+            expected = last + 1
+        return True
+
     def close(self, head: Mapping[str, Any] | None) -> None:
-        """After the last link: the stored head and the expected head must agree."""
+        """After the last link: the stored head and the expected head must agree, and
+        every purged run of positions a tombstone records was met on the way."""
         if self.broken:
+            return
+        for first in sorted(set(self.gaps) - self.gaps_crossed):
+            last = self.gaps[first][1]
+            self.problems.append(
+                f"a purge records chain positions {first} to {last} as removed, but the "
+                "chain does not pass there (altered chain)"
+            )
             return
         if head is not None and (head["seq"] != self.seq or head["hash"] != self.prev):
             lost = head["seq"] - self.seq

@@ -57,6 +57,8 @@ from drp_cli.domain.lifecycle import (
     ItemState,
     fold,
 )
+from drp_cli.domain.retention import tombstone_gaps, tombstone_hash
+from drp_cli.store import purgesql
 from drp_cli.store.connection import (
     TABLES,
     Conn,
@@ -820,7 +822,12 @@ def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | No
         closure_hash,
     )  # fmt: skip
     staff = _chain_rows(conn, "staff", staff_where, staff_hash)
-    return heapq.merge(events, closures, staff, key=lambda link: link[0])
+    purges = _chain_rows(
+        conn, purgesql.TABLE,
+        lambda row: f"purge {row['id']} (the tombstone of {row['purged_on']})",
+        tombstone_hash,
+    )  # fmt: skip
+    return heapq.merge(events, closures, staff, purges, key=lambda link: link[0])
 
 
 def _grouped(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
@@ -1009,11 +1016,16 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
                    options: VerifyOptions, problem: Callable[[str], None]) -> None:  # fmt: skip
     """:func:`verify`'s walk of the chain and of every concern, in ``conn``."""
     walk = ChainWalk(key=options.key, expect=options.expect)
+    for tombstone in purgesql.tombstones(conn):
+        for gap in tombstone_gaps(tombstone):
+            walk.gaps[gap[0]] = gap
     for _, where, row, digest in _links(conn):
         if "concern_id" in row:
             report.events += 1
         elif "action" in row:
             report.closures += 1
+        elif "purged_on" in row:
+            report.purges += 1
         else:
             report.staff += 1
         walk.feed(where, row, digest)

@@ -501,7 +501,17 @@ def alert(
         raise InvalidInput("--no-copy and --attach-docx are for --eml and --send")
     if fmt not in alerts.FORMATS:
         raise InvalidInput(f"--format must be one of {', '.join(alerts.FORMATS)}")
+    if not modes and output is None and fmt == "docx":
+        raise InvalidInput("--format docx writes a file: give -o FILE")
     t = tracker(ctx)
+    if not sent:  # the form is read out (a hand-sent alert recorded shows nothing of it)
+        from drp_cli.services import audit
+
+        given = [("--format", fmt if fmt != "md" else None), ("-o", output is not None),
+                 ("--eml", eml is not None), ("--send", send),
+                 ("--attach-docx", attach_docx)]  # fmt: skip
+        audit.record_read(t, "alert", concern=concern_id, count=1,
+                          detail=audit.options_detail(given))  # fmt: skip
     # said once the e-mail is written or sent (an error first is all there is to read)
     late = alerts.passed_warning(t, concern_id, on) if send or eml is not None else None
     if sent:
@@ -554,8 +564,6 @@ def alert(
             )
         return
     if output is None:
-        if fmt == "docx":
-            raise InvalidInput("--format docx writes a file: give -o FILE")
         text = alerts.render(t, concern_id, fmt, on=on, templates=templates)
         assert isinstance(text, str)
         typer.echo(text, nl=False)
@@ -608,15 +616,20 @@ def bundle(
 
     if output is None and pdf is None:
         raise InvalidInput("give -o DIR (a folder), --pdf FILE (one PDF), or both")
+    from drp_cli.services import audit
+
     t = tracker(ctx)
     content = documents.bundle_content(t, concern_id, on=on, templates=templates)
+    if output is not None:  # refused before the read is recorded, and before any writing
+        documents.check_bundle_folder(t, output, force=force)
+    given = [("-o", output is not None), ("--pdf", pdf is not None)]
+    audit.record_read(t, "bundle", concern=concern_id, count=1,
+                      detail=audit.options_detail(given))  # fmt: skip
     folder = None
     written_pdf = None
     if pdf is not None:
         from drp_cli.render import pdfbundle
 
-        if output is not None:  # refuse either target before writing the other
-            documents.check_bundle_folder(t, output, force=force)
         written_pdf = pdfbundle.write_pdf(t, concern_id, pdf, force=force, content=content)
     if output is not None:
         folder = documents.bundle(t, concern_id, output, force=force, content=content)

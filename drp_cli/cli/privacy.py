@@ -1,13 +1,14 @@
-"""Data protection: subject access (issue 31 item 3)."""
+"""Data protection: subject access (issue 31 item 3); the audit of reads (item 4)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from drp_cli.cli.app import ByOption, JsonOption, command_group, examples, tracker
+from drp_cli.cli.app import ByOption, JsonOption, check_id, command_group, examples, tracker
 from drp_cli.cli.output import print_json
 
 if TYPE_CHECKING:
@@ -136,7 +137,21 @@ def subject_access(
     t = tracker(ctx)
     if output is not None:
         from drp_cli.render import subject_access as sar_render
+        from drp_cli.services import audit
 
+        # recorded before the folder is written: by the concerns' ids, never the reference
+        ids = [v.id for v in sar.concerns_about(t, child, subject)]
+        options: list[tuple[str, Any]] = [
+            ("--subject", subject if subject != "child" else None), ("-o", True),
+            ("--no-pdf", not pdf),
+        ]  # fmt: skip
+        audit.record_read(
+            t,
+            "subject-access",
+            concern=ids[0] if len(ids) == 1 else None,
+            count=len(ids),
+            detail=audit.concerns_detail(ids, audit.options_detail(options)),
+        )
         written = sar_render.write(t, child, output, subject=subject, force=force, on=on, pdf=pdf)
         if as_json:
             print_json({"path": str(written.path), "files": written.files,
@@ -188,3 +203,79 @@ def subject_access(
                    f"answer is now due {_day(r.due_on)}.")  # fmt: skip
     else:
         typer.echo(f"Request {r.id}: {_request_line(r)}.")
+
+
+@commands.command(
+    "audit",
+    epilog=examples(
+        "drp audit --from 2027-01-01 --to 2027-01-31",
+        "drp audit --concern 12",
+        'drp audit --by "Ann Smith" --json',
+    ),
+)
+def audit_(
+    ctx: typer.Context,
+    concern: Annotated[
+        int | None,
+        typer.Option(
+            metavar="ID",
+            help="Only the reads of this concern (and a child's reads that name it).",
+            callback=check_id,
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Only the reads by this person (whatever the case)."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="Only the reads on or after this day."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Only the reads on or before this day."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit of reads: who read what, and when (it cannot be turned off).
+
+    One row for each show, alert, bundle, export, backup, report --with-children and
+    subject-access, and each run of list and overdue (with its options and how many
+    concerns it read); never a child's reference or a summary. `drp verify` checks that no
+    row was deleted, edited or inserted outside drp. Days are local; times are shown in UTC.
+    This listing is itself recorded."""
+    from drp_cli.core.dates import parse_date
+    from drp_cli.core.errors import InvalidInput
+    from drp_cli.services import audit
+
+    first = parse_date(from_, "--from") if from_ is not None else None
+    last = parse_date(to, "--to") if to is not None else None
+    if first is not None and last is not None and first > last:
+        raise InvalidInput("--from is after --to")
+    t = tracker(ctx)
+    found = audit.reads(t, concern=concern, by=by, first=first, last=last)
+    detail = audit.options_detail([("--concern", concern), ("--by", by), ("--from", first),
+                                   ("--to", last)])  # fmt: skip
+    audit.record_read(t, "audit", count=len(found), detail=detail)
+    if as_json:
+        print_json([r.to_dict() for r in found])
+        return
+    if not found:
+        typer.echo("No read is recorded" + (" for that choice." if detail else "."))
+        return
+    from drp_cli.cli.output import fit_table, plain_table
+    from drp_cli.core.textsafe import visible
+
+    headers = ["At (UTC)", "By", "Action", "Concern", "Count", "Detail"]
+    rows = [
+        [r.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), r.by, r.action,
+         str(r.concern) if r.concern is not None else "-",
+         str(r.count) if r.count is not None else "-", r.detail or "-"]
+        for r in found
+    ]  # fmt: skip
+    if sys.stdout.isatty():
+        rows = [[visible(cell, one_line=True) for cell in row] for row in rows]
+        fit_table(headers, rows, free={"By", "Detail"}, title="Reads recorded",
+                  drop=("Detail", "Count"))  # fmt: skip
+    else:
+        plain_table(headers, rows)

@@ -377,6 +377,14 @@ def report(
         with_children=with_children,
         year=year,
     )
+    if with_children:  # the children's references are read out: recorded before any is shown
+        from drp_cli.services import audit
+
+        named = {item["id"] for key in ("children", "longest_open") for item in data.get(key, [])}
+        given = [("--with-children", True), ("--from", data["from"]), ("--to", data["to"]),
+                 ("--on", data["on"]), ("--year", year), ("--protocol", protocol),
+                 ("--team", team), ("--owner", owner), ("--category", category)]  # fmt: skip
+        audit.record_read(t, "report", count=len(named), detail=audit.options_detail(given))
     wrote = []
     if csv_dir is not None:
         written = write_folder(

@@ -118,10 +118,26 @@ def list_(
 
         staff.check_filters(t, owner=owner, team=team)  # a misspelt name is no empty list
     rows = [concern_data(t, v, on, timeline=False) for v in views]
+    from drp_cli.services import audit
+
+    # recorded before anything is shown (it cannot be turned off): a child's reference and
+    # a text searched for are recorded as given, never their values
+    given = [("--status", status), ("--protocol", protocol), ("--child", child),
+             ("--stage", stage), ("--raised-by", raised_by), ("--category", category),
+             ("--owner", owner), ("--mine", mine), ("--team", team), ("--search", search),
+             ("--opened-from", opened_from), ("--opened-to", opened_to),
+             ("--overdue", overdue), ("--on", on if overdue else None)]  # fmt: skip
+    audit.record_read(t, "list", count=len(views),
+                      detail=audit.options_detail(given, private=LIST_PRIVATE))  # fmt: skip
     if as_json:
         print_json(rows)
     else:
         concern_table(rows, plain=not _is_terminal())
+
+
+#: The options of `drp list` the audit of reads records as given, never their values: a
+#: child's reference, and a text searched for (it may name a child).
+LIST_PRIVATE = frozenset({"--child", "--search"})
 
 
 def check_ref(value: str | None) -> str | None:
@@ -154,10 +170,16 @@ def show_(
     as_json: JsonOption = False,
 ) -> None:
     """Show one concern: its stages with deadlines met or missed, and every event."""
+    from drp_cli.services import audit
+
     t = tracker(ctx)
     found = t.find(ref)
     if found.by == "child":
         rows = [concern_data(t, v, on, timeline=False) for v in found.concerns]
+        ids = [v.id for v in found.concerns]
+        detail = audit.concerns_detail(ids, "by the child's reference")  # never the reference
+        one = ids[0] if len(ids) == 1 else None
+        audit.record_read(t, "show", concern=one, count=len(ids), detail=detail)
         if as_json:
             print_json(rows)
         else:
@@ -165,6 +187,13 @@ def show_(
         return
     data = concern_data(t, found.concerns[0], on)
     data.update(documents_data(t, found.concerns[0].id))  # the child's shared record
+    audit.record_read(
+        t,
+        "show",
+        concern=found.concerns[0].id,
+        count=1,
+        detail="by external reference" if found.by == "external_ref" else "",
+    )
     if as_json:
         print_json(data)
     else:
@@ -240,6 +269,15 @@ def overdue(
     # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
     found, _ = morning.check(store(ctx), day, within=within, owner=owner, mine=mine,
                              team=team, no_deadline_after=stale)  # fmt: skip
+    from drp_cli.services import audit
+
+    # one row for the run, before anything is shown or sent: where it cannot be written the
+    # check fails (exit 4 or 5), never an all-clear
+    given = [("--on", day), ("--within", within or None), ("--owner", owner), ("--mine", mine),
+             ("--team", team), ("--eml", eml is not None), ("--send", send),
+             ("--to", to is not None)]  # fmt: skip
+    audit.record_read(store(ctx), "overdue", count=len({i.id for i in found}),
+                      detail=audit.options_detail(given))  # fmt: skip
     late = sum(1 for i in found if i.state == "overdue")
     if mailing:
         single = to is not None or owner is not None or mine

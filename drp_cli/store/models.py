@@ -25,6 +25,8 @@ __all__ = [
     "Concern",
     "Event",
     "Item",
+    "ReadAudit",
+    "ReadAuditHead",
     "Staff",
 ]
 
@@ -216,3 +218,35 @@ class SubjectAccessRequest(SQLModel, table=True):
     extension_reason: str | None = None
     sent_on: dt.date | None = None
     sent_by: str | None = None
+
+
+class ReadAudit(SQLModel, table=True):
+    """The audit of reads (schema 0011): one row for each command that read the record,
+    who ran it and when, the concern it read (None where a run read many) or how many, and
+    what identifies the read (options given, never a child's reference or a summary). A
+    hash chain of its own, with its head in ``read_audit_head`` (:mod:`drp_cli.store.audit`).
+    ``concern_id`` is no foreign key: the audit of a concern outlives its purge."""
+
+    __tablename__ = "read_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    by: str
+    action: str  # show | list | overdue | alert | bundle | export | backup | report | ...
+    concern_id: int | None = Field(default=None, index=True)
+    read_count: int | None = None
+    detail: str
+    chain_seq: int = Field(unique=True)
+    prev_hash: str
+    hash: str
+    mac: str | None = None  # HMAC-SHA256 of ``hash`` under the key file (keyed mode)
+
+
+class ReadAuditHead(SQLModel, table=True):
+    """The last link of the audit of reads (one row); locked by every read recorded."""
+
+    __tablename__ = "read_audit_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    hash: str

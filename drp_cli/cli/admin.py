@@ -149,12 +149,80 @@ def _store(ctx: typer.Context) -> object:
     return Store(_state(ctx).db, prepare=False)
 
 
-@commands.command(epilog=examples("drp init", "drp --db ~/drp/team.sqlite3 init"))
-def init(ctx: typer.Context) -> None:
+@commands.command(
+    epilog=examples(
+        "drp init",
+        "drp --db ~/drp/team.sqlite3 init",
+        "DRP_DB_KEY_FILE=~/.config/drp/db.key drp init --encrypted",
+    )
+)
+def init(
+    ctx: typer.Context,
+    encrypted: Annotated[
+        bool,
+        typer.Option(
+            "--encrypted",
+            help="Encrypt the database (SQLCipher, AES-256) with a random key written "
+            "owner-only to the file named by DRP_DB_KEY_FILE (or the config's db_key_file); "
+            "a key already there is used.",
+        ),
+    ] = False,
+) -> None:
     """Create the database (owner-only), or say that it is already there."""
     store = tracker(ctx).store  # refuses a file that is not drp's, or at another schema
+    if encrypted:
+        from drp_cli.services import dbcrypt
+
+        choice = dbcrypt.init_encrypted(store)  # says "Created a new drp database at ..."
+        if choice is None:
+            typer.echo(f"encrypted drp database at {store.label} already exists "
+                       f"(schema {store.revision()})")  # fmt: skip
+            return
+        said = "Wrote a new key to" if choice.created else "Used the key in"
+        typer.echo(f"Encrypted it with SQLCipher. {said} {choice.path}: keep it owner-only, "
+                   "apart from the database and its backups; without it the database cannot "
+                   "be read.")  # fmt: skip
+        return
     if not store.create():  # says "Created a new drp database at ..." itself
         typer.echo(f"drp database at {store.label} already exists (schema {store.revision()})")
+
+
+@db_app.command("encrypt", epilog=examples("DRP_DB_KEY_FILE=~/.config/drp/db.key drp db encrypt"))
+def encrypt(ctx: typer.Context) -> None:
+    """Encrypt a plain SQLite database in place (SQLCipher), with the key in DRP_DB_KEY_FILE.
+
+    A new random key is written there if the file is not there yet. The encrypted copy is
+    made beside the database, checked as `drp verify` checks it, then renamed over it.
+    Run it while no other drp uses the database; take a `drp backup` first.
+    """
+    from drp_cli.services import dbcrypt
+    from drp_cli.store.connection import Store
+
+    store = _store(ctx)
+    assert isinstance(store, Store)
+    choice = dbcrypt.encrypt(store)
+    said = "a new key written to" if choice.created else "the key in"
+    typer.echo(f"Encrypted {store.label} with {said} {choice.path}. Backups taken before "
+               "are not encrypted: replace them.")  # fmt: skip
+
+
+@db_app.command("rekey", epilog=examples("drp db rekey"))
+def rekey(ctx: typer.Context) -> None:
+    """Encrypt the database with a new random key, written to DRP_DB_KEY_FILE.
+
+    The old key is kept beside it as KEYFILE.old (owner-only): backups taken before the
+    rekey still need it. Delete it once they are gone.
+    """
+    from drp_cli.services import dbcrypt
+    from drp_cli.store.connection import Store
+
+    store = _store(ctx)
+    assert isinstance(store, Store)
+    path = dbcrypt.rekey(store)
+    typer.echo(
+        f"Rekeyed {store.label}: the new key is in {path}; the old one is in {path}.old "
+        "for the backups taken before (delete it once they are gone)."
+    )
 
 
 @db_app.command("status", epilog=examples("drp db status", "drp db status --json"))
@@ -215,6 +283,15 @@ def backup(
         typer.Option("--format", help="sqlite (a working copy; SQLite only) or json (portable)."),
     ] = "",
     force: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="json: encrypt the backup (AES-256-GCM) with a key derived from the "
+            "database key in DRP_DB_KEY_FILE; restore needs the same key. (A sqlite copy of "
+            "an encrypted database is always encrypted with its key.)",
+        ),
+    ] = False,
 ) -> None:
     """Take a consistent copy while others are writing (files are owner-only)."""
     from drp_cli.core.errors import InvalidInput
@@ -222,12 +299,15 @@ def backup(
 
     store = tracker(ctx).store
     chosen = fmt or ("sqlite" if store.is_sqlite else "json")
+    if encrypt and chosen != "json":
+        raise InvalidInput("--encrypt is for --format json: a sqlite copy of an encrypted "
+                           "database is encrypted already")  # fmt: skip
     if chosen in ("sqlite", "json"):
         store.require()  # never a copy of nothing
     if chosen == "sqlite":
         path = b.backup_sqlite(store, target, force=force)
     elif chosen == "json":
-        path = b.export_json(store, target, force=force)
+        path = b.export_json(store, target, force=force, encrypt=encrypt)
     else:
         raise InvalidInput(f"unknown format {fmt!r}; allowed: sqlite, json")
     typer.echo(

@@ -282,7 +282,10 @@ def _import_new(
 
     target = store.path
     aside = target.with_name(f"{_build_prefix(target)}{os.getpid()}-{uuid.uuid4().hex[:12]}")
-    building = Tracker(Store(aside, scratch=True), protocols=tracker.protocols, clock=tracker.today,
+    # encrypted with the key given to the store (a database is never built in plain text
+    # to be encrypted afterwards)
+    building = Tracker(Store(aside, scratch=True, db_key=store.db_key),
+                       protocols=tracker.protocols, clock=tracker.today,
                        now=tracker.moment, key=tracker.key)  # fmt: skip
     try:
         result = _import(building, source, path, dry_run=False, by=by, progress=progress,
@@ -512,6 +515,8 @@ class _Job:
     build: Path | None = None
     #: the chain's key (the import's unit of work's), for the links a helper makes
     key: bytes | None = None
+    #: the SQLCipher key the database being built is encrypted with (None: plain)
+    db_key: bytes | None = None
     #: each part's queue of turns: (the chain's seq, its last hash, whether every row so far
     #: was good), made before the helpers are forked
     turns: dict[int, Any] = field(default_factory=dict)
@@ -659,7 +664,7 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                     and all(row[4] is not None for row in chunk))  # fmt: skip
             if good:
                 if store is None:
-                    store = Store(job.build, scratch=True)
+                    store = Store(job.build, scratch=True, db_key=job.db_key)
                 with store.write() as conn:
                     writer = _Writer(conn, own, chain=(seq, prev), key=job.key)
                     for row in chunk:
@@ -960,6 +965,7 @@ def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportRes
     store = tracker.store
     store.close()  # no connection is carried into the helpers: SQLite's locks are a process's
     job.first_id, job.now, job.key, job.build = 1, tracker.moment(), tracker.key, store.path
+    job.db_key = store.db_key
     indexes: list[str] = []
 
     def make_database() -> None:

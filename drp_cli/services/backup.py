@@ -6,6 +6,12 @@
   snapshot; ``restore_json(store, FILE)`` loads it into an empty database of either engine,
   so a service can move from SQLite to PostgreSQL and back.
 
+Encrypted: a SQLite copy of an encrypted database is encrypted with the same key (SQLCipher's
+export). A JSON backup taken with ``encrypt=True`` (``--encrypt``) is an envelope that drp
+still recognises as its backup: the JSON backup itself, encrypted with AES-256-GCM under a
+key derived (HKDF-SHA256) from the database key in ``DRP_DB_KEY_FILE`` / ``db_key_file``;
+``drp restore`` decrypts it with the same key.
+
 Attached files live in the attachments folder (``Store.attachments_dir``): back it up with
 the database.
 
@@ -45,7 +51,7 @@ from drp_cli.core.files import read_regular, write_private
 from drp_cli.core.textsafe import shown_path
 from drp_cli.store import record
 from drp_cli.store.connection import TABLES, Conn, Store
-from drp_cli.store.dbfile import SCHEMA_REVISION, SIDE_FILES
+from drp_cli.store.dbfile import SCHEMA_REVISION, SIDE_FILES, is_blank
 
 if TYPE_CHECKING:
     from drp_cli.domain.protocols import Protocol
@@ -161,7 +167,8 @@ _TEMPORARY = re.compile(
 
 
 def _looks_like_backup(path: Path) -> bool:
-    """A temporary copy a backup was writing: empty, a SQLite file or a drp JSON file."""
+    """A temporary copy a backup was writing: empty, a SQLite file (plain or encrypted) or
+    a drp JSON file."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:  # never through a link, never waiting on a FIFO put there since it was looked at
         fd = os.open(path, flags)
@@ -170,9 +177,12 @@ def _looks_like_backup(path: Path) -> bool:
     with open(fd, "rb") as fh:
         try:
             head = fh.read(32)
+            size = os.fstat(fh.fileno()).st_size
         except OSError:
             return False
-    return not head or head.startswith(_SQLITE_MAGIC) or _JSON_START.match(head) is not None
+    encrypted = size >= 1024 and size % 512 == 0  # whole pages, no header: SQLCipher's
+    return (not head or head.startswith(_SQLITE_MAGIC) or encrypted
+            or _JSON_START.match(head) is not None)  # fmt: skip
 
 
 def remove_stale_temporaries(folder: Path) -> int:
@@ -221,9 +231,11 @@ def backup_sqlite(store: Store, target: str | os.PathLike[str], *, force: bool =
 
     def write(tmp: Path) -> None:
         # marked as a backup, so that `--force` may replace it later, and stamped with its
-        # digest, so that `--force` replaces it only as drp wrote it
+        # digest, so that `--force` replaces it only as drp wrote it (an encrypted copy is
+        # encrypted with the database's key: its header cannot carry a digest)
         store.copy_to(tmp, SQLITE_BACKUP_ID)
-        _stamp_sqlite(tmp)
+        if not store.encrypted:
+            _stamp_sqlite(tmp)
 
     _write_atomically(real, write)
     return path
@@ -262,14 +274,89 @@ def _stamped_json(data: Mapping[str, Any]) -> bytes:
     return raw[:at] + digest + raw[at + 64 :]
 
 
-def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = False) -> Path:
+def export_json(store: Store, target: str | os.PathLike[str], *, force: bool = False,
+                encrypt: bool = False) -> Path:  # fmt: skip
+    """A JSON backup; ``encrypt``: encrypted with the database key (:func:`_sealed_json`)."""
     path = Path(target)
     real = _private_target(store, path, force)
     _replaceable(real, shown_path(path))
+    key = _backup_key(store) if encrypt else None
     data = export_data(store)
     raw = _stamped_json(data)
+    if key is not None:
+        raw = _sealed_json(raw, key)
     _write_atomically(real, lambda tmp: tmp.write_bytes(raw))
     return path
+
+
+# -- an encrypted JSON backup ---------------------------------------------------------------
+CIPHER = "AES-256-GCM"
+_AAD = b"drp-backup"
+
+
+def _backup_key(store: Store | None) -> bytes:
+    """The key a JSON backup is encrypted with: derived from the database key (the open
+    database's, or the one in ``DRP_DB_KEY_FILE`` / ``db_key_file``)."""
+    from drp_cli.core import dbkey
+
+    key = store.encryption_key() if store is not None and store.path is not None else None
+    if key is None:
+        path = dbkey.key_file()
+        if path is None:
+            raise InvalidInput(
+                f"{fld('encrypt')} needs the database key: set {dbkey.SETTING} (`drp init "
+                "--encrypted` or `drp db encrypt` writes one)"
+            )
+        key = dbkey.read_key(path)
+    return dbkey.derive(key, "json backup")
+
+
+def _sealed_json(plain: bytes, key: bytes) -> bytes:
+    """The JSON backup ``plain`` encrypted (AES-256-GCM) in an envelope drp recognises as
+    its backup, stamped with the digest of the envelope's own bytes."""
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plain, _AAD)
+    envelope = {
+        "format": FORMAT,
+        "version": VERSION,
+        "schema": SCHEMA_REVISION,
+        "encryption": CIPHER,
+        "key": "derived from the database key (HKDF-SHA256)",
+        "nonce": nonce.hex(),
+        "tables": base64.b64encode(sealed).decode("ascii"),
+    }
+    return _stamped_json(envelope)
+
+
+def _opened_json(envelope: Mapping[str, Any], shown: str) -> bytes:
+    """The JSON backup inside an encrypted envelope, decrypted with the database key."""
+    import base64
+    import binascii
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from drp_cli.core import dbkey
+
+    if envelope.get("encryption") != CIPHER:
+        raise InvalidInput(f"{shown} is encrypted in a way this drp does not know")
+    try:
+        nonce = bytes.fromhex(str(envelope.get("nonce")))
+        sealed = base64.b64decode(str(envelope.get("tables")), validate=True)
+    except (ValueError, binascii.Error):
+        raise InvalidInput(f"{shown} is not a drp JSON backup") from None
+    key = _backup_key(None)
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, _AAD)
+    except (InvalidTag, ValueError):
+        raise DatabaseError(
+            f"the key in the file named by {dbkey.SETTING} does not open the encrypted "
+            f"backup {shown}: give the key it was encrypted with"
+        ) from None
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -305,14 +392,26 @@ def _parse(types: dict[str, str], row: Any, where: str) -> dict[str, Any]:
     return parsed
 
 
-def _read_backup(path: Path, shown: str) -> dict[str, Any]:
+def _read_backup(path: Path, shown: str) -> tuple[dict[str, Any], bool]:
     """The backup's JSON: a regular file of at most :data:`MAX_BACKUP_BYTES`, as deep as
     drp writes one, with the digest drp stamped on it (a backup from before drp stamped
-    them has none)."""
+    them has none); an encrypted one decrypted with the database key. Returns the JSON and
+    whether it was encrypted."""
     try:
         raw = read_regular(path, what=f"the backup {shown}", limit=MAX_BACKUP_BYTES)
     except OSError as exc:
         raise InvalidInput(f"cannot read {shown}: {exc.strerror}") from None
+    data = _parsed_backup(raw, shown)
+    if "encryption" not in data:
+        return data, False
+    data = _parsed_backup(_opened_json(data, shown), shown)
+    if "encryption" in data:
+        raise InvalidInput(f"{shown} is not a drp JSON backup")
+    return data, True
+
+
+def _parsed_backup(raw: bytes, shown: str) -> dict[str, Any]:
+    """A backup's bytes as its JSON, its stamped digest checked."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except RecursionError:
@@ -376,13 +475,15 @@ def restore_json(
     """Load a JSON backup into an empty database (a SQLite file not there yet is created
     once the backup is read and checked, and removed again if the restore fails); returns
     rows per table. The backup may not be the database itself nor lie in the attachment
-    store. The restored record is checked as ``drp verify`` checks it (with ``key``, the
+    store. An encrypted backup (``--encrypt``) is decrypted with the database key, and a
+    new SQLite database it is restored into is encrypted with that key. The restored
+    record is checked as ``drp verify`` checks it (with ``key``, the
     links' seals too) before it is committed: one that does not verify is refused
     (:class:`RecordTampered`, exit 6) and nothing is left of it."""
     path = Path(source)
     shown = shown_path(path)
     check_source(path, protected_paths(store), what="backup")
-    data = _read_backup(path, shown)
+    data, encrypted = _read_backup(path, shown)
     schema = data.get("schema")
     if schema != SCHEMA_REVISION:
         theirs = shown_path(str(schema)) if isinstance(schema, str | int) else "unknown"
@@ -403,6 +504,13 @@ def restore_json(
     counts: dict[str, int] = {}
     # the write creates the file: one that was not there before is removed if it fails
     created = store.path is not None and not os.path.lexists(store.path)
+    if encrypted and store.path is not None and is_blank(store.path):
+        # an encrypted backup is restored into an encrypted database, with the same key
+        from drp_cli.core import dbkey
+
+        where = dbkey.key_file()
+        if where is not None:
+            store.db_key = dbkey.read_key(where)
     # and says it made a database only once the restore is in
     announce, store.on_create = store.on_create, None
     made: list[str] = []

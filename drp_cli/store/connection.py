@@ -45,6 +45,7 @@ from drp_cli.store.dbfile import (
     SCHEMA_REVISION,
     check_location,
     check_private,
+    check_transport,
     create_private,
     default_path,
     is_blank,
@@ -515,13 +516,17 @@ class Store:
 
     def __init__(
         self, db: str | os.PathLike[str] | None = None, *, prepare: bool = True,
-        scratch: bool = False,
+        scratch: bool = False, db_key: bytes | None = None,
     ) -> None:  # fmt: skip
         """``scratch``: a SQLite file being built where no one else reads it (an import
         into no database builds it beside where it goes): no write-ahead log and no flush
-        to disk at each commit, until :meth:`seal` makes it a database like any other."""
+        to disk at each commit, until :meth:`seal` makes it a database like any other.
+        ``db_key``: the SQLCipher key to open (or create) the file with; without it an
+        encrypted file is opened with the key in ``DRP_DB_KEY_FILE`` / ``db_key_file``."""
         self.target = resolve_target(db)
         self.scratch = scratch
+        #: the key of an encrypted SQLite file (None: plain, or not yet opened)
+        self.db_key = db_key
         self.path: Path | None = None
         self._exists = False
         self._raw: Any = None
@@ -533,6 +538,7 @@ class Store:
                 raise DatabaseError("give a SQLite database as a file path, not a URL")
             self.is_sqlite = False
             self._conninfo = _conninfo(self.target)
+            check_transport(self._conninfo)
             self.label = _hide_password(self.target)
         else:
             self.is_sqlite = True
@@ -550,12 +556,22 @@ class Store:
             return self._raw
         raw: Any
         if self.path is not None:
+            key = self.encryption_key()
             try:
-                raw = sqlite3.connect(
-                    sqlite_uri(self.path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
-                    check_same_thread=False,
-                )  # fmt: skip
+                if key is None:
+                    raw = sqlite3.connect(
+                        sqlite_uri(self.path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                        isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
+                        check_same_thread=False,
+                    )  # fmt: skip
+                else:  # SQLCipher's driver, loaded only for an encrypted file
+                    from drp_cli.store import cipher
+
+                    raw = cipher.connect(
+                        sqlite_uri(self.path), key, self.label, uri=True,
+                        timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                        detect_types=cipher.PARSE_DECLTYPES, check_same_thread=False,
+                    )  # fmt: skip
                 # lower() folds every letter, as PostgreSQL's does in a UTF-8 locale (SQLite's
                 # own folds only A-Z): the filters that ignore case match names like Łukasz
                 raw.create_function("lower", 1, _lower, deterministic=True)
@@ -586,6 +602,21 @@ class Store:
                 raise DatabaseError(f"cannot use the database URL: {type(exc).__name__}") from None
         self._raw = raw
         return raw
+
+    def encryption_key(self) -> bytes | None:
+        """The SQLCipher key this SQLite file is opened with: the one given, else (for a
+        file that is encrypted) the one in ``DRP_DB_KEY_FILE`` / ``db_key_file``; None for a
+        plain file or a server database."""
+        if self.db_key is None and self.path is not None:
+            from drp_cli.core import dbkey
+
+            if dbkey.is_encrypted_file(self.path):
+                self.db_key = dbkey.load_key(self.label)
+        return self.db_key
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption_key() is not None
 
     @contextmanager
     def _transaction(self, write: bool, snapshot: bool = False) -> Iterator[Conn]:
@@ -753,7 +784,7 @@ class Store:
         from drp_cli.store.migrate import create_schema
 
         self.close()  # the migration uses its own connection
-        created = create_schema(self.target, self.path, self.label)
+        created = create_schema(self.target, self.path, self.label, self.db_key)
         self._exists = False
         if not created:
             current = self.revision()
@@ -778,7 +809,7 @@ class Store:
         from drp_cli.store.migrate import upgrade_schema
 
         self.close()
-        upgrade_schema(self.target, self.path, self.label)
+        upgrade_schema(self.target, self.path, self.label, self.encryption_key())
         self._exists = True
         return before, SCHEMA_REVISION
 
@@ -788,6 +819,9 @@ class Store:
         if self.path is None:
             raise DatabaseError("only a SQLite database can be copied as a file")
         self.require()
+        if self.encrypted:
+            self._export_to(target, application_id)
+            return
         with self._errors():
             dst = sqlite3.connect(target)
             try:
@@ -797,6 +831,17 @@ class Store:
                 dst.commit()
             finally:
                 dst.close()
+
+    def _export_to(self, target: Path, application_id: int) -> None:
+        """A consistent copy of this encrypted database in ``target``, encrypted with the
+        same key (SQLCipher's export: its backup API cannot copy an encrypted database)."""
+        from drp_cli.store import cipher
+
+        key = self.encryption_key()
+        assert key is not None
+        raw = self._connect()
+        with self._errors():
+            cipher.export(raw, str(target), key, application_id=application_id)
 
     def scrub(self) -> None:
         """After a redaction: rewrite the database so that no copy of the removed text is

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DatabaseMissing, InvalidInput, fld
@@ -54,6 +55,44 @@ def resolve_target(db: str | os.PathLike[str] | None) -> str:
 
 def is_url(target: str) -> bool:
     return "://" in target
+
+
+#: The hosts a PostgreSQL connection may reach without TLS: this machine.
+LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]"})
+#: The ``sslmode`` values under which libpq refuses to talk without TLS.
+TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
+#: Set to 1 to let drp talk to a remote PostgreSQL server without TLS (a trusted network).
+ALLOW_PLAINTEXT = "DRP_PG_ALLOW_PLAINTEXT"
+
+
+def check_transport(url: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse a PostgreSQL URL that would send children's records to another machine
+    without TLS: a host that is not this one (not localhost, 127.0.0.1, ::1 or a Unix
+    socket) unless ``sslmode`` is require, verify-ca or verify-full (in the URL, or libpq's
+    ``PGSSLMODE``) or ``DRP_PG_ALLOW_PLAINTEXT=1`` says the network is trusted."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    try:
+        named = parts.hostname or ""
+    except ValueError:
+        named = ""
+    hosts = [named] if named or query.get("host") else [environ.get("PGHOST", "")]
+    for value in query.get("host", []) + query.get("hostaddr", []):
+        hosts += value.split(",")
+    remote = [h for h in hosts if h.strip().lower() not in LOCAL_HOSTS
+              and not h.strip().startswith("/")]  # fmt: skip
+    if not remote:
+        return
+    mode = (query.get("sslmode") or [environ.get("PGSSLMODE", "")])[-1].strip().lower()
+    if mode in TLS_MODES or environ.get(ALLOW_PLAINTEXT, "").strip() == "1":
+        return
+    raise DatabaseError(
+        f"will not connect to the PostgreSQL server {remote[0].strip()} without TLS: add "
+        f"sslmode=verify-full (or require) to the database URL, or set {ALLOW_PLAINTEXT}=1 "
+        "if the network between is trusted"
+    )
 
 
 def resolve_path(db: str | os.PathLike[str] | None) -> Path:

@@ -21,9 +21,10 @@ from drp_cli.core.errors import DatabaseError
 from drp_cli.store.dbfile import BUSY_TIMEOUT_MS, SCHEMA_REVISION, sqlite_uri, translate
 
 
-def engine_for(target: str, path: Path | None) -> Engine:
+def engine_for(target: str, path: Path | None, key: bytes | None = None) -> Engine:
     """A SQLAlchemy engine on the database (for Alembic). A SQLite file is never created
-    here; every transaction on it starts with ``BEGIN IMMEDIATE``."""
+    here; every transaction on it starts with ``BEGIN IMMEDIATE``. ``key``: the file is
+    encrypted (SQLCipher) with it, or will be when its tables are made."""
     if path is None:
         try:
             return create_engine(target, hide_parameters=True)
@@ -37,6 +38,14 @@ def engine_for(target: str, path: Path | None) -> Engine:
     uri = sqlite_uri(path)
 
     def connect() -> sqlite3.Connection:
+        if key is not None:
+            from drp_cli.store import cipher
+
+            made: sqlite3.Connection = cipher.connect(
+                uri, key, str(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )  # fmt: skip
+            return made
         return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)  # fmt: skip
 
@@ -74,10 +83,10 @@ def upgrade_to(connection: Connection, revision: str = "head") -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
-def create_schema(target: str, path: Path | None, label: str) -> bool:
+def create_schema(target: str, path: Path | None, label: str, key: bytes | None = None) -> bool:
     """Create the tables at this program's revision unless some are there (another drp
     created them meanwhile); returns whether it created them."""
-    engine = engine_for(target, path)
+    engine = engine_for(target, path, key)
     try:
         with engine.begin() as conn:
             if path is None:  # two first writers at once: one migrates
@@ -94,8 +103,8 @@ def create_schema(target: str, path: Path | None, label: str) -> bool:
         engine.dispose()
 
 
-def upgrade_schema(target: str, path: Path | None, label: str) -> None:
-    engine = engine_for(target, path)
+def upgrade_schema(target: str, path: Path | None, label: str, key: bytes | None = None) -> None:
+    engine = engine_for(target, path, key)
     try:
         with engine.begin() as conn:
             upgrade_to(conn, SCHEMA_REVISION)

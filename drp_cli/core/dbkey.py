@@ -1,0 +1,138 @@
+"""The key of an encrypted SQLite database (SQLCipher): where it is kept, how it is read and
+written, and how drp tells an encrypted file from a plain one. No database here (the core
+never imports one): the store opens the file with what this module gives it.
+
+The key is 256 random bits, kept as 64 hexadecimal digits in an owner-only (0600) file
+named by ``DRP_DB_KEY_FILE`` or the config's ``db_key_file``. SQLCipher is given the raw key
+(``PRAGMA key = "x'...'"``), never a passphrase, so opening the database costs no key
+derivation. The attachments store's key is derived from it (HKDF-SHA256), so the one file
+opens everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+
+from drp_cli.core.errors import DatabaseError
+
+#: The environment variable and the config setting that name the key file.
+KEY_ENV = "DRP_DB_KEY_FILE"
+KEY_SETTING = "db_key_file"
+#: How an error names them.
+SETTING = f"{KEY_ENV} (or the config's {KEY_SETTING})"
+KEY_BYTES = 32
+#: How every plain SQLite file starts; an encrypted one starts with its random salt.
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: The smallest page a SQLite (or SQLCipher) file is made of: its size is a multiple of it.
+MIN_PAGE = 512
+
+
+def is_encrypted_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like an encrypted database: whole pages (at least two of the
+    smallest) that do not start with SQLite's header. An empty or missing file, a plain
+    database and a short file of something else are not: the store says what those are."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < 2 * MIN_PAGE or size % MIN_PAGE:
+                return False
+            return fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def key_file() -> Path | None:
+    """The key file: ``DRP_DB_KEY_FILE``, else the config's ``db_key_file``; None if
+    neither is set."""
+    given = os.environ.get(KEY_ENV)
+    if given is not None and given.strip():
+        return Path(given).expanduser()
+    from drp_cli.core import config
+
+    configured = config.load().get(KEY_SETTING)
+    if isinstance(configured, str) and configured.strip():
+        return Path(configured).expanduser()
+    return None
+
+
+def load_key(label: str) -> bytes:
+    """The key that opens the encrypted database ``label`` (named only in the message)."""
+    path = key_file()
+    if path is None:
+        raise DatabaseError(
+            f"the database {label} is encrypted: set {SETTING} to the file holding its key"
+        )
+    return read_key(path)
+
+
+def read_key(path: Path) -> bytes:
+    """The key in ``path``: an owner-only regular file holding 64 hexadecimal digits."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DatabaseError(
+            f"cannot read the database key file {path} named by {SETTING}: {exc.strerror}"
+        ) from None
+    with open(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 1024:
+            raise DatabaseError(f"the database key file {path} named by {SETTING} is not a key")
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            raise DatabaseError(
+                f"the database key file {path} named by {SETTING} can be read by other users: "
+                f"run `chmod 600 {path}`"
+            )
+        raw = fh.read(1025)
+    text = raw.strip()
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise DatabaseError(
+            f"the database key file {path} named by {SETTING} does not hold a key "
+            f"({KEY_BYTES * 2} hexadecimal digits)"
+        )
+    return key
+
+
+def wrong_key(label: str) -> DatabaseError:
+    """The error for a key that does not open the encrypted database ``label``."""
+    return DatabaseError(
+        f"the key in the file named by {SETTING} does not open the encrypted database "
+        f"{label}: give the key it was encrypted with"
+    )
+
+
+def new_key() -> bytes:
+    import secrets
+
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def write_key(path: Path, key: bytes) -> None:
+    """Write ``key`` to ``path`` owner-only and atomically (its folder made 0700 if missing)."""
+    from drp_cli.core.files import write_private
+
+    try:
+        write_private(path, key.hex() + "\n", make_parents=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot write the database key file {path}: {exc.strerror}") from None
+
+
+def pragma(key: bytes) -> str:
+    """The statement that gives SQLCipher the raw key (no passphrase derivation)."""
+    if len(key) != KEY_BYTES:
+        raise ValueError("a database key is 32 bytes")
+    return f"\"x'{key.hex()}'\""
+
+
+def derive(key: bytes, purpose: str) -> bytes:
+    """A 256-bit key for ``purpose`` derived from the database key (HKDF-SHA256, RFC 5869,
+    no salt): the attachments' and the JSON backups' keys, never the database key itself."""
+    prk = hmac.new(b"\0" * 32, key, hashlib.sha256).digest()
+    return hmac.new(prk, f"drp {purpose}".encode() + b"\x01", hashlib.sha256).digest()

@@ -1,0 +1,174 @@
+"""Encryption at rest for a SQLite database (SQLCipher): ``drp init --encrypted``, ``drp db
+encrypt`` (a plain database converted in place) and ``drp db rekey`` (a new key).
+
+The key file is named by ``DRP_DB_KEY_FILE`` or the config's ``db_key_file``
+(:mod:`drp_cli.core.dbkey`). A conversion never leaves a half-made database: the encrypted
+copy is written owner-only beside the database, opened with the key and checked as ``drp
+verify`` checks it (and its rows counted against the original's), and only then renamed
+over it. A rekey writes the new key beside the old one (``KEYFILE.new``) before the
+database changes, so a key is never lost; the old key stays as ``KEYFILE.old`` (0600):
+backups taken before the rekey are still encrypted with it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from drp_cli.adapters.outpaths import check_protected, protected_paths
+from drp_cli.core import dbkey
+from drp_cli.core.errors import DatabaseError, InvalidInput
+from drp_cli.core.files import write_private
+from drp_cli.store.connection import TABLES, Store
+from drp_cli.store.dbfile import SIDE_FILES, sqlite_uri
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    path: Path
+    key: bytes
+    created: bool  # a new key was written (False: the file held one already)
+
+
+def _sqlite(store: Store, what: str) -> Path:
+    if store.path is None:
+        raise InvalidInput(
+            f"{what} is for a SQLite database; a PostgreSQL server encrypts its own disk "
+            "(see the manual's data-protection page)"
+        )
+    return store.path
+
+
+def _key_path(store: Store) -> Path:
+    path = dbkey.key_file()
+    if path is None:
+        raise InvalidInput(f"set {dbkey.SETTING} to the file the database key is written to")
+    check_protected(path, protected_paths(store), what="database key file")
+    return path
+
+
+def choose_key(store: Store) -> KeyChoice:
+    """The key a database is encrypted with: the one already in the key file, else a new
+    random one written there (owner-only)."""
+    path = _key_path(store)
+    if path.exists():
+        return KeyChoice(path, dbkey.read_key(path), False)
+    key = dbkey.new_key()
+    dbkey.write_key(path, key)
+    return KeyChoice(path, key, True)
+
+
+def init_encrypted(store: Store) -> KeyChoice | None:
+    """Create an encrypted database; None when a database is there already (an encrypted
+    one; a plain one is refused: ``drp db encrypt`` converts it)."""
+    _sqlite(store, "--encrypted")
+    if store.exists:
+        if not store.encrypted:
+            raise InvalidInput(
+                f"{store.label} is a plain (unencrypted) drp database already: run "
+                "`drp db encrypt` to encrypt it"
+            )
+        return None
+    choice = choose_key(store)
+    store.db_key = choice.key
+    store.create()
+    return choice
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.read() as conn:
+        return {name: int(conn.scalar(f"SELECT count(*) FROM {name}")) for name in TABLES}
+
+
+def _checked(copy: Path, key: bytes, expected: dict[str, int]) -> None:
+    """Open the copy with ``key``: its record must verify and hold as many rows as the
+    original, or nothing is replaced."""
+    from drp_cli.services.tracker import Tracker
+
+    store = Store(copy, db_key=key)
+    try:
+        found = counts(store)
+        report = Tracker(store).verify(files=False)
+    finally:
+        store.close()
+    if found != expected:
+        raise DatabaseError("the encrypted copy does not hold every row: nothing was changed")
+    if not report.ok:
+        raise DatabaseError(
+            "the encrypted copy does not verify: nothing was changed (run `drp verify`)"
+        )
+
+
+def encrypt(store: Store) -> KeyChoice:
+    """Encrypt the plain database in place with the key in the key file (a new one if the
+    file is not there): exported, checked, then renamed over it."""
+    from drp_cli.store import cipher
+
+    path = _sqlite(store, "drp db encrypt")
+    store.require()
+    if store.encrypted:
+        raise InvalidInput(f"{store.label} is encrypted already (`drp db rekey` changes its key)")
+    with store.read() as conn:  # every page of the write-ahead log into the file
+        conn.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    before = counts(store)
+    store.close()
+    choice = choose_key(store)
+
+    def write(tmp: Path) -> None:
+        try:
+            src = cipher.connect(sqlite_uri(path), None, store.label, uri=True,
+                                 isolation_level=None)  # fmt: skip
+            try:
+                cipher.export(src, str(tmp), choice.key, journal="WAL")
+                again = Store(path)
+                try:
+                    changed = counts(again) != before
+                finally:
+                    again.close()
+                if changed:
+                    raise DatabaseError(f"{store.label} changed while it was being encrypted: "
+                                        "nothing was changed; try again")  # fmt: skip
+            finally:
+                src.close()
+            _checked(tmp, choice.key, before)
+        finally:
+            for side in SIDE_FILES:
+                Path(f"{tmp}{side}").unlink(missing_ok=True)
+
+    try:
+        write_private(path, write)
+    except OSError as exc:
+        raise DatabaseError(f"cannot write beside {store.label}: {exc.strerror}") from None
+    for side in ("-wal", "-shm"):  # the plain file's, now stale
+        Path(f"{path}{side}").unlink(missing_ok=True)
+    store.db_key = choice.key
+    return choice
+
+
+def rekey(store: Store) -> Path:
+    """Encrypt the database with a new key: written first to ``KEYFILE.new``, the database
+    rekeyed (one transaction), checked, then the old key kept as ``KEYFILE.old`` and the new
+    one renamed into place. Returns the key file."""
+    _sqlite(store, "drp db rekey")
+    store.require()
+    old = store.encryption_key()
+    if old is None:
+        raise InvalidInput(f"{store.label} is not encrypted: `drp db encrypt` encrypts it")
+    path = _key_path(store)
+    new = dbkey.new_key()
+    fresh = path.with_name(path.name + ".new")
+    dbkey.write_key(fresh, new)
+    before = counts(store)
+    raw = store._connect()
+    try:
+        raw.execute(f"PRAGMA rekey = {dbkey.pragma(new)}").fetchall()
+    except Exception as exc:
+        fresh.unlink(missing_ok=True)
+        raise DatabaseError(f"cannot rekey {store.label}: {exc}") from None
+    store.close()
+    _checked(store.path or Path(), new, before)
+    write_private(path.with_name(path.name + ".old"), old.hex() + "\n")
+    os.replace(fresh, path)
+    store.db_key = new
+    return path

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from drp_cli.core.textsafe import UNSAFE_IN_LINE, visible
+from drp_cli.core import textsafe
+from drp_cli.core.textsafe import visible
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -34,7 +35,7 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> None:
     shown as one line (:func:`visible`); a row is searched once and copied only if unsafe."""
     import sys
 
-    search = UNSAFE_IN_LINE.search
+    search = textsafe.UNSAFE_IN_LINE.search  # compiled on first use, not at import
     rows = [
         row if search(" ".join(row)) is None else [visible(c, one_line=True) for c in row]
         for row in rows

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -794,6 +793,8 @@ def _describe(exc: msgspec.ValidationError) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a file is read: the compiled cache spares most commands
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -848,9 +849,60 @@ def _protocol_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("_"))
 
 
+#: Changes whenever what the compiled cache holds changes shape (bump it with Protocol).
+_COMPILED_VERSION = 1
+
+
+def _compiled_key(folders: list[Path]) -> bytes:
+    """What the compiled protocols depend on: every protocol file's path, size and time,
+    this module's own (Protocol's fields are defined here), and msgspec's version."""
+    here = Path(__file__).stat()
+    files = [(str(p), st.st_size, st.st_mtime_ns) for folder in folders
+             for p in _protocol_files(folder) for st in (p.stat(),)]  # fmt: skip
+    return msgspec.json.encode([_COMPILED_VERSION, msgspec.__version__,
+                                [here.st_size, here.st_mtime_ns], files])  # fmt: skip
+
+
+class _Compiled(msgspec.Struct):
+    key: bytes
+    protocols: list[Protocol]
+    paths: list[str]
+
+
 def load_registry(extra_dirs: Iterable[Path] | None = None) -> Registry:
-    """All built-in protocols and the user's own; a slug defined twice is an error."""
+    """All built-in protocols and the user's own; a slug defined twice is an error.
+
+    Reading and checking the TOML files costs ~10 ms a command, so the protocols once
+    checked are kept in the cache folder (msgpack, decoded into the same checked structs)
+    with the path, size and time of every file they were read from: read again only when
+    one of those changed. A cache that cannot be read or written is only slower."""
     folders = [builtin_dir(), *(user_dirs() if extra_dirs is None else extra_dirs)]
+    try:
+        key = _compiled_key(folders)
+    except OSError:
+        return _load_registry(folders)
+    from drp_cli.core.files import cache_dir, write_private
+
+    path = cache_dir() / "protocols.msgpack"
+    try:
+        found = msgspec.msgpack.decode(path.read_bytes(), type=_Compiled)
+        if found.key == key:
+            return Registry({p.slug: p for p in found.protocols},
+                            {p.slug: Path(w) for p, w in zip(found.protocols, found.paths,
+                                                             strict=True)})  # fmt: skip
+    except (OSError, ValueError, msgspec.MsgspecError):
+        pass
+    loaded = _load_registry(folders)
+    compiled = _Compiled(key, list(loaded.protocols.values()),
+                         [str(loaded.paths[s]) for s in loaded.protocols])  # fmt: skip
+    from contextlib import suppress
+
+    with suppress(OSError):  # a cache that cannot be written is only slower
+        write_private(path, msgspec.msgpack.encode(compiled), make_parents=True)
+    return loaded
+
+
+def _load_registry(folders: list[Path]) -> Registry:
     protocols: dict[str, Protocol] = {}
     paths: dict[str, Path] = {}
     for folder in folders:

@@ -276,6 +276,24 @@ def export(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace PATH if drp wrote it.")] = False,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymise",
+            help="Replace every child's, carer's and chair's reference, every person's name "
+            "and every free text with keyed pseudonyms (the same under the same key: exports "
+            "can be joined; no one without the key can go back). Dates stay. Needs the key.",
+        ),
+    ] = False,
+    pseudonym_key: Annotated[
+        str | None,
+        typer.Option(
+            "--pseudonym-key",
+            metavar="FILE",
+            help="The council's pseudonym key file (owner-only; default: "
+            "$DRP_PSEUDONYM_KEY_FILE; `drp key create FILE` makes one).",
+        ),
+    ] = None,
 ) -> None:
     """Export every concern with its events (CSV, JSON or xlsx); `drp import` takes it back.
 
@@ -284,9 +302,23 @@ def export(
     import` takes those back too."""
     from drp_cli.exchange import export
 
+    pseudonym = None
+    if pseudonymise:
+        from drp_cli.exchange.pseudonymise import Pseudonymiser, load_key
+
+        pseudonym = Pseudonymiser(load_key(pseudonym_key))
+    elif pseudonym_key is not None:
+        from drp_cli.core.errors import InvalidInput
+
+        raise InvalidInput("--pseudonym-key is the key of --pseudonymise: give both")
     t = tracker(ctx)
     text, count = export.export_file(
-        t, output, fmt, force=force, judged_on=t.judge_day(on) if on is not None else None
+        t,
+        output,
+        fmt,
+        force=force,
+        judged_on=t.judge_day(on) if on is not None else None,
+        pseudonym=pseudonym,
     )
     if text is not None:
         typer.echo(text, nl=False)

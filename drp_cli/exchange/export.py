@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drp_cli.core.dates import iso
 from drp_cli.core.errors import InvalidInput
@@ -21,10 +21,23 @@ from drp_cli.domain.views import shown_details
 from drp_cli.exchange.checks import COLUMNS
 from drp_cli.services.tracker import STAGE_ENTRIES, Tracker
 
+if TYPE_CHECKING:
+    from drp_cli.domain.views import ConcernView
+    from drp_cli.exchange.pseudonymise import Pseudonymiser
+
 
 # -- export ----------------------------------------------------------------------------------
-def export_rows(tracker: Tracker) -> Iterable[dict[str, Any]]:
-    for c in tracker.concerns(status="all"):
+def concern_views(tracker: Tracker, pseudonym: Pseudonymiser | None = None) -> list[ConcernView]:
+    """Every concern, pseudonymised with ``pseudonym`` when given
+    (:mod:`drp_cli.exchange.pseudonymise`)."""
+    views = tracker.concerns(status="all")
+    return pseudonym.views(views) if pseudonym is not None else views
+
+
+def export_rows(
+    tracker: Tracker, views: Iterable[ConcernView] | None = None
+) -> Iterable[dict[str, Any]]:
+    for c in views if views is not None else tracker.concerns(status="all"):
         entries = [e for e in c.events if e.kind in STAGE_ENTRIES]
         due = entries[-1].details.get("due") if entries else None
         yield {
@@ -78,12 +91,16 @@ def export_file(
     *,
     force: bool = True,
     judged_on: dt.date | None = None,
+    pseudonym: Pseudonymiser | None = None,
 ) -> tuple[str | None, int]:
     """Write all concerns with their events and the local closure days in force; returns
     (text if no target, count). CSV cells that a spreadsheet would run as formulas are
     neutralised (and restored by import). ``xlsx``, and ``csv`` to a target that is not a
     ``.csv`` file: the flat tables of :mod:`drp_cli.exchange.flat` (a workbook; a folder of CSV
-    files), their deadlines judged on ``judged_on`` (today)."""
+    files), their deadlines judged on ``judged_on`` (today). ``pseudonym``: every format
+    pseudonymised (:mod:`drp_cli.exchange.pseudonymise`; the folder without the attached
+    documents)."""
+    views = concern_views(tracker, pseudonym) if pseudonym is not None else None
     if fmt == "xlsx" or (fmt == "csv" and target is not None and is_folder_target(target)):
         # the flat tables for managers (drp_cli/exchange/flat.py): a workbook, or a folder of CSVs
         from drp_cli.exchange import flat
@@ -91,10 +108,10 @@ def export_file(
         if target is None:
             raise InvalidInput("--format xlsx needs --output FILE")
         return None, flat.export(tracker, str(target), fmt, judged_on=judged_on or
-                                 tracker.today(), force=force)  # fmt: skip
+                                 tracker.today(), force=force, views=views)  # fmt: skip
     if fmt not in ("csv", "json"):
         raise InvalidInput(f"unknown format {fmt!r}; allowed: csv, json, xlsx")
-    rows = list(export_rows(tracker))
+    rows = list(export_rows(tracker, views))
     closures = [{"day": iso(c.day), "reason": c.reason} for c in tracker.closures()]
     if fmt == "json":
         text = json.dumps({"format": "drp-export", "version": 1, "closure_days": closures,

@@ -316,9 +316,12 @@ def actions_table(
     return ACTION_COLUMNS, rows
 
 
-def tables(tracker: Tracker, judged_on: dt.date) -> list[tuple[str, Table]]:
-    """The five tables of the whole record, judged on ``judged_on``."""
-    views = tracker.concerns(status="all")
+def tables(
+    tracker: Tracker, judged_on: dt.date, views: list[ConcernView] | None = None
+) -> list[tuple[str, Table]]:
+    """The five tables of the whole record (``views``: these concerns, as given: a
+    pseudonymised export's), judged on ``judged_on``."""
+    views = views if views is not None else tracker.concerns(status="all")
     protocols = tracker.protocols.protocols
     cal = tracker.calendar()
     closures = [[c.day, c.reason] for c in tracker.closures()]
@@ -573,12 +576,14 @@ def export(
     *,
     judged_on: dt.date,
     force: bool = False,
+    views: list[ConcernView] | None = None,
 ) -> int:
     """Write the workbook (``xlsx``: the file ``target``) or the CSV folder (``csv``: the
-    folder ``target``); returns the number of concerns."""
+    folder ``target``); returns the number of concerns. ``views``: these concerns as given
+    (a pseudonymised export's: the folder then holds no attached documents)."""
     from drp_cli.adapters.outpaths import protected_paths, write_file, write_folder
 
-    named = tables(tracker, judged_on)
+    named = tables(tracker, judged_on, views)
     count = len(named[0][1][1])
     protected = protected_paths(tracker.store)
     if fmt == "xlsx":
@@ -587,7 +592,8 @@ def export(
         write_file(target, workbook_bytes(shown_), protected=protected, force=force,
                    what="export")  # fmt: skip
     elif fmt == "csv":
-        files: dict[str, str | bytes] = {**csv_files(named), **_attached(tracker)}
+        attached = _attached(tracker) if views is None else {}
+        files: dict[str, str | bytes] = {**csv_files(named), **attached}
         write_folder(target, files, protected=protected, force=force,
                      what="export")  # fmt: skip
     else:

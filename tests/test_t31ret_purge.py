@@ -47,6 +47,11 @@ def record(drp, schedule_settings, tmp_path):
     assert drp("hold", "2", "--reason", "Inquiry", "--on", "2025-04-01").exit_code == 0
     assert drp("note", "3", "--text", "After", "--on", "2025-04-02").exit_code == 0
     assert drp("config", "set", "retention_years", "6").exit_code == 0
+    # a subject access request about the child whose only concern goes, and one about the
+    # child whose concern stays
+    for child in (CHILD, KEPT_CHILD):
+        r = drp("subject-access", child, "--received", "2025-03-06")
+        assert r.exit_code == 0, r.stderr
     assert drp("verify").exit_code == 0
     return {"only": only.read_bytes(), "shared": shared.read_bytes()}
 
@@ -64,7 +69,7 @@ def test_purge_without_yes_lists_and_refuses(drp, record, sql):
     assert r.exit_code == 2
     assert r.stdout == (
         "Would purge 1 concern past the retention period on 2031-03-12: 6 events, 1 item, "
-        "2 attachments (1 stored file)\n"
+        "2 attachments (1 stored file), 1 subject access request\n"
         "       1  closed 2025-03-10  due for disposal 2031-03-10  (retention_years=6)\n"
         "Kept under a legal hold though past their period: 2\n"
     )
@@ -78,7 +83,8 @@ def test_purge_without_yes_lists_and_refuses(drp, record, sql):
         "on": "2031-03-12", "dry_run": True,
         "concerns": [{"id": 1, "closed_on": "2025-03-10", "rule": "retention_years=6",
                       "due_for_disposal_on": "2031-03-10"}],
-        "events": 6, "items": 1, "attachments": 2, "files": 1, "tombstone": None,
+        "events": 6, "items": 1, "attachments": 2, "files": 1, "subject_access_requests": 1,
+        "tombstone": None,
     }  # fmt: skip
     assert sql("SELECT count(*) FROM event")[0][0] == before
     # nothing due: nothing to refuse
@@ -123,7 +129,7 @@ def test_purge_removes_the_concern_and_verify_accepts_the_tombstone(drp, record,
     head = sql("SELECT seq FROM chain_head")[0][0]
     assert r.stdout == (
         "Purged 1 concern past the retention period on 2031-03-12: 6 events, 1 item, "
-        "2 attachments (1 stored file)\n"
+        "2 attachments (1 stored file), 1 subject access request\n"
         "       1  closed 2025-03-10  due for disposal 2031-03-10  (retention_years=6)\n"
         f"Tombstone: chain position {head} (drp verify checks it).\n"
         "Kept under a legal hold though past their period: 2\n"
@@ -140,8 +146,9 @@ def test_purge_removes_the_concern_and_verify_accepts_the_tombstone(drp, record,
     d = json.loads(detail)
     assert {k: v for k, v in d.items() if k != "gaps"} == {
         "concerns": [1], "rules": {"1": "retention_years=6"}, "events": 6, "items": 1,
-        "attachments": 2, "files": 1,
+        "attachments": 2, "files": 1, "subject_access_requests": 1,
     }  # fmt: skip
+    assert sql("SELECT child FROM subject_access_request") == [(KEPT_CHILD,)]
     assert CHILD not in detail and SUMMARY not in detail
     r = drp("verify")
     assert (r.exit_code, r.stderr) == (0, ""), r.stdout

@@ -207,6 +207,11 @@ def _say(p: object, *, would: bool) -> None:
             f"{p.items} item{'s' if p.items != 1 else ''}, {p.attachments} attachment"
             f"{'s' if p.attachments != 1 else ''} ({p.files} stored "
             f"file{'s' if p.files != 1 else ''})"
+            + (
+                f", {p.requests} subject access request{'s' if p.requests != 1 else ''}"
+                if p.requests
+                else ""
+            )
         )
         for line in _lines(p.concerns):
             typer.echo(line)

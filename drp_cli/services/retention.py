@@ -6,7 +6,8 @@
   ``retention_by_route``, ``retention_by_role``: :mod:`drp_cli.domain.retention`) says is past
   its period on a day, and what is kept under a hold.
 * :func:`purge`: removes those concerns, their events, items, attachment rows and the
-  stored files no other concern refers to, in one transaction with a tombstone in the chain;
+  stored files no other concern refers to (and the subject access requests about a subject
+  none of whose concerns is left), in one transaction with a tombstone in the chain;
   then rewrites the database so no copy of the removed text is left in it or its
   write-ahead log (:meth:`drp_cli.store.connection.Store.scrub`).
 """
@@ -105,6 +106,8 @@ class Purged:
     attachments: int = 0
     files: int = 0
     tombstone: int | None = None  # its chain position
+    #: subject access requests about a subject none of whose concerns is left
+    requests: int = 0
     dry_run: bool = False
     held: list[Due] = field(default_factory=list)
 
@@ -117,6 +120,7 @@ class Purged:
             "items": self.items,
             "attachments": self.attachments,
             "files": self.files,
+            "subject_access_requests": self.requests,
             "tombstone": self.tombstone,
         }
 
@@ -185,8 +189,10 @@ def purge(
             ids_ = [d.id for d in chosen]
             n = purgesql.counts(conn, ids_) if ids_ else {}
             files = purgesql.files_only_of(conn, ids_) if ids_ else []
+            requests = purgesql.requests_only_of(conn, ids_) if ids_ else []
         return Purged(day, chosen, n.get("event", 0), n.get("item", 0),
-                      n.get("attachment", 0), len(files), dry_run=True, held=held)  # fmt: skip
+                      n.get("attachment", 0), len(files), dry_run=True, held=held,
+                      requests=len(requests))  # fmt: skip
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()
         conn = uow.conn
@@ -200,18 +206,24 @@ def purge(
         n = purgesql.counts(conn, gone)
         files = purgesql.files_only_of(conn, gone)
         links = purgesql.event_links(conn, gone)
+        requests = purgesql.requests_only_of(conn, gone)
         purgesql.secure_delete(conn)
+        purgesql.delete_requests(conn, requests)
         purgesql.delete_concerns(conn, gone)
         fields = {
             "purged_on": day,
             "by": recorder,
             "recorded_at": uow.now,
-            "detail": retention.tombstone_detail(chosen, n, len(files), links),
+            "detail": {
+                **retention.tombstone_detail(chosen, n, len(files), links),
+                "subject_access_requests": len(requests),
+            },
         }
         chain = uow.link(lambda seq, prev: retention.tombstone_hash(fields, seq, prev))
         purgesql.add_tombstone(conn, {**fields, **chain})
         result.events, result.items = n["event"], n["item"]
         result.attachments, result.files = n["attachment"], len(files)
+        result.requests = len(requests)
         result.tombstone = chain["chain_seq"]
     _remove_files(tracker, files)
     tracker.store.scrub()

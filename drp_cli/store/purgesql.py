@@ -99,6 +99,29 @@ def files_only_of(conn: Conn, ids: Sequence[int]) -> list[str]:
     return sorted(theirs - shared)
 
 
+def requests_only_of(conn: Conn, ids: Sequence[int]) -> list[int]:
+    """The subject access requests (``subject_access_request`` rows) about a subject whose
+    every concern is among ``ids``: they name a reference a purge of those concerns must
+    not leave behind."""
+    subjects: set[str] = set()
+    for chunk, marks in _chunks(ids):
+        subjects |= {r[0] for r in conn.rows(
+            f"SELECT DISTINCT child FROM concern WHERE id IN ({marks})", chunk)}  # fmt: skip
+    gone = set(ids)
+    out: list[int] = []
+    for child in sorted(subjects):
+        others = [r[0] for r in conn.rows("SELECT id FROM concern WHERE child = ?", (child,))]
+        if all(cid in gone for cid in others):
+            out += [r[0] for r in conn.rows(
+                "SELECT id FROM subject_access_request WHERE child = ?", (child,))]  # fmt: skip
+    return sorted(out)
+
+
+def delete_requests(conn: Conn, ids: Sequence[int]) -> None:
+    for chunk, marks in _chunks(ids):
+        conn.execute(f"DELETE FROM subject_access_request WHERE id IN ({marks})", chunk).close()
+
+
 def secure_delete(conn: Conn) -> None:
     """SQLite: overwrite deleted content with zeros from now on in this connection."""
     if conn.is_sqlite:
@@ -133,9 +156,11 @@ __all__ = [
     "closed_concerns",
     "counts",
     "delete_concerns",
+    "delete_requests",
     "event_links",
     "files_only_of",
     "hold_facts",
+    "requests_only_of",
     "secure_delete",
     "tombstones",
 ]

@@ -135,6 +135,7 @@ def test_every_everyday_command_works_with_the_key(drp, key_file: Path, tmp_path
         assert r.exit_code == 0, (args, r.stderr)
     assert [c["child"] for c in drp("list", "--json", "--status", "all").json()] == [CHILD]
     assert _plain_text_in(tmp_path) == []
+    assert drp("db", "status", "--json").json()["encrypted"] is True
 
 
 @needs_sqlite
@@ -183,6 +184,7 @@ def test_db_encrypt_keeps_every_concern_and_verify_passes(
     before = drp("list", "--json", "--status", "all").json()
     head = drp("verify", "--json").json()["head"]
     assert db_path.read_bytes().startswith(b"SQLite format 3\x00")
+    assert drp("db", "status", "--json").json()["encrypted"] is False
     r = drp("db", "encrypt")
     assert r.exit_code == 0, r.stderr
     assert r.stdout == (

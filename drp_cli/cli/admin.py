@@ -235,7 +235,10 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     store.require()
     current = store.revision()
     if as_json:
-        print_json({"database": store.label, "revision": current, "needed": SCHEMA_REVISION})
+        # encrypted: SQLCipher (a SQLite file); None for a server database
+        encrypted = store.encrypted if store.path is not None else None
+        print_json({"database": store.label, "revision": current, "needed": SCHEMA_REVISION,
+                    "encrypted": encrypted})  # fmt: skip
         return
     if current == SCHEMA_REVISION:
         state = "up to date"

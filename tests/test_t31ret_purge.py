@@ -226,3 +226,30 @@ def test_no_trace_of_the_text_is_left_in_the_file_or_its_wal(drp, wal_kept, reco
         assert not holds(text), text
     assert holds(KEPT_CHILD)
     assert drp("verify").exit_code == 0
+
+
+def test_keyed_mode_and_an_earlier_head_hold_across_a_purge(drp, record, sql, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    key = tmp_path / "chain.key"
+    assert drp("key", "create", str(key)).exit_code == 0
+    monkeypatch.setenv("DRP_KEY_FILE", str(key))
+    assert drp("verify", "--seal").exit_code == 0
+    # a head printed before the purge: the last link (concern 3's note), and one inside
+    # what the purge removes (concern 1's resolution)
+    h = drp("verify", "--json").json()["head"]
+    last = f"{h['seq']}:{h['hash']}"
+    ((seq, digest),) = sql("SELECT chain_seq, hash FROM event WHERE concern_id = 1 "
+                           "AND kind = 'resolved'")  # fmt: skip
+    assert drp("purge", "--on", "2031-03-12", "--yes").exit_code == 0
+    ((mac,),) = sql("SELECT mac FROM purge")
+    assert mac is not None and len(mac) == 64
+    for head in (last, f"{seq}:{digest}"):
+        r = drp("verify", "--expect", head)
+        assert (r.exit_code, r.stderr) == (0, ""), head
+    r = drp("verify", "--expect", f"{seq}:{'0' * 64}")
+    assert r.exit_code == 6
+    # the tombstone is sealed: rewritten without the key, it fails
+    sql("UPDATE purge SET mac = :m", m="0" * 64)
+    r = drp("verify")
+    assert r.exit_code == 6
+    assert "purge 1 (the tombstone of 2031-03-12) is not sealed by the key" in r.stderr

@@ -153,7 +153,8 @@ def _store(ctx: typer.Context) -> object:
     epilog=examples(
         "drp init",
         "drp --db ~/drp/team.sqlite3 init",
-        "DRP_DB_KEY_FILE=~/.config/drp/db.key drp init --encrypted",
+        "# with DRP_DB_KEY_FILE naming where the key goes (outside the backups):",
+        "drp init --encrypted",
     )
 )
 def init(
@@ -187,7 +188,14 @@ def init(
         typer.echo(f"drp database at {store.label} already exists (schema {store.revision()})")
 
 
-@db_app.command("encrypt", epilog=examples("DRP_DB_KEY_FILE=~/.config/drp/db.key drp db encrypt"))
+@db_app.command(
+    "encrypt",
+    epilog=examples(
+        "# with DRP_DB_KEY_FILE naming where the key goes (outside the backups):",
+        "# (take a `drp backup` first)",
+        "drp db encrypt",
+    ),
+)
 def encrypt(ctx: typer.Context) -> None:
     """Encrypt a plain SQLite database in place (SQLCipher), with the key in DRP_DB_KEY_FILE.
 

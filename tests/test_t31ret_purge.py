@@ -253,3 +253,17 @@ def test_keyed_mode_and_an_earlier_head_hold_across_a_purge(drp, record, sql, tm
     r = drp("verify")
     assert r.exit_code == 6
     assert "purge 1 (the tombstone of 2031-03-12) is not sealed by the key" in r.stderr
+
+
+def test_a_tombstone_made_unkeyed_is_sealed_with_the_rest(drp, record, sql, tmp_path,
+                                                          monkeypatch):  # fmt: skip
+    assert drp("purge", "--on", "2031-03-12", "--yes").exit_code == 0
+    assert sql("SELECT mac FROM purge") == [(None,)]
+    key = tmp_path / "chain.key"
+    assert drp("key", "create", str(key)).exit_code == 0
+    monkeypatch.setenv("DRP_KEY_FILE", str(key))
+    assert drp("verify", "--seal").exit_code == 0
+    ((mac,),) = sql("SELECT mac FROM purge")
+    assert mac is not None
+    r = drp("verify")
+    assert (r.exit_code, r.stderr) == (0, "")

@@ -417,12 +417,12 @@ def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> N
                      f"(SELECT max(id) FROM {table}))").close()  # fmt: skip
 
 
-#: The tables whose rows are links of the chain.
-CHAIN_TABLES = ("event", "closure_change", "staff")
+#: The tables whose rows are links of the chain (``purge``: the tombstones purges leave).
+CHAIN_TABLES = ("event", "closure_change", "staff", purgesql.TABLE)
 
 
 def chain_links(conn: Conn, table: str) -> list[tuple[int, str, str | None]]:
-    """(id, hash, mac) of every link in an event, closure-change or staff table."""
+    """(id, hash, mac) of every link in an event, closure-change, staff or purge table."""
     if table not in CHAIN_TABLES:
         raise ValueError(table)
     return [(r[0], r[1], r[2]) for r in conn.rows(f"SELECT id, hash, mac FROM {table}")]

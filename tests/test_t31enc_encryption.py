@@ -387,3 +387,37 @@ def test_temporary_tables_and_indexes_stay_in_memory(drp, db_path: Path, key_fil
             assert conn.scalar("PRAGMA cipher_version").startswith("4.")
     finally:
         store.close()
+
+
+@needs_sqlite
+def test_a_damaged_page_is_damage_not_a_wrong_key(drp, db_path: Path, key_file: Path) -> None:
+    assert drp("init", "--encrypted").exit_code == 0
+    _populate(drp)
+    pages = db_path.stat().st_size // 4096
+    with open(db_path, "r+b") as fh:  # a page of the schema's, after the first
+        fh.seek(4096 * (pages - 2) + 200)
+        fh.write(b"\xff" * 50)
+    r = drp("verify")
+    assert r.exit_code == 6
+    assert "DAMAGED: SQLite's integrity check says: database disk image is malformed" in r.stderr
+    assert "key" not in r.stderr and "not a drp database" not in r.stderr
+
+
+@needs_sqlite
+def test_no_damaged_page_is_called_a_wrong_key(drp, db_path: Path, key_file: Path) -> None:
+    """Each page in turn damaged: whatever the command meets is damage (SQLCipher's HMAC
+    fails), never a wrong key nor "not a drp database"."""
+    assert drp("init", "--encrypted").exit_code == 0
+    _populate(drp)
+    whole = db_path.read_bytes()
+    said = set()
+    for page in range(1, len(whole) // 4096):
+        damaged = bytearray(whole)
+        damaged[4096 * page + 200 : 4096 * page + 250] = b"\xff" * 50
+        db_path.write_bytes(bytes(damaged))
+        r = drp("list")
+        assert "key" not in r.stderr and "not a drp database" not in r.stderr, page
+        if r.exit_code:
+            said.add(r.stderr.split("(", 1)[1].split(")", 1)[0])
+    assert said == {"SQLCipher: database disk image is malformed",
+                    "SQLite: database disk image is malformed"}  # fmt: skip

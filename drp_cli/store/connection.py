@@ -584,7 +584,9 @@ class Store:
                     raw.execute("PRAGMA synchronous=FULL")
             except sqlite3.OperationalError as exc:
                 raise translate(str(exc), type(exc).__name__, self.label) from None
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as exc:
+                if key is not None and "malformed" in str(exc):  # its key opened page 1
+                    raise DatabaseDamaged(f"SQLCipher: {exc}") from None
                 raise DatabaseError(f"{self.label} is not a drp database") from None
         else:
             try:
@@ -679,6 +681,9 @@ class Store:
                 raise
             if "malformed" in str(exc):  # a damaged page, met while reading
                 raise DatabaseDamaged(f"SQLite: {exc}") from None
+            if self.db_key is not None and "not a database" in str(exc):
+                # the key opened the first page: a later one fails SQLCipher's HMAC
+                raise DatabaseDamaged("SQLCipher: a page fails its integrity check") from None
             raise DatabaseError(f"{self.label} is not a drp database") from None
         except Exception as exc:
             found = _server_error(exc, self.label)

@@ -4,7 +4,7 @@ never imports one): the store opens the file with what this module gives it.
 
 The key is 256 random bits, kept as 64 hexadecimal digits in an owner-only (0600) file
 named by ``DRP_DB_KEY_FILE`` or the config's ``db_key_file``. SQLCipher is given the raw key
-(``PRAGMA key = "x'...'"``), never a passphrase, so opening the database costs no key
+(a blob literal, ``x'...'``), never a passphrase, so opening the database costs no key
 derivation. The attachments store's key is derived from it (HKDF-SHA256), so the one file
 opens everything.
 """
@@ -125,7 +125,7 @@ def write_key(path: Path, key: bytes) -> None:
 
 
 def pragma(key: bytes) -> str:
-    """The statement that gives SQLCipher the raw key (no passphrase derivation)."""
+    """The key as SQLCipher takes a raw key, quoted (no passphrase derivation)."""
     if len(key) != KEY_BYTES:
         raise ValueError("a database key is 32 bytes")
     return f"\"x'{key.hex()}'\""

@@ -77,8 +77,7 @@ def init_encrypted(store: Store) -> KeyChoice | None:
 
 
 def counts(store: Store) -> dict[str, int]:
-    with store.read() as conn:
-        return {name: int(conn.scalar(f"SELECT count(*) FROM {name}")) for name in TABLES}
+    return store.row_counts(TABLES)
 
 
 def _checked(copy: Path, key: bytes, expected: dict[str, int]) -> None:
@@ -109,8 +108,7 @@ def encrypt(store: Store) -> KeyChoice:
     store.require()
     if store.encrypted:
         raise InvalidInput(f"{store.label} is encrypted already (`drp db rekey` changes its key)")
-    with store.read() as conn:  # every page of the write-ahead log into the file
-        conn.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    store.checkpoint()  # every page of the write-ahead log into the file
     before = counts(store)
     store.close()
     choice = choose_key(store)
@@ -160,12 +158,11 @@ def rekey(store: Store) -> Path:
     fresh = path.with_name(path.name + ".new")
     dbkey.write_key(fresh, new)
     before = counts(store)
-    raw = store._connect()
     try:
-        raw.execute(f"PRAGMA rekey = {dbkey.pragma(new)}").fetchall()
-    except Exception as exc:
+        store.rekey(new)
+    except BaseException:
         fresh.unlink(missing_ok=True)
-        raise DatabaseError(f"cannot rekey {store.label}: {exc}") from None
+        raise
     store.close()
     _checked(store.path or Path(), new, before)
     write_private(path.with_name(path.name + ".old"), old.hex() + "\n")

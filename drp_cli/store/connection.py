@@ -848,6 +848,30 @@ class Store:
         with self._errors():
             cipher.export(raw, str(target), key, application_id=application_id)
 
+    def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
+        """How many rows each of ``tables`` holds, in one read."""
+        with self.read() as conn:
+            return {
+                name: int(conn.scalar(f"SELECT count(*) FROM {_quote(name)}")) for name in tables
+            }
+
+    def checkpoint(self) -> None:
+        """SQLite: every page of the write-ahead log copied into the file, the log emptied."""
+        if self.path is not None:
+            with self.read() as conn:
+                conn.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def rekey(self, key: bytes) -> None:
+        """Encrypt this SQLCipher database with ``key`` instead (every page rewritten, in
+        one transaction)."""
+        from drp_cli.core import dbkey
+
+        assert self.encryption_key() is not None
+        raw = self._connect()
+        with self._errors():
+            raw.execute(f"PRAGMA rekey = {dbkey.pragma(key)}").fetchall()
+        self.db_key = key
+
     def scrub(self) -> None:
         """After a redaction: rewrite the database so that no copy of the removed text is
         left in free pages or the write-ahead log (SQLite: VACUUM with secure_delete, then a

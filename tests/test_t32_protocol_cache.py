@@ -74,3 +74,19 @@ def test_a_damaged_cache_is_only_slower(cache, tmp_path, monkeypatch):
     cache.mkdir()  # cannot be read or written
     assert P.load_registry([]) == first
     assert seen == [1, 1, 1]
+
+
+def test_themes_from_the_cache(cache, monkeypatch):
+    P.themes.cache_clear()
+    first = P.themes()
+    kept = cache.parent / "themes.msgpack"
+    assert kept.exists()
+    P.themes.cache_clear()
+    with monkeypatch.context() as m:
+        m.setattr(P, "_read_toml", lambda path: pytest.fail("read again"))
+        assert P.themes() == first
+    P.themes.cache_clear()
+    kept.write_bytes(b"damaged")
+    assert P.themes() == first  # read again, and kept again
+    assert kept.read_bytes() != b"damaged"
+    P.themes.cache_clear()

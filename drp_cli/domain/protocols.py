@@ -853,18 +853,41 @@ def _protocol_files(folder: Path) -> list[Path]:
 _COMPILED_VERSION = 1
 
 
-def _compiled_key(folders: list[Path]) -> bytes:
-    """What the compiled protocols depend on: every protocol file's path, size and time,
-    this module's own (Protocol's fields are defined here), and msgspec's version."""
+def _compiled_key(files: list[Path]) -> bytes:
+    """What compiled protocols (or themes) depend on: every file's path, size and time,
+    this module's own (the structs are defined here), and msgspec's version."""
     here = Path(__file__).stat()
-    files = [(str(p), st.st_size, st.st_mtime_ns) for folder in folders
-             for p in _protocol_files(folder) for st in (p.stat(),)]  # fmt: skip
+    stats = [(str(p), st.st_size, st.st_mtime_ns) for p in files for st in (p.stat(),)]
     return msgspec.json.encode([_COMPILED_VERSION, msgspec.__version__,
-                                [here.st_size, here.st_mtime_ns], files])  # fmt: skip
+                                [here.st_size, here.st_mtime_ns], stats])  # fmt: skip
+
+
+def _from_cache(name: str, key: bytes, kind: Any) -> Any:
+    """What the cache file ``name`` holds for ``key``, decoded (and so checked) as ``kind``;
+    None when it holds nothing for it, or cannot be read."""
+    from drp_cli.core.files import cache_dir
+
+    try:
+        found, value = msgspec.msgpack.decode((cache_dir() / name).read_bytes(),
+                                              type=tuple[bytes, kind])  # fmt: skip
+    except (OSError, ValueError, msgspec.MsgspecError):
+        return None
+    return value if found == key else None
+
+
+def _to_cache(name: str, key: bytes, value: Any) -> None:
+    """Keep ``value`` for ``key`` in the cache file ``name``: owner-only, atomically; a
+    cache that cannot be written is only slower."""
+    from contextlib import suppress
+
+    from drp_cli.core.files import cache_dir, write_private
+
+    with suppress(OSError):
+        write_private(cache_dir() / name, msgspec.msgpack.encode((key, value)),
+                      make_parents=True)  # fmt: skip
 
 
 class _Compiled(msgspec.Struct):
-    key: bytes
     protocols: list[Protocol]
     paths: list[str]
 
@@ -878,27 +901,17 @@ def load_registry(extra_dirs: Iterable[Path] | None = None) -> Registry:
     one of those changed. A cache that cannot be read or written is only slower."""
     folders = [builtin_dir(), *(user_dirs() if extra_dirs is None else extra_dirs)]
     try:
-        key = _compiled_key(folders)
+        key = _compiled_key([p for folder in folders for p in _protocol_files(folder)])
     except OSError:
         return _load_registry(folders)
-    from drp_cli.core.files import cache_dir, write_private
-
-    path = cache_dir() / "protocols.msgpack"
-    try:
-        found = msgspec.msgpack.decode(path.read_bytes(), type=_Compiled)
-        if found.key == key:
-            return Registry({p.slug: p for p in found.protocols},
-                            {p.slug: Path(w) for p, w in zip(found.protocols, found.paths,
-                                                             strict=True)})  # fmt: skip
-    except (OSError, ValueError, msgspec.MsgspecError):
-        pass
+    found = _from_cache("protocols.msgpack", key, _Compiled)
+    if found is not None:
+        return Registry({p.slug: p for p in found.protocols},
+                        {p.slug: Path(w) for p, w in zip(found.protocols, found.paths,
+                                                         strict=True)})  # fmt: skip
     loaded = _load_registry(folders)
-    compiled = _Compiled(key, list(loaded.protocols.values()),
-                         [str(loaded.paths[s]) for s in loaded.protocols])  # fmt: skip
-    from contextlib import suppress
-
-    with suppress(OSError):  # a cache that cannot be written is only slower
-        write_private(path, msgspec.msgpack.encode(compiled), make_parents=True)
+    _to_cache("protocols.msgpack", key, _Compiled(list(loaded.protocols.values()),
+              [str(loaded.paths[s]) for s in loaded.protocols]))  # fmt: skip
     return loaded
 
 
@@ -930,8 +943,20 @@ def registry() -> Registry:
 
 @lru_cache(maxsize=1)
 def themes() -> Themes:
+    """The themes and their issues, kept checked in the cache folder as the protocols are."""
     path = builtin_dir() / "_themes.toml"
     try:
-        return msgspec.convert(_read_toml(path), Themes)
+        key: bytes | None = _compiled_key([path])
+    except OSError:
+        key = None  # the read below says why
+    if key is not None:
+        found = _from_cache("themes.msgpack", key, Themes)
+        if found is not None:
+            return found
+    try:
+        loaded = msgspec.convert(_read_toml(path), Themes)
     except msgspec.ValidationError as exc:
         raise ProtocolFileError(f"themes file {path}: {_describe(exc)}") from None
+    if key is not None:
+        _to_cache("themes.msgpack", key, loaded)
+    return loaded

@@ -142,6 +142,7 @@ def test_a_refused_restore_into_a_new_path_leaves_no_file(drp, db_path, tmp_path
     (tmp_path / "new").mkdir()
     # refused while reading the backup, and refused while writing it (a row it cannot hold)
     data["tables"]["event"][0]["concern_id"] = 999
+    data.pop("sha256", None)  # as an older drp wrote it: no digest, so the rows are read
     backup.write_text(json.dumps(data))
     monkeypatch.setenv("DRP_DB", str(new))
     r = drp("restore", str(backup))

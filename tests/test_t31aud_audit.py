@@ -422,17 +422,20 @@ def test_the_library_records_the_read_it_is_asked_to(tracker, clock):
 
     tracker.open(protocol="knowsley", child=CHILD, category="statutory", summary="x",
                  on="2025-03-03")  # fmt: skip
-    audit.record_read(tracker, "export", count=1, detail="--format json")
-    audit.record_read(tracker.store, "backup", count=1)
+    tracker.open(protocol="knowsley", child=OTHER, category="statutory", summary="y",
+                 on="2025-03-03")  # fmt: skip
+    # what drp export and drp backup call (every concern, counted as the row is written)
+    audit.record_read(tracker, "export", whole=True, detail="--format json")
+    audit.record_read(tracker.store, "backup", whole=True, detail="--format sqlite")
     with pytest.raises(NotFound, match=r"^no concern with id 5$"):
         audit.record_read(tracker, "show", concern=5, count=1)
     with pytest.raises(ValueError):
         audit.record_read(tracker, "peek")
     assert [r.to_dict() for r in audit.reads(tracker)] == [
         {"at": "2025-03-17T09:30:00Z", "by": "Test IRO", "action": "export", "concern": None,
-         "count": 1, "detail": "--format json"},
+         "count": 2, "detail": "--format json"},
         {"at": "2025-03-17T09:30:00Z", "by": "Test IRO", "action": "backup", "concern": None,
-         "count": 1, "detail": ""},
+         "count": 2, "detail": "--format sqlite"},
     ]  # fmt: skip
     assert tracker.verify().ok
 
@@ -445,3 +448,41 @@ def test_options_detail():
                            ("--on", dt.date(2025, 3, 17))], private={"--child"}) == (
         "--status open --owner 'Ann O'\"'\"'Brien' --mine --child (withheld) --on 2025-03-17"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "open",
+        "",
+        "Ann Smith",
+        "O'Brien",
+        "a$b",
+        "Łukasz",
+        "x\ty",
+        "2025-03-17",
+        "a,b.c/d:e=f+g%h@i_j-k",
+        'it\'s "so"',
+    ],
+)
+def test_quoted_as_shlex_quotes(value):
+    import shlex
+
+    from drp_cli.services.audit import quoted
+
+    assert quoted(value) == shlex.quote(value)
+
+
+def test_the_row_is_committed_without_a_flush_and_the_record_keeps_its_own(tracker, sql):
+    """The audit's transaction alone is synchronous=NORMAL (WAL); the store's connection is
+    back at FULL for the record's writes after it, and the row is there."""
+    if PG_URL:
+        pytest.skip("SQLite's synchronous setting")
+    from drp_cli.services import audit
+
+    tracker.open(protocol="knowsley", child=CHILD, category="statutory", summary="x",
+                 on="2025-03-03")  # fmt: skip
+    audit.record_read(tracker, "show", concern=1, count=1)
+    with tracker.store.read() as conn:
+        assert conn.scalar("PRAGMA synchronous") == 2  # FULL
+    assert sql("SELECT action, concern_id FROM read_audit") == [("show", 1)]

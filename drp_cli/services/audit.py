@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shlex
 from collections.abc import Container, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from drp_cli.core import dates
@@ -77,10 +75,12 @@ def record_read(
     concern: int | None = None,
     count: int | None = None,
     detail: str = "",
+    whole: bool = False,
 ) -> None:
     """Record one read in the audit: ``action`` (:data:`ACTIONS`), the ``concern`` read (or
     None where a run read many), ``count`` (how many concerns it read) and ``detail``
-    (what identifies the read: options given, never a child's reference or a summary).
+    (what identifies the read: options given, never a child's reference or a summary);
+    ``whole``: the run reads every concern (export, backup), counted as the row is written.
     ``source`` is a :class:`~drp_cli.services.tracker.Tracker` (its clock and key) or a
     :class:`Store` (the morning check). A ``concern`` that does not exist is
     :class:`NotFound` and nothing is recorded. When the row cannot be written the read
@@ -96,9 +96,11 @@ def record_read(
     key = _key(source)
     store.require()
     try:
-        with store.write() as conn:
+        with audit.transaction(store) as conn:
             if concern is not None and not audit.concern_exists(conn, concern):
                 raise NotFound(f"no concern with id {concern}")
+            if whole:
+                values["read_count"] = audit.concern_count(conn)
             audit.append(conn, values, key)
     except DatabaseMissing:
         raise
@@ -116,6 +118,16 @@ def _unrecorded(exc: DatabaseError | DatabaseBusy) -> str:
 
 
 WITHHELD = "(withheld)"
+#: What a shell reads as itself, unquoted (:func:`shlex.quote`'s safe characters).
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-")
+
+
+def quoted(value: str) -> str:
+    """``value`` as :func:`shlex.quote` writes it (a test holds the two to the same text),
+    without loading :mod:`shlex` and :mod:`re` into the morning check."""
+    if value and all(c in _SAFE for c in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def options_detail(given: Iterable[tuple[str, Any]], private: Container[str] = ()) -> str:
@@ -133,7 +145,7 @@ def options_detail(given: Iterable[tuple[str, Any]], private: Container[str] = (
         elif flag in private:
             parts.append(f"{flag} {WITHHELD}")
         else:
-            parts.append(f"{flag} {shlex.quote(str(value))}")
+            parts.append(f"{flag} {quoted(str(value))}")
     return " ".join(parts)
 
 
@@ -143,16 +155,24 @@ def concerns_detail(ids: Iterable[int], rest: str = "") -> str:
 
 
 # -- drp audit -------------------------------------------------------------------------------
-@dataclass(frozen=True)
 class Read:
-    """One row of the audit, as ``drp audit`` lists it."""
+    """One row of the audit, as ``drp audit`` lists it. (A plain class: a dataclass costs
+    the morning check, which imports this module, a millisecond to build.)"""
 
-    at: dt.datetime
-    by: str
-    action: str
-    concern: int | None
-    count: int | None
-    detail: str
+    __slots__ = ("action", "at", "by", "concern", "count", "detail")
+
+    def __init__(self, at: dt.datetime, by: str, action: str, concern: int | None,
+                 count: int | None, detail: str) -> None:  # fmt: skip
+        self.at, self.by, self.action = at, by, action
+        self.concern, self.count, self.detail = concern, count, detail
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Read) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Read({self.to_dict()!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {

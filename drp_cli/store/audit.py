@@ -24,10 +24,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError
-from drp_cli.store.connection import Conn, Row
+from drp_cli.store.connection import Conn, Row, Store
 
 GENESIS = "0" * 64
 #: The columns a read writes (besides its chain links), in the table's order.
@@ -101,6 +102,36 @@ def append(conn: Conn, values: Mapping[str, Any], key: bytes | None = None) -> R
     conn.execute("UPDATE read_audit_head SET seq = ?, hash = ? WHERE id = 1",
                  (seq, digest)).close()  # fmt: skip
     return row
+
+
+@contextmanager
+def transaction(store: Store) -> Iterator[Conn]:
+    """The write transaction of one read's row. On a SQLite database in WAL mode (every drp
+    database) it commits without waiting for the disk: ``synchronous=NORMAL`` for this
+    transaction alone, as WAL allows without risk to the file (a power cut can lose the
+    last reads recorded, the rows and the head together, never leave the chain broken),
+    so the morning check pays a small INSERT rather than a flush to disk (about 4 ms on a
+    shared disk, 0.1 ms without it). The record's own writes stay ``synchronous=FULL``."""
+    raw = store._connect() if store.is_sqlite and store.path is not None else None
+    relaxed = False
+    if raw is not None:
+        try:
+            relaxed = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+            if relaxed:
+                raw.execute("PRAGMA synchronous=NORMAL")
+        except Exception:  # either driver's (SQLCipher's too): the write below says what is
+            relaxed = False  # wrong, as any write would
+    try:
+        with store.write() as conn:
+            yield conn
+    finally:
+        if relaxed and raw is not None:
+            with suppress(Exception):
+                raw.execute("PRAGMA synchronous=FULL")
+
+
+def concern_count(conn: Conn) -> int:
+    return int(conn.scalar("SELECT count(*) FROM concern") or 0)
 
 
 def concern_exists(conn: Conn, concern_id: int) -> bool:

@@ -486,3 +486,52 @@ def test_the_row_is_committed_without_a_flush_and_the_record_keeps_its_own(track
     with tracker.store.read() as conn:
         assert conn.scalar("PRAGMA synchronous") == 2  # FULL
     assert sql("SELECT action, concern_id FROM read_audit") == [("show", 1)]
+
+
+#: The README's grants for the application role, with the audit's: it may add a read and
+#: move the head, never edit or delete a read (SELECT on every table, for the tables other
+#: items added since the README's list, which verify reads).
+GRANTS = """
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
+GRANT SELECT, INSERT ON event, closure_change, staff TO {role};
+GRANT SELECT, INSERT, UPDATE ON concern, chain_head TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON item, attachment TO {role};
+GRANT SELECT ON alembic_version TO {role};
+GRANT SELECT, INSERT ON read_audit TO {role};
+GRANT SELECT, UPDATE ON read_audit_head TO {role};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+"""
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL engine")
+def test_the_application_role_adds_reads_and_never_edits_them(record, db_target, sql):
+    import os
+
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import ProgrammingError
+
+    role = f"drp_app_{os.getpid()}"
+    sql(f"DROP ROLE IF EXISTS {role}")
+    sql(f"CREATE ROLE {role} LOGIN")
+    try:
+        for statement in GRANTS.format(role=role).strip().splitlines():
+            sql(statement)
+        app = make_url(db_target).set(username=role).render_as_string(hide_password=False)
+        assert record("--db", app, "show", "1").exit_code == 0
+        assert record("--db", app, "overdue", "--on", "2025-03-17").exit_code in (0, 1)
+        assert [r[1] for r in rows(sql)] == ["show", "overdue"]
+        assert record("--db", app, "verify").exit_code == 0
+        engine = create_engine(app)
+        try:
+            for statement in ("UPDATE read_audit SET detail = 'x'", "DELETE FROM read_audit"):
+                with (
+                    pytest.raises(ProgrammingError, match="permission denied"),
+                    engine.begin() as c,
+                ):
+                    c.execute(text(statement))
+        finally:
+            engine.dispose()
+    finally:
+        sql(f"REASSIGN OWNED BY {role} TO CURRENT_USER")
+        sql(f"DROP OWNED BY {role}")
+        sql(f"DROP ROLE {role}")

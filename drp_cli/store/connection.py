@@ -64,7 +64,7 @@ STREAM = 2000  # rows fetched at a time by a streaming read
 SQLITE_VALUES = 999
 TABLES = (
     "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
-    "subject_access_request",
+    "subject_access_request", "purge",
 )  # fmt: skip
 
 
@@ -122,6 +122,7 @@ ROW_NAMES = {
     "chain_head": ("'the chain head'", "id"),
     "staff": ("'staff entry ' || key", "key"),
     "subject_access_request": ("'subject access request ' || id", "id"),
+    "purge": ("'purge ' || id", "id"),
 }
 
 
@@ -887,7 +888,13 @@ class Store:
                 raw.rollback()
                 raw.autocommit = True
                 try:
-                    for table in ("event", "concern", "item"):
+                    for table in (
+                        "event",
+                        "concern",
+                        "item",
+                        "attachment",
+                        "subject_access_request",
+                    ):
                         raw.execute(f"VACUUM FULL {table}")
                 finally:
                     raw.autocommit = False

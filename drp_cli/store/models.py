@@ -250,3 +250,20 @@ class ReadAuditHead(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     seq: int
     hash: str
+
+
+class Purge(SQLModel, table=True):
+    """The tombstone of one ``drp purge`` (schema 0012): the day judged, who and when, and in
+    ``detail`` the concern ids, rules, counts and the chain positions removed with the hashes
+    either side; no personal data. A link of the hash chain, so verify checks it."""
+
+    __tablename__ = "purge"
+    id: int | None = Field(default=None, primary_key=True)
+    purged_on: dt.date
+    by: str
+    recorded_at: dt.datetime
+    detail: str
+    chain_seq: int = Field(unique=True)
+    prev_hash: str
+    hash: str
+    mac: str | None = None

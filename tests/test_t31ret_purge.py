@@ -268,6 +268,13 @@ def test_a_tombstone_made_unkeyed_is_sealed_with_the_rest(drp, record, sql, tmp_
     r = drp("verify")
     assert (r.exit_code, r.stderr) == (0, "")
 
+
+def test_a_json_backup_of_a_purged_record_restores_and_verifies(drp, record, tmp_path,
+                                                                monkeypatch):  # fmt: skip
+    assert drp("purge", "--on", "2031-03-12", "--yes").exit_code == 0
+    backup = tmp_path / "b.json"
+    assert drp("backup", str(backup), "--format", "json").exit_code == 0
+    assert CHILD not in backup.read_text()
     store = _attachments_dir(drp)  # the stored files stay where they are
     monkeypatch.setenv("DRP_DB", str(tmp_path / "restored.sqlite3"))
     monkeypatch.setenv("DRP_ATTACHMENTS", str(store))

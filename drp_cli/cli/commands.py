@@ -65,5 +65,10 @@ COMMANDS: dict[str, Entry] = {
     "import": Entry("transfers", "Database", "Import concerns from a spreadsheet tracker: all rows or none; importing it again records what changed (with --update), never a second copy."),
     "export": Entry("transfers", "Database", "Export every concern with its events (CSV, JSON or xlsx); `drp import` takes it back."),
     "db": Entry("admin", "Database", "The database's schema."),
+    "hold": Entry("retention", "Database", "Place a legal hold on a concern: kept, whatever the retention schedule says, until the hold is lifted."),
+    "unhold": Entry("retention", "Database", "Lift a concern's legal hold, with the reason."),
+    "retention": Entry("retention", "Database", "List the closed concerns past their retention period and not under a legal hold."),
+    "purge": Entry("retention", "Database", "Remove for good the closed concerns past their retention period and not held: their events, items and stored files, leaving a tombstone in the record that `drp verify` checks."),
+    "audit": Entry("privacy", "Database", "The audit of reads: who read what, and when (it cannot be turned off)."),
     "subject-access": Entry("privacy", "Database", "Subject access: write everything drp holds about a child, for review before release; record a request and when its answer is due."),
 }  # fmt: skip

@@ -222,11 +222,14 @@ def _renumbered(
     if source.fmt == "flat":  # held in memory: a second look costs nothing
         old = {row["uid"]: row["_old_id"] for _label, row in source.rows()
                if row.get("uid") and "_old_id" in row}  # fmt: skip
+    from drp_cli.store.record import concerns_numbered
+
     with tracker.store.read() as conn:
-        found = conn.rows("SELECT id, uid, external_ref FROM concern WHERE id >= ? AND id <= ? "
-                          "ORDER BY id", (min(ids), max(ids)))  # fmt: skip
+        found = concerns_numbered(conn, min(ids), max(ids))
     mine = set(ids)
-    written = [(old.get(uid), ref or uid or "", cid) for cid, uid, ref in found if cid in mine]
+    written = [
+        (old.get(uid or ""), ref or uid or "", cid) for cid, uid, ref in found if cid in mine
+    ]
     # said only where the numbers changed: an export given ids, any of them different; one
     # without (JSON, CSV: numbered 1, 2, ... as exported), into a database that held concerns
     if old:

@@ -1088,3 +1088,17 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
     for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
         for cid in cursor.rest():
             problem(f"{kind} of concern {cid} have no concern row (the row was deleted)")
+
+
+def concerns_numbered(
+    conn: Conn, first: int, last: int
+) -> list[tuple[int, str | None, str | None]]:
+    """The concerns numbered ``first`` to ``last``: (id, uid, reference), by id (an import
+    says how it numbered the concerns it wrote)."""
+    return [
+        (cid, uid, ref)
+        for cid, uid, ref in conn.rows(
+            "SELECT id, uid, external_ref FROM concern WHERE id >= ? AND id <= ? ORDER BY id",
+            (first, last),
+        )
+    ]

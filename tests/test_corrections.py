@@ -263,7 +263,8 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
                      "smtp_host": None,
                      "smtp_port": None, "smtp_starttls": None, "smtp_user": None,
                      "smtp_password_file": None, "smtp_from": None,
-                     "alert_cc": None}  # fmt: skip
+                     "alert_cc": None, "db_key_file": None, "retention_years": None,
+                     "retention_by_route": None, "retention_by_role": None}  # fmt: skip
     r = drp("open", "--child", "WS-1", "--category", "general", "--summary", "x", "--json")
     assert r.exit_code == 0, r.stderr
     assert (r.json()["protocol"], r.json()["team"]) == ("west-sussex", "IRO North")
@@ -271,7 +272,13 @@ def test_config_set_show_and_defaults(drp, monkeypatch, tmp_path):
         (("config", "set", "colour", "red"), "Error: the name 'colour' is not a setting; settings: "
          "name, protocol, role, team, database, authority, no_deadline_after, smtp_host, "
          "smtp_port, "
-         "smtp_starttls, smtp_user, smtp_password_file, smtp_from, alert_cc\n"),
+         "smtp_starttls, smtp_user, smtp_password_file, smtp_from, alert_cc, db_key_file, "
+         "retention_years, retention_by_route, retention_by_role\n"),
+        (("config", "set", "retention_years", "75 years"),
+         "Error: the value for retention_years is a whole number of years, 1 to 200\n"),
+        (("config", "set", "retention_by_route", "child-protection = thirty-five"),
+         "Error: the value for retention_by_route is slug=YEARS pairs separated by semicolons, "
+         "e.g. child-protection=35; stage-2=20 (years 1 to 200)\n"),
         (("config", "set", "no_deadline_after", "ten"),
          "Error: the value for no_deadline_after is a number of working days, 1 to 260\n"),
         (("config", "set", "name", "Administrator"),

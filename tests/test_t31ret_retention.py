@@ -14,11 +14,9 @@ SETTINGS = ("retention_years", "retention_by_route", "retention_by_role")
 
 
 @pytest.fixture
-def schedule_settings(monkeypatch):
-    """The retention settings, declared if core/config.py does not declare them yet."""
-    for key in SETTINGS:
-        if key not in config.KEYS:
-            monkeypatch.setitem(config.KEYS, key, "retention (test)")
+def schedule_settings():
+    """The retention settings are the config's own (`drp config set` takes them)."""
+    assert set(SETTINGS) <= set(config.KEYS)
 
 
 @pytest.fixture

@@ -44,13 +44,24 @@ KEYS: dict[str, str] = {
     "smtp_from": "the address e-mails are sent from (default: yours in the staff directory)",
     "alert_cc": "addresses every alert e-mail is copied to (e.g. IRO Business Support), "
     "separated by commas",
+    "db_key_file": "the owner-only file holding the key of an encrypted SQLite database "
+    "(drp init --encrypted); DRP_DB_KEY_FILE overrides it",
+    "retention_years": "years after a concern is closed before `drp retention` lists it for "
+    "disposal (the council's schedule: drp ships none; not set, nothing is ever due)",
+    "retention_by_route": "years by route, replacing retention_years for concerns on it: "
+    "route=YEARS pairs separated by semicolons",
+    "retention_by_role": "years by role, replacing retention_years for concerns raised in it: "
+    "role=YEARS pairs separated by semicolons",
 }
 #: Settings that are whole numbers, and those that are yes or no.
-INT_KEYS = frozenset({"no_deadline_after", "smtp_port"})
+INT_KEYS = frozenset({"no_deadline_after", "smtp_port", "retention_years"})
 BOOL_KEYS = frozenset({"smtp_starttls"})
 #: working days a stage may sit with no deadline before the morning check shows it
 NO_DEADLINE_AFTER = 10
 MAX_NO_DEADLINE = 260  # a working year
+#: The longest retention period drp takes (a child's record kept to the 75th birthday is
+#: under 75 years after closure; 200 leaves room and catches a date typed as years).
+MAX_YEARS = 200
 #: Login names that are not a person: drp will not record as one of them.
 SYSTEM_ACCOUNTS = frozenset({"root", "administrator", "admin", "system", "daemon", "nobody"})
 
@@ -150,6 +161,25 @@ def check(key: str, value: str) -> Any:
                 f"{MAX_NO_DEADLINE}"
             )
         return int(digits)
+    if key == "retention_years":
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= MAX_YEARS:
+            raise InvalidInput(
+                f"{fld('value')} for retention_years is a whole number of years, 1 to {MAX_YEARS}"
+            )
+        return int(digits)
+    if key in ("retention_by_route", "retention_by_role"):
+        import re
+
+        pair = r"\s*[a-z0-9][a-z0-9-]*\s*=\s*[0-9]{1,3}\s*"
+        if not re.fullmatch(rf"{pair}(;{pair})*;?\s*", value) or any(
+            not 1 <= int(n) <= MAX_YEARS for n in re.findall(r"=\s*([0-9]+)", value)
+        ):
+            raise InvalidInput(
+                f"{fld('value')} for {key} is slug=YEARS pairs separated by semicolons, e.g. "
+                f"child-protection=35; stage-2=20 (years 1 to {MAX_YEARS})"
+            )
+        return " ".join(value.split())
     if key == "smtp_port":
         digits = value.strip()
         if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= 65535:

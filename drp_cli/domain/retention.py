@@ -37,14 +37,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from drp_cli.core.config import MAX_YEARS  # the longest period (config set checks it too)
 from drp_cli.core.errors import InvalidInput, fld
 
 #: The settings the schedule is read from (``drp config set KEY VALUE``).
 YEARS, BY_ROUTE, BY_ROLE = "retention_years", "retention_by_route", "retention_by_role"
 SETTINGS = (YEARS, BY_ROUTE, BY_ROLE)
-#: The longest period a setting may give (a child's record kept to the 75th birthday is
-#: under 75 years after closure; 200 leaves room and catches a date typed as years).
-MAX_YEARS = 200
 #: The statuses of a closed concern.
 CLOSED = ("resolved", "withdrawn")
 

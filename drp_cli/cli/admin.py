@@ -10,6 +10,7 @@ import typer
 from drp_cli.cli.app import JsonOption, command_group, examples, tracker
 from drp_cli.cli.output import print_json
 from drp_cli.core.errors import EXIT_TAMPERED
+from drp_cli.core.textsafe import shown_path
 
 
 def _a_path(value: str) -> str:
@@ -138,7 +139,8 @@ def key_create(
     assert isinstance(store, Store)
     check_protected(path, protected_paths(store), what="key file")
     written = create_key(path)
-    typer.echo(f"Wrote a new key to {written}. Set DRP_KEY_FILE={written}, then run "
+    shown = shown_path(written)
+    typer.echo(f"Wrote a new key to {shown}. Set DRP_KEY_FILE={shown}, then run "
                "`drp verify --seal` once.")  # fmt: skip
 
 
@@ -176,16 +178,19 @@ def init(
 
         choice = dbcrypt.init_encrypted(store)  # says "Created a new drp database at ..."
         if choice is None:
-            typer.echo(f"encrypted drp database at {store.label} already exists "
+            typer.echo(f"encrypted drp database at {shown_path(store.label)} already exists "
                        f"(schema {store.revision()})")  # fmt: skip
             return
         said = "Wrote a new key to" if choice.created else "Used the key in"
-        typer.echo(f"Encrypted it with SQLCipher. {said} {choice.path}: keep it owner-only, "
+        typer.echo(f"Encrypted it with SQLCipher. {said} {shown_path(choice.path)}: keep it "
+                   "owner-only, "
                    "apart from the database and its backups; without it the database cannot "
                    "be read.")  # fmt: skip
         return
     if not store.create():  # says "Created a new drp database at ..." itself
-        typer.echo(f"drp database at {store.label} already exists (schema {store.revision()})")
+        typer.echo(
+            f"drp database at {shown_path(store.label)} already exists (schema {store.revision()})"
+        )
 
 
 @db_app.command(
@@ -210,7 +215,8 @@ def encrypt(ctx: typer.Context) -> None:
     assert isinstance(store, Store)
     choice = dbcrypt.encrypt(store)
     said = "a new key written to" if choice.created else "the key in"
-    typer.echo(f"Encrypted {store.label} with {said} {choice.path}. Backups taken before "
+    typer.echo(f"Encrypted {shown_path(store.label)} with {said} {shown_path(choice.path)}. "
+               "Backups taken before "
                "are not encrypted: replace them.")  # fmt: skip
 
 
@@ -228,7 +234,8 @@ def rekey(ctx: typer.Context) -> None:
     assert isinstance(store, Store)
     path = dbcrypt.rekey(store)
     typer.echo(
-        f"Rekeyed {store.label}: the new key is in {path}; the old one is in {path}.old "
+        f"Rekeyed {shown_path(store.label)}: the new key is in {shown_path(path)}; the old one "
+        f"is in {shown_path(path)}.old "
         "for the backups taken before (delete it once they are gone)."
     )
 
@@ -255,7 +262,10 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         state = "the database is newer than this drp: upgrade drp, never the database"
     else:
         state = "run `drp db upgrade`"
-    typer.echo(f"{store.label}: schema {current or 'none'} (this drp: {SCHEMA_REVISION}); {state}")
+    typer.echo(
+        f"{shown_path(store.label)}: schema {current or 'none'} (this drp: {SCHEMA_REVISION}); "
+        f"{state}"
+    )
 
 
 @db_app.command(
@@ -273,9 +283,9 @@ def upgrade(ctx: typer.Context) -> None:
     assert isinstance(store, Store)
     before, after = Tracker(store).upgrade()  # the schema, then the data folded into the chain
     if before == after:
-        typer.echo(f"{store.label} is already at schema {after}.")
+        typer.echo(f"{shown_path(store.label)} is already at schema {after}.")
     else:
-        typer.echo(f"Upgraded {store.label} from schema {before or 'none'} to {after}.")
+        typer.echo(f"Upgraded {shown_path(store.label)} from schema {before or 'none'} to {after}.")
 
 
 @commands.command(
@@ -322,7 +332,8 @@ def backup(
     else:
         raise InvalidInput(f"unknown format {fmt!r}; allowed: sqlite, json")
     typer.echo(
-        f"Backed up {store.label} to {path} ({chosen}). Back up {store.attachments_dir} too."
+        f"Backed up {shown_path(store.label)} to {shown_path(path)} ({chosen}). Back up "
+        f"{shown_path(store.attachments_dir)} too."
     )
 
 
@@ -336,10 +347,13 @@ def restore(
     """Load a JSON backup into an empty database (SQLite or PostgreSQL)."""
     from drp_cli.services import backup as b
 
-    store = tracker(ctx).store
+    t = tracker(ctx)
+    store = t.store
     # a new database is the usual place to restore into: restore_json creates it once the
-    # backup has been read and checked, and removes it again if the restore fails
-    counts = b.restore_json(store, source)
+    # backup has been read and checked, and removes it again if the restore fails; a keyed
+    # record's seals are checked with the key
+    counts = b.restore_json(store, source, protocols=t.protocols.protocols, key=t.key)
     typer.echo(
-        f"Restored {counts['concern']} concerns and {counts['event']} events into {store.label}."
+        f"Restored {counts['concern']} concerns and {counts['event']} events into "
+        f"{shown_path(store.label)}."
     )

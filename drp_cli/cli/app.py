@@ -528,7 +528,11 @@ class DrpGroup(HelpGroup):
     def _fail(ctx: Any, message: str, code: int) -> None:
         if _state(ctx).debug:
             _print_traceback()
-        typer.echo(f"Error: {message}", err=True)
+        from drp_cli.core.textsafe import visible
+
+        # a path or name in a message is shown with its control, escape and bidi characters
+        # as escapes: an echoed ESC or OSC would drive the terminal
+        typer.echo(f"Error: {visible(message)}", err=True)
         raise typer.Exit(code) from None
 
 

@@ -37,3 +37,12 @@ def test_an_error_naming_a_path_shows_it_escaped(drp, tmp_path):
     r = drp("restore", str(tmp_path / f"no-such-{NASTY}.json"))
     assert r.exit_code != 0
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+
+
+def test_an_error_naming_the_database_shows_its_path_escaped(drp, tmp_path, db_target):
+    if "://" in db_target:
+        pytest.skip("a SQLite path")
+    r = drp("--db", str(tmp_path / f"missing-{NASTY}.sqlite3"), "list")
+    assert r.exit_code == 4
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "PWNED\\x07" in r.stderr

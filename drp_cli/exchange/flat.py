@@ -47,7 +47,7 @@ from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.judgement import working_days_late
 from drp_cli.domain.lifecycle import ConcernState
 from drp_cli.domain.views import ConcernView, concern_dict, fold_view, shown_details, stage_visits
-from drp_cli.exchange.sheets import _workbook, check_workbook, open_text
+from drp_cli.exchange.sheets import _workbook, calamine_errors, check_workbook, open_text
 from drp_cli.exchange.sources import Closure, shown
 
 if TYPE_CHECKING:
@@ -655,9 +655,10 @@ def is_drp_export(path: Path) -> bool:
                 header = next(csv.reader(fh), [])
             return tuple(header[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
         wb = _workbook(path)
-        if not set(SHEETS) <= set(wb.sheet_names):
-            return False
-        first = wb.get_sheet_by_name(EVENTS).to_python(nrows=1)
+        with calamine_errors(path):  # a panic in the reader too
+            if not set(SHEETS) <= set(wb.sheet_names):
+                return False
+            first = wb.get_sheet_by_name(EVENTS).to_python(nrows=1)
         return bool(first) and tuple(first[0][: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
     except Exception:  # not readable as drp's export: the other readers say what is wrong
         return False
@@ -679,11 +680,9 @@ def _grids(path: Path) -> dict[str, Grid]:
     from drp_cli.domain.protocols import registry
 
     wb = _workbook(path)
-    try:
+    with calamine_errors(path):
         for name in SHEETS:
             grids[name] = wb.get_sheet_by_name(name).to_python()
-    except Exception:
-        raise InvalidInput(f"{shown(path)}: cannot read the workbook") from None
     grids[CONCERNS] = _from_manager_sheet(grids[CONCERNS], registry().protocols)
     grids[CLOSURES] = [[_MACHINE.get(str(h), h) for h in grids[CLOSURES][0]],
                        *grids[CLOSURES][1:]] if grids[CLOSURES] else []  # fmt: skip

@@ -121,9 +121,12 @@ MAX_INFLATED = 256 << 20
 #: bomb, not a spreadsheet (real sheets inflate 5 to 30 times).
 MAX_RATIO = 200
 _CHUNK = 1 << 20
-_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"),
-                 "<!ENTITY".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"),
-                 "<!ENTITY".encode("utf-16-be"))  # fmt: skip
+#: The markup a workbook's XML may hold after "<!": a comment or a CDATA section, in each
+#: encoding an XML part may be in. Anything else after "<!" (a DOCTYPE, an ENTITY, in any
+#: case: the XML reader takes "<!doctype" too) is a declaration no workbook needs.
+_BANGS = tuple(("<!".encode(e), ("--".encode(e), "[CDATA[".encode(e)))
+               for e in ("utf-8", "utf-16-le", "utf-16-be"))  # fmt: skip
+_LOOK = len("[CDATA[".encode("utf-16-le"))  # bytes looked at after "<!"
 _checked: dict[tuple[int, ...], None] = {}  # the files found safe (device, inode, size, time)
 
 
@@ -176,13 +179,11 @@ def check_workbook(path: Path) -> None:
                         ):
                             raise _bomb(path)
                         seen = tail + chunk
-                        if any(d in seen for d in _DECLARATIONS):
-                            raise InvalidInput(
-                                f"{shown(path)} declares an XML document type or entity, "
-                                "which a workbook never needs; drp does not read it "
-                                "(save it again from Excel)"
-                            )
-                        tail = chunk[-32:]
+                        if _declares(seen, final=False):
+                            raise _declared(path)
+                        tail = seen[-64:]
+                    if _declares(tail, final=True):
+                        raise _declared(path)
             except InvalidInput:
                 raise
             except Exception:  # a damaged, encrypted or lying part (zipfile, zlib)
@@ -190,6 +191,27 @@ def check_workbook(path: Path) -> None:
     if len(_checked) > 64:
         _checked.clear()
     _checked[key] = None
+
+
+def _declares(seen: bytes, *, final: bool) -> bool:
+    """True when ``seen`` holds "<!" followed by anything but a comment or a CDATA section
+    (in UTF-8 or UTF-16). Unless ``final``, a "<!" too near the end to tell is left for the
+    next look (the caller keeps the last bytes)."""
+    for bang, allowed in _BANGS:
+        at = seen.find(bang)
+        while at >= 0:
+            rest = seen[at + len(bang) : at + len(bang) + _LOOK]
+            if not any(rest.startswith(a) or (not final and a.startswith(rest)) for a in allowed):
+                return True
+            at = seen.find(bang, at + 1)
+    return False
+
+
+def _declared(path: Path) -> InvalidInput:
+    return InvalidInput(
+        f"{shown(path)} declares an XML document type or entity, which a workbook never "
+        "needs; drp does not read it (save it again from Excel)"
+    )
 
 
 def _bomb(path: Path) -> InvalidInput:
@@ -203,18 +225,49 @@ def _workbook(path: Path) -> Any:
     from python_calamine import CalamineWorkbook
 
     check_workbook(path)
-    try:
+    with calamine_errors(path):
         return CalamineWorkbook.from_path(str(path))
-    except Exception:  # calamine raises its own errors for a damaged or encrypted file
-        raise _not_workbook(path) from None
+
+
+@contextmanager
+def calamine_errors(path: Path) -> Iterator[None]:
+    """The workbook reader's errors (its XmlError, ZipError, PasswordError, a panic in its
+    Rust code) as one line naming the file, never the reader's words (they may quote a
+    cell): wherever calamine reads, from opening the file to its last row."""
+    try:
+        yield
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        raise _unreadable(path, exc) from None
+
+
+_OWN = (InvalidInput, KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+_WHY = {
+    "XmlError": "a part of it is not well-formed XML",
+    "ZipError": "it is not a well-formed zip file",
+    "PasswordError": "it is protected by a password (save it again without one)",
+}
+
+
+def _unreadable(path: Path, exc: BaseException) -> BaseException:
+    """What the workbook reader's error ``exc`` is raised as: drp's one line, or ``exc``
+    itself when it is not the reader's (drp's own error, an interrupt, memory)."""
+    if isinstance(exc, _OWN):
+        return exc
+    why = _WHY.get(type(exc).__name__, "it is damaged or not a workbook")
+    return InvalidInput(f"the workbook {shown(path)} cannot be read: {why}; save it again "
+                        "from Excel")  # fmt: skip
 
 
 def sheet_names(path: str | os.PathLike[str]) -> list[str]:
-    return list(_workbook(Path(path)).sheet_names)
+    book = _workbook(Path(path))
+    with calamine_errors(Path(path)):
+        return list(book.sheet_names)
 
 
 def _sheet_name(path: Path, sheet: str | None) -> str:
-    names = list(_workbook(path).sheet_names)
+    book = _workbook(path)
+    with calamine_errors(path):
+        names = list(book.sheet_names)
     if not names:
         raise InvalidInput(f"{shown(path)} has no sheets")
     if sheet is None:
@@ -228,11 +281,20 @@ def _sheet_name(path: Path, sheet: str | None) -> str:
 def _raw_rows(table: Table) -> Iterator[tuple[int, list[Any]]]:
     if table.kind == "xlsx":
         book = _workbook(table.path)
-        sheet = book.get_sheet_by_name(table.sheet)
-        first = (sheet.start or (0, 0))[0] + 1  # calamine starts at the first used row
-        for number, cells in enumerate(sheet.iter_rows(), start=first):
+        with calamine_errors(table.path):
+            sheet = book.get_sheet_by_name(table.sheet)
+            first = (sheet.start or (0, 0))[0] + 1  # calamine starts at the first used row
+            rows = iter(sheet.iter_rows())
+        number = first - 1
+        while True:
+            try:  # the reader's errors, not those of the code the rows are yielded to
+                cells = next(rows)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                raise _unreadable(table.path, exc) from None
+            number += 1
             yield number, cells
-        return
     with open_text(table.path, table.encoding or "utf-8") as fh:
         reader = csv.reader(fh, delimiter=table.delimiter or ",", strict=True)
         number = 0  # a spreadsheet's row: a quoted cell may hold line breaks

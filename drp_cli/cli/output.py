@@ -258,9 +258,10 @@ def one_line(verb: str, d: dict[str, Any], kind: str | None = None) -> None:
 
 
 def next_line(d: dict[str, Any]) -> str | None:
-    """What comes next on an open concern (:func:`drp_cli.domain.wording.next_words`):
-    whom the stage is addressed to and by when, and the stage after it; None when closed
-    or its protocol is no longer installed."""
+    """What comes next on an open concern (:func:`drp_cli.domain.wording.next_words`, the
+    one rule): whom the stage is addressed to and by when, or, after a response at the
+    stage, the decision on it and the stage's steps; and the stage after it. None when
+    closed or its protocol is no longer installed."""
     from drp_cli.domain.wording import next_words
 
     protocol = _protocol_of(d)
@@ -268,6 +269,13 @@ def next_line(d: dict[str, Any]) -> str | None:
         return None
     after = protocol.next_stage(d["stage"])
     later = protocol.stage_for(after.slug, d.get("route")) if after is not None else None
+    visits = d.get("stages") or []
+    responded_on = visits[-1]["first_response_on"] if visits else None
+    stage = protocol.stage_for(d["stage"], d.get("route"))
+    steps = []
+    for s in d.get("steps") or []:
+        known = stage.step(s["slug"])
+        steps.append({**s, "outcome": known is not None and known.outcome})
     return next_words(
         d["id"],
         addressed_to=d.get("addressed_to") or [],
@@ -277,6 +285,8 @@ def next_line(d: dict[str, Any]) -> str | None:
         next_title=later.title if later is not None else None,
         next_addressed_to=later.addressee_names if later is not None else [],
         last=after is None,
+        responded_on=responded_on,
+        steps=steps,
     )
 
 

@@ -233,28 +233,71 @@ def next_words(
     next_title: str | None,
     next_addressed_to: Sequence[str],
     last: bool,
+    responded_on: str | None = None,
+    steps: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """What comes next on an open concern, in one sentence, from what the protocol and the
-    judgement give (the stage's addressees and deadline, the step due, the stage after):
-    "Next: a response from the Practice Manager by 2025-03-12; if it is not resolved by
-    then, escalate to Stage 2: Service Manager (`drp escalate 2`)." """
-    by = f" by {deadline}" + (" (its aim, not a limit)" if deadline_kind == "aim" else "")
-    if step is not None and step.get("due"):
-        now = f"{step.get('title') or step.get('slug')}, due {step['due']}"
-    elif deadline is not None:
-        now = f"a response from {names_words(addressed_to)}{by}"
-    else:
-        now = f"a response from {names_words(addressed_to)} (the protocol sets no timescale)"
-    when = " by then" if deadline is not None else ""
+    fold give (the stage's addressees and deadline, the step due, the stage after, whether a
+    response came at the stage, and its steps not yet done):
+
+    * no response yet: "Next: a response from the Practice Manager by 2025-03-12; if it is
+      not resolved by then, escalate to Stage 2: Service Manager (`drp escalate 2`)."
+    * after a response (``responded_on``, the first at the current stage): the IRO decides
+      on it by the stage's deadline (the decision point, met or not): resolve the concern,
+      or escalate (recording first the stage's outcome step, where the protocol has one, as
+      a later clock counts from it); any step of the stage the protocol requires and not
+      yet done comes first (the urgent plan); the meetings the protocol allows at the stage
+      and not yet held are named.
+
+    ``steps`` are the current stage's steps (``slug``, ``title``, ``state`` as
+    :data:`STEP_STATE_WORDS` has it, ``meeting``, ``optional``, ``outcome``)."""
+    aim = " (its aim, not a limit)" if deadline_kind == "aim" else ""
+    by = "" if deadline is None else f" by {deadline}{aim}"
     if next_title is not None:
-        then = (f"if it is not resolved{when}, escalate to {next_title}, addressed to "
-                f"{names_words(next_addressed_to)} (`drp escalate {concern_id}`)")  # fmt: skip
-    elif last:
-        then = (f"if it is not resolved{when}: this is the last stage (resolve it, withdraw "
-                "it, or refer it to CAFCASS where the protocol allows)")  # fmt: skip
+        escalate = (f"escalate to {next_title}, addressed to {names_words(next_addressed_to)} "
+                    f"(`drp escalate {concern_id}`)")  # fmt: skip
     else:
-        then = ""
-    return f"Next: {now}" + (f"; {then}" if then else "") + "."
+        escalate = ""
+    last_words = ("this is the last stage (resolve it, withdraw it, or refer it to CAFCASS "
+                  "where the protocol allows)")  # fmt: skip
+    due = f"{step.get('title') or step.get('slug')}, due {step['due']}" if (
+        step is not None and step.get("due")) else None  # fmt: skip
+    if responded_on is None:
+        if due is not None:
+            now = due
+        elif deadline is not None:
+            now = f"a response from {names_words(addressed_to)}{by}"
+        else:
+            now = f"a response from {names_words(addressed_to)} (the protocol sets no timescale)"
+        when = " by then" if deadline is not None else ""
+        if escalate:
+            then = f"if it is not resolved{when}, {escalate}"
+        elif last:
+            then = f"if it is not resolved{when}: {last_words}"
+        else:
+            then = ""
+        return f"Next: {now}" + (f"; {then}" if then else "") + "."
+    # after a response: the steps the protocol requires first, then the IRO's decision
+    first = [due] if due is not None else []
+    first += [f"{s['title']} (record it with `drp done {concern_id} {s['slug']}`)"
+              for s in steps if s.get("state") == "open" and not s.get("optional")
+              and not s.get("outcome")]  # fmt: skip
+    decide = (f"decide on the response of {responded_on}{by}: if it resolves the concern, "
+              f"resolve it (`drp resolve {concern_id}`)")  # fmt: skip
+    outcome = [f"record {s['title']} (`drp done {concern_id} {s['slug']}`)"
+               for s in steps if s.get("outcome") and s.get("state") != "done"]  # fmt: skip
+    if escalate:
+        decide += "; if not, " + " and ".join([*outcome, escalate])
+    elif last:
+        decide += ("; if not, this is the last stage (withdraw it, or refer it to CAFCASS "
+                   "where the protocol allows)")  # fmt: skip
+    meetings = [f"{s['title']} (`drp meeting {concern_id} --step {s['slug']} --attendees "
+                '"..."`)' for s in steps if s.get("meeting") and s.get("optional")
+                and s.get("state") == "optional"]  # fmt: skip
+    also = (
+        f"; the protocol allows at this stage, if needed: {', '.join(meetings)}" if meetings else ""
+    )
+    return "Next: " + ("; ".join(first) + ", then " if first else "") + decide + also + "."
 
 
 #: A step's state at its stage (drp_cli.domain.views: a clock's state, or the step's own).

@@ -535,3 +535,47 @@ def test_the_application_role_adds_reads_and_never_edits_them(record, db_target,
         sql(f"REASSIGN OWNED BY {role} TO CURRENT_USER")
         sql(f"DROP OWNED BY {role}")
         sql(f"DROP ROLE {role}")
+
+
+BAD = {
+    "at": ["2025-02-30 10:00:00", "yesterday", "", 5],
+    "by": ["", "\x1b[31mred", 7],
+    "action": ["", "peek", 3],
+    "concern_id": [-1, 2**53 + 1, "abc"],
+    "read_count": [-1, "7", "many"],
+    "detail": ["x" * 5000, 0],
+    "chain_seq": [0, -1, 2**53 + 1, "abc"],
+    "prev_hash": ["abc", "0" * 64, 5],
+    "hash": ["abc", "f" * 64, 5],
+}  # fmt: skip
+HEAD_BAD = {"seq": [-1, 0, 5, "abc", 2**53 + 1], "hash": ["x", "f" * 64, 5]}
+
+
+@pytest.mark.parametrize(
+    "table, column, value",
+    [("read_audit", c, v) for c, vs in BAD.items() for v in vs]
+    + [("read_audit_head", c, v) for c, vs in HEAD_BAD.items() for v in vs],
+)
+def test_a_malformed_audit_value_fails_verify_and_crashes_nothing(record, sql, table, column,
+                                                                  value):  # fmt: skip
+    """Any value written behind drp's back into the audit (of the type its column holds on
+    SQLite, or another) fails verify (exit 6); the reads after it never crash (exit 70)."""
+    if PG_URL and isinstance(value, str) and column in ("at", "concern_id", "read_count",
+                                                        "chain_seq", "seq"):  # fmt: skip
+        pytest.skip("PostgreSQL's types refuse it")
+    _three_reads(record)
+    first = f"(SELECT min(id) FROM {table})"
+    (before,) = sql(f'SELECT "{column}" FROM {table} WHERE id = {first}')[0]
+    if before == value:
+        pytest.skip("the value it holds already")
+    try:
+        sql(f'UPDATE {table} SET "{column}" = :v WHERE id = {first}', v=value)
+    except Exception:
+        pytest.skip("the database refuses the value itself")
+    r = record("verify")
+    assert r.exit_code == 6, (r.stdout, r.stderr)
+    assert "audit" in r.stderr
+    for args in (["show", "1"], ["overdue", "--on", "2025-03-17"], ["audit"],
+                 ["audit", "--json"], ["list"]):  # fmt: skip
+        r = record(*args)
+        assert r.exit_code in (0, 1, 4), (args, r.exit_code, r.stderr)

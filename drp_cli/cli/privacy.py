@@ -268,9 +268,9 @@ def audit_(
 
     headers = ["At (UTC)", "By", "Action", "Concern", "Count", "Detail"]
     rows = [
-        [r.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), r.by, r.action,
+        [r.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), str(r.by), str(r.action),
          str(r.concern) if r.concern is not None else "-",
-         str(r.count) if r.count is not None else "-", r.detail or "-"]
+         str(r.count) if r.count is not None else "-", str(r.detail or "-")]
         for r in found
     ]  # fmt: skip
     if sys.stdout.isatty():

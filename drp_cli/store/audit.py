@@ -23,12 +23,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError
-from drp_cli.store.connection import Conn, Row, Store
+from drp_cli.store.connection import Conn, MalformedValue, Row, Store
 
 GENESIS = "0" * 64
 #: The columns a read writes (besides its chain links), in the table's order.
@@ -85,7 +86,30 @@ def _head(conn: Conn) -> Row:
         raise DatabaseError(
             "the audit of reads has no head: run `drp verify` (it was altered outside drp)"
         )
+    if not _is_head(head):
+        raise DatabaseDamaged("the audit of reads' head is not one drp writes")
     return head
+
+
+def _refused_row(exc: Exception) -> bool:
+    """Whether the database refused a row for its constraints (either engine's driver)."""
+    import sys
+
+    psycopg = sys.modules.get("psycopg")
+    return isinstance(exc, sqlite3.IntegrityError) or (
+        psycopg is not None and isinstance(exc, psycopg.IntegrityError)
+    )
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64
+
+
+def _is_head(head: Mapping[str, Any]) -> bool:
+    """A head drp could have written: a chain position (0 up to what an integer column
+    holds on both engines) and a SHA-256 in hex."""
+    seq = head["seq"]
+    return type(seq) is int and 0 <= seq < 2**31 - 1 and _is_hash(head["hash"])
 
 
 def append(conn: Conn, values: Mapping[str, Any], key: bytes | None = None) -> Row:
@@ -98,7 +122,13 @@ def append(conn: Conn, values: Mapping[str, Any], key: bytes | None = None) -> R
     digest = audit_hash(row, seq, prev)
     row.update(chain_seq=seq, prev_hash=prev, hash=digest,
                mac=seal(key, digest) if key is not None else None)  # fmt: skip
-    row["id"] = conn.insert("read_audit", row)
+    try:
+        row["id"] = conn.insert("read_audit", row)
+    except Exception as exc:
+        if not _refused_row(exc):
+            raise
+        # a row already holds the next position: the head was moved back behind drp's back
+        raise DatabaseDamaged("the audit of reads' head is behind its rows") from None
     conn.execute("UPDATE read_audit_head SET seq = ?, hash = ? WHERE id = 1",
                  (seq, digest)).close()  # fmt: skip
     return row
@@ -164,12 +194,15 @@ def reads(
     if concern is not None:
         clauses.append("(concern_id = ? OR (concern_id IS NULL AND detail LIKE ?))")
         params += [concern, "%concerns %"]
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    clause = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     found = conn.records(
-        f'SELECT at, "by", action, concern_id, read_count, detail FROM read_audit{where} '
+        f'SELECT id, at, "by", action, concern_id, read_count, detail FROM read_audit{clause} '
         "ORDER BY chain_seq, id",
         params,
     )
+    for row in found:
+        if not isinstance(row["at"], dt.datetime):  # SQLite reads an empty moment as None
+            raise MalformedValue(f"audit row {row['id']}", "read_audit", "at")
     if concern is None:
         return found
     return [
@@ -217,16 +250,25 @@ def verify_audit(conn: Conn, key: bytes | None = None) -> list[str]:
     walk = ChainWalk(key=key)
     try:
         head = conn.record("SELECT seq, hash FROM read_audit_head WHERE id = 1")
+        if head is not None and not _is_head(head):
+            return ["the audit of reads: its head is not one drp writes (altered audit)"]
         for row in _links(conn):
             seq, prev = row["chain_seq"], row["prev_hash"]
-            if head is not None and seq is not None and seq > head["seq"]:
+            if type(seq) is not int or not _is_hash(prev) or not _is_hash(row["hash"]):
+                walk.problems.append(f"{where(row)}: its chain links are not values drp "
+                                     "writes (altered audit)")  # fmt: skip
+                break
+            if head is not None and seq > head["seq"]:
                 walk.problems.append(
                     f"{where(row)} was inserted out of band: its chain position {seq} is "
                     f"past the audit's head ({head['seq']})"
                 )
                 break
-            digest = audit_hash(row, seq, prev) if seq is not None and prev is not None else None
-            walk.feed(where(row), row, digest)
+            if not isinstance(row["at"], dt.datetime):  # SQLite reads an empty moment as None
+                walk.problems.append(f"{where(row)}: its moment is not one drp writes "
+                                     "(altered audit)")  # fmt: skip
+                break
+            walk.feed(where(row), row, audit_hash(row, seq, prev))
             if walk.broken:
                 break
     except DatabaseDamaged:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from drp_cli.core.dates import FIRST_DAY, LAST_DAY
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError, DatabaseMissing, InvalidInput
 from drp_cli.store.dbfile import (
     BUSY_TIMEOUT_MS,
@@ -81,6 +82,8 @@ def stored_moment(value: dt.datetime) -> str:
 
 #: The text SQLite is given for a date (ISO).
 stored_day = dt.date.isoformat
+#: The first and last day drp handles, as stored (ISO text)
+DAYS = (FIRST_DAY.isoformat(), LAST_DAY.isoformat())
 
 
 def _calendar_date(raw: bytes) -> None:
@@ -90,9 +93,18 @@ def _calendar_date(raw: bytes) -> None:
         raise ValueError("not a calendar date")
 
 
+def in_range(day: dt.date) -> dt.date:
+    """``day``, or ValueError when it is outside the days drp accepts everywhere
+    (:data:`~drp_cli.core.dates.FIRST_DAY` to :data:`~drp_cli.core.dates.LAST_DAY`): a stored
+    day drp never wrote, which its calendar could not count from."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError("outside the days drp handles")
+    return day
+
+
 def _read_date(raw: bytes) -> dt.date:
     _calendar_date(raw)
-    return dt.date.fromisoformat(raw.decode()[:10])
+    return in_range(dt.date.fromisoformat(raw.decode()[:10]))
 
 
 def _read_moment(raw: bytes) -> dt.datetime:
@@ -422,6 +434,19 @@ def _is_pg_data_error(exc: Exception) -> bool:
     return psycopg is not None and isinstance(exc, psycopg.DataError)
 
 
+@lru_cache(maxsize=1)
+def _pg_day_loader() -> type:
+    """psycopg's loader of a date that refuses, as SQLite's converter does, a day outside
+    the days drp handles (ValueError: :meth:`Conn._converting` names its row and column)."""
+    from psycopg.types.datetime import DateLoader
+
+    class DayLoader(DateLoader):
+        def load(self, data: Any) -> dt.date:
+            return in_range(super().load(data))
+
+    return DayLoader
+
+
 def _valid_date(raw: bytes) -> bool:
     try:
         _read_date(raw)
@@ -442,14 +467,18 @@ def _suspects(conn: Conn, table: str, column: str, kind: str) -> str:
     """SQL for the rows of ``table`` whose ``column`` (a date or a datetime) may not read
     back as one: (row name, value as bytes on SQLite). On SQLite a cheap filter in SQL, each
     row it lets through then tried with the converter itself; on PostgreSQL, the values its
-    types hold but Python's do not (infinity, before year 1, after 9999)."""
+    types hold but Python's do not (infinity, before year 1, after 9999). A day outside
+    the days drp handles (:data:`DAYS`) is one drp never wrote, on either engine."""
     who = ROW_NAMES[table][0]
     c = _quote(column)
+    # a day outside the days drp handles; a moment Python cannot hold
+    first, last = DAYS if kind == "date" else ("0001-01-02", "9999-12-30")
     if not conn.is_sqlite:
         return (f"SELECT {who}, NULL FROM {table} WHERE {c} IS NOT NULL AND NOT ({c} BETWEEN "
-                f"'0001-01-02' AND '9999-12-30')")  # fmt: skip
+                f"'{first}' AND '{last}')")  # fmt: skip
     if kind == "date":
-        ok = f"date(substr({c}, 1, 10), '+0 days') IS substr({c}, 1, 10)"
+        ok = (f"date(substr({c}, 1, 10), '+0 days') IS substr({c}, 1, 10) AND "
+              f"substr({c}, 1, 10) BETWEEN '{first}' AND '{last}'")  # fmt: skip
     else:
         ok = f"datetime({c}, '+0 days') IS replace(substr({c}, 1, 19), 'T', ' ')"
     return (f"SELECT {who}, CAST({c} AS BLOB) FROM {table} WHERE {c} IS NOT NULL AND NOT "
@@ -603,6 +632,7 @@ class Store:
                 raise translate(str(exc), type(exc).__name__, self.label) from None
             except psycopg.Error as exc:
                 raise DatabaseError(f"cannot use the database URL: {type(exc).__name__}") from None
+            raw.adapters.register_loader("date", _pg_day_loader())
         self._raw = raw
         return raw
 

@@ -17,7 +17,7 @@ from typing import Any
 from drp_cli.core.errors import DatabaseDamaged
 from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
 from drp_cli.domain.judgement import RANK
-from drp_cli.store.connection import Conn, MalformedValue, Row, stored_object
+from drp_cli.store.connection import DAYS, Conn, MalformedValue, Row, stored_object
 
 CHAIN_ORDER = "ORDER BY chain_seq IS NULL, chain_seq, id"
 
@@ -114,17 +114,26 @@ def _fingerprint(column: str) -> str:
     return f"count(*), sum(((id * 40503 + {day}) * (id % 65521 + 1)) % 4294967291)"
 
 
-def damaged_index(conn: Conn) -> str | None:
+#: A stored deadline of the shape drp writes (ISO, ten characters): one of another shape
+#: (2026-12-8, 2026-W50-2, 'soon') can sort before or after the day the search is for, and
+#: would never be read.
+_SHAPED = "length({c}) = 10 AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+
+
+def _scan_indexes(conn: Conn) -> tuple[str | None, tuple[int, str] | None]:
     """SQLite: the first of :data:`CHECK_INDEXES` whose open concerns (ids and deadline)
-    differ from the concern rows themselves, or None. A damaged index page can drop an
-    entry, or change its key, without SQLite noticing (``PRAGMA quick_check`` does not
-    compare an index with its table; ``integrity_check`` does, but reads the whole file):
-    the morning check would then miss the concern and say nothing is overdue. This reads
-    each index's open entries (covering, no table row) and the table rows of every id any
+    differ from the concern rows themselves, or None; and the first open concern whose
+    deadline in one of them is not of the shape drp writes (:data:`_SHAPED`): (its id, the
+    column), or None. A damaged index page can drop an entry, or change its key, without
+    SQLite noticing (``PRAGMA quick_check`` does not compare an index with its table;
+    ``integrity_check`` does, but reads the whole file): the morning check would then miss
+    the concern and say nothing is overdue. This reads each index's open entries (covering,
+    no table row: the shape is judged in the same pass) and the table rows of every id any
     of them lists (by rowid): a cost in proportion to the open concerns, not to the file.
-    PostgreSQL: None (its indexes are the server's to keep; see :func:`integrity_check`)."""
+    PostgreSQL: (None, None) (its indexes are the server's to keep, see
+    :func:`integrity_check`; its dates are dates)."""
     if not conn.is_sqlite:
-        return None
+        return None, None
     listed = " UNION ".join(
         f"SELECT id FROM concern INDEXED BY {index} WHERE status = 'open'"
         for _, index in CHECK_INDEXES
@@ -134,22 +143,35 @@ def damaged_index(conn: Conn) -> str | None:
         f"NOT INDEXED WHERE id IN ({listed}) AND status = 'open'"
     )
     assert table is not None
+    misshapen: tuple[int, str] | None = None
     for n, (column, index) in enumerate(CHECK_INDEXES):
+        shaped = _SHAPED.format(c=column)
         own = conn.one(
-            f"SELECT {_fingerprint(column)} FROM concern INDEXED BY {index} WHERE status = 'open'"
+            f"SELECT {_fingerprint(column)}, min(CASE WHEN {column} IS NOT NULL AND NOT "
+            f"({shaped}) THEN id END) FROM concern INDEXED BY {index} WHERE status = 'open'"
         )
-        if own != table[2 * n : 2 * n + 2]:
-            return index
-    return None
+        assert own is not None
+        if own[:2] != table[2 * n : 2 * n + 2]:
+            return index, None
+        if own[2] is not None and misshapen is None:
+            misshapen = (int(own[2]), column)
+    return None, misshapen
+
+
+def damaged_index(conn: Conn) -> str | None:
+    """SQLite: the first of :data:`CHECK_INDEXES` whose open concerns (ids and deadline)
+    differ from the concern rows themselves, or None (see :func:`_scan_indexes`)."""
+    return _scan_indexes(conn)[0]
 
 
 def check_indexes(conn: Conn) -> None:
     """Raise :class:`DatabaseDamaged` if :func:`damaged_index` finds one, or
-    :class:`MalformedValue` if :func:`unreadable_deadline` does."""
-    index = damaged_index(conn)
+    :class:`MalformedValue` if an open concern's deadline is not of the shape drp writes
+    (:func:`_scan_indexes`) or :func:`unreadable_deadline` finds one."""
+    index, found = _scan_indexes(conn)
     if index is not None:
         raise DatabaseDamaged(f"the index {index} does not match the concerns it indexes")
-    found = unreadable_deadline(conn)
+    found = found or unreadable_deadline(conn)
     if found is not None:
         raise MalformedValue(f"concern {found[0]}", "concern", found[1])
 
@@ -157,11 +179,11 @@ def check_indexes(conn: Conn) -> None:
 #: Every status drp writes, in sort order.
 STATUSES = ("open", "resolved", "withdrawn")
 
-#: What no stored day can sort outside of (ISO text on SQLite, a date on PostgreSQL): a
-#: value below or above is not a day (text such as 'soon' or 'infinity', a number, a day
-#: past year 9999), and the morning check's search (``deadline <= ?``) would pass it by
-#: without a word.
-_DAYS = ("1000-01-01", "9999-12-31")
+#: What no stored day can sort outside of (ISO text on SQLite, a date on PostgreSQL): the
+#: days drp handles (:data:`drp_cli.store.connection.DAYS`). A value below or above is not
+#: one drp writes (text such as 'soon' or 'infinity', a number, a day past 2199), and the
+#: morning check's search (``deadline <= ?``) would pass it by without a word.
+_DAYS = DAYS
 
 
 def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:

@@ -1,0 +1,124 @@
+"""Sweep items 2, 3 and 7: stored values drp never writes are errors, never data.
+
+Item 3: ``list --overdue`` and the morning check never leave out a concern whose deadline
+or its kind is malformed: exit 4 as ``overdue`` does.
+
+Item 2: a stored day outside 1990-01-01..2199-12-31 (the days drp accepts everywhere) is a
+malformed value: every command reading it exits 4 naming the concern and column (the morning
+check too: never 70, never 0), and verify's scan reports it (exit 6).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import open_args
+
+DAMAGED = (
+    "Error: the database is damaged (concern 1: its stored concern.{column} is not a value "
+    "drp writes)"
+)
+
+
+@pytest.fixture
+def record(drp):
+    """Concern 1, open at knowsley's Stage 3 (a stage deadline and a formal deadline)."""
+    assert drp(*open_args(on="2026-11-02")).exit_code == 0
+    r = drp("escalate", "1", "--to", "Stage 3", "--note", "x", "--on", "2026-11-10")
+    assert r.exit_code == 0, r.stderr
+    return drp
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "2200-01-01", "1989-12-31"])
+@pytest.mark.parametrize("column", ["deadline", "formal_deadline"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("overdue", "--on", "2026-12-15"),
+        ("show", "1"),
+        ("list",),
+    ],
+)
+def test_a_stored_day_outside_the_range_is_malformed(record, sql, command, column, value):
+    sql(f"UPDATE concern SET {column} = :v WHERE id = 1", v=value)
+    r = record(*command)
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
+    assert r.stderr.count("\n") == 1 and value not in r.stderr
+
+
+@pytest.mark.parametrize("column", ["deadline", "formal_deadline"])
+def test_the_morning_check_finds_a_far_deadline_it_would_not_search(record, sql, column):
+    """Only the out-of-range day is a deadline (the other one is gone): the search
+    (``deadline <= ?``) would pass it by; the check of the index's ends finds it."""
+    other = "formal_deadline" if column == "deadline" else "deadline"
+    sql(f"UPDATE concern SET {column} = '2200-01-01', {other} = NULL WHERE id = 1")
+    r = record("overdue", "--on", "2026-11-11")
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
+
+
+@pytest.mark.parametrize(
+    "table, column, value",
+    [
+        ("concern", "deadline", "9999-12-31"),
+        ("concern", "opened_on", "1989-12-31"),
+        ("event", "effective_on", "2200-01-01"),
+    ],
+)
+def test_verify_names_a_day_outside_the_range(record, sql, table, column, value):
+    sql(f"UPDATE {table} SET {column} = :v WHERE id = (SELECT min(id) FROM {table})", v=value)
+    r = record("verify")
+    assert r.exit_code == 6, (r.stdout, r.stderr)
+    shown = r.stdout + r.stderr
+    assert f"concern 1: stored {table}.{column} is malformed (drp never wrote it)" in shown
+    assert value not in shown
+
+
+def test_the_first_and_last_days_are_days_drp_reads(record, sql):
+    sql("UPDATE concern SET formal_deadline = '2199-12-31' WHERE id = 1")
+    assert record("show", "1").exit_code == 0
+    sql("UPDATE concern SET formal_deadline = '1990-01-01' WHERE id = 1")
+    r = record("show", "1")
+    assert r.exit_code == 0, r.stderr
+
+
+# -- item 3 -----------------------------------------------------------------------------------
+MISSHAPEN = ["2026-12-8", "2026-W50-2", "garbage", "2200-01-01"]
+
+
+@pytest.mark.parametrize("value", MISSHAPEN)
+@pytest.mark.parametrize("column", ["deadline", "formal_deadline"])
+def test_the_morning_check_never_passes_a_misshapen_deadline_by(record, sql, column, value):
+    """The other deadline is later than the day: only the malformed one could be due. A
+    value of another shape sorts away from the day searched for (2026-12-8 after
+    2026-12-15): found by the check of the status-and-deadline indexes, never an all-clear."""
+    other = "formal_deadline" if column == "deadline" else "deadline"
+    sql(f"UPDATE concern SET {column} = :v, {other} = '2027-01-20' WHERE id = 1", v=value)
+    r = record("overdue", "--on", "2026-12-15")
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
+
+
+#: the fix is in drp_cli/store/record.py (f1's file in this wave): see f2's report
+NEEDS_RECORD = pytest.mark.xfail(
+    strict=True, reason="list --overdue's query in store/record.py skips the check (f2 report)"
+)
+
+
+@NEEDS_RECORD
+@pytest.mark.parametrize("value", [*MISSHAPEN, "9999-12-31"])
+def test_list_overdue_refuses_a_malformed_formal_deadline(record, sql, value):
+    sql("UPDATE concern SET formal_deadline = :v WHERE id = 1", v=value)
+    r = record("list", "--overdue", "--on", "2026-12-15")
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column="formal_deadline")), r.stderr
+
+
+@NEEDS_RECORD
+def test_list_overdue_refuses_a_malformed_kind(record, sql):
+    sql("UPDATE concern SET formal_deadline_kind = 'garbage' WHERE id = 1")
+    assert record("overdue", "--on", "2026-12-15").exit_code == 4
+    r = record("list", "--overdue", "--on", "2026-12-15")
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column="formal_deadline_kind")), r.stderr

@@ -49,12 +49,25 @@ def plain_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 #: How narrow a column of free text (a summary, a name) may be made before the table is
-#: laid out another way: a reference, a date or a state is never narrower than its longest word.
+#: laid out another way: a reference, a date or a state is never narrower than its longest word,
+#: and free text is folded at spaces, never narrower than its longest word either ("Supervising
+#: social worker" never as "Supervisin g"), unless that word is longer than :data:`LONG_WORD`
+#: (a web address, a path): only such a word may be folded, down to this width.
 FREE_TEXT_MIN = 10
+LONG_WORD = 20
 
 
-def _longest_word(text: str) -> int:
-    return max((len(w) for w in text.split()), default=0)
+def _longest_word(text: str, most: int | None = None) -> int:
+    """The length of the longest word of ``text`` (of those no longer than ``most``)."""
+    return max((len(w) for w in text.split() if most is None or len(w) <= most), default=0)
+
+
+def _free_least(texts: tuple[str, ...], natural: int) -> int:
+    """How narrow a column of free text may be: as wide as its longest word, so it is folded
+    at spaces, except for words longer than :data:`LONG_WORD`."""
+    longest = max(map(_longest_word, texts), default=0)
+    ordinary = max((_longest_word(t, LONG_WORD) for t in texts), default=0)
+    return min(natural, longest, max(FREE_TEXT_MIN, ordinary))
 
 
 def _longest_line(text: str) -> int:
@@ -67,9 +80,10 @@ def column_widths(
     """Widths for a boxed table of ``headers`` and ``rows`` in ``width`` columns, or None if
     it cannot fit. No column is narrower than its longest word (a child's reference, a date,
     a state and a header are never broken; with ``whole``, nor is any line of a column not
-    of ``free`` text), but a column of ``free`` text may be folded down to
-    :data:`FREE_TEXT_MIN`; the room left goes first to the other columns (so a deadline or a
-    state keeps to one line), then evenly to the free text."""
+    of ``free`` text); a column of ``free`` text is folded at spaces, only a word longer than
+    :data:`LONG_WORD` folded within it (:func:`_free_least`); the room left goes first to
+    the other columns (so a deadline or a state keeps to one line), then evenly to the free
+    text."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
     natural = [max(len(h), *map(_longest_line, col))
                for h, col in zip(headers, columns, strict=True)]  # fmt: skip
@@ -77,7 +91,7 @@ def column_widths(
     for h, col, nat in zip(headers, columns, natural, strict=True):
         longest = max(_longest_word(h), *map(_longest_word, col))
         words.append(min(longest, nat))
-        least.append(min(longest, FREE_TEXT_MIN, nat) if h in free else nat if whole else longest)
+        least.append(_free_least((h, *col), nat) if h in free else nat if whole else longest)
     room = width - (3 * len(headers) + 1)  # the box's rules and each cell's padding
     widths = list(least)
     if sum(widths) > room:

@@ -290,6 +290,7 @@ def add_days(
     """The Nth working day after DATE (DATE itself not counted)."""
     from drp_cli.core.dates import parse_date
     from drp_cli.core.errors import InvalidInput
+    from drp_cli.domain.wording import days
 
     if not 1 <= n <= 1000:
         raise InvalidInput("the number of working days must be from 1 to 1000")
@@ -298,14 +299,14 @@ def add_days(
         result = tracker(ctx).calendar().add(start, n)
     except ValueError:  # past the last year the calendar knows
         raise InvalidInput(
-            f"{n} working days after {start.isoformat()} is after 2199-12-31, the last day "
+            f"{days(n)} after {start.isoformat()} is after 2199-12-31, the last day "
             "drp's calendar covers"
         ) from None
     if as_json:
         print_json({"from": start.isoformat(), "working_days": n, "date": result.isoformat()})
     else:
         typer.echo(
-            f"{n} working days after {start.isoformat()}: {result.isoformat()} ({result:%a})"
+            f"{days(n)} after {start.isoformat()}: {result.isoformat()} ({result:%a})"
         )
 
 

@@ -20,6 +20,9 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # day/month/year as typed in England: 02/11/2026, 2/11/2026, 2.11.2026, 02-11-2026
 _DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
 _DMY_SHORT_YEAR = re.compile(r"[0-9]{1,2}([/.-])[0-9]{1,2}\1[0-9]{2}")
+# three numbers, as a date is written, but in a form drp does not read (2026/11/02 year
+# first, 02/11-2026): a date perhaps, but not one drp can read without guessing
+_THREE_NUMBERS = re.compile(r"[0-9]{1,4}[/. -][0-9]{1,2}[/. -][0-9]{1,4}")
 #: The forms of a typed date, as errors name them.
 DATE_FORMS = "DD/MM/YYYY or YYYY-MM-DD, e.g. 14/03/2025 or 2025-03-14"
 
@@ -43,7 +46,9 @@ def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
     """A typed date from 1990-01-01 to 2199-12-31: ISO (2025-03-14) or day/month/year
     (14/03/2025, 4/3/2025; never month/day, never a two-digit year, never an ISO week date
     such as 2025-W10-1), or :class:`InvalidInput` naming ``what`` and the forms accepted (or
-    the allowed range). The one parser of a typed date: every option's."""
+    the allowed range): a value written as a date in another form (2026/11/02) is "not in a
+    form drp reads", one in these forms that is no day (31/02/2026) "not a real date". The
+    one parser of a typed date: every option's."""
     if isinstance(value, dt.datetime):
         return check_range(value.date(), what)
     if isinstance(value, dt.date):
@@ -59,6 +64,8 @@ def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
             day = dt.date.fromisoformat(text)
         elif m := _DMY.fullmatch(text):
             day = dt.date(int(m[4]), int(m[3]), int(m[1]))
+        elif _THREE_NUMBERS.fullmatch(text):
+            raise InvalidInput(f"{what}{shown} is not in a form drp reads: use {DATE_FORMS}")
         else:
             raise ValueError
     except ValueError:

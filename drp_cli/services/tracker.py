@@ -1079,6 +1079,9 @@ class Tracker:
                     if seal != want:
                         record.set_mac(uow.conn, table, row_id, want)
                         sealed += 1
+            from drp_cli.store import audit
+
+            sealed += audit.seal_all(uow.conn, self.key)
         return sealed
 
     def upgrade(self) -> tuple[str | None, str]:

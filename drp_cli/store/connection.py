@@ -65,7 +65,7 @@ STREAM = 2000  # rows fetched at a time by a streaming read
 SQLITE_VALUES = 999
 TABLES = (
     "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
-    "subject_access_request", "purge",
+    "subject_access_request", "purge", "read_audit", "read_audit_head",
 )  # fmt: skip
 
 
@@ -135,6 +135,8 @@ ROW_NAMES = {
     "staff": ("'staff entry ' || key", "key"),
     "subject_access_request": ("'subject access request ' || id", "id"),
     "purge": ("'purge ' || id", "id"),
+    "read_audit": ("'audit row ' || id", "id"),
+    "read_audit_head": ("'the audit head'", "id"),
 }
 
 

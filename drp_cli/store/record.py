@@ -406,8 +406,8 @@ def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> N
     row replaces the new database's."""
     if table not in TABLES:
         raise ValueError(table)
-    if table == "chain_head":
-        conn.execute("DELETE FROM chain_head").close()
+    if table in ("chain_head", "read_audit", "read_audit_head"):
+        conn.execute(f"DELETE FROM {table}").close()
     if not rows:
         return
     names = list(rows[0])
@@ -1036,6 +1036,10 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
     for message in walk.problems:
         problem(message)
     report.head_seq, report.head_hash = walk.seq, walk.prev
+    from drp_cli.store.audit import verify_audit  # the audit of reads: a chain of its own
+
+    for message in verify_audit(conn, options.key):
+        problem(message)
 
     cal = calendar(conn)
     events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))

@@ -104,3 +104,28 @@ def test_a_word_longer_than_a_long_word_may_still_be_folded():
                          2 + FREE_TEXT_MIN + 7, whole=True) == [2, FREE_TEXT_MIN]  # fmt: skip
     assert column_widths(["ID", "Summary"], [["1", "Supervising"]], {"Summary"}, 2 + 10 + 7,
                          whole=True) is None  # fmt: skip
+
+
+# -- a whole number in words ---------------------------------------------------------------------
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the change to _in_words in drp_cli/cli/app.py (t32's file) given in f4's "
+    "report: remove this mark when it is made",
+)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("escalate", "abc"), "The concern's id is a whole number, such as 12."),
+        (("escalate", "1.5"), "The concern's id is a whole number, such as 12."),
+        (("retract", "1", "abc", "--reason", "x"), "The entry's number is a whole number, "
+                                                    "such as 12."),
+        (("calendar", "add", "03/03/2025", "two"), "How many working days is a whole number, "
+                                                    "such as 12."),
+        (("calendar", "holidays", "abc"), "A year is a whole number, such as 12."),
+        (("overdue", "--within", "abc"), "--within is a whole number, such as 12."),
+    ],
+)  # fmt: skip
+def test_a_whole_number_is_asked_for_in_words(drp, args, message):
+    r = drp(*args)
+    assert (r.exit_code, r.stderr.splitlines()[-1]) == (2, f"Error: {message}")
+    assert "valid integer" not in r.stderr

@@ -161,7 +161,8 @@ def test_a_bad_row_in_the_middle_writes_nothing(drp, sql, tmp_path, monkeypatch,
     assert (r.exit_code, r.stdout) == (2, "")
     assert r.stderr == (
         "Error: 3 problems found; nothing was imported:\n"
-        "  item 15, column opened_on: is not a date (expected YYYY-MM-DD)\n"
+        "  item 15, column opened_on: is not a date drp takes (DD/MM/YYYY or "
+        "YYYY-MM-DD, from 1990-01-01 to 2199-12-31)\n"
         "  item 15, column status: is not a status (allowed: open, resolved, withdrawn)\n"
         "  item 21, column external_ref: the same reference is on item 3\n"
     )
@@ -204,7 +205,8 @@ def test_error_messages_say_what_was_expected_never_what_was_there(drp, tmp_path
     assert PERSONAL not in r.stderr
     assert r.stderr == (
         "Error: 6 problems found; nothing was imported:\n"
-        "  item 1, column stage_started_on: is not a date (expected YYYY-MM-DD)\n"
+        "  item 1, column stage_started_on: is not a date drp takes (DD/MM/YYYY or "
+        "YYYY-MM-DD, from 1990-01-01 to 2199-12-31)\n"
         "  item 1, column protocol: is not an installed protocol (installed: knowsley, "
         "nottinghamshire-2016, nottinghamshire-crp, sbc-fciro, west-sussex)\n"
         "  item 1, column category: is not a category (allowed: general, statutory, "

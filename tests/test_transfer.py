@@ -61,7 +61,8 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(drp, sql, tmp_path):
     assert r.exit_code == 2
     assert r.stderr == (
         "Error: 9 problems found; nothing was imported:\n"
-        "  row 3, column stage_started_on: is not a date (expected YYYY-MM-DD)\n"
+        "  row 3, column stage_started_on: is not a date drp takes (DD/MM/YYYY or "
+        "YYYY-MM-DD, from 1990-01-01 to 2199-12-31)\n"
         "  row 3, column stage: is not a stage of protocol knowsley (stages: stage-1, "
         "stage-2, stage-3, stage-4)\n"
         "  row 3, column category: is not a category (allowed: general, statutory, "

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from drp_cli.core.dates import FIRST_DAY, LAST_DAY, iso
+from drp_cli.core.dates import FIRST_DAY, LAST_DAY, iso, parse_date
 from drp_cli.core.errors import InvalidInput
 from drp_cli.core.textsafe import is_one_line, is_safe_text
 from drp_cli.core.uids import new_uid
@@ -69,12 +69,20 @@ def _text(row: dict[str, Any], name: str) -> str:
 
 
 def _date(value: str, name: str, errors: list[str], label: str) -> dt.date | None:
+    """A row's date as the commands take a typed one (:func:`parse_date`: YYYY-MM-DD or
+    DD/MM/YYYY, never month first), ISO tried first the fast way."""
     if not value:
         return None
     day = _iso_day(value)
     if day is None:
-        errors.append(f"{label}, column {name}: is not a date (expected YYYY-MM-DD)")
-    elif not FIRST_DAY <= day <= LAST_DAY:
+        try:
+            return parse_date(value)
+        except InvalidInput:  # its words quote the value: the row's are said instead
+            errors.append(f"{label}, column {name}: is not a date drp takes (DD/MM/YYYY or "
+                          f"YYYY-MM-DD, from {FIRST_DAY.isoformat()} to "
+                          f"{LAST_DAY.isoformat()})")  # fmt: skip
+            return None
+    if not FIRST_DAY <= day <= LAST_DAY:
         errors.append(f"{label}, column {name}: is outside the dates drp handles "
                       f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")  # fmt: skip
         return None
@@ -123,8 +131,11 @@ def validate(
             f"{', '.join(sorted(tracker.protocols.protocols))})")  # fmt: skip
     stage = None
     if protocol is not None and get("stage", ""):
-        if protocol.has_stage(get("stage", "")):
-            stage = protocol.stage(get("stage", ""))
+        # by its slug (at once), else by name as the commands take it ("Stage 1")
+        named = get("stage", "") if protocol.has_stage(get("stage", "")) else (
+            protocol.stage_named(get("stage", "")))  # fmt: skip
+        if named is not None:
+            stage = protocol.stage(named)
         else:
             bad("stage", f"is not a stage of protocol {protocol.slug} (stages: "
                 f"{', '.join(protocol.stage_slugs)})")  # fmt: skip
@@ -185,7 +196,11 @@ def validate(
         "_given": {k for k, v in cells.items() if v} - set(row.get("_defaulted", ())),
     }
     if not events:
-        checked["external_ref"] = checked["external_ref"] or auto_ref(row)
+        # the reference a row without one is known by, from its date as a day (the same
+        # for 03/03/2025 and 2025-03-03)
+        checked["external_ref"] = checked["external_ref"] or auto_ref(
+            {**row, "opened_on": opened.isoformat()}
+        )
     return checked, []
 
 
@@ -470,8 +485,12 @@ def _check_events(
 
 @lru_cache(maxsize=4096)
 def _iso_day(text: str) -> dt.date | None:
+    """YYYY-MM-DD (never an ISO week date such as 2025-W10-1, which Python would take), or
+    None."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else None
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 

@@ -27,6 +27,12 @@ when it is drp's own slug or title ("Stage 1" is west-sussex's ``stage-1``, "Res
 (``--ignore-extra``, or ``ignore_extra = true`` under ``[sheet]``, leaves them out). Blank
 rows, and rows that say "Total" with no child, are skipped and counted.
 
+The map ``--suggest-map`` writes takes a column whose header is a field's own name
+(``opened_on``, "Opened on") before any synonym, and its ``date_format`` is the sheet's: the
+forms its dates typed as text are in (ISO, day/month/year with the separators seen), never
+month/day/year (a date typed month first leaves ``date_format = "CHOOSE"``, which the import
+refuses until it is edited).
+
 No message here quotes a cell: it names the row, the column and the kind of value expected.
 """
 

@@ -122,3 +122,54 @@ def test_list_overdue_refuses_a_malformed_kind(record, sql):
     r = record("list", "--overdue", "--on", "2026-12-15")
     assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
     assert r.stderr.startswith(DAMAGED.format(column="formal_deadline_kind")), r.stderr
+
+
+# -- item 7 -----------------------------------------------------------------------------------
+READERS = [
+    ("show", "1"),
+    ("list", "--status", "all"),
+    ("export", "--output", "out.json", "--format", "json", "--force"),
+    ("export", "--output", "out.csv", "--format", "csv", "--force"),
+    ("alert", "1", "--on", "2026-12-15", "--output", "alert.md", "--force"),
+]
+
+
+@pytest.mark.parametrize("command", READERS)
+@pytest.mark.parametrize("column", ["status", "stage", "route"])
+def test_a_word_drp_never_writes_is_never_shown(record, sql, tmp_path, monkeypatch, command,
+                                                 column):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    sql(f"UPDATE concern SET {column} = 'garbage' WHERE id = 1")
+    r = record(*command)
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
+    assert r.stderr.count("\n") == 1 and "garbage" not in r.stderr.lower()
+    assert not (tmp_path / command[2]).exists() if command[0] != "show" else True
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_a_protocol_not_installed_is_said_in_one_line(record, sql, tmp_path, monkeypatch,
+                                                      command):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    sql("UPDATE concern SET protocol = 'garbage' WHERE id = 1")
+    r = record(*command)
+    assert r.exit_code == 4, (r.exit_code, r.stdout, r.stderr)
+    assert r.stderr == (
+        "Error: concern 1: its stored concern.protocol names no installed protocol (if its "
+        "protocol file was removed, put the file back in the protocols folder)\n"
+    )
+
+
+@pytest.mark.parametrize("column", ["status", "stage", "protocol", "route"])
+def test_verify_names_the_word_drp_never_wrote(record, sql, column):
+    sql(f"UPDATE concern SET {column} = 'garbage' WHERE id = 1")
+    r = record("verify")
+    assert r.exit_code == 6
+    assert f"concern 1: stored {column} does not match its events" in r.stdout + r.stderr
+
+
+def test_a_stage_of_another_route_or_none_is_still_read(record, sql):
+    """What drp writes still reads: a row written before routes existed (route NULL)."""
+    sql("UPDATE concern SET route = NULL WHERE id = 1")
+    r = record("show", "1")
+    assert r.exit_code == 0, r.stderr

@@ -68,6 +68,8 @@ if TYPE_CHECKING:  # the protocols are read only by the commands that need them
 
 STAGE_ENTRIES = ("opened", "imported", "escalated")
 CLOSING = ("resolved", "withdrawn")
+#: Every status a concern can have: open, or closed by one of :data:`CLOSING`.
+STATUSES = ("open", *CLOSING)
 VOICE = {
     "wishes-sought": ("wishes", "sought"),
     "wishes-not-sought": ("wishes", "not-sought"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drp_cli.core.dates import iso
+from drp_cli.core.errors import DatabaseDamaged, ProtocolFileError
 from drp_cli.domain import judgement, lifecycle, wording
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.lifecycle import REDACTED, ConcernState, Fact
@@ -87,10 +88,44 @@ class ConcernView:
     other_concerns: tuple[OtherConcern, ...] | None = None
     wishes_recorded_on: tuple[int, ...] | None = None
 
+    def __post_init__(self) -> None:
+        check_stored(self)
+
     @property
     def live_events(self) -> list[EventView]:
         """The events that count (not retracted), in the order shown."""
         return [e for e in self.events if not e.retracted]
+
+
+def not_written(concern_id: int, column: str) -> DatabaseDamaged:
+    """A concern's stored ``column`` holds a value drp never writes there: said as the
+    store's :class:`~drp_cli.store.connection.MalformedValue` says it (exit 4), naming the
+    concern and the column, never the value."""
+    return DatabaseDamaged(
+        f"concern {concern_id}: its stored concern.{column} is not a value drp writes"
+    )
+
+
+def check_stored(c: ConcernView) -> None:
+    """Where a concern's row becomes the domain's value (every :class:`ConcernView` is made
+    through this): its status is one drp writes, and its stage and route are ones its
+    protocol has, or the error naming the concern and the column (exit 4), so that a value
+    drp never wrote is never shown, exported or judged as real data. A protocol that is not
+    installed (never one drp knows, or its file removed since) is said as such (exit 4)."""
+    if c.status not in lifecycle.STATUSES:
+        raise not_written(c.id, "status")
+    from drp_cli.domain.protocols import registry
+
+    protocol = registry().protocols.get(c.protocol)
+    if protocol is None:
+        raise ProtocolFileError(
+            f"concern {c.id}: its stored concern.protocol names no installed protocol (if its "
+            "protocol file was removed, put the file back in the protocols folder)"
+        )
+    if not protocol.has_stage(c.stage):
+        raise not_written(c.id, "stage")
+    if c.route is not None and protocol.route_or_none(c.route) is None:
+        raise not_written(c.id, "route")
 
 
 #: What each stage result means (shown in ``drp show`` and the README): the wording's.

@@ -38,14 +38,17 @@ def test_sqlite_backup_is_a_working_private_copy(drp, db_path, tmp_path):
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     with sqlite3.connect(target) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    before = shows(drp)
-    assert shows(lambda *a: drp("--db", str(target), *a)) == before
-    assert drp("--db", str(target), "verify").exit_code == 0
+    assert drp("--db", str(target), "verify").exit_code == 0  # verify records no read
     r = drp("backup", str(target))
     assert (r.exit_code, r.stderr) == (
         2, f"Error: {target} already exists; use --force to replace it\n"
     )  # fmt: skip
     assert drp("backup", str(target), "--force").exit_code == 0
+    # the copy is a working database: it shows what the record shows (and each `show` of it
+    # is a read recorded in its own audit, so the copy has changed since drp wrote it)
+    before = shows(drp)
+    assert shows(lambda *a: drp("--db", str(target), *a)) == before
+    assert drp("backup", str(target), "--force").exit_code == 2
 
 
 def test_json_round_trip(drp, tmp_path):
@@ -85,6 +88,7 @@ def test_restore_refuses_bad_files(drp, tmp_path):
 
 def test_backup_while_writing(drp, db_path, tmp_path):
     """The online backup is consistent even with a writer running: the writer adds notes
+    (with a pause of 2 ms between them, so that the backup can record its read in the audit)
     until told to stop, and the backups are taken while it does (they see different,
     growing numbers of notes, and each one verifies)."""
     import subprocess
@@ -95,10 +99,11 @@ def test_backup_while_writing(drp, db_path, tmp_path):
     stop = tmp_path / "stop"
     writer = subprocess.Popen(
         [sys.executable, "-c",
-         "import datetime as dt, pathlib, sys\nfrom drp_cli.services.tracker import Tracker\n"
+         "import datetime as dt, pathlib, sys, time\nfrom drp_cli.services.tracker import Tracker\n"
          "t = Tracker(sys.argv[1])\nstop = pathlib.Path(sys.argv[2])\ni = 0\n"
          "while not stop.exists() and i < 5000:\n"
-         "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n    i += 1\n",
+         "    t.note(1, text=str(i), on=dt.date(2025, 3, 4))\n    i += 1\n"
+         "    time.sleep(0.002)  # a person's pace, or near it: the backup's read is recorded\n",
          str(db_path), str(stop)],
     )  # fmt: skip
 

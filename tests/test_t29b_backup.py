@@ -42,11 +42,11 @@ def test_force_refuses_a_sqlite_backup_someone_recorded_in(drp, db_path, tmp_pat
     make_record(drp)
     copy = tmp_path / "copy.sqlite3"
     assert drp("backup", str(copy)).exit_code == 0
-    # reading the copy changes nothing: it is still replaced
-    assert drp("--db", str(copy), "show", "1").exit_code == 0
+    # verifying the copy changes nothing: it is still replaced
     assert drp("--db", str(copy), "verify").exit_code == 0
     assert drp("backup", str(copy), "--force").exit_code == 0
-    # recording in it does: the next --force is refused, the copy kept as it is
+    # recording in it does (and so does reading it with show: the read is recorded in the
+    # copy's own audit): the next --force is refused, the copy kept as it is
     assert drp("--db", str(copy), "note", "1", "--text", "Recorded in the copy",
                "--on", "2025-03-13").exit_code == 0  # fmt: skip
     before = digest(copy)

@@ -325,6 +325,10 @@ def backup(
                            "database is encrypted already")  # fmt: skip
     if chosen in ("sqlite", "json"):
         store.require()  # never a copy of nothing
+        from drp_cli.services import audit
+
+        audit.record_read(tracker(ctx), "backup", whole=True, detail=audit.options_detail(
+            [("--format", chosen), ("--encrypt", encrypt)]))  # fmt: skip
     if chosen == "sqlite":
         path = b.backup_sqlite(store, target, force=force)
     elif chosen == "json":

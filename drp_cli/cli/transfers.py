@@ -312,6 +312,10 @@ def export(
 
         raise InvalidInput("--pseudonym-key is the key of --pseudonymise: give both")
     t = tracker(ctx)
+    from drp_cli.services import audit
+
+    given = [("--format", fmt), ("-o", output is not None), ("--pseudonymise", pseudonymise)]
+    audit.record_read(t, "export", whole=True, detail=audit.options_detail(given))
     text, count = export.export_file(
         t,
         output,

@@ -130,13 +130,10 @@ def test_completing_a_value_imports_only_what_it_reads(tmp_path):
 def test_values_still_coerced_and_checked_by_typer(drp):
     r = drp("overdue", "--within", "abc")
     assert r.exit_code == 2
-    assert r.stderr.endswith(
-        "Error: Invalid value for '--within': Input should be a valid integer, unable to parse "
-        "string as an integer\n"
-    )
+    assert r.stderr.endswith("Error: --within is a whole number, such as 12.\n")
     r = drp("escalate", "x1")  # `show` takes a reference as well as an id
     assert r.exit_code == 2
-    assert "Error: Invalid value for the concern's id: Input should be a valid integer" in r.stderr
+    assert "Error: The concern's id is a whole number, such as 12." in r.stderr
     assert drp("init").exit_code == 0
     r = drp("overdue", "--within", "3", "--on", "2025-03-03", "--json")
     # the values taken; the empty record refused (issue 29): no all-clear from no concern

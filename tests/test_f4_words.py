@@ -107,11 +107,6 @@ def test_a_word_longer_than_a_long_word_may_still_be_folded():
 
 
 # -- a whole number in words ---------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the change to _in_words in drp_cli/cli/app.py (t32's file) given in f4's "
-    "report: remove this mark when it is made",
-)
 @pytest.mark.parametrize(
     ("args", "message"),
     [

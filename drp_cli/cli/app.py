@@ -265,13 +265,30 @@ def argument_words(param: Any) -> str:
     return text[0].lower() + text[1:]
 
 
+#: What pydantic's integer coercion says of a value that is not one (said in words instead).
+_NOT_WHOLE = "Input should be a valid integer"
+
+
 def _in_words(exc: Any) -> None:
     """A usage error about an argument names it in words: "Missing the entry's number ...",
     "Invalid value for what to record: ...", not "Missing argument 'SEQ'"."""
     click = sys.modules[type(exc).__module__]  # Typer's own copy of click's exceptions
 
     param = getattr(exc, "param", None)
-    if param is None or getattr(param, "param_type_name", "") != "argument":
+    if param is None:
+        return
+    argument = getattr(param, "param_type_name", "") == "argument"
+    if isinstance(exc, click.BadParameter) and _NOT_WHOLE in str(exc.message):
+        if argument:
+            named = argument_words(param).split(":")[0].split(" (")[0].split(",")[0]
+            named = named[0].upper() + named[1:]
+        else:
+            named = max(getattr(param, "opts", None) or [str(param.name)], key=len)
+        exc.message = f"{named} is a whole number, such as 12."
+        exc.param = exc.param_hint = None  # format_message then shows the message alone
+        exc.__class__ = click.UsageError
+        return
+    if not argument:
         return
     words = argument_words(param)
     if isinstance(exc, click.MissingParameter):

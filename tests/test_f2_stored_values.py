@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import open_args
+from tests.conftest import PG_URL, open_args
 
 DAMAGED = (
     "Error: the database is damaged (concern 1: its stored concern.{column} is not a value "
@@ -85,9 +85,16 @@ def test_the_first_and_last_days_are_days_drp_reads(record, sql):
 
 # -- item 3 -----------------------------------------------------------------------------------
 MISSHAPEN = ["2026-12-8", "2026-W50-2", "garbage", "2200-01-01"]
+#: PostgreSQL's date type holds only days (it reads 2026-12-8 as 2026-12-08): a value of
+#: another shape can be stored only on SQLite
+SHAPES = [
+    pytest.param(v, marks=pytest.mark.skipif(PG_URL is not None and v != "2200-01-01",
+                                             reason="a date column holds only days"))
+    for v in MISSHAPEN
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("value", MISSHAPEN)
+@pytest.mark.parametrize("value", SHAPES)
 @pytest.mark.parametrize("column", ["deadline", "formal_deadline"])
 def test_the_morning_check_never_passes_a_misshapen_deadline_by(record, sql, column, value):
     """The other deadline is later than the day: only the malformed one could be due. A

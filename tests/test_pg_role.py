@@ -19,7 +19,10 @@ GRANTS = """
 GRANT SELECT, INSERT ON event, closure_change, staff TO {role};
 GRANT SELECT, INSERT, UPDATE ON concern, chain_head TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON item, attachment TO {role};
-GRANT SELECT ON alembic_version TO {role};
+GRANT SELECT, INSERT ON read_audit TO {role};
+GRANT SELECT, UPDATE ON read_audit_head TO {role};
+GRANT SELECT, INSERT, UPDATE ON subject_access_request TO {role};
+GRANT SELECT ON purge, alembic_version TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
 """
 

@@ -15,6 +15,7 @@ import pytest
 
 from drp_cli.services import attachments, details
 from drp_cli.services.tracker import Tracker
+from drp_cli.store.connection import SCHEMA_REVISION
 
 D = dt.date
 
@@ -102,8 +103,10 @@ def test_verify_names_the_row_and_column(drp, record, db_target, name):
 def test_every_other_command_says_one_line(drp, record, db_target, name, args):
     corrupt(record, db_target, name)
     r = drp(*args)
-    if name == "data" and args[0] == "db":
-        assert r.exit_code == 0  # the upgrade folds events, never items' data
+    if args[0] == "db":  # the upgrade checks the record first (sweep item 1)
+        assert r.exit_code == 6, (r.stdout, r.stderr)
+        (line,) = r.stderr.splitlines()
+        assert f"(nothing was changed): {EDITS[name][1]} is malformed (drp never wrote it)" in line
         return
     if name in ("details", "recorded_at") and args[0] == "overdue":
         assert r.exit_code == 0  # the morning check reads neither (Knowsley sets aims)
@@ -232,15 +235,17 @@ def test_what_drp_never_writes_is_refused(drp, record, db_target, statement, whe
         assert f"concern 1: its stored {where} is not a value drp writes" in r.stderr
 
 
-def test_upgrade_refuses_events_that_fold_into_no_concern(drp, record):
+def test_upgrade_refuses_events_that_fold_into_no_concern(drp, record, db_label):
     """Found by the fuzz: an opening event's kind changed made `db upgrade` refold a concern
-    with no protocol (was exit 70, IntegrityError: NOT NULL constraint failed)."""
+    with no protocol (was exit 70, IntegrityError: NOT NULL constraint failed). The upgrade
+    now checks the record first (sweep item 1): the altered event is named, nothing folded."""
     record("UPDATE event SET kind = '' WHERE id = 1")
     r = drp("db", "upgrade")
-    assert r.exit_code == 4
-    assert r.stderr == (
-        "Error: the database is damaged (concern 1: its events do not make a concern drp "
-        "could have recorded (a NOT NULL column would be empty)): nothing read from it can "
-        "be trusted; run `drp verify`, and restore the latest good backup (`drp restore`)\n"
+    assert r.exit_code == 6
+    assert r.stderr.startswith(
+        f"Error: {db_label} is already at schema {SCHEMA_REVISION}, but the record does not "
+        "verify (nothing was changed): event 1 (concern 1, entry 1) was altered after it was "
+        "recorded (and "
     )
+    assert r.stderr.endswith(" more problems); run `drp verify`\n")
     assert drp("verify").exit_code == 6

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from drp_cli.core.dates import iso, parse_date, today, utc_now
-from drp_cli.core.errors import InvalidInput, NotFound, TransitionRefused, fld
+from drp_cli.core.errors import InvalidInput, NotFound, RecordTampered, TransitionRefused, fld
 from drp_cli.core.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.core.uids import new_uid
 from drp_cli.domain import judgement, lifecycle, transitions
@@ -1087,14 +1087,38 @@ class Tracker:
     def upgrade(self) -> tuple[str | None, str]:
         """Bring an older database up to this drp: the schema (Alembic), then the data into
         the chain: each concern's recorded fields as they stood (a ``fields-recorded`` event
-        where its opening event did not carry them), closure changes made before they were
-        links, and every concern's rows folded again by the lifecycle rule."""
+        where its opening event did not carry them), closure changes and staff entries made
+        before they were links (only when the migration that chained them is applied:
+        :data:`record.CHAINED_FROM`), and, from before :data:`record.FOLDED_FROM`, every
+        concern's rows folded again by the lifecycle rule.
+
+        A record that does not verify is never chained or folded: it is checked first (as
+        ``drp verify`` checks it, as far as its schema goes; not the stored files, which no
+        migration touches) and refused with :class:`RecordTampered`, nothing changed. At
+        this drp's schema nothing is done but that check."""
+        from drp_cli.store import connection
+        from drp_cli.store.dbfile import known_revisions
+
+        target = connection.SCHEMA_REVISION  # read now: tests stand in an older drp
+        current = self.store.revision()
+        if current is not None and current in known_revisions() and current <= target:
+            self._refuse_unverified(current, target)
+            if current == target:
+                return current, target
         before, after = self.store.upgrade()
         self._calendar = None
+
+        def applied(revision: str) -> bool:
+            return before is None or before < revision <= after
+
         with self.unit_of_work() as uow:
             uow.lock_concerns()
-            uow.chain_unlinked_closures()
-            uow.chain_unlinked_staff()
+            if applied(record.CHAINED_FROM["closure_change"]):
+                uow.chain_unlinked_closures()
+            if applied(record.CHAINED_FROM["staff"]):
+                uow.chain_unlinked_staff()
+            if before is not None and before >= record.FOLDED_FROM:
+                return before, after  # the rows follow today's rule: nothing to fold
             for cid in uow.concern_ids():
                 loaded = uow.load(cid)
                 first = loaded.facts()[0] if loaded.events else None
@@ -1108,6 +1132,33 @@ class Tracker:
                 else:
                     uow.refold(loaded)
         return before, after
+
+    def _refuse_unverified(self, current: str, target: str) -> None:
+        """Raise :class:`RecordTampered` (nothing changed) when the record at schema
+        ``current`` does not verify, naming the first problem found. At an older schema the
+        chain is walked without the key (links are sealed after the upgrade, by `drp verify
+        --seal`), as far as that schema chains; the concerns from :data:`record.FOLDED_FROM`."""
+        older = current != target
+        report = record.verify(
+            self.store,
+            self.protocols.protocols,
+            VerifyOptions(key=None if older else self.key, revision=current if older else None),
+        )
+        if report.ok:
+            return
+        found = [p for p in report.problems if not p.startswith("... ")]
+        more = len(report.problems) - 1
+        said = found[0] if found else report.problems[0]
+        also = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
+        if older:
+            raise RecordTampered(
+                f"the record at schema {current} does not verify, so it was not upgraded "
+                f"(nothing was changed): {said}{also}"
+            )
+        raise RecordTampered(
+            f"{self.store.label} is already at schema {target}, but the record does not "
+            f"verify (nothing was changed): {said}{also}; run `drp verify`"
+        )
 
     # -- local closure days -------------------------------------------------------------------
     def _closure_changes(self) -> list[Row]:

@@ -809,8 +809,24 @@ def event_digest(
     return digest
 
 
-def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
-    """Every link of the chain, events and closure changes merged in chain order."""
+#: The schema revision from which each table's rows are links of the chain (its chain
+#: columns came with it; ``Tracker.upgrade`` links the rows of a database brought past it).
+CHAINED_FROM = {"event": "0002", "closure_change": "0005", "staff": "0009", "purge": "0012"}
+#: The schema revision from which the stored concern rows follow today's lifecycle rule (0008
+#: changed it: ``Tracker.upgrade`` folds every concern of a database brought past it again).
+FOLDED_FROM = "0008"
+
+
+def _chained(table: str, revision: str | None) -> bool:
+    """Whether ``table``'s rows are links of the chain at ``revision`` (None: this drp's)."""
+    return revision is None or revision >= CHAINED_FROM[table]
+
+
+def _links(
+    conn: Conn, revision: str | None = None
+) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
+    """Every link of the chain, events and closure changes merged in chain order; at an older
+    schema ``revision``, only the tables chained at it."""
     events = _chain_rows(
         conn, "event",
         lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
@@ -827,7 +843,9 @@ def _links(conn: Conn) -> Iterator[tuple[float, str, Mapping[str, Any], str | No
         lambda row: f"purge {row['id']} (the tombstone of {row['purged_on']})",
         tombstone_hash,
     )  # fmt: skip
-    return heapq.merge(events, closures, staff, purges, key=lambda link: link[0])
+    tables = {"event": events, "closure_change": closures, "staff": staff, "purge": purges}
+    return heapq.merge(*(rows for table, rows in tables.items() if _chained(table, revision)),
+                       key=lambda link: link[0])  # fmt: skip
 
 
 def _grouped(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[int, list[Mapping[str, Any]]]]:
@@ -924,6 +942,10 @@ class VerifyOptions:
     attachments_dir: Path | None = None
     problems_limit: int = 200
     seen_files: set[str] = field(default_factory=set)
+    #: an older schema revision the database is still at (before ``drp db upgrade``): only
+    #: what that schema holds is checked (the tables chained at it; the concerns' rows from
+    #: :data:`FOLDED_FROM` on); None: this drp's schema, everything
+    revision: str | None = None
 
 
 def parse_expect(value: str) -> tuple[int, str]:
@@ -957,7 +979,7 @@ POSTGRESQL_CHECK = (
 )
 
 
-def integrity_check(conn: Conn) -> tuple[str, list[str]]:
+def integrity_check(conn: Conn, *, indexes: bool = True) -> tuple[str, list[str]]:
     """The store's own check of the file: what was checked (as ``drp verify`` says it) and
     what it found. SQLite: ``PRAGMA integrity_check`` (every page's structure, and every
     index entry against its table row: ``quick_check`` skips the latter, so misses an index
@@ -971,7 +993,7 @@ def integrity_check(conn: Conn) -> tuple[str, list[str]]:
         rows = conn.rows("PRAGMA integrity_check")
         found = [line for r in rows for line in str(r[0]).splitlines()
                  if line != "ok" and not line.startswith("*** in database")]  # fmt: skip
-        if not found and (index := damaged_index(conn)) is not None:
+        if not found and indexes and (index := damaged_index(conn)) is not None:
             found = [f"the index {index} does not match the concerns it indexes"]
     except sqlite3.DatabaseError as exc:  # a page it cannot even read
         found = [str(exc)]
@@ -992,10 +1014,12 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
             problems.append("... more problems not shown")
 
     with store.read(snapshot=True) as conn:  # one snapshot of the whole record
-        report.integrity, damage = integrity_check(conn)
+        # the checks of the indexes and of stored values know this drp's tables only
+        older = options.revision is not None
+        report.integrity, damage = integrity_check(conn, indexes=not older)
         for message in damage:
             problem(message)
-        malformed = [] if damage else [m.problem for m in malformed_values(conn)]
+        malformed = [] if damage or older else [m.problem for m in malformed_values(conn)]
         for message in malformed:
             problem(message)
         if malformed:
@@ -1005,6 +1029,10 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
             _verify_record(conn, report, protocols, options, problem)
         except MalformedValue as exc:
             problem(exc.problem)
+        except ValueError:  # a date SQLite's converter cannot read (the check above skipped)
+            if not older:
+                raise
+            problem("the record holds values drp cannot read")
         except sqlite3.DatabaseError as exc:
             if not damage:
                 raise
@@ -1015,11 +1043,22 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
 def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Protocol],
                    options: VerifyOptions, problem: Callable[[str], None]) -> None:  # fmt: skip
     """:func:`verify`'s walk of the chain and of every concern, in ``conn``."""
+    revision = options.revision
+    if _chained("event", revision):
+        _walk_chain(conn, report, options, problem)
+    if revision is not None and revision < FOLDED_FROM:
+        return  # the rows were written by an older rule: the upgrade folds them again
+    _compare_concerns(conn, report, protocols, options, problem)
+
+
+def _walk_chain(conn: Conn, report: VerifyReport, options: VerifyOptions,
+                problem: Callable[[str], None]) -> None:  # fmt: skip
+    """Walk the chain: every link of the tables chained at ``options.revision``."""
     walk = ChainWalk(key=options.key, expect=options.expect)
-    for tombstone in purgesql.tombstones(conn):
+    for tombstone in purgesql.tombstones(conn) if _chained("purge", options.revision) else ():
         for gap in tombstone_gaps(tombstone):
             walk.gaps[gap[0]] = gap
-    for _, where, row, digest in _links(conn):
+    for _, where, row, digest in _links(conn, options.revision):
         if "concern_id" in row:
             report.events += 1
         elif "action" in row:
@@ -1041,6 +1080,11 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
     for message in verify_audit(conn, options.key):
         problem(message)
 
+
+def _compare_concerns(conn: Conn, report: VerifyReport, protocols: Mapping[str, Protocol],
+                      options: VerifyOptions, problem: Callable[[str], None]) -> None:  # fmt: skip
+    """Fold every concern from its events and compare its stored row, items and attachment
+    rows (and, with ``options.attachments_dir``, its stored files)."""
     cal = calendar(conn)
     events = _Cursor(conn.stream("SELECT * FROM event ORDER BY concern_id, seq"))
     items = _Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))

@@ -117,7 +117,7 @@ def _fingerprint(column: str) -> str:
 #: A stored deadline of the shape drp writes (ISO, ten characters): one of another shape
 #: (2026-12-8, 2026-W50-2, 'soon') can sort before or after the day the search is for, and
 #: would never be read.
-_SHAPED = "length({c}) = 10 AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+_SHAPED = "{c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"  # the whole value
 
 
 def _scan_indexes(conn: Conn) -> tuple[str | None, tuple[int, str] | None]:

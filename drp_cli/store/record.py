@@ -815,6 +815,8 @@ CHAINED_FROM = {"event": "0002", "closure_change": "0005", "staff": "0009", "pur
 #: The schema revision from which the stored concern rows follow today's lifecycle rule (0008
 #: changed it: ``Tracker.upgrade`` folds every concern of a database brought past it again).
 FOLDED_FROM = "0008"
+#: The schema revision of the audit of reads (its own chain, which ``drp verify`` walks).
+AUDITED_FROM = "0011"
 
 
 def _chained(table: str, revision: str | None) -> bool:
@@ -1075,6 +1077,8 @@ def _walk_chain(conn: Conn, report: VerifyReport, options: VerifyOptions,
     for message in walk.problems:
         problem(message)
     report.head_seq, report.head_hash = walk.seq, walk.prev
+    if options.revision is not None and options.revision < AUDITED_FROM:
+        return  # no audit of reads at that schema yet
     from drp_cli.store.audit import verify_audit  # the audit of reads: a chain of its own
 
     for message in verify_audit(conn, options.key):

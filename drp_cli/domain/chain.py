@@ -279,6 +279,22 @@ def staff_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     return hashlib.sha256(staff_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
 
 
+def staff_link_problem(row: Mapping[str, Any], key: bytes | None = None) -> str | None:
+    """What is wrong with one staff entry's own link of the chain, as ``drp verify`` words
+    it (after the entry's name), or None: it is no link (no position, previous hash or
+    hash), its hash is not the one its content gives, or (keyed) the key did not seal it.
+    One row's check, for a look-up that is about to use the entry's address: it does not
+    walk the chain (``drp verify`` does)."""
+    seq, prev, digest = row.get("chain_seq"), row.get("prev_hash"), row.get("hash")
+    if seq is None or prev is None or digest is None:
+        return "was inserted out of band (it is not in the chain)"
+    if staff_hash(row, seq, prev) != digest:
+        return "was altered after it was recorded"
+    if key is not None and row.get("mac") != mac(key, digest):
+        return "is not sealed by the key"
+    return None
+
+
 def mac(key: bytes, link_hash: str) -> str:
     """The keyed seal of one link: HMAC-SHA256 of its hash under the service's key. Each
     hash covers every link before it, so a valid MAC on a link vouches for the chain up to

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from drp_cli.core.errors import InvalidInput, fld
+from drp_cli.core.errors import InvalidInput, RecordTampered, fld
 from drp_cli.core.textsafe import MAX_REF, clean_line
+from drp_cli.domain.chain import staff_link_problem
 from drp_cli.services.tracker import Tracker, current_user
 from drp_cli.store import record
 from drp_cli.store.connection import Conn
@@ -23,12 +25,33 @@ ROLES = ("iro", "cp-chair", "fostering-iro", "manager", "business-support", "oth
 
 @dataclass(frozen=True)
 class Person:
+    """A staff-directory entry. Its address (:attr:`email`) is given only while the entry's
+    own link of the chain holds: an entry inserted or changed behind drp's back must never
+    decide where an alert or ``overdue --send`` goes."""
+
     name: str
-    email: str | None
+    stored_email: str | None
     team: str | None
     role: str | None
     added_by: str
     added_at: dt.datetime
+    #: the stored row and the chain's key, to check the entry's link when its address is
+    #: used (None: an entry this process has just written)
+    row: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    key: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def email(self) -> str | None:
+        """The entry's e-mail address; :class:`RecordTampered` (naming the entry by its
+        key, never the address) when its link of the chain does not hold."""
+        if self.row is not None:
+            problem = staff_link_problem(self.row, self.key)
+            if problem is not None:
+                raise RecordTampered(
+                    f"{record.staff_where(self.row)} {problem}: its e-mail address is not "
+                    "used; run `drp verify`"
+                )
+        return self.stored_email
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,7 +74,8 @@ def directory(t: Tracker) -> list[Person]:
         return []
     with t.store.read() as conn:
         rows = record.staff(conn)
-    return [Person(r.name, r.email, r.team, r.role, r.added_by, r.added_at) for r in rows]
+    return [Person(r.name, r.email, r.team, r.role, r.added_by, r.added_at, r, t.key)
+            for r in rows]  # fmt: skip
 
 
 def add(

@@ -107,13 +107,6 @@ def test_the_morning_check_never_passes_a_misshapen_deadline_by(record, sql, col
     assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
 
 
-#: the fix is in drp_cli/store/record.py (f1's file in this wave): see f2's report
-NEEDS_RECORD = pytest.mark.xfail(
-    strict=True, reason="list --overdue's query in store/record.py skips the check (f2 report)"
-)
-
-
-@NEEDS_RECORD
 @pytest.mark.parametrize("value", [*MISSHAPEN, "9999-12-31"])
 def test_list_overdue_refuses_a_malformed_formal_deadline(record, sql, value):
     sql("UPDATE concern SET formal_deadline = :v WHERE id = 1", v=value)
@@ -122,7 +115,6 @@ def test_list_overdue_refuses_a_malformed_formal_deadline(record, sql, value):
     assert r.stderr.startswith(DAMAGED.format(column="formal_deadline")), r.stderr
 
 
-@NEEDS_RECORD
 def test_list_overdue_refuses_a_malformed_kind(record, sql):
     sql("UPDATE concern SET formal_deadline_kind = 'garbage' WHERE id = 1")
     assert record("overdue", "--on", "2026-12-15").exit_code == 4

@@ -213,13 +213,6 @@ def events_for(conn: Conn, ids: Sequence[int]) -> dict[int, list[Row]]:
     return found
 
 
-#: a firm deadline (or one stored before kinds existed) before the day: the store's part of
-#: "a firm deadline is passed" (the calendar decides the rest)
-_FIRM_BEFORE = "status = 'open' AND (" + " OR ".join(
-    f"({column} < ? AND coalesce({kind}, 'firm') = 'firm')"
-    for column, kind in (("deadline", "deadline_kind"), ("step_deadline", "step_deadline_kind"),
-                         ("formal_deadline", "formal_deadline_kind"))
-) + ")"  # fmt: skip
 #: a case-folded substring of the summary, the outcome, or the text of a note or response
 _SEARCH = (
     "(lower(summary) LIKE lower(?) ESCAPE '\\' "
@@ -269,8 +262,13 @@ def concerns(
         clauses.append("opened_on <= ?")
         params.append(opened_to)
     if firm_before is not None:
-        clauses.append(_FIRM_BEFORE)
-        params += [firm_before] * 3
+        # every open concern, each judged by the caller (the tracker's passed_by_kind): a
+        # deadline or kind drp never wrote is then an error, never a concern left out; and
+        # the morning check's own test of the indexes and deadlines first
+        from drp_cli.store.daily import check_indexes
+
+        check_indexes(conn)
+        clauses.append("status = 'open'")
     clause = " AND ".join(clauses)
     sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
     return whole(conn.records(sql, params), "concern")

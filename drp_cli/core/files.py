@@ -22,9 +22,9 @@ def cache_dir() -> Path:
     env = os.environ.get("DRP_CACHE")
     if env:
         return Path(env).expanduser()
-    import platformdirs
+    from drp_cli.core.userdirs import user_dir
 
-    return Path(platformdirs.user_cache_dir("drp"))
+    return user_dir("cache")
 
 
 def write_private(path: str | os.PathLike[str], content: str | bytes | Writer,

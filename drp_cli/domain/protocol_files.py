@@ -22,9 +22,9 @@ def user_dirs() -> list[Path]:
     env = os.environ.get("DRP_PROTOCOLS")
     if env:
         return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    import platformdirs
+    from drp_cli.core.userdirs import user_dir
 
-    return [Path(platformdirs.user_config_dir("drp")) / "protocols"]
+    return [user_dir("config") / "protocols"]
 
 
 def signature() -> list[tuple[str, int, int]]:

@@ -30,9 +30,9 @@ NETWORK_FILESYSTEMS = {"cifs", "smb", "smb2", "smb3", "smbfs", "nfs", "nfs4", "a
 
 
 def default_path() -> Path:
-    import platformdirs
+    from drp_cli.core.userdirs import user_dir
 
-    return Path(platformdirs.user_data_dir("drp")) / "drp.sqlite3"
+    return user_dir("data") / "drp.sqlite3"
 
 
 def resolve_target(db: str | os.PathLike[str] | None) -> str:

@@ -98,8 +98,7 @@ def _held_line(held: list[Due]) -> str:
 @commands.command(
     "retention",
     epilog=examples(
-        "drp config set retention_years 15",
-        "drp config set retention_by_role child-protection=35",
+        "# the schedule: drp config set retention_years N (by_route, by_role)",
         "drp retention --on 2031-04-01",
         "drp retention --json",
     ),

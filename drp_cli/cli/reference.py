@@ -305,9 +305,7 @@ def add_days(
     if as_json:
         print_json({"from": start.isoformat(), "working_days": n, "date": result.isoformat()})
     else:
-        typer.echo(
-            f"{days(n)} after {start.isoformat()}: {result.isoformat()} ({result:%a})"
-        )
+        typer.echo(f"{days(n)} after {start.isoformat()}: {result.isoformat()} ({result:%a})")
 
 
 @calendar_app.command(

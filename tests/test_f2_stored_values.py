@@ -107,7 +107,7 @@ def test_the_morning_check_never_passes_a_misshapen_deadline_by(record, sql, col
     assert r.stderr.startswith(DAMAGED.format(column=column)), r.stderr
 
 
-@pytest.mark.parametrize("value", [*MISSHAPEN, "9999-12-31"])
+@pytest.mark.parametrize("value", [*SHAPES, "9999-12-31"])
 def test_list_overdue_refuses_a_malformed_formal_deadline(record, sql, value):
     sql("UPDATE concern SET formal_deadline = :v WHERE id = 1", v=value)
     r = record("list", "--overdue", "--on", "2026-12-15")

@@ -46,3 +46,17 @@ def test_an_error_naming_the_database_shows_its_path_escaped(drp, tmp_path, db_t
     assert r.exit_code == 4
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     assert "PWNED\\x07" in r.stderr
+
+
+@pytest.mark.parametrize("make", ["alert", "bundle", "calendar"])
+def test_documents_name_what_they_wrote_escaped(drp, tmp_path, make):
+    assert drp(*open_args()).exit_code == 0
+    if make == "alert":
+        args = ["alert", "1", "-o", str(tmp_path / f"a{NASTY}.md")]
+    elif make == "bundle":
+        args = ["bundle", "1", "-o", str(tmp_path / f"b{NASTY}")]
+    else:
+        args = ["calendar", "export", "--output", str(tmp_path / f"c{NASTY}.ics")]
+    r = drp(*args)
+    assert r.exit_code == 0, r.stderr
+    _clean(r.stdout)

@@ -19,6 +19,7 @@ from drp_cli.cli.app import (
 )
 from drp_cli.cli.output import print_json
 from drp_cli.cli.textarg import EditOption, main_text, text_option
+from drp_cli.core.textsafe import shown_path
 
 commands = command_group()
 
@@ -553,7 +554,9 @@ def alert(
             print_json({"path": eml, "to": made.to, "cc": made.cc,
                         "not_copied": made.not_copied})  # fmt: skip
         else:
-            typer.echo(f"Replaced {eml}." if written.replaced else f"Wrote {eml}.")
+            typer.echo(
+                f"Replaced {shown_path(eml)}." if written.replaced else f"Wrote {shown_path(eml)}."
+            )
         if late is not None:
             typer.echo(f"Warning: {late}.", err=True)
         if made.not_copied and not as_json:
@@ -576,7 +579,9 @@ def alert(
     else:
         written = alerts.write(t, concern_id, output, fmt, force=force, on=on,
                                templates=templates)  # fmt: skip
-    typer.echo(f"Replaced {output}." if written.replaced else f"Wrote {output}.")
+    typer.echo(
+        f"Replaced {shown_path(output)}." if written.replaced else f"Wrote {shown_path(output)}."
+    )
 
 
 @commands.command(
@@ -648,11 +653,11 @@ def bundle(
         return
     if folder is not None:
         if folder.replaced:
-            typer.echo(f"Replaced the earlier bundle at {folder.path}.")
-        typer.echo(f"Wrote {len(folder.files)} files to {folder.path}.")
+            typer.echo(f"Replaced the earlier bundle at {shown_path(folder.path)}.")
+        typer.echo(f"Wrote {len(folder.files)} files to {shown_path(folder.path)}.")
     if written_pdf is not None:
         verb = "Replaced" if written_pdf.replaced else "Wrote"
-        typer.echo(f"{verb} {written_pdf.path} ({written_pdf.pages} pages).")
+        typer.echo(f"{verb} {shown_path(written_pdf.path)} ({written_pdf.pages} pages).")
         if written_pdf.separate:
             n = len(written_pdf.separate)
             typer.echo(

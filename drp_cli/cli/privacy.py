@@ -10,6 +10,7 @@ import typer
 
 from drp_cli.cli.app import ByOption, JsonOption, check_id, command_group, examples, tracker
 from drp_cli.cli.output import print_json
+from drp_cli.core.textsafe import shown_path
 
 if TYPE_CHECKING:
     from drp_cli.services.subject_access import Request
@@ -160,7 +161,7 @@ def subject_access(
             return
         verb = "Replaced" if written.replaced else "Wrote"
         typer.echo(
-            f"{verb} {written.path}: {len(written.files)} files, {written.concerns} "
+            f"{verb} {shown_path(written.path)}: {len(written.files)} files, {written.concerns} "
             f"concern{'s' if written.concerns != 1 else ''}."
         )
         n = written.third_parties

@@ -22,6 +22,7 @@ from drp_cli.cli.app import (
 )
 from drp_cli.cli.output import console, print_json
 from drp_cli.cli.textarg import text_option
+from drp_cli.core.textsafe import shown_path
 from drp_cli.domain.protocols import as_data
 
 CLOSE_EXAMPLE = (
@@ -366,7 +367,7 @@ def calendar_export(
         print_json({"path": output, "events": count})
         return
     verb = "Replaced" if written.replaced else "Wrote"
-    typer.echo(f"{verb} {output}: {count} deadline{'s' if count != 1 else ''}.")
+    typer.echo(f"{verb} {shown_path(output)}: {count} deadline{'s' if count != 1 else ''}.")
 
 
 def _short(clock: Timescale | None) -> str:

@@ -16,6 +16,7 @@ from drp_cli.cli.app import (
     tracker,
 )
 from drp_cli.cli.output import console, print_json
+from drp_cli.core.textsafe import shown_path
 
 commands = command_group()
 
@@ -394,7 +395,7 @@ def report(
             force=force,
             what="report tables",
         )
-        wrote.append(f"Wrote the report's tables to {written.path}")
+        wrote.append(f"Wrote the report's tables to {shown_path(written.path)}")
     if html is not None:
         from drp_cli.render import reporthtml
 
@@ -405,7 +406,7 @@ def report(
             force=force,
             what="HTML report",
         )
-        wrote.append(f"Wrote the HTML report to {page.path}")
+        wrote.append(f"Wrote the HTML report to {shown_path(page.path)}")
     if as_json:
         print_json(data)
     elif not wrote:

@@ -39,6 +39,7 @@ from drp_cli.cli.output import (
     show,
 )
 from drp_cli.core.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
+from drp_cli.core.textsafe import shown_path
 
 commands = command_group()
 
@@ -375,13 +376,17 @@ def _mail_check(
         if single:
             done = write_file(eml, mail.as_bytes(messages[0][1]), protected=protected,
                               force=force, what="e-mail")  # fmt: skip
-            typer.echo(f"Replaced {eml}." if done.replaced else f"Wrote {eml}.")
+            typer.echo(
+                f"Replaced {shown_path(eml)}." if done.replaced else f"Wrote {shown_path(eml)}."
+            )
             return
         files = {f"{n:03d}-{_slug(who)}.eml": mail.as_bytes(msg)
                  for n, (who, msg) in enumerate(messages, 1)}  # fmt: skip
         done = write_folder(eml, files, protected=protected, force=force, what="folder of e-mails")
         verb = "Replaced" if done.replaced else "Wrote"
-        typer.echo(f"{verb} {eml}: {len(files)} e-mail{'s' if len(files) != 1 else ''}.")
+        typer.echo(
+            f"{verb} {shown_path(eml)}: {len(files)} e-mail{'s' if len(files) != 1 else ''}."
+        )
         return
     from drp_cli.core.errors import MailError
 

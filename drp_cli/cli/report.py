@@ -67,6 +67,7 @@ def show_report(data: dict[str, Any]) -> None:
         named,
         period_text,
         rate_text,
+        scope_words,
     )
 
     out = console()
@@ -79,7 +80,7 @@ def show_report(data: dict[str, Any]) -> None:
     out.print(f"[bold]{escape(data['title'])}[/bold]")
     out.print(
         escape(
-            f"Concerns opened {period_text(data['from'], data['to'])} ({_scope(data)}), "
+            f"Concerns opened {period_text(data['from'], data['to'])} ({scope_words(data)}), "
             f"{judged_text(data)}; the period before: {period_text(prev['from'], prev['to'])}, "
             f"as on {day_words(prev['on'])}."
         ),
@@ -234,20 +235,6 @@ def _whole(title: str, heads: tuple[str, ...], rows: list[list[str]], keep: tupl
     for r in rows:
         table.add_row(*(escape(v) for v in r))
     return table
-
-
-def _scope(data: dict[str, Any]) -> str:
-    """The report's filters in words: "protocol West Sussex County Council, team North"."""
-    from drp_cli.services.report import named
-
-    f = data["filters"]
-    bits = []
-    if f["protocol"]:
-        bits.append(f"protocol {named(data, 'protocol', f['protocol'])}")
-    if f["category"]:
-        bits.append(f"theme {named(data, 'theme', f['category'])}")
-    bits += [f"{k} {f[k]}" for k in ("owner", "team") if f[k]]
-    return ", ".join(bits) or "all concerns"
 
 
 def _band(key: str) -> str:

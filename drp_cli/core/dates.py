@@ -103,3 +103,12 @@ def iso(value: dt.date | None) -> str | None:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def in_words(value: dt.date | str | None) -> str:
+    """A day as people write it, without its weekday: "6 December 2026" (a date of birth,
+    a report's period); "-" for none. The report and the documents both say days so."""
+    if value is None or value == "":
+        return "-"
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day} {day:%B %Y}"

@@ -146,10 +146,9 @@ def short_date(value: Any) -> Safe:
 
 def day_month_year(value: Any) -> Safe:
     """A date without its weekday, as a date of birth is written: "14 March 2015"."""
-    if value is None or value == "":
-        return Safe("-")
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-    return Safe(f"{day.day} {day:%B %Y}")
+    from drp_cli.core.dates import in_words
+
+    return Safe(in_words(value))
 
 
 def stage_short(slug: Any, protocol: Any) -> str:

@@ -25,6 +25,7 @@ from drp_cli.services.report import (
     named,
     period_text,
     rate_text,
+    scope_words,
 )
 
 if TYPE_CHECKING:
@@ -270,17 +271,6 @@ def headline(data: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     return rows
 
 
-def _scope(data: Mapping[str, Any]) -> str:
-    f = data["filters"]
-    bits = []
-    if f["protocol"]:
-        bits.append(f"protocol {named(data, 'protocol', f['protocol'])}")
-    if f["category"]:
-        bits.append(f"theme {named(data, 'theme', f['category'])}")
-    bits += [f"{k} {f[k]}" for k in ("owner", "team") if f[k]]
-    return ", ".join(bits) or "all concerns"
-
-
 def _card(what: str, value: str, was: str) -> str:
     return (
         f'<div class="figure">{escape(what)}<span class="n">{escape(value)}</span>'
@@ -397,7 +387,7 @@ def render(data: Mapping[str, Any]) -> str:
     parts = [
         f"<h1>{escape(data['title'])}</h1>",
         f'<p class="muted">Concerns opened {escape(period_text(data["from"], data["to"]))}, '
-        f"{escape(judged_text(data))}; {escape(_scope(data))}. Compared with "
+        f"{escape(judged_text(data))}; {escape(scope_words(data))}. Compared with "
         f"{escape(period_text(prev['from'], prev['to']))} "
         f"(as on {escape(day_words(prev['on']))}). "
         + (

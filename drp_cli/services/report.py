@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import msgspec
 
-from drp_cli.core.dates import iso, parse_date
+from drp_cli.core.dates import in_words, iso, parse_date
 from drp_cli.core.dates import today as _today
 from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.domain import lifecycle, views
@@ -775,12 +775,8 @@ def month_words(month: str) -> str:
     return f"{day:%B %Y}"
 
 
-def day_words(day: str | None) -> str:
-    """A day of the report (ISO) as people write it: "6 December 2026"; "-" for none."""
-    if not day:
-        return "-"
-    d = dt.date.fromisoformat(day)
-    return f"{d.day} {d:%B %Y}"
+#: A day of the report (ISO) as people write it: "6 December 2026"; "-" for none.
+day_words = in_words
 
 
 def protocol_name(p: Protocol, installed: Mapping[str, Protocol]) -> str:
@@ -837,6 +833,19 @@ def names(data: Mapping[str, Any], installed: Mapping[str, Protocol]) -> dict[st
         "issues": {k: issue_words.get(k, k) for k in data["by_issue"]},
         "months": {m: month_words(m) for m in data["by_month"]},
     }
+
+
+def scope_words(data: Mapping[str, Any]) -> str:
+    """The report's filters in words: "protocol West Sussex County Council, team North"
+    (the text report and the HTML page say the same)."""
+    f = data["filters"]
+    bits = []
+    if f["protocol"]:
+        bits.append(f"protocol {named(data, 'protocol', f['protocol'])}")
+    if f["category"]:
+        bits.append(f"theme {named(data, 'theme', f['category'])}")
+    bits += [f"{k} {f[k]}" for k in ("owner", "team") if f[k]]
+    return ", ".join(bits) or "all concerns"
 
 
 def named(data: Mapping[str, Any], table: str, key: str) -> str:

@@ -11,8 +11,6 @@ opens everything.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import stat
 from pathlib import Path
@@ -133,6 +131,10 @@ def pragma(key: bytes) -> str:
 
 def derive(key: bytes, purpose: str) -> bytes:
     """A 256-bit key for ``purpose`` derived from the database key (HKDF-SHA256, RFC 5869,
-    no salt): the attachments' and the JSON backups' keys, never the database key itself."""
+    no salt): the attachments' and the JSON backups' keys, never the database key itself.
+    (hashlib and hmac are imported here: every command imports this module, few derive.)"""
+    import hashlib
+    import hmac
+
     prk = hmac.new(b"\0" * 32, key, hashlib.sha256).digest()
     return hmac.new(prk, f"drp {purpose}".encode() + b"\x01", hashlib.sha256).digest()

@@ -47,6 +47,10 @@ def _moment(value: dt.datetime | str) -> str:
     return value.isoformat(timespec="microseconds")
 
 
+#: A moment as every link of the chain writes it (UTC, naive, to the microsecond).
+moment_text = _moment
+
+
 @lru_cache(maxsize=65536)
 def _day(value: dt.date | str) -> str:
     if isinstance(value, str):

@@ -39,6 +39,7 @@ from typing import Any
 
 from drp_cli.core.config import MAX_YEARS  # the longest period (config set checks it too)
 from drp_cli.core.errors import InvalidInput, fld
+from drp_cli.domain.chain import moment_text as _moment  # the chain's one rule
 
 #: The settings the schedule is read from (``drp config set KEY VALUE``).
 YEARS, BY_ROUTE, BY_ROLE = "retention_years", "retention_by_route", "retention_by_role"
@@ -236,14 +237,6 @@ def tombstone_detail(purged: Sequence[Due], counts: Mapping[str, int], files: in
         "files": files,
         "gaps": [list(g) for g in gaps(links)],
     }
-
-
-def _moment(value: dt.datetime | str) -> str:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="microseconds")
 
 
 def _detail(value: Any) -> Any:

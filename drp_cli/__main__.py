@@ -30,6 +30,7 @@ class _Terminated:
 
     pid = 0
     received = False
+    deferred = 0  # times the interrupt waited for a callback to return
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -42,8 +43,38 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         return
     if _Terminated.received:  # a second SIGTERM while cleaning up: the cleanup goes on
         return
+    if _swallowed_there(frame) and _Terminated.deferred < 40:
+        # Python prints and drops an exception raised in a callback ("Exception ignored
+        # in ..."): the interrupt would be lost and the command would go on, half torn. Ask
+        # again in a few milliseconds, when the callback has returned (at most 40 times).
+        import signal
+
+        _Terminated.deferred += 1
+        signal.signal(signal.SIGALRM, _again)
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
+        return
     _Terminated.received = True
     raise KeyboardInterrupt
+
+
+def _again(signum: int, frame: FrameType | None) -> None:
+    import signal
+
+    _on_sigterm(signal.SIGTERM, frame)
+
+
+def _swallowed_there(frame: FrameType | None) -> bool:
+    """Whether an exception raised in ``frame`` might be printed and dropped by Python rather
+    than unwind the command: it runs in a weakref callback (the import machinery's module
+    locks, a WeakValueDictionary's) or a finaliser."""
+    while frame is not None:
+        if frame.f_code.co_name in _CALLBACKS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_CALLBACKS = frozenset({"cb", "remove", "_remove", "__del__", "_callback"})
 
 
 class _SigtermAsInterrupt:
@@ -52,7 +83,7 @@ class _SigtermAsInterrupt:
     def __enter__(self) -> None:
         import signal
 
-        _Terminated.pid, _Terminated.received = os.getpid(), False
+        _Terminated.pid, _Terminated.received, _Terminated.deferred = os.getpid(), False, 0
         self.previous: Any = None
         self.installed = False
         try:

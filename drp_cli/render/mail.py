@@ -23,7 +23,7 @@ import datetime as dt
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -98,18 +98,34 @@ def find_address(text: str | None) -> str | None:
     return found.group(0).strip(".") if found else None
 
 
-def staff_addresses(t: Tracker) -> dict[str, str]:
+def staff_addresses(t: Tracker) -> Mapping[str, str]:
     """The staff directory's e-mail addresses, by name as the directory matches it (case and
-    spacing folded), as ``Name <address>``."""
-    from email.headerregistry import Address
-
+    spacing folded), as ``Name <address>``. An entry's link of the chain is checked when its
+    address is looked up, so one entry changed behind drp's back refuses the mail that would
+    go to it (:class:`RecordTampered`, exit 6), never the mail to everyone else."""
     from drp_cli.services import staff
 
-    return {
-        staff.key(p.name): str(Address(display_name=p.name, addr_spec=p.email))
-        for p in staff.directory(t)
-        if p.email
-    }
+    return _StaffAddresses({staff.key(p.name): p for p in staff.directory(t) if p.stored_email})
+
+
+class _StaffAddresses(Mapping[str, str]):
+    def __init__(self, people: dict[str, Any]) -> None:
+        self._people = people
+
+    def __getitem__(self, key: str) -> str:
+        from email.headerregistry import Address
+
+        person = self._people[key]
+        return str(Address(display_name=person.name, addr_spec=person.email))
+
+    def __contains__(self, key: object) -> bool:  # has an address: none is checked yet
+        return key in self._people
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._people)
+
+    def __len__(self) -> int:
+        return len(self._people)
 
 
 def given_addresses(t: Tracker, values: Sequence[str], field: str) -> list[str]:
@@ -117,7 +133,7 @@ def given_addresses(t: Tracker, values: Sequence[str], field: str) -> list[str]:
     ``Name <address>``); anything else is refused, naming the option, never the value."""
     from drp_cli.services import staff
 
-    known: dict[str, str] | None = None
+    known: Mapping[str, str] | None = None
     out = []
     for item in values:
         text = item.strip()

@@ -306,7 +306,7 @@ def test_one_action_at_a_time(drp, tmp_path):
     r = drp("subject-access", "KN-1", "-o", str(tmp_path / "x"), "--received", "2025-03-04")
     assert (r.exit_code, r.stderr) == (
         2,
-        "Error: give one of -o, --received, --extend, --sent (not -o and --received)\n",
+        "Error: give one of -o, --received, --extend, --sent, --due (not -o and --received)\n",
     )
     r = drp("subject-access", "KN-1", "--reason", "why")
     assert (r.exit_code, r.stderr) == (2, "Error: --reason goes with --extend\n")

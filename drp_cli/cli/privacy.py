@@ -13,7 +13,7 @@ from drp_cli.cli.output import print_json
 from drp_cli.core.textsafe import shown_path
 
 if TYPE_CHECKING:
-    from drp_cli.services.subject_access import Request
+    from drp_cli.services.subject_access import DueRequest, Request
 
 commands = command_group()
 
@@ -36,6 +36,25 @@ def _request_line(r: Request) -> str:
     return line
 
 
+def request_lines(requests: list[DueRequest]) -> str:
+    """Subject access requests waiting for an answer, as the morning check (``drp overdue``)
+    and ``drp subject-access --due`` list them: each one's id, the reference it is about (as
+    the check's concern lines show it), the day its answer is due in words and the calendar
+    days left or passed: "Request 3 about KN-2231: answer due 10 April 2025, OVERDUE 2
+    days (extended)"."""
+    from drp_cli.core.dates import in_words
+    from drp_cli.core.textsafe import is_one_line, visible
+
+    late = sum(r.overdue for r in requests)
+    lines = ["Subject access requests not yet answered" + (f" ({late} overdue)" if late else "")]
+    for r in requests:
+        # a stored reference as it may reach a terminal or a cron mail: one line, escaped
+        ref = r.child if is_one_line(r.child) else visible(r.child, one_line=True)
+        lines.append(f"  Request {r.id} about {ref}: answer due {in_words(r.due_on)}, "
+                     f"{r.state}{' (extended)' if r.extended else ''}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 @commands.command(
     "subject-access",
     epilog=examples(
@@ -44,17 +63,21 @@ def _request_line(r: Request) -> str:
         'drp subject-access KN-2231 --extend --reason "Records from three concerns to review"',
         "drp subject-access KN-2231 --sent 2027-02-26",
         "drp subject-access KN-2231",
+        "# every request waiting for an answer, soonest due first",
+        "drp subject-access --due --json",
     ),
 )
 def subject_access(
     ctx: typer.Context,
     child: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="CHILD",
-            help="The child's reference, exactly as recorded (all their concerns).",
+            help="The child's reference, exactly as recorded (all their concerns); none "
+            "with --due.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -87,13 +110,21 @@ def subject_access(
         str | None,
         typer.Option(metavar="DATE", help="Mark the open request answered on DATE."),
     ] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="List every request not yet answered (about any reference), soonest due "
+            "first, with the calendar days left as on --on (default today).",
+        ),
+    ] = False,
     on: Annotated[
         str | None,
         typer.Option(
             "--on",
             metavar="DATE",
             help="With -o: judge deadlines as on DATE; with --extend: the day the person "
-            "was told (default today).",
+            "was told (default today); with --due: the day the days left are counted from.",
         ),
     ] = None,
     subject: Annotated[
@@ -127,14 +158,21 @@ def subject_access(
     from drp_cli.services import subject_access as sar
 
     given = {"-o": output is not None, "--received": received is not None,
-             "--extend": extend, "--sent": sent is not None}  # fmt: skip
+             "--extend": extend, "--sent": sent is not None, "--due": due}  # fmt: skip
     chosen = [name for name, yes in given.items() if yes]
     if len(chosen) > 1:
         raise InvalidInput(
-            f"give one of -o, --received, --extend, --sent (not {' and '.join(chosen)})"
+            f"give one of -o, --received, --extend, --sent, --due (not {' and '.join(chosen)})"
         )
     if reason is not None and not extend:
         raise InvalidInput("--reason goes with --extend")
+    if due:
+        if child is not None:
+            raise InvalidInput("--due lists the requests about every reference: give no CHILD")
+        _due(ctx, on, as_json)
+        return
+    if child is None:
+        raise InvalidInput("give the CHILD reference (or --due for every open request)")
     t = tracker(ctx)
     if output is not None:
         from drp_cli.render import subject_access as sar_render
@@ -204,6 +242,28 @@ def subject_access(
                    f"answer is now due {_day(r.due_on)}.")  # fmt: skip
     else:
         typer.echo(f"Request {r.id}: {_request_line(r)}.")
+
+
+def _due(ctx: typer.Context, on: str | None, as_json: bool) -> None:
+    """``drp subject-access --due``: every request waiting for an answer, soonest due first
+    (``--json``: a list of ``{id, child, received_on, due_on, extended, days_left,
+    recorded_by}``); recorded in the audit of reads as one run (it names references)."""
+    from drp_cli.core.dates import parse_date
+    from drp_cli.services import audit
+    from drp_cli.services import subject_access as sar
+
+    t = tracker(ctx)
+    day = parse_date(on, "--on") if on is not None else t.today()
+    with t.store.read() as conn:
+        found = sar.due_requests(conn, day)
+    audit.record_read(t, "subject-access", count=len(found),
+                      detail=audit.options_detail([("--due", True), ("--on", day)]))  # fmt: skip
+    if as_json:
+        print_json([r.to_dict() for r in found])
+    elif not found:
+        typer.echo("No subject access request is waiting for an answer.")
+    else:
+        sys.stdout.write(request_lines(found))
 
 
 @commands.command(

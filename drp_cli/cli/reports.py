@@ -252,7 +252,8 @@ def overdue(
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
-    past an aim or guidance, and what is due soon."""
+    past an aim or guidance, and what is due soon; then the subject access requests not yet
+    answered that are due by then (exit status 1 too once one's due date is passed)."""
     from drp_cli.core import config
     from drp_cli.core.dates import parse_date, today
     from drp_cli.domain.overdue import check_within
@@ -268,8 +269,12 @@ def overdue(
 
     stale = config.load().no_deadline_after
     # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
-    found, _ = morning.check(store(ctx), day, within=within, owner=owner, mine=mine,
-                             team=team, no_deadline_after=stale)  # fmt: skip
+    found, cal = morning.check(store(ctx), day, within=within, owner=owner, mine=mine,
+                               team=team, no_deadline_after=stale)  # fmt: skip
+    # the subject access requests due by the same horizon (issue 31 item 3): listed in the
+    # text only (--json stays a list of concerns' lines), counted in the exit status always
+    requests = morning.requests_due(store(ctx), day, cal, within=within, owner=owner,
+                                    mine=mine, team=team)  # fmt: skip
     from drp_cli.services import audit
 
     # one row for the run, before anything is shown or sent: where it cannot be written the
@@ -279,18 +284,24 @@ def overdue(
              ("--to", to is not None)]  # fmt: skip
     audit.record_read(store(ctx), "overdue", count=len({i.id for i in found}),
                       detail=audit.options_detail(given))  # fmt: skip
-    late = sum(1 for i in found if i.state == "overdue")
+    late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
     if mailing:
         single = to is not None or owner is not None or mine
         _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
                     force=force)  # fmt: skip
     elif as_json:
         sys.stdout.write(overdue_json(found) + "\n")
-    elif not found:
+    elif not found and not requests:
         say(
             f"Nothing overdue on {day.isoformat()} and nothing due within {within} working days."
             if within
             else f"Nothing overdue or due on {day.isoformat()}."
+        )
+    elif not found:  # never "Nothing overdue" above a request that is
+        say(
+            f"No concern is overdue on {day.isoformat()} or due within {_days(within)}."
+            if within
+            else f"No concern is overdue or due on {day.isoformat()}."
         )
     else:
         if len(found) > PLAIN_ABOVE or not _is_terminal():
@@ -304,6 +315,10 @@ def overdue(
                       styles=[_overdue_style(i.state) for i in found], drop=OVERDUE_DROP,
                       heading=2)  # fmt: skip
         say(_tally(found, within, stale))
+    if requests and not mailing and not as_json:
+        from drp_cli.cli.privacy import request_lines
+
+        typer.echo("\n" + request_lines(requests), nl=False)
     raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
 
 

@@ -56,3 +56,16 @@ def bank_holiday_calendar() -> WorkingCalendar:
     """The calendar a subject access limit is counted on: weekends and England and Wales
     bank holidays, no local closure days."""
     return WorkingCalendar()
+
+
+def days_words(n: int) -> str:
+    """``n`` calendar days, in words (a subject access limit counts calendar days)."""
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def due_words(days_left: int) -> str:
+    """A request's state on the day judged, from the calendar days left to its due date
+    (negative: passed by that many): "OVERDUE 3 days", "due today", "due in 5 days"."""
+    if days_left < 0:
+        return f"OVERDUE {days_words(-days_left)}"
+    return "due today" if days_left == 0 else f"due in {days_words(days_left)}"

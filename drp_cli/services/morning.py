@@ -13,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from drp_cli.core.errors import DatabaseError, InvalidInput, fld
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.overdue import OverdueItem, check_within, horizon, overdue_items, stale_before
 from drp_cli.store import daily
 from drp_cli.store.connection import Store
+
+if TYPE_CHECKING:
+    from drp_cli.services.subject_access import DueRequest
 
 
 def text_filter(value: str | None, name: str) -> str | None:
@@ -96,6 +100,31 @@ def check(
                           no_deadline_after=no_deadline_after,
                           addressees=addressees or installed_addressees)  # fmt: skip
     return items, cal
+
+
+def requests_due(
+    store: Store,
+    day: dt.date,
+    cal: WorkingCalendar,
+    *,
+    within: int = 0,
+    owner: str | None = None,
+    mine: bool = False,
+    team: str | None = None,
+) -> list[DueRequest]:
+    """The subject access requests the morning check lists (issue 31 item 3): those not yet
+    answered and due by the check's horizon (``day``, or ``within`` working days on, counted
+    on the concerns' calendar ``cal``), the overdue ones included, soonest due first. With
+    ``owner`` (or ``mine``), only the requests that person recorded; with ``team``, only
+    those recorded by someone the staff directory puts in that team (a request has no
+    owner: who recorded it answers it). One query; nothing else is loaded."""
+    from drp_cli.services.subject_access import due_requests
+
+    who = owner_filter(owner, mine)
+    group = text_filter(team, "team")
+    with store.read() as conn:
+        return due_requests(conn, day, until=horizon(cal, day, within), recorded_by=who,
+                            team=group)  # fmt: skip
 
 
 def installed_addressees(protocol: str, stage: str, route: str | None = None) -> list[str]:

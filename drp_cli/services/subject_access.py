@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from drp_cli.core.dates import iso, parse_date
 from drp_cli.core.errors import InvalidInput, NotFound, TransitionRefused, fld
-from drp_cli.domain.subject_access import bank_holiday_calendar, due_date
+from drp_cli.domain.subject_access import bank_holiday_calendar, due_date, due_words
 from drp_cli.store import sarsql
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ def _request(row: Row, cal: WorkingCalendar) -> Request:
 
 @dataclass(frozen=True)
 class DueRequest:
-    """A request not yet answered, as the morning check lists it."""
+    """A request not yet answered, as the morning check and ``drp subject-access --due``
+    list it."""
 
     id: int
     child: str
@@ -142,22 +143,47 @@ class DueRequest:
     extended: bool
     #: calendar days from the day judged to the due date (negative: passed by that many)
     days_left: int
+    #: who recorded it (the morning check's --owner and --team look at them)
+    recorded_by: str = field(default="", compare=False)
 
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
 
+    @property
+    def state(self) -> str:
+        """In words: "OVERDUE 3 days", "due today", "due in 5 days"."""
+        return due_words(self.days_left)
 
-def due_requests(conn: Conn, on: dt.date) -> list[DueRequest]:
+    def to_dict(self) -> dict[str, Any]:
+        """As ``drp subject-access --due --json`` gives it."""
+        return {
+            "id": self.id,
+            "child": self.child,
+            "received_on": iso(self.received_on),
+            "due_on": iso(self.due_on),
+            "extended": self.extended,
+            "days_left": self.days_left,
+            "recorded_by": self.recorded_by,
+        }
+
+
+def due_requests(
+    conn: Conn, on: dt.date, *, until: dt.date | None = None, recorded_by: str | None = None,
+    team: str | None = None,
+) -> list[DueRequest]:  # fmt: skip
     """Every request not yet answered, judged on ``on``: its due date and the calendar days
-    left (negative once passed), soonest due first. For the morning check: one query, no
-    tracker, no rendering."""
+    left (negative once passed), soonest due first; with ``until``, only those due by then
+    (the overdue ones too); ``recorded_by`` and ``team`` as :func:`sarsql.open_requests`
+    takes them. For the morning check: one query, no tracker, no rendering."""
     cal = bank_holiday_calendar()
     found = []
-    for row in sarsql.open_requests(conn):
+    for row in sarsql.open_requests(conn, recorded_by=recorded_by, team=team):
         r = _request(row, cal)
+        if until is not None and r.due_on > until:
+            continue
         found.append(DueRequest(r.id, r.child, r.received_on, r.due_on, r.extended,
-                                (r.due_on - on).days))  # fmt: skip
+                                (r.due_on - on).days, r.recorded_by))  # fmt: skip
     return sorted(found, key=lambda d: (d.due_on, d.id))
 
 

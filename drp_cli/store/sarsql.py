@@ -46,11 +46,22 @@ def open_request_for(conn: Conn, child: str, *, lock: bool = False) -> Row | Non
     return conn.record(sql, (child,))
 
 
-def open_requests(conn: Conn) -> list[Row]:
-    """Every request not yet answered, oldest first."""
-    return conn.records(
-        f"SELECT {_COLUMNS} FROM {TABLE} WHERE sent_on IS NULL ORDER BY received_on, id"
-    )
+def open_requests(
+    conn: Conn, *, recorded_by: str | None = None, team: str | None = None
+) -> list[Row]:
+    """Every request not yet answered, oldest first: one query. ``recorded_by``: only those
+    that person recorded; ``team``: only those recorded by someone the staff directory puts
+    in that team (each whatever the case, as the morning check matches owners and teams)."""
+    sql = f"SELECT {_COLUMNS} FROM {TABLE} WHERE sent_on IS NULL"
+    params: list[str] = []
+    if recorded_by is not None:
+        sql += " AND lower(recorded_by) = lower(?)"
+        params.append(recorded_by)
+    if team is not None:
+        sql += (" AND lower(recorded_by) IN (SELECT lower(name) FROM staff "
+                "WHERE lower(team) = lower(?))")  # fmt: skip
+        params.append(team)
+    return conn.records(sql + " ORDER BY received_on, id", params)
 
 
 def set_extended(conn: Conn, request_id: int, on: dt.date, by: str, reason: str) -> None:

@@ -204,9 +204,11 @@ def init(
 def encrypt(ctx: typer.Context) -> None:
     """Encrypt a plain SQLite database in place (SQLCipher), with the key in DRP_DB_KEY_FILE.
 
-    A new random key is written there if the file is not there yet. The encrypted copy is
-    made beside the database, checked as `drp verify` checks it, then renamed over it.
-    Run it while no other drp uses the database; take a `drp backup` first.
+    A new random key is written there if the file is not there yet. The attached files are
+    encrypted first (beside the plain ones); the encrypted copy of the database is made
+    beside it, checked as `drp verify` checks it, then renamed over it; then the plain
+    attached files are removed. Stopped part way, the database still works: run it again
+    to finish. Run it while no other drp uses the database; take a `drp backup` first.
     """
     from drp_cli.services import dbcrypt
     from drp_cli.store.connection import Store
@@ -214,15 +216,23 @@ def encrypt(ctx: typer.Context) -> None:
     store = _store(ctx)
     assert isinstance(store, Store)
     choice = dbcrypt.encrypt(store)
+    files = shown_path(store.attachments_dir)
+    if choice.resumed:  # a run that was stopped: its plain attached files finished
+        typer.echo(f"{shown_path(store.label)} was encrypted already; encrypted the attached "
+                   f"files left plain in {files} and removed the plain copies.")  # fmt: skip
+        return
     said = "a new key written to" if choice.created else "the key in"
-    typer.echo(f"Encrypted {shown_path(store.label)} with {said} {shown_path(choice.path)}. "
-               "Backups taken before "
+    plural = "s" if choice.files != 1 else ""
+    also = f", and its {choice.files} attached file{plural} in {files}," if choice.files else ""
+    typer.echo(f"Encrypted {shown_path(store.label)}{also} with {said} "
+               f"{shown_path(choice.path)}. Backups taken before "
                "are not encrypted: replace them.")  # fmt: skip
 
 
 @db_app.command("rekey", epilog=examples("drp db rekey"))
 def rekey(ctx: typer.Context) -> None:
-    """Encrypt the database with a new random key, written to DRP_DB_KEY_FILE.
+    """Encrypt the database and its attached files with a new random key, written to
+    DRP_DB_KEY_FILE.
 
     The old key is kept beside it as KEYFILE.old (owner-only): backups taken before the
     rekey still need it. Delete it once they are gone.

@@ -606,18 +606,19 @@ def _attached(tracker: Tracker) -> dict[str, bytes]:
     import FOLDER`` into another database brings them (each checked against its SHA-256)."""
     import hashlib
 
-    from drp_cli.core.errors import NotFound
+    from drp_cli.core.errors import InvalidInput, NotFound
+    from drp_cli.store import filestore
 
     files: dict[str, bytes] = {}
-    root = tracker.store.attachments_dir
+    root, key = tracker.store.attachments_dir, tracker.store.encryption_key()
     for c in tracker.concerns(status="all"):
         for e in c.events:
             sha = e.details.get("sha256") if e.kind == "attached" else None
             if not isinstance(sha, str) or f"attachments/{sha}" in files:
                 continue
-            try:
-                data = (root / sha[:2] / sha).read_bytes()
-            except OSError:
+            try:  # decrypted if the store keeps it encrypted
+                data = b"".join(filestore.open_stored(root, sha, key))
+            except (OSError, ValueError, InvalidInput, filestore.StoredFileDamaged):
                 data = b""
             if hashlib.sha256(data).hexdigest() != sha:
                 raise NotFound(f"the stored copy of an attachment of concern {c.id} is missing "

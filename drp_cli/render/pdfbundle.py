@@ -24,7 +24,6 @@ WeasyPrint, pypdf and Pillow are imported only inside these functions.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import os
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from drp_cli.adapters.outpaths import (
     protected_paths,
     write_file,
 )
-from drp_cli.core.errors import EXIT_DATA, DrpError, NotFound
+from drp_cli.core.errors import EXIT_DATA, DrpError
 from drp_cli.render import documents as docs
 from drp_cli.render.mdhtml import page, to_html, without_empty_heads
 from drp_cli.services import attachments as att
@@ -144,13 +143,9 @@ class PdfResult:
 
 
 def _read(view: att.AttachmentView) -> bytes:
-    """The stored copy of an attachment, checked against its SHA-256."""
-    if not view.path.is_file():
-        raise NotFound(f"the stored copy of attachment {view.n} is missing from the store")
-    data = view.path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != view.sha256:
-        raise NotFound(f"the stored copy of attachment {view.n} does not match its SHA-256")
-    return data
+    """The stored copy of an attachment (decrypted if it is kept encrypted), checked
+    against its SHA-256."""
+    return att.read_bytes(view)
 
 
 def _pdf_sizes(data: bytes) -> tuple[list[tuple[float, float]], str]:

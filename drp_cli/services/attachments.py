@@ -1,9 +1,11 @@
 """Documents attached to a concern for the CAFCASS bundle.
 
 A file is copied into the store's attachment area (``<db>-attachments/ab/abcdef...``,
-content-addressed by SHA-256, folders 0700, files 0600), so moving or editing the original
-changes nothing. The row and its ``attached`` event are written in one transaction after the
-copy is complete.
+content-addressed by SHA-256, folders 0700, files 0600; for an encrypted database each file
+is encrypted on its way in and named so that the name does not give its SHA-256 away: see
+:mod:`drp_cli.store.filestore`, the one place that reads and writes them), so moving or
+editing the original changes nothing. The row and its ``attached`` event are written in one
+transaction after the copy is complete.
 
 Documents belong to the child: every concern about the child lists those attached to any of
 the child's concerns (``from_concern`` names the one it was attached to), and its bundle can
@@ -15,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from drp_cli.core.dates import iso, parse_date
 from drp_cli.core.errors import InvalidInput, NotFound, fld
 from drp_cli.core.textsafe import clean_line, clean_text
 from drp_cli.services.tracker import Tracker, current_user
-from drp_cli.store import record
+from drp_cli.store import filestore, record
 from drp_cli.store.connection import Row
 from drp_cli.store.record import check_id
 
@@ -54,6 +56,8 @@ class AttachmentView:
     path: Path  # the stored copy
     #: the child's other concern it was attached to; None: this concern's own
     from_concern: int | None = None
+    #: the database key the stored copy is encrypted with (None: a plain copy)
+    key: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,45 +74,22 @@ class AttachmentView:
         }
 
 
+def _files(tracker: Tracker) -> tuple[Path, bytes | None]:
+    """The attachments folder and the database key its files are encrypted with (None: a
+    plain database's files are kept as they are)."""
+    return tracker.store.attachments_dir, tracker.store.encryption_key()
+
+
 def _stored_path(tracker: Tracker, sha: str) -> Path:
-    return tracker.store.attachments_dir / sha[:2] / sha
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    root, key = _files(tracker)
+    return filestore.locate(root, sha, key)
 
 
 def _copy_in(tracker: Tracker, source: Path) -> tuple[str, int]:
-    """Copy ``source`` into the store; return its SHA-256 and size."""
-    root = tracker.store.attachments_dir
-    _private_dir(root)
-    digest = hashlib.sha256()
-    size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".incoming-")
-    try:
-        with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(1024 * 1024):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise InvalidInput(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
-                digest.update(chunk)
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        sha = digest.hexdigest()
-        final = _stored_path(tracker, sha)
-        _private_dir(final.parent)
-        if final.exists():
-            os.unlink(tmp_name)
-        else:
-            os.chmod(tmp_name, 0o600)
-            os.replace(tmp_name, final)
-        return sha, size
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+    """Copy ``source`` into the store (encrypted on its way in when the database is);
+    return its SHA-256 and size."""
+    root, key = _files(tracker)
+    return filestore.write_stored(root, source, key, limit=MAX_BYTES)
 
 
 def attach(
@@ -155,7 +136,8 @@ def attach(
         return AttachmentView(n=a.n, kind=a.kind, filename=a.filename, sha256=a.sha256,
                               size=a.size, dated=a.dated, description=a.description,
                               added_on=a.added_on, added_by=a.added_by,
-                              path=_stored_path(tracker, a.sha256))  # fmt: skip
+                              path=_stored_path(tracker, a.sha256),
+                              key=tracker.store.encryption_key())  # fmt: skip
 
 
 def _view(tracker: Tracker, row: Row, concern_id: int) -> AttachmentView:
@@ -171,6 +153,7 @@ def _view(tracker: Tracker, row: Row, concern_id: int) -> AttachmentView:
         added_by=row.added_by,
         path=_stored_path(tracker, row.sha256),
         from_concern=None if row.concern_id == concern_id else row.concern_id,
+        key=tracker.store.encryption_key(),
     )
 
 
@@ -196,17 +179,53 @@ def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
     return found
 
 
-def copy_out(view: AttachmentView, target: Path) -> None:
-    """Copy a stored attachment to ``target`` (0600), checking its SHA-256 on the way."""
+def _missing(view: AttachmentView) -> NotFound:
+    return NotFound(f"the stored copy of attachment {view.n} is missing from the store")
+
+
+def _altered(view: AttachmentView) -> NotFound:
+    return NotFound(f"the stored copy of attachment {view.n} does not match its SHA-256")
+
+
+def chunks(view: AttachmentView) -> Iterator[bytes]:
+    """The attached file's bytes, a megabyte at a time, decrypted if it is kept encrypted,
+    checked against its SHA-256 (the last chunk is given only once the whole file matched):
+    NotFound (exit 3) when the stored copy is missing or altered."""
     if not view.path.is_file():
-        raise NotFound(f"the stored copy of attachment {view.n} is missing from the store")
+        raise _missing(view)
     digest = hashlib.sha256()
-    with (
-        view.path.open("rb") as src,
-        open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as dst,
-    ):
-        while chunk := src.read(1024 * 1024):
+    held: bytes | None = None
+    try:
+        for chunk in filestore.read_stored(view.path, view.sha256, view.key):
             digest.update(chunk)
-            dst.write(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+    except FileNotFoundError:
+        raise _missing(view) from None
+    except (filestore.StoredFileDamaged, InvalidInput):
+        raise _altered(view) from None
     if digest.hexdigest() != view.sha256:
-        raise NotFound(f"the stored copy of attachment {view.n} does not match its SHA-256")
+        raise _altered(view)
+    if held is not None:
+        yield held
+
+
+def read_bytes(view: AttachmentView) -> bytes:
+    """The whole attached file (see :func:`chunks`)."""
+    return b"".join(chunks(view))
+
+
+def copy_out(view: AttachmentView, target: Path) -> None:
+    """Copy a stored attachment to ``target`` (0600), decrypted if it is kept encrypted,
+    checking its SHA-256 on the way (a copy that does not match is removed)."""
+    if not view.path.is_file():
+        raise _missing(view)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with open(fd, "wb") as dst:
+            for chunk in chunks(view):
+                dst.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)  # the file this call made, never one that was there
+        raise

@@ -8,6 +8,15 @@ verify`` checks it (and its rows counted against the original's), and only then 
 over it. A rekey writes the new key beside the old one (``KEYFILE.new``) before the
 database changes, so a key is never lost; the old key stays as ``KEYFILE.old`` (0600):
 backups taken before the rekey are still encrypted with it.
+
+The attached files (:mod:`drp_cli.store.filestore`) go the same way, and a crash at any
+point leaves a store that works: every file is first written encrypted under its new name
+beside the old copy (a plain one, or one under the old key's name), then the database is
+switched, then the old copies are removed. Stopped before the switch, the database and its
+old copies are as they were (the new copies, encrypted, are used again by the next run);
+stopped after it, the new copies are all there and are the ones read, and running ``drp db
+encrypt`` again removes plain copies left behind (a rekey's leftovers are encrypted with the
+old key, kept as ``KEYFILE.old``).
 """
 
 from __future__ import annotations
@@ -18,8 +27,9 @@ from pathlib import Path
 
 from drp_cli.adapters.outpaths import check_protected, protected_paths
 from drp_cli.core import dbkey
-from drp_cli.core.errors import DatabaseError, InvalidInput
+from drp_cli.core.errors import DatabaseError, InvalidInput, RecordTampered
 from drp_cli.core.files import write_private
+from drp_cli.store import filestore
 from drp_cli.store.connection import TABLES, Store
 from drp_cli.store.dbfile import SIDE_FILES, sqlite_uri
 
@@ -29,6 +39,10 @@ class KeyChoice:
     path: Path
     key: bytes
     created: bool  # a new key was written (False: the file held one already)
+    #: attached files encrypted (under their new names)
+    files: int = 0
+    #: only the plain copies an interrupted `drp db encrypt` left were finished
+    resumed: bool = False
 
 
 def _sqlite(store: Store, what: str) -> Path:
@@ -99,19 +113,104 @@ def _checked(copy: Path, key: bytes, expected: dict[str, int]) -> None:
         )
 
 
+def _shas(store: Store) -> list[str]:
+    """Every stored file to carry: those the attachments name, and any other plain file
+    in the folder (none is left readable)."""
+    with store.read() as conn:
+        named = filestore.attached_shas(conn)
+    return sorted(set(named) | set(filestore.plain_files(store.attachments_dir)))
+
+
+def _move_files(store: Store, shas: list[str], old: bytes | None, new: bytes) -> list[Path]:
+    """Write every stored file of ``shas`` encrypted with ``new`` (the old copies stay).
+    Returns the new copies this call wrote: the caller removes them if the database is not
+    switched. A copy that is not its file refuses the whole change (exit 6)."""
+    root = store.attachments_dir
+    written: list[Path] = []
+    try:
+        for sha in shas:
+            target = filestore.stored_path(root, sha, new)
+            there = os.path.lexists(target)
+            try:
+                filestore.move_stored(root, sha, old, new)
+            except (filestore.StoredFileDamaged, InvalidInput):
+                raise RecordTampered(
+                    "a stored attached file does not match its SHA-256: nothing was changed "
+                    "(run `drp verify`)"
+                ) from None
+            except OSError as exc:
+                raise DatabaseError(
+                    f"cannot encrypt the attached files in {store.attachments_dir}: "
+                    f"{exc.strerror}; nothing was changed"
+                ) from None
+            if not there and os.path.lexists(target):
+                written.append(target)
+    except BaseException:
+        _unlink(written)
+        raise
+    return written
+
+
+def _unlink(paths: list[Path]) -> None:
+    for written in paths:
+        written.unlink(missing_ok=True)
+
+
+def _drop_old(store: Store, shas: list[str], old: bytes | None, new: bytes) -> None:
+    """Once the database is switched to ``new``: remove each file's copy under ``old`` (and
+    any plain one), and what a stopped copy left in the folder. A file whose new copy is
+    missing keeps its old one."""
+    root = store.attachments_dir
+    for sha in shas:
+        if not os.path.lexists(filestore.stored_path(root, sha, new)):
+            continue
+        kept = filestore.stored_path(root, sha, new)
+        for path in {filestore.stored_path(root, sha, old), filestore.plain_path(root, sha)}:
+            if path != kept:
+                path.unlink(missing_ok=True)
+    for leftover in filestore.incoming(root):
+        leftover.unlink(missing_ok=True)
+
+
+def finish_files(store: Store) -> int:
+    """An encrypted database's plain stored files (left by a ``drp db encrypt`` that was
+    stopped, or by an older drp that did not encrypt them): encrypted, then removed.
+    Returns how many."""
+    key = store.encryption_key()
+    assert key is not None
+    root = store.attachments_dir
+    plain = filestore.plain_files(root)
+    left = filestore.incoming(root)
+    if not plain and not left:
+        return 0
+    _move_files(store, plain, None, key)
+    _drop_old(store, plain, None, key)
+    return len(plain) or len(left)
+
+
 def encrypt(store: Store) -> KeyChoice:
     """Encrypt the plain database in place with the key in the key file (a new one if the
-    file is not there): exported, checked, then renamed over it."""
+    file is not there): its attached files written encrypted first, then the database
+    exported, checked, and renamed over it, then the plain files removed. An encrypted
+    database whose plain files were left (a stopped run): they are finished."""
     from drp_cli.store import cipher
 
     path = _sqlite(store, "drp db encrypt")
     store.require()
     if store.encrypted:
-        raise InvalidInput(f"{store.label} is encrypted already (`drp db rekey` changes its key)")
+        done = finish_files(store)
+        if not done:
+            raise InvalidInput(
+                f"{store.label} is encrypted already (`drp db rekey` changes its key)"
+            )
+        key_path = dbkey.key_file()
+        return KeyChoice(key_path or Path(), store.encryption_key() or b"", False, done, True)
     store.checkpoint()  # every page of the write-ahead log into the file
     before = counts(store)
+    shas = _shas(store)
     store.close()
     choice = choose_key(store)
+    written = _move_files(store, shas, None, choice.key)
 
     def write(tmp: Path) -> None:
         try:
@@ -137,11 +236,16 @@ def encrypt(store: Store) -> KeyChoice:
     try:
         write_private(path, write)
     except OSError as exc:
+        _unlink(written)
         raise DatabaseError(f"cannot write beside {store.label}: {exc.strerror}") from None
+    except BaseException:
+        _unlink(written)
+        raise
     for side in ("-wal", "-shm"):  # the plain file's, now stale
         Path(f"{path}{side}").unlink(missing_ok=True)
     store.db_key = choice.key
-    return choice
+    _drop_old(store, shas, None, choice.key)
+    return KeyChoice(choice.path, choice.key, choice.created, len(shas))
 
 
 def rekey(store: Store) -> Path:
@@ -158,9 +262,13 @@ def rekey(store: Store) -> Path:
     fresh = path.with_name(path.name + ".new")
     dbkey.write_key(fresh, new)
     before = counts(store)
+    written: list[Path] = []
     try:
+        shas = _shas(store)
+        written = _move_files(store, shas, old, new)  # the files first, under new names
         store.rekey(new)
     except BaseException:
+        _unlink(written)
         fresh.unlink(missing_ok=True)
         raise
     store.close()
@@ -168,4 +276,5 @@ def rekey(store: Store) -> Path:
     write_private(path.with_name(path.name + ".old"), old.hex() + "\n")
     os.replace(fresh, path)
     store.db_key = new
+    _drop_old(store, shas, old, new)
     return path

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -233,17 +232,16 @@ def purge(
 def _remove_files(tracker: Tracker, shas: Sequence[str]) -> None:
     """Remove purged concerns' stored files (after the purge is committed: a purge rolled
     back leaves them all)."""
-    store = tracker.store.attachments_dir
+    from drp_cli.store import filestore
+
+    root, key = tracker.store.attachments_dir, tracker.store.encryption_key()
     for sha in shas:
-        path = store / sha[:2] / sha
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            continue
+        try:  # the encrypted copy, and any plain one left beside it
+            filestore.remove_stored(root, sha, key)
         except OSError as exc:
             raise DatabaseError(
                 f"the purge is recorded, but a stored file could not be removed: {exc.strerror}; "
-                f"remove {path} by hand"
+                f"remove {exc.filename} by hand"
             ) from None
 
 

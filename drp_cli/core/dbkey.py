@@ -3,7 +3,9 @@ written, and how drp tells an encrypted file from a plain one. No database here 
 never imports one): the store opens the file with what this module gives it.
 
 The key is 256 random bits, kept as 64 hexadecimal digits in an owner-only (0600) file
-named by ``DRP_DB_KEY_FILE`` or the config's ``db_key_file``. SQLCipher is given the raw key
+named by ``DRP_DB_KEY_FILE`` or the config's ``db_key_file``; or, where that setting is
+``keyring:SERVICE/NAME``, in the OS keyring (macOS Keychain, Windows Credential Locker, the
+Secret Service on Linux) through the optional ``keyring`` package. SQLCipher is given the raw key
 (a blob literal, ``x'...'``), never a passphrase, so opening the database costs no key
 derivation. The attachments store's key is derived from it (HKDF-SHA256), so the one file
 opens everything.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from drp_cli.core.errors import DatabaseError
 
@@ -27,6 +31,8 @@ KEY_BYTES = 32
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: The smallest page a SQLite (or SQLCipher) file is made of: its size is a multiple of it.
 MIN_PAGE = 512
+#: How the setting names an entry of the OS keyring instead of a file.
+KEYRING = "keyring:"
 
 
 def is_encrypted_file(path: str | os.PathLike[str]) -> bool:
@@ -67,8 +73,80 @@ def load_key(label: str) -> bytes:
     return read_key(path)
 
 
+def in_keyring(path: Path) -> tuple[str, str] | None:
+    """``(service, name)`` when ``path`` names an OS keyring entry (``keyring:SERVICE/NAME``);
+    None for a file."""
+    text = str(path)
+    if not text.startswith(KEYRING):
+        return None
+    service, slash, name = text[len(KEYRING) :].partition("/")
+    if not service or not slash or not name:
+        raise DatabaseError(
+            f"{SETTING} names the OS keyring as keyring:SERVICE/NAME (for example "
+            f"keyring:drp/main), not {text}"
+        )
+    return service, name
+
+
+def _keyring(path: Path) -> Any:
+    """The ``keyring`` package (an optional extra), imported only for a key kept in the OS
+    keyring."""
+    import importlib
+
+    try:
+        return importlib.import_module("keyring")
+    except ImportError:
+        raise DatabaseError(
+            f"{SETTING} names the OS keyring ({path}), but the keyring package is not "
+            "installed: install drp with its keyring extra (pip install 'drp[keyring]') or "
+            "name a key file"
+        ) from None
+
+
+def _keyring_call(path: Path, call: Callable[[Any], Any]) -> Any:
+    """``call(keyring)``, its failures as one line naming the setting (exit 4)."""
+    import importlib
+
+    keyring = _keyring(path)
+    errors = importlib.import_module("keyring.errors")
+    try:
+        return call(keyring)
+    except errors.NoKeyringError:
+        raise DatabaseError(
+            f"{SETTING} names the OS keyring ({path}), but no keyring is available on this "
+            "machine: name a key file instead"
+        ) from None
+    except errors.PasswordDeleteError:
+        return None  # nothing to remove
+    except errors.KeyringError as exc:
+        raise DatabaseError(
+            f"the OS keyring named by {SETTING} ({path}) refused: {type(exc).__name__}"
+        ) from None
+
+
+def _parsed(text: bytes, where: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip().decode("ascii"))
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise DatabaseError(
+            f"{where} named by {SETTING} does not hold a key ({KEY_BYTES * 2} hexadecimal digits)"
+        )
+    return key
+
+
 def read_key(path: Path) -> bytes:
-    """The key in ``path``: an owner-only regular file holding 64 hexadecimal digits."""
+    """The key in ``path``: an owner-only regular file holding 64 hexadecimal digits (or the
+    OS keyring entry it names)."""
+    entry = in_keyring(path)
+    if entry is not None:
+        held = _keyring_call(path, lambda k: k.get_password(*entry))
+        if held is None:
+            raise DatabaseError(
+                f"the OS keyring holds no database key at {path} named by {SETTING}"
+            )
+        return _parsed(held.encode("ascii", "replace")[:1025], f"the OS keyring entry {path}")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -85,17 +163,34 @@ def read_key(path: Path) -> bytes:
                 f"run `chmod 600 {path}`"
             )
         raw = fh.read(1025)
-    text = raw.strip()
-    try:
-        key = bytes.fromhex(text.decode("ascii"))
-    except ValueError:
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise DatabaseError(
-            f"the database key file {path} named by {SETTING} does not hold a key "
-            f"({KEY_BYTES * 2} hexadecimal digits)"
-        )
-    return key
+    return _parsed(raw, f"the database key file {path}")
+
+
+def key_exists(path: Path) -> bool:
+    """Whether a key is kept at ``path`` (a file, or an OS keyring entry)."""
+    entry = in_keyring(path)
+    if entry is None:
+        return path.exists()
+    return _keyring_call(path, lambda k: k.get_password(*entry)) is not None
+
+
+def remove_key(path: Path) -> None:
+    """Remove the key kept at ``path``, if there is one."""
+    entry = in_keyring(path)
+    if entry is None:
+        path.unlink(missing_ok=True)
+        return
+    _keyring_call(path, lambda k: k.delete_password(*entry))
+
+
+def replace_key(source: Path, target: Path) -> None:
+    """Put the key kept at ``source`` at ``target`` (a file renamed over it; a keyring
+    entry written, then the source removed)."""
+    if in_keyring(source) is None and in_keyring(target) is None:
+        os.replace(source, target)
+        return
+    write_key(target, read_key(source))
+    remove_key(source)
 
 
 def wrong_key(label: str) -> DatabaseError:
@@ -113,7 +208,12 @@ def new_key() -> bytes:
 
 
 def write_key(path: Path, key: bytes) -> None:
-    """Write ``key`` to ``path`` owner-only and atomically (its folder made 0700 if missing)."""
+    """Write ``key`` to ``path`` owner-only and atomically (its folder made 0700 if missing),
+    or to the OS keyring entry it names."""
+    entry = in_keyring(path)
+    if entry is not None:
+        _keyring_call(path, lambda k: k.set_password(*entry, key.hex()))
+        return
     from drp_cli.core.files import write_private
 
     try:

@@ -140,7 +140,8 @@ def attach(
                               key=tracker.store.encryption_key())  # fmt: skip
 
 
-def _view(tracker: Tracker, row: Row, concern_id: int) -> AttachmentView:
+def _view(files: tuple[Path, bytes | None], row: Row, concern_id: int) -> AttachmentView:
+    root, key = files
     return AttachmentView(
         n=row.n,
         kind=row.kind,
@@ -151,9 +152,9 @@ def _view(tracker: Tracker, row: Row, concern_id: int) -> AttachmentView:
         description=row.description,
         added_on=row.added_on,
         added_by=row.added_by,
-        path=_stored_path(tracker, row.sha256),
+        path=filestore.locate(root, row.sha256, key),
         from_concern=None if row.concern_id == concern_id else row.concern_id,
-        key=tracker.store.encryption_key(),
+        key=key,
     )
 
 
@@ -170,12 +171,13 @@ def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
         ids = set(tracker.child_concern_ids(conn, row)) - {concern_id}
         others = [r for r in record.child_attachments(conn, row.child)
                   if r.concern_id in ids] if ids else []  # fmt: skip
-    found = [_view(tracker, r, concern_id) for r in own]
+    files = _files(tracker)
+    found = [_view(files, r, concern_id) for r in own]
     seen = {(a.kind, a.sha256) for a in found}
     for r in others:
         if (r.kind, r.sha256) not in seen:
             seen.add((r.kind, r.sha256))
-            found.append(_view(tracker, r, concern_id))
+            found.append(_view(files, r, concern_id))
     return found
 
 

@@ -58,7 +58,8 @@ def _key_path(store: Store) -> Path:
     path = dbkey.key_file()
     if path is None:
         raise InvalidInput(f"set {dbkey.SETTING} to the file the database key is written to")
-    check_protected(path, protected_paths(store), what="database key file")
+    if dbkey.in_keyring(path) is None:
+        check_protected(path, protected_paths(store), what="database key file")
     return path
 
 
@@ -66,7 +67,7 @@ def choose_key(store: Store) -> KeyChoice:
     """The key a database is encrypted with: the one already in the key file, else a new
     random one written there (owner-only)."""
     path = _key_path(store)
-    if path.exists():
+    if dbkey.key_exists(path):
         return KeyChoice(path, dbkey.read_key(path), False)
     key = dbkey.new_key()
     dbkey.write_key(path, key)
@@ -269,12 +270,12 @@ def rekey(store: Store) -> Path:
         store.rekey(new)
     except BaseException:
         _unlink(written)
-        fresh.unlink(missing_ok=True)
+        dbkey.remove_key(fresh)
         raise
     store.close()
     _checked(store.path or Path(), new, before)
-    write_private(path.with_name(path.name + ".old"), old.hex() + "\n")
-    os.replace(fresh, path)
+    dbkey.write_key(path.with_name(path.name + ".old"), old)
+    dbkey.replace_key(fresh, path)
     store.db_key = new
     _drop_old(store, shas, old, new)
     return path

@@ -275,6 +275,23 @@ def test_a_db_encrypt_stopped_part_way_leaves_a_working_store(
     assert drp("verify").exit_code == 0
 
 
+def test_db_encrypt_refuses_a_stored_file_that_was_altered(
+    drp, db_path: Path, key_file: Path, plan: Path
+) -> None:
+    assert drp(*open_args()).exit_code == 0
+    _attach(drp, plan)
+    plain = _store_dir(db_path) / SHA[:2] / SHA
+    plain.write_bytes(BODY[:-1] + b"!")
+    r = drp("db", "encrypt")
+    assert (r.exit_code, r.stderr) == (
+        6,
+        "Error: a stored attached file does not match its SHA-256: nothing was changed (run "
+        "`drp verify`)\n",
+    )
+    assert not dbkey.is_encrypted_file(db_path)
+    assert [p.name for p in _files(_store_dir(db_path))] == [SHA]
+
+
 #: how drp ends when it is interrupted (Ctrl-C)
 STOPPED = 130
 

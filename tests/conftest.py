@@ -22,6 +22,7 @@ import fcntl
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -117,6 +118,35 @@ _counter = itertools.count()
 #: the migrated database every test database is cloned from: one per process, so that
 #: pytest-xdist workers (and two runs on one server) never drop each other's
 PG_TEMPLATE = f"drp_template_{os.getpid()}"
+
+
+#: The fixtures that give a test the database under test (directly or through others).
+DATABASE_FIXTURES = frozenset({"drp", "tracker", "db_target", "sql", "db_label", "db_path"})
+#: Signs in a test module that it runs drp or opens a store without asking for one of them
+#: (a subprocess, the Typer app, a Store of its own, DRP_DB read from the environment).
+_RUNS_DRP = re.compile(
+    r"subprocess|CliRunner|invoke\(|Store\(|Tracker\(|main\(|DRP_DB|\bapp\b|run_drp"
+    r"|drp_cli\.cli|connect\(|\bisolated\b"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, a test that opens no database (a pure test of the domain, the
+    calendar, the protocols, the words) is skipped: it ran in the SQLite pass, and the engine
+    changes nothing of it. A test counts as opening one if it asks for a database fixture or
+    its module shows a sign of running drp (:data:`_RUNS_DRP`)."""
+    if not PG_URL:
+        return
+    skip = pytest.mark.skip(reason="opens no database: it runs once, in the SQLite pass")
+    sources: dict[str, bool] = {}
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            continue
+        path = str(item.path)
+        if path not in sources:
+            sources[path] = bool(_RUNS_DRP.search(Path(path).read_text(encoding="utf-8")))
+        if not sources[path]:
+            item.add_marker(skip)
 
 
 def pg_database() -> str:

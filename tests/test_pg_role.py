@@ -22,6 +22,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON item, attachment TO {role};
 GRANT SELECT, INSERT ON read_audit TO {role};
 GRANT SELECT, UPDATE ON read_audit_head TO {role};
 GRANT SELECT, INSERT, UPDATE ON subject_access_request TO {role};
+GRANT SELECT, INSERT ON subject_access_link TO {role};
+GRANT SELECT, UPDATE ON subject_access_head TO {role};
 GRANT SELECT ON purge, alembic_version TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
 """
@@ -39,6 +41,11 @@ def test_insert_and_select_only_role(db_target, drp, sql):
         assert drp("--db", app, *open_args()).exit_code == 0
         assert drp("--db", app, "escalate", "1", "--on", "2025-03-11").exit_code == 0
         assert drp("--db", app, "calendar", "close", "2025-03-14", "--reason", "x").exit_code == 0
+        # a subject access request and its answer: each a link of the requests' chain
+        r = drp("--db", app, "subject-access", "KN-2231", "--received", "2025-03-10")
+        assert r.exit_code == 0, r.stderr
+        r = drp("--db", app, "subject-access", "KN-2231", "--sent", "2025-03-20")
+        assert r.exit_code == 0, r.stderr
         assert drp("--db", app, "verify").exit_code == 0
         engine = create_engine(app)
         try:

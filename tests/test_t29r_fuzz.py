@@ -37,6 +37,7 @@ from typer.testing import CliRunner
 import drp_cli.store.models  # noqa: F401  (the tables' declarations)
 from drp_cli.cli import app
 from drp_cli.cli.commands import COMMANDS
+from drp_cli.store import record as _record
 from tests.conftest import PG_URL, open_args
 
 #: Few examples, no deadline (a command runs in tens of milliseconds, a copy of the record
@@ -74,15 +75,26 @@ TABLES = {name: table for name, table in SQLModel.metadata.tables.items()}
 #: in keyed mode (tests/test_tamper.py and test_t29r_staff_chain.py forge them there); an
 #: unkeyed verify must pass a sealed database, so it cannot refuse one it does not hold.
 UNJUDGED = {("event", "mac"), ("closure_change", "mac"), ("staff", "mac"), ("read_audit", "mac")}
-#: A subject access request is not a link of the hash chain (a later change brings it in):
-#: verify's scan judges its days (a malformed one, or one outside the days drp handles), but
-#: cannot judge a text in it, nor a day made empty where it may be. Its text columns are not
-#: fuzzed, and its days only with values that are not NULL.
-NOT_CHAINED = ("subject_access_request",)
-UNJUDGED |= {
-    ("subject_access_request", c)
-    for c in ("child", "recorded_by", "extended_by", "extension_reason", "sent_by")
-}
+UNJUDGED.add(("subject_access_link", "mac"))
+#: The subject access requests are in a chain of their own (schema 0013: every write to a
+#: request is a link of ``subject_access_link`` holding the digest of its row), which
+#: ``drp verify`` walks once ``store.record.verify`` calls ``sarsql.chain_problems`` (the
+#: lead's hook): from then every column of a request, its links and its head is judged, and
+#: a day made empty too. Until then verify's scan judges only a request's days (a malformed
+#: one, or one outside the days drp handles): its text columns, its links and its head are
+#: not fuzzed, and its days only with values that are not NULL.
+REQUESTS_CHAINED = "chain_problems" in Path(_record.__file__).read_text(encoding="utf-8")
+NOT_CHAINED: tuple[str, ...] = () if REQUESTS_CHAINED else ("subject_access_request",)
+if not REQUESTS_CHAINED:
+    UNJUDGED |= {
+        ("subject_access_request", c)
+        for c in ("child", "recorded_by", "extended_by", "extension_reason", "sent_by", "salt")
+    }
+    UNJUDGED |= {
+        (table, column.name)
+        for table in ("subject_access_link", "subject_access_head")
+        for column in TABLES[table].columns
+    }
 COLUMNS = sorted(
     (table, column.name)
     for table, t in TABLES.items()

@@ -252,8 +252,14 @@ def overdue(
     as_json: JsonOption = False,
 ) -> None:
     """The daily check: what is overdue (exit status 1 if a firm deadline is passed), what is
-    past an aim or guidance, and what is due soon; then the subject access requests not yet
-    answered that are due by then (exit status 1 too once one's due date is passed)."""
+    past an aim or guidance, and what is due soon.
+
+    Then the subject access requests not yet answered that are due by the same day (with
+    --within, that many working days on), overdue ones included: exit status 1 too once
+    one's due date is passed. --json lists the concerns' lines only (`drp subject-access
+    --due --json` lists the requests); --eml and --send leave the requests out. With
+    --owner or --mine: the requests that person recorded; with --team: those recorded by
+    someone the staff directory puts in that team."""
     from drp_cli.core import config
     from drp_cli.core.dates import parse_date, today
     from drp_cli.domain.overdue import check_within

@@ -15,12 +15,26 @@ guidance on the right of access counts it).
 
 Pure functions: dates in, dates out; :class:`~drp_cli.domain.calendar.WorkingCalendar`
 says which days are working days.
+
+**Tamper evidence.** The requests keep a hash chain of their own (schema 0013,
+:mod:`drp_cli.store.sarsql`): every write to a request (received, extended, sent, removed
+by a purge) appends a link naming the request's id, what happened, and the digest of the
+request's whole row as it then stood (:func:`row_digest`, salted with the row's own random
+``salt``, so once a purge deletes the row nothing left can be matched to a reference).
+Each link's hash covers that and the link before it (:func:`link_hash`), in the canonical
+JSON of the record's chain (:mod:`drp_cli.domain.chain`); keyed mode seals each with the
+chain's HMAC. The rules are spelled here with the standard library alone: the morning
+check loads this module and must not load the chain's.
 """
 
 from __future__ import annotations
 
 import calendar as _months
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
 
 from drp_cli.domain.calendar import WorkingCalendar
 
@@ -69,3 +83,70 @@ def due_words(days_left: int) -> str:
     if days_left < 0:
         return f"OVERDUE {days_words(-days_left)}"
     return "due today" if days_left == 0 else f"due in {days_words(days_left)}"
+
+
+# -- tamper evidence -----------------------------------------------------------------------
+#: The columns of a request a link's row digest covers (every column but the id, which the
+#: link names itself), in the table's order.
+ROW_FIELDS = ("child", "received_on", "recorded_by", "recorded_at", "extended_on",
+              "extended_by", "extension_reason", "sent_on", "sent_by", "salt")  # fmt: skip
+#: What a link records of a request: received (``--received``), extended, sent, removed
+#: (by a purge: the row is gone), and linked (a request recorded before schema 0013, linked
+#: as it stood by the upgrade).
+CHANGES = ("received", "extended", "sent", "removed", "linked")
+ENTRY = "subject-access"
+#: :data:`drp_cli.domain.chain._ENCODE`'s definition (the record's canonical JSON).
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_DAYS = ("received_on", "extended_on", "sent_on")
+
+
+def _canon(name: str, value: Any) -> Any:
+    """A stored value as the digest writes it, whichever engine or driver read it: a day as
+    ISO text, a moment as UTC with microseconds and no offset (as the chain writes one). A
+    value drp never wrote (a day or moment that is none, bytes) is written as its ``repr``:
+    it can never give the digest a row drp wrote gives."""
+    try:
+        if value is None:
+            return None
+        if name in _DAYS:
+            if isinstance(value, dt.datetime):
+                return repr(value)
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+            return day.isoformat()
+        if name == "recorded_at":
+            at = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+            if at.tzinfo is not None:
+                at = at.astimezone(dt.UTC).replace(tzinfo=None)
+            return at.isoformat(timespec="microseconds")
+        if isinstance(value, str):
+            return value
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return repr(value)
+
+
+def row_digest(request_id: int, row: Mapping[str, Any]) -> str:
+    """The SHA-256 of a request's row (:data:`ROW_FIELDS` and its id), in canonical JSON."""
+    data = {name: _canon(name, row.get(name)) for name in ROW_FIELDS}
+    data["id"] = request_id
+    return hashlib.sha256(_ENCODE(data).encode("utf-8")).hexdigest()
+
+
+def link_json(link: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    """A link of the requests' chain as canonical JSON (``"entry": "subject-access"``): the
+    request's id, the change, the row's digest (None once removed), its position and the
+    hash before it."""
+    return _ENCODE(
+        {
+            "chain_seq": chain_seq,
+            "change": link["change"],
+            "entry": ENTRY,
+            "prev_hash": prev_hash,
+            "request_id": link["request_id"],
+            "row_digest": link["row_digest"],
+        }
+    )
+
+
+def link_hash(link: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(link_json(link, chain_seq, prev_hash).encode("utf-8")).hexdigest()

@@ -255,7 +255,7 @@ def receive(
                 f"{iso(r.received_on)} (due {iso(r.due_on)}) is not yet answered: mark it sent "
                 f"with {fld('sent')} DATE first"
             )
-        new_id = sarsql.add_request(conn, ref, day, recorder, tracker.moment())
+        new_id = sarsql.add_request(conn, ref, day, recorder, tracker.moment(), tracker.key)
         rows = [r for r in sarsql.requests_for(conn, ref) if r.id == new_id]
     return _request(rows[0], cal)
 
@@ -298,7 +298,7 @@ def extend(
                 f"the request received on {iso(r.received_on)} was due {iso(r.due_on)}: an "
                 "extension must be given within the first month"
             )
-        sarsql.set_extended(conn, r.id, day, recorder, why)
+        sarsql.set_extended(conn, r.id, day, recorder, why, tracker.key)
         row = next(x for x in sarsql.requests_for(conn, ref) if x.id == r.id)
     return _request(row, cal)
 
@@ -323,7 +323,7 @@ def mark_sent(
                 f"{fld('sent')} {iso(day)} is before the request was received "
                 f"({iso(r.received_on)})"
             )
-        sarsql.set_sent(conn, r.id, day, recorder)
+        sarsql.set_sent(conn, r.id, day, recorder, tracker.key)
         row = next(x for x in sarsql.requests_for(conn, ref) if x.id == r.id)
     return _request(row, cal)
 

@@ -28,6 +28,8 @@ __all__ = [
     "ReadAudit",
     "ReadAuditHead",
     "Staff",
+    "SubjectAccessHead",
+    "SubjectAccessLink",
 ]
 
 
@@ -218,6 +220,36 @@ class SubjectAccessRequest(SQLModel, table=True):
     extension_reason: str | None = None
     sent_on: dt.date | None = None
     sent_by: str | None = None
+    #: random, for the digests of the row in its chain (schema 0013): deleted with the row,
+    #: so nothing left after a purge can be matched to a reference
+    salt: str | None = None
+
+
+class SubjectAccessLink(SQLModel, table=True):
+    """A link of the subject access requests' hash chain (schema 0013): one for each write
+    to a request (received, extended, sent, removed by a purge, linked at the upgrade), with
+    the digest of the request's row as it then stood (:mod:`drp_cli.store.sarsql`).
+    ``request_id`` is no foreign key: the link of a removal outlives the row."""
+
+    __tablename__ = "subject_access_link"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(index=True)
+    change: str  # received | extended | sent | removed | linked
+    row_digest: str | None = None  # None once removed
+    chain_seq: int = Field(unique=True)
+    prev_hash: str
+    hash: str
+    mac: str | None = None  # HMAC-SHA256 of ``hash`` under the key file (keyed mode)
+
+
+class SubjectAccessHead(SQLModel, table=True):
+    """The last link of the subject access requests' chain (one row)."""
+
+    __tablename__ = "subject_access_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int
+    hash: str
 
 
 class ReadAudit(SQLModel, table=True):

@@ -58,7 +58,7 @@ from drp_cli.domain.lifecycle import (
     fold,
 )
 from drp_cli.domain.retention import tombstone_gaps, tombstone_hash
-from drp_cli.store import purgesql
+from drp_cli.store import filestore, purgesql
 from drp_cli.store.connection import (
     TABLES,
     Conn,
@@ -915,7 +915,7 @@ def _item_name(key: tuple[str, int]) -> str:
     return f"{key[0]} {key[1]}"
 
 
-NOT_REGULAR = "not a regular file"
+NOT_REGULAR = filestore.NOT_REGULAR
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -940,6 +940,8 @@ class VerifyOptions:
     key: bytes | None = None
     expect: tuple[int, str] | None = None
     attachments_dir: Path | None = None
+    #: the key the stored files are encrypted with (the database's; None: plain files)
+    files_key: bytes | None = None
     problems_limit: int = 200
     seen_files: set[str] = field(default_factory=set)
     #: an older schema revision the database is still at (before ``drp db upgrade``): only
@@ -1004,6 +1006,8 @@ def integrity_check(conn: Conn, *, indexes: bool = True) -> tuple[str, list[str]
 def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptions) -> VerifyReport:
     """Check the file (:func:`integrity_check`), walk the chain, fold every concern and
     compare, check the stored files."""
+    if options.attachments_dir is not None:
+        options.files_key = store.encryption_key()
     report = StoreReport(mode="hmac-sha256" if options.key is not None else "sha256")
     problems = report.problems
 
@@ -1125,7 +1129,7 @@ def _compare_concerns(conn: Conn, report: VerifyReport, protocols: Mapping[str, 
                     continue
                 options.seen_files.add(sha)
                 report.files += 1
-                stored = _file_sha256(options.attachments_dir / sha[:2] / sha)
+                stored = filestore.stored_sha256(options.attachments_dir, sha, options.files_key)
                 if stored is None:
                     problem(f"concern {cid}: the stored file of attachment {n} is missing")
                 elif stored == NOT_REGULAR:

@@ -311,3 +311,21 @@ def test_upgrade_from_0012_links_the_requests_in_use(drp, sql, db_target, tracke
     assert sql("SELECT request_id, change, chain_seq FROM subject_access_link "
                "WHERE chain_seq = 3") == [(1, "sent", 3)]  # fmt: skip
     assert problems(tracker) == []
+
+
+def test_a_link_moved_to_another_request_is_found(requests, tracker, sql):
+    sql("UPDATE subject_access_link SET request_id = 1 WHERE chain_seq = 3")
+    assert problems(tracker)[0] == (
+        "the subject access requests' chain: subject access request 1 (received, chain "
+        "position 3) was altered after it was recorded"
+    )
+
+
+def test_the_latest_link_removed_behind_the_head(requests, tracker, sql):
+    sql("DELETE FROM subject_access_link WHERE chain_seq = 3")
+    assert problems(tracker) == [
+        "the subject access requests' chain: the chain ends at position 2 but 3 links were "
+        "recorded: 1 latest link deleted",
+        "subject access request 2 was inserted out of band: no link of the requests' chain "
+        "records it",
+    ]

@@ -128,17 +128,16 @@ def fit_table(
     styles: list[str | None] | None = None,
     drop: tuple[str, ...] = (),
     heading: int = 1,
+    page: RichPage | PlainPage | None = None,
 ) -> None:
     """A table on a terminal that fits its width, whatever it is (from 60 columns): each
     cell's text (already made safe with :func:`visible`) is never cut with "…" and no line is
     wider than the terminal. In this order: the whole table (free text folded, see
     :func:`column_widths`); without the columns in ``drop``, one by one in that order, with a
     line naming those left out; else one block per row, its first ``heading`` cells on its
-    first line and each other cell on its own line, "Header: value", wrapped at spaces."""
-    from rich.table import Table
-    from rich.text import Text
-
-    out = console()
+    first line and each other cell on its own line, "Header: value", wrapped at spaces.
+    ``page``: where it is printed (by default with Rich, at once)."""
+    out = page if page is not None else RichPage()
     width = out.width
     styles = styles or [None] * len(rows)
     # each way to lay it out, fewest columns left out first: the first that keeps every
@@ -161,20 +160,16 @@ def fit_table(
         if widths is not None:
             break
     if widths is not None:
-        table = Table(title=title, title_justify="left")
-        for i, w in zip(shown, widths, strict=True):
-            table.add_column(headers[i], width=w, overflow="fold", no_wrap=False)
-        for row, style in zip(rows, styles, strict=True):
-            table.add_row(*[Text(row[i]) for i in shown], style=style)
-        out.print(table)
+        out.table(title, [headers[i] for i in shown], widths,
+                  [[row[i] for i in shown] for row in rows], styles)  # fmt: skip
         if left_out:
-            out.print(Text(f"({', '.join(left_out)} left out to fit {width} columns: widen the "
-                           "window to see them, or use --json.)"))  # fmt: skip
+            out.text([f"({', '.join(left_out)} left out to fit {width} columns: widen the "
+                      "window to see them, or use --json.)"])  # fmt: skip
         return
     import textwrap
 
     if title:
-        out.print(Text(title))
+        out.text([title])
     for n_row, (row, style) in enumerate(zip(rows, styles, strict=True)):
         named = row[0].isdigit()  # "ID 2", "# 4"; a stage's or a step's title as it is
         first = (f"{headers[0]} {row[0]}" if named else row[0]) + "".join(
@@ -185,8 +180,232 @@ def fit_table(
                 lead = f"  {h}: " if n == 0 else "    "
                 lines += textwrap.wrap(part, width, initial_indent=lead, subsequent_indent="    ",
                                        break_on_hyphens=False) or [lead.rstrip()]  # fmt: skip
-        out.print(Text("\n".join(lines)), style=style)
+        out.text(["\n".join(lines)], style=style)
     return
+
+
+class NotPlain(Exception):
+    """A page holds what only Rich lays out as Rich does (see :class:`PlainPage`)."""
+
+
+class RichPage:
+    """A page printed with Rich as it is built: on a terminal (styles, its width)."""
+
+    def __init__(self) -> None:
+        self.out = console()
+        self.width = self.out.width
+
+    def text(self, parts: list[str | tuple[str, str]], style: str | None = None) -> None:
+        """A paragraph (``parts``: text, or (text, its style)), wrapped at the width."""
+        from rich.text import Text
+
+        self.out.print(Text.assemble(*parts), style=style)
+
+    def grid(self, rows: list[tuple[str, str]]) -> None:
+        """Two columns without rules: a bold label, and its value (already made safe)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for label, value in rows:
+            grid.add_row(label, Text(value))
+        self.out.print(grid)
+
+    def table(self, title: str | None, headers: list[str], widths: list[int],
+              rows: list[list[str]], styles: list[str | None]) -> None:  # fmt: skip
+        """A boxed table, its columns ``widths`` wide (text folded to them)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title, title_justify="left")
+        for h, w in zip(headers, widths, strict=True):
+            table.add_column(h, width=w, overflow="fold", no_wrap=False)
+        for row, style in zip(rows, styles, strict=True):
+            table.add_row(*[Text(c) for c in row], style=style)
+        self.out.print(table)
+
+    def documents(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        """A boxed table that Rich sizes to its cells (folded where the width is short)."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title, title_justify="left")
+        for name in headers:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*[Text(c) for c in row])
+        self.out.print(table)
+
+
+#: The box Rich draws a table's rules with (box.HEAVY_HEAD): top, below the header, bottom
+#: (left, rule, between columns, right), and the header's and the rows' upright rules.
+_TOP, _UNDER_HEAD, _BOTTOM = "┏━┳┓", "┡━╇┩", "└─┴┘"
+_HEAD_BAR, _ROW_BAR = "┃", "│"
+
+
+class PlainPage:
+    """A page as the very text Rich prints where its output is not a terminal (a pipe, a
+    file), without importing Rich: its word wrapping, grid and boxed tables, for text of
+    printable ASCII (and newlines) only. Whatever else it meets raises :class:`NotPlain`
+    before a line is written, and the page is printed with Rich instead
+    (tests/test_s32_plain_show.py holds the two to the same bytes)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines: list[str] = []
+
+    def text(self, parts: list[str | tuple[str, str]], style: str | None = None) -> None:
+        text = "".join(p if isinstance(p, str) else p[0] for p in parts)
+        self.lines += _wrapped(text, self.width)
+
+    def grid(self, rows: list[tuple[str, str]]) -> None:
+        labels = [label for label, _ in rows]
+        values = [value for _, value in rows]
+        # Rich's widths: each column as wide as its longest line (the labels' with their
+        # padding of 2), the values' narrowed to the width left
+        first = max(map(len, labels), default=0) + 2
+        second = max((len(line) for v in values for line in v.splitlines()), default=0) or 1
+        if first + second > self.width:
+            second = self.width - first
+            if second < first:  # Rich would narrow both: not laid out here
+                raise NotPlain("narrow grid")
+        for label, value in rows:
+            left = _cells(label, first - 2, fold=False)
+            right = _cells(value, second, fold=False)
+            height = max(len(left), len(right))
+            left += [" " * (first - 2)] * (height - len(left))
+            right += [" " * second] * (height - len(right))
+            self.lines += [a + "  " + b for a, b in zip(left, right, strict=True)]
+
+    def table(self, title: str | None, headers: list[str], widths: list[int],
+              rows: list[list[str]], styles: list[str | None]) -> None:  # fmt: skip
+        table_width = sum(widths) + 3 * len(widths) + 1
+        if title:
+            self.lines += _cells(title, table_width)
+
+        def rule(box: str) -> str:
+            return box[0] + box[2].join(box[1] * (w + 2) for w in widths) + box[3]
+
+        def row_lines(cells: list[str], bar: str) -> list[str]:
+            wrapped = [_cells(c, w) for c, w in zip(cells, widths, strict=True)]
+            height = max(map(len, wrapped), default=0)
+            for col, w in zip(wrapped, widths, strict=True):
+                blank = [" " * w] * (height - len(col))
+                col[:] = blank + col if bar == _HEAD_BAR else col + blank  # a header: bottom
+            return [bar + bar.join(f" {part} " for part in parts) + bar
+                    for parts in zip(*wrapped, strict=True)]  # fmt: skip
+
+        self.lines.append(rule(_TOP))
+        self.lines += row_lines(headers, _HEAD_BAR)
+        self.lines.append(rule(_UNDER_HEAD))
+        for row in rows:
+            self.lines += row_lines(row, _ROW_BAR)
+        self.lines.append(rule(_BOTTOM))
+
+    def documents(self, title: str, headers: list[str], rows: list[list[str]]) -> None:
+        raise NotPlain("a table Rich sizes")
+
+    def write(self) -> None:
+        import sys
+
+        sys.stdout.write("".join(line + "\n" for line in self.lines))
+
+
+def plain_width() -> int | None:
+    """The width Rich would lay a page out in when it would print plain text (no colour,
+    no styles: not a terminal, FORCE_COLOR and TTY_COMPATIBLE not asking for one, UTF-8), as
+    :class:`rich.console.Console` decides both; None where it would not, or the width is
+    below 40."""
+    import os
+    import sys
+
+    if sys.platform == "win32" or getattr(sys.stdin, "__module__", "").startswith("idlelib"):
+        return None
+    env = os.environ
+    compatible = env.get("TTY_COMPATIBLE", "")
+    if compatible == "1":
+        return None
+    if compatible != "0":
+        force = env.get("FORCE_COLOR")
+        if force is not None:
+            if force != "":
+                return None
+        else:
+            try:
+                if sys.stdout.isatty():
+                    return None
+            except (AttributeError, ValueError):
+                pass
+    encoding = (getattr(sys.stdout, "encoding", "utf-8") or "utf-8").lower()
+    if not encoding.startswith("utf"):
+        return None
+    columns = env.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        width = int(columns)
+    else:
+        width = 0
+        for fd in (0, 1, 2):
+            try:
+                width = os.get_terminal_size(fd)[0]
+            except (AttributeError, ValueError, OSError):
+                continue
+            break
+        width = width or 80
+    return width if width >= 40 else None
+
+
+def _plain_text(text: str) -> None:
+    """Raise :class:`NotPlain` unless ``text`` is printable ASCII and newlines."""
+    if not (text.isascii() and (text.isprintable() or text.replace("\n", "").isprintable())):
+        raise NotPlain("not printable ASCII")
+
+
+def _lines_of(text: str, width: int, fold: bool) -> list[str]:
+    """``text`` wrapped at ``width`` as Rich wraps it (rich._wrap.divide_line), for
+    printable ASCII."""
+    import itertools
+    import re
+
+    _plain_text(text)
+    out: list[str] = []
+    for line in text.split("\n"):
+        breaks: list[int] = []
+        offset = 0
+        for match in re.finditer(r"\s*\S+\s*", line):
+            start, word = match.start(), match.group()
+            length = len(word.rstrip())
+            if width - offset >= length:
+                offset += len(word)
+            elif length > width:
+                if not fold:  # Rich would crop it with an ellipsis
+                    raise NotPlain("a word wider than its column")
+                chunks = [word[i : i + width] for i in range(0, len(word), width)]
+                for n, chunk in enumerate(chunks):
+                    if start:
+                        breaks.append(start)
+                    if n == len(chunks) - 1:
+                        offset = len(chunk)
+                    else:
+                        start += len(chunk)
+            elif offset and start:
+                breaks.append(start)
+                offset = len(word)
+        ends = [0, *breaks, len(line)]
+        # (beyond the width a line holds only spaces, which the callers cut)
+        out += [line[a:b] for a, b in itertools.pairwise(ends)]
+    return out
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """A paragraph as Rich's console prints it: wrapped, folded, never wider than ``width``."""
+    return [line[:width] for line in _lines_of(text, width, fold=True)]
+
+
+def _cells(text: str, width: int, *, fold: bool = True) -> list[str]:
+    """A table cell's lines as Rich lays them out: wrapped, each exactly ``width`` wide."""
+    return [line[:width].ljust(width) for line in _lines_of(text, width, fold)]
 
 
 def say(text: str) -> None:
@@ -305,9 +524,23 @@ def next_line(d: dict[str, Any]) -> str | None:
 
 
 def show(d: dict[str, Any]) -> None:
-    from rich.table import Table
-    from rich.text import Text
+    """A concern's page. Where Rich would print it without colour or styles (a pipe, a
+    file), the same text written without importing Rich (:class:`PlainPage`); on a
+    terminal, or where the page holds what only Rich lays out, with Rich."""
+    width = plain_width()
+    if width is not None:
+        page = PlainPage(width)
+        try:
+            _show_page(d, page)
+        except NotPlain:
+            pass
+        else:
+            page.write()
+            return
+    _show_page(d, RichPage())
 
+
+def _show_page(d: dict[str, Any], out: RichPage | PlainPage) -> None:
     from drp_cli.domain.wording import (
         FORMAL_RESULT_WORDS,
         LEFT_BY_WORDS,
@@ -316,7 +549,6 @@ def show(d: dict[str, Any]) -> None:
         stage_result,
     )
 
-    out = console()
     flag = d["status"].upper()
     if d["overdue"]:
         flag += f", OVERDUE by {d['working_days_overdue']} working day"
@@ -326,48 +558,43 @@ def show(d: dict[str, Any]) -> None:
     if d.get("past_guidance"):
         flag += ", past the IRO Handbook's 20 working days (guidance)"
     style = "bold red" if d["overdue"] else "bold"
-    out.print(
-        Text.assemble(
-            (visible(f"Concern {d['id']}: {flag}", one_line=True), style),
-            f" (judged on {d['judged_on']})",
-        )
-    )
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    out.text([(visible(f"Concern {d['id']}: {flag}", one_line=True), style),
+              f" (judged on {d['judged_on']})"])  # fmt: skip
+    grid: list[tuple[str, str]] = []
     category = _theme_words(d["category"], d["issue"])
     subject = {"carer": "Carer household", "chair": "Chair"}.get(d.get("subject") or "", "Child")
-    grid.add_row(subject, _text(d["child"]))
+    _row(grid, subject, _safe(d["child"]))
     if d.get("other_open_concerns"):  # the child's other open concerns
         others = d["other_open_concerns"]
         listed = ("concern " if len(others) == 1 else "concerns ") + ", ".join(map(str, others))
-        grid.add_row("Also open", _text(listed))
-    grid.add_row("Protocol", _text(d["protocol"] + (f" (route {d['route']})" if d.get("route")
+        _row(grid, "Also open", _safe(listed))
+    _row(grid, "Protocol", _safe(d["protocol"] + (f" (route {d['route']})" if d.get("route")
                                                     else "")))  # fmt: skip
-    grid.add_row("Category", _text(category))
-    grid.add_row("Raised by", _text(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
+    _row(grid, "Category", _safe(category))
+    _row(grid, "Raised by", _safe(f"{d['raised_by']} ({d['role']}) on {d['opened_on']}"))
     if d.get("owner"):
-        grid.add_row("Owner", _text(d["owner"] + (f" ({d['team']})" if d.get("team") else "")))
-    grid.add_row("Summary", _text(d["summary"], one_line=False))
-    grid.add_row("Impact on child", _text(d["impact"] or "-", one_line=False))
-    grid.add_row("Recommended", _text(d["recommended"] or "-", one_line=False))
-    grid.add_row(
+        _row(grid, "Owner", _safe(d["owner"] + (f" ({d['team']})" if d.get("team") else "")))
+    _row(grid, "Summary", _safe(d["summary"], one_line=False))
+    _row(grid, "Impact on child", _safe(d["impact"] or "-", one_line=False))
+    _row(grid, "Recommended", _safe(d["recommended"] or "-", one_line=False))
+    _row(
+        grid,
         "Stage",
-        _text(
+        _safe(
             f"{d['stage']} - {d['stage_title']}, since {d['stage_started_on']}, "
             f"deadline {d['deadline'] or 'none'}"
             + (" (an aim, not a limit)" if d.get("deadline_kind") == "aim" else "")
         ),
     )
     if d["status"] == "open":
-        grid.add_row("Addressed to", _text(names_words(d.get("addressed_to") or [])))
+        _row(grid, "Addressed to", _safe(names_words(d.get("addressed_to") or [])))
     if d.get("next_step"):
         step = d["next_step"]
-        grid.add_row("Next step", _text(f"{step['title']}, due {step['due']} (record it with "
+        _row(grid, "Next step", _safe(f"{step['title']}, due {step['due']} (record it with "
                                         f"`drp done {d['id']} {step['slug']}`)"))  # fmt: skip
     following = next_line(d)
     if following is not None:
-        grid.add_row("What comes next", _text(following.removeprefix("Next: ")))
+        _row(grid, "What comes next", _safe(following.removeprefix("Next: ")))
     formal_words = FORMAL_RESULT_WORDS.get(d["formal_result"] or "", d["formal_result"])
     formal = (
         f"started {d['formal_started_on']}, deadline {d['formal_deadline']} ({formal_words})"
@@ -377,11 +604,11 @@ def show(d: dict[str, Any]) -> None:
         if d["formal_started_on"] is None
         else "no overall limit"
     )
-    grid.add_row("Formal process", _text(formal))
+    _row(grid, "Formal process", _safe(formal))
     protocol = _protocol_of(d)
     route = protocol.route_or_none(d.get("route")) if protocol is not None else None
     if route is not None and route.guidance and protocol is not None and protocol.routes:
-        grid.add_row("Route guidance", _text(f"{route.guidance} ({route.citation})",
+        _row(grid, "Route guidance", _safe(f"{route.guidance} ({route.citation})",
                                              one_line=False))  # fmt: skip
     cafcass = "not referred"
     if d["referred_to_cafcass_on"]:
@@ -395,7 +622,7 @@ def show(d: dict[str, Any]) -> None:
             # only where the source asks for a notification before referring (000 §1.2
             # para 4, 003): knowsley and west-sussex ask none (issue 28 finding 13)
             cafcass += "; senior officer NOT RECORDED AS NOTIFIED"
-    grid.add_row("CAFCASS", _text(cafcass))
+    _row(grid, "CAFCASS", _safe(cafcass))
     wishes = {"sought": "sought", "not-sought": "not sought (reason recorded)"}.get(
         d["child_wishes"] or "", "NOT RECORDED"
     )
@@ -403,11 +630,11 @@ def show(d: dict[str, Any]) -> None:
         d["child_told_outcome"] or "",
         "NOT RECORDED" if d["status"] == "resolved" else "-",
     )
-    grid.add_row("Child's voice", _text(f"wishes: {wishes}; told the outcome: {told}"))
+    _row(grid, "Child's voice", _safe(f"wishes: {wishes}; told the outcome: {told}"))
     if d["status"] != "open":
         outcome = f"{d['status']} on {d['closed_on']}: {d['outcome']}"
-        grid.add_row("Outcome", _text(outcome, one_line=False))
-    out.print(grid)
+        _row(grid, "Outcome", _safe(outcome, one_line=False))
+    out.grid(grid)
 
     protocol_now = _protocol_of(d)
     rows, styles = [], []
@@ -426,19 +653,30 @@ def show(d: dict[str, Any]) -> None:
             stage_result(v["result"], v["working_days_late"] or 0))])  # fmt: skip
         styles.append("red" if v["result"] in ("missed", "overdue") else None)
     fit_table(["Stage", "Entered", "Deadline", "First response", "Left", "Result"], rows,
-              free={"Stage", "Result"}, title="Stages", styles=styles, heading=1)  # fmt: skip
-    _show_inside_stages(d)
-    _show_documents(d)
+              free={"Stage", "Result"}, title="Stages", styles=styles, heading=1,
+              page=out)  # fmt: skip
+    _show_inside_stages(d, out)
+    _show_documents(d, out)
 
     for c in d.get("corrections", []):
-        out.print(_text(f"Correction {c['seq']} ({c['on']}, {c['by']}): {c['kind']} {c['what']}: "
-                        f"{c['reason']}", one_line=False))  # fmt: skip
+        out.text([visible(f"Correction {c['seq']} ({c['on']}, {c['by']}): {c['kind']} "
+                          f"{c['what']}: {c['reason']}")])  # fmt: skip
     rows = [[visible(c, one_line=n != 5) for n, c in enumerate((
         str(e["seq"]), e["on"],
         event_words(e["kind"], e["details"]) + (" (RETRACTED)" if e.get("retracted") else ""),
         e["stage"], e["by"], event_text(e)))] for e in d["events"]]  # fmt: skip
     fit_table(["#", "Date", "Event", "Stage", "By", "Details"], rows,
-              free={"Event", "By", "Details"}, title="Events", heading=2)  # fmt: skip
+              free={"Event", "By", "Details"}, title="Events", heading=2, page=out)  # fmt: skip
+
+
+def _row(grid: list[tuple[str, str]], label: str, value: str) -> None:
+    """A row of the page's grid: its label, and its value already made safe."""
+    grid.append((label, value))
+
+
+def _safe(value: Any, *, one_line: bool = True) -> str:
+    """Stored text as a page shows it: unsafe characters visible (:func:`visible`)."""
+    return visible(str(value), one_line=one_line)
 
 
 def _theme_words(category: str, issue: str | None) -> str:
@@ -465,12 +703,11 @@ def _protocol_of(d: dict[str, Any]) -> Any:
     return registry().protocols.get(d["protocol"])
 
 
-def _show_inside_stages(d: dict[str, Any]) -> None:
+def _show_inside_stages(d: dict[str, Any], out: RichPage | PlainPage) -> None:
     """Steps of the current stage, recording duties, meetings and notices: in words, each
     outstanding one with the command that records it."""
     from drp_cli.domain.wording import STEP_STATE_WORDS
 
-    out = console()
     if d.get("steps"):
         rows, styles = [], []
         for st in d["steps"]:
@@ -483,7 +720,7 @@ def _show_inside_stages(d: dict[str, Any]) -> None:
                 title, st["who"], due, st["done_on"] or "-", state)])  # fmt: skip
             styles.append("red" if st["state"] == "overdue" else None)
         fit_table(["Step", "Who", "Due", "Done", "State"], rows, free={"Step", "Who"},
-                  title="Steps at this stage", styles=styles)  # fmt: skip
+                  title="Steps at this stage", styles=styles, page=out)  # fmt: skip
     if d.get("duties"):
         rows = []
         for du in d["duties"]:
@@ -496,13 +733,14 @@ def _show_inside_stages(d: dict[str, Any]) -> None:
             rows.append([visible(c, one_line=True)
                          for c in (du["stage"], duty, du["who"], done)])  # fmt: skip
         fit_table(["Stage", "Duty", "By", "Done"], rows, free={"Stage", "Duty", "By"},
-                  title="Recording duties")  # fmt: skip
+                  title="Recording duties", page=out)  # fmt: skip
     for m in d.get("meetings", []):
-        out.print(_text(f"Meeting {m['on']} ({m['stage']}): " + "; ".join(m["attendees"])))
+        out.text([visible(f"Meeting {m['on']} ({m['stage']}): " + "; ".join(m["attendees"]),
+                          one_line=True)])  # fmt: skip
     for item, reason in d.get("not_applicable", {}).items():
-        out.print(_text(f"Bundle item {item}: not applicable: {reason}"))
+        out.text([visible(f"Bundle item {item}: not applicable: {reason}", one_line=True)])
     for note in d.get("notices", []):
-        out.print(_text(f"Note: {note}."), style="yellow")
+        out.text([visible(f"Note: {note}.", one_line=True)], style="yellow")
 
 
 def documents_data(t: Tracker, concern_id: int) -> dict[str, Any]:
@@ -517,10 +755,8 @@ def documents_data(t: Tracker, concern_id: int) -> dict[str, Any]:
     }
 
 
-def _show_documents(d: dict[str, Any]) -> None:
+def _show_documents(d: dict[str, Any], out: RichPage | PlainPage) -> None:
     """The actions, and the child's people, wishes, needs and documents."""
-    from rich.table import Table
-
     rows = []
     for i in d.get("items", []):
         what = i.get("text") or i.get("name") or ""
@@ -532,14 +768,13 @@ def _show_documents(d: dict[str, Any]) -> None:
                      a["from_concern"]))  # fmt: skip
     if not rows:
         return
-    table = Table(title="For the documents (people, wishes, needs and files are the child's)",
-                  title_justify="left")  # fmt: skip
-    for name in ("Kind", "N", "What", "Added", "Recorded on"):
-        table.add_column(name, overflow="fold")
-    for kind, n, what, added, source in rows:
-        table.add_row(_text(kind), _text(n), _text(what), _text(added),
-                      _text("this concern" if source is None else f"concern {source}"))  # fmt: skip
-    console().print(table)
+    out.documents(
+        "For the documents (people, wishes, needs and files are the child's)",
+        ["Kind", "N", "What", "Added", "Recorded on"],
+        [[visible(str(v), one_line=True) for v in (kind, n, what, added,
+          "this concern" if source is None else f"concern {source}")]
+         for kind, n, what, added, source in rows],
+    )  # fmt: skip
 
 
 #: An item list's columns never folded (the others are free text, folded to fit): the

@@ -24,7 +24,7 @@ from drp_cli.core.textsafe import clean_text
 from drp_cli.domain import retention
 from drp_cli.domain.lifecycle import HOLD, HOLD_LIFTED, replay
 from drp_cli.domain.retention import Closed, Due, Schedule
-from drp_cli.store import purgesql
+from drp_cli.store import purgesql, sarsql
 
 if TYPE_CHECKING:
     from drp_cli.domain.views import ConcernView
@@ -207,7 +207,7 @@ def purge(
         links = purgesql.event_links(conn, gone)
         requests = purgesql.requests_only_of(conn, gone)
         purgesql.secure_delete(conn)
-        purgesql.delete_requests(conn, requests)
+        sarsql.remove_requests(conn, requests, tracker.key)
         purgesql.delete_concerns(conn, gone)
         fields = {
             "purged_on": day,

@@ -1082,6 +1082,9 @@ class Tracker:
             from drp_cli.store import audit
 
             sealed += audit.seal_all(uow.conn, self.key)
+            from drp_cli.store import sarsql
+
+            sealed += sarsql.seal_all(uow.conn, self.key)
         return sealed
 
     def upgrade(self) -> tuple[str | None, str]:

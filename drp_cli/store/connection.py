@@ -66,6 +66,7 @@ SQLITE_VALUES = 999
 TABLES = (
     "concern", "event", "item", "attachment", "closure_change", "chain_head", "staff",
     "subject_access_request", "purge", "read_audit", "read_audit_head",
+    "subject_access_link", "subject_access_head",
 )  # fmt: skip
 
 
@@ -137,6 +138,8 @@ ROW_NAMES = {
     "purge": ("'purge ' || id", "id"),
     "read_audit": ("'audit row ' || id", "id"),
     "read_audit_head": ("'the audit head'", "id"),
+    "subject_access_link": ("'subject access link ' || id", "id"),
+    "subject_access_head": ("'the subject access head'", "id"),
 }
 
 

@@ -404,7 +404,7 @@ def restore_rows(conn: Conn, table: str, rows: Sequence[Mapping[str, Any]]) -> N
     row replaces the new database's."""
     if table not in TABLES:
         raise ValueError(table)
-    if table in ("chain_head", "read_audit", "read_audit_head"):
+    if table in ("chain_head", "read_audit", "read_audit_head", "subject_access_head"):
         conn.execute(f"DELETE FROM {table}").close()
     if not rows:
         return
@@ -815,6 +815,8 @@ CHAINED_FROM = {"event": "0002", "closure_change": "0005", "staff": "0009", "pur
 FOLDED_FROM = "0008"
 #: The schema revision of the audit of reads (its own chain, which ``drp verify`` walks).
 AUDITED_FROM = "0011"
+#: The schema revision from which subject access requests are links of a chain of their own.
+REQUESTS_CHAINED_FROM = "0013"
 
 
 def _chained(table: str, revision: str | None) -> bool:
@@ -1084,6 +1086,12 @@ def _walk_chain(conn: Conn, report: VerifyReport, options: VerifyOptions,
     from drp_cli.store.audit import verify_audit  # the audit of reads: a chain of its own
 
     for message in verify_audit(conn, options.key):
+        problem(message)
+    if options.revision is not None and options.revision < REQUESTS_CHAINED_FROM:
+        return  # subject access requests were not chained yet
+    from drp_cli.store import sarsql  # the requests: a chain of their own
+
+    for message in sarsql.chain_problems(conn, options.key):
         problem(message)
 
 

@@ -179,6 +179,53 @@ def event_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
 
 
+def event_json_of(
+    concern_id: Any, seq: Any, kind: Any, day: Any, stage: Any, from_stage: Any, by: Any,
+    moment: Any, text: Any, details: Any, imported_by: Any, imported_moment: Any,
+    content: Any, chain_seq: Any, prev_hash: Any,
+) -> str | None:  # fmt: skip
+    """:func:`canonical_json` of an event from its fields, without a mapping or a call a
+    field (``drp verify`` hashes two million): its day as ISO text (``_day``'s), its moments
+    as :func:`moment_text` writes them (imported: None when it has none), its details as
+    their stored JSON text. None when a value is not of the types drp stores (then
+    :func:`canonical_json` of the row decides). A property test holds the two to the same
+    text."""
+    if not (
+        type(concern_id) is int and type(seq) is int and type(chain_seq) is int
+        and type(kind) is str and type(stage) is str and type(by) is str
+        and type(prev_hash) is str and type(day) is str and type(moment) is str
+        and (from_stage is None or type(from_stage) is str)
+        and (imported_by is None or type(imported_by) is str)
+        and (imported_moment is None or type(imported_moment) is str)
+    ):  # fmt: skip
+        return None
+    q = encode_basestring
+    if content is not None:
+        if type(content) is not str:
+            return None
+        body = f'"content":{q(content)},'
+        end = "}"
+    else:
+        if type(details) is not str or not (text is None or type(text) is str):
+            return None
+        body = f'"details":{q(details)},'
+        end = f',"text":{"null" if text is None else q(text)}}}'
+    provenance = (
+        f'"imported_at":{"null" if imported_moment is None else q(imported_moment)},'
+        f'"imported_by":{"null" if imported_by is None else q(imported_by)},'
+        if imported_moment is not None or imported_by is not None
+        else ""
+    )
+    return (
+        f'{{"by":{q(by)},"chain_seq":{int.__repr__(chain_seq)},'
+        f'"concern_id":{int.__repr__(concern_id)},{body}'
+        f'"effective_on":{q(day)},'
+        f'"from_stage":{"null" if from_stage is None else q(from_stage)},{provenance}'
+        f'"kind":{q(kind)},"prev_hash":{q(prev_hash)},"recorded_at":{q(moment)},'
+        f'"seq":{int.__repr__(seq)},"stage":{q(stage)}{end}'
+    )
+
+
 #: Stand-ins for the chain links in :func:`event_hash_parts` (no JSON text can hold their
 #: quoted forms: a quote inside a string is escaped)
 _SEQ_MARK, _PREV_MARK = "\x00chain_seq\x00", "\x00prev_hash\x00"

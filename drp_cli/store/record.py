@@ -824,16 +824,29 @@ def _chained(table: str, revision: str | None) -> bool:
     return revision is None or revision >= CHAINED_FROM[table]
 
 
-def _links(
-    conn: Conn, revision: str | None = None
-) -> Iterator[tuple[float, str, Mapping[str, Any], str | None]]:
-    """Every link of the chain, events and closure changes merged in chain order; at an older
-    schema ``revision``, only the tables chained at it."""
-    events = _chain_rows(
-        conn, "event",
-        lambda row: f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})",
-        event_digest(redactions(conn)),
-    )  # fmt: skip
+Link = tuple[float, str, Mapping[str, Any], str | None]
+
+
+def event_where(row: Mapping[str, Any]) -> str:
+    """How verify names an event: by its id, its concern's and its entry number."""
+    return f"event {row['id']} (concern {row['concern_id']}, entry {row['seq']})"
+
+
+def _links(conn: Conn, revision: str | None = None) -> Iterator[Link]:
+    """Every link of the chain, events and the other tables' links merged in chain order; at
+    an older schema ``revision``, only the tables chained at it."""
+    side = _side_links(conn, revision)
+    if not _chained("event", revision):
+        return side
+    events = _chain_rows(conn, "event", event_where, event_digest(redactions(conn)))
+    return heapq.merge(events, side, key=lambda link: link[0])
+
+
+def _side_links(conn: Conn, revision: str | None = None) -> Iterator[Link]:
+    """The links of the chain that are not events (closure changes, staff entries, purge
+    tombstones), merged in chain order: both walks of ``drp verify`` (:func:`_walk_chain`
+    and :mod:`drp_cli.store.fastverify`) take them from here, so a table chained later is
+    added here once."""
     closures = _chain_rows(
         conn, "closure_change",
         lambda row: f"closure change {row['id']} ({row['action']} {row['day']})",
@@ -845,7 +858,7 @@ def _links(
         lambda row: f"purge {row['id']} (the tombstone of {row['purged_on']})",
         tombstone_hash,
     )  # fmt: skip
-    tables = {"event": events, "closure_change": closures, "staff": staff, "purge": purges}
+    tables = {"closure_change": closures, "staff": staff, "purge": purges}
     return heapq.merge(*(rows for table, rows in tables.items() if _chained(table, revision)),
                        key=lambda link: link[0])  # fmt: skip
 
@@ -1007,9 +1020,21 @@ def integrity_check(conn: Conn, *, indexes: bool = True) -> tuple[str, list[str]
 
 def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptions) -> VerifyReport:
     """Check the file (:func:`integrity_check`), walk the chain, fold every concern and
-    compare, check the stored files."""
+    compare, check the stored files.
+
+    First the fast walk (:mod:`drp_cli.store.fastverify`: one read of the events, the file's
+    check beside it): where it finds the record whole, that is the answer; where it finds
+    anything at all amiss, or cannot tell, this walk checks it all again and says what."""
     if options.attachments_dir is not None:
         options.files_key = store.encryption_key()
+    checked: tuple[str, list[str]] | None = None
+    if options.revision is None:
+        from drp_cli.store.fastverify import verify as fast_verify
+
+        fast = fast_verify(store, protocols, options)
+        if isinstance(fast, StoreReport):
+            return fast
+        checked = fast  # the file's check, already made (None: not made)
     report = StoreReport(mode="hmac-sha256" if options.key is not None else "sha256")
     problems = report.problems
 
@@ -1022,7 +1047,7 @@ def verify(store: Store, protocols: Mapping[str, Protocol], options: VerifyOptio
     with store.read(snapshot=True) as conn:  # one snapshot of the whole record
         # the checks of the indexes and of stored values know this drp's tables only
         older = options.revision is not None
-        report.integrity, damage = integrity_check(conn, indexes=not older)
+        report.integrity, damage = checked or integrity_check(conn, indexes=not older)
         for message in damage:
             problem(message)
         malformed = [] if damage or older else [m.problem for m in malformed_values(conn)]
@@ -1057,23 +1082,33 @@ def _verify_record(conn: Conn, report: VerifyReport, protocols: Mapping[str, Pro
     _compare_concerns(conn, report, protocols, options, problem)
 
 
+def count_link(report: VerifyReport, row: Mapping[str, Any]) -> None:
+    """Count one link of the chain in the report, by its table."""
+    if "concern_id" in row:
+        report.events += 1
+    elif "action" in row:
+        report.closures += 1
+    elif "purged_on" in row:
+        report.purges += 1
+    else:
+        report.staff += 1
+
+
 def _walk_chain(conn: Conn, report: VerifyReport, options: VerifyOptions,
-                problem: Callable[[str], None]) -> None:  # fmt: skip
-    """Walk the chain: every link of the tables chained at ``options.revision``."""
+                problem: Callable[[str], None],
+                links: Callable[[ChainWalk], None] | None = None) -> None:  # fmt: skip
+    """Walk the chain: every link of the tables chained at ``options.revision`` (``links``:
+    another way to feed them to the walk, :mod:`drp_cli.store.fastverify`'s)."""
     walk = ChainWalk(key=options.key, expect=options.expect)
     for tombstone in purgesql.tombstones(conn) if _chained("purge", options.revision) else ():
         for gap in tombstone_gaps(tombstone):
             walk.gaps[gap[0]] = gap
-    for _, where, row, digest in _links(conn, options.revision):
-        if "concern_id" in row:
-            report.events += 1
-        elif "action" in row:
-            report.closures += 1
-        elif "purged_on" in row:
-            report.purges += 1
-        else:
-            report.staff += 1
-        walk.feed(where, row, digest)
+    if links is not None:
+        links(walk)
+    else:
+        for _, where, row, digest in _links(conn, options.revision):
+            count_link(report, row)
+            walk.feed(where, row, digest)
     head = conn.record("SELECT * FROM chain_head WHERE id = 1")
     if head is None:
         problem("the chain head is missing (altered chain)")
@@ -1114,42 +1149,59 @@ def _compare_concerns(conn: Conn, report: VerifyReport, protocols: Mapping[str, 
         if seqs != list(range(1, len(seqs) + 1)):
             problem(f"concern {cid}: its entries are not numbered 1 to {len(seqs)}")
         state = fold([fact(e) for e in evs], protocols, cal)
-        for name, value in state.row().items():
-            if row[name] != value:
-                problem(f"concern {cid}: stored {name} does not match its events")
-        _compare(
-            problem, cid,
-            {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
-            {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS])
-             for r in items.take(cid)},
-            _item_name, _item_name,
-        )  # fmt: skip
-        _compare(
-            problem, cid,
-            {n: attachment_row(cid, a) for n, a in state.attachments.items()},
-            {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files.take(cid)},
-            lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
-        )  # fmt: skip
-        if options.attachments_dir is not None:
-            for n, a in state.attachments.items():
-                sha = a.sha256
-                if sha in options.seen_files:
-                    continue
-                options.seen_files.add(sha)
-                report.files += 1
-                stored = filestore.stored_sha256(options.attachments_dir, sha, options.files_key)
-                if stored is None:
-                    problem(f"concern {cid}: the stored file of attachment {n} is missing")
-                elif stored == NOT_REGULAR:
-                    problem(
-                        f"concern {cid}: the stored file of attachment {n} is not a "
-                        "regular file (a FIFO, device, folder or link was put in its place)"
-                    )
-                elif stored != sha:
-                    problem(f"concern {cid}: the stored file of attachment {n} was altered")
+        check_concern(problem, report, options, row, state, items.take(cid), files.take(cid))
     for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
         for cid in cursor.rest():
             problem(f"{kind} of concern {cid} have no concern row (the row was deleted)")
+
+
+def check_concern(problem: Callable[[str], None], report: VerifyReport, options: VerifyOptions,
+                  row: Mapping[str, Any], state: ConcernState,
+                  items: Sequence[Mapping[str, Any]],
+                  files: Sequence[Mapping[str, Any]]) -> None:  # fmt: skip
+    """One concern's stored row, item rows and attachment rows against the fold of its
+    events (``state``), and its stored files (both walks of ``drp verify`` call it)."""
+    cid = row["id"]
+    for name, value in state.row().items():
+        if row[name] != value:
+            problem(f"concern {cid}: stored {name} does not match its events")
+    _compare(
+        problem, cid,
+        {k: _comparable_item(item_row(cid, i)) for k, i in state.items.items()},
+        {(r["kind"], r["n"]): _comparable_item([r[c] for c in ITEM_COLUMNS]) for r in items},
+        _item_name, _item_name,
+    )  # fmt: skip
+    _compare(
+        problem, cid,
+        {n: attachment_row(cid, a) for n, a in state.attachments.items()},
+        {r["n"]: tuple(r[c] for c in ATTACHMENT_COLUMNS) for r in files},
+        lambda n: f"attachment {n}", lambda n: f"attachment {n}'s row",
+    )  # fmt: skip
+    if options.attachments_dir is not None:
+        _check_files(problem, report, options, cid, state)
+
+
+def _check_files(problem: Callable[[str], None], report: VerifyReport, options: VerifyOptions,
+                 cid: int, state: ConcernState) -> None:  # fmt: skip
+    """Each attached file of one concern in the store (``options.attachments_dir``) against
+    its SHA-256, each file once however many attachments share it."""
+    assert options.attachments_dir is not None
+    for n, a in state.attachments.items():
+        sha = a.sha256
+        if sha in options.seen_files:
+            continue
+        options.seen_files.add(sha)
+        report.files += 1
+        stored = filestore.stored_sha256(options.attachments_dir, sha, options.files_key)
+        if stored is None:
+            problem(f"concern {cid}: the stored file of attachment {n} is missing")
+        elif stored == NOT_REGULAR:
+            problem(
+                f"concern {cid}: the stored file of attachment {n} is not a "
+                "regular file (a FIFO, device, folder or link was put in its place)"
+            )
+        elif stored != sha:
+            problem(f"concern {cid}: the stored file of attachment {n} was altered")
 
 
 def concerns_numbered(

@@ -32,6 +32,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
+import pickle
+import select
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -125,7 +130,15 @@ def _select(conn: Conn, table: str, columns: Sequence[str], raw: set[str]) -> st
     return f"SELECT {', '.join(names)} FROM {table}"
 
 
-def _event_groups(conn: Conn, days: _Days) -> Iterator[tuple[int, list[Fact]]]:
+#: the whole range of concern ids (SQLite's integers)
+EVERY = (-(2**63), 2**63 - 1)
+#: a range of concern ids: ``lo < id <= hi``
+_IN_RANGE = " WHERE {column} > ? AND {column} <= ?"
+
+
+def _event_groups(
+    conn: Conn, days: _Days, ids: tuple[int, int] = EVERY
+) -> Iterator[tuple[int, list[Fact]]]:
     """Every event, a concern at a time, as the facts the fold reads; each one's hash
     recomputed and compared with its stored one (and its commitment, or its redaction),
     each day, moment and details text checked as the full walk reads it."""
@@ -134,11 +147,12 @@ def _event_groups(conn: Conn, days: _Days) -> Iterator[tuple[int, list[Fact]]]:
         raise _Amiss  # a day or moment this walk does not check
     # by concern only: the index gives each concern's rows at once, and sorting a concern's
     # few by seq here is cheaper than SQLite's sort of them all (a quarter of the read)
-    sql = _select(conn, "event", _EVENT_COLUMNS, _EVENT_RAW) + " ORDER BY concern_id"
+    sql = _select(conn, "event", _EVENT_COLUMNS, _EVENT_RAW)
+    sql += _IN_RANGE.format(column="concern_id") + " ORDER BY concern_id"
     sqlite = conn.is_sqlite
     current: int | None = None
     group: list[tuple[Any, ...]] = []
-    for row in conn.stream_rows(sql):
+    for row in conn.stream_rows(sql, ids):
         if row[1] != current:
             if current is not None:
                 group.sort(key=_first)
@@ -225,17 +239,18 @@ class _Groups:
         return self._next is None
 
 
-def _concern_rows(conn: Conn, days: _Days) -> Iterator[list[Any]]:
+def _concern_rows(conn: Conn, days: _Days, ids: tuple[int, int] = EVERY) -> Iterator[list[Any]]:
     """Every concern row (by id): its id and the columns the fold determines
     (:data:`ROW_FIELDS`, in that order), its days as dates; every day and moment of it
     checked as the full walk reads it."""
     kinds = conn.column_types("concern")
     dated = [c for c in kinds if kinds[c]]
     columns = ["id", *ROW_FIELDS, *(c for c in dated if c not in ROW_FIELDS)]
-    sql = _select(conn, "concern", columns, set(dated)) + " ORDER BY id"
+    sql = _select(conn, "concern", columns, set(dated))
+    sql += _IN_RANGE.format(column="id") + " ORDER BY id"
     checks = [(i, kinds[c]) for i, c in enumerate(columns) if c in dated]
     sqlite = conn.is_sqlite
-    for found in conn.stream_rows(sql):
+    for found in conn.stream_rows(sql, ids):
         values = list(found)
         if sqlite:
             for i, kind in checks:
@@ -294,16 +309,20 @@ def _feed(report: record.VerifyReport, walk: ChainWalk, link: record.Link) -> No
 
 
 def _compare(conn: Conn, report: record.VerifyReport, protocols: Mapping[str, Protocol],
-             options: record.VerifyOptions) -> None:  # fmt: skip
-    """Fold every concern from its events and compare it (:func:`record.check_concern`)."""
+             options: record.VerifyOptions, ids: tuple[int, int] = EVERY) -> None:  # fmt: skip
+    """Fold every concern (of the range ``ids``: its rows, events, items and attachment rows)
+    from its events and compare it (:func:`record.check_concern`)."""
     cal = calendar(conn)
     days = _Days()
-    events = _Groups(_event_groups(conn, days))
-    items = record._Cursor(conn.stream("SELECT * FROM item ORDER BY concern_id, kind, n"))
-    files = record._Cursor(conn.stream("SELECT * FROM attachment ORDER BY concern_id, n"))
+    events = _Groups(_event_groups(conn, days, ids))
+    where = _IN_RANGE.format(column="concern_id")
+    items = record._Cursor(conn.stream(f"SELECT * FROM item{where} ORDER BY concern_id, kind, n",
+                                       ids))  # fmt: skip
+    files = record._Cursor(conn.stream(f"SELECT * FROM attachment{where} ORDER BY concern_id, n",
+                                       ids))  # fmt: skip
     derived = attrgetter(*ROW_FIELDS)
     shown = len(ROW_FIELDS) + 1
-    for values in _concern_rows(conn, days):
+    for values in _concern_rows(conn, days, ids):
         report.concerns += 1
         cid = values[0]
         facts = events.take(cid)
@@ -327,21 +346,24 @@ def _compare(conn: Conn, report: record.VerifyReport, protocols: Mapping[str, Pr
 
 class _FileCheck(threading.Thread):
     """SQLite's check of the file (:func:`record.integrity_check`) on a connection of its
-    own, beside the walk."""
+    own, beside the walk (SQLite leaves Python's lock while it reads)."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(name="drp-integrity-check", daemon=True)
         self.result: tuple[str, list[str]] | None = None
-        self.error: BaseException | None = None
+        self.ready = threading.Event()  # its read transaction (its snapshot) has begun
         self._other = Store(store.target, prepare=False, db_key=store.encryption_key())
 
     def run(self) -> None:
         try:
             with self._other.read() as conn:
+                conn.scalar("SELECT count(*) FROM chain_head")
+                self.ready.set()
                 self.result = record.integrity_check(conn)
-        except BaseException as exc:  # the full walk checks the file again
-            self.error = exc
+        except BaseException:  # the full walk checks the file again
+            self.result = None
         finally:
+            self.ready.set()
             self._other.close()
 
     def stop(self) -> None:
@@ -352,6 +374,116 @@ class _FileCheck(threading.Thread):
                 raw.interrupt()
 
 
+class _Writers:
+    """SQLite's write lock, held while the walk's connections (this process's, the file
+    check's, the helpers') begin their read transactions, so that every one of them reads
+    the same state of the record: no write can be committed between them. Held for the
+    moments that takes, never through the walk (a writer waits for it, as for any other)."""
+
+    WAIT_MS = 2000
+
+    def __init__(self, store: Store) -> None:
+        self._store = Store(store.target, prepare=False, db_key=store.encryption_key())
+        raw = self._store._connect()
+        raw.execute(f"PRAGMA busy_timeout={self.WAIT_MS}")
+        raw.execute("BEGIN IMMEDIATE")  # sqlite3.OperationalError when it cannot (read-only)
+
+    def release(self) -> None:
+        raw = self._store._raw
+        if raw is not None:
+            with suppress(Exception):
+                raw.execute("ROLLBACK")
+        self._store.close()
+
+
+class _Helper:
+    """A process that folds and compares one range of concerns (:func:`_compare`) in a read
+    transaction of its own, begun while the write lock is held (:class:`_Writers`): the
+    record's second processor core at work."""
+
+    def __init__(self, store: Store, protocols: Mapping[str, Protocol],
+                 options: record.VerifyOptions, ids: tuple[int, int]) -> None:  # fmt: skip
+        job = (store.target, store.encryption_key(), dict(protocols), options, ids)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from drp_cli.store.fastverify import helper; helper()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(pickle.dumps(job))
+        self.proc.stdin.close()
+
+    def ready(self) -> bool:
+        """Wait until its read transaction has begun; False when it failed to (or took
+        longer than :data:`START_S`)."""
+        assert self.proc.stdout is not None
+        if not select.select([self.proc.stdout], [], [], START_S)[0]:
+            return False
+        return self.proc.stdout.read(1) == b"r"
+
+    def result(self) -> tuple[int, set[str]] | None:
+        """(concerns compared, files it checked) when its range is whole; else None."""
+        assert self.proc.stdout is not None
+        try:
+            found = pickle.loads(self.proc.stdout.read())
+        except Exception:  # it died: the full walk decides
+            found = None
+        self.proc.wait()
+        return found if self.proc.returncode == 0 else None
+
+    def stop(self) -> None:
+        with suppress(Exception):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def helper() -> None:
+    """A :class:`_Helper`'s process: the job on stdin; ``r`` on stdout once its read
+    transaction has begun, then its result (pickled)."""
+    target, key, protocols, options, ids = pickle.loads(sys.stdin.buffer.read())
+    out = sys.stdout.buffer
+    store = Store(target, prepare=False, db_key=key)
+    report = record.StoreReport()
+    before = set(options.seen_files)
+    found: tuple[int, set[str]] | None = None
+    try:
+        with store.read(snapshot=True) as conn:
+            conn.scalar("SELECT count(*) FROM chain_head")
+            out.write(b"r")
+            out.flush()
+            _compare(conn, report, protocols, options, ids)
+            found = (report.concerns, options.seen_files - before)
+    except Exception:  # amiss: the full walk decides
+        found = None
+    finally:
+        store.close()
+    out.write(pickle.dumps(found))
+    out.flush()
+
+
+#: Fewer concerns than this are compared in this process alone (a helper's start, a few
+#: tenths of a second, would cost more than it saves)
+HELPED_FROM = 20_000
+#: How many helper processes share the concerns (this process walks the chain meanwhile)
+HELPERS = 2
+#: How long a helper may take to start (a loaded machine), in seconds
+START_S = 30.0
+
+
+def _ranges(conn: Conn, parts: int) -> list[tuple[int, int]]:
+    """The concern ids cut into ``parts`` ranges of about as many concerns each, together
+    every id there is (rows of no concern too: the first range starts at the least
+    integer, the last ends at the greatest)."""
+    count = int(conn.scalar("SELECT count(*) FROM concern") or 0)
+    cuts = [EVERY[0]]
+    for i in range(1, parts):
+        cut = conn.scalar("SELECT id FROM concern ORDER BY id LIMIT 1 OFFSET ?",
+                          (max(0, count * i // parts - 1),))  # fmt: skip
+        if cut is not None and cut > cuts[-1]:
+            cuts.append(int(cut))
+    cuts.append(EVERY[1])
+    return list(itertools.pairwise(cuts))
+
+
 def verify(
     store: Store, protocols: Mapping[str, Protocol], options: record.VerifyOptions
 ) -> record.StoreReport | tuple[str, list[str]] | None:
@@ -360,27 +492,57 @@ def verify(
     report = record.StoreReport(mode="hmac-sha256" if options.key is not None else "sha256")
     seen = set(options.seen_files)
     check = _FileCheck(store) if store.is_sqlite else None
-    if check is not None:
-        check.start()
+    helpers: list[_Helper] = []
     whole = False
     try:
-        with store.read(snapshot=True) as conn:
-            if check is None:
-                report.integrity, damage = record.integrity_check(conn)
-                if damage:
-                    return report.integrity, damage
-            tables = [t for t in TABLES if t not in _READ_HERE] if conn.is_sqlite else TABLES
-            if next(malformed_values(conn, tables), None) is None:
-                links = lambda walk: _walk_links(conn, report, options, walk)  # noqa: E731
-                record._walk_chain(conn, report, options, _amiss, links)
-                _compare(conn, report, protocols, options)
-                whole = True
+        writers = _lock(store) if store.is_sqlite else None
+        try:
+            if check is not None:
+                check.start()
+            with store.read(snapshot=True) as conn:
+                count = int(conn.scalar("SELECT count(*) FROM concern") or 0)
+                if writers is not None and count >= HELPED_FROM:
+                    helpers = [_Helper(store, protocols, options, ids)
+                               for ids in _ranges(conn, HELPERS)]  # fmt: skip
+                    if not all([h.ready() for h in helpers]):
+                        raise _Amiss
+                if check is not None:
+                    check.ready.wait()
+                if writers is not None:
+                    writers.release()
+                    writers = None
+                if check is None:
+                    report.integrity, damage = record.integrity_check(conn)
+                    if damage:
+                        return report.integrity, damage
+                tables = [t for t in TABLES if t not in _READ_HERE] if conn.is_sqlite else TABLES
+                if next(malformed_values(conn, tables), None) is None:
+                    links = lambda walk: _walk_links(conn, report, options, walk)  # noqa: E731
+                    record._walk_chain(conn, report, options, _amiss, links)
+                    if not helpers:
+                        _compare(conn, report, protocols, options)
+                    whole = True
+        finally:
+            if writers is not None:
+                writers.release()
+        for h in helpers:
+            found = h.result() if whole else None
+            if found is None:
+                whole = False
+                continue
+            report.concerns += found[0]
+            options.seen_files.update(found[1])
+        if helpers:
+            report.files = len(options.seen_files - seen)
     except Exception:  # _Amiss, or what the full walk words (or raises) as it always has
         whole = False
     except BaseException:
         if check is not None:
             check.stop()
         raise
+    finally:
+        for h in helpers:
+            h.stop()
     if check is not None:
         check.join()
         if check.result is None:
@@ -396,3 +558,12 @@ def verify(
     if check is not None:
         return check.result
     return (report.integrity, []) if report.integrity else None
+
+
+def _lock(store: Store) -> _Writers | None:
+    """:class:`_Writers`, or None when the lock cannot be had (a read-only file, a writer
+    holding it): then each connection begins when it begins, as moments apart."""
+    try:
+        return _Writers(store)
+    except Exception:
+        return None

@@ -278,6 +278,24 @@ def test_the_reference_amended_away_is_marked(drp, tmp_path):
     assert unmarked(record, "CD-7") == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="subject-access -o with an attached document whose stored copy was changed "
+    "outside drp exits 3 (not found), not 6 (tampered) as drp verify does",
+)
+def test_a_changed_stored_document_is_tampering(drp, tmp_path):
+    opened(drp, "KN-1")
+    doc = tmp_path / "care-plan.txt"
+    doc.write_bytes(b"the care plan")
+    r = drp("attach", "1", str(doc), "--kind", "other", "--on", "2026-12-02")
+    assert r.exit_code == 0, r.stderr
+    (stored,) = [p for p in tmp_path.glob("*attachments/**/*") if p.is_file()]
+    stored.write_bytes(b"changed outside drp")
+    assert drp("verify").exit_code == 6
+    r = drp("subject-access", "KN-1", "-o", str(tmp_path / "sar"), "--no-pdf")
+    assert (r.exit_code, (tmp_path / "sar").exists()) == (6, False), r.stderr
+
+
 # -- the audit: reads of a child's record that write no row ---------------------------------
 @pytest.mark.xfail(
     strict=True,

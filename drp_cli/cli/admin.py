@@ -235,14 +235,25 @@ def rekey(ctx: typer.Context) -> None:
     DRP_DB_KEY_FILE.
 
     The old key is kept beside it as KEYFILE.old (owner-only): backups taken before the
-    rekey still need it. Delete it once they are gone.
+    rekey still need it. Delete it once they are gone. The new key is written first to
+    KEYFILE.new: a rekey that was stopped (the machine off, the process killed) is finished
+    by running it again.
     """
     from drp_cli.services import dbcrypt
     from drp_cli.store.connection import Store
 
     store = _store(ctx)
     assert isinstance(store, Store)
-    path = dbcrypt.rekey(store)
+    done = dbcrypt.rekey(store)
+    path = done.path
+    if done.resumed:
+        typer.echo(
+            f"Finished the rekey of {shown_path(store.label)} that was stopped: the new key is "
+            f"in {shown_path(path)}; the old one is in {shown_path(path)}.old for the backups "
+            "taken before (delete it once they are gone). Run `drp db rekey` again for "
+            "another key."
+        )
+        return
     typer.echo(
         f"Rekeyed {shown_path(store.label)}: the new key is in {shown_path(path)}; the old one "
         f"is in {shown_path(path)}.old "

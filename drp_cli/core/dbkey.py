@@ -194,11 +194,26 @@ def replace_key(source: Path, target: Path) -> None:
 
 
 def wrong_key(label: str) -> DatabaseError:
-    """The error for a key that does not open the encrypted database ``label``."""
-    return DatabaseError(
+    """The error for a key that does not open the encrypted database ``label``; when a
+    ``drp db rekey`` that was stopped left its new key beside the key file (``.new``), it
+    says so and how to finish it."""
+    said = (
         f"the key in the file named by {SETTING} does not open the encrypted database "
         f"{label}: give the key it was encrypted with"
     )
+    path = key_file()
+    if path is not None:
+        pending = path.with_name(path.name + ".new")
+        try:
+            stopped = key_exists(pending)
+        except DatabaseError:
+            stopped = False
+        if stopped:
+            said += (
+                f", or, as a `drp db rekey` was stopped and left its new key in {pending}, "
+                "run `drp db rekey` again to finish it"
+            )
+    return DatabaseError(said)
 
 
 def new_key() -> bytes:

@@ -124,14 +124,16 @@ def _shas(store: Store) -> list[str]:
 
 def _move_files(store: Store, shas: list[str], old: bytes | None, new: bytes) -> list[Path]:
     """Write every stored file of ``shas`` encrypted with ``new`` (the old copies stay).
-    Returns the new copies this call wrote: the caller removes them if the database is not
-    switched. A copy that is not its file refuses the whole change (exit 6)."""
+    Returns where this call wrote new copies (a path there may be missing: a file with no
+    copy to carry): the caller removes them if the database is not switched. A copy that is
+    not its file refuses the whole change (exit 6)."""
     root = store.attachments_dir
     written: list[Path] = []
     try:
         for sha in shas:
             target = filestore.stored_path(root, sha, new)
-            there = os.path.lexists(target)
+            if not os.path.lexists(target):
+                written.append(target)  # before it is written: a stop part way removes it
             try:
                 filestore.move_stored(root, sha, old, new)
             except (filestore.StoredFileDamaged, InvalidInput):
@@ -144,8 +146,6 @@ def _move_files(store: Store, shas: list[str], old: bytes | None, new: bytes) ->
                     f"cannot encrypt the attached files in {store.attachments_dir}: "
                     f"{exc.strerror}; nothing was changed"
                 ) from None
-            if not there and os.path.lexists(target):
-                written.append(target)
     except BaseException:
         _unlink(written)
         raise
@@ -249,33 +249,138 @@ def encrypt(store: Store) -> KeyChoice:
     return KeyChoice(choice.path, choice.key, choice.created, len(shas))
 
 
-def rekey(store: Store) -> Path:
-    """Encrypt the database with a new key: written first to ``KEYFILE.new``, the database
-    rekeyed (one transaction), checked, then the old key kept as ``KEYFILE.old`` and the new
-    one renamed into place. Returns the key file."""
+@dataclass(frozen=True)
+class Rekeyed:
+    #: the key file (or OS keyring entry) that holds the database's key now
+    path: Path
+    #: a rekey that was stopped after the database took its new key was finished (no new
+    #: key was made this time)
+    resumed: bool = False
+
+
+def _pending(path: Path) -> Path:
+    """Where a rekey keeps the new key until the database has it: ``KEYFILE.new``."""
+    return path.with_name(path.name + ".new")
+
+
+def _opens(path: Path, key: bytes) -> bool:
+    """Whether ``key`` opens the encrypted database file ``path`` (its schema is read)."""
+    from drp_cli.core.errors import DrpError
+
+    probe = Store(path, db_key=key, prepare=False)
+    try:
+        return probe.revision() is not None
+    except DrpError:
+        return False
+    finally:
+        probe.close()
+
+
+def _held(path: Path) -> bytes | None:
+    """The key kept at ``path``; None when there is none, or what is there is not a key."""
+    try:
+        return dbkey.read_key(path) if dbkey.key_exists(path) else None
+    except DatabaseError:
+        return None
+
+
+def _switch_keys(path: Path, old: bytes | None, new: bytes) -> None:
+    """The database has taken the key in ``KEYFILE.new``: keep the old key as
+    ``KEYFILE.old`` and put the new one in the key file."""
+    if old is not None and old != new:
+        dbkey.write_key(path.with_name(path.name + ".old"), old)
+    dbkey.replace_key(_pending(path), path)
+
+
+def _resume(store: Store, path: Path) -> bool:
+    """A ``drp db rekey`` that was stopped (killed, the machine off) leaves its new key in
+    ``KEYFILE.new``. Stopped before the database took it: the copies of the attached files
+    it wrote under that key are removed, and the key. Stopped after: the database opens
+    only with that key, so it is put in the key file (the old one kept as ``KEYFILE.old``)
+    and the old copies are removed: returns True. Anything else is left as it is."""
+    pending = _pending(path)
+    new = _held(pending)
+    db = store.path
+    if new is None or db is None or not dbkey.is_encrypted_file(db):
+        return False
+    old = _held(path)
+    root = store.attachments_dir
+    if old is not None and old != new and _opens(db, old):
+        store.close()
+        store.db_key = old
+        for sha in _shas(store):
+            stale = filestore.stored_path(root, sha, new)
+            if stale != filestore.stored_path(root, sha, old):
+                stale.unlink(missing_ok=True)
+        for leftover in filestore.incoming(root):
+            leftover.unlink(missing_ok=True)
+        dbkey.remove_key(pending)
+        return False
+    if not _opens(db, new):
+        return False  # neither key opens it: the usual error follows, both keys are kept
+    store.close()
+    store.db_key = new
+    _switch_keys(path, old, new)
+    _drop_old(store, _shas(store), old, new)
+    return True
+
+
+def _sweep_older(store: Store, path: Path, key: bytes, shas: list[str]) -> None:
+    """Copies left under the key kept as ``KEYFILE.old`` by a rekey stopped before it removed
+    them (each one's copy under ``key``, the database's, is there): removed before the key
+    file ``.old`` is given the next key, without which they would open with no key left."""
+    older = _held(path.with_name(path.name + ".old"))
+    if older is None or older == key:
+        return
+    root = store.attachments_dir
+    for sha in shas:
+        if os.path.lexists(filestore.stored_path(root, sha, key)):
+            filestore.stored_path(root, sha, older).unlink(missing_ok=True)
+
+
+def rekey(store: Store) -> Rekeyed:
+    """Encrypt the database with a new key: written first to ``KEYFILE.new``, the attached
+    files copied under it, the database rekeyed (one transaction), at once the old key kept
+    as ``KEYFILE.old`` and the new one renamed into place, then the database checked and
+    the old copies removed. A stop at any point loses no key: interrupted (Ctrl-C, SIGTERM)
+    once the database has its new key, the keys are still switched; killed between the two,
+    running it again finishes the job (see :func:`_resume`)."""
     _sqlite(store, "drp db rekey")
+    path = _key_path(store)
+    if _resume(store, path):
+        return Rekeyed(path, resumed=True)
     store.require()
     old = store.encryption_key()
     if old is None:
         raise InvalidInput(f"{store.label} is not encrypted: `drp db encrypt` encrypts it")
-    path = _key_path(store)
     new = dbkey.new_key()
-    fresh = path.with_name(path.name + ".new")
+    fresh = _pending(path)
     dbkey.write_key(fresh, new)
     before = counts(store)
     written: list[Path] = []
+    shas: list[str] = []
+    db = store.path or Path()
     try:
         shas = _shas(store)
+        _sweep_older(store, path, old, shas)
         written = _move_files(store, shas, old, new)  # the files first, under new names
         store.rekey(new)
     except BaseException:
-        _unlink(written)
-        dbkey.remove_key(fresh)
+        # Was the rekey done before this stopped it (Ctrl-C or SIGTERM while SQLCipher
+        # rewrote the pages ends the call only once it has committed)? Then the new key is
+        # the only one that opens the database: never remove it.
+        store.close()
+        if _opens(db, old):
+            _unlink(written)
+            dbkey.remove_key(fresh)
+        elif _opens(db, new):
+            store.db_key = new
+            _switch_keys(path, old, new)
+            _drop_old(store, shas, old, new)
         raise
+    _switch_keys(path, old, new)
     store.close()
-    _checked(store.path or Path(), new, before)
-    dbkey.write_key(path.with_name(path.name + ".old"), old)
-    dbkey.replace_key(fresh, path)
     store.db_key = new
+    _checked(db, new, before)
     _drop_old(store, shas, old, new)
-    return path
+    return Rekeyed(path)

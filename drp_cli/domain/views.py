@@ -6,6 +6,9 @@ Nothing here imports typer or rich; the CLI renders these dicts as tables or JSO
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +19,7 @@ from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.lifecycle import REDACTED, ConcernState, Fact
 
 if TYPE_CHECKING:
-    from drp_cli.domain.protocols import Protocol
+    from drp_cli.domain.protocols import Protocol, Registry
 
 
 # -- value objects the library returns ---------------------------------------------------
@@ -97,6 +100,17 @@ class ConcernView:
         return [e for e in self.events if not e.retracted]
 
 
+def view_of(values: dict[str, Any]) -> ConcernView:
+    """The :class:`ConcernView` of every one of its fields by name (``values`` has them
+    all), made without the frozen dataclass's ``__init__`` (40 keyword arguments, each set
+    through ``object.__setattr__``: about 10 µs a concern, most of a long list's time): the
+    same value, checked the same way (:func:`check_stored`)."""
+    view = object.__new__(ConcernView)
+    view.__dict__.update(values)
+    check_stored(view)
+    return view
+
+
 def not_written(concern_id: int, column: str) -> DatabaseDamaged:
     """A concern's stored ``column`` holds a value drp never writes there: said as the
     store's :class:`~drp_cli.store.connection.MalformedValue` says it (exit 4), naming the
@@ -104,6 +118,24 @@ def not_written(concern_id: int, column: str) -> DatabaseDamaged:
     return DatabaseDamaged(
         f"concern {concern_id}: its stored concern.{column} is not a value drp writes"
     )
+
+
+#: The registry :func:`check_stored` reads while :func:`one_registry` makes a batch of views
+_BATCH: ContextVar[Registry | None] = ContextVar("views_registry", default=None)
+
+
+@contextmanager
+def one_registry() -> Iterator[None]:
+    """Views made inside are checked against the registry of the moment, found once for
+    all of them (a list of 1,000 concerns: one look for the protocol files' folders, not
+    1,000)."""
+    from drp_cli.domain.protocols import registry
+
+    token = _BATCH.set(registry())
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
 
 
 def check_stored(c: ConcernView) -> None:
@@ -114,9 +146,12 @@ def check_stored(c: ConcernView) -> None:
     installed (never one drp knows, or its file removed since) is said as such (exit 4)."""
     if c.status not in lifecycle.STATUSES:
         raise not_written(c.id, "status")
-    from drp_cli.domain.protocols import registry
+    protocols = _BATCH.get()
+    if protocols is None:
+        from drp_cli.domain.protocols import registry
 
-    protocol = registry().protocols.get(c.protocol)
+        protocols = registry()
+    protocol = protocols.protocols.get(c.protocol)
     if protocol is None:
         raise ProtocolFileError(
             f"concern {c.id}: its stored concern.protocol names no installed protocol (if its "
@@ -426,9 +461,14 @@ def _duties(protocol: Protocol, state: ConcernState) -> list[dict[str, Any]]:
     return out
 
 
+_HOLDS = (lifecycle.HOLD, lifecycle.HOLD_LIFTED)
+
+
 def legal_hold(c: ConcernView) -> dict[str, Any] | None:
     """The legal hold in force on the concern (``drp hold``), as the fold has it: since when
     and why; None when it is not held."""
+    if not any(e.kind in _HOLDS for e in c.events):  # never held: nothing to fold
+        return None
     state = lifecycle.replay(
         Fact(e.seq, e.kind, e.on, e.stage, e.by, e.text, e.details)
         for e in c.events

@@ -38,7 +38,7 @@ from drp_cli.domain.overdue import (
     overdue_items,
     stale_before,
 )
-from drp_cli.domain.views import ConcernView, EventView, OtherConcern
+from drp_cli.domain.views import ConcernView, EventView, OtherConcern, one_registry, view_of
 from drp_cli.domain.wording import (
     CAFCASS_STEPS,  # the steps around a referral (the registry's), in words
 )
@@ -124,51 +124,33 @@ def _event_view(e: Row, gone: set[int] | frozenset[int] = frozenset()) -> EventV
 ChildInfo = tuple[tuple[OtherConcern, ...], tuple[int, ...]]
 
 
+#: The concern row's columns a :class:`ConcernView` holds as they are stored
+VIEW_COLUMNS = (
+    "id", "protocol", "child", "category", "issue", "summary", "impact", "recommended",
+    "raised_by", "role", "status", "stage", "stage_started_on", "deadline",
+    "formal_started_on", "formal_deadline", "referred_on", "senior_officer_notified_on",
+    "wishes", "told_outcome", "opened_on", "closed_on", "outcome", "external_ref", "uid",
+    "route", "deadline_kind", "formal_deadline_kind", "step", "step_deadline",
+    "step_deadline_kind",
+)  # fmt: skip
+
+
 def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None) -> ConcernView:
+    """The concern's row and its events as the domain's view (:func:`views.view_of`: a
+    list of many concerns makes one a row)."""
     gone = lifecycle.retracted_seqs(
         Fact(e.seq, e.kind, e.effective_on, e.stage, e.by, "", record.event_details(e))
         for e in events if e.kind == "retracted"
     )  # fmt: skip
-    return ConcernView(
-        id=c.id,
-        protocol=c.protocol,
-        child=c.child,
-        category=c.category,
-        issue=c.issue,
-        summary=c.summary,
-        impact=c.impact,
-        recommended=c.recommended,
-        raised_by=c.raised_by,
-        role=c.role,
-        status=c.status,
-        stage=c.stage,
-        stage_started_on=c.stage_started_on,
-        deadline=c.deadline,
-        formal_started_on=c.formal_started_on,
-        formal_deadline=c.formal_deadline,
-        referred_on=c.referred_on,
-        senior_officer_notified_on=c.senior_officer_notified_on,
-        wishes=c.wishes,
-        told_outcome=c.told_outcome,
-        opened_on=c.opened_on,
-        closed_on=c.closed_on,
-        outcome=c.outcome,
-        events=[
-            _event_view(e, gone) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))
-        ],
-        external_ref=c.external_ref,
-        uid=c.uid,
-        route=c.route,
-        deadline_kind=c.deadline_kind,
-        formal_deadline_kind=c.formal_deadline_kind,
-        step=c.step,
-        step_deadline=c.step_deadline,
-        step_deadline_kind=c.step_deadline_kind,
-        owner=c.get("owner"),
-        team=c.get("team"),
-        other_concerns=child[0] if child is not None else None,
-        wishes_recorded_on=child[1] if child is not None else None,
-    )
+    values = {name: c[name] for name in VIEW_COLUMNS}
+    values["events"] = [
+        _event_view(e, gone) for e in sorted(events, key=lambda e: (e.effective_on, e.seq))
+    ]
+    values["owner"] = c.get("owner")
+    values["team"] = c.get("team")
+    values["other_concerns"] = child[0] if child is not None else None
+    values["wishes_recorded_on"] = child[1] if child is not None else None
+    return view_of(values)
 
 
 @dataclass(frozen=True)
@@ -198,6 +180,7 @@ class Tracker:
         self._clock = clock
         self._now = now
         self._calendar: WorkingCalendar | None = None
+        self._days: dict[str, dt.date] = {}  # judge_day's days given as text, read
 
     # -- reference data ------------------------------------------------------------------
     @property
@@ -227,8 +210,16 @@ class Tracker:
         return self._now()
 
     def judge_day(self, on: dt.date | str | None) -> dt.date:
-        """The day deadlines are judged on: ``on``, or today."""
-        return parse_date(on, fld("on")) if on is not None else self._clock()
+        """The day deadlines are judged on: ``on``, or today. (A day given as text is read
+        once: a list judges each of its concerns on it.)"""
+        if on is None:
+            return self._clock()
+        if type(on) is not str:
+            return parse_date(on, fld("on"))
+        day = self._days.get(on)
+        if day is None:
+            day = self._days[on] = parse_date(on, fld("on"))
+        return day
 
     def event_date(self, on: dt.date | str | None) -> dt.date:
         """The date of an event being recorded: ``on`` (not in the future), or today."""
@@ -818,8 +809,9 @@ class Tracker:
                 events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
                 children = self._child_of(conn, rows)
             if rows:
-                return Found(by, [_concern_view(r, events.get(r.id, []), children[r.id])
-                                  for r in rows])  # fmt: skip
+                with one_registry():
+                    return Found(by, [_concern_view(r, events.get(r.id, []), children[r.id])
+                                      for r in rows])  # fmt: skip
         raise NotFound("no concern with that id or reference")
 
     def _owner(self, owner: str | None, mine: bool) -> str | None:
@@ -911,7 +903,8 @@ class Tracker:
                 rows = self._live_matches(conn, rows, needle)
             events = record.events_for(conn, [r.id for r in rows]) if with_events else {}
             children = self._child_of(conn, rows)
-        return [_concern_view(r, events.get(r.id, []), children[r.id]) for r in rows]
+        with one_registry():  # the protocols found once for every view
+            return [_concern_view(r, events.get(r.id, []), children[r.id]) for r in rows]
 
     @staticmethod
     def _live_matches(conn: Conn, rows: list[Row], needle: str) -> list[Row]:

@@ -40,6 +40,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
+from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,22 @@ class _Days:
         return day
 
 
+class _Moments:
+    """Stored moments as the chain writes them (:func:`_moment_text`), the ones met again
+    kept (an import gives every event it brings the same two moments)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def __call__(self, raw: Any) -> str:
+        text = _moment_text(raw)
+        if text is None:
+            raise _Amiss
+        if len(self.known) < 100_000:
+            self.known[raw] = text
+        return text
+
+
 def _moment_text(raw: Any) -> str | None:
     """A stored moment as the chain writes it (:func:`drp_cli.domain.chain.moment_text`),
     or None where SQLite's converter would not read it as a moment."""
@@ -150,52 +167,61 @@ def _event_groups(
     sql = _select(conn, "event", _EVENT_COLUMNS, _EVENT_RAW)
     sql += _IN_RANGE.format(column="concern_id") + " ORDER BY concern_id"
     sqlite = conn.is_sqlite
+    moments = _Moments()
     current: int | None = None
     group: list[tuple[Any, ...]] = []
     for row in conn.stream_rows(sql, ids):
         if row[1] != current:
             if current is not None:
                 group.sort(key=_first)
-                yield current, _facts(current, group, days, sqlite)
+                yield current, _facts(current, group, days, moments, sqlite)
             current, group = row[1], []
         group.append(row)
     if current is not None:
         group.sort(key=_first)
-        yield current, _facts(current, group, days, sqlite)
+        yield current, _facts(current, group, days, moments, sqlite)
 
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
 
 
-def _facts(cid: int, rows: list[tuple[Any, ...]], days: _Days, sqlite: bool) -> list[Fact]:
+def _facts(
+    cid: int, rows: list[tuple[Any, ...]], days: _Days, moments: _Moments, sqlite: bool
+) -> list[Fact]:
     """One concern's events (its rows in ``_EVENT_COLUMNS`` order, by seq) as facts, each
     one's hash checked by :func:`record.event_digest`'s rule."""
     facts = []
     redacted: dict[tuple[int, int], Mapping[str, Any]] = {}
     unlike: list[tuple[Any, ...]] = []  # a hash unlike its row's, unless the row was redacted
-    sha256 = hashlib.sha256
+    sha256, q = hashlib.sha256, encode_basestring
+    known_days, known_moments = days.known, moments.known
     for row in rows:
         (seq, _cid, kind, eff, stage, from_stage, by, rec, text, details, imported_by, imp,
          chain_seq, prev, digest, salt, content) = row  # fmt: skip
         if chain_seq is None or prev is None or digest is None:
             raise _Amiss  # not a link of the chain: the full walk says so
         if sqlite:
-            day = days(eff)
-            recorded = _moment_text(rec)
-            imported = None if imp is None else _moment_text(imp)
-            if recorded is None or (imported is None and imp is not None):
-                raise _Amiss
+            day = known_days.get(eff) or days(eff)
+            recorded = known_moments.get(rec) or moments(rec)
+            imported = None if imp is None else known_moments.get(imp) or moments(imp)
         else:
             day = eff
         d = decoded_object(details, "", "event", "details")
         if kind == "redacted" and type(d.get("seq")) is int and "after" in d:
             redacted[(cid, d["seq"])] = d
         facts.append(Fact(seq, kind, day, stage, by, text or "", d))
-        if content is not None and (salt is None or commitment(salt, text, details) != content):
-            unlike.append(row)
-            continue
-        body = None
+        if content is not None:
+            if type(salt) is str and type(details) is str and (text is None or type(text) is str):
+                # chain.commitment, spelled out for the text drp stores
+                spelled = f"[{q(salt)},{q(text or '')},{q(details)}]"
+                committed = sha256(spelled.encode("utf-8")).hexdigest() == content
+            else:
+                committed = salt is not None and commitment(salt, text, details) == content
+            if not committed:
+                unlike.append(row)
+                continue
+        body: str | None = None
         if sqlite:
             fields = (kind, eff[:10], stage, from_stage, by, recorded, text, details)
             body = event_json_of(cid, seq, *fields, imported_by, imported, content, chain_seq,
@@ -250,6 +276,7 @@ def _concern_rows(conn: Conn, days: _Days, ids: tuple[int, int] = EVERY) -> Iter
     sql += _IN_RANGE.format(column="id") + " ORDER BY id"
     checks = [(i, kinds[c]) for i, c in enumerate(columns) if c in dated]
     sqlite = conn.is_sqlite
+    known = days.known
     for found in conn.stream_rows(sql, ids):
         values = list(found)
         if sqlite:
@@ -258,7 +285,7 @@ def _concern_rows(conn: Conn, days: _Days, ids: tuple[int, int] = EVERY) -> Iter
                 if value is None:
                     continue
                 if kind == "date":
-                    values[i] = days(value)
+                    values[i] = known.get(value) or days(value)
                 elif _moment_text(value) is None:
                     raise _Amiss
         yield values

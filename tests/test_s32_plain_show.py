@@ -172,3 +172,56 @@ def test_show_into_a_pipe_imports_no_rich(drp: Callable[..., Any], db_path: Path
     page, _, modules = done.stdout.rpartition("@@ ")
     assert modules.strip() == "[]"
     assert page.startswith("Concern 1: OPEN") and "┃ Stage" in page
+
+
+@pytest.fixture
+def record(drp: Callable[..., Any]) -> int:
+    """Concerns whose pages hold most of what a page can: a meeting, a bundle item not
+    applicable, good practice, a referral, an amendment, a retraction, a hold, a second
+    concern of the same child, a resolved and a withdrawn one. Returns how many."""
+
+    def ok(*args: str) -> Any:
+        result = drp(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        return result
+
+    ok(*open_args(child="KN-1", on="2025-03-03"))
+    ok(*open_args(child="KN-1", on="2025-03-04", summary="A second concern, with a much "
+                  "longer summary that a narrow terminal folds over several lines"))  # fmt: skip
+    ok(*open_args(child="KN-2", on="2025-01-06"))
+    ok(*open_args(child="KN-3", on="2025-02-03"))
+    ok("meeting", "1", "--attendees", "Practice Manager; Social Worker; IRO", "--text",
+       "The PEP to be held by 28 March", "--actions", "SW to book the PEP by 21 March",
+       "--on", "2025-03-05")  # fmt: skip
+    ok("not-applicable", "1", "care-order", "--reason", "Accommodated under s.20")
+    ok("good-practice", "1", "--text", "The manager arranged the PEP within two days")
+    ok("refer", "1", "--senior-officer", "Group Manager", "--notified-on", "2025-03-12",
+       "--method", "telephone", "--on", "2025-03-13", "--text", "Why now")  # fmt: skip
+    ok("amend", "2", "--impact", "Not seen alone for 9 weeks.", "--reason", "Typo")
+    ok("note", "2", "--text", "Phoned", "--on", "2025-03-06")
+    note = ok("show", "2", "--json").json()["events"][-1]
+    ok("retract", "2", str(note["seq"]), "--reason", "Wrong concern", "--on", "2025-03-07")
+    ok("hold", "2", "--reason", "Inquiry", "--on", "2025-03-07")
+    ok("respond", "3", "--from", "TM", "--text", "Will allocate", "--on", "2025-01-08")
+    ok("escalate", "3", "--on", "2025-01-20")
+    ok("resolve", "3", "--outcome", "Allocated\nand visited", "--on", "2025-02-10")
+    ok("withdraw", "4", "--reason", "Raised in error")
+    return 4
+
+
+@pytest.mark.parametrize("width", [50, 72, 100, 160])
+def test_every_page_of_a_varied_record_is_riches(
+    record: int, drp: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    pages = []
+    for cid in range(1, record + 1):
+        d = drp("show", str(cid), "--json", "--on", "2025-03-20").json()
+        text, plain = shown(d)
+        assert plain, cid
+        assert text == rich_page(d), cid
+        pages.append(text)
+    assert "\nMeeting 2025-03-05 (stage-1): " in pages[0]
+    assert "\nBundle item care-order: not applicable: " in pages[0]
+    assert "\nCorrection " in pages[1] and "\nNote: under a legal hold since " in pages[1]
+    assert "WITHDRAWN" in pages[3]

@@ -269,7 +269,7 @@ def test_verify_passes_after_a_purge(drp, verify_hook, purge_hook, purge_record,
     assert r.exit_code == 0, r.stderr
     assert sql("SELECT id FROM subject_access_request") == [(2,)]
     assert sql("SELECT request_id, change FROM subject_access_link ORDER BY chain_seq") == [
-        (1, "received"), (2, "received"), (1, "removed"),
+        (1, "received"), (2, "received"), (1, "sent"), (1, "removed"),
     ]  # fmt: skip
     r = drp("verify")
     assert r.exit_code == 0, r.stdout + r.stderr

@@ -39,11 +39,6 @@ def received(drp, child: str, day: str = "2026-10-30", *by: str) -> None:
 
 
 # -- the morning check: no false all-clear when only a request is overdue -------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="overdue --team: a request recorded by the team's own IRO who is not in the staff "
-    "directory (the owner of the team's concerns) is left out: 'Nothing overdue', exit 0",
-)
 def test_team_check_counts_a_request_recorded_by_the_teams_iro(drp):
     assert drp("config", "set", "team", "Blue").exit_code == 0
     opened(drp, "T-1")
@@ -143,12 +138,6 @@ def test_the_latest_audit_row_deleted_fails_verify(drp, sql, keyed):
     assert r.exit_code == 6, r.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request row altered outside drp to a received day whose due date is past "
-    "2199 makes overdue, subject-access --due and subject-access CHILD fail with exit 70 "
-    "(internal error), not the damaged-database error (exit 4) other bad stored days give",
-)
 @pytest.mark.parametrize(
     "args", [("overdue", *ON), ("subject-access", "--due", *ON), ("subject-access", "KN-1")]
 )
@@ -161,11 +150,6 @@ def test_a_request_received_late_in_2199_is_a_damaged_database_not_a_bug(drp, sq
     assert "internal error" not in r.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request row whose reference was altered outside drp into bytes (SQLite) makes "
-    "the morning check fail with exit 70 (internal error, AttributeError)",
-)
 def test_a_request_whose_reference_is_bytes_is_a_damaged_database_not_a_bug(drp, sql, db_path):
     opened(drp, "KN-1")
     received(drp, "KN-1")
@@ -175,12 +159,6 @@ def test_a_request_whose_reference_is_bytes_is_a_damaged_database_not_a_bug(drp,
 
 
 # -- purge ------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="purge removes a subject access request not yet answered (overdue too) with its "
-    "child's last concern, unasked: the morning check then gives an all-clear and no "
-    "record is left that the request was ever received or answered",
-)
 def test_purge_keeps_a_request_not_yet_answered(drp):
     opened(drp, "P-1", on="2025-01-06")
     assert drp("resolve", "1", "--outcome", "Agreed", "--on", "2025-01-10").exit_code == 0

@@ -47,11 +47,14 @@ def record(drp, schedule_settings, tmp_path):
     assert drp("hold", "2", "--reason", "Inquiry", "--on", "2025-04-01").exit_code == 0
     assert drp("note", "3", "--text", "After", "--on", "2025-04-02").exit_code == 0
     assert drp("config", "set", "retention_years", "6").exit_code == 0
-    # a subject access request about the child whose only concern goes, and one about the
-    # child whose concern stays
+    # a subject access request (answered) about the child whose only concern goes, and one
+    # about the child whose concern stays
     for child in (CHILD, KEPT_CHILD):
         r = drp("subject-access", child, "--received", "2025-03-06")
         assert r.exit_code == 0, r.stderr
+    # answered: a request not yet answered holds its child's concerns (DPA 2018 s.173)
+    r = drp("subject-access", CHILD, "--sent", "2025-03-28")
+    assert r.exit_code == 0, r.stderr
     assert drp("verify").exit_code == 0
     return {"only": only.read_bytes(), "shared": shared.read_bytes()}
 
@@ -155,6 +158,10 @@ def test_purge_removes_the_concern_and_verify_accepts_the_tombstone(drp, record,
     # the chain goes on after a purge, and a second purge is checked with the first
     assert drp("note", "3", "--text", "Later", "--on", "2025-04-03").exit_code == 0
     assert drp("unhold", "2", "--reason", "Released", "--on", "2025-05-01").exit_code == 0
+    # still held while the request about its child is not yet answered
+    assert drp("purge", "--on", "2031-03-12", "--yes").exit_code == 0
+    assert sql("SELECT id FROM concern ORDER BY id") == [(2,), (3,)]
+    assert drp("subject-access", KEPT_CHILD, "--sent", "2025-04-04").exit_code == 0
     assert drp("purge", "--on", "2031-03-12", "--yes").exit_code == 0
     assert sql("SELECT id FROM concern") == [(3,)]
     assert len(sql("SELECT id FROM purge")) == 2

@@ -36,6 +36,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from drp_cli.core.dates import FIRST_DAY, LAST_DAY
 from drp_cli.domain.calendar import WorkingCalendar
 
 #: The months the answer is due in, from receipt: one; three once extended (one + two).
@@ -53,6 +54,17 @@ def corresponding_date(received: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(received.day, last))
 
 
+class DueDateOutOfRange(ValueError):
+    """The answer to a request received on this day would be due past drp's last day
+    (:data:`~drp_cli.core.dates.LAST_DAY`), where the calendar has no bank holidays: a
+    received day drp never writes (it refuses a day in the future)."""
+
+    def __init__(self, received: dt.date) -> None:
+        super().__init__(f"a request received on {received.isoformat()} is due past "
+                         f"{LAST_DAY.isoformat()}, the calendar's last day")  # fmt: skip
+        self.received = received
+
+
 def working_day_on_or_after(day: dt.date, cal: WorkingCalendar) -> dt.date:
     """``day`` itself if it is a working day, else the first working day after it."""
     return day if cal.is_working_day(day) else cal.next_working_day(day)
@@ -61,9 +73,19 @@ def working_day_on_or_after(day: dt.date, cal: WorkingCalendar) -> dt.date:
 def due_date(received: dt.date, cal: WorkingCalendar, *, extended: bool = False) -> dt.date:
     """When the answer to a request received on ``received`` is due: one calendar month
     (three when ``extended``) to the corresponding date, moved to the next working day if
-    that is not one."""
+    that is not one. :class:`DueDateOutOfRange` when that day is past
+    :data:`~drp_cli.core.dates.LAST_DAY` (or ``received`` outside drp's days)."""
     months = EXTENDED_MONTHS if extended else MONTHS
-    return working_day_on_or_after(corresponding_date(received, months), cal)
+    if not FIRST_DAY <= received <= LAST_DAY:
+        raise DueDateOutOfRange(received)
+    day = corresponding_date(received, months)
+    try:  # the calendar knows the bank holidays of drp's days only
+        due = working_day_on_or_after(day, cal) if day <= LAST_DAY else None
+    except ValueError:
+        due = None
+    if due is None or due > LAST_DAY:
+        raise DueDateOutOfRange(received)
+    return due
 
 
 def bank_holiday_calendar() -> WorkingCalendar:
@@ -91,9 +113,10 @@ def due_words(days_left: int) -> str:
 ROW_FIELDS = ("child", "received_on", "recorded_by", "recorded_at", "extended_on",
               "extended_by", "extension_reason", "sent_on", "sent_by", "salt")  # fmt: skip
 #: What a link records of a request: received (``--received``), extended, sent, removed
-#: (by a purge: the row is gone), and linked (a request recorded before schema 0013, linked
-#: as it stood by the upgrade).
-CHANGES = ("received", "extended", "sent", "removed", "linked")
+#: (by a purge: the row is gone), linked (a request recorded before schema 0013, linked
+#: as it stood by the upgrade), and repointed (its reference moved with the concern's, amended
+#: or redacted).
+CHANGES = ("received", "extended", "sent", "removed", "linked", "repointed")
 ENTRY = "subject-access"
 #: :data:`drp_cli.domain.chain._ENCODE`'s definition (the record's canonical JSON).
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode

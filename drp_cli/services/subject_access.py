@@ -120,12 +120,32 @@ class Request:
 
 
 def _request(row: Row, cal: WorkingCalendar) -> Request:
+    """A request row as a :class:`Request`: a received day drp never writes (not a day, or
+    one whose answer would be due past the calendar's last day, 2199) is
+    :class:`~drp_cli.store.connection.MalformedValue` (exit 4) naming the request's id, as
+    other bad stored days are, never a crash; no guess at a due date is made (a due date
+    counted without bank holidays would be a date drp cannot vouch for)."""
+    from drp_cli.domain.subject_access import DueDateOutOfRange
+    from drp_cli.store.connection import MalformedValue
+
     extended = row.extended_on is not None
     at = row.recorded_at
+    bad = None
+    if type(row.received_on) is not dt.date:
+        bad = "received_on"
+    elif not isinstance(at, dt.datetime):
+        bad = "recorded_at"
+    else:
+        try:
+            due = due_date(row.received_on, cal, extended=extended)
+        except DueDateOutOfRange:
+            bad = "received_on"
+    if bad is not None:
+        raise MalformedValue(f"subject access request {row.id}", sarsql.TABLE, bad)
     return Request(
         id=row.id, child=row.child, received_on=row.received_on, recorded_by=row.recorded_by,
         recorded_at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
-        due_on=due_date(row.received_on, cal, extended=extended), extended_on=row.extended_on,
+        due_on=due, extended_on=row.extended_on,
         extended_by=row.extended_by, extension_reason=row.extension_reason,
         sent_on=row.sent_on, sent_by=row.sent_by,
     )  # fmt: skip

@@ -19,6 +19,9 @@ from drp_cli.domain.lifecycle import HOLD, HOLD_LIFTED, Fact
 from drp_cli.store.connection import Conn, Row
 
 TABLE = "purge"
+#: Why a concern is held while a subject access request about its child is not yet answered.
+REQUEST_HOLD = "a subject access request is not yet answered"
+_AFTER_ALL = 2**62
 #: What a purge removes, child tables first (their foreign keys name the concern).
 PURGED_TABLES = ("attachment", "item", "event")
 
@@ -40,7 +43,11 @@ def closed_concerns(conn: Conn) -> list[Row]:
 def hold_facts(conn: Conn) -> dict[int, list[Fact]]:
     """The holds placed and lifted (``held``, ``hold-lifted`` events), by concern id, in the
     order recorded: what :func:`drp_cli.domain.lifecycle.replay` needs to say whether a
-    concern is held (holds are never retracted)."""
+    concern is held (holds are never retracted). Then, after them, a hold for every concern
+    about a child with a subject access request not yet answered (:data:`REQUEST_HOLD`):
+    destroying data an open request covers is an offence (Data Protection Act 2018 s.173),
+    so retention lists such a concern as held and a purge leaves it, whatever the legal
+    holds say, until the request is marked sent."""
     out: dict[int, list[Fact]] = {}
     for cid, seq, kind, on, stage, by, text in conn.rows(
         "SELECT concern_id, seq, kind, effective_on, stage, by, text FROM event "
@@ -48,6 +55,13 @@ def hold_facts(conn: Conn) -> dict[int, list[Fact]]:
         (HOLD, HOLD_LIFTED),
     ):
         out.setdefault(cid, []).append(Fact(seq, kind, on, stage, by, text, {}))
+    for cid, on, by in conn.rows(
+        "SELECT c.id, r.received_on, r.recorded_by FROM concern c "
+        "JOIN subject_access_request r ON r.child = c.child WHERE r.sent_on IS NULL "
+        "ORDER BY c.id, r.received_on, r.id"
+    ):
+        # after every event (replay folds by position): no hold lifted lifts it
+        out.setdefault(cid, []).append(Fact(_AFTER_ALL, HOLD, on, "", by, REQUEST_HOLD, {}))
     return out
 
 
@@ -151,6 +165,7 @@ def tombstones(conn: Conn) -> list[Row]:
 
 __all__ = [
     "PURGED_TABLES",
+    "REQUEST_HOLD",
     "TABLE",
     "add_tombstone",
     "closed_concerns",

@@ -24,7 +24,7 @@ from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError
 from drp_cli.domain.subject_access import CHANGES, link_hash, row_digest
-from drp_cli.store.connection import Conn, Row
+from drp_cli.store.connection import Conn, MalformedValue, Row
 
 TABLE = "subject_access_request"
 LINK_TABLE = "subject_access_link"
@@ -51,11 +51,22 @@ def add_request(
     return new_id
 
 
+def _checked(rows: list[Row]) -> list[Row]:
+    """Request rows as drp wrote them: a reference or a recorder's name that is not text
+    (bytes written outside drp) is :class:`MalformedValue` (exit 4) naming the request's id
+    and the column, never the value."""
+    for row in rows:
+        for column in ("child", "recorded_by"):
+            if column in row and not isinstance(row[column], str):
+                raise MalformedValue(f"subject access request {row['id']}", TABLE, column)
+    return rows
+
+
 def requests_for(conn: Conn, child: str) -> list[Row]:
     """Every request about ``child`` (the reference exactly as stored), oldest first."""
-    return conn.records(
+    return _checked(conn.records(
         f"SELECT {_COLUMNS} FROM {TABLE} WHERE child = ? ORDER BY received_on, id", (child,)
-    )
+    ))  # fmt: skip
 
 
 def open_request_for(conn: Conn, child: str, *, lock: bool = False) -> Row | None:
@@ -67,25 +78,43 @@ def open_request_for(conn: Conn, child: str, *, lock: bool = False) -> Row | Non
     )
     if lock and not conn.is_sqlite:
         sql += " FOR UPDATE"
-    return conn.record(sql, (child,))
+    found = _checked(conn.records(sql, (child,)))
+    return found[0] if found else None
 
 
 def open_requests(
     conn: Conn, *, recorded_by: str | None = None, team: str | None = None
 ) -> list[Row]:
     """Every request not yet answered, oldest first: one query. ``recorded_by``: only those
-    that person recorded; ``team``: only those recorded by someone the staff directory puts
-    in that team (each whatever the case, as the morning check matches owners and teams)."""
-    sql = f"SELECT {_COLUMNS} FROM {TABLE} WHERE sent_on IS NULL"
+    that person recorded, or about a child one of whose concerns (any status) they own;
+    ``team``: only those recorded by someone the staff directory puts in that team, or
+    about a child one of whose concerns (any status) is in that team (each whatever the
+    case, as the morning check matches owners and teams)."""
+    sql = f"SELECT {_COLUMNS} FROM {TABLE} r WHERE sent_on IS NULL"
     params: list[str] = []
     if recorded_by is not None:
-        sql += " AND lower(recorded_by) = lower(?)"
-        params.append(recorded_by)
+        sql += (" AND (lower(recorded_by) = lower(?) OR EXISTS (SELECT 1 FROM concern c "
+                "WHERE c.child = r.child AND lower(c.owner) = lower(?)))")  # fmt: skip
+        params += [recorded_by, recorded_by]
     if team is not None:
-        sql += (" AND lower(recorded_by) IN (SELECT lower(name) FROM staff "
-                "WHERE lower(team) = lower(?))")  # fmt: skip
-        params.append(team)
-    return conn.records(sql + " ORDER BY received_on, id", params)
+        sql += (" AND (lower(recorded_by) IN (SELECT lower(name) FROM staff "
+                "WHERE lower(team) = lower(?)) OR EXISTS (SELECT 1 FROM concern c "
+                "WHERE c.child = r.child AND lower(c.team) = lower(?)))")  # fmt: skip
+        params += [team, team]
+    return _checked(conn.records(sql + " ORDER BY received_on, id", params))
+
+
+def repoint_requests(conn: Conn, old: str, new: str, key: bytes | None = None) -> list[int]:
+    """Move every request about the reference ``old`` to ``new`` (a concern's reference
+    amended or redacted, and no concern has ``old`` any more), each change a link of the
+    requests' chain (``repointed``, as an extension is one), so ``drp verify`` still passes.
+    Returns the ids moved."""
+    ids = [int(r[0]) for r in conn.rows(f"SELECT id FROM {TABLE} WHERE child = ? ORDER BY id",
+                                        (old,))]  # fmt: skip
+    for request_id in ids:
+        conn.update(TABLE, request_id, {"child": new})
+        _link_row(conn, request_id, "repointed", key)
+    return ids
 
 
 def set_extended(

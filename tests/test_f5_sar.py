@@ -1,0 +1,154 @@
+"""Subject access requests after the hostile sweep (issue 31 items 3 and 4; the defects of
+tests/test_sw2_sweep.py): a request not yet answered holds its child's concerns from a purge,
+the team's and the owner's morning checks see the requests about their children, stored
+values drp never writes are a damaged database (exit 4), never a crash.
+
+Dates: today is held at Mon 7 Dec 2026; a request received Fri 30 Oct 2026 is due Mon 30 Nov
+2026: OVERDUE 7 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from drp_cli.core.dates import LAST_DAY
+from drp_cli.domain.subject_access import DueDateOutOfRange, bank_holiday_calendar, due_date
+from drp_cli.services.tracker import Tracker
+from tests.conftest import open_args
+
+TODAY = dt.date(2026, 12, 7)
+ON = ("--on", "2026-12-07")
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    monkeypatch.setattr(Tracker, "today", lambda self: TODAY)
+
+
+def damaged(column: str) -> str:
+    return (f"Error: the database is damaged (subject access request 1: its stored "
+            f"subject_access_request.{column} is not a value drp writes): nothing read from it "
+            "can be trusted; run `drp verify`, and restore the latest good backup (`drp "
+            "restore`)\n")  # fmt: skip
+
+
+def opened(drp, child: str, on: str = "2026-12-01", *more: str) -> None:
+    r = drp(*open_args(child=child, on=on), *more)
+    assert r.exit_code == 0, r.stderr
+
+
+def received(drp, child: str, day: str = "2026-10-30", *by: str) -> None:
+    r = drp("subject-access", child, "--received", day, *by)
+    assert r.exit_code == 0, r.stderr
+
+
+# -- item 8: a request not yet answered holds its child's concerns -------------------------
+@pytest.fixture
+def closed(drp):
+    """Concerns 1 and 2 about P-1 and 3 about P-2, closed January 2025; retention 1 year."""
+    for child in ("P-1", "P-1", "P-2"):
+        opened(drp, child, "2025-01-06")
+    for cid in ("1", "2", "3"):
+        r = drp("resolve", cid, "--outcome", "Agreed", "--on", "2025-01-10")
+        assert r.exit_code == 0, r.stderr
+    assert drp("config", "set", "retention_years", "1").exit_code == 0
+
+
+def test_retention_lists_a_childs_concerns_as_held_while_a_request_is_open(drp, closed):
+    received(drp, "P-1", "2026-10-30")
+    r = drp("retention", *ON)
+    assert r.exit_code == 0, r.stderr
+    first = "1 concern past the retention period on 2026-12-07 and not held:"
+    assert r.stdout.splitlines()[0] == first
+    assert r.stdout.splitlines()[-1] == "Kept under a legal hold though past their period: 1, 2"
+    assert [d["id"] for d in drp("retention", "--json", *ON).json()] == [3]
+
+
+def test_purge_leaves_the_concerns_of_a_request_not_yet_answered(drp, closed, sql):
+    received(drp, "P-1", "2026-10-30")
+    r = drp("purge", "--on", "2026-12-07", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT id FROM concern ORDER BY id") == [(1,), (2,)]
+    assert [q["id"] for q in drp("subject-access", "--due", "--json", *ON).json()] == [1]
+    r = drp("purge", "1", "--on", "2026-12-07", "--yes")
+    assert r.exit_code == 1, r.stdout
+    assert sql("SELECT count(*) FROM concern") == [(2,)]
+    assert drp("verify").exit_code == 0
+    # answered: the hold goes with it, and the purge takes the child's concerns and request
+    assert drp("subject-access", "P-1", "--sent", "2026-12-04").exit_code == 0
+    r = drp("purge", "--on", "2026-12-07", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT count(*) FROM concern") == [(0,)]
+    assert sql("SELECT count(*) FROM subject_access_request") == [(0,)]
+    assert drp("verify").exit_code == 0
+
+
+def test_a_legal_hold_lifted_does_not_lift_a_requests_hold(drp, closed, sql):
+    assert drp("hold", "1", "--reason", "Inquiry", "--on", "2026-11-01").exit_code == 0
+    received(drp, "P-1", "2026-11-02")
+    assert drp("unhold", "1", "--reason", "Inquiry over", "--on", "2026-12-01").exit_code == 0
+    assert drp("purge", "--on", "2026-12-07", "--yes").exit_code == 0
+    assert sql("SELECT id FROM concern ORDER BY id") == [(1,), (2,)]
+
+
+# -- item 1: the team's and the owner's morning checks -------------------------------------
+def test_team_check_counts_a_request_about_a_child_in_the_team(drp):
+    opened(drp, "T-1", "2026-12-01", "--team", "Blue")
+    opened(drp, "T-2", "2026-12-01", "--team", "Red")
+    received(drp, "T-1", "2026-10-30", "--by", "Someone Else")
+    received(drp, "T-2", "2026-10-30", "--by", "Someone Else")
+    r = drp("overdue", "--team", "blue", *ON)
+    assert r.exit_code == 1, r.stderr
+    assert "Request 1 about T-1" in r.stdout
+    assert "T-2" not in r.stdout
+    r = drp("overdue", "--team", "Green", *ON)
+    assert "Request" not in r.stdout
+
+
+def test_team_check_counts_a_request_recorded_by_a_team_member_in_the_directory(drp):
+    r = drp("staff", "add", "Ann Green", "--team", "Green")
+    assert r.exit_code == 0, r.stderr
+    opened(drp, "T-3", "2026-12-01", "--team", "Red")
+    received(drp, "T-3", "2026-10-30", "--by", "Ann Green")
+    r = drp("overdue", "--team", "Green", *ON)
+    assert (r.exit_code, "Request 1 about T-3" in r.stdout) == (1, True), r.stdout
+
+
+def test_owner_check_counts_a_request_about_a_child_they_own(drp):
+    opened(drp, "T-4", "2026-12-01", "--owner", "Ann Green")
+    received(drp, "T-4", "2026-10-30", "--by", "Bob Jones")
+    r = drp("overdue", "--owner", "ann green", *ON)
+    assert (r.exit_code, "Request 1 about T-4" in r.stdout) == (1, True), r.stdout
+
+
+# -- items 6 and 7: stored values drp never writes -----------------------------------------
+def test_due_date_past_the_last_day_is_refused_in_words():
+    cal = bank_holiday_calendar()
+    assert due_date(dt.date(2199, 11, 30), cal) == dt.date(2199, 12, 30)
+    days = [(dt.date(2199, 12, 1), False), (dt.date(2199, 10, 1), True),
+            (dt.date(2199, 12, 31), False), (dt.date(1989, 12, 31), False)]  # fmt: skip
+    for day, extended in days:
+        with pytest.raises(DueDateOutOfRange) as caught:
+            due_date(day, cal, extended=extended)
+        assert str(caught.value).endswith(f"past {LAST_DAY.isoformat()}, the calendar's last day")
+
+
+@pytest.mark.parametrize(
+    "args", [("overdue", *ON), ("subject-access", "--due", *ON), ("subject-access", "KN-1")]
+)
+def test_a_request_due_past_2199_is_exit_4_naming_the_request(drp, sql, args):
+    opened(drp, "KN-1")
+    received(drp, "KN-1")
+    sql("UPDATE subject_access_request SET received_on = '2199-12-31' WHERE id = 1")
+    r = drp(*args)
+    assert (r.exit_code, r.stderr) == (4, damaged("received_on")), r.stderr
+
+
+def test_a_request_whose_reference_is_bytes_is_exit_4_naming_the_request(drp, sql, db_path):
+    opened(drp, "KN-1")
+    received(drp, "KN-1")
+    sql("UPDATE subject_access_request SET child = X'00' WHERE id = 1")
+    for args in (("overdue", *ON), ("subject-access", "--due", *ON)):
+        r = drp(*args)
+        assert (r.exit_code, r.stderr) == (4, damaged("child")), r.stderr

@@ -153,8 +153,8 @@ def read_key(path: Path) -> bytes:
         raise DatabaseError(
             f"cannot read the database key file {path} named by {SETTING}: {exc.strerror}"
         ) from None
-    with open(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
+    try:  # checked before Python opens it as a file (a folder cannot be)
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > 1024:
             raise DatabaseError(f"the database key file {path} named by {SETTING} is not a key")
         if stat.S_IMODE(st.st_mode) & 0o077:
@@ -162,6 +162,10 @@ def read_key(path: Path) -> bytes:
                 f"the database key file {path} named by {SETTING} can be read by other users: "
                 f"run `chmod 600 {path}`"
             )
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb") as fh:
         raw = fh.read(1025)
     return _parsed(raw, f"the database key file {path}")
 

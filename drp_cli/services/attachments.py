@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli.core.dates import iso, parse_date
-from drp_cli.core.errors import InvalidInput, NotFound, fld
+from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.core.textsafe import clean_line, clean_text
 from drp_cli.services.tracker import Tracker, current_user
 from drp_cli.store import filestore, record
@@ -205,7 +205,9 @@ def chunks(view: AttachmentView) -> Iterator[bytes]:
             held = chunk
     except FileNotFoundError:
         raise _missing(view) from None
-    except (filestore.StoredFileDamaged, InvalidInput):
+    except (filestore.StoredFileDamaged, InvalidInput, DatabaseError):
+        # DatabaseError: encrypted with a key other than the one that opened the database
+        # (whose key the store's keys come from): another store's file put in its place
         raise _altered(view) from None
     if digest.hexdigest() != view.sha256:
         raise _altered(view)

@@ -21,6 +21,7 @@ imported only when an encrypted file is written or read.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from drp_cli.core import dbkey
-from drp_cli.core.errors import DatabaseError, InvalidInput
+from drp_cli.core.errors import DatabaseError, InvalidInput, RecordTampered
 
 if TYPE_CHECKING:
     from drp_cli.store.connection import Conn
@@ -268,6 +269,42 @@ def _write_new(root: Path, final: Path, write: Callable[[BinaryIO], None]) -> No
         raise
 
 
+def _sound(path: Path, sha: str, key: bytes | None) -> bool:
+    """Whether the stored copy at ``path`` is a regular file that reads back (decrypted with
+    ``key`` if it is encrypted) as the file of SHA-256 ``sha``."""
+    import hashlib
+
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    digest = hashlib.sha256()
+    try:
+        for chunk in read_stored(path, sha, key):
+            digest.update(chunk)
+    except (OSError, InvalidInput, StoredFileDamaged, DatabaseError):
+        return False
+    return digest.hexdigest() == sha
+
+
+def _room_for(final: Path) -> None:
+    """Refuse (exit 6) a folder where a stored file goes: it cannot be replaced. A link, a
+    FIFO or a damaged file there is replaced by the file written."""
+    if stat.S_ISDIR(_mode(final)):
+        raise RecordTampered(
+            "the attachments store has a folder where a stored file goes: nothing was "
+            "written (run `drp verify`)"
+        )
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
+
+
 def write_stored(root: Path, source: Path, key: bytes | None, *, limit: int) -> tuple[str, int]:
     """Copy the file ``source`` into the store (plain, or encrypted with ``key``, the
     database key); return its SHA-256 and size. A file of more than ``limit`` bytes is
@@ -294,9 +331,10 @@ def write_stored(root: Path, source: Path, key: bytes | None, *, limit: int) -> 
                 sha = digest.hexdigest()
                 final = plain_path(root, sha)
                 private_dir(final.parent)
-                if final.exists():
+                if _sound(final, sha, None):  # stored already (a damaged copy is replaced)
                     os.unlink(tmp_name)
                 else:
+                    _room_for(final)
                     os.chmod(tmp_name, 0o600)
                     os.replace(tmp_name, final)
                 return sha, size
@@ -311,16 +349,19 @@ def write_stored(root: Path, source: Path, key: bytes | None, *, limit: int) -> 
             digest.update(chunk)
         sha = digest.hexdigest()
         final = stored_path(root, sha, key)
-        if final.exists():
-            return sha, size
-        src.seek(0)
+        if not _sound(final, sha, key):  # not stored yet, or damaged: (re)written
+            _room_for(final)
+            src.seek(0)
 
-        def write(dst: BinaryIO) -> None:
-            got, _ = _encrypt(_limited(_file_chunks(src), limit), dst, sha, key)
-            if got != sha:
-                raise InvalidInput("the file changed while it was being copied in: try again")
+            def write(dst: BinaryIO) -> None:
+                got, _ = _encrypt(_limited(_file_chunks(src), limit), dst, sha, key)
+                if got != sha:
+                    raise InvalidInput("the file changed while it was being copied in: try again")
 
-        _write_new(root, final, write)
+            _write_new(root, final, write)
+        # a plain copy left from before the database was encrypted goes
+        with contextlib.suppress(OSError):  # none (a folder there is verify's to report)
+            os.unlink(plain_path(root, sha))
         return sha, size
 
 
@@ -334,8 +375,9 @@ def move_stored(root: Path, sha: str, old: bytes | None, new: bytes) -> Path | N
     source = locate(root, sha, old)
     if source == target or not os.path.lexists(source):
         return None
-    if os.path.lexists(target):
+    if _sound(target, sha, new):  # a run stopped part way wrote it already
         return source
+    _room_for(target)
 
     def write(dst: BinaryIO) -> None:
         got, _ = _encrypt(read_stored(source, sha, old), dst, sha, new)

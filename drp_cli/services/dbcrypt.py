@@ -154,7 +154,7 @@ def _move_files(store: Store, shas: list[str], old: bytes | None, new: bytes) ->
 
 def _unlink(paths: list[Path]) -> None:
     for written in paths:
-        written.unlink(missing_ok=True)
+        filestore.discard(written)
 
 
 def _drop_old(store: Store, shas: list[str], old: bytes | None, new: bytes) -> None:
@@ -168,7 +168,7 @@ def _drop_old(store: Store, shas: list[str], old: bytes | None, new: bytes) -> N
         kept = filestore.stored_path(root, sha, new)
         for path in {filestore.stored_path(root, sha, old), filestore.plain_path(root, sha)}:
             if path != kept:
-                path.unlink(missing_ok=True)
+                filestore.discard(path)  # and its folder once empty
     for leftover in filestore.incoming(root):
         leftover.unlink(missing_ok=True)
 
@@ -189,6 +189,30 @@ def finish_files(store: Store) -> int:
     return len(plain) or len(left)
 
 
+def _drop_stale_copies(path: Path) -> None:
+    """The encrypted copies of the database that a killed ``drp db encrypt`` left beside it
+    (``.NAME.xxxxxxxx.tmp``, as :func:`drp_cli.core.files.write_private` names them, with
+    their journal): removed. A copy is removed only if it is empty or encrypted."""
+    import re
+
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if not pattern.fullmatch(name):
+            continue
+        copy = path.parent / name
+        try:
+            empty = os.lstat(copy).st_size == 0
+        except OSError:
+            continue
+        if empty or dbkey.is_encrypted_file(copy):
+            for side in ("", *SIDE_FILES):
+                Path(f"{copy}{side}").unlink(missing_ok=True)
+
+
 def encrypt(store: Store) -> KeyChoice:
     """Encrypt the plain database in place with the key in the key file (a new one if the
     file is not there): its attached files written encrypted first, then the database
@@ -198,6 +222,7 @@ def encrypt(store: Store) -> KeyChoice:
 
     path = _sqlite(store, "drp db encrypt")
     store.require()
+    _drop_stale_copies(path)
     if store.encrypted:
         done = finish_files(store)
         if not done:
@@ -311,7 +336,7 @@ def _resume(store: Store, path: Path) -> bool:
         for sha in _shas(store):
             stale = filestore.stored_path(root, sha, new)
             if stale != filestore.stored_path(root, sha, old):
-                stale.unlink(missing_ok=True)
+                filestore.discard(stale)
         for leftover in filestore.incoming(root):
             leftover.unlink(missing_ok=True)
         dbkey.remove_key(pending)
@@ -335,7 +360,7 @@ def _sweep_older(store: Store, path: Path, key: bytes, shas: list[str]) -> None:
     root = store.attachments_dir
     for sha in shas:
         if os.path.lexists(filestore.stored_path(root, sha, key)):
-            filestore.stored_path(root, sha, older).unlink(missing_ok=True)
+            filestore.discard(filestore.stored_path(root, sha, older))
 
 
 def rekey(store: Store) -> Rekeyed:

@@ -442,17 +442,28 @@ def stored_sha256(root: Path, sha: str, key: bytes | None) -> str | None:
 
 
 # -- removing ------------------------------------------------------------------------------
+def discard(path: Path) -> bool:
+    """Remove the stored copy at ``path`` (False: there was none), and its folder once it
+    is empty: a plain copy's folder is named by the first two digits of its SHA-256, which
+    should not outlive it. OSError other than a missing file reaches the caller."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    with contextlib.suppress(OSError):  # not empty (another file's copy), or gone
+        os.rmdir(path.parent)
+    return True
+
+
 def remove_stored(root: Path, sha: str, key: bytes | None) -> list[Path]:
     """Remove every copy of ``sha`` kept under ``key`` (the encrypted one and any plain one
-    left); returns those removed. OSError other than a missing file reaches the caller."""
-    removed = []
-    for path in dict.fromkeys((stored_path(root, sha, key), plain_path(root, sha))):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            continue
-        removed.append(path)
-    return removed
+    left), and their folders once empty; returns those removed. OSError other than a
+    missing file reaches the caller."""
+    return [
+        path
+        for path in dict.fromkeys((stored_path(root, sha, key), plain_path(root, sha)))
+        if discard(path)
+    ]
 
 
 def plain_files(root: Path) -> list[str]:

@@ -152,3 +152,101 @@ def test_a_request_whose_reference_is_bytes_is_exit_4_naming_the_request(drp, sq
     for args in (("overdue", *ON), ("subject-access", "--due", *ON)):
         r = drp(*args)
         assert (r.exit_code, r.stderr) == (4, damaged("child")), r.stderr
+
+
+# -- item 11: a request outlives its reference's amendment ---------------------------------
+def test_a_request_is_answered_under_the_reference_it_was_recorded_under(drp, sql):
+    opened(drp, "CD-7")
+    received(drp, "CD-7")
+    r = drp("amend", "1", "--child", "CD-8", "--reason", "Wrong reference", "--on", "2026-12-02")
+    assert r.exit_code == 0, r.stderr
+    listed = drp("subject-access", "CD-7", "--json")
+    assert (listed.exit_code, [q["id"] for q in listed.json()]) == (0, [1]), listed.stderr
+    r = drp("subject-access", "CD-8", "--sent", "2026-12-03")
+    assert (r.exit_code, r.stderr) == (3, "Error: no subject access request about that "
+                                          "reference is waiting for an answer\n")  # fmt: skip
+    r = drp("subject-access", "CD-7", "--extend", "--reason", "Complex", "--on", "2026-11-20")
+    assert r.exit_code == 0, r.stderr
+    r = drp("subject-access", "CD-7", "--sent", "2026-12-03")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT child, sent_on FROM subject_access_request")[0][0] == "CD-7"
+    assert drp("overdue", *ON).exit_code == 0
+    assert drp("verify").exit_code == 0
+    # a reference drp holds neither a concern nor a request about: not found, as before
+    r = drp("subject-access", "CD-9", "--sent", "2026-12-03")
+    assert (r.exit_code, r.stderr) == (3, "Error: no concern about that reference\n")
+
+
+# -- item 12: a redacted reference leaves the requests too ---------------------------------
+def test_a_redacted_reference_is_repointed_in_the_requests_chain(drp, sql):
+    opened(drp, "Jane Smith")
+    received(drp, "Jane Smith")
+    r = drp("redact", "1", "1", "--field", "child", "--reason", "A name typed as the reference")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT id, child FROM subject_access_request") == [(1, "[redacted]")]
+    assert sql("SELECT request_id, change FROM subject_access_link ORDER BY chain_seq") == [
+        (1, "received"), (1, "repointed"),
+    ]  # fmt: skip
+    assert "Request 1 about [redacted]" in drp("overdue", *ON).stdout
+    r = drp("verify")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_a_redacted_reference_amended_since_moves_to_the_reference_now(drp, sql):
+    opened(drp, "Jane Smith")
+    received(drp, "Jane Smith")
+    r = drp("amend", "1", "--child", "JS-1", "--reason", "A name", "--on", "2026-12-02")
+    assert r.exit_code == 0, r.stderr
+    r = drp("redact", "1", "1", "--field", "child", "--reason", "A name typed as the reference")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT child FROM subject_access_request") == [("JS-1",)]
+    assert drp("subject-access", "JS-1", "--sent", "2026-12-03").exit_code == 0
+    assert drp("verify").exit_code == 0
+
+
+def test_a_reference_another_concern_still_has_keeps_its_requests(drp, sql):
+    opened(drp, "Jane Smith")
+    opened(drp, "Jane Smith")
+    received(drp, "Jane Smith")
+    r = drp("redact", "1", "1", "--field", "child", "--reason", "A name typed as the reference")
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT child FROM subject_access_request") == [("Jane Smith",)]
+    assert sql("SELECT count(*) FROM subject_access_link") == [(1,)]
+
+
+# -- item 14: every read of a child's record is audited ------------------------------------
+@pytest.mark.parametrize(
+    ("args", "row"),
+    [
+        (("wishes", "list", "1"), ("show", 1, 1, "wishes list")),
+        (("person", "list", "1", "--json"), ("show", 1, 1, "person list")),
+        (("action", "list", "1"), ("show", 1, 1, "action list")),
+        (("needs", "list", "1"), ("show", 1, 1, "needs list")),
+        (("attachments", "1"), ("show", 1, 1, "attachments")),
+        (("subject-access", "KN-1"), ("subject-access", None, None, "1 request listed")),
+    ],
+)
+def test_each_read_of_a_childs_record_writes_its_row(drp, sql, args, row):
+    opened(drp, "KN-1")
+    received(drp, "KN-1")
+    r = drp(*args)
+    assert r.exit_code == 0, r.stderr
+    assert sql("SELECT action, concern_id, read_count, detail FROM read_audit "
+               "ORDER BY chain_seq DESC")[0] == row  # fmt: skip
+
+
+def test_a_read_of_a_concern_drp_does_not_hold_writes_no_row(drp, sql):
+    opened(drp, "KN-1")
+    ((before,),) = sql("SELECT count(*) FROM read_audit")
+    assert drp("wishes", "list", "9").exit_code == 3
+    assert sql("SELECT count(*) FROM read_audit") == [(before,)]
+
+
+# -- item 16: a reference typed unquoted ---------------------------------------------------
+def test_an_unquoted_reference_is_said_to_be_one_argument(drp):
+    opened(drp, "KN-1")
+    r = drp("subject-access", "KN", "1", "--sent", "2026-12-03")
+    assert (r.exit_code, r.stdout, r.stderr) == (2, "", (
+        "Error: the CHILD reference is one argument (2 words given, not shown): put a "
+        "reference with spaces in quotes\n"
+    ))  # fmt: skip

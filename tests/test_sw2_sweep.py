@@ -170,12 +170,6 @@ def test_purge_keeps_a_request_not_yet_answered(drp):
     assert drp("overdue", *ON).exit_code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request about a reference later amended (or redacted) on its concern can never "
-    "be answered: --sent is 'no concern about that reference' (exit 3) under the old "
-    "reference and 'no request waiting' under the new, and the morning check exits 1 for ever",
-)
 def test_a_request_survives_its_references_amendment(drp):
     opened(drp, "CD-7")
     received(drp, "CD-7")
@@ -187,11 +181,6 @@ def test_a_request_survives_its_references_amendment(drp):
     assert drp("overdue", *ON).exit_code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drp redact --field child removes a name typed as a reference from the record, "
-    "but the subject access request keeps it: in the database and in every morning check",
-)
 def test_a_redacted_reference_is_gone_from_the_requests_too(drp, sql):
     opened(drp, "Jane Smith")
     received(drp, "Jane Smith")
@@ -275,12 +264,6 @@ def test_a_changed_stored_document_is_tampering(drp, tmp_path):
 
 
 # -- the audit: reads of a child's record that write no row ---------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="the audit of reads: these commands show a child's record (wishes and feelings, "
-    "professionals and their contacts, actions, needs, attached documents, requests) and "
-    "write no audit row",
-)
 @pytest.mark.parametrize(
     "args",
     [
@@ -321,11 +304,6 @@ def test_the_morning_checks_row_counts_the_requests_it_showed(drp, sql):
 
 
 # -- words ----------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="subject-access with a reference typed unquoted (two words) says '--reason is "
-    "missing', an option that goes only with --extend",
-)
 def test_an_unquoted_reference_is_not_said_to_be_a_missing_reason(drp):
     opened(drp, "KN-1")
     r = drp("subject-access", "KN", "1")

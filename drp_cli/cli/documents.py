@@ -65,9 +65,12 @@ def _kind_app(
     @sub.command("list", epilog=examples(f"drp {name} list 1", f"drp {name} list 1 --json"))
     def list_items(ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False) -> None:
         """List them."""
-        from drp_cli.services import details
+        from drp_cli.services import audit, details
 
-        found = details.items(tracker(ctx), concern_id, kind if kind != "person" else None)
+        t = tracker(ctx)
+        found = details.items(t, concern_id, kind if kind != "person" else None)
+        # a read of the child's record: audited as `show` is (the concern, what was listed)
+        audit.record_read(t, "show", concern=concern_id, count=1, detail=f"{name} list")
         rows = [
             i.to_dict()
             for i in found
@@ -327,9 +330,11 @@ def attachments_list(
     ctx: typer.Context, concern_id: ConcernId, as_json: JsonOption = False
 ) -> None:
     """List a concern's attached documents."""
-    from drp_cli.services import attachments
+    from drp_cli.services import attachments, audit
 
-    rows = [a.to_dict() for a in attachments.attachments(tracker(ctx), concern_id)]
+    t = tracker(ctx)
+    rows = [a.to_dict() for a in attachments.attachments(t, concern_id)]
+    audit.record_read(t, "show", concern=concern_id, count=1, detail="attachments")
     _print_items(rows, ["kind", "filename", "dated", "sha256"], as_json)
 
 

@@ -57,6 +57,9 @@ def request_lines(requests: list[DueRequest]) -> str:
 
 @commands.command(
     "subject-access",
+    # words after CHILD reach ctx.args: said to be a reference unquoted, not "--reason is
+    # missing" (the extra-argument hook's guess for a command with a text option)
+    context_settings={"allow_extra_args": True},
     epilog=examples(
         "drp subject-access KN-2231 -o sar-2027-014",
         "drp subject-access KN-2231 --received 2027-01-31",
@@ -157,6 +160,11 @@ def subject_access(
     from drp_cli.core.errors import InvalidInput
     from drp_cli.services import subject_access as sar
 
+    if ctx.args:  # a reference typed unquoted: its words are never repeated
+        raise InvalidInput(
+            f"the CHILD reference is one argument ({len(ctx.args) + 1} words given, not "
+            "shown): put a reference with spaces in quotes"
+        )
     given = {"-o": output is not None, "--received": received is not None,
              "--extend": extend, "--sent": sent is not None, "--due": due}  # fmt: skip
     chosen = [name for name, yes in given.items() if yes]
@@ -222,7 +230,13 @@ def subject_access(
         r = sar.mark_sent(t, child, sent, subject=subject, by=by)
         verb = "Answered"
     else:
+        from drp_cli.services import audit
+
         found = sar.requests(t, child, subject)
+        # the requests about a child read (no concern's record): never the reference
+        n = len(found)
+        audit.record_read(t, "subject-access",
+                          detail=f"{n} request{'s' if n != 1 else ''} listed")  # fmt: skip
         if as_json:
             print_json([q.to_dict() for q in found])
         elif not found:

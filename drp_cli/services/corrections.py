@@ -26,7 +26,7 @@ from drp_cli.domain.lifecycle import AMENDABLE, REDACTED, STAGE_ENTRIES, UNRETRA
 from drp_cli.domain.views import ConcernView
 from drp_cli.services import staff
 from drp_cli.services.tracker import Tracker, current_user
-from drp_cli.store import record
+from drp_cli.store import record, sarsql
 from drp_cli.store.connection import Row
 from drp_cli.store.record import Loaded, UnitOfWork, fact
 
@@ -302,8 +302,11 @@ def redact(
                 "its text is gone, but the chain's hash over it could confirm a guess of it"
             )
         _check_fold(uow, loaded, event, text, details)
+        before = record.event_details(event).get("child")
         uow.redact(loaded, event, text, details, list(dict.fromkeys(fields)), why, recorder,
                    t.event_date(None))  # fmt: skip
+        if "child" in fields and isinstance(before, str):  # the requests about it follow
+            sarsql.follow_reference(uow.conn, before, concern_id, t.key)
         view = t._result(loaded)
     t.store.scrub()
     return Redaction(view, warnings)

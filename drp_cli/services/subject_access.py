@@ -235,12 +235,15 @@ def concerns_about(tracker: Tracker, child: str, subject: str = "child") -> list
 
 
 def requests(tracker: Tracker, child: str, subject: str = "child") -> list[Request]:
-    """The requests about ``child``, oldest first (NotFound when drp holds no concern about
-    them)."""
-    concerns_about(tracker, child, subject)
+    """The requests about ``child``, oldest first (NotFound when drp holds neither a concern
+    nor a request about them: a request outlives its reference's amendment)."""
+    _check_subject(subject)
     cal = bank_holiday_calendar()
     with tracker.store.read() as conn:
-        return [_request(r, cal) for r in sarsql.requests_for(conn, _reference(child))]
+        found = [_request(r, cal) for r in sarsql.requests_for(conn, _reference(child))]
+    if not found:
+        concerns_about(tracker, child, subject)
+    return found
 
 
 def _day(tracker: Tracker, value: dt.date | str, name: str) -> dt.date:
@@ -287,6 +290,20 @@ def _open(conn: Conn, ref: str) -> Row:
     return row
 
 
+def _answerable(tracker: Tracker, child: str, subject: str) -> str:
+    """The reference a request is extended or answered under: the request row is the source,
+    so a request not yet answered is found by the reference it was recorded under even when
+    no concern has that reference any more (amended since: ``drp amend --child``); without
+    one, drp must hold a concern about it (NotFound as :func:`concerns_about` says)."""
+    _check_subject(subject)
+    ref = _reference(child)
+    with tracker.store.read() as conn:
+        waiting = sarsql.open_request_for(conn, ref)
+    if waiting is None:
+        concerns_about(tracker, child, subject)
+    return ref
+
+
 def extend(
     tracker: Tracker, child: str, reason: str, *, on: dt.date | str | None = None,
     subject: str = "child", by: str | None = None,
@@ -300,8 +317,7 @@ def extend(
 
     why = clean_text(reason, fld("reason"), required=True)
     day = _day(tracker, on if on is not None else tracker.today(), "on")
-    concerns_about(tracker, child, subject)
-    ref = _reference(child)
+    ref = _answerable(tracker, child, subject)
     recorder = current_user(by)
     cal = bank_holiday_calendar()
     with tracker.store.write() as conn:
@@ -332,8 +348,7 @@ def mark_sent(
     from drp_cli.services.tracker import current_user
 
     day = _day(tracker, sent, "sent")
-    concerns_about(tracker, child, subject)
-    ref = _reference(child)
+    ref = _answerable(tracker, child, subject)
     recorder = current_user(by)
     cal = bank_holiday_calendar()
     with tracker.store.write() as conn:

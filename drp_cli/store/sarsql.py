@@ -104,11 +104,17 @@ def open_requests(
     return _checked(conn.records(sql + " ORDER BY received_on, id", params))
 
 
-def repoint_requests(conn: Conn, old: str, new: str, key: bytes | None = None) -> list[int]:
-    """Move every request about the reference ``old`` to ``new`` (a concern's reference
-    amended or redacted, and no concern has ``old`` any more), each change a link of the
-    requests' chain (``repointed``, as an extension is one), so ``drp verify`` still passes.
-    Returns the ids moved."""
+def follow_reference(conn: Conn, old: str, concern_id: int, key: bytes | None = None) -> list[int]:
+    """After concern ``concern_id``'s reference ``old`` was redacted: when no concern has
+    ``old`` any more, move every request about it to the concern's reference as it now
+    stands (``[redacted]`` when that was the one redacted), each change a link of the
+    requests' chain (``repointed``, as an extension is one), so that the redacted text is
+    left in no request and ``drp verify`` still passes. Returns the ids moved."""
+    if conn.scalar("SELECT count(*) FROM concern WHERE child = ?", (old,)):
+        return []
+    new = conn.scalar("SELECT child FROM concern WHERE id = ?", (concern_id,))
+    if not isinstance(new, str) or new == old:
+        return []
     ids = [int(r[0]) for r in conn.rows(f"SELECT id FROM {TABLE} WHERE child = ? ORDER BY id",
                                         (old,))]  # fmt: skip
     for request_id in ids:

@@ -479,6 +479,7 @@ def test_helpers_share_the_concerns(tracker_built, db_path, sql, monkeypatch):
     """With helpers (a large record: here any), the same report; a concern altered in the
     last helper's range is found (the full walk then words it)."""
     monkeypatch.setattr(fastverify, "HELPED_FROM", 1)
+    monkeypatch.setattr(fastverify, "HELPERS", 2)
     started = []
     real = fastverify._Helper.__init__
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import os
 import pickle
 import select
 import subprocess
@@ -129,7 +130,10 @@ def _moment_text(raw: Any) -> str | None:
     or None where SQLite's converter would not read it as a moment."""
     if type(raw) is not str:
         return None
-    if len(raw) == 26 and raw[4] == "-" and raw[7] == "-" and raw[10] == " " and raw[19] == ".":
+    if (
+        len(raw) == 26 and raw[4] == "-" and raw[7] == "-" and raw[10] == " "
+        and raw[19] == "." and raw.isascii()
+    ):  # fmt: skip
         try:  # the shape drp writes (UTC, to the microsecond): one parse, no conversion
             dt.datetime.fromisoformat(raw)
         except ValueError:
@@ -490,8 +494,9 @@ def helper() -> None:
 #: Fewer concerns than this are compared in this process alone (a helper's start, a few
 #: tenths of a second, would cost more than it saves)
 HELPED_FROM = 20_000
-#: How many helper processes share the concerns (this process walks the chain meanwhile)
-HELPERS = 2
+#: How many helper processes share the concerns (this process walks the chain and SQLite
+#: checks the file meanwhile): two, or one a core but one where there are more
+HELPERS = min(4, max(2, (os.cpu_count() or 2) - 1))
 #: How long a helper may take to start (a loaded machine), in seconds
 START_S = 30.0
 

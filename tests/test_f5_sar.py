@@ -250,3 +250,44 @@ def test_an_unquoted_reference_is_said_to_be_one_argument(drp):
         "Error: the CHILD reference is one argument (2 words given, not shown): put a "
         "reference with spaces in quotes\n"
     ))  # fmt: skip
+
+
+# -- items 9 and 10: another child's reference in the record is marked for review -----------
+def sar_written(drp, tmp_path, child: str) -> dict:
+    import json
+
+    out = tmp_path / "sar"
+    r = drp("subject-access", child, "-o", str(out), "--no-pdf")
+    assert r.exit_code == 0, r.stderr
+    html = (out / "subject-access.html").read_text(encoding="utf-8")
+    return {**json.loads((out / "subject-access.json").read_text(encoding="utf-8")), "html": html}
+
+
+def review(record: dict) -> dict[str, list[str]]:
+    return {p["name"]: p["as"] for p in record["third_party_review"]}
+
+
+def test_a_siblings_reference_in_a_note_is_marked_and_listed(drp, tmp_path):
+    for child in ("AB-1", "AB-10", "AB-3"):
+        opened(drp, child)
+    r = drp("note", "1", "--text", "Sibling ab-10 is placed here too; AB-1 is settled",
+            "--on", "2026-12-02")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    record = sar_written(drp, tmp_path, "AB-1")
+    assert review(record)["AB-10"] == ["another child's reference"]  # as drp holds it
+    assert "AB-1" not in review(record) and "AB-3" not in review(record)
+    (note,) = [e for e in record["concerns"][0]["events"] if e["kind"] == "note"]
+    assert note["third_party"] == ["by", "text"]
+    assert '<mark class="third-party">ab-10</mark> is placed' in record["html"]
+
+
+def test_a_reference_typed_in_error_and_amended_away_is_marked(drp, tmp_path):
+    opened(drp, "CD-9")  # no concern has CD-9 once amended: the history still holds it
+    r = drp("amend", "1", "--child", "CD-8", "--reason", "Wrong reference", "--on", "2026-12-02")
+    assert r.exit_code == 0, r.stderr
+    record = sar_written(drp, tmp_path, "CD-8")
+    assert review(record)["CD-9"] == ["another child's reference"]
+    (first,) = [e for e in record["concerns"][0]["events"] if e["kind"] == "opened"]
+    assert "child" in first["details"]["third_party"]
+    assert record["subject"]["reference"] == "CD-8"
+    assert "CD-8" not in review(record)

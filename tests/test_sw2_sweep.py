@@ -215,11 +215,6 @@ def written(drp, tmp_path: Path, child: str) -> dict[str, Any]:
     return json.loads((out / "subject-access.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subject-access -o: another child's reference (one drp holds concerns about) in "
-    "the child's notes is neither marked as third-party data nor listed for review",
-)
 def test_another_childs_reference_in_a_note_is_marked(drp, tmp_path):
     opened(drp, "AB-1")
     opened(drp, "AB-10")
@@ -230,11 +225,6 @@ def test_another_childs_reference_in_a_note_is_marked(drp, tmp_path):
     assert unmarked(record, "AB-10") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subject-access -o: a concern whose child reference was amended keeps the first "
-    "reference (another child's, typed in error) in its history, unmarked",
-)
 def test_the_reference_amended_away_is_marked(drp, tmp_path):
     opened(drp, "CD-7")  # concern 1: CD-7's own
     opened(drp, "CD-7")  # concern 2: opened under CD-7 in error, amended to CD-8

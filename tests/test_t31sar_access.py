@@ -228,6 +228,8 @@ def test_json_keys_and_third_party_markers(drp, tmp_path):
         "added_by": "Test IRO", "from_concern": None,
         "file": "attachments/1-1-shared-letter.pdf", "third_party": ["added_by"],
     }]  # fmt: skip
+    # each entry is a third party's name: marked as such
+    assert {tuple(p.pop("third_party")) for p in data["third_party_review"]} == {("name",)}
     assert data["third_party_review"] == [
         {"name": "Grandma Rose", "as": ["important person in the child's life",
                                         "named in the record's text"], "concerns": [1]},

@@ -18,7 +18,10 @@ before release: each object holding one carries ``third_party``, the list of its
 hold or mention one, and :attr:`SubjectRecord.third_party` lists each name with what they
 are and where they appear. A known name inside free text (a note that names the social
 worker) is marked too; a name drp was never told as a name cannot be found, and the
-officer reads every free text before release.
+officer reads every free text before release. Another child's reference is marked the same
+way (as "another child's reference") wherever the record holds it: in free text (a note
+naming a sibling), or as the reference a concern had before it was amended; every
+reference drp holds a concern or a request about is a candidate (one query).
 
 The requests: :func:`receive`, :func:`extend`, :func:`mark_sent`; :func:`due_requests` is
 what the morning check lists (light: no tracker, no rendering).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +83,8 @@ ITEM_NAME_KEYS = {
 #: Fields of the child's identification (``drp identify``) that name someone else.
 IDENTITY_NAME_KEYS = {"guardian": "children's guardian"}
 MARK = "third_party"
+#: What another child's reference found in the record is, for the officer's review.
+ANOTHER_CHILD = "another child's reference"
 
 
 # -- the requests ------------------------------------------------------------------------
@@ -442,6 +448,14 @@ def gather(
         concerns.append(data)
     with tracker.store.read() as conn:
         reqs = [_request(r, bank_holiday_calendar()) for r in sarsql.requests_for(conn, ref)]
+        others = sarsql.references(conn)
+    # the references these concerns had before an amendment (one typed in error may be
+    # another child's, and no concern holds it now)
+    for held in concerns:
+        for e in held.get("events", []):
+            before = e.get("details", {}).get("child") if isinstance(e, dict) else None
+            if isinstance(before, str):
+                others.add(before)
     record: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -452,15 +466,32 @@ def gather(
         "concerns": concerns,
         "requests": [r.to_dict() for r in reqs],
     }
-    parties = mark_third_parties(record, ref)
-    record["third_party_review"] = [p.to_dict() for p in parties]
+    parties = mark_third_parties(record, ref, others)
+    # each entry is a third party's name (or another child's reference): marked as such
+    record["third_party_review"] = [{**p.to_dict(), MARK: ["name"]} for p in parties]
     return SubjectRecord(ref, subject, record, files, parties)
 
 
-def mark_third_parties(record: dict[str, Any], child: str) -> list[ThirdParty]:
+def _strings(obj: Any) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _strings(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _strings(value)
+
+
+def mark_third_parties(
+    record: dict[str, Any], child: str, others: Iterable[str] = ()
+) -> list[ThirdParty]:
     """Mark every third party in ``record`` (in place): each object holding a name that is
     not ``child``'s, or text that mentions one, gets ``third_party``, the list of those
-    keys. Returns the names found, by name."""
+    keys. ``others``: other children's references (every one drp holds, and those the
+    concerns were amended away from): one found in the record (a note naming a sibling's
+    reference, the reference a concern had before it was corrected) is marked as theirs.
+    Returns the names and references found, by name."""
     from drp_cli.domain.lifecycle import REDACTED
 
     found: dict[str, ThirdParty] = {}
@@ -515,7 +546,11 @@ def mark_third_parties(record: dict[str, Any], child: str) -> list[ThirdParty]:
     for c in record["concerns"]:
         names(c, c["id"])
     names(record["requests"], None)
-    pattern = mention_pattern([p.name for p in found.values()])
+    # another child's reference: a candidate only where the record's text holds it at all
+    text = "\n".join(_strings(record["concerns"])).casefold()
+    theirs = {r.strip().casefold(): r.strip() for r in others if r.strip()
+              and r.strip().casefold() not in own and r.strip().casefold() in text}  # fmt: skip
+    pattern = mention_pattern([p.name for p in found.values()] + list(theirs.values()))
 
     def mentions(obj: Any, concern: int | None) -> None:
         if isinstance(obj, list):
@@ -532,9 +567,13 @@ def mark_third_parties(record: dict[str, Any], child: str) -> list[ThirdParty]:
                 hits = {m.group(0).casefold() for m in pattern.finditer(value)}
                 for hit in hits:
                     party = found.get(hit)
+                    role = "named in the record's text"
+                    if party is None and hit in theirs:
+                        party = found.setdefault(hit, ThirdParty(theirs[hit]))
+                        role = ANOTHER_CHILD
                     if party is None:  # a case that folds differently: marked all the same
                         continue
-                    party.roles.add("named in the record's text")
+                    party.roles.add(role)
                     if concern is not None:
                         party.concerns.add(concern)
                 if hits:

@@ -123,6 +123,13 @@ def follow_reference(conn: Conn, old: str, concern_id: int, key: bytes | None = 
     return ids
 
 
+def references(conn: Conn) -> set[str]:
+    """Every reference drp holds a concern or a request about (one query): the candidates
+    a subject access record marks as another child's where its text names one."""
+    rows = conn.rows(f"SELECT child FROM concern UNION SELECT child FROM {TABLE}")
+    return {r[0] for r in rows if isinstance(r[0], str)}
+
+
 def set_extended(
     conn: Conn, request_id: int, on: dt.date, by: str, reason: str, key: bytes | None = None
 ) -> None:

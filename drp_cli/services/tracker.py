@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,11 +32,6 @@ from drp_cli.domain.calendar import WorkingCalendar, closures_in_force
 from drp_cli.domain.chain import VerifyReport
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import STAGE_ENTRIES, Fact, formal_deadline, stage_deadline
-from drp_cli.domain.overdue import (
-    OverdueItem,
-    overdue_items,
-    stale_before,
-)
 from drp_cli.domain.views import ConcernView, EventView, OtherConcern, one_registry, view_of
 from drp_cli.domain.wording import (
     CAFCASS_STEPS,  # the steps around a referral (the registry's), in words
@@ -54,6 +48,7 @@ from drp_cli.store.record import (
 )
 
 if TYPE_CHECKING:
+    from drp_cli.domain.overdue import OverdueItem
     from drp_cli.domain.protocols import Registry, Stage
 
 STATUSES = ("open", "resolved", "withdrawn")
@@ -90,6 +85,8 @@ def current_user(by: str | None = None) -> str:
     if chosen is None:
         chosen = config.load().name
     if chosen is None:
+        import getpass  # only where no name is given or configured
+
         try:
             chosen = getpass.getuser()
         except Exception:  # pragma: no cover - no login name in this environment
@@ -1222,6 +1219,8 @@ class Tracker:
         today = self._clock()
 
         def overdue_now(conn: Conn, cal: WorkingCalendar) -> dict[tuple[int, str], dt.date]:
+            from drp_cli.domain.overdue import overdue_items, stale_before
+
             rows = daily.overdue_rows(conn, today, stale_before(today, 1))
             return {(i.id, i.which): i.deadline for i in overdue_items(rows, cal, today)
                     if i.state == "overdue" and i.deadline is not None}  # fmt: skip
@@ -1262,3 +1261,13 @@ __all__ = [
     "formal_deadline",
     "stage_deadline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`~drp_cli.domain.overdue.OverdueItem`, imported when asked for (the morning
+    check's module is not loaded by every command that opens the tracker)."""
+    if name == "OverdueItem":
+        from drp_cli.domain.overdue import OverdueItem
+
+        return OverdueItem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

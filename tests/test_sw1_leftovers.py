@@ -90,3 +90,23 @@ def test_a_db_encrypt_killed_after_writing_its_copy_leaves_none_once_run_again(
     assert (r.exit_code, r.stderr) == (0, "")
     assert [p for p in db_path.parent.iterdir() if p.name.startswith(f".{db_path.name}.")] == []
     assert drp("verify").exit_code == 0
+
+
+def test_a_db_encrypt_interrupted_while_writing_a_copy_leaves_no_empty_folder(
+    drp, db_path: Path, key_file: Path, attached: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM between the folder of a new copy being made and the copy being put
+    in it: the folder goes with the copy."""
+    from drp_cli.store import filestore
+
+    before = _folders(db_path)
+    made = filestore.private_dir
+
+    def interrupted(path: Path) -> None:
+        made(path)
+        if path != _root(db_path):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(filestore, "private_dir", interrupted)
+    assert drp("db", "encrypt").exit_code == 130
+    assert _folders(db_path) == before

@@ -448,11 +448,13 @@ def discard(path: Path) -> bool:
     should not outlive it. OSError other than a missing file reaches the caller."""
     try:
         os.unlink(path)
+        removed = True
     except FileNotFoundError:
-        return False
-    with contextlib.suppress(OSError):  # not empty (another file's copy), or gone
-        os.rmdir(path.parent)
-    return True
+        removed = False  # (its folder may be there, made for a copy that was stopped)
+    if path.name != NO_SUCH_FILE:  # (that one is in the store's own folder)
+        with contextlib.suppress(OSError):  # not empty (another file's copy), or gone
+            os.rmdir(path.parent)
+    return removed
 
 
 def remove_stored(root: Path, sha: str, key: bytes | None) -> list[Path]:

@@ -1,6 +1,10 @@
 """Commands that read: list, show, overdue."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads each command's options from the
+# annotations, and strings would be compiled by eval() on every run (twice: for the
+# signature and for the type hints), 8 M instructions of `drp overdue` and 20 M of its
+# shell completion; evaluated at import, they come from the byte-compiled file.
+# Names imported only for type checking are quoted.
 
 import datetime as dt
 import re
@@ -39,7 +43,7 @@ from drp_cli.cli.output import (
     show,
 )
 from drp_cli.core.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
-from drp_cli.core.textsafe import shown_path
+from drp_cli.core.textsafe import is_one_line, shown_path, visible
 
 commands = command_group()
 
@@ -274,13 +278,16 @@ def overdue(
     from drp_cli.services import morning
 
     stale = config.load().no_deadline_after
+    # one connection for the check, the requests and the audit's row (each store(ctx) would
+    # open the file and check its schema again)
+    db = store(ctx)
     # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
-    found, cal = morning.check(store(ctx), day, within=within, owner=owner, mine=mine,
-                               team=team, no_deadline_after=stale)  # fmt: skip
+    found, cal = morning.check(db, day, within=within, owner=owner, mine=mine, team=team,
+                               no_deadline_after=stale)  # fmt: skip
     # the subject access requests due by the same horizon (issue 31 item 3): listed in the
     # text only (--json stays a list of concerns' lines), counted in the exit status always
-    requests = morning.requests_due(store(ctx), day, cal, within=within, owner=owner,
-                                    mine=mine, team=team)  # fmt: skip
+    requests = morning.requests_due(db, day, cal, within=within, owner=owner, mine=mine,
+                                    team=team)  # fmt: skip
     from drp_cli.services import audit
 
     # one row for the run, before anything is shown or sent: where it cannot be written the
@@ -288,7 +295,7 @@ def overdue(
     given = [("--on", day), ("--within", within or None), ("--owner", owner), ("--mine", mine),
              ("--team", team), ("--eml", eml is not None), ("--send", send),
              ("--to", to is not None)]  # fmt: skip
-    audit.record_read(store(ctx), "overdue", count=len({i.id for i in found}),
+    audit.record_read(db, "overdue", count=len({i.id for i in found}),
                       detail=audit.options_detail(given))  # fmt: skip
     late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
     if mailing:
@@ -329,8 +336,8 @@ def overdue(
 
 
 def _mail_check(
-    t: Tracker,
-    found: list[OverdueItem],
+    t: "Tracker",
+    found: "list[OverdueItem]",
     day: dt.date,
     within: int,
     stale: int,
@@ -430,7 +437,7 @@ def _slug(name: str | None) -> str:
     return _re.sub(r"[^a-z0-9]+", "-", (name or "all").casefold()).strip("-")[:60] or "owner"
 
 
-def _tally(found: list[OverdueItem], within: int, stale: int) -> str:
+def _tally(found: "list[OverdueItem]", within: int, stale: int) -> str:
     """The check's last line: how many of each (lines are clocks: where a concern has two
     clocks overdue, it says in how many concerns)."""
     from drp_cli.domain.overdue import STATES
@@ -487,19 +494,19 @@ def _overdue_style(state: str) -> str | None:
 
 def _shown(value: str) -> str:
     """A stored one-line value as it may reach a terminal or a cron mail: control, separator
-    and bidi characters as visible escapes (a forged newline cannot add a row)."""
-    from drp_cli.core.textsafe import is_one_line, visible
-
+    and bidi characters as visible escapes (a forged newline cannot add a row). (The
+    import is the module's: a `from` import inside would cost each call a lookup of
+    ``__path__`` through textsafe's module ``__getattr__``, 40% of the plain table's time.)"""
     return value if is_one_line(value) else visible(value, one_line=True)
 
 
-def _overdue_cells(i: OverdueItem, day: dt.date | None = None) -> list[str]:
+def _overdue_cells(i: "OverdueItem", day: dt.date | None = None) -> list[str]:
     return [str(i.id), _shown(i.child), _shown(i.protocol), _shown(i.stage), _when(i),
             _state_text(i, day), "yes" if i.responded else "no", _shown(names(i.addressed_to)),
             _shown(i.owner or "-"), _shown(short(i.summary) or "-")]  # fmt: skip
 
 
-def _when(i: OverdueItem) -> str:
+def _when(i: "OverdueItem") -> str:
     """The deadline and which one: "2025-03-10 (stage)", "... (step: contact)", "... (action
     2: Team Manager)", "none (stage since 2025-03-06)"."""
     if i.deadline is None:
@@ -511,7 +518,7 @@ def _when(i: OverdueItem) -> str:
     return f"{i.deadline} ({which})"
 
 
-def _state_text(i: OverdueItem, day: dt.date | None = None) -> str:
+def _state_text(i: "OverdueItem", day: dt.date | None = None) -> str:
     if i.state == "no-deadline":
         return f"no deadline for {_days(i.working_days_at_stage)}"
     if i.state == "due" and day is not None and i.deadline is not None and i.deadline < day:
@@ -521,7 +528,7 @@ def _state_text(i: OverdueItem, day: dt.date | None = None) -> str:
     return _deadline_state(i.state, i.working_days_overdue, i.working_days_left)
 
 
-def overdue_lines(found: list[OverdueItem], day: dt.date | None = None) -> str:
+def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
     one pass: the deadline, state, addressee and owner columns repeat, so each distinct text
     is made once."""
@@ -580,7 +587,7 @@ _OVERDUE_OBJECT = (
 )
 
 
-def overdue_json(found: list[OverdueItem]) -> str:
+def overdue_json(found: "list[OverdueItem]") -> str:
     """``json.dumps([i.to_dict() for i in found], indent=2, ensure_ascii=False)``, written
     straight from the items: printing 50,000 of them is the slow part of `--json` otherwise
     (a test holds the two to the same text)."""
@@ -609,7 +616,7 @@ def overdue_json(found: list[OverdueItem]) -> str:
             )  # fmt: skip
         return done
 
-    def action_json(a: ActionDue | None) -> str:
+    def action_json(a: "ActionDue | None") -> str:
         if a is None:
             return "null"
         return (f'{{\n      "n": {a.n},\n      "text": {encode_basestring(a.text)},\n'

@@ -26,6 +26,13 @@ def has_concerns(conn: Conn) -> bool:
     return bool(conn.rows("SELECT 1 FROM concern LIMIT 1"))
 
 
+def requests_waiting(conn: Conn) -> bool:
+    """Whether any subject access request is waiting for its answer (the rows
+    :func:`drp_cli.store.sarsql.open_requests` reads, before any filter): the morning check
+    loads the requests' modules only when one is."""
+    return bool(conn.rows("SELECT 1 FROM subject_access_request WHERE sent_on IS NULL LIMIT 1"))
+
+
 def closure_changes(conn: Conn) -> list[Row]:
     """Every change of the local closure days, in the order of the chain."""
     return conn.records(f"SELECT * FROM closure_change {CHAIN_ORDER}")
@@ -55,16 +62,26 @@ def _folded(names: Sequence[str], alias: str = "") -> list[str]:
     return [f"lower({alias}{name}) = lower(?)" for name in names]
 
 
-def overdue_sql(filters: Sequence[str] = ()) -> str:
+def overdue_sql(filters: Sequence[str] = (), *, sqlite: bool = False) -> str:
     """The morning check's search: one indexed search per deadline, and one for the stages
     with no deadline (the (status, deadline) index finds ``deadline IS NULL``), joined by
     UNION (a four-way OR makes SQLite scan every open concern); each with the
     :data:`TEXT_FILTERS` named in ``filters``. Parameters: the horizon three times and the
-    latest day a stage with no deadline began, each followed by the filters' values."""
+    latest day a stage with no deadline began, each followed by the filters' values.
+    ``sqlite``: the last search names that index (:data:`_NO_DEADLINE_INDEX`), which SQLite
+    would otherwise pass over for the step deadline's, reading the row of every open
+    concern with no step deadline (nearly all of them) to find the few with no deadline."""
     extra = "".join(f" AND {c}" for c in _folded(filters))
     searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
     searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
-    return " UNION ".join(_OVERDUE_COLUMNS + search + extra for search in searches)
+    columns = [_OVERDUE_COLUMNS] * 4
+    if sqlite:
+        columns[3] = columns[3].replace(" FROM concern ", f" FROM concern {_NO_DEADLINE_INDEX} ")
+    return " UNION ".join(c + search + extra for c, search in zip(columns, searches, strict=True))
+
+
+#: The index SQLite is told to find the open concerns with no deadline through.
+_NO_DEADLINE_INDEX = "INDEXED BY ix_concern_status_deadline"
 
 
 OVERDUE_SQL = overdue_sql()
@@ -84,7 +101,7 @@ def overdue_rows(
     names = [n for n in TEXT_FILTERS if n in filters]
     values = [filters[n] for n in names]
     params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
-    rows = conn.rows(overdue_sql(names), params)
+    rows = conn.rows(overdue_sql(names, sqlite=conn.is_sqlite), params)
     for row in rows:  # a kind drp never writes is an error, never a crash nor a guess
         for at, column in _KIND_COLUMNS:
             if row[at] not in RANK:
@@ -120,7 +137,53 @@ def _fingerprint(column: str) -> str:
 _SHAPED = "{c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"  # the whole value
 
 
+def _pairs_sql(column: str, index: str) -> str:
+    """One index's open entries, each beside its concern row (found by rowid, no index):
+    how many; how many match their row (open, the same ``column``); a sum over their ids
+    (integer arithmetic only: the order the rows are read in cannot change it); and the
+    first entry whose ``column`` is not of the shape drp writes (:data:`_SHAPED`)."""
+    shaped = _SHAPED.format(c=f"i.{column}")
+    return (
+        f"SELECT count(*), coalesce(sum(t.status = 'open' AND t.{column} IS i.{column}), 0), "
+        "sum(((i.id * 40503) * (i.id % 65521 + 1)) % 4294967291), "
+        f"min(CASE WHEN i.{column} IS NOT NULL AND NOT ({shaped}) THEN i.id END) "
+        f"FROM concern AS i INDEXED BY {index} "
+        "LEFT JOIN concern AS t NOT INDEXED ON t.id = i.id WHERE i.status = 'open'"
+    )
+
+
+_PAIRS = tuple(_pairs_sql(column, index) for column, index in CHECK_INDEXES)
+
+
 def _scan_indexes(conn: Conn) -> tuple[str | None, tuple[int, str] | None]:
+    """SQLite: what :func:`_scan_all` finds, by the cheaper test first: each index's open
+    entries compared one by one with their concern rows (:func:`_pairs_sql`), the three
+    indexes holding as many entries over the same ids. Where every entry matches its row
+    and the three agree, :func:`_scan_all` would find every fingerprint equal (the rows it
+    reads are those entries' rows): no index is damaged, and what it would say of the
+    deadlines' shape is what the entries say. Anything else (an entry without its row, or
+    with another deadline, an index holding more or other ids) is left to :func:`_scan_all`
+    to name, so what the check reports is the same whichever way it is found. The test
+    reads each index once and each of its entries' rows by rowid, with no string arithmetic:
+    at 1,000 open concerns a third of what the fingerprints cost. PostgreSQL: (None,
+    None), as :func:`_scan_all`."""
+    if not conn.is_sqlite:
+        return None, None
+    misshapen: tuple[int, str] | None = None
+    seen: tuple[object, object] | None = None
+    for sql, (column, _) in zip(_PAIRS, CHECK_INDEXES, strict=True):
+        found = conn.one(sql)
+        assert found is not None
+        entries, matched, ids, shape = found
+        if matched != entries or (seen is not None and (entries, ids) != seen):
+            return _scan_all(conn)
+        seen = (entries, ids)
+        if shape is not None and misshapen is None:
+            misshapen = (int(shape), column)
+    return None, misshapen
+
+
+def _scan_all(conn: Conn) -> tuple[str | None, tuple[int, str] | None]:
     """SQLite: the first of :data:`CHECK_INDEXES` whose open concerns (ids and deadline)
     differ from the concern rows themselves, or None; and the first open concern whose
     deadline in one of them is not of the shape drp writes (:data:`_SHAPED`): (its id, the
@@ -198,9 +261,10 @@ def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:
         for column, index in CHECK_INDEXES
         for bound in (f"< '{low}'", f"> '{high}'")
     ]
+    hint = f" {_NO_DEADLINE_INDEX}" if conn.is_sqlite else ""  # see overdue_sql
     searches += [
-        "SELECT id, 'stage_started_on' FROM concern WHERE status = 'open' AND deadline IS NULL "
-        f"AND step_deadline IS NULL AND stage_started_on {bound}"
+        f"SELECT id, 'stage_started_on' FROM concern{hint} WHERE status = 'open' AND deadline "
+        f"IS NULL AND step_deadline IS NULL AND stage_started_on {bound}"
         for bound in (f"< '{low}'", f"> '{high}'")
     ]
     # a status drp never writes hides the concern from the search (status = 'open'): the

@@ -190,3 +190,28 @@ def test_a_rekey_killed_part_way_then_run_again_leaves_one_copy_of_each_file(
     r = drp("db", "rekey")
     assert (r.exit_code, r.stderr) == (0, "")
     _works(drp, db_path, key_file)
+
+
+def test_a_document_attached_while_the_rekey_ran_is_carried_too(
+    drp, db_path: Path, key_file: Path, encrypted: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another drp attaches a document after the rekey listed the stored files and before
+    the database took its new key: its copy, under the old key's name, is carried too."""
+    from drp_cli.services import dbcrypt
+
+    listed = dbcrypt._shas
+    calls = [0]
+
+    def before_the_attach(store: object) -> list[str]:
+        calls[0] += 1
+        found = listed(store)  # type: ignore[arg-type]
+        return (
+            [sha for sha in found if sha != hashlib.sha256(ORDER).hexdigest()]
+            if calls[0] == 1
+            else found
+        )
+
+    monkeypatch.setattr(dbcrypt, "_shas", before_the_attach)
+    r = drp("db", "rekey")
+    assert (r.exit_code, r.stderr) == (0, "")
+    _works(drp, db_path, key_file)

@@ -406,6 +406,12 @@ def rekey(store: Store) -> Rekeyed:
     _switch_keys(path, old, new)
     store.close()
     store.db_key = new
+    # a document attached by another drp after the files were listed, before the rekey:
+    # its copy is under the old key's name, where the database no longer looks
+    late = sorted(set(_shas(store)) - set(shas))
+    if late:
+        _move_files(store, late, old, new)
+        shas = [*shas, *late]
     _checked(db, new, before)
     _drop_old(store, shas, old, new)
     return Rekeyed(path)

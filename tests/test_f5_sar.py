@@ -192,16 +192,46 @@ def test_a_redacted_reference_is_repointed_in_the_requests_chain(drp, sql):
     assert r.exit_code == 0, r.stdout + r.stderr
 
 
-def test_a_redacted_reference_amended_since_moves_to_the_reference_now(drp, sql):
+def test_a_redacted_reference_amended_since_is_nobodys_and_answered_by_number(drp, sql):
     opened(drp, "Jane Smith")
     received(drp, "Jane Smith")
     r = drp("amend", "1", "--child", "JS-1", "--reason", "A name", "--on", "2026-12-02")
     assert r.exit_code == 0, r.stderr
     r = drp("redact", "1", "1", "--field", "child", "--reason", "A name typed as the reference")
     assert r.exit_code == 0, r.stderr
-    assert sql("SELECT child FROM subject_access_request") == [("JS-1",)]
-    assert drp("subject-access", "JS-1", "--sent", "2026-12-03").exit_code == 0
+    # no guess whose it was: the redacted mark, answered by the request's number
+    assert sql("SELECT child FROM subject_access_request") == [("[redacted]",)]
+    r = drp("subject-access", "[redacted]", "--sent", "2026-12-03")
+    assert (r.exit_code, r.stderr) == (3, "Error: no concern about that reference\n")
+    r = drp("subject-access", "--request", "1", "--extend", "--reason", "Complex", "--on",
+            "2026-11-20")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    r = drp("subject-access", "--request", "1", "--sent", "2026-12-03", "--json")
+    assert (r.exit_code, r.json()["sent_on"]) == (0, "2026-12-03"), r.stderr
+    assert drp("overdue", *ON).exit_code == 0
+    r = drp("subject-access", "--request", "1", "--sent", "2026-12-04")
+    assert (r.exit_code, r.stderr) == (
+        3, "Error: no subject access request 1 is waiting for an answer\n"
+    )  # fmt: skip
     assert drp("verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--request", "1"), "--request goes with --sent or --extend"),
+        (("KN-1", "--request", "1", "--sent", "2026-12-03"),
+         "give the CHILD reference or --request, not both"),
+        (("--request", "1", "-o", "x"), "--request goes with --sent or --extend"),
+        (("--sent", "2026-12-03"), "give the CHILD reference (or --due for every open request)"),
+    ],
+)  # fmt: skip
+def test_request_by_number_is_only_for_sent_and_extend(drp, sql, args, error):
+    opened(drp, "KN-1")
+    received(drp, "KN-1")
+    r = drp("subject-access", *args)
+    assert (r.exit_code, r.stderr) == (2, f"Error: {error}\n")
+    assert sql("SELECT count(*) FROM subject_access_link") == [(1,)]
 
 
 def test_a_reference_another_concern_still_has_keeps_its_requests(drp, sql):

@@ -65,6 +65,8 @@ def request_lines(requests: list[DueRequest]) -> str:
         "drp subject-access KN-2231 --received 2027-01-31",
         'drp subject-access KN-2231 --extend --reason "Records from three concerns to review"',
         "drp subject-access KN-2231 --sent 2027-02-26",
+        "# a request by its number (its reference redacted)",
+        "drp subject-access --request 3 --sent 2027-02-26",
         "drp subject-access KN-2231",
         "# every request waiting for an answer, soonest due first",
         "drp subject-access --due --json",
@@ -112,6 +114,16 @@ def subject_access(
     sent: Annotated[
         str | None,
         typer.Option(metavar="DATE", help="Mark the open request answered on DATE."),
+    ] = None,
+    request: Annotated[
+        int | None,
+        typer.Option(
+            "--request",
+            metavar="ID",
+            help="With --sent or --extend, instead of CHILD: the request by its number (as "
+            "the morning check lists it), one whose reference was redacted say.",
+            callback=check_id,
+        ),
     ] = None,
     due: Annotated[
         bool,
@@ -179,15 +191,21 @@ def subject_access(
             raise InvalidInput("--due lists the requests about every reference: give no CHILD")
         _due(ctx, on, as_json)
         return
-    if child is None:
+    if request is not None:
+        if not (extend or sent is not None):
+            raise InvalidInput("--request goes with --sent or --extend")
+        if child is not None:
+            raise InvalidInput("give the CHILD reference or --request, not both")
+    elif child is None:
         raise InvalidInput("give the CHILD reference (or --due for every open request)")
+    who = child or ""  # given wherever --request is not
     t = tracker(ctx)
     if output is not None:
         from drp_cli.render import subject_access as sar_render
         from drp_cli.services import audit
 
         # recorded before the folder is written: by the concerns' ids, never the reference
-        ids = [v.id for v in sar.concerns_about(t, child, subject)]
+        ids = [v.id for v in sar.concerns_about(t, who, subject)]
         options: list[tuple[str, Any]] = [
             ("--subject", subject if subject != "child" else None), ("-o", True),
             ("--no-pdf", not pdf),
@@ -199,7 +217,7 @@ def subject_access(
             count=len(ids),
             detail=audit.concerns_detail(ids, audit.options_detail(options)),
         )
-        written = sar_render.write(t, child, output, subject=subject, force=force, on=on, pdf=pdf)
+        written = sar_render.write(t, who, output, subject=subject, force=force, on=on, pdf=pdf)
         if as_json:
             print_json({"path": str(written.path), "files": written.files,
                         "concerns": written.concerns,
@@ -219,20 +237,20 @@ def subject_access(
         )
         return
     if received is not None:
-        r = sar.receive(t, child, received, subject=subject, by=by)
+        r = sar.receive(t, who, received, subject=subject, by=by)
         verb = "Recorded"
     elif extend:
         if reason is None:
             raise InvalidInput("--extend needs --reason: why the request needs longer")
-        r = sar.extend(t, child, reason, on=on, subject=subject, by=by)
+        r = sar.extend(t, child, reason, on=on, subject=subject, by=by, request=request)
         verb = "Extended"
     elif sent is not None:
-        r = sar.mark_sent(t, child, sent, subject=subject, by=by)
+        r = sar.mark_sent(t, child, sent, subject=subject, by=by, request=request)
         verb = "Answered"
     else:
         from drp_cli.services import audit
 
-        found = sar.requests(t, child, subject)
+        found = sar.requests(t, who, subject)
         # the requests about a child read (no concern's record): never the reference
         n = len(found)
         audit.record_read(t, "subject-access",

@@ -305,8 +305,8 @@ def redact(
         before = record.event_details(event).get("child")
         uow.redact(loaded, event, text, details, list(dict.fromkeys(fields)), why, recorder,
                    t.event_date(None))  # fmt: skip
-        if "child" in fields and isinstance(before, str):  # the requests about it follow
-            sarsql.follow_reference(uow.conn, before, concern_id, t.key)
+        if "child" in fields and isinstance(before, str):  # and from the requests about it
+            sarsql.redact_reference(uow.conn, before, REDACTED, t.key)
         view = t._result(loaded)
     t.store.scrub()
     return Redaction(view, warnings)

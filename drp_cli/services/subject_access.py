@@ -289,19 +289,27 @@ def receive(
     return _request(rows[0], cal)
 
 
-def _open(conn: Conn, ref: str) -> Row:
-    row = sarsql.open_request_for(conn, ref, lock=True)
+def _open(conn: Conn, ref: str | None, request: int | None = None) -> Row:
+    """The request waiting for an answer: the one about ``ref``, or request ``request``."""
+    if request is not None:
+        found = sarsql.open_request_by_id(conn, request, lock=True)
+        if found is None:
+            raise NotFound(f"no subject access request {request} is waiting for an answer")
+        return found
+    row = sarsql.open_request_for(conn, ref, lock=True) if ref is not None else None
     if row is None:
         raise NotFound("no subject access request about that reference is waiting for an answer")
     return row
 
 
-def _answerable(tracker: Tracker, child: str, subject: str) -> str:
+def _answerable(tracker: Tracker, child: str | None, subject: str) -> str:
     """The reference a request is extended or answered under: the request row is the source,
     so a request not yet answered is found by the reference it was recorded under even when
     no concern has that reference any more (amended since: ``drp amend --child``); without
     one, drp must hold a concern about it (NotFound as :func:`concerns_about` says)."""
     _check_subject(subject)
+    if child is None:
+        raise InvalidInput("give the CHILD reference, or the request's number with --request")
     ref = _reference(child)
     with tracker.store.read() as conn:
         waiting = sarsql.open_request_for(conn, ref)
@@ -311,23 +319,24 @@ def _answerable(tracker: Tracker, child: str, subject: str) -> str:
 
 
 def extend(
-    tracker: Tracker, child: str, reason: str, *, on: dt.date | str | None = None,
-    subject: str = "child", by: str | None = None,
+    tracker: Tracker, child: str | None, reason: str, *, on: dt.date | str | None = None,
+    subject: str = "child", by: str | None = None, request: int | None = None,
 ) -> Request:  # fmt: skip
     """Extend the open request by two months (complex, or one of several), the person told
     on ``on`` (today by default) with ``reason``. Refused (exit 1) when already extended,
     or when the notice comes after the first month's due date (the person must be told
-    within it)."""
+    within it). ``request``: the request by its id, instead of ``child`` (one whose
+    reference was redacted)."""
     from drp_cli.core.textsafe import clean_text
     from drp_cli.services.tracker import current_user
 
     why = clean_text(reason, fld("reason"), required=True)
     day = _day(tracker, on if on is not None else tracker.today(), "on")
-    ref = _answerable(tracker, child, subject)
+    ref = _answerable(tracker, child, subject) if request is None else None
     recorder = current_user(by)
     cal = bank_holiday_calendar()
     with tracker.store.write() as conn:
-        r = _request(_open(conn, ref), cal)
+        r = _request(_open(conn, ref, request), cal)
         if r.extended:
             raise TransitionRefused(
                 f"the request received on {iso(r.received_on)} was already extended on "
@@ -341,31 +350,31 @@ def extend(
                 "extension must be given within the first month"
             )
         sarsql.set_extended(conn, r.id, day, recorder, why, tracker.key)
-        row = next(x for x in sarsql.requests_for(conn, ref) if x.id == r.id)
+        row = next(x for x in sarsql.requests_for(conn, r.child) if x.id == r.id)
     return _request(row, cal)
 
 
 def mark_sent(
-    tracker: Tracker, child: str, sent: dt.date | str, *, subject: str = "child",
-    by: str | None = None,
+    tracker: Tracker, child: str | None, sent: dt.date | str, *, subject: str = "child",
+    by: str | None = None, request: int | None = None,
 ) -> Request:  # fmt: skip
     """Mark the open request answered on ``sent`` (not before it was received, not in the
-    future)."""
+    future). ``request``: the request by its id, instead of ``child``."""
     from drp_cli.services.tracker import current_user
 
     day = _day(tracker, sent, "sent")
-    ref = _answerable(tracker, child, subject)
+    ref = _answerable(tracker, child, subject) if request is None else None
     recorder = current_user(by)
     cal = bank_holiday_calendar()
     with tracker.store.write() as conn:
-        r = _request(_open(conn, ref), cal)
+        r = _request(_open(conn, ref, request), cal)
         if day < r.received_on:
             raise InvalidInput(
                 f"{fld('sent')} {iso(day)} is before the request was received "
                 f"({iso(r.received_on)})"
             )
         sarsql.set_sent(conn, r.id, day, recorder, tracker.key)
-        row = next(x for x in sarsql.requests_for(conn, ref) if x.id == r.id)
+        row = next(x for x in sarsql.requests_for(conn, r.child) if x.id == r.id)
     return _request(row, cal)
 
 

@@ -104,16 +104,14 @@ def open_requests(
     return _checked(conn.records(sql + " ORDER BY received_on, id", params))
 
 
-def follow_reference(conn: Conn, old: str, concern_id: int, key: bytes | None = None) -> list[int]:
-    """After concern ``concern_id``'s reference ``old`` was redacted: when no concern has
-    ``old`` any more, move every request about it to the concern's reference as it now
-    stands (``[redacted]`` when that was the one redacted), each change a link of the
+def redact_reference(conn: Conn, old: str, new: str, key: bytes | None = None) -> list[int]:
+    """After a concern's reference ``old`` was redacted: when no concern has ``old`` any
+    more, every request about it is about ``new`` (the redacted mark: a redacted reference
+    is nobody's, and no guess is made whose the request was), each change a link of the
     requests' chain (``repointed``, as an extension is one), so that the redacted text is
-    left in no request and ``drp verify`` still passes. Returns the ids moved."""
+    left in no request and ``drp verify`` still passes. Returns the ids changed (answered
+    by their id: ``drp subject-access --request ID``)."""
     if conn.scalar("SELECT count(*) FROM concern WHERE child = ?", (old,)):
-        return []
-    new = conn.scalar("SELECT child FROM concern WHERE id = ?", (concern_id,))
-    if not isinstance(new, str) or new == old:
         return []
     ids = [int(r[0]) for r in conn.rows(f"SELECT id FROM {TABLE} WHERE child = ? ORDER BY id",
                                         (old,))]  # fmt: skip
@@ -121,6 +119,15 @@ def follow_reference(conn: Conn, old: str, concern_id: int, key: bytes | None = 
         conn.update(TABLE, request_id, {"child": new})
         _link_row(conn, request_id, "repointed", key)
     return ids
+
+
+def open_request_by_id(conn: Conn, request_id: int, *, lock: bool = False) -> Row | None:
+    """Request ``request_id`` if it is not yet answered (locked as :func:`open_request_for`)."""
+    sql = f"SELECT {_COLUMNS} FROM {TABLE} WHERE id = ? AND sent_on IS NULL"
+    if lock and not conn.is_sqlite:
+        sql += " FOR UPDATE"
+    found = _checked(conn.records(sql, (request_id,)))
+    return found[0] if found else None
 
 
 def references(conn: Conn) -> set[str]:

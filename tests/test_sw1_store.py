@@ -216,3 +216,26 @@ def test_a_keyring_entry_that_is_not_a_key_is_one_line_exit_4_and_shows_none_of_
         "Error: the OS keyring entry keyring:drp/sw1 named by DRP_DB_KEY_FILE (or the config's "
         "db_key_file) does not hold a key (64 hexadecimal digits)\n",
     )
+
+
+def test_db_status_says_when_attached_files_are_kept_plain(
+    drp, db_path: Path, stored: Path, plan: Path
+) -> None:
+    """verify passes (a plain copy is the document), so db status says what is left plain
+    in an encrypted database's store and how to finish it."""
+    assert drp("db", "status", "--json").json()["plain_files"] == 0
+    plain = filestore.plain_path(_root(db_path), SHA)
+    plain.parent.mkdir(mode=0o700)
+    plain.write_bytes(PLAN)
+    stored.unlink()
+    assert drp("verify").exit_code == 0
+    r = drp("db", "status")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == [
+        f"1 attached file is kept plain in {_root(db_path)}: run `drp db encrypt` to encrypt them"
+    ]
+    assert drp("db", "status", "--json").json()["plain_files"] == 1
+    r = drp("db", "encrypt")
+    assert (r.exit_code, r.stderr) == (0, "")
+    assert drp("db", "status", "--json").json()["plain_files"] == 0
+    assert len(drp("db", "status").stdout.splitlines()) == 1

@@ -264,17 +264,21 @@ def rekey(ctx: typer.Context) -> None:
 @db_app.command("status", epilog=examples("drp db status", "drp db status --json"))
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""
+    from drp_cli.store import filestore
     from drp_cli.store.connection import SCHEMA_REVISION, Store
 
     store = _store(ctx)
     assert isinstance(store, Store)
     store.require()
     current = store.revision()
+    # encrypted: SQLCipher (a SQLite file); None for a server database
+    encrypted = store.encrypted if store.path is not None else None
+    # an encrypted database's attached files still kept plain (a stopped `drp db encrypt`,
+    # or an older drp): readable by whoever reads the folder, until `drp db encrypt` runs
+    plain = len(filestore.plain_files(store.attachments_dir)) if encrypted else 0
     if as_json:
-        # encrypted: SQLCipher (a SQLite file); None for a server database
-        encrypted = store.encrypted if store.path is not None else None
         print_json({"database": store.label, "revision": current, "needed": SCHEMA_REVISION,
-                    "encrypted": encrypted})  # fmt: skip
+                    "encrypted": encrypted, "plain_files": plain})  # fmt: skip
         return
     if current == SCHEMA_REVISION:
         state = "up to date"
@@ -287,6 +291,12 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         f"{shown_path(store.label)}: schema {current or 'none'} (this drp: {SCHEMA_REVISION}); "
         f"{state}"
     )
+    if plain:
+        files = "file is" if plain == 1 else "files are"
+        typer.echo(
+            f"{plain} attached {files} kept plain in {shown_path(store.attachments_dir)}: run "
+            "`drp db encrypt` to encrypt them"
+        )
 
 
 @db_app.command(

@@ -239,3 +239,16 @@ def test_db_status_says_when_attached_files_are_kept_plain(
     assert (r.exit_code, r.stderr) == (0, "")
     assert drp("db", "status", "--json").json()["plain_files"] == 0
     assert len(drp("db", "status").stdout.splitlines()) == 1
+
+
+def test_an_export_with_another_stores_file_in_place_says_altered_not_a_wrong_key(
+    drp, db_path: Path, stored: Path, plan: Path
+) -> None:
+    with stored.open("wb") as dst:
+        filestore._encrypt([PLAN], dst, SHA, dbkey.new_key())
+    r = drp("export", "--format", "csv", "-o", str(db_path.parent / "export"))
+    assert (r.exit_code, r.stderr) == (
+        3,
+        "Error: the stored copy of an attachment of concern 1 is missing or does not match its "
+        "SHA-256 (drp verify says more)\n",
+    )

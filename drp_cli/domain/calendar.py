@@ -73,22 +73,26 @@ def _cache_file() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _cached_table() -> dict[int, frozenset[dt.date]]:
+def _cached_table() -> dict[int, frozenset[dt.date] | list[str]]:
     """England & Wales bank holidays for 2000-2050, from a cache file that is rebuilt
     whenever the `holidays` package changes. Importing `holidays` costs ~0.15 s; the cache
-    keeps it out of the daily commands. No personal data is in it."""
+    keeps it out of the daily commands. No personal data is in it. The file's days stay
+    text until their year is asked for (:func:`bank_holidays` makes that year's dates: a
+    command asks for three or four years of the 51, and making them all cost the morning
+    check 1.5 M instructions)."""
     stamp = _holidays_stamp()
     path = _cache_file()
     try:
         data = json.loads(path.read_text())
         if stamp is not None and data.get("stamp") == stamp:
-            return {
-                int(year): frozenset(dt.date.fromisoformat(d) for d in days)
-                for year, days in data["years"].items()
-            }
-    except (OSError, ValueError, KeyError, TypeError):
+            years = {int(year): days for year, days in data["years"].items()}
+            if set(_CACHE_YEARS) <= years.keys() and all(
+                isinstance(days, list) for days in years.values()
+            ):
+                return dict(years)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    table = {year: _compute(year) for year in _CACHE_YEARS}
+    computed = {year: _compute(year) for year in _CACHE_YEARS}
     if stamp is not None:
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -96,14 +100,15 @@ def _cached_table() -> dict[int, frozenset[dt.date]]:
             tmp.write_text(
                 json.dumps(
                     {"stamp": stamp,
-                     "years": {y: sorted(d.isoformat() for d in days) for y, days in table.items()}}
+                     "years": {y: sorted(d.isoformat() for d in days)
+                               for y, days in computed.items()}}
                 )
             )  # fmt: skip
             os.chmod(tmp, 0o600)
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written is only slower
-    return table
+    return dict(computed)
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +133,13 @@ def _compute(year: int) -> frozenset[dt.date]:
 def bank_holidays(year: int) -> frozenset[dt.date]:
     """England & Wales bank holidays of one year, substitute ("observed") days included."""
     if year in _CACHE_YEARS:
-        return _cached_table()[year]
+        days = _cached_table()[year]
+        if isinstance(days, frozenset):
+            return days
+        try:
+            return frozenset(dt.date.fromisoformat(day) for day in days)
+        except (TypeError, ValueError):  # a damaged entry in the cache: that year afresh
+            pass
     return _compute(year)
 
 

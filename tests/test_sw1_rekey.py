@@ -215,3 +215,15 @@ def test_a_document_attached_while_the_rekey_ran_is_carried_too(
     r = drp("db", "rekey")
     assert (r.exit_code, r.stderr) == (0, "")
     _works(drp, db_path, key_file)
+
+
+def test_rekey_without_the_key_setting_says_what_it_said_before(
+    drp, db_path: Path, key_file: Path, encrypted: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DRP_DB_KEY_FILE")
+    r = drp("db", "rekey")
+    assert (r.exit_code, r.stderr) == (
+        4,
+        f"Error: the database {db_path} is encrypted: set DRP_DB_KEY_FILE (or the config's "
+        "db_key_file) to the file holding its key\n",
+    )

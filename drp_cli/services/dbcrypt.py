@@ -371,13 +371,13 @@ def rekey(store: Store) -> Rekeyed:
     once the database has its new key, the keys are still switched; killed between the two,
     running it again finishes the job (see :func:`_resume`)."""
     _sqlite(store, "drp db rekey")
-    path = _key_path(store)
-    if _resume(store, path):
-        return Rekeyed(path, resumed=True)
+    if dbkey.key_file() is not None and _resume(store, _key_path(store)):
+        return Rekeyed(_key_path(store), resumed=True)
     store.require()
     old = store.encryption_key()
     if old is None:
         raise InvalidInput(f"{store.label} is not encrypted: `drp db encrypt` encrypts it")
+    path = _key_path(store)
     new = dbkey.new_key()
     fresh = _pending(path)
     dbkey.write_key(fresh, new)

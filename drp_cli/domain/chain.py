@@ -19,17 +19,16 @@ could confirm a guess of what was redacted: ``drp redact`` says so.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from drp_cli.core.digests import hmac_sha256_hex, sha256_hex
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -100,7 +99,7 @@ def _plain(value: Any) -> str:
 
 
 def new_salt() -> str:
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()  # as secrets.token_hex(16) makes it
 
 
 def new_salts(n: int) -> list[str]:
@@ -121,14 +120,14 @@ def commitment(salt: str, text: str, details: Any) -> str:
         body = f"[{q(salt)},{q(text)},{q(spelled)}]"
     else:
         body = _ENCODE([salt, text, spelled])
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return sha256_hex(body)
 
 
 def redacted_digest(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     """What a ``redacted`` event records as ``after``: the SHA-256 of the redacted row's
     canonical JSON with its text and details, as it now reads."""
     plain = {**row, "content": None}
-    return hashlib.sha256(canonical_json(plain, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_json(plain, chain_seq, prev_hash))
 
 
 def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
@@ -176,7 +175,7 @@ def canonical_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
 def event_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, no spaces) with its chain links
     (over its ``content`` commitment instead of its text and details where it has one)."""
-    return hashlib.sha256(canonical_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_json(row, chain_seq, prev_hash))
 
 
 def event_json_of(
@@ -279,6 +278,8 @@ def imported_hash_parts(
 
 def hash_of_parts(parts: tuple[bytes, bytes, bytes], chain_seq: int, prev_hash: str) -> str:
     """:func:`event_hash` from :func:`event_hash_parts` and the links."""
+    import hashlib  # OpenSSL's: an import hashes every event (digests.py says why)
+
     head, middle, tail = parts
     return hashlib.sha256(
         b"".join((head, int.__repr__(chain_seq).encode(), middle,
@@ -306,7 +307,7 @@ def closure_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
 
 
 def closure_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
-    return hashlib.sha256(closure_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(closure_json(row, chain_seq, prev_hash))
 
 
 STAFF_FIELDS = ("name", "key", "email", "team", "role", "added_by", "added_at")
@@ -327,7 +328,7 @@ def staff_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
 
 
 def staff_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
-    return hashlib.sha256(staff_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(staff_json(row, chain_seq, prev_hash))
 
 
 def staff_link_problem(row: Mapping[str, Any], key: bytes | None = None) -> str | None:
@@ -350,7 +351,7 @@ def mac(key: bytes, link_hash: str) -> str:
     """The keyed seal of one link: HMAC-SHA256 of its hash under the service's key. Each
     hash covers every link before it, so a valid MAC on a link vouches for the chain up to
     it; without the key nobody can seal a rewritten chain."""
-    return hmac.new(key, link_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(key, link_hash)
 
 
 @dataclass
@@ -518,6 +519,8 @@ def file_sha256(path: Path) -> str:
 
 def file_sha256_of(fh: BinaryIO) -> str:
     """The SHA-256 of what an open file holds (read a megabyte at a time)."""
+    import hashlib  # OpenSSL's, the faster per byte
+
     digest = hashlib.sha256()
     while chunk := fh.read(1024 * 1024):
         digest.update(chunk)

@@ -31,13 +31,13 @@ Pure: no database, no clock, no I/O.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from drp_cli.core.config import MAX_YEARS  # the longest period (config set checks it too)
+from drp_cli.core.digests import sha256_hex
 from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.domain.chain import moment_text as _moment  # the chain's one rule
 
@@ -263,7 +263,7 @@ def tombstone_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> st
 
 
 def tombstone_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
-    return hashlib.sha256(tombstone_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(tombstone_json(row, chain_seq, prev_hash))
 
 
 def tombstone_gaps(row: Mapping[str, Any]) -> list[Gap]:

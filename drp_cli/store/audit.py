@@ -20,14 +20,13 @@ except :func:`verify_audit`, which ``drp verify`` runs.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from drp_cli.core.digests import hmac_sha256_hex, sha256_hex
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError
 from drp_cli.store.connection import Conn, MalformedValue, Row, Store
 
@@ -69,12 +68,12 @@ def audit_json(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
 
 
 def audit_hash(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
-    return hashlib.sha256(audit_json(row, chain_seq, prev_hash).encode("utf-8")).hexdigest()
+    return sha256_hex(audit_json(row, chain_seq, prev_hash))
 
 
 def seal(key: bytes, link_hash: str) -> str:
     """:func:`drp_cli.domain.chain.mac`: HMAC-SHA256 of the link's hash under the key."""
-    return hmac.new(key, link_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(key, link_hash)
 
 
 # -- writing -------------------------------------------------------------------------------

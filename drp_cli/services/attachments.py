@@ -15,7 +15,6 @@ copy them from the store.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -195,6 +194,8 @@ def chunks(view: AttachmentView) -> Iterator[bytes]:
     NotFound (exit 3) when the stored copy is missing or altered."""
     if not view.path.is_file():
         raise _missing(view)
+    import hashlib  # here: `show` lists attachments without starting OpenSSL
+
     digest = hashlib.sha256()
     held: bytes | None = None
     try:

@@ -61,7 +61,9 @@ def test_retention_lists_a_childs_concerns_as_held_while_a_request_is_open(drp, 
     assert r.exit_code == 0, r.stderr
     first = "1 concern past the retention period on 2026-12-07 and not held:"
     assert r.stdout.splitlines()[0] == first
-    assert r.stdout.splitlines()[-1] == "Kept under a legal hold though past their period: 1, 2"
+    assert r.stdout.splitlines()[-1] == (
+        "Kept for a subject access request not yet answered though past their period: 1, 2"
+    )
     assert [d["id"] for d in drp("retention", "--json", *ON).json()] == [3]
 
 
@@ -72,7 +74,10 @@ def test_purge_leaves_the_concerns_of_a_request_not_yet_answered(drp, closed, sq
     assert sql("SELECT id FROM concern ORDER BY id") == [(1,), (2,)]
     assert [q["id"] for q in drp("subject-access", "--due", "--json", *ON).json()] == [1]
     r = drp("purge", "1", "--on", "2026-12-07", "--yes")
-    assert r.exit_code == 1, r.stdout
+    assert (r.exit_code, r.stderr) == (1, (
+        "Error: concern 1 is held: a subject access request about its child is not yet "
+        "answered; it is not purged until the request is marked sent (`drp subject-access "
+        "CHILD --sent DATE`)\n"))  # fmt: skip
     assert sql("SELECT count(*) FROM concern") == [(2,)]
     assert drp("verify").exit_code == 0
     # answered: the hold goes with it, and the purge takes the child's concerns and request
@@ -90,6 +95,10 @@ def test_a_legal_hold_lifted_does_not_lift_a_requests_hold(drp, closed, sql):
     assert drp("unhold", "1", "--reason", "Inquiry over", "--on", "2026-12-01").exit_code == 0
     assert drp("purge", "--on", "2026-12-07", "--yes").exit_code == 0
     assert sql("SELECT id FROM concern ORDER BY id") == [(1,), (2,)]
+    r = drp("retention", *ON)
+    assert r.stdout.splitlines()[-1] == (
+        "Kept for a subject access request not yet answered though past their period: 1, 2"
+    )
 
 
 # -- item 1: the team's and the owner's morning checks -------------------------------------

@@ -90,9 +90,18 @@ def _lines(due: list[Due]) -> list[str]:
     ]
 
 
-def _held_line(held: list[Due]) -> str:
-    ids = ", ".join(str(d.id) for d in held)
-    return f"Kept under a legal hold though past their period: {ids}"
+def _held_line(held: list[Due], awaiting: set[int]) -> str:
+    """The held concerns past their period: under a legal hold, and kept for a subject
+    access request not yet answered (each said as what it is)."""
+    lines = []
+    legal = ", ".join(str(d.id) for d in held if d.id not in awaiting)
+    if legal:
+        lines.append(f"Kept under a legal hold though past their period: {legal}")
+    waiting = ", ".join(str(d.id) for d in held if d.id in awaiting)
+    if waiting:
+        lines.append("Kept for a subject access request not yet answered though past their "
+                     f"period: {waiting}")  # fmt: skip
+    return "\n".join(lines)
 
 
 @commands.command(
@@ -126,7 +135,7 @@ def retention_(ctx: typer.Context, on: JudgeOn = None, as_json: JsonOption = Fal
     for line in _lines(judged.due):
         typer.echo(line)
     if judged.held:
-        typer.echo(_held_line(judged.held))
+        typer.echo(_held_line(judged.held, judged.awaiting))
 
 
 @commands.command(
@@ -217,4 +226,4 @@ def _say(p: object, *, would: bool) -> None:
         if p.tombstone is not None:
             typer.echo(f"Tombstone: chain position {p.tombstone} (drp verify checks it).")
     if p.held:
-        typer.echo(_held_line(p.held))
+        typer.echo(_held_line(p.held, p.awaiting))

@@ -64,13 +64,22 @@ def unhold(tracker: Tracker, concern_id: int, *, reason: str, on: dt.date | str 
                                 action="lift the legal hold on", allow_closed=True)  # fmt: skip
 
 
-def _closed(conn: Conn) -> list[Closed]:
+def _closed(conn: Conn) -> tuple[list[Closed], set[int]]:
+    """The closed concerns as the schedule reads them, and those of them held because a
+    subject access request about their child is not yet answered (said so, not as a legal
+    hold: `drp unhold` does not lift it, marking the request sent does)."""
     holds = purgesql.hold_facts(conn)
-    out = []
+    out, awaiting = [], set()
     for r in purgesql.closed_concerns(conn):
-        held = replay(holds.get(r["id"], [])).held
-        out.append(Closed(r["id"], r["status"], r["closed_on"], r["route"], r["role"], held))
-    return out
+        facts = holds.get(r["id"], [])
+        state = replay(facts)
+        if state.held and state.hold_reason == purgesql.REQUEST_HOLD:
+            legal = replay([f for f in facts if f.text != purgesql.REQUEST_HOLD]).held
+            if not legal:  # under a legal hold too: said as one (unhold comes first)
+                awaiting.add(r["id"])
+        out.append(Closed(r["id"], r["status"], r["closed_on"], r["route"], r["role"],
+                          state.held))  # fmt: skip
+    return out, awaiting
 
 
 @dataclass
@@ -81,6 +90,8 @@ class Judged:
     due: list[Due]
     held: list[Due]
     schedule: Schedule
+    #: the held ones kept for a subject access request not yet answered
+    awaiting: set[int] = field(default_factory=set)
 
 
 def judge(
@@ -90,8 +101,9 @@ def judge(
     day = tracker.judge_day(on)
     plan = plan if plan is not None else schedule()
     with tracker.store.read() as conn:
-        due, held = retention.due(plan, _closed(conn), day)
-    return Judged(day, due, held, plan)
+        closed, awaiting = _closed(conn)
+        due, held = retention.due(plan, closed, day)
+    return Judged(day, due, held, plan, awaiting)
 
 
 @dataclass
@@ -109,6 +121,8 @@ class Purged:
     requests: int = 0
     dry_run: bool = False
     held: list[Due] = field(default_factory=list)
+    #: the held ones kept for a subject access request not yet answered
+    awaiting: set[int] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,8 +138,16 @@ class Purged:
         }
 
 
+_AWAITING = (
+    "concern {cid} is held: a subject access request about its child is not yet "
+    "answered; it is not purged until the request is marked sent "
+    "(`drp subject-access CHILD --sent DATE`)"
+)
+
+
 def _chosen(judged: Sequence[Due], held: Sequence[Due], closed: Sequence[Closed],
-            ids: Sequence[int], plan: Schedule, on: dt.date) -> list[Due]:  # fmt: skip
+            ids: Sequence[int], plan: Schedule, on: dt.date,
+            awaiting: set[int]) -> list[Due]:  # fmt: skip
     """The concerns ``ids`` among those due (all of them when none are named); a concern
     named that is held, or not past its period, is refused."""
     if not ids:
@@ -138,6 +160,8 @@ def _chosen(judged: Sequence[Due], held: Sequence[Due], closed: Sequence[Closed]
         if cid in by_id:
             out.append(by_id[cid])
             continue
+        if cid in awaiting:
+            raise TransitionRefused(_AWAITING.format(cid=cid))
         if cid in kept:
             raise TransitionRefused(
                 f"concern {cid} is under a legal hold: it is not purged until the hold is "
@@ -182,23 +206,23 @@ def purge(
     recorder = current_user(by)
     if dry_run:
         with tracker.store.read() as conn:
-            closed = _closed(conn)
+            closed, awaiting = _closed(conn)
             due, held = retention.due(plan, closed, day)
-            chosen = _chosen(due, held, closed, ids, plan, day)
+            chosen = _chosen(due, held, closed, ids, plan, day, awaiting)
             ids_ = [d.id for d in chosen]
             n = purgesql.counts(conn, ids_) if ids_ else {}
             files = purgesql.files_only_of(conn, ids_) if ids_ else []
             requests = purgesql.requests_only_of(conn, ids_) if ids_ else []
         return Purged(day, chosen, n.get("event", 0), n.get("item", 0),
                       n.get("attachment", 0), len(files), dry_run=True, held=held,
-                      requests=len(requests))  # fmt: skip
+                      requests=len(requests), awaiting=awaiting)  # fmt: skip
     with tracker.unit_of_work() as uow:
         uow.lock_concerns()
         conn = uow.conn
-        closed = _closed(conn)
+        closed, awaiting = _closed(conn)
         due, held = retention.due(plan, closed, day)
-        chosen = _chosen(due, held, closed, ids, plan, day)
-        result = Purged(day, chosen, held=held)
+        chosen = _chosen(due, held, closed, ids, plan, day, awaiting)
+        result = Purged(day, chosen, held=held, awaiting=awaiting)
         if not chosen:
             return result
         gone = [d.id for d in chosen]

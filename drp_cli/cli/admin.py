@@ -344,6 +344,14 @@ def backup(
             "an encrypted database is always encrypted with its key.)",
         ),
     ] = False,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain",
+            help="json of an encrypted database: write it readable, on purpose (to move the "
+            "record to PostgreSQL); without --encrypt or --plain it is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Take a consistent copy while others are writing (files are owner-only)."""
     from drp_cli.core.errors import InvalidInput
@@ -354,6 +362,13 @@ def backup(
     if encrypt and chosen != "json":
         raise InvalidInput("--encrypt is for --format json: a sqlite copy of an encrypted "
                            "database is encrypted already")  # fmt: skip
+    if plain and (chosen != "json" or encrypt):
+        raise InvalidInput("--plain is for --format json without --encrypt")
+    if chosen == "json" and not encrypt and not plain and store.is_sqlite and store.encrypted:
+        # never a readable copy of an encrypted database by default (issue 31 item 1)
+        raise InvalidInput("the database is encrypted: a JSON backup would hold every child's "
+                           "record readable; give --encrypt, or --plain to write it readable "
+                           "on purpose")  # fmt: skip
     if chosen in ("sqlite", "json"):
         store.require()  # never a copy of nothing
         from drp_cli.services import audit

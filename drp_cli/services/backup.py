@@ -488,7 +488,9 @@ def restore_json(
     if schema != SCHEMA_REVISION:
         theirs = shown_path(str(schema)) if isinstance(schema, str | int) else "unknown"
         raise InvalidInput(
-            f"{shown} is a backup of schema {theirs}; this drp restores {SCHEMA_REVISION}"
+            f"{shown} is a backup of schema {theirs}; this drp restores {SCHEMA_REVISION}: "
+            "restore it with the drp that wrote it, into a new SQLite file, then run `drp db "
+            "upgrade` on that file with this drp"
         )
     tables = data.get("tables")
     if not isinstance(tables, dict) or any(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,101 @@ def test_verify_at_the_command_line_fails_an_item_of_a_text_concern_id(built, db
     )
     r = drp("verify")
     assert r.exit_code == 6, (r.exit_code, r.stderr)
+
+
+def many(t: Tracker, n: int) -> None:
+    for i in range(n):
+        c = t.open(
+            protocol="knowsley",
+            child=f"KN-{i}",
+            category="general",
+            summary="Plan",
+            on=D(2025, 3, 3),
+        )
+        if i % 2:
+            t.note(c.id, text=f"note {i}", on=D(2025, 3, 4))
+
+
+@pytest.fixture
+def helped(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Nine concerns, shared between the helper processes (as 20,000 would be)."""
+    t = Tracker(str(db_path))
+    many(t, 9)
+    t.store.close()
+    monkeypatch.setattr(fastverify, "HELPED_FROM", 2)
+    started: list[Any] = []
+    real = fastverify._Helper.__init__
+
+    def spy(self: Any, *args: Any) -> None:
+        real(self, *args)
+        started.append(args[-1])
+
+    monkeypatch.setattr(fastverify._Helper, "__init__", spy)
+    t.started = started  # type: ignore[attr-defined]
+    yield t
+    t.store.close()
+
+
+def test_helpers_find_a_whole_record_whole(helped, monkeypatch):
+    found = fast(helped)
+    assert isinstance(found, record.StoreReport)
+    assert len(helped.started) == fastverify.HELPERS
+    assert found.concerns == 9
+    agree(monkeypatch, helped)
+
+
+@pytest.mark.parametrize("cid", range(1, 10))
+@pytest.mark.parametrize("change", ["stage", "event", "item", "orphan"])
+def test_helpers_agree_on_a_tamper_in_each_concern(helped, db_path, monkeypatch, cid, change):
+    if change == "stage":
+        sqlite_do(db_path, "UPDATE concern SET stage = 'stage-2' WHERE id = ?", cid)
+    elif change == "event":
+        sqlite_do(
+            db_path, "UPDATE event SET text = text || '.' WHERE concern_id = ? AND seq = 1", cid
+        )
+    elif change == "item":
+        sqlite_do(
+            db_path,
+            "INSERT INTO item (concern_id, kind, n, position, data, added_on, "
+            "added_by) VALUES (?, 'action', 1, 1, '{}', '2025-03-04', 'x')",
+            cid,
+        )
+    else:  # the concern row deleted: its events are of no concern
+        sqlite_do(db_path, "DELETE FROM concern WHERE id = ?", cid)
+    assert not isinstance(fast(helped), record.StoreReport)
+    assert helped.started
+    agree(monkeypatch, helped)
+
+
+@pytest.mark.parametrize("when", ["ready", "result"])
+def test_a_helper_killed_never_gives_ok(helped, db_path, monkeypatch, when):
+    import signal
+
+    sqlite_do(db_path, "UPDATE concern SET stage = 'stage-2' WHERE id = 9")
+    real_ready, real_result = fastverify._Helper.ready, fastverify._Helper.result
+    killed: list[int] = []
+
+    def kill(h: Any) -> None:
+        if not killed:
+            os.kill(h.proc.pid, signal.SIGKILL)
+            killed.append(h.proc.pid)
+
+    def ready(self: Any) -> bool:
+        ok = real_ready(self)
+        if when == "ready":
+            kill(self)
+        return ok
+
+    def result(self: Any) -> Any:
+        if when == "result":
+            kill(self)
+        return real_result(self)
+
+    monkeypatch.setattr(fastverify._Helper, "ready", ready)
+    monkeypatch.setattr(fastverify._Helper, "result", result)
+    assert not isinstance(fast(helped), record.StoreReport)
+    assert killed
+    report = helped.verify()
+    helped.store.close()
+    assert not report.ok
+    assert report.problems == ["concern 9: stored stage does not match its events"]

@@ -47,3 +47,23 @@ def test_a_cache_missing_a_year_is_rebuilt(cache):
     cache.write_text(json.dumps(data))
     assert calendar.bank_holidays(2030) == calendar._compute(2030)
     assert "2030" in json.loads(cache.read_text())["years"]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "closures"),
+    [
+        (2025, 2028, []),
+        (1990, 1993, [dt.date(1990, 1, 1), dt.date(1990, 1, 6)]),
+        (2196, 2199, [dt.date(2199, 12, 31)]),
+        (2024, 2027, [dt.date(2025, 12, 29), dt.date(2025, 12, 27), dt.date(2024, 1, 1)]),
+    ],
+)
+def test_the_table_of_working_days_is_every_weekday_not_closed(first, last, closures):
+    cal = calendar.WorkingCalendar(closures)
+    cal._build(first, last)
+    closed = set(closures)
+    for year in range(first, last + 1):
+        closed |= calendar.bank_holidays(year)
+    shut = {d.toordinal() for d in closed}
+    start, end = dt.date(first, 1, 1).toordinal(), dt.date(last, 12, 31).toordinal()
+    assert cal._days == [o for o in range(start, end + 1) if (o - 1) % 7 < 5 and o not in shut]

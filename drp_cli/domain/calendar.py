@@ -30,9 +30,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import compress, cycle
 from pathlib import Path
 
 from drp_cli.core.dates import FIRST_DAY, LAST_DAY
@@ -43,6 +44,9 @@ _WINDOW_AFTER = 2  # and after it
 MIN_YEAR = FIRST_DAY.year
 MAX_YEAR = LAST_DAY.year
 
+
+#: Monday to Sunday: which days of a week are working days before holidays and closures.
+_WEEK = (True, True, True, True, True, False, False)
 
 _CACHE_YEARS = range(2000, 2051)  # computed together, once per version of `holidays`
 
@@ -178,11 +182,17 @@ class WorkingCalendar:
             closed.update(bank_holidays(year))
         start = dt.date(first, 1, 1).toordinal()
         end = dt.date(last, 12, 31).toordinal()
-        closed_ordinals = {d.toordinal() for d in closed}
-        # date.fromordinal(1) is a Monday, so (ordinal - 1) % 7 gives Monday=0 .. Sunday=6.
-        self._days = [
-            o for o in range(start, end + 1) if (o - 1) % 7 < 5 and o not in closed_ordinals
-        ]
+        # date.fromordinal(1) is a Monday, so (ordinal - 1) % 7 gives Monday=0 .. Sunday=6:
+        # the weekdays are picked by a repeating week (in C, not a test per day), then the
+        # few closed days (holidays, closures) taken out
+        monday = (start - 1) % 7
+        week = _WEEK[monday:] + _WEEK[:monday]
+        days = list(compress(range(start, end + 1), cycle(week)))
+        for o in sorted({d.toordinal() for d in closed}, reverse=True):
+            i = bisect_left(days, o)
+            if i < len(days) and days[i] == o:
+                del days[i]
+        self._days = days
         self._first_year, self._last_year = first, last
 
     # -- questions ---------------------------------------------------------------------

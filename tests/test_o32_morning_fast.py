@@ -277,3 +277,14 @@ def test_the_check_opens_the_database_once(drp, monkeypatch):
     r = drp("overdue", "--on", ON)
     assert r.exit_code == 0, r.stderr
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["12", "-12", "0", "-", "", "+1", "1-", "--1", "1.0", " 1", "\u0663", "1\u0663", "x"]
+)
+def test_a_whole_number_is_what_the_pattern_said(text):
+    import re
+
+    from drp_cli.cli.reports import _is_whole_number
+
+    assert _is_whole_number(text) is bool(re.fullmatch(r"-?[0-9]+", text))

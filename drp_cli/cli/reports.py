@@ -4,10 +4,12 @@
 # annotations, and strings would be compiled by eval() on every run (twice: for the
 # signature and for the type hints), 8 M instructions of `drp overdue` and 20 M of its
 # shell completion; evaluated at import, they come from the byte-compiled file.
-# Names imported only for type checking are quoted.
+# Names imported only for type checking are quoted. The options written out in full for
+# `list` and `show` are quoted too ("""Annotated[...]"""): Typer evaluates them only when it
+# builds that command, so the morning check, which imports this module, does not make
+# their Option objects (2 M instructions).
 
 import datetime as dt
-import re
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,53 +56,53 @@ commands = command_group()
 )
 def list_(
     ctx: typer.Context,
-    status: Annotated[
+    status: """Annotated[
         str,
         typer.Option(help="open, resolved, withdrawn or all.", autocompletion=complete.statuses),
-    ] = "open",
-    protocol: Annotated[
+    ]""" = "open",
+    protocol: """Annotated[
         str | None,
         typer.Option(help="Only this protocol.", autocompletion=complete.protocols),
-    ] = None,
-    child: Annotated[str | None, typer.Option(help="Only this child reference.")] = None,
-    stage: Annotated[
+    ]""" = None,
+    child: """Annotated[str | None, typer.Option(help="Only this child reference.")]""" = None,
+    stage: """Annotated[
         str | None,
         typer.Option(
             help='Only concerns at this stage: its slug or name (stage-2, "Stage 2").',
             autocompletion=complete.stages,
         ),
-    ] = None,
-    raised_by: Annotated[
+    ]""" = None,
+    raised_by: """Annotated[
         str | None, typer.Option(help="Only concerns raised by this person (whatever the case).")
-    ] = None,
-    category: Annotated[
+    ]""" = None,
+    category: """Annotated[
         str | None,
         typer.Option(
             help='Only this theme: its slug or title (care-plan, "care plan").',
             autocompletion=complete.categories,
         ),
-    ] = None,
+    ]""" = None,
     owner: OwnerOption = None,
     mine: MineOption = False,
     team: TeamOption = None,
-    search: Annotated[
+    search: """Annotated[
         str | None,
         typer.Option(
             help="Only concerns with this text in the summary, outcome, notes or responses "
             "(whatever the case).",
             metavar="TEXT",
         ),
-    ] = None,
-    opened_from: Annotated[
+    ]""" = None,
+    opened_from: """Annotated[
         str | None, typer.Option(help="Only concerns opened on or after this date.", metavar="DATE")
-    ] = None,
-    opened_to: Annotated[
+    ]""" = None,
+    opened_to: """Annotated[
         str | None,
         typer.Option(help="Only concerns opened on or before this date.", metavar="DATE"),
-    ] = None,
-    overdue: Annotated[
+    ]""" = None,
+    overdue: """Annotated[
         bool, typer.Option("--overdue", help="Only concerns with a firm deadline passed on --on.")
-    ] = False,
+    ]""" = False,
     on: JudgeOnOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -147,12 +149,16 @@ LIST_PRIVATE = frozenset({"--child", "--search"})
 
 def check_ref(value: str | None) -> str | None:
     """A concern's id, or a reference: a whole number must be an id (1 to 2^31 - 1)."""
-    if value is not None and _WHOLE_NUMBER.fullmatch(value.strip()):
+    if value is not None and _is_whole_number(value.strip()):
         check_id(int(value.strip()))
     return value
 
 
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+def _is_whole_number(text: str) -> bool:
+    """``re.fullmatch(r"-?[0-9]+", text)``, without compiling a pattern at import (every
+    command of this module, the morning check too, would pay for it)."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
 
 
 @commands.command(
@@ -161,7 +167,7 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 )
 def show_(
     ctx: typer.Context,
-    ref: Annotated[
+    ref: """Annotated[
         str,
         typer.Argument(
             help="The concern's id or external reference (NT-1004); or a child's reference, "
@@ -170,7 +176,7 @@ def show_(
             callback=check_ref,
             autocompletion=complete.concern_ids,
         ),
-    ],
+    ]""",
     on: JudgeOnOption = None,
     as_json: JsonOption = False,
 ) -> None:

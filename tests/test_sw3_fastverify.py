@@ -398,3 +398,81 @@ def test_a_helper_killed_never_gives_ok(helped, db_path, monkeypatch, when):
     helped.store.close()
     assert not report.ok
     assert report.problems == ["concern 9: stored stage does not match its events"]
+
+
+def agree_expect(monkeypatch: pytest.MonkeyPatch, t: Tracker, expect: Any) -> bool:
+    """Fast and full walks agree with ``expect`` (``SEQ:HASH``); whether it was whole."""
+    wanted = record.parse_expect(expect) if expect is not None else None
+    with monkeypatch.context() as m:
+        m.setattr(fastverify, "verify", lambda *a, **k: None)
+        full = t.verify(expect=wanted)
+    t.store.close()
+    options = record.VerifyOptions(
+        key=t.key, expect=wanted, attachments_dir=t.store.attachments_dir
+    )
+    options.files_key = t.store.encryption_key()
+    quick = fastverify.verify(t.store, t.protocols.protocols, options)
+    t.store.close()
+    assert isinstance(quick, record.StoreReport) == full.ok, (full.problems, quick)
+    return bool(full.ok)
+
+
+@pytest.fixture
+def keyed(drp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_target: str) -> Any:
+    key = tmp_path / "chain.key"
+    assert drp("key", "create", str(key)).exit_code == 0
+    monkeypatch.setenv("DRP_KEY_FILE", str(key))
+    t = Tracker(db_target)
+    small(t)
+    t.add_closures(D(2025, 3, 20), reason="Office move")
+    c = t.open(
+        protocol="knowsley", child="KN-7", category="general", summary="After", on=D(2025, 3, 21)
+    )
+    t.note(c.id, text="late", on=D(2025, 3, 22))
+    t.store.close()
+    assert t.key is not None
+    yield t
+    t.store.close()
+
+
+def heads(t: Tracker) -> list[tuple[int, str]]:
+    with t.store.read() as conn:
+        found = conn.rows("SELECT chain_seq, hash FROM event ORDER BY chain_seq")
+    t.store.close()
+    return [(int(a), str(b)) for a, b in found]
+
+
+def test_keyed_expect_every_position_agrees(keyed, monkeypatch):
+    links = heads(keyed)
+    tried = 0
+    for seq, digest in links:
+        assert agree_expect(monkeypatch, keyed, f"{seq}:{digest}")
+        assert not agree_expect(monkeypatch, keyed, f"{seq}:{'1' * 64}")
+        tried += 2
+    last = links[-1][0]
+    for seq in (0, last + 1, last + 2, 4):  # the empty chain, past the head, a closure's link
+        agree_expect(monkeypatch, keyed, f"{seq}:{'0' * 64}")
+        tried += 1
+    assert tried >= 14
+
+
+@pytest.mark.parametrize("column", ["mac", "hash", "prev_hash", "chain_seq"])
+@pytest.mark.parametrize("which", ["first", "middle", "last"])
+def test_keyed_link_columns_altered_agree(keyed, sql, monkeypatch, column, which):
+    links = heads(keyed)
+    seq = {"first": links[0][0], "middle": links[len(links) // 2][0], "last": links[-1][0]}
+    at = seq[which]
+    if column == "mac":
+        sql("UPDATE event SET mac = :v WHERE chain_seq = :s", v="0" * 64, s=at)
+    elif column == "chain_seq":
+        sql("UPDATE event SET chain_seq = chain_seq + 1000 WHERE chain_seq = :s", s=at)
+    else:
+        sql(f"UPDATE event SET {column} = :v WHERE chain_seq = :s", v="1" * 64, s=at)
+    assert not agree_expect(monkeypatch, keyed, None)
+
+
+def test_keyed_unsealed_is_refused_alike(keyed, sql, monkeypatch):
+    sql("UPDATE event SET mac = NULL")
+    assert not agree_expect(monkeypatch, keyed, None)
+    sql("UPDATE closure_change SET mac = NULL")
+    assert not agree_expect(monkeypatch, keyed, None)

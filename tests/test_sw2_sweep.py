@@ -49,12 +49,6 @@ def test_team_check_counts_a_request_recorded_by_the_teams_iro(drp):
     assert (r.exit_code, "Request 1 about T-1" in r.stdout) == (1, True), r.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="overdue --owner NAME: the person who recorded an overdue request but owns no "
-    "concern and is not in the staff directory is refused ('check the spelling', exit 2), "
-    "while --mine as that person lists the request, exit 1",
-)
 def test_owner_check_of_a_request_recorder_who_owns_no_concern(drp, monkeypatch):
     opened(drp, "T-2")
     received(drp, "T-2", "2026-10-30", "--by", "Bob Jones")
@@ -66,11 +60,6 @@ def test_owner_check_of_a_request_recorder_who_owns_no_concern(drp, monkeypatch)
     assert "Request 1 about T-2" in r.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="overdue --eml/--send with only a request overdue prints 'Nothing to send: "
-    "nothing overdue or due on DAY' (a false all-clear in words; the exit status is 1)",
-)
 @pytest.mark.parametrize("how", [("--mine", "--eml", "check.eml"), ("--eml", "mails")])
 def test_mailing_with_only_a_request_overdue_is_no_all_clear(drp, tmp_path, monkeypatch, how):
     monkeypatch.chdir(tmp_path)
@@ -277,11 +266,6 @@ def test_every_read_of_a_childs_record_is_audited(drp, sql, args):
     assert sql("SELECT count(*) FROM read_audit") == [(before + 1,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the audit of reads: a morning check that listed a request (its child's "
-    "reference) records count 0 and a detail that says nothing of the requests",
-)
 def test_the_morning_checks_row_counts_the_requests_it_showed(drp, sql):
     opened(drp, "KN-1", on="2026-11-02")
     assert drp("resolve", "1", "--outcome", "Agreed", "--on", "2026-11-03").exit_code == 0

@@ -301,13 +301,16 @@ def overdue(
     given = [("--on", day), ("--within", within or None), ("--owner", owner), ("--mine", mine),
              ("--team", team), ("--eml", eml is not None), ("--send", send),
              ("--to", to is not None)]  # fmt: skip
-    audit.record_read(db, "overdue", count=len({i.id for i in found}),
-                      detail=audit.options_detail(given))  # fmt: skip
+    detail = audit.options_detail(given)
+    if requests:  # the requests it shows name children too: said, by number
+        shown = f"{len(requests)} subject access request{'s' if len(requests) != 1 else ''}"
+        detail = f"{detail}; {shown} shown" if detail else f"{shown} shown"
+    audit.record_read(db, "overdue", count=len({i.id for i in found}), detail=detail)
     late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
     if mailing:
         single = to is not None or owner is not None or mine
         _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
-                    force=force)  # fmt: skip
+                    force=force, requests=bool(requests))  # fmt: skip
     elif as_json:
         sys.stdout.write(overdue_json(found) + "\n")
     elif not found and not requests:
@@ -334,7 +337,7 @@ def overdue(
                       styles=[_overdue_style(i.state) for i in found], drop=OVERDUE_DROP,
                       heading=2)  # fmt: skip
         say(_tally(found, within, stale))
-    if requests and not mailing and not as_json:
+    if requests and not as_json:  # the e-mails leave them out: said here, after them
         from drp_cli.cli.privacy import request_lines
 
         typer.echo("\n" + request_lines(requests), nl=False)
@@ -352,6 +355,7 @@ def _mail_check(
     to: str | None,
     single: bool,
     force: bool,
+    requests: bool = False,
 ) -> None:
     """The morning check as e-mails: one to each owner (their address from the staff
     directory), or the whole of it to ``to``; written to ``eml`` (one file when ``single``,
@@ -402,8 +406,10 @@ def _mail_check(
                            f"{day.isoformat()}: {tally.rstrip('.')}", text=text, html=html,
                            date=t.moment())  # fmt: skip
         messages.append((who, msg))
-    if not messages:
-        typer.echo(f"Nothing to send: nothing overdue or due on {day.isoformat()}.")
+    if not messages:  # never "nothing overdue" above a request that is (listed after this)
+        typer.echo(f"Nothing to send: no concern is overdue or due on {day.isoformat()}."
+                   if requests else
+                   f"Nothing to send: nothing overdue or due on {day.isoformat()}.")  # fmt: skip
         return
     if eml is not None:
         protected = protected_paths(t.store)

@@ -92,6 +92,8 @@ def check(
                     "or the wrong one: check --db / DRP_DB)"
                 )
             for name, value in filters.items():
+                if name == "owner" and daily.recorded_a_waiting_request(conn, value):
+                    continue  # they answer a request: their check lists it
                 if not (name == "owner" and mine):
                     from drp_cli.services.staff import refuse_unknown
 

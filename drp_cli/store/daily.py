@@ -33,6 +33,13 @@ def requests_waiting(conn: Conn) -> bool:
     return bool(conn.rows("SELECT 1 FROM subject_access_request WHERE sent_on IS NULL LIMIT 1"))
 
 
+def recorded_a_waiting_request(conn: Conn, name: str) -> bool:
+    """Whether ``name`` (whatever the case) recorded a subject access request still waiting
+    for its answer: an owner filter naming them is no misspelling, even with no concern."""
+    return bool(conn.rows("SELECT 1 FROM subject_access_request WHERE sent_on IS NULL AND "
+                          "lower(recorded_by) = lower(?) LIMIT 1", (name,)))  # fmt: skip
+
+
 def closure_changes(conn: Conn) -> list[Row]:
     """Every change of the local closure days, in the order of the chain."""
     return conn.records(f"SELECT * FROM closure_change {CHAIN_ORDER}")

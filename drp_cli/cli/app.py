@@ -614,6 +614,8 @@ def _os_error(exc: OSError) -> str:
 
     reason = exc.strerror or type(exc).__name__
     name = exc.filename
+    if not isinstance(name, str | bytes | os.PathLike):
+        name = None  # a file descriptor (an int), or nothing: no name to give
     if exc.errno == errno.ENOSPC and name is not None:
         return f"the disk holding {os.fsdecode(name)} is full"
     if name is None:

@@ -546,12 +546,22 @@ def _suspects(conn: Conn, table: str, column: str, kind: str) -> str:
             f"(typeof({c}) = 'text' AND {ok})")  # fmt: skip
 
 
+#: The columns that tie a row to its concern (the concern's own id is SQLite's rowid).
+_CONCERN_KEYS = {"event": ("concern_id",), "item": ("concern_id",),
+                 "attachment": ("concern_id",)}  # fmt: skip
+
+
 def malformed_values(conn: Conn, tables: Sequence[str] = TABLES) -> Iterator[MalformedValue]:
     """Every stored value drp could not have written, in table order: a date or datetime
     that does not read back as one, a JSON column that is not an object. Each one named by
     its row (:data:`ROW_NAMES`) and column, never by its value. ``tables``: only those (of
     :data:`TABLES`, in its order)."""
     for table in (t for t in TABLES if t in tables):
+        for column in _CONCERN_KEYS.get(table, ()) if conn.is_sqlite else ():
+            # SQLite keeps text or a blob in an INTEGER column: a row of no concern
+            sql = f"SELECT rowid FROM {table} WHERE typeof({column}) != 'integer'"
+            for (rowid,) in conn.rows(sql):
+                yield MalformedValue(f"{table} row {rowid}", table, column)
         for column, kind in conn.column_types(table).items():
             if not kind:
                 continue

@@ -132,13 +132,15 @@ def _moment_text(raw: Any) -> str | None:
         return None
     if (
         len(raw) == 26 and raw[4] == "-" and raw[7] == "-" and raw[10] == " "
-        and raw[19] == "." and raw.isascii()
+        and raw[13] == ":" and raw[16] == ":" and raw[19] == "." and raw.isascii()
+        and raw[20:].isdigit()
     ):  # fmt: skip
         try:  # the shape drp writes (UTC, to the microsecond): one parse, no conversion
-            dt.datetime.fromisoformat(raw)
+            naive = dt.datetime.fromisoformat(raw).tzinfo is None
         except ValueError:
             return None
-        return f"{raw[:10]}T{raw[11:]}"
+        # anything else of 26 characters ('... 10:00:00.123+01') is the converter's to read
+        return f"{raw[:10]}T{raw[11:]}" if naive else moment_text_or_none(raw)
     if not _valid_moment(raw.encode()):
         return None
     return moment_text(raw)
@@ -497,6 +499,28 @@ HELPED_FROM = 20_000
 #: How many helper processes share the concerns (this process walks the chain and SQLite
 #: checks the file meanwhile): two, or one a core but one where there are more
 HELPERS = min(4, max(2, (os.cpu_count() or 2) - 1))
+
+
+def moment_text_or_none(raw: str) -> str | None:
+    return moment_text(raw) if _valid_moment(raw.encode()) else None
+
+
+#: The columns that place a row in a concern's range: a row whose value is not an integer
+#: (SQLite keeps text or a blob in an INTEGER column) or is the least integer is in no range
+#: the walk reads, so where one is there the full walk decides (the sweep's finding: such a
+#: row was never read, and the record was found whole).
+_PLACED_BY = (("concern", "id"), ("event", "concern_id"), ("item", "concern_id"),
+              ("attachment", "concern_id"))  # fmt: skip
+
+
+def _outside_every_range(conn: Conn) -> bool:
+    for table, column in _PLACED_BY:
+        odd = f"typeof({column}) != 'integer' OR " if conn.is_sqlite else ""
+        if conn.rows(f"SELECT 1 FROM {table} WHERE {odd}{column} <= ? LIMIT 1", (EVERY[0],)):
+            return True
+    return False
+
+
 #: How long a helper may take to start (a loaded machine), in seconds
 START_S = 30.0
 
@@ -533,6 +557,8 @@ def verify(
                 check.start()
             with store.read(snapshot=True) as conn:
                 count = int(conn.scalar("SELECT count(*) FROM concern") or 0)
+                if _outside_every_range(conn):
+                    raise _Amiss
                 if writers is not None and count >= HELPED_FROM:
                     helpers = [_Helper(store, protocols, options, ids)
                                for ids in _ranges(conn, HELPERS)]  # fmt: skip

@@ -99,11 +99,6 @@ def copy_row(db_target: str, table: str, row_id: int, **changes: Any) -> None:
         engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a concern row whose id is the least integer (-2**63) "
-    "is outside every range the fast walk reads (lo < id): found whole",
-)
 def test_a_concern_with_the_least_id_and_no_events(built, db_path, monkeypatch):
     copy_row(str(db_path), "concern", 1, id=MIN_ID, uid="f" * 32)
     agree(monkeypatch, built)
@@ -169,12 +164,6 @@ def test_a_rehashed_last_event_in_drp_s_own_shape_is_whole_to_both(built, db_pat
     assert isinstance(fast(built), record.StoreReport)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 26-character moment with an offset or Z "
-    "('2025-03-04 10:00:00.123+01') is hashed by the fast walk as its text, by "
-    "the full walk as UTC: the fast walk finds whole what the full walk fails",
-)
 @pytest.mark.parametrize(
     "moment",
     ["2025-03-04 10:00:00.123+01", "2025-03-04 10:00:00.12345Z", "2025-03-04 10:00:00.1+0100"],
@@ -232,11 +221,6 @@ def append_event(db_path: Path, concern_id: Any) -> None:
         con.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an item row whose concern_id is the least integer "
-    "(-2**63): outside every range the fast walk reads, found whole",
-)
 def test_an_item_of_the_least_concern_id(built, db_path, monkeypatch):
     sqlite_do(
         db_path,
@@ -247,11 +231,6 @@ def test_an_item_of_the_least_concern_id(built, db_path, monkeypatch):
     agree(monkeypatch, built)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an item row whose concern_id is text ('x', SQLite "
-    "keeps it: INTEGER affinity) sorts past every range: found whole",
-)
 def test_an_item_whose_concern_id_is_text(built, db_path, monkeypatch):
     sqlite_do(
         db_path,
@@ -262,21 +241,11 @@ def test_an_item_whose_concern_id_is_text(built, db_path, monkeypatch):
     agree(monkeypatch, built)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an event appended to the chain with concern_id -2**63 "
-    "and a hash no rule gives: its hash is never recomputed, found whole",
-)
 def test_a_linked_event_of_the_least_concern_id(built, db_path, monkeypatch):
     append_event(db_path, MIN_ID)
     agree(monkeypatch, built)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an event appended to the chain with a text concern_id "
-    "and a hash no rule gives: its hash is never recomputed, found whole",
-)
 @pytest.mark.parametrize("cid", ["x", b"2"])
 def test_a_linked_event_whose_concern_id_is_not_an_integer(built, db_path, monkeypatch, cid):
     append_event(db_path, cid)
@@ -289,12 +258,6 @@ def test_a_linked_event_of_other_concern_ids(built, db_path, monkeypatch, cid):
     agree(monkeypatch, built)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drp verify exits 0 for a record holding an item row "
-    "of a text concern_id (the fast walk never reads it; the full walk would "
-    "stop at a TypeError comparing 'x' with an id: exit 70)",
-)
 def test_verify_at_the_command_line_fails_an_item_of_a_text_concern_id(built, db_path, drp):
     sqlite_do(
         db_path,
@@ -533,11 +496,6 @@ def test_forged_days_of_the_last_event_agree(built, db_path, monkeypatch, value)
     agree(monkeypatch, built)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imported_at as a 26-character moment with an offset is "
-    "hashed by the fast walk as its text, by the full walk as UTC",
-)
 def test_an_imported_moment_with_an_offset_in_drp_s_length(built, db_path, monkeypatch):
     rehash_last_event(db_path, imported_at="2025-03-04 10:00:00.123+01", imported_by="x")
     agree(monkeypatch, built)
@@ -652,12 +610,6 @@ def _columns(sql: Any, db_target: str, table: str) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drp verify stops at a TypeError (exit 70) where an "
-    "event's text, details, chain_seq, prev_hash or salt is stored as a BLOB "
-    "(both walks: canonical_json cannot write bytes), not exit 6",
-)
 @pytest.mark.parametrize("column", ["text", "details", "salt"])
 def test_verify_words_an_event_value_stored_as_a_blob(built, db_path, drp, column):
     sqlite_do(db_path, f'UPDATE event SET "{column}" = CAST("{column}" AS BLOB) WHERE id = 2')

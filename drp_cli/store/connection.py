@@ -546,9 +546,15 @@ def _suspects(conn: Conn, table: str, column: str, kind: str) -> str:
             f"(typeof({c}) = 'text' AND {ok})")  # fmt: skip
 
 
-#: The columns that tie a row to its concern (the concern's own id is SQLite's rowid).
-_CONCERN_KEYS = {"event": ("concern_id",), "item": ("concern_id",),
-                 "attachment": ("concern_id",)}  # fmt: skip
+#: The columns SQLite must hold as one storage class (it keeps text or a blob in an INTEGER
+#: column, a blob in a TEXT one): a row of no concern, or a link whose hash cannot be worked
+#: out (the concern's own id is SQLite's rowid). NULL is left to the other checks.
+_SQLITE_CLASSES = {
+    "event": {"concern_id": "integer", "chain_seq": "integer", "text": "text",
+              "details": "text", "salt": "text", "prev_hash": "text", "hash": "text"},
+    "item": {"concern_id": "integer"},
+    "attachment": {"concern_id": "integer"},
+}  # fmt: skip
 
 
 def malformed_values(conn: Conn, tables: Sequence[str] = TABLES) -> Iterator[MalformedValue]:
@@ -557,9 +563,9 @@ def malformed_values(conn: Conn, tables: Sequence[str] = TABLES) -> Iterator[Mal
     its row (:data:`ROW_NAMES`) and column, never by its value. ``tables``: only those (of
     :data:`TABLES`, in its order)."""
     for table in (t for t in TABLES if t in tables):
-        for column in _CONCERN_KEYS.get(table, ()) if conn.is_sqlite else ():
-            # SQLite keeps text or a blob in an INTEGER column: a row of no concern
-            sql = f"SELECT rowid FROM {table} WHERE typeof({column}) != 'integer'"
+        for column, kind in (_SQLITE_CLASSES.get(table, {}) if conn.is_sqlite else {}).items():
+            sql = (f"SELECT rowid FROM {table} WHERE typeof({column}) NOT IN ('{kind}', 'null') "
+                   "ORDER BY rowid")  # fmt: skip
             for (rowid,) in conn.rows(sql):
                 yield MalformedValue(f"{table} row {rowid}", table, column)
         for column, kind in conn.column_types(table).items():

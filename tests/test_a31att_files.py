@@ -185,8 +185,9 @@ def test_verify_passes_then_catches_one_changed_byte(
     assert r.stderr == "TAMPERED: concern 1: the stored file of attachment 1 was altered\n"
     r = drp("bundle", "1", "-o", str(db_path.parent / "b"))
     assert (r.exit_code, r.stderr) == (
-        3,
-        "Error: the stored copy of attachment 1 does not match its SHA-256\n",
+        6,
+        "Error: the stored copy of attachment 1 does not match its SHA-256: it was changed "
+        "outside drp; run `drp verify`\n",
     )
     assert not (db_path.parent / "b").exists()
     path.unlink()

@@ -124,8 +124,9 @@ def test_a_file_of_another_store_in_its_place_is_altered_not_a_wrong_key(
     assert r.stderr == "TAMPERED: concern 1: the stored file of attachment 1 was altered\n"
     r = drp("bundle", "1", "-o", str(db_path.parent / "b"))
     assert (r.exit_code, r.stderr) == (
-        3,
-        "Error: the stored copy of attachment 1 does not match its SHA-256\n",
+        6,
+        "Error: the stored copy of attachment 1 does not match its SHA-256: it was changed "
+        "outside drp; run `drp verify`\n",
     )
 
 

@@ -224,11 +224,6 @@ def test_the_reference_amended_away_is_marked(drp, tmp_path):
     assert unmarked(record, "CD-7") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="subject-access -o with an attached document whose stored copy was changed "
-    "outside drp exits 3 (not found), not 6 (tampered) as drp verify does",
-)
 def test_a_changed_stored_document_is_tampering(drp, tmp_path):
     opened(drp, "KN-1")
     doc = tmp_path / "care-plan.txt"

@@ -297,8 +297,9 @@ def test_the_folder_is_owner_only_and_checked(drp, tmp_path, db_target):
     stored.write_bytes(b"changed behind drp's back\n")
     r = drp("subject-access", "KN-1", "-o", str(tmp_path / "sar2"), "--no-pdf")
     assert (r.exit_code, r.stderr) == (
-        3,
-        "Error: the stored copy of attachment 1 does not match its SHA-256\n",
+        6,
+        "Error: the stored copy of attachment 1 does not match its SHA-256: it was changed "
+        "outside drp; run `drp verify`\n",
     )
     assert not (tmp_path / "sar2").exists()
 

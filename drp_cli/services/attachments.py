@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drp_cli.core.dates import iso, parse_date
-from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, fld
+from drp_cli.core.errors import DatabaseError, InvalidInput, NotFound, RecordTampered, fld
 from drp_cli.core.textsafe import clean_line, clean_text
 from drp_cli.services.tracker import Tracker, current_user
 from drp_cli.store import filestore, record
@@ -184,14 +184,17 @@ def _missing(view: AttachmentView) -> NotFound:
     return NotFound(f"the stored copy of attachment {view.n} is missing from the store")
 
 
-def _altered(view: AttachmentView) -> NotFound:
-    return NotFound(f"the stored copy of attachment {view.n} does not match its SHA-256")
+def _altered(view: AttachmentView) -> RecordTampered:
+    """A stored copy that does not match its SHA-256 was changed outside drp: tampering, as
+    ``drp verify`` says it (exit 6), not a file missing."""
+    return RecordTampered(f"the stored copy of attachment {view.n} does not match its SHA-256: "
+                          "it was changed outside drp; run `drp verify`")  # fmt: skip
 
 
 def chunks(view: AttachmentView) -> Iterator[bytes]:
     """The attached file's bytes, a megabyte at a time, decrypted if it is kept encrypted,
     checked against its SHA-256 (the last chunk is given only once the whole file matched):
-    NotFound (exit 3) when the stored copy is missing or altered."""
+    NotFound (exit 3) when the stored copy is missing, RecordTampered (exit 6) when altered."""
     if not view.path.is_file():
         raise _missing(view)
     import hashlib  # here: `show` lists attachments without starting OpenSSL

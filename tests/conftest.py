@@ -5,7 +5,9 @@ The database is a SQLite file under tmp_path. ``DRP_TEST_PG_SERVER`` holds the U
 throw-away PostgreSQL server when there is one (``make test`` starts it); with
 ``DRP_TEST_ENGINE=postgresql`` every test gets a fresh PostgreSQL database on it instead,
 cloned from a migrated template. Tests that need a SQLite file ask for
-``db_path`` and are skipped on PostgreSQL; the rest use ``db_target`` and ``sql``.
+``db_path`` and are skipped on PostgreSQL; the rest use ``db_target`` and ``sql``. A test
+that opens no database, and the modules of the command line's own text
+(:data:`ENGINE_NEUTRAL_MODULES`), run in the SQLite pass only.
 
 Nothing is left in the system's temporary folder. Each pytest process (the run, or each
 pytest-xdist worker) works in its own folder under the repository's ``.pytest-tmp/``
@@ -131,6 +133,17 @@ _RUNS_DRP = re.compile(
 )
 
 
+#: Test modules of the command line's own text and start-up (help, the reference pages, the
+#: wheel, Typer's contract, which modules a command loads, how a page is laid out at a
+#: width): the engine changes nothing of them, so the PostgreSQL pass leaves them to the
+#: SQLite pass (about a minute of `make test`).
+ENGINE_NEUTRAL_MODULES = frozenset({
+    "test_help.py", "test_docs_reference.py", "test_packaging.py", "test_typer_contract.py",
+    "test_cli_startup.py", "test_o32_help_wrap.py", "test_t32_startup.py",
+    "test_s32_plain_show.py", "test_t30w_widths.py",
+})  # fmt: skip
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the PostgreSQL pass, a test that opens no database (a pure test of the domain, the
     calendar, the protocols, the words) is skipped: it ran in the SQLite pass, and the engine
@@ -139,8 +152,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not PG_URL:
         return
     skip = pytest.mark.skip(reason="opens no database: it runs once, in the SQLite pass")
+    neutral = pytest.mark.skip(reason="the command line's text: it runs once, in the SQLite pass")
     sources: dict[str, bool] = {}
     for item in items:
+        if item.path.name in ENGINE_NEUTRAL_MODULES:
+            item.add_marker(neutral)
+            continue
         if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             continue
         path = str(item.path)

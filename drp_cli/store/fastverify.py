@@ -135,12 +135,13 @@ def _moment_text(raw: Any) -> str | None:
         and raw[13] == ":" and raw[16] == ":" and raw[19] == "." and raw.isascii()
         and raw[20:].isdigit()
     ):  # fmt: skip
-        try:  # the shape drp writes (UTC, to the microsecond): one parse, no conversion
-            naive = dt.datetime.fromisoformat(raw).tzinfo is None
+        # the shape drp writes (UTC, to the microsecond; all digits after the point, so no
+        # offset such as '... 10:00:00.123+01', which the converter reads below): one parse
+        try:
+            dt.datetime.fromisoformat(raw)
         except ValueError:
             return None
-        # anything else of 26 characters ('... 10:00:00.123+01') is the converter's to read
-        return f"{raw[:10]}T{raw[11:]}" if naive else moment_text_or_none(raw)
+        return f"{raw[:10]}T{raw[11:]}"
     if not _valid_moment(raw.encode()):
         return None
     return moment_text(raw)
@@ -499,10 +500,6 @@ HELPED_FROM = 20_000
 #: How many helper processes share the concerns (this process walks the chain and SQLite
 #: checks the file meanwhile): two, or one a core but one where there are more
 HELPERS = min(4, max(2, (os.cpu_count() or 2) - 1))
-
-
-def moment_text_or_none(raw: str) -> str | None:
-    return moment_text(raw) if _valid_moment(raw.encode()) else None
 
 
 #: The columns that place a row in a concern's range: a row whose value is not an integer

@@ -330,3 +330,14 @@ def test_a_reference_typed_in_error_and_amended_away_is_marked(drp, tmp_path):
     assert "child" in first["details"]["third_party"]
     assert record["subject"]["reference"] == "CD-8"
     assert "CD-8" not in review(record)
+
+
+def test_a_legal_hold_whose_reason_reads_as_a_requests_is_still_a_legal_hold(drp, closed):
+    reason = "a subject access request is not yet answered"
+    assert drp("hold", "1", "--reason", reason, "--on", "2026-11-01").exit_code == 0
+    received(drp, "P-1", "2026-11-02")
+    r = drp("retention", *ON)
+    assert r.stdout.splitlines()[-2:] == [
+        "Kept under a legal hold though past their period: 1",
+        "Kept for a subject access request not yet answered though past their period: 2",
+    ]

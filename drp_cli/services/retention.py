@@ -74,7 +74,7 @@ def _closed(conn: Conn) -> tuple[list[Closed], set[int]]:
         facts = holds.get(r["id"], [])
         state = replay(facts)
         if state.held and state.hold_reason == purgesql.REQUEST_HOLD:
-            legal = replay([f for f in facts if f.text != purgesql.REQUEST_HOLD]).held
+            legal = replay([f for f in facts if not purgesql.is_request_hold(f)]).held
             if not legal:  # under a legal hold too: said as one (unhold comes first)
                 awaiting.add(r["id"])
         out.append(Closed(r["id"], r["status"], r["closed_on"], r["route"], r["role"],

@@ -40,6 +40,12 @@ def closed_concerns(conn: Conn) -> list[Row]:
     )
 
 
+def is_request_hold(fact: Fact) -> bool:
+    """Whether a hold :func:`hold_facts` gives is the one a subject access request not yet
+    answered places (after every event), not a legal hold whose reason reads the same."""
+    return fact.seq == _AFTER_ALL and fact.text == REQUEST_HOLD
+
+
 def hold_facts(conn: Conn) -> dict[int, list[Fact]]:
     """The holds placed and lifted (``held``, ``hold-lifted`` events), by concern id, in the
     order recorded: what :func:`drp_cli.domain.lifecycle.replay` needs to say whether a
@@ -131,11 +137,6 @@ def requests_only_of(conn: Conn, ids: Sequence[int]) -> list[int]:
     return sorted(out)
 
 
-def delete_requests(conn: Conn, ids: Sequence[int]) -> None:
-    for chunk, marks in _chunks(ids):
-        conn.execute(f"DELETE FROM subject_access_request WHERE id IN ({marks})", chunk).close()
-
-
 def secure_delete(conn: Conn) -> None:
     """SQLite: overwrite deleted content with zeros from now on in this connection."""
     if conn.is_sqlite:
@@ -171,10 +172,10 @@ __all__ = [
     "closed_concerns",
     "counts",
     "delete_concerns",
-    "delete_requests",
     "event_links",
     "files_only_of",
     "hold_facts",
+    "is_request_hold",
     "requests_only_of",
     "secure_delete",
     "tombstones",

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drp_cli.core.errors import DatabaseError as DataError
 from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.core.files import write_private
+from drp_cli.core.plainclass import Frozen, set_fields
 
 #: What each key means, as ``drp config show`` lists them.
 KEYS: dict[str, str] = {
@@ -76,10 +76,25 @@ def path() -> Path:
     return user_dir("config") / "config.toml"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Frozen):
     values: Mapping[str, Any]
     source: Path
+
+    _fields = (
+        "values",
+        "source",
+    )
+
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        source: Path,
+    ) -> None:
+        set_fields(
+            self,
+            values=values,
+            source=source,
+        )
 
     def get(self, key: str) -> Any:
         return self.values.get(key)

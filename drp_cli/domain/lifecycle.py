@@ -56,15 +56,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
-from typing import Protocol as TypingProtocol
 
 from drp_cli.core.dates import as_day as _day
+from drp_cli.core.plainclass import Frozen, Plain, set_fields
 from drp_cli.domain.calendar import WorkingCalendar
 
 if TYPE_CHECKING:  # the protocols are read only by the commands that need them
+    from typing import Protocol as TypingProtocol
+
     from drp_cli.domain.protocols import Protocol, Stage, Step
+
+    class EventLike(TypingProtocol):
+        """What the fold reads of an event (a stored row, an import row or a view)."""
+
+        @property
+        def seq(self) -> int: ...
+        @property
+        def kind(self) -> str: ...
+        @property
+        def effective_on(self) -> dt.date: ...
+        @property
+        def stage(self) -> str: ...
+        @property
+        def by(self) -> str: ...
+        @property
+        def text(self) -> str: ...
+
 
 STAGE_ENTRIES = ("opened", "imported", "escalated")
 CLOSING = ("resolved", "withdrawn")
@@ -108,23 +126,6 @@ ROW_FIELDS = RECORDED_FIELDS + DERIVED_FIELDS
 ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
 
 
-class EventLike(TypingProtocol):
-    """What the fold reads of an event (a stored row, an import row or a view)."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def effective_on(self) -> dt.date: ...
-    @property
-    def stage(self) -> str: ...
-    @property
-    def by(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-
-
 class Fact(NamedTuple):
     """An event as the fold needs it; ``details`` already parsed. (A named tuple: an import
     or ``verify`` makes hundreds of thousands, and a frozen dataclass is five times slower
@@ -139,22 +140,57 @@ class Fact(NamedTuple):
     details: Mapping[str, Any]
 
 
-@dataclass
-class ItemState:
+class ItemState(Plain):
     kind: str
     n: int
     position: int
     data: dict[str, Any]
     added_on: dt.date
     added_by: str
-    done_on: dt.date | None = None
-    done_by: str | None = None
-    removed_on: dt.date | None = None
-    removed_by: str | None = None
+    done_on: dt.date | None
+    done_by: str | None
+    removed_on: dt.date | None
+    removed_by: str | None
+
+    _fields = (
+        "kind",
+        "n",
+        "position",
+        "data",
+        "added_on",
+        "added_by",
+        "done_on",
+        "done_by",
+        "removed_on",
+        "removed_by",
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        n: int,
+        position: int,
+        data: dict[str, Any],
+        added_on: dt.date,
+        added_by: str,
+        done_on: dt.date | None = None,
+        done_by: str | None = None,
+        removed_on: dt.date | None = None,
+        removed_by: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.n = n
+        self.position = position
+        self.data = data
+        self.added_on = added_on
+        self.added_by = added_by
+        self.done_on = done_on
+        self.done_by = done_by
+        self.removed_on = removed_on
+        self.removed_by = removed_by
 
 
-@dataclass
-class AttachmentState:
+class AttachmentState(Plain):
     n: int
     kind: str
     filename: str
@@ -165,26 +201,92 @@ class AttachmentState:
     added_on: dt.date
     added_by: str
 
+    _fields = (
+        "n",
+        "kind",
+        "filename",
+        "sha256",
+        "size",
+        "dated",
+        "description",
+        "added_on",
+        "added_by",
+    )
 
-@dataclass
-class Visit:
+    def __init__(
+        self,
+        n: int,
+        kind: str,
+        filename: str,
+        sha256: str,
+        size: int,
+        dated: dt.date | None,
+        description: str,
+        added_on: dt.date,
+        added_by: str,
+    ) -> None:
+        self.n = n
+        self.kind = kind
+        self.filename = filename
+        self.sha256 = sha256
+        self.size = size
+        self.dated = dated
+        self.description = description
+        self.added_on = added_on
+        self.added_by = added_by
+
+
+class Visit(Plain):
     """One stay at a stage: when it began and ended, the IRO's due date, what was done."""
 
     stage: str
     entered: dt.date
     due: dt.date | None
     opening: bool
-    done: dict[str, dt.date] = field(default_factory=dict)
-    left: dt.date | None = None
-    deadline: dt.date | None = None
-    kind: str | None = None
+    done: dict[str, dt.date]
+    left: dt.date | None
+    deadline: dt.date | None
+    kind: str | None
     #: the outcome of the stage visited before, where its outcome step was recorded (set by
     #: :func:`finish`): where a "previous-outcome" clock starts
-    previous_outcome: dt.date | None = None
+    previous_outcome: dt.date | None
+
+    _fields = (
+        "stage",
+        "entered",
+        "due",
+        "opening",
+        "done",
+        "left",
+        "deadline",
+        "kind",
+        "previous_outcome",
+    )
+
+    def __init__(
+        self,
+        stage: str,
+        entered: dt.date,
+        due: dt.date | None,
+        opening: bool,
+        done: dict[str, dt.date] | None = None,
+        left: dt.date | None = None,
+        deadline: dt.date | None = None,
+        kind: str | None = None,
+        previous_outcome: dt.date | None = None,
+    ) -> None:
+        self.stage = stage
+        self.entered = entered
+        self.due = due
+        self.opening = opening
+        self.done = {} if done is None else done
+        self.left = left
+        self.deadline = deadline
+        self.kind = kind
+        self.previous_outcome = previous_outcome
 
 
-@dataclass(frozen=True)
-class StepDue:
+class StepDue(Frozen):
     """A step of a stage visit, with its deadline as the source sets it."""
 
     step: Step
@@ -192,62 +294,228 @@ class StepDue:
     deadline: dt.date | None
     done_on: dt.date | None
 
+    _fields = (
+        "step",
+        "starts",
+        "deadline",
+        "done_on",
+    )
 
-@dataclass
-class ConcernState:
+    def __init__(
+        self,
+        step: Step,
+        starts: dt.date | None,
+        deadline: dt.date | None,
+        done_on: dt.date | None,
+    ) -> None:
+        set_fields(
+            self,
+            step=step,
+            starts=starts,
+            deadline=deadline,
+            done_on=done_on,
+        )
+
+
+class ConcernState(Plain):
     """Everything the concern row stores, as its events imply it."""
 
-    protocol: str | None = None
-    child: str | None = None
-    category: str | None = None
-    issue: str | None = None
-    summary: str | None = None
-    impact: str = ""
-    recommended: str = ""
-    raised_by: str | None = None
-    role: str | None = None
-    external_ref: str | None = None
-    uid: str | None = None
-    route: str | None = None
-    owner: str | None = None
-    team: str | None = None
-    status: str = "open"
-    stage: str | None = None
-    stage_started_on: dt.date | None = None
-    stage_due_override: dt.date | None = None
-    stage_responded_on: dt.date | None = None
-    deadline: dt.date | None = None
-    formal_started_on: dt.date | None = None
-    formal_deadline: dt.date | None = None
-    referred_on: dt.date | None = None
-    senior_officer_notified_on: dt.date | None = None
+    protocol: str | None
+    child: str | None
+    category: str | None
+    issue: str | None
+    summary: str | None
+    impact: str
+    recommended: str
+    raised_by: str | None
+    role: str | None
+    external_ref: str | None
+    uid: str | None
+    route: str | None
+    owner: str | None
+    team: str | None
+    status: str
+    stage: str | None
+    stage_started_on: dt.date | None
+    stage_due_override: dt.date | None
+    stage_responded_on: dt.date | None
+    deadline: dt.date | None
+    formal_started_on: dt.date | None
+    formal_deadline: dt.date | None
+    referred_on: dt.date | None
+    senior_officer_notified_on: dt.date | None
     #: who was notified (the referral's, or the CAFCASS step's that set the date above)
-    senior_officer: str | None = None
-    wishes: str | None = None
-    told_outcome: str | None = None
-    opened_on: dt.date | None = None
-    closed_on: dt.date | None = None
-    outcome: str | None = None
-    event_count: int = 0
-    deadline_kind: str | None = None
-    formal_deadline_kind: str | None = None
-    step: str | None = None
-    step_deadline: dt.date | None = None
-    step_deadline_kind: str | None = None
-    visits: list[Visit] = field(default_factory=list)
-    not_applicable: dict[str, str] = field(default_factory=dict)
-    items: dict[tuple[str, int], ItemState] = field(default_factory=dict)
-    attachments: dict[int, AttachmentState] = field(default_factory=dict)
+    senior_officer: str | None
+    wishes: str | None
+    told_outcome: str | None
+    opened_on: dt.date | None
+    closed_on: dt.date | None
+    outcome: str | None
+    event_count: int
+    deadline_kind: str | None
+    formal_deadline_kind: str | None
+    step: str | None
+    step_deadline: dt.date | None
+    step_deadline_kind: str | None
+    visits: list[Visit]
+    not_applicable: dict[str, str]
+    items: dict[tuple[str, int], ItemState]
+    attachments: dict[int, AttachmentState]
     # the stage entries (stage, day) in recorded order, for the formal start
-    entries: list[tuple[str, dt.date]] = field(default_factory=list)
-    formal_started_given: dt.date | None = None
+    entries: list[tuple[str, dt.date]]
+    formal_started_given: dt.date | None
     # the referral's reason ("why now"): the referred event's text, or its amendment
-    referral_reason: str | None = None
+    referral_reason: str | None
     # the events left out because they were retracted, by seq
-    retracted: set[int] = field(default_factory=set)
+    retracted: set[int]
     #: under a legal hold since this day (None: not held), and why (the hold's reason)
-    held_on: dt.date | None = None
-    hold_reason: str | None = None
+    held_on: dt.date | None
+    hold_reason: str | None
+
+    _fields = (
+        "protocol",
+        "child",
+        "category",
+        "issue",
+        "summary",
+        "impact",
+        "recommended",
+        "raised_by",
+        "role",
+        "external_ref",
+        "uid",
+        "route",
+        "owner",
+        "team",
+        "status",
+        "stage",
+        "stage_started_on",
+        "stage_due_override",
+        "stage_responded_on",
+        "deadline",
+        "formal_started_on",
+        "formal_deadline",
+        "referred_on",
+        "senior_officer_notified_on",
+        "senior_officer",
+        "wishes",
+        "told_outcome",
+        "opened_on",
+        "closed_on",
+        "outcome",
+        "event_count",
+        "deadline_kind",
+        "formal_deadline_kind",
+        "step",
+        "step_deadline",
+        "step_deadline_kind",
+        "visits",
+        "not_applicable",
+        "items",
+        "attachments",
+        "entries",
+        "formal_started_given",
+        "referral_reason",
+        "retracted",
+        "held_on",
+        "hold_reason",
+    )
+
+    def __init__(
+        self,
+        protocol: str | None = None,
+        child: str | None = None,
+        category: str | None = None,
+        issue: str | None = None,
+        summary: str | None = None,
+        impact: str = "",
+        recommended: str = "",
+        raised_by: str | None = None,
+        role: str | None = None,
+        external_ref: str | None = None,
+        uid: str | None = None,
+        route: str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
+        status: str = "open",
+        stage: str | None = None,
+        stage_started_on: dt.date | None = None,
+        stage_due_override: dt.date | None = None,
+        stage_responded_on: dt.date | None = None,
+        deadline: dt.date | None = None,
+        formal_started_on: dt.date | None = None,
+        formal_deadline: dt.date | None = None,
+        referred_on: dt.date | None = None,
+        senior_officer_notified_on: dt.date | None = None,
+        senior_officer: str | None = None,
+        wishes: str | None = None,
+        told_outcome: str | None = None,
+        opened_on: dt.date | None = None,
+        closed_on: dt.date | None = None,
+        outcome: str | None = None,
+        event_count: int = 0,
+        deadline_kind: str | None = None,
+        formal_deadline_kind: str | None = None,
+        step: str | None = None,
+        step_deadline: dt.date | None = None,
+        step_deadline_kind: str | None = None,
+        visits: list[Visit] | None = None,
+        not_applicable: dict[str, str] | None = None,
+        items: dict[tuple[str, int], ItemState] | None = None,
+        attachments: dict[int, AttachmentState] | None = None,
+        entries: list[tuple[str, dt.date]] | None = None,
+        formal_started_given: dt.date | None = None,
+        referral_reason: str | None = None,
+        retracted: set[int] | None = None,
+        held_on: dt.date | None = None,
+        hold_reason: str | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.child = child
+        self.category = category
+        self.issue = issue
+        self.summary = summary
+        self.impact = impact
+        self.recommended = recommended
+        self.raised_by = raised_by
+        self.role = role
+        self.external_ref = external_ref
+        self.uid = uid
+        self.route = route
+        self.owner = owner
+        self.team = team
+        self.status = status
+        self.stage = stage
+        self.stage_started_on = stage_started_on
+        self.stage_due_override = stage_due_override
+        self.stage_responded_on = stage_responded_on
+        self.deadline = deadline
+        self.formal_started_on = formal_started_on
+        self.formal_deadline = formal_deadline
+        self.referred_on = referred_on
+        self.senior_officer_notified_on = senior_officer_notified_on
+        self.senior_officer = senior_officer
+        self.wishes = wishes
+        self.told_outcome = told_outcome
+        self.opened_on = opened_on
+        self.closed_on = closed_on
+        self.outcome = outcome
+        self.event_count = event_count
+        self.deadline_kind = deadline_kind
+        self.formal_deadline_kind = formal_deadline_kind
+        self.step = step
+        self.step_deadline = step_deadline
+        self.step_deadline_kind = step_deadline_kind
+        self.visits = [] if visits is None else visits
+        self.not_applicable = {} if not_applicable is None else not_applicable
+        self.items = {} if items is None else items
+        self.attachments = {} if attachments is None else attachments
+        self.entries = [] if entries is None else entries
+        self.formal_started_given = formal_started_given
+        self.referral_reason = referral_reason
+        self.retracted = set() if retracted is None else retracted
+        self.held_on = held_on
+        self.hold_reason = hold_reason
 
     @property
     def held(self) -> bool:

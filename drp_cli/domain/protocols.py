@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +21,7 @@ import msgspec
 from msgspec import Meta
 
 from drp_cli.core.errors import InvalidInput, NotFound, ProtocolFileError
+from drp_cli.core.plainclass import Frozen, set_fields
 from drp_cli.domain.protocol_files import builtin_dir, user_dirs
 
 if TYPE_CHECKING:
@@ -123,8 +123,7 @@ def _party(value: str | Party) -> Party:
     return value if isinstance(value, Party) else Party(who=value)
 
 
-@dataclass(frozen=True)
-class Timescale:
+class Timescale(Frozen):
     """A clock as its source states it: how long and in what unit, counted from when, how
     binding, and what it is for. Made from a step's or a stage's fields
     (:attr:`Step.timescale`, :attr:`Stage.timescale`); the fold counts with :meth:`due`."""
@@ -133,8 +132,36 @@ class Timescale:
     unit: str  # one of UNITS
     start: str  # one of STARTS, or the slug of a step of the stage
     kind: str  # one of TIMESCALE_KINDS
-    purpose: str = "respond"  # one of PURPOSES
-    quote: str = ""
+    purpose: str  # one of PURPOSES
+    quote: str
+
+    _fields = (
+        "amount",
+        "unit",
+        "start",
+        "kind",
+        "purpose",
+        "quote",
+    )
+
+    def __init__(
+        self,
+        amount: int,
+        unit: str,
+        start: str,
+        kind: str,
+        purpose: str = "respond",
+        quote: str = "",
+    ) -> None:
+        set_fields(
+            self,
+            amount=amount,
+            unit=unit,
+            start=start,
+            kind=kind,
+            purpose=purpose,
+            quote=quote,
+        )
 
     def due(self, cal: WorkingCalendar, start: dt.date) -> dt.date:
         """The deadline of a clock started on ``start`` (that day itself not counted).
@@ -819,10 +846,25 @@ def load_protocol_file(path: Path) -> Protocol:
     return protocol
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(Frozen):
     protocols: dict[str, Protocol]
     paths: dict[str, Path]
+
+    _fields = (
+        "protocols",
+        "paths",
+    )
+
+    def __init__(
+        self,
+        protocols: dict[str, Protocol],
+        paths: dict[str, Path],
+    ) -> None:
+        set_fields(
+            self,
+            protocols=protocols,
+            paths=paths,
+        )
 
     def get(self, slug: str) -> Protocol:
         try:

@@ -33,12 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from drp_cli.core.config import MAX_YEARS  # the longest period (config set checks it too)
 from drp_cli.core.digests import sha256_hex
 from drp_cli.core.errors import InvalidInput, fld
+from drp_cli.core.plainclass import Frozen, set_fields
 from drp_cli.domain.chain import moment_text as _moment  # the chain's one rule
 
 #: The settings the schedule is read from (``drp config set KEY VALUE``).
@@ -48,8 +48,7 @@ SETTINGS = (YEARS, BY_ROUTE, BY_ROLE)
 CLOSED = ("resolved", "withdrawn")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Frozen):
     """One rule of the schedule: the setting that gives it, the route or role it is for
     (None for ``retention_years``), and the period in years."""
 
@@ -57,18 +56,55 @@ class Rule:
     name: str | None
     years: int
 
+    _fields = (
+        "setting",
+        "name",
+        "years",
+    )
+
+    def __init__(
+        self,
+        setting: str,
+        name: str | None,
+        years: int,
+    ) -> None:
+        set_fields(
+            self,
+            setting=setting,
+            name=name,
+            years=years,
+        )
+
     def __str__(self) -> str:
         where = f":{self.name}" if self.name is not None else ""
         return f"{self.setting}{where}={self.years}"
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(Frozen):
     """The council's schedule, as the config gives it."""
 
-    years: int | None = None
-    by_route: Mapping[str, int] = field(default_factory=dict)
-    by_role: Mapping[str, int] = field(default_factory=dict)
+    years: int | None
+    by_route: Mapping[str, int]
+    by_role: Mapping[str, int]
+
+    _fields = (
+        "years",
+        "by_route",
+        "by_role",
+    )
+
+    def __init__(
+        self,
+        years: int | None = None,
+        by_route: Mapping[str, int] | None = None,
+        by_role: Mapping[str, int] | None = None,
+    ) -> None:
+        set_fields(
+            self,
+            years=years,
+            by_route={} if by_route is None else by_route,
+            by_role={} if by_role is None else by_role,
+        )
 
     @property
     def empty(self) -> bool:
@@ -153,8 +189,7 @@ def disposal_date(closed_on: dt.date, years: int) -> dt.date:
         return dt.date(year, 3, 1)
 
 
-@dataclass(frozen=True)
-class Closed:
+class Closed(Frozen):
     """What the schedule reads of a concern."""
 
     id: int
@@ -162,17 +197,66 @@ class Closed:
     closed_on: dt.date | None
     route: str | None
     role: str | None
-    held: bool = False
+    held: bool
+
+    _fields = (
+        "id",
+        "status",
+        "closed_on",
+        "route",
+        "role",
+        "held",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        status: str,
+        closed_on: dt.date | None,
+        route: str | None,
+        role: str | None,
+        held: bool = False,
+    ) -> None:
+        set_fields(
+            self,
+            id=id,
+            status=status,
+            closed_on=closed_on,
+            route=route,
+            role=role,
+            held=held,
+        )
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(Frozen):
     """A concern past its period: when it was closed, the rule, and its disposal date."""
 
     id: int
     closed_on: dt.date
     rule: Rule
     due_for_disposal_on: dt.date
+
+    _fields = (
+        "id",
+        "closed_on",
+        "rule",
+        "due_for_disposal_on",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        closed_on: dt.date,
+        rule: Rule,
+        due_for_disposal_on: dt.date,
+    ) -> None:
+        set_fields(
+            self,
+            id=id,
+            closed_on=closed_on,
+            rule=rule,
+            due_for_disposal_on=due_for_disposal_on,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """As ``drp retention --json`` lists it (these four keys, exactly)."""

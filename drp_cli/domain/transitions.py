@@ -51,10 +51,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from drp_cli.core.errors import DrpError, InvalidInput, TransitionRefused, fld
+from drp_cli.core.plainclass import Frozen, set_fields
 from drp_cli.domain.lifecycle import (
     AMENDABLE,
     CLOSING,
@@ -94,8 +94,7 @@ Since = tuple[Literal["opened", "stage", "closed"], ...]
 Rule = Callable[[ConcernState, Fact, "Protocol | None", Sequence[Fact], str], None]
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(Frozen):
     """One kind of event: what it needs of the concern, and its own rule."""
 
     kind: str
@@ -103,10 +102,38 @@ class Transition:
     status: Status
     #: what the event does, as a refusal says it ("cannot {verb} it")
     verb: str
-    since: Since = ("opened",)
-    rule: Rule | None = None
+    since: Since
+    rule: Rule | None
     #: the first event of a concern (and only the first)
-    opening: bool = False
+    opening: bool
+
+    _fields = (
+        "kind",
+        "status",
+        "verb",
+        "since",
+        "rule",
+        "opening",
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        status: Status,
+        verb: str,
+        since: Since = ("opened",),
+        rule: Rule | None = None,
+        opening: bool = False,
+    ) -> None:
+        set_fields(
+            self,
+            kind=kind,
+            status=status,
+            verb=verb,
+            since=since,
+            rule=rule,
+            opening=opening,
+        )
 
 
 class Refused(DrpError):

@@ -9,22 +9,26 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from drp_cli.core.dates import iso
 from drp_cli.core.errors import DatabaseDamaged, ProtocolFileError
+from drp_cli.core.plainclass import Frozen, set_fields
 from drp_cli.domain import judgement, lifecycle, wording
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.lifecycle import REDACTED, ConcernState, Fact
 
 if TYPE_CHECKING:
+    from dataclasses import Field
+
     from drp_cli.domain.protocols import Protocol, Registry
 
 
 # -- value objects the library returns ---------------------------------------------------
-@dataclass(frozen=True)
-class EventView:
+class EventView(Frozen):
+    """One event of a concern, as the library returns it."""
+
     seq: int
     kind: str
     on: dt.date
@@ -34,11 +38,53 @@ class EventView:
     recorded_at: dt.datetime
     text: str
     details: dict[str, Any]
-    retracted: bool = False  # entered in error: kept in the history, no longer counts
+    retracted: bool  # entered in error: kept in the history, no longer counts
+
+    if TYPE_CHECKING:  # dataclasses.replace and fields work on it (see below)
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    _fields = (
+        "seq",
+        "kind",
+        "on",
+        "stage",
+        "from_stage",
+        "by",
+        "recorded_at",
+        "text",
+        "details",
+        "retracted",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        kind: str,
+        on: dt.date,
+        stage: str,
+        from_stage: str | None,
+        by: str,
+        recorded_at: dt.datetime,
+        text: str,
+        details: dict[str, Any],
+        retracted: bool = False,
+    ) -> None:
+        set_fields(
+            self,
+            seq=seq,
+            kind=kind,
+            on=on,
+            stage=stage,
+            from_stage=from_stage,
+            by=by,
+            recorded_at=recorded_at,
+            text=text,
+            details=details,
+            retracted=retracted,
+        )
 
 
-@dataclass(frozen=True)
-class OtherConcern:
+class OtherConcern(Frozen):
     """Another concern about the same child: its id, protocol, stage and status."""
 
     id: int
@@ -46,9 +92,33 @@ class OtherConcern:
     stage: str
     status: str
 
+    _fields = (
+        "id",
+        "protocol",
+        "stage",
+        "status",
+    )
 
-@dataclass(frozen=True)
-class ConcernView:
+    def __init__(
+        self,
+        id: int,
+        protocol: str,
+        stage: str,
+        status: str,
+    ) -> None:
+        set_fields(
+            self,
+            id=id,
+            protocol=protocol,
+            stage=stage,
+            status=status,
+        )
+
+
+class ConcernView(Frozen):
+    """A concern as the library returns it: its row, its events, the child's other
+    concerns."""
+
     id: int
     protocol: str
     child: str
@@ -72,32 +142,159 @@ class ConcernView:
     opened_on: dt.date
     closed_on: dt.date | None
     outcome: str | None
-    events: list[EventView] = field(default_factory=list)
-    external_ref: str | None = None
-    uid: str | None = None
-    route: str | None = None
-    deadline_kind: str | None = None
-    formal_deadline_kind: str | None = None
-    step: str | None = None
-    step_deadline: dt.date | None = None
-    step_deadline_kind: str | None = None
-    owner: str | None = None
-    team: str | None = None
+    events: list[EventView]
+    external_ref: str | None
+    uid: str | None
+    route: str | None
+    deadline_kind: str | None
+    formal_deadline_kind: str | None
+    step: str | None
+    step_deadline: dt.date | None
+    step_deadline_kind: str | None
+    owner: str | None
+    team: str | None
 
     #: The child as a unit (the same subject and reference, whatever the protocol): the
     #: child's other concerns, and which of the child's concerns (this one too) hold wishes
     #: and feelings recorded and not removed. None: not looked up (a view made without the
     #: database; :meth:`drp_cli.services.tracker.Tracker.get` and every recording method fill them).
-    other_concerns: tuple[OtherConcern, ...] | None = None
-    wishes_recorded_on: tuple[int, ...] | None = None
+    other_concerns: tuple[OtherConcern, ...] | None
+    wishes_recorded_on: tuple[int, ...] | None
 
-    def __post_init__(self) -> None:
+    if TYPE_CHECKING:  # dataclasses.replace and fields work on it (see below)
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    _fields = (
+        "id",
+        "protocol",
+        "child",
+        "category",
+        "issue",
+        "summary",
+        "impact",
+        "recommended",
+        "raised_by",
+        "role",
+        "status",
+        "stage",
+        "stage_started_on",
+        "deadline",
+        "formal_started_on",
+        "formal_deadline",
+        "referred_on",
+        "senior_officer_notified_on",
+        "wishes",
+        "told_outcome",
+        "opened_on",
+        "closed_on",
+        "outcome",
+        "events",
+        "external_ref",
+        "uid",
+        "route",
+        "deadline_kind",
+        "formal_deadline_kind",
+        "step",
+        "step_deadline",
+        "step_deadline_kind",
+        "owner",
+        "team",
+        "other_concerns",
+        "wishes_recorded_on",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        protocol: str,
+        child: str,
+        category: str,
+        issue: str | None,
+        summary: str,
+        impact: str,
+        recommended: str,
+        raised_by: str,
+        role: str,
+        status: str,
+        stage: str,
+        stage_started_on: dt.date,
+        deadline: dt.date | None,
+        formal_started_on: dt.date | None,
+        formal_deadline: dt.date | None,
+        referred_on: dt.date | None,
+        senior_officer_notified_on: dt.date | None,
+        wishes: str | None,
+        told_outcome: str | None,
+        opened_on: dt.date,
+        closed_on: dt.date | None,
+        outcome: str | None,
+        events: list[EventView] | None = None,
+        external_ref: str | None = None,
+        uid: str | None = None,
+        route: str | None = None,
+        deadline_kind: str | None = None,
+        formal_deadline_kind: str | None = None,
+        step: str | None = None,
+        step_deadline: dt.date | None = None,
+        step_deadline_kind: str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
+        other_concerns: tuple[OtherConcern, ...] | None = None,
+        wishes_recorded_on: tuple[int, ...] | None = None,
+    ) -> None:
+        set_fields(
+            self,
+            id=id,
+            protocol=protocol,
+            child=child,
+            category=category,
+            issue=issue,
+            summary=summary,
+            impact=impact,
+            recommended=recommended,
+            raised_by=raised_by,
+            role=role,
+            status=status,
+            stage=stage,
+            stage_started_on=stage_started_on,
+            deadline=deadline,
+            formal_started_on=formal_started_on,
+            formal_deadline=formal_deadline,
+            referred_on=referred_on,
+            senior_officer_notified_on=senior_officer_notified_on,
+            wishes=wishes,
+            told_outcome=told_outcome,
+            opened_on=opened_on,
+            closed_on=closed_on,
+            outcome=outcome,
+            events=[] if events is None else events,
+            external_ref=external_ref,
+            uid=uid,
+            route=route,
+            deadline_kind=deadline_kind,
+            formal_deadline_kind=formal_deadline_kind,
+            step=step,
+            step_deadline=step_deadline,
+            step_deadline_kind=step_deadline_kind,
+            owner=owner,
+            team=team,
+            other_concerns=other_concerns,
+            wishes_recorded_on=wishes_recorded_on,
+        )
         check_stored(self)
 
     @property
     def live_events(self) -> list[EventView]:
         """The events that count (not retracted), in the order shown."""
         return [e for e in self.events if not e.retracted]
+
+
+# `dataclasses.replace`, `fields` and `asdict` work on the two views (the pseudonymised
+# export replaces their fields): the dataclass's fields, without the methods it would write
+# (the classes have their own: see drp_cli.core.plainclass).
+_as_dataclass = dataclass(init=False, repr=False, eq=False)
+_as_dataclass(EventView)
+_as_dataclass(ConcernView)
 
 
 def view_of(values: dict[str, Any]) -> ConcernView:

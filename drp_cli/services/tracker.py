@@ -20,11 +20,11 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from drp_cli.core.dates import iso, parse_date, today, utc_now
 from drp_cli.core.errors import InvalidInput, NotFound, RecordTampered, TransitionRefused, fld
+from drp_cli.core.plainclass import Frozen, set_fields
 from drp_cli.core.textsafe import MAX_REF, clean_line, clean_text
 from drp_cli.core.uids import new_uid
 from drp_cli.domain import judgement, lifecycle, transitions
@@ -61,12 +61,33 @@ VoiceKind = Literal["wishes-sought", "wishes-not-sought", "told-outcome", "not-t
 
 
 # -- value objects returned by the API --------------------------------------------------
-@dataclass(frozen=True)
-class Closure:
+class Closure(Frozen):
     day: dt.date
     reason: str
     by: str
     recorded_at: dt.datetime
+
+    _fields = (
+        "day",
+        "reason",
+        "by",
+        "recorded_at",
+    )
+
+    def __init__(
+        self,
+        day: dt.date,
+        reason: str,
+        by: str,
+        recorded_at: dt.datetime,
+    ) -> None:
+        set_fields(
+            self,
+            day=day,
+            reason=reason,
+            by=by,
+            recorded_at=recorded_at,
+        )
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -150,13 +171,28 @@ def _concern_view(c: Row, events: Sequence[Row], child: ChildInfo | None = None)
     return view_of(values)
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(Frozen):
     """What a reference given to :meth:`Tracker.find` named: one concern (by its id or its
     external reference) or a child's concerns (by the child's reference)."""
 
     by: Literal["id", "external_ref", "child"]
     concerns: list[ConcernView]
+
+    _fields = (
+        "by",
+        "concerns",
+    )
+
+    def __init__(
+        self,
+        by: Literal["id", "external_ref", "child"],
+        concerns: list[ConcernView],
+    ) -> None:
+        set_fields(
+            self,
+            by=by,
+            concerns=concerns,
+        )
 
 
 class Tracker:

@@ -27,12 +27,12 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from drp_cli.core import dbkey
 from drp_cli.core.errors import DatabaseError, InvalidInput, RecordTampered
+from drp_cli.core.plainclass import Frozen, set_fields
 
 if TYPE_CHECKING:
     from drp_cli.store.connection import Conn
@@ -63,11 +63,29 @@ class StoredFileDamaged(Exception):
     chunks moved, or another file's put in its place."""
 
 
-@dataclass(frozen=True)
-class _Keys:
+class _Keys(Frozen):
     content: bytes
     name: bytes
     key_id: bytes
+
+    _fields = (
+        "content",
+        "name",
+        "key_id",
+    )
+
+    def __init__(
+        self,
+        content: bytes,
+        name: bytes,
+        key_id: bytes,
+    ) -> None:
+        set_fields(
+            self,
+            content=content,
+            name=name,
+            key_id=key_id,
+        )
 
 
 @functools.lru_cache(maxsize=4)

@@ -28,12 +28,13 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drp_cli.core.errors import DatabaseDamaged, DatabaseError, InvalidInput, NotFound, fld
 from drp_cli.core.files import open_regular
+from drp_cli.core.plainclass import Plain
 from drp_cli.core.uids import MAX_ID
 from drp_cli.domain.calendar import WorkingCalendar
 from drp_cli.domain.chain import (
@@ -471,15 +472,38 @@ def fact(e: Mapping[str, Any]) -> Fact:
     )
 
 
-@dataclass
-class Loaded:
+class Loaded(Plain):
     """A concern loaded for update: its row, its events, and the fold of them."""
 
     row: Row
     events: list[Row]
     state: ConcernState
     #: the transaction it was loaded in (what the result of a write reads the child from)
-    conn: Conn | None = field(default=None, repr=False, compare=False)
+    conn: Conn | None
+
+    _fields = (
+        "row",
+        "events",
+        "state",
+        "conn",
+    )
+    _compared = (
+        "row",
+        "events",
+        "state",
+    )
+
+    def __init__(
+        self,
+        row: Row,
+        events: list[Row],
+        state: ConcernState,
+        conn: Conn | None = None,
+    ) -> None:
+        self.row = row
+        self.events = events
+        self.state = state
+        self.conn = conn
 
     @property
     def id(self) -> int:
@@ -499,16 +523,40 @@ def _refused_row(exc: Exception) -> bool:
     )
 
 
-@dataclass
-class UnitOfWork:
+class UnitOfWork(Plain):
     """One write transaction. Use through :meth:`drp_cli.services.tracker.Tracker.unit_of_work`."""
 
     conn: Conn
     protocols: Mapping[str, Protocol]
     calendar: WorkingCalendar
     now: dt.datetime
-    key: bytes | None = None
-    _head: Row | None = None
+    key: bytes | None
+    _head: Row | None
+
+    _fields = (
+        "conn",
+        "protocols",
+        "calendar",
+        "now",
+        "key",
+        "_head",
+    )
+
+    def __init__(
+        self,
+        conn: Conn,
+        protocols: Mapping[str, Protocol],
+        calendar: WorkingCalendar,
+        now: dt.datetime,
+        key: bytes | None = None,
+        _head: Row | None = None,
+    ) -> None:
+        self.conn = conn
+        self.protocols = protocols
+        self.calendar = calendar
+        self.now = now
+        self.key = key
+        self._head = _head
 
     # -- the chain --------------------------------------------------------------------------
     def chain_head(self) -> Row:
@@ -950,19 +998,46 @@ def _file_sha256(path: Path) -> str | None:
         return file_sha256_of(fh)
 
 
-@dataclass
-class VerifyOptions:
-    key: bytes | None = None
-    expect: tuple[int, str] | None = None
-    attachments_dir: Path | None = None
+class VerifyOptions(Plain):
+    key: bytes | None
+    expect: tuple[int, str] | None
+    attachments_dir: Path | None
     #: the key the stored files are encrypted with (the database's; None: plain files)
-    files_key: bytes | None = None
-    problems_limit: int = 200
-    seen_files: set[str] = field(default_factory=set)
+    files_key: bytes | None
+    problems_limit: int
+    seen_files: set[str]
     #: an older schema revision the database is still at (before ``drp db upgrade``): only
     #: what that schema holds is checked (the tables chained at it; the concerns' rows from
     #: :data:`FOLDED_FROM` on); None: this drp's schema, everything
-    revision: str | None = None
+    revision: str | None
+
+    _fields = (
+        "key",
+        "expect",
+        "attachments_dir",
+        "files_key",
+        "problems_limit",
+        "seen_files",
+        "revision",
+    )
+
+    def __init__(
+        self,
+        key: bytes | None = None,
+        expect: tuple[int, str] | None = None,
+        attachments_dir: Path | None = None,
+        files_key: bytes | None = None,
+        problems_limit: int = 200,
+        seen_files: set[str] | None = None,
+        revision: str | None = None,
+    ) -> None:
+        self.key = key
+        self.expect = expect
+        self.attachments_dir = attachments_dir
+        self.files_key = files_key
+        self.problems_limit = problems_limit
+        self.seen_files = set() if seen_files is None else seen_files
+        self.revision = revision
 
 
 def parse_expect(value: str) -> tuple[int, str]:

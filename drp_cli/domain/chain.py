@@ -263,16 +263,51 @@ def imported_hash_parts(
 ) -> tuple[bytes, bytes, bytes]:  # fmt: skip
     """:func:`event_hash_parts` of an imported event, from its values (of these types: an
     import makes hundreds of thousands), spelled as :func:`canonical_json` spells them."""
+    head, middle, tail = imported_hash_text(concern_id, seq, kind, effective_on, stage,
+                                            from_stage, by, recorded_at, content, imported_by,
+                                            imported_at)  # fmt: skip
+    return head.encode(), middle.encode(), tail.encode()
+
+
+@lru_cache(maxsize=1024)
+def _by_head(by: str) -> str:
+    return f'{{"by":{encode_basestring(by)},"chain_seq":'
+
+
+@lru_cache(maxsize=4096)
+def _imported_middle_end(
+    from_stage: str | None, imported_at: dt.datetime, imported_by: str, kind: str
+) -> str:
     q = encode_basestring
+    return (f',"from_stage":{"null" if from_stage is None else q(from_stage)},'
+            f'"imported_at":{q(_moment(imported_at))},"imported_by":{q(imported_by)},'
+            f'"kind":{q(kind)},"prev_hash":')  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _recorded_seq(recorded_at: dt.datetime) -> str:
+    return f',"recorded_at":{encode_basestring(_moment(recorded_at))},"seq":'
+
+
+@lru_cache(maxsize=1024)
+def _stage_end(stage: str) -> str:
+    return f',"stage":{encode_basestring(stage)}}}'
+
+
+def imported_hash_text(
+    concern_id: int, seq: int, kind: str, effective_on: dt.date, stage: str,
+    from_stage: str | None, by: str, recorded_at: dt.datetime, content: str,
+    imported_by: str, imported_at: dt.datetime,
+) -> tuple[str, str, str]:  # fmt: skip
+    """:func:`imported_hash_parts` as text (not yet UTF-8), for :func:`hash_of_text_parts`:
+    the few values an import repeats (who, which kind, stage and moments) spelled once
+    each, not for every event."""
     return (
-        f'{{"by":{q(by)},"chain_seq":'.encode(),
-        (f',"concern_id":{int.__repr__(concern_id)},"content":{q(content)},'
-         f'"effective_on":{q(_day(effective_on))},"from_stage":'
-         f'{"null" if from_stage is None else q(from_stage)},'
-         f'"imported_at":{q(_moment(imported_at))},"imported_by":{q(imported_by)},'
-         f'"kind":{q(kind)},"prev_hash":').encode(),
-        (f',"recorded_at":{q(_moment(recorded_at))},'
-         f'"seq":{int.__repr__(seq)},"stage":{q(stage)}}}').encode(),
+        _by_head(by),
+        (f',"concern_id":{int.__repr__(concern_id)},"content":{encode_basestring(content)},'
+         f'"effective_on":{encode_basestring(_day(effective_on))}'
+         f"{_imported_middle_end(from_stage, imported_at, imported_by, kind)}"),
+        f"{_recorded_seq(recorded_at)}{int.__repr__(seq)}{_stage_end(stage)}",
     )  # fmt: skip
 
 
@@ -285,6 +320,16 @@ def hash_of_parts(parts: tuple[bytes, bytes, bytes], chain_seq: int, prev_hash: 
         b"".join((head, int.__repr__(chain_seq).encode(), middle,
                   encode_basestring(prev_hash).encode("utf-8"), tail))
     ).hexdigest()  # fmt: skip
+
+
+def hash_of_text_parts(head: str, middle: str, tail: str, chain_seq: int, prev_hash: str,
+                       sha256: Any) -> str:  # fmt: skip
+    """:func:`hash_of_parts` of :func:`imported_hash_text`'s parts (``sha256``: hashlib's,
+    which the caller imports once)."""
+    digest: str = sha256(
+        f"{head}{int.__repr__(chain_seq)}{middle}{encode_basestring(prev_hash)}{tail}".encode()
+    ).hexdigest()
+    return digest
 
 
 CLOSURE_FIELDS = ("day", "action", "reason", "by", "recorded_at")

@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
-from drp_cli.domain.chain import GENESIS, commitment, hash_of_parts, imported_hash_parts, new_salts
+from drp_cli.domain.chain import (
+    GENESIS,
+    commitment,
+    hash_of_text_parts,
+    imported_hash_text,
+    new_salts,
+)
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
     ROW_FIELDS,
@@ -557,8 +563,8 @@ def _mine(part: int, deal: tuple[int, ...]) -> Callable[[int], bool]:
 
 # a new concern as it will be written: (id, concern row, events, item rows, attachment rows),
 # each event as (its columns but the chain's, in NEW_EVENT_COLUMNS order, then its hash's
-# three parts)
-NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], bytes, bytes, bytes]],
+# three parts, as text: chain.imported_hash_text)
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], str, str, str]],
                    list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
 #: an event's columns as an import writes them: the chain's links last
 NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash", "hash", "mac")
@@ -596,8 +602,8 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
         recorded_at, text, details = ev["recorded_at"] or now, ev["text"], ev["details"]
         salt = next(salts)
         content = commitment(salt, text, details)
-        head, middle, tail = imported_hash_parts(cid, seq, kind, on, stage, from_stage, by,
-                                                 recorded_at, content, recorder, now)  # fmt: skip
+        head, middle, tail = imported_hash_text(cid, seq, kind, on, stage, from_stage, by,
+                                                recorded_at, content, recorder, now)  # fmt: skip
         events.append(((cid, seq, kind, day(on), stage, from_stage, by, moment(recorded_at),
                         text, details, recorder, stamp, salt, content),
                        head, middle, tail))  # fmt: skip
@@ -709,6 +715,15 @@ def _while_parent(wait: Callable[[], T], parent: int) -> T:
                 os._exit(1)
 
 
+def _openssl_sha256() -> Any:
+    import hashlib  # OpenSSL's: an import hashes every event (digests.py says why)
+
+    return hashlib.sha256
+
+
+_sha256 = _openssl_sha256()
+
+
 class _Writer:
     """The import's rows going into the database a batch at a time, the events linked into
     the chain in the order they come (the whole import is still one transaction, or into a
@@ -733,9 +748,10 @@ class _Writer:
         self.result.ids.append(cid)
         self.concerns.append(concern)
         chain_seq, prev, key, rows = self.chain_seq, self.prev, self.key, self.events
+        sha256 = _sha256
         for columns, head, middle, tail in events:
             chain_seq += 1
-            digest = hash_of_parts((head, middle, tail), chain_seq, prev)
+            digest = hash_of_text_parts(head, middle, tail, chain_seq, prev, sha256)
             rows.append((*columns, chain_seq, prev, digest,
                          chain_mac(key, digest) if key else None))  # fmt: skip
             prev = digest

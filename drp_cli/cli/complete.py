@@ -14,7 +14,9 @@ too).
   protocol and stage as help, never its child's reference.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads the signatures of the commands, their
+# parameters' callbacks and completions with eval() of every annotation string on each run;
+# evaluated at import, they come from the byte-compiled file (issue 32).
 
 import functools
 from collections.abc import Callable, Iterable

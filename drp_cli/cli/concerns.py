@@ -1,6 +1,8 @@
 """Commands that record: open, escalate, respond, note, refer, voice, resolve, withdraw."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads the signatures of the commands, their
+# parameters' callbacks and completions with eval() of every annotation string on each run;
+# evaluated at import, they come from the byte-compiled file (issue 32).
 
 from enum import StrEnum
 from typing import Annotated

@@ -12,7 +12,9 @@ and the commands with one main text option take ``--edit``: write that text in `
 (default ``vi``) on a temporary file that only you can read, deleted afterwards.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads the signatures of the commands, their
+# parameters' callbacks and completions with eval() of every annotation string on each run;
+# evaluated at import, they come from the byte-compiled file (issue 32).
 
 import contextlib
 import os

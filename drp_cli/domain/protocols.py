@@ -8,7 +8,8 @@ or into any folder named in ``DRP_PROTOCOLS`` (several folders separated by ``:`
 Files whose names start with ``_`` are not protocols (``_themes.toml`` holds the themes).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: msgspec reads every struct's annotations when it
+# decodes the compiled cache, and would compile and evaluate each as a string (issue 32).
 
 import datetime as dt
 import re
@@ -58,7 +59,7 @@ def word_slug(value: object) -> str:
     return re.sub(r"[\s_]+", "-", match_word(value))
 
 
-def stage_slug_anywhere(text: str, protocols: Iterable[Protocol]) -> str:
+def stage_slug_anywhere(text: str, protocols: "Iterable[Protocol]") -> str:
     """The slug a stage name means in any of ``protocols`` (for a filter over several):
     ``text`` itself if it is a slug of one, else the one slug its name gives, else ``text``
     unchanged (the caller refuses it, naming the stages)."""
@@ -163,7 +164,7 @@ class Timescale(Frozen):
             quote=quote,
         )
 
-    def due(self, cal: WorkingCalendar, start: dt.date) -> dt.date:
+    def due(self, cal: "WorkingCalendar", start: dt.date) -> dt.date:
         """The deadline of a clock started on ``start`` (that day itself not counted).
 
         Working days: the ``amount``-th working day after it. Calendar days: ``amount`` days

@@ -184,3 +184,107 @@ def test_a_row_its_events_contradict_is_refused_naming_the_columns(drp, tmp_path
         "  item 1, column status: does not match the row's events\n"
         "  item 1, column closed_on: does not match the row's events\n"
     )
+
+
+# -- the helpers read only their own chunks of a JSON list ---------------------------------
+def _rows_text(n: int, *, odd: dict[int, str] | None = None) -> str:
+    """A JSON list of ``n`` of the bench's rows (non-ASCII text in some, so that bytes and
+    characters differ), item ``i`` replaced by ``odd[i]``'s text where given."""
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from data import rows
+
+    items = []
+    for i, row in enumerate(rows(n, open_share=0.3, overdue_share=0.3), start=1):
+        if i % 2 == 0:  # as UTF-8 (a surrogate pair's escape is read the slow way: ijson's)
+            row["summary"] = row["events"][0]["text"] = "Caf\u00e9 \u2014 \U0001f600 na\u00efve"
+        if i % 4 == 2:  # and escaped
+            row["summary"] = row["events"][0]["text"] = "Caf\u00e9 \u2014 na\u00efve"
+        text = json.dumps(row, ensure_ascii=i % 4 == 2)
+        items.append((odd or {}).get(i, text))
+    return "[" + ",\n ".join(items) + "]\n"
+
+
+def _imported(drp, sql, path: Path, monkeypatch, workers: int) -> tuple[int, str, str, list]:
+    monkeypatch.setattr(transfer, "WORKERS", workers)
+    monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+    r = drp("import", str(path), "--by", "bench")
+    rows = sql("select id, child, summary from concern order by id") if r.exit_code == 0 else []
+    return r.exit_code, r.stdout, r.stderr, [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6, 7, 10])
+def test_the_helpers_read_every_row_once(drp, sql, tmp_path, monkeypatch, n):
+    path = tmp_path / "rows.json"
+    path.write_bytes(b"\xef\xbb\xbf" + _rows_text(n).encode())  # a byte order mark too
+    code, out, err, rows = _imported(drp, sql, path, monkeypatch, 2)
+    assert (code, out) == (0, f"Imported {n} of {n} rows.\n"), err
+    assert [r[1] for r in rows] == [f"C-{i:06d}" for i in range(n)]
+    assert [r[2] for r in rows][1:4] == [
+        "Caf\u00e9 \u2014 na\u00efve", "No allocated social worker",
+        "Caf\u00e9 \u2014 \U0001f600 na\u00efve"][: n - 1]  # fmt: skip
+    assert drp("verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {8: '{"protocol": NaN}'},  # not JSON: ijson says what is wrong, after item 7
+        {2: '{"protocol": NaN}'},
+        {8: "[1, 2]"},  # not a concern object
+        {5: '"text"'},
+        {8: '{"protocol": "knowsley", "x": 1}'},  # a row the checks refuse
+        {10: '{"a": 1} 3'},
+    ],
+)
+def test_a_bad_item_is_said_as_one_process_says_it(drp, sql, tmp_path, monkeypatch, odd):
+    path = tmp_path / "rows.json"
+    path.write_text(_rows_text(10, odd=odd), encoding="utf-8")
+    one = _imported(drp, sql, path, monkeypatch, 1)
+    assert one[0] == 2 and one[2].startswith("Error: "), one
+    assert _imported(drp, sql, path, monkeypatch, 2) == one
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 12])
+def test_each_part_decodes_only_its_own_chunks(tmp_path, monkeypatch, n):
+    """The two parts (here two threads) share the chunks as before, and neither falls back
+    to reading the file from its start: each decodes its own rows only."""
+    import queue
+    import threading
+
+    from drp_cli.exchange import readers
+
+    monkeypatch.setattr(transfer, "CHUNK", 3)
+    path = tmp_path / "rows.json"
+    path.write_bytes(b"\xef\xbb\xbf" + _rows_text(n).encode())
+    source = readers.open_source(path)
+    decoded: list[int] = []
+    real = readers._DECODER
+
+    class Counting:
+        def raw_decode(self, text, pos):
+            decoded.append(pos)
+            return real.raw_decode(text, pos)
+
+    monkeypatch.setattr(readers, "_DECODER", Counting())
+    monkeypatch.setattr(source, "read", lambda: pytest.fail("read from the start"))
+    job = transfer._Job(None, source, path, None, "bench", dt.date(2026, 6, 1))  # type: ignore[arg-type]
+    job.starts = {1: queue.Queue(), 2: queue.Queue()}
+    got: dict[int, list[tuple[int, str]]] = {}
+
+    def run(part: int) -> None:
+        try:
+            got[part] = [(k, label) for k, label, _ in transfer._part_rows(job, part, (1, 2))]
+        except BaseException as exc:  # said in the assertion below
+            got[part] = [(-1, repr(exc))]
+
+    threads = [threading.Thread(target=run, args=(part,)) for part in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    mine = {p: [(k, f"item {k + 1}") for k in range(n) if (k // 3) % 2 == p - 1] for p in (1, 2)}
+    assert got == mine
+    assert len(decoded) == n

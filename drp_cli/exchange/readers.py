@@ -14,7 +14,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -200,7 +200,20 @@ def _json_source(path: Path) -> Source:
                     "that is not a whole character"
                 ) from None
 
-    return Source("json", rows, days)
+    def rows_from(start: int, after: int,
+                  at: list[Callable[[], int]]) -> Generator[Row, None, None]:  # fmt: skip
+        """The items after item ``after``, from byte ``start`` (where that item ends, as
+        ``at[0]()`` told; ``after`` 0: the start of the file) by the standard library's
+        decoder; :class:`_Unplain` where it cannot go on (then ``rows`` reads the file)."""
+        with _opened(path) as f:
+            if after:
+                f.seek(start)
+            for m, item in enumerate(_items_after(f, after, at), start=after + 1):
+                if type(item) is not dict:
+                    raise InvalidInput(listed)
+                yield f"item {m}", item
+
+    return Source("json", rows, days, rows_from=rows_from if top == "start_array" else None)
 
 
 class _Unplain(Exception):
@@ -242,8 +255,26 @@ def _array_items(f: IO[bytes]) -> Iterator[Any]:
     library's C decoder (twice as fast as ijson's), a block of the file at a time. Raises
     :class:`_Unplain` at anything it does not read exactly as ijson does, so that the caller
     goes on with ijson (whose errors are the ones the file gets)."""
-    decode = codecs.getincrementaldecoder("utf-8")().decode
-    buf, pos, n, eof = "", 0, 0, False
+    return _items_after(f, 0, None)
+
+
+def _items_after(f: IO[bytes], after: int,
+                 at: list[Callable[[], int]] | None) -> Iterator[Any]:  # fmt: skip
+    """:func:`_array_items`, from where item ``after`` ends (0: the start of the file; else
+    ``f`` is there: where ``at[0]()`` told it was, after that item). ``at``: given, it holds
+    (once this has started) the function that tells where in the file (in bytes) the last
+    item given ends."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    decode = decoder.decode
+    buf, pos, n, eof = "", 0, after, False
+
+    def where() -> int:
+        pending = len(decoder.getstate()[0])
+        tail = len(buf) - pos if buf.isascii() else len(buf[pos:].encode("utf-8"))
+        return f.tell() - pending - tail
+
+    if at is not None:
+        at[:] = [where]
 
     def more(size: int = JSON_BLOCK) -> None:
         nonlocal buf, pos, eof
@@ -265,9 +296,10 @@ def _array_items(f: IO[bytes]) -> Iterator[Any]:
             more()
 
     more()
-    if skip_space() != "[":
-        raise _Unplain(0)
-    pos += 1
+    if not after:
+        if skip_space() != "[":
+            raise _Unplain(0)
+        pos += 1
     while True:
         ch = skip_space()
         if ch == "]":

@@ -14,7 +14,7 @@ file and what was expected, never quoting a cell.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from drp_cli.core.textsafe import visible
 
 #: One row: its label ("row 3", "item 3") and its cells by column name.
 Row = tuple[str, dict[str, Any]]
+#: ``rows_from(start, after, at)``: see :attr:`Source.rows_from`
+RowsFrom = Callable[[int, int, list[Callable[[], int]]], Generator[Row, None, None]]
 #: A local closure day and its reason.
 Closure = tuple[dt.date, str]
 
@@ -35,6 +37,10 @@ class Source:
     closures: list[Closure] = field(default_factory=list)
     #: rows the reader passed over, by kind ("blank", "total"), filled as it reads
     skipped: dict[str, int] = field(default_factory=dict)
+    #: a JSON list's rows from where one ends, so that a process can go on from where another
+    #: stopped without reading the rows before (see :func:`drp_cli.exchange.readers.
+    #: _json_source`); None: only ``rows()``
+    rows_from: RowsFrom | None = field(default=None, repr=False)
 
     def rows(self) -> Iterator[Row]:
         """The rows, read afresh from the start of the file (a generator: one at a time)."""

@@ -41,13 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
-from drp_cli.domain.chain import (
-    GENESIS,
-    commitment,
-    hash_of_text_parts,
-    imported_hash_text,
-    new_salts,
-)
+from drp_cli.domain.chain import GENESIS, hash_of_text_parts, imported_event_parts, new_salts
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
     ROW_FIELDS,
@@ -532,6 +526,9 @@ class _Job:
     #: set by the reading process once it has found a problem the helpers cannot see (a
     #: reference or uid on two rows): from then on they only check, writing nothing more
     refused: Any = None
+    #: each part's queue of where in the file its next chunk starts (see :func:`_part_rows`),
+    #: made before the helpers are forked; empty: each reads the file from its start
+    starts: dict[int, Any] = field(default_factory=dict)
 
 
 def _checked_row(
@@ -595,15 +592,16 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     assert now is not None
     day, moment = (stored_day, stored_moment) if job.as_text else (_same, _same)
     stamp = moment(now)
+    sha256 = _sha256
     events = []
     for seq, ev in enumerate(c["_events"], start=1):
         kind, on, stage, from_stage, by = (ev["kind"], ev["effective_on"], ev["stage"],
                                            ev["from_stage"], ev["by"])  # fmt: skip
         recorded_at, text, details = ev["recorded_at"] or now, ev["text"], ev["details"]
         salt = next(salts)
-        content = commitment(salt, text, details)
-        head, middle, tail = imported_hash_text(cid, seq, kind, on, stage, from_stage, by,
-                                                recorded_at, content, recorder, now)  # fmt: skip
+        content, head, middle, tail = imported_event_parts(
+            cid, seq, kind, on, stage, from_stage, by, recorded_at, salt, text, details,
+            recorder, now, sha256)  # fmt: skip
         events.append(((cid, seq, kind, day(on), stage, from_stage, by, moment(recorded_at),
                         text, details, recorder, stamp, salt, content),
                        head, middle, tail))  # fmt: skip
@@ -626,12 +624,10 @@ def _days_as_text(values: Iterable[Any]) -> tuple[Any, ...]:
 def _check_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Checked]]:
     """This part's chunks of rows, each row checked (and encoded when the job gives ids;
     a second process sends back only the keys of the rows it does not encode: a dry run's)."""
-    mine, salts, first = _mine(part, deal), _salts(), job.first_id
+    salts, first = _salts(), job.first_id
     chunk: list[Checked] = []
     keep = deal == ONE
-    for n, (label, row) in enumerate(job.source.rows()):
-        if not mine(n):
-            continue
+    for n, label, row in _part_rows(job, part, deal):
         c, problems = _checked_row(job, label, row)
         if c is None:
             chunk.append((label, problems, None, None, None))
@@ -650,6 +646,66 @@ def _check_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
 
 #: how long a helper waits for its turn before asking whether the import is still there
 TURN_WAIT = 1.0  # seconds
+#: what a part sends the part that reads the next chunk instead of where its own ended
+_GO_SLOW, _THE_END = None, -1
+
+
+def _part_rows(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[tuple[int, str, Any]]:
+    """This part's rows (n from 0, label, row). Where the file is a JSON list shared between
+    processes (``job.starts``), each reads only its own chunks: it reads one, tells the part
+    that reads the next where in the file it ended, then checks it; the chunks the other
+    part reads it never decodes (each process used to decode every row, its partner's too).
+    Where that cannot be done (the file is not read the fast way, or the part before has
+    not read so), every row is read from the start of the file and the others' passed over,
+    as before, and so are the problems of the file found, and said, as before."""
+    mine = _mine(part, deal)
+    rows_from = job.source.rows_from
+    if rows_from is None or not job.starts:
+        for n, (label, row) in enumerate(job.source.rows()):
+            if mine(n):
+                yield n, label, row
+        return
+    from drp_cli.exchange.readers import _Unplain
+
+    parent = os.getppid()
+    step, k = len(deal), deal.index(part)  # this part's first chunk
+
+    def tell(where: int | None) -> None:
+        job.starts[deal[(k + 1) % step]].put(where)
+
+    while True:
+        start = 0 if k == 0 else _while_parent(
+            lambda: job.starts[part].get(timeout=TURN_WAIT), parent)  # fmt: skip
+        if start == _THE_END:
+            return
+        if start is _GO_SLOW:
+            break
+        at: list[Callable[[], int]] = []
+        rows: list[tuple[str, Any]] = []
+        reading = rows_from(start, k * CHUNK, at)
+        try:
+            for got in reading:
+                rows.append(got)
+                if len(rows) == CHUNK:
+                    break
+            ended = at[0]() if len(rows) == CHUNK else _THE_END  # (the file still open)
+        except _Unplain:
+            break
+        except BaseException:
+            tell(_GO_SLOW)  # the next part is not left waiting
+            raise
+        finally:
+            reading.close()
+        tell(ended)
+        for n, (label, row) in enumerate(rows, start=k * CHUNK):
+            yield n, label, row
+        if len(rows) < CHUNK:
+            return
+        k += step
+    tell(_GO_SLOW)  # from chunk k on, read as before
+    for n, (label, row) in enumerate(job.source.rows()):
+        if n >= k * CHUNK and mine(n):
+            yield n, label, row
 
 
 def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Checked]]:
@@ -846,6 +902,11 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
     if deal is None:
         deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
     make, begin = _check_part, started
+    if job.source.rows_from is not None and len(deal) > 1 and 0 not in deal:
+        import multiprocessing
+
+        # the helpers each read only their own chunks of a JSON list (see _part_rows)
+        job.starts = {part: multiprocessing.get_context("fork").Queue() for part in deal}
     if job.build is not None:  # the helpers write, in turns: the first turn is chunk 0's
         assert writer is not None and deal != ONE
         import multiprocessing

@@ -77,7 +77,7 @@ def test_the_helpers_write_the_same_events(drp, sql, tmp_path, monkeypatch):
 
 # -- the events' fast check ---------------------------------------------------------------
 KINDS = ["imported", "opened", "note", "response", "resolved", "fields-recorded", "attached",
-         "item-added", "retracted", "escalated", "nonsense", 7, None]  # fmt: skip
+         "item-added", "retracted", "redacted", "escalated", "nonsense", 7, None]  # fmt: skip
 DAYS = ["2025-03-03", "2025-03-04", "2026-06-01", "1999-01-01", "2031-01-01", "03/03/2025",
         "2025-02-30", 20250303, None]  # fmt: skip
 TEXTS = ["", "Phoned TM", "caf\u00e9", "two\nlines", "tab\there", "bell\x07", "bidi\u202e",
@@ -88,7 +88,7 @@ details = st.one_of(
     st.none(),
     st.just([]),
     st.dictionaries(
-        st.sampled_from(["due", "from", "n", "seq", "opened_on", "bypassed", "x"]),
+        st.sampled_from(["due", "from", "n", "seq", "opened_on", "bypassed", "before", "x"]),
         st.one_of(
             st.sampled_from(TEXTS),
             st.sampled_from(DAYS),
@@ -288,3 +288,20 @@ def test_each_part_decodes_only_its_own_chunks(tmp_path, monkeypatch, n):
     mine = {p: [(k, f"item {k + 1}") for k in range(n) if (k // 3) % 2 == p - 1] for p in (1, 2)}
     assert got == mine
     assert len(decoded) == n
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(event, max_size=4), st.booleans())
+def test_the_events_rows_are_made_as_one_at_a_time(events, encode):
+    from drp_cli.domain.protocols import registry
+
+    c = {"stage": registry().protocols["knowsley"].stage("stage-1")}
+
+    def outcome(make):
+        try:
+            return make()
+        except Exception as exc:
+            return type(exc)
+
+    one_by_one = outcome(lambda: [checks._event_row(e, c, "me", encode) for e in events])
+    assert outcome(lambda: checks._event_rows(events, c, "me", encode)) == one_by_one

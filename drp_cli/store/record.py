@@ -58,8 +58,7 @@ from drp_cli.domain.lifecycle import (
     ItemState,
     fold,
 )
-from drp_cli.domain.retention import tombstone_gaps, tombstone_hash
-from drp_cli.store import filestore, purgesql
+from drp_cli.store import purgesql
 from drp_cli.store.connection import (
     TABLES,
     Conn,
@@ -901,6 +900,8 @@ def _side_links(conn: Conn, revision: str | None = None) -> Iterator[Link]:
         closure_hash,
     )  # fmt: skip
     staff = _chain_rows(conn, "staff", staff_where, staff_hash)
+    from drp_cli.domain.retention import tombstone_hash  # only where the chain is walked
+
     purges = _chain_rows(
         conn, purgesql.TABLE,
         lambda row: f"purge {row['id']} (the tombstone of {row['purged_on']})",
@@ -978,14 +979,13 @@ def _item_name(key: tuple[str, int]) -> str:
     return f"{key[0]} {key[1]}"
 
 
-NOT_REGULAR = filestore.NOT_REGULAR
-
-
 def _file_sha256(path: Path) -> str | None:
-    """The SHA-256 of a stored file; None when it is missing; :data:`NOT_REGULAR` when
-    something else is in its place (a FIFO would hang the read, a device such as /dev/zero
+    """The SHA-256 of a stored file; None when it is missing; ``filestore.NOT_REGULAR``
+    when something else is in its place (a FIFO would hang the read, a device such as /dev/zero
     never end it; a link points out of the store), found before a byte is read, as the
     bundle refuses it."""
+    from drp_cli.store.filestore import NOT_REGULAR
+
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return NOT_REGULAR
@@ -1174,6 +1174,8 @@ def _walk_chain(conn: Conn, report: VerifyReport, options: VerifyOptions,
                 links: Callable[[ChainWalk], None] | None = None) -> None:  # fmt: skip
     """Walk the chain: every link of the tables chained at ``options.revision`` (``links``:
     another way to feed them to the walk, :mod:`drp_cli.store.fastverify`'s)."""
+    from drp_cli.domain.retention import tombstone_gaps  # only where the chain is walked
+
     walk = ChainWalk(key=options.key, expect=options.expect)
     for tombstone in purgesql.tombstones(conn) if _chained("purge", options.revision) else ():
         for gap in tombstone_gaps(tombstone):
@@ -1260,6 +1262,8 @@ def _check_files(problem: Callable[[str], None], report: VerifyReport, options: 
                  cid: int, state: ConcernState) -> None:  # fmt: skip
     """Each attached file of one concern in the store (``options.attachments_dir``) against
     its SHA-256, each file once however many attachments share it."""
+    from drp_cli.store.filestore import NOT_REGULAR, stored_sha256  # only with attachments
+
     assert options.attachments_dir is not None
     for n, a in state.attachments.items():
         sha = a.sha256
@@ -1267,7 +1271,7 @@ def _check_files(problem: Callable[[str], None], report: VerifyReport, options: 
             continue
         options.seen_files.add(sha)
         report.files += 1
-        stored = filestore.stored_sha256(options.attachments_dir, sha, options.files_key)
+        stored = stored_sha256(options.attachments_dir, sha, options.files_key)
         if stored is None:
             problem(f"concern {cid}: the stored file of attachment {n} is missing")
         elif stored == NOT_REGULAR:

@@ -245,16 +245,17 @@ def _quiet_extra_arguments() -> None:
 
 _quiet_extra_arguments()
 
-_COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,30}")
-_NOT_ONE_OF = re.compile(r"(?s)'.*' is not one of ")
+# compiled on first use (re's cache): only a usage error needs them
+_COMMAND_WORD = r"[a-z][a-z0-9-]{0,30}"
+_NOT_ONE_OF = r"(?s)'.*' is not one of "
 
 
 def _quiet_usage(message: str) -> str:
     """A usage error's message without a value the user typed (a bad choice, an unknown
     command that is not a command-like word): they may be text about a child."""
-    message = _NOT_ONE_OF.sub("the value (not shown) is not one of ", message)
+    message = re.sub(_NOT_ONE_OF, "the value (not shown) is not one of ", message)
     m = re.fullmatch(r"(?s)No such command '(.*)'\.(.*)", message)
-    if m and not _COMMAND_WORD.fullmatch(m.group(1)):
+    if m and not re.fullmatch(_COMMAND_WORD, m.group(1)):
         message = "No such command (the word is not shown): see `drp --help`."
     return message
 

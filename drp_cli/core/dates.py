@@ -13,16 +13,18 @@ from drp_cli.core.errors import InvalidInput
 FIRST_DAY = dt.date(1990, 1, 1)
 LAST_DAY = dt.date(2199, 12, 31)
 
+# The patterns are compiled on first use (by `re`'s own cache), not at import: a date in
+# ISO form, as scripts and the bench give --on, is read without them (issue 32).
 # a value that looks like an attempt at a date is quoted back; anything else (text typed in
 # the wrong place, perhaps about a child) is not
-_DATE_LIKE = re.compile(r"[0-9./ -]{1,12}")
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_LIKE = r"[0-9./ -]{1,12}"
+_ISO_DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # day/month/year as typed in England: 02/11/2026, 2/11/2026, 2.11.2026, 02-11-2026
-_DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
-_DMY_SHORT_YEAR = re.compile(r"[0-9]{1,2}([/.-])[0-9]{1,2}\1[0-9]{2}")
+_DMY = r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})"
+_DMY_SHORT_YEAR = r"[0-9]{1,2}([/.-])[0-9]{1,2}\1[0-9]{2}"
 # three numbers, as a date is written, but in a form drp does not read (2026/11/02 year
 # first, 02/11-2026): a date perhaps, but not one drp can read without guessing
-_THREE_NUMBERS = re.compile(r"[0-9]{1,4}[/. -][0-9]{1,2}[/. -][0-9]{1,4}")
+_THREE_NUMBERS = r"[0-9]{1,4}[/. -][0-9]{1,2}[/. -][0-9]{1,4}"
 #: The forms of a typed date, as errors name them.
 DATE_FORMS = "DD/MM/YYYY or YYYY-MM-DD, e.g. 14/03/2025 or 2025-03-14"
 
@@ -54,17 +56,28 @@ def parse_date(value: str | dt.date, what: str = "date") -> dt.date:
     if isinstance(value, dt.date):
         return check_range(value, what)
     text = value.strip()
-    shown = f" {text!r}" if _DATE_LIKE.fullmatch(text) else ""
-    if _DMY_SHORT_YEAR.fullmatch(text):
+    if (  # YYYY-MM-DD (what _ISO_DAY matches), read without a pattern
+        len(text) == 10
+        and text[4] == text[7] == "-"
+        and text.isascii()
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"{what} {text!r} is not a real date: use {DATE_FORMS}") from None
+        return check_range(day, what)
+    shown = f" {text!r}" if re.fullmatch(_DATE_LIKE, text) else ""
+    if re.fullmatch(_DMY_SHORT_YEAR, text):
         raise InvalidInput(
             f"{what}{shown} has a two-digit year: give the year in full ({DATE_FORMS})"
         )
     try:
-        if _ISO_DAY.fullmatch(text):  # never an ISO week (2025-W10-1) or ordinal date
+        if re.fullmatch(_ISO_DAY, text):  # never an ISO week (2025-W10-1) or ordinal date
             day = dt.date.fromisoformat(text)
-        elif m := _DMY.fullmatch(text):
+        elif m := re.fullmatch(_DMY, text):
             day = dt.date(int(m[4]), int(m[3]), int(m[1]))
-        elif _THREE_NUMBERS.fullmatch(text):
+        elif re.fullmatch(_THREE_NUMBERS, text):
             raise InvalidInput(f"{what}{shown} is not in a form drp reads: use {DATE_FORMS}")
         else:
             raise ValueError

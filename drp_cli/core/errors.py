@@ -23,7 +23,7 @@ EXIT_MAIL = 7  # the mail server could not be reached, or refused the message: n
 EXIT_INTERNAL = 70  # an unexpected error (a bug): run again with --debug
 
 
-_FIELD = re.compile("\x00([a-z][a-z0-9_]*)\x00")
+_FIELD = "\x00([a-z][a-z0-9_]*)\x00"  # compiled on first use (re's cache), not at import
 
 
 def fld(name: str) -> str:
@@ -44,7 +44,7 @@ class DrpError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.template = message
-        self.fields: tuple[str, ...] = tuple(dict.fromkeys(_FIELD.findall(message)))
+        self.fields: tuple[str, ...] = tuple(dict.fromkeys(re.findall(_FIELD, message)))
 
     @property
     def field(self) -> str | None:
@@ -53,7 +53,7 @@ class DrpError(Exception):
 
     def render(self, name: Callable[[str], str] = str) -> str:
         """The message with each field shown as ``name(field)``."""
-        return _FIELD.sub(lambda m: name(m.group(1)), self.template)
+        return re.sub(_FIELD, lambda m: name(m.group(1)), self.template)
 
     @property
     def message(self) -> str:

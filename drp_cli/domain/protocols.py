@@ -802,17 +802,18 @@ def as_data(value: msgspec.Struct) -> Any:
 
 
 # -- loading -----------------------------------------------------------------------------
-_MISSING = re.compile(r"Object missing required field `(.+)`")
-_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+# compiled on first use (re's cache): only a protocol file with an error needs them
+_MISSING = r"Object missing required field `(.+)`"
+_UNKNOWN = r"Object contains unknown field `(.+)`"
 
 
 def _describe(exc: msgspec.ValidationError) -> str:
     """msgspec's message as ``field LOCATION: PROBLEM`` (``stages.1.title``)."""
     message, _, where = str(exc).partition(" - at `$")
     loc = re.sub(r"\[(\d+)\]", r".\1", where.rstrip("`")).lstrip(".")
-    if m := _MISSING.fullmatch(message):
+    if m := re.fullmatch(_MISSING, message):
         loc, message = ".".join(filter(None, (loc, m.group(1)))), "required, but missing"
-    elif m := _UNKNOWN.fullmatch(message):
+    elif m := re.fullmatch(_UNKNOWN, message):
         loc, message = ".".join(filter(None, (loc, m.group(1)))), "not a known field"
     elif message.startswith("field ") and ": " in message:  # a check naming its own field
         named, _, message = message[len("field ") :].partition(": ")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from drp_cli.services.listing import Shown, TableRow
     from drp_cli.services.tracker import ConcernView, Tracker
 
 
@@ -844,42 +845,40 @@ LIST_DROP = ("Summary", "Owner", "Addressed to", "Protocol")
 
 
 def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
+    """The concerns (their JSON shapes, :func:`concern_data`) as a table: :func:`listed_table`
+    of the values it shows."""
+    from drp_cli.services.listing import Shown
+
+    listed_table(
+        [
+            (d["id"], d["child"], Shown(
+                d["protocol"], d["stage"], d["status"], d["deadline"], d["formal_deadline"],
+                d["working_days_overdue"] if d["overdue"] else 0, bool(d.get("past_aim")),
+                bool(d.get("past_guidance")), d["referred_to_cafcass_on"], tuple(d["missing"]),
+                d.get("addressed_to"),
+            ), d.get("owner"), d.get("summary") or "")
+            for d in rows
+        ],
+        plain=plain,
+    )  # fmt: skip
+
+
+def listed_table(rows: list[TableRow], *, plain: bool = False) -> None:
     """The concerns as a table: Rich on a terminal; ``plain`` (cron mail, a pipe, a file)
     or above :data:`PLAIN_ABOVE` rows, aligned text, nothing wrapped or cut."""
-    from drp_cli.domain.wording import days
-
     plain = plain or len(rows) > PLAIN_ABOVE
-    cells_of: list[list[str]] = []
-    styles: list[str | None] = []
-    for d in rows:
-        flags = []
-        # a pipe keeps the short flags scripts read; a terminal says them in words
-        if d["overdue"]:
-            late = d["working_days_overdue"]
-            flags.append(f"OVERDUE {late}wd" if plain else f"OVERDUE {days(late)}")
-        if d.get("past_aim"):
-            flags.append("past-aim" if plain else "past its aim")
-        if d.get("past_guidance"):
-            flags.append("past-guidance" if plain else "past the guidance")
-        if d["referred_to_cafcass_on"]:
-            flags.append("CAFCASS")
-        if "child's wishes not recorded" in d["missing"]:
-            flags.append("wishes?")
-        if "child not recorded as told the outcome" in d["missing"]:
-            flags.append("told?")
-        cells = [str(d["id"]), d["child"], d["protocol"], d["stage"], d["status"]]
-        cells += [d["deadline"] or "-", d["formal_deadline"] or "-", " ".join(flags)]
-        cells += [names(d.get("addressed_to")), d.get("owner") or "-",
-                  short(d.get("summary") or "") or "-"]  # fmt: skip
-        if plain:
-            cells_of.append(cells)  # plain_table shows every cell through visible()
-            continue
-        cells_of.append([visible(c, one_line=True) for c in cells])
-        styles.append("bold red" if d["overdue"] else None)
     if plain:
         if rows:
-            plain_table(LIST_HEADERS, cells_of)
+            _plain_list(rows)
     else:
+        cells_of: list[list[str]] = []
+        styles: list[str | None] = []
+        for r in rows:
+            shared = r[2]
+            cells = [str(r[0]), r[1], *_shared_cells(shared, plain=False), r[3] or "-",
+                     short(r[4]) or "-"]  # fmt: skip
+            cells_of.append([visible(c, one_line=True) for c in cells])
+            styles.append("bold red" if shared.overdue_by else None)
         fit_table(LIST_HEADERS, cells_of, free=LIST_FREE_TEXT, styles=styles, drop=LIST_DROP,
                   heading=2)  # fmt: skip
     say(
@@ -889,3 +888,66 @@ def concern_table(rows: list[dict[str, Any]], *, plain: bool = False) -> None:
         if rows
         else "No concerns match."
     )
+
+
+def _shared_cells(s: Shown, *, plain: bool) -> list[str]:
+    """The cells of a row of the list that concerns share: protocol, stage, status,
+    deadlines, flags and addressees. A pipe keeps the short flags scripts read; a terminal
+    says them in words."""
+    from drp_cli.domain.judgement import NOT_TOLD, WISHES_NOT_RECORDED
+
+    flags = []
+    if s.overdue_by:
+        if plain:
+            flags.append(f"OVERDUE {s.overdue_by}wd")
+        else:
+            from drp_cli.domain.wording import days
+
+            flags.append(f"OVERDUE {days(s.overdue_by)}")
+    if s.past_aim:
+        flags.append("past-aim" if plain else "past its aim")
+    if s.past_guidance:
+        flags.append("past-guidance" if plain else "past the guidance")
+    if s.referred_to_cafcass_on:
+        flags.append("CAFCASS")
+    if WISHES_NOT_RECORDED in s.missing:
+        flags.append("wishes?")
+    if NOT_TOLD in s.missing:
+        flags.append("told?")
+    return [s.protocol, s.stage, s.status, s.deadline or "-", s.formal_deadline or "-",
+            " ".join(flags), names(s.addressed_to)]  # fmt: skip
+
+
+def _plain_list(rows: list[TableRow]) -> None:
+    """:func:`plain_table` of the list's rows, made in one pass: what concerns share (seven
+    of the eleven columns) laid out once for each distinct set of it. Where any cell holds a
+    character :func:`visible` would escape, :func:`plain_table` itself lays them out."""
+    import sys
+    from itertools import chain
+
+    shared: dict[int, list[str]] = {}  # by the Shown's id: the rows hold every one
+    for r in rows:
+        if id(r[2]) not in shared:
+            shared[id(r[2])] = _shared_cells(r[2], plain=True)
+    own = [(str(r[0]), r[1], r[3] or "-", short(r[4]) or "-") for r in rows]
+    if not textsafe.is_one_line(" ".join(chain(chain.from_iterable(own),
+                                               chain.from_iterable(shared.values())))):  # fmt: skip
+        plain_table(LIST_HEADERS, [[o[0], o[1], *shared[id(r[2])], o[2], o[3]]
+                                   for o, r in zip(own, rows, strict=True)])  # fmt: skip
+        return
+    mine = list(zip(*own, strict=True))
+    widths = [max(len(LIST_HEADERS[n]), *map(len, column)) for n, column in
+              zip((0, 1, 9, 10), mine, strict=True)]  # fmt: skip
+    between = [max(len(LIST_HEADERS[n]), *(len(c[n - 2]) for c in shared.values()))
+               for n in range(2, 9)]  # fmt: skip
+    w_id, w_child, w_owner, w_summary = widths
+    every = [w_id, w_child, *between, w_owner, w_summary]
+    segment = {key: "  ".join(map(str.ljust, cells, between)) for key, cells in shared.items()}
+    lines = ["  ".join(map(str.ljust, LIST_HEADERS, every)).rstrip(),
+             "  ".join("-" * w for w in every)]  # fmt: skip
+    lines += [
+        "  ".join((o[0].ljust(w_id), o[1].ljust(w_child), segment[id(r[2])], o[2].ljust(w_owner),
+                   o[3])).rstrip()
+        for o, r in zip(own, rows, strict=True)
+    ]  # fmt: skip
+    sys.stdout.write("\n".join(lines) + "\n")

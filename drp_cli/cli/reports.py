@@ -11,13 +11,15 @@
 
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
     from drp_cli.domain.overdue import ActionDue, OverdueItem
+    from drp_cli.services.listing import TableRow
     from drp_cli.services.tracker import Tracker
+    from drp_cli.store.connection import Store
 
 from drp_cli.cli import complete
 from drp_cli.cli.app import (
@@ -38,6 +40,7 @@ from drp_cli.cli.output import (
     concern_table,
     documents_data,
     fit_table,
+    listed_table,
     names,
     print_json,
     say,
@@ -107,12 +110,74 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List concerns (open ones by default)."""
-    t = tracker(ctx)
-    if stage is not None:  # a stage by name ("Stage 2"), as every option takes one
-        from drp_cli.domain.protocols import stage_slug_anywhere
+    source: Tracker | Store
+    table: list[TableRow] | None = None
+    if not as_json and search is None and protocol is None and stage is None and category is None:
+        # the table reads only what it shows and judges (drp_cli.services.listing): the
+        # same rows, a tenth of the work of the views and their JSON shape
+        from drp_cli.services import listing
 
-        chosen = [t.protocols.get(protocol)] if protocol is not None else None
-        stage = stage_slug_anywhere(stage, chosen or t.protocols.protocols.values())
+        source = store(ctx)
+        table = listing.table_rows(source, status=status, child=child, raised_by=raised_by,
+                                  owner=owner, mine=mine, team=team, opened_from=opened_from,
+                                  opened_to=opened_to, overdue=overdue, on=on)  # fmt: skip
+        if not table and (owner is not None or team is not None):
+            from drp_cli.services import staff
+
+            staff.check_filters(tracker(ctx), owner=owner, team=team)  # no misspelt name
+        count = len(table)
+    else:
+        source = t = tracker(ctx)
+        if stage is not None:  # a stage by name ("Stage 2"), as every option takes one
+            from drp_cli.domain.protocols import stage_slug_anywhere
+
+            chosen = [t.protocols.get(protocol)] if protocol is not None else None
+            stage = stage_slug_anywhere(stage, chosen or t.protocols.protocols.values())
+        rows = _listed(t, status=status, protocol=protocol, child=child, stage=stage,
+                       raised_by=raised_by, category=category, owner=owner, mine=mine, team=team,
+                       search=search, opened_from=opened_from, opened_to=opened_to,
+                       overdue=overdue, on=on, as_json=as_json)  # fmt: skip
+        count = len(rows)
+    from drp_cli.services import audit
+
+    # recorded before anything is shown (it cannot be turned off): a child's reference and
+    # a text searched for are recorded as given, never their values
+    given = [("--status", status), ("--protocol", protocol), ("--child", child),
+             ("--stage", stage), ("--raised-by", raised_by), ("--category", category),
+             ("--owner", owner), ("--mine", mine), ("--team", team), ("--search", search),
+             ("--opened-from", opened_from), ("--opened-to", opened_to),
+             ("--overdue", overdue), ("--on", on if overdue else None)]  # fmt: skip
+    audit.record_read(source, "list", count=count,
+                      detail=audit.options_detail(given, private=LIST_PRIVATE))  # fmt: skip
+    if table is not None:
+        listed_table(table, plain=not _is_terminal())
+    elif as_json:
+        print_json(rows)
+    else:
+        concern_table(rows, plain=not _is_terminal())
+
+
+def _listed(
+    t: "Tracker",
+    *,
+    status: str,
+    protocol: str | None,
+    child: str | None,
+    stage: str | None,
+    raised_by: str | None,
+    category: str | None,
+    owner: str | None,
+    mine: bool,
+    team: str | None,
+    search: str | None,
+    opened_from: str | None,
+    opened_to: str | None,
+    overdue: bool,
+    on: str | None,
+    as_json: bool,
+) -> list[dict[str, Any]]:
+    """`drp list`'s concerns the library's way: each one's view, then its JSON shape
+    (``--json``, and the filters the table's own read does not take)."""
     # the table needs no events; --json includes each concern's events
     views = t.concerns(
         status=status, protocol=protocol, child=child, stage=stage, raised_by=raised_by,
@@ -124,22 +189,7 @@ def list_(
         from drp_cli.services import staff
 
         staff.check_filters(t, owner=owner, team=team)  # a misspelt name is no empty list
-    rows = [concern_data(t, v, on, timeline=False) for v in views]
-    from drp_cli.services import audit
-
-    # recorded before anything is shown (it cannot be turned off): a child's reference and
-    # a text searched for are recorded as given, never their values
-    given = [("--status", status), ("--protocol", protocol), ("--child", child),
-             ("--stage", stage), ("--raised-by", raised_by), ("--category", category),
-             ("--owner", owner), ("--mine", mine), ("--team", team), ("--search", search),
-             ("--opened-from", opened_from), ("--opened-to", opened_to),
-             ("--overdue", overdue), ("--on", on if overdue else None)]  # fmt: skip
-    audit.record_read(t, "list", count=len(views),
-                      detail=audit.options_detail(given, private=LIST_PRIVATE))  # fmt: skip
-    if as_json:
-        print_json(rows)
-    else:
-        concern_table(rows, plain=not _is_terminal())
+    return [concern_data(t, v, on, timeline=False) for v in views]
 
 
 #: The options of `drp list` the audit of reads records as given, never their values: a

@@ -100,6 +100,45 @@ def passed_by_kind(cal: WorkingCalendar, c: Any, day: dt.date) -> dict[str, int]
     return passed
 
 
+def passed_on(cal: WorkingCalendar, c: Any, day: dt.date) -> dict[str, int]:
+    """:func:`passed_by_kind` for a concern whose ``status`` is open; a closed concern runs
+    no clock: nothing passed (0 for each kind)."""
+    if c.status != "open":
+        return {"firm": 0, "aim": 0, "guidance": 0}
+    return passed_by_kind(cal, c, day)
+
+
+#: What :func:`voice_missing` says is missing about the child's voice
+WISHES_NOT_RECORDED = "child's wishes not recorded"
+NOT_TOLD = "child not recorded as told the outcome"
+
+
+def wishes_state(own: str | None, recorded: bool) -> str | None:
+    """The child's wishes as every view shows them: ``sought`` while wishes and feelings are
+    ``recorded`` (on any of the child's concerns, and not removed), whatever the concern's
+    ``own`` latest record says; otherwise its own (``sought``, ``not-sought`` or None).
+    Recorded wishes are the child's voice: a later "not sought" on one concern does not make
+    them unsaid."""
+    return "sought" if recorded else own
+
+
+def voice_missing(
+    wishes: str | None, status: str, told_outcome: str | None, child_voice: bool = True
+) -> list[str]:
+    """What is missing about the child's voice (West Sussex DRP, "Child's Voice"), given the
+    concern's :func:`wishes_state`, status and record of the child told the outcome; nothing
+    on a route that is not about a child's plan (``child_voice`` false: a foster carer's
+    review, a chair's practice)."""
+    if not child_voice:
+        return []
+    missing = []
+    if wishes is None:
+        missing.append(WISHES_NOT_RECORDED)
+    if status == "resolved" and told_outcome is None:
+        missing.append(NOT_TOLD)
+    return missing
+
+
 class Clock(NamedTuple):
     """One clock a concern runs, judged on a day."""
 

@@ -22,6 +22,8 @@ from drp_cli.store import daily
 from drp_cli.store.connection import Store
 
 if TYPE_CHECKING:
+    from typing import TypedDict
+
     from drp_cli.services.subject_access import DueRequest
 
 
@@ -141,17 +143,37 @@ def installed_addressees(protocol: str, stage: str, route: str | None = None) ->
     return list(found if found is not None else stages.get(stage, []))
 
 
-_TABLES: dict[str, dict[str, dict[str, list[str]]]] = {}  # by the files' signature
-#: the shape of addressees.json: names by protocol, then stage, or "stage@route" where a
-#: route addresses the stage to others
-CACHE_VERSION = 2
+#: The protocols' facts the morning check and `drp list`'s table read, by the files' signature
+_TABLES: dict[str, ProtocolTable] = {}
+#: the shape of addressees.json: ``names``, names by protocol, then stage, or "stage@route"
+#: where a route addresses the stage to others; ``routes``, each protocol's routes in its
+#: order (the first is a concern's with no route): [slug, subject, child_voice]
+CACHE_VERSION = 3
+
+
+if TYPE_CHECKING:  # (a class made at import would cost the morning check)
+
+    class ProtocolTable(TypedDict):
+        """What :func:`protocol_table` keeps of the installed protocols (see
+        :data:`CACHE_VERSION`)."""
+
+        names: dict[str, dict[str, list[str]]]
+        routes: dict[str, list[tuple[str, str, bool]]]
 
 
 def addressee_table() -> dict[str, dict[str, list[str]]]:
-    """Whom each installed protocol's stages are addressed to, by protocol and stage. The
-    protocols themselves are loaded (and checked) only when one of their files changed
-    since drp last did: the names are kept in the cache folder beside the bank holidays,
-    with the size and time of every protocol file they were read from."""
+    """Whom each installed protocol's stages are addressed to, by protocol and stage
+    (:func:`protocol_table`'s ``names``)."""
+    return protocol_table()["names"]
+
+
+def protocol_table() -> ProtocolTable:
+    """Whom each installed protocol's stages are addressed to, by protocol and stage, and
+    each protocol's routes. The protocols themselves are loaded (and checked) only when one
+    of their files changed since drp last did: what is kept of them is in the cache folder
+    beside the bank holidays, with the size and time of every protocol file it was read
+    from. Every answer is the registry's own (:meth:`drp_cli.domain.protocols.Protocol.
+    stage_for`, :attr:`~drp_cli.domain.protocols.Protocol.all_routes`), kept."""
     import json
 
     from drp_cli.core.files import cache_dir, write_private
@@ -166,22 +188,28 @@ def addressee_table() -> dict[str, dict[str, list[str]]]:
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         if (cached.get("v") == CACHE_VERSION and cached.get("files") == files
-                and isinstance(cached.get("names"), dict)):  # fmt: skip
-            table = _TABLES[key] = cached["names"]
+                and isinstance(cached.get("names"), dict)
+                and isinstance(cached.get("routes"), dict)):  # fmt: skip
+            table = _TABLES[key] = {
+                "names": cached["names"],
+                "routes": {p: [(r[0], r[1], bool(r[2])) for r in routes]
+                           for p, routes in cached["routes"].items()},
+            }  # fmt: skip
             return table
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
         pass
     from drp_cli.domain.protocols import registry
 
-    table = _TABLES[key] = {}
+    table = _TABLES[key] = {"names": {}, "routes": {}}
     for slug, p in registry().protocols.items():
-        names = table[slug] = {s.slug: list(s.addressee_names) for s in p.stages}
-        for r in p.routes:  # where a route addresses a stage to others (a letter, say)
+        names = table["names"][slug] = {s.slug: list(s.addressee_names) for s in p.stages}
+        table["routes"][slug] = [(r.slug, r.subject, r.child_voice) for r in p.all_routes]
+        for r in p.all_routes:  # where a route addresses a stage to others (a letter, say)
             for s in p.stages:
                 own = list(p.stage_for(s.slug, r.slug).addressee_names)
                 if own != names[s.slug]:
                     names[f"{s.slug}@{r.slug}"] = own
     with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        write_private(path, json.dumps({"v": CACHE_VERSION, "files": files, "names": table}),
+        write_private(path, json.dumps({"v": CACHE_VERSION, "files": files, **table}),
                       make_parents=True)  # fmt: skip
     return table

@@ -280,3 +280,31 @@ def test_the_same_refusals(varied: None, drp: Callable[..., Any], args: list[str
     assert lean.exit_code == 2
     if said is not None:
         assert lean.stderr == said
+
+
+@pytest.mark.parametrize("few", [0, 1, 2000])
+def test_wishes_looked_up_however_many_items(varied: None, drp: Callable[..., Any],
+                                             db_target: str, monkeypatch: pytest.MonkeyPatch,
+                                             few: int) -> None:  # fmt: skip
+    """Where the record holds more items than the lean read counts (few), it asks each
+    concern's child; where it holds fewer, it looks whether any is wishes and feelings."""
+    from drp_cli.store import listing
+
+    monkeypatch.setattr(listing, "_FEW_ITEMS", few)
+    r = drp("list", "--status", "all", "--on", ON)
+    assert r.stdout == library_way(db_target, ON, plain=True, status="all")
+
+
+def test_a_record_with_no_wishes_recorded(drp: Callable[..., Any], db_target: str) -> None:
+    for n in range(3):
+        assert drp(*open_args(child=f"KN-{n % 2}", on="2025-03-03")).exit_code == 0
+    assert (
+        drp(
+            "action", "add", "1", "--text", "Allocate", "--owner", "TM", "--due", "2025-03-20"
+        ).exit_code
+        == 0
+    )
+    assert drp("voice", "2", "wishes-sought", "--text", "Seen", "--on", "2025-03-05").exit_code == 0
+    r = drp("list", "--status", "all", "--on", ON)
+    assert r.stdout.count("wishes?") == 2 + 1  # two concerns, and the footnote
+    assert r.stdout == library_way(db_target, ON, plain=True, status="all")

@@ -51,11 +51,13 @@ def calendar(conn: Conn) -> WorkingCalendar:
         conn.rows(f"SELECT day, action FROM closure_change {CHAIN_ORDER}")))  # fmt: skip
 
 
-_OVERDUE_COLUMNS = (
-    "SELECT id, child, protocol, stage, deadline, formal_deadline, stage_responded_on, "
-    "deadline_kind, formal_deadline_kind, step, step_deadline, step_deadline_kind, "
-    "stage_started_on, summary, owner, team, route FROM concern WHERE status = 'open' AND "
-)
+_COLUMN_LIST = (
+    "id", "child", "protocol", "stage", "deadline", "formal_deadline", "stage_responded_on",
+    "deadline_kind", "formal_deadline_kind", "step", "step_deadline", "step_deadline_kind",
+    "stage_started_on", "summary", "owner", "team", "route",
+)  # fmt: skip
+_COLUMN_NAMES = ", ".join(_COLUMN_LIST)
+_OVERDUE_COLUMNS = f"SELECT {_COLUMN_NAMES} FROM concern WHERE status = 'open' AND "
 #: the concern columns the morning check and the list match whatever the case: lower() on
 #: both sides of the comparison, the same SQL on both engines
 TEXT_FILTERS = ("owner", "team", "raised_by")
@@ -103,20 +105,82 @@ def overdue_rows(
     """Open concerns whose stage, step or formal deadline falls on or before ``horizon``,
     or whose stage has no deadline and began on or before ``stale_before``, through the
     status-and-deadline indexes, filtered on ``filters`` (:data:`TEXT_FILTERS`, case
-    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads. Raises
-    :class:`DatabaseDamaged` first if those indexes do not match the concern rows
-    (:func:`check_indexes`)."""
+    folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads, each day as ISO
+    text. Raises :class:`DatabaseDamaged` first if those indexes do not match the concern
+    rows (:func:`check_indexes`)."""
     check_indexes(conn)  # never an all-clear read through a damaged index
     filters = dict(filters or {})
     names = [n for n in TEXT_FILTERS if n in filters]
     values = [filters[n] for n in names]
     params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
-    rows = conn.rows(overdue_sql(names, sqlite=conn.is_sqlite), params)
-    for row in rows:  # a kind drp never writes is an error, never a crash nor a guess
-        for at, column in _KIND_COLUMNS:
-            if row[at] not in RANK:
-                raise MalformedValue(f"concern {row[0]}", "concern", column)
-    return rows
+    rows = conn.rows(overdue_rows_sql(names, sqlite=conn.is_sqlite), params)
+    for at, column in _KIND_COLUMNS:  # a kind drp never writes is an error, never a guess
+        if not {row[at] for row in rows} <= RANK.keys():
+            bad = next(row for row in rows if row[at] not in RANK)
+            raise MalformedValue(f"concern {bad[0]}", "concern", column)
+    return _days_as_text(rows, conn.is_sqlite)
+
+
+def overdue_rows_sql(filters: Sequence[str] = (), *, sqlite: bool = False) -> str:
+    """What :func:`overdue_rows` runs: the concerns :func:`overdue_sql`'s four searches find
+    (each search reading its index for the ids alone, the ids made distinct), each row read
+    once by its id; on SQLite each day as its stored text (``+column``: no converter runs,
+    :func:`_days_as_text` reads each distinct one once). Parameters as ``overdue_sql``'s."""
+    ids = overdue_sql(filters, sqlite=sqlite).replace(_OVERDUE_COLUMNS, "SELECT id FROM concern "
+                                                      "WHERE status = 'open' AND ")  # fmt: skip
+    ids = ids.replace(
+        f"SELECT {_COLUMN_NAMES} FROM concern {_NO_DEADLINE_INDEX} WHERE ",
+        f"SELECT id FROM concern {_NO_DEADLINE_INDEX} WHERE ",
+    )
+    columns = ", ".join(f"+{c}" if sqlite and c in _DAY_COLUMNS else c for c in _COLUMN_LIST)
+    return f"SELECT {columns} FROM concern WHERE id IN ({ids})"
+
+
+#: The columns of :data:`_OVERDUE_COLUMNS` that hold a day, where they are
+_DAY_COLUMNS = ("deadline", "formal_deadline", "stage_responded_on", "step_deadline",
+                "stage_started_on")  # fmt: skip
+_DAY_AT = tuple(_COLUMN_LIST.index(c) for c in _DAY_COLUMNS)
+
+
+def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, ...]]:
+    """``rows`` with each day as ISO text, each distinct stored value read once as the
+    whole read reads it (SQLite: the converter of the ``DATE`` type; PostgreSQL: the
+    driver's date), or :class:`MalformedValue` naming the first concern holding one that
+    is no day, and the column."""
+    import sqlite3
+
+    convert = sqlite3.converters["DATE"] if sqlite else None
+    changed: list[tuple[int, dict[Any, str]]] = []
+    for at in _DAY_AT:
+        texts: dict[Any, str] = {}
+        values = {row[at] for row in rows}
+        values.discard(None)
+        for value in values:
+            try:
+                if convert is None:
+                    if not isinstance(value, dt.date):
+                        raise ValueError("not a date")
+                    texts[value] = value.isoformat()
+                else:
+                    raw = value.encode() if isinstance(value, str) else value
+                    if not isinstance(raw, bytes):
+                        raw = str(raw).encode()
+                    texts[value] = convert(raw).isoformat()
+            except (ValueError, OverflowError, UnicodeDecodeError):
+                bad = next(row for row in rows if row[at] == value)
+                raise MalformedValue(f"concern {bad[0]}", "concern", _COLUMN_LIST[at]) from None
+        if any(text != value for value, text in texts.items()):
+            changed.append((at, texts))
+    if not changed:
+        return rows
+    out = []
+    for row in rows:  # a day stored in another form drp reads (2025-03-10 00:00:00)
+        cells = list(row)
+        for at, texts in changed:
+            if cells[at] is not None:
+                cells[at] = texts[cells[at]]
+        out.append(tuple(cells))
+    return out
 
 
 #: Where :data:`_OVERDUE_COLUMNS` has each deadline's kind (firm, aim, guidance; None for

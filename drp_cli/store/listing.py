@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from drp_cli.domain.judgement import RANK
@@ -67,10 +68,11 @@ _WISHES_ANYWHERE = (
 )
 
 
-def _select(is_sqlite: bool) -> str:
-    """The columns: on SQLite each date as ``+column`` (its text, no converter)."""
+def _select(is_sqlite: bool, *, wishes: bool = True) -> str:
+    """The columns: on SQLite each date as ``+column`` (its text, no converter); with
+    ``wishes`` false, ``wishes_anywhere`` is None (no concern holds any)."""
     return ", ".join(
-        _WISHES_ANYWHERE if c == "wishes_anywhere"
+        (_WISHES_ANYWHERE if wishes else "NULL") if c == "wishes_anywhere"
         else f"+{c}" if is_sqlite and c in _DATE_COLUMNS
         else c
         for c in COLUMNS
@@ -105,7 +107,26 @@ def listed(conn: Conn, f: Filters) -> list[tuple[Any, ...]]:
     if f.open_only:
         check_indexes(conn)
     clause, params = _where(f)
-    return conn.rows(f"SELECT {_select(conn.is_sqlite)} FROM concern{clause} ORDER BY id", params)
+    select = _select(conn.is_sqlite, wishes=_wishes_anywhere(conn))
+    rows = conn.rows(f"SELECT {select} FROM concern{clause}", params)
+    rows.sort(key=itemgetter(ID))  # by id (SQLite's sort would copy every column of each row)
+    return rows
+
+
+#: How many item rows :func:`_wishes_anywhere` reads at most to find none is wishes
+_FEW_ITEMS = 2000
+
+
+def _wishes_anywhere(conn: Conn) -> bool:
+    """Whether any concern may hold wishes and feelings recorded: False only where the
+    record has at most :data:`_FEW_ITEMS` items and none of them is wishes and feelings not
+    removed (a new record; one where `drp wishes` is not used). Then no concern's child can
+    hold them and :func:`listed` does not look for them, a concern at a time."""
+    found = conn.one(
+        f"SELECT count(*), coalesce(sum(kind = 'wishes' AND removed_on IS NULL), 0) "
+        f"FROM (SELECT kind, removed_on FROM item LIMIT {_FEW_ITEMS + 1}) AS i"
+    )
+    return found is None or found[0] > _FEW_ITEMS or found[1] > 0
 
 
 class Deadlines(NamedTuple):

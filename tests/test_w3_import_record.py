@@ -288,20 +288,3 @@ def test_each_part_decodes_only_its_own_chunks(tmp_path, monkeypatch, n):
     mine = {p: [(k, f"item {k + 1}") for k in range(n) if (k // 3) % 2 == p - 1] for p in (1, 2)}
     assert got == mine
     assert len(decoded) == n
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(event, max_size=4), st.booleans())
-def test_the_events_rows_are_made_as_one_at_a_time(events, encode):
-    from drp_cli.domain.protocols import registry
-
-    c = {"stage": registry().protocols["knowsley"].stage("stage-1")}
-
-    def outcome(make):
-        try:
-            return make()
-        except Exception as exc:
-            return type(exc)
-
-    one_by_one = outcome(lambda: [checks._event_row(e, c, "me", encode) for e in events])
-    assert outcome(lambda: checks._event_rows(events, c, "me", encode)) == one_by_one

@@ -268,7 +268,7 @@ def prepare(
     only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
-        events = _event_rows(c["events"], c, recorder, encode)
+        events = [_event_row(e, c, recorder, encode) for e in c["events"]]
         # every event allowed, as the commands would allow it (drp_cli.domain.transitions)
         try:
             state = replay_checked(_facts(events), c["protocol"])
@@ -632,35 +632,6 @@ def _event_row(
         "details": (_encode_details(details) if details else "{}") if encode else None,
         "_details": details,
     }
-
-
-def _event_rows(given: list[dict[str, Any]], c: dict[str, Any], recorder: str,
-                encode: bool) -> list[dict[str, Any]]:  # fmt: skip
-    """``[_event_row(e, c, recorder, encode) for e in given]``, each value made as
-    :func:`_event_row` makes it, without a call for each event (an import makes millions):
-    a text left as it is where it is one."""
-    slug, iso_day, spell = c["stage"].slug, _iso_day, _encode_details
-    rows = []
-    for e in given:
-        get = e.get
-        kind, details = e["kind"], get("details") or {}
-        if kind == "redacted" and isinstance(details, dict):
-            details = {k: v for k, v in details.items() if k not in ("before", "after")}
-        stage, by, text, moment = get("stage") or slug, get("by") or recorder, get("text"), (
-            get("recorded_at"))  # fmt: skip
-        text = text or ""
-        rows.append({
-            "kind": kind if type(kind) is str else str(kind),
-            "effective_on": iso_day(e["on"]),
-            "stage": stage if type(stage) is str else str(stage),
-            "from_stage": get("from_stage"),
-            "by": by if type(by) is str else str(by),
-            "recorded_at": _when(moment) if moment else None,
-            "text": text if type(text) is str else str(text),
-            "details": (spell(details) if details else "{}") if encode else None,
-            "_details": details,
-        })  # fmt: skip
-    return rows
 
 
 def _when(value: Any) -> dt.datetime | None:

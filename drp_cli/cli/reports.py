@@ -592,50 +592,45 @@ def _state_text(i: "OverdueItem", day: dt.date | None = None) -> str:
 
 def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
-    one pass: the deadline, state, addressee and owner columns repeat, so each distinct text
-    is made once."""
-    whens: dict[tuple[object, ...], str] = {}
-    states: dict[tuple[str, int, int, int, bool], str] = {}
+    one pass: the deadline, state, addressee, owner and summary columns repeat, so each
+    distinct text is made once; the stored texts are checked for characters to escape all
+    at once (:func:`_shown` makes visible any there are, cell by cell)."""
+    from itertools import chain
+
+    said: dict[tuple[object, ...], tuple[str, str]] = {}  # the deadline and state columns
     addressees: dict[tuple[str, ...], str] = {}
     owners: dict[str | None, str] = {}
+    shorts: dict[str, str] = {}
     rows = []
     for i in found:
-        key = (i.deadline, i.which, i.step, i.action,
-               i.stage_started_on if i.deadline is None else None)  # fmt: skip
-        when = whens.get(key)
-        if when is None:
-            when = whens[key] = _when(i)
-        skey = (i.state, i.working_days_overdue, i.working_days_left,
-                i.working_days_at_stage if i.state == "no-deadline" else 0,
-                day is not None and i.deadline is not None and i.deadline < day)  # fmt: skip
-        state = states.get(skey)
-        if state is None:
-            state = states[skey] = _state_text(i, day)
-        to = addressees.get(i.addressed_to)
+        (cid, child, protocol, stage, state, deadline, which, late, left, responded, _, step,
+         summary, addressed_to, owner, _, started, at_stage, action) = i  # fmt: skip
+        key = (deadline, which, step, action, started if deadline is None else None, state,
+               late, left, at_stage if state == "no-deadline" else 0)  # fmt: skip
+        texts = said.get(key)
+        if texts is None:
+            texts = said[key] = (_when(i), _state_text(i, day))
+        to = addressees.get(addressed_to)
         if to is None:
-            to = addressees[i.addressed_to] = _shown(names(i.addressed_to))
-        owner = owners.get(i.owner)
-        if owner is None:
-            owner = owners[i.owner] = _shown(i.owner or "-")
-        rows.append((i.id, _shown(i.child), _shown(i.protocol), _shown(i.stage), when, state,
-                     "yes" if i.responded else "no", to, owner,
-                     _shown(short(i.summary) or "-")))  # fmt: skip
-    columns = [
-        [str(max((i.id for i in found), default=0))],
-        {r[1] for r in rows},
-        {r[2] for r in rows},
-        {r[3] for r in rows},
-        whens.values(),
-        states.values(),
-        ["yes", "no"] if found else [],
-        {r[7] for r in rows},
-        {r[8] for r in rows},
-        [r[9] for r in rows],
-    ]
+            to = addressees[addressed_to] = _shown(names(addressed_to))
+        who = owners.get(owner)
+        if who is None:
+            who = owners[owner] = _shown(owner or "-")
+        brief = shorts.get(summary)
+        if brief is None:
+            brief = shorts[summary] = short(summary) or "-"
+        rows.append((str(cid), child, protocol, stage, texts[0], texts[1],
+                     "yes" if responded else "no", to, who, brief))  # fmt: skip
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(OVERDUE_HEADERS)
+    stored = (1, 2, 3, 9)  # the child, protocol, stage and summary, as stored
+    if not is_one_line(" ".join(chain.from_iterable(columns[n] for n in stored))):
+        rows = [(r[0], _shown(r[1]), _shown(r[2]), _shown(r[3]), *r[4:9], _shown(r[9]))
+                for r in rows]  # fmt: skip
+        columns = list(zip(*rows, strict=True))
     widths = [max(len(h), *map(len, c)) for h, c in zip(OVERDUE_HEADERS, columns, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"  # the last is not padded
-    lines = [fmt.format(*OVERDUE_HEADERS), "  ".join("-" * w for w in widths)]
-    lines += [fmt.format(*row) for row in rows]
+    pads = [*widths[:-1], 0]  # the last is not padded
+    lines = ["  ".join(map(str.ljust, OVERDUE_HEADERS, pads)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(map(str.ljust, row, pads)) for row in rows]
     return "\n".join(lines) + "\n"
 
 

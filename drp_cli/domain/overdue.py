@@ -200,26 +200,44 @@ def overdue_items(
         return found
 
     items: list[OverdueItem] = []
+    new = tuple.__new__  # an OverdueItem of all its fields, without the named tuple's __new__
+    # each clock's line, by the stored (due date, kind): its state, due date, working days
+    # late and left, and its timescale; None while it is pending
+    lines: dict[tuple[Any, Any], tuple[str, Any, int, int, str] | None] = {}
     for row in rows:
-        (cid, child, protocol, stage, stage_v, formal_v, responded, stage_k, formal_k,
-         step, step_v, step_k, started_v, summary, owner, team, route) = row  # fmt: skip
-        started, at_stage = began(started_v)
+        started_v = row[12]
+        found_began = stage_days.get(started_v)
+        started, at_stage = found_began if found_began is not None else began(started_v)
         # one line per clock passed or due by the horizon: a firm limit due today is shown
         # beside a stage aim already passed (the judgement, drp_cli.domain.judgement)
-        for which, value, kind in (("stage", stage_v, stage_k), ("step", step_v, step_k),
-                                   ("formal", formal_v, formal_k)):  # fmt: skip
+        for which, at, kind_at in _CLOCK_COLUMNS:
+            value = row[at]
             if value is None:
                 continue
-            j = judged_on(value, kind)
-            if j.state == "pending":
+            kind = row[kind_at]
+            key = (value, kind)
+            try:
+                line = lines[key]
+            except KeyError:
+                j = judged_on(value, kind)
+                line = lines[key] = (
+                    None if j.state == "pending"
+                    else (j.state, dates[value], j.late, j.left, kind_of(kind))
+                )  # fmt: skip
+            if line is None:
                 continue
-            items.append(OverdueItem(
-                cid, child, protocol, stage, j.state,  # type: ignore[arg-type]
-                dates[value], which, j.late, j.left, responded is not None,
-                kind_of(kind), step if which == "step" else None,
-                summary, addressed(protocol, stage, route), owner, team, started, at_stage,
-            ))  # fmt: skip
-        if stage_v is None and step_v is None and at_stage >= no_deadline_after:
+            protocol, stage, route = row[2], row[3], row[16]
+            to = names.get((protocol, stage, route))
+            if to is None:
+                to = addressed(protocol, stage, route)
+            items.append(new(OverdueItem, (
+                row[0], row[1], protocol, stage, line[0], line[1], which, line[2], line[3],
+                row[6] is not None, line[4], row[9] if which == "step" else None, row[13],
+                to, row[14], row[15], started, at_stage, None,
+            )))  # fmt: skip
+        if row[4] is None and row[10] is None and at_stage >= no_deadline_after:
+            (cid, child, protocol, stage, _, _, responded, _, _, _, _, _, _, summary, owner,
+             team, route) = row  # fmt: skip
             items.append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
                 responded is not None, None, None,
@@ -228,6 +246,10 @@ def overdue_items(
     items += _action_items(actions, cal, day, limit, began, addressed)
     items.sort(key=_order)
     return items
+
+
+#: Where a row of the morning check's search holds each clock's due date and its kind
+_CLOCK_COLUMNS = (("stage", 4, 7), ("step", 10, 11), ("formal", 5, 8))
 
 
 def _action_items(
@@ -261,7 +283,11 @@ def _action_items(
 WHICH = ("stage", "step", "formal", "action")
 
 
+_STATE_AT = {state: n for n, state in enumerate(STATES)}
+_WHICH_AT = {which: n for n, which in enumerate(WHICH)}
+
+
 def _order(i: OverdueItem) -> tuple[int, dt.date, int, int, int]:
     when = i.deadline or i.stage_started_on or dt.date.max
-    return (STATES.index(i.state), when, i.id, WHICH.index(i.which),
+    return (_STATE_AT[i.state], when, i.id, _WHICH_AT[i.which],
             i.action.n if i.action is not None else 0)  # fmt: skip

@@ -634,20 +634,29 @@ def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
-_OVERDUE_OBJECT = (
-    '  {{\n    "id": {},\n    "child": {},\n    "protocol": {},\n    "stage": {},\n'
+#: An item of `drp overdue --json`, in the parts :func:`overdue_json` fills: what is the
+#: concern's own (its id and child), the clock's (shared by many), the summary, the rest
+_OVERDUE_HEAD = '  {{\n    "id": {},\n    "child": {},\n'
+_OVERDUE_CLOCK = (
+    '    "protocol": {},\n    "stage": {},\n'
     '    "state": {},\n    "deadline": {},\n    "which": {},\n'
     '    "working_days_overdue": {},\n    "working_days_left": {},\n    "responded": {},\n'
-    '    "timescale": {},\n    "step": {},\n    "summary": {},\n    "addressed_to": {},\n'
+    '    "timescale": {},\n    "step": {},\n'
+)
+_OVERDUE_SUMMARY = '    "summary": {},\n'
+_OVERDUE_TAIL = (
+    '    "addressed_to": {},\n'
     '    "owner": {},\n    "team": {},\n    "stage_started_on": {},\n'
     '    "working_days_at_stage": {},\n    "action": {}\n  }}'
 )
+_OVERDUE_OBJECT = _OVERDUE_HEAD + _OVERDUE_CLOCK + _OVERDUE_SUMMARY + _OVERDUE_TAIL
 
 
 def overdue_json(found: "list[OverdueItem]") -> str:
     """``json.dumps([i.to_dict() for i in found], indent=2, ensure_ascii=False)``, written
     straight from the items: printing 50,000 of them is the slow part of `--json` otherwise
-    (a test holds the two to the same text)."""
+    (a test holds the two to the same text). What lines share (their clock's fields; their
+    addressees, owner, team and stage) is written once for each distinct value of it."""
     if not found:
         return "[]"
     from json.encoder import encode_basestring
@@ -662,16 +671,8 @@ def overdue_json(found: "list[OverdueItem]") -> str:
             done = quoted[value] = encode_basestring(text)
         return done
 
-    lists: dict[tuple[str, ...], str] = {}
-
     def names_json(values: tuple[str, ...]) -> str:
-        done = lists.get(values)
-        if done is None:
-            done = lists[values] = (
-                "[\n" + ",\n".join(f"      {q(v)}" for v in values) + "\n    ]"
-                if values else "[]"
-            )  # fmt: skip
-        return done
+        return "[\n" + ",\n".join(f"      {q(v)}" for v in values) + "\n    ]" if values else "[]"
 
     def action_json(a: "ActionDue | None") -> str:
         if a is None:
@@ -679,34 +680,34 @@ def overdue_json(found: "list[OverdueItem]") -> str:
         return (f'{{\n      "n": {a.n},\n      "text": {encode_basestring(a.text)},\n'
                 f'      "owner": {q(a.owner)}\n    }}')  # fmt: skip
 
-    return (
-        "[\n"
-        + ",\n".join(
-            _OVERDUE_OBJECT.format(
-                i.id,
-                encode_basestring(i.child),
-                q(i.protocol),
-                q(i.stage),
-                q(i.state),
-                q(i.deadline),
-                q(i.which),
-                i.working_days_overdue,
-                i.working_days_left,
-                "true" if i.responded else "false",
-                q(i.timescale),
-                q(i.step),
-                encode_basestring(i.summary),
-                names_json(i.addressed_to),
-                q(i.owner),
-                q(i.team),
-                q(i.stage_started_on),
-                i.working_days_at_stage,
-                action_json(i.action),
-            )
-            for i in found
-        )
-        + "\n]"
-    )
+    clocks: dict[tuple[object, ...], str] = {}
+    tails: dict[tuple[object, ...], str] = {}
+    summaries: dict[str, str] = {}
+    head, summary_part = _OVERDUE_HEAD.format, _OVERDUE_SUMMARY.format
+    parts = []
+    for i in found:
+        clock = i[2:12]  # protocol .. step
+        text = clocks.get(clock)
+        if text is None:
+            (protocol, stage, state, deadline, which, late, left, responded, timescale,
+             step) = clock  # fmt: skip
+            text = clocks[clock] = _OVERDUE_CLOCK.format(
+                q(protocol), q(stage), q(state), q(deadline), q(which), late, left,
+                "true" if responded else "false", q(timescale), q(step),
+            )  # fmt: skip
+        rest = i[13:]  # addressed_to .. action
+        tail = tails.get(rest)
+        if tail is None:
+            addressed_to, owner, team, started, at_stage, action = rest
+            tail = tails[rest] = _OVERDUE_TAIL.format(
+                names_json(addressed_to), q(owner), q(team), q(started), at_stage,
+                action_json(action),
+            )  # fmt: skip
+        summary = summaries.get(i.summary)
+        if summary is None:
+            summary = summaries[i.summary] = summary_part(encode_basestring(i.summary))
+        parts.append(head(i.id, encode_basestring(i.child)) + text + summary + tail)
+    return "[\n" + ",\n".join(parts) + "\n]"
 
 
 def _days(n: int) -> str:

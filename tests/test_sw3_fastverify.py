@@ -617,13 +617,15 @@ def test_verify_words_an_event_value_stored_as_a_blob(built, db_path, drp, colum
     assert r.exit_code == 6, (r.exit_code, r.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drp verify of a day stored as '2025-03-04\\n' (SQL's "
-    "filter lets it by, the converter refuses it) ends 'damaged ... run drp "
-    "verify' (exit 4) instead of naming the value malformed (exit 6)",
-)
-def test_verify_words_a_day_with_a_newline(built, db_path, drp):
-    sqlite_do(db_path, "UPDATE event SET effective_on = effective_on || char(10) WHERE id = 2")
+@pytest.mark.parametrize(
+    ("column", "tail"),
+    [("effective_on", "char(10)"), ("recorded_at", "char(10)"), ("recorded_at", "char(9)"),
+     ("recorded_at", "' '")],
+)  # fmt: skip
+def test_verify_words_a_day_with_a_newline(built, db_path, drp, column, tail):
+    """SQLite's date functions read '2025-03-04\n' as a day; drp's converter refuses it:
+    verify names the value malformed (exit 6), not 'damaged' (exit 4)."""
+    sqlite_do(db_path, f"UPDATE event SET {column} = {column} || {tail} WHERE id = 2")
     r = drp("verify")
     assert r.exit_code == 6, (r.exit_code, r.stderr)
+    assert f"event.{column}" in r.stdout + r.stderr

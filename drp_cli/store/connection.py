@@ -537,11 +537,15 @@ def _suspects(conn: Conn, table: str, column: str, kind: str) -> str:
     if not conn.is_sqlite:
         return (f"SELECT {who}, NULL FROM {table} WHERE {c} IS NOT NULL AND NOT ({c} BETWEEN "
                 f"'{first}' AND '{last}')")  # fmt: skip
+    # what may follow a day, as the converter reads it (:func:`_calendar_date`); SQLite's
+    # date functions pass white space at the end that Python's converters refuse
     if kind == "date":
         ok = (f"date(substr({c}, 1, 10), '+0 days') IS substr({c}, 1, 10) AND "
+              f"substr({c}, 11, 1) IN ('', ' ', 'T') AND "
               f"substr({c}, 1, 10) BETWEEN '{first}' AND '{last}'")  # fmt: skip
     else:
-        ok = f"datetime({c}, '+0 days') IS replace(substr({c}, 1, 19), 'T', ' ')"
+        ok = (f"datetime({c}, '+0 days') IS replace(substr({c}, 1, 19), 'T', ' ') AND "
+              f"rtrim({c}, ' ' || char(9, 10, 11, 12, 13)) IS {c}")  # fmt: skip
     return (f"SELECT {who}, CAST({c} AS BLOB) FROM {table} WHERE {c} IS NOT NULL AND NOT "
             f"(typeof({c}) = 'text' AND {ok})")  # fmt: skip
 

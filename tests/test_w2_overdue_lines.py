@@ -131,3 +131,26 @@ def test_the_json_is_each_item_s_own(checked: None, db_target: str) -> None:
     assert json.loads(overdue_json(found)) == [i.to_dict() for i in found]
     assert overdue_json(found) == json.dumps([i.to_dict() for i in found], indent=2,
                                              ensure_ascii=False)  # fmt: skip
+
+
+def test_the_order_as_one_integer_is_the_order(checked: None, db_target: str) -> None:
+    import itertools
+
+    from drp_cli.domain.overdue import STATES, WHICH, ActionDue, _order, _rank
+
+    found = items(db_target, dt.date(2025, 6, 2), 5)
+    base = found[0]
+    days = [dt.date.min, dt.date(2025, 3, 7), dt.date(2025, 3, 8), dt.date.max]
+    made = [
+        base._replace(state=state, deadline=day, id=cid, which=which,
+                      action=ActionDue(n, "x", "y") if which == "action" else None)
+        for state, day, cid, which, n in itertools.product(
+            STATES, days, (1, 2, 2**31 - 1), WHICH, (1, 2, 2**31 - 1))
+    ]  # fmt: skip
+    made += [base._replace(deadline=None, stage_started_on=d) for d in days]
+    made += [base._replace(deadline=None, stage_started_on=None)]
+    for group in (found, made):
+        assert sorted(group, key=_rank) == sorted(group, key=_order)
+        assert [_rank(a) < _rank(b) for a, b in itertools.pairwise(sorted(group, key=_order))
+                ] == [_order(a) < _order(b) for a, b in itertools.pairwise(
+                    sorted(group, key=_order))]  # fmt: skip

@@ -337,61 +337,70 @@ def overdue(
     # one connection for the check, the requests and the audit's row (each store(ctx) would
     # open the file and check its schema again)
     db = store(ctx)
-    # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
-    found, cal = morning.check(db, day, within=within, owner=owner, mine=mine, team=team,
-                               no_deadline_after=stale)  # fmt: skip
-    # the subject access requests due by the same horizon (issue 31 item 3): listed in the
-    # text only (--json stays a list of concerns' lines), counted in the exit status always
-    requests = morning.requests_due(db, day, cal, within=within, owner=owner, mine=mine,
-                                    team=team)  # fmt: skip
-    from drp_cli.services import audit
+    import gc
 
-    # one row for the run, before anything is shown or sent: where it cannot be written the
-    # check fails (exit 4 or 5), never an all-clear
-    given = [("--on", day), ("--within", within or None), ("--owner", owner), ("--mine", mine),
-             ("--team", team), ("--eml", eml is not None), ("--send", send),
-             ("--to", to is not None)]  # fmt: skip
-    detail = audit.options_detail(given)
-    if requests:  # the requests it shows name children too: said, by number
-        shown = f"{len(requests)} subject access request{'s' if len(requests) != 1 else ''}"
-        detail = f"{detail}; {shown} shown" if detail else f"{shown} shown"
-    audit.record_read(db, "overdue", count=len({i.id for i in found}), detail=detail)
-    late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
-    if mailing:
-        single = to is not None or owner is not None or mine
-        _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
-                    force=force, requests=bool(requests))  # fmt: skip
-    elif as_json:
-        sys.stdout.write(overdue_json(found) + "\n")
-    elif not found and not requests:
-        say(
-            f"Nothing overdue on {day.isoformat()} and nothing due within {within} working days."
-            if within
-            else f"Nothing overdue or due on {day.isoformat()}."
-        )
-    elif not found:  # never "Nothing overdue" above a request that is
-        say(
-            f"No concern is overdue on {day.isoformat()} or due within {_days(within)}."
-            if within
-            else f"No concern is overdue or due on {day.isoformat()}."
-        )
-    else:
-        if len(found) > PLAIN_ABOVE or not _is_terminal():
-            # plain aligned text for cron mail, pipes and very long lists
-            typer.echo(f"Deadlines on {day.isoformat()}")
-            sys.stdout.write(overdue_lines(found, day))
+    collecting = gc.isenabled()
+    gc.disable()  # the check's lines make no cycles: the collector would only walk them
+    try:
+        # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
+        found, cal = morning.check(db, day, within=within, owner=owner, mine=mine, team=team,
+                                   no_deadline_after=stale)  # fmt: skip
+        # the subject access requests due by the same horizon (issue 31 item 3): listed in the
+        # text only (--json stays a list of concerns' lines), counted in the exit status always
+        requests = morning.requests_due(db, day, cal, within=within, owner=owner, mine=mine,
+                                        team=team)  # fmt: skip
+        from drp_cli.services import audit
+
+        # one row for the run, before anything is shown or sent: where it cannot be written the
+        # check fails (exit 4 or 5), never an all-clear
+        given = [("--on", day), ("--within", within or None), ("--owner", owner), ("--mine", mine),
+                 ("--team", team), ("--eml", eml is not None), ("--send", send),
+                 ("--to", to is not None)]  # fmt: skip
+        detail = audit.options_detail(given)
+        if requests:  # the requests it shows name children too: said, by number
+            shown = f"{len(requests)} subject access request{'s' if len(requests) != 1 else ''}"
+            detail = f"{detail}; {shown} shown" if detail else f"{shown} shown"
+        audit.record_read(db, "overdue", count=len({i.id for i in found}), detail=detail)
+        late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
+        if mailing:
+            single = to is not None or owner is not None or mine
+            _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
+                        force=force, requests=bool(requests))  # fmt: skip
+        elif as_json:
+            sys.stdout.write(overdue_json(found) + "\n")
+        elif not found and not requests:
+            say(
+                f"Nothing overdue on {day.isoformat()} and nothing due within {within} "
+                "working days."
+                if within
+                else f"Nothing overdue or due on {day.isoformat()}."
+            )
+        elif not found:  # never "Nothing overdue" above a request that is
+            say(
+                f"No concern is overdue on {day.isoformat()} or due within {_days(within)}."
+                if within
+                else f"No concern is overdue or due on {day.isoformat()}."
+            )
         else:
-            # on a terminal: a table that fits it, else blocks (cli.output.fit_table)
-            fit_table(list(OVERDUE_HEADERS), [_overdue_cells(i, day) for i in found],
-                      free=OVERDUE_FREE_TEXT, title=f"Deadlines on {day.isoformat()}",
-                      styles=[_overdue_style(i.state) for i in found], drop=OVERDUE_DROP,
-                      heading=2)  # fmt: skip
-        say(_tally(found, within, stale))
-    if requests and not as_json:  # the e-mails leave them out: said here, after them
-        from drp_cli.cli.privacy import request_lines
+            if len(found) > PLAIN_ABOVE or not _is_terminal():
+                # plain aligned text for cron mail, pipes and very long lists
+                typer.echo(f"Deadlines on {day.isoformat()}")
+                sys.stdout.write(overdue_lines(found, day))
+            else:
+                # on a terminal: a table that fits it, else blocks (cli.output.fit_table)
+                fit_table(list(OVERDUE_HEADERS), [_overdue_cells(i, day) for i in found],
+                          free=OVERDUE_FREE_TEXT, title=f"Deadlines on {day.isoformat()}",
+                          styles=[_overdue_style(i.state) for i in found], drop=OVERDUE_DROP,
+                          heading=2)  # fmt: skip
+            say(_tally(found, within, stale))
+        if requests and not as_json:  # the e-mails leave them out: said here, after them
+            from drp_cli.cli.privacy import request_lines
 
-        typer.echo("\n" + request_lines(requests), nl=False)
-    raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+            typer.echo("\n" + request_lines(requests), nl=False)
+        raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _mail_check(

@@ -244,7 +244,7 @@ def overdue_items(
                 summary, addressed(protocol, stage, route), owner, team, started, at_stage,
             ))  # fmt: skip
     items += _action_items(actions, cal, day, limit, began, addressed)
-    items.sort(key=_order)
+    items.sort(key=_rank)
     return items
 
 
@@ -285,6 +285,16 @@ WHICH = ("stage", "step", "formal", "action")
 
 _STATE_AT = {state: n for n, state in enumerate(STATES)}
 _WHICH_AT = {which: n for n, which in enumerate(WHICH)}
+
+
+def _rank(i: OverdueItem) -> int:
+    """:func:`_order` as one integer, which orders the items the same way and compares
+    faster (its parts are bounded: a state and a clock of a few, a day's ordinal below
+    2^22, an id below 2^31, an action's number below 2^31)."""
+    when = i.deadline or i.stage_started_on or dt.date.max
+    n = i.action.n if i.action is not None else 0
+    return ((((_STATE_AT[i.state] << 22 | when.toordinal()) << 31 | i.id) << 3
+             | _WHICH_AT[i.which]) << 32) | n  # fmt: skip
 
 
 def _order(i: OverdueItem) -> tuple[int, dt.date, int, int, int]:

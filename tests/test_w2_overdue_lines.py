@@ -142,7 +142,7 @@ def test_the_order_as_one_integer_is_the_order(checked: None, db_target: str) ->
     base = found[0]
     days = [dt.date.min, dt.date(2025, 3, 7), dt.date(2025, 3, 8), dt.date.max]
     made = [
-        base._replace(state=state, deadline=day, id=cid, which=which,
+        base._replace(state=state, deadline=day, id=cid, which=which,  # type: ignore[arg-type]
                       action=ActionDue(n, "x", "y") if which == "action" else None)
         for state, day, cid, which, n in itertools.product(
             STATES, days, (1, 2, 2**31 - 1), WHICH, (1, 2, 2**31 - 1))

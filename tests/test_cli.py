@@ -313,13 +313,13 @@ def test_unexpected_error_is_one_line_unless_debug(drp, monkeypatch):
         raise RuntimeError("SECRET-CHILD-REF in a query")
 
     monkeypatch.setattr(Tracker, "concerns", boom)
-    r = drp("list")
+    r = drp("list", "--json")
     assert r.exit_code == 70
     assert r.stderr == (
         "Error: internal error (RuntimeError); nothing more is shown because it may hold "
         "personal data: run again with --debug for details\n"
     )
-    r = drp("--debug", "list")
+    r = drp("--debug", "list", "--json")
     assert r.exit_code == 70
     assert "Traceback" in r.stderr and "SECRET-CHILD-REF" in r.stderr
 

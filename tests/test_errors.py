@@ -271,21 +271,21 @@ def test_an_os_error_is_its_reason_and_file(drp, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/drp/secret-folder")
 
     monkeypatch.setattr(Tracker, "concerns", denied)
-    r = drp("list")
+    r = drp("list", "--json")
     assert (r.exit_code, r.stderr) == (4, "Error: Permission denied: /srv/drp/secret-folder\n")
 
     def no_space(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "/srv/out.csv")
 
     monkeypatch.setattr(Tracker, "concerns", no_space)
-    r = drp("list")
+    r = drp("list", "--json")
     assert (r.exit_code, r.stderr) == (4, "Error: the disk holding /srv/out.csv is full\n")
 
     def no_file(self, *args, **kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(Tracker, "concerns", no_file)
-    r = drp("list")
+    r = drp("list", "--json")
     assert (r.exit_code, r.stderr) == (4, "Error: Input/output error\n")
 
 
@@ -298,7 +298,7 @@ def test_a_driver_error_that_escapes_is_one_line(drp, db_label, monkeypatch):
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(Tracker, "concerns", full)
-    r = drp("list")
+    r = drp("list", "--json")
     assert (r.exit_code, r.stderr) == (4, f"Error: the disk holding {db_label} is full\n")
 
 

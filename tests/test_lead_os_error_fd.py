@@ -14,5 +14,5 @@ def test_an_os_error_about_a_descriptor_is_its_reason(drp, monkeypatch):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", 7)
 
     monkeypatch.setattr(Tracker, "concerns", on_a_descriptor)
-    r = drp("list")
+    r = drp("list", "--json")
     assert (r.exit_code, r.stderr) == (4, "Error: Is a directory\n")

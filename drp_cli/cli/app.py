@@ -471,6 +471,7 @@ class State:
         self.db: str | None = None
         self.debug = False
         self._tracker: Tracker | None = None
+        self._store: Store | None = None
 
     def tracker(self) -> "Tracker":
         if self._tracker is None:
@@ -485,9 +486,24 @@ class State:
         the commands that only read, such as the morning check."""
         if self._tracker is not None:
             return self._tracker.store
-        from drp_cli.store.connection import Store
+        if self._store is None:
+            from drp_cli.store.connection import Store
 
-        return Store(self.db)
+            self._store = Store(self.db)
+        return self._store
+
+    def close(self) -> None:
+        """Close what the command opened: no connection outlives it."""
+        for opened in (self._tracker.store if self._tracker is not None else None, self._store):
+            if opened is not None:
+                opened.close()
+        self._tracker = self._store = None
+
+    def label(self) -> str:
+        """How the open database is named in a message (the path or the URL without its
+        password), or "in use" before one is open."""
+        opened = self._tracker.store if self._tracker is not None else self._store
+        return opened.label if opened is not None else "in use"
 
 
 def announce_created(label: str) -> None:
@@ -546,10 +562,7 @@ class DrpGroup(HelpGroup):
         try:
             return self._invoke(ctx)
         finally:
-            state = _state(ctx)
-            if state._tracker is not None:  # no connection outlives the command
-                state._tracker.store.close()
-                state._tracker = None
+            _state(ctx).close()  # no connection outlives the command
 
     def _invoke(self, ctx: Any) -> Any:
         try:
@@ -631,8 +644,7 @@ def _database_error(ctx: Any, exc: Exception) -> tuple[str, int] | None:
     for anything else (a bug)."""
     from drp_cli.store.dbfile import translate
 
-    tracker = _state(ctx)._tracker
-    label = tracker.store.label if tracker is not None else "in use"
+    label = _state(ctx).label()
     # the store turns its drivers' errors into drp's (drp_cli.store.connection.Store._errors); this
     # catches one that escaped it, from either driver, if that driver was loaded at all
     for driver in ("sqlite3", "psycopg"):

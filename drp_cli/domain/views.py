@@ -574,10 +574,8 @@ def child_wishes(c: ConcernView) -> str | None:
     concerns and not removed, whatever this concern's own latest record says; otherwise
     this concern's own record (``sought``, ``not-sought`` or None). Recorded wishes are
     the child's voice: a later "not sought" on one concern (kept in its events, with its
-    reason) does not make them unsaid."""
-    if c.wishes_recorded_on:
-        return "sought"
-    return c.wishes
+    reason) does not make them unsaid (:func:`judgement.wishes_state`, the one rule)."""
+    return judgement.wishes_state(c.wishes, bool(c.wishes_recorded_on))
 
 
 def other_open_concerns(c: ConcernView) -> list[int] | None:
@@ -590,23 +588,14 @@ def other_open_concerns(c: ConcernView) -> list[int] | None:
 def missing_voice(c: ConcernView, child_voice: bool = True) -> list[str]:
     """What is missing about the child's voice (West Sussex DRP, "Child's Voice"); nothing
     on a route that is not about a child's plan (a foster carer's review, a chair's
-    practice)."""
-    if not child_voice:
-        return []
-    missing = []
-    if child_wishes(c) is None:
-        missing.append("child's wishes not recorded")
-    if c.status == "resolved" and c.told_outcome is None:
-        missing.append("child not recorded as told the outcome")
-    return missing
+    practice). The rule is :func:`judgement.voice_missing`'s."""
+    return judgement.voice_missing(child_wishes(c), c.status, c.told_outcome, child_voice)
 
 
 def _passed(c: ConcernView, cal: WorkingCalendar, judged_on: dt.date) -> dict[str, int]:
     """Working days each kind of deadline is passed by, for an open concern: firm, aim,
-    guidance (the most late of each kind; 0 when none is passed)."""
-    if c.status != "open":
-        return {"firm": 0, "aim": 0, "guidance": 0}
-    return judgement.passed_by_kind(cal, c, judged_on)
+    guidance (the most late of each kind; 0 when none is passed): :func:`judgement.passed_on`."""
+    return judgement.passed_on(cal, c, judged_on)
 
 
 def _steps(

@@ -123,7 +123,8 @@ def _wishes_anywhere(conn: Conn) -> bool:
     removed (a new record; one where `drp wishes` is not used). Then no concern's child can
     hold them and :func:`listed` does not look for them, a concern at a time."""
     found = conn.one(
-        f"SELECT count(*), coalesce(sum(kind = 'wishes' AND removed_on IS NULL), 0) "
+        "SELECT count(*), coalesce(sum(CASE WHEN kind = 'wishes' AND removed_on IS NULL "
+        "THEN 1 ELSE 0 END), 0) "
         f"FROM (SELECT kind, removed_on FROM item LIMIT {_FEW_ITEMS + 1}) AS i"
     )
     return found is None or found[0] > _FEW_ITEMS or found[1] > 0

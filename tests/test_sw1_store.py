@@ -248,8 +248,9 @@ def test_an_export_with_another_stores_file_in_place_says_altered_not_a_wrong_ke
     with stored.open("wb") as dst:
         filestore._encrypt([PLAN], dst, SHA, dbkey.new_key())
     r = drp("export", "--format", "csv", "-o", str(db_path.parent / "export"))
+    # tampering, as verify, the bundle and subject access say it (exit 6), not "missing"
     assert (r.exit_code, r.stderr) == (
-        3,
-        "Error: the stored copy of an attachment of concern 1 is missing or does not match its "
-        "SHA-256 (drp verify says more)\n",
+        6,
+        "Error: the stored copy of an attachment of concern 1 does not match its SHA-256: it "
+        "was changed outside drp; run `drp verify`\n",
     )

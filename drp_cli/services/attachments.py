@@ -180,14 +180,14 @@ def attachments(tracker: Tracker, concern_id: int) -> list[AttachmentView]:
     return found
 
 
-def _missing(view: AttachmentView) -> NotFound:
-    return NotFound(f"the stored copy of attachment {view.n} is missing from the store")
+def _missing(name: str) -> NotFound:
+    return NotFound(f"the stored copy of {name} is missing from the store")
 
 
-def _altered(view: AttachmentView) -> RecordTampered:
+def _altered(name: str) -> RecordTampered:
     """A stored copy that does not match its SHA-256 was changed outside drp: tampering, as
     ``drp verify`` says it (exit 6), not a file missing."""
-    return RecordTampered(f"the stored copy of attachment {view.n} does not match its SHA-256: "
+    return RecordTampered(f"the stored copy of {name} does not match its SHA-256: "
                           "it was changed outside drp; run `drp verify`")  # fmt: skip
 
 
@@ -195,26 +195,33 @@ def chunks(view: AttachmentView) -> Iterator[bytes]:
     """The attached file's bytes, a megabyte at a time, decrypted if it is kept encrypted,
     checked against its SHA-256 (the last chunk is given only once the whole file matched):
     NotFound (exit 3) when the stored copy is missing, RecordTampered (exit 6) when altered."""
-    if not view.path.is_file():
-        raise _missing(view)
+    return checked_chunks(view.path, view.sha256, view.key, f"attachment {view.n}")
+
+
+def checked_chunks(path: Path, sha256: str, key: bytes | None, name: str) -> Iterator[bytes]:
+    """:func:`chunks` of the stored copy at ``path`` (:func:`filestore.locate`) of the file of
+    SHA-256 ``sha256``, for a reader with no view of it (an export carries the files of
+    attachments later removed); ``name``: the attachment as an error names it."""
+    if not path.is_file():
+        raise _missing(name)
     import hashlib  # here: `show` lists attachments without starting OpenSSL
 
     digest = hashlib.sha256()
     held: bytes | None = None
     try:
-        for chunk in filestore.read_stored(view.path, view.sha256, view.key):
+        for chunk in filestore.read_stored(path, sha256, key):
             digest.update(chunk)
             if held is not None:
                 yield held
             held = chunk
     except FileNotFoundError:
-        raise _missing(view) from None
+        raise _missing(name) from None
     except (filestore.StoredFileDamaged, InvalidInput, DatabaseError):
         # DatabaseError: encrypted with a key other than the one that opened the database
         # (whose key the store's keys come from): another store's file put in its place
-        raise _altered(view) from None
-    if digest.hexdigest() != view.sha256:
-        raise _altered(view)
+        raise _altered(name) from None
+    if digest.hexdigest() != sha256:
+        raise _altered(name)
     if held is not None:
         yield held
 
@@ -228,7 +235,7 @@ def copy_out(view: AttachmentView, target: Path) -> None:
     """Copy a stored attachment to ``target`` (0600), decrypted if it is kept encrypted,
     checking its SHA-256 on the way (a copy that does not match is removed)."""
     if not view.path.is_file():
-        raise _missing(view)
+        raise _missing(f"attachment {view.n}")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with open(fd, "wb") as dst:

@@ -244,7 +244,7 @@ def overdue_items(
                 summary, addressed(protocol, stage, route), owner, team, started, at_stage,
             ))  # fmt: skip
     items += _action_items(actions, cal, day, limit, began, addressed)
-    items.sort(key=_rank)
+    _sort(items)
     return items
 
 
@@ -287,14 +287,30 @@ _STATE_AT = {state: n for n, state in enumerate(STATES)}
 _WHICH_AT = {which: n for n, which in enumerate(WHICH)}
 
 
+#: the bits of an id and of an action's number in :func:`_rank` (SQLite's rowids and
+#: Python's sequence numbers are below 2^63: a restored record may hold any such id)
+_ID_BITS = 64
+
+
 def _rank(i: OverdueItem) -> int:
     """:func:`_order` as one integer, which orders the items the same way and compares
     faster (its parts are bounded: a state and a clock of a few, a day's ordinal below
-    2^22, an id below 2^31, an action's number below 2^31)."""
+    2^22, an id and an action's number below 2^64; an id or number outside that, which
+    drp never writes, is ordered by :func:`_order` itself: see :func:`_sort`)."""
     when = i.deadline or i.stage_started_on or dt.date.max
     n = i.action.n if i.action is not None else 0
-    return ((((_STATE_AT[i.state] << 22 | when.toordinal()) << 31 | i.id) << 3
-             | _WHICH_AT[i.which]) << 32) | n  # fmt: skip
+    return ((((_STATE_AT[i.state] << 22 | when.toordinal()) << _ID_BITS | i.id) << 3
+             | _WHICH_AT[i.which]) << _ID_BITS) | n  # fmt: skip
+
+
+def _sort(items: list[OverdueItem]) -> None:
+    """Sort ``items`` in :func:`_order`'s order: by :func:`_rank` where every id and
+    action number fits its bits (always, for what drp writes), else by :func:`_order`."""
+    limit = 1 << _ID_BITS
+    if all(0 <= i.id < limit and (i.action is None or 0 <= i.action.n < limit) for i in items):
+        items.sort(key=_rank)
+    else:
+        items.sort(key=_order)
 
 
 def _order(i: OverdueItem) -> tuple[int, dt.date, int, int, int]:

@@ -95,6 +95,10 @@ def auto_ref(row: dict[str, Any]) -> str:
     return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
+#: what a JSON cell holds that is not one value
+_NESTED = (list, dict)
+
+
 def validate(
     tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
 ) -> tuple[dict[str, Any] | None, list[str]]:
@@ -106,15 +110,21 @@ def validate(
 
     for problem in row.get("_problems", ()):
         errors.append(f"{label}, {problem}")
-    # every cell as stripped text, once
+    # every cell as stripped text, once; a cell holding a list or an object (a JSON row)
+    # is not one value: refused, never stored as Python's spelling of it
     cells = {
-        k: v.strip() if type(v) is str else "" if v is None else str(v).strip()
+        k: v.strip() if type(v) is str else "" if v is None or type(v) in _NESTED
+        else str(v).strip()
         for k, v in row.items()
         if k != "events" and not k.startswith("_")
-    }
+    }  # fmt: skip
     get = cells.get
 
     said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
+    for k, v in row.items():
+        if type(v) in _NESTED and k != "events" and not k.startswith("_"):
+            bad(k, f"is {'a list' if type(v) is list else 'an object'}, not one value")
+            said.add(k)
     for name in REQUIRED:
         if not get(name, "") and name not in said:
             bad(name, "is empty")

@@ -316,7 +316,7 @@ def _items_after(f: IO[bytes], after: int,
         while True:  # the item, the buffer grown while it runs past the buffer's end
             try:
                 item, end = _DECODER.raw_decode(buf, pos)
-            except _Unplain:
+            except (_Unplain, RecursionError):  # nested past Python's stack: ijson reads it
                 raise _Unplain(n) from None
             except ValueError:
                 if eof:

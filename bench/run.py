@@ -50,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DRP = [PY, "-m", "drp_cli"]
 TYPER = [PY, "-c", "import typer"]
-RUNS = int(os.environ.get("DRP_BENCH_RUNS", "9"))
+#: rounds of the commands: 21, as the medians of 9 moved by up to 15% from run to run on a
+#: quiet 2-core machine (2026-12-07) and the whole bench then took 6 minutes
+RUNS = int(os.environ.get("DRP_BENCH_RUNS", "21"))
 SIZES = [int(n) for n in os.environ.get("DRP_BENCH_SIZES", "1000,10000,100000").split(",")]
 PG_SIZE = 1000
 PG_PORT = os.environ.get("DRP_BENCH_PG_PORT", "54339")  # not the test suite's 54329

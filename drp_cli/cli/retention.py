@@ -16,7 +16,7 @@ from drp_cli.cli.app import (
     examples,
     tracker,
 )
-from drp_cli.cli.output import concern_data, one_line, print_json
+from drp_cli.cli.output import concern_data, one_line, print_json, say
 
 if TYPE_CHECKING:
     from drp_cli.domain.retention import Due
@@ -128,14 +128,15 @@ def retention_(ctx: typer.Context, on: JudgeOn = None, as_json: JsonOption = Fal
         )
         return
     n = len(judged.due)
-    typer.echo(
+    say(
         f"{n} concern{'s' if n != 1 else ''} past the retention period on "
         f"{judged.on.isoformat()} and not held" + (":" if n else ".")
     )
     for line in _lines(judged.due):
         typer.echo(line)
-    if judged.held:
-        typer.echo(_held_line(judged.held, judged.awaiting))
+    if judged.held:  # a long list of ids wraps at a terminal's width, not mid-word
+        for line in _held_line(judged.held, judged.awaiting).split("\n"):
+            say(line)
 
 
 @commands.command(

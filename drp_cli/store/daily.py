@@ -142,14 +142,33 @@ _DAY_COLUMNS = ("deadline", "formal_deadline", "stage_responded_on", "step_deadl
 _DAY_AT = tuple(_COLUMN_LIST.index(c) for c in _DAY_COLUMNS)
 
 
+def day_text(value: Any, sqlite: bool) -> str:
+    """A stored day's ISO text, read as the whole read reads it (SQLite: the converter of
+    the ``DATE`` type; PostgreSQL: the driver's date): ValueError (or OverflowError,
+    UnicodeDecodeError) if it is no day. For the reads that keep days as text (the morning
+    check's, list's table's) and read each distinct one once."""
+    if not sqlite:  # the driver's loader made (and checked) the date
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        raise ValueError("not a date")
+    import sqlite3
+
+    if isinstance(value, str):
+        raw = value.encode()
+    elif isinstance(value, bytes):
+        raw = value
+    elif isinstance(value, int | float):
+        raw = str(value).encode()
+    else:
+        raise ValueError("not a date")
+    return str(sqlite3.converters["DATE"](raw).isoformat())
+
+
 def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, ...]]:
     """``rows`` with each day as ISO text, each distinct stored value read once as the
     whole read reads it (SQLite: the converter of the ``DATE`` type; PostgreSQL: the
     driver's date), or :class:`MalformedValue` naming the first concern holding one that
     is no day, and the column."""
-    import sqlite3
-
-    convert = sqlite3.converters["DATE"] if sqlite else None
     changed: list[tuple[int, dict[Any, str]]] = []
     for at in _DAY_AT:
         texts: dict[Any, str] = {}
@@ -157,15 +176,7 @@ def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, 
         values.discard(None)
         for value in values:
             try:
-                if convert is None:
-                    if not isinstance(value, dt.date):
-                        raise ValueError("not a date")
-                    texts[value] = value.isoformat()
-                else:
-                    raw = value.encode() if isinstance(value, str) else value
-                    if not isinstance(raw, bytes):
-                        raw = str(raw).encode()
-                    texts[value] = convert(raw).isoformat()
+                texts[value] = day_text(value, sqlite)
             except (ValueError, OverflowError, UnicodeDecodeError):
                 bad = next(row for row in rows if row[at] == value)
                 raise MalformedValue(f"concern {bad[0]}", "concern", _COLUMN_LIST[at]) from None

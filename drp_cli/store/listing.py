@@ -18,14 +18,13 @@ driver's loader. The kinds of the deadlines are checked against the words drp wr
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from drp_cli.domain.judgement import RANK
 from drp_cli.store.connection import Conn, MalformedValue
-from drp_cli.store.daily import check_indexes, folded_filters
+from drp_cli.store.daily import check_indexes, day_text, folded_filters
 
 #: The columns a list may be filtered on exactly (as :data:`drp_cli.store.record.FILTERS`).
 EXACT = ("status", "protocol", "child", "stage", "category")
@@ -156,12 +155,11 @@ def checked(row: tuple[Any, ...], is_sqlite: bool) -> Deadlines:
     deadlines' kinds, each one drp writes (:data:`~drp_cli.domain.judgement.RANK`); or
     :class:`MalformedValue` naming the concern and the first column holding a value that is
     not."""
-    convert = sqlite3.converters["DATE"] if is_sqlite else None
     texts: dict[int, str | None] = {}
     for at, column in _DATES:
         value = row[at]
         try:
-            texts[at] = None if value is None else _day_text(value, convert)
+            texts[at] = None if value is None else day_text(value, is_sqlite)
         except (ValueError, OverflowError, UnicodeDecodeError):
             raise MalformedValue(f"concern {row[ID]}", "concern", column) from None
     for at, column in _KINDS:
@@ -170,23 +168,6 @@ def checked(row: tuple[Any, ...], is_sqlite: bool) -> Deadlines:
     return Deadlines(texts[DEADLINE], row[DEADLINE_KIND], texts[STEP_DEADLINE],
                      row[STEP_DEADLINE_KIND], texts[FORMAL_DEADLINE], row[FORMAL_DEADLINE_KIND],
                      texts[REFERRED_ON])  # fmt: skip
-
-
-def _day_text(value: Any, convert: Any) -> str:
-    """A stored date's ISO text, read as the whole read reads it (ValueError if it is none)."""
-    if convert is None:  # PostgreSQL: the driver's loader made (and checked) the date
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        raise ValueError("not a date")
-    if isinstance(value, str):
-        raw = value.encode()
-    elif isinstance(value, bytes):
-        raw = value
-    elif isinstance(value, int | float):
-        raw = str(value).encode()
-    else:
-        raise ValueError("not a date")
-    return str(convert(raw).isoformat())
 
 
 class WithWishes(NamedTuple):

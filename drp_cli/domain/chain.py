@@ -111,16 +111,20 @@ def new_salts(n: int) -> list[str]:
 
 def commitment(salt: str, text: str, details: Any) -> str:
     """The salted commitment an event's hash covers instead of its text and details: the
-    SHA-256 of ``_ENCODE([salt, text, details as canonical text])``, spelled out here for
-    text values (a property test holds the two to the same bytes)."""
+    SHA-256 of :func:`_committed`."""
+    return sha256_hex(_committed(salt, text, details))
+
+
+def _committed(salt: str, text: str, details: Any) -> str:
+    """What :func:`commitment` hashes: ``_ENCODE([salt, text, details as canonical
+    text])``, spelled out here for text values (a property test holds the two to the same
+    bytes)."""
     spelled = details if type(details) is str else (_canon("details", details) or "")
     text = text or ""
     if type(salt) is str and type(text) is str:
         q = encode_basestring
-        body = f"[{q(salt)},{q(text)},{q(spelled)}]"
-    else:
-        body = _ENCODE([salt, text, spelled])
-    return sha256_hex(body)
+        return f"[{q(salt)},{q(text)},{q(spelled)}]"
+    return str(_ENCODE([salt, text, spelled]))
 
 
 def redacted_digest(row: Mapping[str, Any], chain_seq: int, prev_hash: str) -> str:
@@ -319,19 +323,11 @@ def imported_event_parts(
     """An imported event's :func:`commitment` (``sha256``: hashlib's, which the caller
     imports once) and its :func:`imported_hash_text`, in one call: an import makes
     hundreds of thousands."""
-    q = encode_basestring
-    if type(salt) is str and type(text) is str and type(details) is str:
-        content: str = sha256(f"[{q(salt)},{q(text)},{q(details)}]".encode()).hexdigest()
-    else:
-        content = commitment(salt, text, details)
-    return (
-        content,
-        _by_head(by),
-        (f',"concern_id":{int.__repr__(concern_id)},"content":{q(content)},'
-         f'"effective_on":{q(_day(effective_on))}'
-         f"{_imported_middle_end(from_stage, imported_at, imported_by, kind)}"),
-        f"{_recorded_seq(recorded_at)}{int.__repr__(seq)}{_stage_end(stage)}",
-    )  # fmt: skip
+    content: str = sha256(_committed(salt, text, details).encode()).hexdigest()
+    head, middle, tail = imported_hash_text(concern_id, seq, kind, effective_on, stage,
+                                            from_stage, by, recorded_at, content, imported_by,
+                                            imported_at)  # fmt: skip
+    return content, head, middle, tail
 
 
 def hash_of_parts(parts: tuple[bytes, bytes, bytes], chain_seq: int, prev_hash: str) -> str:

@@ -11,7 +11,9 @@ copy of the database, so a command that writes counts the same each time.
 
 DB is 1000, 100000 or patho (bench/data.py's rows: 1% open and a tenth of those overdue;
 patho: 100,000 rows, half open, all overdue), built once into bench/.cache/instructions/,
-or ``-`` for none. The arguments are split on spaces; ``PY:code`` runs ``python -c code``.
+or ``-`` for none. The arguments are split on spaces and given to the installed ``drp``
+command (the console script beside this python); ``M:args`` runs ``python -m drp_cli args``
+instead, and ``PY:code`` runs ``python -c code``.
 Example: ``'note|1000|note 5 --text Chased --on 2026-06-01'``. Needs valgrind.
 """
 
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache" / "instructions"
 PY = sys.executable
+DRP_SCRIPT = str(Path(PY).parent / "drp")  # the console script pip installs beside python
 #: name: (concerns, open share, overdue share of the open)
 DATABASES = {
     "1000": (1000, 0.01, 0.1),
@@ -74,9 +77,12 @@ def count(spec: str) -> tuple[str, int | None, int]:
                 copy.chmod(0o600)
                 env["DRP_DB"] = str(copy)
 
-        argv = (
-            [PY, "-c", args[3:]] if args.startswith("PY:") else [PY, "-m", "drp_cli", *args.split()]
-        )
+        if args.startswith("PY:"):
+            argv = [PY, "-c", args[3:]]
+        elif args.startswith("M:"):  # as `python -m drp_cli`, which runs runpy first
+            argv = [PY, "-m", "drp_cli", *args[2:].split()]
+        else:  # the installed `drp` command, as an IRO types it
+            argv = [DRP_SCRIPT, *args.split()]
         fresh()
         warm = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True)
         fresh()  # the warm-up may have written

@@ -48,7 +48,9 @@ from drp_cli.domain.calendar import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-DRP = [PY, "-m", "drp_cli"]
+#: drp as an IRO types it: the command pip installs beside this python (`python -m drp_cli`
+#: would time Python's runpy too, 17 M instructions that `drp` does not run)
+DRP = [str(Path(PY).parent / "drp")]
 TYPER = [PY, "-c", "import typer"]
 #: rounds of the commands: 21, as the medians of 9 moved by up to 15% from run to run on a
 #: quiet 2-core machine (2026-12-07) and the whole bench then took 6 minutes

@@ -118,6 +118,93 @@ def _end_by_sigterm() -> None:
     sys.exit(128 + signal.SIGTERM)  # where a signal cannot end the process (Windows)
 
 
+# -- a command's --help, written once ----------------------------------------------------
+# `drp COMMAND --help` prints what click would print at 78 columns (any terminal of 80 or
+# more, or a pipe), read from drp_cli/cli/helptext/COMMAND.txt, without loading Typer: it
+# is the same text (no command's help depends on the environment or the database), in a
+# fifth of the time. scripts/docs_reference.py writes the files from the commands and
+# `--check`s them (`make docs`, tests/test_help_cache.py). Each file's first line names the
+# sources its text comes from and their CRC-32: an edited source (before the files are
+# written again) makes drp build the help as before, so it is never stale.
+HELP_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cli", "helptext")
+HELP_WIDTH = 80  # the least terminal width at which click writes a command's help at 78
+
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, the width click's help is written for,
+    without importing shutil (its compression modules cost more than this whole answer):
+    COLUMNS if a positive whole number, else the width of the terminal on standard
+    output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
+def help_fingerprint(sources: list[str]) -> str:
+    """The CRC-32 of the sources (paths inside drp_cli) a command's help is written from."""
+    import zlib
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    crc = 0
+    for source in sources:
+        with open(os.path.join(package, source), "rb") as file:
+            crc = zlib.crc32(file.read(), crc)
+    return f"{crc:08x}"
+
+
+def help_header(version: str, sources: list[str]) -> str:
+    """The first line of a help file: what it was written by and from."""
+    return f"drp-help {version} {help_fingerprint(sources)} {' '.join(sources)}\n"
+
+
+def cached_help(args: list[str]) -> str | None:
+    """The help ``drp COMMAND --help`` prints, from its file, or None where it must be built:
+    other arguments, shell completion, a terminal under 80 columns, a DRP_* variable that
+    is not UTF-8 (the command refuses it), no file, or a file not written from the sources
+    as they are now."""
+    if len(args) != 2 or args[1] != "--help" or "_DRP_COMPLETE" in os.environ:
+        return None
+    name = args[0]
+    if not (name.isascii() and name.replace("-", "").isalpha() and name.islower()):
+        return None
+    if terminal_columns() < HELP_WIDTH:
+        return None
+    for variable, value in os.environ.items():
+        if variable.startswith("DRP_"):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+    try:
+        with open(os.path.join(HELP_FOLDER, f"{name}.txt"), encoding="utf-8") as file:
+            fields = file.readline().split()
+            text = file.read()
+        from drp_cli import __version__
+
+        if fields[:2] != ["drp-help", __version__] or len(fields) < 4:
+            return None
+        if help_fingerprint(fields[3:]) != fields[2]:
+            return None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return text
+
+
+def _reader_gone() -> None:
+    """The reader went away (`drp overdue | head`): stop quietly, as other tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
+
+
 def main() -> None:
     os.umask(0o077)  # every file drp writes is owner-only
     if sys.argv[1:] == ["--version"]:
@@ -125,16 +212,21 @@ def main() -> None:
 
         print(f"drp {__version__}")
         return
+    text = cached_help(sys.argv[1:])
+    if text is not None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
+        return
     with _SigtermAsInterrupt():
         from drp_cli.cli import app
 
         try:
             app(prog_name="drp")
         except BrokenPipeError:
-            # the reader went away (`drp overdue | head`): stop quietly, as other tools do
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(141)
+            _reader_gone()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ Nothing is typed by hand, so the reference says what the commands say.
     .venv/bin/python scripts/docs_reference.py          # (re)write docs/reference/
     .venv/bin/python scripts/docs_reference.py --check  # exit 1 if a page differs
 
+It also writes each command's ``--help`` into drp_cli/cli/helptext/, which ``drp COMMAND
+--help`` prints without loading Typer (:func:`help_files`).
+
 ``tests/test_docs_reference.py`` fails when a committed page differs from what this writes
 (run it again after changing a command's help, options or examples).
 """
@@ -26,6 +29,7 @@ import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference"
+HELP_TEXT = ROOT / "drp_cli" / "cli" / "helptext"
 CONFIG = ROOT / "mkdocs.yml"
 NAV_BEGIN = "      # BEGIN the commands' pages: written by scripts/docs_reference.py\n"
 NAV_END = "      # END the commands' pages\n"
@@ -211,6 +215,69 @@ def pages() -> dict[str, str]:
     return result
 
 
+def help_files() -> dict[str, str]:
+    """Each command's ``--help`` as drp_cli/__main__.py prints it without loading Typer (see
+    :func:`drp_cli.__main__.cached_help`), by file name: the text click writes at 80 columns
+    (a pipe, or any wider terminal), after a first line naming the sources it comes from
+    (the app, the table of commands and the command's module) and their CRC-32. A group of
+    commands has no file: its help is built each time."""
+    import contextlib
+    import io
+    import os
+
+    from drp_cli import __version__
+    from drp_cli.__main__ import help_header
+    from drp_cli.cli import app
+    from drp_cli.cli.commands import COMMANDS
+
+    root = _root()
+    root_ctx = typer.Context(root, info_name="drp")
+    result: dict[str, str] = {}
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "80"  # not click's CliRunner, which writes help 80 wide, not 78
+    try:
+        for name, entry in COMMANDS.items():
+            command = root.get_command(root_ctx, name)
+            if command is None or _is_group(command):
+                continue
+            shown = io.StringIO()
+            with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
+                app([name, "--help"], prog_name="drp")
+            text = shown.getvalue()
+            if not text.startswith("Usage: drp ") or not text.isascii():
+                raise SystemExit(f"drp {name} --help: not a help text, or not ASCII")
+            sources = ["cli/app.py", "cli/commands.py", f"cli/{entry.module}.py"]
+            result[f"{name}.txt"] = help_header(__version__, sources) + text
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return result
+
+
+def _compare(wanted: dict[str, str], out: Path, pattern: str) -> list[str]:
+    """The names of the files in ``out`` that differ from ``wanted`` (or are missing, or
+    are not wanted)."""
+    existing = {p.name for p in out.glob(pattern)} if out.is_dir() else set()
+    return sorted(
+        name
+        for name in wanted.keys() | existing
+        if name not in wanted
+        or name not in existing
+        or (out / name).read_text(encoding="utf-8") != wanted[name]
+    )
+
+
+def _write(wanted: dict[str, str], out: Path, differ: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in differ:
+        if name in wanted:
+            (out / name).write_text(wanted[name], encoding="utf-8")
+        else:
+            (out / name).unlink()
+
+
 def navigation(config: str, names: list[str]) -> str:
     """mkdocs.yml with the commands' pages, in the order of ``drp --help``, between its
     markers in the navigation (so a new command's page is never left out of the site)."""
@@ -235,34 +302,28 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop(name, None)
     wanted = pages()
     out: Path = args.out
-    existing = {p.name for p in out.glob("*.md")} if out.is_dir() else set()
-    differ = sorted(
-        name
-        for name in wanted.keys() | existing
-        if name not in wanted
-        or name not in existing
-        or (out / name).read_text(encoding="utf-8") != wanted[name]
-    )
+    differ = _compare(wanted, out, "*.md")
+    helps = help_files()
+    help_differ = _compare(helps, HELP_TEXT, "*.txt")
     config = CONFIG.read_text(encoding="utf-8")
     wanted_config = navigation(config, list(wanted))
     if args.check:
         for name in differ:
             print(f"docs/reference/{name} differs from the commands", file=sys.stderr)
+        for name in help_differ:
+            print(f"drp_cli/cli/helptext/{name} differs from the commands", file=sys.stderr)
         if config != wanted_config:
             print("mkdocs.yml does not list every command's page", file=sys.stderr)
-        if differ or config != wanted_config:
+        if differ or help_differ or config != wanted_config:
             print("run `make docs-reference` to write them again", file=sys.stderr)
             return 1
         return 0
     if config != wanted_config:
         CONFIG.write_text(wanted_config, encoding="utf-8")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in differ:
-        if name in wanted:
-            (out / name).write_text(wanted[name], encoding="utf-8")
-        else:
-            (out / name).unlink()
+    _write(wanted, out, differ)
+    _write(helps, HELP_TEXT, help_differ)
     print(f"docs/reference: {len(wanted)} pages, {len(differ)} written or removed")
+    print(f"drp_cli/cli/helptext: {len(helps)} help files, {len(help_differ)} written or removed")
     return 0
 
 

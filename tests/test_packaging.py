@@ -27,6 +27,7 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
     assert "drp_cli/templates/bundle/index.md.j2" in names
     assert "drp_cli/store/migrations/env.py" in names
     assert "drp_cli/store/migrations/versions/0001_core.py" in names
+    assert "drp_cli/cli/helptext/overdue.txt" in names
 
     # run it from the unpacked wheel, away from the repository
     target = tmp_path / "site"
@@ -57,6 +58,17 @@ def test_wheel_ships_protocols_and_templates(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("# Informal challenge: Stage 1")
+    # a command's help from its file, as the commands wrote it, without loading Typer
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; sys.argv = ['drp', 'overdue', '--help']; import drp_cli.__main__ as m; "
+         "m.main(); print(m.__file__, 'typer' in sys.modules, file=sys.stderr)"],
+        env={k: v for k, v in env.items() if k != "COLUMNS"}, cwd=tmp_path,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    written = (ROOT / "drp_cli/cli/helptext/overdue.txt").read_text(encoding="utf-8")
+    assert out.stdout == written.split("\n", 1)[1]
+    assert out.stderr == f"{target / 'drp_cli' / '__main__.py'} False\n"
 
 
 def test_console_script_version_is_fast_path():

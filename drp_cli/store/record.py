@@ -153,6 +153,36 @@ WORDS: dict[str, dict[str, Container[Any]]] = {
 }
 
 
+#: The concern's days that may be absent (NULL). On SQLite a day stored as '' reads as None
+#: too ("no deadline"), where the morning check and list's table, which read days as text,
+#: refuse it: the whole read asks SQLite, in the same query, whether a row holds one.
+OPTIONAL_DAYS = ("stage_due_override", "stage_responded_on", "deadline", "formal_started_on",
+                 "formal_deadline", "referred_on", "senior_officer_notified_on", "closed_on",
+                 "step_deadline")  # fmt: skip
+_EMPTY_DAY = "drp_empty_day"
+_EMPTY_TESTS = ", ".join(f"{column} = ''" for column in OPTIONAL_DAYS)
+_EMPTY_ANY = " OR ".join(f"{column} = ''" for column in OPTIONAL_DAYS)
+
+
+def _concern_rows(conn: Conn) -> str:
+    """``SELECT * FROM concern``, on SQLite with whether the row holds an empty day."""
+    if not conn.is_sqlite:  # a PostgreSQL date column holds no ''
+        return "SELECT * FROM concern"
+    return f"SELECT *, ({_EMPTY_ANY}) AS {_EMPTY_DAY} FROM concern"
+
+
+def _no_empty_days(conn: Conn, rows: list[Row]) -> list[Row]:
+    """``rows`` read by :func:`_concern_rows`, or :class:`MalformedValue` naming the first
+    row that holds an empty day and the column."""
+    for row in rows:
+        if row.pop(_EMPTY_DAY, None):
+            flags = conn.one(f"SELECT {_EMPTY_TESTS} FROM concern WHERE id = ?", (row["id"],))
+            column = next((c for c, f in zip(OPTIONAL_DAYS, flags or (), strict=False) if f),
+                          "deadline")  # fmt: skip
+            raise MalformedValue(f"concern {row['id']}", "concern", column)
+    return rows
+
+
 def whole(rows: list[Row], table: str) -> list[Row]:
     """``rows`` of ``table``, each with every day it must hold (:data:`REQUIRED`) and only
     words drp writes where it holds one of a few (:data:`WORDS`), or
@@ -174,10 +204,10 @@ def whole(rows: list[Row], table: str) -> list[Row]:
 def concern(conn: Conn, concern_id: int, *, lock: bool = False) -> Row | None:
     """A concern row (locked until commit on PostgreSQL with ``lock``)."""
     check_id(concern_id)
-    sql = "SELECT * FROM concern WHERE id = ?"
+    sql = _concern_rows(conn) + " WHERE id = ?"
     if lock and not conn.is_sqlite:
         sql += " FOR UPDATE"
-    found = whole(conn.records(sql, (concern_id,)), "concern")
+    found = _no_empty_days(conn, whole(conn.records(sql, (concern_id,)), "concern"))
     return found[0] if found else None
 
 
@@ -190,7 +220,8 @@ def concerns_by_ref(conn: Conn, refs: Sequence[str]) -> dict[str, Row]:
     """The concern rows holding these external references, by reference."""
     found: dict[str, Row] = {}
     for chunk, marks in _in_chunks(list(refs)):
-        for r in conn.records(f"SELECT * FROM concern WHERE external_ref IN ({marks})", chunk):
+        sql = f"{_concern_rows(conn)} WHERE external_ref IN ({marks})"
+        for r in _no_empty_days(conn, conn.records(sql, chunk)):
             found[r["external_ref"]] = r
     return found
 
@@ -270,8 +301,8 @@ def concerns(
         check_indexes(conn)
         clauses.append("status = 'open'")
     clause = " AND ".join(clauses)
-    sql = "SELECT * FROM concern" + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
-    return whole(conn.records(sql, params), "concern")
+    sql = _concern_rows(conn) + (f" WHERE {clause}" if clause else "") + " ORDER BY id"
+    return _no_empty_days(conn, whole(conn.records(sql, params), "concern"))
 
 
 def items_of(conn: Conn, concern_id: int, kind: str | None = None) -> list[Row]:

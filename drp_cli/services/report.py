@@ -37,7 +37,7 @@ from drp_cli.domain import lifecycle, views
 from drp_cli.domain.lifecycle import Fact
 from drp_cli.domain.views import ConcernView
 from drp_cli.store import reportsql
-from drp_cli.store.reportsql import Scope
+from drp_cli.store.reportsql import ReportRow, Scope
 
 if TYPE_CHECKING:
     from drp_cli.domain.calendar import WorkingCalendar
@@ -314,18 +314,22 @@ class _Concern:
 class _Folded:
     """One concern's events in effect on a day, folded by the lifecycle rule and its stage
     visits judged as ``drp show`` judges them; ``kept``: :func:`kept_to_time`, once worked
-    out (for the tally and the activity alike)."""
+    out (for the tally and the activity alike); ``escalated``: whether an escalation
+    counts (one not retracted)."""
 
     facts: list[_Event]
     state: lifecycle.ConcernState
     view: ConcernView
     visits: list[dict[str, Any]]
     kept: bool | str | None = "unknown"
+    escalated: bool = False
 
 
 def _details(concern_id: int, raw: str | bytes) -> dict[str, Any]:
     """An event's stored details (JSON, decoded fast); what drp never writes (not JSON, or
     JSON that is no object) is the store's MalformedValue (exit 4), naming the concern."""
+    if raw in _NO_DETAILS:
+        return {}
     try:
         value = msgspec.json.decode(raw)
     except msgspec.DecodeError:
@@ -337,18 +341,65 @@ def _details(concern_id: int, raw: str | bytes) -> dict[str, Any]:
     return value
 
 
+class _Seen:
+    """What a report's concerns share, worked out once for them all: each stored day's date
+    (:func:`drp_cli.store.reportsql.days_of`), each distinct stored details text decoded
+    (the fold and ``stage_visits`` only read them), each protocol's mapping for the fold,
+    and the working days between two days."""
+
+    def __init__(self, cal: WorkingCalendar, days: dict[Any, dt.date]) -> None:
+        self.cal = cal
+        self.days = days
+        self.details: dict[Any, dict[str, Any]] = {}
+        self.protocols: dict[str, dict[str, Protocol]] = {}
+        self.between: dict[tuple[dt.date, dt.date], int] = {}
+        self.months: dict[dt.date, str] = {}
+
+    def protocol_map(self, protocol: Protocol | None) -> dict[str, Protocol]:
+        if protocol is None:
+            return {}
+        found = self.protocols.get(protocol.slug)
+        if found is None:
+            found = self.protocols[protocol.slug] = {protocol.slug: protocol}
+        return found
+
+    def month(self, day: dt.date) -> str:
+        """A day's month, ``YYYY-MM``."""
+        found = self.months.get(day)
+        if found is None:
+            found = self.months[day] = day.isoformat()[:7]
+        return found
+
+    def working_days(self, first: dt.date, last: dt.date) -> int:
+        """:meth:`WorkingCalendar.working_days_between`, each pair of days counted once."""
+        n = self.between.get((first, last))
+        if n is None:
+            n = self.between[(first, last)] = self.cal.working_days_between(first, last)
+        return n
+
+
+_make_event = _Event._make
+
+
 def _fold(
-    evs: list[tuple[Any, ...]], protocol: Protocol | None, cal: WorkingCalendar, on: dt.date
+    evs: list[tuple[Any, ...]], protocol: Protocol | None, seen: _Seen, on: dt.date
 ) -> _Folded:
     """Fold a concern's events (rows of :func:`drp_cli.store.reportsql.events`) in effect on
     ``on``."""
-    facts = [
-        _Event(seq, kind, day, stage, {} if raw in _NO_DETAILS else _details(cid, raw))
-        for cid, seq, kind, day, stage, raw in evs
-        if day <= on or kind in _OPENING
-    ]
-    state = lifecycle.fold(cast(list[Fact], facts), {protocol.slug: protocol} if protocol else {},
-                           cal)  # fmt: skip
+    days, decoded = seen.days, seen.details
+    facts = []
+    escalations = []
+    for cid, seq, kind, stored, stage, raw in evs:
+        day = days[stored]
+        if day <= on or kind in _OPENING:
+            details = decoded.get(raw)
+            if details is None:
+                details = decoded[raw] = _details(cid, raw)
+            facts.append(_make_event((seq, kind, day, stage, details, False, "", "")))
+            if kind == "escalated":
+                escalations.append(seq)
+    cal = seen.cal
+    state = lifecycle.fold(cast(list[Fact], facts), seen.protocol_map(protocol), cal)
     gone = state.retracted
     # the events stage_visits reads (it is given the state, so it does not fold again)
     concern = _Concern(state.status, state.closed_on, state.wishes,
@@ -358,7 +409,8 @@ def _fold(
     view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
     live = [f for f in facts if f.seq not in gone] if gone else facts
-    return _Folded(live, state, view, visits)
+    escalated = any(seq not in gone for seq in escalations)
+    return _Folded(live, state, view, visits, escalated=escalated)
 
 
 #: The stage results (:data:`drp_cli.domain.views.RESULTS`) of a stage that kept to its
@@ -389,32 +441,31 @@ def _kept(f: _Folded, cal: WorkingCalendar, on: dt.date) -> bool | None:
 
 def _one(
     tally: Tally,
-    row: Mapping[str, Any],
+    row: ReportRow,
     folded: _Folded,
     protocol: Protocol | None,
     order: Mapping[str, int],
-    cal: WorkingCalendar,
+    seen: _Seen,
 ) -> None:
     """Add up what one concern's events in effect on the tally's day show."""
-    on = tally.period.on
-    state, view, visits = folded.state, folded.view, folded.visits
+    state, visits = folded.state, folded.visits
     status = state.status
     tally.status[status] += 1
-    slug = row["protocol"]
+    slug = row.protocol
     furthest = _furthest(order, [v["stage"] for v in visits]) if visits else None
     if furthest is not None:
         tally.furthest[f"{slug}:{furthest}"] += 1
     formal = state.formal_started_on is not None
-    opened = state.opened_on or row["opened_on"]
-    if any(e.kind == "escalated" for e in folded.facts):
+    if folded.escalated:
         tally.escalated += 1
     if status == "resolved":
         if formal:
             tally.resolved_formally += 1
         else:
             tally.resolved_informally += 1
-        tally.to_resolve.append(cal.working_days_between(opened, state.closed_on or opened))
-        tally.kept[kept_to_time(folded, cal, on)] += 1
+        opened = state.opened_on or row.opened_on
+        tally.to_resolve.append(seen.working_days(opened, state.closed_on or opened))
+        tally.kept[kept_to_time(folded, seen.cal, tally.period.on)] += 1
     if state.referred_on is not None:
         tally.referrals += 1
     for v in visits:
@@ -425,25 +476,24 @@ def _one(
         elif kind == "aim" and result in AIM_RESULTS:
             tally.aim[AIM_RESULTS[result]] += 1
             tally.aim_by_stage[f"{slug}:{v['stage']}"][AIM_RESULTS[result]] += 1
-    route = protocol.route_or_none(row["route"]) if protocol else None
+    route = protocol.route_or_none(row.route) if protocol else None
     if route is not None and not route.child_voice:
         tally.voice["not_applicable"] += 1
     else:
-        wishes = views.child_wishes(view)  # this concern's own record, as of the day
+        wishes = views.child_wishes(folded.view)  # this concern's own record, as of the day
         tally.voice[_WISHES.get(wishes or "", "not_recorded")] += 1
     if state.told_outcome == "told":
         tally.voice["told_outcome"] += 1
-    month = row["opened_on"].isoformat()[:7]
-    tally.month_split[month]["formal" if formal else "informal"] += 1
+    tally.month_split[seen.month(row.opened_on)]["formal" if formal else "informal"] += 1
     if tally.children is not None:
         tally.children.append(
             {
-                "id": row["id"],
-                "external_ref": row["external_ref"],
-                "child": row["child"],
+                "id": row.id,
+                "external_ref": row.external_ref,
+                "child": row.child,
                 "protocol": slug,
-                "category": row["category"],
-                "opened_on": iso(row["opened_on"]),
+                "category": row.category,
+                "opened_on": iso(row.opened_on),
                 "status": status,
                 "closed_on": iso(state.closed_on),
                 "furthest_stage": furthest,
@@ -489,9 +539,7 @@ class Activity:
     open_days: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
 
 
-def _activity(
-    act: Activity, row: Mapping[str, Any], folded: _Folded, cal: WorkingCalendar, names: bool
-) -> None:
+def _activity(act: Activity, row: ReportRow, folded: _Folded, seen: _Seen, names: bool) -> None:
     """Add one concern's events dated in the activity's days and, if it was open at their
     end, the concern to the open caseload."""
     first, last = act.first, act.last
@@ -504,28 +552,28 @@ def _activity(
     act.concerns_escalated += escalated
     state = folded.state
     if state.status == "resolved" and state.closed_on and first <= state.closed_on <= last:
-        act.kept[kept_to_time(folded, cal, last)] += 1
+        act.kept[kept_to_time(folded, seen.cal, last)] += 1
     if state.status != "open":
         return
     act.open_at_end += 1
-    opened = state.opened_on or row["opened_on"]
+    opened = state.opened_on or row.opened_on
     if opened < first:
         act.open_opened_before += 1
     if state.stage:
-        act.open_by_stage[f"{row['protocol']}:{state.stage}"] += 1
-    days = cal.working_days_between(opened, last)
+        act.open_by_stage[f"{row.protocol}:{state.stage}"] += 1
+    days = seen.working_days(opened, last)
     act.open_bands[next(k for k, top in OPEN_BANDS if top is None or days <= top)] += 1
     if names:
         item = {
-            "id": row["id"],
-            "external_ref": row["external_ref"],
-            "child": row["child"],
-            "protocol": row["protocol"],
-            "stage": f"{row['protocol']}:{state.stage}" if state.stage else None,
+            "id": row.id,
+            "external_ref": row.external_ref,
+            "child": row.child,
+            "protocol": row.protocol,
+            "stage": f"{row.protocol}:{state.stage}" if state.stage else None,
             "opened_on": iso(opened),
             "working_days_open": days,
         }
-        act.open_days.append((-days, row["id"], item))
+        act.open_days.append((-days, row.id, item))
 
 
 _WISHES = {"sought": "wishes_sought", "not-sought": "wishes_not_sought"}
@@ -569,15 +617,19 @@ def _tallies(
     active = act.first
     with t.store.read(snapshot=True) as conn:
         counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
-        rows = {r["id"]: r for r in reportsql.concern_rows(conn, whole)}
-        evs = reportsql.events(conn, whole, latest)
-        earlier = {r["id"]: r for r in reportsql.concern_rows(conn, before, active)}
-        earlier_evs = reportsql.events(conn, before, act.last, active) if earlier else []
+        rows = {r.id: r for r in reportsql.concern_rows(conn, whole, names=with_children)}
+        evs, days = reportsql.events(conn, whole, latest)
+        earlier = {r.id: r for r in reportsql.concern_rows(conn, before, active,
+                                                             names=with_children)}  # fmt: skip
+        earlier_evs, more_days = (
+            reportsql.events(conn, before, act.last, active) if earlier else ([], {})
+        )
+    seen = _Seen(cal, {**days, **more_days})
     which = {}
     orders: dict[str, dict[str, int]] = {}
     for cid, row in rows.items():
         for i, (s, _) in enumerate(scopes):
-            if s.first <= row["opened_on"] <= s.last:
+            if s.first <= row.opened_on <= s.last:
                 which[cid] = i
 
     def order(slug: str) -> dict[str, int]:
@@ -589,18 +641,18 @@ def _tallies(
     for cid, group in reportsql.grouped(evs):
         if cid in which:
             row = rows[cid]
-            proto = installed.get(row["protocol"])
+            proto = installed.get(row.protocol)
             tally = tallies[which[cid]]
-            folded = _fold(group, proto, cal, tally.period.on)
-            _one(tally, row, folded, proto, order(row["protocol"]), cal)
+            folded = _fold(group, proto, seen, tally.period.on)
+            _one(tally, row, folded, proto, order(row.protocol), seen)
             if which[cid] == 0:  # opened in the period: its activity too, as of its end
                 if act.last != tally.period.on:
-                    folded = _fold(group, proto, cal, act.last)
-                _activity(act, row, folded, cal, with_children)
+                    folded = _fold(group, proto, seen, act.last)
+                _activity(act, row, folded, seen, with_children)
     for cid, group in reportsql.grouped(earlier_evs):
         row = earlier[cid]
-        proto = installed.get(row["protocol"])
-        _activity(act, row, _fold(group, proto, cal, act.last), cal, with_children)
+        proto = installed.get(row.protocol)
+        _activity(act, row, _fold(group, proto, seen, act.last), seen, with_children)
     return list(zip(tallies, counts, strict=True)), act
 
 

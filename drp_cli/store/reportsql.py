@@ -11,11 +11,12 @@ the kinds that change nothing the report counts (notes, items, attachments).
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from drp_cli.store.connection import Conn, Row
+from drp_cli.store.connection import Conn
 
 #: Event kinds that change nothing a report counts (no stage, deadline, status, referral or
 #: the child's voice): left out of the stream. Wishes recorded (``wishes-added``) stay: the
@@ -113,18 +114,77 @@ def active_where(first: dt.date, alias: str = "") -> tuple[str, list[Any]]:
     return f"({p}closed_on IS NULL OR {p}closed_on >= ?)", [first]
 
 
-def concern_rows(conn: Conn, scope: Scope, active: dt.date | None = None) -> list[Row]:
-    """The scope's concerns, by id: what the report reads of each row (never its free text);
-    with ``active`` (a day), only those :func:`active_where` keeps."""
+class ReportRow(NamedTuple):
+    """What the report reads of a concern row (:func:`concern_rows`): never its free text,
+    and its child and external references only when asked for (``--with-children``)."""
+
+    id: int
+    protocol: str
+    route: str | None
+    opened_on: dt.date
+    external_ref: str | None = None
+    child: str | None = None
+    category: str | None = None
+
+
+def concern_rows(
+    conn: Conn, scope: Scope, active: dt.date | None = None, *, names: bool = False
+) -> list[ReportRow]:
+    """The scope's concerns, by id: their id, protocol, route and day of opening, and with
+    ``names`` their external and child references and theme (never their free text); with
+    ``active`` (a day), only those :func:`active_where` keeps. Each day is read as every
+    read reads it (:func:`days_of`)."""
     clause, params = scope.where()
     if active is not None:
         more, extra = active_where(active)
         clause, params = f"{clause} AND {more}", [*params, *extra]
-    return conn.records(
-        "SELECT id, protocol, child, external_ref, category, issue, route, role, owner, team, "
-        f"opened_on FROM concern WHERE {clause} ORDER BY id",
+    named = ", external_ref, child, category" if names else ""
+    rows = conn.rows(
+        f"SELECT id, protocol, route, {_as_stored(conn, 'opened_on')}{named} FROM concern "
+        f"WHERE {clause} ORDER BY id",
         params,
     )
+    days = days_of(conn, {r[3] for r in rows})
+    return [ReportRow(r[0], r[1], r[2], days[r[3]], *r[4:]) for r in rows]
+
+
+def _as_stored(conn: Conn, column: str) -> str:
+    """A ``DATE`` column as stored, without SQLite's converter (``+column`` has no declared
+    type): :func:`days_of` reads each distinct value once. PostgreSQL's driver makes (and
+    checks) the dates itself."""
+    return f"+{column}" if conn.is_sqlite else column
+
+
+def days_of(conn: Conn, values: set[Any]) -> dict[Any, dt.date]:
+    """Each stored day of ``values`` (SQLite: as stored; PostgreSQL: the driver's dates) as a
+    date, read once by the converter every read of a ``DATE`` column uses; a value that is
+    none (not a calendar date, outside the days drp handles, not a date at all) is the
+    store's MalformedValue found as any read finds it (:meth:`Conn.malformed`: exit 4,
+    naming its row and column). NULL stays None."""
+    out: dict[Any, Any] = {None: None}
+    if not conn.is_sqlite:  # the driver's loader made and checked each one
+        out.update((v, v) for v in values)
+        return out
+    convert = sqlite3.converters["DATE"]
+    for value in values:
+        if value is None:
+            continue
+        try:
+            raw = value.encode() if type(value) is str else _raw(value)
+            out[value] = convert(raw)
+        except (ValueError, OverflowError):
+            raise conn.malformed() from None
+    return out
+
+
+def _raw(value: Any) -> bytes:
+    """The bytes SQLite gives a converter for a stored value that is not text: a blob's
+    own, a number's as text (which no calendar date is)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, int | float):
+        return str(value).encode()
+    raise ValueError("not a stored day")
 
 
 #: The columns of :func:`events`, in order.
@@ -133,19 +193,23 @@ EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "details"
 
 def events(
     conn: Conn, scope: Scope, on: dt.date, active: dt.date | None = None
-) -> list[tuple[Any, ...]]:
+) -> tuple[list[tuple[Any, ...]], dict[Any, dt.date]]:
     """The events of the scope's concerns that the report folds (:data:`EVENT_COLUMNS`),
     a concern's together (in no given order: the fold orders them by seq): those in effect
     on or before ``on``, every concern's opening, and every retraction (an entry made in
     error never counted). Their text and author are not read. With ``active``, only the
-    concerns :func:`active_where` keeps."""
+    concerns :func:`active_where` keeps. With them, each ``effective_on`` as stored and its
+    day (:func:`days_of`: each distinct one read once, a malformed one refused here)."""
     clause, params = scope.where("c")
     if active is not None:
         more, extra = active_where(active, alias="c")
         clause, params = f"{clause} AND {more}", [*params, *extra]
     skipped = ", ".join("?" for _ in SKIPPED_KINDS)
-    return conn.rows(
-        f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)} "
+    columns = ", ".join(
+        _as_stored(conn, "e." + c) if c == "effective_on" else "e." + c for c in EVENT_COLUMNS
+    )
+    rows = conn.rows(
+        f"SELECT {columns} "
         # the concerns first, then each one's events by the concern_id index
         f"FROM concern c CROSS JOIN event e WHERE e.concern_id = c.id AND {clause} "
         f"AND e.kind NOT IN ({skipped}) "
@@ -154,6 +218,7 @@ def events(
         "ORDER BY c.id",
         [*params, *SKIPPED_KINDS, on],
     )
+    return rows, days_of(conn, {r[3] for r in rows})
 
 
 def grouped(rows: list[tuple[Any, ...]]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:

@@ -1060,11 +1060,55 @@ def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportRes
     errors = _read(job, known_rows, None, writer, result, deal, started=make_database)
     if errors:
         raise ImportRefused(errors)
-    with tracker.unit_of_work() as uow:
-        with uow.conn.bulk(IMPORT_CACHE_MB):
-            uow.conn.make_indexes(indexes)
-        writer.close(uow)
-        _after_rows(uow, job, result, known_rows, new_closures)
+    # the rows the helpers wrote go to the disk while this process makes the indexes (the
+    # other core is free by then), so that the flush when the file is sealed finds little
+    assert store.path is not None
+    flushing = _flush_behind(store.path)
+    try:
+        with tracker.unit_of_work() as uow:
+            # SQLite's sorter on the two cores (the same indexes, made sooner)
+            with uow.conn.bulk(IMPORT_CACHE_MB), _sort_threads(uow.conn, WORKERS):
+                uow.conn.make_indexes(indexes)
+            writer.close(uow)
+            _after_rows(uow, job, result, known_rows, new_closures)
+    finally:
+        flushing.join()
+
+
+def _flush_behind(path: Path) -> Any:
+    """A thread that asks the system to write ``path``'s pages to the disk (what is left
+    at the end is written, and waited for, by :meth:`Store.seal`; an error here is left for
+    it to meet). Returns the thread, started."""
+    import threading
+
+    def flush() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=flush, name="drp-flush", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextmanager
+def _sort_threads(conn: Any, threads: int) -> Iterator[None]:
+    """SQLite's sorter (CREATE INDEX) with up to ``threads`` helper threads, then none."""
+    if not conn.is_sqlite or threads < 2:
+        yield
+        return
+    conn.raw.execute(f"PRAGMA threads={int(threads)}")
+    try:
+        yield
+    finally:
+        conn.raw.execute("PRAGMA threads=0")
 
 
 def _deal(job: _Job, known_rows: KnownRows) -> tuple[int, ...]:

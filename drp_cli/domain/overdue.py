@@ -40,13 +40,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
 from drp_cli.core.config import NO_DEADLINE_AFTER
 from drp_cli.core.dates import as_day as _as_date
 from drp_cli.core.errors import InvalidInput, fld
 from drp_cli.domain.calendar import WorkingCalendar
-from drp_cli.domain.judgement import Judged, judge, kind_of
+from drp_cli.domain.judgement import judge, kind_of
 
 MAX_WITHIN = 260  # working days: about a year
 #: the order of the lines: deadlines passed (the most binding first), actions past their
@@ -165,19 +166,9 @@ def overdue_items(
     deadline for ``no_deadline_after`` working days or more, longest first; then what is
     due on ``day`` or, with ``within`` > 0, within that many working days."""
     limit = horizon(cal, day, within)
-    rows = list(rows)
     # dates repeat across concerns: convert each distinct one once, and judge each distinct
     # (date, kind) once, by the one rule (drp_cli.domain.judgement.judge)
     dates: dict[Any, Any] = {None: None}  # the stored value -> its date
-    for value in {v for row in rows for v in (row[4], row[5], row[10])}:
-        dates[value] = _as_date(value)
-    judged: dict[tuple[Any, Any], Judged] = {}
-
-    def judged_on(value: Any, kind: str | None) -> Judged:
-        found = judged.get((value, kind))
-        if found is None:
-            found = judged[value, kind] = judge(cal, dates[value], kind, day, limit)
-        return found
 
     stage_days: dict[Any, tuple[dt.date | None, int]] = {}
 
@@ -199,11 +190,32 @@ def overdue_items(
             )
         return found
 
-    items: list[OverdueItem] = []
+    # the lines in their order (_order) without a key a line: in lists by state and day (a
+    # list a distinct pair), each list in the order its lines are made, which is the order
+    # of the clocks within a concern (stage, step, formal; then its actions by number); a
+    # list is then put in order of id by a stable sort, and the lists by state and day
+    buckets: dict[tuple[int, dt.date], list[OverdueItem]] = {}
+
+    def bucket(state: str, when: dt.date | None) -> list[OverdueItem]:
+        return buckets.setdefault((_STATE_AT[state], when or dt.date.max), [])
+
     new = tuple.__new__  # an OverdueItem of all its fields, without the named tuple's __new__
     # each clock's line, by the stored (due date, kind): its state, due date, working days
-    # late and left, and its timescale; None while it is pending
-    lines: dict[tuple[Any, Any], tuple[str, Any, int, int, str] | None] = {}
+    # late and left, its timescale and its list; None while it is pending
+    lines: dict[tuple[Any, Any], tuple[str, Any, int, int, str, list[OverdueItem]] | None] = {}
+
+    def line_of(value: Any, kind: Any) -> tuple[str, Any, int, int, str, list[OverdueItem]] | None:
+        due = dates.get(value)
+        if due is None:
+            due = dates[value] = _as_date(value)
+        assert due is not None  # (a clock with a due date)
+        j = judge(cal, due, kind, day, limit)
+        found = lines[value, kind] = (
+            None if j.state == "pending"
+            else (j.state, due, j.late, j.left, kind_of(kind), bucket(j.state, due))
+        )  # fmt: skip
+        return found
+
     for row in rows:
         started_v = row[12]
         found_began = stage_days.get(started_v)
@@ -215,22 +227,17 @@ def overdue_items(
             if value is None:
                 continue
             kind = row[kind_at]
-            key = (value, kind)
             try:
-                line = lines[key]
+                line = lines[value, kind]
             except KeyError:
-                j = judged_on(value, kind)
-                line = lines[key] = (
-                    None if j.state == "pending"
-                    else (j.state, dates[value], j.late, j.left, kind_of(kind))
-                )  # fmt: skip
+                line = line_of(value, kind)
             if line is None:
                 continue
             protocol, stage, route = row[2], row[3], row[16]
             to = names.get((protocol, stage, route))
             if to is None:
                 to = addressed(protocol, stage, route)
-            items.append(new(OverdueItem, (
+            line[5].append(new(OverdueItem, (
                 row[0], row[1], protocol, stage, line[0], line[1], which, line[2], line[3],
                 row[6] is not None, line[4], row[9] if which == "step" else None, row[13],
                 to, row[14], row[15], started, at_stage, None,
@@ -238,14 +245,29 @@ def overdue_items(
         if row[4] is None and row[10] is None and at_stage >= no_deadline_after:
             (cid, child, protocol, stage, _, _, responded, _, _, _, _, _, _, summary, owner,
              team, route) = row  # fmt: skip
-            items.append(OverdueItem(
+            bucket("no-deadline", started).append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
                 responded is not None, None, None,
                 summary, addressed(protocol, stage, route), owner, team, started, at_stage,
             ))  # fmt: skip
-    items += _action_items(actions, cal, day, limit, began, addressed)
-    _sort(items)
+    acted = _action_items(actions, cal, day, limit, began, addressed)
+    acted.sort(key=_action_n)  # a concern's actions by number (stable: as given, if alike)
+    for i in acted:
+        bucket(i.state, i.deadline).append(i)
+    items: list[OverdueItem] = []
+    for key in sorted(buckets):
+        found = buckets[key]
+        found.sort(key=_ID)  # stable: a concern's lines stay in the order they were made
+        items += found
     return items
+
+
+def _action_n(i: OverdueItem) -> int:
+    assert i.action is not None
+    return i.action.n
+
+
+_ID = itemgetter(0)  # an OverdueItem's id
 
 
 #: Where a row of the morning check's search holds each clock's due date and its kind

@@ -513,8 +513,13 @@ def both_ways(t: Tracker, monkeypatch: pytest.MonkeyPatch, with_children: bool,
     return now, before
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_every_figure_as_before_on_a_rich_record(tracker, sql, monkeypatch, seed):
+#: The report made in one process, and shared with a second (forked) one from the first event
+IN_ONE, IN_TWO = 10**9, 1
+
+
+@pytest.mark.parametrize("seed, parallel_from", [(3, IN_ONE), (11, IN_ONE), (11, IN_TWO)])
+def test_every_figure_as_before_on_a_rich_record(tracker, sql, monkeypatch, seed, parallel_from):
+    monkeypatch.setattr(report, "PARALLEL_FROM", parallel_from)
     rich_record(tracker, seed)
     kinds = {k for (k,) in sql("SELECT DISTINCT kind FROM event")}
     assert {"escalated", "response", "referred", "resolved", "withdrawn", "reopened",
@@ -529,9 +534,11 @@ def test_every_figure_as_before_on_a_rich_record(tracker, sql, monkeypatch, seed
     assert counted > 60  # the reports count something
 
 
-def test_a_year_of_the_same_days_as_before(tracker, monkeypatch):
+@pytest.mark.parametrize("parallel_from", [IN_ONE, IN_TWO])
+def test_a_year_of_the_same_days_as_before(tracker, monkeypatch, parallel_from):
     """Many concerns opened the same days, with the same histories: what each fold shares
     (stored days, details texts, working days between two days) is shared, not mixed up."""
+    monkeypatch.setattr(report, "PARALLEL_FROM", parallel_from)
     for n in range(30):
         opened = f"2024-0{4 + n % 3}-01"
         c = tracker.open(protocol=["knowsley", "west-sussex"][n % 2], child=f"CH-{n}",
@@ -571,12 +578,15 @@ def _refusal(t: Tracker, monkeypatch: pytest.MonkeyPatch, oracle: bool) -> str:
         ("concern", "opened_on", "2024-6-3", "e.id = 2"),
     ],
 )
+@pytest.mark.parametrize("parallel_from", [IN_ONE, IN_TWO])
 def test_a_malformed_stored_value_is_refused_as_before(
-    tracker, db_path, sql, drp, monkeypatch, table, column, value, where
+    tracker, db_path, sql, drp, monkeypatch, table, column, value, where, parallel_from
 ):
     """Each stored day and details text a report reads, malformed: refused as it was before
     (the same error, exit 4, naming the row and column), never counted or skipped; a day
-    read once for many rows (the same stored text twice) is refused all the same."""
+    read once for many rows (the same stored text twice) is refused all the same. Made in
+    two processes, a malformed value in the second one's half is refused as in one."""
+    monkeypatch.setattr(report, "PARALLEL_FROM", parallel_from)
     for n in range(3):
         c = tracker.open(protocol="knowsley", child=f"CH-{n}", category="statutory",
                          summary="S", on="2024-06-03")  # fmt: skip
@@ -593,3 +603,35 @@ def test_a_malformed_stored_value_is_refused_as_before(
     r = drp("report", "--year", "2024", "--json")
     assert (r.exit_code, r.stdout) == (4, "")
     assert r.stderr == f"Error: {refused.partition(': ')[2]}\n"
+
+
+def test_the_second_process_folds_its_half(tracker, monkeypatch):
+    """In two processes, this one folds only the first half of the concerns; where the
+    second one sends nothing back (here it fails), this one folds its half too: the same
+    figures either way."""
+    for n in range(12):
+        c = tracker.open(protocol="west-sussex", child=f"CH-{n}", category="statutory",
+                         summary="S", on=f"2024-05-{n + 1:02d}")  # fmt: skip
+        tracker.resolve(c.id, outcome="Done", on=f"2024-06-{n + 1:02d}")
+    alone = json.dumps(report.build(tracker, report.period(None, None, None, year=2024), year=2024))
+    folds: list[int] = []
+    fold = report._fold
+
+    def counted(*args: Any) -> Any:
+        folds.append(1)
+        return fold(*args)
+
+    monkeypatch.setattr(report, "_fold", counted)
+    monkeypatch.setattr(report, "PARALLEL_FROM", IN_TWO)
+    shared = report.build(tracker, report.period(None, None, None, year=2024), year=2024)
+    assert json.dumps(shared) == alone
+    assert len(folds) == 6  # the other 6 in the second process
+    folds.clear()
+
+    def fails(sums: Any) -> Any:
+        raise RuntimeError("the helper fails")
+
+    monkeypatch.setattr(report, "_plain", fails)
+    again = report.build(tracker, report.period(None, None, None, year=2024), year=2024)
+    assert json.dumps(again) == alone
+    assert len(folds) == 12

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
@@ -328,6 +328,72 @@ def imported_event_parts(
                                             from_stage, by, recorded_at, content, imported_by,
                                             imported_at)  # fmt: skip
     return content, head, middle, tail
+
+
+#: how many of each repeated piece :func:`imported_parts_of` keeps (then starts again)
+_PIECES_KEPT = 4096
+
+
+def imported_parts_of(
+    imported_by: str, imported_at: dt.datetime, sha256: Any
+) -> Callable[..., tuple[str, str, str, str]]:  # fmt: skip
+    """:func:`imported_event_parts` for the events of one import (who imports them and when
+    given once), called as ``parts(concern_id, seq, kind, effective_on, stage, from_stage,
+    by, recorded_at, salt, text, details)``: the same four texts (a property test holds the
+    two to the same), with the pieces an import repeats (the recorder's head, each day, each
+    kind's middle, each moment, each stage's end) spelled once each and kept in plain
+    dictionaries, and the content (a hex digest, which JSON quotes as it is) not escaped."""
+    q = encode_basestring
+    heads: dict[str, str] = {}
+    days: dict[Any, str] = {}
+    middles: dict[tuple[str | None, str], str] = {}
+    moments: dict[dt.datetime, str] = {}
+    ends: dict[str, str] = {}
+
+    def parts(concern_id: int, seq: int, kind: str, effective_on: dt.date, stage: str,
+              from_stage: str | None, by: str, recorded_at: dt.datetime, salt: str,
+              text: str, details: str) -> tuple[str, str, str, str]:  # fmt: skip
+        if type(salt) is str and type(text) is str and type(details) is str:
+            committed = f"[{q(salt)},{q(text)},{q(details)}]"
+        else:
+            committed = _committed(salt, text, details)
+        content: str = sha256(committed.encode()).hexdigest()
+        head = heads.get(by)
+        if head is None:
+            if len(heads) >= _PIECES_KEPT:
+                heads.clear()
+            head = heads[by] = f'{{"by":{q(by)},"chain_seq":'
+        day = days.get(effective_on)
+        if day is None:
+            if len(days) >= _PIECES_KEPT:
+                days.clear()
+            day = days[effective_on] = q(_day(effective_on))
+        middle = middles.get((from_stage, kind))
+        if middle is None:
+            if len(middles) >= _PIECES_KEPT:
+                middles.clear()
+            middle = middles[from_stage, kind] = _imported_middle_end(
+                from_stage, imported_at, imported_by, kind)  # fmt: skip
+        moment = moments.get(recorded_at)
+        if moment is None:
+            if len(moments) >= _PIECES_KEPT:
+                moments.clear()
+            moment = moments[recorded_at] = (
+                f',"recorded_at":{q(_moment(recorded_at))},"seq":')  # fmt: skip
+        end = ends.get(stage)
+        if end is None:
+            if len(ends) >= _PIECES_KEPT:
+                ends.clear()
+            end = ends[stage] = f',"stage":{q(stage)}}}'
+        return (
+            content,
+            head,
+            f',"concern_id":{int.__repr__(concern_id)},"content":"{content}",'
+            f'"effective_on":{day}{middle}',
+            f"{moment}{int.__repr__(seq)}{end}",
+        )
+
+    return parts
 
 
 def hash_of_parts(parts: tuple[bytes, bytes, bytes], chain_seq: int, prev_hash: str) -> str:

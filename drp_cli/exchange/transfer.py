@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
-from drp_cli.domain.chain import GENESIS, hash_of_text_parts, imported_event_parts, new_salts
+from drp_cli.domain.chain import GENESIS, hash_of_text_parts, imported_parts_of, new_salts
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
     ROW_FIELDS,
@@ -529,6 +529,8 @@ class _Job:
     #: each part's queue of where in the file its next chunk starts (see :func:`_part_rows`),
     #: made before the helpers are forked; empty: each reads the file from its start
     starts: dict[int, Any] = field(default_factory=dict)
+    #: what :func:`_event_parts` made for the job, in this process
+    parts: Any = None
 
 
 def _checked_row(
@@ -565,6 +567,8 @@ NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], str, str, s
                    list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
 #: an event's columns as an import writes them: the chain's links last
 NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash", "hash", "mac")
+#: how many of them an event's columns but the chain's are (fewer: a plain event's)
+_FULL = len(NEW_EVENT_COLUMNS) - 4
 #: a new concern a helper process wrote itself: (id, its events, the chain's last hash once
 #: the helper's chunk is written, on the chunk's last row only, else None)
 Written = tuple[int, int, str | None]
@@ -587,33 +591,54 @@ def _same(value: T) -> T:
 
 def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -> NewConcern:
     """A checked row as the rows it writes, all but the chain's links (which follow the
-    order the events are written in)."""
-    recorder, now = job.recorder, job.now
+    order the events are written in). Into SQLite, an event recorded by this import at its
+    moment, from no stage (nearly all), leaves out the four columns every such event shares
+    (:data:`PLAIN_EVENT_COLUMNS`: the writer gives them once, in its statement)."""
+    now = job.now
     assert now is not None
-    day, moment = (stored_day, stored_moment) if job.as_text else (_same, _same)
-    stamp = moment(now)
-    sha256 = _sha256
+    parts, stamp, plain = _event_parts(job)
+    as_text = job.as_text
     events = []
     for seq, ev in enumerate(c["_events"], start=1):
         kind, on, stage, from_stage, by = (ev["kind"], ev["effective_on"], ev["stage"],
                                            ev["from_stage"], ev["by"])  # fmt: skip
-        recorded_at, text, details = ev["recorded_at"] or now, ev["text"], ev["details"]
-        salt = next(salts)
-        content, head, middle, tail = imported_event_parts(
-            cid, seq, kind, on, stage, from_stage, by, recorded_at, salt, text, details,
-            recorder, now, sha256)  # fmt: skip
-        events.append(((cid, seq, kind, day(on), stage, from_stage, by, moment(recorded_at),
-                        text, details, recorder, stamp, salt, content),
-                       head, middle, tail))  # fmt: skip
+        given, text, details = ev["recorded_at"], ev["text"], ev["details"]
+        recorded_at, salt = given or now, next(salts)
+        content, head, middle, tail = parts(cid, seq, kind, on, stage, from_stage, by,
+                                            recorded_at, salt, text, details)  # fmt: skip
+        if plain and given is None and from_stage is None:
+            columns: tuple[Any, ...] = (cid, seq, kind, on.isoformat(), stage, by, text, details,
+                                        salt, content)  # fmt: skip
+        elif as_text:
+            columns = (cid, seq, kind, stored_day(on), stage, from_stage, by,
+                       stored_moment(recorded_at), text, details, job.recorder, stamp, salt,
+                       content)  # fmt: skip
+        else:
+            columns = (cid, seq, kind, on, stage, from_stage, by, recorded_at, text, details,
+                       job.recorder, now, salt, content)  # fmt: skip
+        events.append((columns, head, middle, tail))
     state: ConcernState = c["_state"]
     items = [record.item_row(cid, it) for it in state.items.values()]
     attachments = [record.attachment_row(cid, a) for a in state.attachments.values()]
     values = _row_values(state)
-    if job.as_text:
+    if as_text:
         values = _days_as_text(values)
         items = [_days_as_text(row) for row in items]
         attachments = [_days_as_text(row) for row in attachments]
     return (cid, (cid, *values, stamp, stamp), events, items, attachments)
+
+
+def _event_parts(job: _Job) -> tuple[Callable[..., tuple[str, str, str, str]], Any, bool]:
+    """The job's :func:`~drp_cli.domain.chain.imported_parts_of`, its moment as written (as
+    text into SQLite) and whether its plain events leave out what they share (into SQLite,
+    a recorder's name SQLite's statements can spell: no NUL); made once in each process."""
+    made = job.parts
+    if made is None:
+        assert job.now is not None
+        stamp = stored_moment(job.now) if job.as_text else job.now
+        made = job.parts = (imported_parts_of(job.recorder, job.now, _sha256), stamp,
+                            job.as_text and "\x00" not in job.recorder)  # fmt: skip
+    return made
 
 
 def _days_as_text(values: Iterable[Any]) -> tuple[Any, ...]:
@@ -731,7 +756,7 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                 if store is None:
                     store = Store(job.build, scratch=True, db_key=job.db_key)
                 with store.write() as conn:
-                    writer = _Writer(conn, own, chain=(seq, prev), key=job.key)
+                    writer = _Writer(conn, own, chain=(seq, prev), key=job.key, job=job)
                     for row in chunk:
                         writer.add(row[4])  # type: ignore[arg-type]
                     writer.flush()
@@ -788,8 +813,12 @@ class _Writer:
 
     def __init__(self, conn: Any, result: ImportResult, *, chain: tuple[int, str],
                  key: bytes | None, uow: Any = None, known_rows: KnownRows | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:  # fmt: skip
+                 progress: Callable[[int], None] | None = None,
+                 job: _Job | None = None) -> None:  # fmt: skip
         self.uow, self.conn, self.result = uow, conn, result
+        #: the statement that writes a plain event (see :func:`_new_concern`), where the
+        #: job makes them
+        self.plain_sql = _plain_event_sql(job, key is not None) if job is not None else None
         self.known_rows, self.progress = known_rows, progress
         self.chain_seq, self.prev = chain
         self.key = key
@@ -808,8 +837,12 @@ class _Writer:
         for columns, head, middle, tail in events:
             chain_seq += 1
             digest = hash_of_text_parts(head, middle, tail, chain_seq, prev, sha256)
-            rows.append((*columns, chain_seq, prev, digest,
-                         chain_mac(key, digest) if key else None))  # fmt: skip
+            if key:
+                rows.append((*columns, chain_seq, prev, digest, chain_mac(key, digest)))
+            elif len(columns) < _FULL:  # a plain event: no mac column (see _plain_event_sql)
+                rows.append((*columns, chain_seq, prev, digest))
+            else:
+                rows.append((*columns, chain_seq, prev, digest, None))
             prev = digest
         self.chain_seq, self.prev = chain_seq, prev
         self.items += items
@@ -840,7 +873,7 @@ class _Writer:
         conn, result = self.conn, self.result
         if self.concerns:
             conn.insert_many("concern", CONCERN_NAMES, self.concerns)
-            conn.insert_many("event", NEW_EVENT_COLUMNS, self.events)
+            self._insert_events()
             conn.insert_many("item", ITEM_COLUMNS, self.items)
             conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)
         result.events += len(self.events)
@@ -849,6 +882,23 @@ class _Writer:
             rows.clear()
         if self.progress is not None:
             self.progress(self.done)
+
+    def _insert_events(self) -> None:
+        """The events, in the order they came: plain ones (shorter) by the statement that
+        gives what they share, the others with every column."""
+        rows, conn = self.events, self.conn
+        full = len(NEW_EVENT_COLUMNS)
+        if self.plain_sql is None or not rows:
+            conn.insert_many("event", NEW_EVENT_COLUMNS, rows)
+            return
+        start = 0
+        for plain, run in itertools.groupby(rows, key=lambda row: len(row) < full):
+            n = sum(1 for _ in run)
+            if plain:
+                conn.raw.executemany(self.plain_sql, rows[start : start + n])
+            else:
+                conn.insert_many("event", NEW_EVENT_COLUMNS, rows[start : start + n])
+            start += n
 
     def close(self, uow: Any) -> None:
         """The last batch; the chain's head moved past the events written."""
@@ -859,6 +909,34 @@ class _Writer:
 
 
 CONCERN_NAMES = ("id", *ROW_FIELDS, "created_at", "updated_at")
+#: the columns of a plain event's row (then ``mac`` where the chain is keyed); the others
+#: are the same for every plain event of the import (:func:`_plain_event_sql`)
+PLAIN_EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "by", "text",
+                       "details", "salt", "content", "chain_seq", "prev_hash", "hash")  # fmt: skip
+
+
+def _plain_event_sql(job: _Job, keyed: bool) -> str | None:
+    """The statement that writes the import's plain events (None: the job makes none): the
+    columns they share given as SQLite's literals: no stage left, recorded at the import's
+    moment, which is also when and by whom it was imported, no ``mac`` but in a keyed chain
+    (the same values the driver would store for them, as text)."""
+    _parts, stamp, plain = _event_parts(job)
+    if not plain:
+        return None
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    names = (*PLAIN_EVENT_COLUMNS, *(("mac",) if keyed else ()), "from_stage", "recorded_at",
+             "imported_by", "imported_at", *(() if keyed else ("mac",)))  # fmt: skip
+    values = ["?"] * (len(PLAIN_EVENT_COLUMNS) + keyed)
+    values += ["NULL", literal(stamp), literal(job.recorder), literal(stamp)]
+    if not keyed:
+        values.append("NULL")
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO event ({quoted}) VALUES ({', '.join(values)})"
+
+
 INDEXED_LATER = ("concern", "event", "item", "attachment")
 
 
@@ -993,7 +1071,7 @@ def _import(
                 job.first_id = uow.next_concern_id()
             job.now = uow.now
             head = uow.chain_head()
-            writer = _Writer(uow.conn, result, chain=(head.seq, head.hash), key=uow.key,
+            writer = _Writer(uow.conn, result, chain=(head.seq, head.hash), key=uow.key, job=job,
                              uow=uow, known_rows=known_rows, progress=progress)  # fmt: skip
             # room in SQLite's cache for the indexes being filled (64 MB: the import's peak
             # memory stays under 400 MB; more makes it no faster)

@@ -601,45 +601,48 @@ def _state_text(i: "OverdueItem", day: dt.date | None = None) -> str:
 
 def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str:
     """The plain aligned table of :func:`drp_cli.cli.output.plain_table` for many rows, in
-    one pass: the deadline, state, addressee, owner and summary columns repeat, so each
-    distinct text is made once; the stored texts are checked for characters to escape all
-    at once (:func:`_shown` makes visible any there are, cell by cell)."""
-    from itertools import chain
-
-    said: dict[tuple[object, ...], tuple[str, str]] = {}  # the deadline and state columns
-    addressees: dict[tuple[str, ...], str] = {}
-    owners: dict[str | None, str] = {}
-    shorts: dict[str, str] = {}
+    two passes: the columns between the child and the summary (protocol to owner) repeat
+    from line to line, so each distinct run of them is made (and padded) once, and each
+    distinct summary once; the children are checked for characters to escape all at once
+    (:func:`_shown` makes visible any there are, cell by cell)."""
+    middles: dict[tuple[object, ...], list[Any]] = {}  # what they show -> [cells, padded]
+    briefs: dict[str, str] = {}
     rows = []
+    append = rows.append
     for i in found:
-        (cid, child, protocol, stage, state, deadline, which, late, left, responded, _, step,
-         summary, addressed_to, owner, _, started, at_stage, action) = i  # fmt: skip
-        key = (deadline, which, step, action, started if deadline is None else None, state,
-               late, left, at_stage if state == "no-deadline" else 0)  # fmt: skip
-        texts = said.get(key)
-        if texts is None:
-            texts = said[key] = (_when(i), _state_text(i, day))
-        to = addressees.get(addressed_to)
-        if to is None:
-            to = addressees[addressed_to] = _shown(names(addressed_to))
-        who = owners.get(owner)
-        if who is None:
-            who = owners[owner] = _shown(owner or "-")
-        brief = shorts.get(summary)
+        key = i[2:12] + i[13:]  # protocol .. step, addressed_to .. action: all but the summary
+        middle = middles.get(key)
+        if middle is None:
+            middle = middles[key] = [(
+                _shown(i.protocol), _shown(i.stage), _when(i), _state_text(i, day),
+                "yes" if i.responded else "no", _shown(names(i.addressed_to)),
+                _shown(i.owner or "-"),
+            ), ""]  # fmt: skip
+        summary = i[12]
+        brief = briefs.get(summary)
         if brief is None:
-            brief = shorts[summary] = short(summary) or "-"
-        rows.append((str(cid), child, protocol, stage, texts[0], texts[1],
-                     "yes" if responded else "no", to, who, brief))  # fmt: skip
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(OVERDUE_HEADERS)
-    stored = (1, 2, 3, 9)  # the child, protocol, stage and summary, as stored
-    if not is_one_line(" ".join(chain.from_iterable(columns[n] for n in stored))):
-        rows = [(r[0], _shown(r[1]), _shown(r[2]), _shown(r[3]), *r[4:9], _shown(r[9]))
-                for r in rows]  # fmt: skip
-        columns = list(zip(*rows, strict=True))
-    widths = [max(len(h), *map(len, c)) for h, c in zip(OVERDUE_HEADERS, columns, strict=True)]
-    pads = [*widths[:-1], 0]  # the last is not padded
-    lines = ["  ".join(map(str.ljust, OVERDUE_HEADERS, pads)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(map(str.ljust, row, pads)) for row in rows]
+            brief = briefs[summary] = _shown(short(summary) or "-")
+        append((str(i[0]), i[1], middle, brief))
+    ids = [r[0] for r in rows]
+    children = [r[1] for r in rows]
+    if not is_one_line(" ".join(children)):
+        children = [_shown(c) for c in children]
+    cells = [m[0] for m in middles.values()]
+    widths = [
+        max([len(OVERDUE_HEADERS[0]), *map(len, ids)]),
+        max([len(OVERDUE_HEADERS[1]), *map(len, children)]),
+        *(max([len(h), *(len(c[n]) for c in cells)])
+          for n, h in enumerate(OVERDUE_HEADERS[2:9])),
+        max([len(OVERDUE_HEADERS[9]), *map(len, briefs.values())]),
+    ]  # fmt: skip
+    pads = widths[2:9]
+    for m in middles.values():
+        m[1] = "  ".join(map(str.ljust, m[0], pads))
+    w_id, w_child = widths[0], widths[1]
+    lines = ["  ".join(map(str.ljust, OVERDUE_HEADERS, [*widths[:-1], 0])),
+             "  ".join("-" * w for w in widths)]  # fmt: skip
+    lines += [f"{cid.ljust(w_id)}  {child.ljust(w_child)}  {r[2][1]}  {r[3]}"
+              for cid, child, r in zip(ids, children, rows, strict=True)]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

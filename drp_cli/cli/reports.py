@@ -11,6 +11,7 @@
 
 import datetime as dt
 import sys
+from operator import itemgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -360,8 +361,8 @@ def overdue(
         if requests:  # the requests it shows name children too: said, by number
             shown = f"{len(requests)} subject access request{'s' if len(requests) != 1 else ''}"
             detail = f"{detail}; {shown} shown" if detail else f"{shown} shown"
-        audit.record_read(db, "overdue", count=len({i.id for i in found}), detail=detail)
-        late = sum(1 for i in found if i.state == "overdue") + sum(r.overdue for r in requests)
+        audit.record_read(db, "overdue", count=len(set(map(_ID, found))), detail=detail)
+        late = sum(map("overdue".__eq__, map(_STATE, found))) + sum(r.overdue for r in requests)
         if mailing:
             single = to is not None or owner is not None or mine
             _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
@@ -511,14 +512,16 @@ def _slug(name: str | None) -> str:
 def _tally(found: "list[OverdueItem]", within: int, stale: int) -> str:
     """The check's last line: how many of each (lines are clocks: where a concern has two
     clocks overdue, it says in how many concerns)."""
-    from drp_cli.domain.overdue import STATES
+    from collections import Counter
 
-    count = {state: 0 for state in STATES}
-    for i in found:
-        count[i.state] += 1
+    count = Counter(map(_STATE, found))
+    # where no concern has two lines, no state has two lines of one concern
+    once = len(set(map(_ID, found))) == len(found)
 
     def concerns(*states: str) -> str:
         """ " (in N concerns)" where a concern has more than one such line (one per clock)."""
+        if once:
+            return ""
         lines = sum(count[st] for st in states)
         ids = len({i.id for i in found if i.state in states})
         return "" if ids == lines else f" (in {ids} concern{'s' if ids != 1 else ''})"
@@ -541,6 +544,9 @@ def _tally(found: "list[OverdueItem]", within: int, stale: int) -> str:
     elif count["due"]:
         parts.append(f"{count['due']} due today")
     return ", ".join(parts) + "."
+
+
+_ID, _STATE = itemgetter(0), itemgetter(4)  # an OverdueItem's id and state
 
 
 def _is_terminal() -> bool:
@@ -607,7 +613,7 @@ def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str
     (:func:`_shown` makes visible any there are, cell by cell)."""
     middles: dict[tuple[object, ...], list[Any]] = {}  # what they show -> [cells, padded]
     briefs: dict[str, str] = {}
-    rows = []
+    rows: list[tuple[str, str, list[Any], str]] = []
     append = rows.append
     for i in found:
         key = i[2:12] + i[13:]  # protocol .. step, addressed_to .. action: all but the summary

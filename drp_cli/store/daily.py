@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from drp_cli.core.errors import DatabaseDamaged
@@ -120,7 +121,7 @@ def overdue_rows(
     params = [p for bound in (horizon, horizon, horizon, stale_before) for p in (bound, *values)]
     rows = conn.rows(overdue_rows_sql(names, sqlite=conn.is_sqlite), params)
     for at, column in _KIND_COLUMNS:  # a kind drp never writes is an error, never a guess
-        if not {row[at] for row in rows} <= RANK.keys():
+        if not set(map(itemgetter(at), rows)) <= RANK.keys():
             bad = next(row for row in rows if row[at] not in RANK)
             raise MalformedValue(f"concern {bad[0]}", "concern", column)
     return _days_as_text(rows, conn.is_sqlite)
@@ -172,7 +173,7 @@ def _packed_rows(
     except sqlite3.OperationalError:  # json_array refuses a BLOB
         return None
     shared: dict[str, tuple[Any, ...]] = {}
-    for packed in {row[8] for row in found.values()}:
+    for packed in set(map(itemgetter(8), found.values())):
         cells = json.loads(packed)
         if any(c is not None and type(c) is not str for c in cells):
             return None  # a stored number: read as the driver reads it
@@ -244,7 +245,7 @@ def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, 
     changed: list[tuple[int, dict[Any, str]]] = []
     for at in _DAY_AT:
         texts: dict[Any, str] = {}
-        values = {row[at] for row in rows}
+        values = set(map(itemgetter(at), rows))
         values.discard(None)
         for value in values:
             try:

@@ -264,6 +264,13 @@ def _check_row(
         bad("child", "is longer than 64 characters")
 
 
+#: An event of the file as it will be stored (:func:`prepare`): (kind, effective_on, stage,
+#: from_stage, by, recorded_at, text, details, parsed): its author and recorded-at kept as
+#: provenance (``recorded_at`` None: made now by this import); ``details`` the stored text
+#: (None in a check only), ``parsed`` the object. (A plain tuple: an import makes millions.)
+EventRow = tuple[str, dt.date, str, str | None, str, dt.datetime | None, str, str | None, Any]
+
+
 def prepare(
     c: dict[str, Any],
     tracker: Tracker,
@@ -272,13 +279,13 @@ def prepare(
     bad: Callable[[str, str], None],
     *,
     encode: bool = True,
-) -> tuple[list[dict[str, Any]], ConcernState] | None:
+) -> tuple[list[EventRow], ConcernState] | None:
     """The row's events as they will be stored, and their fold; ``bad`` is told (and None
     returned) where the row's own columns contradict its events. ``encode`` False (a check
     only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
-        events = [_event_row(e, c, recorder, encode) for e in c["events"]]
+        events = _event_rows(c["events"], c["stage"].slug, recorder, encode)
         # every event allowed, as the commands would allow it (drp_cli.domain.transitions)
         try:
             state = replay_checked(_facts(events), c["protocol"])
@@ -299,16 +306,13 @@ def prepare(
                 missing["uid"] = c["_made_uid"] = new_uid()
             on: dt.date = state.opened_on or c["opened_on"]
             stage: str = state.stage or c["stage"].slug
-            recorded = {"kind": "fields-recorded", "effective_on": on, "stage": stage,
-                        "from_stage": None, "by": recorder, "recorded_at": None,
-                        "text": "", "details": _encode_details(missing) if encode else None,
-                        "_details": missing, "_imported": True}  # fmt: skip
-            events.append(recorded)
+            events.append(("fields-recorded", on, stage, None, recorder, None, "",
+                           _encode_details(missing) if encode else None, missing))  # fmt: skip
             # the last event, applied after the others as a fold applies it
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
         finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
     else:
-        events = [_event_row(e, c, recorder, encode) for e in _synthetic_events(c, recorder)]
+        events = _event_rows(_synthetic_events(c, recorder), c["stage"].slug, recorder, encode)
         state = fold(_facts(events), protocols, cal)
     problems = False
     row_values = (c["stage"].slug, c["stage_started_on"], c["status"], c["opened_on"],
@@ -331,11 +335,11 @@ _MATCHED = ("stage", "stage_started_on", "status", "opened_on", "closed_on", "re
 _matched = operator.attrgetter(*_MATCHED)
 
 
-def _facts(events: list[dict[str, Any]]) -> list[Fact]:
+def _facts(events: list[EventRow]) -> list[Fact]:
     return [
-        Fact(seq, ev["kind"], ev["effective_on"], ev["stage"], ev["by"], ev["text"],
-             ev["_details"])
-        for seq, ev in enumerate(events, start=1)
+        Fact(seq, kind, on, stage, by, text, parsed)
+        for seq, (kind, on, stage, _from, by, _at, text, _details, parsed)
+        in enumerate(events, start=1)
     ]  # fmt: skip
 
 
@@ -621,27 +625,33 @@ def _details_encoder() -> Callable[[Any], str]:
 _encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
 
 
-def _event_row(
-    e: dict[str, Any], c: dict[str, Any], recorder: str, encode: bool = True
-) -> dict[str, Any]:
-    """An event of the file as it will be stored: its author and recorded-at kept as
-    provenance (``recorded_at`` None: made now by this import)."""
-    details = e.get("details") or {}
-    if e["kind"] == "redacted" and isinstance(details, dict):
-        # the digests vouched for the row in the database it came from; here the redacted
-        # row is hashed afresh, so they would only disagree
-        details = {k: v for k, v in details.items() if k not in ("before", "after")}
-    return {
-        "kind": str(e["kind"]),
-        "effective_on": _iso_day(e["on"]),
-        "stage": str(e.get("stage") or c["stage"].slug),
-        "from_stage": e.get("from_stage"),
-        "by": str(e.get("by") or recorder),
-        "recorded_at": _when(e.get("recorded_at")),
-        "text": str(e.get("text") or ""),
-        "details": (_encode_details(details) if details else "{}") if encode else None,
-        "_details": details,
-    }
+def _event_rows(events: list[dict[str, Any]], stage: str, recorder: str,
+                encode: bool = True) -> list[EventRow]:  # fmt: skip
+    """The events of the file as they will be stored (``stage``: the row's, for an event
+    that names none)."""
+    rows: list[Any] = []
+    spell, day_of = _encode_details, _iso_day
+    for e in events:
+        get = e.get
+        kind = e["kind"]
+        details = get("details") or {}
+        if kind == "redacted" and isinstance(details, dict):
+            # the digests vouched for the row in the database it came from; here the
+            # redacted row is hashed afresh, so they would only disagree
+            details = {k: v for k, v in details.items() if k not in ("before", "after")}
+        at, on_stage, by, text = get("recorded_at"), get("stage"), get("by"), get("text")
+        rows.append((
+            kind if type(kind) is str else str(kind),
+            day_of(e["on"]),
+            on_stage if type(on_stage) is str and on_stage else str(on_stage or stage),
+            get("from_stage"),
+            by if type(by) is str and by else str(by or recorder),
+            _when(at) if at else None,
+            text if type(text) is str else str(text or ""),
+            (spell(details) if details else "{}") if encode else None,
+            details,
+        ))  # fmt: skip
+    return rows
 
 
 def _when(value: Any) -> dt.datetime | None:

@@ -599,10 +599,9 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     parts, stamp, plain = _event_parts(job)
     as_text = job.as_text
     events = []
-    for seq, ev in enumerate(c["_events"], start=1):
-        kind, on, stage, from_stage, by = (ev["kind"], ev["effective_on"], ev["stage"],
-                                           ev["from_stage"], ev["by"])  # fmt: skip
-        given, text, details = ev["recorded_at"], ev["text"], ev["details"]
+    for seq, (kind, on, stage, from_stage, by, given, text, details, _parsed) in enumerate(
+        c["_events"], start=1
+    ):
         recorded_at, salt = given or now, next(salts)
         content, head, middle, tail = parts(cid, seq, kind, on, stage, from_stage, by,
                                             recorded_at, salt, text, details)  # fmt: skip

@@ -112,26 +112,46 @@ def validate(
         errors.append(f"{label}, {problem}")
     # every cell as stripped text, once; a cell holding a list or an object (a JSON row)
     # is not one value: refused, never stored as Python's spelling of it
-    cells = {
-        k: v.strip() if type(v) is str else "" if v is None or type(v) in _NESTED
-        else str(v).strip()
-        for k, v in row.items()
-        if k != "events" and not k.startswith("_")
-    }  # fmt: skip
+    # (one pass over the row: its cells, those nested, those that are not columns)
+    cells: dict[str, str] = {}
+    nested: list[str] = []
+    unknown: list[str] = []
+    for k, v in row.items():
+        if k == "events" or k.startswith("_"):
+            continue
+        kind = type(v)
+        if kind is str:
+            cells[k] = v.strip()
+        elif v is None:
+            cells[k] = ""
+        elif kind is list or kind is dict:
+            cells[k] = ""
+            nested.append(k)
+        else:
+            cells[k] = str(v).strip()
+        if k not in _COLUMN_SET:
+            unknown.append(k)
     get = cells.get
 
     said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable
-    for k, v in row.items():
-        if type(v) in _NESTED and k != "events" and not k.startswith("_"):
-            bad(k, f"is {'a list' if type(v) is list else 'an object'}, not one value")
-            said.add(k)
+    for k in nested:
+        bad(k, f"is {'a list' if type(row[k]) is list else 'an object'}, not one value")
+        said.add(k)
     for name in REQUIRED:
         if not get(name, "") and name not in said:
             bad(name, "is empty")
-    unknown = [k for k in row if k not in _COLUMN_SET and not k.startswith("_")]
     if unknown:
         bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
-    dates = {name: _date(get(name, ""), name, errors, label) for name in DATE_COLUMNS}
+    # each date as _date reads it: an ISO day within drp's days at once, else by _date
+    dates: dict[str, dt.date | None] = {}
+    for name in DATE_COLUMNS:
+        text = get(name, "")
+        if not text:
+            dates[name] = None
+            continue
+        day = _iso_day(text)
+        dates[name] = (day if day is not None and FIRST_DAY <= day <= LAST_DAY
+                       else _date(text, name, errors, label))  # fmt: skip
     for name, value in dates.items():
         # every date a row records is a day that has come, but a due date: a deadline
         if value is not None and value > today and name != "due":

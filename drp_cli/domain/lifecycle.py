@@ -550,6 +550,8 @@ def apply(state: ConcernState, e: Fact) -> None:
     """Apply one event to the state: the same step when it is written and on replay."""
     kind, d, day = e.kind, e.details, e.effective_on
     state.event_count += 1
+    if kind == "note":  # the commonest event: counted, and nothing else (none of the below)
+        return
     if kind in ("opened", "imported"):
         for name in RECORDED_FIELDS:
             if name in d and name != "summary":

@@ -621,10 +621,29 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     attachments = [record.attachment_row(cid, a) for a in state.attachments.values()]
     values = _row_values(state)
     if as_text:
-        values = _days_as_text(values)
+        values = _row_days_as_text(values)
         items = [_days_as_text(row) for row in items]
         attachments = [_days_as_text(row) for row in attachments]
     return (cid, (cid, *values, stamp, stamp), events, items, attachments)
+
+
+#: the fold's days among ROW_FIELDS (ConcernState's fields of type date; a test holds the
+#: two to the same): where a concern row can hold a date
+ROW_DAYS = ("stage_started_on", "stage_due_override", "stage_responded_on", "deadline",
+            "formal_started_on", "formal_deadline", "referred_on",
+            "senior_officer_notified_on", "opened_on", "closed_on", "step_deadline")  # fmt: skip
+_ROW_DAYS_AT = tuple(i for i, name in enumerate(ROW_FIELDS) if name in ROW_DAYS)
+
+
+def _row_days_as_text(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`_days_as_text` of a concern row (ROW_FIELDS' values), looking only where it
+    can hold a date."""
+    out = list(values)
+    for i in _ROW_DAYS_AT:
+        value = out[i]
+        if type(value) is dt.date:
+            out[i] = stored_day(value)
+    return tuple(out)
 
 
 def _event_parts(job: _Job) -> tuple[Callable[..., tuple[str, str, str, str]], Any, bool]:

@@ -82,3 +82,15 @@ def test_the_concern_row_days_are_the_folds_dates():
     dates = {name for name in ROW_FIELDS if "date" in str(typed[name])}
     assert dates == set(transfer.ROW_DAYS)
     assert len(transfer._ROW_DAYS_AT) == 11
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(texts, texts, texts), max_size=6), st.integers(0, 10**6), texts)
+def test_linked_hashes_are_hash_of_text_parts_in_turn(parts, seq, prev):
+    got = chain.linked_hashes([(None, *p) for p in parts], seq, prev, hashlib.sha256)
+    want = []
+    for head, middle, tail in parts:
+        seq += 1
+        prev = chain.hash_of_text_parts(head, middle, tail, seq, prev, hashlib.sha256)
+        want.append(prev)
+    assert got == want

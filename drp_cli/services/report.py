@@ -601,7 +601,13 @@ def _tallies(
 ) -> tuple[list[tuple[Tally, dict[str, dict[str, int]]]], Activity]:
     """Each period's tally and counts by recorded field, in one pass over the events of
     them all (the periods do not overlap), and the first period's activity: what happened
-    in its days (to its judging day, if earlier) to any concern in its filters."""
+    in its days (to its judging day, if earlier) to any concern in its filters.
+
+    A large report (:data:`PARALLEL_FROM` events) on a machine with two cores shares the
+    folding with a second process (:class:`_Helper`), forked once the concerns opened in
+    the periods are read: it folds the later of them while this one reads the rest (the
+    counts, the concerns opened before) and folds the earlier; its sums are added to this
+    one's. The figures, and any error, are those of one process doing it all in order."""
     cal = t.calendar()
     installed = t.protocols.protocols
     tallies = [Tally(p) for _, p in scopes]
@@ -616,34 +622,13 @@ def _tallies(
     # the concerns opened before the period that were open in it or did something in it
     before = replace(sc, first=dt.date.min, last=p.first - dt.timedelta(days=1))
     active = act.first
-    with t.store.read(snapshot=True) as conn:
-        counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
-        rows = {r.id: r for r in reportsql.concern_rows(conn, whole, names=with_children)}
-        evs, days = reportsql.events(conn, whole, latest)
-        earlier = {r.id: r for r in reportsql.concern_rows(conn, before, active,
-                                                             names=with_children)}  # fmt: skip
-        earlier_evs, more_days = (
-            reportsql.events(conn, before, act.last, active) if earlier else ([], {})
-        )
-    seen = _Seen(cal, {**days, **more_days})
-    which = {}
     orders: dict[str, dict[str, int]] = {}
-    for cid, row in rows.items():
-        for i, (s, _) in enumerate(scopes):
-            if s.first <= row.opened_on <= s.last:
-                which[cid] = i
 
     def order(slug: str) -> dict[str, int]:
         if slug not in orders:
             proto = installed.get(slug)
             orders[slug] = {st: i for i, st in enumerate(proto.stage_slugs)} if proto else {}
         return orders[slug]
-
-    # each concern's part: the period it was opened in (None: opened before the period,
-    # its activity only), its id and its events; in the order one process takes them
-    jobs: list[_Job] = [(which[cid], cid, group) for cid, group in reportsql.grouped(evs)
-                        if cid in which]  # fmt: skip
-    jobs += [(None, cid, group) for cid, group in reportsql.grouped(earlier_evs)]
 
     def add_up(part: list[_Job], tallies: list[Tally], act: Activity) -> None:
         for i, cid, group in part:
@@ -668,16 +653,58 @@ def _tallies(
             made[0].children = []
         return made, Activity(act.first, act.last)
 
-    _in_two(jobs, add_up, (tallies, act), fresh)
+    helper: _Helper | None = None
+    try:
+        with t.store.read(snapshot=True) as conn:
+            rows = {r.id: r for r in reportsql.concern_rows(conn, whole, names=with_children)}
+            evs, days = reportsql.events(conn, whole, latest)
+            seen = _Seen(cal, days)
+            which = {}
+            for cid, row in rows.items():
+                for i, (s, _) in enumerate(scopes):
+                    if s.first <= row.opened_on <= s.last:
+                        which[cid] = i
+            # each concern's part: the period it was opened in, its id and its events, in
+            # the order one process takes them
+            jobs: list[_Job] = [
+                (which[cid], cid, group) for cid, group in reportsql.grouped(evs) if cid in which
+            ]
+            k = _shared(jobs)
+            if k < len(jobs):
+                helper = _Helper(jobs[k:], add_up, fresh)
+            counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
+            earlier = {r.id: r for r in reportsql.concern_rows(conn, before, active,
+                                                                 names=with_children)}  # fmt: skip
+            earlier_evs, more_days = (
+                reportsql.events(conn, before, act.last, active) if earlier else ([], {})
+            )
+        seen.days.update(more_days)
+        add_up(jobs[:k], tallies, act)
+        if helper is not None:
+            sent = helper.result()
+            if sent is None:  # not sent: folded here, as one process would
+                add_up(jobs[k:], tallies, act)
+            else:
+                _add((tallies, act), sent)
+        # the concerns opened before the period: their activity in it (None: no period)
+        add_up([(None, cid, group) for cid, group in reportsql.grouped(earlier_evs)],
+               tallies, act)  # fmt: skip
+    finally:
+        if helper is not None:
+            helper.stop()
     return list(zip(tallies, counts, strict=True)), act
 
 
-#: A concern's part of a report (see :func:`_tallies`).
+#: A concern's part of a report (see :func:`_tallies`): the period it was opened in (None:
+#: opened before the period, its activity only), its id and its events.
 _Job = tuple[int | None, int, list[tuple[Any, ...]]]
-#: How many events a report folds in one process; from this many (a year at a large
-#: authority) it shares them with a second process, forked (it has what this one read),
-#: where the machine has two cores.
+#: How many events of the concerns opened in its periods a report folds in one process;
+#: from this many (a year at a large authority) it shares them with a second process where
+#: the machine has two cores.
 PARALLEL_FROM = 40_000
+#: The share of those events the second process folds: more than half, as this one also
+#: reads the counts and the concerns opened before the period meanwhile.
+HELPER_SHARE = 0.6
 
 
 def _cores() -> int:
@@ -689,60 +716,75 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _in_two(
-    jobs: list[_Job],
-    add_up: Callable[[list[_Job], list[Tally], Activity], None],
-    sums: tuple[list[Tally], Activity],
-    fresh: Callable[[], tuple[list[Tally], Activity]],
-) -> None:
-    """``add_up(jobs, *sums)``; with :data:`PARALLEL_FROM` events or more on a machine with
-    two cores, the later half of the jobs in a process forked for them, its sums sent back
-    (pickled, through a pipe) and added to this one's: every count, and each list in the
-    order one process would make it (this half's first). Where that process does not send
-    them (it failed, or was ended), this one does its half too, as one process would: the
-    same figures, or the same error, as if it had been alone."""
+def _shared(jobs: list[_Job]) -> int:
+    """How many of ``jobs`` this process folds: all of them, or, from
+    :data:`PARALLEL_FROM` events on a machine with two cores (and ``fork``), the first
+    ones, leaving the later ones (:data:`HELPER_SHARE` of the events) to a helper."""
     import os
 
     events = sum(len(group) for _, _, group in jobs)
     if events < PARALLEL_FROM or not hasattr(os, "fork") or _cores() < 2:
-        add_up(jobs, *sums)
-        return
-    half, k = 0, 0
-    while k < len(jobs) and half < events // 2:
-        half += len(jobs[k][2])
+        return len(jobs)
+    mine, k = events - int(events * HELPER_SHARE), 0
+    while k < len(jobs) and mine > 0:
+        mine -= len(jobs[k][2])
         k += 1
-    import pickle
+    return k
 
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the helper: the later half, its sums sent back, and nothing else
-        status = 1
-        try:
-            os.close(read)
-            mine = fresh()
-            add_up(jobs[k:], *mine)
-            with os.fdopen(write, "wb") as out:
-                out.write(pickle.dumps(_plain(mine), protocol=pickle.HIGHEST_PROTOCOL))
-            status = 0
-        finally:
-            os._exit(status)  # no atexit, no finaliser: this process's files are its parent's
-    os.close(write)
-    done = False
-    try:
-        add_up(jobs[:k], *sums)
-        with os.fdopen(read, "rb", closefd=False) as got:
+
+class _Helper:
+    """A process forked to fold the later ``jobs`` of a report (it has what this one read)
+    and send back their sums (:func:`_plain`, pickled, through a pipe); it ends as soon as
+    it has (or at its first error, sending nothing), touching nothing of this process's."""
+
+    def __init__(
+        self,
+        jobs: list[_Job],
+        add_up: Callable[[list[_Job], list[Tally], Activity], None],
+        fresh: Callable[[], tuple[list[Tally], Activity]],
+    ) -> None:
+        import os
+        import pickle
+
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper
+            status = 1
+            try:
+                os.close(read)
+                mine = fresh()
+                add_up(jobs, *mine)
+                with os.fdopen(write, "wb") as out:
+                    out.write(pickle.dumps(_plain(mine), protocol=pickle.HIGHEST_PROTOCOL))
+                status = 0
+            finally:
+                os._exit(status)  # no atexit, no finaliser: its files are this process's
+        os.close(write)
+        self.pid, self.read, self.ended = pid, read, False
+
+    def result(self) -> list[dict[str, Any]] | None:
+        """The helper's sums once it has ended, or None if it sent none (it failed)."""
+        import os
+        import pickle
+
+        with os.fdopen(self.read, "rb", closefd=False) as got:
             sent = got.read()
-        done = os.waitpid(pid, 0)[1] == 0
-        if done and sent:
-            _add(sums, pickle.loads(sent))
-        else:
-            add_up(jobs[k:], *sums)
-    finally:
-        os.close(read)
-        if not done:
+        status = os.waitpid(self.pid, 0)[1]
+        self.ended = True
+        return cast("list[dict[str, Any]]", pickle.loads(sent)) if status == 0 and sent else None
+
+    def stop(self) -> None:
+        """End the helper if it is still running (this process is ending: an error, an
+        interrupt), and close the pipe."""
+        import os
+
+        if not self.ended:
             with suppress(OSError):
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            self.ended = True
+        with suppress(OSError):
+            os.close(self.read)
 
 
 def _plain(sums: tuple[list[Tally], Activity]) -> list[dict[str, Any]]:

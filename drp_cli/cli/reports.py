@@ -342,6 +342,7 @@ def overdue(
 
     collecting = gc.isenabled()
     gc.disable()  # the check's lines make no cycles: the collector would only walk them
+    found: list[OverdueItem] = []
     try:
         # the check itself loads only what it needs (drp_cli.services.morning): it runs every day
         found, cal = morning.check(db, day, within=within, owner=owner, mine=mine, team=team,
@@ -400,6 +401,10 @@ def overdue(
             typer.echo("\n" + request_lines(requests), nl=False)
         raise typer.Exit(EXIT_OVERDUE if late else EXIT_OK)
     finally:
+        # the lines freed before the collector is back: it would walk every one of them
+        # (allocated while it was off, all still in its youngest generation) at its next
+        # turn, as long as making them took
+        found.clear()
         if collecting:
             gc.enable()
 

@@ -266,6 +266,9 @@ class Tally:
         default_factory=lambda: defaultdict(Counter)
     )
     children: list[dict[str, Any]] | None = None
+    #: what each concern shows (:func:`_one`), counted: added to the figures above once
+    #: every concern is in (:func:`_count_profiles`)
+    profiles: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
 
 def _furthest(order: Mapping[str, int], stages: list[str]) -> str:
@@ -295,8 +298,7 @@ class _Event(NamedTuple):
         return self.effective_on
 
 
-@dataclass
-class _Concern:
+class _Concern(NamedTuple):
     """What ``stage_visits``, ``formal_result`` and ``child_wishes`` read of a concern, as of
     the day: its status, closing day, own record of the child's wishes, the events that count
     and its route."""
@@ -380,6 +382,13 @@ class _Seen:
 
 
 _make_event = _Event._make
+_make_concern = _Concern._make
+
+
+def _decoded(decoded: dict[Any, dict[str, Any]], concern_id: int, raw: Any) -> dict[str, Any]:
+    """:func:`_details`, kept in ``decoded`` by its stored text."""
+    found = decoded[raw] = _details(concern_id, raw)
+    return found
 
 
 def _fold(
@@ -388,29 +397,26 @@ def _fold(
     """Fold a concern's events (rows of :func:`drp_cli.store.reportsql.events`) in effect on
     ``on``."""
     days, decoded = seen.days, seen.details
-    facts = []
-    escalations = []
-    for cid, seq, kind, stored, stage, raw in evs:
-        day = days[stored]
-        if day <= on or kind in _OPENING:
-            details = decoded.get(raw)
-            if details is None:
-                details = decoded[raw] = _details(cid, raw)
-            facts.append(_make_event((seq, kind, day, stage, details, False, "", "")))
-            if kind == "escalated":
-                escalations.append(seq)
+    facts = [
+        _make_event((seq, kind, day, stage,
+                     decoded[raw] if raw in decoded else _decoded(decoded, cid, raw),
+                     False, "", ""))
+        for cid, seq, kind, stored, stage, raw in evs
+        if (day := days[stored]) <= on or kind in _OPENING
+    ]  # fmt: skip
+    escalations = [f.seq for f in facts if f.kind == "escalated"]
     cal = seen.cal
     state = lifecycle.fold(cast(list[Fact], facts), seen.protocol_map(protocol), cal)
     gone = state.retracted
     # the events stage_visits reads (it is given the state, so it does not fold again)
-    concern = _Concern(state.status, state.closed_on, state.wishes,
-                       [f for f in facts if f.kind in _VISITS and f.seq not in gone],
-                       route=state.route, formal_deadline=state.formal_deadline,
-                       formal_deadline_kind=state.formal_deadline_kind)  # fmt: skip
+    concern = _make_concern((state.status, state.closed_on, state.wishes,
+                             [f for f in facts if f.kind in _VISITS and f.seq not in gone],
+                             None, state.route, state.formal_deadline,
+                             state.formal_deadline_kind))  # fmt: skip
     view = cast(ConcernView, concern)
     visits = views.stage_visits(view, protocol, cal, on, state) if state.visits else []
     live = [f for f in facts if f.seq not in gone] if gone else facts
-    escalated = any(seq not in gone for seq in escalations)
+    escalated = any(seq not in gone for seq in escalations) if escalations else False
     return _Folded(live, state, view, visits, escalated=escalated)
 
 
@@ -444,55 +450,34 @@ def _one(
     tally: Tally,
     row: ReportRow,
     folded: _Folded,
-    protocol: Protocol | None,
-    order: Mapping[str, int],
+    order: Callable[[str], Mapping[str, int]],
     seen: _Seen,
 ) -> None:
-    """Add up what one concern's events in effect on the tally's day show."""
+    """Add up what one concern's events in effect on the tally's day show: its profile
+    (everything the figures count it by, :func:`_count_profiles`) and its working days to
+    resolve."""
     state, visits = folded.state, folded.visits
     status = state.status
-    tally.status[status] += 1
-    slug = row.protocol
-    furthest = _furthest(order, [v["stage"] for v in visits]) if visits else None
-    if furthest is not None:
-        tally.furthest[f"{slug}:{furthest}"] += 1
     formal = state.formal_started_on is not None
-    if folded.escalated:
-        tally.escalated += 1
+    kept: bool | str | None = ""  # not resolved
     if status == "resolved":
-        if formal:
-            tally.resolved_formally += 1
-        else:
-            tally.resolved_informally += 1
         opened = state.opened_on or row.opened_on
         tally.to_resolve.append(seen.working_days(opened, state.closed_on or opened))
-        tally.kept[kept_to_time(folded, seen.cal, tally.period.on)] += 1
-    if state.referred_on is not None:
-        tally.referrals += 1
-    for v in visits:
-        result, kind = v["result"], v["timescale_kind"]
-        if kind == "firm" and result in FIRM_RESULTS:
-            tally.firm[FIRM_RESULTS[result]] += 1
-            tally.firm_by_stage[f"{slug}:{v['stage']}"][FIRM_RESULTS[result]] += 1
-        elif kind == "aim" and result in AIM_RESULTS:
-            tally.aim[AIM_RESULTS[result]] += 1
-            tally.aim_by_stage[f"{slug}:{v['stage']}"][AIM_RESULTS[result]] += 1
-    route = protocol.route_or_none(row.route) if protocol else None
-    if route is not None and not route.child_voice:
-        tally.voice["not_applicable"] += 1
-    else:
-        wishes = views.child_wishes(folded.view)  # this concern's own record, as of the day
-        tally.voice[_WISHES.get(wishes or "", "not_recorded")] += 1
-    if state.told_outcome == "told":
-        tally.voice["told_outcome"] += 1
-    tally.month_split[seen.month(row.opened_on)]["formal" if formal else "informal"] += 1
+        kept = kept_to_time(folded, seen.cal, tally.period.on)
+    shown = tuple([(v["stage"], v["timescale_kind"], v["result"]) for v in visits])
+    tally.profiles[
+        (row.protocol, row.route, status, formal, folded.escalated, kept,
+         state.referred_on is not None, views.child_wishes(folded.view),
+         state.told_outcome == "told", seen.month(row.opened_on), shown)
+    ] += 1  # fmt: skip
     if tally.children is not None:
+        furthest = _furthest(order(row.protocol), [v[0] for v in shown]) if shown else None
         tally.children.append(
             {
                 "id": row.id,
                 "external_ref": row.external_ref,
                 "child": row.child,
-                "protocol": slug,
+                "protocol": row.protocol,
                 "category": row.category,
                 "opened_on": iso(row.opened_on),
                 "status": status,
@@ -502,6 +487,47 @@ def _one(
                 "referred_to_cafcass_on": iso(state.referred_on),
             }
         )
+
+
+def _count_profiles(
+    tally: Tally, installed: Mapping[str, Protocol], order: Callable[[str], Mapping[str, int]]
+) -> None:
+    """Each profile of :func:`_one`, as many times as concerns showed it, in the figures: the
+    status, the furthest stage, escalated, resolved informally or formally and within
+    timescale, referred, each stage's result against its deadline or aim, the child's voice
+    (unless the concern's route is not about a child's plan) and the month's split."""
+    for profile, n in tally.profiles.items():
+        slug, route, status, formal, escalated, kept, referred, wishes, told, month, shown = profile
+        tally.status[status] += n
+        if shown:
+            tally.furthest[f"{slug}:{_furthest(order(slug), [v[0] for v in shown])}"] += n
+        if escalated:
+            tally.escalated += n
+        if status == "resolved":
+            if formal:
+                tally.resolved_formally += n
+            else:
+                tally.resolved_informally += n
+            tally.kept[kept] += n
+        if referred:
+            tally.referrals += n
+        for stage, kind, result in shown:
+            if kind == "firm" and result in FIRM_RESULTS:
+                tally.firm[FIRM_RESULTS[result]] += n
+                tally.firm_by_stage[f"{slug}:{stage}"][FIRM_RESULTS[result]] += n
+            elif kind == "aim" and result in AIM_RESULTS:
+                tally.aim[AIM_RESULTS[result]] += n
+                tally.aim_by_stage[f"{slug}:{stage}"][AIM_RESULTS[result]] += n
+        protocol = installed.get(slug)
+        on_route = protocol.route_or_none(route) if protocol else None
+        if on_route is not None and not on_route.child_voice:
+            tally.voice["not_applicable"] += n
+        else:
+            tally.voice[_WISHES.get(wishes or "", "not_recorded")] += n
+        if told:
+            tally.voice["told_outcome"] += n
+        tally.month_split[month]["formal" if formal else "informal"] += n
+    tally.profiles.clear()
 
 
 #: What "activity in the period" counts: the events of each kind dated in the period.
@@ -641,7 +667,7 @@ def _tallies(
             proto = installed.get(row.protocol)
             tally = tallies[i]
             folded = _fold(group, proto, seen, tally.period.on)
-            _one(tally, row, folded, proto, order(row.protocol), seen)
+            _one(tally, row, folded, order, seen)
             if i == 0:  # opened in the period: its activity too, as of its end
                 if act.last != tally.period.on:
                     folded = _fold(group, proto, seen, act.last)
@@ -692,6 +718,8 @@ def _tallies(
     finally:
         if helper is not None:
             helper.stop()
+    for tally in tallies:
+        _count_profiles(tally, installed, order)
     return list(zip(tallies, counts, strict=True)), act
 
 

@@ -58,10 +58,10 @@ def test_packed_rows_are_the_rows_read_column_by_column(
     record: None, db_path: Path, filters: dict[str, str] | None
 ) -> None:
     packed, plain = _both(db_path, filters)
-    assert packed == plain
-    assert isinstance(packed, list)
+    assert isinstance(packed, list) and isinstance(plain, list)
+    assert sorted(packed) == plain  # in the order the searches find them; each once
     if filters is None:
-        assert [r[0] for r in packed] == [1, 2, 3, 5, 6]  # concern 2 once, found twice
+        assert sorted(r[0] for r in packed) == [1, 2, 3, 5, 6]  # concern 2 found twice
 
 
 def test_the_searches_are_indexed(record: None, db_path: Path) -> None:
@@ -86,14 +86,14 @@ def test_a_value_json_cannot_carry_is_read_column_by_column(
 ) -> None:
     sql(change)
     packed, plain = _both(db_path)
-    assert packed == plain
+    assert (sorted(packed) if isinstance(packed, list) else packed) == plain
 
 
 def test_a_kind_drp_never_writes_names_the_lowest_id(
     record: None, db_path: Path, sql: Callable[..., Any]
 ) -> None:
     sql("UPDATE concern SET deadline_kind = 'soft' WHERE id IN (5, 3)")
-    packed, plain = _both(db_path)
+    packed, plain = _both(db_path)  # (the searches find 5 before 3)
     assert packed == plain
     assert "concern 3" in str(packed) and "deadline_kind" in str(packed)
 

@@ -158,8 +158,9 @@ def _packed_rows(
 ) -> list[tuple[Any, ...]] | None:  # fmt: skip
     """SQLite: :func:`overdue_rows`'s rows (in :data:`_COLUMN_LIST`'s order), read by
     :func:`packed_sql`'s four searches, each concern once (the first search to find it),
-    in order of id; what repeats from row to row (:data:`_PACKED`) is read as one text and
-    decoded once for each distinct one. None where a value cannot be packed (a BLOB, a
+    in the order they find them (the check orders its lines itself); what repeats from
+    row to row (:data:`_PACKED`) is read as one text and decoded once for each distinct
+    one. None where a value cannot be packed (a BLOB, a
     number where drp writes text): :func:`overdue_rows` then reads the rows column by
     column, and says what it says of them."""
     import json
@@ -179,9 +180,8 @@ def _packed_rows(
             return None  # a stored number: read as the driver reads it
         shared[packed] = tuple(cells)
     rows = []
-    for cid in sorted(found):
-        (_, child, summary, deadline, formal, responded, step_deadline, started,
-         packed) = found[cid]  # fmt: skip
+    for (cid, child, summary, deadline, formal, responded, step_deadline, started,
+         packed) in found.values():  # fmt: skip
         (protocol, stage, kind, formal_kind, step, step_kind, owner, team,
          route) = shared[packed]  # fmt: skip
         rows.append((cid, child, protocol, stage, deadline, formal, responded, kind,
@@ -189,8 +189,8 @@ def _packed_rows(
                      team, route))  # fmt: skip
     for at, column in _KIND_COLUMNS:  # a kind drp never writes is an error, never a guess
         if not {s[_PACKED.index(column)] for s in shared.values()} <= RANK.keys():
-            bad = next(row for row in rows if row[at] not in RANK)
-            raise MalformedValue(f"concern {bad[0]}", "concern", column)
+            bad = min(row[0] for row in rows if row[at] not in RANK)
+            raise MalformedValue(f"concern {bad}", "concern", column)
     return _days_as_text(rows, True)
 
 
@@ -251,8 +251,8 @@ def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, 
             try:
                 texts[value] = day_text(value, sqlite)
             except (ValueError, OverflowError, UnicodeDecodeError):
-                bad = next(row for row in rows if row[at] == value)
-                raise MalformedValue(f"concern {bad[0]}", "concern", _COLUMN_LIST[at]) from None
+                bad = min(row[0] for row in rows if row[at] == value)
+                raise MalformedValue(f"concern {bad}", "concern", _COLUMN_LIST[at]) from None
         if any(text != value for value, text in texts.items()):
             changed.append((at, texts))
     if not changed:

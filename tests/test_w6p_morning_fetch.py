@@ -114,9 +114,9 @@ def test_the_check_reads_packed_rows(
     calls: list[int] = []
     real = daily._packed_rows
 
-    def counted(*args: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(daily, "_packed_rows", counted)
     packed = drp("overdue", "--on", "2025-03-21", "--json")

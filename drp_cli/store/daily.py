@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -110,10 +110,16 @@ def overdue_rows(
     folded): the columns :func:`drp_cli.domain.overdue.overdue_items` reads, each day as ISO
     text. Raises :class:`DatabaseDamaged` first if those indexes do not match the concern
     rows (:func:`check_indexes`)."""
-    check_indexes(conn)  # never an all-clear read through a damaged index
     filters = dict(filters or {})
     names = [n for n in TEXT_FILTERS if n in filters]
     values = [filters[n] for n in names]
+    if conn.is_sqlite and _PACKING and not names:
+        # the index test made with the search (_packed_rows' ``fused``): only where it finds
+        # everything sound; anything else is read again the long way, and named by it
+        found = _packed_rows(conn, names, values, horizon, stale_before, fused=True)
+        if found is not None:
+            return found
+    check_indexes(conn)  # never an all-clear read through a damaged index
     if conn.is_sqlite and _PACKING:
         found = _packed_rows(conn, names, values, horizon, stale_before)
         if found is not None:
@@ -152,9 +158,84 @@ def packed_sql(filters: Sequence[str] = ()) -> list[str]:
             for hint, search in zip(hints, searches, strict=True)]  # fmt: skip
 
 
+#: :func:`packed_sql`'s first search read through its index beside each entry's row (by
+#: rowid), only the entries that match their row (open, the same deadline): the search for
+#: :func:`_packed_rows` ``fused``
+_FUSED_FIRST = (
+    f"SELECT {', '.join('+t.' + c[1:] if c[0] == '+' else 't.' + c for c in _OWN)}, "
+    f"json_array({', '.join('t.' + c for c in _PACKED)}) "
+    "FROM concern AS i INDEXED BY ix_concern_status_deadline "
+    "JOIN concern AS t NOT INDEXED ON t.id = i.id "
+    "WHERE i.status = 'open' AND i.deadline <= ? AND t.status = 'open' "
+    "AND t.deadline IS i.deadline"
+)
+
+
+def _rest_sql() -> str:
+    """:func:`_pairs_sql` of the stage deadline's index for its open entries the first
+    search does not read (a deadline after the horizon, or none): two rows, one a range."""
+    whole = _pairs_sql("deadline", "ix_concern_status_deadline")
+    return f"{whole} AND i.deadline > ? UNION ALL {whole} AND i.deadline IS NULL"
+
+
+#: The open entries of the stage deadline's index on or before the horizon (covering)
+_FIRST_COUNT = ("SELECT count(*) FROM concern INDEXED BY ix_concern_status_deadline "
+                "WHERE status = 'open' AND deadline <= ?")  # fmt: skip
+
+
+def _id_sum(ids: Iterable[int]) -> int | None:
+    """:func:`_pairs_sql`'s sum over ``ids``, as SQLite works it out (None where an id is
+    past what its integers hold unrounded: the caller then goes the long way)."""
+    total = 0
+    for i in ids:
+        if not 0 <= i < 3_400_000_000:  # (i * 40503) * 65521 stays below 2**63
+            return None
+        total += ((i * 40503) * (i % 65521 + 1)) % 4294967291
+    return total
+
+
+def _shaped(value: object) -> bool:
+    """Whether ``value`` is of the shape drp writes a day in (:data:`_SHAPED`)."""
+    return (isinstance(value, str) and len(value) == 10 and value.isascii()
+            and value[4] == "-" == value[7]
+            and (value[:4] + value[5:7] + value[8:]).isdigit())  # fmt: skip
+
+
+def _fused_sound(conn: Conn, first: list[tuple[Any, ...]], horizon: dt.date) -> bool:
+    """Whether :func:`check_indexes` would find nothing, from what the first search read
+    (``first``: the stage deadline's index entries on or before ``horizon`` that match their
+    rows, each with its row) and the rest: :func:`_scan_indexes`' test, the stage deadline's
+    index in two parts. Its entries on or before the horizon: as many as matched (the count
+    of the index's range), their ids' sum from ``first``, their deadlines of drp's shape;
+    its other entries compared with their rows by :func:`_rest_sql`; the other two indexes by
+    :data:`_PAIRS` as ever; the three holding as many entries over the same ids; and
+    :func:`unreadable_deadline` finding nothing. False at anything else, including a day of
+    another shape (the long way names it)."""
+    counted = conn.one(_FIRST_COUNT, (horizon,))
+    ids = _id_sum(row[0] for row in first)
+    if counted is None or counted[0] != len(first) or ids is None:
+        return False
+    if not all(map(_shaped, {row[3] for row in first})):
+        return False
+    entries, matched = len(first), len(first)
+    for part in conn.rows(_rest_sql(), (horizon,)):
+        if part[3] is not None:  # a deadline of another shape
+            return False
+        entries, matched, ids = entries + part[0], matched + part[1], ids + (part[2] or 0)
+    if matched != entries:
+        return False
+    for sql in _PAIRS[1:]:
+        found = conn.one(sql)
+        if found is None or found[3] is not None or found[1] != found[0]:
+            return False
+        if (found[0], found[2] or 0) != (entries, ids):
+            return False
+    return unreadable_deadline(conn) is None
+
+
 def _packed_rows(
     conn: Conn, names: Sequence[str], values: Sequence[str], horizon: dt.date,
-    stale_before: dt.date,
+    stale_before: dt.date, *, fused: bool = False,
 ) -> list[tuple[Any, ...]] | None:  # fmt: skip
     """SQLite: :func:`overdue_rows`'s rows (in :data:`_COLUMN_LIST`'s order), read by
     :func:`packed_sql`'s four searches, each concern once (the first search to find it),
@@ -162,14 +243,26 @@ def _packed_rows(
     row to row (:data:`_PACKED`) is read as one text and decoded once for each distinct
     one. None where a value cannot be packed (a BLOB, a
     number where drp writes text): :func:`overdue_rows` then reads the rows column by
-    column, and says what it says of them."""
+    column, and says what it says of them.
+
+    ``fused`` (no filters): the first search reads its index's entries beside their rows,
+    and the damaged-index test (:func:`check_indexes`) is made with what it read
+    (:func:`_fused_sound`), where its own test would read each entry's row again; None
+    unless that finds everything sound (the caller then tests the indexes the long way,
+    which names what is wrong)."""
     import json
 
     found: dict[int, tuple[Any, ...]] = {}
+    searches = packed_sql(names)
+    if fused:
+        searches[0] = _FUSED_FIRST
     try:
-        for sql, bound in zip(packed_sql(names),
-                              (horizon, horizon, horizon, stale_before), strict=True):  # fmt: skip
-            for row in conn.rows(sql, (bound, *values)):
+        for n, (sql, bound) in enumerate(zip(searches, (horizon, horizon, horizon,
+                                                        stale_before), strict=True)):  # fmt: skip
+            rows = conn.rows(sql, (bound, *values))
+            if n == 0 and fused and not _fused_sound(conn, rows, horizon):
+                return None
+            for row in rows:
                 found.setdefault(row[0], row)
     except sqlite3.OperationalError:  # json_array refuses a BLOB
         return None

@@ -216,35 +216,55 @@ def overdue_items(
         )  # fmt: skip
         return found
 
-    for row in rows:
-        started_v = row[12]
+    for (
+        cid,
+        child,
+        protocol,
+        stage,
+        deadline,
+        formal,
+        responded,
+        kind,
+        formal_kind,
+        step,
+        step_deadline,
+        step_kind,
+        started_v,
+        summary,
+        owner,
+        team,
+        route,
+    ) in rows:
         found_began = stage_days.get(started_v)
         started, at_stage = found_began if found_began is not None else began(started_v)
         # one line per clock passed or due by the horizon: a firm limit due today is shown
-        # beside a stage aim already passed (the judgement, drp_cli.domain.judgement)
-        for which, at, kind_at in _CLOCK_COLUMNS:
-            value = row[at]
+        # beside a stage aim already passed (the judgement, drp_cli.domain.judgement); the
+        # stage's clock first, then the step's and the formal process's (most have neither)
+        clocks = _STAGE_ONLY if step_deadline is None and formal is None else _CLOCKS
+        for which in clocks:
+            if which == "stage":
+                value, k = deadline, kind
+            elif which == "step":
+                value, k = step_deadline, step_kind
+            else:
+                value, k = formal, formal_kind
             if value is None:
                 continue
-            kind = row[kind_at]
             try:
-                line = lines[value, kind]
+                line = lines[value, k]
             except KeyError:
-                line = line_of(value, kind)
+                line = line_of(value, k)
             if line is None:
                 continue
-            protocol, stage, route = row[2], row[3], row[16]
             to = names.get((protocol, stage, route))
             if to is None:
                 to = addressed(protocol, stage, route)
             line[5].append(new(OverdueItem, (
-                row[0], row[1], protocol, stage, line[0], line[1], which, line[2], line[3],
-                row[6] is not None, line[4], row[9] if which == "step" else None, row[13],
-                to, row[14], row[15], started, at_stage, None,
+                cid, child, protocol, stage, line[0], line[1], which, line[2], line[3],
+                responded is not None, line[4], step if which == "step" else None, summary,
+                to, owner, team, started, at_stage, None,
             )))  # fmt: skip
-        if row[4] is None and row[10] is None and at_stage >= no_deadline_after:
-            (cid, child, protocol, stage, _, _, responded, _, _, _, _, _, _, summary, owner,
-             team, route) = row  # fmt: skip
+        if deadline is None and step_deadline is None and at_stage >= no_deadline_after:
             bucket("no-deadline", started).append(OverdueItem(
                 cid, child, protocol, stage, "no-deadline", None, "stage", 0, 0,
                 responded is not None, None, None,
@@ -272,6 +292,9 @@ _ID = itemgetter(0)  # an OverdueItem's id
 
 #: Where a row of the morning check's search holds each clock's due date and its kind
 _CLOCK_COLUMNS = (("stage", 4, 7), ("step", 10, 11), ("formal", 5, 8))
+#: A concern's clocks in the order of its lines; where it has no step or formal deadline
+_CLOCKS = ("stage", "step", "formal")
+_STAGE_ONLY = ("stage",)
 
 
 def _action_items(

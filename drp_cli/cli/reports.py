@@ -369,7 +369,8 @@ def overdue(
             _mail_check(tracker(ctx), found, day, within, stale, eml=eml, to=to, single=single,
                         force=force, requests=bool(requests))  # fmt: skip
         elif as_json:
-            sys.stdout.write(overdue_json(found) + "\n")
+            sys.stdout.write(overdue_json(found))
+            sys.stdout.write("\n")
         elif not found and not requests:
             say(
                 f"Nothing overdue on {day.isoformat()} and nothing due within {within} "
@@ -654,7 +655,8 @@ def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str
              "  ".join("-" * w for w in widths)]  # fmt: skip
     lines += [f"{cid.ljust(w_id)}  {child.ljust(w_child)}  {r[2][1]}  {r[3]}"
               for cid, child, r in zip(ids, children, rows, strict=True)]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    lines.append("")  # the last line's end: one join, no copy after it
+    return "\n".join(lines)
 
 
 #: An item of `drp overdue --json`, in the parts :func:`overdue_json` fills: what is the
@@ -706,8 +708,11 @@ def overdue_json(found: "list[OverdueItem]") -> str:
     clocks: dict[tuple[object, ...], str] = {}
     tails: dict[tuple[object, ...], str] = {}
     summaries: dict[str, str] = {}
-    head, summary_part = _OVERDUE_HEAD.format, _OVERDUE_SUMMARY.format
-    parts = []
+    summary_part = _OVERDUE_SUMMARY.format
+    # the whole text as its pieces, joined once (each item's four parts and the separator
+    # after it, the last one the list's end): no piece is copied into another first
+    parts = ["[\n"]
+    add = parts.append
     for i in found:
         clock = i[2:12]  # protocol .. step
         text = clocks.get(clock)
@@ -729,8 +734,13 @@ def overdue_json(found: "list[OverdueItem]") -> str:
         summary = summaries.get(i.summary)
         if summary is None:
             summary = summaries[i.summary] = summary_part(encode_basestring(i.summary))
-        parts.append(head(i.id, encode_basestring(i.child)) + text + summary + tail)
-    return "[\n" + ",\n".join(parts) + "\n]"
+        add(f'  {{\n    "id": {i.id},\n    "child": {encode_basestring(i.child)},\n')  # _HEAD
+        add(text)
+        add(summary)
+        add(tail)
+        add(",\n")
+    parts[-1] = "\n]"
+    return "".join(parts)
 
 
 def _days(n: int) -> str:

@@ -679,25 +679,35 @@ def _tallies(
             made[0].children = []
         return made, Activity(act.first, act.last)
 
+    def jobs_of(evs: list[tuple[Any, ...]]) -> list[_Job]:
+        """Each concern's part: the period it was opened in, its id and its events, in the
+        order one process takes them."""
+        return [(which[cid], cid, group) for cid, group in reportsql.grouped(evs) if cid in which]
+
     helper: _Helper | None = None
+    first: list[_Job] = []  # the helper's jobs, the first ones
     try:
         with t.store.read(snapshot=True) as conn:
             rows = {r.id: r for r in reportsql.concern_rows(conn, whole, names=with_children)}
-            evs, days = reportsql.events(conn, whole, latest)
-            seen = _Seen(cal, days)
             which = {}
             for cid, row in rows.items():
                 for i, (s, _) in enumerate(scopes):
                     if s.first <= row.opened_on <= s.last:
                         which[cid] = i
-            # each concern's part: the period it was opened in, its id and its events, in
-            # the order one process takes them
-            jobs: list[_Job] = [
-                (which[cid], cid, group) for cid, group in reportsql.grouped(evs) if cid in which
-            ]
-            k = _shared(jobs)
-            if k < len(jobs):
-                helper = _Helper(jobs[k:], add_up, fresh)
+            ids = [cid for cid in rows if cid in which]  # by id
+            k = _shared(len(ids))
+            seen = _Seen(cal, {})
+            rest: Scope | None = whole
+            if k:  # the first k concerns' events read, and folded by the helper meanwhile
+                evs, days = reportsql.events(conn, replace(whole, ids=(ids[0], ids[k - 1])),
+                                             latest)  # fmt: skip
+                seen.days.update(days)
+                first = jobs_of(evs)
+                helper = _Helper(first, add_up, fresh)
+                rest = replace(whole, ids=(ids[k], ids[-1])) if k < len(ids) else None
+            evs, days = reportsql.events(conn, rest, latest) if rest is not None else ([], {})
+            seen.days.update(days)
+            jobs = jobs_of(evs)
             counts = [reportsql.counts_by(conn, s) for s, _ in scopes]
             earlier = {r.id: r for r in reportsql.concern_rows(conn, before, active,
                                                                  names=with_children)}  # fmt: skip
@@ -705,13 +715,22 @@ def _tallies(
                 reportsql.events(conn, before, act.last, active) if earlier else ([], {})
             )
         seen.days.update(more_days)
-        add_up(jobs[:k], tallies, act)
+        failed: Exception | None = None
+        try:
+            add_up(jobs, tallies, act)
+        except Exception as exc:  # raised once the helper's jobs, which come first, are
+            if helper is None:
+                raise
+            failed = exc
         if helper is not None:
             sent = helper.result()
-            if sent is None:  # not sent: folded here, as one process would
-                add_up(jobs[k:], tallies, act)
-            else:
-                _add((tallies, act), sent)
+            if sent is None:  # not sent: folded here, as one process would (its error first)
+                mine = fresh()
+                add_up(first, *mine)
+                sent = _plain(mine)
+            if failed is not None:
+                raise failed
+            _add((tallies, act), sent)
         # the concerns opened before the period: their activity in it (None: no period)
         add_up([(None, cid, group) for cid, group in reportsql.grouped(earlier_evs)],
                tallies, act)  # fmt: skip
@@ -726,12 +745,13 @@ def _tallies(
 #: A concern's part of a report (see :func:`_tallies`): the period it was opened in (None:
 #: opened before the period, its activity only), its id and its events.
 _Job = tuple[int | None, int, list[tuple[Any, ...]]]
-#: How many events of the concerns opened in its periods a report folds in one process;
-#: from this many (a year at a large authority) it shares them with a second process where
-#: the machine has two cores.
-PARALLEL_FROM = 40_000
-#: The share of those events the second process folds: more than half, as this one also
-#: reads the counts and the concerns opened before the period meanwhile.
+#: How many concerns opened in its periods a report folds in one process; from this many
+#: (a year at a large authority) it shares them with a second process where the machine
+#: has two cores.
+PARALLEL_FROM = 8_000
+#: The share of those concerns the second process folds (the first ones by id, whose events
+#: are read first): more than half, as this one reads the others' events, the counts and
+#: the concerns opened before the period meanwhile.
 HELPER_SHARE = 0.6
 
 
@@ -744,20 +764,15 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _shared(jobs: list[_Job]) -> int:
-    """How many of ``jobs`` this process folds: all of them, or, from
-    :data:`PARALLEL_FROM` events on a machine with two cores (and ``fork``), the first
-    ones, leaving the later ones (:data:`HELPER_SHARE` of the events) to a helper."""
+def _shared(concerns: int) -> int:
+    """How many of the ``concerns`` opened in the periods a helper folds (the first ones by
+    id): none, or, from :data:`PARALLEL_FROM` on a machine with two cores (and ``fork``),
+    :data:`HELPER_SHARE` of them."""
     import os
 
-    events = sum(len(group) for _, _, group in jobs)
-    if events < PARALLEL_FROM or not hasattr(os, "fork") or _cores() < 2:
-        return len(jobs)
-    mine, k = events - int(events * HELPER_SHARE), 0
-    while k < len(jobs) and mine > 0:
-        mine -= len(jobs[k][2])
-        k += 1
-    return k
+    if concerns < PARALLEL_FROM or not hasattr(os, "fork") or _cores() < 2:
+        return 0
+    return max(1, min(concerns, int(concerns * HELPER_SHARE)))
 
 
 class _Helper:
@@ -834,7 +849,8 @@ def _plain(sums: tuple[list[Tally], Activity]) -> list[dict[str, Any]]:
 
 
 def _add(sums: tuple[list[Tally], Activity], plain: list[dict[str, Any]]) -> None:
-    """A helper's sums (:func:`_plain`) added to these: counts added, lists extended."""
+    """A helper's sums (:func:`_plain`, of the concerns before these) added to these:
+    counts added, its lists before these lists."""
     tallies, act = sums
     for made, values in zip((*tallies, act), plain, strict=True):
         for name, value in values.items():
@@ -845,7 +861,7 @@ def _add(sums: tuple[list[Tally], Activity], plain: list[dict[str, Any]]) -> Non
             elif isinstance(mine, Counter):
                 mine.update(value)
             elif isinstance(mine, list):
-                mine.extend(value)
+                mine[:0] = value
             else:
                 setattr(made, name, mine + value)
 

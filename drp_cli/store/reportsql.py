@@ -14,6 +14,8 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from drp_cli.store.connection import Conn
@@ -57,7 +59,7 @@ NONE = "(none)"
 class Scope:
     """The concerns a report covers: opened from ``first`` to ``last`` (both included),
     equal to ``protocol`` and ``category``, owned by ``owner`` and in ``team`` whatever the
-    case (None: any)."""
+    case (None: any); with ``ids``, only those whose id is in that range (both included)."""
 
     first: dt.date
     last: dt.date
@@ -65,6 +67,7 @@ class Scope:
     category: str | None = None
     owner: str | None = None
     team: str | None = None
+    ids: tuple[int, int] | None = None
 
     def where(self, alias: str = "") -> tuple[str, list[Any]]:
         """The ``WHERE`` clause (without the keyword) and its parameters."""
@@ -79,6 +82,9 @@ class Scope:
             if value is not None:
                 clauses.append(f"lower({p}{name}) = lower(?)")
                 params.append(value)
+        if self.ids is not None:
+            clauses.append(f"{p}id >= ? AND {p}id <= ?")
+            params.extend(self.ids)
         return " AND ".join(clauses), params
 
 
@@ -223,14 +229,5 @@ def events(
 
 def grouped(rows: list[tuple[Any, ...]]) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
     """Rows ordered by concern id (their first column), a concern at a time."""
-    current: int | None = None
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        cid = row[0]
-        if cid != current:
-            if current is not None:
-                yield current, batch
-            current, batch = cid, []
-        batch.append(row)
-    if current is not None:
-        yield current, batch
+    for cid, group in groupby(rows, itemgetter(0)):
+        yield cid, list(group)

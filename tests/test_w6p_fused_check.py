@@ -19,7 +19,7 @@ from drp_cli.store import daily
 from drp_cli.store.connection import Conn
 from tests.test_o32_morning_fast import _find, _pages, _patch, _record
 
-DAYS = (dt.date(2025, 3, 14), dt.date(2025, 5, 1))
+DAYS = (dt.date(2025, 3, 11), dt.date(2025, 3, 14), dt.date(2025, 5, 1))
 
 
 def _read(path: Path, day: dt.date, fused: bool) -> object:
@@ -165,7 +165,7 @@ def test_an_entry_left_behind_in_the_stage_deadline_index_says_what_the_long_way
     with recorded.open("r+b") as f:
         f.seek(start)
         f.write(was_open.read_bytes()[start : start + size])
-    fused, long = _both(recorded, DAYS[1])
+    fused, long = _both(recorded, DAYS[-1])
     assert fused == long
     assert long == (
         "DatabaseDamaged: the database is damaged (the index ix_concern_status_deadline does "

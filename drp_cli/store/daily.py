@@ -171,37 +171,11 @@ _FUSED_FIRST = (
 )
 
 
-#: :func:`_pairs_sql`'s sum over the ids (of ``i``, the index's entry)
-_ID_HASH = "((i.id * 40503) * (i.id % 65521 + 1)) % 4294967291"
-
-
 def _rest_sql() -> str:
     """:func:`_pairs_sql` of the stage deadline's index for its open entries the first
-    search does not read (a deadline after the horizon, or none), each with what its row
-    says of the other two deadlines: how many rows have none, and the sum over their ids
-    (formal, then step). Two rows, each a range."""
-    null = ", ".join(f"coalesce(sum(t.{c} IS NULL), 0), sum(CASE WHEN t.{c} IS NULL THEN "
-                     f"{_ID_HASH} END)" for c in ("formal_deadline", "step_deadline"))  # fmt: skip
-    whole = _pairs_sql("deadline", "ix_concern_status_deadline").replace(
-        " FROM concern AS i ", f", {null} FROM concern AS i ", 1
-    )
+    search does not read (a deadline after the horizon, or none): two rows, one a range."""
+    whole = _pairs_sql("deadline", "ix_concern_status_deadline")
     return f"{whole} AND i.deadline > ? UNION ALL {whole} AND i.deadline IS NULL"
-
-
-def _null_sql(column: str, index: str) -> str:
-    """How many of ``index``'s open entries have no ``column``, the sum over their ids
-    (:data:`_ID_HASH`), and how many of them hold no ``column`` indeed (a damaged page can
-    put an entry with one among them, where the search reads them): the index alone."""
-    return (f"SELECT count(*), sum({_ID_HASH}), coalesce(sum(i.{column} IS NULL), 0) "
-            f"FROM concern AS i INDEXED BY {index} "
-            f"WHERE i.status = 'open' AND i.{column} IS NULL")  # fmt: skip
-
-
-def _split() -> list[tuple[str, str]]:
-    """The other two indexes of :data:`CHECK_INDEXES`, each as (its entries with no deadline
-    (:func:`_null_sql`), its entries with one beside their rows (:func:`_pairs_sql`))."""
-    return [(_null_sql(column, index), f"{_pairs_sql(column, index)} AND i.{column} IS NOT NULL")
-            for column, index in CHECK_INDEXES[1:]]  # fmt: skip
 
 
 #: The open entries of the stage deadline's index on or before the horizon (covering)
@@ -244,33 +218,17 @@ def _fused_sound(conn: Conn, first: list[tuple[Any, ...]], horizon: dt.date) -> 
     if not all(map(_shaped, {row[3] for row in first})):
         return False
     entries, matched = len(first), len(first)
-    # the rows with no formal deadline, and with no step deadline: how many, their ids' sum
-    nulls = []
-    for at in (4, 6):
-        none = [row[0] for row in first if row[at] is None]
-        nulls.append([len(none), _id_sum(none)])
     for part in conn.rows(_rest_sql(), (horizon,)):
         if part[3] is not None:  # a deadline of another shape
             return False
         entries, matched, ids = entries + part[0], matched + part[1], ids + (part[2] or 0)
-        for n, at in enumerate((4, 6)):
-            nulls[n][0] += part[at]
-            nulls[n][1] = (nulls[n][1] or 0) + (part[at + 1] or 0)
     if matched != entries:
         return False
-    # the other two indexes: their entries with a deadline each beside its row; those with
-    # none against the rows with none (how many, which ids); the whole as many over the
-    # same ids as the stage deadline's index holds
-    for (null_sql, pairs_sql), (rows_none, ids_none) in zip(_split(), nulls, strict=True):
-        empty = conn.one(null_sql)
-        paired = conn.one(pairs_sql)
-        if empty is None or paired is None or ids_none is None or empty[2] != empty[0]:
+    for sql in _PAIRS[1:]:
+        found = conn.one(sql)
+        if found is None or found[3] is not None or found[1] != found[0]:
             return False
-        if paired[3] is not None or paired[1] != paired[0]:
-            return False
-        if (empty[0], empty[1] or 0) != (rows_none, ids_none):
-            return False
-        if (paired[0] + empty[0], (paired[2] or 0) + (empty[1] or 0)) != (entries, ids):
+        if (found[0], found[2] or 0) != (entries, ids):
             return False
     return unreadable_deadline(conn) is None
 

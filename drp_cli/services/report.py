@@ -752,7 +752,7 @@ PARALLEL_FROM = 8_000
 #: The share of those concerns the second process folds (the first ones by id, whose events
 #: are read first): more than half, as this one reads the others' events, the counts and
 #: the concerns opened before the period meanwhile.
-HELPER_SHARE = 0.6
+HELPER_SHARE = 0.64
 
 
 def _cores() -> int:

@@ -622,7 +622,9 @@ def overdue_lines(found: "list[OverdueItem]", day: dt.date | None = None) -> str
     rows: list[tuple[str, str, list[Any], str]] = []
     append = rows.append
     for i in found:
-        key = i[2:12] + i[13:]  # protocol .. step, addressed_to .. action: all but the summary
+        # what the columns show: protocol .. step, whom to, the owner, the action; and the
+        # day the stage began and the days since, where there is no deadline (they are shown)
+        key = (i[2:12], i[13], i[14], i[18]) if i[5] is not None else i[2:12] + i[13:]
         middle = middles.get(key)
         if middle is None:
             middle = middles[key] = [(

@@ -689,11 +689,17 @@ def _tallies(
     try:
         with t.store.read(snapshot=True) as conn:
             rows = {r.id: r for r in reportsql.concern_rows(conn, whole, names=with_children)}
+            # the period each concern was opened in, worked out once a day of opening
+            periods: dict[dt.date, int | None] = {}
             which = {}
             for cid, row in rows.items():
-                for i, (s, _) in enumerate(scopes):
-                    if s.first <= row.opened_on <= s.last:
-                        which[cid] = i
+                day = row.opened_on
+                i = periods.get(day, -1)
+                if i == -1:
+                    found = [i for i, (s, _) in enumerate(scopes) if s.first <= day <= s.last]
+                    i = periods[day] = found[-1] if found else None
+                if i is not None:
+                    which[cid] = i
             ids = [cid for cid in rows if cid in which]  # by id
             k = _shared(len(ids))
             seen = _Seen(cal, {})

@@ -642,3 +642,22 @@ def test_the_second_process_folds_its_half(tracker, monkeypatch):
     again = report.build(tracker, report.period(None, None, None, year=2024), year=2024)
     assert json.dumps(again) == alone
     assert len(folds) == 12
+
+
+def test_no_second_process_to_be_had(tracker, monkeypatch):
+    """Where the system starts no process (fork fails: none or no memory left), this one
+    folds every concern, in order: the same figures."""
+    for n in range(9):
+        c = tracker.open(protocol="knowsley", child=f"CH-{n}", category="statutory",
+                         summary="S", on=f"2024-07-{n + 1:02d}")  # fmt: skip
+        if n % 2:
+            tracker.resolve(c.id, outcome="Done", on=f"2024-08-{n + 1:02d}")
+    p = report.period(None, None, None, year=2024)
+    alone = json.dumps(report.build(tracker, p, year=2024, with_children=True))
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(report, "PARALLEL_FROM", IN_TWO)
+    assert json.dumps(report.build(tracker, p, year=2024, with_children=True)) == alone

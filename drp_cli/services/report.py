@@ -709,7 +709,7 @@ def _tallies(
                                              latest)  # fmt: skip
                 seen.days.update(days)
                 first = jobs_of(evs)
-                helper = _Helper(first, add_up, fresh)
+                helper = _Helper.start(first, add_up, fresh)
                 rest = replace(whole, ids=(ids[k], ids[-1])) if k < len(ids) else None
             evs, days = reportsql.events(conn, rest, latest) if rest is not None else ([], {})
             seen.days.update(days)
@@ -721,6 +721,8 @@ def _tallies(
                 reportsql.events(conn, before, act.last, active) if earlier else ([], {})
             )
         seen.days.update(more_days)
+        if helper is None:  # none (no fork): this one folds them all, in order
+            jobs, first = first + jobs, []
         failed: Exception | None = None
         try:
             add_up(jobs, tallies, act)
@@ -782,7 +784,7 @@ def _shared(concerns: int) -> int:
 
 
 class _Helper:
-    """A process forked to fold the later ``jobs`` of a report (it has what this one read)
+    """A process forked to fold the first ``jobs`` of a report (it has what this one read)
     and send back their sums (:func:`_plain`, pickled, through a pipe); it ends as soon as
     it has (or at its first error, sending nothing), touching nothing of this process's."""
 
@@ -796,7 +798,12 @@ class _Helper:
         import pickle
 
         read, write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            raise
         if pid == 0:  # the helper
             status = 1
             try:
@@ -810,6 +817,20 @@ class _Helper:
                 os._exit(status)  # no atexit, no finaliser: its files are this process's
         os.close(write)
         self.pid, self.read, self.ended = pid, read, False
+
+    @classmethod
+    def start(
+        cls,
+        jobs: list[_Job],
+        add_up: Callable[[list[_Job], list[Tally], Activity], None],
+        fresh: Callable[[], tuple[list[Tally], Activity]],
+    ) -> _Helper | None:
+        """A helper for ``jobs``, or None where the system will not start one (no process
+        or file left): then this process does them."""
+        try:
+            return cls(jobs, add_up, fresh)
+        except OSError:
+            return None
 
     def result(self) -> list[dict[str, Any]] | None:
         """The helper's sums once it has ended, or None if it sent none (it failed)."""

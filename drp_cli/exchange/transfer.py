@@ -51,7 +51,7 @@ from drp_cli.exchange.checks import ImportRefused, prepare, validate
 from drp_cli.exchange.readers import open_source
 from drp_cli.exchange.sources import Source, shown
 from drp_cli.services.tracker import Tracker
-from drp_cli.store import daily, record
+from drp_cli.store import daily, importsql, record
 from drp_cli.store.connection import stored_day, stored_moment
 from drp_cli.store.dbfile import SIDE_FILES
 from drp_cli.store.record import ATTACHMENT_COLUMNS, EVENT_FIELDS, ITEM_COLUMNS
@@ -602,7 +602,7 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     """A checked row as the rows it writes, all but the chain's links (which follow the
     order the events are written in). Into SQLite, an event recorded by this import at its
     moment, from no stage (nearly all), leaves out the four columns every such event shares
-    (:data:`PLAIN_EVENT_COLUMNS`: the writer gives them once, in its statement)."""
+    (:data:`~drp_cli.store.importsql.PLAIN_EVENT_COLUMNS`: the writer gives the others once)."""
     now = job.now
     assert now is not None
     parts, stamp, plain = _event_parts(job)
@@ -921,7 +921,7 @@ class _Writer:
         for plain, run in itertools.groupby(rows, key=lambda row: len(row) < full):
             n = sum(1 for _ in run)
             if plain:
-                conn.raw.executemany(self.plain_sql, rows[start : start + n])
+                importsql.insert_plain_events(conn, self.plain_sql, rows[start : start + n])
             else:
                 conn.insert_many("event", NEW_EVENT_COLUMNS, rows[start : start + n])
             start += n
@@ -935,32 +935,13 @@ class _Writer:
 
 
 CONCERN_NAMES = ("id", *ROW_FIELDS, "created_at", "updated_at")
-#: the columns of a plain event's row (then ``mac`` where the chain is keyed); the others
-#: are the same for every plain event of the import (:func:`_plain_event_sql`)
-PLAIN_EVENT_COLUMNS = ("concern_id", "seq", "kind", "effective_on", "stage", "by", "text",
-                       "details", "salt", "content", "chain_seq", "prev_hash", "hash")  # fmt: skip
 
 
 def _plain_event_sql(job: _Job, keyed: bool) -> str | None:
-    """The statement that writes the import's plain events (None: the job makes none): the
-    columns they share given as SQLite's literals: no stage left, recorded at the import's
-    moment, which is also when and by whom it was imported, no ``mac`` but in a keyed chain
-    (the same values the driver would store for them, as text)."""
+    """The statement that writes the job's plain events (see
+    :func:`~drp_cli.store.importsql.plain_event_sql`); None: the job makes none."""
     _parts, stamp, plain = _event_parts(job)
-    if not plain:
-        return None
-
-    def literal(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-
-    names = (*PLAIN_EVENT_COLUMNS, *(("mac",) if keyed else ()), "from_stage", "recorded_at",
-             "imported_by", "imported_at", *(() if keyed else ("mac",)))  # fmt: skip
-    values = ["?"] * (len(PLAIN_EVENT_COLUMNS) + keyed)
-    values += ["NULL", literal(stamp), literal(job.recorder), literal(stamp)]
-    if not keyed:
-        values.append("NULL")
-    quoted = ", ".join(f'"{n}"' for n in names)
-    return f"INSERT INTO event ({quoted}) VALUES ({', '.join(values)})"
+    return importsql.plain_event_sql(stamp, job.recorder, keyed) if plain else None
 
 
 INDEXED_LATER = ("concern", "event", "item", "attachment")
@@ -1171,7 +1152,7 @@ def _build(tracker: Tracker, job: _Job, known_rows: KnownRows, result: ImportRes
     try:
         with tracker.unit_of_work() as uow:
             # SQLite's sorter on the two cores (the same indexes, made sooner)
-            with uow.conn.bulk(IMPORT_CACHE_MB), _sort_threads(uow.conn, WORKERS):
+            with uow.conn.bulk(IMPORT_CACHE_MB), importsql.sort_threads(uow.conn, WORKERS):
                 uow.conn.make_indexes(indexes)
             writer.close(uow)
             _after_rows(uow, job, result, known_rows, new_closures)
@@ -1200,19 +1181,6 @@ def _flush_behind(path: Path) -> Any:
     thread = threading.Thread(target=flush, name="drp-flush", daemon=True)
     thread.start()
     return thread
-
-
-@contextmanager
-def _sort_threads(conn: Any, threads: int) -> Iterator[None]:
-    """SQLite's sorter (CREATE INDEX) with up to ``threads`` helper threads, then none."""
-    if not conn.is_sqlite or threads < 2:
-        yield
-        return
-    conn.raw.execute(f"PRAGMA threads={int(threads)}")
-    try:
-        yield
-    finally:
-        conn.raw.execute("PRAGMA threads=0")
 
 
 def _deal(job: _Job, known_rows: KnownRows) -> tuple[int, ...]:

@@ -33,11 +33,11 @@ def _read(path: Path, day: dt.date, fused: bool) -> object:
         if found is None and fused:
             return "the long way"
         if found is None:
-            daily._PACKING = False
+            packing, daily._PACKING = daily._PACKING, False
             try:
                 found = daily.overdue_rows(conn, day, day - dt.timedelta(days=10))
             finally:
-                daily._PACKING = True
+                daily._PACKING = packing
         return sorted(found)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"

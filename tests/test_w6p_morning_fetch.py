@@ -41,6 +41,7 @@ def record(drp: Callable[..., Any], sql: Callable[..., Any]) -> None:
 def _both(path: Path, filters: dict[str, str] | None = None) -> tuple[Any, Any]:
     """What overdue_rows reads packed, and column by column."""
     outcomes: list[object] = []
+    before = daily._PACKING
     for packing in (True, False):
         daily._PACKING = packing
         try:
@@ -49,7 +50,7 @@ def _both(path: Path, filters: dict[str, str] | None = None) -> tuple[Any, Any]:
         except Exception as exc:  # the same error, either way
             outcomes.append(f"{type(exc).__name__}: {exc}")
         finally:
-            daily._PACKING = daily.sqlite3.sqlite_version_info >= (3, 38)
+            daily._PACKING = before
     return outcomes[0], outcomes[1]
 
 

@@ -341,24 +341,16 @@ def _rank(i: OverdueItem) -> int:
     """:func:`_order` as one integer, which orders the items the same way and compares
     faster (its parts are bounded: a state and a clock of a few, a day's ordinal below
     2^22, an id and an action's number below 2^64; an id or number outside that, which
-    drp never writes, is ordered by :func:`_order` itself: see :func:`_sort`)."""
+    drp never writes, is ordered by :func:`_order` only). The check itself puts its lines
+    in this order without a key a line (:func:`overdue_items`)."""
     when = i.deadline or i.stage_started_on or dt.date.max
     n = i.action.n if i.action is not None else 0
     return ((((_STATE_AT[i.state] << 22 | when.toordinal()) << _ID_BITS | i.id) << 3
              | _WHICH_AT[i.which]) << _ID_BITS) | n  # fmt: skip
 
 
-def _sort(items: list[OverdueItem]) -> None:
-    """Sort ``items`` in :func:`_order`'s order: by :func:`_rank` where every id and
-    action number fits its bits (always, for what drp writes), else by :func:`_order`."""
-    limit = 1 << _ID_BITS
-    if all(0 <= i.id < limit and (i.action is None or 0 <= i.action.n < limit) for i in items):
-        items.sort(key=_rank)
-    else:
-        items.sort(key=_order)
-
-
 def _order(i: OverdueItem) -> tuple[int, dt.date, int, int, int]:
+    """The order of the check's lines: state, day, id, clock, action number."""
     when = i.deadline or i.stage_started_on or dt.date.max
     return (_STATE_AT[i.state], when, i.id, _WHICH_AT[i.which],
             i.action.n if i.action is not None else 0)  # fmt: skip

@@ -305,10 +305,10 @@ def prepare(
     only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
-        events = _event_rows(c["events"], c["stage"].slug, recorder, encode)
+        events, facts = _event_rows(c["events"], c["stage"].slug, recorder, encode)
         # every event allowed, as the commands would allow it (drp_cli.domain.transitions)
         try:
-            state = replay_checked(_facts(events), c["protocol"])
+            state = replay_checked(facts, c["protocol"])
         except Refused as exc:
             bad("events", f"event {exc.n}: {exc.error.render(_event_field)}")
             return None
@@ -332,8 +332,9 @@ def prepare(
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
         finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
     else:
-        events = _event_rows(_synthetic_events(c, recorder), c["stage"].slug, recorder, encode)
-        state = fold(_facts(events), protocols, cal)
+        events, facts = _event_rows(_synthetic_events(c, recorder), c["stage"].slug, recorder,
+                                    encode)  # fmt: skip
+        state = fold(facts, protocols, cal)
     problems = False
     row_values = (c["stage"].slug, c["stage_started_on"], c["status"], c["opened_on"],
                   c["closed_on"], c["referred_on"], c["summary"], c["child"],
@@ -353,14 +354,6 @@ def prepare(
 _MATCHED = ("stage", "stage_started_on", "status", "opened_on", "closed_on", "referred_on",
             "summary", "child", "protocol", "category")  # fmt: skip
 _matched = operator.attrgetter(*_MATCHED)
-
-
-def _facts(events: list[EventRow]) -> list[Fact]:
-    return [
-        Fact(seq, kind, on, stage, by, text, parsed)
-        for seq, (kind, on, stage, _from, by, _at, text, _details, parsed)
-        in enumerate(events, start=1)
-    ]  # fmt: skip
 
 
 def _event_field(name: str) -> str:
@@ -646,12 +639,13 @@ _encode_details = _details_encoder()  # as json.dumps(d, sort_keys=True)
 
 
 def _event_rows(events: list[dict[str, Any]], stage: str, recorder: str,
-                encode: bool = True) -> list[EventRow]:  # fmt: skip
+                encode: bool = True) -> tuple[list[EventRow], list[Fact]]:  # fmt: skip
     """The events of the file as they will be stored (``stage``: the row's, for an event
-    that names none)."""
+    that names none), and as the fold takes them (their seqs from 1)."""
     rows: list[Any] = []
+    facts: list[Fact] = []
     spell, day_of = _encode_details, _iso_day
-    for e in events:
+    for seq, e in enumerate(events, start=1):
         get = e.get
         kind = e["kind"]
         details = get("details") or {}
@@ -660,7 +654,7 @@ def _event_rows(events: list[dict[str, Any]], stage: str, recorder: str,
             # redacted row is hashed afresh, so they would only disagree
             details = {k: v for k, v in details.items() if k not in ("before", "after")}
         at, on_stage, by, text = get("recorded_at"), get("stage"), get("by"), get("text")
-        rows.append((
+        row = (
             kind if type(kind) is str else str(kind),
             day_of(e["on"]),
             on_stage if type(on_stage) is str and on_stage else str(on_stage or stage),
@@ -670,8 +664,10 @@ def _event_rows(events: list[dict[str, Any]], stage: str, recorder: str,
             text if type(text) is str else str(text or ""),
             (spell(details) if details else "{}") if encode else None,
             details,
-        ))  # fmt: skip
-    return rows
+        )
+        rows.append(row)
+        facts.append(Fact(seq, row[0], row[1], row[2], row[4], row[6], details))  # type: ignore[arg-type]
+    return rows, facts
 
 
 def _when(value: Any) -> dt.datetime | None:

@@ -137,8 +137,14 @@ def requests_due(
 
 def installed_addressees(protocol: str, stage: str, route: str | None = None) -> list[str]:
     """Whom an installed protocol's stage is addressed to, as a concern on ``route`` has the
-    stage (none for a protocol not installed), from :func:`addressee_table`."""
-    stages = addressee_table().get(protocol, {})
+    stage (none for a protocol not installed), from :func:`protocol_table`: a concern with
+    no route is on the protocol's first (:meth:`drp_cli.domain.protocols.Protocol.
+    route_or_none`), whose own addressees, if it has any, are the stage's for it."""
+    table = protocol_table()
+    stages = table["names"].get(protocol, {})
+    if not route:
+        routes = table["routes"].get(protocol)
+        route = routes[0][0] if routes else None
     found = stages.get(f"{stage}@{route}") if route else None
     return list(found if found is not None else stages.get(stage, []))
 
@@ -159,12 +165,6 @@ if TYPE_CHECKING:  # (a class made at import would cost the morning check)
 
         names: dict[str, dict[str, list[str]]]
         routes: dict[str, list[tuple[str, str, bool]]]
-
-
-def addressee_table() -> dict[str, dict[str, list[str]]]:
-    """Whom each installed protocol's stages are addressed to, by protocol and stage
-    (:func:`protocol_table`'s ``names``)."""
-    return protocol_table()["names"]
 
 
 def protocol_table() -> ProtocolTable:

@@ -87,3 +87,29 @@ def test_a_file_cut_short_while_searched_is_refused_not_a_crash(tmp_path):
     assert (proc.returncode, out) == (2, "")
     assert err == f"Error: {rows} is not valid JSON (after item 0): premature EOF\n"
     assert sorted(p.name for p in work.iterdir()) == ["rows.json"]
+
+
+ROW = {"protocol": "knowsley", "child": "KN-1", "category": "statutory", "summary": "S",
+       "opened_on": "2025-03-03", "stage": "stage-1", "stage_started_on": "2025-03-03",
+       "status": "open"}  # fmt: skip
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="a SQLite file")
+@pytest.mark.xfail(
+    strict=True,
+    reason="an import into a database path that exists but is empty (0 bytes) reads the "
+    "whole file, then refuses 'a database appeared ... run the import again', every time "
+    "(drp open makes the database in the same file)",
+)
+def test_an_import_into_an_empty_database_file_imports(drp, isolated, tmp_path):
+    import json
+
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([ROW]), encoding="utf-8")
+    fresh = drp("--db", str(tmp_path / "fresh.sqlite3"), "import", str(rows))
+    assert (fresh.exit_code, fresh.stdout) == (0, "Imported 1 of 1 rows.\n")
+    empty = Path(isolated)
+    empty.touch(mode=0o600)
+    shown = drp("import", str(rows))
+    assert (shown.exit_code, shown.stdout) == (fresh.exit_code, fresh.stdout)
+    assert drp("list", "--status", "all").exit_code == 0

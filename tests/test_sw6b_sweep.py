@@ -67,15 +67,16 @@ def test_a_file_cut_short_while_searched_is_refused_not_a_crash(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     rows = work / "rows.json"
-    with open(rows, "wb") as fh:  # 2 GiB, sparse: a JSON list that never ends
+    with open(rows, "wb") as fh:  # 6 GiB, sparse (no disk): a JSON list that never ends
         fh.write(b"[")
-        fh.truncate(2 << 30)
+        fh.truncate(6 << 30)
     argv = [sys.executable, "-m", "drp_cli", "--db", str(work / "d.sqlite3"), "import",
             str(rows)]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
                             env=_env(DRP_USER="tester"), text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 1.5  # the old tree: cut while it reads the blocks
+        # cut as soon as it is mapped; the old tree (no map): cut while it reads the blocks
+        deadline = time.monotonic() + 3
         while time.monotonic() < deadline and not _mapped(proc.pid, rows):
             time.sleep(0.005)
         os.truncate(rows, 0)

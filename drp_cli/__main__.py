@@ -124,8 +124,9 @@ def _end_by_sigterm() -> None:
 # is the same text (no command's help depends on the environment or the database), in a
 # fifth of the time. scripts/docs_reference.py writes the files from the commands and
 # `--check`s them (`make docs`, tests/test_help_cache.py). Each file's first line names the
-# sources its text comes from and their CRC-32: an edited source (before the files are
-# written again) makes drp build the help as before, so it is never stale.
+# sources its text comes from (every module loaded with the command's) and their CRC-32:
+# an edited source (before the files are written again) makes drp build the help as
+# before, so it is never stale.
 HELP_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cli", "helptext")
 HELP_WIDTH = 80  # the least terminal width at which click writes a command's help at 78
 

@@ -219,7 +219,7 @@ def help_files() -> dict[str, str]:
     """Each command's ``--help`` as drp_cli/__main__.py prints it without loading Typer (see
     :func:`drp_cli.__main__.cached_help`), by file name: the text click writes at 80 columns
     (a pipe, or any wider terminal), after a first line naming the sources it comes from
-    (the app, the table of commands and the command's module) and their CRC-32. A group of
+    (:func:`help_sources`) and their CRC-32. A group of
     commands has no file: its help is built each time."""
     import contextlib
     import io
@@ -246,7 +246,7 @@ def help_files() -> dict[str, str]:
             text = shown.getvalue()
             if not text.startswith("Usage: drp ") or not text.isascii():
                 raise SystemExit(f"drp {name} --help: not a help text, or not ASCII")
-            sources = ["cli/app.py", "cli/commands.py", f"cli/{entry.module}.py"]
+            sources = help_sources(f"drp_cli.cli.{entry.module}")
             result[f"{name}.txt"] = help_header(__version__, sources) + text
     finally:
         if saved is None:
@@ -254,6 +254,61 @@ def help_files() -> dict[str, str]:
         else:
             os.environ["COLUMNS"] = saved
     return result
+
+
+def _imported_at_load(path: Path, module: str) -> set[str]:
+    """The drp_cli modules ``module`` (at ``path``) imports as it loads: its imports at the
+    top level, in an ``if`` or ``try`` there too, but not ``if TYPE_CHECKING:`` nor those in
+    a function (which run after the help is built)."""
+    import ast
+
+    found: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+    def walk(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = node.module or ""
+                if node.level:
+                    name = ".".join([*base, *([node.module] if node.module else [])])
+                found.add(name)
+                found.update(f"{name}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.If):
+                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                    walk(node.body)
+                walk(node.orelse)
+            elif isinstance(node, ast.Try):
+                walk(node.body)
+                walk(node.orelse)
+                walk(node.finalbody)
+                for handler in node.handlers:
+                    walk(handler.body)
+
+    walk(ast.parse(path.read_text(encoding="utf-8")).body)
+    return {name for name in found if name == "drp_cli" or name.startswith("drp_cli.")}
+
+
+def help_sources(module: str) -> list[str]:
+    """The sources (paths inside drp_cli) a command's help is built from: the modules loaded
+    with its module, the app and the table of commands (each with its packages)."""
+    package = ROOT / "drp_cli"
+    seen: set[Path] = set()
+    todo = [module, "drp_cli.cli.app", "drp_cli.cli.commands"]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")[1:]
+        path = package.joinpath(*parts, "__init__.py")
+        if not path.exists():
+            path = package.joinpath(*parts).with_suffix(".py") if parts else path
+        if not path.exists() or path in seen:
+            continue  # a name imported from a module, not a module
+        seen.add(path)
+        todo += [".".join(name.split(".")[:i]) for i in range(1, len(name.split(".")))]
+        todo += _imported_at_load(path, name)
+    return sorted(path.relative_to(package).as_posix() for path in seen)
 
 
 def _compare(wanted: dict[str, str], out: Path, pattern: str) -> list[str]:

@@ -196,3 +196,13 @@ def test_a_reader_gone_ends_quietly():
     finally:
         os.close(write)
     assert (shown.returncode, shown.stderr) == (141, b"")
+
+
+def test_the_sources_are_the_modules_loaded_with_the_command():
+    sources = _script().help_sources("drp_cli.cli.concerns")
+    assert {"cli/app.py", "cli/commands.py", "cli/concerns.py", "cli/textarg.py",
+            "cli/output.py", "core/errors.py", "__init__.py"} <= set(sources)  # fmt: skip
+    # app.py imports the tracker and the store for type checking only, and commands import
+    # the library inside their functions, after the help is built
+    assert not any(s.startswith(("services/", "store/", "domain/")) for s in sources)
+    assert sources == sorted(set(sources))

@@ -52,11 +52,6 @@ def _mapped(pid: int, path: Path) -> bool:
 
 @pytest.mark.skipif(PG_URL is not None or not Path("/proc/self/maps").exists(),
                     reason="a SQLite file; Linux's /proc")  # fmt: skip
-@pytest.mark.xfail(
-    strict=True,
-    reason="the import's look for 'attached' maps the file: cut short by another process "
-    "meanwhile (cp over it), drp dies of SIGBUS instead of refusing the file",
-)
 def test_a_file_cut_short_while_searched_is_refused_not_a_crash(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
@@ -90,12 +85,6 @@ ROW = {"protocol": "knowsley", "child": "KN-1", "category": "statutory", "summar
 
 
 @pytest.mark.skipif(PG_URL is not None, reason="a SQLite file")
-@pytest.mark.xfail(
-    strict=True,
-    reason="an import into a database path that exists but is empty (0 bytes) reads the "
-    "whole file, then refuses 'a database appeared ... run the import again', every time "
-    "(drp open makes the database in the same file)",
-)
 def test_an_import_into_an_empty_database_file_imports(drp, isolated, tmp_path):
     import json
 
@@ -111,11 +100,6 @@ def test_an_import_into_an_empty_database_file_imports(drp, isolated, tmp_path):
 
 
 @pytest.mark.skipif(PG_URL is not None, reason="SQLite files")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the import's quick look for b'attached' in the file's bytes misses an event kind "
-    "spelled with a JSON escape: imported without its file, a record verify calls TAMPERED",
-)
 def test_an_attached_event_spelled_with_an_escape_still_needs_its_file(drp, tmp_path):
     document = tmp_path / "order.txt"
     document.write_text("care order\n", encoding="utf-8")

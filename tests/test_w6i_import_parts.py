@@ -48,7 +48,7 @@ def test_the_maker_spells_what_imported_event_parts_spells(events, by, at):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_plain_events_read_back_as_any_other(drp, tmp_path, monkeypatch, workers):
     key = tmp_path / "chain.key"
-    key.write_bytes(os.urandom(32))
+    key.write_text(os.urandom(32).hex() + "\n")  # as `drp key create` writes one
     key.chmod(0o600)
     monkeypatch.setenv("DRP_KEY_FILE", str(key))
     monkeypatch.setattr(transfer, "WORKERS", workers)

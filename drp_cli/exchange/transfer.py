@@ -162,8 +162,10 @@ def _attached_files(source: Source, path: Path,
     them behind would leave a record ``verify`` calls tampered."""
     if source.fmt not in ("json", "csv", "flat"):
         return {}
-    if source.fmt != "flat" and not _mentions(path, b"attached"):
-        return {}  # a quick look at the bytes: no attachment, no second reading
+    if source.fmt != "flat" and not _mentions(path, (b"attached", b"\\u")):
+        # a quick look at the bytes: no attachment, no second reading (a JSON escape could
+        # spell the word, "\u0061ttached": the rows are then read to be sure)
+        return {}
     wanted: set[str] = set()
     for _label, row in source.rows():
         events = row.get("events")
@@ -237,23 +239,18 @@ def _renumbered(
     return written if written and written[0][2] != 1 else []
 
 
-def _mentions(path: Path, needle: bytes) -> bool:
-    """Whether the file's bytes hold ``needle``: searched where the system maps the file
-    (no copy: a 100,000-row import's file in half the time), else read a block at a time."""
-    import mmap
-
-    with open(path, "rb") as fh:
-        try:
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                return mapped.find(needle) != -1
-        except (ValueError, OSError):  # empty, or not a file the system maps
-            pass
+def _mentions(path: Path, needles: tuple[bytes, ...]) -> bool:
+    """Whether the file's bytes hold any of ``needles``, read 4 MB at a time. (Not searched
+    where the system maps the file, which is quicker: a file cut short meanwhile by another
+    process, a `cp` over it, would end drp by SIGBUS, with no message and no cleanup.)"""
+    keep = max(map(len, needles)) - 1
     tail = b""
     with open(path, "rb") as fh:
         while block := fh.read(1 << 22):
-            if needle in tail + block[: len(needle)] or needle in block:
+            seam = tail + block[:keep]
+            if any(n in block or n in seam for n in needles):
                 return True
-            tail = block[-len(needle) :]
+            tail = block[-keep:] if keep else b""
     return False
 
 
@@ -293,6 +290,7 @@ def _import_new(
     from drp_cli.store.connection import Store
 
     target = store.path
+    empty = _empty_file(target)
     aside = target.with_name(f"{_build_prefix(target)}{os.getpid()}-{uuid.uuid4().hex[:12]}")
     # encrypted with the key given to the store (a database is never built in plain text
     # to be encrypted afterwards)
@@ -306,10 +304,12 @@ def _import_new(
         try:
             os.link(aside, target)  # never over a file that is there
         except FileExistsError:
-            raise InvalidInput(
-                f"a database appeared at {shown(target)} while the file was "
-                "imported; nothing was imported: run the import again"
-            ) from None
+            if not _still_empty(target, empty):
+                raise InvalidInput(
+                    f"a database appeared at {shown(target)} while the file was "
+                    "imported; nothing was imported: run the import again"
+                ) from None
+            os.replace(aside, target)  # the empty file that was there (drp open uses it too)
     finally:
         building.store.close()
         for leftover in (aside, *(Path(f"{aside}{side}") for side in SIDE_FILES)):
@@ -318,6 +318,22 @@ def _import_new(
     if store.on_create is not None:
         store.on_create(store.label)
     return result
+
+
+def _empty_file(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path`` if it is an empty regular file (where a database is to
+    be made, as `drp open` makes one in it), else None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) and st.st_size == 0 else None
+
+
+def _still_empty(path: Path, seen: tuple[int, int] | None) -> bool:
+    """Whether ``path`` is the empty file :func:`_empty_file` saw before the import, still
+    empty: then the database built beside it takes its place."""
+    return seen is not None and _empty_file(path) == seen
 
 
 #: How long a file being built beside its database goes unwritten before it counts as

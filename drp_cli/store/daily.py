@@ -59,6 +59,10 @@ _COLUMN_LIST = (
     "stage_started_on", "summary", "owner", "team", "route",
 )  # fmt: skip
 _COLUMN_NAMES = ", ".join(_COLUMN_LIST)
+#: the text columns of :data:`_COLUMN_LIST`: (position, column, whether it may be NULL)
+_TEXTS = tuple((_COLUMN_LIST.index(c), c, c in ("step", "owner", "team", "route"))
+               for c in ("child", "protocol", "stage", "step", "summary", "owner", "team",
+                         "route"))  # fmt: skip
 _OVERDUE_COLUMNS = f"SELECT {_COLUMN_NAMES} FROM concern WHERE status = 'open' AND "
 #: the concern columns the morning check and the list match whatever the case: lower() on
 #: both sides of the comparison, the same SQL on both engines
@@ -130,6 +134,8 @@ def overdue_rows(
         if not set(map(itemgetter(at), rows)) <= RANK.keys():
             bad = next(row for row in rows if row[at] not in RANK)
             raise MalformedValue(f"concern {bad[0]}", "concern", column)
+    if conn.is_sqlite:  # a PostgreSQL text column holds text
+        _texts_checked(rows, _TEXTS)
     return _days_as_text(rows, conn.is_sqlite)
 
 
@@ -142,6 +148,7 @@ _PACKED = ("protocol", "stage", "deadline_kind", "formal_deadline_kind", "step",
            "step_deadline_kind", "owner", "team", "route")  # fmt: skip
 _OWN = ("id", "child", "summary", "+deadline", "+formal_deadline", "+stage_responded_on",
         "+step_deadline", "+stage_started_on")  # fmt: skip
+_OWN_TEXTS = tuple(t for t in _TEXTS if t[1] in ("child", "summary"))
 _PACKED_SELECT = f"SELECT {', '.join(_OWN)}, json_array({', '.join(_PACKED)}) FROM concern"
 
 
@@ -284,7 +291,27 @@ def _packed_rows(
         if not {s[_PACKED.index(column)] for s in shared.values()} <= RANK.keys():
             bad = min(row[0] for row in rows if row[at] not in RANK)
             raise MalformedValue(f"concern {bad}", "concern", column)
+    _texts_checked(rows, _OWN_TEXTS)  # the shared ones are text: checked as they were decoded
     return _days_as_text(rows, True)
+
+
+def _texts_checked(rows: list[tuple[Any, ...]], texts: Sequence[tuple[int, str, bool]]) -> None:
+    """:class:`MalformedValue` naming the lowest id whose row holds, in one of ``texts``
+    (:data:`_TEXTS`), what is not text (SQLite keeps whatever it is given: a BLOB, a number)
+    or is NULL where drp always writes one: the lines would otherwise end in an internal
+    error, half printed."""
+    for at, column, nullable in texts:
+        if not nullable:
+            try:
+                "".join(map(itemgetter(at), rows))  # a TypeError at anything but text
+                continue
+            except TypeError:
+                pass
+        elif set(map(type, map(itemgetter(at), rows))) <= {str, type(None)}:
+            continue
+        bad = min(row[0] for row in rows if not (type(row[at]) is str
+                                                   or (nullable and row[at] is None)))  # fmt: skip
+        raise MalformedValue(f"concern {bad}", "concern", column)
 
 
 def overdue_rows_sql(filters: Sequence[str] = (), *, sqlite: bool = False) -> str:

@@ -133,3 +133,20 @@ class DatabaseDamaged(DatabaseError):
             "`drp verify`, and restore the latest good backup (`drp restore`)"
         )
         self.finding = finding
+
+
+class MalformedValue(DatabaseDamaged):
+    """A stored value drp never wrote (an impossible date, text that is no date, JSON that
+    is no object): named by the row it is in (a concern's id) and its column, never by the
+    value, which may be personal data. (The domain raises it too, where a fold meets a value
+    in an event no write could have stored: ``where`` is then "an event" until the caller,
+    which knows the concern, names it: see :func:`drp_cli.domain.lifecycle.fold`.)"""
+
+    def __init__(self, where: str, table: str, column: str) -> None:
+        super().__init__(f"{where}: its stored {table}.{column} is not a value drp writes")
+        self.where, self.table, self.column = where, table, column
+
+    @property
+    def problem(self) -> str:
+        """How ``drp verify`` reports it."""
+        return f"{self.where}: stored {self.table}.{self.column} is malformed (drp never wrote it)"

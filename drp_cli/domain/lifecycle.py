@@ -58,7 +58,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from drp_cli.core.dates import as_day as _day
+from drp_cli.core.dates import as_day
+from drp_cli.core.errors import MalformedValue
 from drp_cli.core.plainclass import Frozen, Plain, set_fields
 from drp_cli.domain.calendar import WorkingCalendar
 
@@ -546,12 +547,29 @@ def live(events: Iterable[Fact]) -> list[Fact]:
     return [e for e in events if e.seq not in gone]
 
 
+#: where a value the fold reads is said to be before the caller names its concern
+AN_EVENT = "an event"
+
+
+def _day(value: Any) -> dt.date | None:
+    """A day an event's details hold (ISO text as drp writes it, or a date), or None;
+    :class:`MalformedValue` for anything no write of drp's could have stored there (text
+    that is no day, a number, a list): a record damaged or edited outside drp is refused,
+    never a crash."""
+    try:
+        return as_day(value)
+    except (ValueError, TypeError, OverflowError):
+        raise MalformedValue(AN_EVENT, "event", "details") from None
+
+
 def apply(state: ConcernState, e: Fact) -> None:
     """Apply one event to the state: the same step when it is written and on replay."""
     kind, d, day = e.kind, e.details, e.effective_on
     state.event_count += 1
     if kind == "note":  # the commonest event: counted, and nothing else (none of the below)
         return
+    if type(kind) is not str:  # a BLOB or a number stored outside drp
+        raise MalformedValue(AN_EVENT, "event", "kind")
     if kind in ("opened", "imported"):
         for name in RECORDED_FIELDS:
             if name in d and name != "summary":
@@ -803,10 +821,18 @@ def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar)
 
 
 def fold(
-    events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar
-) -> ConcernState:
-    """The state a concern's events imply, in the order they were recorded."""
-    state = replay(events)
+    events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar,
+    *, where: str | None = None,
+) -> ConcernState:  # fmt: skip
+    """The state a concern's events imply, in the order they were recorded. ``where`` (the
+    concern, "concern 12") names it in :class:`MalformedValue` for a stored value drp never
+    writes (see :func:`_day`)."""
+    try:
+        state = replay(events)
+    except MalformedValue as exc:
+        if where is None or exc.where != AN_EVENT:
+            raise
+        raise MalformedValue(where, exc.table, exc.column) from None
     return finish(state, protocols.get(state.protocol or ""), cal)
 
 

@@ -473,7 +473,8 @@ def fold_view(c: ConcernView, protocol: Protocol | None, cal: WorkingCalendar) -
     """The lifecycle rule over a view's events: every stage visit with its deadline and
     kind, what was done at each (the same fold that wrote the concern's row)."""
     facts = [Fact(e.seq, e.kind, e.on, e.stage, e.by, e.text, e.details) for e in c.events]
-    return lifecycle.fold(facts, {protocol.slug: protocol} if protocol else {}, cal)
+    return lifecycle.fold(facts, {protocol.slug: protocol} if protocol else {}, cal,
+                          where=f"concern {c.id}")  # fmt: skip
 
 
 def stage_visits(

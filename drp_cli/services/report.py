@@ -406,7 +406,8 @@ def _fold(
     ]  # fmt: skip
     escalations = [f.seq for f in facts if f.kind == "escalated"]
     cal = seen.cal
-    state = lifecycle.fold(cast(list[Fact], facts), seen.protocol_map(protocol), cal)
+    state = lifecycle.fold(cast(list[Fact], facts), seen.protocol_map(protocol), cal,
+                           where=f"concern {evs[0][0]}" if evs else None)  # fmt: skip
     gone = state.retracted
     # the events stage_visits reads (it is given the state, so it does not fold again)
     concern = _make_concern((state.status, state.closed_on, state.wishes,

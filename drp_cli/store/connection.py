@@ -40,7 +40,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from drp_cli.core.dates import FIRST_DAY, LAST_DAY
-from drp_cli.core.errors import DatabaseDamaged, DatabaseError, DatabaseMissing, InvalidInput
+from drp_cli.core.errors import (
+    DatabaseDamaged,
+    DatabaseError,
+    DatabaseMissing,
+    InvalidInput,
+    MalformedValue,
+)
 from drp_cli.store.dbfile import (
     BUSY_TIMEOUT_MS,
     SCHEMA_REVISION,
@@ -141,21 +147,6 @@ ROW_NAMES = {
     "subject_access_link": ("'subject access link ' || id", "id"),
     "subject_access_head": ("'the subject access head'", "id"),
 }
-
-
-class MalformedValue(DatabaseDamaged):
-    """A stored value drp never wrote (an impossible date, text that is no date, JSON that
-    is no object): named by the row it is in (a concern's id) and its column, never by the
-    value, which may be personal data."""
-
-    def __init__(self, where: str, table: str, column: str) -> None:
-        super().__init__(f"{where}: its stored {table}.{column} is not a value drp writes")
-        self.where, self.table, self.column = where, table, column
-
-    @property
-    def problem(self) -> str:
-        """How ``drp verify`` reports it."""
-        return f"{self.where}: stored {self.table}.{self.column} is malformed (drp never wrote it)"
 
 
 def stored_object(raw: Any, where: str, table: str, column: str) -> dict[str, Any]:

@@ -148,6 +148,10 @@ _PACKED = ("protocol", "stage", "deadline_kind", "formal_deadline_kind", "step",
            "step_deadline_kind", "owner", "team", "route")  # fmt: skip
 _OWN = ("id", "child", "summary", "+deadline", "+formal_deadline", "+stage_responded_on",
         "+step_deadline", "+stage_started_on")  # fmt: skip
+#: the text columns of :func:`actions_sql`'s rows, as :data:`_TEXTS`
+_ACTION_TEXTS = ((1, "child", False), (2, "protocol", False), (3, "stage", False),
+                 (6, "summary", False), (7, "owner", True), (8, "team", True),
+                 (11, "route", True))  # fmt: skip
 _OWN_TEXTS = tuple(t for t in _TEXTS if t[1] in ("child", "summary"))
 _PACKED_SELECT = f"SELECT {', '.join(_OWN)}, json_array({', '.join(_PACKED)}) FROM concern"
 
@@ -576,6 +580,16 @@ def action_rows(conn: Conn, filters: Mapping[str, str] | None = None) -> list[tu
     filters = dict(filters or {})
     names = [n for n in TEXT_FILTERS if n in filters]
     rows = conn.rows(actions_sql(names), [filters[n] for n in names])
-    for row in rows:  # a data that is no JSON object is an error, never a crash
-        stored_object(row[10], f"concern {row[0]}", "item", "data")
+    for row in rows:  # a data that is no JSON object, or a due that is no day, is an error
+        where = f"concern {row[0]}"
+        due = stored_object(row[10], where, "item", "data").get("due")
+        if due:
+            try:
+                day_text(due, True)  # as drp writes it: ISO, within the days it handles
+            except (ValueError, OverflowError, UnicodeError):
+                raise MalformedValue(where, "item", "data") from None
+        if type(row[9]) is not int:  # its number, which the line shows
+            raise MalformedValue(where, "item", "n")
+    if conn.is_sqlite:
+        _texts_checked(rows, _ACTION_TEXTS)
     return rows

@@ -365,7 +365,7 @@ def _compare(conn: Conn, report: record.VerifyReport, protocols: Mapping[str, Pr
         for i, f in enumerate(facts, 1):
             if f.seq != i:
                 raise _Amiss
-        state = fold(facts, protocols, cal)
+        state = fold(facts, protocols, cal, where=f"concern {cid}")
         item_rows, file_rows = items.take(cid), files.take(cid)
         if (
             item_rows or file_rows or state.items or state.attachments

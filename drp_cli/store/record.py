@@ -29,6 +29,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -198,6 +199,9 @@ def whole(rows: list[Row], table: str) -> list[Row]:
                 continue
         cid = row["id"] if table == "concern" else row["concern_id"]
         raise MalformedValue(f"concern {cid}", table, column)
+    if table == "event" and rows and set(map(type, map(itemgetter("kind"), rows))) != {str}:
+        bad = next(row for row in rows if type(row["kind"]) is not str)  # a BLOB, a number
+        raise MalformedValue(f"concern {bad['concern_id']}", "event", "kind")
     return rows
 
 
@@ -627,7 +631,8 @@ class UnitOfWork(Plain):
         if row is None:
             raise NotFound(f"no concern with id {concern_id}")
         events = events_of(self.conn, concern_id)
-        state = fold([fact(e) for e in events], self.protocols, self.calendar)
+        state = fold([fact(e) for e in events], self.protocols, self.calendar,
+                     where=f"concern {concern_id}")  # fmt: skip
         return Loaded(row, events, state, self.conn)
 
     def create(self, opening: Fact) -> Loaded:
@@ -1256,7 +1261,7 @@ def _compare_concerns(conn: Conn, report: VerifyReport, protocols: Mapping[str, 
         seqs = [e["seq"] for e in evs]
         if seqs != list(range(1, len(seqs) + 1)):
             problem(f"concern {cid}: its entries are not numbered 1 to {len(seqs)}")
-        state = fold([fact(e) for e in evs], protocols, cal)
+        state = fold([fact(e) for e in evs], protocols, cal, where=f"concern {cid}")
         check_concern(problem, report, options, row, state, items.take(cid), files.take(cid))
     for kind, cursor in (("events", events), ("items", items), ("attachment rows", files)):
         for cid in cursor.rest():

@@ -5,35 +5,24 @@ file was written) builds it as before."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from drp_cli import __main__ as entry
 from drp_cli import __version__
 from drp_cli.cli.commands import COMMANDS
+from tests.test_docs_reference import _script
 from tests.test_t30w_widths import on_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "drp_cli" / "cli" / "helptext"
 LIVE = "from drp_cli.cli import app; app(prog_name='drp')"  # the help as Typer builds it
 SAMPLE = ("overdue", "open", "list", "show", "import", "report", "subject-access")
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "docs_reference", ROOT / "scripts/docs_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -178,12 +178,10 @@ def cached_help(args: list[str]) -> str | None:
         return None
     if terminal_columns() < HELP_WIDTH:
         return None
-    for variable, value in os.environ.items():
-        if variable.startswith("DRP_"):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return None
+    from drp_cli.core.encoding import not_utf8
+
+    if not_utf8(args) is not None:  # the app refuses it: left to the app
+        return None
     try:
         with open(os.path.join(HELP_FOLDER, f"{name}.txt"), encoding="utf-8") as file:
             fields = file.readline().split()

@@ -33,6 +33,7 @@ from typer.core import CompletionItem, TyperCommand, TyperGroup
 from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
+from drp_cli.core.encoding import not_utf8
 from drp_cli.core.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
 if TYPE_CHECKING:
@@ -445,25 +446,6 @@ def examples(*lines: str) -> str:
     return "\n".join(shown)
 
 
-def _not_utf8(args: list[str]) -> str | None:
-    """What is not valid UTF-8 among the arguments and DRP_* variables (Python decodes them
-    with surrogate escapes), or None."""
-
-    def bad(text: str) -> bool:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-
-    if any(bad(a) for a in args):
-        return "an argument is not valid UTF-8 text"
-    for name in sorted(os.environ):
-        if name.startswith("DRP_") and bad(os.environ[name]):
-            return f"{name} is not valid UTF-8 text"
-    return None
-
-
 class State:
     """The root options, and the Tracker opened on first use."""
 
@@ -550,7 +532,7 @@ class DrpGroup(HelpGroup):
 
     def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        problem = _not_utf8(argv)
+        problem = not_utf8(argv)
         if problem is not None:  # refused before parsing: never echoed, never stored
             typer.echo(f"Error: {problem}", err=True)
             if kwargs.get("standalone_mode", True):

@@ -59,10 +59,19 @@ _COLUMN_LIST = (
     "stage_started_on", "summary", "owner", "team", "route",
 )  # fmt: skip
 _COLUMN_NAMES = ", ".join(_COLUMN_LIST)
-#: the text columns of :data:`_COLUMN_LIST`: (position, column, whether it may be NULL)
-_TEXTS = tuple((_COLUMN_LIST.index(c), c, c in ("step", "owner", "team", "route"))
-               for c in ("child", "protocol", "stage", "step", "summary", "owner", "team",
-                         "route"))  # fmt: skip
+#: the concern's text columns the morning check reads, and those of them drp may leave NULL
+_TEXT_COLUMNS = ("child", "protocol", "stage", "step", "summary", "owner", "team", "route")
+_NULLABLE_TEXTS = ("step", "owner", "team", "route")
+
+
+def _text_positions(columns: Sequence[str]) -> tuple[tuple[int, str, bool], ...]:
+    """(position, column, whether it may be NULL) of each text column among ``columns``."""
+    return tuple((columns.index(c), c, c in _NULLABLE_TEXTS)
+                 for c in _TEXT_COLUMNS if c in columns)  # fmt: skip
+
+
+#: the text columns of :data:`_COLUMN_LIST`
+_TEXTS = _text_positions(_COLUMN_LIST)
 _OVERDUE_COLUMNS = f"SELECT {_COLUMN_NAMES} FROM concern WHERE status = 'open' AND "
 #: the concern columns the morning check and the list match whatever the case: lower() on
 #: both sides of the comparison, the same SQL on both engines
@@ -77,9 +86,6 @@ def folded_filters(names: Sequence[str], alias: str = "") -> list[str]:
     return [f"lower({alias}{name}) = lower(?)" for name in names]
 
 
-_folded = folded_filters  # the name store.record imports
-
-
 def overdue_sql(filters: Sequence[str] = (), *, sqlite: bool = False) -> str:
     """The morning check's search: one indexed search per deadline, and one for the stages
     with no deadline (the (status, deadline) index finds ``deadline IS NULL``), joined by
@@ -89,7 +95,7 @@ def overdue_sql(filters: Sequence[str] = (), *, sqlite: bool = False) -> str:
     ``sqlite``: the last search names that index (:data:`_NO_DEADLINE_INDEX`), which SQLite
     would otherwise pass over for the step deadline's, reading the row of every open
     concern with no step deadline (nearly all of them) to find the few with no deadline."""
-    extra = "".join(f" AND {c}" for c in _folded(filters))
+    extra = "".join(f" AND {c}" for c in folded_filters(filters))
     searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
     searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
     columns = [_OVERDUE_COLUMNS] * 4
@@ -148,10 +154,6 @@ _PACKED = ("protocol", "stage", "deadline_kind", "formal_deadline_kind", "step",
            "step_deadline_kind", "owner", "team", "route")  # fmt: skip
 _OWN = ("id", "child", "summary", "+deadline", "+formal_deadline", "+stage_responded_on",
         "+step_deadline", "+stage_started_on")  # fmt: skip
-#: the text columns of :func:`actions_sql`'s rows, as :data:`_TEXTS`
-_ACTION_TEXTS = ((1, "child", False), (2, "protocol", False), (3, "stage", False),
-                 (6, "summary", False), (7, "owner", True), (8, "team", True),
-                 (11, "route", True))  # fmt: skip
 _OWN_TEXTS = tuple(t for t in _TEXTS if t[1] in ("child", "summary"))
 _PACKED_SELECT = f"SELECT {', '.join(_OWN)}, json_array({', '.join(_PACKED)}) FROM concern"
 
@@ -161,7 +163,7 @@ def packed_sql(filters: Sequence[str] = ()) -> list[str]:
     through its index (no UNION: its ids would be sorted into a temporary table twice), each
     row as the columns of :data:`_OWN` and one JSON array of the columns of :data:`_PACKED`.
     Parameters of each: its bound, then the filters' values."""
-    extra = "".join(f" AND {c}" for c in _folded(filters))
+    extra = "".join(f" AND {c}" for c in folded_filters(filters))
     searches = [f"{name} <= ?" for name in ("deadline", "formal_deadline", "step_deadline")]
     searches.append("deadline IS NULL AND step_deadline IS NULL AND stage_started_on <= ?")
     hints = ["", "", "", f" {_NO_DEADLINE_INDEX}"]
@@ -561,13 +563,20 @@ def unreadable_deadline(conn: Conn) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
+#: the columns of :func:`actions_sql`'s rows (c: the concern, i: the action's item), and
+#: their text columns, as :data:`_TEXTS`
+_ACTION_COLUMNS = ("c.id", "c.child", "c.protocol", "c.stage", "c.stage_responded_on",
+                   "c.stage_started_on", "c.summary", "c.owner", "c.team", "i.n", "i.data",
+                   "c.route")  # fmt: skip
+_ACTION_TEXTS = _text_positions([c.removeprefix("c.") for c in _ACTION_COLUMNS])
+
+
 def actions_sql(filters: Sequence[str] = ()) -> str:
     """The outstanding recommended actions of the open concerns: through the concern status
     index and the item table's concern index (their due dates are inside the item's data)."""
-    extra = "".join(f" AND {c}" for c in _folded(filters, "c."))
+    extra = "".join(f" AND {c}" for c in folded_filters(filters, "c."))
     return (
-        "SELECT c.id, c.child, c.protocol, c.stage, c.stage_responded_on, c.stage_started_on, "
-        "c.summary, c.owner, c.team, i.n, i.data, c.route FROM concern c "
+        f"SELECT {', '.join(_ACTION_COLUMNS)} FROM concern c "
         "JOIN item i ON i.concern_id = c.id "
         "WHERE c.status = 'open' AND i.kind = 'action' AND i.done_on IS NULL "
         f"AND i.removed_on IS NULL{extra}"

@@ -71,9 +71,9 @@ from drp_cli.store.connection import (
 )
 from drp_cli.store.daily import (  # the morning check's queries, kept light
     CHAIN_ORDER,
-    _folded,
     calendar,
     damaged_index,
+    folded_filters,
 )
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def concerns(
     clauses = [f"{n} = ?" for n in names]
     params: list[Any] = [where[n] for n in names]
     folded = dict(folded or {})
-    clauses += _folded(list(folded))
+    clauses += folded_filters(list(folded))
     params += list(folded.values())
     if search is not None:
         clauses.append(_SEARCH)

@@ -74,13 +74,13 @@ def test_plain_events_read_back_as_any_other(drp, tmp_path, monkeypatch, workers
 
 
 def test_the_concern_row_days_are_the_folds_dates():
-    from drp_cli.domain.lifecycle import ROW_FIELDS, ConcernState
+    from drp_cli.domain.lifecycle import ROW_DAYS, ROW_FIELDS, ConcernState
 
     typed: dict[str, object] = {}
     for cls in reversed(ConcernState.__mro__):
         typed.update(getattr(cls, "__annotations__", {}))
     dates = {name for name in ROW_FIELDS if "date" in str(typed[name])}
-    assert dates == set(transfer.ROW_DAYS)
+    assert dates == set(ROW_DAYS)
     assert len(transfer._ROW_DAYS_AT) == 11
 
 

@@ -124,6 +124,11 @@ DERIVED_FIELDS = (
     "step_deadline_kind",
 )  # fmt: skip
 ROW_FIELDS = RECORDED_FIELDS + DERIVED_FIELDS
+#: the days among ROW_FIELDS (ConcernState's fields of type date; a test holds the two to
+#: the same): where a concern row can hold a date
+ROW_DAYS = ("stage_started_on", "stage_due_override", "stage_responded_on", "deadline",
+            "formal_started_on", "formal_deadline", "referred_on",
+            "senior_officer_notified_on", "opened_on", "closed_on", "step_deadline")  # fmt: skip
 ITEM_KINDS = ("action", "professional", "important-person", "wishes", "needs")
 
 

@@ -44,6 +44,7 @@ from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidIn
 from drp_cli.domain.chain import GENESIS, imported_parts_of, linked_hashes, new_salts
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
+    ROW_DAYS,
     ROW_FIELDS,
     ConcernState,
 )
@@ -652,11 +653,6 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     return (cid, (cid, *values, stamp, stamp), events, items, attachments)
 
 
-#: the fold's days among ROW_FIELDS (ConcernState's fields of type date; a test holds the
-#: two to the same): where a concern row can hold a date
-ROW_DAYS = ("stage_started_on", "stage_due_override", "stage_responded_on", "deadline",
-            "formal_started_on", "formal_deadline", "referred_on",
-            "senior_officer_notified_on", "opened_on", "closed_on", "step_deadline")  # fmt: skip
 _ROW_DAYS_AT = tuple(i for i, name in enumerate(ROW_FIELDS) if name in ROW_DAYS)
 
 

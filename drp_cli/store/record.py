@@ -53,6 +53,7 @@ from drp_cli.domain.chain import (
 from drp_cli.domain.judgement import RANK
 from drp_cli.domain.lifecycle import (
     ITEM_KINDS,
+    ROW_DAYS,
     AttachmentState,
     ConcernState,
     Fact,
@@ -157,9 +158,7 @@ WORDS: dict[str, dict[str, Container[Any]]] = {
 #: The concern's days that may be absent (NULL). On SQLite a day stored as '' reads as None
 #: too ("no deadline"), where the morning check and list's table, which read days as text,
 #: refuse it: the whole read asks SQLite, in the same query, whether a row holds one.
-OPTIONAL_DAYS = ("stage_due_override", "stage_responded_on", "deadline", "formal_started_on",
-                 "formal_deadline", "referred_on", "senior_officer_notified_on", "closed_on",
-                 "step_deadline")  # fmt: skip
+OPTIONAL_DAYS = tuple(day for day in ROW_DAYS if day not in REQUIRED["concern"])
 _EMPTY_DAY = "drp_empty_day"
 _EMPTY_TESTS = ", ".join(f"{column} = ''" for column in OPTIONAL_DAYS)
 _EMPTY_ANY = " OR ".join(f"{column} = ''" for column in OPTIONAL_DAYS)

@@ -350,8 +350,13 @@ def day_text(value: Any, sqlite: bool) -> str:
         if isinstance(value, dt.date):
             return value.isoformat()
         raise ValueError("not a date")
-    import sqlite3
+    return read_day(value).isoformat()
 
+
+def read_day(value: Any) -> dt.date:
+    """A day SQLite holds, read by the converter every read of a ``DATE`` column uses, given
+    what SQLite gives a converter (a text's UTF-8, a blob's own bytes, a number as text):
+    ValueError (or OverflowError) if it is no day."""
     if isinstance(value, str):
         raw = value.encode()
     elif isinstance(value, bytes):
@@ -360,7 +365,8 @@ def day_text(value: Any, sqlite: bool) -> str:
         raw = str(value).encode()
     else:
         raise ValueError("not a date")
-    return str(sqlite3.converters["DATE"](raw).isoformat())
+    day: dt.date = sqlite3.converters["DATE"](raw)
+    return day
 
 
 def _days_as_text(rows: list[tuple[Any, ...]], sqlite: bool) -> list[tuple[Any, ...]]:

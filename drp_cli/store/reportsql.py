@@ -11,7 +11,6 @@ the kinds that change nothing the report counts (notes, items, attachments).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
@@ -19,6 +18,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from drp_cli.store.connection import Conn
+from drp_cli.store.daily import read_day
 
 #: Event kinds that change nothing a report counts (no stage, deadline, status, referral or
 #: the child's voice): left out of the stream. Wishes recorded (``wishes-added``) stay: the
@@ -171,26 +171,14 @@ def days_of(conn: Conn, values: set[Any]) -> dict[Any, dt.date]:
     if not conn.is_sqlite:  # the driver's loader made and checked each one
         out.update((v, v) for v in values)
         return out
-    convert = sqlite3.converters["DATE"]
     for value in values:
         if value is None:
             continue
         try:
-            raw = value.encode() if type(value) is str else _raw(value)
-            out[value] = convert(raw)
+            out[value] = read_day(value)
         except (ValueError, OverflowError):
             raise conn.malformed() from None
     return out
-
-
-def _raw(value: Any) -> bytes:
-    """The bytes SQLite gives a converter for a stored value that is not text: a blob's
-    own, a number's as text (which no calendar date is)."""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, int | float):
-        return str(value).encode()
-    raise ValueError("not a stored day")
 
 
 #: The columns of :func:`events`, in order.

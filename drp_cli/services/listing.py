@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from drp_cli.core.dates import parse_date, today
 from drp_cli.core.errors import InvalidInput, ProtocolFileError, fld
 from drp_cli.domain.judgement import passed_on, voice_missing, wishes_state
-from drp_cli.services.morning import owner_filter, protocol_table, text_filter
+from drp_cli.services.morning import addressees_in, owner_filter, protocol_table, text_filter
 from drp_cli.store import daily, listing
 from drp_cli.store.connection import MalformedValue, Store
 from drp_cli.store.listing import (
@@ -250,9 +250,7 @@ class _Shapes:
         _, child_voice = self.subject(protocol, route)
         missing = voice_missing(wishes_state(row[WISHES], wishes_recorded), status,
                                 row[TOLD_OUTCOME], child_voice)  # fmt: skip
-        addressed = names.get(f"{stage}@{on_route[0]}") if on_route is not None else None
-        if addressed is None:
-            addressed = names[stage]
+        addressed = addressees_in(self.facts, protocol, stage, route)
         return Shown(protocol, stage, status, d.deadline, d.formal_deadline,
                      late["firm"], late["aim"] > 0, late["guidance"] > 0, d.referred_on,
                      tuple(missing), addressed)  # fmt: skip

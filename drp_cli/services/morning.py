@@ -140,7 +140,12 @@ def installed_addressees(protocol: str, stage: str, route: str | None = None) ->
     stage (none for a protocol not installed), from :func:`protocol_table`: a concern with
     no route is on the protocol's first (:meth:`drp_cli.domain.protocols.Protocol.
     route_or_none`), whose own addressees, if it has any, are the stage's for it."""
-    table = protocol_table()
+    return addressees_in(protocol_table(), protocol, stage, route)
+
+
+def addressees_in(table: ProtocolTable, protocol: str, stage: str, route: str | None) -> list[str]:
+    """:func:`installed_addressees` from a :func:`protocol_table` already read (list's table
+    reads it once for all its rows)."""
     stages = table["names"].get(protocol, {})
     if not route:
         routes = table["routes"].get(protocol)

@@ -1,7 +1,9 @@
 """Entry point of the ``drp`` command.
 
-``drp --version`` is answered before anything heavy is imported; everything else goes to
-the Typer app in :mod:`drp_cli.cli`.
+``drp --version`` is answered before anything heavy is imported, a command's ``--help``
+from its file, and the morning check's everyday arguments without Typer
+(:func:`drp_cli.cli.dailycheck.quick`); everything else goes to the Typer app in
+:mod:`drp_cli.cli`.
 
 SIGTERM (``kill PID``, a service manager stopping a job, a timeout) is handled as Ctrl-C
 is: the command is interrupted where it is (:class:`KeyboardInterrupt` in the main thread),
@@ -220,6 +222,13 @@ def main() -> None:
             _reader_gone()
         return
     with _SigtermAsInterrupt():
+        if "overdue" in sys.argv[1:]:
+            # the morning check's everyday arguments, read without loading Typer
+            from drp_cli.cli.dailycheck import quick
+
+            code = quick(sys.argv[1:])
+            if code is not None:
+                sys.exit(code)
         from drp_cli.cli import app
 
         try:

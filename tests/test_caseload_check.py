@@ -179,8 +179,8 @@ def test_a_table_on_a_terminal(drp, tracker, monkeypatch):
     import importlib
 
     caseload(tracker)
-    reports = importlib.import_module("drp_cli.cli.reports")
-    monkeypatch.setattr(reports, "_is_terminal", lambda: True)
+    dailycheck = importlib.import_module("drp_cli.cli.dailycheck")
+    monkeypatch.setattr(dailycheck, "_is_terminal", lambda: True)
     r = drp("overdue", "--on", "2025-03-17")
     assert r.exit_code == 1
     lines = r.stdout.splitlines()
@@ -703,7 +703,7 @@ caseload_items = st.lists(
 
 @given(caseload_items)
 def test_overdue_json_with_every_key_is_exactly_json_dumps(items):
-    from drp_cli.cli.reports import overdue_json
+    from drp_cli.cli.dailycheck import overdue_json
 
     assert overdue_json(items) == json.dumps([i.to_dict() for i in items], indent=2,
                                              ensure_ascii=False)  # fmt: skip

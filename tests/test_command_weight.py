@@ -123,3 +123,27 @@ def test_the_morning_check_loads_only_the_check(record):
         "drp_cli.domain.chain", "drp_cli.domain.transitions", "drp_cli.store.record",
     }  # fmt: skip
     assert mods & never == set()
+
+
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [
+        (["overdue", "--on", "2025-03-17"], 0),
+        (["overdue", "--within", "2", "--mine", "--on", "2025-03-17"], 0),
+        (["overdue", "--json", "--on", "2025-03-17"], 0),
+        # refused (no such owner): the error's edge is Typer-free too
+        (["--debug", "overdue", "--owner", "Nobody", "--team", "North", "--on=2025-03-17"], 2),
+    ],
+)
+def test_the_morning_check_does_not_load_typer(record, argv, status):
+    """Its everyday arguments are read without Typer (drp_cli.cli.dailycheck.quick), which
+    costs as much as the rest of the check."""
+    code, mods = imported(argv, record)
+    assert code == status
+    assert "drp_cli.cli.dailycheck" in mods
+    assert {m.split(".")[0] for m in mods} & {"typer", "click", "rich"} == set()
+
+
+def test_other_arguments_of_the_check_go_to_typer(record):
+    code, mods = imported(["overdue", "--on", "2025-03-17", "--on", "2025-03-18"], record)
+    assert code == 0 and "typer" in mods

@@ -276,7 +276,7 @@ def test_overdue_on_sqlite_does_not_load_sqlalchemy(db_path):
 
 def test_many_rows_print_as_the_plain_table(capsys):
     from drp_cli.cli.output import plain_table
-    from drp_cli.cli.reports import OVERDUE_HEADERS, _overdue_cells, overdue_lines
+    from drp_cli.cli.dailycheck import OVERDUE_HEADERS, _overdue_cells, overdue_lines
 
     items = [
         OverdueItem(
@@ -341,7 +341,7 @@ overdue_items = st.lists(
 
 @given(overdue_items)
 def test_overdue_json_is_exactly_json_dumps_of_to_dict(items):
-    from drp_cli.cli.reports import overdue_json
+    from drp_cli.cli.dailycheck import overdue_json
 
     expected = json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False)
     assert overdue_json(items) == expected

@@ -151,8 +151,8 @@ def test_table_on_a_terminal_plain_text_otherwise(drp, monkeypatch):
         "        Social worker; Team Manager  Test IRO  No allocated social worker since the…\n"
         "1 overdue, 1 past an aim or the IRO Handbook's guidance.\n"
     )
-    reports = importlib.import_module("drp_cli.cli.reports")
-    monkeypatch.setattr(reports, "_is_terminal", lambda: True)
+    dailycheck = importlib.import_module("drp_cli.cli.dailycheck")
+    monkeypatch.setattr(dailycheck, "_is_terminal", lambda: True)
     r = drp("overdue", "--on", "2025-03-17")
     assert r.stdout.startswith("Deadlines on 2025-03-17")
     assert "┏━━━━┳━━━━━━━┳" in r.stdout

@@ -153,7 +153,7 @@ def test_the_tally_says_in_how_many_concerns_when_a_concern_has_two_lines():
     (Nottinghamshire 2016 Stage 1, say) is two lines, and the tally says so."""
     import datetime as dt
 
-    from drp_cli.cli.reports import _tally
+    from drp_cli.cli.dailycheck import _tally
     from drp_cli.domain.overdue import OverdueItem
 
     def line(cid: int, which: str, state: str) -> OverdueItem:

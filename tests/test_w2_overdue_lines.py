@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from drp_cli.cli.output import names, short
-from drp_cli.cli.reports import (
+from drp_cli.cli.dailycheck import (
     OVERDUE_HEADERS,
     _shown,
     _state_text,

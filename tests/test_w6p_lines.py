@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from drp_cli.cli.reports import overdue_lines
+from drp_cli.cli.dailycheck import overdue_lines
 from drp_cli.domain.overdue import ActionDue, OverdueItem
 from tests.test_w2_overdue_lines import reference_lines
 

@@ -3,9 +3,25 @@
 
 Only typer is imported to start; each command's module is imported when that command runs
 (see :data:`drp_cli.cli.app.COMMANDS`), and the library, SQLAlchemy, pydantic, holidays
-and rich inside the commands that need them, so ``drp --help`` stays fast.
+and rich inside the commands that need them, so ``drp --help`` stays fast. The morning
+check's everyday arguments are read without Typer (:mod:`drp_cli.cli.dailycheck`), so this
+package loads the app (:data:`app`) only when it is asked for.
 """
 
-from drp_cli.cli.app import app
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drp_cli.cli.app import app as app
 
 __all__ = ["app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from drp_cli.cli.app import app
+
+        # importing the module drp_cli.cli.app bound its name here to the module: the
+        # package's ``app`` is the Typer app, as it always was
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,6 @@ completion of values is in :mod:`drp_cli.cli.complete`.
 
 import importlib
 import inspect
-import os
 import re
 import shutil
 import sys
@@ -33,8 +32,9 @@ from typer.core import CompletionItem, TyperCommand, TyperGroup
 from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
+from drp_cli.cli.edge import State, error_line, failure, internal_line, print_traceback
 from drp_cli.core.encoding import not_utf8
-from drp_cli.core.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
+from drp_cli.core.errors import EXIT_INTERNAL, EXIT_USAGE
 
 if TYPE_CHECKING:
     from drp_cli.services.tracker import Tracker
@@ -446,48 +446,6 @@ def examples(*lines: str) -> str:
     return "\n".join(shown)
 
 
-class State:
-    """The root options, and the Tracker opened on first use."""
-
-    def __init__(self) -> None:
-        self.db: str | None = None
-        self.debug = False
-        self._tracker: Tracker | None = None
-        self._store: Store | None = None
-
-    def tracker(self) -> "Tracker":
-        if self._tracker is None:
-            from drp_cli.services.tracker import Tracker
-
-            self._tracker = Tracker(self.db)
-            self._tracker.store.on_create = announce_created
-        return self._tracker
-
-    def store(self) -> "Store":
-        """The database (the tracker's, once one is open), without loading the library: for
-        the commands that only read, such as the morning check."""
-        if self._tracker is not None:
-            return self._tracker.store
-        if self._store is None:
-            from drp_cli.store.connection import Store
-
-            self._store = Store(self.db)
-        return self._store
-
-    def close(self) -> None:
-        """Close what the command opened: no connection outlives it."""
-        for opened in (self._tracker.store if self._tracker is not None else None, self._store):
-            if opened is not None:
-                opened.close()
-        self._tracker = self._store = None
-
-    def label(self) -> str:
-        """How the open database is named in a message (the path or the URL without its
-        password), or "in use" before one is open."""
-        opened = self._tracker.store if self._tracker is not None else self._store
-        return opened.label if opened is not None else "in use"
-
-
 def announce_created(label: str) -> None:
     """What a command that created the database says (on stderr, so output stays clean)."""
     typer.echo(f"Created a new drp database at {label}", err=True)
@@ -496,14 +454,8 @@ def announce_created(label: str) -> None:
 def _state(ctx: Any) -> State:
     root = ctx.find_root()
     if not isinstance(root.obj, State):
-        root.obj = State()
+        root.obj = State(announce_created)
     return root.obj
-
-
-def _print_traceback() -> None:
-    import traceback
-
-    traceback.print_exc(file=sys.stderr)
 
 
 class DrpGroup(HelpGroup):
@@ -549,91 +501,32 @@ class DrpGroup(HelpGroup):
     def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except DrpError as exc:
-            self._fail(ctx, exc.render(flag_name), exc.exit_code)
         except typer.TyperException as exc:  # a usage error (or another error click shows)
             exc.message = _quiet_usage(exc.message)
             _in_words(exc)
             raise
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise
-        except OSError as exc:
-            self._fail(ctx, _os_error(exc), EXIT_DATA)
-        except ValueError as exc:
-            if "null byte" not in str(exc):  # os and open() refuse a path holding NUL
-                self._internal(ctx, exc)
-            self._fail(ctx, "a file path cannot hold a NUL character", EXIT_USAGE)
         except Exception as exc:
-            self._internal(ctx, exc)
+            found = failure(exc, _state(ctx))  # the one rule (drp_cli.cli.edge)
+            if found is None:
+                self._internal(ctx, exc)
+            self._fail(ctx, *found)
 
     def _internal(self, ctx: Any, exc: Exception) -> NoReturn:
-        """A database error in words (exit 4/5), else a bug: exit 70, with no detail."""
-        found = _database_error(ctx, exc)
-        if found is not None:
-            self._fail(ctx, *found)
+        """A bug: exit 70, with no detail."""
         if _state(ctx).debug:
-            _print_traceback()
+            print_traceback()
         else:
-            typer.echo(
-                f"Error: internal error ({type(exc).__name__}); nothing more is shown "
-                "because it may hold personal data: run again with --debug for details",
-                err=True,
-            )
+            typer.echo(internal_line(exc), err=True)
         raise typer.Exit(EXIT_INTERNAL) from None
 
     @staticmethod
-    def _fail(ctx: Any, message: str, code: int) -> None:
+    def _fail(ctx: Any, message: str, code: int) -> NoReturn:
         if _state(ctx).debug:
-            _print_traceback()
-        from drp_cli.core.textsafe import visible
-
-        # a path or name in a message is shown with its control, escape and bidi characters
-        # as escapes: an echoed ESC or OSC would drive the terminal
-        typer.echo(f"Error: {visible(message)}", err=True)
+            print_traceback()
+        typer.echo(error_line(message), err=True)
         raise typer.Exit(code) from None
-
-
-#: Library fields whose option is not simply ``--`` and the field's name with dashes.
-FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to",
-         "what": "the name given", "item": "the bundle item", "cafcass_step": "the CAFCASS step",
-         "key": "the name", "value": "the value"}  # fmt: skip
-
-
-def flag_name(field: str) -> str:
-    """The command-line option for a field a library error names (the CLI edge's job)."""
-    return FLAGS.get(field, "--" + field.replace("_", "-"))
-
-
-def _os_error(exc: OSError) -> str:
-    """An operating-system error as one line: its reason and the file, never more."""
-    import errno
-
-    reason = exc.strerror or type(exc).__name__
-    name = exc.filename
-    if not isinstance(name, str | bytes | os.PathLike):
-        name = None  # a file descriptor (an int), or nothing: no name to give
-    if exc.errno == errno.ENOSPC and name is not None:
-        return f"the disk holding {os.fsdecode(name)} is full"
-    if name is None:
-        return reason
-    shown = os.fsdecode(name).encode("utf-8", "replace").decode("utf-8")
-    return f"{reason}: {shown}"
-
-
-def _database_error(ctx: Any, exc: Exception) -> tuple[str, int] | None:
-    """The one line and exit status for a database driver's error that escaped the library
-    (a read-only file, a full disk, a lost server, a number too large for a column), or None
-    for anything else (a bug)."""
-    from drp_cli.store.dbfile import translate
-
-    label = _state(ctx).label()
-    # the store turns its drivers' errors into drp's (drp_cli.store.connection.Store._errors); this
-    # catches one that escaped it, from either driver, if that driver was loaded at all
-    for driver in ("sqlite3", "psycopg"):
-        module = sys.modules.get(driver)
-        if module is not None and isinstance(exc, module.OperationalError):
-            return str(translate(str(exc), type(exc).__name__, label)), EXIT_DATA
-    return None
 
 
 app = typer.Typer(
@@ -693,6 +586,11 @@ def main(
     state = _state(ctx)
     state.db = db
     state.debug = debug
+
+
+def state(ctx: typer.Context) -> State:
+    """The root options' state: what the command opens, and ``--debug``."""
+    return _state(ctx)
 
 
 def tracker(ctx: typer.Context) -> "Tracker":

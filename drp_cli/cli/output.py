@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from drp_cli.core import textsafe
 from drp_cli.core.textsafe import visible
 
@@ -411,13 +409,25 @@ def _cells(text: str, width: int, *, fold: bool = True) -> list[str]:
 
 def say(text: str) -> None:
     """A line for people: on a terminal wrapped at spaces to its width, else as it is."""
-    import sys
+    import typer
 
-    if sys.stdout.isatty():
+    typer.echo(said(text))
+
+
+def said(text: str) -> str:
+    """What :func:`say` prints of ``text`` (without the line's end)."""
+    if is_terminal():
         import textwrap
 
         text = "\n".join(textwrap.wrap(text, console().width, break_on_hyphens=False))
-    typer.echo(text)
+    return text
+
+
+def is_terminal() -> bool:
+    """Whether standard output is a terminal (else a pipe or a file: cron, a script)."""
+    import sys
+
+    return sys.stdout.isatty()
 
 
 def console() -> Console:
@@ -428,6 +438,8 @@ def console() -> Console:
 
 def print_json(data: Any) -> None:
     import json
+
+    import typer
 
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 

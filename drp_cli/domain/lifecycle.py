@@ -710,6 +710,23 @@ def clock_start(start: str, visit: Visit) -> dt.date | None:
     return visit.done.get(start)
 
 
+#: each stage's or step's timescale (a property that makes a new one on every reading),
+#: by the object's id, with the object (so that an id used again is not taken for it)
+_TIMESCALES: dict[int, tuple[Any, Any]] = {}
+_TIMESCALES_KEPT = 512  # then started again (a route may make its stages afresh)
+
+
+def _timescale_of(thing: Any) -> Any:
+    """``thing.timescale`` (a stage's or a step's: frozen, so the same every time), read
+    once per object."""
+    hit = _TIMESCALES.get(id(thing))
+    if hit is None or hit[0] is not thing:
+        if len(_TIMESCALES) >= _TIMESCALES_KEPT:
+            _TIMESCALES.clear()
+        hit = _TIMESCALES[id(thing)] = (thing, thing.timescale)
+    return hit[1]
+
+
 def visit_deadline(
     cal: WorkingCalendar, stage: Stage | None, visit: Visit
 ) -> tuple[dt.date | None, str | None]:
@@ -718,7 +735,7 @@ def visit_deadline(
     counted from where it starts (:func:`clock_start`). A firm timescale can only be
     shortened: the IRO's date is never later than the limit as it now stands (its start
     recorded later, a closure day reopened, a history imported), so the limit wins."""
-    timescale = stage.timescale if stage is not None else None
+    timescale = _timescale_of(stage) if stage is not None else None
     start = clock_start(timescale.start, visit) if timescale is not None else None
     limit = timescale.due(cal, start) if timescale is not None and start is not None else None
     if visit.due is not None:
@@ -750,7 +767,7 @@ def visit_steps(
     out = []
     for step in protocol.steps_at(visit.stage, route, opening=visit.opening):
         starts = clock_start(step.after, visit)
-        timescale = step.timescale
+        timescale = _timescale_of(step)
         deadline = (
             timescale.due(cal, starts) if starts is not None and timescale is not None else None
         )

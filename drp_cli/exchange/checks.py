@@ -100,9 +100,12 @@ _NESTED = (list, dict)
 
 
 def validate(
-    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """The row's cells checked and converted, or None and its problems."""
+    tracker: Tracker, label: str, row: dict[str, Any], today: dt.date, *,
+    recorder: str | None = None, encode: bool = True,
+) -> tuple[dict[str, Any] | None, list[str]]:  # fmt: skip
+    """The row's cells checked and converted, or None and its problems. ``recorder`` given
+    (who imports it; ``encode`` as :func:`prepare` takes it): the events the fast check
+    tells good are made as :func:`prepare` stores them in the same pass (``_rows``)."""
     errors: list[str] = []
 
     def bad(column: str, message: str) -> None:
@@ -185,13 +188,16 @@ def validate(
             unreadable, events = True, None
     _check_row(bad, errors, cells, protocol, category, issue, role, status, opened,
                started, closed)  # fmt: skip
+    made: list[tuple[list[EventRow], list[Fact]]] = []  # the events made by the check
     if unreadable or (
         events not in (None, "")
         and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
     ):
         bad("events", "is not a JSON list of events")
     elif events:
-        _check_events(events, protocol, opened, today, bad)
+        how = (None if recorder is None
+               else (stage.slug if stage is not None else "", recorder, encode, made))  # fmt: skip
+        _check_events(events, protocol, opened, today, bad, how)
     if errors:
         return None, errors
     assert protocol is not None and stage is not None and opened and started
@@ -225,6 +231,8 @@ def validate(
         "responded_on": dates["responded_on"],
         "_today": today,
         "_given": {k for k, v in cells.items() if v} - set(row.get("_defaulted", ())),
+        # the events as prepare stores them, where the fast check made them
+        "_rows": made[0] if made else None,
     }
     if not events:
         # the reference a row without one is known by, from its date as a day (the same
@@ -305,7 +313,10 @@ def prepare(
     only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
-        events, facts = _event_rows(c["events"], c["stage"].slug, recorder, encode)
+        made = c.get("_rows")  # made by validate's check (for this recorder and encode)
+        if made is None:
+            made = _event_rows(c["events"], c["stage"].slug, recorder, encode)
+        events, facts = made
         # every event allowed, as the commands would allow it (drp_cli.domain.transitions)
         try:
             state = replay_checked(facts, c["protocol"])
@@ -497,11 +508,12 @@ def _check_events(
     opened: dt.date | None,
     today: dt.date,
     bad: Callable[[str, str], None],
+    made: _Making | None = None,
 ) -> None:
     """Every event's kind, dates, stages, text and details, so that bad input is named by
-    row and event, never a crash, and never quoted."""
+    row and event, never a crash, and never quoted. ``made``: see :func:`_plainly_good`."""
     stages = _stage_set(protocol) if protocol is not None else None
-    if _plainly_good(events, opened, today, stages):
+    if _plainly_good(events, opened, today, stages, made):
         return
     for n, e in enumerate(events, start=1):
         problem = _event_problem(e, protocol, opened, today, n == 1, stages)
@@ -525,17 +537,30 @@ _PLAIN_KINDS = frozenset(
 )  # fmt: skip
 
 
+#: how :func:`_plainly_good` makes the events it tells good as :func:`_event_rows` makes
+#: them: (the row's stage, the recorder, whether the details are spelled, the list that
+#: gets (rows, facts))
+_Making = tuple[str, str, bool, list[tuple[list["EventRow"], list[Fact]]]]
+
+
 def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: dt.date,
-                  stages: frozenset[str] | None) -> bool:  # fmt: skip
+                  stages: frozenset[str] | None, made: _Making | None = None) -> bool:  # fmt: skip
     """True when :func:`_check_events` would find no problem with these events, told the
     fast way for the usual ones (of :data:`_PLAIN_KINDS` after an opening, no
     ``recorded_at``): each event's questions asked in one loop, the characters of all their
     texts checked at once. False: not told so (the events are then checked one by one, and
-    their first problem named)."""
+    their first problem named). ``made``: where True, the events as :func:`_event_rows`
+    makes them (given the row's stage, the recorder and ``encode``), made in the same loop,
+    are added to its list."""
     lines: list[str] = []  # who recorded each: one line each
     texts: list[str] = []  # their texts and text details: safe text
     iso_day, plain_kinds, detail_dates = _iso_day, _PLAIN_KINDS, _DETAIL_DATES_SET
     first = True
+    rows: list[Any] = []
+    facts: list[Fact] = []
+    if made is not None:
+        row_stage, recorder, encode, out = made
+        spell = _encode_details
     for e in events:
         kind = e.get("kind")
         if first:
@@ -575,21 +600,31 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
         if e.get("recorded_at") is not None:
             return False
         details = e.get("details", {})
-        if details is None:
-            continue
-        if type(details) is not dict:
-            return False
-        if not detail_dates.isdisjoint(details):
-            for name in _DETAIL_DATES:
-                value = details.get(name)
-                if value is not None and (type(value) is not str or iso_day(value) is None):
-                    return False
-        for value in details.values():
-            if type(value) is str:
-                texts.append(value)
-            elif not isinstance(value, _DETAIL_TYPES):
+        if details is not None:
+            if type(details) is not dict:
                 return False
-    return is_one_line("".join(lines)) and is_safe_text("".join(texts))
+            if not detail_dates.isdisjoint(details):
+                for name in _DETAIL_DATES:
+                    value = details.get(name)
+                    if value is not None and (type(value) is not str or iso_day(value) is None):
+                        return False
+            for value in details.values():
+                if type(value) is str:
+                    texts.append(value)
+                elif not isinstance(value, _DETAIL_TYPES):
+                    return False
+        if made is not None:  # as _event_rows makes it (these are of the types told above)
+            d = details or {}
+            row = (kind, day, stage or row_stage, from_stage, by or recorder, None,
+                   "" if text is None else text,
+                   (spell(d) if d else "{}") if encode else None, d)  # fmt: skip
+            rows.append(row)
+            facts.append(Fact(len(rows), kind, day, row[2], row[4], row[6], d))
+    if not (is_one_line("".join(lines)) and is_safe_text("".join(texts))):
+        return False
+    if made is not None:
+        out.append((rows, facts))
+    return True
 
 
 @lru_cache(maxsize=4096)

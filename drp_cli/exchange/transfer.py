@@ -564,7 +564,9 @@ def _checked_row(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """One row checked and prepared: (checked row, with its ``_events`` and ``_state``, or
     None; its problems)."""
-    checked, problems = validate(job.tracker, label, row, job.today)
+    checked, problems = validate(
+        job.tracker, label, row, job.today, recorder=job.recorder, encode=job.now is not None
+    )
     if checked is not None:
 
         def bad(column: str, message: str) -> None:
@@ -910,7 +912,10 @@ class _Writer:
     def flush(self) -> None:
         conn, result = self.conn, self.result
         if self.concerns:
-            conn.insert_many("concern", CONCERN_NAMES, self.concerns)
+            if conn.is_sqlite:  # their Nones as NULL in the statement, not bound
+                importsql.insert_rows(conn, "concern", CONCERN_NAMES, self.concerns)
+            else:
+                conn.insert_many("concern", CONCERN_NAMES, self.concerns)
             self._insert_events()
             conn.insert_many("item", ITEM_COLUMNS, self.items)
             conn.insert_many("attachment", ATTACHMENT_COLUMNS, self.attachments)

@@ -5,6 +5,8 @@ than one core while the indexes of a new database are made."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,3 +54,36 @@ def sort_threads(conn: Any, threads: int) -> Iterator[None]:
         yield
     finally:
         conn.raw.execute("PRAGMA threads=0")
+
+
+def insert_rows(conn: Any, table: str, names: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:  # fmt: skip
+    """``rows`` (tuples in ``names`` order) inserted into SQLite's ``table`` in their order,
+    each None written as NULL in the statement rather than bound: the driver asks a bound
+    None for an adapter (two failed attribute lookups a value), and a concern row holds a
+    dozen Nones. Rows in a run with their Nones in the same places share a statement."""
+    raw = conn.raw
+    head = f"INSERT INTO {table} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) VALUES "
+    width = len(names)
+    where_none, kept = None.__eq__, functools.partial(operator.is_not, None)
+    run: list[tuple[Any, ...]] = []
+    shape: tuple[Any, ...] | None = None
+    for row in rows:
+        if len(row) != width:  # it would shift the values of the rows after it
+            raise ValueError(f"a row for {table} does not have {width} values")
+        nones = tuple(map(where_none, row))  # True where None, else NotImplemented
+        if nones != shape:
+            if run:
+                raw.executemany(_statement(head, shape), run)
+                run = []
+            shape = nones
+        run.append(tuple(filter(kept, row)))
+    if run:
+        raw.executemany(_statement(head, shape), run)
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(head: str, nones: tuple[Any, ...] | None) -> str:
+    """:func:`insert_rows`' statement for rows with their Nones where ``nones`` says."""
+    assert nones is not None
+    return head + "(" + ", ".join("NULL" if n is True else "?" for n in nones) + ")"

@@ -1,0 +1,123 @@
+"""Issue 32, wave 7: the import's cheaper ways give what the plain ways give. The events the
+fast check tells good are made in its pass exactly as ``_event_rows`` makes them; concern rows
+written with their Nones as NULL in the statement read back as ``insert_many`` writes them;
+a stage's timescale read once is the one the stage gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drp_cli.domain import lifecycle
+from drp_cli.exchange import checks
+from drp_cli.store import importsql
+from tests.test_w3_import_record import event
+
+TODAY = dt.date(2026, 6, 1)
+OPENED = dt.date(2025, 3, 3)
+
+
+def _protocol():
+    from drp_cli.domain.protocols import registry
+
+    return registry().protocols["knowsley"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(event, min_size=1, max_size=6), st.sampled_from(["bench", "O'Brien"]),
+       st.booleans(), st.sampled_from(["stage-1", "stage-2"]))  # fmt: skip
+def test_events_made_by_the_fast_check_are_event_rows(events, recorder, encode, stage):
+    protocol = _protocol()
+    stages = checks._stage_set(protocol)
+    made: list = []
+    good = checks._plainly_good(events, OPENED, TODAY, stages, (stage, recorder, encode, made))
+    assert good == checks._plainly_good(events, OPENED, TODAY, stages)
+    if good:
+        assert made == [checks._event_rows(events, stage, recorder, encode)]
+    else:
+        assert made == []
+
+
+def test_the_bench_events_are_made_in_the_check():
+    """validate, told who imports, hands prepare the events its check made; prepare then
+    gives the state and rows it gives from the events themselves."""
+    from types import SimpleNamespace
+
+    from drp_cli.domain.calendar import WorkingCalendar
+    from drp_cli.domain.protocols import registry
+
+    row = {
+        "protocol": "knowsley", "child": "C-000001", "category": "statutory",
+        "summary": "No allocated social worker", "opened_on": "2025-03-03", "stage": "stage-1",
+        "stage_started_on": "2025-03-03", "status": "resolved", "closed_on": "2025-03-04",
+        "outcome": "Allocated", "external_ref": "bench-1",
+        "events": [
+            {"kind": "imported", "on": "2025-03-03", "stage": "stage-1", "by": "bench",
+             "text": "No allocated social worker", "details": {"due": None, "bypassed": []}},
+            {"kind": "note", "on": "2025-03-03", "by": "", "text": "Phoned TM"},
+            {"kind": "response", "on": "2025-03-04", "stage": "stage-1", "by": "bench",
+             "text": "Will allocate", "details": {"from": "TM"}},
+            {"kind": "resolved", "on": "2025-03-04", "stage": "stage-1", "by": "bench",
+             "text": "Allocated", "details": {}},
+        ],
+    }  # fmt: skip
+    tracker = SimpleNamespace(protocols=registry())  # what validate and prepare read
+    fast, problems = checks.validate(tracker, "item 1", row, TODAY, recorder="imp")  # type: ignore[arg-type]
+    plain, problems2 = checks.validate(tracker, "item 1", row, TODAY)  # type: ignore[arg-type]
+    assert problems == problems2 == []
+    assert fast is not None and plain is not None
+    assert fast["_rows"] is not None and plain["_rows"] is None
+    assert fast["_rows"][0][1][4] == "imp"  # the note's empty 'by': the recorder
+    cal = WorkingCalendar()
+    got = checks.prepare(fast, tracker, cal, "imp", lambda c, m: None)  # type: ignore[arg-type]
+    want = checks.prepare(plain, tracker, cal, "imp", lambda c, m: None)  # type: ignore[arg-type]
+    assert got is not None and want is not None
+    assert got[0][:4] == want[0][:4]  # the uid made up for each differs: fields-recorded's
+    assert got[1].row() | {"uid": None} == want[1].row() | {"uid": None}
+
+
+COLUMNS = ("id", "a", "b", "c")
+ROWS = [(1, "x", None, 3), (2, None, None, 4), (3, None, None, None), (4, "y", "z", 5),
+        (5, "y", None, 6), (6, b"\x00", 0, "")]  # fmt: skip
+
+
+class _Conn:
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+
+RUN = [(7, "p", None, 8), (8, "q", None, 9), (9, "r", None, 10)]  # one shape, in turn
+
+
+@pytest.mark.parametrize(
+    "order", [ROWS, ROWS[::-1], ROWS[1:3] + ROWS[:1], RUN + ROWS, ROWS + RUN[::-1]]
+)
+def test_rows_with_nulls_in_the_statement_read_back_as_bound(order):
+    raw = sqlite3.connect(":memory:")
+    for table in ("t", "u"):  # rowid: the order rows were written in
+        raw.execute(f"create table {table} (id integer unique, a, b, c)")
+    importsql.insert_rows(_Conn(raw), "t", COLUMNS, order)
+    raw.executemany("insert into u (id, a, b, c) values (?, ?, ?, ?)", order)
+    read = "select rowid, id, a, b, c, typeof(a), typeof(b), typeof(c) from {} order by rowid"
+    assert raw.execute(read.format("t")).fetchall() == raw.execute(read.format("u")).fetchall()
+    assert [r[1] for r in raw.execute(read.format("t"))] == [r[0] for r in order]
+
+
+def test_a_row_of_the_wrong_width_is_refused():
+    raw = sqlite3.connect(":memory:")
+    raw.execute("create table t (id integer unique, a, b, c)")
+    with pytest.raises(ValueError, match="a row for t does not have 4 values"):
+        importsql.insert_rows(_Conn(raw), "t", COLUMNS, [(1, 2, 3, 4), (2, 3, 4)])
+
+
+def test_a_timescale_read_once_is_the_stages():
+    protocol = _protocol()
+    for stage in protocol.stages:
+        assert lifecycle._timescale_of(stage) == stage.timescale
+        assert lifecycle._timescale_of(stage) is lifecycle._timescale_of(stage)
+        for step in stage.steps:
+            assert lifecycle._timescale_of(step) == step.timescale

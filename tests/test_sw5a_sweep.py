@@ -22,12 +22,6 @@ DAMAGED = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="list's table reads only the columns it shows: a malformed stored day it does not "
-    "show (opened_on, stage_started_on, stage_responded_on) is no longer refused (exit 0), "
-    "where the old table and list --json refuse it (exit 4)",
-)
 @pytest.mark.parametrize("column", ["opened_on", "stage_started_on", "stage_responded_on"])
 def test_list_table_refuses_a_malformed_day_it_does_not_show(
     drp: Callable[..., Any], sql: Callable[..., list[Any]], db_path: Path, column: str

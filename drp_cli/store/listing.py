@@ -10,9 +10,12 @@ columns do. Here a row is a plain tuple (:data:`COLUMNS`), its dates the text SQ
 each distinct set of them once (:func:`checked`), by the converter the connection registered
 for the ``DATE`` type (a value it refuses is :class:`MalformedValue`, naming the concern and
 the column, as the whole read says it); on PostgreSQL they are dates already, checked by the
-driver's loader. The kinds of the deadlines are checked against the words drp writes, as
-:func:`drp_cli.store.record.whole` checks them. Nothing here judges: the caller judges with
-:mod:`drp_cli.domain.judgement`.
+driver's loader. The days of the row the table does not show (:data:`UNSHOWN_DAYS`) are
+not read at all where SQL finds them of the shape drp writes (:func:`_certified`); where it
+does not, the whole read of the same concerns says why they cannot be listed, as `list
+--json` does (a day that cannot be read is never listed as if it could). The kinds of the
+deadlines are checked against the words drp writes, as :func:`drp_cli.store.record.whole`
+checks them. Nothing here judges: the caller judges with :mod:`drp_cli.domain.judgement`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from drp_cli.domain.judgement import RANK
-from drp_cli.store.connection import Conn, MalformedValue
+from drp_cli.store.connection import DAYS, Conn, MalformedValue
 from drp_cli.store.daily import check_indexes, day_text, folded_filters
 
 #: The columns a list may be filtered on exactly (as :data:`drp_cli.store.record.FILTERS`).
@@ -67,11 +70,46 @@ _WISHES_ANYWHERE = (
 )
 
 
-def _select(is_sqlite: bool, *, wishes: bool = True) -> str:
+#: The concern row's days the table does not show (of
+#: :data:`drp_cli.domain.lifecycle.ROW_DAYS`, which this light read does not import:
+#: tests/test_f7l_unshown_days.py holds them to it), those every row holds first
+#: (:data:`drp_cli.store.record.REQUIRED`).
+UNSHOWN_DAYS = ("stage_started_on", "opened_on", "stage_due_override", "stage_responded_on",
+                "formal_started_on", "senior_officer_notified_on", "closed_on")  # fmt: skip
+REQUIRED_DAYS = UNSHOWN_DAYS[:2]
+
+
+def _certified(is_sqlite: bool) -> str:
+    """SQL true where every day of the row the table does not show (:data:`UNSHOWN_DAYS`)
+    is one the whole read reads as a day (those it must hold held): on SQLite ISO text of
+    a real day (``date(day, '+0 days')`` gives it back unchanged: not '2025-02-30', which
+    it makes 2025-03-02, nor '', a BLOB or a number) within the days drp handles
+    (:data:`~drp_cli.store.connection.DAYS`), as the converter reads them; on PostgreSQL a
+    date within them (the driver's loader refuses the rest). Tested in SQL, a row at a
+    time, where reading the days out would cost a value each; opened_on, the day the first
+    stage began, by its equality with stage_started_on where it holds the same. False or
+    NULL is no judgement: the whole read says what the days are (:func:`listed`)."""
+    low, high = DAYS
+
+    def day(c: str) -> str:
+        if not is_sqlite:
+            return f"{c} BETWEEN '{low}' AND '{high}'"
+        return f"date(+{c}, '+0 days') IS +{c} AND +{c} BETWEEN '{low}' AND '{high}'"
+
+    first, opened, *rest = UNSHOWN_DAYS
+    plus = "+" if is_sqlite else ""
+    tests = [day(first), f"({plus}{opened} = {plus}{first} OR {day(opened)})"]
+    tests += [f"({c} IS NULL OR {day(c)})" for c in rest]
+    return " AND ".join(tests)
+
+
+def _select(is_sqlite: bool, *, wishes: bool = True, certify: bool = True) -> str:
     """The columns: on SQLite each date as ``+column`` (its text, no converter); with
-    ``wishes`` false, ``wishes_anywhere`` is None (no concern holds any)."""
+    ``wishes`` false, ``wishes_anywhere`` is None (no concern holds any); with ``certify``,
+    the id only where :func:`_certified` (else NULL)."""
     return ", ".join(
         (_WISHES_ANYWHERE if wishes else "NULL") if c == "wishes_anywhere"
+        else f"CASE WHEN {_certified(is_sqlite)} THEN id END" if certify and c == "id"
         else f"+{c}" if is_sqlite and c in _DATE_COLUMNS
         else c
         for c in COLUMNS
@@ -102,12 +140,25 @@ def listed(conn: Conn, f: Filters) -> list[tuple[Any, ...]]:
     """The concerns ``f`` holds, by id: the :data:`COLUMNS` of each, its dates as stored (to
     be read through :func:`checked`); with ``f.open_only``, after
     :func:`drp_cli.store.daily.check_indexes` (as :func:`drp_cli.store.record.concerns` reads
-    with ``firm_before``)."""
+    with ``firm_before``). Where a row's days it does not show are not all of the shape drp
+    writes (:func:`_certified`), the whole read of the same concerns first: its error, the
+    one `list --json` gives (the first malformed stored value, or the first row missing a
+    day or holding an empty one), or, where it reads them all (a day stored in another form
+    it reads), the rows."""
     if f.open_only:
         check_indexes(conn)
     clause, params = _where(f)
-    select = _select(conn.is_sqlite, wishes=_wishes_anywhere(conn))
-    rows = conn.rows(f"SELECT {select} FROM concern{clause}", params)
+    wishes = _wishes_anywhere(conn)
+    rows = conn.rows(f"SELECT {_select(conn.is_sqlite, wishes=wishes)} FROM concern{clause}",
+                     params)  # fmt: skip
+    if None in map(itemgetter(ID), rows):
+        from drp_cli.store import record
+
+        firm_before = dt.date.min if f.open_only else None  # only whether: the open ones
+        record.concerns(conn, f.where, folded=f.folded, opened_from=f.opened_from,
+                        opened_to=f.opened_to, firm_before=firm_before)  # fmt: skip
+        select = _select(conn.is_sqlite, wishes=wishes, certify=False)
+        rows = conn.rows(f"SELECT {select} FROM concern{clause}", params)
     rows.sort(key=itemgetter(ID))  # by id (SQLite's sort would copy every column of each row)
     return rows
 

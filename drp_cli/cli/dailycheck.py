@@ -67,7 +67,7 @@ def run(
     from drp_cli.services import morning
 
     stale = config.load().no_deadline_after
-    # one connection for the check, the requests and the audit's row (each store(ctx) would
+    # one connection for the check, the requests and the audit's row (each state.store() would
     # open the file and check its schema again)
     db = state.store()
     import gc

@@ -842,6 +842,43 @@ def finish(state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar)
     return state
 
 
+#: what :func:`finish_kept` keeps: by what finish reads of a concern of one visit with no
+#: step done, (its protocol, its calendar, what finish worked out)
+Kept = dict[tuple[Any, ...], tuple[Any, Any, tuple[Any, ...]]]
+_KEPT_MOST = 8192  # outcomes kept (then started again)
+
+
+def finish_kept(
+    state: ConcernState, protocol: Protocol | None, cal: WorkingCalendar, kept: Kept
+) -> ConcernState:
+    """:func:`finish`, for a caller that finishes many concerns on one calendar (an import):
+    a concern of one stage visit with no step done (most of an import's) is given what
+    finish worked out for the last such concern that read the same (its protocol and
+    calendar, its formal start given, stage entries, the visit's stage, day, due date and
+    opening, its route and role), kept in ``kept``; the same state as :func:`finish` gives
+    (a property test holds the two to the same)."""
+    visits = state.visits
+    if len(visits) != 1 or visits[0].done:
+        return finish(state, protocol, cal)
+    v = visits[0]
+    key = (id(protocol), id(cal), state.formal_started_given, tuple(state.entries), v.stage,
+           v.entered, v.due, v.opening, state.route, state.role)  # fmt: skip
+    hit = kept.get(key)
+    if hit is not None and hit[0] is protocol and hit[1] is cal:
+        (v.previous_outcome, v.deadline, v.kind, state.formal_started_on, state.deadline,
+         state.deadline_kind, state.step, state.step_deadline, state.step_deadline_kind,
+         state.formal_deadline, state.formal_deadline_kind) = hit[2]  # fmt: skip
+        return state
+    finish(state, protocol, cal)
+    if len(kept) >= _KEPT_MOST:
+        kept.clear()
+    kept[key] = (protocol, cal, (
+        v.previous_outcome, v.deadline, v.kind, state.formal_started_on, state.deadline,
+        state.deadline_kind, state.step, state.step_deadline, state.step_deadline_kind,
+        state.formal_deadline, state.formal_deadline_kind))  # fmt: skip
+    return state
+
+
 def fold(
     events: Iterable[Fact], protocols: Mapping[str, Protocol], cal: WorkingCalendar,
     *, where: str | None = None,

@@ -23,9 +23,11 @@ from drp_cli.core.uids import new_uid
 from drp_cli.domain.lifecycle import (
     ConcernState,
     Fact,
+    Kept,
     apply,
     finish,
-    fold,
+    finish_kept,
+    replay,
 )
 from drp_cli.domain.protocols import ROLES, themes
 from drp_cli.domain.transitions import KINDS, Refused, replay_checked
@@ -307,9 +309,11 @@ def prepare(
     bad: Callable[[str, str], None],
     *,
     encode: bool = True,
+    kept: Kept | None = None,
 ) -> tuple[list[EventRow], ConcernState] | None:
     """The row's events as they will be stored, and their fold; ``bad`` is told (and None
-    returned) where the row's own columns contradict its events. ``encode`` False (a check
+    returned) where the row's own columns contradict its events. ``kept``: the import's
+    (:func:`~drp_cli.domain.lifecycle.finish_kept`). ``encode`` False (a check
     only): the events' details are left as objects (their stored text None)."""
     protocols = tracker.protocols.protocols
     if c["events"]:
@@ -341,11 +345,12 @@ def prepare(
                            _encode_details(missing) if encode else None, missing))  # fmt: skip
             # the last event, applied after the others as a fold applies it
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
-        finish(state, protocols.get(state.protocol or ""), cal)  # as fold finishes
+        _finish(state, protocols.get(state.protocol or ""), cal, kept)  # as fold finishes
     else:
         events, facts = _event_rows(_synthetic_events(c, recorder), c["stage"].slug, recorder,
                                     encode)  # fmt: skip
-        state = fold(facts, protocols, cal)
+        state = replay(facts)  # fold(facts, protocols, cal), finished as above
+        _finish(state, protocols.get(state.protocol or ""), cal, kept)
     problems = False
     row_values = (c["stage"].slug, c["stage_started_on"], c["status"], c["opened_on"],
                   c["closed_on"], c["referred_on"], c["summary"], c["child"],
@@ -359,6 +364,13 @@ def prepare(
         bad("external_ref", "does not match the row's events")
         problems = True
     return None if problems else (events, state)
+
+
+def _finish(state: ConcernState, protocol: Any, cal: Any, kept: Kept | None) -> None:
+    if kept is None:
+        finish(state, protocol, cal)
+    else:
+        finish_kept(state, protocol, cal, kept)
 
 
 #: the row's columns its events must give (its fold's values), in the order they are named

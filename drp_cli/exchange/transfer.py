@@ -249,7 +249,10 @@ def _mentions(path: Path, needles: tuple[bytes, ...]) -> bool:
     with open(path, "rb") as fh:
         while block := fh.read(1 << 22):
             seam = tail + block[:keep]
-            if any(n in block or n in seam for n in needles):
+            # each needle's first byte looked for first (memchr: a tenth of the time of a
+            # search for two bytes, b"\\u", in a file that holds no backslash)
+            if any((n[:1] in block or n[:1] in seam) and (n in block or n in seam)
+                   for n in needles):  # fmt: skip
                 return True
             tail = block[-keep:] if keep else b""
     return False
@@ -557,6 +560,9 @@ class _Job:
     starts: dict[int, Any] = field(default_factory=dict)
     #: what :func:`_event_parts` made for the job, in this process
     parts: Any = None
+    #: the folds' outcomes :func:`~drp_cli.domain.lifecycle.finish_kept` keeps (each
+    #: process its own)
+    kept: dict[Any, Any] = field(default_factory=dict)
 
 
 def _checked_row(
@@ -574,7 +580,7 @@ def _checked_row(
 
         # the events' details are spelled only when they will be written
         prepared = prepare(checked, job.tracker, job.cal, job.recorder, bad,
-                           encode=job.now is not None)  # fmt: skip
+                           encode=job.now is not None, kept=job.kept)  # fmt: skip
         if prepared is None:
             checked = None
         else:

@@ -182,6 +182,10 @@ def test_only_the_concerns_listed_are_read(
     _refused(_same(drp, "--status", "all"), "closed_on", cid=2)
     _refused(_same(drp, "--status", "resolved"), "closed_on", cid=2)
     _refused(_same(drp, "--child", "KN-2", "--status", "all"), "closed_on", cid=2)
+    # a day in another form the whole read reads, on a concern listed: the whole read of
+    # the listed concerns only, which does not meet the malformed one
+    sql("UPDATE concern SET opened_on = '2025-03-03 00:00:00' WHERE id = 1")
+    assert _same(drp).stdout == listed.stdout
     sql("UPDATE concern SET opened_on = 'x' WHERE id = 1")
     _refused(_same(drp, "--overdue"), "opened_on")
     _refused(_same(drp, "--opened-from", "2025-01-01"), "opened_on")

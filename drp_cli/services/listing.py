@@ -20,6 +20,7 @@ byte, on a varied record.
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drp_cli.core.dates import parse_date, today
@@ -137,13 +138,16 @@ def table_rows(
             if not rows:
                 return []
         shapes.facts = protocol_table()
+        asked = listing.wishes_asked(rows)
         recorded = (
-            listing.with_wishes(conn, filters) if any(r[WISHES_ANYWHERE] for r in rows) else []
+            listing.with_wishes(conn, filters)
+            if asked and any(map(itemgetter(WISHES_ANYWHERE), rows))
+            else []
         )
     shapes.day = judged if judged is not None else (
         parse_date(on, fld("on")) if on is not None else today()
     )  # fmt: skip
-    return shapes.table(rows, recorded)
+    return shapes.table(rows, recorded, asked)
 
 
 class _Shapes:
@@ -192,9 +196,10 @@ class _Shapes:
         return found
 
     def table(
-        self, rows: list[tuple[Any, ...]], recorded: list[listing.WithWishes]
+        self, rows: list[tuple[Any, ...]], recorded: list[listing.WithWishes], asked: bool
     ) -> list[TableRow]:
-        """The table's rows: each concern's own values, and what it shares with others."""
+        """The table's rows: each concern's own values, and what it shares with others
+        (``asked``: whether the rows hold ``wishes_anywhere``, :func:`listing.wishes_asked`)."""
         # the child as a unit: which children (by reference and subject) hold wishes and
         # feelings recorded on any of their concerns; a redacted reference is nobody's, and
         # joins no two children (Tracker._same_child)
@@ -212,7 +217,8 @@ class _Shapes:
         for row in rows:
             key: tuple[Any, ...] = row[SHARED:]
             recorded_here = False
-            if row[WISHES_ANYWHERE]:  # only then may the child's other concerns hold wishes
+            # only where it is asked may the child's other concerns hold wishes
+            if asked and row[WISHES_ANYWHERE]:
                 recorded_here = row[ID] in ids or (
                     row[CHILD] != redacted
                     and (self.subject(row[PROTOCOL], row[ROUTE])[0], row[CHILD]) in sought

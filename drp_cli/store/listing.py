@@ -50,7 +50,8 @@ class Filters(NamedTuple):
 #: then what many concerns share (the rest: a caller keys its work on ``row[SHARED:]``).
 #: ``wishes_anywhere``: whether any concern with the same child's reference holds wishes and
 #: feelings recorded and not removed (asked only where the concern's own ``wishes`` is none;
-#: else None), see :func:`with_wishes`.
+#: else None), see :func:`with_wishes`; a row holds it only where some concern may hold
+#: them (:func:`_wishes_anywhere`; else no row does: :func:`wishes_asked`).
 COLUMNS = (
     "id", "child", "owner", "summary", "protocol", "route", "stage", "status", "deadline",
     "deadline_kind", "step_deadline", "step_deadline_kind", "formal_deadline",
@@ -105,15 +106,21 @@ def _certified(is_sqlite: bool) -> str:
 
 def _select(is_sqlite: bool, *, wishes: bool = True, certify: bool = True) -> str:
     """The columns: on SQLite each date as ``+column`` (its text, no converter); with
-    ``wishes`` false, ``wishes_anywhere`` is None (no concern holds any); with ``certify``,
-    the id only where :func:`_certified` (else NULL)."""
+    ``wishes`` false, no ``wishes_anywhere`` (no concern holds any: a value a row less to
+    read); with ``certify``, the id only where :func:`_certified` (else NULL)."""
     return ", ".join(
-        (_WISHES_ANYWHERE if wishes else "NULL") if c == "wishes_anywhere"
+        _WISHES_ANYWHERE if c == "wishes_anywhere"
         else f"CASE WHEN {_certified(is_sqlite)} THEN id END" if certify and c == "id"
         else f"+{c}" if is_sqlite and c in _DATE_COLUMNS
         else c
-        for c in COLUMNS
+        for c in (COLUMNS if wishes else COLUMNS[:WISHES_ANYWHERE])
     )  # fmt: skip
+
+
+def wishes_asked(rows: list[tuple[Any, ...]]) -> bool:
+    """Whether rows of :func:`listed` hold ``wishes_anywhere`` (else no concern holds wishes
+    and feelings recorded)."""
+    return bool(rows) and len(rows[0]) > WISHES_ANYWHERE
 
 
 def _where(f: Filters) -> tuple[str, list[Any]]:

@@ -177,3 +177,52 @@ def test_a_kept_finish_is_finish(data):
                 state.visits[0].done["x"] = plain.visits[0].done["x"] = then[2]
             want = _finished(lifecycle.finish(plain, protocol, cal))
             assert _finished(lifecycle.finish_kept(state, protocol, cal, kept)) == want
+
+
+def _long_rows(n: int) -> list[tuple]:
+    """Rows in runs of one shape, some longer than a statement holds (999 values)."""
+    out: list[tuple] = []
+    for i in range(1, n + 1):
+        shape = (i // 250) % 3  # runs of 250 rows of one shape
+        out.append((i, f"t{i}", None if shape else i * 2, None if shape == 2 else "x"))
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 249, 250, 251, 333, 1000])
+def test_long_runs_of_rows_are_written_in_their_order(n):
+    rows = _long_rows(n)
+    raw = sqlite3.connect(":memory:")
+    for table in ("t", "u"):
+        raw.execute(f"create table {table} (id integer unique, a, b, c)")
+    importsql.insert_rows(_Conn(raw), "t", COLUMNS, rows)
+    raw.executemany("insert into u (id, a, b, c) values (?, ?, ?, ?)", rows)
+    read = "select rowid, id, a, b, c, typeof(b), typeof(c) from {} order by rowid"
+    assert raw.execute(read.format("t")).fetchall() == raw.execute(read.format("u")).fetchall()
+
+
+@pytest.mark.parametrize("n", [0, 1, 76, 77, 153, 500])
+def test_plain_events_are_written_many_to_a_statement_in_their_order(n):
+    """The plain events' statement, with a recorder whose name holds what a statement's
+    text could be misread by (a '?', the word VALUES, quotes), many rows to a statement."""
+    raw = sqlite3.connect(":memory:")
+    names = (*importsql.PLAIN_EVENT_COLUMNS, "from_stage", "recorded_at", "imported_by",
+             "imported_at", "mac")  # fmt: skip
+    for table in ("event", "want"):
+        raw.execute(f"create table {table} ({', '.join(chr(34) + c + chr(34) for c in names)})")
+    by = "who? ) VALUES ('x"
+    sql = importsql.plain_event_sql("2026-12-07 03:00:00.123456+00:00", by, False)
+    rows = [(i // 6 + 1, i % 6 + 1, "note", "2025-03-03", "stage-1", "bench", f"text {i}", "{}",
+             f"{i:032x}", "c" * 64, i + 1, "p" * 64, f"{i:064x}") for i in range(n)]  # fmt: skip
+    importsql.insert_plain_events(_Conn(raw), sql, rows)
+    raw.executemany(sql.replace("INSERT INTO event", "INSERT INTO want"), rows)
+    read = "select rowid, * from {} order by rowid"
+    got = raw.execute(read.format("event")).fetchall()
+    assert got == raw.execute(read.format("want")).fetchall()
+    assert len(got) == n and all(r[-3] == by for r in got)
+
+
+def test_a_plain_event_of_the_wrong_width_is_refused():
+    raw = sqlite3.connect(":memory:")
+    sql = importsql.plain_event_sql("2026-12-07 03:00:00+00:00", "bench", False)
+    with pytest.raises(ValueError, match="a plain event does not have 13 values"):
+        importsql.insert_plain_events(_Conn(raw), sql, [(1,) * 13, (2,) * 12])

@@ -6,10 +6,13 @@ than one core while the indexes of a new database are made."""
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from drp_cli.store.connection import SQLITE_VALUES
 
 #: the columns of a plain event's row (then ``mac`` where the chain is keyed); the others
 #: are the same for every plain event of the import (:func:`plain_event_sql`)
@@ -39,8 +42,31 @@ def plain_event_sql(stamp: str, recorder: str, keyed: bool) -> str:
 
 
 def insert_plain_events(conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """``rows`` written by :func:`plain_event_sql`'s statement, in their order."""
-    conn.raw.executemany(sql, rows)
+    """``rows`` written by :func:`plain_event_sql`'s statement, in their order, many to a
+    statement (see :func:`_insert`)."""
+    if not rows:
+        return
+    head, _, values = sql.partition(" VALUES ")  # the first: the columns are only names
+    width = len(rows[0])
+    if not all(map(width.__eq__, map(len, rows))):  # it would shift the rows after it
+        raise ValueError(f"a plain event does not have {width} values")
+    _insert(conn.raw, head + " VALUES ", values, width, rows)
+
+
+def _insert(raw: Any, head: str, values: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
+    """``rows`` (each ``width`` values, for the ``?`` of ``values``, one row's parenthesised
+    values) inserted by ``head`` in their order, as many to a statement as SQLite's smallest
+    limit on bound values allows: a statement a row takes the driver a third longer (it
+    resets and binds it again for each; a plain event 3.2 us against 2.4 us)."""
+    per = max(1, SQLITE_VALUES // max(1, width))
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    if whole:
+        many = head + ", ".join([values] * per)
+        flat = itertools.chain.from_iterable
+        for i in range(0, whole, per):
+            raw.execute(many, [*flat(rows[i : i + per])])
+    if whole < len(rows):
+        raw.executemany(head + values, rows[whole:])
 
 
 @contextmanager
@@ -74,16 +100,16 @@ def insert_rows(conn: Any, table: str, names: Sequence[str],
         nones = tuple(map(where_none, row))  # True where None, else NotImplemented
         if nones != shape:
             if run:
-                raw.executemany(_statement(head, shape), run)
+                _insert(raw, head, _values(shape), len(run[0]), run)
                 run = []
             shape = nones
         run.append(tuple(filter(kept, row)))
     if run:
-        raw.executemany(_statement(head, shape), run)
+        _insert(raw, head, _values(shape), len(run[0]), run)
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(head: str, nones: tuple[Any, ...] | None) -> str:
-    """:func:`insert_rows`' statement for rows with their Nones where ``nones`` says."""
+def _values(nones: tuple[Any, ...] | None) -> str:
+    """:func:`insert_rows`' values for a row with its Nones where ``nones`` says."""
     assert nones is not None
-    return head + "(" + ", ".join("NULL" if n is True else "?" for n in nones) + ")"
+    return "(" + ", ".join("NULL" if n is True else "?" for n in nones) + ")"

@@ -155,13 +155,15 @@ WORDS: dict[str, dict[str, Container[Any]]] = {
 }
 
 
-#: The concern's days that may be absent (NULL). On SQLite a day stored as '' reads as None
-#: too ("no deadline"), where the morning check and list's table, which read days as text,
-#: refuse it: the whole read asks SQLite, in the same query, whether a row holds one.
+#: The concern's days that may be absent (NULL). On SQLite a day stored as '' (or as an
+#: empty BLOB, which SQLite gives to no converter) reads as None too ("no deadline"), where
+#: the morning check and list's table, which read days as text, refuse it: the whole read
+#: asks SQLite, in the same query, whether a row holds one (``length`` is 0 for both, NULL
+#: for NULL).
 OPTIONAL_DAYS = tuple(day for day in ROW_DAYS if day not in REQUIRED["concern"])
 _EMPTY_DAY = "drp_empty_day"
-_EMPTY_TESTS = ", ".join(f"{column} = ''" for column in OPTIONAL_DAYS)
-_EMPTY_ANY = " OR ".join(f"{column} = ''" for column in OPTIONAL_DAYS)
+_EMPTY_TESTS = ", ".join(f"length({column}) = 0" for column in OPTIONAL_DAYS)
+_EMPTY_ANY = " OR ".join(f"length({column}) = 0" for column in OPTIONAL_DAYS)
 
 
 def _concern_rows(conn: Conn) -> str:

@@ -226,3 +226,18 @@ def test_a_plain_event_of_the_wrong_width_is_refused():
     sql = importsql.plain_event_sql("2026-12-07 03:00:00+00:00", "bench", False)
     with pytest.raises(ValueError, match="a plain event does not have 13 values"):
         importsql.insert_plain_events(_Conn(raw), sql, [(1,) * 13, (2,) * 12])
+
+
+_FIELDS = ["protocol", "child", "category", "issue", "raised_by", "role", "external_ref", "uid"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*_FIELDS, "zeta", "a"]),
+        st.text() | st.none() | st.integers() | st.just(["x"]),
+        max_size=9,
+    )
+)
+def test_the_recorded_fields_are_spelled_as_the_encoder_spells_them(missing):
+    assert checks._spell_fields(missing) == checks._encode_details(missing)

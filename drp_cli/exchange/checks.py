@@ -8,6 +8,7 @@ the row says so, ``referred``, ``resolved`` or ``withdrawn``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import operator
@@ -342,7 +343,7 @@ def prepare(
             on: dt.date = state.opened_on or c["opened_on"]
             stage: str = state.stage or c["stage"].slug
             events.append(("fields-recorded", on, stage, None, recorder, None, "",
-                           _encode_details(missing) if encode else None, missing))  # fmt: skip
+                           _spell_fields(missing) if encode else None, missing))  # fmt: skip
             # the last event, applied after the others as a fold applies it
             apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
         _finish(state, protocols.get(state.protocol or ""), cal, kept)  # as fold finishes
@@ -371,6 +372,25 @@ def _finish(state: ConcernState, protocol: Any, cal: Any, kept: Kept | None) -> 
         finish(state, protocol, cal)
     else:
         finish_kept(state, protocol, cal, kept)
+
+
+#: the fields an export from an older drp may leave to the import to record, in the order
+#: their names sort (as the details' spelling orders them)
+_RECORDED_SORTED = tuple(sorted(("protocol", "child", "category", "issue", "raised_by", "role",
+                                 "external_ref", "uid")))  # fmt: skip
+_quote_ascii = json.encoder.encode_basestring_ascii
+
+
+def _spell_fields(missing: dict[str, Any]) -> str:
+    """``_encode_details(missing)`` for the recorded fields :func:`prepare` found missing,
+    spelled here where each is text (no sorting, no encoder: a quarter less time)."""
+    try:
+        pairs = [f'"{k}": {_quote_ascii(missing[k])}' for k in _RECORDED_SORTED if k in missing]
+    except TypeError:  # a value that is not text
+        return _encode_details(missing)
+    if len(pairs) != len(missing):  # a field not of these
+        return _encode_details(missing)
+    return "{" + ", ".join(pairs) + "}"
 
 
 #: the row's columns its events must give (its fold's values), in the order they are named
@@ -631,12 +651,17 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
                    "" if text is None else text,
                    (spell(d) if d else "{}") if encode else None, d)  # fmt: skip
             rows.append(row)
-            facts.append(Fact(len(rows), kind, day, row[2], row[4], row[6], d))
+            facts.append(_fact((len(rows), kind, day, row[2], row[4], row[6], d)))
     if not (is_one_line("".join(lines)) and is_safe_text("".join(texts))):
         return False
     if made is not None:
         out.append((rows, facts))
     return True
+
+
+#: ``_fact(values)`` is ``Fact(*values)``, made by the tuple's own constructor (a named
+#: tuple's ``__new__`` is a Python function, a third longer, for each of an import's events)
+_fact: Callable[[tuple[Any, ...]], Fact] = functools.partial(tuple.__new__, Fact)
 
 
 @lru_cache(maxsize=4096)
@@ -713,7 +738,7 @@ def _event_rows(events: list[dict[str, Any]], stage: str, recorder: str,
             details,
         )
         rows.append(row)
-        facts.append(Fact(seq, row[0], row[1], row[2], row[4], row[6], details))  # type: ignore[arg-type]
+        facts.append(_fact((seq, row[0], row[1], row[2], row[4], row[6], details)))
     return rows, facts
 
 

@@ -328,7 +328,7 @@ def _items_after(f: IO[bytes], after: int,
                 more(size)
                 continue
             break
-        if buf.find("\\u", pos, end) >= 0 and _LONE.search(buf, pos, end):
+        if buf.find("\\", pos, end) >= 0 and _LONE.search(buf, pos, end):  # (memchr first)
             raise _Unplain(n)
         pos = end
         n += 1

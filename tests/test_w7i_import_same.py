@@ -241,3 +241,25 @@ _FIELDS = ["protocol", "child", "category", "issue", "raised_by", "role", "exter
 )
 def test_the_recorded_fields_are_spelled_as_the_encoder_spells_them(missing):
     assert checks._spell_fields(missing) == checks._encode_details(missing)
+
+
+def test_the_cells_a_row_gives_are_those_with_a_value_the_map_did_not_default():
+    """What the comparison with drp's record takes as given (given_cells, read only when a
+    row is compared): cells with a value, less those the sheet's map filled by default."""
+    from types import SimpleNamespace
+
+    from drp_cli.domain.protocols import registry
+
+    row = {
+        "protocol": "knowsley", "child": "C-1", "category": "statutory", "summary": "S",
+        "opened_on": "2025-03-03", "stage": "stage-1", "stage_started_on": "2025-03-03",
+        "status": "open", "team": "North", "owner": "", "issue": None,
+        "_defaulted": ["team"],
+    }  # fmt: skip
+    tracker = SimpleNamespace(protocols=registry())
+    checked, problems = checks.validate(tracker, "row 2", row, TODAY)  # type: ignore[arg-type]
+    assert problems == [] and checked is not None
+    assert checks.given_cells(checked) == {
+        "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
+        "status",
+    }  # fmt: skip

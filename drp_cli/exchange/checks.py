@@ -193,8 +193,7 @@ def validate(
                started, closed)  # fmt: skip
     made: list[tuple[list[EventRow], list[Fact]]] = []  # the events made by the check
     if unreadable or (
-        events not in (None, "")
-        and not (isinstance(events, list) and all(isinstance(e, dict) for e in events))
+        events not in (None, "") and not (isinstance(events, list) and all(map(_IS_DICT, events)))
     ):
         bad("events", "is not a JSON list of events")
     elif events:
@@ -233,7 +232,9 @@ def validate(
         "response": get("response", ""),
         "responded_on": dates["responded_on"],
         "_today": today,
-        "_given": {k for k, v in cells.items() if v} - set(row.get("_defaulted", ())),
+        # what given_cells reads (only a row compared with drp's record needs it)
+        "_cells": cells,
+        "_defaulted": row.get("_defaulted", ()),
         # the events as prepare stores them, where the fast check made them
         "_rows": made[0] if made else None,
     }
@@ -244,6 +245,15 @@ def validate(
             {**row, "opened_on": opened.isoformat()}
         )
     return checked, []
+
+
+def given_cells(c: dict[str, Any]) -> set[str]:
+    """The columns a checked row (:func:`validate`'s) gives a value in, but those the sheet's
+    map gave it by default."""
+    return {k for k, v in c["_cells"].items() if v} - set(c["_defaulted"])
+
+
+_IS_DICT = dict.__instancecheck__  # isinstance(e, dict), in C (an import asks it of each event)
 
 
 def _check_row(

@@ -48,7 +48,7 @@ from drp_cli.domain.lifecycle import (
     ROW_FIELDS,
     ConcernState,
 )
-from drp_cli.exchange.checks import ImportRefused, prepare, validate
+from drp_cli.exchange.checks import ImportRefused, given_cells, prepare, validate
 from drp_cli.exchange.readers import open_source
 from drp_cli.exchange.sources import Source, shown
 from drp_cli.services.tracker import Tracker
@@ -473,7 +473,7 @@ class Compared(KnownRows):
                 continue
             events = (record.events_of(conn, int(row["id"]))
                       if c["notes"] or c["response"] else None)  # fmt: skip
-            plan, problems = reimport.plan(label, c, c["_given"], row, c["protocol"], events,
+            plan, problems = reimport.plan(label, c, given_cells(c), row, c["protocol"], events,
                                            self.source_name)  # fmt: skip
             errors += [f"{label}, {p}" for p in problems]
             plans.append((plan, (label, c)))

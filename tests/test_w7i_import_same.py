@@ -6,6 +6,8 @@ a stage's timescale read once is the one the stage gives."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sqlite3
 
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from drp_cli.domain import lifecycle
 from drp_cli.exchange import checks
 from drp_cli.store import importsql
+from tests.conftest import PG_URL
 from tests.test_w3_import_record import event
 
 TODAY = dt.date(2026, 6, 1)
@@ -263,3 +266,36 @@ def test_the_cells_a_row_gives_are_those_with_a_value_the_map_did_not_default():
         "protocol", "child", "category", "summary", "opened_on", "stage", "stage_started_on",
         "status",
     }  # fmt: skip
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="a SQLite file built by the helpers")
+def test_the_helpers_rows_refer_only_to_concerns_there(drp, tmp_path, monkeypatch):
+    """The helpers write with SQLite's foreign-key check off after their first turn: every
+    event they write is of a concern they wrote before it, so the database they build holds
+    no reference to a concern that is not there (and verify passes); a bad row is refused
+    through them as ever, and no database is left."""
+    from drp_cli.exchange import transfer
+    from tests.test_w6i_import_record import _bench_rows
+
+    monkeypatch.setattr(transfer, "WORKERS", 2)
+    monkeypatch.setattr(transfer, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(transfer, "CHUNK", 7)
+    path = _bench_rows(60, tmp_path / "bench.json")
+    r = drp("import", str(path), "--by", "bench")
+    assert (r.exit_code, r.stdout) == (0, "Imported 60 of 60 rows.\n"), r.stderr
+    raw = sqlite3.connect(os.environ["DRP_DB"])
+    try:
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert raw.execute("select count(*) from event").fetchone() == (359,)
+    finally:
+        raw.close()
+    assert drp("verify").exit_code == 0
+    rows = json.loads(path.read_text())
+    rows[40]["events"][1]["on"] = "2019-01-01"  # before the concern was opened
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(rows))
+    monkeypatch.setenv("DRP_DB", str(tmp_path / "new.sqlite3"))
+    r = drp("import", str(bad), "--by", "bench")
+    assert r.exit_code == 2
+    assert "item 41, column events: event 2: 'on' is before opened_on" in r.stderr
+    assert not (tmp_path / "new.sqlite3").exists()

@@ -793,6 +793,11 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
     parent = os.getppid()
     store: Store | None = None  # opened at the first turn: the database is made by then
     own = ImportResult()  # the rows this process writes; the reading process counts them
+    #: whether SQLite's foreign-key check is off on this process's connection (after its
+    #: first turn): every event, item and attachment a helper writes is of a concern it
+    #: wrote before it in the same turn, numbered by the import, so no row of the file can
+    #: make one refer to a concern that is not there; the check cost a tenth of each insert
+    keys_off = False
     turns = (k for k in itertools.count() if deal[k % len(deal)] == part)
     try:
         for chunk, k in zip(_check_part(job, part, deal), turns, strict=False):
@@ -807,6 +812,9 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                     for row in chunk:
                         writer.add(row[4])  # type: ignore[arg-type]
                     writer.flush()
+                if not keys_off:  # (a setting SQLite takes between transactions only)
+                    importsql.foreign_keys_off(conn)
+                    keys_off = True
                 seq, prev = writer.chain_seq, writer.prev
             job.turns[deal[(k + 1) % len(deal)]].put((seq, prev, good))
             end = len(chunk) - 1  # the chunk's last row carries the chain's last hash

@@ -69,6 +69,14 @@ def _insert(raw: Any, head: str, values: str, width: int, rows: Sequence[Sequenc
         raw.executemany(head + values, rows[whole:])
 
 
+def foreign_keys_off(conn: Any) -> None:
+    """SQLite's foreign-key check off on this connection (outside a transaction): for a
+    database being built that no one else reads, whose rows refer only to rows written
+    before them (see :func:`~drp_cli.exchange.transfer._write_part`)."""
+    if conn.is_sqlite:
+        conn.raw.execute("PRAGMA foreign_keys=OFF")
+
+
 @contextmanager
 def sort_threads(conn: Any, threads: int) -> Iterator[None]:
     """SQLite's sorter (CREATE INDEX) with up to ``threads`` helper threads, then none."""

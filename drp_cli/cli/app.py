@@ -32,7 +32,14 @@ from typer.core import CompletionItem, TyperCommand, TyperGroup
 from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
-from drp_cli.cli.edge import State, error_line, failure, internal_line, print_traceback
+from drp_cli.cli.edge import (
+    State,
+    error_line,
+    failure,
+    internal_line,
+    print_traceback,
+    streams_problem,
+)
 from drp_cli.core.encoding import not_utf8
 from drp_cli.core.errors import EXIT_INTERNAL, EXIT_USAGE
 
@@ -484,7 +491,7 @@ class DrpGroup(HelpGroup):
 
     def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        problem = not_utf8(argv)
+        problem = not_utf8(argv) or streams_problem()
         if problem is not None:  # refused before parsing: never echoed, never stored
             typer.echo(f"Error: {problem}", err=True)
             if kwargs.get("standalone_mode", True):

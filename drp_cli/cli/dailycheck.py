@@ -22,7 +22,14 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from drp_cli.cli.edge import State, error_line, failure, internal_line, print_traceback
+from drp_cli.cli.edge import (
+    State,
+    error_line,
+    failure,
+    internal_line,
+    print_traceback,
+    utf8_stream,
+)
 from drp_cli.cli.output import PLAIN_ABOVE, fit_table, names, said, short
 from drp_cli.cli.output import is_terminal as _is_terminal  # tests put a terminal here
 from drp_cli.core.errors import EXIT_INTERNAL, EXIT_OK, EXIT_OVERDUE, InvalidInput
@@ -91,7 +98,7 @@ def run(
                  ("--team", team), ("--eml", eml is not None), ("--send", send),
                  ("--to", to is not None)]  # fmt: skip
         detail = audit.options_detail(given)
-        if requests:  # the requests it shows name children too: said, by number
+        if requests and not as_json:  # the requests it shows name children too: by number
             shown = f"{len(requests)} subject access request{'s' if len(requests) != 1 else ''}"
             detail = f"{detail}; {shown} shown" if detail else f"{shown} shown"
         audit.record_read(db, "overdue", count=len(set(map(_ID, found))), detail=detail)
@@ -538,11 +545,6 @@ def quick_arguments(argv: list[str]) -> tuple[dict[str, Any], dict[str, Any]] | 
     return given
 
 
-def _utf8(stream: Any) -> bool:
-    encoding = getattr(stream, "encoding", None)
-    return isinstance(encoding, str) and encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-
-
 def echo(message: str = "", nl: bool = True, err: bool = False) -> None:
     """``typer.echo`` of one of the check's lines, on a UTF-8 stream (what :func:`quick`
     runs with): written and flushed. (Typer's also takes ANSI escapes out of a line written
@@ -581,7 +583,7 @@ def quick(argv: list[str]) -> int | None:
     Typer: its exit status, or None, having done nothing, where the Typer app must run it
     (see the module's docstring). The error edge is :mod:`drp_cli.cli.edge`'s, as the
     Typer app's is."""
-    if "_DRP_COMPLETE" in os.environ or not (_utf8(sys.stdout) and _utf8(sys.stderr)):
+    if "_DRP_COMPLETE" in os.environ or not (utf8_stream(sys.stdout) and utf8_stream(sys.stderr)):
         return None
     from drp_cli.core.encoding import not_utf8
 

@@ -67,6 +67,25 @@ class State:
         return opened.label if opened is not None else "in use"
 
 
+def utf8_stream(stream: object) -> bool:
+    """Whether ``stream`` (standard output or error) writes UTF-8."""
+    encoding = getattr(stream, "encoding", None)
+    return isinstance(encoding, str) and encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def streams_problem() -> str | None:
+    """Why drp cannot run with the standard streams it was given, or None; and where
+    standard output is not UTF-8 (PYTHONIOENCODING=ascii, a Latin-1 locale), a character it
+    cannot encode is written as its escape (``\\u0141``), as Python writes standard
+    error, rather than ending the command half written, as a bug."""
+    if sys.stdout is None:  # `drp overdue >&-`: what it found would go nowhere
+        return "standard output is closed: drp has nowhere to write (give it a file or a pipe)"
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # a TextIOWrapper's
+    if not utf8_stream(sys.stdout) and callable(reconfigure):
+        reconfigure(errors="backslashreplace")
+    return None
+
+
 #: Library fields whose option is not simply ``--`` and the field's name with dashes.
 FLAGS = {"respondent": "--from", "curtailed_reason": "--curtailed", "last": "--to",
          "what": "the name given", "item": "the bundle item", "cafcass_step": "the CAFCASS step",

@@ -66,6 +66,21 @@ MAX_YEARS = 200
 SYSTEM_ACCOUNTS = frozenset({"root", "administrator", "admin", "system", "daemon", "nobody"})
 
 
+def login_name() -> str | None:
+    """The operating system's login name (``getpass.getuser``: LOGNAME, USER, LNAME,
+    USERNAME, else the password database), or None where there is none, or where it is not
+    UTF-8 text (a name of bytes no text holds: drp could neither store nor show it)."""
+    import getpass
+
+    from drp_cli.core.encoding import is_utf8
+
+    try:
+        name = getpass.getuser()
+    except Exception:  # no login name in this environment
+        return None
+    return name if is_utf8(name) else None
+
+
 def path() -> Path:
     """The config file: ``DRP_CONFIG``, else ``config.toml`` in the platform's config dir."""
     given = os.environ.get("DRP_CONFIG")

@@ -16,6 +16,11 @@ def _bad(text: str) -> bool:
     return False
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` (as Python decoded it from the system) is valid UTF-8 text."""
+    return not _bad(text)
+
+
 def not_utf8(args: list[str]) -> str | None:
     """What is not valid UTF-8 among the arguments and DRP_* variables, or None."""
     if any(_bad(a) for a in args):

@@ -49,12 +49,9 @@ def reader() -> str:
     if chosen is None or not chosen.strip():
         chosen = config.load().name
     if chosen is None or not chosen.strip():
-        import getpass
-
-        try:
-            chosen = getpass.getuser()
-        except Exception:  # no login name in this environment: the account's number
-            chosen = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+        chosen = config.login_name()
+    if chosen is None:  # no login name here, or not UTF-8 text: the account's number
+        chosen = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
     return clean_line(chosen, fld("by"), MAX_REF * 2)
 
 

@@ -106,12 +106,9 @@ def current_user(by: str | None = None) -> str:
     if chosen is None:
         chosen = config.load().name
     if chosen is None:
-        import getpass  # only where no name is given or configured
-
-        try:
-            chosen = getpass.getuser()
-        except Exception:  # pragma: no cover - no login name in this environment
-            raise InvalidInput(f"cannot tell who is recording: {HOW_TO_NAME}") from None
+        chosen = config.login_name()  # only where no name is given or configured
+    if chosen is None:  # none, or not UTF-8 text
+        raise InvalidInput(f"cannot tell who is recording: {HOW_TO_NAME}")
     name = clean_line(chosen, fld("by"), MAX_REF * 2)
     if name.lower() in config.SYSTEM_ACCOUNTS:
         raise InvalidInput(f"drp will not record as the system account {name!r}: {HOW_TO_NAME}")

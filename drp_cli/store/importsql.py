@@ -99,25 +99,25 @@ def insert_rows(conn: Any, table: str, names: Sequence[str],
     raw = conn.raw
     head = f"INSERT INTO {table} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) VALUES "
     width = len(names)
-    where_none, kept = None.__eq__, functools.partial(operator.is_not, None)
+    is_not, nones, compress = operator.is_not, itertools.repeat(None), itertools.compress
     run: list[tuple[Any, ...]] = []
-    shape: tuple[Any, ...] | None = None
+    shape: tuple[bool, ...] | None = None
     for row in rows:
         if len(row) != width:  # it would shift the values of the rows after it
             raise ValueError(f"a row for {table} does not have {width} values")
-        nones = tuple(map(where_none, row))  # True where None, else NotImplemented
-        if nones != shape:
+        given = tuple(map(is_not, row, nones))  # False where None (all in C)
+        if given != shape:
             if run:
                 _insert(raw, head, _values(shape), len(run[0]), run)
                 run = []
-            shape = nones
-        run.append(tuple(filter(kept, row)))
+            shape = given
+        run.append(tuple(compress(row, given)))
     if run:
         _insert(raw, head, _values(shape), len(run[0]), run)
 
 
 @functools.lru_cache(maxsize=256)
-def _values(nones: tuple[Any, ...] | None) -> str:
-    """:func:`insert_rows`' values for a row with its Nones where ``nones`` says."""
-    assert nones is not None
-    return "(" + ", ".join("NULL" if n is True else "?" for n in nones) + ")"
+def _values(given: tuple[bool, ...] | None) -> str:
+    """:func:`insert_rows`' values for a row with a value where ``given`` says, else None."""
+    assert given is not None
+    return "(" + ", ".join("?" if g else "NULL" for g in given) + ")"

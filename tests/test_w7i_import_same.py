@@ -299,3 +299,57 @@ def test_the_helpers_rows_refer_only_to_concerns_there(drp, tmp_path, monkeypatc
     assert r.exit_code == 2
     assert "item 41, column events: event 2: 'on' is before opened_on" in r.stderr
     assert not (tmp_path / "new.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("cells", "problems"),
+    [
+        ({}, []),
+        ({"summary": "two\nlines\tand a tab", "child": "Łukasz"}, []),  # safe: not ASCII
+        ({"child": "C-1\n2"}, ["row 2, column child: must be one line without control, "
+                               "line-separator or bidi characters"]),
+        ({"summary": "a bell \x07"}, ["row 2, column summary: contains control, "
+                                      "line-separator or bidi characters"]),
+        ({"impact": "bidi \u202e", "team": "No\u2028rth"},
+         ["row 2, column impact: contains control, line-separator or bidi characters",
+          "row 2, column team: must be one line without control, line-separator or bidi "
+          "characters"]),
+    ],
+)  # fmt: skip
+def test_a_rows_cells_are_checked_for_unsafe_characters(cells, problems):
+    """Printable ASCII in every cell is told safe at once; anything else is checked cell by
+    cell as before, each unsafe one named."""
+    from types import SimpleNamespace
+
+    from drp_cli.domain.protocols import registry
+
+    row = {
+        "protocol": "knowsley", "child": "C-1", "category": "statutory", "summary": "S",
+        "opened_on": "2025-03-03", "stage": "stage-1", "stage_started_on": "2025-03-03",
+        "status": "open", "impact": "", "team": "",
+    } | cells  # fmt: skip
+    tracker = SimpleNamespace(protocols=registry())
+    _checked, got = checks.validate(tracker, "row 2", row, TODAY)  # type: ignore[arg-type]
+    assert got == problems
+
+
+def test_a_days_text_is_kept_as_sqlite_stores_it(monkeypatch):
+    """The import's kept texts of days are the store's (isoformat), found again, and the
+    keeping starts again at its bound."""
+    from drp_cli.exchange import transfer
+    from drp_cli.store.connection import stored_day
+
+    monkeypatch.setattr(transfer, "_DAY_TEXTS", {})
+    monkeypatch.setattr(transfer, "DAY_TEXTS_KEPT", 3)
+    days = [dt.date(2025, 3, 3) + dt.timedelta(days=n) for n in (0, 1, 2, 0, 3, 400, 1)]
+    for day in days:
+        assert transfer._day_text(day) == stored_day(day) == day.isoformat()
+        assert len(transfer._DAY_TEXTS) <= 3
+    row = tuple(None if n % 3 else dt.date(2024, 1, 1) + dt.timedelta(days=n)
+                for n in range(len(transfer.ROW_FIELDS)))  # fmt: skip
+    monkeypatch.setattr(transfer, "DAY_TEXTS_KEPT", 4096)
+    transfer._row_days_as_text(row)  # its days kept: the second time they are found
+    got = transfer._row_days_as_text(row)
+    want = tuple(stored_day(v) if i in transfer._ROW_DAYS_AT and v is not None else v
+                 for i, v in enumerate(row))  # fmt: skip
+    assert got == want

@@ -289,10 +289,13 @@ def _check_row(
             bad("closed_on", "is before stage_started_on")
     elif status == "open" and closed is not None:
         bad("closed_on", "an open concern has no closing date")
-    # the characters are checked one by one: all the cells at once, then (when some cell
-    # has one) each cell, to name it
-    if not is_one_line("".join([c for n, c in cells.items() if n in _ONE_LINE_SET])) or (
-        not is_safe_text("".join([c for n, c in cells.items() if n not in _ONE_LINE_SET]))
+    # the characters are checked one by one: all the cells at once (printable ASCII, the
+    # usual, is safe in any cell), then those of one line and the others, then (when some
+    # cell has one) each cell, to name it
+    every = "".join(cells.values())
+    if not (every.isascii() and every.isprintable()) and (
+        not is_one_line("".join([c for n, c in cells.items() if n in _ONE_LINE_SET]))
+        or not is_safe_text("".join([c for n, c in cells.items() if n not in _ONE_LINE_SET]))
     ):
         for name, cell in cells.items():
             if name in _ONE_LINE_SET:

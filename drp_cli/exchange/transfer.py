@@ -631,7 +631,7 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     now = job.now
     assert now is not None
     parts, stamp, plain = _event_parts(job)
-    as_text = job.as_text
+    as_text, day_texts = job.as_text, _DAY_TEXTS
     events = []
     for seq, (kind, on, stage, from_stage, by, given, text, details, _parsed) in enumerate(
         c["_events"], start=1
@@ -640,8 +640,11 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
         content, head, middle, tail = parts(cid, seq, kind, on, stage, from_stage, by,
                                             recorded_at, salt, text, details)  # fmt: skip
         if plain and given is None and from_stage is None:
-            columns: tuple[Any, ...] = (cid, seq, kind, on.isoformat(), stage, by, text, details,
-                                        salt, content)  # fmt: skip
+            day = day_texts.get(on)
+            if day is None:
+                day = _day_text(on)
+            columns: tuple[Any, ...] = (cid, seq, kind, day, stage, by, text, details, salt,
+                                        content)  # fmt: skip
         elif as_text:
             columns = (cid, seq, kind, stored_day(on), stage, from_stage, by,
                        stored_moment(recorded_at), text, details, job.recorder, stamp, salt,
@@ -668,11 +671,28 @@ def _row_days_as_text(values: tuple[Any, ...]) -> tuple[Any, ...]:
     """:func:`_days_as_text` of a concern row (ROW_FIELDS' values), looking only where it
     can hold a date."""
     out = list(values)
+    texts = _DAY_TEXTS
     for i in _ROW_DAYS_AT:
         value = out[i]
         if type(value) is dt.date:
-            out[i] = stored_day(value)
+            text = texts.get(value)
+            out[i] = _day_text(value) if text is None else text
     return tuple(out)
+
+
+#: each day's text as SQLite stores it (a date's isoformat makes it by printf: an import
+#: spells ten days a row, of a few thousand), kept by day, DAY_TEXTS_KEPT at most
+_DAY_TEXTS: dict[dt.date, str] = {}
+DAY_TEXTS_KEPT = 4096
+
+
+def _day_text(day: dt.date) -> str:
+    """``stored_day(day)``, kept in :data:`_DAY_TEXTS`."""
+    if len(_DAY_TEXTS) >= DAY_TEXTS_KEPT:
+        _DAY_TEXTS.clear()
+    text: str = stored_day(day)
+    _DAY_TEXTS[day] = text
+    return text
 
 
 def _event_parts(job: _Job) -> tuple[Callable[..., tuple[str, str, str, str]], Any, bool]:

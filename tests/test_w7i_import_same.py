@@ -353,3 +353,38 @@ def test_a_days_text_is_kept_as_sqlite_stores_it(monkeypatch):
     want = tuple(stored_day(v) if i in transfer._ROW_DAYS_AT and v is not None else v
                  for i, v in enumerate(row))  # fmt: skip
     assert got == want
+
+
+_values_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_blank = st.text(alphabet=" \t\n\r", max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(st.dictionaries(st.text(max_size=4), _values_json, max_size=3), max_size=6),
+    blanks=st.lists(_blank, min_size=20, max_size=20),
+    block=st.integers(1, 64),
+)
+def test_the_fast_json_reader_reads_what_json_reads(items, blanks, block):
+    """The import's reader of a JSON list (items one at a time, a block of the file at a
+    time) gives what json.loads gives, whatever white space is between the items, however
+    small the blocks; past the list, anything but white space is left to ijson."""
+    import io
+
+    from drp_cli.exchange import readers
+
+    gaps = iter(blanks)
+    text = next(gaps) + "[" + next(gaps)
+    text += ("," + next(gaps)).join(json.dumps(i, ensure_ascii=False) + next(gaps) for i in items)
+    text += "]" + next(gaps)  # (not ASCII escapes: a surrogate one is left to ijson)
+    data = text.encode()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(readers, "JSON_BLOCK", block)
+        assert list(readers._array_items(io.BytesIO(data))) == json.loads(text)
+        with pytest.raises(readers._Unplain):
+            list(readers._array_items(io.BytesIO(data + b"x")))

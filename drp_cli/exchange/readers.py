@@ -246,6 +246,7 @@ def _unplain(text: str) -> Any:  # NaN and Infinity are not JSON
 _DECODER = json.JSONDecoder(parse_int=_plain_int, parse_float=_plain_float,
                             parse_constant=_unplain)  # fmt: skip
 _SPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = " \t\n\r"  # JSON's white space
 _LONE = re.compile(r"\\u[dD][89a-fA-F]")  # a surrogate escape: ijson reads a lone one as '?'
 JSON_BLOCK = 1 << 20  # characters read at a time
 
@@ -300,8 +301,11 @@ def _items_after(f: IO[bytes], after: int,
         if skip_space() != "[":
             raise _Unplain(0)
         pos += 1
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]  # raw_decode, without its frame
     while True:
-        ch = skip_space()
+        ch = buf[pos : pos + 1]
+        if ch in _BLANK:  # white space, or the buffer's end ("" is in any text)
+            ch = skip_space()
         if ch == "]":
             pos += 1
             if skip_space() != "":  # something after the array
@@ -311,14 +315,15 @@ def _items_after(f: IO[bytes], after: int,
             if ch != ",":
                 raise _Unplain(n)
             pos += 1
-            skip_space()
+            if buf[pos : pos + 1] in _BLANK:
+                skip_space()
         size = JSON_BLOCK
         while True:  # the item, the buffer grown while it runs past the buffer's end
             try:
-                item, end = _DECODER.raw_decode(buf, pos)
+                item, end = scan(buf, pos)
             except (_Unplain, RecursionError):  # nested past Python's stack: ijson reads it
                 raise _Unplain(n) from None
-            except ValueError:
+            except (ValueError, StopIteration):  # (raw_decode's ValueError: no value there)
                 if eof:
                     raise _Unplain(n) from None
                 more(size)

@@ -614,9 +614,8 @@ Checked = tuple[str, list[str], Key | None, CheckedRow | None, NewConcern | Writ
 
 def _salts() -> Iterator[str]:
     """Salts as :func:`~drp_cli.domain.chain.new_salt` makes them, SALT_BLOCK from each read of the
-    system's randomness."""
-    while True:
-        yield from new_salts(SALT_BLOCK)
+    system's randomness (a block made when the one before is used up; an iterator in C)."""
+    return itertools.chain.from_iterable(map(new_salts, itertools.repeat(SALT_BLOCK)))
 
 
 def _same(value: T) -> T:

@@ -301,7 +301,7 @@ def _items_after(f: IO[bytes], after: int,
         if skip_space() != "[":
             raise _Unplain(0)
         pos += 1
-    scan = _DECODER.scan_once  # type: ignore[attr-defined]  # raw_decode, without its frame
+    read_item = _DECODER.raw_decode
     while True:
         ch = buf[pos : pos + 1]
         if ch in _BLANK:  # white space, or the buffer's end ("" is in any text)
@@ -320,10 +320,10 @@ def _items_after(f: IO[bytes], after: int,
         size = JSON_BLOCK
         while True:  # the item, the buffer grown while it runs past the buffer's end
             try:
-                item, end = scan(buf, pos)
+                item, end = read_item(buf, pos)
             except (_Unplain, RecursionError):  # nested past Python's stack: ijson reads it
                 raise _Unplain(n) from None
-            except (ValueError, StopIteration):  # (raw_decode's ValueError: no value there)
+            except ValueError:
                 if eof:
                     raise _Unplain(n) from None
                 more(size)

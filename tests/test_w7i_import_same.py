@@ -388,3 +388,15 @@ def test_the_fast_json_reader_reads_what_json_reads(items, blanks, block):
         assert list(readers._array_items(io.BytesIO(data))) == json.loads(text)
         with pytest.raises(readers._Unplain):
             list(readers._array_items(io.BytesIO(data + b"x")))
+
+
+def test_a_new_state_is_a_concern_state_as_init_makes_it():
+    """new_state gives ConcernState() (every field, in the same order), each with
+    containers of its own."""
+    a, b, plain = lifecycle.new_state(), lifecycle.new_state(), lifecycle.ConcernState()
+    assert a == plain and list(vars(a)) == list(vars(plain))
+    assert type(a) is lifecycle.ConcernState
+    for name, value in vars(plain).items():
+        if isinstance(value, list | dict | set):
+            assert getattr(a, name) is not getattr(b, name), name
+            assert getattr(a, name) is not lifecycle._NEW_STATE[name], name

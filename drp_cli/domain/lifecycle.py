@@ -533,6 +533,22 @@ class ConcernState(Plain):
         return {name: getattr(self, name) for name in ROW_FIELDS}
 
 
+#: a new ConcernState's fields, as its __init__ gives them (those that hold a container are
+#: given a new one by :func:`new_state`)
+_NEW_STATE = dict(ConcernState().__dict__)
+_new_object = object.__new__
+
+
+def new_state() -> ConcernState:
+    """``ConcernState()``, its fields copied in one go (a fold starts from one for each
+    concern: an import of 100,000 makes as many; a third of the time of the __init__)."""
+    state: ConcernState = _new_object(ConcernState)
+    state.__dict__.update(_NEW_STATE)
+    state.visits, state.not_applicable, state.items, state.attachments = [], {}, {}, {}
+    state.entries, state.retracted = [], set()
+    return state
+
+
 def visit_at(state: ConcernState, stage: str, day: dt.date) -> Visit | None:
     """The latest visit to ``stage`` begun on or before ``day``."""
     return next((v for v in reversed(state.visits) if v.stage == stage and v.entered <= day),
@@ -898,7 +914,7 @@ def fold(
 def replay(events: Iterable[Fact]) -> ConcernState:
     """The events applied in the order they were recorded, before :func:`finish` works out
     what depends on the protocol and the calendar (``fold`` is the two)."""
-    state = ConcernState()
+    state = new_state()
     events = sorted(events, key=lambda e: e.seq)
     state.retracted = retracted_seqs(events)
     for e in events:

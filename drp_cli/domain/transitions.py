@@ -68,6 +68,7 @@ from drp_cli.domain.lifecycle import (
     Fact,
     apply,
     live,
+    new_state,
     replay,
     visit_at,
 )
@@ -578,7 +579,7 @@ def replay_checked(facts: Sequence[Fact], protocol: Protocol | None) -> ConcernS
     too, and those after it see it as the commands did); the state returned is
     :func:`drp_cli.domain.lifecycle.replay`'s. ``facts`` are in recorded order, their seqs from 1.
     Raises :class:`Refused` with the number of the first event refused."""
-    state = ConcernState()
+    state = new_state()
     n = 0
     try:
         for n, e in enumerate(facts, start=1):

@@ -178,6 +178,9 @@ def test_a_kept_finish_is_finish(data):
             state, plain = _visit_state(*then), _visit_state(*then)
             if done:
                 state.visits[0].done["x"] = plain.visits[0].done["x"] = then[2]
+            if data.draw(st.booleans()):  # entries that are not the visit's: finish's own
+                entry = (data.draw(draws[1]), data.draw(_DAYS))
+                state.entries[:] = plain.entries[:] = [entry] * data.draw(st.integers(1, 2))
             want = _finished(lifecycle.finish(plain, protocol, cal))
             assert _finished(lifecycle.finish_kept(state, protocol, cal, kept)) == want
 

@@ -870,15 +870,18 @@ def finish_kept(
     """:func:`finish`, for a caller that finishes many concerns on one calendar (an import):
     a concern of one stage visit with no step done (most of an import's) is given what
     finish worked out for the last such concern that read the same (its protocol and
-    calendar, its formal start given, stage entries, the visit's stage, day, due date and
-    opening, its route and role), kept in ``kept``; the same state as :func:`finish` gives
+    calendar, its formal start given, the visit's stage, day, due date and opening, which
+    are its one stage entry, its route and role), kept in ``kept``; the same state as
+    :func:`finish` gives
     (a property test holds the two to the same)."""
-    visits = state.visits
-    if len(visits) != 1 or visits[0].done:
+    visits, entries = state.visits, state.entries
+    if len(visits) != 1 or visits[0].done or len(entries) != 1:
         return finish(state, protocol, cal)
     v = visits[0]
-    key = (id(protocol), id(cal), state.formal_started_given, tuple(state.entries), v.stage,
-           v.entered, v.due, v.opening, state.route, state.role)  # fmt: skip
+    if entries[0] != (v.stage, v.entered):  # (what finish reads of the entries, else)
+        return finish(state, protocol, cal)
+    key = (id(protocol), id(cal), state.formal_started_given, v.stage, v.entered, v.due,
+           v.opening, state.route, state.role)  # fmt: skip
     hit = kept.get(key)
     if hit is not None and hit[0] is protocol and hit[1] is cal:
         (v.previous_outcome, v.deadline, v.kind, state.formal_started_on, state.deadline,

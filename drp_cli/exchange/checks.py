@@ -50,6 +50,7 @@ MAX_ERRORS = 50
 ONE_LINE = ("protocol", "child", "category", "issue", "raised_by", "role", "external_ref",
             "uid", "status", "stage", "owner", "team")  # fmt: skip
 _ONE_LINE_SET, _COLUMN_SET = frozenset(ONE_LINE), frozenset(COLUMNS)
+_CELL_SET = _COLUMN_SET - {"events"}  # the columns read as cells
 
 
 class ImportRefused(InvalidInput):
@@ -123,8 +124,10 @@ def validate(
     nested: list[str] = []
     unknown: list[str] = []
     for k, v in row.items():
-        if k == "events" or k.startswith("_"):
-            continue
+        if k not in _CELL_SET:  # (the usual: one of the columns)
+            if k == "events" or k.startswith("_"):
+                continue
+            unknown.append(k)
         kind = type(v)
         if kind is str:
             cells[k] = v.strip()
@@ -135,8 +138,6 @@ def validate(
             nested.append(k)
         else:
             cells[k] = str(v).strip()
-        if k not in _COLUMN_SET:
-            unknown.append(k)
     get = cells.get
 
     said = set(row.get("_bad", ()))  # a spreadsheet's cell already named as unreadable

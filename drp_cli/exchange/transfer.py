@@ -913,7 +913,7 @@ class _Writer:
             if key:
                 rows.append((*columns, chain_seq, prev, digest, chain_mac(key, digest)))
             elif len(columns) < _FULL:  # a plain event: no mac column (see _plain_event_sql)
-                rows.append((*columns, chain_seq, prev, digest))
+                rows.append(columns + (chain_seq, prev, digest))  # noqa: RUF005 (no list made)
             else:
                 rows.append((*columns, chain_seq, prev, digest, None))
             prev = digest

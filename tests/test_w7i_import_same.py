@@ -403,3 +403,16 @@ def test_a_new_state_is_a_concern_state_as_init_makes_it():
         if isinstance(value, list | dict | set):
             assert getattr(a, name) is not getattr(b, name), name
             assert getattr(a, name) is not lifecycle._NEW_STATE[name], name
+
+
+@pytest.mark.parametrize(
+    "text", ["2025-03-03", "2025-02-30", "2025-W10-1", "20250303", "2025-3-3x", "0001-01-01"]
+)
+def test_a_day_read_before_is_the_day_iso_day_reads(text, monkeypatch):
+    monkeypatch.setattr(checks, "_DAYS_READ", {})
+    checks._iso_day.cache_clear()
+    first = checks._iso_day(text)
+    again = checks._DAYS_READ.get(text) or checks._iso_day(text)
+    assert first == again == (dt.date.fromisoformat(text) if text in ("2025-03-03", "0001-01-01")
+                              else None)  # fmt: skip
+    assert list(checks._DAYS_READ) == ([text] if first is not None else [])

@@ -151,12 +151,13 @@ def validate(
         bad(unknown[0], f"is not a column; columns: {', '.join(COLUMNS)}")
     # each date as _date reads it: an ISO day within drp's days at once, else by _date
     dates: dict[str, dt.date | None] = {}
+    days_read = _DAYS_READ
     for name in DATE_COLUMNS:
         text = get(name, "")
         if not text:
             dates[name] = None
             continue
-        day = _iso_day(text)
+        day = days_read.get(text) or _iso_day(text)
         dates[name] = (day if day is not None and FIRST_DAY <= day <= LAST_DAY
                        else _date(text, name, errors, label))  # fmt: skip
     for name, value in dates.items():
@@ -601,6 +602,7 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
     lines: list[str] = []  # who recorded each: one line each
     texts: list[str] = []  # their texts and text details: safe text
     iso_day, plain_kinds, detail_dates = _iso_day, _PLAIN_KINDS, _DETAIL_DATES_SET
+    days_read = _DAYS_READ
     first = True
     rows: list[Any] = []
     facts: list[Fact] = []
@@ -618,7 +620,7 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
         on = e.get("on")
         if type(on) is not str:
             return False
-        day = iso_day(on)
+        day = days_read.get(on) or iso_day(on)
         if day is None or day < FIRST_DAY or day > today:
             return False
         if opened is not None and day < opened and kind != "fields-recorded":
@@ -681,13 +683,24 @@ _fact: Callable[[tuple[Any, ...]], Fact] = functools.partial(tuple.__new__, Fact
 @lru_cache(maxsize=4096)
 def _iso_day(text: str) -> dt.date | None:
     """YYYY-MM-DD (never an ISO week date such as 2025-W10-1, which Python would take), or
-    None."""
+    None. Each day read is kept in :data:`_DAYS_READ` too."""
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         return None
+    if len(_DAYS_READ) >= _DAYS_KEPT:
+        _DAYS_READ.clear()
+    _DAYS_READ[text] = day
+    return day
+
+
+#: the days :func:`_iso_day` read, by their text: ``_DAYS_READ.get(text) or
+#: _iso_day(text)`` is ``_iso_day(text)``, with one look-up in a plain dictionary where the
+#: text is a day read before (an import reads nine a row, of a few thousand)
+_DAYS_READ: dict[str, dt.date] = {}
+_DAYS_KEPT = 4096
 
 
 def _event_day(value: Any) -> dt.date | None:

@@ -416,3 +416,54 @@ def test_a_day_read_before_is_the_day_iso_day_reads(text, monkeypatch):
     assert first == again == (dt.date.fromisoformat(text) if text in ("2025-03-03", "0001-01-01")
                               else None)  # fmt: skip
     assert list(checks._DAYS_READ) == ([text] if first is not None else [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    held=st.fixed_dictionaries({f: st.none() | st.just(f"held {f}") for f in _FIELDS}),
+    row=st.fixed_dictionaries(
+        {f: st.none() | st.just(f"row {f}") for f in _FIELDS if f != "protocol"}
+    ),
+)
+def test_the_fields_recorded_for_an_older_export_are_those_the_events_lack(held, row):
+    """prepare records each field the row gives (its protocol, child, ... uid; who raised
+    it, else the recorder) that its events did not give, as the comprehension it replaced
+    chose them, in the same order."""
+    from types import SimpleNamespace
+
+    from drp_cli.domain.calendar import WorkingCalendar
+    from drp_cli.domain.protocols import registry
+
+    protocols = registry()
+    knowsley = protocols.protocols["knowsley"]
+    details = {k: v for k, v in held.items() if v is not None and k != "protocol"}
+    if held["protocol"] is not None:
+        details["protocol"] = "knowsley"
+    events = [{"kind": "imported", "on": "2025-03-03", "stage": "stage-1", "by": "b",
+               "text": "S", "details": details}]  # fmt: skip
+    c = {
+        **row, "protocol": knowsley, "stage": knowsley.stage("stage-1"), "summary": "S",
+        "opened_on": OPENED, "stage_started_on": OPENED, "status": "open", "closed_on": None,
+        "referred_on": None, "events": events,
+    }  # fmt: skip
+    state = lifecycle.replay(checks._event_rows(events, "stage-1", "imp")[1])
+    want = {
+        name: value
+        for name, value in (("protocol", "knowsley"), ("child", row["child"]),
+                            ("category", row["category"]), ("issue", row["issue"]),
+                            ("raised_by", row["raised_by"] or "imp"), ("role", row["role"]),
+                            ("external_ref", row["external_ref"]), ("uid", row["uid"]))
+        if value is not None and getattr(state, name) is None
+    }  # fmt: skip
+    tracker = SimpleNamespace(protocols=protocols)
+    got = checks.prepare(c, tracker, WorkingCalendar(), "imp", lambda col, m: None)  # type: ignore[arg-type]
+    if got is None:  # the row's columns contradict its events (its child, say): no fields
+        return
+    rows = [e for e in got[0] if e[0] == "fields-recorded"]
+    if not want:
+        assert rows == []
+        return
+    (recorded,) = rows
+    if "uid" not in want and state.uid is None:
+        want["uid"] = recorded[8]["uid"]  # one made up
+    assert list(recorded[8].items()) == list(want.items())

@@ -344,14 +344,26 @@ def prepare(
             bad("events", f"event {exc.n}: {exc.error.render(_event_field)}")
             return None
         # an export from an older drp: its opening event does not carry the recorded fields
-        missing = {
-            name: value
-            for name, value in (("protocol", c["protocol"].slug), ("child", c["child"]),
-                                ("category", c["category"]), ("issue", c["issue"]),
-                                ("raised_by", c["raised_by"] or recorder), ("role", c["role"]),
-                                ("external_ref", c["external_ref"]), ("uid", c["uid"]))
-            if value is not None and getattr(state, name) is None
-        }  # fmt: skip
+        # (each field the row gives, where the events gave none; asked one by one, in this
+        # order, without a generator: an import asks it of every row)
+        missing: dict[str, Any] = {}
+        given = c["protocol"].slug
+        if given is not None and state.protocol is None:
+            missing["protocol"] = given
+        if (given := c["child"]) is not None and state.child is None:
+            missing["child"] = given
+        if (given := c["category"]) is not None and state.category is None:
+            missing["category"] = given
+        if (given := c["issue"]) is not None and state.issue is None:
+            missing["issue"] = given
+        if (given := c["raised_by"] or recorder) is not None and state.raised_by is None:
+            missing["raised_by"] = given
+        if (given := c["role"]) is not None and state.role is None:
+            missing["role"] = given
+        if (given := c["external_ref"]) is not None and state.external_ref is None:
+            missing["external_ref"] = given
+        if (given := c["uid"]) is not None and state.uid is None:
+            missing["uid"] = given
         if missing:
             if "uid" not in missing and state.uid is None:
                 missing["uid"] = c["_made_uid"] = new_uid()

@@ -467,3 +467,17 @@ def test_the_fields_recorded_for_an_older_export_are_those_the_events_lack(held,
     if "uid" not in want and state.uid is None:
         want["uid"] = recorded[8]["uid"]  # one made up
     assert list(recorded[8].items()) == list(want.items())
+
+
+_SEVEN = {"protocol": "knowsley", "child": 'C-"1"\\é', "category": "statutory",
+          "raised_by": "O'Brien\u202e", "role": "iro", "external_ref": "ref\n1",
+          "uid": "0" * 32}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [_SEVEN, {**_SEVEN, "uid": 5}, {**{k: v for k, v in _SEVEN.items() if k != "uid"}, "a": "x"},
+     {**_SEVEN, "issue": "x"}, dict(reversed(list(_SEVEN.items())))],
+)  # fmt: skip
+def test_the_usual_recorded_fields_are_spelled_as_the_encoder_spells_them(missing):
+    assert checks._spell_fields(missing) == checks._encode_details(missing)

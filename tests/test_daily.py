@@ -275,8 +275,8 @@ def test_overdue_on_sqlite_does_not_load_sqlalchemy(db_path):
 
 
 def test_many_rows_print_as_the_plain_table(capsys):
-    from drp_cli.cli.output import plain_table
     from drp_cli.cli.dailycheck import OVERDUE_HEADERS, _overdue_cells, overdue_lines
+    from drp_cli.cli.output import plain_table
 
     items = [
         OverdueItem(

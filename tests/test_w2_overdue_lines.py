@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from drp_cli.cli.output import names, short
 from drp_cli.cli.dailycheck import (
     OVERDUE_HEADERS,
     _shown,
@@ -21,6 +20,7 @@ from drp_cli.cli.dailycheck import (
     overdue_json,
     overdue_lines,
 )
+from drp_cli.cli.output import names, short
 from drp_cli.domain.overdue import OverdueItem
 from drp_cli.services import morning
 from drp_cli.store.connection import Store

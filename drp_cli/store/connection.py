@@ -386,15 +386,9 @@ class Conn:
                 # a row of the wrong length would shift the values of the rows after it
                 if not all(map(len(names).__eq__, map(len, rows))):
                     raise ValueError(f"a row for {table} does not have {len(names)} values")
-                per = max(1, SQLITE_VALUES // len(names))
-                whole = len(rows) - len(rows) % per if per > 1 else 0
-                if whole:
-                    many = head + ", ".join([marks] * per)
-                    flat = itertools.chain.from_iterable
-                    for i in range(0, whole, per):
-                        cur.execute(many, [*flat(rows[i : i + per])])
-                    rows = rows[whole:]
-            cur.executemany(self._sql(head + marks), rows)
+                insert_packed(cur, head, marks, len(names), rows)
+            else:
+                cur.executemany(self._sql(head + marks), rows)
         finally:
             cur.close()
 
@@ -472,6 +466,25 @@ class Conn:
             else:
                 kinds[name] = ""
         return kinds
+
+
+def insert_packed(
+    raw: Any, head: str, values: str, width: int, rows: Sequence[Sequence[Any]]
+) -> None:
+    """SQLite: ``rows`` (each ``width`` values, for the ``?`` of ``values``, one row's
+    parenthesised values) inserted by ``head`` (``INSERT INTO t (...) VALUES ``) on ``raw``
+    (a connection or cursor) in their order, as many to a statement as SQLite's smallest
+    limit on bound values allows: a statement a row takes the driver a third longer (it
+    resets and binds it again for each; a plain event 3.2 us against 2.4 us)."""
+    per = max(1, SQLITE_VALUES // max(1, width))
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    if whole:
+        many = head + ", ".join([values] * per)
+        flat = itertools.chain.from_iterable
+        for i in range(0, whole, per):
+            raw.execute(many, [*flat(rows[i : i + per])])
+    if whole < len(rows):
+        raw.executemany(head + values, rows[whole:])
 
 
 def _quote(name: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from drp_cli.store.connection import SQLITE_VALUES
+from drp_cli.store.connection import insert_packed
 
 #: the columns of a plain event's row (then ``mac`` where the chain is keyed); the others
 #: are the same for every plain event of the import (:func:`plain_event_sql`)
@@ -50,23 +50,7 @@ def insert_plain_events(conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> N
     width = len(rows[0])
     if not all(map(width.__eq__, map(len, rows))):  # it would shift the rows after it
         raise ValueError(f"a plain event does not have {width} values")
-    _insert(conn.raw, head + " VALUES ", values, width, rows)
-
-
-def _insert(raw: Any, head: str, values: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
-    """``rows`` (each ``width`` values, for the ``?`` of ``values``, one row's parenthesised
-    values) inserted by ``head`` in their order, as many to a statement as SQLite's smallest
-    limit on bound values allows: a statement a row takes the driver a third longer (it
-    resets and binds it again for each; a plain event 3.2 us against 2.4 us)."""
-    per = max(1, SQLITE_VALUES // max(1, width))
-    whole = len(rows) - len(rows) % per if per > 1 else 0
-    if whole:
-        many = head + ", ".join([values] * per)
-        flat = itertools.chain.from_iterable
-        for i in range(0, whole, per):
-            raw.execute(many, [*flat(rows[i : i + per])])
-    if whole < len(rows):
-        raw.executemany(head + values, rows[whole:])
+    insert_packed(conn.raw, head + " VALUES ", values, width, rows)
 
 
 def foreign_keys_off(conn: Any) -> None:
@@ -108,12 +92,12 @@ def insert_rows(conn: Any, table: str, names: Sequence[str],
         given = tuple(map(is_not, row, nones))  # False where None (all in C)
         if given != shape:
             if run:
-                _insert(raw, head, _values(shape), len(run[0]), run)
+                insert_packed(raw, head, _values(shape), len(run[0]), run)
                 run = []
             shape = given
         run.append(tuple(compress(row, given)))
     if run:
-        _insert(raw, head, _values(shape), len(run[0]), run)
+        insert_packed(raw, head, _values(shape), len(run[0]), run)
 
 
 @functools.lru_cache(maxsize=256)

@@ -450,6 +450,25 @@ _DETAIL_DATES = ("due", "opened_on", "formal_started_on", "senior_officer_notifi
                  "obtained_on")  # fmt: skip
 _DETAIL_DATES_SET = frozenset(_DETAIL_DATES)
 _DETAIL_TYPES = (str, int, float, bool, list, type(None))
+#: How deep a detail may nest lists and objects: the record spells an event's details as
+#: JSON, which Python's encoder (like its decoder) does with a call a level, so a detail
+#: nested near its stack's depth (about 1,000) could be read but never written
+DETAIL_DEPTH = 500
+
+
+def _too_deep(value: list[Any]) -> bool:
+    """Whether the list ``value`` nests lists and objects more than :data:`DETAIL_DEPTH`
+    deep (walked a level at a time: no call a level)."""
+    level: list[Any] = [value]
+    for _ in range(DETAIL_DEPTH):
+        inner: list[Any] = []
+        for v in level:
+            inner.extend(x for x in (v.values() if type(v) is dict else v)
+                         if type(x) is list or type(x) is dict)  # fmt: skip
+        if not inner:
+            return False
+        level = inner
+    return True
 
 
 def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
@@ -527,6 +546,9 @@ def _event_problem(e: dict[str, Any], protocol: Any, opened: dt.date | None,
                     return f"details.{name} contains control, line-separator or bidi characters"
             elif not isinstance(value, _DETAIL_TYPES):
                 return f"details.{name} must be text, a number or a list"
+    for name, value in details.items():
+        if type(value) is list and _too_deep(value):
+            return f"details.{name} nests lists more than {DETAIL_DEPTH} deep"
     if kind.endswith(("-added", "-removed")) or kind in ("action-done", "attached"):
         n = details.get("n")
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -683,6 +705,8 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
                     texts.append(value)
                 elif not isinstance(value, _DETAIL_TYPES):
                     return False
+                elif type(value) is list and _too_deep(value):
+                    return False  # named by the check one by one
         if made is not None:  # as _event_rows makes it (these are of the types told above)
             d = details or {}
             row = (kind, day, stage or row_stage, from_stage, by or recorder, None,

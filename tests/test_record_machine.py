@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -103,6 +104,9 @@ class Record(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.t.store.close()
+        # each example's own folder, removed with it: in a checkout too deep for the suite's
+        # short temporary folder (tests/conftest.py), mkdtemp falls back to the system's
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def next_day(self, step: int) -> D:
         self.day = min(self.day + dt.timedelta(days=step), TODAY)

@@ -338,3 +338,27 @@ def test_a_reader_gone_ends_the_same_both_ways(record, db_target):
         outcomes.append((done.returncode, done.stderr))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == 1
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_says_its_kind_or_with_debug_its_traceback(both, record, monkeypatch, debug):
+    """The one edge (drp_cli.cli.edge.ended), both ways: a bug's line names its kind only
+    (exit 70); with --debug the traceback is shown in its place (it may hold personal data:
+    asked for), never both."""
+    from drp_cli.services import morning
+
+    def check(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("KN-1")
+
+    monkeypatch.setattr(morning, "check", check)
+    argv = [*(["--debug"] if debug else []), "overdue", "--on", "2025-03-17"]
+    for code, out, err in both(*argv):
+        assert (code, out) == (70, "")
+        if debug:
+            assert err.startswith("Traceback (most recent call last):\n")
+            assert err.endswith("RuntimeError: KN-1\n") and "internal error" not in err
+        else:
+            assert err == (
+                "Error: internal error (RuntimeError); nothing more is shown because it may "
+                "hold personal data: run again with --debug for details\n"
+            )

@@ -24,7 +24,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import CompletionItem, TyperCommand, TyperGroup
@@ -32,16 +32,9 @@ from typer.core import CompletionItem, TyperCommand, TyperGroup
 from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
-from drp_cli.cli.edge import (
-    State,
-    error_line,
-    failure,
-    internal_line,
-    print_traceback,
-    streams_problem,
-)
+from drp_cli.cli.edge import State, ended, ready_streams
 from drp_cli.core.encoding import not_utf8
-from drp_cli.core.errors import EXIT_INTERNAL, EXIT_USAGE
+from drp_cli.core.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
     from drp_cli.services.tracker import Tracker
@@ -491,7 +484,7 @@ class DrpGroup(HelpGroup):
 
     def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        problem = not_utf8(argv) or streams_problem()
+        problem = not_utf8(argv) or ready_streams()
         if problem is not None:  # refused before parsing: never echoed, never stored
             typer.echo(f"Error: {problem}", err=True)
             if kwargs.get("standalone_mode", True):
@@ -515,25 +508,13 @@ class DrpGroup(HelpGroup):
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise
         except Exception as exc:
-            found = failure(exc, _state(ctx))  # the one rule (drp_cli.cli.edge)
-            if found is None:
-                self._internal(ctx, exc)
-            self._fail(ctx, *found)
+            # the one edge (drp_cli.cli.edge), as the morning check's quick way in ends
+            code = ended(exc, _state(ctx), _say_error)
+            raise typer.Exit(code) from None
 
-    def _internal(self, ctx: Any, exc: Exception) -> NoReturn:
-        """A bug: exit 70, with no detail."""
-        if _state(ctx).debug:
-            print_traceback()
-        else:
-            typer.echo(internal_line(exc), err=True)
-        raise typer.Exit(EXIT_INTERNAL) from None
 
-    @staticmethod
-    def _fail(ctx: Any, message: str, code: int) -> NoReturn:
-        if _state(ctx).debug:
-            print_traceback()
-        typer.echo(error_line(message), err=True)
-        raise typer.Exit(code) from None
+def _say_error(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 app = typer.Typer(

@@ -22,17 +22,10 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from drp_cli.cli.edge import (
-    State,
-    error_line,
-    failure,
-    internal_line,
-    print_traceback,
-    utf8_stream,
-)
+from drp_cli.cli.edge import State, ended, utf8_stream
 from drp_cli.cli.output import PLAIN_ABOVE, fit_table, names, said, short
 from drp_cli.cli.output import is_terminal as _is_terminal  # tests put a terminal here
-from drp_cli.core.errors import EXIT_INTERNAL, EXIT_OK, EXIT_OVERDUE, InvalidInput
+from drp_cli.core.errors import EXIT_OK, EXIT_OVERDUE, InvalidInput
 from drp_cli.core.textsafe import is_one_line, shown_path, visible
 
 if TYPE_CHECKING:
@@ -558,6 +551,10 @@ def echo(message: str = "", nl: bool = True, err: bool = False) -> None:
     stream.flush()
 
 
+def _say_error(line: str) -> None:
+    echo(line, err=True)
+
+
 class _Pacified:
     """A standard stream whose reader went away: flushing it says nothing more (what
     Typer does to them before it exits with status 1 at a broken pipe)."""
@@ -602,7 +599,7 @@ def quick(argv: list[str]) -> int | None:
         except BrokenPipeError:
             raise
         except Exception as exc:
-            return _ended(exc, state)
+            return ended(exc, state, _say_error)
         finally:
             state.close()  # no connection outlives the command
     except KeyboardInterrupt:
@@ -611,16 +608,3 @@ def quick(argv: list[str]) -> int | None:
         sys.stdout = _Pacified(sys.stdout)
         sys.stderr = _Pacified(sys.stderr)
         return 1
-
-
-def _ended(exc: Exception, state: State) -> int:
-    """The error line for ``exc`` (raised by the check) on stderr, and its exit status."""
-    found = failure(exc, state)
-    if state.debug:
-        print_traceback()
-    if found is None:
-        if not state.debug:
-            echo(internal_line(exc), err=True)
-        return EXIT_INTERNAL
-    echo(error_line(found[0]), err=True)
-    return found[1]

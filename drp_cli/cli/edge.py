@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from drp_cli.core.errors import EXIT_DATA, EXIT_USAGE, DrpError
+from drp_cli.core.errors import EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE, DrpError
 
 if TYPE_CHECKING:
     from drp_cli.services.tracker import Tracker
@@ -73,11 +73,11 @@ def utf8_stream(stream: object) -> bool:
     return isinstance(encoding, str) and encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
 
-def streams_problem() -> str | None:
-    """Why drp cannot run with the standard streams it was given, or None; and where
-    standard output is not UTF-8 (PYTHONIOENCODING=ascii, a Latin-1 locale), a character it
-    cannot encode is written as its escape (``\\u0141``), as Python writes standard
-    error, rather than ending the command half written, as a bug."""
+def ready_streams() -> str | None:
+    """Why drp cannot run with the standard streams it was given, or None; made ready on
+    the way: where standard output is not UTF-8 (PYTHONIOENCODING=ascii, a Latin-1
+    locale), a character it cannot encode is written as its escape (``\\u0141``), as
+    Python writes standard error, rather than ending the command half written, as a bug."""
     if sys.stdout is None:  # `drp overdue >&-`: what it found would go nowhere
         return "standard output is closed: drp has nowhere to write (give it a file or a pipe)"
     reconfigure = getattr(sys.stdout, "reconfigure", None)  # a TextIOWrapper's
@@ -109,6 +109,21 @@ def failure(exc: Exception, state: State) -> tuple[str, int] | None:
         # os and open() refuse a path holding NUL
         return "a file path cannot hold a NUL character", EXIT_USAGE
     return _database_error(exc, state)
+
+
+def ended(exc: Exception, state: State, say: Callable[[str], None]) -> int:
+    """The end of a command that raised ``exc``: its line said on stderr through ``say``
+    (with --debug, the traceback first; for a bug, the traceback in place of the line), and
+    its exit status. Called while ``exc`` is being handled (the traceback is of it)."""
+    found = failure(exc, state)
+    if state.debug:
+        print_traceback()
+    if found is None:
+        if not state.debug:
+            say(internal_line(exc))
+        return EXIT_INTERNAL
+    say(error_line(found[0]))
+    return found[1]
 
 
 def error_line(message: str) -> str:

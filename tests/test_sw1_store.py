@@ -136,7 +136,7 @@ def test_an_encrypted_copy_written_removes_a_plain_one_left_beside_it(
     """A plain copy left by an older drp or a stopped `drp db encrypt` goes once the
     document is attached again (encrypted)."""
     plain = filestore.plain_path(_root(db_path), SHA)
-    plain.parent.mkdir(mode=0o700)
+    plain.parent.mkdir(mode=0o700, exist_ok=True)
     plain.write_bytes(PLAN)
     assert _attach(drp, plan, kind="review-record").exit_code == 0
     assert not plain.exists()
@@ -151,7 +151,7 @@ def test_db_encrypt_never_drops_a_good_plain_copy_for_a_damaged_encrypted_one(
     key = dbkey.new_key()
     dbkey.write_key(key_file, key)
     target = filestore.stored_path(_root(db_path), SHA, key)
-    target.parent.mkdir(mode=0o700)
+    target.parent.mkdir(mode=0o700, exist_ok=True)
     target.write_bytes(b"left by a disk that failed")
     r = drp("db", "encrypt")
     assert (r.exit_code, r.stderr) == (0, "")
@@ -226,7 +226,7 @@ def test_db_status_says_when_attached_files_are_kept_plain(
     in an encrypted database's store and how to finish it."""
     assert drp("db", "status", "--json").json()["plain_files"] == 0
     plain = filestore.plain_path(_root(db_path), SHA)
-    plain.parent.mkdir(mode=0o700)
+    plain.parent.mkdir(mode=0o700, exist_ok=True)
     plain.write_bytes(PLAN)
     stored.unlink()
     assert drp("verify").exit_code == 0

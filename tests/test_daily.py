@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drp_cli.core.errors import InvalidInput
@@ -339,6 +339,7 @@ overdue_items = st.lists(
 )
 
 
+@settings(deadline=None)  # a busy machine's pause must not fail an example
 @given(overdue_items)
 def test_overdue_json_is_exactly_json_dumps_of_to_dict(items):
     from drp_cli.cli.dailycheck import overdue_json

@@ -17,7 +17,9 @@ SQLite: the file is created owner-only (0600, folder 0700) and a file readable b
 others is refused; a file on a network file system (cifs, smb, nfs) is refused, since
 SQLite's locking is not safe there; WAL mode, ``synchronous=FULL``, foreign keys on, a
 busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``.
-PostgreSQL: writers lock the rows they change (``SELECT ... FOR UPDATE``).
+PostgreSQL: writers lock the rows they change (``SELECT ... FOR UPDATE``); every connection
+waits for a lock no longer than SQLite's busy timeout (``lock_timeout``), then the command
+says the database is busy, as on SQLite.
 
 Opening a :class:`Store` creates nothing. Reading a database that is not there (no file, an
 empty file, a server database with no tables) raises :class:`~drp_cli.core.errors.DatabaseMissing`,
@@ -612,6 +614,62 @@ def _hide_password(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+#: How long drp waits for a PostgreSQL server to answer a connection, in seconds.
+CONNECT_TIMEOUT_S = 10
+
+
+#: libpq's TCP keepalives, unless the URL sets its own: a server that drops off the network
+#: while drp waits for its answer is found out in about a minute (30 s of quiet, then three
+#: probes 10 s apart), not the two hours and more of the system's defaults; a server that is
+#: only slow answers the probes. (A Unix socket has none: its server cannot vanish so.)
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+              "keepalives_count": "3"}  # fmt: skip
+
+
+def _lock_limit() -> str:
+    """The statement that makes a PostgreSQL session wait for a lock (a row another writer
+    holds ``FOR UPDATE``, a table, the migration's advisory lock) at most as long as SQLite
+    waits for its write lock (:data:`BUSY_TIMEOUT_MS`): then the statement fails (SQLSTATE
+    55P03), its transaction is rolled back, and the command says the database is busy. Set
+    by a statement, not by libpq's ``options``, which a connection pooler (PgBouncer) may
+    refuse, and which would take the place of the user's own (in the URL or ``PGOPTIONS``).
+    No limit on a statement's length: a ``verify`` or an import may rightly take long."""
+    return f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}"
+
+
+def limited_url(url: str, environ: Mapping[str, str] = os.environ) -> str:
+    """``url`` (a PostgreSQL URL) with the same limit on waiting for a lock as
+    :func:`_lock_limit` sets, for a connection drp does not open itself (the migration's,
+    through SQLAlchemy): in libpq's ``options``, after the user's own (the URL's ``options``,
+    else ``PGOPTIONS``, which libpq would read only when the URL gives none), so a later
+    ``-c lock_timeout`` of theirs gives way to drp's; and, unless the URL or ``PGCONNECT_TIMEOUT``
+    says otherwise, the same limit on connecting; the same keepalives (:data:`KEEPALIVES`)
+    where it sets none. The rest of the URL is kept as it was."""
+    from urllib.parse import quote, unquote
+
+    url, hashmark, fragment = url.partition("#")
+    base, _, query = url.partition("?")
+    kept: list[str] = []
+    given: str | None = None
+    names: set[str] = set()
+    for part in query.split("&") if query else []:
+        name, _, value = part.partition("=")
+        name = unquote(name)
+        names.add(name)
+        if name == "options":
+            given = unquote(value)
+        else:
+            kept.append(part)
+    if given is None:
+        given = environ.get("PGOPTIONS", "")
+    options = f"{given.strip()} -c lock_timeout={int(BUSY_TIMEOUT_MS)}".strip()
+    kept.append(f"options={quote(options, safe='')}")
+    if "connect_timeout" not in names and not environ.get("PGCONNECT_TIMEOUT"):
+        kept.append(f"connect_timeout={CONNECT_TIMEOUT_S}")
+    kept += [f"{k}={v}" for k, v in KEEPALIVES.items() if k not in names]
+    return f"{base}?{'&'.join(kept)}{hashmark}{fragment}"
+
+
 def _conninfo(url: str) -> str:
     """A libpq URI for a SQLAlchemy-style PostgreSQL URL (``postgresql+psycopg://``)."""
     scheme, _, rest = url.partition("://")
@@ -713,7 +771,16 @@ class Store:
                     "pip install 'drp-cli[postgres]'"
                 ) from None
             try:
-                raw = psycopg.connect(self._conninfo, connect_timeout=10)
+                given = psycopg.conninfo.conninfo_to_dict(self._conninfo)
+                keep: dict[str, Any] = {k: v for k, v in KEEPALIVES.items() if k not in given}
+                raw = psycopg.connect(self._conninfo, connect_timeout=CONNECT_TIMEOUT_S,
+                                      autocommit=True, **keep)  # fmt: skip
+                try:  # a session setting, outside any transaction: a rollback keeps it
+                    raw.execute(_lock_limit())
+                    raw.autocommit = False
+                except BaseException:
+                    raw.close()
+                    raise
             except psycopg.OperationalError as exc:
                 raise translate(str(exc), type(exc).__name__, self.label) from None
             except psycopg.Error as exc:
@@ -906,7 +973,7 @@ class Store:
         from drp_cli.store.migrate import create_schema
 
         self.close()  # the migration uses its own connection
-        created = create_schema(self.target, self.path, self.label, self.db_key)
+        created = create_schema(self._migration_target(), self.path, self.label, self.db_key)
         self._exists = False
         if not created:
             current = self.revision()
@@ -918,6 +985,12 @@ class Store:
         if created and self.on_create is not None:
             self.on_create(self.label)
         return created
+
+    def _migration_target(self) -> str:
+        """What the migration opens (its own connection, through SQLAlchemy): a server's URL
+        with drp's limits on waiting (:func:`limited_url`), so that its advisory lock and its
+        changes of tables give up as every other wait does."""
+        return self.target if self.is_sqlite else limited_url(self.target)
 
     def upgrade(self) -> tuple[str | None, str]:
         """Bring the schema up to this program's revision; returns (before, after)."""
@@ -931,7 +1004,7 @@ class Store:
         from drp_cli.store.migrate import upgrade_schema
 
         self.close()
-        upgrade_schema(self.target, self.path, self.label, self.encryption_key())
+        upgrade_schema(self._migration_target(), self.path, self.label, self.encryption_key())
         self._exists = True
         return before, SCHEMA_REVISION
 

@@ -193,9 +193,15 @@ def known_revisions() -> set[str]:
     return {p.name.split("_", 1)[0] for p in folder.glob("[0-9]*_*.py")}
 
 
+#: psycopg's errors for a lock not granted in time (SQLSTATE 55P03: the connection's
+#: ``lock_timeout``, see :func:`drp_cli.store.connection._lock_limit`), or given up to let
+#: another writer on (40P01, a deadlock): the database is busy, as SQLite's is.
+LOCK_WAITS = frozenset({"LockNotAvailable", "DeadlockDetected"})
+
+
 def translate(message: str, kind: str, label: str) -> Exception:
     """The drp error for a driver's operational error (its message and class name)."""
-    if "locked" in message or "busy" in message:
+    if "locked" in message or "busy" in message or kind in LOCK_WAITS:
         return DatabaseBusy(
             f"the database {label} is busy (another drp is writing); try again in a moment"
         )

@@ -168,17 +168,31 @@ def help_header(version: str, sources: list[str]) -> str:
     return f"drp-help {version} {help_fingerprint(sources)} {' '.join(sources)}\n"
 
 
+# `drp --help` is printed the same way, from drp_cli/cli/helptext/_drp.txt (a name no command
+# can have): the text before and after its lists of commands, which are the only part
+# wrapped to the terminal's width, not 78 columns; the line ROOT_LISTS stands where they go,
+# and drp_cli.cli.helplist writes them from the table of commands, as the app does.
+ROOT_FILE = "_drp"
+ROOT_LISTS = "{lists of commands}\n"
+
+
 def cached_help(args: list[str]) -> str | None:
-    """The help ``drp COMMAND --help`` prints, from its file, or None where it must be built:
-    other arguments, shell completion, a terminal under 80 columns, a DRP_* variable that
-    is not UTF-8 (the command refuses it), no file, or a file not written from the sources
-    as they are now."""
-    if len(args) != 2 or args[1] != "--help" or "_DRP_COMPLETE" in os.environ:
+    """The help ``drp COMMAND --help`` or ``drp --help`` prints, from its file, or None where
+    it must be built: other arguments, shell completion, a terminal under 80 columns, a
+    DRP_* variable that is not UTF-8 (the command refuses it), standard output closed (the
+    command says so), no file, or a file not written from the sources as they are now."""
+    if args == ["--help"]:
+        name = ROOT_FILE
+    elif len(args) != 2 or args[1] != "--help":
         return None
-    name = args[0]
-    if not (name.isascii() and name.replace("-", "").isalpha() and name.islower()):
+    else:
+        name = args[0]
+        if not (name.isascii() and name.replace("-", "").isalpha() and name.islower()):
+            return None
+    if "_DRP_COMPLETE" in os.environ or sys.stdout is None:
         return None
-    if terminal_columns() < HELP_WIDTH:
+    columns = terminal_columns()
+    if columns < HELP_WIDTH:
         return None
     from drp_cli.core.encoding import not_utf8
 
@@ -196,7 +210,15 @@ def cached_help(args: list[str]) -> str | None:
             return None
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    return text
+    if name != ROOT_FILE:
+        return text
+    head, found, tail = text.partition(ROOT_LISTS)
+    if not found:
+        return None
+    from drp_cli.cli.helplist import command_sections
+
+    lists = command_sections(columns - 2)  # the app's: the whole terminal, less click's 2
+    return None if lists is None else head + lists + tail
 
 
 def _reader_gone() -> None:

@@ -219,14 +219,15 @@ def help_files() -> dict[str, str]:
     """Each command's ``--help`` as drp_cli/__main__.py prints it without loading Typer (see
     :func:`drp_cli.__main__.cached_help`), by file name: the text click writes at 80 columns
     (a pipe, or any wider terminal), after a first line naming the sources it comes from
-    (:func:`help_sources`) and their CRC-32. A group of
-    commands has no file: its help is built each time."""
+    (:func:`help_sources`) and their CRC-32; ``drp --help``'s as ``_drp.txt``
+    (:func:`_root_help_file`). A group of commands has no file: its help is built each
+    time."""
     import contextlib
     import io
     import os
 
     from drp_cli import __version__
-    from drp_cli.__main__ import help_header
+    from drp_cli.__main__ import ROOT_FILE, help_header
     from drp_cli.cli import app
     from drp_cli.cli.commands import COMMANDS
 
@@ -248,12 +249,36 @@ def help_files() -> dict[str, str]:
                 raise SystemExit(f"drp {name} --help: not a help text, or not ASCII")
             sources = help_sources(f"drp_cli.cli.{entry.module}")
             result[f"{name}.txt"] = help_header(__version__, sources) + text
+        result[f"{ROOT_FILE}.txt"] = _root_help_file()
     finally:
         if saved is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = saved
     return result
+
+
+def _root_help_file() -> str:
+    """``drp --help`` as written at 80 columns, its lists of commands (the part wrapped to
+    the terminal's width, :func:`drp_cli.cli.helplist.command_sections`) replaced by the line
+    :data:`drp_cli.__main__.ROOT_LISTS`, after the first line naming its sources."""
+    import contextlib
+    import io
+
+    from drp_cli import __version__
+    from drp_cli.__main__ import ROOT_LISTS, help_header
+    from drp_cli.cli import app
+    from drp_cli.cli.helplist import command_sections
+
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
+        app(["--help"], prog_name="drp")
+    text = shown.getvalue()
+    lists = command_sections(78)
+    if lists is None or text.count(lists) != 1 or ROOT_LISTS in text or not text.isascii():
+        raise SystemExit("drp --help: its lists of commands are not where the file needs them")
+    head, tail = text.split(lists)
+    return help_header(__version__, help_sources("drp_cli.cli.app")) + head + ROOT_LISTS + tail
 
 
 def _imported_at_load(path: Path, module: str) -> set[str]:

@@ -41,6 +41,21 @@ def test_the_list_is_clicks_text(rows, width, indent):
     assert ours == clicks
 
 
+PLAIN = st.lists(
+    st.text(alphabet=st.sampled_from(list("ab-.,(')x")), min_size=1, max_size=14), max_size=12
+).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows=st.lists(st.tuples(NAMES, PLAIN), min_size=1, max_size=4), width=st.integers(10, 120),
+       indent=st.integers(0, 6))  # fmt: skip
+def test_a_list_of_plain_words_is_wrapped_as_click_wraps_it(rows, width, indent):
+    """Summaries of plain words (as every command's is) wrapped over several lines, with
+    hyphens and words as long as the column: written by drp_cli.cli.helplist, not click."""
+    ours, clicks = _both(rows, width, indent)
+    assert ours == clicks
+
+
 @pytest.mark.parametrize(
     "second", ["Open a concern.", "a  b", " lead", "trail ", "x" * 40, "", "\bno", "tab\there"]
 )
@@ -62,6 +77,7 @@ def test_the_help_is_the_same_text(monkeypatch, columns, argv):
     runner = CliRunner()
     fast = runner.invoke(app, argv).stdout
     monkeypatch.setattr(app_module, "write_dl", lambda f, rows: f.write_dl(rows))
+    monkeypatch.setattr(app_module, "command_sections", lambda width: None)
     slow = runner.invoke(app, argv).stdout
     assert fast == slow
     assert fast.startswith("Usage: ")

@@ -8,9 +8,12 @@ check's everyday arguments are read without Typer (:mod:`drp_cli.cli.dailycheck`
 package loads the app (:data:`app`) only when it is asked for.
 """
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+TYPE_CHECKING = False  # not `typing`'s: `drp --help` and the morning check need no typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from drp_cli.cli.app import app as app
 
 __all__ = ["app"]

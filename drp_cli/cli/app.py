@@ -33,6 +33,7 @@ from drp_cli import __version__
 from drp_cli.cli import complete
 from drp_cli.cli.commands import COMMANDS
 from drp_cli.cli.edge import State, ended, ready_streams
+from drp_cli.cli.helplist import command_sections, dl_text
 from drp_cli.core.encoding import not_utf8
 from drp_cli.core.errors import EXIT_USAGE
 
@@ -323,44 +324,17 @@ def _list_width(ctx: Any, formatter: Any) -> int:
     return max(int(formatter.width), shutil.get_terminal_size().columns - 2)
 
 
-def _fits(text: str, width: int) -> bool:
-    """Whether click's ``wrap_text`` would give ``text`` back as it is: one line of printable
-    ASCII (no tab, newline or backspace, which it treats specially), no space at either end
-    and no two together, short enough for the width."""
-    return (
-        0 < len(text) <= width
-        and text.isascii()
-        and text.isprintable()
-        and text[0] != " "
-        and text[-1] != " "
-        and "  " not in text
-    )
-
-
 def write_dl(formatter: Any, rows: list[tuple[str, str]]) -> None:
-    """``formatter.write_dl(rows)``, written here where every second column fits its line
-    as it is (:func:`_fits`) and every first is printable ASCII: click wraps each with a
-    TextWrapper (regular expressions over every word), and ``drp --help`` lists sixty
-    summaries, most of them one line: 7.6 M instructions of the 34 M it costs over
-    ``import typer``. Any other list is click's to write; tests/test_o32_help_wrap.py
-    holds the two to the same text."""
-    col_max, col_spacing = 30, 2  # write_dl's defaults
-    first_col = min(max((len(a) for a, _ in rows), default=0), col_max) + col_spacing
-    text_width = max(formatter.width - first_col - 2, 10)
-    if not rows or not all(
-        a.isascii() and a.isprintable() and _fits(b, text_width) for a, b in rows
-    ):
+    """``formatter.write_dl(rows)``, written by :func:`drp_cli.cli.helplist.dl_text` where it
+    can (plain summaries, as every command's is): click wraps each with a TextWrapper
+    (regular expressions over every word), and ``drp --help`` lists sixty summaries. Any
+    other list is click's to write; tests/test_o32_help_wrap.py holds the two to the same
+    text."""
+    text = dl_text(rows, formatter.width, formatter.current_indent)
+    if text is None:
         formatter.write_dl(rows)
-        return
-    indent = formatter.current_indent
-    lines = []
-    for first, second in rows:
-        if len(first) <= first_col - col_spacing:
-            gap = " " * (first_col - len(first))
-        else:
-            gap = "\n" + " " * (first_col + indent)
-        lines.append(f"{'':>{indent}}{first}{gap}{second}\n")
-    formatter.write("".join(lines))
+    else:
+        formatter.write(text)
 
 
 def write_commands(ctx: Any, formatter: Any, heading: str, rows: list[tuple[str, str]]) -> None:
@@ -468,6 +442,10 @@ class DrpGroup(HelpGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The commands by section, from the table (no command module is imported)."""
+        lists = command_sections(_list_width(ctx, formatter))
+        if lists is not None:  # as `drp --help` writes them without Typer (drp_cli.__main__)
+            formatter.write(lists)
+            return
         width = max(len(name) for name in COMMANDS)
         for section in dict.fromkeys(e.section for e in COMMANDS.values()):
             rows = [(name.ljust(width), e.summary)

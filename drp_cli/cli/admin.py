@@ -261,6 +261,24 @@ def rekey(ctx: typer.Context) -> None:
     )
 
 
+@db_app.command("scrub", epilog=examples("drp db scrub"))
+def scrub(ctx: typer.Context) -> None:
+    """Wipe copies of redacted or purged text from the database's free space.
+
+    `drp redact` and `drp purge` do this as they end; where the database was busy then
+    (on PostgreSQL the rewrite waits until no one else reads it), they say so, exit 5, and
+    this finishes it. It changes no record; running it again is harmless.
+    """
+    from drp_cli.services import scrub as scrubbing
+    from drp_cli.store.connection import Store
+
+    store = _store(ctx)
+    assert isinstance(store, Store)
+    scrubbing.scrub(store)
+    typer.echo(f"Scrubbed {shown_path(store.label)}: no copy of redacted or purged text is "
+               "left in its free space.")  # fmt: skip
+
+
 @db_app.command("status", epilog=examples("drp db status", "drp db status --json"))
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the database, its schema revision and the one this drp needs."""

@@ -308,7 +308,9 @@ def redact(
         if "child" in fields and isinstance(before, str):  # and from the requests about it
             sarsql.redact_reference(uow.conn, before, REDACTED, t.key)
         view = t._result(loaded)
-    t.store.scrub()
+    from drp_cli.services import scrub
+
+    scrub.after(t.store, "the redaction")
     return Redaction(view, warnings)
 
 

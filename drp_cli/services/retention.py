@@ -249,7 +249,9 @@ def purge(
         result.requests = len(requests)
         result.tombstone = chain["chain_seq"]
     _remove_files(tracker, files)
-    tracker.store.scrub()
+    from drp_cli.services import scrub
+
+    scrub.after(tracker.store, "the purge")
     return result
 
 

@@ -387,11 +387,13 @@ def test_concern_table_plain_over_many_rows(capsys):
 def test_escaping_costs_little():
     """50,000 safe rows: visible() is one regex search per cell, no copy."""
     cells = [f"CR-{i:06d}" for i in range(50_000)] * 4
-    start = time.perf_counter()
-    shown = [visible(c, one_line=True) for c in cells]
-    took = time.perf_counter() - start
-    assert all(a is b for a, b in zip(shown, cells, strict=True))
-    assert took < 1.0, took
+    took = []
+    for _ in range(3):  # the fastest of three: a busy machine's pause slows one, not all
+        start = time.perf_counter()
+        shown = [visible(c, one_line=True) for c in cells]
+        took.append(time.perf_counter() - start)
+        assert all(a is b for a, b in zip(shown, cells, strict=True))
+    assert min(took) < 1.0, took
 
 
 # -- visible(), and spreadsheet cells ----------------------------------------------------------

@@ -242,6 +242,10 @@ def main() -> None:
             sys.stdout.flush()
         except BrokenPipeError:
             _reader_gone()
+        except OSError as exc:  # a full disk: the line and status the app would give
+            from drp_cli.cli.edge import State, ended
+
+            sys.exit(ended(exc, State(), lambda line: print(line, file=sys.stderr)))
         return
     with _SigtermAsInterrupt():
         if "overdue" in sys.argv[1:]:

@@ -50,14 +50,12 @@ def test_the_apps_command_help_to_a_full_disk_is_one_line():
 
 
 @needs_dev_full
-@pytest.mark.xfail(strict=True, reason="help from its file to a full disk: traceback, exit 1")
 def test_a_commands_help_from_its_file_to_a_full_disk_is_the_apps_line():
     with open("/dev/full", "w") as full:
         assert _run(FAST, ["open", "--help"], stdout=full) == (4, None, FULL)
 
 
 @needs_dev_full
-@pytest.mark.xfail(strict=True, reason="drp --help to a full disk: traceback, exit 1 (both ways)")
 @pytest.mark.parametrize("code", [FAST, APP], ids=["from-file", "typer-app"])
 def test_drp_help_to_a_full_disk_is_one_line(code):
     with open("/dev/full", "w") as full:

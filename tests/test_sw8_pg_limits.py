@@ -26,7 +26,6 @@ def _no_server(tmp_path: Any, folder: str, **query: str) -> tuple[str, str]:
 
 
 # -- a password given in the URL's query ---------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="a password in the URL's query is shown in every message")
 def test_a_password_in_the_query_is_never_shown(drp, tmp_path):
     url, _ = _no_server(tmp_path, "nosrv", password=SECRET)
     r = drp("--db", url, "list")
@@ -34,7 +33,6 @@ def test_a_password_in_the_query_is_never_shown(drp, tmp_path):
     assert SECRET not in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a password in the URL's query is in the store's label")
 def test_a_password_in_the_query_is_not_in_the_label(tmp_path):
     from drp_cli.store.connection import Store
 
@@ -63,7 +61,6 @@ def test_a_server_not_there_is_not_busy(drp, tmp_path):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="'locked'/'busy' in a socket folder's name: exit 5 busy")
 @pytest.mark.parametrize("folder", ["locked", "busybox"])
 def test_a_folder_named_so_is_not_a_lock_wait(drp, tmp_path, folder):
     url, label = _no_server(tmp_path, folder)
@@ -73,7 +70,6 @@ def test_a_folder_named_so_is_not_a_lock_wait(drp, tmp_path, folder):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="a database or role named 'busy...'/'locked...': busy")
 @pytest.mark.parametrize(
     "message",
     [
@@ -94,7 +90,6 @@ def test_a_name_in_the_servers_message_is_not_a_lock_wait(message):
 
 
 # -- the user's connect_timeout --------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="drp's connection forces connect_timeout=10 (migration: 3)")
 @pytest.mark.parametrize(
     ("query", "environ", "expected"),
     [("&connect_timeout=3", {}, "3"), ("", {"PGCONNECT_TIMEOUT": "4"}, None)],
@@ -200,7 +195,6 @@ def test_the_morning_check_is_busy_while_an_import_locks_the_concerns(pg, drp, s
     assert (r.exit_code, r.stderr) == (0, "")
 
 
-@pytest.mark.xfail(strict=True, reason="verify waits for a lock twice (fast walk, then full walk)")
 def test_verify_waits_for_a_lock_once(pg, drp, hold, db_label, monkeypatch):
     """``drp verify`` while another holds the events: busy, exit 5, after one wait of the
     limit; the fast walk's busy is taken for "amiss" and the full walk waits again."""

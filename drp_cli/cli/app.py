@@ -468,7 +468,17 @@ class DrpGroup(HelpGroup):
             if kwargs.get("standalone_mode", True):
                 sys.exit(EXIT_USAGE)
             return EXIT_USAGE
-        return super().main(args, *pargs, **kwargs)
+        try:
+            return super().main(args, *pargs, **kwargs)
+        except OSError as exc:
+            # writing what is printed as the arguments are read (`drp --help` to a full
+            # disk), before any command's own edge: the same line and status as a command's
+            if isinstance(exc, BrokenPipeError):
+                raise
+            code = ended(exc, State(), _say_error)
+            if kwargs.get("standalone_mode", True):
+                sys.exit(code)
+            return code
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -604,14 +604,31 @@ _names = itertools.count(1)  # names of server-side cursors
 
 
 # -- the database ----------------------------------------------------------------------------
+#: libpq's parameters that hold a secret, which a URL may give in its query
+_SECRETS = frozenset({"password", "sslpassword"})
+
+
 def _hide_password(url: str) -> str:
+    """``url`` as drp shows it (in every message and ``Store.label``): a password before the
+    ``@`` or in the query (``?password=...``, which libpq accepts too) as ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    if query:
+        from urllib.parse import unquote
+
+        fields = query.split("&")
+        for i, field in enumerate(fields):
+            name, equals, _ = field.partition("=")
+            if equals and unquote(name).strip().lower() in _SECRETS:
+                fields[i] = f"{name}=***"
+        query = "&".join(fields)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 #: How long drp waits for a PostgreSQL server to answer a connection, in seconds.
@@ -773,8 +790,9 @@ class Store:
             try:
                 given = psycopg.conninfo.conninfo_to_dict(self._conninfo)
                 keep: dict[str, Any] = {k: v for k, v in KEEPALIVES.items() if k not in given}
-                raw = psycopg.connect(self._conninfo, connect_timeout=CONNECT_TIMEOUT_S,
-                                      autocommit=True, **keep)  # fmt: skip
+                if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
+                    keep["connect_timeout"] = CONNECT_TIMEOUT_S  # as limited_url's
+                raw = psycopg.connect(self._conninfo, autocommit=True, **keep)
                 try:  # a session setting, outside any transaction: a rollback keeps it
                     raw.execute(_lock_limit())
                     raw.autocommit = False

@@ -199,9 +199,14 @@ def known_revisions() -> set[str]:
 LOCK_WAITS = frozenset({"LockNotAvailable", "DeadlockDetected"})
 
 
+#: How SQLite's messages for a lock not granted begin (SQLITE_BUSY, SQLITE_LOCKED); a word
+#: such as "busy" elsewhere in a message (a database or folder named busybox) is not one.
+SQLITE_BUSY = ("database is locked", "database table is locked", "database schema is locked")
+
+
 def translate(message: str, kind: str, label: str) -> Exception:
     """The drp error for a driver's operational error (its message and class name)."""
-    if "locked" in message or "busy" in message or kind in LOCK_WAITS:
+    if message.startswith(SQLITE_BUSY) or kind in LOCK_WAITS:
         return DatabaseBusy(
             f"the database {label} is busy (another drp is writing); try again in a moment"
         )

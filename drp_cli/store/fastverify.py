@@ -45,6 +45,7 @@ from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from drp_cli.core.errors import DatabaseBusy
 from drp_cli.domain.chain import (
     ChainWalk,
     canonical_json,
@@ -589,6 +590,10 @@ def verify(
             options.seen_files.update(found[1])
         if helpers:
             report.files = len(options.seen_files - seen)
+    except DatabaseBusy:  # a lock not granted in time: the full walk would only wait again
+        if check is not None:
+            check.stop()
+        raise
     except Exception:  # _Amiss, or what the full walk words (or raises) as it always has
         whole = False
     except BaseException:

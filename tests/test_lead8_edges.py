@@ -60,3 +60,39 @@ def test_a_word_in_another_message_is_not(message):
 )
 def test_a_password_is_never_shown(url, shown):
     assert _hide_password(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [  # psycopg 3's messages, as a server not there, refusing, or refusing the role gives them
+        (
+            'connection is bad: connection to server on socket "/x/.s.PGSQL.5999" failed: No '
+            "such file or directory\n\tIs the server running locally and accepting connections "
+            "on that socket?",
+            "No such file or directory; is the server running locally and accepting "
+            "connections on that socket?",
+        ),
+        (
+            'connection failed: connection to server at "127.0.0.1", port 5998 failed: '
+            "Connection refused\n\tIs the server running on that host and accepting TCP/IP "
+            "connections?",
+            "Connection refused; is the server running on that host and accepting TCP/IP "
+            "connections?",
+        ),
+        (
+            'connection failed: connection to server on socket "/x/.s.PGSQL.5432" failed: '
+            'FATAL:  role "nobody" does not exist',
+            'role "nobody" does not exist',
+        ),
+        (
+            "failed to resolve host 'db.invalid': [Errno -2] Name or service not known",
+            "failed to resolve host 'db.invalid': [Errno -2] Name or service not known",
+        ),
+        ("connection timeout expired", "connection timeout expired"),
+        ("", "no reason given"),
+    ],
+)
+def test_why_libpq_could_not_connect_is_one_line(message, reason):
+    from drp_cli.store.connection import libpq_reason
+
+    assert libpq_reason(message) == reason

@@ -15,6 +15,10 @@ from tests.test_p8l_pg_busy import LIMIT_MS, busy, fresh, hold, pg
 __all__ = ["fresh", "hold", "pg"]  # the fixtures of tests/test_p8l_pg_busy.py, used here
 
 SECRET = "s3cret-Pa55"
+NOT_THERE = (
+    "No such file or directory; is the server running locally and accepting connections on "
+    "that socket?"
+)
 
 
 def _no_server(tmp_path: Any, folder: str, **query: str) -> tuple[str, str]:
@@ -48,7 +52,7 @@ def test_a_password_in_the_netloc_is_hidden(drp, tmp_path):
     label = url.replace(SECRET, "***")
     assert (r.exit_code, r.stderr) == (
         4,
-        f"Error: cannot use the database {label}: OperationalError\n",
+        f"Error: cannot connect to the database {label}: {NOT_THERE}\n",
     )
 
 
@@ -57,7 +61,8 @@ def test_a_server_not_there_is_not_busy(drp, tmp_path):
     url, label = _no_server(tmp_path, "nosrv")
     r = drp("--db", url, "list")
     assert (r.exit_code, r.stdout, r.stderr) == (
-        4, "", f"Error: cannot use the database {label}: OperationalError\n"
+        4, "", f"Error: cannot connect to the database {label}: "
+        f"{NOT_THERE}\n"
     )  # fmt: skip
 
 
@@ -66,7 +71,8 @@ def test_a_folder_named_so_is_not_a_lock_wait(drp, tmp_path, folder):
     url, label = _no_server(tmp_path, folder)
     r = drp("--db", url, "list")
     assert (r.exit_code, r.stdout, r.stderr) == (
-        4, "", f"Error: cannot use the database {label}: OperationalError\n"
+        4, "", f"Error: cannot connect to the database {label}: "
+        f"{NOT_THERE}\n"
     )  # fmt: skip
 
 

@@ -687,6 +687,20 @@ def limited_url(url: str, environ: Mapping[str, str] = os.environ) -> str:
     return f"{base}?{'&'.join(kept)}{hashmark}{fragment}"
 
 
+def libpq_reason(message: str) -> str:
+    """Why libpq could not connect, from psycopg's message, in one line: what follows its last
+    "failed: " (``Connection refused``, ``role "x" does not exist``, ...), then its hint
+    (``is the server running ...?``). It names the server, database and role the URL gives
+    (shown with the URL already), never a password, which libpq does not repeat."""
+    first, _, rest = message.strip().partition("\n")
+    reason = first.rpartition("failed: ")[2] if "failed: " in first else first
+    reason = reason.removeprefix("FATAL:").strip() or "no reason given"
+    hint = rest.strip().splitlines()[0].strip() if rest.strip() else ""
+    if hint:
+        reason = f"{reason}; {hint[:1].lower()}{hint[1:]}"
+    return reason
+
+
 def _conninfo(url: str) -> str:
     """A libpq URI for a SQLAlchemy-style PostgreSQL URL (``postgresql+psycopg://``)."""
     scheme, _, rest = url.partition("://")
@@ -800,7 +814,12 @@ class Store:
                     raw.close()
                     raise
             except psycopg.OperationalError as exc:
-                raise translate(str(exc), type(exc).__name__, self.label) from None
+                found = translate(str(exc), type(exc).__name__, self.label)
+                if str(found).startswith(("cannot use the database", "cannot connect to")):
+                    # no connection: libpq's reason says which of the URL's parts to mend
+                    found = DatabaseError(f"cannot connect to the database {self.label}: "
+                                          f"{libpq_reason(str(exc))}")  # fmt: skip
+                raise found from None
             except psycopg.Error as exc:
                 raise DatabaseError(f"cannot use the database URL: {type(exc).__name__}") from None
             raw.adapters.register_loader("date", _pg_day_loader())

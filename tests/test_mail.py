@@ -62,7 +62,8 @@ def smtp(tmp_path: Path) -> Iterator[tuple[Server, int]]:
     """An SMTP server on 127.0.0.1, and a config file that sends through it."""
     handler = Server()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    # a busy machine may not start the server's thread within aiosmtpd's 5 s
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=120)
     controller.start()
     write_config(tmp_path, port)
     try:

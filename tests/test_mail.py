@@ -381,7 +381,7 @@ def test_login_with_the_password_from_the_environment_or_an_owner_only_file(
     handler = Server()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=check,
-                            auth_require_tls=False)  # fmt: skip
+                            auth_require_tls=False, ready_timeout=120)  # fmt: skip
     controller.start()
     try:
         secret = tmp_path / "smtp-password"

@@ -433,6 +433,93 @@ def linked_hashes(parts: Iterable[tuple[Any, str, str, str]], chain_seq: int, pr
     return out
 
 
+class ImportedPieces:
+    """The pieces of the hash text of an import's *plain* events (recorded by the import at
+    its moment, from no stage) that repeat from event to event, each spelled once and kept
+    (``heads`` by who recorded the event, ``middles`` by its kind, ``ends`` by its stage;
+    :func:`linked_imported_hashes` asks :meth:`head`, :meth:`middle` and :meth:`end` for one
+    it has not met), as :func:`imported_hash_text` spells them."""
+
+    def __init__(self, imported_by: str, imported_at: dt.datetime) -> None:
+        self.imported_by, self.imported_at = imported_by, imported_at
+        self.heads: dict[str, str] = {}
+        self.middles: dict[str, str] = {}
+        self.ends: dict[str, str] = {}
+        #: what follows the previous hash: the moment, then the event's seq
+        self.moment = _recorded_seq(imported_at)
+
+    @staticmethod
+    def _kept(table: dict[str, str], key: str, piece: str) -> str:
+        if len(table) >= _PIECES_KEPT:
+            table.clear()
+        table[key] = piece
+        return piece
+
+    def head(self, by: str) -> str:
+        return self._kept(self.heads, by, _by_head(by))
+
+    def middle(self, kind: str) -> str:
+        return self._kept(self.middles, kind, _imported_middle_end(
+            None, self.imported_at, self.imported_by, kind))  # fmt: skip
+
+    def end(self, stage: str) -> str:
+        return self._kept(self.ends, stage, _stage_end(stage))
+
+
+#: how long a plain event is (see :func:`linked_imported_hashes`)
+PLAIN_EVENT_LENGTH = 10
+
+
+def link_imported(events: Iterable[tuple[Any, ...]], chain_seq: int, prev_hash: str,
+                  pieces: ImportedPieces, sha256: Any, rows: list[tuple[Any, ...]],
+                  mac: Callable[[str], str] | None = None) -> tuple[int, str]:  # fmt: skip
+    """An import's events linked into the chain after ``chain_seq`` and ``prev_hash``, in
+    turn: each event's row added to ``rows``, its values followed by its links
+    ``(chain_seq, prev_hash, hash)`` and, ``mac`` given (a keyed chain), ``mac(hash)`` (an
+    event that is not plain: its mac or None). Returns the last (chain_seq, hash).
+
+    An event is either *plain* (recorded by the import at its moment, from no stage), given
+    as its stored values ``(concern_id, seq, kind, day as ISO text, stage, by, text,
+    details, salt, content)``, its hash text spelled here in one go from them and
+    ``pieces`` (the same text as :func:`imported_hash_text` with ``from_stage`` None and
+    ``recorded_at`` the import's moment: a property test holds the two to the same), or
+    ``(its values, head, middle, tail)``: :func:`imported_hash_text`'s parts, as
+    :func:`linked_hashes` takes them."""
+    prev, quoted = prev_hash, encode_basestring(prev_hash)
+    heads, middles, ends, moment = pieces.heads, pieces.middles, pieces.ends, pieces.moment
+    add = rows.append
+    for event in events:
+        chain_seq += 1
+        if len(event) == PLAIN_EVENT_LENGTH:
+            concern_id, seq, kind, day, stage, by, _text, _details, _salt, content = event
+            try:
+                head = heads[by]
+            except KeyError:
+                head = pieces.head(by)
+            try:
+                middle = middles[kind]
+            except KeyError:
+                middle = pieces.middle(kind)
+            try:
+                end = ends[stage]
+            except KeyError:
+                end = pieces.end(stage)
+            digest: str = sha256(
+                f'{head}{chain_seq},"concern_id":{concern_id},"content":"{content}",'
+                f'"effective_on":"{day}"{middle}{quoted}{moment}{seq}{end}'.encode()
+            ).hexdigest()
+            if mac is None:
+                add(event + (chain_seq, prev, digest))  # noqa: RUF005 (no list made)
+            else:
+                add((*event, chain_seq, prev, digest, mac(digest)))
+        else:
+            values, head, middle, tail = event
+            digest = sha256(f"{head}{chain_seq}{middle}{quoted}{tail}".encode()).hexdigest()
+            add((*values, chain_seq, prev, digest, None if mac is None else mac(digest)))
+        prev, quoted = digest, f'"{digest}"'
+    return chain_seq, prev
+
+
 CLOSURE_FIELDS = ("day", "action", "reason", "by", "recorded_at")
 
 

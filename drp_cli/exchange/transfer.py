@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import itertools
 import json
@@ -37,11 +38,18 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, TypeVar
 
 from drp_cli.core.errors import DatabaseBusy, DatabaseError, DrpError, InvalidInput
-from drp_cli.domain.chain import GENESIS, imported_parts_of, linked_hashes, new_salts
+from drp_cli.domain.chain import (
+    GENESIS,
+    ImportedPieces,
+    imported_parts_of,
+    link_imported,
+    new_salts,
+)
 from drp_cli.domain.chain import mac as chain_mac
 from drp_cli.domain.lifecycle import (
     ROW_DAYS,
@@ -560,6 +568,8 @@ class _Job:
     starts: dict[int, Any] = field(default_factory=dict)
     #: what :func:`_event_parts` made for the job, in this process
     parts: Any = None
+    #: the pieces of its plain events' hash texts (:func:`_pieces`), in this process
+    pieces: Any = None
     #: the folds' outcomes :func:`~drp_cli.domain.lifecycle.finish_kept` keeps (each
     #: process its own)
     kept: dict[Any, Any] = field(default_factory=dict)
@@ -595,14 +605,13 @@ def _mine(part: int, deal: tuple[int, ...]) -> Callable[[int], bool]:
 
 
 # a new concern as it will be written: (id, concern row, events, item rows, attachment rows),
-# each event as (its columns but the chain's, in NEW_EVENT_COLUMNS order, then its hash's
-# three parts, as text: chain.imported_hash_text)
-NewConcern = tuple[int, tuple[Any, ...], list[tuple[tuple[Any, ...], str, str, str]],
-                   list[tuple[Any, ...]], list[tuple[Any, ...]]]  # fmt: skip
+# each event either plain, as its columns but the chain's in PLAIN_EVENT_COLUMNS order (see
+# _new_concern), or as (its columns but the chain's, in NEW_EVENT_COLUMNS order, then its
+# hash's three parts, as text: chain.imported_hash_text)
+NewConcern = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]],
+                   list[tuple[Any, ...]]]  # fmt: skip
 #: an event's columns as an import writes them: the chain's links last
 NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash", "hash", "mac")
-#: how many of them an event's columns but the chain's are (fewer: a plain event's)
-_FULL = len(NEW_EVENT_COLUMNS) - 4
 #: a new concern a helper process wrote itself: (id, its events, the chain's last hash once
 #: the helper's chunk is written, on the chunk's last row only, else None)
 Written = tuple[int, int, str | None]
@@ -631,23 +640,30 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
     assert now is not None
     parts, stamp, plain = _event_parts(job)
     as_text, day_texts = job.as_text, _DAY_TEXTS
-    events = []
+    q, sha256 = encode_basestring, _sha256
+    events: list[tuple[Any, ...]] = []
     for seq, (kind, on, stage, from_stage, by, given, text, details, _parsed) in enumerate(
         c["_events"], start=1
     ):
-        recorded_at, salt = given or now, next(salts)
+        salt = next(salts)
+        if plain and given is None and from_stage is None and type(text) is str and type(
+                details) is str:  # fmt: skip
+            # a plain event: its stored values (chain.linked_imported_hashes spells its hash
+            # text from them), its commitment made here (a salt is hex: JSON quotes it as
+            # it is)
+            day = day_texts.get(on) or _day_text(on)
+            spelled = _EMPTY_DETAILS if details == "{}" else q(details)
+            content = sha256(f'["{salt}",{q(text)},{spelled}]'.encode()).hexdigest()
+            events.append((cid, seq, kind, day, stage, by, text, details, salt, content))
+            continue
+        recorded_at = given or now
         content, head, middle, tail = parts(cid, seq, kind, on, stage, from_stage, by,
                                             recorded_at, salt, text, details)  # fmt: skip
-        if plain and given is None and from_stage is None:
-            day = day_texts.get(on)
-            if day is None:
-                day = _day_text(on)
-            columns: tuple[Any, ...] = (cid, seq, kind, day, stage, by, text, details, salt,
-                                        content)  # fmt: skip
-        elif as_text:
-            columns = (cid, seq, kind, stored_day(on), stage, from_stage, by,
-                       stored_moment(recorded_at), text, details, job.recorder, stamp, salt,
-                       content)  # fmt: skip
+        if as_text:
+            columns: tuple[Any, ...] = (
+                cid, seq, kind, stored_day(on), stage, from_stage, by,
+                stored_moment(recorded_at), text, details, job.recorder, stamp, salt,
+                content)  # fmt: skip
         else:
             columns = (cid, seq, kind, on, stage, from_stage, by, recorded_at, text, details,
                        job.recorder, now, salt, content)  # fmt: skip
@@ -692,6 +708,10 @@ def _day_text(day: dt.date) -> str:
     text: str = stored_day(day)
     _DAY_TEXTS[day] = text
     return text
+
+
+#: ``encode_basestring("{}")``: the details of most events
+_EMPTY_DETAILS = '"{}"'
 
 
 def _event_parts(job: _Job) -> tuple[Callable[..., tuple[str, str, str, str]], Any, bool]:
@@ -896,6 +916,10 @@ class _Writer:
         self.known_rows, self.progress = known_rows, progress
         self.chain_seq, self.prev = chain
         self.key = key
+        #: each link's mac in a keyed chain
+        self.mac = functools.partial(chain_mac, key) if key else None
+        #: the pieces of the plain events' hash texts (see :func:`_new_concern`)
+        self.pieces = _pieces(job)
         self.concerns: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []  # in NEW_EVENT_COLUMNS order
         self.items: list[tuple[Any, ...]] = []
@@ -906,18 +930,9 @@ class _Writer:
         cid, concern, events, items, attachments = new
         self.result.ids.append(cid)
         self.concerns.append(concern)
-        chain_seq, prev, key, rows = self.chain_seq, self.prev, self.key, self.events
-        digests = linked_hashes(events, chain_seq, prev, _sha256)
-        for (columns, _head, _middle, _tail), digest in zip(events, digests, strict=True):
-            chain_seq += 1
-            if key:
-                rows.append((*columns, chain_seq, prev, digest, chain_mac(key, digest)))
-            elif len(columns) < _FULL:  # a plain event: no mac column (see _plain_event_sql)
-                rows.append(columns + (chain_seq, prev, digest))  # noqa: RUF005 (no list made)
-            else:
-                rows.append((*columns, chain_seq, prev, digest, None))
-            prev = digest
-        self.chain_seq, self.prev = chain_seq, prev
+        pieces, mac = self.pieces, self.mac
+        self.chain_seq, self.prev = link_imported(events, self.chain_seq, self.prev, pieces,
+                                                  _sha256, self.events, mac)  # fmt: skip
         self.items += items
         self.attachments += attachments
         if len(self.concerns) >= IMPORT_BATCH:
@@ -967,6 +982,9 @@ class _Writer:
         if self.plain_sql is None or not rows:
             conn.insert_many("event", NEW_EVENT_COLUMNS, rows)
             return
+        if max(map(len, rows)) < full:  # all plain (the usual): one run, told in C
+            importsql.insert_plain_events(conn, self.plain_sql, rows)
+            return
         start = 0
         for plain, run in itertools.groupby(rows, key=lambda row: len(row) < full):
             n = sum(1 for _ in run)
@@ -985,6 +1003,17 @@ class _Writer:
 
 
 CONCERN_NAMES = ("id", *ROW_FIELDS, "created_at", "updated_at")
+
+
+def _pieces(job: _Job | None) -> ImportedPieces:
+    """The pieces of the job's plain events' hash texts (none: a writer that only follows
+    the helpers, or a job that makes no plain events)."""
+    if job is None or job.now is None:
+        return ImportedPieces("", dt.datetime.min)
+    if job.pieces is None:
+        job.pieces = ImportedPieces(job.recorder, job.now)
+    pieces: ImportedPieces = job.pieces
+    return pieces
 
 
 def _plain_event_sql(job: _Job, keyed: bool) -> str | None:

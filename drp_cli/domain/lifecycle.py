@@ -543,9 +543,10 @@ def new_state() -> ConcernState:
     """``ConcernState()``, its fields copied in one go (a fold starts from one for each
     concern: an import of 100,000 makes as many; a third of the time of the __init__)."""
     state: ConcernState = _new_object(ConcernState)
-    state.__dict__.update(_NEW_STATE)
-    state.visits, state.not_applicable, state.items, state.attachments = [], {}, {}, {}
-    state.entries, state.retracted = [], set()
+    fields = _NEW_STATE.copy()  # (a copy of the table at once: no key hashed and put in)
+    fields["visits"], fields["not_applicable"], fields["items"] = [], {}, {}
+    fields["attachments"], fields["entries"], fields["retracted"] = {}, [], set()
+    state.__dict__ = fields
     return state
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,3 +127,26 @@ def test_the_pieces_kept_are_bounded(monkeypatch):
         row = _as_row(values, "bench", now)
         assert row["hash"] == chain.event_hash(row, n, prev)
         prev = row["hash"]
+
+
+# -- a chunk a helper wrote whole, sent back as one (WrittenChunk) -----------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 40), st.lists(st.integers(1, 9), min_size=1, max_size=30),
+       st.integers(1, 7))  # fmt: skip
+def test_a_written_chunk_counts_as_each_of_its_rows_written(done, counts, batch):
+    """written_chunk leaves the writer and the result as written() of each row would, and
+    tells the progress the same numbers."""
+    told: dict[str, list[int]] = {"one": [], "chunk": []}
+    one = transfer._Writer(None, transfer.ImportResult(), chain=(5, chain.GENESIS), key=None,
+                           progress=told["one"].append)  # fmt: skip
+    whole = transfer._Writer(None, transfer.ImportResult(), chain=(5, chain.GENESIS),
+                             key=None, progress=told["chunk"].append)  # fmt: skip
+    one.done = whole.done = done
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(transfer, "IMPORT_BATCH", batch)
+        for n, events in enumerate(counts):
+            one.written((100 + n, events, "ab" * 32 if n == len(counts) - 1 else None))
+        whole.written_chunk(100, tuple(counts), "ab" * 32)
+    assert told["one"] == told["chunk"]
+    assert (one.done, one.chain_seq, one.prev) == (whole.done, whole.chain_seq, whole.prev)
+    assert (one.result.ids, one.result.events) == (whole.result.ids, whole.result.events)

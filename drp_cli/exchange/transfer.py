@@ -615,6 +615,11 @@ NEW_EVENT_COLUMNS = (*EVENT_FIELDS, "salt", "content", "chain_seq", "prev_hash",
 #: a new concern a helper process wrote itself: (id, its events, the chain's last hash once
 #: the helper's chunk is written, on the chunk's last row only, else None)
 Written = tuple[int, int, str | None]
+#: a chunk a helper process wrote whole (every row good), as it is sent back: its rows'
+#: labels, references and uids (the keys), each one's number of events, the first row's
+#: concern id (the others' follow it) and the chain's last hash
+WrittenChunk = tuple[tuple[str, ...], tuple[str | None, ...], tuple[str | None, ...],
+                     tuple[int, ...], int, str]  # fmt: skip
 # per row: its label, its problems, its key (None: a bad row), and either the checked row
 # (to be looked up in the database) or, when the job gives the ids, the new concern encoded
 # (or, when the helpers write, as written)
@@ -819,7 +824,8 @@ def _part_rows(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[tuple[in
             yield n, label, row
 
 
-def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Checked]]:
+def _write_part(job: _Job, part: int,
+                deal: tuple[int, ...]) -> Iterator[list[Checked] | WrittenChunk]:  # fmt: skip
     """A helper process's part when the helpers write into the database being built: its
     chunks as :func:`_check_part` gives them, each written in its turn (the chunks in file
     order, the chain linked from one to the next: the turn carries the chain's seq and last
@@ -857,6 +863,14 @@ def _write_part(job: _Job, part: int, deal: tuple[int, ...]) -> Iterator[list[Ch
                 seq, prev = writer.chain_seq, writer.prev
             job.turns[deal[(k + 1) % len(deal)]].put((seq, prev, good))
             end = len(chunk) - 1  # the chunk's last row carries the chain's last hash
+            rows: Any = chunk  # (every row's key and concern given, where it was written)
+            if good and rows[end][4][0] - rows[0][4][0] == end:
+                # written whole (every row good: no problems, a key, its concern numbered
+                # on from the first's): sent back as a WrittenChunk
+                yield (tuple([row[0] for row in rows]), tuple([row[2][0] for row in rows]),
+                       tuple([row[2][1] for row in rows]),
+                       tuple([len(row[4][2]) for row in rows]), rows[0][4][0], prev)  # fmt: skip
+                continue
             yield [(label, problems, key, None, _as_written(new, prev if n == end else None))
                    for n, (label, problems, key, _, new) in enumerate(chunk)]  # fmt: skip
     finally:
@@ -949,6 +963,22 @@ class _Writer:
         self.done += 1
         if self.progress is not None and self.done % IMPORT_BATCH == 0:
             self.progress(self.done)
+
+    def written_chunk(self, first_id: int, counts: tuple[int, ...], last: str) -> None:
+        """:meth:`written` of each new concern of a chunk a helper process wrote whole
+        (numbered on from ``first_id``, of ``counts`` events each; ``last``: the chain's
+        last hash)."""
+        done, n = self.done, len(counts)
+        events = sum(counts)
+        self.result.ids += range(first_id, first_id + n)
+        self.result.events += events
+        self.chain_seq += events
+        self.prev = last
+        self.done = done + n
+        if self.progress is not None:  # at each IMPORT_BATCH-th, as written() tells it
+            for at in range(done + IMPORT_BATCH - done % IMPORT_BATCH, done + n + 1,
+                            IMPORT_BATCH):  # fmt: skip
+                self.progress(at)
 
     def known(self, rows: list[CheckedRow]) -> None:
         """Rows whose concern drp holds: given to the import's KnownRows to write."""
@@ -1065,6 +1095,7 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
 
     if deal is None:
         deal = _deal(job, known_rows) if job.first_id is not None or writer is None else ONE
+    make: Callable[[_Job, int, tuple[int, ...]], Iterator[list[Checked] | WrittenChunk]]
     make, begin = _check_part, started
     if job.source.rows_from is not None and len(deal) > 1 and 0 not in deal:
         import multiprocessing
@@ -1087,6 +1118,26 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
 
         make, begin = _write_part, first
     for chunk in _in_order(lambda part: make(job, part, deal), deal, started=begin):
+        if isinstance(chunk, tuple):  # a WrittenChunk: a helper wrote every row of it
+            labels, chunk_refs, chunk_uids, counts, first_id, last = chunk
+            result.rows += len(labels)
+            for label, ref, uid in zip(labels, chunk_refs, chunk_uids, strict=True):
+                if ref is not None:
+                    if ref in refs:
+                        errors.append(f"{label}, column external_ref: the same reference "
+                                      f"is on {refs[ref]}")  # fmt: skip
+                    refs[ref] = label
+                if uid is not None:
+                    if uid in uids:
+                        errors.append(f"{label}, column uid: the same concern is on "
+                                      f"{uids[uid]}")  # fmt: skip
+                    uids[uid] = label
+            if errors and not job.refused.is_set():
+                job.refused.set()  # the helpers write no more
+            result.imported += len(labels)
+            if writer is not None and not errors:
+                writer.written_chunk(first_id, counts, last)
+            continue
         for label, problems, key, checked, new in chunk:
             result.rows += 1
             errors += problems

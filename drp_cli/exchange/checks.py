@@ -372,7 +372,8 @@ def prepare(
             events.append(("fields-recorded", on, stage, None, recorder, None, "",
                            _spell_fields(missing) if encode else None, missing))  # fmt: skip
             # the last event, applied after the others as a fold applies it
-            apply(state, Fact(len(events), "fields-recorded", on, stage, recorder, "", missing))
+            apply(state, _fact((len(events), "fields-recorded", on, stage, recorder, "",
+                                missing)))  # fmt: skip
         _finish(state, protocols.get(state.protocol or ""), cal, kept)  # as fold finishes
     else:
         events, facts = _event_rows(_synthetic_events(c, recorder), c["stage"].slug, recorder,
@@ -705,15 +706,14 @@ def _plainly_good(events: list[dict[str, Any]], opened: dt.date | None, today: d
                     texts.append(value)
                 elif not isinstance(value, _DETAIL_TYPES):
                     return False
-                elif type(value) is list and _too_deep(value):
+                elif type(value) is list and value and _too_deep(value):  # ([] is not)
                     return False  # named by the check one by one
         if made is not None:  # as _event_rows makes it (these are of the types told above)
             d = details or {}
-            row = (kind, day, stage or row_stage, from_stage, by or recorder, None,
-                   "" if text is None else text,
-                   (spell(d) if d else "{}") if encode else None, d)  # fmt: skip
-            rows.append(row)
-            facts.append(_fact((len(rows), kind, day, row[2], row[4], row[6], d)))
+            on_stage, who, said = stage or row_stage, by or recorder, "" if text is None else text
+            rows.append((kind, day, on_stage, from_stage, who, None, said,
+                         (spell(d) if d else "{}") if encode else None, d))  # fmt: skip
+            facts.append(_fact((len(rows), kind, day, on_stage, who, said, d)))
     if not (is_one_line("".join(lines)) and is_safe_text("".join(texts))):
         return False
     if made is not None:

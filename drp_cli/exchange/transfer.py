@@ -674,11 +674,14 @@ def _new_concern(job: _Job, c: dict[str, Any], cid: int, salts: Iterator[str]) -
                        job.recorder, now, salt, content)  # fmt: skip
         events.append((columns, head, middle, tail))
     state: ConcernState = c["_state"]
-    items = [record.item_row(cid, it) for it in state.items.values()]
-    attachments = [record.attachment_row(cid, a) for a in state.attachments.values()]
     values = _row_values(state)
     if as_text:
         values = _row_days_as_text(values)
+    # (most concerns have no items and no attachments: no comprehension run for none)
+    items = [record.item_row(cid, it) for it in state.items.values()] if state.items else []
+    attachments = ([record.attachment_row(cid, a) for a in state.attachments.values()]
+                   if state.attachments else [])  # fmt: skip
+    if as_text and (items or attachments):
         items = [_days_as_text(row) for row in items]
         attachments = [_days_as_text(row) for row in attachments]
     return (cid, (cid, *values, stamp, stamp), events, items, attachments)

@@ -12,9 +12,11 @@ import drp_cli.store.connection
 from drp_cli.core.errors import DatabaseBusy
 from drp_cli.store.connection import Store
 from tests.conftest import PG_URL, open_args
-from tests.test_p8l_pg_busy import LIMIT_MS, hold  # noqa: F401 (a fixture)
-from tests.test_t31ret_purge import record  # noqa: F401 (a fixture)
-from tests.test_t31ret_retention import schedule_settings  # noqa: F401 (a fixture)
+from tests.test_p8l_pg_busy import LIMIT_MS, hold
+from tests.test_t31ret_purge import record
+from tests.test_t31ret_retention import schedule_settings
+
+__all__ = ["hold", "record", "schedule_settings"]  # fixtures of other tests, used here
 
 CHILD = "KN-ZEBRA-4471"
 SCRUB = Store.scrub
@@ -67,7 +69,7 @@ def test_a_redaction_left_unscrubbed_says_so_and_db_scrub_finishes_it(
     assert drp("verify").exit_code == 0
 
 
-def test_a_purge_left_unscrubbed_says_so(drp, record, db_label, busy_scrub, sql):  # noqa: F811
+def test_a_purge_left_unscrubbed_says_so(drp, record, db_label, busy_scrub, sql):
     r = drp("purge", "--on", "2031-03-12", "--yes", "--by", "Records Officer")
     assert (r.exit_code, r.stdout, r.stderr) == (5, "", left("the purge", db_label))
     assert sql("SELECT id FROM concern ORDER BY id") == [(2,), (3,)]  # recorded
@@ -98,7 +100,7 @@ def test_on_postgresql_a_reader_makes_the_redaction_say_so(
     db_target,
     db_label,
     hold,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     """The real thing: another session reading the events holds off VACUUM FULL."""
     if not PG_URL:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
@@ -43,6 +44,14 @@ from typer.testing import CliRunner
 from drp_cli.cli import app
 from drp_cli.domain.protocols import _cached_registry
 from drp_cli.services.tracker import Tracker
+
+# Property tests judge what drp does, never how fast: no example fails because a busy
+# machine paused it (Hypothesis's default deadline is 200 ms an example, and its health
+# check fails a slow data generator). A test's own @settings inherits this.
+settings.register_profile(
+    "drp", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("drp")
 
 TMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
 #: AF_UNIX socket paths are at most 107 bytes: programs that put a socket in the temporary

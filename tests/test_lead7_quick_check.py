@@ -11,6 +11,7 @@ driver's error, Ctrl-C, a reader gone) to the app's.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -94,7 +95,11 @@ SAME = [
 @pytest.mark.parametrize("argv", SAME, ids=" ".join)
 def test_the_quick_way_ends_as_typer_does(both, record, tmp_path, db_target, argv):
     argv = [a.format(db=db_target, missing=tmp_path / "missing.sqlite3") for a in argv]
-    fast, slow = both(*argv)
+    for _ in range(3):  # without --on both ways read today: again if midnight fell between
+        day = dt.date.today()
+        fast, slow = both(*argv)
+        if dt.date.today() == day:
+            break
     assert fast is not None, "left to Typer"
     assert fast == slow
     assert slow[0] in (0, 1, 2, 4)

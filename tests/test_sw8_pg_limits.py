@@ -21,6 +21,18 @@ NOT_THERE = (
 )
 
 
+def _not_there(stderr: str, label: str) -> bool:
+    """Whether ``stderr`` is the one line for a server not there: libpq's reason is that no
+    socket is there, or (a checkout deep enough) that the socket's path is too long."""
+    head = f"Error: cannot connect to the database {label}: "
+    reason = stderr.removeprefix(head)
+    return stderr.startswith(head) and (
+        reason == f"{NOT_THERE}\n"
+        or (reason.startswith("connection is bad: Unix-domain socket path ")
+            and reason.endswith(" is too long (maximum 107 bytes)\n"))
+    )  # fmt: skip
+
+
 def _no_server(tmp_path: Any, folder: str, **query: str) -> tuple[str, str]:
     """A URL of a server that is not there (a Unix socket in an empty folder), its label."""
     (tmp_path / folder).mkdir()
@@ -50,30 +62,21 @@ def test_a_password_in_the_netloc_is_hidden(drp, tmp_path):
     url = f"postgresql+psycopg://drp:{SECRET}@/drp?host={tmp_path / 'nosrv'}&port=5999"
     r = drp("--db", url, "list")
     label = url.replace(SECRET, "***")
-    assert (r.exit_code, r.stderr) == (
-        4,
-        f"Error: cannot connect to the database {label}: {NOT_THERE}\n",
-    )
+    assert (r.exit_code, _not_there(r.stderr, label)) == (4, True)
 
 
 # -- a busy database is a lock not granted, not a word in a name ------------------------------
 def test_a_server_not_there_is_not_busy(drp, tmp_path):
     url, label = _no_server(tmp_path, "nosrv")
     r = drp("--db", url, "list")
-    assert (r.exit_code, r.stdout, r.stderr) == (
-        4, "", f"Error: cannot connect to the database {label}: "
-        f"{NOT_THERE}\n"
-    )  # fmt: skip
+    assert (r.exit_code, r.stdout, _not_there(r.stderr, label)) == (4, "", True)
 
 
 @pytest.mark.parametrize("folder", ["locked", "busybox"])
 def test_a_folder_named_so_is_not_a_lock_wait(drp, tmp_path, folder):
     url, label = _no_server(tmp_path, folder)
     r = drp("--db", url, "list")
-    assert (r.exit_code, r.stdout, r.stderr) == (
-        4, "", f"Error: cannot connect to the database {label}: "
-        f"{NOT_THERE}\n"
-    )  # fmt: skip
+    assert (r.exit_code, r.stdout, _not_there(r.stderr, label)) == (4, "", True)
 
 
 @pytest.mark.parametrize(

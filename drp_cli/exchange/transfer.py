@@ -1059,6 +1059,20 @@ def _plain_event_sql(job: _Job, keyed: bool) -> str | None:
 INDEXED_LATER = ("concern", "event", "item", "attachment")
 
 
+def _seen_once(label: str, ref: str | None, uid: str | None, refs: dict[str, str],
+               uids: dict[str, str], errors: list[str]) -> None:  # fmt: skip
+    """Note a row's reference and uid (``refs``/``uids``: each seen so far, with the label of
+    its row); one already seen on another row is an error naming both rows."""
+    if ref is not None:
+        if ref in refs:
+            errors.append(f"{label}, column external_ref: the same reference is on {refs[ref]}")
+        refs[ref] = label
+    if uid is not None:
+        if uid in uids:
+            errors.append(f"{label}, column uid: the same concern is on {uids[uid]}")
+        uids[uid] = label
+
+
 def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
           result: ImportResult, deal: tuple[int, ...] | None = None,
           started: Callable[[], None] | None = None) -> list[str]:  # fmt: skip
@@ -1125,16 +1139,7 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
             labels, chunk_refs, chunk_uids, counts, first_id, last = chunk
             result.rows += len(labels)
             for label, ref, uid in zip(labels, chunk_refs, chunk_uids, strict=True):
-                if ref is not None:
-                    if ref in refs:
-                        errors.append(f"{label}, column external_ref: the same reference "
-                                      f"is on {refs[ref]}")  # fmt: skip
-                    refs[ref] = label
-                if uid is not None:
-                    if uid in uids:
-                        errors.append(f"{label}, column uid: the same concern is on "
-                                      f"{uids[uid]}")  # fmt: skip
-                    uids[uid] = label
+                _seen_once(label, ref, uid, refs, uids, errors)
             if errors and not job.refused.is_set():
                 job.refused.set()  # the helpers write no more
             result.imported += len(labels)
@@ -1148,17 +1153,7 @@ def _read(job: _Job, known_rows: KnownRows, conn: Any, writer: _Writer | None,
                 job.refused.set()  # the helpers write no more
             if key is None:
                 continue
-            ref, uid = key
-            if ref is not None:
-                if ref in refs:
-                    errors.append(f"{label}, column external_ref: the same reference is "
-                                  f"on {refs[ref]}")  # fmt: skip
-                refs[ref] = label
-            if uid is not None:
-                if uid in uids:
-                    errors.append(f"{label}, column uid: the same concern is on "
-                                  f"{uids[uid]}")  # fmt: skip
-                uids[uid] = label
+            _seen_once(label, key[0], key[1], refs, uids, errors)
             if new is not None:  # every row is new: written as it comes
                 result.imported += 1
                 if writer is not None and not errors:

@@ -11,19 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import open_args
 
 BODY = b"care plan for sw8i\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drp attach --on takes a day before the concern was opened (drp note refuses "
-    "it: '--on ... is before the concern was opened'); the record's own export is then "
-    "refused by drp import: \"event N: 'on' is before opened_on\"",
-)
 def test_attach_refuses_a_day_before_the_concern_was_opened(drp, tmp_path: Path) -> None:
     assert drp(*open_args(on="2025-03-03")).exit_code == 0
     source = tmp_path / "given" / "care-plan.txt"

@@ -109,7 +109,7 @@ def attach(
     text = clean_text(description, fld("description"), required=False)
     recorder = current_user(by)
     day = tracker.event_date(on)
-    tracker.get(concern_id)  # before copying anything
+    tracker.precheck(concern_id, "attached", day)  # before copying anything
     filename = clean_line(source.name, "the file name", 255)
     if not source.is_file():
         raise InvalidInput(f"cannot read {source}: not a file")
@@ -122,8 +122,8 @@ def attach(
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
         n = max(loaded.state.attachments, default=0) + 1
-        uow.append(
-            loaded, "attached", day, recorder,
+        tracker.append_checked(
+            uow, loaded, "attached", day, recorder,
             stage=tracker.stage_at(loaded, day),
             text=f"{KINDS[kind]}: {filename}",
             details={

@@ -156,7 +156,8 @@ def add(
         loaded = uow.load(concern_id)
         n = max((k[1] for k in loaded.state.items if k[0] == kind), default=0) + 1
         summary = fields.get("text") or fields.get("name") or ""
-        uow.append(
+        tracker.append_checked(
+            uow,
             loaded,
             f"{kind}-added",
             day,
@@ -215,8 +216,9 @@ def mark_done(
             )
         if day < item.added_on:
             raise InvalidInput(f"{fld('on')} {day.isoformat()} is before the action was added")
-        uow.append(loaded, "action-done", day, recorder, stage=tracker.stage_at(loaded, day),
-                   text=f"Action {n} done", details={"n": n})  # fmt: skip
+        tracker.append_checked(uow, loaded, "action-done", day, recorder,
+                               stage=tracker.stage_at(loaded, day), text=f"Action {n} done",
+                               details={"n": n})  # fmt: skip
         return _view_state(loaded.state.items[("action", n)])
 
 
@@ -238,8 +240,8 @@ def remove(
     with tracker.unit_of_work() as uow:
         loaded = uow.load(concern_id)
         _find_own(tracker, loaded, concern_id, kind, n)
-        uow.append(
-            loaded, f"{kind}-removed", day, recorder, stage=tracker.stage_at(loaded, day),
+        tracker.append_checked(
+            uow, loaded, f"{kind}-removed", day, recorder, stage=tracker.stage_at(loaded, day),
             text=f"{LABELS[kind]} {n} removed" + (f": {why}" if why else ""), details={"n": n},
         )  # fmt: skip
         return _view_state(loaded.state.items[(kind, n)])

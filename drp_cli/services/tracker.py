@@ -281,6 +281,30 @@ class Tracker:
         transitions.check(loaded.state, fact, protocol, history=loaded.facts(),
                           concern=loaded.id, action=action)  # fmt: skip
 
+    def append_checked(self, uow: UnitOfWork, loaded: Loaded, kind: str, day: dt.date,
+                       by: str, *, stage: str, text: str = "",
+                       details: dict[str, Any] | None = None, action: str = "") -> Row:  # fmt: skip
+        """Append a ``kind`` event to ``loaded`` once the registry's check allows it
+        (:meth:`_check`: the concern's status, the dates it may not be before, the kind's own
+        rule), as :meth:`record_event` does: the way every command that appends an event
+        without its own rule of the registry's to run first goes."""
+        self._check(loaded, Fact(len(loaded.events) + 1, kind, day, stage, by, text,
+                                 dict(details or {})), action)  # fmt: skip
+        return uow.append(loaded, kind, day, by, stage=stage, text=text, details=details)
+
+    def precheck(self, concern_id: int, kind: str, day: dt.date) -> None:
+        """The registry's first check (:func:`drp_cli.domain.transitions.precheck`) of a
+        ``kind`` event dated ``day`` on the concern as it stands, read without a write lock:
+        for a command with something it could not undo to do before its unit of work (a
+        file copied into the store). The unit of work checks again."""
+        check_id(concern_id)
+        with self.store.read() as conn:
+            cal = daily.calendar(conn)
+            uow = UnitOfWork(conn=conn, protocols=self.protocols.protocols, calendar=cal,
+                             now=self._now(), key=self.key)  # fmt: skip
+            loaded = uow.load(concern_id, lock=False)
+        transitions.precheck(loaded.state, kind, day, concern=concern_id)
+
     def _result(self, loaded: Loaded) -> ConcernView:
         # the child's other concerns and recorded wishes, read in the same transaction
         child = self._child_of(loaded.conn, [loaded.row]) if loaded.conn is not None else {}
@@ -488,10 +512,8 @@ class Tracker:
             transitions.precheck(loaded.state, kind, day, concern=concern_id, action=action)
             chosen = check(loaded, day) if check is not None else None
             at = chosen or (loaded.row.stage if stage == "current" else self.stage_at(loaded, day))
-            self._check(loaded, Fact(len(loaded.events) + 1, kind, day, at, recorder, text,
-                                     dict(details or {})), action)  # fmt: skip
-            uow.append(loaded, kind, day, recorder, stage=at, text=text,
-                       details=details)  # fmt: skip
+            self.append_checked(uow, loaded, kind, day, recorder, stage=at, text=text,
+                                details=details, action=action)  # fmt: skip
             return self._result(loaded)
 
     def respond(

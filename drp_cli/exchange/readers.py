@@ -323,9 +323,9 @@ def _items_after(f: IO[bytes], after: int,
                 item, end = read_item(buf, pos)
             except (_Unplain, RecursionError):  # nested past Python's stack: ijson reads it
                 raise _Unplain(n) from None
-            except ValueError:
-                if eof:
-                    raise _Unplain(n) from None
+            except ValueError as exc:
+                if eof or _wrong_already(exc, len(buf)):
+                    raise _Unplain(n) from None  # ijson reads on, and words what is wrong
                 more(size)
                 size *= 2
                 continue
@@ -338,6 +338,20 @@ def _items_after(f: IO[bytes], after: int,
         pos = end
         n += 1
         yield item
+
+
+def _wrong_already(exc: ValueError, held: int) -> bool:
+    """Whether the decoder's error lies in the text held (``held`` characters), not at its
+    end, so that no more of the file can make the item whole: the reader stops there rather
+    than read on to the end of the file (a file of one ``[`` and gigabytes of NUL bytes grew
+    the buffer to several times its size). An unterminated string is reported where it
+    starts, so it is read on; an error near the end may be a cut the next block completes."""
+    pos = getattr(exc, "pos", None)
+    return (
+        isinstance(pos, int)
+        and pos < held - 16
+        and not str(getattr(exc, "msg", "")).startswith("Unterminated string")
+    )
 
 
 def _csv_source(path: Path) -> Source:

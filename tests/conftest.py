@@ -465,3 +465,24 @@ def open_args(**overrides: str) -> list[str]:
     for key, value in values.items():
         args += [f"--{key.replace('_', '-')}", value]
     return args
+
+
+_empty_names = itertools.count()
+
+
+@pytest.fixture
+def empty_pg() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (no tables at all: no drp schema
+    yet), dropped after the test."""
+    if not PG_SERVER:
+        pytest.skip("needs DRP_TEST_PG_SERVER")
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"drp_empty_{os.getpid()}_{next(_empty_names)}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

@@ -4,10 +4,7 @@ nothing is created; only a recording command (or `drp init`) creates one, and sa
 
 from __future__ import annotations
 
-import itertools
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from drp_cli.core.errors import DatabaseError, DatabaseMissing
 from drp_cli.services.tracker import Tracker
 from drp_cli.store.connection import SCHEMA_REVISION, Store
 from drp_cli.store.migrate import engine_for, upgrade_to
-from tests.conftest import PG_SERVER, open_args
+from tests.conftest import open_args
 
 # every command that only reads (with what it needs besides the database)
 READERS = [
@@ -105,26 +102,6 @@ def test_the_default_database_is_not_created_by_reading(drp, tmp_path, monkeypat
 
 
 # -- PostgreSQL: a reachable database with no drp tables -------------------------------------
-_names = itertools.count()
-
-
-@pytest.fixture
-def empty_pg() -> Iterator[str]:
-    """A new, empty PostgreSQL database (no tables at all)."""
-    if not PG_SERVER:
-        pytest.skip("needs DRP_TEST_PG_SERVER")
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"drp_empty_{os.getpid()}_{next(_names)}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def pg_tables(url: str) -> list[str]:
     engine = create_engine(url)
     try:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PG_SERVER, PG_URL, open_args
+from tests.conftest import PG_URL, open_args
 
 LIMIT_MS = 300
 WATCHDOG_S = 20
@@ -133,30 +133,11 @@ def test_a_note_is_busy_and_rolled_back_when_a_lock_is_held(
 
 
 # -- the migration --------------------------------------------------------------------------
-@pytest.fixture
-def fresh(pg: str) -> Iterator[str]:
-    """A new, empty database on the server (no drp schema yet)."""
-    import os
-
-    from sqlalchemy import create_engine, make_url, text
-
-    assert PG_SERVER is not None
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"drp_p8l_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-def test_the_first_write_is_busy_while_another_migrates(fresh, drp, hold):
+def test_the_first_write_is_busy_while_another_migrates(pg, empty_pg, drp, hold):
     import psycopg
     from sqlalchemy import make_url
+
+    fresh = empty_pg  # a new database on the server, no drp schema yet
 
     label = make_url(fresh).render_as_string(hide_password=True)
     holder = hold(fresh, "SELECT pg_advisory_xact_lock(727001)")  # the migration's lock

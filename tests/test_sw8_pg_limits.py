@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import open_args
-from tests.test_p8l_pg_busy import LIMIT_MS, busy, fresh, hold, pg
+from tests.test_p8l_pg_busy import LIMIT_MS, busy, hold, pg
 
-__all__ = ["fresh", "hold", "pg"]  # the fixtures of tests/test_p8l_pg_busy.py, used here
+__all__ = ["hold", "pg"]  # the fixtures of tests/test_p8l_pg_busy.py, used here
 
 SECRET = "s3cret-Pa55"
 NOT_THERE = (
@@ -172,10 +172,12 @@ def _show(url: str, environ: dict[str, str]) -> list[str]:
     return [own, migration]
 
 
-def test_a_databases_own_lock_timeout_and_pgoptions_give_way(fresh, monkeypatch, drp):
+def test_a_databases_own_lock_timeout_and_pgoptions_give_way(pg, empty_pg, monkeypatch, drp):
     """ALTER DATABASE ... SET lock_timeout and PGOPTIONS' -c lock_timeout: both connections
     still wait drp's limit (shortened here by the pg fixture)."""
     from sqlalchemy import create_engine, make_url, text
+
+    fresh = empty_pg  # a new database on the server, no drp schema yet
 
     from tests.conftest import PG_SERVER
 
